@@ -1,0 +1,39 @@
+// Adam / AdamW over flat parameter, gradient and moment blocks
+// (Kingma & Ba 2014, Alg. 1; decoupled weight decay as Loshchilov & Hutter 2019):
+//   m ← β1·m + (1−β1)·g
+//   v ← β2·v + (1−β2)·g²
+//   θ ← θ − lr·wd·θ                          (AdamW; wd = 0 gives Adam)
+//   θ ← θ − lr·(m·bc1) / (√(v·bc2) + ε)     bc1 = 1/(1−β1ᵗ), bc2 = 1/(1−β2ᵗ)
+// The host computes bc1 and bc2 once per step.
+// Not here: clipping (see vector.ts: sum_squares, scale), schedules (host).
+
+/** Updates p, m, v (n) in place from g (n). */
+export function adam_step(p: usize, g: usize, m: usize, v: usize, n: i32,
+                          lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32,
+                          bc1: f32, bc2: f32): void {
+  const vb1 = f32x4.splat(beta1), vb1c = f32x4.splat(1 - beta1);
+  const vb2 = f32x4.splat(beta2), vb2c = f32x4.splat(1 - beta2);
+  const vlr = f32x4.splat(lr), vdecay = f32x4.splat(1 - lr * wd);
+  const veps = f32x4.splat(eps), vbc1 = f32x4.splat(bc1), vbc2 = f32x4.splat(bc2);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    const vg = v128.load(g + o);
+    const vm = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(vb1c, vg));
+    const vv = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(vb2c, f32x4.mul(vg, vg)));
+    v128.store(m + o, vm);
+    v128.store(v + o, vv);
+    const step = f32x4.div(f32x4.mul(vm, vbc1), f32x4.add(f32x4.sqrt(f32x4.mul(vv, vbc2)), veps));
+    v128.store(p + o, f32x4.sub(f32x4.mul(v128.load(p + o), vdecay), f32x4.mul(vlr, step)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    const gi = load<f32>(g + o);
+    const mi = beta1 * load<f32>(m + o) + (1 - beta1) * gi;
+    const vi = beta2 * load<f32>(v + o) + (1 - beta2) * (gi * gi);
+    store<f32>(m + o, mi);
+    store<f32>(v + o, vi);
+    const step = (mi * bc1) / (Mathf.sqrt(vi * bc2) + eps);
+    store<f32>(p + o, load<f32>(p + o) * (1 - lr * wd) - lr * step);
+  }
+}

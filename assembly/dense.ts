@@ -1,0 +1,42 @@
+// Dense layer y = f(x·W + b) on the GEMM family.
+//   x (B, IN), W (IN, OUT), b (OUT), y (B, OUT), all row-major f32.
+// Backward, with g = dy ⊙ f'(y):
+//   dW += xᵀ·g      (IN, OUT)
+//   db += Σ_b g     (OUT)
+//   dx  = g·Wᵀ      (B, IN)   skipped when dx == 0 (the first layer)
+import { gemm, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
+import { activation_forward, activation_backward } from "./activation";
+
+/** Writes y (B, OUT) = act(x (B, IN) · w (IN, OUT) + b (OUT)); clobbers scratch. */
+export function dense_forward(y: usize, x: usize, w: usize, b: usize,
+                              B: i32, IN: i32, OUT: i32, act: i32, alpha: f32,
+                              scratch: usize): void {
+  gemm(y, x, w, b, B, IN, OUT, 0, 0, INIT_BIAS, scratch);
+  activation_forward(y, y, B * OUT, act, alpha);
+}
+
+/** Writes dy ← dy ⊙ act'(y) in place and dx (B, IN) (unless dx == 0);
+ *  accumulates dw (IN, OUT) and db (OUT); clobbers scratch. */
+export function dense_backward(dx: usize, dw: usize, db: usize, dy: usize,
+                               x: usize, w: usize, y: usize,
+                               B: i32, IN: i32, OUT: i32, act: i32, alpha: f32,
+                               scratch: usize): void {
+  activation_backward(dy, dy, y, B * OUT, act, alpha);
+  // dW (IN, OUT) += xᵀ (IN, B) · g (B, OUT)
+  gemm(dw, x, dy, 0, IN, B, OUT, 1, 0, INIT_ACC, scratch);
+  // db (OUT) += Σ_b g[b, :], batch rows added in order
+  for (let r = 0; r < B; r++) {
+    const row = dy + ((<usize>r * OUT) << 2);
+    let j = 0;
+    for (; j + 4 <= OUT; j += 4) {
+      const off = <usize>j << 2;
+      v128.store(db + off, f32x4.add(v128.load(db + off), v128.load(row + off)));
+    }
+    for (; j < OUT; j++) {
+      const off = <usize>j << 2;
+      store<f32>(db + off, load<f32>(db + off) + load<f32>(row + off));
+    }
+  }
+  // dx (B, IN) = g (B, OUT) · Wᵀ (OUT, IN)
+  if (dx != 0) gemm(dx, dy, w, 0, B, OUT, IN, 0, 1, INIT_ZERO, scratch);
+}

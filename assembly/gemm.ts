@@ -1,0 +1,235 @@
+// GEMM family behind the dense layer, f32, row-major:
+//   C (M,N) = op(A) (M,K) · op(B) (K,N)   with op ∈ {identity, transpose}
+// A is packed once into MR-row panels, B one NR=8-column strip at a time, and
+// an MR×8 register tile (5×8 plain, 6×8 relaxed) walks the packed panels.
+// The reduction over K always runs k = 0..K-1 in order, so the plain build is
+// bit-reproducible. Edge tiles go through a small tile buffer, so nothing is
+// read or written outside A, B, C or bias.
+// Not here: threading, K-blocking (the VAE's K ≤ 1024 keeps a strip in L1).
+import { madd, MR, NR } from "./simd";
+
+/** C = op(A)·op(B) */
+export const INIT_ZERO: i32 = 0;
+/** C += op(A)·op(B) */
+export const INIT_ACC: i32 = 1;
+/** C = op(A)·op(B) + bias (bias (N) broadcast over rows) */
+export const INIT_BIAS: i32 = 2;
+
+/** Bytes of scratch `gemm` needs for these sizes (an upper bound for either build). */
+export function gemm_scratch_bytes(M: i32, K: i32): usize {
+  // packed A: ceil(M/MR)·MR·K ≤ (M + 7)·K; one packed B strip: K·8; one tile: 8·8.
+  return (<usize>(M + 7) * <usize>K + <usize>K * 8 + 64) << 2;
+}
+
+// pa (K, MR): rows i0..i0+MR of op(A), k-major; rows ≥ M are zero.
+function packA(pa: usize, a: usize, M: i32, K: i32, transA: i32, i0: i32): void {
+  const mc = min(MR, M - i0);
+  if (transA) {
+    // a is (K, M): row k of a holds op(A)[:, k]
+    for (let k = 0; k < K; k++) {
+      const src = a + ((<usize>k * M + i0) << 2);
+      const dst = pa + (<usize>(k * MR) << 2);
+      for (let r = 0; r < mc; r++) store<f32>(dst + (<usize>r << 2), load<f32>(src + (<usize>r << 2)));
+      for (let r = mc; r < MR; r++) store<f32>(dst + (<usize>r << 2), 0);
+    }
+  } else {
+    // a is (M, K)
+    for (let r = 0; r < MR; r++) {
+      const dst = pa + (<usize>r << 2);
+      const stride = <usize>MR << 2;
+      if (r < mc) {
+        const src = a + ((<usize>(i0 + r) * K) << 2);
+        for (let k = 0; k < K; k++) store<f32>(dst + <usize>k * stride, load<f32>(src + (<usize>k << 2)));
+      } else {
+        for (let k = 0; k < K; k++) store<f32>(dst + <usize>k * stride, 0);
+      }
+    }
+  }
+}
+
+// pb (K, 8): columns j0..j0+8 of op(B), k-major; columns ≥ N are zero.
+function packB(pb: usize, b: usize, K: i32, N: i32, j0: i32, transB: i32): void {
+  const nc = min(NR, N - j0);
+  if (transB) {
+    // b is (N, K): row j of b holds op(B)[:, j]
+    for (let c = 0; c < NR; c++) {
+      const dst = pb + (<usize>c << 2);
+      if (c < nc) {
+        const src = b + ((<usize>(j0 + c) * K) << 2);
+        for (let k = 0; k < K; k++) store<f32>(dst + (<usize>k << 5), load<f32>(src + (<usize>k << 2)));
+      } else {
+        for (let k = 0; k < K; k++) store<f32>(dst + (<usize>k << 5), 0);
+      }
+    }
+  } else {
+    // b is (K, N)
+    if (nc == NR) {
+      for (let k = 0; k < K; k++) {
+        const src = b + ((<usize>k * N + j0) << 2);
+        const dst = pb + (<usize>k << 5);
+        v128.store(dst, v128.load(src));
+        v128.store(dst, v128.load(src, 16), 16);
+      }
+    } else {
+      for (let k = 0; k < K; k++) {
+        const src = b + ((<usize>k * N + j0) << 2);
+        const dst = pb + (<usize>k << 5);
+        for (let c = 0; c < nc; c++) store<f32>(dst + (<usize>c << 2), load<f32>(src + (<usize>c << 2)));
+        for (let c = nc; c < NR; c++) store<f32>(dst + (<usize>c << 2), 0);
+      }
+    }
+  }
+}
+
+// Register tile, plain build: c (5,8) [+]= pa (K,5)ᵀ · pb (K,8).
+// init: INIT_ZERO, INIT_ACC (load c) or INIT_BIAS (load bias (8) into every row).
+function kernel5x8(pa: usize, pb: usize, K: i32, c: usize, ldc: usize, init: i32, bias: usize): void {
+  let vacc0x0123 = f32x4.splat(0), vacc0x4567 = f32x4.splat(0);
+  let vacc1x0123 = f32x4.splat(0), vacc1x4567 = f32x4.splat(0);
+  let vacc2x0123 = f32x4.splat(0), vacc2x4567 = f32x4.splat(0);
+  let vacc3x0123 = f32x4.splat(0), vacc3x4567 = f32x4.splat(0);
+  let vacc4x0123 = f32x4.splat(0), vacc4x4567 = f32x4.splat(0);
+  if (init == INIT_ACC) {
+    vacc0x0123 = v128.load(c); vacc0x4567 = v128.load(c, 16);
+    vacc1x0123 = v128.load(c + ldc); vacc1x4567 = v128.load(c + ldc, 16);
+    vacc2x0123 = v128.load(c + 2 * ldc); vacc2x4567 = v128.load(c + 2 * ldc, 16);
+    vacc3x0123 = v128.load(c + 3 * ldc); vacc3x4567 = v128.load(c + 3 * ldc, 16);
+    vacc4x0123 = v128.load(c + 4 * ldc); vacc4x4567 = v128.load(c + 4 * ldc, 16);
+  } else if (init == INIT_BIAS) {
+    vacc0x0123 = v128.load(bias); vacc0x4567 = v128.load(bias, 16);
+    vacc1x0123 = vacc0x0123; vacc1x4567 = vacc0x4567;
+    vacc2x0123 = vacc0x0123; vacc2x4567 = vacc0x4567;
+    vacc3x0123 = vacc0x0123; vacc3x4567 = vacc0x4567;
+    vacc4x0123 = vacc0x0123; vacc4x4567 = vacc0x4567;
+  }
+  for (let k = 0; k < K; k++) {
+    const vb0123 = v128.load(pb);
+    const vb4567 = v128.load(pb, 16);
+    let va = v128.load32_splat(pa);
+    vacc0x0123 = madd(va, vb0123, vacc0x0123); vacc0x4567 = madd(va, vb4567, vacc0x4567);
+    va = v128.load32_splat(pa, 4);
+    vacc1x0123 = madd(va, vb0123, vacc1x0123); vacc1x4567 = madd(va, vb4567, vacc1x4567);
+    va = v128.load32_splat(pa, 8);
+    vacc2x0123 = madd(va, vb0123, vacc2x0123); vacc2x4567 = madd(va, vb4567, vacc2x4567);
+    va = v128.load32_splat(pa, 12);
+    vacc3x0123 = madd(va, vb0123, vacc3x0123); vacc3x4567 = madd(va, vb4567, vacc3x4567);
+    va = v128.load32_splat(pa, 16);
+    vacc4x0123 = madd(va, vb0123, vacc4x0123); vacc4x4567 = madd(va, vb4567, vacc4x4567);
+    pa += 20; pb += 32;
+  }
+  v128.store(c, vacc0x0123); v128.store(c, vacc0x4567, 16);
+  v128.store(c + ldc, vacc1x0123); v128.store(c + ldc, vacc1x4567, 16);
+  v128.store(c + 2 * ldc, vacc2x0123); v128.store(c + 2 * ldc, vacc2x4567, 16);
+  v128.store(c + 3 * ldc, vacc3x0123); v128.store(c + 3 * ldc, vacc3x4567, 16);
+  v128.store(c + 4 * ldc, vacc4x0123); v128.store(c + 4 * ldc, vacc4x4567, 16);
+}
+
+// Register tile, relaxed build: c (6,8) [+]= pa (K,6)ᵀ · pb (K,8), fused madd.
+function kernel6x8(pa: usize, pb: usize, K: i32, c: usize, ldc: usize, init: i32, bias: usize): void {
+  let vacc0x0123 = f32x4.splat(0), vacc0x4567 = f32x4.splat(0);
+  let vacc1x0123 = f32x4.splat(0), vacc1x4567 = f32x4.splat(0);
+  let vacc2x0123 = f32x4.splat(0), vacc2x4567 = f32x4.splat(0);
+  let vacc3x0123 = f32x4.splat(0), vacc3x4567 = f32x4.splat(0);
+  let vacc4x0123 = f32x4.splat(0), vacc4x4567 = f32x4.splat(0);
+  let vacc5x0123 = f32x4.splat(0), vacc5x4567 = f32x4.splat(0);
+  if (init == INIT_ACC) {
+    vacc0x0123 = v128.load(c); vacc0x4567 = v128.load(c, 16);
+    vacc1x0123 = v128.load(c + ldc); vacc1x4567 = v128.load(c + ldc, 16);
+    vacc2x0123 = v128.load(c + 2 * ldc); vacc2x4567 = v128.load(c + 2 * ldc, 16);
+    vacc3x0123 = v128.load(c + 3 * ldc); vacc3x4567 = v128.load(c + 3 * ldc, 16);
+    vacc4x0123 = v128.load(c + 4 * ldc); vacc4x4567 = v128.load(c + 4 * ldc, 16);
+    vacc5x0123 = v128.load(c + 5 * ldc); vacc5x4567 = v128.load(c + 5 * ldc, 16);
+  } else if (init == INIT_BIAS) {
+    vacc0x0123 = v128.load(bias); vacc0x4567 = v128.load(bias, 16);
+    vacc1x0123 = vacc0x0123; vacc1x4567 = vacc0x4567;
+    vacc2x0123 = vacc0x0123; vacc2x4567 = vacc0x4567;
+    vacc3x0123 = vacc0x0123; vacc3x4567 = vacc0x4567;
+    vacc4x0123 = vacc0x0123; vacc4x4567 = vacc0x4567;
+    vacc5x0123 = vacc0x0123; vacc5x4567 = vacc0x4567;
+  }
+  for (let k = 0; k < K; k++) {
+    const vb0123 = v128.load(pb);
+    const vb4567 = v128.load(pb, 16);
+    let va = v128.load32_splat(pa);
+    vacc0x0123 = madd(va, vb0123, vacc0x0123); vacc0x4567 = madd(va, vb4567, vacc0x4567);
+    va = v128.load32_splat(pa, 4);
+    vacc1x0123 = madd(va, vb0123, vacc1x0123); vacc1x4567 = madd(va, vb4567, vacc1x4567);
+    va = v128.load32_splat(pa, 8);
+    vacc2x0123 = madd(va, vb0123, vacc2x0123); vacc2x4567 = madd(va, vb4567, vacc2x4567);
+    va = v128.load32_splat(pa, 12);
+    vacc3x0123 = madd(va, vb0123, vacc3x0123); vacc3x4567 = madd(va, vb4567, vacc3x4567);
+    va = v128.load32_splat(pa, 16);
+    vacc4x0123 = madd(va, vb0123, vacc4x0123); vacc4x4567 = madd(va, vb4567, vacc4x4567);
+    va = v128.load32_splat(pa, 20);
+    vacc5x0123 = madd(va, vb0123, vacc5x0123); vacc5x4567 = madd(va, vb4567, vacc5x4567);
+    pa += 24; pb += 32;
+  }
+  v128.store(c, vacc0x0123); v128.store(c, vacc0x4567, 16);
+  v128.store(c + ldc, vacc1x0123); v128.store(c + ldc, vacc1x4567, 16);
+  v128.store(c + 2 * ldc, vacc2x0123); v128.store(c + 2 * ldc, vacc2x4567, 16);
+  v128.store(c + 3 * ldc, vacc3x0123); v128.store(c + 3 * ldc, vacc3x4567, 16);
+  v128.store(c + 4 * ldc, vacc4x0123); v128.store(c + 4 * ldc, vacc4x4567, 16);
+  v128.store(c + 5 * ldc, vacc5x0123); v128.store(c + 5 * ldc, vacc5x4567, 16);
+}
+
+// @ts-ignore: decorator
+@inline function microkernel(pa: usize, pb: usize, K: i32, c: usize, ldc: usize, init: i32, bias: usize): void {
+  if (ASC_FEATURE_RELAXED_SIMD) kernel6x8(pa, pb, K, c, ldc, init, bias);
+  else kernel5x8(pa, pb, K, c, ldc, init, bias);
+}
+
+/**
+ * C (M,N) = op(A)·op(B), per `init`: overwritten (INIT_ZERO), accumulated
+ * (INIT_ACC) or overwritten with a bias (N) added (INIT_BIAS).
+ *   a: transA=0 → (M,K); transA=1 → (K,M)
+ *   b: transB=0 → (K,N); transB=1 → (N,K)
+ *   scratch: gemm_scratch_bytes(M, K) bytes, not aliasing a, b, c.
+ * Writes c; clobbers scratch.
+ */
+export function gemm(c: usize, a: usize, b: usize, bias: usize,
+                     M: i32, K: i32, N: i32, transA: i32, transB: i32,
+                     init: i32, scratch: usize): void {
+  const mb = (M + MR - 1) / MR;
+  const panel = <usize>(MR * K) << 2;          // bytes of one packed A panel
+  const pa = scratch;                           // (mb, K, MR)
+  const pb = pa + <usize>mb * panel;            // (K, 8)
+  const tile = pb + (<usize>K << 5);            // (MR, 8)
+  const ldc = <usize>N << 2;
+  for (let ib = 0; ib < mb; ib++) packA(pa + <usize>ib * panel, a, M, K, transA, ib * MR);
+  for (let j0 = 0; j0 < N; j0 += NR) {
+    const nc = min(NR, N - j0);
+    packB(pb, b, K, N, j0, transB);
+    const bj = bias + (<usize>j0 << 2);
+    for (let ib = 0; ib < mb; ib++) {
+      const i0 = ib * MR;
+      const mc = min(MR, M - i0);
+      const cij = c + <usize>i0 * ldc + (<usize>j0 << 2);
+      if (mc == MR && nc == NR) {
+        microkernel(pa + <usize>ib * panel, pb, K, cij, ldc, init, bj);
+        continue;
+      }
+      // Edge tile: start the tile from what the valid part of C should begin with.
+      for (let r = 0; r < MR; r++) {
+        for (let q = 0; q < NR; q++) {
+          let v: f32 = 0;
+          if (r < mc && q < nc) {
+            if (init == INIT_ACC) v = load<f32>(cij + <usize>r * ldc + (<usize>q << 2));
+            else if (init == INIT_BIAS) v = load<f32>(bj + (<usize>q << 2));
+          }
+          store<f32>(tile + (<usize>(r * NR + q) << 2), v);
+        }
+      }
+      microkernel(pa + <usize>ib * panel, pb, K, tile, NR << 2, INIT_ACC, 0);
+      for (let r = 0; r < mc; r++) {
+        for (let q = 0; q < nc; q++) {
+          store<f32>(cij + <usize>r * ldc + (<usize>q << 2), load<f32>(tile + (<usize>(r * NR + q) << 2)));
+        }
+      }
+    }
+  }
+}
+
+/** Rows of this build's register tile (5 plain, 6 relaxed). */
+export function gemm_tile_rows(): i32 {
+  return MR;
+}

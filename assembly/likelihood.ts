@@ -1,0 +1,126 @@
+// Per-example negative log-likelihoods −log p(x|z) of the decoder output,
+// summed over the D dimensions (f64, index order), and their gradients
+// scaled by a weight w (the host passes 1/B for a batch mean).
+//
+// Bernoulli on logits l (stable form):
+//   nll = Σ max(l,0) − l·x + log1p(e^(−|l|))        dl = w·(σ(l) − x)
+// Gaussian, fixed σ:
+//   nll = Σ (x−μ)²/(2σ²) + log σ + ½log 2π           dμ = w·(μ − x)/σ²
+// Gaussian, learned s = log σ; out (B, 2D) rows are [μ (D) | s (D)]:
+//   nll = Σ ½(x−μ)²·e^(−2s) + s + ½log 2π
+//   dμ = w·(μ − x)·e^(−2s)                          ds = w·(1 − (x−μ)²·e^(−2s))
+
+const HALF_LOG_2PI: f64 = 0.9189385332046727;
+
+/** Writes nll (B) from logits (B, D) and targets x (B, D) in [0, 1]. */
+export function bernoulli_nll_forward(nll: usize, logits: usize, x: usize, B: i32, D: i32): void {
+  for (let b = 0; b < B; b++) {
+    const base = <usize>b * D;
+    let s: f64 = 0;
+    for (let d = 0; d < D; d++) {
+      const o = (base + d) << 2;
+      const l = load<f32>(logits + o);
+      const t = load<f32>(x + o);
+      s += <f64>(max<f32>(l, 0) - l * t + Mathf.log1p(Mathf.exp(-Mathf.abs(l))));
+    }
+    store<f32>(nll + (<usize>b << 2), <f32>s);
+  }
+}
+
+/** Writes dlogits (B, D) = w·(σ(l) − x). */
+export function bernoulli_nll_backward(dlogits: usize, logits: usize, x: usize, B: i32, D: i32, w: f32): void {
+  const n = <usize>B * D;
+  for (let i: usize = 0; i < n; i++) {
+    const o = i << 2;
+    const l = load<f32>(logits + o);
+    const e = Mathf.exp(-Mathf.abs(l));
+    const p: f32 = l >= 0 ? 1 / (1 + e) : e / (1 + e);
+    store<f32>(dlogits + o, w * (p - load<f32>(x + o)));
+  }
+}
+
+/** Both at once (one exp per element): writes nll (B) and dlogits (B, D). */
+export function bernoulli_nll_forward_backward(nll: usize, dlogits: usize, logits: usize, x: usize,
+                                               B: i32, D: i32, w: f32): void {
+  for (let b = 0; b < B; b++) {
+    const base = <usize>b * D;
+    let s: f64 = 0;
+    for (let d = 0; d < D; d++) {
+      const o = (base + d) << 2;
+      const l = load<f32>(logits + o);
+      const t = load<f32>(x + o);
+      const e = Mathf.exp(-Mathf.abs(l));
+      s += <f64>(max<f32>(l, 0) - l * t + Mathf.log1p(e));
+      const p: f32 = l >= 0 ? 1 / (1 + e) : e / (1 + e);
+      store<f32>(dlogits + o, w * (p - t));
+    }
+    store<f32>(nll + (<usize>b << 2), <f32>s);
+  }
+}
+
+/** Writes nll (B) for means (B, D), targets x (B, D) and a fixed σ > 0. */
+export function gaussian_nll_forward(nll: usize, mean: usize, x: usize, B: i32, D: i32, sigma: f32): void {
+  const inv2s2: f64 = 0.5 / (<f64>sigma * <f64>sigma);
+  const c: f64 = <f64>D * (Math.log(<f64>sigma) + HALF_LOG_2PI);
+  for (let b = 0; b < B; b++) {
+    const base = <usize>b * D;
+    let s: f64 = 0;
+    for (let d = 0; d < D; d++) {
+      const o = (base + d) << 2;
+      const r = <f64>(load<f32>(x + o) - load<f32>(mean + o));
+      s += r * r;
+    }
+    store<f32>(nll + (<usize>b << 2), <f32>(s * inv2s2 + c));
+  }
+}
+
+/** Writes dmean (B, D) = w·(μ − x)/σ². */
+export function gaussian_nll_backward(dmean: usize, mean: usize, x: usize, B: i32, D: i32, sigma: f32, w: f32): void {
+  const n = <usize>B * D;
+  const k = f32x4.splat(w / (sigma * sigma));
+  let i: usize = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = i << 2;
+    v128.store(dmean + o, f32x4.mul(k, f32x4.sub(v128.load(mean + o), v128.load(x + o))));
+  }
+  const ks = w / (sigma * sigma);
+  for (; i < n; i++) {
+    const o = i << 2;
+    store<f32>(dmean + o, ks * (load<f32>(mean + o) - load<f32>(x + o)));
+  }
+}
+
+/** Writes nll (B) for out (B, 2D) rows [μ | log σ] and targets x (B, D). */
+export function gaussian_learned_nll_forward(nll: usize, out: usize, x: usize, B: i32, D: i32): void {
+  for (let b = 0; b < B; b++) {
+    const orow = out + ((<usize>b * 2 * D) << 2);
+    const xrow = x + ((<usize>b * D) << 2);
+    let s: f64 = 0;
+    for (let d = 0; d < D; d++) {
+      const o = <usize>d << 2;
+      const mu = <f64>load<f32>(orow + o);
+      const ls = <f64>load<f32>(orow + o + (<usize>D << 2));
+      const r = <f64>load<f32>(xrow + o) - mu;
+      s += 0.5 * r * r * Math.exp(-2.0 * ls) + ls + HALF_LOG_2PI;
+    }
+    store<f32>(nll + (<usize>b << 2), <f32>s);
+  }
+}
+
+/** Writes dout (B, 2D): [w·(μ − x)·e^(−2s) | w·(1 − (x−μ)²·e^(−2s))]. */
+export function gaussian_learned_nll_backward(dout: usize, out: usize, x: usize, B: i32, D: i32, w: f32): void {
+  for (let b = 0; b < B; b++) {
+    const orow = out + ((<usize>b * 2 * D) << 2);
+    const drow = dout + ((<usize>b * 2 * D) << 2);
+    const xrow = x + ((<usize>b * D) << 2);
+    const so = <usize>D << 2;
+    for (let d = 0; d < D; d++) {
+      const o = <usize>d << 2;
+      const mu = load<f32>(orow + o);
+      const ip = Mathf.exp(-2 * load<f32>(orow + o + so));
+      const r = mu - load<f32>(xrow + o);
+      store<f32>(drow + o, w * r * ip);
+      store<f32>(drow + o + so, w * (1 - r * r * ip));
+    }
+  }
+}

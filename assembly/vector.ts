@@ -1,0 +1,69 @@
+// Flat-block helpers: fill, copy, axpy, scale, and the sum of squares for
+// global gradient-norm clipping (f64 accumulation in a fixed order).
+
+/** Writes x (n) = value. */
+export function fill(x: usize, n: i32, value: f32): void {
+  const vv = f32x4.splat(value);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) v128.store(x + (<usize>i << 2), vv);
+  for (; i < n; i++) store<f32>(x + (<usize>i << 2), value);
+}
+
+/** Writes dst (n) = src (n) (regions may overlap). */
+export function copy(dst: usize, src: usize, n: i32): void {
+  memory.copy(dst, src, <usize>n << 2);
+}
+
+/** Accumulates y (n) += a·x (n). */
+export function axpy(y: usize, x: usize, n: i32, a: f32): void {
+  const va = f32x4.splat(a);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(y + o, f32x4.add(v128.load(y + o), f32x4.mul(va, v128.load(x + o))));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(y + o, load<f32>(y + o) + a * load<f32>(x + o));
+  }
+}
+
+/** Updates x (n) *= s. */
+export function scale(x: usize, n: i32, s: f32): void {
+  const vs = f32x4.splat(s);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(x + o, f32x4.mul(v128.load(x + o), vs));
+  }
+  for (; i < n; i++) store<f32>(x + (<usize>i << 2), load<f32>(x + (<usize>i << 2)) * s);
+}
+
+/** Returns Σ x² over x (n): two f64 lanes per half-vector, combined in order. */
+export function sum_squares(x: usize, n: i32): f64 {
+  let lo = f64x2.splat(0), hi = f64x2.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const v = v128.load(x + (<usize>i << 2));
+    const a = f64x2.promote_low_f32x4(v);
+    const b = f64x2.promote_low_f32x4(i32x4.shuffle(v, v, 2, 3, 0, 1));
+    lo = f64x2.add(lo, f64x2.mul(a, a));
+    hi = f64x2.add(hi, f64x2.mul(b, b));
+  }
+  let s = (f64x2.extract_lane(lo, 0) + f64x2.extract_lane(lo, 1)) +
+          (f64x2.extract_lane(hi, 0) + f64x2.extract_lane(hi, 1));
+  for (; i < n; i++) {
+    const v = <f64>load<f32>(x + (<usize>i << 2));
+    s += v * v;
+  }
+  return s;
+}
+
+/** Returns 1 when every element of x (n) is finite, else 0. */
+export function all_finite(x: usize, n: i32): i32 {
+  for (let i = 0; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (v - v != 0) return 0;
+  }
+  return 1;
+}

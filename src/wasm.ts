@@ -1,0 +1,399 @@
+// The one module that loads and instantiates the wasm kernels (the only user
+// of @assemblyscript/loader). It picks the build, wires every export once with
+// labelled arguments, and checks pointers and counts before each call so a
+// wasm trap never reaches a user.
+//
+// Builds: "plain" (f32x4 mul + add, bit-reproducible, the default) and
+// "relaxed" (f32x4.relaxed_madd: fused, faster, last-bit differences). The
+// relaxed build runs only where the runtime validates it; otherwise the plain
+// build runs and `Kernels.build` says so.
+import * as loader from "@assemblyscript/loader";
+import { ArgumentError, checkInt, fail } from "./validate.js";
+
+export type Build = "plain" | "relaxed";
+export type BuildRequest = Build | "auto";
+
+/** The raw exports of assembly/index.ts (pointers are byte offsets). */
+export interface RawExports {
+  memory: WebAssembly.Memory;
+  heap_base(): number;
+  gemm_scratch_bytes(M: number, K: number): number;
+  gemm_tile_rows(): number;
+  gemm(c: number, a: number, b: number, bias: number, M: number, K: number, N: number,
+       transA: number, transB: number, init: number, scratch: number): void;
+  dense_forward(y: number, x: number, w: number, b: number, B: number, IN: number, OUT: number,
+                act: number, alpha: number, scratch: number): void;
+  dense_backward(dx: number, dw: number, db: number, dy: number, x: number, w: number, y: number,
+                 B: number, IN: number, OUT: number, act: number, alpha: number, scratch: number): void;
+  activation_forward(y: number, x: number, n: number, act: number, alpha: number): void;
+  activation_backward(dx: number, dy: number, y: number, n: number, act: number, alpha: number): void;
+  rng_seed(state: number, seedLo: number, seedHi: number): void;
+  rng_uniform(state: number, out: number, n: number): void;
+  rng_normal(state: number, out: number, n: number): void;
+  gaussian_sample_forward(z: number, h: number, eps: number, B: number, L: number): void;
+  gaussian_sample_backward(dh: number, dz: number, h: number, eps: number, B: number, L: number): void;
+  kl_normal_forward(kl: number, h: number, B: number, L: number): void;
+  kl_normal_backward(dh: number, h: number, B: number, L: number, w: number): void;
+  bernoulli_nll_forward(nll: number, logits: number, x: number, B: number, D: number): void;
+  bernoulli_nll_backward(dlogits: number, logits: number, x: number, B: number, D: number, w: number): void;
+  bernoulli_nll_forward_backward(nll: number, dlogits: number, logits: number, x: number, B: number, D: number, w: number): void;
+  gaussian_nll_forward(nll: number, mean: number, x: number, B: number, D: number, sigma: number): void;
+  gaussian_nll_backward(dmean: number, mean: number, x: number, B: number, D: number, sigma: number, w: number): void;
+  gaussian_learned_nll_forward(nll: number, out: number, x: number, B: number, D: number): void;
+  gaussian_learned_nll_backward(dout: number, out: number, x: number, B: number, D: number, w: number): void;
+  adam_step(p: number, g: number, m: number, v: number, n: number, lr: number, beta1: number,
+            beta2: number, eps: number, wd: number, bc1: number, bc2: number): void;
+  fill(x: number, n: number, value: number): void;
+  copy(dst: number, src: number, n: number): void;
+  axpy(y: number, x: number, n: number, a: number): void;
+  scale(x: number, n: number, s: number): void;
+  sum_squares(x: number, n: number): number;
+  all_finite(x: number, n: number): number;
+}
+
+export const ACTIVATIONS = ["identity", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "elu"] as const;
+export type Activation = (typeof ACTIVATIONS)[number];
+/** Activation → the kernel's code (its index; assembly/activation.ts ACT_*). */
+export function activationCode(a: Activation): number {
+  const i = ACTIVATIONS.indexOf(a);
+  if (i < 0) fail("activation", `one of ${ACTIVATIONS.join(", ")}`, a);
+  return i;
+}
+
+export const GEMM_INIT = { zero: 0, accumulate: 1, bias: 2 } as const;
+
+export interface LoadOptions {
+  /** "plain" (default), "relaxed", or "auto" (relaxed where available). */
+  build?: BuildRequest;
+  /** Forces the plain build whatever `build` says. */
+  deterministic?: boolean;
+  /** Override where the wasm comes from (bytes or a URL), per build. */
+  wasm?: Partial<Record<Build, BufferSource | URL | string>>;
+}
+
+const compiled = new Map<string, Promise<WebAssembly.Module>>();
+let relaxedAvailable: Promise<boolean> | undefined;
+
+const isNode = typeof process !== "undefined" && !!process.versions?.node;
+
+function defaultUrl(build: Build): URL {
+  return new URL(`../build/vae.${build}.wasm`, import.meta.url);
+}
+
+async function fetchBytes(src: BufferSource | URL | string): Promise<BufferSource> {
+  if (typeof src !== "string" && !(src instanceof URL)) return src;
+  const url = typeof src === "string" ? new URL(src, isNode ? `file://${process.cwd()}/` : globalThis.location?.href) : src;
+  if (url.protocol === "file:" && isNode) {
+    const { readFile } = await import("node:fs/promises");
+    const { fileURLToPath } = await import("node:url");
+    return readFile(fileURLToPath(url));
+  }
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`wasm-vae: could not fetch ${url.href}: HTTP ${res.status}`);
+  return res.arrayBuffer();
+}
+
+/** Whether this runtime validates the relaxed-SIMD build. In Node 20 this
+ *  turns on V8's --experimental-wasm-relaxed-simd first (it cannot be set in
+ *  NODE_OPTIONS). */
+export function relaxedSimdAvailable(bytes?: BufferSource | URL | string): Promise<boolean> {
+  if (!relaxedAvailable || bytes) {
+    relaxedAvailable = (async () => {
+      if (isNode) {
+        try {
+          const v8 = await import("node:v8");
+          v8.setFlagsFromString("--experimental-wasm-relaxed-simd");
+        } catch { /* not Node's v8: rely on the runtime's default */ }
+      }
+      try {
+        return WebAssembly.validate(await fetchBytes(bytes ?? defaultUrl("relaxed")));
+      } catch {
+        return false;
+      }
+    })();
+  }
+  return relaxedAvailable;
+}
+
+async function compile(build: Build, src: BufferSource | URL | string | undefined): Promise<WebAssembly.Module> {
+  const key = src === undefined ? build : "";
+  if (key && compiled.has(key)) return compiled.get(key)!;
+  const p = (async () => WebAssembly.compile(await fetchBytes(src ?? defaultUrl(build))))();
+  if (key) {
+    compiled.set(key, p);
+    p.catch(() => compiled.delete(key));
+  }
+  return p;
+}
+
+/** Which build a request resolves to on this runtime. */
+export async function resolveBuild(opts: LoadOptions = {}): Promise<Build> {
+  const req = opts.build ?? "plain";
+  if (!["plain", "relaxed", "auto"].includes(req)) fail("build", `"plain", "relaxed" or "auto"`, req);
+  if (req === "plain" || opts.deterministic) return "plain";
+  return (await relaxedSimdAvailable(opts.wasm?.relaxed)) ? "relaxed" : "plain";
+}
+
+/** Instantiates a fresh kernel module (own memory) of the resolved build. */
+export async function loadKernels(opts: LoadOptions = {}): Promise<Kernels> {
+  const build = await resolveBuild(opts);
+  const module = await compile(build, opts.wasm?.[build]);
+  const { exports } = await loader.instantiate<Record<string, unknown>>(module, {
+    env: {
+      abort(_msg: number, _file: number, line: number, col: number) {
+        throw new Error(`wasm-vae: kernel assertion failed at ${line}:${col} (a bug: please report it)`);
+      },
+    },
+  });
+  return new Kernels(exports as unknown as RawExports, build);
+}
+
+/**
+ * A kernel module with its own memory. Every method checks its pointers
+ * (inside memory, 4-byte aligned) and counts, then calls the raw export.
+ * Memory grows only through `reserve`; views must be re-created afterwards
+ * (`f32` does it on every call).
+ */
+export class Kernels {
+  readonly raw: RawExports;
+  readonly build: Build;
+  /** First arena byte (64-aligned), after the module's static data. */
+  readonly base: number;
+  /** Rows of the GEMM register tile in this build. */
+  readonly tileRows: number;
+
+  constructor(raw: RawExports, build: Build) {
+    this.raw = raw;
+    this.build = build;
+    this.base = raw.heap_base();
+    this.tileRows = raw.gemm_tile_rows();
+  }
+
+  get memory(): WebAssembly.Memory { return this.raw.memory; }
+  get byteLength(): number { return this.raw.memory.buffer.byteLength; }
+
+  /** Grows memory (once, up front) so that [base, base + bytes) exists. */
+  reserve(bytes: number): void {
+    checkInt("bytes", bytes, 0);
+    const need = this.base + bytes;
+    const have = this.byteLength;
+    if (need > have) {
+      const pages = Math.ceil((need - have) / 65536);
+      if (need > 4 * 1024 ** 3) throw new ArgumentError(`bytes: the arena needs ${need} bytes, more than the 4 GiB a wasm32 memory can hold`);
+      this.raw.memory.grow(pages);
+    }
+  }
+
+  /** A fresh Float32Array view of n floats at byte offset ptr. Never cache it
+   *  across `reserve`. */
+  f32(ptr: number, n: number): Float32Array {
+    this.span("ptr", ptr, n);
+    return new Float32Array(this.raw.memory.buffer, ptr, n);
+  }
+
+  u32(ptr: number, n: number): Uint32Array {
+    this.span("ptr", ptr, n);
+    return new Uint32Array(this.raw.memory.buffer, ptr, n);
+  }
+
+  /** Checks that n floats at byte offset ptr lie inside memory. */
+  span(name: string, ptr: number, n: number): void {
+    if (!Number.isInteger(ptr) || ptr < this.base || ptr % 4 !== 0) {
+      fail(name, `a 4-byte-aligned offset ≥ ${this.base} inside the arena`, ptr);
+    }
+    if (!Number.isInteger(n) || n < 0) fail(`${name} length`, "an integer ≥ 0", n);
+    if (ptr + 4 * n > this.byteLength) {
+      fail(name, `${n} floats inside memory of ${this.byteLength} bytes (ends at ${ptr + 4 * n})`, ptr);
+    }
+  }
+
+  gemmScratchBytes(M: number, K: number): number {
+    checkInt("M", M); checkInt("K", K);
+    return this.raw.gemm_scratch_bytes(M, K);
+  }
+
+  /** C (M,N) = op(A)·op(B), overwritten, accumulated or with bias (N) added. */
+  gemm(a: {
+    c: number; a: number; b: number; bias?: number; M: number; K: number; N: number;
+    transA?: boolean; transB?: boolean; init?: keyof typeof GEMM_INIT; scratch: number;
+  }): void {
+    const M = checkInt("M", a.M), K = checkInt("K", a.K), N = checkInt("N", a.N);
+    const init = a.init ?? "zero";
+    if (!(init in GEMM_INIT)) fail("init", `"zero", "accumulate" or "bias"`, init);
+    this.span("c", a.c, M * N);
+    this.span("a", a.a, M * K);
+    this.span("b", a.b, K * N);
+    if (init === "bias") this.span("bias", a.bias ?? -1, N);
+    this.span("scratch", a.scratch, this.raw.gemm_scratch_bytes(M, K) / 4);
+    this.raw.gemm(a.c, a.a, a.b, a.bias ?? 0, M, K, N, a.transA ? 1 : 0, a.transB ? 1 : 0, GEMM_INIT[init], a.scratch);
+  }
+
+  /** y (B,OUT) = act(x (B,IN)·w (IN,OUT) + b (OUT)). */
+  denseForward(a: { y: number; x: number; w: number; b: number; batch: number; inDim: number; outDim: number;
+    activation?: Activation; alpha?: number; scratch: number }): void {
+    const B = checkInt("batch", a.batch), IN = checkInt("inDim", a.inDim), OUT = checkInt("outDim", a.outDim);
+    const act = activationCode(a.activation ?? "identity");
+    this.span("y", a.y, B * OUT); this.span("x", a.x, B * IN);
+    this.span("w", a.w, IN * OUT); this.span("b", a.b, OUT);
+    this.span("scratch", a.scratch, this.raw.gemm_scratch_bytes(B, IN) / 4);
+    this.raw.dense_forward(a.y, a.x, a.w, a.b, B, IN, OUT, act, a.alpha ?? 0, a.scratch);
+  }
+
+  /** dy ← dy ⊙ act'(y); dw += xᵀ·dy; db += Σ dy; dx = dy·wᵀ (unless dx is null). */
+  denseBackward(a: { dx: number | null; dw: number; db: number; dy: number; x: number; w: number; y: number;
+    batch: number; inDim: number; outDim: number; activation?: Activation; alpha?: number; scratch: number }): void {
+    const B = checkInt("batch", a.batch), IN = checkInt("inDim", a.inDim), OUT = checkInt("outDim", a.outDim);
+    const act = activationCode(a.activation ?? "identity");
+    if (a.dx !== null) this.span("dx", a.dx, B * IN);
+    this.span("dw", a.dw, IN * OUT); this.span("db", a.db, OUT); this.span("dy", a.dy, B * OUT);
+    this.span("x", a.x, B * IN); this.span("w", a.w, IN * OUT); this.span("y", a.y, B * OUT);
+    const scratch = Math.max(this.raw.gemm_scratch_bytes(IN, B), this.raw.gemm_scratch_bytes(B, OUT));
+    this.span("scratch", a.scratch, scratch / 4);
+    this.raw.dense_backward(a.dx ?? 0, a.dw, a.db, a.dy, a.x, a.w, a.y, B, IN, OUT, act, a.alpha ?? 0, a.scratch);
+  }
+
+  activationForward(y: number, x: number, n: number, activation: Activation, alpha = 0): void {
+    checkInt("n", n, 0); this.span("y", y, n); this.span("x", x, n);
+    this.raw.activation_forward(y, x, n, activationCode(activation), alpha);
+  }
+
+  activationBackward(dx: number, dy: number, y: number, n: number, activation: Activation, alpha = 0): void {
+    checkInt("n", n, 0); this.span("dx", dx, n); this.span("dy", dy, n); this.span("y", y, n);
+    this.raw.activation_backward(dx, dy, y, n, activationCode(activation), alpha);
+  }
+
+  /** Seeds the 4 × u32 state at `state` from a 53-bit integer seed. */
+  rngSeed(state: number, seed: number): void {
+    if (!Number.isSafeInteger(seed) || seed < 0) fail("seed", "an integer in [0, 2^53)", seed);
+    this.span("state", state, 4);
+    this.raw.rng_seed(state, seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0);
+  }
+
+  rngUniform(state: number, out: number, n: number): void {
+    checkInt("n", n, 0); this.span("state", state, 4); this.span("out", out, n);
+    this.raw.rng_uniform(state, out, n);
+  }
+
+  rngNormal(state: number, out: number, n: number): void {
+    checkInt("n", n, 0); this.span("state", state, 4); this.span("out", out, n);
+    this.raw.rng_normal(state, out, n);
+  }
+
+  sampleForward(z: number, h: number, eps: number, B: number, L: number): void {
+    checkInt("batch", B); checkInt("latentDim", L);
+    this.span("z", z, B * L); this.span("h", h, 2 * B * L); this.span("eps", eps, B * L);
+    this.raw.gaussian_sample_forward(z, h, eps, B, L);
+  }
+
+  sampleBackward(dh: number, dz: number, h: number, eps: number, B: number, L: number): void {
+    checkInt("batch", B); checkInt("latentDim", L);
+    this.span("dh", dh, 2 * B * L); this.span("dz", dz, B * L); this.span("h", h, 2 * B * L); this.span("eps", eps, B * L);
+    this.raw.gaussian_sample_backward(dh, dz, h, eps, B, L);
+  }
+
+  klForward(kl: number, h: number, B: number, L: number): void {
+    checkInt("batch", B); checkInt("latentDim", L);
+    this.span("kl", kl, B); this.span("h", h, 2 * B * L);
+    this.raw.kl_normal_forward(kl, h, B, L);
+  }
+
+  klBackward(dh: number, h: number, B: number, L: number, w: number): void {
+    checkInt("batch", B); checkInt("latentDim", L); finite("w", w);
+    this.span("dh", dh, 2 * B * L); this.span("h", h, 2 * B * L);
+    this.raw.kl_normal_backward(dh, h, B, L, w);
+  }
+
+  bernoulliForward(nll: number, logits: number, x: number, B: number, D: number): void {
+    checkInt("batch", B); checkInt("dim", D);
+    this.span("nll", nll, B); this.span("logits", logits, B * D); this.span("x", x, B * D);
+    this.raw.bernoulli_nll_forward(nll, logits, x, B, D);
+  }
+
+  bernoulliBackward(dlogits: number, logits: number, x: number, B: number, D: number, w: number): void {
+    checkInt("batch", B); checkInt("dim", D); finite("w", w);
+    this.span("dlogits", dlogits, B * D); this.span("logits", logits, B * D); this.span("x", x, B * D);
+    this.raw.bernoulli_nll_backward(dlogits, logits, x, B, D, w);
+  }
+
+  bernoulliForwardBackward(nll: number, dlogits: number, logits: number, x: number, B: number, D: number, w: number): void {
+    checkInt("batch", B); checkInt("dim", D); finite("w", w);
+    this.span("nll", nll, B); this.span("dlogits", dlogits, B * D); this.span("logits", logits, B * D); this.span("x", x, B * D);
+    this.raw.bernoulli_nll_forward_backward(nll, dlogits, logits, x, B, D, w);
+  }
+
+  gaussianForward(nll: number, mean: number, x: number, B: number, D: number, sigma: number): void {
+    checkInt("batch", B); checkInt("dim", D); positive("sigma", sigma);
+    this.span("nll", nll, B); this.span("mean", mean, B * D); this.span("x", x, B * D);
+    this.raw.gaussian_nll_forward(nll, mean, x, B, D, sigma);
+  }
+
+  gaussianBackward(dmean: number, mean: number, x: number, B: number, D: number, sigma: number, w: number): void {
+    checkInt("batch", B); checkInt("dim", D); positive("sigma", sigma); finite("w", w);
+    this.span("dmean", dmean, B * D); this.span("mean", mean, B * D); this.span("x", x, B * D);
+    this.raw.gaussian_nll_backward(dmean, mean, x, B, D, sigma, w);
+  }
+
+  gaussianLearnedForward(nll: number, out: number, x: number, B: number, D: number): void {
+    checkInt("batch", B); checkInt("dim", D);
+    this.span("nll", nll, B); this.span("out", out, 2 * B * D); this.span("x", x, B * D);
+    this.raw.gaussian_learned_nll_forward(nll, out, x, B, D);
+  }
+
+  gaussianLearnedBackward(dout: number, out: number, x: number, B: number, D: number, w: number): void {
+    checkInt("batch", B); checkInt("dim", D); finite("w", w);
+    this.span("dout", dout, 2 * B * D); this.span("out", out, 2 * B * D); this.span("x", x, B * D);
+    this.raw.gaussian_learned_nll_backward(dout, out, x, B, D, w);
+  }
+
+  /** One Adam/AdamW update of p, m, v (n) from g (n). `t` is the 1-based step. */
+  adamStep(a: { p: number; g: number; m: number; v: number; n: number; lr: number; beta1: number;
+    beta2: number; eps: number; weightDecay: number; t: number }): void {
+    checkInt("n", a.n, 0); checkInt("t", a.t, 1);
+    finite("lr", a.lr, 0); finite("eps", a.eps, 0); finite("weightDecay", a.weightDecay, 0);
+    if (!(a.beta1 >= 0 && a.beta1 < 1)) fail("beta1", "a number in [0, 1)", a.beta1);
+    if (!(a.beta2 >= 0 && a.beta2 < 1)) fail("beta2", "a number in [0, 1)", a.beta2);
+    for (const k of ["p", "g", "m", "v"] as const) this.span(k, a[k], a.n);
+    const bc1 = 1 / (1 - Math.pow(a.beta1, a.t));
+    const bc2 = 1 / (1 - Math.pow(a.beta2, a.t));
+    this.raw.adam_step(a.p, a.g, a.m, a.v, a.n, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, bc1, bc2);
+  }
+
+  fill(x: number, n: number, value: number): void {
+    checkInt("n", n, 0); finite("value", value); this.span("x", x, n);
+    this.raw.fill(x, n, value);
+  }
+
+  copy(dst: number, src: number, n: number): void {
+    checkInt("n", n, 0); this.span("dst", dst, n); this.span("src", src, n);
+    this.raw.copy(dst, src, n);
+  }
+
+  axpy(y: number, x: number, n: number, a: number): void {
+    checkInt("n", n, 0); finite("a", a); this.span("y", y, n); this.span("x", x, n);
+    this.raw.axpy(y, x, n, a);
+  }
+
+  scale(x: number, n: number, s: number): void {
+    checkInt("n", n, 0); finite("s", s); this.span("x", x, n);
+    this.raw.scale(x, n, s);
+  }
+
+  sumSquares(x: number, n: number): number {
+    checkInt("n", n, 0); this.span("x", x, n);
+    return this.raw.sum_squares(x, n);
+  }
+
+  allFinite(x: number, n: number): boolean {
+    checkInt("n", n, 0); this.span("x", x, n);
+    return this.raw.all_finite(x, n) === 1;
+  }
+}
+
+function finite(name: string, v: number, min?: number): void {
+  if (typeof v !== "number" || !Number.isFinite(v)) fail(name, "a finite number", v);
+  if (min !== undefined && v < min) fail(name, `a finite number ≥ ${min}`, v);
+}
+
+function positive(name: string, v: number): void {
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) fail(name, "a finite number > 0", v);
+}
