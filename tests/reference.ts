@@ -141,3 +141,167 @@ export function randomArray(n: number, seed: number, lo = -1, hi = 1): Float32Ar
   }
   return out;
 }
+
+// ---- Additions for the kernel tests (issue 2). ----
+
+/** Standard normals (n) from mulberry32 by Box–Muller, in float64: an RNG
+ *  independent of the kernels' xoshiro128** for Monte-Carlo checks. */
+export function randomNormals(n: number, seed: number): Float64Array {
+  let s = seed >>> 0;
+  const next = (): number => {          // mulberry32, as in randomArray, as a u32
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return (t ^ (t >>> 14)) >>> 0;
+  };
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const u1 = (next() + 1) / 4294967296;    // (0, 1]
+    const u2 = next() / 4294967296;          // [0, 1)
+    const r = Math.sqrt(-2 * Math.log(u1));
+    out[i] = r * Math.cos(2 * Math.PI * u2);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
+  }
+  return out;
+}
+
+/** Dense layer forward: pre (B,OUT) = x (B,IN)·w (IN,OUT) + b (OUT), y = act(pre). */
+export function denseForwardRef(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>,
+  B: number, IN: number, OUT: number, act: Act, alpha = 0): { pre: Float64Array; y: Float64Array } {
+  const pre = gemmRef(x, w, B, IN, OUT, { bias: b });
+  return { pre, y: pre.map((v) => actRef(v, act, alpha)) };
+}
+
+/** Dense layer backward from the chain rule, with g = dy ⊙ act'(pre):
+ *  dx = g·wᵀ, dw = xᵀ·g, db = Σ_b g. Derivatives from the input pre-activation. */
+export function denseBackwardRef(dy: ArrayLike<number>, x: ArrayLike<number>, w: ArrayLike<number>,
+  pre: ArrayLike<number>, B: number, IN: number, OUT: number, act: Act, alpha = 0):
+  { g: Float64Array; dx: Float64Array; dw: Float64Array; db: Float64Array } {
+  const g = new Float64Array(B * OUT);
+  for (let i = 0; i < B * OUT; i++) g[i] = dy[i] * actDerivRef(pre[i], act, alpha);
+  const dx = gemmRef(g, w, B, OUT, IN, { transB: true });
+  const dw = gemmRef(x, g, IN, B, OUT, { transA: true });
+  const db = new Float64Array(OUT);
+  for (let r = 0; r < B; r++) for (let j = 0; j < OUT; j++) db[j] += g[r * OUT + j];
+  return { g, dx, dw, db };
+}
+
+/** Reparameterized sample z (B,L) = μ + exp(½·logvar)·ε from h (B,2L) rows [μ | logvar]. */
+export function sampleRef(h: ArrayLike<number>, eps: ArrayLike<number>, B: number, L: number): Float64Array {
+  const z = new Float64Array(B * L);
+  for (let b = 0; b < B; b++) {
+    for (let j = 0; j < L; j++) {
+      z[b * L + j] = h[b * 2 * L + j] + Math.exp(0.5 * h[b * 2 * L + L + j]) * eps[b * L + j];
+    }
+  }
+  return z;
+}
+
+/** Φ(x), the standard normal CDF, from erfc (Numerical Recipes' erfcc,
+ *  fractional error < 1.2e-7 everywhere). */
+export function normalCdf(x: number): number {
+  const z = Math.abs(x) / Math.SQRT2;
+  const t = 1 / (1 + 0.5 * z);
+  const r = t * Math.exp(-z * z - 1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 +
+    t * (-0.18628806 + t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 +
+    t * 0.17087277)))))))));
+  // erfc(−x/√2)/2: erfc(−z) = 2 − erfc(z)
+  return x >= 0 ? 1 - 0.5 * r : 0.5 * r;
+}
+
+const U64 = (1n << 64n) - 1n;
+
+/** The xoshiro128** state (4 × u32) that a 64-bit seed expands to: two
+ *  splitmix64 outputs, low word first (Vigna's reference C code). */
+export function rngSeedRef(seed: bigint): Uint32Array {
+  const s = new Uint32Array(4);
+  let x = seed & U64;
+  for (let i = 0; i < 2; i++) {
+    x = (x + 0x9e3779b97f4a7c15n) & U64;
+    let z = x;
+    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & U64;
+    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & U64;
+    z ^= z >> 31n;
+    s[2 * i] = Number(z & 0xffffffffn);
+    s[2 * i + 1] = Number(z >> 32n);
+  }
+  if ((s[0] | s[1] | s[2] | s[3]) === 0) s[0] = 1;
+  return s;
+}
+
+/** First outputs of splitmix64 from x = seed (for checking rngSeedRef itself). */
+export function splitmix64Ref(seed: bigint, n: number): bigint[] {
+  const out: bigint[] = [];
+  let x = seed & U64;
+  for (let i = 0; i < n; i++) {
+    x = (x + 0x9e3779b97f4a7c15n) & U64;
+    let z = x;
+    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & U64;
+    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & U64;
+    out.push(z ^ (z >> 31n));
+  }
+  return out;
+}
+
+function rotl32(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+/** One xoshiro128** step (Blackman & Vigna 2018): returns the next u32 and
+ *  updates s (4 × u32) in place. */
+export function xoshiro128ssNext(s: Uint32Array): number {
+  const result = Math.imul(rotl32(Math.imul(s[1], 5) >>> 0, 7), 9) >>> 0;
+  const t = s[1] << 9;
+  s[2] ^= s[0];
+  s[3] ^= s[1];
+  s[1] ^= s[2];
+  s[0] ^= s[3];
+  s[2] ^= t;
+  s[3] = rotl32(s[3], 11);
+  return result;
+}
+
+/** rng_uniform's contract: the top 24 bits of each draw, times 2⁻²⁴. */
+export function rngUniformRef(s: Uint32Array, n: number): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i++) out[i] = (xoshiro128ssNext(s) >>> 8) * 2 ** -24;
+  return out;
+}
+
+/** rng_normal's contract: Box–Muller on u1 = (d + 1)·2⁻³² ∈ (0, 1] and
+ *  u2 = d·2⁻³² ∈ [0, 1), two draws per pair; an odd n drops the last sine. */
+export function rngNormalRef(s: Uint32Array, n: number): Float64Array {
+  const out = new Float64Array(n);
+  for (let i = 0; i < n; i += 2) {
+    const u1 = (xoshiro128ssNext(s) + 1) * 2 ** -32;
+    const u2 = xoshiro128ssNext(s) * 2 ** -32;
+    const r = Math.sqrt(-2 * Math.log(u1));
+    out[i] = r * Math.cos(2 * Math.PI * u2);
+    if (i + 1 < n) out[i + 1] = r * Math.sin(2 * Math.PI * u2);
+  }
+  return out;
+}
+
+/** C (M,N) = op(A)·op(B) (+ C0) (+ bias) in float32, summing k = 0..K−1 in
+ *  order with every product and sum rounded to f32 (Math.fround), starting
+ *  from C0, bias or 0: what the plain build's GEMM promises bit for bit.
+ *  (f64 then f32 rounding of an f32 × f32 or f32 + f32 is correctly rounded:
+ *  53 ≥ 2·24 + 2.) */
+export function gemmF32SequentialRef(a: ArrayLike<number>, b: ArrayLike<number>, M: number, K: number, N: number,
+  o: { transA?: boolean; transB?: boolean; c0?: ArrayLike<number>; bias?: ArrayLike<number> } = {}): Float32Array {
+  const f = Math.fround;
+  const c = new Float32Array(M * N);
+  for (let i = 0; i < M; i++) {
+    for (let j = 0; j < N; j++) {
+      let s = o.c0 ? f(o.c0[i * N + j]) : o.bias ? f(o.bias[j]) : 0;
+      for (let k = 0; k < K; k++) {
+        const av = o.transA ? a[k * M + i] : a[i * K + k];
+        const bv = o.transB ? b[j * K + k] : b[k * N + j];
+        s = f(s + f(av * bv));
+      }
+      c[i * N + j] = s;
+    }
+  }
+  return c;
+}
