@@ -14,3 +14,4 @@ export type { Build, BuildRequest, LoadOptions, Activation } from "./wasm.js";
 export { ArgumentError } from "./validate.js";
 export { parseIdx, readIdxFile, loadIdxPair, IdxFormatError } from "./data/idx.js";
 export { loadMnist, parseMnist, mnistFilePaths } from "./data/mnist.js";
+export { encodeModel, decodeModel, crc32, ModelFormatError, FORMAT_VERSION } from "./io.js";

@@ -11,6 +11,7 @@
 import { Adam } from "./adam.js";
 import { fit, type BatchSource, type FitHistory, type FitOptions } from "./fit.js";
 import { layersOf, planSpecOf, resolveConfig, type ResolvedConfig, type VAEConfig } from "./config.js";
+import { decodeModel, encodeModel, ModelFormatError } from "./io.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
 import { HostRng } from "./random.js";
 import { activationCode, loadKernels, type Build, type Kernels, type LoadOptions } from "./wasm.js";
@@ -782,41 +783,74 @@ export class VAE {
     return cur;
   }
 
+  // ------------------------------------------------------------ save/load
+
+  /** The model as bytes in the versioned, checksummed format of io.ts; with
+   *  `optimizer` (default true) also the Adam moments, PRNG states and
+   *  counters, so training resumes bit-identically. */
+  save(options: { optimizer?: boolean } = {}): Uint8Array {
+    return encodeModel(this.config as ResolvedConfig, this.exportState(), this.parameterShapes(), this.build, options.optimizer ?? true);
+  }
+
+  /** A new model from saved bytes. */
+  static async load(bytes: Uint8Array, options: LoadOptions = {}): Promise<VAE> {
+    const { config, state } = decodeModel(bytes);
+    const vae = await VAE.create(config, options);
+    vae.importState(state);
+    return vae;
+  }
+
+  /** Loads saved bytes into this model. The file must have this model's
+   *  architecture; everything is validated first, so on error the model is
+   *  unchanged. */
+  load(bytes: Uint8Array): void {
+    const { config, state } = decodeModel(bytes);
+    const mine = JSON.stringify(layersOf(this.config as ResolvedConfig));
+    if (JSON.stringify(layersOf(config)) !== mine || config.likelihood !== this.config.likelihood) {
+      throw new ModelFormatError(`model file: its architecture (${describeArch(config)}) differs from this model's (${describeArch(this.config as ResolvedConfig)})`);
+    }
+    this.importState(state);
+  }
+
   // ------------------------------------------------------------ raw state
 
   /** Everything that defines the model's numeric state, copied out. */
   exportState(): ModelState {
     const H = this.heap();
-    const { params, m, v } = this.plan.blocks;
-    const base = this.kernels.base >> 2;
     const u = (name: string) => new Uint32Array(H.buffer, this.ptr[name], 4).slice();
     return {
-      weights: this.getWeights(),
-      m: H.slice(base + (m.offset >> 2), base + (m.offset >> 2) + params.floats),
-      v: H.slice(base + (v.offset >> 2), base + (v.offset >> 2) + params.floats),
+      weights: this.getWeights(), m: this.readTensors("m:"), v: this.readTensors("v:"),
       rngTrain: u("rng.train"), rngEval: u("rng.eval"), hostRng: this.hostRng.s.slice(),
       optimizer: this.optimizer.state(), steps: this.steps, epochs: this.epochs,
     };
   }
 
-  /** Applies a state whose every part was already validated against this model. */
+  /** Applies a state after checking every part against this model; on any
+   *  error nothing has been written. */
   importState(s: ModelState): void {
     const shapes = this.parameterShapes();
-    for (const [n, shape] of Object.entries(shapes)) {
-      const t = s.weights[n];
-      if (!t || t.length !== shape.reduce((a, b) => a * b, 1)) throw new ArgumentError(`state.weights["${n}"]: expected shape [${shape.join(", ")}]`);
+    const staged: [number, Float32Array][] = [];
+    for (const [part, prefix, required] of [[s.weights, "", true], [s.m, "m:", false], [s.v, "v:", false]] as const) {
+      if (!part) { if (required) fail("state.weights", "the model's weights"); continue; }
+      for (const [n, shape] of Object.entries(shapes)) {
+        const t = part[n];
+        const size = shape.reduce((a, b) => a * b, 1);
+        if (!(t instanceof Float32Array) || t.length !== size) fail(`state ${prefix || "weights:"}${n}`, `${size} floats for shape [${shape.join(", ")}]`, t);
+        for (let i = 0; i < size; i++) if (!Number.isFinite(t[i])) fail(`state ${prefix || "weights:"}${n}[${i}]`, "a finite number", t[i]);
+        staged.push([this.ptr[`${prefix}${n}`], t]);
+      }
+      for (const n of Object.keys(part)) if (!shapes[n]) fail(`state ${prefix || "weights:"}${n}`, "a parameter of this model");
     }
-    const floats = this.plan.blocks.params.floats;
-    if (s.m && s.m.length !== floats) throw new ArgumentError(`state.m: expected ${floats} floats`);
-    if (s.v && s.v.length !== floats) throw new ArgumentError(`state.v: expected ${floats} floats`);
+    for (const k of ["rngTrain", "rngEval", "hostRng"] as const) {
+      const r = s[k];
+      if (r !== undefined && (!(r instanceof Uint32Array) || r.length !== 4 || (r[0] | r[1] | r[2] | r[3]) === 0)) fail(`state.${k}`, "4 u32 words, not all zero", r);
+    }
     const optimizer = s.optimizer ? Adam.fromState(s.optimizer, typeof this.optimizer.lr === "function" ? this.optimizer.lr : undefined) : null;
+    if (s.steps !== undefined) checkInt("state.steps", s.steps, 0);
+    if (s.epochs !== undefined) checkInt("state.epochs", s.epochs, 0);
     // everything checked: now write
-    this.setWeights(s.weights);
     const H = this.heap();
-    const base = this.kernels.base >> 2;
-    const { m, v } = this.plan.blocks;
-    if (s.m) H.set(s.m, base + (m.offset >> 2));
-    if (s.v) H.set(s.v, base + (v.offset >> 2));
+    for (const [p, t] of staged) H.set(t, p >> 2);
     if (s.rngTrain) new Uint32Array(H.buffer, this.ptr["rng.train"], 4).set(s.rngTrain);
     if (s.rngEval) new Uint32Array(H.buffer, this.ptr["rng.eval"], 4).set(s.rngEval);
     if (s.hostRng) this.hostRng.s.set(s.hostRng);
@@ -828,14 +862,19 @@ export class VAE {
 
 export interface ModelState {
   weights: Record<string, Float32Array>;
-  m?: Float32Array;
-  v?: Float32Array;
+  /** Adam moments per parameter. */
+  m?: Record<string, Float32Array>;
+  v?: Record<string, Float32Array>;
   rngTrain?: Uint32Array;
   rngEval?: Uint32Array;
   hostRng?: Uint32Array;
   optimizer?: import("./adam.js").AdamState;
   steps?: number;
   epochs?: number;
+}
+
+function describeArch(c: ResolvedConfig): string {
+  return `${[c.inputDim + c.conditionDim, ...c.encoder, c.latentDim].join("-")} | ${[c.latentDim + c.conditionDim, ...c.decoder, c.inputDim].join("-")}, ${c.likelihood}`;
 }
 
 function concat(parts: Float32Array[]): Float32Array {

@@ -23,7 +23,7 @@ const SPECIAL = [30, -30, 50, -50, 88, -88, 100, -100, 1e-3, -1e-3, 0, 17.5, -17
 
 function inputsFor(n: number, seed: number): Float32Array {
   const x = randomArray(n, seed, -6, 6);
-  // Every fifth element is special, so even n = 1 gets ±30 in some seed below.
+  // Every fifth element (from the first) is a special value.
   for (let i = 0; i < n; i += 5) x[i] = SPECIAL[(i / 5 + seed) % SPECIAL.length];
   return x;
 }

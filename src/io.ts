@@ -1,0 +1,175 @@
+// The model file format, version 1. All integers little-endian.
+//
+//   offset  size  field
+//   0       4     magic "WVAE"
+//   4       4     u32 format version (1)
+//   8       4     u32 header length H (≤ 1 MiB)
+//   12      H     header: UTF-8 JSON (see FileHeader), padded with spaces so
+//                 the data starts at a multiple of 4
+//   12+H    4·N   float32 data: the tensors of header.tensors, in order
+//   end−4   4     u32 CRC-32 (IEEE) of every byte before it
+//
+// Tensors are the parameters ("encoder.0.weight", …, weights (in, out)
+// row-major) and, when the optimizer state is saved, the Adam moments
+// ("m:<param>", "v:<param>"). The header also carries the config, the
+// optimizer hyperparameters and step, the three PRNG states and the step and
+// epoch counters, so a resumed run continues bit-identically.
+// Reading checks everything (length, magic, version, header size, checksum,
+// JSON, config, tensor names and shapes, finite values) before anything is
+// applied to a model.
+import type { AdamState } from "./adam.js";
+import { resolveConfig, type ResolvedConfig } from "./config.js";
+import type { ModelState } from "./model.js";
+import { ArgumentError } from "./validate.js";
+
+export const FORMAT_VERSION = 1;
+const MAGIC = [0x57, 0x56, 0x41, 0x45]; // "WVAE"
+export const MAX_HEADER_BYTES = 1 << 20;
+
+export class ModelFormatError extends Error {
+  override name = "ModelFormatError";
+}
+
+export interface FileHeader {
+  format: "wasm-vae";
+  version: number;
+  config: ResolvedConfig;
+  tensors: { name: string; shape: number[] }[];
+  optimizer: AdamState | null;
+  rng: { train: number[]; eval: number[]; host: number[] } | null;
+  steps: number;
+  epochs: number;
+  build: string;
+}
+
+let crcTable: Uint32Array | null = null;
+/** CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320). */
+export function crc32(bytes: Uint8Array, end = bytes.length): number {
+  if (!crcTable) {
+    crcTable = new Uint32Array(256);
+    for (let n = 0; n < 256; n++) {
+      let c = n;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      crcTable[n] = c >>> 0;
+    }
+  }
+  let c = 0xffffffff;
+  for (let i = 0; i < end; i++) c = crcTable[(c ^ bytes[i]) & 0xff] ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/** Serializes a model state. `withOptimizer: false` stores weights only. */
+export function encodeModel(config: ResolvedConfig, state: ModelState, shapes: Record<string, number[]>,
+                            build: string, withOptimizer = true): Uint8Array {
+  const tensors: { name: string; shape: number[]; data: Float32Array }[] = [];
+  for (const [n, t] of Object.entries(state.weights)) tensors.push({ name: n, shape: shapes[n], data: t });
+  const opt = withOptimizer && state.m && state.v && state.optimizer;
+  if (opt) {
+    for (const [n, t] of Object.entries(state.m!)) tensors.push({ name: `m:${n}`, shape: shapes[n], data: t });
+    for (const [n, t] of Object.entries(state.v!)) tensors.push({ name: `v:${n}`, shape: shapes[n], data: t });
+  }
+  const header: FileHeader = {
+    format: "wasm-vae", version: FORMAT_VERSION, config,
+    tensors: tensors.map(({ name, shape }) => ({ name, shape })),
+    optimizer: opt ? state.optimizer! : null,
+    rng: withOptimizer && state.rngTrain && state.rngEval && state.hostRng
+      ? { train: [...state.rngTrain], eval: [...state.rngEval], host: [...state.hostRng] } : null,
+    steps: withOptimizer ? state.steps ?? 0 : 0,
+    epochs: withOptimizer ? state.epochs ?? 0 : 0,
+    build,
+  };
+  let json = new TextEncoder().encode(JSON.stringify(header));
+  const padded = Math.ceil(json.length / 4) * 4;
+  if (padded !== json.length) {
+    const p = new Uint8Array(padded).fill(0x20);
+    p.set(json);
+    json = p;
+  }
+  if (json.length > MAX_HEADER_BYTES) throw new ArgumentError(`model: header of ${json.length} bytes exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  const floats = tensors.reduce((a, t) => a + t.data.length, 0);
+  const out = new Uint8Array(12 + json.length + 4 * floats + 4);
+  const dv = new DataView(out.buffer);
+  out.set(MAGIC, 0);
+  dv.setUint32(4, FORMAT_VERSION, true);
+  dv.setUint32(8, json.length, true);
+  out.set(json, 12);
+  let o = 12 + json.length;
+  for (const t of tensors) {
+    for (let i = 0; i < t.data.length; i++, o += 4) dv.setFloat32(o, t.data[i], true);
+  }
+  dv.setUint32(o, crc32(out, o), true);
+  return out;
+}
+
+/** Parses and validates a model file; throws ModelFormatError naming the problem. */
+export function decodeModel(bytes: Uint8Array): { config: ResolvedConfig; state: ModelState; header: FileHeader } {
+  if (!(bytes instanceof Uint8Array)) throw new ArgumentError(`bytes: expected a Uint8Array (the model file), got ${typeof bytes}`);
+  const bad = (msg: string): never => { throw new ModelFormatError(`model file: ${msg}`); };
+  if (bytes.length < 16) bad(`truncated: ${bytes.length} bytes is shorter than the 16-byte minimum`);
+  for (let i = 0; i < 4; i++) if (bytes[i] !== MAGIC[i]) bad(`not a wasm-vae model (magic bytes are not "WVAE")`);
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = dv.getUint32(4, true);
+  if (version !== FORMAT_VERSION) bad(`unsupported format version ${version} (this library reads version ${FORMAT_VERSION})`);
+  const H = dv.getUint32(8, true);
+  if (H > MAX_HEADER_BYTES) bad(`header length ${H} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
+  if (H % 4 !== 0) bad(`header length ${H} is not a multiple of 4`);
+  if (12 + H + 4 > bytes.length) bad(`truncated: the header claims ${H} bytes but the file has ${bytes.length}`);
+  const stored = dv.getUint32(bytes.length - 4, true);
+  const actual = crc32(bytes, bytes.length - 4);
+  if (stored !== actual) bad(`checksum mismatch (stored ${hex(stored)}, computed ${hex(actual)}): the file is corrupted or truncated`);
+  let header: FileHeader;
+  try {
+    header = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(12, 12 + H)));
+  } catch (e) {
+    return bad(`header is not valid JSON (${(e as Error).message})`);
+  }
+  if (!header || header.format !== "wasm-vae" || header.version !== version) bad("header does not describe a wasm-vae model");
+  let config: ResolvedConfig;
+  try {
+    config = resolveConfig(header.config);
+  } catch (e) {
+    return bad(`invalid config: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(header.tensors)) bad("header.tensors is missing");
+  const dataBytes = bytes.length - 4 - 12 - H;
+  let floats = 0;
+  for (const t of header.tensors) {
+    if (!t || typeof t.name !== "string" || !Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d > 0)) bad(`malformed tensor entry ${JSON.stringify(t)?.slice(0, 80)}`);
+    floats += t.shape.reduce((a, b) => a * b, 1);
+  }
+  if (floats * 4 !== dataBytes) bad(`data section holds ${dataBytes} bytes but the header's tensors need ${floats * 4}`);
+  const weights: Record<string, Float32Array> = {}, m: Record<string, Float32Array> = {}, v: Record<string, Float32Array> = {};
+  let o = 12 + H;
+  for (const t of header.tensors) {
+    const n = t.shape.reduce((a, b) => a * b, 1);
+    const arr = new Float32Array(n);
+    for (let i = 0; i < n; i++, o += 4) {
+      arr[i] = dv.getFloat32(o, true);
+      if (!Number.isFinite(arr[i])) bad(`tensor ${t.name} holds a non-finite value at index ${i}`);
+    }
+    if (t.name.startsWith("m:")) m[t.name.slice(2)] = arr;
+    else if (t.name.startsWith("v:")) v[t.name.slice(2)] = arr;
+    else weights[t.name] = arr;
+  }
+  const hasMoments = Object.keys(m).length > 0;
+  const u32 = (name: string, a: unknown) => {
+    if (!Array.isArray(a) || a.length !== 4 || !a.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32)) bad(`rng.${name} must be 4 u32 words`);
+    return Uint32Array.from(a as number[]);
+  };
+  const state: ModelState = {
+    weights,
+    m: hasMoments ? m : undefined,
+    v: hasMoments ? v : undefined,
+    optimizer: header.optimizer ?? undefined,
+    rngTrain: header.rng ? u32("train", header.rng.train) : undefined,
+    rngEval: header.rng ? u32("eval", header.rng.eval) : undefined,
+    hostRng: header.rng ? u32("host", header.rng.host) : undefined,
+    steps: header.steps,
+    epochs: header.epochs,
+  };
+  return { config, state, header };
+}
+
+function hex(n: number): string {
+  return "0x" + n.toString(16).padStart(8, "0");
+}
