@@ -10,32 +10,61 @@
 //   nll = Σ ½(x−μ)²·e^(−2s) + s + ½log 2π
 //   dμ = w·(μ − x)·e^(−2s)                          ds = w·(1 − (x−μ)²·e^(−2s))
 
+import { exp4, log1p01x4 } from "./simd";
+
 const HALF_LOG_2PI: f64 = 0.9189385332046727;
+
+// One row of the Bernoulli term: returns Σ_d nll and, when `grad`, writes
+// dl = w·(σ(l) − x). With e = e^(−|l|): softplus part log1p(e),
+// σ(l) = 1/(1+e) for l ≥ 0 and e/(1+e) otherwise.
+// @ts-ignore: decorator
+@inline function bernoulliRow(dl: usize, l: usize, x: usize, D: i32, w: f32, grad: bool): f64 {
+  let lo = f64x2.splat(0), hi = f64x2.splat(0);
+  const zero = f32x4.splat(0), one = f32x4.splat(1), vw = f32x4.splat(w);
+  let d = 0;
+  for (; d + 4 <= D; d += 4) {
+    const o = <usize>d << 2;
+    const vl = v128.load(l + o);
+    const vx = v128.load(x + o);
+    const e = exp4(f32x4.neg(f32x4.abs(vl)));
+    const term = f32x4.add(f32x4.sub(f32x4.max(vl, zero), f32x4.mul(vl, vx)), log1p01x4(e));
+    lo = f64x2.add(lo, f64x2.promote_low_f32x4(term));
+    hi = f64x2.add(hi, f64x2.promote_low_f32x4(i32x4.shuffle(term, term, 2, 3, 0, 1)));
+    if (grad) {
+      const r = f32x4.div(one, f32x4.add(one, e));
+      const p = v128.bitselect(r, f32x4.mul(e, r), f32x4.ge(vl, zero));
+      v128.store(dl + o, f32x4.mul(vw, f32x4.sub(p, vx)));
+    }
+  }
+  let s = (f64x2.extract_lane(lo, 0) + f64x2.extract_lane(lo, 1)) +
+          (f64x2.extract_lane(hi, 0) + f64x2.extract_lane(hi, 1));
+  for (; d < D; d++) {
+    const o = <usize>d << 2;
+    const vl = load<f32>(l + o);
+    const t = load<f32>(x + o);
+    const e = Mathf.exp(-Mathf.abs(vl));
+    s += <f64>(max<f32>(vl, 0) - vl * t + Mathf.log1p(e));
+    if (grad) {
+      const p: f32 = vl >= 0 ? 1 / (1 + e) : e / (1 + e);
+      store<f32>(dl + o, w * (p - t));
+    }
+  }
+  return s;
+}
 
 /** Writes nll (B) from logits (B, D) and targets x (B, D) in [0, 1]. */
 export function bernoulli_nll_forward(nll: usize, logits: usize, x: usize, B: i32, D: i32): void {
   for (let b = 0; b < B; b++) {
-    const base = <usize>b * D;
-    let s: f64 = 0;
-    for (let d = 0; d < D; d++) {
-      const o = (base + d) << 2;
-      const l = load<f32>(logits + o);
-      const t = load<f32>(x + o);
-      s += <f64>(max<f32>(l, 0) - l * t + Mathf.log1p(Mathf.exp(-Mathf.abs(l))));
-    }
-    store<f32>(nll + (<usize>b << 2), <f32>s);
+    const o = (<usize>b * D) << 2;
+    store<f32>(nll + (<usize>b << 2), <f32>bernoulliRow(0, logits + o, x + o, D, 0, false));
   }
 }
 
 /** Writes dlogits (B, D) = w·(σ(l) − x). */
 export function bernoulli_nll_backward(dlogits: usize, logits: usize, x: usize, B: i32, D: i32, w: f32): void {
-  const n = <usize>B * D;
-  for (let i: usize = 0; i < n; i++) {
-    const o = i << 2;
-    const l = load<f32>(logits + o);
-    const e = Mathf.exp(-Mathf.abs(l));
-    const p: f32 = l >= 0 ? 1 / (1 + e) : e / (1 + e);
-    store<f32>(dlogits + o, w * (p - load<f32>(x + o)));
+  for (let b = 0; b < B; b++) {
+    const o = (<usize>b * D) << 2;
+    bernoulliRow(dlogits + o, logits + o, x + o, D, w, true);
   }
 }
 
@@ -43,18 +72,8 @@ export function bernoulli_nll_backward(dlogits: usize, logits: usize, x: usize, 
 export function bernoulli_nll_forward_backward(nll: usize, dlogits: usize, logits: usize, x: usize,
                                                B: i32, D: i32, w: f32): void {
   for (let b = 0; b < B; b++) {
-    const base = <usize>b * D;
-    let s: f64 = 0;
-    for (let d = 0; d < D; d++) {
-      const o = (base + d) << 2;
-      const l = load<f32>(logits + o);
-      const t = load<f32>(x + o);
-      const e = Mathf.exp(-Mathf.abs(l));
-      s += <f64>(max<f32>(l, 0) - l * t + Mathf.log1p(e));
-      const p: f32 = l >= 0 ? 1 / (1 + e) : e / (1 + e);
-      store<f32>(dlogits + o, w * (p - t));
-    }
-    store<f32>(nll + (<usize>b << 2), <f32>s);
+    const o = (<usize>b * D) << 2;
+    store<f32>(nll + (<usize>b << 2), <f32>bernoulliRow(dlogits + o, logits + o, x + o, D, w, true));
   }
 }
 

@@ -111,21 +111,28 @@ export function gaussianLearnedNllRef(out: ArrayLike<number>, x: ArrayLike<numbe
 /** Kingma & Ba 2014, Algorithm 1, in float64, with PyTorch-style decoupled
  *  weight decay (θ ← θ − lr·λ·θ before the Adam step) when wd > 0. */
 export function adamRef(theta: Float64Array, grads: Float64Array[], o: { lr: number; beta1: number; beta2: number; eps: number; wd: number }): Float64Array {
+  return adamRefState(theta, grads, o).theta;
+}
+
+/** adamRef, also returning the moments m and v after the last step. */
+export function adamRefState(theta: ArrayLike<number>, grads: ArrayLike<number>[],
+  o: { lr: number; beta1: number; beta2: number; eps: number; wd: number }): { theta: Float64Array; m: Float64Array; v: Float64Array } {
   const th = Float64Array.from(theta);
+  // m₀ ← 0, v₀ ← 0, t ← 0
   const m = new Float64Array(th.length), v = new Float64Array(th.length);
   let t = 0;
   for (const g of grads) {
     t += 1;
     for (let i = 0; i < th.length; i++) {
-      m[i] = o.beta1 * m[i] + (1 - o.beta1) * g[i];
-      v[i] = o.beta2 * v[i] + (1 - o.beta2) * g[i] * g[i];
-      const mhat = m[i] / (1 - o.beta1 ** t);
+      m[i] = o.beta1 * m[i] + (1 - o.beta1) * g[i];          // biased first moment
+      v[i] = o.beta2 * v[i] + (1 - o.beta2) * g[i] * g[i];   // biased second raw moment
+      const mhat = m[i] / (1 - o.beta1 ** t);                 // bias-corrected
       const vhat = v[i] / (1 - o.beta2 ** t);
-      th[i] -= o.lr * o.wd * th[i];
+      th[i] -= o.lr * o.wd * th[i];                           // decoupled decay (AdamW)
       th[i] -= o.lr * mhat / (Math.sqrt(vhat) + o.eps);
     }
   }
-  return th;
+  return { theta: th, m, v };
 }
 
 /** A deterministic Float32Array of uniforms in [lo, hi) (mulberry32). */
@@ -304,4 +311,41 @@ export function gemmF32SequentialRef(a: ArrayLike<number>, b: ArrayLike<number>,
     }
   }
   return c;
+}
+
+// ---- Additions for the model tests (issue 3). ----
+
+/** Lower-triangular Cholesky factor L (n×n, row-major) of a symmetric
+ *  positive-definite A (n×n, row-major), A = L·Lᵀ (Cholesky–Banachiewicz). */
+export function choleskyRef(a: ArrayLike<number>, n: number): Float64Array {
+  const l = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = a[i * n + j];
+      for (let k = 0; k < j; k++) s -= l[i * n + k] * l[j * n + k];
+      if (i === j) {
+        if (!(s > 0)) throw new Error(`choleskyRef: matrix is not positive definite (pivot ${i} = ${s})`);
+        l[i * n + i] = Math.sqrt(s);
+      } else {
+        l[i * n + j] = s / l[j * n + j];
+      }
+    }
+  }
+  return l;
+}
+
+/** log N(x; μ, Σ) in float64 for one x (n), mean (n) and covariance Σ (n×n,
+ *  row-major), through the Cholesky factor: −½‖L⁻¹(x−μ)‖² − Σ log L_ii − (n/2)·log 2π. */
+export function mvnLogPdfRef(x: ArrayLike<number>, mean: ArrayLike<number>, cov: ArrayLike<number>, n: number): number {
+  const l = choleskyRef(cov, n);
+  const y = new Float64Array(n); // forward substitution: L·y = x − μ
+  let quad = 0, logdet = 0;
+  for (let i = 0; i < n; i++) {
+    let s = x[i] - mean[i];
+    for (let k = 0; k < i; k++) s -= l[i * n + k] * y[k];
+    y[i] = s / l[i * n + i];
+    quad += y[i] * y[i];
+    logdet += Math.log(l[i * n + i]);
+  }
+  return -0.5 * quad - logdet - 0.5 * n * Math.log(2 * Math.PI);
 }

@@ -1,0 +1,15 @@
+import * as tf from "@tensorflow/tfjs-core";
+import fs from "node:fs";
+import "@tensorflow/tfjs-backend-cpu";
+import { setWasmPaths, setThreadsCount, getThreadsCount } from "@tensorflow/tfjs-backend-wasm";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
+const req = createRequire(import.meta.url);
+const dir = join(dirname(req.resolve("@tensorflow/tfjs-backend-wasm/package.json")), "dist") + "/";
+const orig = fs.readFile; (fs as any).readFile = function (p: any, ...r: any[]) { console.log("readFile", p); return (orig as any).call(fs, p, ...r); };
+const origS = fs.readFileSync; (fs as any).readFileSync = function (p: any, ...r: any[]) { if (String(p).endsWith("wasm")) console.log("readFileSync", p); return (origS as any).call(fs, p, ...r); };
+setWasmPaths(dir);
+setThreadsCount(1);
+console.log(await tf.env().getAsync("WASM_HAS_SIMD_SUPPORT"), await tf.env().getAsync("WASM_HAS_MULTITHREAD_SUPPORT"));
+const ok = await tf.setBackend("wasm");
+console.log("wasm ok", ok, tf.getBackend(), getThreadsCount());

@@ -1,0 +1,190 @@
+// A linear-Gaussian VAE has an exact marginal likelihood: with a linear decoder
+// x = W·z + b + σ·n, z ~ N(0, I), n ~ N(0, I), p(x) = N(x; b, W·Wᵀ + σ²·I).
+// Here the model's IWAE estimate (logLikelihood) is checked against that exact
+// log p(x), computed in float64 with a Cholesky (tests/reference.ts) from the
+// model's own float32 weights, and the ELBO against its closed form
+//   E_q[log p(x|z)] = −D·log σ − (D/2)·log 2π − (‖x − W·m − b‖² + Σ_j v_j‖W_:j‖²)/(2σ²)
+// which must sit below log p(x) for every row.
+// Not here: gradients (tfjs-parity.test.ts, finite-diff.test.ts).
+import { beforeAll, describe, expect, it } from "vitest";
+import { Adam, VAE } from "../../src/index.js";
+import { mvnLogPdfRef, randomArray, randomNormals } from "../reference.js";
+
+const D = 5, L = 2, SIGMA = 0.5;
+
+/** Inverse of a small symmetric positive-definite matrix (n×n) by Gauss–Jordan. */
+function inverse(a: Float64Array, n: number): Float64Array {
+  const m = Float64Array.from(a), inv = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) inv[i * n + i] = 1;
+  for (let c = 0; c < n; c++) {
+    const p = m[c * n + c];
+    for (let j = 0; j < n; j++) { m[c * n + j] /= p; inv[c * n + j] /= p; }
+    for (let r = 0; r < n; r++) {
+      if (r === c) continue;
+      const f = m[r * n + c];
+      for (let j = 0; j < n; j++) { m[r * n + j] -= f * m[c * n + j]; inv[r * n + j] -= f * inv[c * n + j]; }
+    }
+  }
+  return inv;
+}
+
+/** W (D×L) and b (D) of the decoder, from the model's weights: decoder.0.weight
+ *  is (L, D) row-major, so W[d][j] = weight[j·D + d]. */
+function decoderOf(vae: VAE): { W: Float64Array; b: Float64Array } {
+  const w = vae.getWeights();
+  const wd = w["decoder.0.weight"], W = new Float64Array(D * L);
+  for (let d = 0; d < D; d++) for (let j = 0; j < L; j++) W[d * L + j] = wd[j * D + d];
+  return { W, b: Float64Array.from(w["decoder.0.bias"]) };
+}
+
+/** Exact log p(x) per row: N(x; b, W·Wᵀ + σ²·I). */
+function exactLogP(vae: VAE, x: Float32Array, sigma: number): Float64Array {
+  const { W, b } = decoderOf(vae);
+  const cov = new Float64Array(D * D);
+  for (let i = 0; i < D; i++) {
+    for (let k = 0; k < D; k++) {
+      let s = i === k ? sigma * sigma : 0;
+      for (let j = 0; j < L; j++) s += W[i * L + j] * W[k * L + j];
+      cov[i * D + k] = s;
+    }
+  }
+  const rows = x.length / D, out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) out[r] = mvnLogPdfRef(x.subarray(r * D, (r + 1) * D), b, cov, D);
+  return out;
+}
+
+/** The closed-form ELBO per row for q(z|x) = N(m, diag v) from the encoder
+ *  (computed here in float64 from the encoder weights, not from vae.encode). */
+function analyticElbo(vae: VAE, x: Float32Array, sigma: number): { elbo: Float64Array; kl: Float64Array } {
+  const { W, b } = decoderOf(vae);
+  const w = vae.getWeights(), we = w["encoder.0.weight"], be = w["encoder.0.bias"]; // (D, 2L), (2L)
+  const rows = x.length / D, elbo = new Float64Array(rows), kl = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const h = new Float64Array(2 * L);
+    for (let k = 0; k < 2 * L; k++) {
+      let s = be[k];
+      for (let d = 0; d < D; d++) s += x[r * D + d] * we[d * 2 * L + k];
+      h[k] = s;
+    }
+    const m = h.subarray(0, L), v = h.subarray(L).map(Math.exp);
+    let sq = 0;
+    for (let d = 0; d < D; d++) {
+      let pred = b[d];
+      for (let j = 0; j < L; j++) pred += W[d * L + j] * m[j];
+      sq += (x[r * D + d] - pred) ** 2;
+      for (let j = 0; j < L; j++) sq += v[j] * W[d * L + j] ** 2;
+    }
+    const rec = -D * Math.log(sigma) - 0.5 * D * Math.log(2 * Math.PI) - sq / (2 * sigma * sigma);
+    let q = 0;
+    for (let j = 0; j < L; j++) q += 0.5 * (v[j] + m[j] * m[j] - 1 - Math.log(v[j]));
+    kl[r] = q;
+    elbo[r] = rec - q;
+  }
+  return { elbo, kl };
+}
+
+/** n rows drawn from the generative model x = W·z + b + σ·noise. */
+function drawData(W: Float64Array, b: Float64Array, sigma: number, n: number, seed: number): Float32Array {
+  const z = randomNormals(n * L, seed), e = randomNormals(n * D, seed + 1), x = new Float32Array(n * D);
+  for (let r = 0; r < n; r++) {
+    for (let d = 0; d < D; d++) {
+      let s = b[d] + sigma * e[r * D + d];
+      for (let j = 0; j < L; j++) s += W[d * L + j] * z[r * L + j];
+      x[r * D + d] = s;
+    }
+  }
+  return x;
+}
+
+const meanOf = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0) / a.length;
+
+/** The IWAE estimate against exact log p(x): mean |error| over rows at k = 1 and
+ *  1000, and the signed mean error at k = 1000. */
+function iwaeErrors(vae: VAE, x: Float32Array, logp: Float64Array) {
+  const err = (k: number) => {
+    const est = vae.logLikelihood(x, { samples: k });
+    expect(est).toBeInstanceOf(Float64Array);
+    expect(est.length).toBe(logp.length);
+    return { abs: meanOf(est.map((v, i) => Math.abs(v - logp[i]))), signed: meanOf(est.map((v, i) => v - logp[i])) };
+  };
+  const r = { k1: err(1), k1000: err(1000) }; console.log("IWAE", JSON.stringify(r)); return r;
+}
+
+describe("linear-Gaussian VAE: exact log p(x)", () => {
+  describe("with set weights (q close to, but not equal to, the exact posterior)", () => {
+    let vae: VAE;
+    let x: Float32Array;
+    beforeAll(async () => {
+      vae = await VAE.create({ inputDim: D, latentDim: L, encoder: [], decoder: [], activation: "tanh", likelihood: "gaussian", sigma: SIGMA, seed: 3 });
+      const W = Float64Array.from(randomArray(D * L, 11, -1, 1)), b = Float64Array.from(randomArray(D, 12, -0.5, 0.5));
+      const dw = new Float32Array(L * D);
+      for (let d = 0; d < D; d++) for (let j = 0; j < L; j++) dw[j * D + d] = W[d * L + j];
+      // Exact posterior: Λ = I + WᵀW/σ², mean = Λ⁻¹Wᵀ(x − b)/σ². The encoder gets
+      // 0.8 × that mean map and variances 1.5 × 1/Λ_jj: close to the posterior, not equal.
+      const lam = new Float64Array(L * L);
+      for (let i = 0; i < L; i++) for (let j = 0; j < L; j++) {
+        let s = i === j ? 1 : 0;
+        for (let d = 0; d < D; d++) s += W[d * L + i] * W[d * L + j] / (SIGMA * SIGMA);
+        lam[i * L + j] = s;
+      }
+      const S = inverse(lam, L);
+      const A = new Float64Array(L * D); // Λ⁻¹Wᵀ/σ²
+      for (let j = 0; j < L; j++) for (let d = 0; d < D; d++) {
+        let s = 0;
+        for (let k = 0; k < L; k++) s += S[j * L + k] * W[d * L + k];
+        A[j * D + d] = 0.8 * s / (SIGMA * SIGMA);
+      }
+      const ew = new Float32Array(D * 2 * L), eb = new Float32Array(2 * L);
+      for (let j = 0; j < L; j++) {
+        let ab = 0;
+        for (let d = 0; d < D; d++) { ew[d * 2 * L + j] = A[j * D + d]; ab += A[j * D + d] * b[d]; }
+        eb[j] = -ab;
+        eb[L + j] = Math.log(1.5 / lam[j * L + j]);
+      }
+      vae.setWeights({ "decoder.0.weight": dw, "decoder.0.bias": Float32Array.from(b), "encoder.0.weight": ew, "encoder.0.bias": eb });
+      x = drawData(W, b, SIGMA, 24, 21);
+    });
+
+    it("IWAE(k) approaches exact log p(x): error at k=1000 < error at k=1, and ≤ 0.05 nats", () => {
+      const logp = exactLogP(vae, x, SIGMA);
+      const e = iwaeErrors(vae, x, logp);
+      expect(e.k1000.abs).toBeLessThan(e.k1.abs);
+      expect(e.k1000.abs).toBeLessThan(0.05);
+      // a lower bound in expectation: not above log p(x) on average (beyond MC noise)
+      expect(e.k1000.signed).toBeLessThan(0.01);
+    });
+
+    it("ELBO ≤ log p(x) per row: closed form, and the model's 4000-sample MC estimate agrees with it", () => {
+      const logp = exactLogP(vae, x, SIGMA);
+      const an = analyticElbo(vae, x, SIGMA);
+      const mc = vae.elbo(x, { samples: 4000 });
+      for (let r = 0; r < logp.length; r++) {
+        expect(an.elbo[r]).toBeLessThan(logp[r]);
+        // −elbo ≥ −log p(x); MC standard error of 4000 samples here is < 0.01 nats
+        expect(-mc.elbo[r]).toBeGreaterThan(-logp[r] - 0.02);
+        expect(Math.abs(mc.elbo[r] - an.elbo[r])).toBeLessThan(0.05);
+        // the model's KL is closed-form too: float32 vs float64 only
+        expect(Math.abs(mc.kl[r] - an.kl[r])).toBeLessThan(1e-4 * (1 + an.kl[r]));
+      }
+      // the gap is real (q ≠ posterior), so the k=1 vs k=1000 comparison above means something
+      console.log("GAP", meanOf(logp.map((v, i) => v - an.elbo[i])), Math.max(...mc.elbo.map((v,i)=>Math.abs(v-an.elbo[i]))));
+      expect(meanOf(logp.map((v, i) => v - an.elbo[i]))).toBeGreaterThan(0.02);
+    });
+  });
+
+  it("after brief training on synthetic data: IWAE(1000) within 0.05 nats of exact log p(x), ELBO below it", async () => {
+    const vae = await VAE.create({ inputDim: D, latentDim: L, encoder: [], decoder: [], likelihood: "gaussian", sigma: 0.3, seed: 5 });
+    const W = Float64Array.from(randomArray(D * L, 31, -1, 1)), b = Float64Array.from(randomArray(D, 32, -1, 1));
+    const train = drawData(W, b, 0.3, 512, 41);
+    vae.optimizer = new Adam({ lr: 1e-2 });
+    const hist = await vae.fit(train, { epochs: 30, batchSize: 64, yieldEvery: 0 });
+    expect(hist.epochs.at(-1)!.loss).toBeLessThan(hist.epochs[0].loss);
+    const x = drawData(W, b, 0.3, 24, 51);
+    const logp = exactLogP(vae, x, 0.3);
+    const e = iwaeErrors(vae, x, logp);
+    expect(e.k1000.abs).toBeLessThan(e.k1.abs);
+    expect(e.k1000.abs).toBeLessThan(0.05);
+    const an = analyticElbo(vae, x, 0.3);
+    for (let r = 0; r < logp.length; r++) expect(an.elbo[r]).toBeLessThanOrEqual(logp[r] + 1e-9);
+  });
+});
