@@ -21,12 +21,13 @@ export function gemm_scratch_bytes(M: i32, K: i32): usize {
   return (<usize>(M + 7) * <usize>K + <usize>K * 8 + 64) << 2;
 }
 
-// pa (K, MR): rows i0..i0+MR of op(A), k-major; rows ≥ M are zero.
-function packA(pa: usize, a: usize, M: i32, K: i32, transA: i32, i0: i32): void {
+// pa (kc, MR): rows i0..i0+MR of op(A)[:, 0:kc], k-major; rows ≥ M are zero.
+// a points at op(A)[0, 0] of the block; K is the full row length of a (transA=0).
+function packA(pa: usize, a: usize, M: i32, K: i32, kc: i32, transA: i32, i0: i32): void {
   const mc = min(MR, M - i0);
   if (transA) {
     // a is (K, M): row k of a holds op(A)[:, k]
-    for (let k = 0; k < K; k++) {
+    for (let k = 0; k < kc; k++) {
       const src = a + ((<usize>k * M + i0) << 2);
       const dst = pa + (<usize>(k * MR) << 2);
       for (let r = 0; r < mc; r++) store<f32>(dst + (<usize>r << 2), load<f32>(src + (<usize>r << 2)));
@@ -39,39 +40,65 @@ function packA(pa: usize, a: usize, M: i32, K: i32, transA: i32, i0: i32): void 
       const stride = <usize>MR << 2;
       if (r < mc) {
         const src = a + ((<usize>(i0 + r) * K) << 2);
-        for (let k = 0; k < K; k++) store<f32>(dst + <usize>k * stride, load<f32>(src + (<usize>k << 2)));
+        for (let k = 0; k < kc; k++) store<f32>(dst + <usize>k * stride, load<f32>(src + (<usize>k << 2)));
       } else {
-        for (let k = 0; k < K; k++) store<f32>(dst + <usize>k * stride, 0);
+        for (let k = 0; k < kc; k++) store<f32>(dst + <usize>k * stride, 0);
       }
     }
   }
 }
 
-// pb (K, 8): columns j0..j0+8 of op(B), k-major; columns ≥ N are zero.
-function packB(pb: usize, b: usize, K: i32, N: i32, j0: i32, transB: i32): void {
+// pb (kc, 8): columns j0..j0+8 of op(B)[0:kc, :], k-major; columns ≥ N are zero.
+// b points at op(B)[0, 0] of the block; K is the full row length of b (transB=1).
+function packB(pb: usize, b: usize, K: i32, N: i32, kc: i32, j0: i32, transB: i32): void {
   const nc = min(NR, N - j0);
   if (transB) {
     // b is (N, K): row j of b holds op(B)[:, j]
+    if (nc == NR) {
+      // 4×4 register transposes: rows j0+c..c+3 of b, k..k+3 → pb[k..k+3][c..c+3]
+      let k = 0;
+      for (; k + 4 <= kc; k += 4) {
+        for (let c = 0; c < NR; c += 4) {
+          const src = b + ((<usize>(j0 + c) * K + k) << 2);
+          const ld = <usize>K << 2;
+          const v0 = v128.load(src), v1 = v128.load(src + ld);
+          const v2 = v128.load(src + 2 * ld), v3 = v128.load(src + 3 * ld);
+          const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
+          const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5), t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+          const dst = pb + (<usize>k << 5) + (<usize>c << 2);
+          v128.store(dst, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+          v128.store(dst + 32, i32x4.shuffle(t0, t2, 2, 3, 6, 7));
+          v128.store(dst + 64, i32x4.shuffle(t1, t3, 0, 1, 4, 5));
+          v128.store(dst + 96, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
+        }
+      }
+      for (; k < kc; k++) {
+        for (let c = 0; c < NR; c++) {
+          store<f32>(pb + (<usize>k << 5) + (<usize>c << 2), load<f32>(b + ((<usize>(j0 + c) * K + k) << 2)));
+        }
+      }
+      return;
+    }
     for (let c = 0; c < NR; c++) {
       const dst = pb + (<usize>c << 2);
       if (c < nc) {
         const src = b + ((<usize>(j0 + c) * K) << 2);
-        for (let k = 0; k < K; k++) store<f32>(dst + (<usize>k << 5), load<f32>(src + (<usize>k << 2)));
+        for (let k = 0; k < kc; k++) store<f32>(dst + (<usize>k << 5), load<f32>(src + (<usize>k << 2)));
       } else {
-        for (let k = 0; k < K; k++) store<f32>(dst + (<usize>k << 5), 0);
+        for (let k = 0; k < kc; k++) store<f32>(dst + (<usize>k << 5), 0);
       }
     }
   } else {
     // b is (K, N)
     if (nc == NR) {
-      for (let k = 0; k < K; k++) {
+      for (let k = 0; k < kc; k++) {
         const src = b + ((<usize>k * N + j0) << 2);
         const dst = pb + (<usize>k << 5);
         v128.store(dst, v128.load(src));
         v128.store(dst, v128.load(src, 16), 16);
       }
     } else {
-      for (let k = 0; k < K; k++) {
+      for (let k = 0; k < kc; k++) {
         const src = b + ((<usize>k * N + j0) << 2);
         const dst = pb + (<usize>k << 5);
         for (let c = 0; c < nc; c++) store<f32>(dst + (<usize>c << 2), load<f32>(src + (<usize>c << 2)));
@@ -178,51 +205,63 @@ function kernel6x8(pa: usize, pb: usize, K: i32, c: usize, ldc: usize, init: i32
   else kernel5x8(pa, pb, K, c, ldc, init, bias);
 }
 
+/** K is cut into blocks of KC so one packed B strip (KC×8) and one packed A
+ *  panel (KC×MR) stay in L1 together. */
+const KC: i32 = 256;
+
 /**
  * C (M,N) = op(A)·op(B), per `init`: overwritten (INIT_ZERO), accumulated
  * (INIT_ACC) or overwritten with a bias (N) added (INIT_BIAS).
  *   a: transA=0 → (M,K); transA=1 → (K,M)
  *   b: transB=0 → (K,N); transB=1 → (N,K)
  *   scratch: gemm_scratch_bytes(M, K) bytes, not aliasing a, b, c.
- * Writes c; clobbers scratch.
+ * Writes c; clobbers scratch. Each element's sum runs over k in order (the
+ * first K block starts from init, later ones accumulate onto C).
  */
 export function gemm(c: usize, a: usize, b: usize, bias: usize,
                      M: i32, K: i32, N: i32, transA: i32, transB: i32,
                      init: i32, scratch: usize): void {
   const mb = (M + MR - 1) / MR;
-  const panel = <usize>(MR * K) << 2;          // bytes of one packed A panel
-  const pa = scratch;                           // (mb, K, MR)
-  const pb = pa + <usize>mb * panel;            // (K, 8)
-  const tile = pb + (<usize>K << 5);            // (MR, 8)
   const ldc = <usize>N << 2;
-  for (let ib = 0; ib < mb; ib++) packA(pa + <usize>ib * panel, a, M, K, transA, ib * MR);
-  for (let j0 = 0; j0 < N; j0 += NR) {
-    const nc = min(NR, N - j0);
-    packB(pb, b, K, N, j0, transB);
-    const bj = bias + (<usize>j0 << 2);
-    for (let ib = 0; ib < mb; ib++) {
-      const i0 = ib * MR;
-      const mc = min(MR, M - i0);
-      const cij = c + <usize>i0 * ldc + (<usize>j0 << 2);
-      if (mc == MR && nc == NR) {
-        microkernel(pa + <usize>ib * panel, pb, K, cij, ldc, init, bj);
-        continue;
-      }
-      // Edge tile: start the tile from what the valid part of C should begin with.
-      for (let r = 0; r < MR; r++) {
-        for (let q = 0; q < NR; q++) {
-          let v: f32 = 0;
-          if (r < mc && q < nc) {
-            if (init == INIT_ACC) v = load<f32>(cij + <usize>r * ldc + (<usize>q << 2));
-            else if (init == INIT_BIAS) v = load<f32>(bj + (<usize>q << 2));
-          }
-          store<f32>(tile + (<usize>(r * NR + q) << 2), v);
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    const panel = <usize>(MR * kc) << 2;       // bytes of one packed A panel
+    const pa = scratch;                         // (mb, kc, MR)
+    const pb = pa + <usize>mb * panel;          // (kc, 8)
+    const tile = pb + (<usize>kc << 5);         // (MR, 8)
+    const blockInit = k0 == 0 ? init : INIT_ACC;
+    // op(A)[:, k0:k0+kc] and op(B)[k0:k0+kc, :] as sub-matrices of a and b
+    const ak = transA ? a + ((<usize>k0 * M) << 2) : a + (<usize>k0 << 2);
+    const bk = transB ? b + (<usize>k0 << 2) : b + ((<usize>k0 * N) << 2);
+    for (let ib = 0; ib < mb; ib++) packA(pa + <usize>ib * panel, ak, M, K, kc, transA, ib * MR);
+    for (let j0 = 0; j0 < N; j0 += NR) {
+      const nc = min(NR, N - j0);
+      packB(pb, bk, K, N, kc, j0, transB);
+      const bj = bias + (<usize>j0 << 2);
+      for (let ib = 0; ib < mb; ib++) {
+        const i0 = ib * MR;
+        const mc = min(MR, M - i0);
+        const cij = c + <usize>i0 * ldc + (<usize>j0 << 2);
+        if (mc == MR && nc == NR) {
+          microkernel(pa + <usize>ib * panel, pb, kc, cij, ldc, blockInit, bj);
+          continue;
         }
-      }
-      microkernel(pa + <usize>ib * panel, pb, K, tile, NR << 2, INIT_ACC, 0);
-      for (let r = 0; r < mc; r++) {
-        for (let q = 0; q < nc; q++) {
-          store<f32>(cij + <usize>r * ldc + (<usize>q << 2), load<f32>(tile + (<usize>(r * NR + q) << 2)));
+        // Edge tile: start the tile from what the valid part of C should begin with.
+        for (let r = 0; r < MR; r++) {
+          for (let q = 0; q < NR; q++) {
+            let v: f32 = 0;
+            if (r < mc && q < nc) {
+              if (blockInit == INIT_ACC) v = load<f32>(cij + <usize>r * ldc + (<usize>q << 2));
+              else if (blockInit == INIT_BIAS) v = load<f32>(bj + (<usize>q << 2));
+            }
+            store<f32>(tile + (<usize>(r * NR + q) << 2), v);
+          }
+        }
+        microkernel(pa + <usize>ib * panel, pb, kc, tile, NR << 2, INIT_ACC, 0);
+        for (let r = 0; r < mc; r++) {
+          for (let q = 0; q < nc; q++) {
+            store<f32>(cij + <usize>r * ldc + (<usize>q << 2), load<f32>(tile + (<usize>(r * NR + q) << 2)));
+          }
         }
       }
     }
