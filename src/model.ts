@@ -758,7 +758,7 @@ export class VAE {
    * decodes E[z|x] for a clean completion.
    */
   impute(x: Rows, mask: ArrayLike<number | boolean>, options: { iterations?: number; condition?: Rows; initial?: number } = {}): Float32Array {
-    const D = this.config.inputDim, L = this.config.latentDim;
+    const D = this.config.inputDim;
     const rows = this.checkRows("x", x, D, false);
     this.checkCondition("condition", options.condition, rows);
     if (!mask || typeof (mask as ArrayLike<unknown>).length !== "number") fail("mask", `an array of ${rows * D} (or ${D}) 0/1 values`, mask);
@@ -779,7 +779,6 @@ export class VAE {
       const rec = this.reconstruct(cur, { condition: options.condition, sample: !last });
       for (let i = 0; i < rows * D; i++) if (!observed(i)) cur[i] = rec[i];
     }
-    void L;
     return cur;
   }
 

@@ -233,10 +233,11 @@ export class Kernels {
     activation?: Activation; alpha?: number; scratch: number }): void {
     const B = checkInt("batch", a.batch), IN = checkInt("inDim", a.inDim), OUT = checkInt("outDim", a.outDim);
     const act = activationCode(a.activation ?? "identity");
+    const alpha = checkAlpha(a.activation ?? "identity", a.alpha ?? 0);
     this.span("y", a.y, B * OUT); this.span("x", a.x, B * IN);
     this.span("w", a.w, IN * OUT); this.span("b", a.b, OUT);
     this.span("scratch", a.scratch, this.raw.gemm_scratch_bytes(B, IN) / 4);
-    this.raw.dense_forward(a.y, a.x, a.w, a.b, B, IN, OUT, act, a.alpha ?? 0, a.scratch);
+    this.raw.dense_forward(a.y, a.x, a.w, a.b, B, IN, OUT, act, alpha, a.scratch);
   }
 
   /** dy ← dy ⊙ act'(y); dw += xᵀ·dy; db += Σ dy; dx = dy·wᵀ (unless dx is null). */
@@ -244,22 +245,25 @@ export class Kernels {
     batch: number; inDim: number; outDim: number; activation?: Activation; alpha?: number; scratch: number }): void {
     const B = checkInt("batch", a.batch), IN = checkInt("inDim", a.inDim), OUT = checkInt("outDim", a.outDim);
     const act = activationCode(a.activation ?? "identity");
+    const alpha = checkAlpha(a.activation ?? "identity", a.alpha ?? 0);
     if (a.dx !== null) this.span("dx", a.dx, B * IN);
     this.span("dw", a.dw, IN * OUT); this.span("db", a.db, OUT); this.span("dy", a.dy, B * OUT);
     this.span("x", a.x, B * IN); this.span("w", a.w, IN * OUT); this.span("y", a.y, B * OUT);
     const scratch = Math.max(this.raw.gemm_scratch_bytes(IN, B), this.raw.gemm_scratch_bytes(B, OUT));
     this.span("scratch", a.scratch, scratch / 4);
-    this.raw.dense_backward(a.dx ?? 0, a.dw, a.db, a.dy, a.x, a.w, a.y, B, IN, OUT, act, a.alpha ?? 0, a.scratch);
+    this.raw.dense_backward(a.dx ?? 0, a.dw, a.db, a.dy, a.x, a.w, a.y, B, IN, OUT, act, alpha, a.scratch);
   }
 
   activationForward(y: number, x: number, n: number, activation: Activation, alpha = 0): void {
     checkInt("n", n, 0); this.span("y", y, n); this.span("x", x, n);
-    this.raw.activation_forward(y, x, n, activationCode(activation), alpha);
+    const act = activationCode(activation);
+    this.raw.activation_forward(y, x, n, act, checkAlpha(activation, alpha));
   }
 
   activationBackward(dx: number, dy: number, y: number, n: number, activation: Activation, alpha = 0): void {
     checkInt("n", n, 0); this.span("dx", dx, n); this.span("dy", dy, n); this.span("y", y, n);
-    this.raw.activation_backward(dx, dy, y, n, activationCode(activation), alpha);
+    const act = activationCode(activation);
+    this.raw.activation_backward(dx, dy, y, n, act, checkAlpha(activation, alpha));
   }
 
   /** Seeds the 4 × u32 state at `state` from a 53-bit integer seed. */
@@ -350,8 +354,8 @@ export class Kernels {
     beta2: number; eps: number; weightDecay: number; t: number }): void {
     checkInt("n", a.n, 0); checkInt("t", a.t, 1);
     finite("lr", a.lr, 0); finite("eps", a.eps, 0); finite("weightDecay", a.weightDecay, 0);
-    if (!(a.beta1 >= 0 && a.beta1 < 1)) fail("beta1", "a number in [0, 1)", a.beta1);
-    if (!(a.beta2 >= 0 && a.beta2 < 1)) fail("beta2", "a number in [0, 1)", a.beta2);
+    if (typeof a.beta1 !== "number" || !(a.beta1 >= 0 && a.beta1 < 1)) fail("beta1", "a number in [0, 1)", a.beta1);
+    if (typeof a.beta2 !== "number" || !(a.beta2 >= 0 && a.beta2 < 1)) fail("beta2", "a number in [0, 1)", a.beta2);
     for (const k of ["p", "g", "m", "v"] as const) this.span(k, a[k], a.n);
     const bc1 = 1 / (1 - Math.pow(a.beta1, a.t));
     const bc2 = 1 / (1 - Math.pow(a.beta2, a.t));
@@ -392,6 +396,16 @@ export class Kernels {
 function finite(name: string, v: number, min?: number): void {
   if (typeof v !== "number" || !Number.isFinite(v)) fail(name, "a finite number", v);
   if (min !== undefined && v < min) fail(name, `a finite number ≥ ${min}`, v);
+}
+
+/** α must be finite; leaky_relu and elu also need α ≥ 0, because their
+ *  backward reads f' from the sign of the output (assembly/activation.ts). */
+function checkAlpha(activation: Activation, alpha: number): number {
+  finite("alpha", alpha);
+  if ((activation === "leaky_relu" || activation === "elu") && alpha < 0) {
+    fail("alpha", `a finite number ≥ 0 for ${activation}`, alpha);
+  }
+  return alpha;
 }
 
 function positive(name: string, v: number): void {
