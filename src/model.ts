@@ -602,6 +602,7 @@ export class VAE {
   sample(n: number, options: { temperature?: number; condition?: Rows } = {}): Float32Array {
     checkInt("n", n, 1, 1 << 24);
     const t = checkFinite("temperature", options.temperature ?? 1, { min: 0 });
+    this.checkCondition("condition", options.condition, n); // before drawing: a bad call leaves rng.eval untouched
     const L = this.config.latentDim;
     const z = new Float32Array(n * L);
     this.chunks(n, (start, B) => {
