@@ -76,7 +76,9 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
   const known = new Set(["epochs", "batchSize", "shuffle", "condition", "klWarmupSteps", "klWarmupEpochs", "validation", "optimizer", "onBatch", "onEpoch", "signal", "yieldEvery"]);
   for (const k of Object.keys(options)) if (!known.has(k)) fail(`options.${k}`, `no such option (known: ${[...known].join(", ")})`);
 
-  const inMemory = data instanceof Float32Array || data instanceof Float64Array || data instanceof Uint8Array || Array.isArray(data);
+  // a plain array of numbers is rows; an array of arrays / {x} objects is a list of batches
+  const inMemory = data instanceof Float32Array || data instanceof Float64Array || data instanceof Uint8Array ||
+    (Array.isArray(data) && (data.length === 0 || typeof data[0] === "number"));
   const D = model.config.inputDim;
   let rows = 0;
   if (inMemory) {

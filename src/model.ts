@@ -452,6 +452,7 @@ export class VAE {
    * `out` (optional) is filled and returned, so a loop can run allocation-free.
    */
   trainStep(batch: Rows | BatchInput, options: { beta?: number; out?: StepResult } = {}): StepResult {
+    checkOptions("options", options);
     const { x, c, rows } = this.normBatch(batch, "batch");
     const beta = options.beta === undefined ? this.config.beta : checkFinite("beta", options.beta, { min: 0 });
     this.ensureBatch(rows);
@@ -469,6 +470,7 @@ export class VAE {
 
   private stepLoaded(B: number, beta: number, out: StepResult, c: ArrayLike<number> | undefined,
                      start: number, perm: Uint32Array | null): StepResult {
+    this.optimizer.rate(this.optimizer.step + 1); // a bad lr schedule fails before anything moves
     this.forwardBackward(B, beta, false, out, null, c, start, perm);
     this.optimizer.apply(this);
     this.steps += 1;
@@ -483,6 +485,7 @@ export class VAE {
   computeGradients(batch: Rows | BatchInput, options: {
     noise?: Rows; beta?: number; estimator?: "reparameterized" | "score"; baseline?: boolean;
   } = {}): StepResult & { gradients: Record<string, Float32Array> } {
+    checkOptions("options", options);
     const { x, c, rows } = this.normBatch(batch, "batch");
     const beta = options.beta === undefined ? this.config.beta : checkFinite("beta", options.beta, { min: 0 });
     const est = options.estimator ?? "reparameterized";
@@ -510,6 +513,7 @@ export class VAE {
   estimatorVariance(batch: Rows | BatchInput, options: { samples?: number; baseline?: boolean } = {}): {
     reparameterized: number; score: number;
   } {
+    checkOptions("options", options);
     const S = checkInt("samples", options.samples ?? 16, 2, 100000);
     const { x, c, rows } = this.normBatch(batch, "batch");
     const L = this.config.latentDim;
@@ -554,6 +558,7 @@ export class VAE {
 
   /** q(z|x): the mean and log-variance of each row. */
   encode(x: Rows, options: { condition?: Rows } = {}): { mean: Float32Array; logvar: Float32Array } {
+    checkOptions("options", options);
     const rows = this.checkRows("x", x, this.config.inputDim, false);
     this.checkCondition("condition", options.condition, rows);
     const L = this.config.latentDim;
@@ -574,6 +579,7 @@ export class VAE {
 
   /** p(x|z): Bernoulli probabilities, or Gaussian means, for each row of z. */
   decode(z: Rows, options: { condition?: Rows } = {}): Float32Array {
+    checkOptions("options", options);
     const L = this.config.latentDim, D = this.config.inputDim, C = this.config.conditionDim;
     const rows = this.checkRows("z", z, L, false);
     this.checkCondition("condition", options.condition, rows);
@@ -600,6 +606,7 @@ export class VAE {
 
   /** n draws from the model: z ~ N(0, temperature²·I), then decode. */
   sample(n: number, options: { temperature?: number; condition?: Rows } = {}): Float32Array {
+    checkOptions("options", options);
     checkInt("n", n, 1, 1 << 24);
     const t = checkFinite("temperature", options.temperature ?? 1, { min: 0 });
     this.checkCondition("condition", options.condition, n); // before drawing: a bad call leaves rng.eval untouched
@@ -615,6 +622,7 @@ export class VAE {
 
   /** decode(E[z|x]) for each row (or a sampled z with `sample: true`). */
   reconstruct(x: Rows, options: { condition?: Rows; sample?: boolean } = {}): Float32Array {
+    checkOptions("options", options);
     const { mean, logvar } = this.encode(x, options);
     if (options.sample) {
       const L = this.config.latentDim, rows = mean.length / L;
@@ -629,6 +637,7 @@ export class VAE {
 
   /** Decodes `steps` points from E[z|xa] to E[z|xb], linear or spherical. */
   interpolate(xa: Rows, xb: Rows, steps: number, options: { spherical?: boolean; condition?: Rows } = {}): Float32Array {
+    checkOptions("options", options);
     const D = this.config.inputDim, L = this.config.latentDim;
     if (this.checkRows("xa", xa, D, false) !== 1) fail("xa", `one row of ${D} values`, describe(xa));
     if (this.checkRows("xb", xb, D, false) !== 1) fail("xb", `one row of ${D} values`, describe(xb));
@@ -662,6 +671,7 @@ export class VAE {
   elbo(x: Rows, options: { condition?: Rows; samples?: number } = {}): {
     elbo: Float32Array; reconstruction: Float32Array; kl: Float32Array;
   } {
+    checkOptions("options", options);
     const rows = this.checkRows("x", x, this.config.inputDim, true);
     this.checkCondition("condition", options.condition, rows);
     const S = checkInt("samples", options.samples ?? 1, 1, 1 << 16);
@@ -695,6 +705,7 @@ export class VAE {
    * batched through the decoder.
    */
   logLikelihood(x: Rows, options: { samples?: number; condition?: Rows } = {}): Float64Array {
+    checkOptions("options", options);
     const D = this.config.inputDim, L = this.config.latentDim, C = this.config.conditionDim;
     const rows = this.checkRows("x", x, D, true);
     this.checkCondition("condition", options.condition, rows);
@@ -752,14 +763,23 @@ export class VAE {
   }
 
   /**
-   * Fills the entries of x where mask is 0 (observed where 1), iterating
-   * encode → sample z ~ q(z|x) → decode on the missing entries while the
-   * observed ones stay fixed (Rezende et al. 2014, §5.2). Missing entries start
-   * at `initial` (default 0.5 for Bernoulli, 0 otherwise); the last iteration
-   * decodes E[z|x] for a clean completion.
+   * Fills the entries of x where mask is 0 (observed where 1).
+   * 1. Pseudo-Gibbs (Rezende et al. 2014, §5.2): `iterations` rounds of
+   *    encode → z ~ q(z|x) → decode, resetting the observed entries each time.
+   *    Missing entries start at `initial` (default 0.5 for Bernoulli, 0 else).
+   * 2. With `samples` > 0 (default 64), the missing entries become the
+   *    self-normalized importance-weighted posterior mean E[x_miss | x_obs]:
+   *    proposal r(z) = the mixture of the chain's last (≤ 8) posteriors
+   *    q(z|x̂_t), widened by `proposalScale` (default 2);
+   *    w_s ∝ p(x_obs|z_s)·p(z_s) / r(z_s),  x_miss = Σ_s w̄_s·E[x_miss|z_s].
+   *    A chain alone gives one plausible completion (a draw); the weighted
+   *    mean minimises the expected squared error.
    */
-  impute(x: Rows, mask: ArrayLike<number | boolean>, options: { iterations?: number; condition?: Rows; initial?: number } = {}): Float32Array {
-    const D = this.config.inputDim;
+  impute(x: Rows, mask: ArrayLike<number | boolean>, options: {
+    iterations?: number; samples?: number; condition?: Rows; initial?: number; proposalScale?: number;
+  } = {}): Float32Array {
+    checkOptions("options", options);
+    const D = this.config.inputDim, L = this.config.latentDim;
     const rows = this.checkRows("x", x, D, false);
     this.checkCondition("condition", options.condition, rows);
     if (!mask || typeof (mask as ArrayLike<unknown>).length !== "number") fail("mask", `an array of ${rows * D} (or ${D}) 0/1 values`, mask);
@@ -768,19 +788,131 @@ export class VAE {
       const m = mask[i];
       if (!(m === 0 || m === 1 || m === true || m === false)) fail(`mask[${i}]`, "0/1 or a boolean (1 = observed)", m);
     }
-    const iterations = checkInt("iterations", options.iterations ?? 50, 1, 1 << 16);
+    const iterations = checkInt("iterations", options.iterations ?? 20, 1, 1 << 16);
+    const S = checkInt("samples", options.samples ?? 64, 0, 1 << 16);
+    const k = checkFinite("proposalScale", options.proposalScale ?? 2, { min: 0, minExclusive: true });
     const init = checkFinite("initial", options.initial ?? (this.config.likelihood === "bernoulli" ? 0.5 : 0));
     const xs = x instanceof Uint8Array ? 1 / 255 : 1;
     const cur = new Float32Array(rows * D);
     const shared = mask.length === D;
-    const observed = (i: number) => { const m = mask[shared ? i % D : i]; return m === 1 || m === true; };
-    for (let i = 0; i < rows * D; i++) cur[i] = observed(i) ? (x as ArrayLike<number>)[i] * xs : init;
+    const obs = new Uint8Array(rows * D);
+    for (let i = 0; i < rows * D; i++) { const m = mask[shared ? i % D : i]; obs[i] = m === 1 || m === true ? 1 : 0; }
+    for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : init;
+    // the chain; the posteriors q(z|x̂_t) of its last T states form the proposal
+    const T = S === 0 ? 0 : Math.min(iterations, 8);
+    const comps: { mean: Float32Array; logvar: Float32Array }[] = [];
+    const eps = new Float32Array(rows * L), z = new Float32Array(rows * L);
     for (let it = 0; it < iterations; it++) {
+      const q = this.encode(cur, { condition: options.condition });
+      if (it >= iterations - T) comps.push(q);
       const last = it === iterations - 1;
-      const rec = this.reconstruct(cur, { condition: options.condition, sample: !last });
-      for (let i = 0; i < rows * D; i++) if (!observed(i)) cur[i] = rec[i];
+      if (last && S > 0) break;
+      if (last) z.set(q.mean);
+      else {
+        this.normals(eps);
+        for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
+      }
+      const rec = this.decode(z, { condition: options.condition });
+      for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = rec[i];
     }
+    if (S === 0) return cur;
+
+    // Self-normalized importance sampling from the mixture (1/T) Σ_t N(μ_t, (k·σ_t)²):
+    //   log w = log p(x_obs|z) + log p(z) − log q_mix(z)
+    const lseMax = new Float64Array(rows).fill(-Infinity), lseSum = new Float64Array(rows);
+    const acc = new Float64Array(rows * D);
+    const logK = Math.log(k);
+    const lq = new Float64Array(T);
+    for (let s = 0; s < S; s++) {
+      const comp = comps[s % T];
+      this.normals(eps);
+      for (let i = 0; i < rows * L; i++) z[i] = comp.mean[i] + k * Math.exp(0.5 * comp.logvar[i]) * eps[i];
+      const { means, logp } = this.decodeWithLogLik(z, cur, obs, options.condition);
+      for (let r = 0; r < rows; r++) {
+        let lw = logp[r];
+        let qmax = -Infinity;
+        for (let t = 0; t < T; t++) {
+          let v = 0;
+          for (let j = 0; j < L; j++) {
+            const i = r * L + j, lv = comps[t].logvar[i];
+            const u = (z[i] - comps[t].mean[i]) / (k * Math.exp(0.5 * lv));
+            v += -0.5 * u * u - 0.5 * lv - logK;
+          }
+          lq[t] = v;
+          if (v > qmax) qmax = v;
+        }
+        let qs = 0;
+        for (let t = 0; t < T; t++) qs += Math.exp(lq[t] - qmax);
+        lw -= qmax + Math.log(qs / T);
+        for (let j = 0; j < L; j++) lw += -0.5 * z[r * L + j] * z[r * L + j];
+        // streaming weighted mean: rescale what was accumulated when the max moves
+        let wNew: number;
+        if (lw > lseMax[r]) {
+          const f = Math.exp(lseMax[r] - lw);
+          lseSum[r] *= f;
+          for (let d = 0; d < D; d++) acc[r * D + d] *= f;
+          lseMax[r] = lw;
+          wNew = 1;
+        } else {
+          wNew = Math.exp(lw - lseMax[r]);
+        }
+        lseSum[r] += wNew;
+        for (let d = 0; d < D; d++) acc[r * D + d] += wNew * means[r * D + d];
+      }
+    }
+    for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = acc[i] / lseSum[Math.floor(i / D)];
     return cur;
+  }
+
+  /** Fills out with standard normals from the evaluation stream. */
+  private normals(out: Float32Array): void {
+    const cap = this.plan.batch * this.config.latentDim;
+    for (let start = 0; start < out.length; start += cap) {
+      const n = Math.min(cap, out.length - start);
+      this.kernels.raw.rng_normal(this.ptr["rng.eval"], this.ptr["eps"], n);
+      const H = this.heap(), e = this.ptr["eps"] >> 2;
+      for (let i = 0; i < n; i++) out[start + i] = H[e + i];
+    }
+  }
+
+  /** Decodes z (rows × L) and returns the means and, per row, log p(x_obs|z)
+   *  over the entries with obs = 1 (float64). */
+  private decodeWithLogLik(z: Float32Array, x: Float32Array, obs: Uint8Array, cond: Rows | undefined): { means: Float32Array; logp: Float64Array } {
+    const L = this.config.latentDim, D = this.config.inputDim, C = this.config.conditionDim;
+    const rows = z.length / L;
+    const means = new Float32Array(rows * D), logp = new Float64Array(rows);
+    const lik = this.config.likelihood;
+    const W = lik === "gaussian-learned" ? 2 * D : D;
+    const logSigma = Math.log(this.config.sigma);
+    this.chunks(rows, (start, B) => {
+      let H = this.heap();
+      const zin = this.ptr["z.in"] >> 2;
+      for (let b = 0; b < B; b++) for (let j = 0; j < L; j++) H[zin + b * (L + C) + j] = z[(start + b) * L + j];
+      this.loadDecoderCondition(cond, B, start, null);
+      this.runDecoder(B);
+      H = this.heap();
+      const y = this.dec[this.dec.length - 1].y >> 2;
+      for (let b = 0; b < B; b++) {
+        const r = start + b;
+        let lp = 0;
+        for (let d = 0; d < D; d++) {
+          const o = y + b * W + d, i = r * D + d;
+          let m: number;
+          if (lik === "bernoulli") {
+            const l = H[o];
+            m = 1 / (1 + Math.exp(-l));
+            if (obs[i]) lp -= Math.max(l, 0) - l * x[i] + Math.log1p(Math.exp(-Math.abs(l)));
+          } else {
+            m = H[o];
+            const ls = lik === "gaussian" ? logSigma : H[o + D];
+            if (obs[i]) { const t = (x[i] - m) * Math.exp(-ls); lp -= 0.5 * t * t + ls + 0.5 * LOG_2PI; }
+          }
+          means[i] = m;
+        }
+        logp[r] = lp;
+      }
+    });
+    return { means, logp };
   }
 
   // ------------------------------------------------------------ save/load
@@ -789,6 +921,7 @@ export class VAE {
    *  `optimizer` (default true) also the Adam moments, PRNG states and
    *  counters, so training resumes bit-identically. */
   save(options: { optimizer?: boolean } = {}): Uint8Array {
+    checkOptions("options", options);
     return encodeModel(this.config as ResolvedConfig, this.exportState(), this.parameterShapes(), this.build, options.optimizer ?? true);
   }
 
@@ -871,6 +1004,11 @@ export interface ModelState {
   optimizer?: import("./adam.js").AdamState;
   steps?: number;
   epochs?: number;
+}
+
+/** Options objects may be omitted, never null or a non-object. */
+function checkOptions(name: string, o: unknown): void {
+  if (o === null || typeof o !== "object" || Array.isArray(o)) fail(name, "an options object (or nothing)", o);
 }
 
 function describeArch(c: ResolvedConfig): string {

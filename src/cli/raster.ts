@@ -2,7 +2,7 @@
 // greyscale image tiles, and text in a 3×5 pixel font, encoded to PNG with
 // pngjs. Deliberately not a charting library: no anti-aliasing, no fonts
 // beyond the glyphs below, no layout engine (plot.ts places things by hand).
-import pngjs from "pngjs";
+// pngjs (a dev dependency) is imported lazily by toPng().
 
 export type RGBA = readonly [number, number, number, number];
 
@@ -141,11 +141,26 @@ export class Canvas {
     }
   }
 
-  /** The PNG file bytes (pngjs, 8-bit RGBA). */
-  toPng(): Buffer {
-    const png = new pngjs.PNG({ width: this.width, height: this.height });
+  /** The PNG file bytes (pngjs, 8-bit RGBA). pngjs is a dev dependency
+   *  loaded on first use, so the commands that draw nothing run without it. */
+  async toPng(): Promise<Buffer> {
+    const PNG = await pngModule();
+    const png = new PNG({ width: this.width, height: this.height });
     png.data.set(this.data);
-    return pngjs.PNG.sync.write(png, { colorType: 6 });
+    return PNG.sync.write(png, { colorType: 6 });
+  }
+}
+
+export class MissingDependencyError extends Error {
+  override name = "MissingDependencyError";
+}
+
+/** pngjs's PNG class; throws MissingDependencyError naming the fix when it is not installed. */
+export async function pngModule(): Promise<typeof import("pngjs").PNG> {
+  try {
+    return (await import("pngjs")).default.PNG;
+  } catch (e) {
+    throw new MissingDependencyError("the wasm-vae CLI draws its figures with the package pngjs, which is not installed (npm i -D pngjs)", { cause: e });
   }
 }
 

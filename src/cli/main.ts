@@ -1,0 +1,54 @@
+// The `wasm-vae` command line: picks the subcommand, parses its flags, runs
+// it, and maps errors to exit codes: 0 done, 1 failed (bad data or model
+// file, training error), 2 usage (unknown flag, bad value), 130 interrupted.
+// Run with `npx tsx src/cli/main.ts <command>`, `npm start` (= train), or the
+// package bin (bin/wasm-vae.js). Not imported by the library entry point.
+import { ArgumentError, IdxFormatError, ModelFormatError, NonFiniteLossError } from "../index.js";
+import { COMMANDS, Flags, helpText, mainHelp, parse, UsageError } from "./args.js";
+import { evalCommand, imputeCommand, infoCommand, reconstructCommand, sampleCommand } from "./commands.js";
+import { DataError } from "./data.js";
+import { MissingDependencyError } from "./raster.js";
+import { train } from "./train.js";
+
+const log = (s: string) => { process.stdout.write(s + "\n"); };
+
+export async function run(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === "--help" || cmd === "-h" || cmd === "help") {
+    const topic = cmd === "help" ? rest[0] : undefined;
+    process.stdout.write(topic && COMMANDS[topic] ? helpText(topic) : mainHelp());
+    return 0;
+  }
+  if (!COMMANDS[cmd]) {
+    process.stderr.write(`wasm-vae: unknown command ${JSON.stringify(cmd)} (commands: ${Object.keys(COMMANDS).join(", ")})\n`);
+    return 2;
+  }
+  try {
+    const values = parse(cmd, rest);
+    if (values.help) { process.stdout.write(helpText(cmd)); return 0; }
+    const small = cmd === "train" && values.small === true;
+    const f = new Flags(cmd, values, small ? { "limit-train": "10000", epochs: "5", latent: "2" } : {});
+    switch (cmd) {
+      case "train": return await train(f, rest, log);
+      case "eval": return await evalCommand(f, log);
+      case "sample": return await sampleCommand(f, log);
+      case "reconstruct": return await reconstructCommand(f, log);
+      case "impute": return await imputeCommand(f, log);
+      case "info": return await infoCommand(f, log);
+    }
+    return 2;
+  } catch (e) {
+    const err = e as Error & { runLog?: string };
+    if (e instanceof UsageError) {
+      process.stderr.write(`wasm-vae ${cmd}: ${err.message}\n(see wasm-vae ${cmd} --help)\n`);
+      return 2;
+    }
+    const known = e instanceof DataError || e instanceof ModelFormatError || e instanceof IdxFormatError ||
+      e instanceof NonFiniteLossError || e instanceof ArgumentError || e instanceof MissingDependencyError;
+    process.stderr.write(`wasm-vae ${cmd}: error: ${known ? err.message : err.stack ?? err.message}\n`);
+    if (err.runLog) process.stderr.write(`(details in ${err.runLog})\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await run(process.argv.slice(2));

@@ -1,0 +1,423 @@
+// `wasm-vae train`: flags → settings → data (checked) → model → run folder
+// → fit with live progress and a checkpoint per epoch → model file, test
+// figures (−ELBO, IWAE log-likelihood) and PNG figures → summary.
+//
+// Run folder runs/<name>/:
+//   checkpoint.wvae  model + Adam moments + RNG states + counters, written
+//                    atomically at the end of every epoch (--resume reads it)
+//   metrics.json     settings, data, build, per-epoch train/test −ELBO and
+//                    times, per-batch train loss, final figures, status
+//   model.wvae       the trained model (written once training finished)
+//   samples.png reconstructions.png loss.png latent.png interpolation.png
+//   imputation.png [manifold.png when the latent is 2-d]
+// Nothing is created before the flags and the data have been checked. If
+// training then fails, the folder keeps error.log, plus metrics.json (status
+// "failed") and checkpoint.wvae when at least one epoch had finished.
+// Ctrl-C stops after the current batch; the partial epoch is discarded (a
+// mid-epoch state cannot resume bit-identically: the shuffle order and
+// batch position are not model state) and the last epoch's checkpoint stays.
+import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
+import { basename, join, relative, resolve } from "node:path";
+import { ACTIVATIONS, Adam, ArgumentError, decodeModel, LIKELIHOODS, VAE, type ResolvedConfig, type VAEConfig } from "../index.js";
+import { writeFileAtomic } from "../node.js";
+import { Flags, UsageError } from "./args.js";
+import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
+import {
+  imputationError, imputationFigure, interpolationFigure, latentFigure, lossFigure, manifoldFigure,
+  reconstructionsFigure, samplesFigure, type EpochRecord, type FigureContext,
+} from "./figures.js";
+import { fmt, formatDuration, Progress } from "./progress.js";
+import { pngModule, type Canvas } from "./raster.js";
+
+export interface Settings {
+  config: ResolvedConfig;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  weightDecay: number;
+  clipNorm: number | null;
+  klWarmup: number;
+  build: "plain" | "relaxed" | "auto";
+  conditional: boolean;
+  small: boolean;
+  iwaeSamples: number;
+  iwaeImages: number;
+  data: DataSpec;
+}
+
+export interface EpochMetrics extends EpochRecord {
+  beta: number;
+  /** Training time of the epoch (fit's measure). */
+  seconds: number;
+  /** Including the test −ELBO and the checkpoint. */
+  wallSeconds: number;
+  samplesPerSecond: number;
+}
+
+export interface RunMetrics {
+  format: "wasm-vae-run";
+  version: 1;
+  status: "running" | "interrupted" | "complete" | "failed";
+  name: string;
+  created: string;
+  updated: string;
+  commands: string[];
+  settings: Settings;
+  data: { description: string; train: number; test: number; testSource: string; dim: number; imageShape: [number, number] | null; classes: number; range: [number, number] };
+  build: string;
+  parameters: number;
+  batchesPerEpoch: number;
+  epochs: EpochMetrics[];
+  /** Train loss (β-weighted −ELBO, batch mean) of every batch of the finished epochs. */
+  batchLoss: number[];
+  final?: {
+    test: { loss: number; reconstruction: number; kl: number; images: number };
+    iwae: { logLikelihood: number; negLogLikelihood: number; images: number; samples: number; seconds: number };
+    imputation: ReturnType<typeof imputationError>;
+    trainingSeconds: number;
+    secondsPerEpoch: number;
+    latent: { points: number; projection: string };
+  };
+  files?: Record<string, { width: number; height: number } | { bytes: number }>;
+  error?: string;
+}
+
+const RESUME_FLAGS = new Set(["resume", "epochs", "iwae-samples", "iwae-images", "build", "signal-after-batches"]);
+
+class Interrupted extends Error {}
+
+/** Settings from the flags of a new run (before the data is known). */
+function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<VAEConfig, "inputDim"> } {
+  const likelihood = f.oneOf("likelihood", LIKELIHOODS);
+  if (f.given("sigma") && likelihood !== "gaussian") throw new UsageError(`--sigma applies to --likelihood gaussian, not ${likelihood}`);
+  return {
+    model: {
+      encoder: f.sizes("encoder")!,
+      decoder: f.sizes("decoder"),
+      latentDim: f.int("latent", 1, 1 << 16),
+      activation: f.oneOf("activation", ACTIVATIONS),
+      likelihood,
+      sigma: f.num("sigma", { min: 0, minExclusive: true }),
+      beta: f.num("beta", { min: 0 }),
+      seed: f.int("seed", 0, 2 ** 53 - 1),
+      init: f.oneOf("init", ["glorot", "he"] as const),
+    },
+    epochs: f.int("epochs", 1, 1e6),
+    batchSize: f.int("batch-size", 1, 1 << 16),
+    lr: f.num("lr", { min: 0, minExclusive: true }),
+    weightDecay: f.num("weight-decay", { min: 0 }),
+    clipNorm: f.optNum("clip-norm", { min: 0, minExclusive: true }),
+    klWarmup: f.num("kl-warmup", { min: 0 }),
+    build: f.oneOf("build", ["plain", "relaxed", "auto"] as const),
+    conditional: f.bool("conditional"),
+    small: f.bool("small"),
+    iwaeSamples: f.int("iwae-samples", 1, 1 << 20),
+    iwaeImages: f.int("iwae-images", 1),
+    data: dataSpecFromFlags(f, true),
+  };
+}
+
+/** A path relative to the working folder when it lies inside it, else absolute. */
+function nice(path: string): string {
+  const r = relative(process.cwd(), path);
+  return r && !r.startsWith("..") ? r : path;
+}
+
+function timestampName(d = new Date()): string {
+  const p = (n: number) => String(n).padStart(2, "0");
+  return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(() => true, () => false);
+}
+
+/** Creates a fresh run folder: `name` exactly when given, else a timestamp
+ *  with -2, -3, … appended until the name is free (mkdir is the lock). */
+async function createRunDir(out: string, name: string | undefined): Promise<string> {
+  await mkdir(out, { recursive: true });
+  for (let i = 1; ; i++) {
+    const n = name ?? (i === 1 ? timestampName() : `${timestampName()}-${i}`);
+    const dir = join(out, n);
+    try {
+      await mkdir(dir);
+      return dir;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      if (name !== undefined) throw new UsageError(`run folder ${dir} already exists (continue it with --resume ${dir}, or pick another --name)`);
+    }
+  }
+}
+
+function stringifyMetrics(m: RunMetrics): string {
+  // one line for the long per-batch array, indented JSON for the rest
+  const { batchLoss, ...rest } = m;
+  const text = JSON.stringify({ ...rest, batchLoss: "@@BATCH@@" }, null, 2);
+  return text.replace('"@@BATCH@@"', JSON.stringify(batchLoss)) + "\n";
+}
+
+export async function train(f: Flags, argv: string[], log: (s: string) => void = (s) => process.stdout.write(s + "\n")): Promise<number> {
+  // ---------------------------------------------------------------- settings
+  let settings: Settings;
+  let dir: string | null = null;
+  let metrics: RunMetrics | null = null;
+  let checkpointBytes: Uint8Array | null = null;
+  let partial: ReturnType<typeof settingsFromFlags> | null = null;
+  const resume = f.given("resume");
+  if (resume) {
+    const extra = Object.keys(f.values).filter((k) => f.values[k] !== undefined && !RESUME_FLAGS.has(k));
+    if (extra.length > 0) {
+      throw new UsageError(`--resume continues a run with its own settings; ${extra.map((k) => `--${k}`).join(", ")} cannot be changed (only --epochs, --iwae-samples, --iwae-images, --build)`);
+    }
+    dir = resolve(f.str("resume")!);
+    const mp = join(dir, "metrics.json"), cp = join(dir, "checkpoint.wvae");
+    if (!(await exists(mp)) || !(await exists(cp))) throw new DataError(`${dir}: not a resumable run folder (it needs metrics.json and checkpoint.wvae)`);
+    try {
+      metrics = JSON.parse(await readFile(mp, "utf8")) as RunMetrics;
+    } catch (e) {
+      throw new DataError(`${mp}: cannot parse (${(e as Error).message})`);
+    }
+    if (metrics.format !== "wasm-vae-run" || !metrics.settings) throw new DataError(`${mp}: not a wasm-vae run's metrics`);
+    settings = metrics.settings;
+    checkpointBytes = new Uint8Array(await readFile(cp));
+    if (f.given("epochs")) settings.epochs = f.int("epochs", 1, 1e6);
+    if (f.given("iwae-samples")) settings.iwaeSamples = f.int("iwae-samples", 1, 1 << 20);
+    if (f.given("iwae-images")) settings.iwaeImages = f.int("iwae-images", 1);
+    if (f.given("build")) {
+      const b = f.oneOf("build", ["plain", "relaxed", "auto"] as const);
+      if (b !== settings.build) log(`note: --build ${b} differs from the run's --build ${settings.build}; the resumed run may not match an uninterrupted one bit for bit`);
+      settings.build = b;
+    }
+  } else {
+    partial = settingsFromFlags(f);
+    if (f.given("name")) {
+      const name = f.str("name")!;
+      if (!/^[\w.-]+$/.test(name) || name === "." || name === "..") throw new UsageError(`--name: use letters, digits, '.', '-', '_' (got ${JSON.stringify(name)})`);
+      const d = join(resolve(f.str("out")!), name);
+      if (await exists(d)) throw new UsageError(`run folder ${d} already exists (continue it with --resume ${d}, or pick another --name)`);
+    }
+    settings = null as unknown as Settings;
+  }
+  const sigAfter = f.optInt("signal-after-batches", 1);
+  await pngModule(); // the figures need it: fail now rather than after training
+
+  // -------------------------------------------------------- data and model
+  const spec = resume ? settings.data : partial!.data;
+  const data = await loadData(spec, true);
+  const train = data.train!;
+  let vae: VAE;
+  let classes = 0;
+  if (resume) {
+    const { header } = decodeModel(checkpointBytes!); // ModelFormatError names the problem
+    vae = await VAE.load(checkpointBytes!, { build: settings.build });
+    if (vae.build !== header.build) log(`note: the checkpoint was written by the ${header.build} build, this run uses ${vae.build}`);
+    if (vae.config.inputDim !== data.dim) throw new DataError(`the data has ${data.dim} values per row, the checkpoint's model expects ${vae.config.inputDim}`);
+    classes = vae.config.conditionDim;
+    if (classes > 0) classCount(data);
+    if (settings.epochs <= vae.epochs) {
+      throw new UsageError(`run ${dir} already has ${vae.epochs} epoch(s)${metrics!.status === "complete" ? " and is complete" : ""}; pass --epochs N with N > ${vae.epochs} to train further`);
+    }
+    if (settings.klWarmup > 0 && vae.epochs < settings.klWarmup) {
+      log(`note: KL warm-up restarts when fit is called again, so a run resumed inside its --kl-warmup period does not match an uninterrupted one bit for bit`);
+    }
+  } else {
+    if (partial!.conditional) classes = classCount(data);
+    try {
+      vae = await VAE.create({ ...partial!.model, inputDim: data.dim, conditionDim: classes, maxBatch: partial!.batchSize }, { build: partial!.build });
+      vae.optimizer = new Adam({ lr: partial!.lr, weightDecay: partial!.weightDecay, clipNorm: partial!.clipNorm ?? undefined });
+    } catch (e) {
+      if (e instanceof ArgumentError) throw new UsageError(e.message);
+      throw e;
+    }
+    const { model, ...rest } = partial!;
+    void model;
+    settings = { ...rest, config: { ...vae.config } as ResolvedConfig };
+  }
+  if (vae.config.likelihood === "bernoulli") checkUnitRange(data);
+  const trainCond = classes > 0 ? oneHot(train.labels!, classes, "training labels") : undefined;
+  const testCond = classes > 0 ? oneHot(data.test.labels!, classes, "test labels") : undefined;
+  const batchesPerEpoch = Math.ceil(train.n / settings.batchSize);
+
+  // -------------------------------------------------------------- run folder
+  const now = () => new Date().toISOString();
+  const command = ["wasm-vae train", ...argv].join(" ");
+  if (!resume) {
+    dir = await createRunDir(resolve(f.str("out")!), f.given("name") ? f.str("name") : undefined);
+    metrics = {
+      format: "wasm-vae-run", version: 1, status: "running", name: basename(dir),
+      created: now(), updated: now(), commands: [command], settings,
+      data: { description: data.description, train: train.n, test: data.test.n, testSource: data.testSource, dim: data.dim, imageShape: data.imageShape, classes, range: displayRange(train) },
+      build: vae.build, parameters: vae.parameterCount, batchesPerEpoch, epochs: [], batchLoss: [],
+    };
+  } else {
+    const m = metrics!;
+    m.commands.push(command);
+    m.status = "running";
+    m.build = vae.build;
+    m.epochs = m.epochs.filter((e) => e.epoch <= vae.epochs);
+    m.batchLoss = m.batchLoss.slice(0, vae.epochs * batchesPerEpoch);
+    delete m.final; delete m.error;
+  }
+  const runDir = dir!;
+  const m = metrics!;
+  const shown = nice(runDir);
+  const ckpt = join(runDir, "checkpoint.wvae");
+  const writeMetrics = () => { m.updated = now(); return writeFileAtomic(join(runDir, "metrics.json"), stringifyMetrics(m)); };
+  let epochsDone = vae.epochs;
+
+  // ---------------------------------------------------------------- training
+  const ac = new AbortController();
+  let interrupts = 0;
+  let training = true;
+  const progress = new Progress(process.stdout, (settings.epochs - vae.epochs) * batchesPerEpoch, settings.epochs);
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts > 1) {
+      process.stderr.write("\nsecond Ctrl-C: exiting now (the checkpoint of the last finished epoch is kept)\n");
+      process.exit(130);
+    }
+    ac.abort();
+    progress.line(training ? "Ctrl-C: stopping after this batch (press again to exit at once)"
+      : "Ctrl-C: training is done and model.wvae is written; stopping before the next figure (press again to exit at once)");
+  };
+  process.on("SIGINT", onSigint);
+  const check = () => { if (ac.signal.aborted) throw new Interrupted(); };
+  try {
+    const c = vae.config;
+    log(`${resume ? "resuming" : "run"} ${shown}: ${[c.inputDim, ...c.encoder, c.latentDim, ...c.decoder, c.inputDim].join("-")} ${c.activation}, ${c.likelihood}` +
+      `${classes ? `, conditional on ${classes} classes` : ""}, β ${c.beta}, ${vae.parameterCount.toLocaleString("en-US")} parameters, ${vae.build} build`);
+    log(`data: ${data.description}: ${train.n} train, ${data.test.n} test (${data.testSource})`);
+    log(`training: epochs ${vae.epochs + 1}..${settings.epochs}, batch ${settings.batchSize}, Adam lr ${settings.lr}` +
+      `${settings.weightDecay ? `, weight decay ${settings.weightDecay}` : ""}${settings.clipNorm ? `, clip ${settings.clipNorm}` : ""}${settings.klWarmup ? `, KL warm-up ${settings.klWarmup} epochs` : ""}`);
+    const initialBytes = resume ? null : vae.save({ optimizer: true });
+    let epochLosses: number[] = [];
+    let batchesSeen = 0;
+    let lastBeta = c.beta;
+    let epochStart = performance.now();
+    const history = await vae.fit(train.x, {
+      epochs: settings.epochs - vae.epochs,
+      batchSize: settings.batchSize,
+      condition: trainCond,
+      klWarmupEpochs: settings.klWarmup > 0 ? settings.klWarmup : undefined,
+      validation: { x: data.test.x, condition: testCond },
+      signal: ac.signal,
+      onBatch: (b) => {
+        epochLosses.push(Math.round(b.loss * 1e4) / 1e4);
+        lastBeta = b.beta;
+        progress.batch(b);
+        if (sigAfter !== null && ++batchesSeen === sigAfter) process.kill(process.pid, "SIGINT");
+      },
+      onEpoch: async (e) => {
+        const rec: EpochMetrics = {
+          epoch: e.epoch,
+          train: { loss: e.loss, reconstruction: e.reconstruction, kl: e.kl },
+          test: e.validation!,
+          beta: lastBeta, seconds: e.seconds, wallSeconds: 0, samplesPerSecond: e.samplesPerSecond,
+        };
+        m.epochs.push(rec);
+        m.batchLoss.push(...epochLosses);
+        epochLosses = [];
+        await writeFileAtomic(ckpt, vae.save({ optimizer: true }));
+        epochsDone = e.epoch;
+        rec.wallSeconds = (performance.now() - epochStart) / 1000;
+        epochStart = performance.now();
+        await writeMetrics();
+        const kl = lastBeta === 1 ? "KL" : `${fmt(lastBeta)}·KL`;
+        progress.line(`epoch ${e.epoch}/${settings.epochs}  train ${settings.klWarmup > 0 ? "loss" : "−ELBO"} ${fmt(e.loss)} (rec ${fmt(e.reconstruction)} + ${kl} ${fmt(e.kl)})  ` +
+          `test −ELBO ${fmt(e.validation!.loss)} (rec ${fmt(e.validation!.reconstruction)} + KL ${fmt(e.validation!.kl)})  ` +
+          `${fmt(e.seconds, 1)} s  ${Math.round(e.samplesPerSecond).toLocaleString("en-US")} samples/s`);
+      },
+    });
+    progress.clear();
+    training = false;
+    if (history.aborted) {
+      if (!(await exists(ckpt))) await writeFileAtomic(ckpt, initialBytes!);
+      m.status = "interrupted";
+      await writeMetrics();
+      log(`interrupted: ${epochsDone} of ${settings.epochs} epoch(s) finished; the partial epoch was discarded.`);
+      log(`checkpoint: ${nice(ckpt)} (epoch ${epochsDone})`);
+      log(`resume with: npx wasm-vae train --resume ${shown}` + (f.given("epochs") && resume ? ` --epochs ${settings.epochs}` : ""));
+      return 130;
+    }
+
+    // -------------------------------------------------- model and figures
+    const modelPath = join(runDir, "model.wvae");
+    const modelBytes = vae.save({ optimizer: true });
+    await writeFileAtomic(modelPath, modelBytes);
+    const files: NonNullable<RunMetrics["files"]> = { "model.wvae": { bytes: modelBytes.length }, "checkpoint.wvae": { bytes: modelBytes.length } };
+    const last = m.epochs[m.epochs.length - 1];
+    check();
+    const nIw = Math.min(settings.iwaeImages, data.test.n);
+    log(`estimating log p(x) on the first ${nIw} test images with k = ${settings.iwaeSamples} importance samples…`);
+    const t0 = performance.now();
+    const ll = vae.logLikelihood(data.test.x.subarray(0, nIw * data.dim), { samples: settings.iwaeSamples, condition: testCond?.subarray(0, nIw * classes) });
+    let llMean = 0;
+    for (const v of ll) llMean += v / ll.length;
+    const iwaeSeconds = (performance.now() - t0) / 1000;
+    check();
+
+    const write = async (name: string, cv: Canvas) => {
+      check();
+      await writeFileAtomic(join(runDir, name), await cv.toPng());
+      files[name] = { width: cv.width, height: cv.height };
+    };
+    const range = m.data.range;
+    const shape = data.imageShape;
+    const ctx: FigureContext | null = shape ? { vae, data, classes, shape, range } : null;
+    await write("loss.png", lossFigure(m.epochs, m.batchLoss, batchesPerEpoch));
+    const lat = latentFigure({ vae, data, classes, shape: shape ?? [1, data.dim], range });
+    await write("latent.png", lat.canvas);
+    const imputation = imputationError({ vae, data, classes, shape: shape ?? [1, data.dim], range }, { n: 100 });
+    if (ctx) {
+      await write("samples.png", samplesFigure(ctx, { seed: c.seed }));
+      await write("reconstructions.png", reconstructionsFigure(ctx));
+      await write("interpolation.png", interpolationFigure(ctx));
+      await write("imputation.png", imputationFigure(ctx));
+      if (c.latentDim === 2) await write("manifold.png", manifoldFigure(ctx));
+    } else {
+      log(`note: rows of ${data.dim} values are not images (give --image-shape HxW to draw them): image figures skipped`);
+    }
+    const secondsPerEpoch = m.epochs.reduce((a, e) => a + e.seconds, 0) / m.epochs.length;
+    m.final = {
+      test: { ...last.test, images: data.test.n },
+      iwae: { logLikelihood: llMean, negLogLikelihood: -llMean, images: nIw, samples: settings.iwaeSamples, seconds: iwaeSeconds },
+      imputation,
+      trainingSeconds: m.epochs.reduce((a, e) => a + e.seconds, 0),
+      secondsPerEpoch,
+      latent: { points: lat.points, projection: lat.projection },
+    };
+    m.files = files;
+    m.status = "complete";
+    await writeMetrics();
+
+    log("");
+    log(`done: ${m.epochs.length} epoch${m.epochs.length === 1 ? "" : "s"}, ${fmt(m.final.trainingSeconds, 1)} s of training (${fmt(secondsPerEpoch, 1)} s per epoch), ${vae.build} build`);
+    log(`test −ELBO ${fmt(last.test.loss)} nats per image (reconstruction ${fmt(last.test.reconstruction)} + KL ${fmt(last.test.kl)}) on ${data.test.n} test images`);
+    log(`test log p(x) ≈ ${fmt(llMean)} nats (IWAE, k = ${settings.iwaeSamples}, first ${nIw} test images; −log p(x) ${fmt(-llMean)})`);
+    log(`imputation, MSE on the hidden bottom half of ${imputation.images} test images: completion ${fmt(imputation.mseImputed, 4)}, ` +
+      `prior sample ${fmt(imputation.msePriorSample, 4)}, per-pixel mean ${fmt(imputation.mseMeanFill, 4)} (a completion is one plausible digit, not an average)`);
+    log(`files in ${shown}/:`);
+    for (const name of [...Object.keys(files), "metrics.json"].sort()) log(`  ${name}`);
+    log(`inspect: npx wasm-vae info --model ${join(shown, "model.wvae")}`);
+    return 0;
+  } catch (e) {
+    progress.clear();
+    if (e instanceof Interrupted) {
+      m.status = "interrupted";
+      await writeMetrics().catch(() => {});
+      log(`interrupted after training: ${join(shown, "model.wvae")} is written; some figures were skipped (resume with --resume ${shown} --epochs N to train further)`);
+      return 130;
+    }
+    const err = e as Error;
+    const text = `${now()}\n${command}\n\n${err.stack ?? err.message}\n`;
+    await writeFile(join(runDir, "error.log"), text).catch(() => {});
+    if (epochsDone > 0 || resume) {
+      m.status = "failed";
+      m.error = err.message;
+      await writeMetrics().catch(() => {});
+    }
+    throw Object.assign(err, { runLog: join(shown, "error.log") });
+  } finally {
+    process.removeListener("SIGINT", onSigint);
+  }
+}

@@ -1,0 +1,53 @@
+// Helpers for the CLI tests: run the CLI as a child process (node --import
+// tsx src/cli/main.ts), temporary folders, and PNG/IDX/CSV fixtures.
+import { spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import pngjs from "pngjs";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+
+export interface CliResult { code: number | null; signal: string | null; stdout: string; stderr: string }
+
+export function runCli(args: string[], opts: { timeoutMs?: number } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+      cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: "0" },
+    });
+    let stdout = "", stderr = "";
+    child.stdout.on("data", (d) => { stdout += d; });
+    child.stderr.on("data", (d) => { stderr += d; });
+    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`CLI timed out: ${args.join(" ")}\n${stdout}\n${stderr}`)); }, opts.timeoutMs ?? 60_000);
+    child.on("error", reject);
+    child.on("close", (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
+  });
+}
+
+export function tempDir(prefix = "wvae-cli-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+export function pngSize(path: string): { width: number; height: number } {
+  const png = pngjs.PNG.sync.read(readFileSync(path));
+  return { width: png.width, height: png.height };
+}
+
+/** An IDX file (big-endian header) of uint8 values. */
+export function writeIdx(path: string, shape: number[], data: Uint8Array, opts: { truncateTo?: number } = {}): void {
+  const head = Buffer.alloc(4 + 4 * shape.length);
+  head[2] = 0x08; head[3] = shape.length;
+  shape.forEach((d, i) => head.writeUInt32BE(d, 4 + 4 * i));
+  let bytes = Buffer.concat([head, Buffer.from(data.buffer, data.byteOffset, data.byteLength)]);
+  if (opts.truncateTo !== undefined) bytes = bytes.subarray(0, opts.truncateTo);
+  writeFileSync(path, bytes);
+}
+
+/** Deterministic pseudo-random bytes. */
+export function bytes(n: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(n);
+  let s = seed >>> 0 || 1;
+  for (let i = 0; i < n; i++) { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; out[i] = s & 0xff; }
+  return out;
+}

@@ -1,0 +1,216 @@
+// The CLI end to end, as a child process: a short run on an MNIST subset
+// writes every file (PNG sizes, finite metrics, a loadable model); the model
+// commands work on it; --resume after a stop (fewer epochs, or a real SIGINT
+// mid-epoch) gives the same bytes as an uninterrupted run; and IDX, CSV and
+// .npy data run through the whole pipeline.
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { loadMnist, VAE } from "../../src/index.js";
+import { encodeNpy } from "../../src/cli/npy.js";
+import { pngSize, runCli, tempDir, writeIdx } from "./helpers.js";
+
+const dirs: string[] = [];
+const temp = () => { const d = tempDir(); dirs.push(d); return d; };
+afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
+
+// tile = 28·2 px + 2 px padding; grids have 2 px padding around
+const tiles = (cols: number, rows: number, px = 28) => ({ width: cols * (px * 2 + 2) + 2, height: rows * (px * 2 + 2) + 2 });
+
+function finiteNumbers(v: unknown, path = "metrics"): void {
+  if (typeof v === "number") expect(Number.isFinite(v), path).toBe(true);
+  else if (Array.isArray(v)) v.forEach((x, i) => finiteNumbers(x, `${path}[${i}]`));
+  else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) finiteNumbers(x, `${path}.${k}`);
+}
+
+const SMALL = ["--limit-train", "512", "--limit-test", "256", "--batch-size", "64", "--iwae-images", "32", "--iwae-samples", "8"];
+
+describe("wasm-vae train (MNIST subset, 1 epoch)", () => {
+  const out = temp();
+  const run = join(out, "e2e");
+
+  it("exits 0 and writes the run folder", async () => {
+    const r = await runCli(["train", ...SMALL, "--epochs", "1", "--out", out, "--name", "e2e"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/test −ELBO \d+\.\d+ nats per image/);
+    expect(r.stdout).toMatch(/test log p\(x\) ≈ -\d+\.\d+ nats \(IWAE, k = 8, first 32 test images/);
+    expect(readdirSync(run).sort()).toEqual(["checkpoint.wvae", "imputation.png", "interpolation.png", "latent.png", "loss.png",
+      "metrics.json", "model.wvae", "reconstructions.png", "samples.png"]);
+  });
+
+  it("PNGs decode with the expected sizes", () => {
+    expect(pngSize(join(run, "samples.png"))).toEqual(tiles(8, 8));
+    expect(pngSize(join(run, "reconstructions.png"))).toEqual(tiles(16, 4));
+    expect(pngSize(join(run, "interpolation.png"))).toEqual(tiles(12, 4));
+    expect(pngSize(join(run, "imputation.png"))).toEqual(tiles(16, 3));
+    expect(pngSize(join(run, "loss.png"))).toEqual({ width: 760, height: 460 });
+    expect(pngSize(join(run, "latent.png"))).toEqual({ width: 690, height: 600 });
+  });
+
+  it("metrics.json parses and holds finite numbers", () => {
+    const m = JSON.parse(readFileSync(join(run, "metrics.json"), "utf8"));
+    finiteNumbers(m);
+    expect(m.status).toBe("complete");
+    expect(m.build).toBe("plain");
+    expect(m.batchesPerEpoch).toBe(8);
+    expect(m.batchLoss).toHaveLength(8);
+    expect(m.epochs).toHaveLength(1);
+    for (const k of ["loss", "reconstruction", "kl"]) {
+      expect(typeof m.epochs[0].train[k]).toBe("number");
+      expect(typeof m.epochs[0].test[k]).toBe("number");
+    }
+    expect(m.epochs[0].seconds).toBeGreaterThan(0);
+    expect(m.final.test.loss).toBe(m.epochs[0].test.loss);
+    expect(m.final.iwae).toMatchObject({ images: 32, samples: 8 });
+    expect(m.final.iwae.logLikelihood).toBeLessThan(0);
+    expect(m.final.latent.projection).toMatch(/^PCA/);
+    expect(m.settings.config).toMatchObject({ inputDim: 784, encoder: [400], latentDim: 20, decoder: [400], likelihood: "bernoulli" });
+    expect(m.data).toMatchObject({ train: 512, test: 256, dim: 784, imageShape: [28, 28] });
+  });
+
+  it("model.wvae loads with VAE.load", async () => {
+    const vae = await VAE.load(new Uint8Array(readFileSync(join(run, "model.wvae"))));
+    expect(vae.epochs).toBe(1);
+    expect(vae.steps).toBe(8);
+    expect(vae.parameterCount).toBe(784 * 400 + 400 + 400 * 40 + 40 + 20 * 400 + 400 + 400 * 784 + 784);
+  });
+
+  it("eval, info, sample, reconstruct and impute use it", async () => {
+    const model = join(run, "model.wvae");
+    const ev = await runCli(["eval", "--model", model, "--limit-test", "128", "--iwae-images", "16", "--iwae-samples", "4"]);
+    expect(ev.code).toBe(0);
+    expect(ev.stdout).toMatch(/test −ELBO \d+\.\d+ nats per image .* on 128 images/);
+    expect(ev.stdout).toMatch(/IWAE, k = 4, first 16 images/);
+    const info = await runCli(["info", "--model", model, "--json"]);
+    expect(info.code).toBe(0);
+    expect(JSON.parse(info.stdout)).toMatchObject({ parameters: 652824, epochs: 1, steps: 8, savedBuild: "plain", resumable: true });
+    const s = await runCli(["sample", "--model", model, "--n", "12", "--cols", "6", "--out", join(out, "s.png")]);
+    expect(s.code).toBe(0);
+    expect(pngSize(join(out, "s.png"))).toEqual(tiles(6, 2));
+    const rc = await runCli(["reconstruct", "--model", model, "--n", "8", "--limit-test", "8", "--out", join(out, "r.png")]);
+    expect(rc.code).toBe(0);
+    expect(pngSize(join(out, "r.png"))).toEqual(tiles(8, 2));
+    const im = await runCli(["impute", "--model", model, "--n", "4", "--iterations", "5", "--limit-test", "4", "--mask", "left", "--out", join(out, "i.png")]);
+    expect(im.code).toBe(0);
+    expect(im.stdout).toMatch(/MSE on the hidden left half of 4 image\(s\)/);
+    expect(pngSize(join(out, "i.png"))).toEqual(tiles(4, 3));
+  });
+});
+
+describe("wasm-vae train --resume", () => {
+  const out = temp();
+  const args = (name: string, epochs: number) => ["train", ...SMALL, "--latent", "2", "--epochs", String(epochs), "--out", out, "--name", name];
+  const bytes = (name: string, file: string) => readFileSync(join(out, name, file));
+
+  it("1 epoch, then --resume --epochs 2, equals 2 uninterrupted epochs", async () => {
+    const a = await runCli(args("a", 2));
+    expect(a.code).toBe(0);
+    expect(pngSize(join(out, "a", "manifold.png"))).toEqual({ width: 560, height: 560 });
+    const b1 = await runCli(args("b", 1));
+    expect(b1.code).toBe(0);
+    const b2 = await runCli(["train", "--resume", join(out, "b"), "--epochs", "2"]);
+    expect(b2.stderr).toBe("");
+    expect(b2.code).toBe(0);
+    expect(b2.stdout).toMatch(/resuming .*epochs 2\.\.2/s);
+    // the whole state (weights, Adam moments, RNG states, counters) matches byte for byte
+    expect(bytes("b", "checkpoint.wvae").equals(bytes("a", "checkpoint.wvae"))).toBe(true);
+    expect(bytes("b", "model.wvae").equals(bytes("a", "model.wvae"))).toBe(true);
+    const wa = (await VAE.load(new Uint8Array(bytes("a", "model.wvae")))).getWeights();
+    const wb = (await VAE.load(new Uint8Array(bytes("b", "model.wvae")))).getWeights();
+    for (const k of Object.keys(wa)) expect(wb[k], k).toEqual(wa[k]);
+    const ma = JSON.parse(bytes("a", "metrics.json").toString()), mb = JSON.parse(bytes("b", "metrics.json").toString());
+    expect(mb.batchLoss).toEqual(ma.batchLoss);
+    expect(mb.epochs.map((e: { test: unknown }) => e.test)).toEqual(ma.epochs.map((e: { test: unknown }) => e.test));
+    expect(mb.commands).toHaveLength(2);
+  });
+
+  it("SIGINT mid-epoch exits 130 with the last epoch's checkpoint; resuming matches", async () => {
+    // 8 batches per epoch: the signal lands in epoch 2, batch 3
+    const c1 = await runCli([...args("c", 2), "--signal-after-batches", "11"]);
+    expect(c1.code).toBe(130);
+    expect(c1.stdout).toMatch(/interrupted: 1 of 2 epoch\(s\) finished/);
+    expect(c1.stdout).toContain(`resume with: npx wasm-vae train --resume`);
+    expect(JSON.parse(bytes("c", "metrics.json").toString()).status).toBe("interrupted");
+    expect(existsSync(join(out, "c", "model.wvae"))).toBe(false);
+    const c2 = await runCli(["train", "--resume", join(out, "c")]);
+    expect(c2.code).toBe(0);
+    expect(bytes("c", "checkpoint.wvae").equals(bytes("a", "checkpoint.wvae"))).toBe(true);
+    expect(bytes("c", "model.wvae").equals(bytes("a", "model.wvae"))).toBe(true);
+  });
+
+  it("refuses to change settings or to train a finished run without more epochs", async () => {
+    const r = await runCli(["train", "--resume", join(out, "a"), "--lr", "0.01"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--lr cannot be changed");
+    const r2 = await runCli(["train", "--resume", join(out, "a")]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toMatch(/already has 2 epoch\(s\) and is complete/);
+  });
+});
+
+describe("a run that fails during training", () => {
+  it("keeps only error.log in its folder and exits 1", async () => {
+    const out = temp();
+    const r = await runCli(["train", ...SMALL, "--epochs", "2", "--lr", "100000", "--out", out, "--name", "diverges"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/error: the loss became (NaN|Infinity|-Infinity) at step \d+/);
+    expect(r.stderr).toContain("error.log");
+    expect(readdirSync(join(out, "diverges"))).toEqual(["error.log"]);
+    expect(readFileSync(join(out, "diverges", "error.log"), "utf8")).toContain("NonFiniteLossError");
+  });
+});
+
+describe("wasm-vae train on IDX, CSV and .npy files", async () => {
+  const test = await loadMnist({ split: "test", limit: 300 });
+  const px = Uint8Array.from(test.images, (v) => Math.round(v * 255));
+  const tiny = ["--epochs", "1", "--batch-size", "32", "--encoder", "32", "--latent", "2", "--iwae-images", "8", "--iwae-samples", "4"];
+
+  it("IDX image/label pairs (Fashion-MNIST layout)", async () => {
+    const d = temp();
+    writeIdx(join(d, "tr-x"), [200, 28, 28], px.subarray(0, 200 * 784));
+    writeIdx(join(d, "tr-y"), [200], test.labels.subarray(0, 200));
+    writeIdx(join(d, "te-x"), [100, 28, 28], px.subarray(200 * 784, 300 * 784));
+    writeIdx(join(d, "te-y"), [100], test.labels.subarray(200, 300));
+    const r = await runCli(["train", "--data", "idx", "--train-images", join(d, "tr-x"), "--train-labels", join(d, "tr-y"),
+      "--test-images", join(d, "te-x"), "--test-labels", join(d, "te-y"), ...tiny, "--conditional", "--out", d, "--name", "run"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const m = JSON.parse(readFileSync(join(d, "run", "metrics.json"), "utf8"));
+    expect(m.data).toMatchObject({ train: 200, test: 100, classes: 10 });
+    expect(m.settings.config.conditionDim).toBe(10);
+    expect(pngSize(join(d, "run", "manifold.png"))).toEqual({ width: 560, height: 560 });
+  });
+
+  it("CSV with a header and a label column, 0..255 values scaled, held-out test rows", async () => {
+    const d = temp();
+    // 8×8 images: every 28×28 digit subsampled
+    const lines = ["label," + Array.from({ length: 64 }, (_, i) => `p${i}`).join(",")];
+    for (let n = 0; n < 120; n++) {
+      const row = [test.labels[n]];
+      for (let r = 0; r < 8; r++) for (let c = 0; c < 8; c++) row.push(px[n * 784 + (r * 3 + 2) * 28 + c * 3 + 2]);
+      lines.push(row.join(","));
+    }
+    writeFileSync(join(d, "x.csv"), lines.join("\r\n") + "\r\n");
+    const r = await runCli(["train", "--data", "csv", "--train", join(d, "x.csv"), "--header", "--label-column", "0", "--scale", "255", ...tiny, "--out", d, "--name", "run"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const m = JSON.parse(readFileSync(join(d, "run", "metrics.json"), "utf8"));
+    expect(m.data).toMatchObject({ train: 108, test: 12, dim: 64, imageShape: [8, 8] });
+    expect(pngSize(join(d, "run", "samples.png"))).toEqual(tiles(8, 8, 8));
+  });
+
+  it(".npy float32 (n, h, w) with .npy labels, Gaussian likelihood", async () => {
+    const d = temp();
+    const x = Float32Array.from(test.images.subarray(0, 150 * 784), (v) => v * 2 - 1); // in [-1, 1]
+    writeFileSync(join(d, "x.npy"), encodeNpy(x, [150, 28, 28]));
+    writeFileSync(join(d, "y.npy"), encodeNpy(Int32Array.from(test.labels.subarray(0, 150)), [150], { descr: "<i4" }));
+    const r = await runCli(["train", "--data", "npy", "--train", join(d, "x.npy"), "--train-labels", join(d, "y.npy"),
+      "--likelihood", "gaussian", "--sigma", "0.5", ...tiny, "--out", d, "--name", "run"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    const m = JSON.parse(readFileSync(join(d, "run", "metrics.json"), "utf8"));
+    finiteNumbers(m);
+    expect(m.data).toMatchObject({ train: 135, test: 15, dim: 784, imageShape: [28, 28], range: [-1, 1] });
+  });
+});
