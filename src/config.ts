@@ -30,8 +30,9 @@ export interface VAEConfig {
   beta?: number;
   /** Seed of weight initialisation, noise and shuffling. Default 0. */
   seed?: number;
-  /** Weight initialisation: "glorot" uniform (default) or "he" uniform. */
-  init?: "glorot" | "he";
+  /** Weight initialisation: "glorot" uniform (default), "he" uniform, or
+   *  "pytorch" (torch.nn.Linear's default: weights and biases U(±1/√in)). */
+  init?: "glorot" | "he" | "pytorch";
   /** Rows the activations are sized for (grows on demand). Default 128. */
   maxBatch?: number;
 }
@@ -61,7 +62,7 @@ export function resolveConfig(c: VAEConfig): ResolvedConfig {
   const beta = checkFinite("config.beta", c.beta ?? 1, { min: 0 });
   const seed = c.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) fail("config.seed", "an integer in [0, 2^53)", seed);
-  const init = checkOneOf("config.init", c.init ?? "glorot", ["glorot", "he"] as const);
+  const init = checkOneOf("config.init", c.init ?? "glorot", ["glorot", "he", "pytorch"] as const);
   const maxBatch = checkInt("config.maxBatch", c.maxBatch ?? 128, 1, 1 << 16);
   const known = new Set(["inputDim", "encoder", "latentDim", "decoder", "activation", "activationAlpha", "likelihood", "sigma", "conditionDim", "beta", "seed", "init", "maxBatch"]);
   for (const k of Object.keys(c)) if (!known.has(k)) fail(`config.${k}`, `no such option (known: ${[...known].join(", ")})`);

@@ -45,7 +45,8 @@ export interface FitOptions {
   shuffle?: boolean;
   /** Conditions (rows × conditionDim) for in-memory data of a conditional VAE. */
   condition?: Rows;
-  /** Linear KL warm-up: β ramps from 0 to config.beta over this many steps… */
+  /** Linear KL warm-up: β ramps from 0 to config.beta over the model's first
+   *  this-many steps (counted by model.steps, so a resumed run continues it)… */
   klWarmupSteps?: number;
   /** …or over this many epochs (in-memory data). */
   klWarmupEpochs?: number;
@@ -114,8 +115,8 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
   }
 
   const beta0 = model.config.beta;
-  const startStep = model.steps;
-  const betaAt = () => warmup > 0 ? beta0 * Math.min(1, (model.steps - startStep + 1) / warmup) : beta0;
+  // warm-up counts the model's own steps, so a resumed run continues the ramp
+  const betaAt = () => warmup > 0 ? beta0 * Math.min(1, (model.steps + 1) / warmup) : beta0;
   const history: FitHistory = { epochs: [], aborted: false };
   const perm = inMemory ? new Uint32Array(rows) : null;
   const step: StepResult = { loss: 0, reconstruction: 0, kl: 0 };

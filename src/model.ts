@@ -156,12 +156,15 @@ export class VAE {
     const base = this.kernels.base;
     for (const b of [params, grads, m, v]) k.fill(base + b.offset, b.floats, 0);
     const H = this.heap();
+    const init = this.config.init;
     for (const l of [...this.enc, ...this.dec]) {
-      const n = l.inDim * l.outDim;
-      const a = this.config.init === "he" ? Math.sqrt(6 / l.inDim) : Math.sqrt(6 / (l.inDim + l.outDim));
-      k.rng_uniform(this.ptr["rng.train"], l.w, n);
-      const o = l.w >> 2;
-      for (let i = 0; i < n; i++) H[o + i] = (2 * H[o + i] - 1) * a;
+      const a = init === "he" ? Math.sqrt(6 / l.inDim) : init === "pytorch" ? 1 / Math.sqrt(l.inDim) : Math.sqrt(6 / (l.inDim + l.outDim));
+      // weights U(−a, a); biases 0, or U(−a, a) for "pytorch"
+      for (const [p, n] of init === "pytorch" ? [[l.w, l.inDim * l.outDim], [l.b, l.outDim]] : [[l.w, l.inDim * l.outDim]]) {
+        k.rng_uniform(this.ptr["rng.train"], p, n);
+        const o = p >> 2;
+        for (let i = 0; i < n; i++) H[o + i] = (2 * H[o + i] - 1) * a;
+      }
     }
   }
 

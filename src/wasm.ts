@@ -76,8 +76,20 @@ let relaxedAvailable: Promise<boolean> | undefined;
 
 const isNode = typeof process !== "undefined" && !!process.versions?.node;
 
-function defaultUrl(build: Build): URL {
-  return new URL(`../build/vae.${build}.wasm`, import.meta.url);
+/** Sources used when LoadOptions.wasm names none (set by the single-file
+ *  browser bundle, which inlines the bytes of both builds). */
+let defaultSources: Partial<Record<Build, BufferSource | URL | string>> = {};
+
+/** Sets where each build's wasm comes from when LoadOptions.wasm does not say
+ *  (bytes or a URL); {} restores `new URL("../build/vae.<build>.wasm", import.meta.url)`. */
+export function setDefaultWasm(sources: Partial<Record<Build, BufferSource | URL | string>>): void {
+  defaultSources = { ...sources };
+  compiled.clear();
+  relaxedAvailable = undefined;
+}
+
+function defaultUrl(build: Build): BufferSource | URL | string {
+  return defaultSources[build] ?? new URL(`../build/vae.${build}.wasm`, import.meta.url);
 }
 
 async function fetchBytes(src: BufferSource | URL | string): Promise<BufferSource> {
