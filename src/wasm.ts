@@ -85,11 +85,26 @@ let defaultSources: Partial<Record<Build, BufferSource | URL | string>> = {};
 export function setDefaultWasm(sources: Partial<Record<Build, BufferSource | URL | string>>): void {
   defaultSources = { ...sources };
   compiled.clear();
+  defaultBytes.clear();
   relaxedAvailable = undefined;
 }
 
 function defaultUrl(build: Build): BufferSource | URL | string {
   return defaultSources[build] ?? new URL(`../build/vae.${build}.wasm`, import.meta.url);
+}
+
+/** Bytes of the default sources, fetched once per build (validation and
+ *  compilation of the relaxed build share them). */
+const defaultBytes = new Map<Build, Promise<BufferSource>>();
+
+function defaultBytesOf(build: Build): Promise<BufferSource> {
+  let p = defaultBytes.get(build);
+  if (!p) {
+    p = fetchBytes(defaultUrl(build));
+    defaultBytes.set(build, p);
+    p.catch(() => defaultBytes.delete(build));
+  }
+  return p;
 }
 
 async function fetchBytes(src: BufferSource | URL | string): Promise<BufferSource> {
@@ -118,7 +133,7 @@ export function relaxedSimdAvailable(bytes?: BufferSource | URL | string): Promi
         } catch { /* not Node's v8: rely on the runtime's default */ }
       }
       try {
-        return WebAssembly.validate(await fetchBytes(bytes ?? defaultUrl("relaxed")));
+        return WebAssembly.validate(await (bytes ? fetchBytes(bytes) : defaultBytesOf("relaxed")));
       } catch {
         return false;
       }
@@ -130,7 +145,7 @@ export function relaxedSimdAvailable(bytes?: BufferSource | URL | string): Promi
 async function compile(build: Build, src: BufferSource | URL | string | undefined): Promise<WebAssembly.Module> {
   const key = src === undefined ? build : "";
   if (key && compiled.has(key)) return compiled.get(key)!;
-  const p = (async () => WebAssembly.compile(await fetchBytes(src ?? defaultUrl(build))))();
+  const p = (async () => WebAssembly.compile(await (src ? fetchBytes(src) : defaultBytesOf(build))))();
   if (key) {
     compiled.set(key, p);
     p.catch(() => compiled.delete(key));

@@ -17,7 +17,8 @@ const ALPHA: Record<Activation, number> = {
 const TOL: Record<Build, number> = { plain: 1e-5, relaxed: 1e-4 };
 
 type Shape = [B: number, IN: number, OUT: number];
-const SMALL: Shape[] = [[1, 1, 1], [2, 3, 5], [3, 9, 17], [5, 16, 8], [4, 33, 7], [6, 5, 16], [7, 4, 9]];
+const SMALL: Shape[] = [[1, 1, 1], [2, 3, 5], [3, 9, 17], [5, 16, 8], [4, 33, 7], [6, 5, 16], [7, 4, 9],
+  [8, 15, 2], [9, 2, 15], [17, 8, 33]];
 // Batch 16 through the VAE's layers: 784→400, 400→2·20, 20→400, 400→784.
 const VAE: Shape[] = [[16, 784, 400], [16, 400, 40], [16, 20, 400], [16, 400, 784]];
 

@@ -1,6 +1,6 @@
 // GEMM (assembly/gemm.ts) in both builds against the float64 reference, over
-// sizes around the SIMD width (4), the NR = 8 column strip and the 5 / 6 row
-// tiles, and the VAE's shapes; every write stays inside C; the plain build is
+// sizes around the SIMD width (4), the NR = 8 column strip, the 5 / 6 row
+// tiles and the 256-deep K blocks, and the VAE's shapes; every write stays inside C; the plain build is
 // bit-exact to in-order f32 accumulation.
 // Not here: the dense layer built on it (dense.test.ts), timing (bench/gemm.ts).
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
@@ -41,6 +41,8 @@ function cases(): Case[] {
       add({ v, M: 7, K: s, N: 3 });
       add({ v, M: 6, K: 3, N: s });
     }
+    // K-block edges (the kernel sums K in blocks of 256, in order).
+    for (const K of [255, 256, 257, 511, 513]) add({ v, M: 7, K, N: 9 });
     // Row-tile edges (MR = 5 plain, 6 relaxed) crossed with strip edges (NR = 8).
     for (const M of [1, 4, 5, 6, 7, 10, 11, 12, 13]) for (const N of [1, 7, 8, 9, 16, 17]) add({ v, M, K: 4, N });
   }
@@ -128,7 +130,7 @@ describe.each(BUILDS)("gemm, %s build", (build) => {
   });
   beforeEach(() => arena.reset());
 
-  it.each(cases())("$v $M×$K×$N matches the float64 reference", (c) => {
+  it.each(cases().map((c) => [`${c.v} ${c.M}×${c.K}×${c.N}`, c] as const))("%s matches the float64 reference", (_, c) => {
     const d = inputs(c, seedOf(c));
     const o = VARIANT[c.v];
     const got = runGuarded(k, arena, c, d, o);
@@ -176,7 +178,7 @@ describe("gemm, plain build is in-order f32 accumulation, bit for bit", () => {
   const shapes: Case[] = [
     { v: "NN", M: 1, K: 1, N: 1 }, { v: "NN", M: 7, K: 33, N: 17 }, { v: "TN", M: 11, K: 9, N: 15 },
     { v: "NT", M: 6, K: 16, N: 9 }, { v: "NN", M: 13, K: 784, N: 20 }, { v: "TN", M: 33, K: 128, N: 40 },
-    { v: "NT", M: 16, K: 400, N: 33 },
+    { v: "NT", M: 16, K: 400, N: 33 }, { v: "TN", M: 9, K: 257, N: 17 }, { v: "NN", M: 6, K: 513, N: 8 },
   ];
   it.each(shapes)("$v $M×$K×$N", (c) => {
     // Unscaled data: large accumulation error makes a reordering visible.

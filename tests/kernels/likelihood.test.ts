@@ -94,6 +94,29 @@ describe.each(BUILDS)("likelihoods, %s build", (build) => {
       expectGrad(arena.get(dl, rows * D), fd, `Bernoulli dlogits D = ${D}`);
     });
 
+    it("is accurate per element over a logit grid (the SIMD exp / log1p path)", () => {
+      // Rows of 4 equal logits go through the 4-wide path as one term × 4, so
+      // a row's error is that term's. A correct f32 evaluation is within a
+      // few ulp (~1e-7); 1e-6 catches an exp or log1p that is merely close.
+      const logits: number[] = [];
+      for (let l = -60; l <= 60; l += 0.37) logits.push(l);
+      logits.push(0, 1e-6, -1e-6, Math.LN2, -Math.LN2, 86, -86, 87.5, -87.5, 88.5, -88.5, 100, -100);
+      const targets = [0, 0.3, 1];
+      const rows = logits.length * targets.length, D = 4;
+      const l = new Float32Array(rows * D), x = new Float32Array(rows * D);
+      logits.forEach((lv, i) => targets.forEach((t, j) => {
+        l.fill(lv, (i * targets.length + j) * D, (i * targets.length + j + 1) * D);
+        x.fill(t, (i * targets.length + j) * D, (i * targets.length + j + 1) * D);
+      }));
+      const lp = arena.put(l), xp = arena.put(x), nll = arena.alloc(rows), dl = arena.alloc(rows * D);
+      k.bernoulliForward(nll, lp, xp, rows, D);
+      expectClose(arena.get(nll, rows), bernoulliNllRef(l, x, rows, D), 1e-6, "nll per row of 4 equal terms");
+      k.bernoulliBackward(dl, lp, xp, rows, D, W);
+      // ∂nll/∂l = σ(l) − x (the FD tests above check this form), σ in float64.
+      const sigma = (v: number) => (v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v)));
+      expectClose(arena.get(dl, rows * D), Array.from(l, (v, i) => W * (sigma(v) - x[i])), 1e-6, "dlogits", W);
+    });
+
     it.each(SIZES)("forward_backward equals forward and backward, D = %i", (D) => {
       const { l, x } = bernoulliData(B * D, D + 2000);
       const lp = arena.put(l), xp = arena.put(x);

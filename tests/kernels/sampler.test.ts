@@ -130,6 +130,18 @@ describe.each(BUILDS)("sampler and RNG, %s build", (build) => {
       }
     });
 
+    it.each(SIZES)("n = %i: writes exactly n values of the reference stream", (n) => {
+      const st = arena.alloc(4), u = arena.put(new Float32Array(n + 3).fill(-5)), z = arena.put(new Float32Array(n + 3).fill(-5));
+      const ref = rngSeedRef(BigInt(n));
+      k.rngSeed(st, n);
+      k.rngUniform(st, u, n);
+      k.rngNormal(st, z, n);
+      expect(Array.from(arena.get(u, n + 3))).toEqual([...rngUniformRef(ref, n), -5, -5, -5]);
+      const zs = arena.get(z, n + 3);
+      expectClose(zs.subarray(0, n), rngNormalRef(ref, n), 1e-6, `normals n = ${n}`);
+      expect(Array.from(zs.subarray(n))).toEqual([-5, -5, -5]);
+    });
+
     it("same seed, same stream; different seeds, different streams; the state advances", () => {
       const s1 = arena.alloc(4), s2 = arena.alloc(4), a = arena.alloc(64), b = arena.alloc(64);
       k.rngSeed(s1, 1234); k.rngSeed(s2, 1234);
