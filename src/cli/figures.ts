@@ -155,14 +155,13 @@ export function imputationFigure(ctx: FigureContext, o: { n?: number; cols?: num
 }
 
 /** Mean squared error on the hidden half of the first n test images:
- *  vae.impute's completion, against two baselines: an unconditional sample
- *  of the model (the fair one: a completion is one plausible digit, i.e. a
- *  draw, not an average) and the per-pixel mean of the training data (the
- *  best constant fill in MSE, which a single draw need not beat). */
+ *  vae.impute's completion (its importance-weighted posterior mean), against
+ *  two baselines: an unconditional sample of the model and the per-pixel mean
+ *  of the training data (the best constant fill in MSE). */
 export function imputationError(ctx: FigureContext, o: { n?: number; iterations?: number; mask?: "bottom" | "top" | "left" | "right" } = {}):
     { images: number; iterations: number; mask: string; hiddenValues: number; mseImputed: number; msePriorSample: number; mseMeanFill: number } {
   const D = ctx.data.dim, test = ctx.data.test;
-  const n = Math.min(o.n ?? 100, test.n), iterations = o.iterations ?? 50;
+  const n = Math.min(o.n ?? 100, test.n), iterations = o.iterations ?? 20;
   const idx = Array.from({ length: n }, (_, i) => i);
   const x = rowsOf(test, D, idx);
   const mask = halfMask(ctx.shape, o.mask);

@@ -1,8 +1,8 @@
-// Training progress for a terminal: one line rewritten in place (\r) with
-// epoch, batch, loss (reconstruction + KL), samples/s and ETA, at most ~8
-// times a second; and a plain line per epoch, which is all that is printed
-// when stdout is not a TTY (CI logs). No dependency: a progress library
-// would add little to a single line.
+// Training progress for a terminal: a cli-progress bar per epoch with batch,
+// loss (reconstruction + KL), samples/s and the ETA of the whole run; and a
+// plain line per epoch, which is all that is printed when stdout is not a TTY
+// (CI logs).
+import cliProgress from "cli-progress";
 
 export function formatDuration(seconds: number): string {
   if (!Number.isFinite(seconds) || seconds < 0) return "?";
@@ -16,8 +16,7 @@ export function fmt(v: number, digits = 2): string {
 }
 
 export class Progress {
-  private lastDraw = 0;
-  private drawn = false;
+  private bar: cliProgress.SingleBar | null = null;
   private t0 = performance.now();
   private done = 0;
   private epoch = -1;
@@ -30,28 +29,38 @@ export class Progress {
   batch(b: { epoch: number; batch: number; batches: number | null; rows: number; loss: number; reconstruction: number; kl: number; beta: number }): void {
     this.done++;
     const now = performance.now();
-    if (b.epoch !== this.epoch) { this.epoch = b.epoch; this.epochStart = now - 1e-3; this.epochRows = 0; }
+    if (b.epoch !== this.epoch) {
+      this.epoch = b.epoch; this.epochStart = now - 1e-3; this.epochRows = 0;
+      this.clear();
+      if (this.live) {
+        this.bar = new cliProgress.SingleBar({
+          stream: this.out, fps: 8, barsize: 20, hideCursor: false, clearOnComplete: true,
+          format: "epoch {epoch}/{epochs} {bar} {value}/{total}  loss {loss} (rec {rec} + {kl})  {sps} samples/s  ETA {runEta}",
+        }, cliProgress.Presets.shades_classic);
+        this.bar.start(b.batches ?? 0, 0, this.payload(b, now));
+      }
+    }
     this.epochRows += b.rows;
-    if (!this.live) return;
-    if (now - this.lastDraw < 120 && b.batch + 1 !== b.batches) return;
-    this.lastDraw = now;
-    const perBatch = (now - this.t0) / 1000 / this.done;
-    const eta = perBatch * (this.totalBatches - this.done);
-    const kl = b.beta === 1 ? `KL ${fmt(b.kl)}` : `${fmt(b.beta, 2)}·KL ${fmt(b.kl)}`;
-    const line = `epoch ${b.epoch}/${this.totalEpochs}  batch ${b.batch + 1}/${b.batches ?? "?"}  loss ${fmt(b.loss)} (rec ${fmt(b.reconstruction)} + ${kl})  ` +
-      `${Math.round(this.epochRows / ((now - this.epochStart) / 1000)).toLocaleString("en-US")} samples/s  ETA ${formatDuration(eta)}`;
-    const cols = this.out.columns || 120;
-    this.out.write(`\r${line.length >= cols ? line.slice(0, cols - 1) : line}\x1b[K`);
-    this.drawn = true;
+    this.bar?.update(b.batch + 1, this.payload(b, now));
   }
 
-  /** Prints a full line (clearing the live line first). */
+  private payload(b: { epoch: number; loss: number; reconstruction: number; kl: number; beta: number }, now: number) {
+    const perBatch = (now - this.t0) / 1000 / Math.max(1, this.done);
+    return {
+      epoch: b.epoch, epochs: this.totalEpochs, loss: fmt(b.loss), rec: fmt(b.reconstruction),
+      kl: b.beta === 1 ? `KL ${fmt(b.kl)}` : `${fmt(b.beta, 2)}·KL ${fmt(b.kl)}`,
+      sps: Math.round(this.epochRows / ((now - this.epochStart) / 1000)).toLocaleString("en-US"),
+      runEta: formatDuration(perBatch * (this.totalBatches - this.done)),
+    };
+  }
+
+  /** Prints a full line (clearing the live bar first). */
   line(s: string): void {
     this.clear();
     this.out.write(s + "\n");
   }
 
   clear(): void {
-    if (this.drawn) { this.out.write("\r\x1b[K"); this.drawn = false; }
+    if (this.bar) { this.bar.stop(); this.bar = null; }
   }
 }

@@ -395,7 +395,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     log(`test −ELBO ${fmt(last.test.loss)} nats per image (reconstruction ${fmt(last.test.reconstruction)} + KL ${fmt(last.test.kl)}) on ${data.test.n} test images`);
     log(`test log p(x) ≈ ${fmt(llMean)} nats (IWAE, k = ${settings.iwaeSamples}, first ${nIw} test images; −log p(x) ${fmt(-llMean)})`);
     log(`imputation, MSE on the hidden bottom half of ${imputation.images} test images: completion ${fmt(imputation.mseImputed, 4)}, ` +
-      `prior sample ${fmt(imputation.msePriorSample, 4)}, per-pixel mean ${fmt(imputation.mseMeanFill, 4)} (a completion is one plausible digit, not an average)`);
+      `prior sample ${fmt(imputation.msePriorSample, 4)}, per-pixel mean ${fmt(imputation.mseMeanFill, 4)}`);
     log(`files in ${shown}/:`);
     for (const name of [...Object.keys(files), "metrics.json"].sort()) log(`  ${name}`);
     log(`inspect: npx wasm-vae info --model ${join(shown, "model.wvae")}`);
