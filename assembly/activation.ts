@@ -6,7 +6,10 @@
 //   sigmoid    f' = y·(1 − y)
 //   softplus   f' = σ(x) = 1 − e^(−y)      (computed as −expm1(−y))
 //   elu        f' = y > 0 ? 1 : y + α      (α > 0)
+// All lanes, the n % 4 tail included, use exp4/log1p01x4 (simd.ts).
 // Not here: activations whose derivative needs the input (e.g. GELU).
+
+import { exp4, log1p01x4 } from "./simd";
 
 export const ACT_IDENTITY: i32 = 0;
 export const ACT_RELU: i32 = 1;
@@ -16,16 +19,25 @@ export const ACT_SIGMOID: i32 = 4;
 export const ACT_SOFTPLUS: i32 = 5;
 export const ACT_ELU: i32 = 6;
 
+/** tanh per lane: Cephes tanhf's odd polynomial for |x| < 0.625, else
+ *  sign(x)·(1 − e)/(1 + e) with e = exp(−2|x|). */
 // @ts-ignore: decorator
-@inline export function sigmoidf(x: f32): f32 {
-  if (x >= 0) return 1 / (1 + Mathf.exp(-x));
-  const e = Mathf.exp(x);
-  return e / (1 + e);
-}
-
-// @ts-ignore: decorator
-@inline export function softplusf(x: f32): f32 {
-  return max<f32>(x, 0) + Mathf.log1p(Mathf.exp(-Mathf.abs(x)));
+@inline function tanh4(x: v128): v128 {
+  const z = f32x4.mul(x, x);
+  let p = f32x4.splat(-5.70498872745e-3);
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(2.06390887954e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-5.37397155531e-2));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(1.33314422036e-1));
+  p = f32x4.add(f32x4.mul(p, z), f32x4.splat(-3.33332819422e-1));
+  const small = f32x4.add(f32x4.mul(f32x4.mul(p, z), x), x);
+  const ax = f32x4.abs(x);
+  const e = exp4(f32x4.mul(ax, f32x4.splat(-2)));
+  const one = f32x4.splat(1);
+  const big = f32x4.div(f32x4.sub(one, e), f32x4.add(one, e));
+  // copy the sign of x onto big
+  const sign = v128.and(x, i32x4.splat(0x80000000));
+  const signed = v128.or(big, sign);
+  return v128.bitselect(small, signed, f32x4.lt(ax, f32x4.splat(0.625)));
 }
 
 /** y (n) = f(x (n)); writes y (may alias x). */
@@ -51,17 +63,53 @@ export function activation_forward(y: usize, x: usize, n: i32, kind: i32, alpha:
     }
     return;
   }
-  for (; i < n; i++) {
+  // tanh, sigmoid, softplus, elu: four lanes through exp4; the last n % 4
+  // values go through the same lanes, so a value's result never depends on
+  // its position (a row gives the same bits in any batch)
+  for (; i + 4 <= n; i += 4) {
     const off = <usize>i << 2;
-    const v = load<f32>(x + off);
-    let r: f32;
-    if (kind == ACT_TANH) r = Mathf.tanh(v);
-    else if (kind == ACT_SIGMOID) r = sigmoidf(v);
-    else if (kind == ACT_SOFTPLUS) r = softplusf(v);
-    else if (kind == ACT_ELU) r = v > 0 ? v : alpha * Mathf.expm1(v);
-    else { unreachable(); r = 0; }
-    store<f32>(y + off, r);
+    v128.store(y + off, smoothForward(v128.load(x + off), kind, alpha));
   }
+  if (i < n) {
+    const r = smoothForward(loadTail(x, i, n), kind, alpha);
+    storeTail(y, i, n, r);
+  }
+}
+
+// @ts-ignore: decorator
+@inline function smoothForward(v: v128, kind: i32, alpha: f32): v128 {
+  const zero = f32x4.splat(0), one = f32x4.splat(1);
+  if (kind == ACT_TANH) return tanh4(v);
+  if (kind == ACT_SIGMOID) {
+    const e = exp4(f32x4.neg(f32x4.abs(v)));
+    const q = f32x4.div(one, f32x4.add(one, e));
+    return v128.bitselect(q, f32x4.mul(e, q), f32x4.ge(v, zero));
+  }
+  if (kind == ACT_SOFTPLUS) return f32x4.add(f32x4.max(v, zero), log1p01x4(exp4(f32x4.neg(f32x4.abs(v)))));
+  if (kind == ACT_ELU) {
+    return v128.bitselect(v, f32x4.mul(f32x4.splat(alpha), f32x4.sub(exp4(f32x4.min(v, zero)), one)), f32x4.gt(v, zero));
+  }
+  unreachable();
+  return zero;
+}
+
+/** Lanes 0..n−i−1 from p[i..n) (1 to 3 values), the rest zero. */
+// @ts-ignore: decorator
+@inline function loadTail(p: usize, i: i32, n: i32): v128 {
+  const o = p + (<usize>i << 2);
+  let v = f32x4.splat(0);
+  v = f32x4.replace_lane(v, 0, load<f32>(o));
+  if (i + 1 < n) v = f32x4.replace_lane(v, 1, load<f32>(o, 4));
+  if (i + 2 < n) v = f32x4.replace_lane(v, 2, load<f32>(o, 8));
+  return v;
+}
+
+// @ts-ignore: decorator
+@inline function storeTail(p: usize, i: i32, n: i32, v: v128): void {
+  const o = p + (<usize>i << 2);
+  store<f32>(o, f32x4.extract_lane(v, 0));
+  if (i + 1 < n) store<f32>(o, f32x4.extract_lane(v, 1), 4);
+  if (i + 2 < n) store<f32>(o, f32x4.extract_lane(v, 2), 8);
 }
 
 /** dx (n) = dy (n) ⊙ f'(x), with f' from the forward output y (n).
@@ -88,16 +136,21 @@ export function activation_backward(dx: usize, dy: usize, y: usize, n: i32, kind
     }
     return;
   }
-  for (; i < n; i++) {
+  for (; i + 4 <= n; i += 4) {
     const off = <usize>i << 2;
-    const g = load<f32>(dy + off);
-    const v = load<f32>(y + off);
-    let d: f32;
-    if (kind == ACT_TANH) d = 1 - v * v;
-    else if (kind == ACT_SIGMOID) d = v * (1 - v);
-    else if (kind == ACT_SOFTPLUS) d = -Mathf.expm1(-v);
-    else if (kind == ACT_ELU) d = v > 0 ? 1 : v + alpha;
-    else { unreachable(); d = 0; }
-    store<f32>(dx + off, g * d);
+    v128.store(dx + off, f32x4.mul(v128.load(dy + off), smoothDerivative(v128.load(y + off), kind, alpha)));
   }
+  if (i < n) storeTail(dx, i, n, f32x4.mul(loadTail(dy, i, n), smoothDerivative(loadTail(y, i, n), kind, alpha)));
+}
+
+// f'(x) from y = f(x), four lanes.
+// @ts-ignore: decorator
+@inline function smoothDerivative(v: v128, kind: i32, alpha: f32): v128 {
+  const one = f32x4.splat(1);
+  if (kind == ACT_TANH) return f32x4.sub(one, f32x4.mul(v, v));
+  if (kind == ACT_SIGMOID) return f32x4.mul(v, f32x4.sub(one, v));
+  if (kind == ACT_SOFTPLUS) return f32x4.sub(one, exp4(f32x4.neg(v)));
+  if (kind == ACT_ELU) return v128.bitselect(one, f32x4.add(v, f32x4.splat(alpha)), f32x4.gt(v, f32x4.splat(0)));
+  unreachable();
+  return one;
 }

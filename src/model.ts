@@ -238,8 +238,15 @@ export class VAE {
     const arr = x as ArrayLike<number>;
     if (arr.length === 0) fail(name, `at least one row of ${dim} values (it is empty)`);
     if (arr.length % dim !== 0) fail(name, `a length that is a multiple of ${dim} (rows × ${dim})`, arr.length);
+    const bern = targets && this.config.likelihood === "bernoulli";
+    if (x instanceof Float32Array || x instanceof Float64Array) {
+      // fast scan; on a failure, fall through to the scan that names the value
+      let ok = true;
+      if (bern) { for (let i = 0; i < x.length; i++) { const v = x[i]; if (!(v >= 0 && v <= 1)) { ok = false; break; } } }
+      else { for (let i = 0; i < x.length; i++) { const v = x[i]; if (v - v !== 0) { ok = false; break; } } }
+      if (ok) return arr.length / dim;
+    }
     if (!(x instanceof Uint8Array)) {
-      const bern = targets && this.config.likelihood === "bernoulli";
       for (let i = 0; i < arr.length; i++) {
         const v = arr[i];
         if (typeof v !== "number" || !Number.isFinite(v)) fail(`${name}[${i}]`, "a finite number", v);
@@ -268,6 +275,10 @@ export class VAE {
     const D = this.config.inputDim, C = this.config.conditionDim, W = D + C;
     const xin = this.ptr["x.in"] >> 2, tgt = this.ptr["x.target"] >> 2;
     const s = x instanceof Uint8Array ? 1 / 255 : 1;
+    if (!perm && C === 0 && start === 0 && x.length === B * D && (x instanceof Float32Array || x instanceof Float64Array)) {
+      H.set(x, xin); // the whole batch in one copy
+      return;
+    }
     for (let b = 0; b < B; b++) {
       const r = perm ? perm[start + b] : start + b;
       const src = r * D, dst = xin + b * W;
@@ -345,15 +356,15 @@ export class VAE {
     for (let b = 0; b < B; b++) for (let j = 0; j < cols; j++) H[d + b * dstW + j] = H[s + b * srcW + j];
   }
 
-  /** Backward through decoder, sampler/KL and encoder; accumulates into the
-   *  (zeroed) gradient block. `scoreFunction` swaps the reparameterized
+  /** Backward through decoder, sampler/KL and encoder; writes every
+   *  parameter's gradient (each layer's dW and db once). `scoreFunction` swaps the reparameterized
    *  encoder gradient for REINFORCE (Williams 1992). */
   private runBackward(B: number, beta: number, scoreFunction: { baseline: boolean } | null): void {
     const k = this.kernels.raw, s = this.ptr["scratch"], alpha = this.config.activationAlpha;
     const L = this.config.latentDim, C = this.config.conditionDim;
     for (let i = this.dec.length - 1; i >= 0; i--) {
       const l = this.dec[i];
-      k.dense_backward(l.dx, l.dw, l.db, l.dy, l.x, l.w, l.y, B, l.inDim, l.outDim, l.act, alpha, s);
+      k.dense_backward(l.dx, l.dw, l.db, l.dy, l.x, l.w, l.y, B, l.inDim, l.outDim, l.act, alpha, 0, s);
     }
     const top = this.enc[this.enc.length - 1];
     // dh = (β/B)·∂KL/∂h (written), then the sampler adds ∂z/∂h·dz
@@ -366,7 +377,7 @@ export class VAE {
     }
     for (let i = this.enc.length - 1; i >= 0; i--) {
       const l = this.enc[i];
-      k.dense_backward(l.dx, l.dw, l.db, l.dy, l.x, l.w, l.y, B, l.inDim, l.outDim, l.act, alpha, s);
+      k.dense_backward(l.dx, l.dw, l.db, l.dy, l.x, l.w, l.y, B, l.inDim, l.outDim, l.act, alpha, 0, s);
     }
   }
 
@@ -418,8 +429,7 @@ export class VAE {
     if (!Number.isFinite(out.loss)) {
       throw new NonFiniteLossError(`the loss became ${out.loss} at step ${this.steps + 1} (reconstruction ${out.reconstruction}, KL ${out.kl}); the weights are those of the last finite step. Lower the learning rate or enable clipNorm.`);
     }
-    const g = this.plan.blocks.grads;
-    k.fill(this.kernels.base + g.offset, g.floats, 0);
+    // every dense_backward writes its dW and db: no zeroing pass
     this.runBackward(B, beta, scoreFunction);
     return out;
   }
@@ -604,7 +614,8 @@ export class VAE {
     const W = this.config.likelihood === "gaussian-learned" ? 2 * D : D;
     if (this.config.likelihood === "bernoulli") this.kernels.raw.activation_forward(last.y, last.y, B * D, ACT_SIGMOID, 0);
     const H = this.heap(), y = last.y >> 2;
-    for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) out[(start + b) * D + d] = H[y + b * W + d];
+    if (W === D) out.set(H.subarray(y, y + B * D), start * D);
+    else for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) out[(start + b) * D + d] = H[y + b * W + d];
   }
 
   /** n draws from the model: z ~ N(0, temperature²·I), then decode. */

@@ -24,7 +24,7 @@ export interface RawExports {
   dense_forward(y: number, x: number, w: number, b: number, B: number, IN: number, OUT: number,
                 act: number, alpha: number, scratch: number): void;
   dense_backward(dx: number, dw: number, db: number, dy: number, x: number, w: number, y: number,
-                 B: number, IN: number, OUT: number, act: number, alpha: number, scratch: number): void;
+                 B: number, IN: number, OUT: number, act: number, alpha: number, accumulate: number, scratch: number): void;
   activation_forward(y: number, x: number, n: number, act: number, alpha: number): void;
   activation_backward(dx: number, dy: number, y: number, n: number, act: number, alpha: number): void;
   rng_seed(state: number, seedLo: number, seedHi: number): void;
@@ -267,9 +267,10 @@ export class Kernels {
     this.raw.dense_forward(a.y, a.x, a.w, a.b, B, IN, OUT, act, alpha, a.scratch);
   }
 
-  /** dy ← dy ⊙ act'(y); dw += xᵀ·dy; db += Σ dy; dx = dy·wᵀ (unless dx is null). */
+  /** dy ← dy ⊙ act'(y); dw += xᵀ·dy; db += Σ dy (or written, with
+   *  `accumulate: false`); dx = dy·wᵀ (unless dx is null). */
   denseBackward(a: { dx: number | null; dw: number; db: number; dy: number; x: number; w: number; y: number;
-    batch: number; inDim: number; outDim: number; activation?: Activation; alpha?: number; scratch: number }): void {
+    batch: number; inDim: number; outDim: number; activation?: Activation; alpha?: number; accumulate?: boolean; scratch: number }): void {
     const B = checkInt("batch", a.batch), IN = checkInt("inDim", a.inDim), OUT = checkInt("outDim", a.outDim);
     const act = activationCode(a.activation ?? "identity");
     const alpha = checkAlpha(a.activation ?? "identity", a.alpha ?? 0);
@@ -278,7 +279,7 @@ export class Kernels {
     this.span("x", a.x, B * IN); this.span("w", a.w, IN * OUT); this.span("y", a.y, B * OUT);
     const scratch = Math.max(this.raw.gemm_scratch_bytes(IN, B), this.raw.gemm_scratch_bytes(B, OUT));
     this.span("scratch", a.scratch, scratch / 4);
-    this.raw.dense_backward(a.dx ?? 0, a.dw, a.db, a.dy, a.x, a.w, a.y, B, IN, OUT, act, alpha, a.scratch);
+    this.raw.dense_backward(a.dx ?? 0, a.dw, a.db, a.dy, a.x, a.w, a.y, B, IN, OUT, act, alpha, a.accumulate === false ? 0 : 1, a.scratch);
   }
 
   activationForward(y: number, x: number, n: number, activation: Activation, alpha = 0): void {

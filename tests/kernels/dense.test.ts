@@ -172,6 +172,25 @@ describe.each(BUILDS)("dense, %s build", (build) => {
     }
   });
 
+  it("with accumulate: false writes dW and db (pre-filled NaN is overwritten), at tile edges and VAE sizes", () => {
+    for (const shape of [[3, 9, 17], [7, 5, 13], [128, 20, 400]] as Shape[]) {
+      const [B, IN, OUT] = shape;
+      const d = layer(shape, 91);
+      const x = arena.put(d.x), w = arena.put(d.w), b = arena.put(d.b), y = arena.alloc(B * OUT);
+      const dy = arena.put(d.dy), dx = arena.alloc(B * IN);
+      const dw = arena.put(new Float32Array(IN * OUT).fill(NaN)), db = arena.put(new Float32Array(OUT).fill(NaN));
+      const scratch = arena.scratch(Math.max(k.gemmScratchBytes(B, IN), k.gemmScratchBytes(IN, B), k.gemmScratchBytes(B, OUT)));
+      k.denseForward({ y, x, w, b, batch: B, inDim: IN, outDim: OUT, activation: "tanh", scratch });
+      k.denseBackward({ dx, dw, db, dy, x, w, y, batch: B, inDim: IN, outDim: OUT, activation: "tanh", accumulate: false, scratch });
+      const { pre } = denseForwardRef(d.x, d.w, d.b, B, IN, OUT, "tanh");
+      const want = denseBackwardRef(d.dy, d.x, d.w, pre, B, IN, OUT, "tanh");
+      expectClose(arena.get(dw, IN * OUT), want.dw, TOL[build], `dw written ${shape}`);
+      expectClose(arena.get(db, OUT), want.db, TOL[build], `db written ${shape}`);
+      expectClose(arena.get(dx, B * IN), want.dx, TOL[build], `dx ${shape}`);
+      arena.reset();
+    }
+  });
+
   it("accumulates over two backward calls (two micro-batches)", () => {
     const shape: Shape = [5, 16, 8];
     const [B, IN, OUT] = shape;
