@@ -4,7 +4,7 @@
 //   leaky_relu f' = y > 0 ? 1 : α          (0 ≤ α < 1, so sign(y) = sign(x))
 //   tanh       f' = 1 − y²
 //   sigmoid    f' = y·(1 − y)
-//   softplus   f' = σ(x) = 1 − e^(−y)      (computed as −expm1(−y))
+//   softplus   f' = σ(x) = 1 − e^(−y)      (a series in y for y < 0.1)
 //   elu        f' = y > 0 ? 1 : y + α      (α > 0)
 // All lanes, the n % 4 tail included, use exp4/log1p01x4 (simd.ts).
 // Not here: activations whose derivative needs the input (e.g. GELU).
@@ -149,7 +149,17 @@ export function activation_backward(dx: usize, dy: usize, y: usize, n: i32, kind
   const one = f32x4.splat(1);
   if (kind == ACT_TANH) return f32x4.sub(one, f32x4.mul(v, v));
   if (kind == ACT_SIGMOID) return f32x4.mul(v, f32x4.sub(one, v));
-  if (kind == ACT_SOFTPLUS) return f32x4.sub(one, exp4(f32x4.neg(v)));
+  if (kind == ACT_SOFTPLUS) {
+    // 1 − e^(−y) cancels for small y: there use y − y²/2 + y³/6 − y⁴/24 + y⁵/120
+    // (|error| < y⁶/720, below f32 rounding for y < 0.1)
+    let q = f32x4.splat(1.0 / 120.0);
+    q = f32x4.add(f32x4.mul(q, v), f32x4.splat(-1.0 / 24.0));
+    q = f32x4.add(f32x4.mul(q, v), f32x4.splat(1.0 / 6.0));
+    q = f32x4.add(f32x4.mul(q, v), f32x4.splat(-0.5));
+    q = f32x4.add(f32x4.mul(q, v), one);
+    const series = f32x4.mul(q, v);
+    return v128.bitselect(series, f32x4.sub(one, exp4(f32x4.neg(v))), f32x4.lt(v, f32x4.splat(0.1)));
+  }
   if (kind == ACT_ELU) return v128.bitselect(one, f32x4.add(v, f32x4.splat(alpha)), f32x4.gt(v, f32x4.splat(0)));
   unreachable();
   return one;

@@ -7,14 +7,17 @@
 // The host computes bc1 and bc2 once per step.
 // Not here: clipping (see vector.ts: sum_squares, scale), schedules (host).
 
-/** Updates p, m, v (n) in place from g (n). */
+/** Updates p, m, v (n) in place from g (n). A parameter whose update would
+ *  not be finite keeps its old value; returns how many did (0 normally). */
 export function adam_step(p: usize, g: usize, m: usize, v: usize, n: i32,
                           lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32,
-                          bc1: f32, bc2: f32): void {
+                          bc1: f32, bc2: f32): i32 {
   const vb1 = f32x4.splat(beta1), vb1c = f32x4.splat(1 - beta1);
   const vb2 = f32x4.splat(beta2), vb2c = f32x4.splat(1 - beta2);
   const vlr = f32x4.splat(lr), vdecay = f32x4.splat(1 - lr * wd);
   const veps = f32x4.splat(eps), vbc1 = f32x4.splat(bc1), vbc2 = f32x4.splat(bc2);
+  const zero = f32x4.splat(0);
+  let bad = i32x4.splat(0);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
@@ -24,8 +27,14 @@ export function adam_step(p: usize, g: usize, m: usize, v: usize, n: i32,
     v128.store(m + o, vm);
     v128.store(v + o, vv);
     const step = f32x4.div(f32x4.mul(vm, vbc1), f32x4.add(f32x4.sqrt(f32x4.mul(vv, vbc2)), veps));
-    v128.store(p + o, f32x4.sub(f32x4.mul(v128.load(p + o), vdecay), f32x4.mul(vlr, step)));
+    const old = v128.load(p + o);
+    const upd = f32x4.sub(f32x4.mul(old, vdecay), f32x4.mul(vlr, step));
+    const finite = f32x4.eq(f32x4.sub(upd, upd), zero); // x − x = 0 exactly when x is finite
+    bad = i32x4.sub(bad, v128.not(finite));               // a true lane is −1
+    v128.store(p + o, v128.bitselect(upd, old, finite));
   }
+  let count = i32x4.extract_lane(bad, 0) + i32x4.extract_lane(bad, 1) +
+              i32x4.extract_lane(bad, 2) + i32x4.extract_lane(bad, 3);
   for (; i < n; i++) {
     const o = <usize>i << 2;
     const gi = load<f32>(g + o);
@@ -34,6 +43,9 @@ export function adam_step(p: usize, g: usize, m: usize, v: usize, n: i32,
     store<f32>(m + o, mi);
     store<f32>(v + o, vi);
     const step = (mi * bc1) / (Mathf.sqrt(vi * bc2) + eps);
-    store<f32>(p + o, load<f32>(p + o) * (1 - lr * wd) - lr * step);
+    const upd = load<f32>(p + o) * (1 - lr * wd) - lr * step;
+    if (upd - upd == 0) store<f32>(p + o, upd);
+    else count++;
   }
+  return count;
 }

@@ -31,6 +31,23 @@ export interface OptimizerTarget {
   adamUpdate(o: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; t: number; clipNorm: number | null }): { gradNorm: number };
 }
 
+/** The kernel runs in float32: a value must stay what it is when rounded to
+ *  f32 (β < 1, ε > 0 and not denormal, finite rates). */
+export function checkAdamHyperparameters(h: { beta1: unknown; beta2: unknown; eps: unknown; weightDecay: unknown }):
+    { beta1: number; beta2: number; eps: number; weightDecay: number } {
+  const beta1 = checkFinite("beta1", h.beta1, { min: 0, max: 1, maxExclusive: true });
+  const beta2 = checkFinite("beta2", h.beta2, { min: 0, max: 1, maxExclusive: true });
+  if (Math.fround(beta1) >= 1) fail("beta1", "a number < 1 in float32 (at most 0.99999994)", beta1);
+  if (Math.fround(beta2) >= 1) fail("beta2", "a number < 1 in float32 (at most 0.99999994)", beta2);
+  const eps = checkFinite("eps", h.eps, { min: 1e-30, max: 1e30 });
+  const weightDecay = checkFinite("weightDecay", h.weightDecay, { min: 0, max: 1e30 });
+  return { beta1, beta2, eps, weightDecay };
+}
+
+export function checkLearningRate(name: string, lr: unknown): number {
+  return checkFinite(name, lr, { min: 0, max: 1e30 });
+}
+
 export class Adam {
   lr: number | ((step: number) => number);
   readonly beta1: number;
@@ -44,20 +61,16 @@ export class Adam {
   constructor(o: AdamOptions = {}) {
     const lr = o.lr ?? 1e-3;
     if (typeof lr === "function") this.lr = lr;
-    else this.lr = checkFinite("lr", lr, { min: 0 });
-    this.beta1 = checkFinite("beta1", o.beta1 ?? 0.9, { min: 0, max: 1, maxExclusive: true });
-    this.beta2 = checkFinite("beta2", o.beta2 ?? 0.999, { min: 0, max: 1, maxExclusive: true });
-    this.eps = checkFinite("eps", o.eps ?? 1e-8, { min: 0, minExclusive: true });
-    this.weightDecay = checkFinite("weightDecay", o.weightDecay ?? 0, { min: 0 });
+    else this.lr = checkLearningRate("lr", lr);
+    const h = checkAdamHyperparameters({ beta1: o.beta1 ?? 0.9, beta2: o.beta2 ?? 0.999, eps: o.eps ?? 1e-8, weightDecay: o.weightDecay ?? 0 });
+    this.beta1 = h.beta1; this.beta2 = h.beta2; this.eps = h.eps; this.weightDecay = h.weightDecay;
     this.clipNorm = o.clipNorm === undefined ? null : checkFinite("clipNorm", o.clipNorm, { min: 0, minExclusive: true });
   }
 
   /** The learning rate for the 1-based step t. */
   rate(t: number): number {
     if (typeof this.lr === "number") return this.lr;
-    const r = this.lr(t);
-    if (typeof r !== "number" || !Number.isFinite(r) || r < 0) fail("lr schedule", `a finite rate ≥ 0 at step ${t}`, r);
-    return r;
+    return checkLearningRate(`lr schedule at step ${t}`, this.lr(t));
   }
 
   /** One update of the target's parameters from its gradients. */
@@ -75,8 +88,9 @@ export class Adam {
   }
 
   static fromState(s: AdamState, schedule?: (step: number) => number): Adam {
-    if (s.lr === null && !schedule) fail("schedule", "the lr schedule function (the saved optimizer used one)");
-    const a = new Adam({ lr: schedule ?? (s.lr as number), beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, clipNorm: s.clipNorm ?? undefined });
+    // a schedule cannot be saved: without one, training fails at its first step with this message
+    const missing = (): number => fail("lr", "the learning-rate schedule this optimizer was saved with: pass { schedule } when loading, or set vae.optimizer = Adam.fromState(state, schedule)");
+    const a = new Adam({ lr: schedule ?? (s.lr === null ? missing : s.lr), beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, clipNorm: s.clipNorm ?? undefined });
     a.step = checkInt("step", s.step, 0);
     return a;
   }

@@ -66,10 +66,7 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
   const epochs = checkInt("epochs", options.epochs ?? 10, 1, 1e6);
   const batchSize = checkInt("batchSize", options.batchSize ?? 128, 1, 1 << 16);
   const yieldEvery = checkInt("yieldEvery", options.yieldEvery ?? 1, 0);
-  if (options.optimizer !== undefined) {
-    if (!(options.optimizer instanceof Adam)) fail("optimizer", "an Adam instance", options.optimizer);
-    model.optimizer = options.optimizer;
-  }
+  if (options.optimizer !== undefined && !(options.optimizer instanceof Adam)) fail("optimizer", "an Adam instance", options.optimizer);
   if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) fail("signal", "an AbortSignal", options.signal);
   for (const k of ["onBatch", "onEpoch"] as const) {
     if (options[k] !== undefined && typeof options[k] !== "function") fail(k, "a function", options[k]);
@@ -114,6 +111,8 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
     }
   }
 
+  // everything is validated: only now does the model change
+  if (options.optimizer !== undefined) model.optimizer = options.optimizer;
   const beta0 = model.config.beta;
   // warm-up counts the model's own steps, so a resumed run continues the ramp
   const betaAt = () => warmup > 0 ? beta0 * Math.min(1, (model.steps + 1) / warmup) : beta0;
@@ -157,6 +156,10 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
         const x = isInput ? (batch as BatchInput).x : (batch as Rows);
         const c = isInput ? (batch as BatchInput).condition : undefined;
         const n = model.checkRows(`batch ${batchIndex}`, x, D, true);
+        const C = model.config.conditionDim;
+        if (C > 0 && c === undefined) fail(`batch ${batchIndex}.condition`, `rows × ${C} condition values (this is a conditional VAE)`);
+        if (C === 0 && c !== undefined) fail(`batch ${batchIndex}.condition`, "no condition (this model has conditionDim 0)");
+        if (c !== undefined && model.checkRows(`batch ${batchIndex}.condition`, c, C, false) !== n) fail(`batch ${batchIndex}.condition`, `${n} rows, one per data row`);
         // a streamed batch larger than batchSize is split
         for (let start = 0; start < n; start += batchSize) {
           const B = Math.min(batchSize, n - start);

@@ -14,11 +14,14 @@
 // ("m:<param>", "v:<param>"). The header also carries the config, the
 // optimizer hyperparameters and step, the three PRNG states and the step and
 // epoch counters, so a resumed run continues bit-identically.
+// A weights-only file (save({ optimizer: false })) lists just the parameters
+// and carries no optimizer, random states or counters.
 // Reading checks everything (length, magic, version, header size, checksum,
-// JSON, config, tensor names and shapes, finite values) before anything is
-// applied to a model.
-import type { AdamState } from "./adam.js";
-import { resolveConfig, type ResolvedConfig } from "./config.js";
+// JSON, config, the exact tensor names, order and shapes the config implies,
+// finite values, optimizer hyperparameters, random states, counters) before
+// anything is applied to a model.
+import { checkAdamHyperparameters, checkLearningRate, type AdamState } from "./adam.js";
+import { layersOf, resolveConfig, type ResolvedConfig } from "./config.js";
 import type { ModelState } from "./model.js";
 import { ArgumentError } from "./validate.js";
 
@@ -72,10 +75,10 @@ export function encodeModel(config: ResolvedConfig, state: ModelState, shapes: R
     format: "wasm-vae", version: FORMAT_VERSION, config,
     tensors: tensors.map(({ name, shape }) => ({ name, shape })),
     optimizer: opt ? state.optimizer! : null,
-    rng: withOptimizer && state.rngTrain && state.rngEval && state.hostRng
+    rng: opt && state.rngTrain && state.rngEval && state.hostRng
       ? { train: [...state.rngTrain], eval: [...state.rngEval], host: [...state.hostRng] } : null,
-    steps: withOptimizer ? state.steps ?? 0 : 0,
-    epochs: withOptimizer ? state.epochs ?? 0 : 0,
+    steps: opt ? state.steps ?? 0 : 0,
+    epochs: opt ? state.epochs ?? 0 : 0,
     build,
   };
   let json = new TextEncoder().encode(JSON.stringify(header));
@@ -131,42 +134,77 @@ export function decodeModel(bytes: Uint8Array): { config: ResolvedConfig; state:
     return bad(`invalid config: ${(e as Error).message}`);
   }
   if (!Array.isArray(header.tensors)) bad("header.tensors is missing");
-  const dataBytes = bytes.length - 4 - 12 - H;
-  let floats = 0;
-  for (const t of header.tensors) {
-    if (!t || typeof t.name !== "string" || !Array.isArray(t.shape) || !t.shape.every((d) => Number.isInteger(d) && d > 0)) bad(`malformed tensor entry ${JSON.stringify(t)?.slice(0, 80)}`);
-    floats += t.shape.reduce((a, b) => a * b, 1);
+  // the tensors must be exactly the config's parameters (and, when present,
+  // their two Adam moments), each with the parameter's shape, in this order
+  const shapes: Record<string, number[]> = {};
+  const { encoder, decoder } = layersOf(config);
+  for (const l of [...encoder, ...decoder]) {
+    shapes[`${l.name}.weight`] = [l.inDim, l.outDim];
+    shapes[`${l.name}.bias`] = [l.outDim];
   }
+  const names = Object.keys(shapes);
+  const withMoments = header.tensors.length === 3 * names.length;
+  if (header.tensors.length !== names.length && !withMoments) {
+    bad(`header lists ${header.tensors.length} tensors; this config has ${names.length} parameters (${3 * names.length} with the Adam moments)`);
+  }
+  const expected = withMoments ? [...names, ...names.map((n) => `m:${n}`), ...names.map((n) => `v:${n}`)] : names;
+  header.tensors.forEach((t, i) => {
+    const want = expected[i];
+    const shape = shapes[want.replace(/^[mv]:/, "")];
+    if (!t || t.name !== want) bad(`tensor ${i} is ${JSON.stringify(t?.name)?.slice(0, 60)}, expected "${want}"`);
+    if (!Array.isArray(t.shape) || t.shape.length !== shape.length || t.shape.some((d, j) => d !== shape[j])) {
+      bad(`tensor "${want}" has shape ${JSON.stringify(t.shape)?.slice(0, 60)}, expected [${shape.join(", ")}]`);
+    }
+  });
+  const floats = expected.reduce((a, n) => a + shapes[n.replace(/^[mv]:/, "")].reduce((x, y) => x * y, 1), 0);
+  const dataBytes = bytes.length - 4 - 12 - H;
   if (floats * 4 !== dataBytes) bad(`data section holds ${dataBytes} bytes but the header's tensors need ${floats * 4}`);
   const weights: Record<string, Float32Array> = {}, m: Record<string, Float32Array> = {}, v: Record<string, Float32Array> = {};
   let o = 12 + H;
-  for (const t of header.tensors) {
-    const n = t.shape.reduce((a, b) => a * b, 1);
+  for (const name of expected) {
+    const n = shapes[name.replace(/^[mv]:/, "")].reduce((a, b) => a * b, 1);
     const arr = new Float32Array(n);
     for (let i = 0; i < n; i++, o += 4) {
       arr[i] = dv.getFloat32(o, true);
-      if (!Number.isFinite(arr[i])) bad(`tensor ${t.name} holds a non-finite value at index ${i}`);
+      if (!Number.isFinite(arr[i])) bad(`tensor ${name} holds a non-finite value at index ${i}`);
     }
-    if (t.name.startsWith("m:")) m[t.name.slice(2)] = arr;
-    else if (t.name.startsWith("v:")) v[t.name.slice(2)] = arr;
-    else weights[t.name] = arr;
+    if (name.startsWith("v:") && arr.some((x) => x < 0)) bad(`tensor ${name} (a second moment) holds a negative value`);
+    if (name.startsWith("m:")) m[name.slice(2)] = arr;
+    else if (name.startsWith("v:")) v[name.slice(2)] = arr;
+    else weights[name] = arr;
   }
-  const hasMoments = Object.keys(m).length > 0;
-  const u32 = (name: string, a: unknown) => {
-    if (!Array.isArray(a) || a.length !== 4 || !a.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32)) bad(`rng.${name} must be 4 u32 words`);
-    return Uint32Array.from(a as number[]);
-  };
-  const state: ModelState = {
-    weights,
-    m: hasMoments ? m : undefined,
-    v: hasMoments ? v : undefined,
-    optimizer: header.optimizer ?? undefined,
-    rngTrain: header.rng ? u32("train", header.rng.train) : undefined,
-    rngEval: header.rng ? u32("eval", header.rng.eval) : undefined,
-    hostRng: header.rng ? u32("host", header.rng.host) : undefined,
-    steps: header.steps,
-    epochs: header.epochs,
-  };
+  // optimizer, random states and counters: all present with the moments, all absent without
+  let optimizer: AdamState | undefined;
+  let rng: { train: Uint32Array; eval: Uint32Array; host: Uint32Array } | undefined;
+  let steps = 0, epochs = 0;
+  if (withMoments) {
+    const opt = header.optimizer;
+    if (!opt || typeof opt !== "object") bad("a file with Adam moments must carry header.optimizer");
+    try {
+      if (opt!.lr !== null) checkLearningRate("lr", opt!.lr);
+      checkAdamHyperparameters(opt!);
+      if (opt!.clipNorm !== null && !(typeof opt!.clipNorm === "number" && opt!.clipNorm > 0 && Number.isFinite(opt!.clipNorm))) bad("header.optimizer.clipNorm must be null or a finite number > 0");
+      if (!Number.isSafeInteger(opt!.step) || opt!.step < 0) bad("header.optimizer.step must be an integer ≥ 0");
+    } catch (e) {
+      if (e instanceof ModelFormatError) throw e;
+      bad(`header.optimizer: ${(e as Error).message}`);
+    }
+    optimizer = opt!;
+    const u32 = (name: string, a: unknown) => {
+      if (!Array.isArray(a) || a.length !== 4 || !a.every((x) => Number.isInteger(x) && x >= 0 && x < 2 ** 32)) bad(`header.rng.${name} must be 4 u32 words`);
+      const r = Uint32Array.from(a as number[]);
+      if ((r[0] | r[1] | r[2] | r[3]) === 0) bad(`header.rng.${name} is all zero (not a valid xoshiro128** state)`);
+      return r;
+    };
+    if (!header.rng || typeof header.rng !== "object") bad("a file with Adam moments must carry header.rng");
+    rng = { train: u32("train", header.rng!.train), eval: u32("eval", header.rng!.eval), host: u32("host", header.rng!.host) };
+    if (!Number.isSafeInteger(header.steps) || header.steps < 0) bad("header.steps must be an integer ≥ 0");
+    if (!Number.isSafeInteger(header.epochs) || header.epochs < 0) bad("header.epochs must be an integer ≥ 0");
+    steps = header.steps; epochs = header.epochs;
+  }
+  const state: ModelState = withMoments
+    ? { weights, m, v, optimizer, rngTrain: rng!.train, rngEval: rng!.eval, hostRng: rng!.host, steps, epochs }
+    : { weights };
   return { config, state, header };
 }
 

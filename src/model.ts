@@ -8,7 +8,7 @@
 //
 // Hot paths call the raw kernels with pointers from the plan; every public
 // method validates its arguments first (validate.ts) so no wasm trap escapes.
-import { Adam } from "./adam.js";
+import { Adam, checkAdamHyperparameters, checkLearningRate } from "./adam.js";
 import { fit, type BatchSource, type FitHistory, type FitOptions } from "./fit.js";
 import { layersOf, planSpecOf, resolveConfig, type ResolvedConfig, type VAEConfig } from "./config.js";
 import { decodeModel, encodeModel, ModelFormatError } from "./io.js";
@@ -57,8 +57,7 @@ export class VAE {
   /** The kernel build that runs ("plain" or "relaxed"). */
   readonly build: Build;
   readonly kernels: Kernels;
-  /** The optimizer used by trainStep/fit; replace it before training to change settings. */
-  optimizer: Adam;
+  private opt!: Adam;
   /** Training steps taken (one per batch). */
   steps = 0;
   /** Completed epochs of `fit`. */
@@ -77,10 +76,30 @@ export class VAE {
     this.config = Object.freeze({ ...config, encoder: [...config.encoder], decoder: [...config.decoder] });
     this.kernels = kernels;
     this.build = kernels.build;
-    this.optimizer = new Adam();
+    this.opt = new Adam();
     this.hostRng = new HostRng(config.seed, 1);
     this.layout(config.maxBatch);
     this.initialize();
+  }
+
+  /** The optimizer used by trainStep and fit. Attaching a fresh Adam (step 0)
+   *  starts its moments from zero; an Adam restored with a step count (from
+   *  Adam.fromState) keeps the moments in the arena. */
+  get optimizer(): Adam {
+    return this.opt;
+  }
+
+  set optimizer(a: Adam) {
+    if (!(a instanceof Adam)) fail("optimizer", "an Adam instance", a);
+    if (a !== this.opt && a.step === 0) this.resetMoments();
+    this.opt = a;
+  }
+
+  /** Zeroes the Adam moments (m and v blocks). */
+  resetMoments(): void {
+    const { m, v } = this.plan.blocks;
+    this.kernels.raw.fill(this.kernels.base + m.offset, m.floats, 0);
+    this.kernels.raw.fill(this.kernels.base + v.offset, v.floats, 0);
   }
 
   /** Creates a model (wasm instantiation is asynchronous). */
@@ -436,6 +455,10 @@ export class VAE {
 
   /** Adam update over the whole block (called by Adam.apply). */
   adamUpdate(o: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; t: number; clipNorm: number | null }): { gradNorm: number } {
+    checkInt("t", o.t, 1);
+    checkLearningRate("lr", o.lr);
+    checkAdamHyperparameters(o);
+    if (o.clipNorm !== null && !(o.clipNorm > 0 && Number.isFinite(o.clipNorm))) fail("clipNorm", "null or a finite number > 0", o.clipNorm);
     const k = this.kernels.raw, base = this.kernels.base;
     const { params, grads, m, v } = this.plan.blocks;
     const gradNorm = Math.sqrt(k.sum_squares(base + grads.offset, grads.floats));
@@ -444,8 +467,11 @@ export class VAE {
     }
     if (o.clipNorm !== null && gradNorm > o.clipNorm) k.scale(base + grads.offset, grads.floats, o.clipNorm / gradNorm);
     const bc1 = 1 / (1 - Math.pow(o.beta1, o.t)), bc2 = 1 / (1 - Math.pow(o.beta2, o.t));
-    k.adam_step(base + params.offset, base + grads.offset, base + m.offset, base + v.offset, params.floats,
+    const kept = k.adam_step(base + params.offset, base + grads.offset, base + m.offset, base + v.offset, params.floats,
       o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, bc1, bc2);
+    if (kept > 0) {
+      throw new NonFiniteLossError(`the Adam update at step ${this.steps + 1} was not finite for ${kept} parameters; those kept their previous values (the others and the Adam moments were updated), and training stopped. Lower the learning rate, raise eps, or enable clipNorm.`);
+    }
     return { gradNorm };
   }
 
@@ -465,17 +491,26 @@ export class VAE {
    * `out` (optional) is filled and returned, so a loop can run allocation-free.
    */
   trainStep(batch: Rows | BatchInput, options: { beta?: number; out?: StepResult } = {}): StepResult {
-    checkOptions("options", options);
+    checkOptions("options", options, ["beta", "out"]);
     const { x, c, rows } = this.normBatch(batch, "batch");
     const beta = options.beta === undefined ? this.config.beta : checkFinite("beta", options.beta, { min: 0 });
+    const out = options.out ?? { loss: 0, reconstruction: 0, kl: 0 };
+    if (out === null || typeof out !== "object" || Object.isFrozen(out)) fail("options.out", "a writable object to fill with {loss, reconstruction, kl}", out);
     this.ensureBatch(rows);
     this.loadRows(x, c, rows, 0, null);
-    return this.stepLoaded(rows, beta, options.out ?? { loss: 0, reconstruction: 0, kl: 0 }, c, 0, null);
+    return this.stepLoaded(rows, beta, out, c, 0, null);
   }
 
   /** A step on rows already validated; used by fit. */
   stepRows(x: ArrayLike<number>, c: ArrayLike<number> | undefined, start: number, B: number,
            perm: Uint32Array | null, beta: number, out: StepResult): StepResult {
+    // the rows themselves were validated once by the caller (fit); these checks are O(1)
+    const total = x.length / this.config.inputDim;
+    if (!Number.isInteger(B) || B < 1 || !Number.isInteger(start) || start < 0 || start + B > total) {
+      fail("stepRows", `start ≥ 0 and B ≥ 1 with start + B ≤ ${total} rows`, `start ${start}, B ${B}`);
+    }
+    if (perm && perm.length !== total) fail("perm", `a permutation of ${total} rows`, perm.length);
+    if (!Number.isFinite(beta) || beta < 0) fail("beta", "a finite number ≥ 0", beta);
     this.ensureBatch(B);
     this.loadRows(x, c, B, start, perm);
     return this.stepLoaded(B, beta, out, c, start, perm);
@@ -498,7 +533,7 @@ export class VAE {
   computeGradients(batch: Rows | BatchInput, options: {
     noise?: Rows; beta?: number; estimator?: "reparameterized" | "score"; baseline?: boolean;
   } = {}): StepResult & { gradients: Record<string, Float32Array> } {
-    checkOptions("options", options);
+    checkOptions("options", options, ["noise", "beta", "estimator", "baseline"]);
     const { x, c, rows } = this.normBatch(batch, "batch");
     const beta = options.beta === undefined ? this.config.beta : checkFinite("beta", options.beta, { min: 0 });
     const est = options.estimator ?? "reparameterized";
@@ -526,7 +561,7 @@ export class VAE {
   estimatorVariance(batch: Rows | BatchInput, options: { samples?: number; baseline?: boolean } = {}): {
     reparameterized: number; score: number;
   } {
-    checkOptions("options", options);
+    checkOptions("options", options, ["samples", "baseline"]);
     const S = checkInt("samples", options.samples ?? 16, 2, 100000);
     const { x, c, rows } = this.normBatch(batch, "batch");
     const L = this.config.latentDim;
@@ -571,7 +606,7 @@ export class VAE {
 
   /** q(z|x): the mean and log-variance of each row. */
   encode(x: Rows, options: { condition?: Rows } = {}): { mean: Float32Array; logvar: Float32Array } {
-    checkOptions("options", options);
+    checkOptions("options", options, ["condition"]);
     const rows = this.checkRows("x", x, this.config.inputDim, false);
     this.checkCondition("condition", options.condition, rows);
     const L = this.config.latentDim;
@@ -592,7 +627,7 @@ export class VAE {
 
   /** p(x|z): Bernoulli probabilities, or Gaussian means, for each row of z. */
   decode(z: Rows, options: { condition?: Rows } = {}): Float32Array {
-    checkOptions("options", options);
+    checkOptions("options", options, ["condition"]);
     const L = this.config.latentDim, D = this.config.inputDim, C = this.config.conditionDim;
     const rows = this.checkRows("z", z, L, false);
     this.checkCondition("condition", options.condition, rows);
@@ -620,7 +655,7 @@ export class VAE {
 
   /** n draws from the model: z ~ N(0, temperature²·I), then decode. */
   sample(n: number, options: { temperature?: number; condition?: Rows } = {}): Float32Array {
-    checkOptions("options", options);
+    checkOptions("options", options, ["temperature", "condition"]);
     checkInt("n", n, 1, 1 << 24);
     const t = checkFinite("temperature", options.temperature ?? 1, { min: 0 });
     this.checkCondition("condition", options.condition, n); // before drawing: a bad call leaves rng.eval untouched
@@ -636,8 +671,8 @@ export class VAE {
 
   /** decode(E[z|x]) for each row (or a sampled z with `sample: true`). */
   reconstruct(x: Rows, options: { condition?: Rows; sample?: boolean } = {}): Float32Array {
-    checkOptions("options", options);
-    const { mean, logvar } = this.encode(x, options);
+    checkOptions("options", options, ["condition", "sample"]);
+    const { mean, logvar } = this.encode(x, { condition: options.condition });
     if (options.sample) {
       const L = this.config.latentDim, rows = mean.length / L;
       this.chunks(rows, (start, B) => {
@@ -651,7 +686,7 @@ export class VAE {
 
   /** Decodes `steps` points from E[z|xa] to E[z|xb], linear or spherical. */
   interpolate(xa: Rows, xb: Rows, steps: number, options: { spherical?: boolean; condition?: Rows } = {}): Float32Array {
-    checkOptions("options", options);
+    checkOptions("options", options, ["spherical", "condition"]);
     const D = this.config.inputDim, L = this.config.latentDim;
     if (this.checkRows("xa", xa, D, false) !== 1) fail("xa", `one row of ${D} values`, describe(xa));
     if (this.checkRows("xb", xb, D, false) !== 1) fail("xb", `one row of ${D} values`, describe(xb));
@@ -685,7 +720,7 @@ export class VAE {
   elbo(x: Rows, options: { condition?: Rows; samples?: number } = {}): {
     elbo: Float32Array; reconstruction: Float32Array; kl: Float32Array;
   } {
-    checkOptions("options", options);
+    checkOptions("options", options, ["condition", "samples"]);
     const rows = this.checkRows("x", x, this.config.inputDim, true);
     this.checkCondition("condition", options.condition, rows);
     const S = checkInt("samples", options.samples ?? 1, 1, 1 << 16);
@@ -719,7 +754,7 @@ export class VAE {
    * batched through the decoder.
    */
   logLikelihood(x: Rows, options: { samples?: number; condition?: Rows } = {}): Float64Array {
-    checkOptions("options", options);
+    checkOptions("options", options, ["samples", "condition"]);
     const D = this.config.inputDim, L = this.config.latentDim, C = this.config.conditionDim;
     const rows = this.checkRows("x", x, D, true);
     this.checkCondition("condition", options.condition, rows);
@@ -792,9 +827,13 @@ export class VAE {
   impute(x: Rows, mask: ArrayLike<number | boolean>, options: {
     iterations?: number; samples?: number; condition?: Rows; initial?: number; proposalScale?: number;
   } = {}): Float32Array {
-    checkOptions("options", options);
+    checkOptions("options", options, ["iterations", "samples", "condition", "initial", "proposalScale"]);
     const D = this.config.inputDim, L = this.config.latentDim;
-    const rows = this.checkRows("x", x, D, false);
+    if (!(x instanceof Float32Array || x instanceof Float64Array || x instanceof Uint8Array || Array.isArray(x))) {
+      fail("x", `a Float32Array, Uint8Array or number[] of rows × ${D} values`, x);
+    }
+    if (x.length === 0 || x.length % D !== 0) fail("x", `rows × ${D} values (a non-zero multiple of ${D})`, x.length);
+    const rows = x.length / D;
     this.checkCondition("condition", options.condition, rows);
     if (!mask || typeof (mask as ArrayLike<unknown>).length !== "number") fail("mask", `an array of ${rows * D} (or ${D}) 0/1 values`, mask);
     if (mask.length !== rows * D && mask.length !== D) fail("mask", `length ${rows * D} (one per value) or ${D} (shared by all rows)`, mask.length);
@@ -805,12 +844,20 @@ export class VAE {
     const iterations = checkInt("iterations", options.iterations ?? 20, 1, 1 << 16);
     const S = checkInt("samples", options.samples ?? 64, 0, 1 << 16);
     const k = checkFinite("proposalScale", options.proposalScale ?? 2, { min: 0, minExclusive: true });
-    const init = checkFinite("initial", options.initial ?? (this.config.likelihood === "bernoulli" ? 0.5 : 0));
+    const bern = this.config.likelihood === "bernoulli";
+    const init = checkFinite("initial", options.initial ?? (bern ? 0.5 : 0), bern ? { min: 0, max: 1 } : {});
     const xs = x instanceof Uint8Array ? 1 / 255 : 1;
     const cur = new Float32Array(rows * D);
     const shared = mask.length === D;
     const obs = new Uint8Array(rows * D);
     for (let i = 0; i < rows * D; i++) { const m = mask[shared ? i % D : i]; obs[i] = m === 1 || m === true ? 1 : 0; }
+    // observed entries must be valid data; missing ones are ignored (NaN is fine there)
+    for (let i = 0; i < rows * D; i++) {
+      if (!obs[i]) continue;
+      const v = (x as ArrayLike<number>)[i];
+      if (typeof v !== "number" || !Number.isFinite(v)) fail(`x[${i}]`, "a finite number (it is observed: mask 1)", v);
+      if (bern && xs === 1 && (v < 0 || v > 1)) fail(`x[${i}]`, "a value in [0, 1] for the Bernoulli likelihood", v);
+    }
     for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : init;
     // the chain; the posteriors q(z|x̂_t) of its last T states form the proposal
     const T = S === 0 ? 0 : Math.min(iterations, 8);
@@ -935,28 +982,33 @@ export class VAE {
    *  `optimizer` (default true) also the Adam moments, PRNG states and
    *  counters, so training resumes bit-identically. */
   save(options: { optimizer?: boolean } = {}): Uint8Array {
-    checkOptions("options", options);
+    checkOptions("options", options, ["optimizer"]);
     return encodeModel(this.config as ResolvedConfig, this.exportState(), this.parameterShapes(), this.build, options.optimizer ?? true);
   }
 
-  /** A new model from saved bytes. */
-  static async load(bytes: Uint8Array, options: LoadOptions = {}): Promise<VAE> {
+  /** A new model from saved bytes. A file saved while training with an lr
+   *  schedule needs that `schedule` again to continue training. */
+  static async load(bytes: Uint8Array, options: LoadOptions & { schedule?: (step: number) => number } = {}): Promise<VAE> {
+    checkOptions("options", options, ["build", "deterministic", "wasm", "schedule"]);
     const { config, state } = decodeModel(bytes);
     const vae = await VAE.create(config, options);
-    vae.importState(state);
+    vae.importState(state, options.schedule);
     return vae;
   }
 
   /** Loads saved bytes into this model. The file must have this model's
-   *  architecture; everything is validated first, so on error the model is
-   *  unchanged. */
-  load(bytes: Uint8Array): void {
+   *  architecture (sizes, activation and α, likelihood and σ, condition);
+   *  β, seed, init and maxBatch stay this model's. Everything is validated
+   *  first, so on error the model is unchanged. A weights-only file resets
+   *  the Adam moments, the optimizer's step and the step/epoch counters. */
+  load(bytes: Uint8Array, options: { schedule?: (step: number) => number } = {}): void {
+    checkOptions("options", options, ["schedule"]);
     const { config, state } = decodeModel(bytes);
-    const mine = JSON.stringify(layersOf(this.config as ResolvedConfig));
-    if (JSON.stringify(layersOf(config)) !== mine || config.likelihood !== this.config.likelihood) {
+    const arch = (c: ResolvedConfig) => JSON.stringify([layersOf(c), c.activation, c.activationAlpha, c.likelihood, c.sigma, c.conditionDim]);
+    if (arch(config) !== arch(this.config as ResolvedConfig)) {
       throw new ModelFormatError(`model file: its architecture (${describeArch(config)}) differs from this model's (${describeArch(this.config as ResolvedConfig)})`);
     }
-    this.importState(state);
+    this.importState(state, options.schedule);
   }
 
   // ------------------------------------------------------------ raw state
@@ -973,10 +1025,12 @@ export class VAE {
   }
 
   /** Applies a state after checking every part against this model; on any
-   *  error nothing has been written. */
-  importState(s: ModelState): void {
+   *  error nothing has been written. Without moments (a weights-only state)
+   *  the moments, the optimizer's step and the counters start from zero. */
+  importState(s: ModelState, schedule?: (step: number) => number): void {
     const shapes = this.parameterShapes();
     const staged: [number, Float32Array][] = [];
+    if ((s.m === undefined) !== (s.v === undefined)) fail("state", "both Adam moments (m and v) or neither");
     for (const [part, prefix, required] of [[s.weights, "", true], [s.m, "m:", false], [s.v, "v:", false]] as const) {
       if (!part) { if (required) fail("state.weights", "the model's weights"); continue; }
       for (const [n, shape] of Object.entries(shapes)) {
@@ -992,16 +1046,24 @@ export class VAE {
       const r = s[k];
       if (r !== undefined && (!(r instanceof Uint32Array) || r.length !== 4 || (r[0] | r[1] | r[2] | r[3]) === 0)) fail(`state.${k}`, "4 u32 words, not all zero", r);
     }
-    const optimizer = s.optimizer ? Adam.fromState(s.optimizer, typeof this.optimizer.lr === "function" ? this.optimizer.lr : undefined) : null;
+    if (schedule !== undefined && typeof schedule !== "function") fail("schedule", "a function from the 1-based step to a learning rate", schedule);
+    const keep = typeof this.opt.lr === "function" ? this.opt.lr : undefined;
+    const optimizer = s.optimizer ? Adam.fromState(s.optimizer, schedule ?? keep) : null;
     if (s.steps !== undefined) checkInt("state.steps", s.steps, 0);
     if (s.epochs !== undefined) checkInt("state.epochs", s.epochs, 0);
     // everything checked: now write
     const H = this.heap();
     for (const [p, t] of staged) H.set(t, p >> 2);
+    if (!s.m) {
+      this.resetMoments();
+      this.opt = new Adam({ lr: schedule ?? this.opt.lr, beta1: this.opt.beta1, beta2: this.opt.beta2, eps: this.opt.eps, weightDecay: this.opt.weightDecay, clipNorm: this.opt.clipNorm ?? undefined });
+      this.steps = 0;
+      this.epochs = 0;
+    }
     if (s.rngTrain) new Uint32Array(H.buffer, this.ptr["rng.train"], 4).set(s.rngTrain);
     if (s.rngEval) new Uint32Array(H.buffer, this.ptr["rng.eval"], 4).set(s.rngEval);
     if (s.hostRng) this.hostRng.s.set(s.hostRng);
-    if (optimizer) this.optimizer = optimizer;
+    if (optimizer) this.opt = optimizer;
     if (s.steps !== undefined) this.steps = s.steps;
     if (s.epochs !== undefined) this.epochs = s.epochs;
   }
@@ -1020,9 +1082,13 @@ export interface ModelState {
   epochs?: number;
 }
 
-/** Options objects may be omitted, never null or a non-object. */
-function checkOptions(name: string, o: unknown): void {
+/** Options objects may be omitted, never null or a non-object, and hold only
+ *  known keys (a misspelt option is an error, not silently ignored). */
+function checkOptions(name: string, o: unknown, known: readonly string[]): void {
   if (o === null || typeof o !== "object" || Array.isArray(o)) fail(name, "an options object (or nothing)", o);
+  for (const k of Object.keys(o as object)) {
+    if (!known.includes(k)) fail(`${name}.${k}`, `no such option (known: ${known.join(", ") || "none"})`);
+  }
 }
 
 function describeArch(c: ResolvedConfig): string {

@@ -8,6 +8,7 @@
 // relaxed build runs only where the runtime validates it; otherwise the plain
 // build runs and `Kernels.build` says so.
 import * as loader from "@assemblyscript/loader";
+import { checkAdamHyperparameters, checkLearningRate } from "./adam.js";
 import { ArgumentError, checkInt, fail } from "./validate.js";
 
 export type Build = "plain" | "relaxed";
@@ -42,7 +43,7 @@ export interface RawExports {
   gaussian_learned_nll_forward(nll: number, out: number, x: number, B: number, D: number): void;
   gaussian_learned_nll_backward(dout: number, out: number, x: number, B: number, D: number, w: number): void;
   adam_step(p: number, g: number, m: number, v: number, n: number, lr: number, beta1: number,
-            beta2: number, eps: number, wd: number, bc1: number, bc2: number): void;
+            beta2: number, eps: number, wd: number, bc1: number, bc2: number): number;
   fill(x: number, n: number, value: number): void;
   copy(dst: number, src: number, n: number): void;
   axpy(y: number, x: number, n: number, a: number): void;
@@ -377,17 +378,18 @@ export class Kernels {
     this.raw.gaussian_learned_nll_backward(dout, out, x, B, D, w);
   }
 
-  /** One Adam/AdamW update of p, m, v (n) from g (n). `t` is the 1-based step. */
+  /** One Adam/AdamW update of p, m, v (n) from g (n). `t` is the 1-based step.
+   *  Returns how many parameters kept their old value because the update was
+   *  not finite (0 normally). */
   adamStep(a: { p: number; g: number; m: number; v: number; n: number; lr: number; beta1: number;
-    beta2: number; eps: number; weightDecay: number; t: number }): void {
+    beta2: number; eps: number; weightDecay: number; t: number }): number {
     checkInt("n", a.n, 0); checkInt("t", a.t, 1);
-    finite("lr", a.lr, 0); finite("eps", a.eps, 0); finite("weightDecay", a.weightDecay, 0);
-    if (typeof a.beta1 !== "number" || !(a.beta1 >= 0 && a.beta1 < 1)) fail("beta1", "a number in [0, 1)", a.beta1);
-    if (typeof a.beta2 !== "number" || !(a.beta2 >= 0 && a.beta2 < 1)) fail("beta2", "a number in [0, 1)", a.beta2);
+    checkLearningRate("lr", a.lr);
+    checkAdamHyperparameters(a);
     for (const k of ["p", "g", "m", "v"] as const) this.span(k, a[k], a.n);
     const bc1 = 1 / (1 - Math.pow(a.beta1, a.t));
     const bc2 = 1 / (1 - Math.pow(a.beta2, a.t));
-    this.raw.adam_step(a.p, a.g, a.m, a.v, a.n, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, bc1, bc2);
+    return this.raw.adam_step(a.p, a.g, a.m, a.v, a.n, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, bc1, bc2);
   }
 
   fill(x: number, n: number, value: number): void {

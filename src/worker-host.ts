@@ -174,6 +174,10 @@ class TrainerHost {
     if (o === null || typeof o !== "object") fail("options", "an object", o);
     const { batchEvery = 1, optimizer, condition, validation, ...rest } = o as WorkerFitOptions & Record<string, unknown>;
     if (!Number.isInteger(batchEvery) || batchEvery < 1) fail("batchEvery", "an integer ≥ 1", batchEvery);
+    // stop() and inference requests are served between steps, so fit must yield
+    if (rest.yieldEvery !== undefined && !(Number.isInteger(rest.yieldEvery) && (rest.yieldEvery as number) >= 1)) {
+      fail("yieldEvery", "an integer ≥ 1 in a worker (stop and requests are served between steps)", rest.yieldEvery);
+    }
     const data = this.rows("data", ref)!;
     const ctrl = new AbortController();
     const opts: FitOptions = {

@@ -256,7 +256,8 @@ export class WorkerTrainer {
 
   /** Fills the unobserved entries (mask 0) of x; see VAE.impute. */
   impute(x: DataRef, mask: ArrayLike<number | boolean>, options: { iterations?: number; condition?: Rows } = {}): Promise<Float32Array> {
-    const m = ArrayBuffer.isView(mask) ? mask : Array.from(mask as ArrayLike<number | boolean>, (v) => (v ? 1 : 0));
+    // booleans become 0/1 for the transfer; anything else goes through as given for VAE.impute to check
+    const m = ArrayBuffer.isView(mask) ? mask : Array.from(mask as ArrayLike<number | boolean>, (v) => (v === true ? 1 : v === false ? 0 : v));
     return this.call("impute", [x, m, options]) as Promise<Float32Array>;
   }
 

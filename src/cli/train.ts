@@ -217,9 +217,6 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     if (settings.epochs <= vae.epochs) {
       throw new UsageError(`run ${dir} already has ${vae.epochs} epoch(s)${metrics!.status === "complete" ? " and is complete" : ""}; pass --epochs N with N > ${vae.epochs} to train further`);
     }
-    if (settings.klWarmup > 0 && vae.epochs < settings.klWarmup) {
-      log(`note: KL warm-up restarts when fit is called again, so a run resumed inside its --kl-warmup period does not match an uninterrupted one bit for bit`);
-    }
   } else {
     if (partial!.conditional) classes = classCount(data);
     try {

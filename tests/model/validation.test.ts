@@ -260,7 +260,9 @@ describe("ArgumentError naming the argument, model unchanged", () => {
       ["impute: mask NaN", () => vae.impute(x, mask.map((v, i) => (i === 1 ? NaN : v))), "mask[1]"],
       ["impute: iterations 0", () => vae.impute(x, mask, { iterations: 0 }), "iterations"],
       ["impute: initial NaN", () => vae.impute(x, mask, { initial: NaN }), "initial"],
-      ["impute: x NaN", () => vae.impute(withNaN(x), mask), "x[3]"],
+      // mask = 1, 0, 1, 0, …: x[2] is observed (must be valid), x[3] is missing (NaN allowed there)
+      ["impute: observed x NaN", () => vae.impute(withNaN(x, 2), mask), "x[2]"],
+      ["impute: observed x outside [0, 1]", () => vae.impute(x.map((v, i) => (i === 4 ? 1.5 : v)), mask), "x[4]"],
       ["impute: condition missing", () => cvae.impute(x, mask), "condition"],
     ]);
   });
