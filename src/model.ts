@@ -401,16 +401,19 @@ export class VAE {
   }
 
   /** Score-function gradient of E_q[−log p(x|z)] w.r.t. h = [μ | logvar]:
-   *    f_b·∇_h log q(z_b|x_b), f_b = nll_b (− the batch mean as a baseline)
+   *    (f_b − c_b)·∇_h log q(z_b|x_b),  f_b = nll_b
    *    ∂log q/∂μ = ε/σ,   ∂log q/∂logvar = ½(ε² − 1)
+   *  c_b = 0, or with `baseline` the mean of the OTHER rows' f (leave-one-out,
+   *  so c_b is independent of z_b and the estimator stays unbiased).
    *  Accumulated (weight 1/B) into dh. */
   private scoreFunctionGrad(B: number, h: number, dh: number, baseline: boolean): void {
     const H = this.heap(), L = this.config.latentDim;
     const nll = this.ptr["nll"] >> 2, eps = this.ptr["eps"] >> 2, ho = h >> 2, dho = dh >> 2;
-    let mean = 0;
-    if (baseline) { for (let b = 0; b < B; b++) mean += H[nll + b]; mean /= B; }
+    let sum = 0;
+    for (let b = 0; b < B; b++) sum += H[nll + b];
     for (let b = 0; b < B; b++) {
-      const f = (H[nll + b] - mean) / B;
+      const c = baseline && B > 1 ? (sum - H[nll + b]) / (B - 1) : 0;
+      const f = (H[nll + b] - c) / B;
       for (let j = 0; j < L; j++) {
         const e = H[eps + b * L + j];
         const lv = H[ho + b * 2 * L + L + j];

@@ -4,7 +4,7 @@
 // Not here: activations inside the dense layer (dense.test.ts).
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { ACTIVATIONS, type Activation, type Kernels } from "../../src/wasm.js";
-import { actRef, randomArray } from "../reference.js";
+import { actDerivRef, actRef, randomArray } from "../reference.js";
 import { Arena, BUILDS, SIZES, awayFromZero, centralDiff, expectClose, load } from "./helpers.js";
 
 /** α for the activations that take one; the rest ignore it. */
@@ -122,5 +122,31 @@ describe.each(BUILDS)("activation_backward vs central differences, %s build", (b
         expectClose(arena.get(dxp, n), fd, FD_TOL, `${act} α=${alpha}`);
       }
     }
+  });
+});
+
+describe.each(BUILDS)("derivatives in the saturated tail, %s build", (build) => {
+  let k: Kernels;
+  let arena: Arena;
+  beforeAll(async () => {
+    k = await load(build);
+    arena = new Arena(k, 1 << 16);
+  });
+
+  // f' is computed from y; for sigmoid (y·(1−y)) and softplus (a series in y
+  // for small y) that stays RELATIVELY accurate where f' is tiny. (tanh's
+  // 1 − y² and ELU's y + α cancel there by construction: not claimed.)
+  it.each(["sigmoid", "softplus"] as const)("%s: relative error ≤ 1e-4 for x down to −30", (act) => {
+    const x = Float32Array.from([-0.3, -1, -3, -5, -8, -10, -13, -17, -20, -25, -30]);
+    const n = x.length;
+    const xp = arena.put(x), yp = arena.alloc(n), dyp = arena.put(new Float32Array(n).fill(1)), dxp = arena.alloc(n);
+    k.activationForward(yp, xp, n, act, 0);
+    k.activationBackward(dxp, dyp, yp, n, act, 0);
+    const got = arena.get(dxp, n);
+    for (let i = 0; i < n; i++) {
+      const want = actDerivRef(x[i], act);
+      expect(Math.abs(got[i] - want) / want, `${act} x=${x[i]}: ${got[i]} vs ${want}`).toBeLessThan(1e-4);
+    }
+    arena.reset();
   });
 });
