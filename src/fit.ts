@@ -127,6 +127,10 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
     const epoch = model.epochs + 1;
     const t0 = now();
     let sumLoss = 0, sumRec = 0, sumKl = 0, seen = 0, batchIndex = 0;
+    const cursor = model.epochCursor;
+    if (!inMemory && cursor) {
+      fail("data", `the same in-memory rows as the interrupted epoch ${epoch} (a stream cannot resume it); or call vae.discardPartialEpoch() first`);
+    }
     const onStep = async (B: number, beta: number, dt: number) => {
       sumLoss += step.loss * B; sumRec += step.reconstruction * B; sumKl += step.kl * B; seen += B;
       if (options.onBatch) {
@@ -136,14 +140,27 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
       if (yieldEvery > 0 && ++sinceYield >= yieldEvery) { sinceYield = 0; await yieldToEventLoop(); }
     };
     if (inMemory) {
+      // An epoch interrupted by an abort left a cursor (the shuffle stream as
+      // it was before this epoch's shuffle, and the batches done): redo the
+      // same shuffle and continue after those batches, bit-identically.
+      const shuffle = options.shuffle ?? true;
+      if (cursor) {
+        if (cursor.rows !== rows || cursor.batchSize !== batchSize || cursor.shuffle !== shuffle) {
+          fail("data", `the same ${cursor.rows} rows, batchSize ${cursor.batchSize} and shuffle ${cursor.shuffle} as the interrupted epoch ${epoch} (it stopped after ${cursor.batch} batches); or call vae.discardPartialEpoch() first`);
+        }
+        model.hostRng.s.set(cursor.hostRng);
+        batchIndex = cursor.batch;
+      }
+      model.epochCursor = { hostRng: model.hostRng.s.slice(), batch: batchIndex, batchSize, rows, shuffle };
       for (let i = 0; i < rows; i++) perm![i] = i;
-      if (options.shuffle ?? true) model.hostRng.shuffle(perm!);
-      for (let start = 0; start < rows; start += batchSize) {
+      if (shuffle) model.hostRng.shuffle(perm!);
+      for (let start = batchIndex * batchSize; start < rows; start += batchSize) {
         if (options.signal?.aborted) { history.aborted = true; break; }
         const B = Math.min(batchSize, rows - start);
         const beta = betaAt();
         const ts = now();
         model.stepRows(data as ArrayLike<number>, options.condition as ArrayLike<number> | undefined, start, B, perm, beta, step);
+        model.epochCursor.batch++;
         await onStep(B, beta, now() - ts);
       }
     } else {
@@ -172,14 +189,16 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
       }
       if (!any && !history.aborted) fail("data", `batches in epoch ${epoch} (the iterable yielded none; pass a function that returns a fresh iterable for several epochs)`);
     }
-    if (history.aborted && seen === 0) break;
+    // an aborted epoch is not finished: no epoch info, no validation (whose
+    // draws would move the evaluation stream), and its cursor stays for resuming
+    if (history.aborted) break;
     const seconds = (now() - t0) / 1000;
     const info: EpochInfo = { epoch, loss: sumLoss / seen, reconstruction: sumRec / seen, kl: sumKl / seen, rows: seen, seconds, samplesPerSecond: seen / seconds };
     if (validation) {
       const r = model.elbo(validation.x, { condition: validation.condition });
       info.validation = { loss: -mean(r.elbo), reconstruction: mean(r.reconstruction), kl: mean(r.kl) };
     }
-    if (history.aborted) break;
+    model.epochCursor = null;
     model.epochs = epoch;
     history.epochs.push(info);
     if (options.onEpoch) await options.onEpoch(info);

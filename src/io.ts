@@ -42,6 +42,8 @@ export interface FileHeader {
   rng: { train: number[]; eval: number[]; host: number[] } | null;
   steps: number;
   epochs: number;
+  /** An interrupted in-memory epoch (model.epochCursor), or null. */
+  epochCursor?: { hostRng: number[]; batch: number; batchSize: number; rows: number; shuffle: boolean } | null;
   build: string;
 }
 
@@ -79,6 +81,7 @@ export function encodeModel(config: ResolvedConfig, state: ModelState, shapes: R
       ? { train: [...state.rngTrain], eval: [...state.rngEval], host: [...state.hostRng] } : null,
     steps: opt ? state.steps ?? 0 : 0,
     epochs: opt ? state.epochs ?? 0 : 0,
+    epochCursor: opt && state.epochCursor ? { ...state.epochCursor, hostRng: [...state.epochCursor.hostRng] } : null,
     build,
   };
   let json = new TextEncoder().encode(JSON.stringify(header));
@@ -177,6 +180,7 @@ export function decodeModel(bytes: Uint8Array): { config: ResolvedConfig; state:
   let optimizer: AdamState | undefined;
   let rng: { train: Uint32Array; eval: Uint32Array; host: Uint32Array } | undefined;
   let steps = 0, epochs = 0;
+  let cursor: ModelState["epochCursor"] = null;
   if (withMoments) {
     const opt = header.optimizer;
     if (!opt || typeof opt !== "object") bad("a file with Adam moments must carry header.optimizer");
@@ -201,9 +205,18 @@ export function decodeModel(bytes: Uint8Array): { config: ResolvedConfig; state:
     if (!Number.isSafeInteger(header.steps) || header.steps < 0) bad("header.steps must be an integer ≥ 0");
     if (!Number.isSafeInteger(header.epochs) || header.epochs < 0) bad("header.epochs must be an integer ≥ 0");
     steps = header.steps; epochs = header.epochs;
+    const c = header.epochCursor;
+    if (c !== undefined && c !== null) {
+      if (typeof c !== "object") bad("header.epochCursor must be null or an object");
+      const okInt = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
+      if (!okInt(c.batchSize, 1) || !okInt(c.rows, 1) || !okInt(c.batch, 0) || c.batch > Math.ceil(c.rows / c.batchSize) || typeof c.shuffle !== "boolean") {
+        bad("header.epochCursor must hold integers batchSize ≥ 1, rows ≥ 1, 0 ≤ batch ≤ ⌈rows / batchSize⌉ and a boolean shuffle");
+      }
+      cursor = { hostRng: u32("epochCursor.hostRng", c.hostRng), batch: c.batch, batchSize: c.batchSize, rows: c.rows, shuffle: c.shuffle };
+    }
   }
   const state: ModelState = withMoments
-    ? { weights, m, v, optimizer, rngTrain: rng!.train, rngEval: rng!.eval, hostRng: rng!.host, steps, epochs }
+    ? { weights, m, v, optimizer, rngTrain: rng!.train, rngEval: rng!.eval, hostRng: rng!.host, steps, epochs, epochCursor: cursor }
     : { weights };
   return { config, state, header };
 }

@@ -64,6 +64,10 @@ export class VAE {
   epochs = 0;
   /** Host-side random stream (epoch shuffles). */
   hostRng: HostRng;
+  /** Where an in-memory fit epoch stopped when it was aborted (null between
+   *  epochs): the next fit redoes that epoch's shuffle and continues after
+   *  the batches already done. Saved with the optimizer state. */
+  epochCursor: EpochCursor | null = null;
 
   private plan!: MemoryPlan;
   private ptr: Record<string, number> = {};
@@ -93,6 +97,11 @@ export class VAE {
     if (!(a instanceof Adam)) fail("optimizer", "an Adam instance", a);
     if (a !== this.opt && a.step === 0) this.resetMoments();
     this.opt = a;
+  }
+
+  /** Forgets an interrupted epoch: the next fit starts a fresh one. */
+  discardPartialEpoch(): void {
+    this.epochCursor = null;
   }
 
   /** Zeroes the Adam moments (m and v blocks). */
@@ -1024,6 +1033,7 @@ export class VAE {
       weights: this.getWeights(), m: this.readTensors("m:"), v: this.readTensors("v:"),
       rngTrain: u("rng.train"), rngEval: u("rng.eval"), hostRng: this.hostRng.s.slice(),
       optimizer: this.optimizer.state(), steps: this.steps, epochs: this.epochs,
+      epochCursor: this.epochCursor ? { ...this.epochCursor, hostRng: this.epochCursor.hostRng.slice() } : null,
     };
   }
 
@@ -1052,6 +1062,14 @@ export class VAE {
     if (schedule !== undefined && typeof schedule !== "function") fail("schedule", "a function from the 1-based step to a learning rate", schedule);
     const keep = typeof this.opt.lr === "function" ? this.opt.lr : undefined;
     const optimizer = s.optimizer ? Adam.fromState(s.optimizer, schedule ?? keep) : null;
+    if (s.epochCursor) {
+      const c = s.epochCursor;
+      if (!(c.hostRng instanceof Uint32Array) || c.hostRng.length !== 4 || (c.hostRng[0] | c.hostRng[1] | c.hostRng[2] | c.hostRng[3]) === 0) fail("state.epochCursor.hostRng", "4 u32 words, not all zero", c.hostRng);
+      checkInt("state.epochCursor.batchSize", c.batchSize, 1);
+      checkInt("state.epochCursor.rows", c.rows, 1);
+      checkInt("state.epochCursor.batch", c.batch, 0, Math.ceil(c.rows / c.batchSize));
+      if (typeof c.shuffle !== "boolean") fail("state.epochCursor.shuffle", "a boolean", c.shuffle);
+    }
     if (s.steps !== undefined) checkInt("state.steps", s.steps, 0);
     if (s.epochs !== undefined) checkInt("state.epochs", s.epochs, 0);
     // everything checked: now write
@@ -1062,6 +1080,7 @@ export class VAE {
       this.opt = new Adam({ lr: schedule ?? this.opt.lr, beta1: this.opt.beta1, beta2: this.opt.beta2, eps: this.opt.eps, weightDecay: this.opt.weightDecay, clipNorm: this.opt.clipNorm ?? undefined });
       this.steps = 0;
       this.epochs = 0;
+      this.epochCursor = null;
     }
     if (s.rngTrain) new Uint32Array(H.buffer, this.ptr["rng.train"], 4).set(s.rngTrain);
     if (s.rngEval) new Uint32Array(H.buffer, this.ptr["rng.eval"], 4).set(s.rngEval);
@@ -1069,7 +1088,18 @@ export class VAE {
     if (optimizer) this.opt = optimizer;
     if (s.steps !== undefined) this.steps = s.steps;
     if (s.epochs !== undefined) this.epochs = s.epochs;
+    if (s.epochCursor !== undefined) this.epochCursor = s.epochCursor ? { ...s.epochCursor, hostRng: s.epochCursor.hostRng.slice() } : null;
   }
+}
+
+export interface EpochCursor {
+  /** The shuffle stream's state before the interrupted epoch's shuffle. */
+  hostRng: Uint32Array;
+  /** Batches of that epoch already trained. */
+  batch: number;
+  batchSize: number;
+  rows: number;
+  shuffle: boolean;
 }
 
 export interface ModelState {
@@ -1083,6 +1113,7 @@ export interface ModelState {
   optimizer?: import("./adam.js").AdamState;
   steps?: number;
   epochs?: number;
+  epochCursor?: EpochCursor | null;
 }
 
 /** Options objects may be omitted, never null or a non-object, and hold only

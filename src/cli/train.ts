@@ -13,9 +13,9 @@
 // Nothing is created before the flags and the data have been checked. If
 // training then fails, the folder keeps error.log, plus metrics.json (status
 // "failed") and checkpoint.wvae when at least one epoch had finished.
-// Ctrl-C stops after the current batch; the partial epoch is discarded (a
-// mid-epoch state cannot resume bit-identically: the shuffle order and
-// batch position are not model state) and the last epoch's checkpoint stays.
+// Ctrl-C stops after the current batch and writes the checkpoint there: the
+// model file carries the interrupted epoch's cursor (shuffle state and batch
+// position), so --resume continues bit-identically from that batch.
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { ACTIVATIONS, Adam, ArgumentError, decodeModel, LIKELIHOODS, VAE, type ResolvedConfig, type VAEConfig } from "../index.js";
@@ -252,7 +252,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     m.status = "running";
     m.build = vae.build;
     m.epochs = m.epochs.filter((e) => e.epoch <= vae.epochs);
-    m.batchLoss = m.batchLoss.slice(0, vae.epochs * batchesPerEpoch);
+    m.batchLoss = m.batchLoss.slice(0, vae.epochs * batchesPerEpoch + (vae.epochCursor?.batch ?? 0));
     delete m.final; delete m.error;
   }
   const runDir = dir!;
@@ -286,7 +286,6 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     log(`data: ${data.description}: ${train.n} train, ${data.test.n} test (${data.testSource})`);
     log(`training: epochs ${vae.epochs + 1}..${settings.epochs}, batch ${settings.batchSize}, Adam lr ${settings.lr}` +
       `${settings.weightDecay ? `, weight decay ${settings.weightDecay}` : ""}${settings.clipNorm ? `, clip ${settings.clipNorm}` : ""}${settings.klWarmup ? `, KL warm-up ${settings.klWarmup} epochs` : ""}`);
-    const initialBytes = resume ? null : vae.save({ optimizer: true });
     let epochLosses: number[] = [];
     let batchesSeen = 0;
     let lastBeta = c.beta;
@@ -328,11 +327,13 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     progress.clear();
     training = false;
     if (history.aborted) {
-      if (!(await exists(ckpt))) await writeFileAtomic(ckpt, initialBytes!);
+      m.batchLoss.push(...epochLosses);
+      await writeFileAtomic(ckpt, vae.save({ optimizer: true }));
       m.status = "interrupted";
       await writeMetrics();
-      log(`interrupted: ${epochsDone} of ${settings.epochs} epoch(s) finished; the partial epoch was discarded.`);
-      log(`checkpoint: ${nice(ckpt)} (epoch ${epochsDone})`);
+      const part = vae.epochCursor && vae.epochCursor.batch > 0 ? ` and ${vae.epochCursor.batch} of ${batchesPerEpoch} batches of epoch ${vae.epochs + 1}` : "";
+      log(`interrupted: ${vae.epochs} of ${settings.epochs} epoch(s)${part} done.`);
+      log(`checkpoint: ${nice(ckpt)} (training resumes from exactly this batch)`);
       log(`resume with: npx wasm-vae train --resume ${shown}` + (f.given("epochs") && resume ? ` --epochs ${settings.epochs}` : ""));
       return 130;
     }

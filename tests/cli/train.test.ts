@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadMnist, VAE } from "../../src/index.js";
+import { decodeModel, loadMnist, VAE } from "../../src/index.js";
 import { encodeNpy } from "../../src/cli/npy.js";
 import { pngSize, runCli, tempDir, writeIdx } from "./helpers.js";
 
@@ -125,11 +125,13 @@ describe("wasm-vae train --resume", () => {
     expect(mb.commands).toHaveLength(2);
   });
 
-  it("SIGINT mid-epoch exits 130 with the last epoch's checkpoint; resuming matches", async () => {
+  it("SIGINT mid-epoch exits 130 with a checkpoint at that batch; resuming matches bit for bit", async () => {
     // 8 batches per epoch: the signal lands in epoch 2, batch 3
     const c1 = await runCli([...args("c", 2), "--signal-after-batches", "11"]);
     expect(c1.code).toBe(130);
-    expect(c1.stdout).toMatch(/interrupted: 1 of 2 epoch\(s\) finished/);
+    expect(c1.stdout).toMatch(/interrupted: 1 of 2 epoch\(s\) and 3 of 8 batches of epoch 2 done/);
+    // the checkpoint is the mid-epoch state, not the end of epoch 1
+    expect(decodeModel(new Uint8Array(bytes("c", "checkpoint.wvae"))).header.epochCursor?.batch).toBe(3);
     expect(c1.stdout).toContain(`resume with: npx wasm-vae train --resume`);
     expect(JSON.parse(bytes("c", "metrics.json").toString()).status).toBe("interrupted");
     expect(existsSync(join(out, "c", "model.wvae"))).toBe(false);
@@ -137,6 +139,7 @@ describe("wasm-vae train --resume", () => {
     expect(c2.code).toBe(0);
     expect(bytes("c", "checkpoint.wvae").equals(bytes("a", "checkpoint.wvae"))).toBe(true);
     expect(bytes("c", "model.wvae").equals(bytes("a", "model.wvae"))).toBe(true);
+    expect(JSON.parse(bytes("c", "metrics.json").toString()).batchLoss).toEqual(JSON.parse(bytes("a", "metrics.json").toString()).batchLoss);
   });
 
   it("refuses to change settings or to train a finished run without more epochs", async () => {

@@ -210,6 +210,41 @@ describe("options", () => {
   });
 });
 
+describe("an epoch interrupted by an AbortSignal resumes bit-identically", () => {
+  it("abort after 3 batches, save, load, fit on == 2 uninterrupted epochs (and the file carries the cursor)", async () => {
+    const opts = { batchSize: 32, yieldEvery: 0 } as const;
+    const straight = await VAE.create(SMALL, { build: "plain" });
+    await straight.fit(data, { ...opts, epochs: 2 });
+
+    const a = await VAE.create(SMALL, { build: "plain" });
+    const ctrl = new AbortController();
+    let seen = 0;
+    const h = await a.fit(data, { ...opts, epochs: 2, signal: ctrl.signal, onBatch: () => { if (++seen === 3) ctrl.abort(); } });
+    expect(h.aborted).toBe(true);
+    expect(a.epochs).toBe(0);
+    expect(a.epochCursor?.batch).toBe(3);
+    const b = await VAE.load(a.save(), { build: "plain" });
+    expect(b.epochCursor?.batch).toBe(3);
+    const batches: number[] = [];
+    await b.fit(data, { ...opts, epochs: 2, onBatch: (i) => { batches.push(i.batch); } });
+    expect(batches.slice(0, 2)).toEqual([3, 0]); // the rest of epoch 1 (batch 3 of 0..3), then epoch 2
+    expect(b.epochs).toBe(2);
+    expect(b.epochCursor).toBe(null);
+    expect(bytesEqual(b.save(), straight.save())).toBe(true);
+  });
+
+  it("resuming with other data or batch size is refused until the partial epoch is discarded", async () => {
+    const a = await VAE.create(SMALL, { build: "plain" });
+    const ctrl = new AbortController();
+    await a.fit(data, { batchSize: 32, yieldEvery: 0, signal: ctrl.signal, onBatch: () => ctrl.abort() });
+    await expect(a.fit(data, { batchSize: 16, yieldEvery: 0, epochs: 1 })).rejects.toThrow(/batchSize 32/);
+    await expect(a.fit(data.subarray(0, 64 * 784), { batchSize: 32, yieldEvery: 0, epochs: 1 })).rejects.toThrow(/128 rows/);
+    a.discardPartialEpoch();
+    const h = await a.fit(data, { batchSize: 16, yieldEvery: 0, epochs: 1 });
+    expect(h.epochs.length).toBe(1);
+  });
+});
+
 describe("regression", () => {
   it("a seeded plain-build run gives the stored losses", async () => {
     // Recorded from this code (784-32-4-32-784, seed 5, 128 MNIST test images,
