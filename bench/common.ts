@@ -4,6 +4,7 @@
 // single-threaded wasm, checked), relative-error helpers for the correctness
 // gates, and Markdown table formatting.
 // Not here: any timing policy (each script picks its own options).
+import { execFileSync } from "node:child_process";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { dirname, join } from "node:path";
@@ -25,6 +26,19 @@ export interface Machine {
   platform: string;
   loadAverage: number[];
   date: string;
+  /** The code measured: git commit, and whether src/ or assembly/ had uncommitted changes. */
+  code: string;
+}
+
+function codeVersion(): string {
+  try {
+    const git = (args: string[]) => execFileSync("git", args, { cwd: ROOT, encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim();
+    const head = git(["rev-parse", "--short", "HEAD"]);
+    const dirty = git(["status", "--porcelain", "--", "src", "assembly"]) !== "";
+    return `commit ${head}${dirty ? " + uncommitted changes in src/ or assembly/" : ""}`;
+  } catch {
+    return "unknown (not a git checkout)";
+  }
 }
 
 export function machine(): Machine {
@@ -38,12 +52,13 @@ export function machine(): Machine {
     platform: `${os.platform()} ${os.arch()} ${os.release()}`,
     loadAverage: os.loadavg().map((x) => Math.round(x * 100) / 100),
     date: new Date().toISOString(),
+    code: codeVersion(),
   };
 }
 
 export function describeMachine(m: Machine): string {
   return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} (V8 ${m.v8}), ${m.platform}; ` +
-    `load average at start ${m.loadAverage.join(" / ")}; ${m.date}`;
+    `load average at start ${m.loadAverage.join(" / ")}; ${m.date}; code: ${m.code}`;
 }
 
 // --------------------------------------------------------------- statistics
@@ -190,9 +205,10 @@ export function fmtMs(sec: number): string {
 export function fmtNum(x: number, digits = 3): string {
   if (!Number.isFinite(x)) return "–";
   const a = Math.abs(x);
-  if (a >= 1e9) return `${(x / 1e9).toPrecision(digits)} G`;
-  if (a >= 1e6) return `${(x / 1e6).toPrecision(digits)} M`;
-  if (a >= 1e3) return `${(x / 1e3).toPrecision(digits)} k`;
+  const top = 1 - 0.5 * 10 ** -digits;   // 999.6 would print as "1.00e+3"
+  if (a >= 1e9 * top) return `${(x / 1e9).toPrecision(digits)} G`;
+  if (a >= 1e6 * top) return `${(x / 1e6).toPrecision(digits)} M`;
+  if (a >= 1e3 * top) return `${(x / 1e3).toPrecision(digits)} k`;
   return x.toPrecision(digits);
 }
 
