@@ -4,20 +4,22 @@
 //   v ← β2·v + (1−β2)·g²
 //   θ ← θ − lr·wd·θ                          (AdamW; wd = 0 gives Adam)
 //   θ ← θ − lr·(m·bc1) / (√(v·bc2) + ε)     bc1 = 1/(1−β1ᵗ), bc2 = 1/(1−β2ᵗ)
-// The host computes bc1 and bc2 once per step.
+// The host computes 1−β1, 1−β2, 1−lr·wd, bc1 and bc2 once per step (in f64).
 // Not here: clipping (see vector.ts: sum_squares, scale), schedules (host).
 
-/** Updates p, m, v (n) in place from g (n). A parameter whose update would
- *  not be finite keeps its old value; returns how many did (0 normally). */
+/** Updates p, m, v (n) in place from g (n). The host passes every constant
+ *  computed in f64 and rounded once: b1c = 1−β1, b2c = 1−β2, decay = 1−lr·wd,
+ *  bc1, bc2. A parameter whose update would not be finite keeps its old value;
+ *  returns 1 if any did, else 0. */
 export function adam_step(p: usize, g: usize, m: usize, v: usize, n: i32,
-                          lr: f32, beta1: f32, beta2: f32, eps: f32, wd: f32,
+                          lr: f32, beta1: f32, b1c: f32, beta2: f32, b2c: f32, eps: f32, decay: f32,
                           bc1: f32, bc2: f32): i32 {
-  const vb1 = f32x4.splat(beta1), vb1c = f32x4.splat(1 - beta1);
-  const vb2 = f32x4.splat(beta2), vb2c = f32x4.splat(1 - beta2);
-  const vlr = f32x4.splat(lr), vdecay = f32x4.splat(1 - lr * wd);
+  const vb1 = f32x4.splat(beta1), vb1c = f32x4.splat(b1c);
+  const vb2 = f32x4.splat(beta2), vb2c = f32x4.splat(b2c);
+  const vlr = f32x4.splat(lr), vdecay = f32x4.splat(decay);
   const veps = f32x4.splat(eps), vbc1 = f32x4.splat(bc1), vbc2 = f32x4.splat(bc2);
   const zero = f32x4.splat(0);
-  let bad = i32x4.splat(0);
+  let allFinite = i32x4.splat(-1);
   let i = 0;
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
@@ -30,22 +32,21 @@ export function adam_step(p: usize, g: usize, m: usize, v: usize, n: i32,
     const old = v128.load(p + o);
     const upd = f32x4.sub(f32x4.mul(old, vdecay), f32x4.mul(vlr, step));
     const finite = f32x4.eq(f32x4.sub(upd, upd), zero); // x − x = 0 exactly when x is finite
-    bad = i32x4.sub(bad, v128.not(finite));               // a true lane is −1
+    allFinite = v128.and(allFinite, finite);
     v128.store(p + o, v128.bitselect(upd, old, finite));
   }
-  let count = i32x4.extract_lane(bad, 0) + i32x4.extract_lane(bad, 1) +
-              i32x4.extract_lane(bad, 2) + i32x4.extract_lane(bad, 3);
+  let ok = v128.all_true<i32>(allFinite);
   for (; i < n; i++) {
     const o = <usize>i << 2;
     const gi = load<f32>(g + o);
-    const mi = beta1 * load<f32>(m + o) + (1 - beta1) * gi;
-    const vi = beta2 * load<f32>(v + o) + (1 - beta2) * (gi * gi);
+    const mi = beta1 * load<f32>(m + o) + b1c * gi;
+    const vi = beta2 * load<f32>(v + o) + b2c * (gi * gi);
     store<f32>(m + o, mi);
     store<f32>(v + o, vi);
     const step = (mi * bc1) / (Mathf.sqrt(vi * bc2) + eps);
-    const upd = load<f32>(p + o) * (1 - lr * wd) - lr * step;
+    const upd = load<f32>(p + o) * decay - lr * step;
     if (upd - upd == 0) store<f32>(p + o, upd);
-    else count++;
+    else ok = false;
   }
-  return count;
+  return ok ? 0 : 1;
 }

@@ -436,9 +436,9 @@ async function suiteElementwise(): Promise<void> {
     // Adam
     const pp = ar.alloc(nAdam, p0), pg = ar.alloc(nAdam, g0), pm = ar.alloc(nAdam), pv = ar.alloc(nAdam);
     k.fill(pm, nAdam, 0); k.fill(pv, nAdam, 0);
-    raw.adam_step(pp, pg, pm, pv, nAdam, ADAM.lr, ADAM.beta1, ADAM.beta2, ADAM.eps, 0, bc1, bc2);
+    raw.adam_step(pp, pg, pm, pv, nAdam, ADAM.lr, ADAM.beta1, 1 - ADAM.beta1, ADAM.beta2, 1 - ADAM.beta2, ADAM.eps, 1, bc1, bc2);
     gate(K.adam, impl, [[ar.read(pp, nAdam), adamRef.theta], [ar.read(pm, nAdam), adamRef.m], [ar.read(pv, nAdam), adamRef.v]]);
-    measure("elementwise", K.adam, impl, () => raw.adam_step(pp, pg, pm, pv, nAdam, ADAM.lr, ADAM.beta1, ADAM.beta2, ADAM.eps, 0, bc1, bc2), OPT.fast, { work: nAdam, unit: "elements/s" });
+    measure("elementwise", K.adam, impl, () => raw.adam_step(pp, pg, pm, pv, nAdam, ADAM.lr, ADAM.beta1, 1 - ADAM.beta1, ADAM.beta2, 1 - ADAM.beta2, ADAM.eps, 1, bc1, bc2), OPT.fast, { work: nAdam, unit: "elements/s" });
   }
   for (const b of TFJS_BACKENDS) {
     await useBackend(b);

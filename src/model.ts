@@ -480,9 +480,9 @@ export class VAE {
     if (o.clipNorm !== null && gradNorm > o.clipNorm) k.scale(base + grads.offset, grads.floats, o.clipNorm / gradNorm);
     const bc1 = 1 / (1 - Math.pow(o.beta1, o.t)), bc2 = 1 / (1 - Math.pow(o.beta2, o.t));
     const kept = k.adam_step(base + params.offset, base + grads.offset, base + m.offset, base + v.offset, params.floats,
-      o.lr, o.beta1, o.beta2, o.eps, o.weightDecay, bc1, bc2);
-    if (kept > 0) {
-      throw new NonFiniteLossError(`the Adam update at step ${this.steps + 1} was not finite for ${kept} parameters; those kept their previous values (the others and the Adam moments were updated), and training stopped. Lower the learning rate, raise eps, or enable clipNorm.`);
+      o.lr, o.beta1, 1 - o.beta1, o.beta2, 1 - o.beta2, o.eps, 1 - o.lr * o.weightDecay, bc1, bc2);
+    if (kept) {
+      throw new NonFiniteLossError(`the Adam update at step ${this.steps + 1} was not finite for some parameters; those kept their previous values (the others and the Adam moments were updated), and training stopped. Lower the learning rate, raise eps, or enable clipNorm.`);
     }
     return { gradNorm };
   }

@@ -42,8 +42,8 @@ export interface RawExports {
   gaussian_nll_backward(dmean: number, mean: number, x: number, B: number, D: number, sigma: number, w: number): void;
   gaussian_learned_nll_forward(nll: number, out: number, x: number, B: number, D: number): void;
   gaussian_learned_nll_backward(dout: number, out: number, x: number, B: number, D: number, w: number): void;
-  adam_step(p: number, g: number, m: number, v: number, n: number, lr: number, beta1: number,
-            beta2: number, eps: number, wd: number, bc1: number, bc2: number): number;
+  adam_step(p: number, g: number, m: number, v: number, n: number, lr: number, beta1: number, b1c: number,
+            beta2: number, b2c: number, eps: number, decay: number, bc1: number, bc2: number): number;
   fill(x: number, n: number, value: number): void;
   copy(dst: number, src: number, n: number): void;
   axpy(y: number, x: number, n: number, a: number): void;
@@ -379,8 +379,8 @@ export class Kernels {
   }
 
   /** One Adam/AdamW update of p, m, v (n) from g (n). `t` is the 1-based step.
-   *  Returns how many parameters kept their old value because the update was
-   *  not finite (0 normally). */
+   *  Returns 1 if some parameter kept its old value because its update was
+   *  not finite, else 0. */
   adamStep(a: { p: number; g: number; m: number; v: number; n: number; lr: number; beta1: number;
     beta2: number; eps: number; weightDecay: number; t: number }): number {
     checkInt("n", a.n, 0); checkInt("t", a.t, 1);
@@ -389,7 +389,7 @@ export class Kernels {
     for (const k of ["p", "g", "m", "v"] as const) this.span(k, a[k], a.n);
     const bc1 = 1 / (1 - Math.pow(a.beta1, a.t));
     const bc2 = 1 / (1 - Math.pow(a.beta2, a.t));
-    return this.raw.adam_step(a.p, a.g, a.m, a.v, a.n, a.lr, a.beta1, a.beta2, a.eps, a.weightDecay, bc1, bc2);
+    return this.raw.adam_step(a.p, a.g, a.m, a.v, a.n, a.lr, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.eps, 1 - a.lr * a.weightDecay, bc1, bc2);
   }
 
   fill(x: number, n: number, value: number): void {
