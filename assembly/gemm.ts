@@ -221,6 +221,48 @@ const KC: i32 = 256;
 export function gemm(c: usize, a: usize, b: usize, bias: usize,
                      M: i32, K: i32, N: i32, transA: i32, transB: i32,
                      init: i32, scratch: usize): void {
+  // One or two rows of a forward product (inference on single examples): no
+  // packing and no wasted tile rows; the full 8-column strips are computed
+  // straight from a and b, and what is left goes through the packed path.
+  let N0 = 0;
+  if (M <= 2 && !transA && !transB) {
+    N0 = N & ~7;
+    rowsTimesB(c, a, b, bias, M, K, N, N0, init);
+    if (N0 == N) return;
+  }
+  gemmPacked(c, a, b, bias, M, K, N, transA, transB, init, scratch, N0);
+}
+
+// c[i, 0:N0] = init + a[i, :]·b[:, 0:N0] for each of the M rows, N0 a multiple
+// of 8; the same k order and the same madd as the register tile, so the bits
+// match the packed path.
+function rowsTimesB(c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N: i32, N0: i32, init: i32): void {
+  const ldb = <usize>N << 2;
+  for (let i = 0; i < M; i++) {
+    const ar = a + ((<usize>i * K) << 2);
+    const cr = c + ((<usize>i * N) << 2);
+    for (let j = 0; j < N0; j += 8) {
+      const jo = <usize>j << 2;
+      let vacc0123 = f32x4.splat(0), vacc4567 = f32x4.splat(0);
+      if (init == INIT_ACC) { vacc0123 = v128.load(cr + jo); vacc4567 = v128.load(cr + jo, 16); }
+      else if (init == INIT_BIAS) { vacc0123 = v128.load(bias + jo); vacc4567 = v128.load(bias + jo, 16); }
+      let pb = b + jo;
+      for (let k = 0; k < K; k++) {
+        const va = v128.load32_splat(ar + (<usize>k << 2));
+        vacc0123 = madd(va, v128.load(pb), vacc0123);
+        vacc4567 = madd(va, v128.load(pb, 16), vacc4567);
+        pb += ldb;
+      }
+      v128.store(cr + jo, vacc0123);
+      v128.store(cr + jo, vacc4567, 16);
+    }
+  }
+}
+
+// The packed, register-tiled path over columns [N0, N) (N0 a multiple of 8).
+function gemmPacked(c: usize, a: usize, b: usize, bias: usize,
+                    M: i32, K: i32, N: i32, transA: i32, transB: i32,
+                    init: i32, scratch: usize, N0: i32): void {
   const mb = (M + MR - 1) / MR;
   const ldc = <usize>N << 2;
   for (let k0 = 0; k0 < K; k0 += KC) {
@@ -234,7 +276,7 @@ export function gemm(c: usize, a: usize, b: usize, bias: usize,
     const ak = transA ? a + ((<usize>k0 * M) << 2) : a + (<usize>k0 << 2);
     const bk = transB ? b + (<usize>k0 << 2) : b + ((<usize>k0 * N) << 2);
     for (let ib = 0; ib < mb; ib++) packA(pa + <usize>ib * panel, ak, M, K, kc, transA, ib * MR);
-    for (let j0 = 0; j0 < N; j0 += NR) {
+    for (let j0 = N0; j0 < N; j0 += NR) {
       const nc = min(NR, N - j0);
       packB(pb, bk, K, N, kc, j0, transB);
       const bj = bias + (<usize>j0 << 2);
