@@ -149,6 +149,14 @@ function holdOut(s: Split, dim: number, fraction: number, name: string): { train
   };
 }
 
+/** The test split given by a file, or held out from the end of the training rows. */
+function trainAndTest(tr: Split | null, te: Split | null, dim: number, fraction: number, trName: string | undefined, teName: string | undefined):
+    { train: Split | null; test: Split; testSource: string } {
+  if (te) return { train: tr, test: te, testSource: teName! };
+  const h = holdOut(tr!, dim, fraction, trName!);
+  return { ...h, testSource: `the last ${h.test.n} rows of ${trName} (--test-fraction ${fraction})` };
+}
+
 /** Loads what `spec` names. With `needTrain` false only the test split is read. */
 export async function loadData(spec: DataSpec, needTrain: boolean): Promise<Dataset> {
   let train: Split | null = null, test: Split, dim: number, shape: [number, number] | null = null;
@@ -177,15 +185,8 @@ export async function loadData(spec: DataSpec, needTrain: boolean): Promise<Data
       throw new DataError(`${spec.testImages}: test images are ${te.rows}×${te.cols} but training images are ${tr.rows}×${tr.cols}`);
     }
     description = `IDX ${tr ? spec.trainImages : spec.testImages}`;
-    if (te) {
-      test = { x: te.images, labels: te.labels, n: te.count };
-      testSource = spec.testImages!;
-      if (tr) train = { x: tr.images, labels: tr.labels, n: tr.count };
-    } else {
-      const h = holdOut({ x: tr!.images, labels: tr!.labels, n: tr!.count }, dim, spec.testFraction, spec.trainImages!);
-      train = h.train; test = h.test;
-      testSource = `the last ${h.test.n} rows of ${spec.trainImages} (--test-fraction ${spec.testFraction})`;
-    }
+    ({ train, test, testSource } = trainAndTest(tr && { x: tr.images, labels: tr.labels, n: tr.count },
+      te && { x: te.images, labels: te.labels, n: te.count }, dim, spec.testFraction, spec.trainImages, spec.testImages));
   } else if (spec.kind === "csv") {
     const load = async (path: string) => {
       const bytes = await readBytes(path);
@@ -199,15 +200,8 @@ export async function loadData(spec: DataSpec, needTrain: boolean): Promise<Data
     dim = (tr ?? te!).cols;
     if (tr && te && te.cols !== tr.cols) throw new DataError(`${spec.test}: ${te.cols} feature columns, but ${spec.train} has ${tr.cols}`);
     description = `CSV ${tr ? spec.train : spec.test} (${dim} columns${spec.labelColumn !== null ? " + label" : ""})`;
-    if (te) {
-      test = { x: te.x, labels: te.labels, n: te.rows };
-      testSource = spec.test!;
-      if (tr) train = { x: tr.x, labels: tr.labels, n: tr.rows };
-    } else {
-      const h = holdOut({ x: tr!.x, labels: tr!.labels, n: tr!.rows }, dim, spec.testFraction, spec.train!);
-      train = h.train; test = h.test;
-      testSource = `the last ${h.test.n} rows of ${spec.train} (--test-fraction ${spec.testFraction})`;
-    }
+    ({ train, test, testSource } = trainAndTest(tr && { x: tr.x, labels: tr.labels, n: tr.rows },
+      te && { x: te.x, labels: te.labels, n: te.rows }, dim, spec.testFraction, spec.train, spec.test));
   } else {
     const loadX = async (path: string) => {
       const a = await guard(async () => parseNpy(await readBytes(path), path, ["uint8", "float32"]));
@@ -225,16 +219,9 @@ export async function loadData(spec: DataSpec, needTrain: boolean): Promise<Data
     const trLabels = tr && spec.trainLabels ? await loadLabels(spec.trainLabels, tr.n, spec.train!) : null;
     const teLabels = te && spec.testLabels ? await loadLabels(spec.testLabels, te.n, spec.test!) : null;
     description = `NumPy ${tr ? spec.train : spec.test} (${ref.descr}, ${dim} values per row)`;
-    if (te) {
-      if (tr && trLabels && !teLabels) throw new DataError(`--test-labels is needed: the training data has labels (--train-labels) but the test data has none`);
-      test = { x: te.x, labels: teLabels, n: te.n };
-      testSource = spec.test!;
-      if (tr) train = { x: tr.x, labels: trLabels, n: tr.n };
-    } else {
-      const h = holdOut({ x: tr!.x, labels: trLabels, n: tr!.n }, dim, spec.testFraction, spec.train!);
-      train = h.train; test = h.test;
-      testSource = `the last ${h.test.n} rows of ${spec.train} (--test-fraction ${spec.testFraction})`;
-    }
+    if (te && tr && trLabels && !teLabels) throw new DataError(`--test-labels is needed: the training data has labels (--train-labels) but the test data has none`);
+    ({ train, test, testSource } = trainAndTest(tr && { x: tr.x, labels: trLabels, n: tr.n },
+      te && { x: te.x, labels: teLabels, n: te.n }, dim, spec.testFraction, spec.train, spec.test));
   }
 
   if (train) train = limitSplit(train, dim, spec.limitTrain);
