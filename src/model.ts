@@ -322,7 +322,7 @@ export class VAE {
   }
 
   /** Writes the condition part of the decoder input for B rows. */
-  private loadDecoderCondition(c: ArrayLike<number> | undefined, B: number, start: number, perm: Uint32Array | null, repeat = 1): void {
+  private loadDecoderCondition(c: ArrayLike<number> | undefined, B: number, start: number, perm: Uint32Array | null): void {
     const C = this.config.conditionDim;
     if (C === 0) return;
     const H = this.heap();
@@ -330,7 +330,7 @@ export class VAE {
     const zin = this.ptr["z.in"] >> 2;
     const cs = c instanceof Uint8Array ? 1 / 255 : 1;
     for (let b = 0; b < B; b++) {
-      const r = perm ? perm[start + Math.floor(b / repeat)] : start + Math.floor(b / repeat);
+      const r = perm ? perm[start + b] : start + b;
       for (let j = 0; j < C; j++) H[zin + b * W + L + j] = c![r * C + j] * cs;
     }
   }
@@ -1138,4 +1138,3 @@ function concat(parts: Float32Array[]): Float32Array {
   return out;
 }
 
-export { LOG_2PI };
