@@ -824,39 +824,41 @@ export class VAE {
   }
 
   /**
-   * Fills the entries of x where mask is 0 (observed where 1).
-   * 1. Pseudo-Gibbs (Rezende et al. 2014, §5.2): `iterations` rounds of
-   *    encode → z ~ q(z|x) → decode, resetting the observed entries each time.
-   *    Missing entries start at `initial` (default 0: measured on MNIST, a
-   *    background start gives better completions than 0.5 or the mean).
-   * 2. With `samples` > 0 (default 64), the missing entries become the
-   *    self-normalized importance-weighted posterior mean E[x_miss | x_obs]:
-   *    proposal r(z) = the mixture of the chain's last (≤ 8) posteriors
-   *    q(z|x̂_t), widened by `proposalScale` (default 2);
-   *    w_s ∝ p(x_obs|z_s)·p(z_s) / r(z_s),  x_miss = Σ_s w̄_s·E[x_miss|z_s].
-   *    A chain alone gives one plausible completion (a draw); the weighted
-   *    mean minimises the expected squared error.
+   * Fills the entries of x where mask is 0 (observed where 1) by iterating
+   * encode → sample z → decode on the missing entries while the observed ones
+   * stay fixed (Rezende et al. 2014, §5.2). Missing entries start at `initial`
+   * (default 0).
+   * - method "metropolis" (default; Mattei & Frellsen 2018): z' ~ q(z|x̂) is
+   *   accepted with probability
+   *     min(1, p(x_obs|z')·p(z')·q(z|x̂) / (p(x_obs|z)·p(z)·q(z'|x̂))),
+   *   then x̂_miss ~ p(x_miss|z). This chain targets p(z, x_miss | x_obs); the
+   *   result is E[x_miss | z] averaged over the iterations after `burnIn`
+   *   (default a fifth), an estimate of the posterior mean E[x_miss | x_obs].
+   * - method "pseudo-gibbs": z ~ q(z|x̂), x̂_miss = E[x_miss|z], the last
+   *   iteration decoding E[z|x̂]: one plausible completion.
    */
   impute(x: Rows, mask: ArrayLike<number | boolean>, options: {
-    iterations?: number; samples?: number; condition?: Rows; initial?: number; proposalScale?: number;
+    iterations?: number; burnIn?: number; method?: "metropolis" | "pseudo-gibbs"; condition?: Rows; initial?: number;
   } = {}): Float32Array {
-    checkOptions("options", options, ["iterations", "samples", "condition", "initial", "proposalScale"]);
+    checkOptions("options", options, ["iterations", "burnIn", "method", "condition", "initial"]);
     const D = this.config.inputDim, L = this.config.latentDim;
     if (!(x instanceof Float32Array || x instanceof Float64Array || x instanceof Uint8Array || Array.isArray(x))) {
       fail("x", `a Float32Array, Uint8Array or number[] of rows × ${D} values`, x);
     }
     if (x.length === 0 || x.length % D !== 0) fail("x", `rows × ${D} values (a non-zero multiple of ${D})`, x.length);
     const rows = x.length / D;
-    this.checkCondition("condition", options.condition, rows);
+    const cond = options.condition;
+    this.checkCondition("condition", cond, rows);
     if (!mask || typeof (mask as ArrayLike<unknown>).length !== "number") fail("mask", `an array of ${rows * D} (or ${D}) 0/1 values`, mask);
     if (mask.length !== rows * D && mask.length !== D) fail("mask", `length ${rows * D} (one per value) or ${D} (shared by all rows)`, mask.length);
     for (let i = 0; i < mask.length; i++) {
       const m = mask[i];
       if (!(m === 0 || m === 1 || m === true || m === false)) fail(`mask[${i}]`, "0/1 or a boolean (1 = observed)", m);
     }
-    const iterations = checkInt("iterations", options.iterations ?? 20, 1, 1 << 16);
-    const S = checkInt("samples", options.samples ?? 64, 0, 1 << 16);
-    const k = checkFinite("proposalScale", options.proposalScale ?? 2, { min: 0, minExclusive: true });
+    const method = options.method ?? "metropolis";
+    if (method !== "metropolis" && method !== "pseudo-gibbs") fail("method", `"metropolis" or "pseudo-gibbs"`, method);
+    const iterations = checkInt("iterations", options.iterations ?? (method === "metropolis" ? 100 : 20), 1, 1 << 16);
+    const burnIn = checkInt("burnIn", options.burnIn ?? Math.floor(iterations / 5), 0, iterations - 1);
     const bern = this.config.likelihood === "bernoulli";
     const init = checkFinite("initial", options.initial ?? 0, bern ? { min: 0, max: 1 } : {});
     const xs = x instanceof Uint8Array ? 1 / 255 : 1;
@@ -872,70 +874,83 @@ export class VAE {
       if (bern && xs === 1 && (v < 0 || v > 1)) fail(`x[${i}]`, "a value in [0, 1] for the Bernoulli likelihood", v);
     }
     for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : init;
-    // the chain; the posteriors q(z|x̂_t) of its last T states form the proposal
-    const T = S === 0 ? 0 : Math.min(iterations, 8);
-    const comps: { mean: Float32Array; logvar: Float32Array }[] = [];
     const eps = new Float32Array(rows * L), z = new Float32Array(rows * L);
-    for (let it = 0; it < iterations; it++) {
-      const q = this.encode(cur, { condition: options.condition });
-      if (it >= iterations - T) comps.push(q);
-      const last = it === iterations - 1;
-      if (last && S > 0) break;
-      if (last) z.set(q.mean);
-      else {
-        this.normals(eps);
-        for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
-      }
-      const rec = this.decode(z, { condition: options.condition });
-      for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = rec[i];
-    }
-    if (S === 0) return cur;
 
-    // Self-normalized importance sampling from the mixture (1/T) Σ_t N(μ_t, (k·σ_t)²):
-    //   log w = log p(x_obs|z) + log p(z) − log q_mix(z)
-    const lseMax = new Float64Array(rows).fill(-Infinity), lseSum = new Float64Array(rows);
-    const acc = new Float64Array(rows * D);
-    const logK = Math.log(k);
-    const lq = new Float64Array(T);
-    for (let s = 0; s < S; s++) {
-      const comp = comps[s % T];
-      this.normals(eps);
-      for (let i = 0; i < rows * L; i++) z[i] = comp.mean[i] + k * Math.exp(0.5 * comp.logvar[i]) * eps[i];
-      const { means, logp } = this.decodeWithLogLik(z, cur, obs, options.condition);
-      for (let r = 0; r < rows; r++) {
-        let lw = logp[r];
-        let qmax = -Infinity;
-        for (let t = 0; t < T; t++) {
-          let v = 0;
-          for (let j = 0; j < L; j++) {
-            const i = r * L + j, lv = comps[t].logvar[i];
-            const u = (z[i] - comps[t].mean[i]) / (k * Math.exp(0.5 * lv));
-            v += -0.5 * u * u - 0.5 * lv - logK;
-          }
-          lq[t] = v;
-          if (v > qmax) qmax = v;
+    if (method === "pseudo-gibbs") {
+      for (let it = 0; it < iterations; it++) {
+        const q = this.encode(cur, { condition: cond });
+        if (it === iterations - 1) z.set(q.mean);
+        else {
+          this.normals(eps);
+          for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
         }
-        let qs = 0;
-        for (let t = 0; t < T; t++) qs += Math.exp(lq[t] - qmax);
-        lw -= qmax + Math.log(qs / T);
-        for (let j = 0; j < L; j++) lw += -0.5 * z[r * L + j] * z[r * L + j];
-        // streaming weighted mean: rescale what was accumulated when the max moves
-        let wNew: number;
-        if (lw > lseMax[r]) {
-          const f = Math.exp(lseMax[r] - lw);
-          lseSum[r] *= f;
-          for (let d = 0; d < D; d++) acc[r * D + d] *= f;
-          lseMax[r] = lw;
-          wNew = 1;
-        } else {
-          wNew = Math.exp(lw - lseMax[r]);
-        }
-        lseSum[r] += wNew;
-        for (let d = 0; d < D; d++) acc[r * D + d] += wNew * means[r * D + d];
+        const rec = this.decode(z, { condition: cond });
+        for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = rec[i];
       }
+      return cur;
     }
-    for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = acc[i] / lseSum[Math.floor(i / D)];
+
+    // Metropolis-within-Gibbs. log q(z|x̂) up to a constant, per row:
+    const logq = (zz: Float32Array, q: { mean: Float32Array; logvar: Float32Array }, r: number) => {
+      let v = 0;
+      for (let j = 0; j < L; j++) {
+        const i = r * L + j, t = (zz[i] - q.mean[i]) * Math.exp(-0.5 * q.logvar[i]);
+        v += -0.5 * t * t - 0.5 * q.logvar[i];
+      }
+      return v;
+    };
+    const logPrior = (zz: Float32Array, r: number) => {
+      let v = 0;
+      for (let j = 0; j < L; j++) v -= 0.5 * zz[r * L + j] * zz[r * L + j];
+      return v;
+    };
+    let q = this.encode(cur, { condition: cond });
+    this.normals(eps);
+    for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
+    // the current state's decoder output and log p(x_obs|z) (x_obs never changes)
+    const state = this.decodeWithLogLik(z, cur, obs, cond);
+    const zp = new Float32Array(rows * L), u = new Float32Array(Math.max(rows, rows * D));
+    const acc = new Float64Array(rows * D);
+    for (let it = 0; it < iterations; it++) {
+      if (it > 0) q = this.encode(cur, { condition: cond });
+      this.normals(eps);
+      for (let i = 0; i < rows * L; i++) zp[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
+      const prop = this.decodeWithLogLik(zp, cur, obs, cond);
+      this.uniforms(u.subarray(0, rows));
+      for (let r = 0; r < rows; r++) {
+        const logRatio = prop.logp[r] + logPrior(zp, r) - logq(zp, q, r) - (state.logp[r] + logPrior(z, r) - logq(z, q, r));
+        if (Math.log(u[r]) < logRatio) {
+          z.set(zp.subarray(r * L, (r + 1) * L), r * L);
+          state.logp[r] = prop.logp[r];
+          state.means.set(prop.means.subarray(r * D, (r + 1) * D), r * D);
+          if (state.scales) state.scales.set(prop.scales!.subarray(r * D, (r + 1) * D), r * D);
+        }
+      }
+      // x̂_miss ~ p(x_miss | z)
+      if (bern) {
+        this.uniforms(u);
+        for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = u[i] < state.means[i] ? 1 : 0;
+      } else {
+        const e = new Float32Array(rows * D);
+        this.normals(e);
+        for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = state.means[i] + state.scales![i] * e[i];
+      }
+      if (it >= burnIn) for (let i = 0; i < rows * D; i++) acc[i] += state.means[i];
+    }
+    const kept = iterations - burnIn;
+    for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : acc[i] / kept;
     return cur;
+  }
+
+  /** Fills out with uniforms on [0, 1) from the evaluation stream. */
+  private uniforms(out: Float32Array): void {
+    const cap = this.plan.batch * this.config.latentDim;
+    for (let start = 0; start < out.length; start += cap) {
+      const n = Math.min(cap, out.length - start);
+      this.kernels.raw.rng_uniform(this.ptr["rng.eval"], this.ptr["eps"], n);
+      const H = this.heap(), e = this.ptr["eps"] >> 2;
+      for (let i = 0; i < n; i++) out[start + i] = H[e + i];
+    }
   }
 
   /** Fills out with standard normals from the evaluation stream. */
@@ -949,13 +964,15 @@ export class VAE {
     }
   }
 
-  /** Decodes z (rows × L) and returns the means and, per row, log p(x_obs|z)
-   *  over the entries with obs = 1 (float64). */
-  private decodeWithLogLik(z: Float32Array, x: Float32Array, obs: Uint8Array, cond: Rows | undefined): { means: Float32Array; logp: Float64Array } {
+  /** Decodes z (rows × L) and returns the means (and σ for a Gaussian) and,
+   *  per row, log p(x_obs|z) over the entries with obs = 1 (float64). */
+  private decodeWithLogLik(z: Float32Array, x: Float32Array, obs: Uint8Array, cond: Rows | undefined):
+      { means: Float32Array; scales: Float32Array | null; logp: Float64Array } {
     const L = this.config.latentDim, D = this.config.inputDim, C = this.config.conditionDim;
     const rows = z.length / L;
-    const means = new Float32Array(rows * D), logp = new Float64Array(rows);
     const lik = this.config.likelihood;
+    const means = new Float32Array(rows * D), logp = new Float64Array(rows);
+    const scales = lik === "bernoulli" ? null : new Float32Array(rows * D);
     const W = lik === "gaussian-learned" ? 2 * D : D;
     const logSigma = Math.log(this.config.sigma);
     this.chunks(rows, (start, B) => {
@@ -979,6 +996,7 @@ export class VAE {
           } else {
             m = H[o];
             const ls = lik === "gaussian" ? logSigma : H[o + D];
+            scales![i] = Math.exp(ls);
             if (obs[i]) { const t = (x[i] - m) * Math.exp(-ls); lp -= 0.5 * t * t + ls + 0.5 * LOG_2PI; }
           }
           means[i] = m;
@@ -986,7 +1004,7 @@ export class VAE {
         logp[r] = lp;
       }
     });
-    return { means, logp };
+    return { means, scales, logp };
   }
 
   // ------------------------------------------------------------ save/load

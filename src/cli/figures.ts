@@ -143,7 +143,7 @@ export function imputationFigure(ctx: FigureContext, o: { n?: number; cols?: num
   const idx = Array.from({ length: n }, (_, i) => i);
   const x = rowsOf(test, D, idx);
   const mask = halfMask(ctx.shape, o.mask);
-  const done = ctx.vae.impute(x, mask, { iterations: o.iterations ?? 50, condition: conditionOf(ctx, test, idx) });
+  const done = ctx.vae.impute(x, mask, { iterations: o.iterations, condition: conditionOf(ctx, test, idx) });
   const hide = (i: number) => (mask[i] ? null : HIDDEN);
   const orig = chunk(split(x, D), cols), comp = chunk(split(done, D), cols);
   const cells: Float32Array[][] = [], tints: (((i: number) => RGBA | null) | undefined)[][] = [];
@@ -161,7 +161,7 @@ export function imputationFigure(ctx: FigureContext, o: { n?: number; cols?: num
 export function imputationError(ctx: FigureContext, o: { n?: number; iterations?: number; mask?: "bottom" | "top" | "left" | "right" } = {}):
     { images: number; iterations: number; mask: string; hiddenValues: number; mseImputed: number; msePriorSample: number; mseMeanFill: number } {
   const D = ctx.data.dim, test = ctx.data.test;
-  const n = Math.min(o.n ?? 100, test.n), iterations = o.iterations ?? 20;
+  const n = Math.min(o.n ?? 100, test.n), iterations = o.iterations ?? 100;
   const idx = Array.from({ length: n }, (_, i) => i);
   const x = rowsOf(test, D, idx);
   const mask = halfMask(ctx.shape, o.mask);
