@@ -26,9 +26,11 @@ export interface AdamState {
   clipNorm: number | null;
 }
 
-/** What the optimizer needs from a model: its flat blocks and a kernel call. */
+/** What the optimizer needs from a model: one update of its flat blocks with
+ *  this optimizer's hyperparameters at rate lr and 1-based step t; returns the
+ *  gradient norm before clipping. */
 export interface OptimizerTarget {
-  adamUpdate(o: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; t: number; clipNorm: number | null }): { gradNorm: number };
+  adamUpdate(opt: Adam, lr: number, t: number): number;
 }
 
 /** The kernel runs in float32: a value must stay what it is when rounded to
@@ -70,16 +72,20 @@ export class Adam {
   /** The learning rate for the 1-based step t. */
   rate(t: number): number {
     if (typeof this.lr === "number") return this.lr;
-    return checkLearningRate(`lr schedule at step ${t}`, this.lr(t));
+    const r = this.lr(t);
+    // the argument name is only formatted when the check fails (this runs every step)
+    if (!(typeof r === "number" && r >= 0 && r <= 1e30)) checkLearningRate(`lr schedule at step ${t}`, r);
+    return r;
   }
 
-  /** One update of the target's parameters from its gradients. */
-  apply(target: OptimizerTarget): { gradNorm: number; lr: number } {
+  /** One update of the target's parameters from its gradients; returns the
+   *  gradient norm before clipping. `lr` is rate(step + 1) when the caller
+   *  already has it (a schedule is then called once per step). */
+  apply(target: OptimizerTarget, lr = this.rate(this.step + 1)): number {
     const t = this.step + 1;
-    const lr = this.rate(t);
-    const { gradNorm } = target.adamUpdate({ lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, t, clipNorm: this.clipNorm });
+    const gradNorm = target.adamUpdate(this, lr, t);
     this.step = t;
-    return { gradNorm, lr };
+    return gradNorm;
   }
 
   /** Hyperparameters and step count (the moments travel with the model). */

@@ -8,7 +8,7 @@
 //
 // Hot paths call the raw kernels with pointers from the plan; every public
 // method validates its arguments first (validate.ts) so no wasm trap escapes.
-import { Adam, checkAdamHyperparameters, checkLearningRate } from "./adam.js";
+import { Adam, checkLearningRate } from "./adam.js";
 import { fit, type BatchSource, type FitHistory, type FitOptions } from "./fit.js";
 import { layersOf, planSpecOf, resolveConfig, type ResolvedConfig, type VAEConfig } from "./config.js";
 import { decodeModel, encodeModel, ModelFormatError } from "./io.js";
@@ -16,7 +16,7 @@ import { planMemory, type MemoryPlan } from "./plan.js";
 import { HostRng } from "./random.js";
 import { activationCode, loadKernels, type Build, type Kernels, type LoadOptions } from "./wasm.js";
 import type { LayerSpec } from "./plan.js";
-import { ArgumentError, checkFinite, checkInt, describe, fail } from "./validate.js";
+import { checkFinite, checkInt, describe, fail } from "./validate.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 const ACT_IDENTITY = 0;
@@ -465,12 +465,13 @@ export class VAE {
     return out;
   }
 
-  /** Adam update over the whole block (called by Adam.apply). */
-  adamUpdate(o: { lr: number; beta1: number; beta2: number; eps: number; weightDecay: number; t: number; clipNorm: number | null }): { gradNorm: number } {
-    checkInt("t", o.t, 1);
-    checkLearningRate("lr", o.lr);
-    checkAdamHyperparameters(o);
-    if (o.clipNorm !== null && !(o.clipNorm > 0 && Number.isFinite(o.clipNorm))) fail("clipNorm", "null or a finite number > 0", o.clipNorm);
+  /** Adam update over the whole block (called by Adam.apply); returns the
+   *  gradient norm before clipping. An Adam's hyperparameters were checked when
+   *  it was made; lr and t are checked here without allocating. */
+  adamUpdate(o: Adam, lr: number, t: number): number {
+    if (!(o instanceof Adam)) fail("optimizer", "an Adam instance", o);
+    checkInt("t", t, 1);
+    checkLearningRate("lr", lr);
     const k = this.kernels.raw, base = this.kernels.base;
     const { params, grads, m, v } = this.plan.blocks;
     const gradNorm = Math.sqrt(k.sum_squares(base + grads.offset, grads.floats));
@@ -478,13 +479,13 @@ export class VAE {
       throw new NonFiniteLossError(`the gradient norm became ${gradNorm} at step ${this.steps + 1}; the weights are those of the last finite step. Lower the learning rate or enable clipNorm.`);
     }
     if (o.clipNorm !== null && gradNorm > o.clipNorm) k.scale(base + grads.offset, grads.floats, o.clipNorm / gradNorm);
-    const bc1 = 1 / (1 - Math.pow(o.beta1, o.t)), bc2 = 1 / (1 - Math.pow(o.beta2, o.t));
+    const bc1 = 1 / (1 - Math.pow(o.beta1, t)), bc2 = 1 / (1 - Math.pow(o.beta2, t));
     const kept = k.adam_step(base + params.offset, base + grads.offset, base + m.offset, base + v.offset, params.floats,
-      o.lr, o.beta1, 1 - o.beta1, o.beta2, 1 - o.beta2, o.eps, 1 - o.lr * o.weightDecay, bc1, bc2);
+      lr, o.beta1, 1 - o.beta1, o.beta2, 1 - o.beta2, o.eps, 1 - lr * o.weightDecay, bc1, bc2);
     if (kept) {
       throw new NonFiniteLossError(`the Adam update at step ${this.steps + 1} was not finite for some parameters; those kept their previous values (the others and the Adam moments were updated), and training stopped. Lower the learning rate, raise eps, or enable clipNorm.`);
     }
-    return { gradNorm };
+    return gradNorm;
   }
 
   // --------------------------------------------------------------- training
@@ -530,9 +531,9 @@ export class VAE {
 
   private stepLoaded(B: number, beta: number, out: StepResult, c: ArrayLike<number> | undefined,
                      start: number, perm: Uint32Array | null): StepResult {
-    this.optimizer.rate(this.optimizer.step + 1); // a bad lr schedule fails before anything moves
+    const lr = this.opt.rate(this.opt.step + 1); // a bad lr schedule fails before anything moves
     this.forwardBackward(B, beta, false, out, null, c, start, perm);
-    this.optimizer.apply(this);
+    this.opt.apply(this, lr);
     this.steps += 1;
     return out;
   }
@@ -640,14 +641,12 @@ export class VAE {
   /** p(x|z): Bernoulli probabilities, or Gaussian means, for each row of z. */
   decode(z: Rows, options: { condition?: Rows } = {}): Float32Array {
     checkOptions("options", options, ["condition"]);
-    const L = this.config.latentDim, D = this.config.inputDim, C = this.config.conditionDim;
+    const L = this.config.latentDim, D = this.config.inputDim;
     const rows = this.checkRows("z", z, L, false);
     this.checkCondition("condition", options.condition, rows);
     const out = new Float32Array(rows * D);
     this.chunks(rows, (start, B) => {
-      const H = this.heap(), zin = this.ptr["z.in"] >> 2;
-      const zs = z instanceof Uint8Array ? 1 / 255 : 1;
-      for (let b = 0; b < B; b++) for (let j = 0; j < L; j++) H[zin + b * (L + C) + j] = z[(start + b) * L + j] * zs;
+      this.loadLatents(z, B, start);
       this.loadDecoderCondition(options.condition, B, start, null);
       this.decodeLoaded(B, out, start);
     });
@@ -673,11 +672,8 @@ export class VAE {
     this.checkCondition("condition", options.condition, n); // before drawing: a bad call leaves rng.eval untouched
     const L = this.config.latentDim;
     const z = new Float32Array(n * L);
-    this.chunks(n, (start, B) => {
-      this.kernels.raw.rng_normal(this.ptr["rng.eval"], this.ptr["eps"], B * L);
-      const H = this.heap(), e = this.ptr["eps"] >> 2;
-      for (let i = 0; i < B * L; i++) z[start * L + i] = t * H[e + i];
-    });
+    this.draw(z, "normal");
+    for (let i = 0; i < z.length; i++) z[i] *= t;
     return this.decode(z, { condition: options.condition });
   }
 
@@ -686,12 +682,9 @@ export class VAE {
     checkOptions("options", options, ["condition", "sample"]);
     const { mean, logvar } = this.encode(x, { condition: options.condition });
     if (options.sample) {
-      const L = this.config.latentDim, rows = mean.length / L;
-      this.chunks(rows, (start, B) => {
-        this.kernels.raw.rng_normal(this.ptr["rng.eval"], this.ptr["eps"], B * L);
-        const H = this.heap(), e = this.ptr["eps"] >> 2;
-        for (let i = 0; i < B * L; i++) mean[start * L + i] += Math.exp(0.5 * logvar[start * L + i]) * H[e + i];
-      });
+      const eps = new Float32Array(mean.length);
+      this.draw(eps, "normal");
+      for (let i = 0; i < mean.length; i++) mean[i] += Math.exp(0.5 * logvar[i]) * eps[i];
     }
     return this.decode(mean, { condition: options.condition });
   }
@@ -881,7 +874,7 @@ export class VAE {
         const q = this.encode(cur, { condition: cond });
         if (it === iterations - 1) z.set(q.mean);
         else {
-          this.normals(eps);
+          this.draw(eps, "normal");
           for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
         }
         const rec = this.decode(z, { condition: cond });
@@ -905,7 +898,7 @@ export class VAE {
       return v;
     };
     let q = this.encode(cur, { condition: cond });
-    this.normals(eps);
+    this.draw(eps, "normal");
     for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
     // the current state's decoder output and log p(x_obs|z) (x_obs never changes)
     const state = this.decodeWithLogLik(z, cur, obs, cond);
@@ -913,10 +906,10 @@ export class VAE {
     const acc = new Float64Array(rows * D);
     for (let it = 0; it < iterations; it++) {
       if (it > 0) q = this.encode(cur, { condition: cond });
-      this.normals(eps);
+      this.draw(eps, "normal");
       for (let i = 0; i < rows * L; i++) zp[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
       const prop = this.decodeWithLogLik(zp, cur, obs, cond);
-      this.uniforms(u.subarray(0, rows));
+      this.draw(u.subarray(0, rows), "uniform");
       for (let r = 0; r < rows; r++) {
         const logRatio = prop.logp[r] + logPrior(zp, r) - logq(zp, q, r) - (state.logp[r] + logPrior(z, r) - logq(z, q, r));
         if (Math.log(u[r]) < logRatio) {
@@ -928,11 +921,11 @@ export class VAE {
       }
       // x̂_miss ~ p(x_miss | z)
       if (bern) {
-        this.uniforms(u);
+        this.draw(u, "uniform");
         for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = u[i] < state.means[i] ? 1 : 0;
       } else {
         const e = new Float32Array(rows * D);
-        this.normals(e);
+        this.draw(e, "normal");
         for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = state.means[i] + state.scales![i] * e[i];
       }
       if (it >= burnIn) for (let i = 0; i < rows * D; i++) acc[i] += state.means[i];
@@ -942,33 +935,31 @@ export class VAE {
     return cur;
   }
 
-  /** Fills out with uniforms on [0, 1) from the evaluation stream. */
-  private uniforms(out: Float32Array): void {
-    const cap = this.plan.batch * this.config.latentDim;
+  /** Fills out with standard normals or uniforms on [0, 1) from the
+   *  evaluation stream, through the "eps" buffer in chunks it can hold. */
+  private draw(out: Float32Array, kind: "normal" | "uniform"): void {
+    const k = this.kernels.raw, cap = this.plan.batch * this.config.latentDim;
     for (let start = 0; start < out.length; start += cap) {
       const n = Math.min(cap, out.length - start);
-      this.kernels.raw.rng_uniform(this.ptr["rng.eval"], this.ptr["eps"], n);
-      const H = this.heap(), e = this.ptr["eps"] >> 2;
-      for (let i = 0; i < n; i++) out[start + i] = H[e + i];
+      if (kind === "normal") k.rng_normal(this.ptr["rng.eval"], this.ptr["eps"], n);
+      else k.rng_uniform(this.ptr["rng.eval"], this.ptr["eps"], n);
+      const e = this.ptr["eps"] >> 2;
+      out.set(this.heap().subarray(e, e + n), start);
     }
   }
 
-  /** Fills out with standard normals from the evaluation stream. */
-  private normals(out: Float32Array): void {
-    const cap = this.plan.batch * this.config.latentDim;
-    for (let start = 0; start < out.length; start += cap) {
-      const n = Math.min(cap, out.length - start);
-      this.kernels.raw.rng_normal(this.ptr["rng.eval"], this.ptr["eps"], n);
-      const H = this.heap(), e = this.ptr["eps"] >> 2;
-      for (let i = 0; i < n; i++) out[start + i] = H[e + i];
-    }
+  /** Writes rows [start, start+B) of z (rows × L) into the decoder input. */
+  private loadLatents(z: ArrayLike<number>, B: number, start: number): void {
+    const H = this.heap(), L = this.config.latentDim, W = L + this.config.conditionDim;
+    const zin = this.ptr["z.in"] >> 2, zs = z instanceof Uint8Array ? 1 / 255 : 1;
+    for (let b = 0; b < B; b++) for (let j = 0; j < L; j++) H[zin + b * W + j] = z[(start + b) * L + j] * zs;
   }
 
   /** Decodes z (rows × L) and returns the means (and σ for a Gaussian) and,
    *  per row, log p(x_obs|z) over the entries with obs = 1 (float64). */
   private decodeWithLogLik(z: Float32Array, x: Float32Array, obs: Uint8Array, cond: Rows | undefined):
       { means: Float32Array; scales: Float32Array | null; logp: Float64Array } {
-    const L = this.config.latentDim, D = this.config.inputDim, C = this.config.conditionDim;
+    const L = this.config.latentDim, D = this.config.inputDim;
     const rows = z.length / L;
     const lik = this.config.likelihood;
     const means = new Float32Array(rows * D), logp = new Float64Array(rows);
@@ -976,12 +967,10 @@ export class VAE {
     const W = lik === "gaussian-learned" ? 2 * D : D;
     const logSigma = Math.log(this.config.sigma);
     this.chunks(rows, (start, B) => {
-      let H = this.heap();
-      const zin = this.ptr["z.in"] >> 2;
-      for (let b = 0; b < B; b++) for (let j = 0; j < L; j++) H[zin + b * (L + C) + j] = z[(start + b) * L + j];
+      this.loadLatents(z, B, start);
       this.loadDecoderCondition(cond, B, start, null);
       this.runDecoder(B);
-      H = this.heap();
+      const H = this.heap();
       const y = this.dec[this.dec.length - 1].y >> 2;
       for (let b = 0; b < B; b++) {
         const r = start + b;
@@ -1139,8 +1128,8 @@ export interface ModelState {
  *  known keys (a misspelt option is an error, not silently ignored). */
 function checkOptions(name: string, o: unknown, known: readonly string[]): void {
   if (o === null || typeof o !== "object" || Array.isArray(o)) fail(name, "an options object (or nothing)", o);
-  for (const k of Object.keys(o as object)) {
-    if (!known.includes(k)) fail(`${name}.${k}`, `no such option (known: ${known.join(", ") || "none"})`);
+  for (const k in o as object) {
+    if (Object.prototype.hasOwnProperty.call(o, k) && !known.includes(k)) fail(`${name}.${k}`, `no such option (known: ${known.join(", ") || "none"})`);
   }
 }
 

@@ -29,11 +29,14 @@ export function checkInt(name: string, v: unknown, min = 1, max = Number.MAX_SAF
 export function checkFinite(name: string, v: unknown, opts: { min?: number; max?: number; minExclusive?: boolean; maxExclusive?: boolean } = {}): number {
   if (typeof v !== "number" || !Number.isFinite(v)) fail(name, "a finite number", v);
   const { min, max, minExclusive, maxExclusive } = opts;
-  const lo = min === undefined ? "" : minExclusive ? `> ${min}` : `≥ ${min}`;
-  const hi = max === undefined ? "" : maxExclusive ? `< ${max}` : `≤ ${max}`;
-  const range = [lo, hi].filter(Boolean).join(" and ");
-  if (min !== undefined && (minExclusive ? !(v > min) : !(v >= min))) fail(name, `a finite number ${range}`, v);
-  if (max !== undefined && (maxExclusive ? !(v < max) : !(v <= max))) fail(name, `a finite number ${range}`, v);
+  const below = min !== undefined && (minExclusive ? !(v > min) : !(v >= min));
+  const above = max !== undefined && (maxExclusive ? !(v < max) : !(v <= max));
+  if (below || above) {
+    // the message is built only on failure: this check runs on every training step
+    const lo = min === undefined ? "" : minExclusive ? `> ${min}` : `≥ ${min}`;
+    const hi = max === undefined ? "" : maxExclusive ? `< ${max}` : `≤ ${max}`;
+    fail(name, `a finite number ${[lo, hi].filter(Boolean).join(" and ")}`, v);
+  }
   return v;
 }
 

@@ -21,12 +21,12 @@ import { basename, join, relative, resolve } from "node:path";
 import { ACTIVATIONS, Adam, ArgumentError, decodeModel, LIKELIHOODS, VAE, type ResolvedConfig, type VAEConfig } from "../index.js";
 import { writeFileAtomic } from "../node.js";
 import { Flags, UsageError } from "./args.js";
-import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
+import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type DataSpec } from "./data.js";
 import {
   imputationError, imputationFigure, interpolationFigure, latentFigure, lossFigure, manifoldFigure,
   reconstructionsFigure, samplesFigure, type EpochRecord, type FigureContext,
 } from "./figures.js";
-import { fmt, formatDuration, Progress } from "./progress.js";
+import { fmt, Progress } from "./progress.js";
 import { pngModule, type Canvas } from "./raster.js";
 
 export interface Settings {
