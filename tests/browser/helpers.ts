@@ -13,14 +13,14 @@ import { startDemoServer } from "../../demo/server.mjs";
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const artifacts = join(root, "test-artifacts");
 
-export const CHROMIUM = "/usr/bin/chromium";
+export const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 export const CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
   "--disable-background-networking", "--disable-component-update", "--disable-sync"];
 
 export async function launchChromium(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`browser tests: Chromium is not installed at ${CHROMIUM}. Install Debian's package: ` +
-      "`apt-get update && apt-get install -y chromium` (.ci/run does this when it is missing).");
+      "`apt-get update && apt-get install -y chromium` (npm test does this when it is missing: scripts/ensure-chromium.mjs).");
   }
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
