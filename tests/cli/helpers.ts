@@ -1,5 +1,5 @@
-// Helpers for the CLI tests: run the CLI as a child process (node --import
-// tsx src/cli/main.ts), temporary folders, and PNG/IDX/CSV fixtures.
+// Helpers for the CLI tests: run the built CLI as a child process
+// (cli/bin/wasm-vae.js, as users get it), temporary folders, and PNG/IDX/CSV fixtures.
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +13,7 @@ export interface CliResult { code: number | null; signal: string | null; stdout:
 
 export function runCli(args: string[], opts: { timeoutMs?: number } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ["--import", "tsx", "src/cli/main.ts", ...args], {
+    const child = spawn(process.execPath, ["cli/bin/wasm-vae.js", ...args], {
       cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, FORCE_COLOR: "0" },
     });
     let stdout = "", stderr = "";

@@ -1,11 +1,11 @@
 // In-process tests of the CLI's pure parts: the .npy and CSV readers, the
 // normal quantile, the power-iteration PCA, tick placement and masks.
 import { describe, expect, it } from "vitest";
-import { parseCsv } from "../../src/cli/csv.js";
-import { halfMask } from "../../src/cli/figures.js";
-import { encodeNpy, parseNpy } from "../../src/cli/npy.js";
-import { niceTicks } from "../../src/cli/plot.js";
-import { normalQuantile, pca2 } from "../../src/cli/stats.js";
+import { parseCsv } from "../../cli/src/csv.js";
+import { halfMask } from "../../cli/src/figures.js";
+import { encodeNpy, parseNpy } from "../../cli/src/npy.js";
+import { niceTicks } from "../../cli/src/plot.js";
+import { normalQuantile, pca2 } from "../../cli/src/stats.js";
 
 /** A .npy file with a hand-written header of any version. */
 function npy(major: number, dict: string, body: Uint8Array): Uint8Array {

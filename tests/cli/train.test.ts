@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "no
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { decodeModel, loadMnist, VAE } from "../../src/index.js";
-import { encodeNpy } from "../../src/cli/npy.js";
+import { encodeNpy } from "../../cli/src/npy.js";
 import { pngSize, runCli, tempDir, writeIdx } from "./helpers.js";
 
 const dirs: string[] = [];

@@ -18,8 +18,8 @@
 // position), so --resume continues bit-identically from that batch.
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
-import { ACTIVATIONS, Adam, ArgumentError, decodeModel, LIKELIHOODS, VAE, type ResolvedConfig, type VAEConfig } from "../index.js";
-import { writeFileAtomic } from "../node.js";
+import { ACTIVATIONS, Adam, ArgumentError, decodeModel, LIKELIHOODS, VAE, type ResolvedConfig, type VAEConfig } from "wasm-vae";
+import { writeFileAtomic } from "wasm-vae/node";
 import { Flags, UsageError } from "./args.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type DataSpec } from "./data.js";
 import {

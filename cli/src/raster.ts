@@ -2,7 +2,7 @@
 // greyscale image tiles, and text in a 3×5 pixel font, encoded to PNG with
 // pngjs. Deliberately not a charting library: no anti-aliasing, no fonts
 // beyond the glyphs below, no layout engine (plot.ts places things by hand).
-// pngjs (a dev dependency) is imported lazily by toPng().
+// pngjs (a dependency of the CLI package) is imported lazily by toPng().
 
 export type RGBA = readonly [number, number, number, number];
 

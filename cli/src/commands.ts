@@ -4,8 +4,8 @@
 // Not here: training (train.ts).
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { decodeModel, VAE } from "../index.js";
-import { writeFileAtomic } from "../node.js";
+import { decodeModel, VAE } from "wasm-vae";
+import { writeFileAtomic } from "wasm-vae/node";
 import { Flags, UsageError } from "./args.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset } from "./data.js";
 import { imputationError, imputationFigure, reconstructionsFigure, samplesFigure, type FigureContext } from "./figures.js";

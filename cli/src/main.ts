@@ -3,7 +3,7 @@
 // file, training error), 2 usage (unknown flag, bad value), 130 interrupted.
 // Run with `npx tsx src/cli/main.ts <command>`, `npm start` (= train), or the
 // package bin (bin/wasm-vae.js). Not imported by the library entry point.
-import { ArgumentError, IdxFormatError, ModelFormatError, NonFiniteLossError } from "../index.js";
+import { ArgumentError, IdxFormatError, ModelFormatError, NonFiniteLossError } from "wasm-vae";
 import { COMMANDS, Flags, helpText, mainHelp, parse, UsageError } from "./args.js";
 import { evalCommand, imputeCommand, infoCommand, reconstructCommand, sampleCommand } from "./commands.js";
 import { DataError } from "./data.js";

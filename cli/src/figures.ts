@@ -4,7 +4,7 @@
 // written to metrics.json. Inference goes through the library (vae.decode,
 // reconstruct, interpolate, impute, encode); drawing through raster.ts/plot.ts.
 // Not here: file writing or naming (train.ts, commands.ts).
-import type { VAE } from "../index.js";
+import type { VAE } from "wasm-vae";
 import { oneHot, type Dataset, type Split } from "./data.js";
 import { lineChart, percentile, scatter, type Series } from "./plot.js";
 import { Canvas, gridSize, PALETTE, tileAt, type Grid, type RGBA } from "./raster.js";
