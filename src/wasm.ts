@@ -9,6 +9,7 @@
 // build runs and `Kernels.build` says so.
 import * as loader from "@assemblyscript/loader";
 import { checkAdamHyperparameters, checkLearningRate } from "./adam.js";
+import type { WasmBytes, WasmMemory } from "./host-types.js";
 import { ArgumentError, checkInt, fail } from "./validate.js";
 
 export type Build = "plain" | "relaxed";
@@ -16,7 +17,7 @@ export type BuildRequest = Build | "auto";
 
 /** The raw exports of assembly/index.ts (pointers are byte offsets). */
 export interface RawExports {
-  memory: WebAssembly.Memory;
+  memory: WasmMemory;
   heap_base(): number;
   gemm_scratch_bytes(M: number, K: number): number;
   gemm_tile_rows(): number;
@@ -69,7 +70,7 @@ export interface LoadOptions {
   /** Forces the plain build whatever `build` says. */
   deterministic?: boolean;
   /** Override where the wasm comes from (bytes or a URL), per build. */
-  wasm?: Partial<Record<Build, BufferSource | URL | string>>;
+  wasm?: Partial<Record<Build, WasmBytes | URL | string>>;
 }
 
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
@@ -79,26 +80,26 @@ const isNode = typeof process !== "undefined" && !!process.versions?.node;
 
 /** Sources used when LoadOptions.wasm names none (set by the single-file
  *  browser bundle, which inlines the bytes of both builds). */
-let defaultSources: Partial<Record<Build, BufferSource | URL | string>> = {};
+let defaultSources: Partial<Record<Build, WasmBytes | URL | string>> = {};
 
 /** Sets where each build's wasm comes from when LoadOptions.wasm does not say
  *  (bytes or a URL); {} restores `new URL("../build/vae.<build>.wasm", import.meta.url)`. */
-export function setDefaultWasm(sources: Partial<Record<Build, BufferSource | URL | string>>): void {
+export function setDefaultWasm(sources: Partial<Record<Build, WasmBytes | URL | string>>): void {
   defaultSources = { ...sources };
   compiled.clear();
   defaultBytes.clear();
   relaxedAvailable = undefined;
 }
 
-function defaultUrl(build: Build): BufferSource | URL | string {
+function defaultUrl(build: Build): WasmBytes | URL | string {
   return defaultSources[build] ?? new URL(`../build/vae.${build}.wasm`, import.meta.url);
 }
 
 /** Bytes of the default sources, fetched once per build (validation and
  *  compilation of the relaxed build share them). */
-const defaultBytes = new Map<Build, Promise<BufferSource>>();
+const defaultBytes = new Map<Build, Promise<WasmBytes>>();
 
-function defaultBytesOf(build: Build): Promise<BufferSource> {
+function defaultBytesOf(build: Build): Promise<WasmBytes> {
   let p = defaultBytes.get(build);
   if (!p) {
     p = fetchBytes(defaultUrl(build));
@@ -108,7 +109,7 @@ function defaultBytesOf(build: Build): Promise<BufferSource> {
   return p;
 }
 
-async function fetchBytes(src: BufferSource | URL | string): Promise<BufferSource> {
+async function fetchBytes(src: WasmBytes | URL | string): Promise<WasmBytes> {
   if (typeof src !== "string" && !(src instanceof URL)) return src;
   const url = typeof src === "string" ? new URL(src, isNode ? `file://${process.cwd()}/` : globalThis.location?.href) : src;
   if (url.protocol === "file:" && isNode) {
@@ -124,7 +125,7 @@ async function fetchBytes(src: BufferSource | URL | string): Promise<BufferSourc
 /** Whether this runtime validates the relaxed-SIMD build. In Node 20 this
  *  turns on V8's --experimental-wasm-relaxed-simd first (it cannot be set in
  *  NODE_OPTIONS). */
-export function relaxedSimdAvailable(bytes?: BufferSource | URL | string): Promise<boolean> {
+export function relaxedSimdAvailable(bytes?: WasmBytes | URL | string): Promise<boolean> {
   if (!relaxedAvailable || bytes) {
     relaxedAvailable = (async () => {
       if (isNode) {
@@ -134,7 +135,7 @@ export function relaxedSimdAvailable(bytes?: BufferSource | URL | string): Promi
         } catch { /* not Node's v8: rely on the runtime's default */ }
       }
       try {
-        return WebAssembly.validate(await (bytes ? fetchBytes(bytes) : defaultBytesOf("relaxed")));
+        return WebAssembly.validate(await (bytes ? fetchBytes(bytes) : defaultBytesOf("relaxed")) as BufferSource);
       } catch {
         return false;
       }
@@ -143,10 +144,10 @@ export function relaxedSimdAvailable(bytes?: BufferSource | URL | string): Promi
   return relaxedAvailable;
 }
 
-async function compile(build: Build, src: BufferSource | URL | string | undefined): Promise<WebAssembly.Module> {
+async function compile(build: Build, src: WasmBytes | URL | string | undefined): Promise<WebAssembly.Module> {
   const key = src === undefined ? build : "";
   if (key && compiled.has(key)) return compiled.get(key)!;
-  const p = (async () => WebAssembly.compile(await (src ? fetchBytes(src) : defaultBytesOf(build))))();
+  const p = (async () => WebAssembly.compile(await (src ? fetchBytes(src) : defaultBytesOf(build)) as BufferSource))();
   if (key) {
     compiled.set(key, p);
     p.catch(() => compiled.delete(key));
@@ -197,7 +198,7 @@ export class Kernels {
     this.tileRows = raw.gemm_tile_rows();
   }
 
-  get memory(): WebAssembly.Memory { return this.raw.memory; }
+  get memory(): WasmMemory { return this.raw.memory; }
   get byteLength(): number { return this.raw.memory.buffer.byteLength; }
 
   /** Grows memory (once, up front) so that [base, base + bytes) exists. */

@@ -8,6 +8,7 @@
 // the model's eval random stream, so it does not change training results).
 // Not here: the page side (worker.ts) or choosing the port (worker-entry.ts).
 import { Adam } from "./adam.js";
+import type { TransferList } from "./host-types.js";
 import type { FitOptions } from "./fit.js";
 import { VAE, type Rows } from "./model.js";
 import { relaxedSimdAvailable, type LoadOptions } from "./wasm.js";
@@ -17,7 +18,7 @@ import type { DataRef, DataSlice, ModelInfo, SerializedError, TrainerMessage, Tr
 /** A worker's message port: `self` in a Web Worker, `parentPort` in a Node
  *  worker_thread (or any MessagePort). */
 export type PortLike =
-  | { postMessage(message: unknown, transfer: Transferable[]): void; addEventListener(type: string, fn: (e: any) => void): void }
+  | { postMessage(message: unknown, transfer: TransferList): void; addEventListener(type: string, fn: (e: any) => void): void }
   | { postMessage(message: unknown, transfer?: readonly any[]): void; on(type: string, fn: (v: any) => void): unknown };
 
 const isNode = typeof process !== "undefined" && !!process.versions?.node;

