@@ -171,6 +171,20 @@ function moduleGraph(entry: string): string[] {
 }
 
 /** Raw and gzip bytes of what each job ships. */
+/** The npm packages as `npm pack` makes them (dry run, no scripts: run
+ *  `npm run build` first): unpacked bytes in "raw", the .tgz in "gzip". */
+export function packageRows(): SizeRow[] {
+  const pack = (args: string[]) => {
+    const r = spawnSync("npm", ["pack", "--dry-run", "--json", "--ignore-scripts", ...args], { cwd: ROOT, encoding: "utf8" });
+    if (r.status !== 0) throw new Error(`npm pack ${args.join(" ")} failed: ${r.stderr}`);
+    return JSON.parse(r.stdout)[0] as { name: string; size: number; unpackedSize: number; entryCount: number };
+  };
+  return [[], ["-w", "cli"]].map((args) => {
+    const p = pack(args);
+    return { item: `npm package ${p.name} (unpacked; .tgz in the gzip column)`, files: `${p.entryCount} files`, raw: p.unpackedSize, gzip: p.size };
+  });
+}
+
 export function measureBytes(b: Bundles): { rows: SizeRow[]; wasmVaeJsSource: "dist" | "src" } {
   const rows: SizeRow[] = [];
   const rel = (p: string) => relative(ROOT, p);
@@ -207,6 +221,11 @@ export function measureBytes(b: Bundles): { rows: SizeRow[]; wasmVaeJsSource: "d
     const ps = parts.map(get);
     rows.push({ item, files: parts.map((p) => p.replace(/ \(.*\)$/, "")).join(" + "), raw: ps.reduce((a, p) => a + p.raw, 0), gzip: ps.reduce((a, p) => a + p.gzip, 0) });
   };
+  for (const f of ["wasm-vae.js", "wasm-vae-worker.js"]) {
+    const p = join(distDir, "browser", f);
+    if (existsSync(p)) add(`wasm-vae: single-file browser bundle ${f} (both wasm builds inlined)`, [p]);
+  }
+  rows.push(...packageRows());
   sum("TOTAL wasm-vae job (bundle + plain wasm)", ["wasm-vae: job bundle, minified (esbuild)", "wasm-vae: wasm, plain build"]);
   sum("TOTAL tfjs-cpu job (bundle)", ["tfjs-cpu: job bundle, minified (esbuild)"]);
   sum("TOTAL tfjs-wasm job (bundle + SIMD binary)", ["tfjs-wasm: job bundle, minified (esbuild)", "tfjs-backend-wasm binary (SIMD, the one Node loads)"]);
