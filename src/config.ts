@@ -1,20 +1,45 @@
-// The VAE's configuration: defaults, validation, and the layer list it implies.
+// The VAE's configuration: defaults and validation. The networks it implies
+// are built by architecture.ts.
+import { LAYER_KINDS } from "./layers/index.js";
 import { ACTIVATIONS, type Activation } from "./wasm.js";
-import type { LayerSpec, PlanSpec } from "./plan.js";
 import { checkFinite, checkInt, checkOneOf, fail } from "./validate.js";
 
 export const LIKELIHOODS = ["bernoulli", "gaussian", "gaussian-learned"] as const;
 export type Likelihood = (typeof LIKELIHOODS)[number];
 
+/** Padding of a convolution: "same", "valid", p on every side, or
+ *  [top, bottom, left, right]. */
+export type Padding = "same" | "valid" | number | readonly [number, number, number, number];
+
+/** One layer of an encoder or decoder list (see the README's "Layers"). A bare
+ *  number n in a list means { type: "dense", units: n }. `activation`
+ *  defaults to the config's `activation`. */
+export type LayerConfig =
+  | { type: "dense"; units: number; activation?: Activation }
+  | { type: "flatten" }
+  | { type: "reshape"; shape: number[] }
+  | { type: "conv2d"; filters: number; kernel: number | [number, number]; stride?: number | [number, number];
+      padding?: Padding; activation?: Activation }
+  | { type: "conv2d_transpose"; filters: number; kernel: number | [number, number]; stride?: number | [number, number];
+      padding?: Padding; outputPadding?: number | [number, number]; activation?: Activation };
+
+/** A bare number (a dense layer of that many units) or a layer object. */
+export type LayerEntry = number | LayerConfig;
+
 export interface VAEConfig {
-  /** Data dimension D (784 for MNIST). */
-  inputDim: number;
-  /** Encoder hidden sizes, input to latent; [] for none. Default [400]. */
-  encoder?: number[];
+  /** Data dimension D (784 for MNIST): the floats of one row. May be omitted
+   *  when `inputShape` is given. */
+  inputDim?: number;
+  /** Shape of one input row: (D) for flat data, NHWC (H, W, C) for images
+   *  (a row is then H·W·C floats, channels last). Default [inputDim]. */
+  inputShape?: number[];
+  /** Encoder layers, input to the Gaussian head; [] for none. Default [400]. */
+  encoder?: LayerEntry[];
   /** Latent dimension L. */
   latentDim: number;
-  /** Decoder hidden sizes, latent to output. Default: the encoder reversed. */
-  decoder?: number[];
+  /** Decoder layers, latent to output. Default: the encoder reversed (bare
+   *  numbers only; required when the encoder lists layer objects). */
+  decoder?: LayerEntry[];
   /** Hidden activation. Default "relu". */
   activation?: Activation;
   /** α of leaky_relu (default 0.01) or elu (default 1). */
@@ -41,16 +66,47 @@ export type ResolvedConfig = Required<VAEConfig>;
 
 const MAX_WIDTH = 1 << 20;
 
+/** Checks one list entry: a bare number stays a number; an object becomes
+ *  { type, ...the kind's normalized settings, activation? }. */
+function layerEntry(at: string, e: unknown): LayerEntry {
+  if (typeof e === "number") return checkInt(at, e, 1, MAX_WIDTH);
+  if (e === null || typeof e !== "object" || Array.isArray(e)) fail(at, `a layer size (integer ≥ 1) or a layer object { type: ${Object.keys(LAYER_KINDS).map((k) => JSON.stringify(k)).join(" | ")}, … }`, e);
+  const { type, activation, ...rest } = e as Record<string, unknown>;
+  const kind = typeof type === "string" && Object.prototype.hasOwnProperty.call(LAYER_KINDS, type) ? LAYER_KINDS[type] : null;
+  if (!kind) fail(`${at}.type`, `one of ${Object.keys(LAYER_KINDS).map((k) => JSON.stringify(k)).join(", ")}`, type);
+  const out: Record<string, unknown> = { type, ...kind.settings(rest, at) };
+  if (activation !== undefined) {
+    if (!kind.activates) fail(`${at}.activation`, `no activation on a ${type} layer`, activation);
+    out.activation = checkOneOf(`${at}.activation`, activation, ACTIVATIONS);
+  }
+  return out as unknown as LayerConfig;
+}
+
+function layerList(name: string, v: unknown): LayerEntry[] {
+  if (!Array.isArray(v)) fail(name, "an array of layer sizes (integers ≥ 1) or layer objects", v);
+  return v.map((e, i) => layerEntry(`${name}[${i}]`, e));
+}
+
 export function resolveConfig(c: VAEConfig): ResolvedConfig {
   if (c === null || typeof c !== "object") fail("config", "an object with at least inputDim and latentDim", c);
-  const inputDim = checkInt("config.inputDim", c.inputDim, 1, MAX_WIDTH);
+  let inputDim: number, inputShape: number[];
+  if (c.inputShape !== undefined) {
+    const s = c.inputShape as unknown;
+    if (!Array.isArray(s) || (s.length !== 1 && s.length !== 3)) fail("config.inputShape", "[D] or NHWC [H, W, C] (integers ≥ 1)", s);
+    inputShape = s.map((d, i) => checkInt(`config.inputShape[${i}]`, d, 1, MAX_WIDTH));
+    inputDim = inputShape.reduce((a, b) => a * b, 1);
+    if (inputDim > MAX_WIDTH) fail("config.inputShape", `at most ${MAX_WIDTH} values per row`, inputDim);
+    if (c.inputDim !== undefined && c.inputDim !== inputDim) fail("config.inputDim", `${inputDim} (the size of inputShape [${inputShape.join(", ")}]) or nothing`, c.inputDim);
+  } else {
+    inputDim = checkInt("config.inputDim", c.inputDim, 1, MAX_WIDTH);
+    inputShape = [inputDim];
+  }
   const latentDim = checkInt("config.latentDim", c.latentDim, 1, MAX_WIDTH);
-  const sizes = (name: string, v: unknown): number[] => {
-    if (!Array.isArray(v)) fail(name, "an array of layer sizes (integers ≥ 1)", v);
-    return v.map((s, i) => checkInt(`${name}[${i}]`, s, 1, MAX_WIDTH));
-  };
-  const encoder = sizes("config.encoder", c.encoder ?? [400]);
-  const decoder = sizes("config.decoder", c.decoder ?? [...encoder].reverse());
+  const encoder = layerList("config.encoder", c.encoder ?? [400]);
+  if (c.decoder === undefined && encoder.some((e) => typeof e !== "number")) {
+    fail("config.decoder", "a decoder layer list (it is required when the encoder lists layer objects)");
+  }
+  const decoder = layerList("config.decoder", c.decoder ?? [...encoder].reverse());
   const activation = checkOneOf("config.activation", c.activation ?? "relu", ACTIVATIONS);
   const defaultAlpha = activation === "elu" ? 1 : 0.01;
   const activationAlpha = checkFinite("config.activationAlpha", c.activationAlpha ?? defaultAlpha, { min: 0 });
@@ -64,31 +120,7 @@ export function resolveConfig(c: VAEConfig): ResolvedConfig {
   if (!Number.isSafeInteger(seed) || seed < 0) fail("config.seed", "an integer in [0, 2^53)", seed);
   const init = checkOneOf("config.init", c.init ?? "glorot", ["glorot", "he", "pytorch"] as const);
   const maxBatch = checkInt("config.maxBatch", c.maxBatch ?? 128, 1, 1 << 16);
-  const known = new Set(["inputDim", "encoder", "latentDim", "decoder", "activation", "activationAlpha", "likelihood", "sigma", "conditionDim", "beta", "seed", "init", "maxBatch"]);
+  const known = new Set(["inputDim", "inputShape", "encoder", "latentDim", "decoder", "activation", "activationAlpha", "likelihood", "sigma", "conditionDim", "beta", "seed", "init", "maxBatch"]);
   for (const k of Object.keys(c)) if (!known.has(k)) fail(`config.${k}`, `no such option (known: ${[...known].join(", ")})`);
-  return { inputDim, encoder, latentDim, decoder, activation, activationAlpha, likelihood, sigma, conditionDim, beta, seed, init, maxBatch };
-}
-
-/** Layers in order: encoder.0 … encoder.{n} (the last outputs [μ | logvar]),
- *  then decoder.0 … decoder.{m} (the last outputs the likelihood parameters). */
-export function layersOf(c: ResolvedConfig): { encoder: LayerSpec[]; decoder: LayerSpec[] } {
-  const encDims = [c.inputDim + c.conditionDim, ...c.encoder, 2 * c.latentDim];
-  const outDim = c.likelihood === "gaussian-learned" ? 2 * c.inputDim : c.inputDim;
-  const decDims = [c.latentDim + c.conditionDim, ...c.decoder, outDim];
-  const mk = (prefix: string, dims: number[]) =>
-    dims.slice(1).map((outDim, i) => ({ name: `${prefix}.${i}`, inDim: dims[i], outDim }));
-  return { encoder: mk("encoder", encDims), decoder: mk("decoder", decDims) };
-}
-
-export function planSpecOf(c: ResolvedConfig, batch: number): PlanSpec {
-  const { encoder, decoder } = layersOf(c);
-  return {
-    layers: [...encoder, ...decoder],
-    encoderIn: c.inputDim + c.conditionDim,
-    inputDim: c.inputDim,
-    latentDim: c.latentDim,
-    conditionDim: c.conditionDim,
-    outDim: decoder[decoder.length - 1].outDim,
-    batch,
-  };
+  return { inputDim, inputShape, encoder, latentDim, decoder, activation, activationAlpha, likelihood, sigma, conditionDim, beta, seed, init, maxBatch };
 }

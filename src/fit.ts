@@ -2,10 +2,11 @@
 // stream of batches from an (async) iterable; KL warm-up, validation,
 // callbacks, AbortSignal, and a yield to the event loop between batches.
 // Per batch it reads like llm.c: load, forward, zero grad, backward, update
-// (VAE.stepRows). Not here: the step itself (model.ts) or the optimizer (adam.ts).
+// (VAE.stepRows). Not here: the step itself (objective.ts) or the optimizer (adam.ts).
 import { Adam } from "./adam.js";
-import type { BatchInput, Rows, StepResult, VAE } from "./model.js";
-import { yieldToEventLoop } from "./random.js";
+import type { ResolvedConfig } from "./config.js";
+import { yieldToEventLoop, type HostRng } from "./random.js";
+import type { BatchInput, EpochCursor, Rows, StepResult } from "./types.js";
 import { checkFinite, checkInt, fail } from "./validate.js";
 
 export interface BatchInfo extends StepResult {
@@ -61,7 +62,22 @@ export interface FitOptions {
   yieldEvery?: number;
 }
 
-export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSource), options: FitOptions = {}): Promise<FitHistory> {
+/** What fit needs of a model (a VAE). */
+export interface Trainable {
+  readonly config: Readonly<ResolvedConfig>;
+  optimizer: Adam;
+  steps: number;
+  epochs: number;
+  epochCursor: EpochCursor | null;
+  hostRng: HostRng;
+  checkRows(name: string, x: unknown, dim: number, targets: boolean): number;
+  stepRows(x: ArrayLike<number>, c: ArrayLike<number> | undefined, start: number, B: number,
+           perm: Uint32Array | null, beta: number, out: StepResult): StepResult;
+  trainStep(batch: Rows | BatchInput, options?: { beta?: number; out?: StepResult }): StepResult;
+  elbo(x: Rows, options?: { condition?: Rows; samples?: number }): { elbo: Float32Array; reconstruction: Float32Array; kl: Float32Array };
+}
+
+export async function fit(model: Trainable, data: Rows | BatchSource | (() => BatchSource), options: FitOptions = {}): Promise<FitHistory> {
   if (options === null || typeof options !== "object") fail("options", "an object", options);
   const epochs = checkInt("epochs", options.epochs ?? 10, 1, 1e6);
   const batchSize = checkInt("batchSize", options.batchSize ?? 128, 1, 1 << 16);

@@ -1,7 +1,10 @@
 // wasm-vae: variational autoencoders on WebAssembly SIMD kernels.
 export { VAE, NonFiniteLossError } from "./model.js";
 export type { Rows, BatchInput, StepResult, ModelState, EpochCursor } from "./model.js";
-export type { VAEConfig, ResolvedConfig, Likelihood } from "./config.js";
+export type { VAEConfig, ResolvedConfig, Likelihood, LayerConfig, LayerEntry, Padding } from "./config.js";
+export { architectureOf } from "./architecture.js";
+export type { Architecture } from "./architecture.js";
+export type { LayerSpec, ParamSpec } from "./layers/index.js";
 export { LIKELIHOODS } from "./config.js";
 export { Adam } from "./adam.js";
 export type { AdamOptions, AdamState } from "./adam.js";
@@ -14,4 +17,4 @@ export type { Build, BuildRequest, LoadOptions, Activation } from "./wasm.js";
 export { ArgumentError } from "./validate.js";
 export { parseIdx, readIdxFile, loadIdxPair, IdxFormatError } from "./data/idx.js";
 export { loadMnist, parseMnist, mnistFilePaths } from "./data/mnist.js";
-export { encodeModel, decodeModel, crc32, ModelFormatError, FORMAT_VERSION } from "./io.js";
+export { encodeModel, decodeModel, crc32, ModelFormatError, FORMAT_VERSION, READ_VERSIONS } from "./io.js";

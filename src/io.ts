@@ -1,8 +1,9 @@
-// The model file format, version 1. All integers little-endian.
+// The model file format, version 2 (version 1 is still read). All integers
+// little-endian.
 //
 //   offset  size  field
 //   0       4     magic "WVAE"
-//   4       4     u32 format version (1)
+//   4       4     u32 format version (2; 1 for files of before the layers)
 //   8       4     u32 header length H (≤ 1 MiB)
 //   12      H     header: UTF-8 JSON (see FileHeader), padded with spaces so
 //                 the data starts at a multiple of 4
@@ -14,6 +15,12 @@
 // ("m:<param>", "v:<param>"). The header also carries the config, the
 // optimizer hyperparameters and step, the three PRNG states and the step and
 // epoch counters, so a resumed run continues bit-identically.
+// Version 2 adds the layer list: header.config.encoder / decoder may hold
+// layer objects and header.config.inputShape the NHWC input shape, and
+// header.layers lists every resolved layer (kind, name, shapes, settings,
+// activation; the heads and output layer included), which must agree with
+// what the config implies. A version-1 file has bare-number lists only and no
+// header.layers; it loads as the same MLP.
 // A weights-only file (save({ optimizer: false })) lists just the parameters
 // and carries no optimizer, random states or counters.
 // Reading checks everything (length, magic, version, header size, checksum,
@@ -21,11 +28,14 @@
 // finite values, optimizer hyperparameters, random states, counters) before
 // anything is applied to a model.
 import { checkAdamHyperparameters, checkLearningRate, type AdamState } from "./adam.js";
-import { layersOf, resolveConfig, type ResolvedConfig } from "./config.js";
-import type { ModelState } from "./model.js";
+import { architectureOf, parameterShapesOf, type Architecture } from "./architecture.js";
+import { resolveConfig, type ResolvedConfig } from "./config.js";
+import type { ModelState } from "./types.js";
 import { ArgumentError } from "./validate.js";
 
-export const FORMAT_VERSION = 1;
+export const FORMAT_VERSION = 2;
+/** Versions decodeModel reads. */
+export const READ_VERSIONS: readonly number[] = [1, 2];
 const MAGIC = [0x57, 0x56, 0x41, 0x45]; // "WVAE"
 export const MAX_HEADER_BYTES = 1 << 20;
 
@@ -45,6 +55,23 @@ export interface FileHeader {
   /** An interrupted in-memory epoch (model.epochCursor), or null. */
   epochCursor?: { hostRng: number[]; batch: number; batchSize: number; rows: number; shuffle: boolean } | null;
   build: string;
+  /** Version 2: every resolved layer (see the file comment). */
+  layers?: LayerRecord[];
+}
+
+export interface LayerRecord {
+  kind: string;
+  name: string;
+  inShape: number[];
+  outShape: number[];
+  settings: Record<string, unknown>;
+  activation: string;
+}
+
+function layerRecords(a: Architecture): LayerRecord[] {
+  return [...a.encoder, ...a.decoder].map((l) => ({
+    kind: l.kind, name: l.name, inShape: l.inShape, outShape: l.outShape, settings: l.settings, activation: l.activation,
+  }));
 }
 
 let crcTable: Uint32Array | null = null;
@@ -83,6 +110,7 @@ export function encodeModel(config: ResolvedConfig, state: ModelState, shapes: R
     epochs: opt ? state.epochs ?? 0 : 0,
     epochCursor: opt && state.epochCursor ? { ...state.epochCursor, hostRng: [...state.epochCursor.hostRng] } : null,
     build,
+    layers: layerRecords(architectureOf(config)),
   };
   let json = new TextEncoder().encode(JSON.stringify(header));
   const padded = Math.ceil(json.length / 4) * 4;
@@ -115,7 +143,7 @@ export function decodeModel(bytes: Uint8Array): { config: ResolvedConfig; state:
   for (let i = 0; i < 4; i++) if (bytes[i] !== MAGIC[i]) bad(`not a wasm-vae model (magic bytes are not "WVAE")`);
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const version = dv.getUint32(4, true);
-  if (version !== FORMAT_VERSION) bad(`unsupported format version ${version} (this library reads version ${FORMAT_VERSION})`);
+  if (!READ_VERSIONS.includes(version)) bad(`unsupported format version ${version} (this library reads versions ${READ_VERSIONS.join(" and ")})`);
   const H = dv.getUint32(8, true);
   if (H > MAX_HEADER_BYTES) bad(`header length ${H} exceeds the ${MAX_HEADER_BYTES}-byte limit`);
   if (H % 4 !== 0) bad(`header length ${H} is not a multiple of 4`);
@@ -129,22 +157,23 @@ export function decodeModel(bytes: Uint8Array): { config: ResolvedConfig; state:
   } catch (e) {
     return bad(`header is not valid JSON (${(e as Error).message})`);
   }
-  if (!header || header.format !== "wasm-vae" || header.version !== version) bad("header does not describe a wasm-vae model");
-  let config: ResolvedConfig;
+  if (!header || header.format !== "wasm-vae") bad("header does not describe a wasm-vae model");
+  if (header.version !== version) bad(`the header's version ${JSON.stringify(header.version)?.slice(0, 20)} differs from the file's format version ${version}`);
+  let config: ResolvedConfig, arch: Architecture;
   try {
     config = resolveConfig(header.config);
+    if (version === 1 && [...config.encoder, ...config.decoder].some((e) => typeof e !== "number")) throw new Error("a version-1 file holds bare-number layer lists only");
+    arch = architectureOf(config);
   } catch (e) {
     return bad(`invalid config: ${(e as Error).message}`);
+  }
+  if (version >= 2 && JSON.stringify(header.layers) !== JSON.stringify(layerRecords(arch))) {
+    bad("header.layers does not match the layers its config implies");
   }
   if (!Array.isArray(header.tensors)) bad("header.tensors is missing");
   // the tensors must be exactly the config's parameters (and, when present,
   // their two Adam moments), each with the parameter's shape, in this order
-  const shapes: Record<string, number[]> = {};
-  const { encoder, decoder } = layersOf(config);
-  for (const l of [...encoder, ...decoder]) {
-    shapes[`${l.name}.weight`] = [l.inDim, l.outDim];
-    shapes[`${l.name}.bias`] = [l.outDim];
-  }
+  const shapes = parameterShapesOf(arch);
   const names = Object.keys(shapes);
   const withMoments = header.tensors.length === 3 * names.length;
   if (header.tensors.length !== names.length && !withMoments) {

@@ -1,29 +1,25 @@
-// The memory plan: a pure function from the model spec to named tensors with
-// byte offsets (relative to the arena base) and shapes. One arena holds
+// The memory plan: a pure function from a list of layers (and the VAE's own
+// buffers) to named tensors with byte offsets (relative to the arena base) and
+// shapes. It asks each layer's kind (layers/index.ts) for its parameters,
+// whether its output is a buffer of its own, and its scratch. One arena holds
 //   params | grads | adam.m | adam.v   four twin blocks with the same layout
 //   rng                                 training and evaluation PRNG states
-//   activations                         sized for `batch` rows
-//   scratch                             GEMM packing buffers
+//   buffers, activations                sized for `batch` rows
+//   scratch                             GEMM / im2col buffers (the largest need)
 // Params come first, so a larger batch only moves the activation region up:
 // parameter offsets never change for a given architecture.
+import { kindOf, type LayerSpec } from "./layers/index.js";
+import { gemmScratchBytes } from "./scratch.js";
 
-export interface LayerSpec {
-  /** "encoder.0", "decoder.2", ... */
-  name: string;
-  inDim: number;
-  outDim: number;
-}
+export { gemmScratchBytes };
+export type { LayerSpec };
 
 export interface PlanSpec {
+  /** Every layer, encoder then decoder: parameters in this order. */
   layers: LayerSpec[];
-  /** Encoder input width: inputDim + conditionDim. */
-  encoderIn: number;
-  /** Target width (the data dimension). */
-  inputDim: number;
-  latentDim: number;
-  conditionDim: number;
-  /** Decoder output width: inputDim, or 2·inputDim for a learned σ. */
-  outDim: number;
+  /** The model's other per-row buffers, [name, floats per row], in order
+   *  (before the layers' activations). */
+  buffers: [string, number][];
   /** Rows the activations are sized for. */
   batch: number;
 }
@@ -52,12 +48,6 @@ export interface Block {
 const ALIGN = 64;
 const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
-/** Bytes of GEMM scratch for an (M, K) left operand; mirrors
- *  gemm_scratch_bytes in assembly/gemm.ts (the kernel wrapper re-checks). */
-export function gemmScratchBytes(M: number, K: number): number {
-  return ((M + 7) * K + K * 8 + 64) * 4;
-}
-
 export function planMemory(spec: PlanSpec): MemoryPlan {
   const tensors: Record<string, TensorSpec> = {};
   let at = 0;
@@ -68,12 +58,8 @@ export function planMemory(spec: PlanSpec): MemoryPlan {
   };
 
   // Parameter block; grads, m and v repeat it at fixed strides.
-  const paramNames: [string, number[]][] = [];
-  for (const l of spec.layers) {
-    paramNames.push([`${l.name}.weight`, [l.inDim, l.outDim]]);
-    paramNames.push([`${l.name}.bias`, [l.outDim]]);
-  }
-  for (const [n, s] of paramNames) put(n, s);
+  const params = spec.layers.flatMap((l) => l.params);
+  for (const p of params) put(p.name, p.shape);
   const blockBytes = at;
   const blocks = {
     params: { offset: 0, floats: blockBytes / 4 },
@@ -82,9 +68,9 @@ export function planMemory(spec: PlanSpec): MemoryPlan {
     v: { offset: 3 * blockBytes, floats: blockBytes / 4 },
   };
   for (const [prefix, block] of [["grad", blocks.grads], ["m", blocks.m], ["v", blocks.v]] as const) {
-    for (const [n, s] of paramNames) {
-      const t = tensors[n];
-      tensors[`${prefix}:${n}`] = { offset: block.offset + t.offset, shape: s, size: t.size };
+    for (const p of params) {
+      const t = tensors[p.name];
+      tensors[`${prefix}:${p.name}`] = { offset: block.offset + t.offset, shape: p.shape, size: t.size };
     }
   }
   at = 4 * blockBytes;
@@ -92,27 +78,17 @@ export function planMemory(spec: PlanSpec): MemoryPlan {
   put("rng.train", [4]);
   put("rng.eval", [4]);
 
-  // Activations, sized for spec.batch rows.
+  // Buffers and activations, sized for spec.batch rows.
   const B = spec.batch;
-  const L = spec.latentDim;
-  put("x.in", [B, spec.encoderIn]);            // encoder input [x | c]
-  put("x.target", [B, spec.inputDim]);         // likelihood target x
+  for (const [name, perRow] of spec.buffers) put(name, [B, perRow]);
   for (const l of spec.layers) {
-    put(`act:${l.name}`, [B, l.outDim]);       // layer output (post-activation)
-    put(`dact:${l.name}`, [B, l.outDim]);      // its gradient
+    if (l.alias) continue;                        // output = input (no copy)
+    put(`act:${l.name}`, [B, ...l.outShape]);     // layer output (post-activation)
+    put(`dact:${l.name}`, [B, ...l.outShape]);    // its gradient
   }
-  put("eps", [B, L]);
-  put("z", [B, L]);
-  put("dz", [B, L]);
-  put("z.in", [B, L + spec.conditionDim]);     // decoder input [z | c]
-  put("dz.in", [B, L + spec.conditionDim]);
-  put("nll", [B]);
-  put("kl", [B]);
 
   let scratch = 0;
-  for (const l of spec.layers) {
-    scratch = Math.max(scratch, gemmScratchBytes(B, l.inDim), gemmScratchBytes(l.inDim, B), gemmScratchBytes(B, l.outDim));
-  }
+  for (const l of spec.layers) scratch = Math.max(scratch, kindOf(l.kind).scratchBytes(l, B));
   put("scratch", [scratch / 4]);
 
   return { tensors, blocks, totalBytes: at, batch: B };

@@ -183,7 +183,8 @@ describe("corrupted files: ModelFormatError, model unchanged", () => {
   });
 
   it("wrong version (CRC fixed, so the version check itself rejects it)", async () => {
-    for (const v of [0, 2, 0xffffffff]) await rejects(fixCrc(corrupt((_b, dv) => dv.setUint32(4, v, true))), /version/);
+    // 1: a version-2 file relabelled as version 1 (its header says 2); 3 and up: unknown
+    for (const v of [0, 1, 3, 0xffffffff]) await rejects(fixCrc(corrupt((_b, dv) => dv.setUint32(4, v, true))), /version/);
   });
 
   it("oversized header length field (CRC fixed)", async () => {

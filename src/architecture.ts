@@ -1,0 +1,152 @@
+// The networks a config implies, as lists of resolved layers (pure; no wasm):
+//   encoder network → Gaussian head → sampler → decoder network → output layer
+// - Encoder: the config's list from inputShape, then the head "encoder.<n>", a
+//   dense layer of 2·latentDim units, identity (it outputs [μ | log σ²]). Its
+//   input must be flat.
+// - Decoder: the config's list from the decoder input [z | c] (L + C), then,
+//   by the output-layer rule below, an appended dense output layer
+//   "decoder.<m>" (identity) or none.
+// - Each entry of a list is one layer named "<encoder|decoder>.<its index in
+//   the list>"; a bare number n is { type: "dense", units: n }. A layer's
+//   activation is its own `activation`, else the config's; heads and output
+//   layers are identity.
+//
+// The output-layer rule. The likelihood's output per row is
+//   bernoulli: logits like x;  gaussian: means like x;
+//   gaussian-learned: means and log σ: twice x's values,
+// in either of two layouts: flat (D) / (2·D) as [means | log σ] (what a dense
+// layer gives), or, for image data (H, W, C), the image (H, W, C) / (H, W, 2·C)
+// with the means in channels [0, C) and log σ in channels [C, 2·C).
+// When the decoder list's LAST entry is a layer object (not a bare number)
+// and the network's output has one of those shapes, the list already ends in
+// the output: its last layer with parameters is the output layer, whose
+// activation must be identity (the default there). Otherwise a dense output
+// layer of D (or 2·D) units is appended (the decoder's output must then be flat).
+// A list of bare numbers therefore always gets the appended layer: the MLP of
+// every existing config is unchanged.
+//
+// Conditions (conditionDim C > 0): the decoder input is [z | c]. In the
+// encoder, c joins the input of the first dense layer (the head at the
+// latest): on flat data whose first layer is dense, the rows are loaded as
+// [x | c] (as the MLP always did); otherwise an internal "condition" layer
+// concatenates c to the flat activation there (convolutions see the image only).
+import type { LayerEntry, ResolvedConfig } from "./config.js";
+import { kindOf, type LayerSpec } from "./layers/index.js";
+import { size } from "./layers/kind.js";
+import type { Activation } from "./wasm.js";
+import { ArgumentError, fail } from "./validate.js";
+
+export interface Architecture {
+  encoder: LayerSpec[];
+  decoder: LayerSpec[];
+  /** The encoder input rows hold [x | c] (flat data, first layer dense). */
+  conditionAtInput: boolean;
+  /** Shape the decoder outputs (one of the likelihood's layouts). */
+  outputShape: number[];
+  /** The output is an image whose channels [C, 2C) hold log σ: the
+   *  likelihood reads a planar [means | log σ] copy of it. */
+  channelSplit: boolean;
+}
+
+const isDense = (e: LayerEntry | undefined) => typeof e === "number" || e?.type === "dense";
+
+function entryParts(e: LayerEntry): { type: string; settings: Record<string, unknown>; activation?: Activation } {
+  if (typeof e === "number") return { type: "dense", settings: { units: e } };
+  const { type, activation, ...settings } = e as Record<string, unknown>;
+  return { type: type as string, settings, activation: activation as Activation | undefined };
+}
+
+function makeLayer(kindName: string, name: string, inShape: number[], settings: Record<string, unknown>,
+                   activation: Activation, at: string): LayerSpec {
+  const kind = kindOf(kindName);
+  const outShape = kind.outputShape(inShape, settings, at);
+  const base = { kind: kindName, name, inShape, outShape, settings, activation: kind.activates ? activation : "identity" as Activation };
+  return { ...base, params: kind.params(base), alias: kind.alias };
+}
+
+const shapeText = (s: readonly number[]) => `(${s.join(", ")})`;
+const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
+
+export function architectureOf(c: ResolvedConfig): Architecture {
+  const C = c.conditionDim, L = c.latentDim, D = c.inputDim, hidden = c.activation;
+  // ---- encoder
+  const conditionAtInput = C > 0 && c.inputShape.length === 1 && isDense(c.encoder[0] ?? 400);
+  let shape = conditionAtInput ? [D + C] : [...c.inputShape];
+  let pending = C > 0 && !conditionAtInput;
+  const encoder: LayerSpec[] = [];
+  const join = (at: string) => {
+    if (shape.length !== 1) fail(at, `a flat input for the dense layer where the condition joins (add { type: "flatten" } before it)`, `shape ${shapeText(shape)}`);
+    encoder.push(makeLayer("condition", "encoder.condition", shape, { conditionDim: C }, "identity", at));
+    shape = encoder[encoder.length - 1].outShape;
+    pending = false;
+  };
+  c.encoder.forEach((e, i) => {
+    const at = `config.encoder[${i}]`, p = entryParts(e);
+    if (pending && p.type === "dense") join(at);
+    const l = makeLayer(p.type, `encoder.${i}`, shape, p.settings, p.activation ?? hidden, at);
+    encoder.push(l);
+    shape = l.outShape;
+  });
+  const headAt = "config.encoder (its output, the input of the Gaussian head)";
+  if (pending) join(headAt);
+  if (shape.length !== 1) fail(headAt, `a flat output (end the encoder with { type: "flatten" } or a dense layer)`, `shape ${shapeText(shape)}`);
+  encoder.push(makeLayer("dense", `encoder.${c.encoder.length}`, shape, { units: 2 * L }, "identity", headAt));
+
+  // ---- decoder
+  const learned = c.likelihood === "gaussian-learned";
+  const flatOut = [learned ? 2 * D : D];
+  const image = c.inputShape.length === 3;
+  const imageOut = image ? [c.inputShape[0], c.inputShape[1], (learned ? 2 : 1) * c.inputShape[2]] : null;
+  shape = [L + C];
+  const decoder: LayerSpec[] = [];
+  c.decoder.forEach((e, i) => {
+    const at = `config.decoder[${i}]`, p = entryParts(e);
+    const l = makeLayer(p.type, `decoder.${i}`, shape, p.settings, p.activation ?? hidden, at);
+    decoder.push(l);
+    shape = l.outShape;
+  });
+  const last = c.decoder[c.decoder.length - 1];
+  const matches = sameShape(shape, flatOut) || (imageOut !== null && sameShape(shape, imageOut));
+  if (last !== undefined && typeof last !== "number" && matches) {
+    // the list ends in the output layer: its last layer with parameters, identity
+    const i = decoder.map((l) => l.params.length > 0).lastIndexOf(true);
+    const at = `config.decoder[${c.decoder.length - 1}]`;
+    if (i < 0) fail(at, "a decoder with at least one layer with parameters before its output", last);
+    const out = decoder[i], entry = c.decoder[Number(out.name.split(".")[1])];
+    if (typeof entry !== "number" && (entry as { activation?: string }).activation !== undefined && out.activation !== "identity") {
+      throw new ArgumentError(`config.decoder[${out.name.split(".")[1]}].activation: expected "identity" or nothing: this layer is the output layer (its output ${shapeText(shape)} is the likelihood's), got "${out.activation}"`);
+    }
+    out.activation = "identity";
+  } else {
+    const at = "config.decoder (its output, the input of the output layer)";
+    if (shape.length !== 1) {
+      fail(at, `a flat output (end the decoder with { type: "flatten" }), or an output of the likelihood's shape ${shapeText(imageOut ?? flatOut)}${imageOut ? ` or ${shapeText(flatOut)}` : ""}`, `shape ${shapeText(shape)}`);
+    }
+    decoder.push(makeLayer("dense", `decoder.${c.decoder.length}`, shape, { units: flatOut[0] }, "identity", at));
+    shape = flatOut;
+  }
+  return { encoder, decoder, conditionAtInput, outputShape: shape, channelSplit: learned && shape.length === 3 };
+}
+
+/** Every parameter's name and shape, in arena order. */
+export function parameterShapesOf(a: Architecture): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const l of [...a.encoder, ...a.decoder]) for (const p of l.params) out[p.name] = [...p.shape];
+  return out;
+}
+
+/** What must agree for a file's weights to fit a model (the layers with
+ *  their shapes, settings and activations; the likelihood; the condition). */
+export function architectureKey(c: ResolvedConfig): string {
+  const a = architectureOf(c);
+  const layers = [...a.encoder, ...a.decoder].map((l) => [l.kind, l.name, l.inShape, l.outShape, l.settings, l.activation]);
+  return JSON.stringify([c.inputShape, layers, c.activationAlpha, c.likelihood, c.sigma, c.conditionDim]);
+}
+
+/** "784-400-8×2 | 8-400-784, bernoulli" for an MLP; layer lists name kinds. */
+export function describeArchitecture(c: ResolvedConfig): string {
+  const a = architectureOf(c);
+  const net = (ls: LayerSpec[]) => ls.filter((l) => l.kind !== "condition").map((l) => l.kind === "dense" ? String(l.outShape[0]) : `${l.kind}${shapeText(l.outShape)}`).join("-");
+  return `${size(a.encoder[0].inShape)}-${net(a.encoder)} | ${L(c)}-${net(a.decoder)}, ${c.likelihood}`;
+}
+const L = (c: ResolvedConfig) => c.latentDim + c.conditionDim;

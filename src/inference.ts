@@ -1,0 +1,411 @@
+// Inference on a trained model: encode, decode, sample, reconstruct,
+// interpolate, the ELBO, the importance-weighted log-likelihood (IWAE) and
+// imputation of missing values. Every method validates its arguments before
+// touching the arena, and draws only from the evaluation stream.
+// Not here: training (objective.ts), the arena (network.ts).
+import type { ResolvedConfig } from "./config.js";
+import type { Network } from "./network.js";
+import type { Objective } from "./objective.js";
+import { checkCondition, checkOptions, checkRows } from "./rows.js";
+import type { Rows } from "./types.js";
+import { checkFinite, checkInt, describe, fail } from "./validate.js";
+
+const LOG_2PI = Math.log(2 * Math.PI);
+const ACT_SIGMOID = 4;
+
+export class Inference {
+  private readonly obj: Objective;
+  private readonly net: Network;
+  private readonly config: Readonly<ResolvedConfig>;
+
+  constructor(obj: Objective) {
+    this.obj = obj;
+    this.net = obj.net;
+    this.config = obj.config;
+  }
+
+  /** Runs `fn(start, B)` over rows in chunks that fit the activations. */
+  private chunks(rows: number, fn: (start: number, B: number) => void): void {
+    const cap = this.net.batch;
+    for (let start = 0; start < rows; start += cap) fn(start, Math.min(cap, rows - start));
+  }
+
+  /** q(z|x): the mean and log-variance of each row. */
+  encode(x: Rows, options: { condition?: Rows } = {}): { mean: Float32Array; logvar: Float32Array } {
+    checkOptions("options", options, ["condition"]);
+    const rows = checkRows(this.config, "x", x, this.config.inputDim, false);
+    checkCondition(this.config, "condition", options.condition, rows);
+    const L = this.config.latentDim;
+    const mean = new Float32Array(rows * L), logvar = new Float32Array(rows * L);
+    this.chunks(rows, (start, B) => {
+      this.obj.loadRows(x, options.condition, B, start, null);
+      this.obj.runEncoder(B);
+      const H = this.net.heap(), h = this.obj.head >>> 2;
+      for (let b = 0; b < B; b++) {
+        for (let j = 0; j < L; j++) {
+          mean[(start + b) * L + j] = H[h + b * 2 * L + j];
+          logvar[(start + b) * L + j] = H[h + b * 2 * L + L + j];
+        }
+      }
+    });
+    return { mean, logvar };
+  }
+
+  /** p(x|z): Bernoulli probabilities, or Gaussian means, for each row of z. */
+  decode(z: Rows, options: { condition?: Rows } = {}): Float32Array {
+    checkOptions("options", options, ["condition"]);
+    const L = this.config.latentDim, D = this.config.inputDim;
+    const rows = checkRows(this.config, "z", z, L, false);
+    checkCondition(this.config, "condition", options.condition, rows);
+    const out = new Float32Array(rows * D);
+    this.chunks(rows, (start, B) => {
+      this.obj.loadLatents(z, B, start);
+      this.obj.loadDecoderCondition(options.condition, B, start, null);
+      this.decodeLoaded(B, out, start);
+    });
+    return out;
+  }
+
+  /** Decoder forward of B rows in "z.in"; writes means into out rows [start, start+B). */
+  private decodeLoaded(B: number, out: Float32Array, start: number): void {
+    this.obj.runDecoder(B);
+    const D = this.config.inputDim, outp = this.net.ptr["out"];
+    const W = this.config.likelihood === "gaussian-learned" ? 2 * D : D;
+    if (this.config.likelihood === "bernoulli") this.net.kernels.raw.activation_forward(outp, outp, B * D, ACT_SIGMOID, 0);
+    const H = this.net.heap(), y = outp >>> 2;
+    if (W === D) out.set(H.subarray(y, y + B * D), start * D);
+    else for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) out[(start + b) * D + d] = H[y + b * W + d];
+  }
+
+  /** n draws from the model: z ~ N(0, temperature²·I), then decode. */
+  sample(n: number, options: { temperature?: number; condition?: Rows } = {}): Float32Array {
+    checkOptions("options", options, ["temperature", "condition"]);
+    checkInt("n", n, 1, 1 << 24);
+    const t = checkFinite("temperature", options.temperature ?? 1, { min: 0 });
+    checkCondition(this.config, "condition", options.condition, n); // before drawing: a bad call leaves rng.eval untouched
+    const L = this.config.latentDim;
+    const z = new Float32Array(n * L);
+    this.draw(z, "normal");
+    for (let i = 0; i < z.length; i++) z[i] *= t;
+    return this.decode(z, { condition: options.condition });
+  }
+
+  /** decode(E[z|x]) for each row (or a sampled z with `sample: true`). */
+  reconstruct(x: Rows, options: { condition?: Rows; sample?: boolean } = {}): Float32Array {
+    checkOptions("options", options, ["condition", "sample"]);
+    const { mean, logvar } = this.encode(x, { condition: options.condition });
+    if (options.sample) {
+      const eps = new Float32Array(mean.length);
+      this.draw(eps, "normal");
+      for (let i = 0; i < mean.length; i++) mean[i] += Math.exp(0.5 * logvar[i]) * eps[i];
+    }
+    return this.decode(mean, { condition: options.condition });
+  }
+
+  /** Decodes `steps` points from E[z|xa] to E[z|xb], linear or spherical. */
+  interpolate(xa: Rows, xb: Rows, steps: number, options: { spherical?: boolean; condition?: Rows } = {}): Float32Array {
+    checkOptions("options", options, ["spherical", "condition"]);
+    const D = this.config.inputDim, L = this.config.latentDim;
+    if (checkRows(this.config, "xa", xa, D, false) !== 1) fail("xa", `one row of ${D} values`, describe(xa));
+    if (checkRows(this.config, "xb", xb, D, false) !== 1) fail("xb", `one row of ${D} values`, describe(xb));
+    checkInt("steps", steps, 2, 1 << 16);
+    const cond = options.condition;
+    checkCondition(this.config, "condition", cond, 1);
+    const a = this.encode(xa, { condition: cond }).mean, b = this.encode(xb, { condition: cond }).mean;
+    const z = new Float32Array(steps * L);
+    let dot = 0, na = 0, nb = 0;
+    for (let j = 0; j < L; j++) { dot += a[j] * b[j]; na += a[j] * a[j]; nb += b[j] * b[j]; }
+    const omega = Math.acos(Math.max(-1, Math.min(1, dot / (Math.sqrt(na * nb) || 1))));
+    for (let s = 0; s < steps; s++) {
+      const t = s / (steps - 1);
+      let wa = 1 - t, wb = t;
+      if (options.spherical && omega > 1e-6) {
+        wa = Math.sin((1 - t) * omega) / Math.sin(omega);
+        wb = Math.sin(t * omega) / Math.sin(omega);
+      }
+      for (let j = 0; j < L; j++) z[s * L + j] = wa * a[j] + wb * b[j];
+    }
+    let condRep: Float32Array | undefined;
+    if (cond) {
+      const C = this.config.conditionDim;
+      condRep = new Float32Array(steps * C);
+      for (let s = 0; s < steps; s++) for (let j = 0; j < C; j++) condRep[s * C + j] = (cond as ArrayLike<number>)[j] * (cond instanceof Uint8Array ? 1 / 255 : 1);
+    }
+    return this.decode(z, { condition: condRep });
+  }
+
+  /** Per-row ELBO = −(reconstruction + KL) with one (or `samples`) z ~ q(z|x). */
+  elbo(x: Rows, options: { condition?: Rows; samples?: number } = {}): {
+    elbo: Float32Array; reconstruction: Float32Array; kl: Float32Array;
+  } {
+    checkOptions("options", options, ["condition", "samples"]);
+    const rows = checkRows(this.config, "x", x, this.config.inputDim, true);
+    checkCondition(this.config, "condition", options.condition, rows);
+    const S = checkInt("samples", options.samples ?? 1, 1, 1 << 16);
+    const L = this.config.latentDim;
+    const elbo = new Float32Array(rows), rec = new Float32Array(rows), kl = new Float32Array(rows);
+    this.chunks(rows, (start, B) => {
+      this.obj.loadRows(x, options.condition, B, start, null);
+      this.obj.runEncoder(B);
+      this.net.kernels.raw.kl_normal_forward(this.net.ptr["kl"], this.obj.head, B, L);
+      this.obj.loadDecoderCondition(options.condition, B, start, null);
+      const H = this.net.heap();
+      for (let s = 0; s < S; s++) {
+        this.net.kernels.raw.rng_normal(this.net.ptr["rng.eval"], this.net.ptr["eps"], B * L);
+        this.obj.runSampler(B);
+        this.obj.runDecoder(B);
+        this.obj.runLikelihood(B, false, 0);
+        for (let b = 0; b < B; b++) rec[start + b] += H[(this.net.ptr["nll"] >>> 2) + b] / S;
+      }
+      for (let b = 0; b < B; b++) {
+        kl[start + b] = H[(this.net.ptr["kl"] >>> 2) + b];
+        elbo[start + b] = -(rec[start + b] + kl[start + b]);
+      }
+    });
+    return { elbo, reconstruction: rec, kl };
+  }
+
+  /**
+   * Importance-weighted estimate of log p(x) per row (Burda et al. 2015):
+   *   log p(x) ≈ log (1/k) Σ_s p(x|z_s)·p(z_s)/q(z_s|x),  z_s ~ q(z|x)
+   * in float64 with a streaming log-sum-exp; the k samples of all rows are
+   * batched through the decoder.
+   */
+  logLikelihood(x: Rows, options: { samples?: number; condition?: Rows } = {}): Float64Array {
+    checkOptions("options", options, ["samples", "condition"]);
+    const D = this.config.inputDim, L = this.config.latentDim, C = this.config.conditionDim;
+    const rows = checkRows(this.config, "x", x, D, true);
+    checkCondition(this.config, "condition", options.condition, rows);
+    const K = checkInt("samples", options.samples ?? 100, 1, 1 << 20);
+    const { mean, logvar } = this.encode(x, { condition: options.condition });
+    const cap = this.net.batch;
+    const lseMax = new Float64Array(rows).fill(-Infinity), lseSum = new Float64Array(rows);
+    const exOf = new Int32Array(cap);
+    const k = this.net.kernels.raw;
+    const total = rows * K;
+    const h = this.obj.head;
+    const cArr = options.condition as ArrayLike<number> | undefined;
+    const cScale = options.condition instanceof Uint8Array ? 1 / 255 : 1;
+    const xScale = x instanceof Uint8Array ? 1 / 255 : 1;
+    for (let done = 0; done < total; done += cap) {
+      const B = Math.min(cap, total - done);
+      let H = this.net.heap();
+      const ho = h >>> 2, tgt = this.net.ptr["x.target"] >>> 2, zin = this.net.ptr["z.in"] >>> 2;
+      for (let r = 0; r < B; r++) {
+        const ex = Math.floor((done + r) / K);
+        exOf[r] = ex;
+        for (let j = 0; j < L; j++) {
+          H[ho + r * 2 * L + j] = mean[ex * L + j];
+          H[ho + r * 2 * L + L + j] = logvar[ex * L + j];
+        }
+        // target row (x.target may alias x.in; either way it is the likelihood's x)
+        for (let d = 0; d < D; d++) H[tgt + r * D + d] = (x as ArrayLike<number>)[ex * D + d] * xScale;
+        if (C > 0) for (let j = 0; j < C; j++) H[zin + r * (L + C) + L + j] = cArr![ex * C + j] * cScale;
+      }
+      k.rng_normal(this.net.ptr["rng.eval"], this.net.ptr["eps"], B * L);
+      this.obj.runSampler(B);
+      this.obj.runDecoder(B);
+      this.obj.runLikelihood(B, false, 0);
+      H = this.net.heap();
+      const eps = this.net.ptr["eps"] >>> 2, z = this.net.ptr["z"] >>> 2, nll = this.net.ptr["nll"] >>> 2;
+      for (let r = 0; r < B; r++) {
+        const ex = exOf[r];
+        // log w = log p(x|z) + log p(z) − log q(z|x)
+        let lw = -H[nll + r];
+        for (let j = 0; j < L; j++) {
+          const e = H[eps + r * L + j], zz = H[z + r * L + j], lv = logvar[ex * L + j];
+          lw += -0.5 * zz * zz + 0.5 * e * e + 0.5 * lv;
+        }
+        if (lw > lseMax[ex]) {
+          lseSum[ex] = lseSum[ex] * Math.exp(lseMax[ex] - lw) + 1;
+          lseMax[ex] = lw;
+        } else {
+          lseSum[ex] += Math.exp(lw - lseMax[ex]);
+        }
+      }
+    }
+    const out = new Float64Array(rows);
+    for (let i = 0; i < rows; i++) out[i] = lseMax[i] + Math.log(lseSum[i]) - Math.log(K);
+    return out;
+  }
+
+  /**
+   * Fills the entries of x where mask is 0 (observed where 1) by iterating
+   * encode → sample z → decode on the missing entries while the observed ones
+   * stay fixed (Rezende et al. 2014, §5.2). Missing entries start at `initial`
+   * (default 0).
+   * - method "metropolis" (default; Mattei & Frellsen 2018): z' ~ q(z|x̂) is
+   *   accepted with probability
+   *     min(1, p(x_obs|z')·p(z')·q(z|x̂) / (p(x_obs|z)·p(z)·q(z'|x̂))),
+   *   then x̂_miss ~ p(x_miss|z). This chain targets p(z, x_miss | x_obs); the
+   *   result is E[x_miss | z] averaged over the iterations after `burnIn`
+   *   (default a fifth), an estimate of the posterior mean E[x_miss | x_obs].
+   * - method "pseudo-gibbs": z ~ q(z|x̂), x̂_miss = E[x_miss|z], the last
+   *   iteration decoding E[z|x̂]: one plausible completion.
+   */
+  impute(x: Rows, mask: ArrayLike<number | boolean>, options: {
+    iterations?: number; burnIn?: number; method?: "metropolis" | "pseudo-gibbs"; condition?: Rows; initial?: number;
+  } = {}): Float32Array {
+    checkOptions("options", options, ["iterations", "burnIn", "method", "condition", "initial"]);
+    const D = this.config.inputDim, L = this.config.latentDim;
+    if (!(x instanceof Float32Array || x instanceof Float64Array || x instanceof Uint8Array || Array.isArray(x))) {
+      fail("x", `a Float32Array, Uint8Array or number[] of rows × ${D} values`, x);
+    }
+    if (x.length === 0 || x.length % D !== 0) fail("x", `rows × ${D} values (a non-zero multiple of ${D})`, x.length);
+    const rows = x.length / D;
+    const cond = options.condition;
+    checkCondition(this.config, "condition", cond, rows);
+    if (!mask || typeof (mask as ArrayLike<unknown>).length !== "number") fail("mask", `an array of ${rows * D} (or ${D}) 0/1 values`, mask);
+    if (mask.length !== rows * D && mask.length !== D) fail("mask", `length ${rows * D} (one per value) or ${D} (shared by all rows)`, mask.length);
+    for (let i = 0; i < mask.length; i++) {
+      const m = mask[i];
+      if (!(m === 0 || m === 1 || m === true || m === false)) fail(`mask[${i}]`, "0/1 or a boolean (1 = observed)", m);
+    }
+    const method = options.method ?? "metropolis";
+    if (method !== "metropolis" && method !== "pseudo-gibbs") fail("method", `"metropolis" or "pseudo-gibbs"`, method);
+    const iterations = checkInt("iterations", options.iterations ?? (method === "metropolis" ? 100 : 20), 1, 1 << 16);
+    const burnIn = checkInt("burnIn", options.burnIn ?? Math.floor(iterations / 5), 0, iterations - 1);
+    const bern = this.config.likelihood === "bernoulli";
+    const init = checkFinite("initial", options.initial ?? 0, bern ? { min: 0, max: 1 } : {});
+    const xs = x instanceof Uint8Array ? 1 / 255 : 1;
+    const cur = new Float32Array(rows * D);
+    const shared = mask.length === D;
+    const obs = new Uint8Array(rows * D);
+    for (let i = 0; i < rows * D; i++) { const m = mask[shared ? i % D : i]; obs[i] = m === 1 || m === true ? 1 : 0; }
+    // observed entries must be valid data; missing ones are ignored (NaN is fine there)
+    for (let i = 0; i < rows * D; i++) {
+      if (!obs[i]) continue;
+      const v = (x as ArrayLike<number>)[i];
+      if (typeof v !== "number" || !Number.isFinite(v)) fail(`x[${i}]`, "a finite number (it is observed: mask 1)", v);
+      if (bern && xs === 1 && (v < 0 || v > 1)) fail(`x[${i}]`, "a value in [0, 1] for the Bernoulli likelihood", v);
+    }
+    for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : init;
+    const eps = new Float32Array(rows * L), z = new Float32Array(rows * L);
+
+    if (method === "pseudo-gibbs") {
+      for (let it = 0; it < iterations; it++) {
+        const q = this.encode(cur, { condition: cond });
+        if (it === iterations - 1) z.set(q.mean);
+        else {
+          this.draw(eps, "normal");
+          for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
+        }
+        const rec = this.decode(z, { condition: cond });
+        for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = rec[i];
+      }
+      return cur;
+    }
+
+    // Metropolis-within-Gibbs. log q(z|x̂) up to a constant, per row:
+    const logq = (zz: Float32Array, q: { mean: Float32Array; logvar: Float32Array }, r: number) => {
+      let v = 0;
+      for (let j = 0; j < L; j++) {
+        const i = r * L + j, t = (zz[i] - q.mean[i]) * Math.exp(-0.5 * q.logvar[i]);
+        v += -0.5 * t * t - 0.5 * q.logvar[i];
+      }
+      return v;
+    };
+    const logPrior = (zz: Float32Array, r: number) => {
+      let v = 0;
+      for (let j = 0; j < L; j++) v -= 0.5 * zz[r * L + j] * zz[r * L + j];
+      return v;
+    };
+    let q = this.encode(cur, { condition: cond });
+    this.draw(eps, "normal");
+    for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
+    // the current state's decoder output and log p(x_obs|z) (x_obs never changes)
+    const state = this.decodeWithLogLik(z, cur, obs, cond);
+    const zp = new Float32Array(rows * L), u = new Float32Array(Math.max(rows, rows * D));
+    const acc = new Float64Array(rows * D);
+    for (let it = 0; it < iterations; it++) {
+      if (it > 0) q = this.encode(cur, { condition: cond });
+      this.draw(eps, "normal");
+      for (let i = 0; i < rows * L; i++) zp[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
+      const prop = this.decodeWithLogLik(zp, cur, obs, cond);
+      this.draw(u.subarray(0, rows), "uniform");
+      for (let r = 0; r < rows; r++) {
+        const logRatio = prop.logp[r] + logPrior(zp, r) - logq(zp, q, r) - (state.logp[r] + logPrior(z, r) - logq(z, q, r));
+        if (Math.log(u[r]) < logRatio) {
+          z.set(zp.subarray(r * L, (r + 1) * L), r * L);
+          state.logp[r] = prop.logp[r];
+          state.means.set(prop.means.subarray(r * D, (r + 1) * D), r * D);
+          if (state.scales) state.scales.set(prop.scales!.subarray(r * D, (r + 1) * D), r * D);
+        }
+      }
+      // x̂_miss ~ p(x_miss | z)
+      if (bern) {
+        this.draw(u, "uniform");
+        for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = u[i] < state.means[i] ? 1 : 0;
+      } else {
+        const e = new Float32Array(rows * D);
+        this.draw(e, "normal");
+        for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = state.means[i] + state.scales![i] * e[i];
+      }
+      if (it >= burnIn) for (let i = 0; i < rows * D; i++) acc[i] += state.means[i];
+    }
+    const kept = iterations - burnIn;
+    for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : acc[i] / kept;
+    return cur;
+  }
+
+  /** Fills out with standard normals or uniforms on [0, 1) from the
+   *  evaluation stream, through the "eps" buffer in chunks it can hold. */
+  private draw(out: Float32Array, kind: "normal" | "uniform"): void {
+    const k = this.net.kernels.raw, cap = this.net.batch * this.config.latentDim;
+    for (let start = 0; start < out.length; start += cap) {
+      const n = Math.min(cap, out.length - start);
+      if (kind === "normal") k.rng_normal(this.net.ptr["rng.eval"], this.net.ptr["eps"], n);
+      else k.rng_uniform(this.net.ptr["rng.eval"], this.net.ptr["eps"], n);
+      const e = this.net.ptr["eps"] >>> 2;
+      out.set(this.net.heap().subarray(e, e + n), start);
+    }
+  }
+
+  /** Writes rows [start, start+B) of z (rows × L) into the decoder input. */
+  private loadLatents(z: ArrayLike<number>, B: number, start: number): void {
+    const H = this.net.heap(), L = this.config.latentDim, W = L + this.config.conditionDim;
+    const zin = this.net.ptr["z.in"] >>> 2, zs = z instanceof Uint8Array ? 1 / 255 : 1;
+    for (let b = 0; b < B; b++) for (let j = 0; j < L; j++) H[zin + b * W + j] = z[(start + b) * L + j] * zs;
+  }
+
+  /** Decodes z (rows × L) and returns the means (and σ for a Gaussian) and,
+   *  per row, log p(x_obs|z) over the entries with obs = 1 (float64). */
+  private decodeWithLogLik(z: Float32Array, x: Float32Array, obs: Uint8Array, cond: Rows | undefined):
+      { means: Float32Array; scales: Float32Array | null; logp: Float64Array } {
+    const L = this.config.latentDim, D = this.config.inputDim;
+    const rows = z.length / L;
+    const lik = this.config.likelihood;
+    const means = new Float32Array(rows * D), logp = new Float64Array(rows);
+    const scales = lik === "bernoulli" ? null : new Float32Array(rows * D);
+    const W = lik === "gaussian-learned" ? 2 * D : D;
+    const logSigma = Math.log(this.config.sigma);
+    this.chunks(rows, (start, B) => {
+      this.obj.loadLatents(z, B, start);
+      this.obj.loadDecoderCondition(cond, B, start, null);
+      this.obj.runDecoder(B);
+      const H = this.net.heap();
+      const y = this.net.ptr["out"] >>> 2;
+      for (let b = 0; b < B; b++) {
+        const r = start + b;
+        let lp = 0;
+        for (let d = 0; d < D; d++) {
+          const o = y + b * W + d, i = r * D + d;
+          let m: number;
+          if (lik === "bernoulli") {
+            const l = H[o];
+            m = 1 / (1 + Math.exp(-l));
+            if (obs[i]) lp -= Math.max(l, 0) - l * x[i] + Math.log1p(Math.exp(-Math.abs(l)));
+          } else {
+            m = H[o];
+            const ls = lik === "gaussian" ? logSigma : H[o + D];
+            scales![i] = Math.exp(ls);
+            if (obs[i]) { const t = (x[i] - m) * Math.exp(-ls); lp -= 0.5 * t * t + ls + 0.5 * LOG_2PI; }
+          }
+          means[i] = m;
+        }
+        logp[r] = lp;
+      }
+    });
+    return { means, scales, logp };
+  }
+}

@@ -1,0 +1,22 @@
+// The table of layer kinds. To add a kind: write src/layers/<kind>.ts
+// exporting a LayerKind (kind.ts) and add it here; nothing else changes
+// (the planner, the arena and the training step ask the table).
+import { condition } from "./condition.js";
+import { dense } from "./dense.js";
+import { flatten } from "./flatten.js";
+import type { LayerKind } from "./kind.js";
+import { reshape } from "./reshape.js";
+
+/** Kinds a config may list, by their `type`. */
+export const LAYER_KINDS: Readonly<Record<string, LayerKind>> = Object.freeze({ dense, flatten, reshape });
+
+/** Kinds the architecture inserts itself (not listable). */
+const INTERNAL: Readonly<Record<string, LayerKind>> = Object.freeze({ condition });
+
+export function kindOf(name: string): LayerKind {
+  const k = LAYER_KINDS[name] ?? INTERNAL[name];
+  if (!k) throw new Error(`wasm-vae: no layer kind "${name}" (a bug: please report it)`);
+  return k;
+}
+
+export type { LayerKind, LayerSpec, Layer, ParamSpec, Shape, StepContext } from "./kind.js";

@@ -1,0 +1,192 @@
+// The arena and the networks in it: one block of wasm memory laid out by
+// plan.ts, the encoder and decoder as lists of layers bound to pointers,
+// weight initialisation, and the generic forward/backward walks over a list
+// (llm.c's gpt2_forward / gpt2_backward: each layer's kind does its part).
+// Not here: the VAE objective (objective.ts), inference (inference.ts).
+import type { Architecture } from "./architecture.js";
+import { kindOf, type Layer, type LayerSpec, type StepContext } from "./layers/index.js";
+import { planMemory, type MemoryPlan } from "./plan.js";
+import { activationCode, type Kernels } from "./wasm.js";
+
+export type Init = "glorot" | "he" | "pytorch";
+
+export interface NetworkDims {
+  inputDim: number;
+  latentDim: number;
+  conditionDim: number;
+  /** Floats per row of the decoder output. */
+  outputDim: number;
+}
+
+export class Network {
+  readonly kernels: Kernels;
+  readonly arch: Architecture;
+  readonly dims: NetworkDims;
+  plan!: MemoryPlan;
+  /** Absolute byte pointers of every planned tensor, plus the aliases below. */
+  ptr: Record<string, number> = {};
+  enc: Layer[] = [];
+  dec: Layer[] = [];
+  /** Context of the kind calls (kernels, scratch, α, condition rows). */
+  ctx!: StepContext;
+  private readonly alpha: number;
+  private heapBuf: ArrayBuffer | SharedArrayBuffer | null = null;
+  private heapF: Float32Array = new Float32Array(0);
+
+  constructor(kernels: Kernels, arch: Architecture, dims: NetworkDims, alpha: number, batch: number) {
+    this.kernels = kernels;
+    this.arch = arch;
+    this.dims = dims;
+    this.alpha = alpha;
+    this.layout(batch);
+  }
+
+  /** The per-row buffers of the VAE around the two networks. */
+  private buffers(): [string, number][] {
+    const { inputDim: D, latentDim: L, conditionDim: C, outputDim } = this.dims;
+    const a = this.arch;
+    const b: [string, number][] = [
+      ["x.in", a.conditionAtInput ? D + C : D],   // encoder input [x | c], or x
+      ["x.target", D],                             // likelihood target x
+      ["eps", L], ["z", L], ["dz", L],
+      ["z.in", L + C], ["dz.in", L + C],           // decoder input [z | c]
+      ["nll", 1], ["kl", 1],
+    ];
+    if (C > 0 && !a.conditionAtInput) b.push(["c.in", C]);                  // condition rows for the encoder
+    if (a.channelSplit) b.push(["out.planar", outputDim], ["dout.planar", outputDim]); // [means | log σ]
+    return b;
+  }
+
+  /** Plans the arena for `batch` rows and grows memory once to hold it. */
+  layout(batch: number): void {
+    const a = this.arch, { conditionDim: C } = this.dims;
+    const plan = planMemory({ layers: [...a.encoder, ...a.decoder], buffers: this.buffers(), batch });
+    this.kernels.reserve(plan.totalBytes);
+    this.plan = plan;
+    const base = this.kernels.base;
+    const p: Record<string, number> = {};
+    for (const [name, t] of Object.entries(plan.tensors)) p[name] = base + t.offset;
+    // without a condition the sampler writes straight into the decoder input
+    if (C === 0) { p["z"] = p["z.in"]; p["dz"] = p["dz.in"]; }
+    // x.in holding x alone is the likelihood's target too
+    if (!a.conditionAtInput) p["x.target"] = p["x.in"];
+    this.ptr = p;
+    this.enc = this.bind(a.encoder, p["x.in"], 0);
+    this.dec = this.bind(a.decoder, p["z.in"], p["dz.in"]);
+    const last = this.dec[this.dec.length - 1];
+    p["out"] = a.channelSplit ? p["out.planar"] : last.y;
+    p["dout"] = a.channelSplit ? p["dout.planar"] : last.dy;
+    this.ctx = { k: this.kernels.raw, scratch: p["scratch"], alpha: this.alpha, condition: p["c.in"] ?? 0 };
+    this.heapBuf = null;
+  }
+
+  /** Binds a list to pointers: each layer reads the previous one's output. */
+  private bind(specs: LayerSpec[], x: number, dx: number): Layer[] {
+    const p = this.ptr, out: Layer[] = [];
+    for (const s of specs) {
+      const y = s.alias ? x : p[`act:${s.name}`], dy = s.alias ? dx : p[`dact:${s.name}`];
+      out.push({
+        ...s, x, dx, y, dy, act: activationCode(s.activation),
+        p: s.params.map((q) => p[q.name]), g: s.params.map((q) => p[`grad:${q.name}`]),
+      });
+      x = y; dx = dy;
+    }
+    return out;
+  }
+
+  /** Rows the activations hold. */
+  get batch(): number {
+    return this.plan.batch;
+  }
+
+  /** Makes room for `rows` rows of activations (grows memory; parameters stay put). */
+  ensureBatch(rows: number): void {
+    if (rows > this.plan.batch) this.layout(rows);
+  }
+
+  /** A Float32Array over all of memory, re-created whenever memory grew. */
+  heap(): Float32Array {
+    const buf = this.kernels.memory.buffer;
+    if (buf !== this.heapBuf) {
+      this.heapBuf = buf;
+      this.heapF = new Float32Array(buf);
+    }
+    return this.heapF;
+  }
+
+  /** Seeds both streams, zeroes the four blocks, and draws the weights from
+   *  the training stream, layer by layer in arena order: weights U(−a, a)
+   *  with a = √(6/(fanIn+fanOut)) (Glorot), √(6/fanIn) (He) or 1/√fanIn
+   *  (PyTorch, which also draws the biases); other biases 0. */
+  initialize(seed: number, init: Init): void {
+    const k = this.kernels.raw;
+    const lo = seed >>> 0, hi = Math.floor(seed / 2 ** 32) >>> 0;
+    k.rng_seed(this.ptr["rng.train"], lo, hi);
+    k.rng_seed(this.ptr["rng.eval"], lo, (hi ^ 0x80000000) >>> 0);
+    const { params, grads, m, v } = this.plan.blocks;
+    const base = this.kernels.base;
+    for (const b of [params, grads, m, v]) k.fill(base + b.offset, b.floats, 0);
+    const H = this.heap();
+    for (const l of [...this.enc, ...this.dec]) {
+      l.params.forEach((q, i) => {
+        if (q.role === "bias" && init !== "pytorch") return;
+        const a = init === "he" ? Math.sqrt(6 / q.fanIn) : init === "pytorch" ? 1 / Math.sqrt(q.fanIn) : Math.sqrt(6 / (q.fanIn + q.fanOut));
+        const n = q.shape.reduce((x, y) => x * y, 1), o = l.p[i] >>> 2;
+        k.rng_uniform(this.ptr["rng.train"], l.p[i], n);
+        for (let j = 0; j < n; j++) H[o + j] = (2 * H[o + j] - 1) * a;
+      });
+    }
+  }
+
+  /** Each layer's forward, in order. */
+  forward(layers: Layer[], B: number): void {
+    for (const l of layers) kindOf(l.kind).forward(this.ctx, l, B);
+  }
+
+  /** Each layer's backward, in reverse order (the last layer's dy is set). */
+  backward(layers: Layer[], B: number): void {
+    for (let i = layers.length - 1; i >= 0; i--) kindOf(layers[i].kind).backward(this.ctx, layers[i], B);
+  }
+
+  /** Parameter names with their shapes, in arena order. */
+  parameterShapes(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const l of [...this.enc, ...this.dec]) for (const q of l.params) out[q.name] = [...q.shape];
+    return out;
+  }
+
+  /** Copies of every parameter tensor (prefix "" ), gradient ("grad:") or
+   *  Adam moment ("m:", "v:"). */
+  readTensors(prefix: string): Record<string, Float32Array> {
+    const H = this.heap();
+    const out: Record<string, Float32Array> = {};
+    for (const l of [...this.enc, ...this.dec]) {
+      for (const q of l.params) {
+        const t = this.plan.tensors[`${prefix}${q.name}`];
+        const o = this.ptr[`${prefix}${q.name}`] >>> 2;
+        out[q.name] = H.slice(o, o + t.size);
+      }
+    }
+    return out;
+  }
+
+  /** Writes checked tensors: [pointer, values]. */
+  writeTensors(staged: [number, Float32Array][]): void {
+    const H = this.heap();
+    for (const [p, f] of staged) H.set(f, p >>> 2);
+  }
+
+  /** Zeroes the Adam moments (m and v blocks). */
+  resetMoments(): void {
+    const { m, v } = this.plan.blocks;
+    this.kernels.raw.fill(this.kernels.base + m.offset, m.floats, 0);
+    this.kernels.raw.fill(this.kernels.base + v.offset, v.floats, 0);
+  }
+
+  /** Copies B rows of `cols` floats between buffers with different row widths. */
+  copyColumns(src: number, srcW: number, dst: number, dstW: number, B: number, cols: number): void {
+    const H = this.heap();
+    const s = src >>> 2, d = dst >>> 2;
+    for (let b = 0; b < B; b++) for (let j = 0; j < cols; j++) H[d + b * dstW + j] = H[s + b * srcW + j];
+  }
+}

@@ -1,0 +1,242 @@
+// The VAE objective on the arena: loading rows, the forward pass (encoder
+// network → Gaussian head → sampler → decoder network → likelihood), the
+// backward pass, and the Adam update over the whole parameter block.
+//
+// Loss per batch of B rows (Kingma & Welling 2013, eq. 10, negated):
+//   loss = (1/B) Σ_b [ −log p(x_b | z_b) + β·KL(q(z|x_b) ‖ N(0, I)) ]
+// with one reparameterized sample z_b = μ_b + σ_b·ε_b per row.
+// The networks are walked by network.ts, which never asks which kinds they hold.
+// Not here: validation of user input (rows.ts, model.ts), inference (inference.ts).
+import { Adam, checkLearningRate } from "./adam.js";
+import type { ResolvedConfig } from "./config.js";
+import type { Network } from "./network.js";
+import { NonFiniteLossError, type StepResult } from "./types.js";
+import { checkInt, fail } from "./validate.js";
+
+export class Objective {
+  readonly net: Network;
+  readonly config: Readonly<ResolvedConfig>;
+
+  constructor(net: Network, config: Readonly<ResolvedConfig>) {
+    this.net = net;
+    this.config = config;
+  }
+
+  /** Writes rows [start, start+B) (or rows perm[start..]) of x and c into the
+   *  encoder input, target and condition buffers. Allocation-free. */
+  loadRows(x: ArrayLike<number>, c: ArrayLike<number> | undefined, B: number, start: number,
+           perm: Uint32Array | null): void {
+    const net = this.net, H = net.heap(), p = net.ptr;
+    const D = this.config.inputDim, C = this.config.conditionDim;
+    const atInput = net.arch.conditionAtInput, W = atInput ? D + C : D;
+    const xin = p["x.in"] >>> 2, tgt = p["x.target"] >>> 2, cin = atInput ? xin + D : (p["c.in"] ?? 0) >>> 2;
+    const cw = atInput ? W : C;
+    const s = x instanceof Uint8Array ? 1 / 255 : 1;
+    if (!perm && C === 0 && start === 0 && x.length === B * D && (x instanceof Float32Array || x instanceof Float64Array)) {
+      H.set(x, xin); // the whole batch in one copy
+      return;
+    }
+    for (let b = 0; b < B; b++) {
+      const r = perm ? perm[start + b] : start + b;
+      const src = r * D, dst = xin + b * W;
+      if (s === 1) for (let d = 0; d < D; d++) H[dst + d] = x[src + d];
+      else for (let d = 0; d < D; d++) H[dst + d] = x[src + d] * s;
+      if (C > 0) {
+        if (atInput) {
+          const t = tgt + b * D;
+          for (let d = 0; d < D; d++) H[t + d] = H[dst + d];
+        }
+        const cs = c instanceof Uint8Array ? 1 / 255 : 1;
+        for (let j = 0; j < C; j++) H[cin + b * cw + j] = c![r * C + j] * cs;
+      }
+    }
+  }
+
+  /** Writes the condition part of the decoder input for B rows. */
+  loadDecoderCondition(c: ArrayLike<number> | undefined, B: number, start: number, perm: Uint32Array | null): void {
+    const C = this.config.conditionDim;
+    if (C === 0) return;
+    const H = this.net.heap();
+    const L = this.config.latentDim, W = L + C;
+    const zin = this.net.ptr["z.in"] >>> 2;
+    const cs = c instanceof Uint8Array ? 1 / 255 : 1;
+    for (let b = 0; b < B; b++) {
+      const r = perm ? perm[start + b] : start + b;
+      for (let j = 0; j < C; j++) H[zin + b * W + L + j] = c![r * C + j] * cs;
+    }
+  }
+
+  /** Writes rows [start, start+B) of z (rows × L) into the decoder input. */
+  loadLatents(z: ArrayLike<number>, B: number, start: number): void {
+    const H = this.net.heap(), L = this.config.latentDim, W = L + this.config.conditionDim;
+    const zin = this.net.ptr["z.in"] >>> 2, zs = z instanceof Uint8Array ? 1 / 255 : 1;
+    for (let b = 0; b < B; b++) for (let j = 0; j < L; j++) H[zin + b * W + j] = z[(start + b) * L + j] * zs;
+  }
+
+  /** The Gaussian head's output h = [μ | log σ²] (B, 2L). */
+  get head(): number {
+    const e = this.net.enc;
+    return e[e.length - 1].y;
+  }
+
+  get headGrad(): number {
+    const e = this.net.enc;
+    return e[e.length - 1].dy;
+  }
+
+  runEncoder(B: number): void {
+    this.net.forward(this.net.enc, B);
+  }
+
+  /** z = μ + σ·ε into the decoder input; ε already in "eps". */
+  runSampler(B: number): void {
+    const k = this.net.kernels.raw, p = this.net.ptr, L = this.config.latentDim, C = this.config.conditionDim;
+    k.gaussian_sample_forward(p["z"], this.head, p["eps"], B, L);
+    if (C > 0) this.net.copyColumns(p["z"], L, p["z.in"], L + C, B, L);
+  }
+
+  /** The decoder network; its output (as the likelihood reads it) is at "out". */
+  runDecoder(B: number): void {
+    this.net.forward(this.net.dec, B);
+    if (this.net.arch.channelSplit) this.splitChannels(B, false);
+  }
+
+  /** Between the decoder's image output y (B, H, W, 2C) and the likelihood's
+   *  planar rows (B, [means (H·W·C) | log σ (H·W·C)]): forward copies y into
+   *  "out"; backward (`grad`) copies "dout" back into dy. */
+  private splitChannels(B: number, grad: boolean): void {
+    const net = this.net, H = net.heap(), last = net.dec[net.dec.length - 1];
+    const C = this.config.inputShape[2], D = this.config.inputDim, pixels = D / C;
+    const img = (grad ? last.dy : last.y) >>> 2, flat = (grad ? net.ptr["dout"] : net.ptr["out"]) >>> 2;
+    for (let b = 0; b < B; b++) {
+      for (let q = 0; q < pixels; q++) {
+        const i = img + b * 2 * D + q * 2 * C, f = flat + b * 2 * D + q * C;
+        for (let j = 0; j < C; j++) {
+          if (grad) { H[i + j] = H[f + j]; H[i + C + j] = H[f + D + j]; }
+          else { H[f + j] = H[i + j]; H[f + D + j] = H[i + C + j]; }
+        }
+      }
+    }
+  }
+
+  /** Per-row −log p(x|z) into "nll" (and its gradient, scaled by w, into
+   *  "dout" when `grad`). */
+  runLikelihood(B: number, grad: boolean, w: number): void {
+    const k = this.net.kernels.raw, p = this.net.ptr, D = this.config.inputDim;
+    const out = p["out"], dout = p["dout"], nll = p["nll"], x = p["x.target"];
+    switch (this.config.likelihood) {
+      case "bernoulli":
+        if (grad) k.bernoulli_nll_forward_backward(nll, dout, out, x, B, D, w);
+        else k.bernoulli_nll_forward(nll, out, x, B, D);
+        break;
+      case "gaussian":
+        k.gaussian_nll_forward(nll, out, x, B, D, this.config.sigma);
+        if (grad) k.gaussian_nll_backward(dout, out, x, B, D, this.config.sigma, w);
+        break;
+      case "gaussian-learned":
+        k.gaussian_learned_nll_forward(nll, out, x, B, D);
+        if (grad) k.gaussian_learned_nll_backward(dout, out, x, B, D, w);
+        break;
+    }
+  }
+
+  /** Backward through decoder, sampler/KL and encoder; writes every
+   *  parameter's gradient (each layer's once). `scoreFunction` swaps the
+   *  reparameterized encoder gradient for REINFORCE (Williams 1992). */
+  runBackward(B: number, beta: number, scoreFunction: { baseline: boolean } | null): void {
+    const net = this.net, k = net.kernels.raw, p = net.ptr;
+    const L = this.config.latentDim, C = this.config.conditionDim;
+    if (net.arch.channelSplit) this.splitChannels(B, true);
+    net.backward(net.dec, B);
+    const h = this.head, dh = this.headGrad;
+    // dh = (β/B)·∂KL/∂h (written), then the sampler adds ∂z/∂h·dz
+    k.kl_normal_backward(dh, h, B, L, beta / B);
+    if (scoreFunction) {
+      this.scoreFunctionGrad(B, h, dh, scoreFunction.baseline);
+    } else {
+      if (C > 0) net.copyColumns(p["dz.in"], L + C, p["dz"], L, B, L);
+      k.gaussian_sample_backward(dh, p["dz"], h, p["eps"], B, L);
+    }
+    net.backward(net.enc, B);
+  }
+
+  /** Score-function gradient of E_q[−log p(x|z)] w.r.t. h = [μ | logvar]:
+   *    (f_b − c_b)·∇_h log q(z_b|x_b),  f_b = nll_b
+   *    ∂log q/∂μ = ε/σ,   ∂log q/∂logvar = ½(ε² − 1)
+   *  c_b = 0, or with `baseline` the mean of the OTHER rows' f (leave-one-out,
+   *  so c_b is independent of z_b and the estimator stays unbiased).
+   *  Accumulated (weight 1/B) into dh. */
+  private scoreFunctionGrad(B: number, h: number, dh: number, baseline: boolean): void {
+    const H = this.net.heap(), L = this.config.latentDim, p = this.net.ptr;
+    const nll = p["nll"] >>> 2, eps = p["eps"] >>> 2, ho = h >>> 2, dho = dh >>> 2;
+    let sum = 0;
+    for (let b = 0; b < B; b++) sum += H[nll + b];
+    for (let b = 0; b < B; b++) {
+      const c = baseline && B > 1 ? (sum - H[nll + b]) / (B - 1) : 0;
+      const f = (H[nll + b] - c) / B;
+      for (let j = 0; j < L; j++) {
+        const e = H[eps + b * L + j];
+        const lv = H[ho + b * 2 * L + L + j];
+        H[dho + b * 2 * L + j] += f * e * Math.exp(-0.5 * lv);
+        H[dho + b * 2 * L + L + j] += f * 0.5 * (e * e - 1);
+      }
+    }
+  }
+
+  batchStats(B: number, beta: number, out: StepResult): StepResult {
+    const H = this.net.heap();
+    const nll = this.net.ptr["nll"] >>> 2, kl = this.net.ptr["kl"] >>> 2;
+    let r = 0, q = 0;
+    for (let b = 0; b < B; b++) { r += H[nll + b]; q += H[kl + b]; }
+    out.reconstruction = r / B;
+    out.kl = q / B;
+    out.loss = out.reconstruction + beta * out.kl;
+    return out;
+  }
+
+  /** One full forward + backward of B loaded rows. ε is drawn from the
+   *  training stream unless `noiseGiven` (already in "eps"). `step` is the
+   *  1-based step this is part of (for error messages). */
+  forwardBackward(B: number, beta: number, noiseGiven: boolean, out: StepResult, step: number,
+                  scoreFunction: { baseline: boolean } | null = null,
+                  c?: ArrayLike<number>, start = 0, perm: Uint32Array | null = null): StepResult {
+    const k = this.net.kernels.raw, p = this.net.ptr, L = this.config.latentDim;
+    this.runEncoder(B);
+    if (!noiseGiven) k.rng_normal(p["rng.train"], p["eps"], B * L);
+    this.runSampler(B);
+    if (this.config.conditionDim > 0) this.loadDecoderCondition(c, B, start, perm);
+    this.runDecoder(B);
+    this.runLikelihood(B, true, 1 / B);
+    k.kl_normal_forward(p["kl"], this.head, B, L);
+    this.batchStats(B, beta, out);
+    if (!Number.isFinite(out.loss)) {
+      throw new NonFiniteLossError(`the loss became ${out.loss} at step ${step} (reconstruction ${out.reconstruction}, KL ${out.kl}); the weights are those of the last finite step. Lower the learning rate or enable clipNorm.`);
+    }
+    // every layer's backward writes its parameters' gradients: no zeroing pass
+    this.runBackward(B, beta, scoreFunction);
+    return out;
+  }
+
+  /** Adam update over the whole block; returns the gradient norm before
+   *  clipping. An Adam's hyperparameters were checked when it was made; lr
+   *  and t are checked here without allocating. */
+  adamUpdate(o: Adam, lr: number, t: number, step: number): number {
+    if (!(o instanceof Adam)) fail("optimizer", "an Adam instance", o);
+    checkInt("t", t, 1);
+    checkLearningRate("lr", lr);
+    const k = this.net.kernels.raw, base = this.net.kernels.base;
+    const { params, grads, m, v } = this.net.plan.blocks;
+    const gradNorm = Math.sqrt(k.sum_squares(base + grads.offset, grads.floats));
+    if (!Number.isFinite(gradNorm)) {
+      throw new NonFiniteLossError(`the gradient norm became ${gradNorm} at step ${step}; the weights are those of the last finite step. Lower the learning rate or enable clipNorm.`);
+    }
+    if (o.clipNorm !== null && gradNorm > o.clipNorm) k.scale(base + grads.offset, grads.floats, o.clipNorm / gradNorm);
+    const bc1 = 1 / (1 - Math.pow(o.beta1, t)), bc2 = 1 / (1 - Math.pow(o.beta2, t));
+    const kept = k.adam_step(base + params.offset, base + grads.offset, base + m.offset, base + v.offset, params.floats,
+      lr, o.beta1, 1 - o.beta1, o.beta2, 1 - o.beta2, o.eps, 1 - lr * o.weightDecay, bc1, bc2);
+    if (kept) {
+      throw new NonFiniteLossError(`the Adam update at step ${step} was not finite for some parameters; those kept their previous values (the others and the Adam moments were updated), and training stopped. Lower the learning rate, raise eps, or enable clipNorm.`);
+    }
+    return gradNorm;
+  }
+}

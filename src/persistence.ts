@@ -1,0 +1,101 @@
+// A model's numeric state in and out of the arena: exporting it (weights,
+// Adam moments, random streams, counters), and importing one in two phases,
+// stageState (check everything, change nothing) then writeState, so a bad
+// state leaves the model untouched. Not here: the file format (io.ts).
+import { Adam } from "./adam.js";
+import type { Network } from "./network.js";
+import type { HostRng } from "./random.js";
+import type { EpochCursor, ModelState } from "./types.js";
+import { checkInt, fail } from "./validate.js";
+
+/** The training counters a state carries besides the arena. */
+export interface Counters {
+  optimizer: Adam;
+  hostRng: HostRng;
+  steps: number;
+  epochs: number;
+  epochCursor: EpochCursor | null;
+}
+
+export function exportState(net: Network, c: Counters): ModelState {
+  const H = net.heap();
+  const u = (name: string) => new Uint32Array(H.buffer, net.ptr[name], 4).slice();
+  return {
+    weights: net.readTensors(""), m: net.readTensors("m:"), v: net.readTensors("v:"),
+    rngTrain: u("rng.train"), rngEval: u("rng.eval"), hostRng: c.hostRng.s.slice(),
+    optimizer: c.optimizer.state(), steps: c.steps, epochs: c.epochs,
+    epochCursor: c.epochCursor ? { ...c.epochCursor, hostRng: c.epochCursor.hostRng.slice() } : null,
+  };
+}
+
+/** A checked state, ready to write. */
+export interface StagedState {
+  tensors: [number, Float32Array][];
+  state: ModelState;
+  /** The optimizer to attach (restored, or a fresh one for a weights-only state). */
+  optimizer: Adam | null;
+  /** A weights-only state: moments, the optimizer's step and counters restart. */
+  weightsOnly: boolean;
+}
+
+const badRng = (r: Uint32Array) => (r[0] | r[1] | r[2] | r[3]) === 0;
+
+/** Checks every part of `s` against the network; throws naming the part. */
+export function stageState(net: Network, s: ModelState, current: Adam, schedule?: (step: number) => number): StagedState {
+  const shapes = net.parameterShapes();
+  const staged: [number, Float32Array][] = [];
+  if ((s.m === undefined) !== (s.v === undefined)) fail("state", "both Adam moments (m and v) or neither");
+  for (const [part, prefix, required] of [[s.weights, "", true], [s.m, "m:", false], [s.v, "v:", false]] as const) {
+    if (!part) { if (required) fail("state.weights", "the model's weights"); continue; }
+    for (const [n, shape] of Object.entries(shapes)) {
+      const t = part[n];
+      const size = shape.reduce((a, b) => a * b, 1);
+      if (!(t instanceof Float32Array) || t.length !== size) fail(`state ${prefix || "weights:"}${n}`, `${size} floats for shape [${shape.join(", ")}]`, t);
+      for (let i = 0; i < size; i++) if (!Number.isFinite(t[i])) fail(`state ${prefix || "weights:"}${n}[${i}]`, "a finite number", t[i]);
+      staged.push([net.ptr[`${prefix}${n}`], t]);
+    }
+    for (const n of Object.keys(part)) if (!shapes[n]) fail(`state ${prefix || "weights:"}${n}`, "a parameter of this model");
+  }
+  for (const k of ["rngTrain", "rngEval", "hostRng"] as const) {
+    const r = s[k];
+    if (r !== undefined && (!(r instanceof Uint32Array) || r.length !== 4 || badRng(r))) fail(`state.${k}`, "4 u32 words, not all zero", r);
+  }
+  if (schedule !== undefined && typeof schedule !== "function") fail("schedule", "a function from the 1-based step to a learning rate", schedule);
+  const keep = typeof current.lr === "function" ? current.lr : undefined;
+  let optimizer = s.optimizer ? Adam.fromState(s.optimizer, schedule ?? keep) : null;
+  if (s.epochCursor) {
+    const c = s.epochCursor;
+    if (!(c.hostRng instanceof Uint32Array) || c.hostRng.length !== 4 || badRng(c.hostRng)) fail("state.epochCursor.hostRng", "4 u32 words, not all zero", c.hostRng);
+    checkInt("state.epochCursor.batchSize", c.batchSize, 1);
+    checkInt("state.epochCursor.rows", c.rows, 1);
+    checkInt("state.epochCursor.batch", c.batch, 0, Math.ceil(c.rows / c.batchSize));
+    if (typeof c.shuffle !== "boolean") fail("state.epochCursor.shuffle", "a boolean", c.shuffle);
+  }
+  if (s.steps !== undefined) checkInt("state.steps", s.steps, 0);
+  if (s.epochs !== undefined) checkInt("state.epochs", s.epochs, 0);
+  const weightsOnly = !s.m;
+  if (weightsOnly && !optimizer) {
+    optimizer = new Adam({ lr: schedule ?? current.lr, beta1: current.beta1, beta2: current.beta2, eps: current.eps, weightDecay: current.weightDecay, clipNorm: current.clipNorm ?? undefined });
+  }
+  return { tensors: staged, state: s, optimizer, weightsOnly };
+}
+
+/** Writes a staged state into the arena and the counters. */
+export function writeState(net: Network, st: StagedState, c: Counters): void {
+  const s = st.state;
+  net.writeTensors(st.tensors);
+  if (st.weightsOnly) {
+    net.resetMoments();
+    c.steps = 0;
+    c.epochs = 0;
+    c.epochCursor = null;
+  }
+  const H = net.heap();
+  if (s.rngTrain) new Uint32Array(H.buffer, net.ptr["rng.train"], 4).set(s.rngTrain);
+  if (s.rngEval) new Uint32Array(H.buffer, net.ptr["rng.eval"], 4).set(s.rngEval);
+  if (s.hostRng) c.hostRng.s.set(s.hostRng);
+  if (st.optimizer) c.optimizer = st.optimizer;
+  if (s.steps !== undefined) c.steps = s.steps;
+  if (s.epochs !== undefined) c.epochs = s.epochs;
+  if (s.epochCursor !== undefined) c.epochCursor = s.epochCursor ? { ...s.epochCursor, hostRng: s.epochCursor.hostRng.slice() } : null;
+}
