@@ -60,7 +60,8 @@ function makeLayer(kindName: string, name: string, inShape: number[], settings: 
                    activation: Activation, at: string): LayerSpec {
   const kind = kindOf(kindName);
   const outShape = kind.outputShape(inShape, settings, at);
-  const base = { kind: kindName, name, inShape, outShape, settings, activation: kind.activates ? activation : "identity" as Activation };
+  const base = { kind: kindName, name, inShape, outShape, settings, activation: kind.activates ? activation : "identity" as Activation,
+    derived: kind.derive?.(inShape, settings, at) };
   return { ...base, params: kind.params(base), alias: kind.alias };
 }
 

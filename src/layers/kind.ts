@@ -40,6 +40,9 @@ export interface LayerSpec {
   /** The output is the input itself (no buffer, no copy: flatten, reshape);
    *  its gradient is then the input's gradient too. */
   alias: boolean;
+  /** What the kind computed once from the shapes and settings for its kernel
+   *  calls (e.g. a convolution's geometry), so a step allocates nothing. */
+  derived?: unknown;
 }
 
 /** A layer bound to the arena: absolute byte pointers. dx is 0 when no
@@ -73,6 +76,8 @@ export interface LayerKind {
   /** The output shape for this input shape; throws an ArgumentError naming `at`
    *  when the input shape does not suit the kind. */
   outputShape(inShape: Shape, settings: Record<string, unknown>, at: string): number[];
+  /** Values the kernel calls need, computed once per layer (LayerSpec.derived). */
+  derive?(inShape: Shape, settings: Record<string, unknown>, at: string): unknown;
   /** Parameter tensors (name = `${layerName}.${…}`), in arena order. */
   params(layer: Omit<LayerSpec, "params" | "alias">): ParamSpec[];
   alias: boolean;
