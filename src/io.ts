@@ -43,7 +43,8 @@ export interface FileHeader {
   steps: number;
   epochs: number;
   /** An interrupted in-memory epoch (model.epochCursor), or null. */
-  epochCursor?: { hostRng: number[]; batch: number; batchSize: number; rows: number; shuffle: boolean } | null;
+  epochCursor?: { hostRng: number[]; batch: number; batchSize: number; rows: number; shuffle: boolean;
+    sums?: { loss: number; reconstruction: number; kl: number; rows: number } } | null;
   build: string;
 }
 
@@ -81,7 +82,7 @@ export function encodeModel(config: ResolvedConfig, state: ModelState, shapes: R
       ? { train: [...state.rngTrain], eval: [...state.rngEval], host: [...state.hostRng] } : null,
     steps: opt ? state.steps ?? 0 : 0,
     epochs: opt ? state.epochs ?? 0 : 0,
-    epochCursor: opt && state.epochCursor ? { ...state.epochCursor, hostRng: [...state.epochCursor.hostRng] } : null,
+    epochCursor: opt && state.epochCursor ? { ...state.epochCursor, hostRng: [...state.epochCursor.hostRng], sums: state.epochCursor.sums && { ...state.epochCursor.sums } } : null,
     build,
   };
   let json = new TextEncoder().encode(JSON.stringify(header));
@@ -213,6 +214,15 @@ export function decodeModel(bytes: Uint8Array): { config: ResolvedConfig; state:
         bad("header.epochCursor must hold integers batchSize ≥ 1, rows ≥ 1, 0 ≤ batch ≤ ⌈rows / batchSize⌉ and a boolean shuffle");
       }
       cursor = { hostRng: u32("epochCursor.hostRng", c.hostRng), batch: c.batch, batchSize: c.batchSize, rows: c.rows, shuffle: c.shuffle };
+      // sums: absent in files written before they were kept
+      const s = c.sums;
+      if (s !== undefined) {
+        const fin = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+        if (s === null || typeof s !== "object" || !fin(s.loss) || !fin(s.reconstruction) || !fin(s.kl) || !Number.isSafeInteger(s.rows) || s.rows < 0 || s.rows > c.rows) {
+          bad("header.epochCursor.sums must hold finite loss, reconstruction and kl and an integer 0 ≤ rows ≤ epochCursor.rows");
+        }
+        cursor.sums = { loss: s.loss, reconstruction: s.reconstruction, kl: s.kl, rows: s.rows };
+      }
     }
   }
   const state: ModelState = withMoments

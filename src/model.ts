@@ -1041,7 +1041,7 @@ export class VAE {
       weights: this.getWeights(), m: this.readTensors("m:"), v: this.readTensors("v:"),
       rngTrain: u("rng.train"), rngEval: u("rng.eval"), hostRng: this.hostRng.s.slice(),
       optimizer: this.optimizer.state(), steps: this.steps, epochs: this.epochs,
-      epochCursor: this.epochCursor ? { ...this.epochCursor, hostRng: this.epochCursor.hostRng.slice() } : null,
+      epochCursor: this.epochCursor ? copyCursor(this.epochCursor) : null,
     };
   }
 
@@ -1077,6 +1077,11 @@ export class VAE {
       checkInt("state.epochCursor.rows", c.rows, 1);
       checkInt("state.epochCursor.batch", c.batch, 0, Math.ceil(c.rows / c.batchSize));
       if (typeof c.shuffle !== "boolean") fail("state.epochCursor.shuffle", "a boolean", c.shuffle);
+      if (c.sums !== undefined) {
+        if (c.sums === null || typeof c.sums !== "object") fail("state.epochCursor.sums", "an object {loss, reconstruction, kl, rows}", c.sums);
+        for (const k of ["loss", "reconstruction", "kl"] as const) checkFinite(`state.epochCursor.sums.${k}`, c.sums[k]);
+        checkInt("state.epochCursor.sums.rows", c.sums.rows, 0, c.rows);
+      }
     }
     if (s.steps !== undefined) checkInt("state.steps", s.steps, 0);
     if (s.epochs !== undefined) checkInt("state.epochs", s.epochs, 0);
@@ -1096,7 +1101,7 @@ export class VAE {
     if (optimizer) this.opt = optimizer;
     if (s.steps !== undefined) this.steps = s.steps;
     if (s.epochs !== undefined) this.epochs = s.epochs;
-    if (s.epochCursor !== undefined) this.epochCursor = s.epochCursor ? { ...s.epochCursor, hostRng: s.epochCursor.hostRng.slice() } : null;
+    if (s.epochCursor !== undefined) this.epochCursor = s.epochCursor ? copyCursor(s.epochCursor) : null;
   }
 }
 
@@ -1108,6 +1113,22 @@ export interface EpochCursor {
   batchSize: number;
   rows: number;
   shuffle: boolean;
+  /** Sums over those batches of loss·B, reconstruction·B, kl·B and of B, so
+   *  the resumed epoch reports all its batches. Absent in files written
+   *  before it existed: the epoch then reports the batches after the resume. */
+  sums?: EpochSums;
+}
+
+export interface EpochSums {
+  loss: number;
+  reconstruction: number;
+  kl: number;
+  rows: number;
+}
+
+/** A deep copy (the cursor is shared state of a running fit). */
+export function copyCursor(c: EpochCursor): EpochCursor {
+  return { ...c, hostRng: c.hostRng.slice(), sums: c.sums ? { ...c.sums } : undefined };
 }
 
 export interface ModelState {

@@ -7,6 +7,7 @@ import { ArgumentError, IdxFormatError, ModelFormatError, NonFiniteLossError } f
 import { COMMANDS, Flags, helpText, mainHelp, parse, UsageError } from "./args.js";
 import { evalCommand, imputeCommand, infoCommand, reconstructCommand, sampleCommand } from "./commands.js";
 import { DataError } from "./data.js";
+import { describeFsError, FileError, isFsError } from "./files.js";
 import { MissingDependencyError } from "./raster.js";
 import { train } from "./train.js";
 
@@ -43,12 +44,19 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`wasm-vae ${cmd}: ${err.message}\n(see wasm-vae ${cmd} --help)\n`);
       return 2;
     }
-    const known = e instanceof DataError || e instanceof ModelFormatError || e instanceof IdxFormatError ||
+    // one line, never a stack trace (a training run keeps it in its error.log)
+    const known = e instanceof DataError || e instanceof ModelFormatError || e instanceof IdxFormatError || e instanceof FileError ||
       e instanceof NonFiniteLossError || e instanceof ArgumentError || e instanceof MissingDependencyError;
-    process.stderr.write(`wasm-vae ${cmd}: error: ${known ? err.message : err.stack ?? err.message}\n`);
+    const text = known ? err.message
+      : isFsError(e) ? describeFsError(e, e.path ?? "?", e.syscall === "open" || e.syscall === "read" ? "read" : "write")
+      : `${err?.name ?? "Error"}: ${String(err?.message ?? e).split("\n")[0]}`;
+    process.stderr.write(`wasm-vae ${cmd}: error: ${text}\n`);
     if (err.runLog) process.stderr.write(`(details in ${err.runLog})\n`);
     return 1;
   }
 }
 
-process.exitCode = await run(process.argv.slice(2));
+process.exitCode = await run(process.argv.slice(2)).catch((e: Error) => {
+  process.stderr.write(`wasm-vae: error: ${e?.name ?? "Error"}: ${String(e?.message ?? e).split("\n")[0]}\n`);
+  return 1;
+});
