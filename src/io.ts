@@ -13,7 +13,9 @@
 // row-major) and, when the optimizer state is saved, the Adam moments
 // ("m:<param>", "v:<param>"). The header also carries the config, the
 // optimizer hyperparameters and step, the three PRNG states and the step and
-// epoch counters, so a resumed run continues bit-identically.
+// epoch counters, so a resumed run continues bit-identically; after a stop
+// mid-epoch, header.epochCursor (shuffle state, batches done and the loss sums
+// of those batches; files without the sums still load) resumes that epoch.
 // A weights-only file (save({ optimizer: false })) lists just the parameters
 // and carries no optimizer, random states or counters.
 // Reading checks everything (length, magic, version, header size, checksum,
