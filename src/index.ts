@@ -1,6 +1,6 @@
 // wasm-vae: variational autoencoders on WebAssembly SIMD kernels.
 export { VAE, NonFiniteLossError } from "./model.js";
-export type { Rows, BatchInput, StepResult, ModelState, EpochCursor } from "./model.js";
+export type { Rows, BatchInput, StepResult, ModelState, EpochCursor, EpochSums } from "./model.js";
 export type { VAEConfig, ResolvedConfig, Likelihood } from "./config.js";
 export { LIKELIHOODS } from "./config.js";
 export { Adam } from "./adam.js";
