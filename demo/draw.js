@@ -126,7 +126,17 @@ export function drawScatter(canvas, means, L, labels, n, map, probe) {
   ctx.fillText(`z₁ ∈ [−${map.R.toFixed(1)}, ${map.R.toFixed(1)}]`, 6, H - 6);
 }
 
-/** Non-background pixels of a canvas (what the tests call "drawn"). */
+/** Fraction of the pixels of `canvas` that differ from `empty`, a canvas of
+ *  the same size showing what `canvas` shows without data (the tests' "drawn"). */
+export function inkBeyond(canvas, empty) {
+  const a = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+  const b = empty.getContext("2d").getImageData(0, 0, empty.width, empty.height).data;
+  let n = 0;
+  for (let i = 0; i < a.length; i += 4) if (a[i] !== b[i] || a[i + 1] !== b[i + 1] || a[i + 2] !== b[i + 2]) n++;
+  return n / (a.length / 4);
+}
+
+/** Non-background pixels of a canvas (those unlike its top-left pixel). */
 export function inkFraction(canvas) {
   const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
   const r0 = data[0], g0 = data[1], b0 = data[2];

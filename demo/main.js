@@ -9,7 +9,7 @@
 // worker bundle.
 import { WorkerTrainer } from "../dist/worker.js";
 import { parseIdx } from "../dist/data/idx.js";
-import { LABEL_COLORS, drawDigit, drawGrid, drawLines, drawScatter, inkFraction, latentMap } from "./draw.js";
+import { LABEL_COLORS, drawDigit, drawGrid, drawLines, drawScatter, inkBeyond, inkFraction, latentMap } from "./draw.js";
 
 const $ = (sel) => document.querySelector(sel);
 const SCATTER_N = 2000;
@@ -45,7 +45,22 @@ const S = {
   mask: new Uint8Array(784),  // 1 = hidden from the model
   errors: [],
 };
-window.wasmVaeDemo = { state: S, trainer, ready: null, refresh: () => requestRefresh(), inkFraction };
+window.wasmVaeDemo = { state: S, trainer, ready: null, refresh: () => requestRefresh(), inkFraction, emptyOf, drawnFraction: (cv) => inkBeyond(cv, emptyOf(cv)) };
+
+/** A canvas like `cv` drawn without data: a chart's frame and axes, the
+ *  scatter's axes and legend, or a digit canvas's uniform background. */
+function emptyOf(cv) {
+  const c = Object.assign(document.createElement("canvas"), { width: cv.width, height: cv.height, id: cv.id });
+  if (cv.id.startsWith("chart-")) drawLines(c, []);
+  else if (cv.id === "scatter") drawScatter(c, new Float32Array(0), 2, [], 0, latentMap(c, S.R), null);
+  else {
+    const [r, g, b] = cv.getContext("2d").getImageData(0, 0, 1, 1).data;
+    const ctx = c.getContext("2d");
+    ctx.fillStyle = `rgb(${r}, ${g}, ${b})`;
+    ctx.fillRect(0, 0, c.width, c.height);
+  }
+  return c;
+}
 
 // ------------------------------------------------------------------ status
 

@@ -24,7 +24,11 @@ export interface BatchInfo extends StepResult {
 
 export interface EpochInfo extends StepResult {
   epoch: number;
+  /** Rows of the whole epoch (loss, reconstruction and kl are means over them,
+   *  also for an epoch resumed from a cursor). */
   rows: number;
+  /** Training time in this fit call (a resumed epoch: since the resume);
+   *  samplesPerSecond is over the same rows. */
   seconds: number;
   samplesPerSecond: number;
   /** Validation −ELBO split, when validation data was given (β = 1 ELBO). */
@@ -142,13 +146,17 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
     if (options.signal?.aborted) { history.aborted = true; break; }
     const epoch = model.epochs + 1;
     const t0 = now();
-    let sumLoss = 0, sumRec = 0, sumKl = 0, seen = 0, batchIndex = 0;
+    // sums over the epoch's batches (all of them, also those before a resume);
+    // `trained` counts only this call's rows, for the speed
+    let sumLoss = 0, sumRec = 0, sumKl = 0, seen = 0, trained = 0, batchIndex = 0;
     const cursor = model.epochCursor;
     if (!inMemory && cursor) {
       fail("data", `the same in-memory rows as the interrupted epoch ${epoch} (a stream cannot resume it); or call vae.discardPartialEpoch() first`);
     }
     const onStep = async (B: number, beta: number, dt: number) => {
-      sumLoss += step.loss * B; sumRec += step.reconstruction * B; sumKl += step.kl * B; seen += B;
+      sumLoss += step.loss * B; sumRec += step.reconstruction * B; sumKl += step.kl * B; seen += B; trained += B;
+      const sums = model.epochCursor?.sums;
+      if (sums) { sums.loss = sumLoss; sums.reconstruction = sumRec; sums.kl = sumKl; sums.rows = seen; }
       if (options.onBatch) {
         await options.onBatch({ ...step, epoch, batch: batchIndex, batches: batchesPerEpoch, step: model.steps, rows: B, beta, samplesPerSecond: B / (dt / 1000) });
       }
@@ -166,8 +174,10 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
         }
         model.hostRng.s.set(cursor.hostRng);
         batchIndex = cursor.batch;
+        if (cursor.sums) ({ loss: sumLoss, reconstruction: sumRec, kl: sumKl, rows: seen } = cursor.sums);
       }
-      model.epochCursor = { hostRng: model.hostRng.s.slice(), batch: batchIndex, batchSize, rows, shuffle };
+      model.epochCursor = { hostRng: model.hostRng.s.slice(), batch: batchIndex, batchSize, rows, shuffle,
+        sums: { loss: sumLoss, reconstruction: sumRec, kl: sumKl, rows: seen } };
       for (let i = 0; i < rows; i++) perm![i] = i;
       if (shuffle) model.hostRng.shuffle(perm!);
       for (let start = batchIndex * batchSize; start < rows; start += batchSize) {
@@ -209,7 +219,7 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
     // draws would move the evaluation stream), and its cursor stays for resuming
     if (history.aborted) break;
     const seconds = (now() - t0) / 1000;
-    const info: EpochInfo = { epoch, loss: sumLoss / seen, reconstruction: sumRec / seen, kl: sumKl / seen, rows: seen, seconds, samplesPerSecond: seen / seconds };
+    const info: EpochInfo = { epoch, loss: sumLoss / seen, reconstruction: sumRec / seen, kl: sumKl / seen, rows: seen, seconds, samplesPerSecond: trained / seconds };
     if (validation) {
       const r = model.elbo(validation.x, { condition: validation.condition });
       info.validation = { loss: -mean(r.elbo), reconstruction: mean(r.reconstruction), kl: mean(r.kl) };

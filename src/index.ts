@@ -1,6 +1,6 @@
 // wasm-vae: variational autoencoders on WebAssembly SIMD kernels.
 export { VAE, NonFiniteLossError } from "./model.js";
-export type { Rows, BatchInput, StepResult, ModelState, EpochCursor } from "./model.js";
+export type { Rows, BatchInput, StepResult, ModelState, EpochCursor, EpochSums } from "./model.js";
 export type { VAEConfig, ResolvedConfig, Likelihood, LayerConfig, LayerEntry, Padding } from "./config.js";
 export { architectureOf } from "./architecture.js";
 export type { Architecture } from "./architecture.js";

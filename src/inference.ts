@@ -236,7 +236,9 @@ export class Inference {
    * (default 0).
    * - method "metropolis" (default; Mattei & Frellsen 2018): z' ~ q(z|x̂) is
    *   accepted with probability
-   *     min(1, p(x_obs|z')·p(z')·q(z|x̂) / (p(x_obs|z)·p(z)·q(z'|x̂))),
+   *     min(1, p(x̂|z')·p(z')·q(z|x̂) / (p(x̂|z)·p(z)·q(z'|x̂))),
+   *   x̂ = (x_obs, x̂_miss): the z step of a Gibbs sweep targets
+   *   p(z | x_obs, x̂_miss), so the likelihood covers the imputed entries too;
    *   then x̂_miss ~ p(x_miss|z). This chain targets p(z, x_miss | x_obs); the
    *   result is E[x_miss | z] averaged over the iterations after `burnIn`
    *   (default a fifth), an estimate of the posterior mean E[x_miss | x_obs].
@@ -313,15 +315,15 @@ export class Inference {
     let q = this.encode(cur, { condition: cond });
     this.draw(eps, "normal");
     for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
-    // the current state's decoder output and log p(x_obs|z) (x_obs never changes)
-    const state = this.decodeWithLogLik(z, cur, obs, cond);
+    // the current state's decoder output and log p(x̂|z)
+    const state = this.decodeWithLogLik(z, cur, cond);
     const zp = new Float32Array(rows * L), u = new Float32Array(Math.max(rows, rows * D));
     const acc = new Float64Array(rows * D);
     for (let it = 0; it < iterations; it++) {
       if (it > 0) q = this.encode(cur, { condition: cond });
       this.draw(eps, "normal");
       for (let i = 0; i < rows * L; i++) zp[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
-      const prop = this.decodeWithLogLik(zp, cur, obs, cond);
+      const prop = this.decodeWithLogLik(zp, cur, cond);
       this.draw(u.subarray(0, rows), "uniform");
       for (let r = 0; r < rows; r++) {
         const logRatio = prop.logp[r] + logPrior(zp, r) - logq(zp, q, r) - (state.logp[r] + logPrior(z, r) - logq(z, q, r));
@@ -329,6 +331,7 @@ export class Inference {
           z.set(zp.subarray(r * L, (r + 1) * L), r * L);
           state.logp[r] = prop.logp[r];
           state.means.set(prop.means.subarray(r * D, (r + 1) * D), r * D);
+          state.raw.set(prop.raw.subarray(r * D, (r + 1) * D), r * D);
           if (state.scales) state.scales.set(prop.scales!.subarray(r * D, (r + 1) * D), r * D);
         }
       }
@@ -341,6 +344,8 @@ export class Inference {
         this.draw(e, "normal");
         for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = state.means[i] + state.scales![i] * e[i];
       }
+      // x̂_miss changed: log p(x̂|z) of the kept z
+      for (let r = 0; r < rows; r++) state.logp[r] = this.rowLogLik(state, cur, r);
       if (it >= burnIn) for (let i = 0; i < rows * D; i++) acc[i] += state.means[i];
     }
     const kept = iterations - burnIn;
@@ -361,24 +366,17 @@ export class Inference {
     }
   }
 
-  /** Writes rows [start, start+B) of z (rows × L) into the decoder input. */
-  private loadLatents(z: ArrayLike<number>, B: number, start: number): void {
-    const H = this.net.heap(), L = this.config.latentDim, W = L + this.config.conditionDim;
-    const zin = this.net.ptr["z.in"] >>> 2, zs = z instanceof Uint8Array ? 1 / 255 : 1;
-    for (let b = 0; b < B; b++) for (let j = 0; j < L; j++) H[zin + b * W + j] = z[(start + b) * L + j] * zs;
-  }
-
-  /** Decodes z (rows × L) and returns the means (and σ for a Gaussian) and,
-   *  per row, log p(x_obs|z) over the entries with obs = 1 (float64). */
-  private decodeWithLogLik(z: Float32Array, x: Float32Array, obs: Uint8Array, cond: Rows | undefined):
-      { means: Float32Array; scales: Float32Array | null; logp: Float64Array } {
+  /** Decodes z (rows × L) and returns the means, the raw outputs (logits for
+   *  Bernoulli, log σ for a Gaussian), σ for a Gaussian and, per row,
+   *  log p(x|z) over all entries (float64). */
+  private decodeWithLogLik(z: Float32Array, x: Float32Array, cond: Rows | undefined): DecodedRows {
     const L = this.config.latentDim, D = this.config.inputDim;
     const rows = z.length / L;
     const lik = this.config.likelihood;
-    const means = new Float32Array(rows * D), logp = new Float64Array(rows);
-    const scales = lik === "bernoulli" ? null : new Float32Array(rows * D);
+    const out: DecodedRows = { means: new Float32Array(rows * D), raw: new Float32Array(rows * D),
+      scales: lik === "bernoulli" ? null : new Float32Array(rows * D), logp: new Float64Array(rows) };
     const W = lik === "gaussian-learned" ? 2 * D : D;
-    const logSigma = Math.log(this.config.sigma);
+    const logSigma = Math.fround(Math.log(this.config.sigma));
     this.chunks(rows, (start, B) => {
       this.obj.loadLatents(z, B, start);
       this.obj.loadDecoderCondition(cond, B, start, null);
@@ -387,25 +385,41 @@ export class Inference {
       const y = this.net.ptr["out"] >>> 2;
       for (let b = 0; b < B; b++) {
         const r = start + b;
-        let lp = 0;
         for (let d = 0; d < D; d++) {
           const o = y + b * W + d, i = r * D + d;
-          let m: number;
           if (lik === "bernoulli") {
-            const l = H[o];
-            m = 1 / (1 + Math.exp(-l));
-            if (obs[i]) lp -= Math.max(l, 0) - l * x[i] + Math.log1p(Math.exp(-Math.abs(l)));
+            out.raw[i] = H[o];
+            out.means[i] = 1 / (1 + Math.exp(-H[o]));
           } else {
-            m = H[o];
-            const ls = lik === "gaussian" ? logSigma : H[o + D];
-            scales![i] = Math.exp(ls);
-            if (obs[i]) { const t = (x[i] - m) * Math.exp(-ls); lp -= 0.5 * t * t + ls + 0.5 * LOG_2PI; }
+            out.means[i] = H[o];
+            out.raw[i] = lik === "gaussian" ? logSigma : H[o + D];
+            out.scales![i] = Math.exp(out.raw[i]);
           }
-          means[i] = m;
         }
-        logp[r] = lp;
+        out.logp[r] = this.rowLogLik(out, x, r);
       }
     });
-    return { means, scales, logp };
+    return out;
   }
+
+  /** log p(x_r | decoder output of row r), summed over the D entries. */
+  private rowLogLik(o: DecodedRows, x: Float32Array, r: number): number {
+    const D = this.config.inputDim, bern = this.config.likelihood === "bernoulli";
+    let lp = 0;
+    for (let i = r * D; i < (r + 1) * D; i++) {
+      const l = o.raw[i];
+      if (bern) lp -= Math.max(l, 0) - l * x[i] + Math.log1p(Math.exp(-Math.abs(l)));
+      else { const t = (x[i] - o.means[i]) * Math.exp(-l); lp -= 0.5 * t * t + l + 0.5 * LOG_2PI; }
+    }
+    return lp;
+  }
+}
+
+/** Decoder outputs of rows for impute: means, raw outputs (Bernoulli logits,
+ *  Gaussian log σ), σ (Gaussian) and log p(x̂|z) per row. */
+interface DecodedRows {
+  means: Float32Array;
+  raw: Float32Array;
+  scales: Float32Array | null;
+  logp: Float64Array;
 }

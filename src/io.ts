@@ -14,7 +14,9 @@
 // row-major) and, when the optimizer state is saved, the Adam moments
 // ("m:<param>", "v:<param>"). The header also carries the config, the
 // optimizer hyperparameters and step, the three PRNG states and the step and
-// epoch counters, so a resumed run continues bit-identically.
+// epoch counters, so a resumed run continues bit-identically; after a stop
+// mid-epoch, header.epochCursor (shuffle state, batches done and the loss sums
+// of those batches; files without the sums still load) resumes that epoch.
 // Version 2 adds the layer list: header.config.encoder / decoder may hold
 // layer objects and header.config.inputShape the NHWC input shape, and
 // header.layers lists every resolved layer (kind, name, shapes, settings,
@@ -53,7 +55,8 @@ export interface FileHeader {
   steps: number;
   epochs: number;
   /** An interrupted in-memory epoch (model.epochCursor), or null. */
-  epochCursor?: { hostRng: number[]; batch: number; batchSize: number; rows: number; shuffle: boolean } | null;
+  epochCursor?: { hostRng: number[]; batch: number; batchSize: number; rows: number; shuffle: boolean;
+    sums?: { loss: number; reconstruction: number; kl: number; rows: number } } | null;
   build: string;
   /** Version 2: every resolved layer (see the file comment). */
   layers?: LayerRecord[];
@@ -108,7 +111,7 @@ export function encodeModel(config: ResolvedConfig, state: ModelState, shapes: R
       ? { train: [...state.rngTrain], eval: [...state.rngEval], host: [...state.hostRng] } : null,
     steps: opt ? state.steps ?? 0 : 0,
     epochs: opt ? state.epochs ?? 0 : 0,
-    epochCursor: opt && state.epochCursor ? { ...state.epochCursor, hostRng: [...state.epochCursor.hostRng] } : null,
+    epochCursor: opt && state.epochCursor ? { ...state.epochCursor, hostRng: [...state.epochCursor.hostRng], sums: state.epochCursor.sums && { ...state.epochCursor.sums } } : null,
     build,
     layers: layerRecords(architectureOf(config)),
   };
@@ -242,6 +245,15 @@ export function decodeModel(bytes: Uint8Array): { config: ResolvedConfig; state:
         bad("header.epochCursor must hold integers batchSize ≥ 1, rows ≥ 1, 0 ≤ batch ≤ ⌈rows / batchSize⌉ and a boolean shuffle");
       }
       cursor = { hostRng: u32("epochCursor.hostRng", c.hostRng), batch: c.batch, batchSize: c.batchSize, rows: c.rows, shuffle: c.shuffle };
+      // sums: absent in files written before they were kept
+      const s = c.sums;
+      if (s !== undefined) {
+        const fin = (v: unknown) => typeof v === "number" && Number.isFinite(v);
+        if (s === null || typeof s !== "object" || !fin(s.loss) || !fin(s.reconstruction) || !fin(s.kl) || !Number.isSafeInteger(s.rows) || s.rows < 0 || s.rows > c.rows) {
+          bad("header.epochCursor.sums must hold finite loss, reconstruction and kl and an integer 0 ≤ rows ≤ epochCursor.rows");
+        }
+        cursor.sums = { loss: s.loss, reconstruction: s.reconstruction, kl: s.kl, rows: s.rows };
+      }
     }
   }
   const state: ModelState = withMoments

@@ -23,7 +23,7 @@ import { loadKernels, type Build, type Kernels, type LoadOptions } from "./wasm.
 import { checkFinite, checkInt, fail } from "./validate.js";
 
 export { NonFiniteLossError } from "./types.js";
-export type { BatchInput, EpochCursor, ModelState, Rows, StepResult } from "./types.js";
+export type { BatchInput, EpochCursor, EpochSums, ModelState, Rows, StepResult } from "./types.js";
 
 export class VAE {
   readonly config: Readonly<ResolvedConfig>;

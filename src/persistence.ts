@@ -5,8 +5,8 @@
 import { Adam } from "./adam.js";
 import type { Network } from "./network.js";
 import type { HostRng } from "./random.js";
-import type { EpochCursor, ModelState } from "./types.js";
-import { checkInt, fail } from "./validate.js";
+import { copyCursor, type EpochCursor, type ModelState } from "./types.js";
+import { checkFinite, checkInt, fail } from "./validate.js";
 
 /** The training counters a state carries besides the arena. */
 export interface Counters {
@@ -24,7 +24,7 @@ export function exportState(net: Network, c: Counters): ModelState {
     weights: net.readTensors(""), m: net.readTensors("m:"), v: net.readTensors("v:"),
     rngTrain: u("rng.train"), rngEval: u("rng.eval"), hostRng: c.hostRng.s.slice(),
     optimizer: c.optimizer.state(), steps: c.steps, epochs: c.epochs,
-    epochCursor: c.epochCursor ? { ...c.epochCursor, hostRng: c.epochCursor.hostRng.slice() } : null,
+    epochCursor: c.epochCursor ? copyCursor(c.epochCursor) : null,
   };
 }
 
@@ -70,6 +70,11 @@ export function stageState(net: Network, s: ModelState, current: Adam, schedule?
     checkInt("state.epochCursor.rows", c.rows, 1);
     checkInt("state.epochCursor.batch", c.batch, 0, Math.ceil(c.rows / c.batchSize));
     if (typeof c.shuffle !== "boolean") fail("state.epochCursor.shuffle", "a boolean", c.shuffle);
+    if (c.sums !== undefined) {
+      if (c.sums === null || typeof c.sums !== "object") fail("state.epochCursor.sums", "an object {loss, reconstruction, kl, rows}", c.sums);
+      for (const k of ["loss", "reconstruction", "kl"] as const) checkFinite(`state.epochCursor.sums.${k}`, c.sums[k]);
+      checkInt("state.epochCursor.sums.rows", c.sums.rows, 0, c.rows);
+    }
   }
   if (s.steps !== undefined) checkInt("state.steps", s.steps, 0);
   if (s.epochs !== undefined) checkInt("state.epochs", s.epochs, 0);
@@ -97,5 +102,5 @@ export function writeState(net: Network, st: StagedState, c: Counters): void {
   if (st.optimizer) c.optimizer = st.optimizer;
   if (s.steps !== undefined) c.steps = s.steps;
   if (s.epochs !== undefined) c.epochs = s.epochs;
-  if (s.epochCursor !== undefined) c.epochCursor = s.epochCursor ? { ...s.epochCursor, hostRng: s.epochCursor.hostRng.slice() } : null;
+  if (s.epochCursor !== undefined) c.epochCursor = s.epochCursor ? copyCursor(s.epochCursor) : null;
 }

@@ -33,6 +33,22 @@ export interface EpochCursor {
   batchSize: number;
   rows: number;
   shuffle: boolean;
+  /** Sums over those batches of loss·B, reconstruction·B, kl·B and of B, so
+   *  the resumed epoch reports all its batches. Absent in files written
+   *  before it existed: the epoch then reports the batches after the resume. */
+  sums?: EpochSums;
+}
+
+export interface EpochSums {
+  loss: number;
+  reconstruction: number;
+  kl: number;
+  rows: number;
+}
+
+/** A deep copy (the cursor is shared state of a running fit). */
+export function copyCursor(c: EpochCursor): EpochCursor {
+  return { ...c, hostRng: c.hostRng.slice(), sums: c.sums ? { ...c.sums } : undefined };
 }
 
 export interface ModelState {

@@ -18,8 +18,18 @@ import type { DataRef, DataSlice, ModelInfo, SerializedError, TrainerMessage, Tr
 /** A worker's message port: `self` in a Web Worker, `parentPort` in a Node
  *  worker_thread (or any MessagePort). */
 export type PortLike =
-  | { postMessage(message: unknown, transfer: TransferList): void; addEventListener(type: string, fn: (e: any) => void): void }
-  | { postMessage(message: unknown, transfer?: readonly any[]): void; on(type: string, fn: (v: any) => void): unknown };
+  | {
+    /** Sends a reply or an event. */
+    postMessage(message: unknown, transfer: TransferList): void;
+    /** Listens for requests. */
+    addEventListener(type: string, fn: (e: any) => void): void;
+  }
+  | {
+    /** Sends a reply or an event. */
+    postMessage(message: unknown, transfer?: readonly any[]): void;
+    /** Listens for requests. */
+    on(type: string, fn: (v: any) => void): unknown;
+  };
 
 const isNode = typeof process !== "undefined" && !!process.versions?.node;
 

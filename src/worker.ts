@@ -23,27 +23,81 @@ export type TrainerOp =
   | "getWeights" | "setWeights" | "save" | "dispose";
 
 /** page → worker */
-export interface TrainerRequest { id: number; op: TrainerOp; args: unknown[] }
+export interface TrainerRequest {
+  /** Matches the reply (result or error) and the events of this request. */
+  id: number;
+  /** What to do. */
+  op: TrainerOp;
+  /** The method's arguments, structured-cloneable. */
+  args: unknown[];
+}
 
 /** worker → page */
 export type TrainerMessage =
-  | { kind: "ready" }
-  | { kind: "result"; id: number; value: unknown }
-  | { kind: "error"; id: number; error: SerializedError }
-  | { kind: "event"; id: number; event: "batch"; data: BatchInfo }
-  | { kind: "event"; id: number; event: "epoch"; data: EpochInfo };
+  | {
+    /** The worker has loaded and serves requests. */
+    kind: "ready";
+  }
+  | {
+    /** A request finished. */
+    kind: "result";
+    /** The request's id. */
+    id: number;
+    /** What the method returned. */
+    value: unknown;
+  }
+  | {
+    /** A request failed. */
+    kind: "error";
+    /** The request's id. */
+    id: number;
+    /** The error, re-thrown on the page as a WorkerError. */
+    error: SerializedError;
+  }
+  | {
+    /** Training progress of a running fit. */
+    kind: "event";
+    /** The fit request's id. */
+    id: number;
+    /** A finished batch. */
+    event: "batch";
+    /** Its loss and counters. */
+    data: BatchInfo;
+  }
+  | {
+    /** Training progress of a running fit. */
+    kind: "event";
+    /** The fit request's id. */
+    id: number;
+    /** A finished epoch. */
+    event: "epoch";
+    /** Its metrics. */
+    data: EpochInfo;
+  };
 
-export interface SerializedError { name: string; message: string; stack?: string }
+/** An error as it crosses postMessage. */
+export interface SerializedError {
+  /** The error class name, e.g. "ArgumentError". */
+  name: string;
+  /** Its message. */
+  message: string;
+  /** The stack inside the worker, when there was one. */
+  stack?: string;
+}
 
 /** LoadOptions that can cross a postMessage (URLs as strings). */
 export interface WorkerLoadOptions {
+  /** The kernel build (see LoadOptions.build). */
   build?: BuildRequest;
+  /** Force the bit-reproducible plain build (see LoadOptions.deterministic). */
   deterministic?: boolean;
+  /** Where the worker finds each build's wasm: bytes or a URL string. */
   wasm?: Partial<Record<Build, ArrayBuffer | ArrayBufferView | string>>;
 }
 
 /** What the worker reports about its model and runtime. */
 export interface ModelInfo {
+  /** The model's configuration with every default filled in. */
   config: ResolvedConfig;
   /** The kernel build that runs ("plain" or "relaxed"). */
   build: Build;
@@ -52,46 +106,98 @@ export interface ModelInfo {
   /** Whether the worker can share memory with the page (SharedArrayBuffer
    *  usable: cross-origin isolated pages, or Node). */
   sharedMemory: boolean;
+  /** Number of trainable parameters. */
   parameterCount: number;
   /** The optimizer's settings and step (lr null when it is a schedule). */
   optimizer: AdamState;
+  /** Training steps taken. */
   steps: number;
+  /** Completed epochs of fit. */
   epochs: number;
+  /** Where the worker runs. */
   runtime: "browser" | "node";
 }
 
 /** Rows [start, start + count) of data stored in the worker with setData
  *  (rows of the model's inputDim); a view there, nothing crosses. */
-export interface DataSlice { data: string; start?: number; count?: number }
+export interface DataSlice {
+  /** The name given to setData. */
+  data: string;
+  /** First row (default 0). */
+  start?: number;
+  /** Number of rows (default: to the end). */
+  count?: number;
+}
 
 /** Rows, or a reference to rows stored in the worker (its name or a slice). */
 export type DataRef = Rows | string | DataSlice;
 
 /** fit options that can cross a postMessage, plus page-side callbacks. */
 export interface WorkerFitOptions {
+  /** See FitOptions.epochs. */
   epochs?: number;
+  /** See FitOptions.batchSize. */
   batchSize?: number;
+  /** See FitOptions.shuffle. */
   shuffle?: boolean;
+  /** Condition rows of a conditional model (rows or data in the worker). */
   condition?: DataRef;
+  /** See FitOptions.klWarmupSteps. */
   klWarmupSteps?: number;
+  /** See FitOptions.klWarmupEpochs. */
   klWarmupEpochs?: number;
+  /** Validation rows (rows or data in the worker), evaluated after each epoch. */
   validation?: DataRef;
   /** A new Adam with these settings before training (a number lr only);
    *  omitted, the model keeps its optimizer and its moments. */
-  optimizer?: Omit<AdamOptions, "lr"> & { lr?: number };
+  optimizer?: Omit<AdamOptions, "lr"> & {
+    /** Learning rate (a number; schedules cannot cross postMessage). */
+    lr?: number;
+  };
   /** Send a "batch" event every this many batches (default 1); the last
    *  batch of each epoch is always sent. */
   batchEvery?: number;
   /** Transfer (detach) the data's buffer instead of copying it. */
   transfer?: boolean;
+  /** Called on the page for each "batch" event of this fit. */
   onBatch?: (info: BatchInfo) => void;
+  /** Called on the page for each "epoch" event of this fit. */
   onEpoch?: (info: EpochInfo) => void;
   /** Aborting it stops training (like `stop()`). */
   signal?: AbortSignal;
 }
 
+/** What setData stored. */
+export interface StoredData {
+  /** The name it is stored under. */
+  name: string;
+  /** Its number of values. */
+  length: number;
+}
+
+/** q(z|x) of each row, row-major (rows, latentDim). */
+export interface Encoding {
+  /** Means μ. */
+  mean: Float32Array;
+  /** Log-variances log σ². */
+  logvar: Float32Array;
+}
+
+/** Per-row ELBO and its terms (nats). */
+export interface ElboTerms {
+  /** −(reconstruction + kl): the ELBO estimate. */
+  elbo: Float32Array;
+  /** −E_q[log p(x|z)]. */
+  reconstruction: Float32Array;
+  /** KL(q(z|x) ‖ N(0, I)). */
+  kl: Float32Array;
+}
+
+/** The events of WorkerTrainer.on and their payloads. */
 export interface TrainerEvents {
+  /** A training batch finished (every `batchEvery` batches). */
   batch: BatchInfo;
+  /** A training epoch finished. */
   epoch: EpochInfo;
   /** The worker failed outside any request (e.g. its script did not load). */
   error: Error;
@@ -113,8 +219,22 @@ export class WorkerError extends Error {
 
 /** A browser Worker (or MessagePort) or a Node worker_threads Worker. */
 export type WorkerLike =
-  | { postMessage(message: unknown, transfer: TransferList): void; addEventListener(type: string, fn: (e: any) => void): void; terminate?(): void }
-  | { postMessage(message: unknown, transfer?: readonly any[]): void; on(type: string, fn: (v: any) => void): unknown; terminate?(): unknown };
+  | {
+    /** Sends a request. */
+    postMessage(message: unknown, transfer: TransferList): void;
+    /** Listens for replies and errors. */
+    addEventListener(type: string, fn: (e: any) => void): void;
+    /** Ends the worker. */
+    terminate?(): void;
+  }
+  | {
+    /** Sends a request. */
+    postMessage(message: unknown, transfer?: readonly any[]): void;
+    /** Listens for replies, errors and exit. */
+    on(type: string, fn: (v: any) => void): unknown;
+    /** Ends the worker. */
+    terminate?(): unknown;
+  };
 
 interface Pending { resolve(v: unknown): void; reject(e: Error): void }
 
@@ -134,6 +254,7 @@ interface Pending { resolve(v: unknown): void; reject(e: Error): void }
  * { data: "test", start: 0, count: 16 }), which crosses nothing.
  */
 export class WorkerTrainer {
+  /** The worker this trainer drives. */
   readonly worker: WorkerLike;
   private nextId = 1;
   private pending = new Map<number, Pending>();
@@ -197,6 +318,7 @@ export class WorkerTrainer {
     return this.call("load", [u8, options === undefined ? undefined : cloneableLoadOptions(options)]) as Promise<ModelInfo>;
   }
 
+  /** The worker's model, build and runtime. */
   info(): Promise<ModelInfo> {
     return this.call("info", []) as Promise<ModelInfo>;
   }
@@ -204,10 +326,11 @@ export class WorkerTrainer {
   /** Stores rows in the worker under `name` (for fit/validation by name).
    *  A SharedArrayBuffer-backed array is shared, not copied; with
    *  `transfer: true` the buffer moves to the worker (detached here). */
-  setData(name: string, rows: Rows, options: { transfer?: boolean } = {}): Promise<{ name: string; length: number }> {
-    return this.call("setData", [name, rows], options.transfer ? transferOf(rows) : []) as Promise<{ name: string; length: number }>;
+  setData(name: string, rows: Rows, options: { transfer?: boolean } = {}): Promise<StoredData> {
+    return this.call("setData", [name, rows], options.transfer ? transferOf(rows) : []) as Promise<StoredData>;
   }
 
+  /** Forgets data stored with setData; resolves false when there was none. */
   deleteData(name: string): Promise<boolean> {
     return this.call("deleteData", [name]) as Promise<boolean>;
   }
@@ -235,22 +358,27 @@ export class WorkerTrainer {
     return (this.call("stop", []) as Promise<void>).catch(() => undefined);
   }
 
+  /** `n` rows decoded from z ~ N(0, T²·I); see VAE.sample. */
   sample(n: number, options: { temperature?: number; condition?: Rows } = {}): Promise<Float32Array> {
     return this.call("sample", [n, options]) as Promise<Float32Array>;
   }
 
-  encode(x: DataRef, options: { condition?: Rows } = {}): Promise<{ mean: Float32Array; logvar: Float32Array }> {
-    return this.call("encode", [x, options]) as Promise<{ mean: Float32Array; logvar: Float32Array }>;
+  /** q(z|x) of each row: means and log-variances; see VAE.encode. */
+  encode(x: DataRef, options: { condition?: Rows } = {}): Promise<Encoding> {
+    return this.call("encode", [x, options]) as Promise<Encoding>;
   }
 
+  /** The likelihood's mean for each latent row; see VAE.decode. */
   decode(z: Rows, options: { condition?: Rows } = {}): Promise<Float32Array> {
     return this.call("decode", [z, options]) as Promise<Float32Array>;
   }
 
+  /** Decoded encodings of each row; see VAE.reconstruct. */
   reconstruct(x: DataRef, options: { condition?: Rows; sample?: boolean } = {}): Promise<Float32Array> {
     return this.call("reconstruct", [x, options]) as Promise<Float32Array>;
   }
 
+  /** Decodings along the path between two rows' encodings; see VAE.interpolate. */
   interpolate(xa: DataRef, xb: DataRef, steps: number, options: { spherical?: boolean; condition?: Rows } = {}): Promise<Float32Array> {
     return this.call("interpolate", [xa, xb, steps, options]) as Promise<Float32Array>;
   }
@@ -262,14 +390,18 @@ export class WorkerTrainer {
     return this.call("impute", [x, m, options]) as Promise<Float32Array>;
   }
 
-  elbo(x: DataRef, options: { condition?: Rows; samples?: number } = {}): Promise<{ elbo: Float32Array; reconstruction: Float32Array; kl: Float32Array }> {
-    return this.call("elbo", [x, options]) as Promise<{ elbo: Float32Array; reconstruction: Float32Array; kl: Float32Array }>;
+  /** Per-row ELBO and its terms; see VAE.elbo. */
+  elbo(x: DataRef, options: { condition?: Rows; samples?: number } = {}): Promise<ElboTerms> {
+    return this.call("elbo", [x, options]) as Promise<ElboTerms>;
   }
 
+  /** Copies of every parameter tensor; see VAE.getWeights. */
   getWeights(): Promise<Record<string, Float32Array>> {
     return this.call("getWeights", []) as Promise<Record<string, Float32Array>>;
   }
 
+  /** Sets some or all parameters (checked first; see VAE.setWeights). With
+   *  `transfer: true` the arrays' buffers move to the worker. */
   setWeights(weights: Record<string, Float32Array>, options: { transfer?: boolean } = {}): Promise<void> {
     const t = options.transfer ? Object.values(weights).flatMap((w) => transferOf(w)) : [];
     return this.call("setWeights", [weights], [...new Set(t)]) as Promise<void>;

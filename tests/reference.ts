@@ -349,3 +349,70 @@ export function mvnLogPdfRef(x: ArrayLike<number>, mean: ArrayLike<number>, cov:
   }
   return -0.5 * quad - logdet - 0.5 * n * Math.log(2 * Math.PI);
 }
+
+/** What the VAE references need of a config (a ResolvedConfig fits). */
+export interface VaeRefConfig {
+  inputDim: number; conditionDim: number; latentDim: number; encoder: number[]; decoder: number[];
+  activation: Act; activationAlpha: number; likelihood: "bernoulli" | "gaussian" | "gaussian-learned"; sigma: number;
+}
+
+/** Rows of `a` (width wa) with rows of `b` (width wb) appended: [a | b]. */
+function concatRows(a: ArrayLike<number>, wa: number, b: ArrayLike<number> | undefined, wb: number, rows: number): Float64Array {
+  const out = new Float64Array(rows * (wa + wb));
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < wa; j++) out[r * (wa + wb) + j] = a[r * wa + j];
+    for (let j = 0; j < wb; j++) out[r * (wa + wb) + wa + j] = b![r * wb + j];
+  }
+  return out;
+}
+
+/** An MLP of dense layers `${prefix}.i` (weight (in, out) row-major), the
+ *  activation on the hidden layers, identity on the last. */
+function mlpRef(w: Record<string, ArrayLike<number>>, prefix: string, dims: number[], x: ArrayLike<number>, rows: number,
+  act: Act, alpha: number): Float64Array {
+  let h: ArrayLike<number> = x;
+  for (let i = 0; i + 1 < dims.length; i++) {
+    const last = i + 2 === dims.length;
+    h = denseForwardRef(h, w[`${prefix}.${i}.weight`], w[`${prefix}.${i}.bias`], rows, dims[i], dims[i + 1], last ? "identity" : act, alpha).y;
+  }
+  return Float64Array.from(h);
+}
+
+/** q(z|x, c): rows × [μ (L) | log σ² (L)] from the encoder on [x | c]. */
+export function vaeEncodeRef(w: Record<string, ArrayLike<number>>, c: VaeRefConfig, x: ArrayLike<number>,
+  cond: ArrayLike<number> | undefined, rows: number): Float64Array {
+  const dims = [c.inputDim + c.conditionDim, ...c.encoder, 2 * c.latentDim];
+  return mlpRef(w, "encoder", dims, concatRows(x, c.inputDim, cond, c.conditionDim, rows), rows, c.activation, c.activationAlpha);
+}
+
+/** The decoder's output on [z | c]: rows × D logits (Bernoulli), means
+ *  (Gaussian), or [means | log σ] (rows × 2D, gaussian-learned). */
+export function vaeDecodeRef(w: Record<string, ArrayLike<number>>, c: VaeRefConfig, z: ArrayLike<number>,
+  cond: ArrayLike<number> | undefined, rows: number): Float64Array {
+  const out = c.likelihood === "gaussian-learned" ? 2 * c.inputDim : c.inputDim;
+  const dims = [c.latentDim + c.conditionDim, ...c.decoder, out];
+  return mlpRef(w, "decoder", dims, concatRows(z, c.latentDim, cond, c.conditionDim, rows), rows, c.activation, c.activationAlpha);
+}
+
+/** −log p(x|z) per row from the decoder output. */
+export function vaeNllRef(c: VaeRefConfig, out: ArrayLike<number>, x: ArrayLike<number>, rows: number): Float64Array {
+  if (c.likelihood === "bernoulli") return bernoulliNllRef(out, x, rows, c.inputDim);
+  if (c.likelihood === "gaussian") return gaussianNllRef(out, x, rows, c.inputDim, c.sigma);
+  return gaussianLearnedNllRef(out, x, rows, c.inputDim);
+}
+
+/** The single-sample-per-draw ELBO per row, averaged over the S draws in
+ *  eps (S × rows × L, draw-major): elbo = −(mean nll + KL). */
+export function vaeElboRef(w: Record<string, ArrayLike<number>>, c: VaeRefConfig, x: ArrayLike<number>,
+  cond: ArrayLike<number> | undefined, eps: ArrayLike<number>, rows: number, S = 1):
+  { elbo: Float64Array; reconstruction: Float64Array; kl: Float64Array } {
+  const L = c.latentDim;
+  const h = vaeEncodeRef(w, c, x, cond, rows);
+  const kl = klRef(h, rows, L), rec = new Float64Array(rows);
+  for (let s = 0; s < S; s++) {
+    const z = sampleRef(h, Array.prototype.slice.call(eps, s * rows * L, (s + 1) * rows * L), rows, L);
+    const nll = vaeNllRef(c, vaeDecodeRef(w, c, z, cond, rows), x, rows);
+    for (let r = 0; r < rows; r++) rec[r] += nll[r] / S;
+  }
+  return { elbo: rec.map((v, r) => -(v + kl[r])), reconstruction: rec, kl };
+}

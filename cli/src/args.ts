@@ -169,7 +169,7 @@ export function parse(cmd: string, argv: string[]): Values {
   const config: Record<string, { type: "string" | "boolean"; short?: string }> = {};
   for (const [k, o] of Object.entries(opts)) config[k] = o.short ? { type: o.type, short: o.short } : { type: o.type };
   try {
-    const { values, positionals } = parseArgs({ args: argv, options: config, strict: true, allowPositionals: true });
+    const { values, positionals } = parseArgs({ args: joinDashValues(argv, opts), options: config, strict: true, allowPositionals: true });
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} (flags start with --)`);
     return values as Values;
   } catch (e) {
@@ -182,10 +182,32 @@ export function parse(cmd: string, argv: string[]): Values {
       const close = suggest(flag.replace(/^-+/, ""), Object.keys(opts));
       msg = `unknown option ${flag}${close ? ` (did you mean --${close}?)` : ""}`;
     } else if (err.code === "ERR_PARSE_ARGS_INVALID_OPTION_VALUE") {
-      msg = msg.replace(/\. To specify.*$/s, "").replace(/^Option/, "option");
+      // "Option '--lr' argument is ambiguous": the next word is a flag
+      const m = /^Option '(--[\w-]+)'.* ambiguous/s.exec(msg);
+      msg = m ? `${m[1]}: missing value (the next argument is a flag; write ${m[1]}=<value> for a value starting with "-")`
+        : msg.replace(/\. To specify.*$/s, "").replace(/^Option/, "option");
     }
     throw new UsageError(msg);
   }
+}
+
+/** `--epochs -1` → `--epochs=-1`: parseArgs reads a value starting with "-"
+ *  as a flag ("argument is ambiguous"); a string flag followed by a word that
+ *  starts with a single "-" gets it as its value, so the reader can say what
+ *  is wrong with it. "--x" next is a flag, and "-h" stays help. */
+function joinDashValues(argv: string[], opts: Record<string, Opt>): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i], next = argv[i + 1];
+    const name = a.startsWith("--") && !a.includes("=") ? a.slice(2) : null;
+    if (name !== null && opts[name]?.type === "string" && next !== undefined && /^-(?!-)./.test(next) && next !== "-h") {
+      out.push(`${a}=${next}`);
+      i++;
+    } else {
+      out.push(a);
+    }
+  }
+  return out;
 }
 
 function suggest(s: string, names: string[]): string | null {

@@ -5,10 +5,10 @@
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { decodeModel, VAE } from "wasm-vae";
-import { writeFileAtomic } from "wasm-vae/node";
 import { Flags, UsageError } from "./args.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset } from "./data.js";
 import { imputationError, imputationFigure, reconstructionsFigure, samplesFigure, type FigureContext } from "./figures.js";
+import { writeOutput } from "./files.js";
 import { fmt } from "./progress.js";
 
 type Log = (s: string) => void;
@@ -73,7 +73,7 @@ function context(f: Flags, l: Loaded, data: Dataset | null): FigureContext {
 }
 
 async function writePng(path: string, png: Buffer, log: Log, what: string, w: number, h: number): Promise<void> {
-  await writeFileAtomic(path, png);
+  await writeOutput(path, png);
   log(`wrote ${path} (${what}, ${w}×${h})`);
 }
 

@@ -1,12 +1,13 @@
 // The `wasm-vae` command line: picks the subcommand, parses its flags, runs
 // it, and maps errors to exit codes: 0 done, 1 failed (bad data or model
 // file, training error), 2 usage (unknown flag, bad value), 130 interrupted.
-// Run with `npx tsx src/cli/main.ts <command>`, `npm start` (= train), or the
+// Run with `npm start` (= train), `npx wasm-vae <command>` in this repository, or the
 // package bin (bin/wasm-vae.js). Not imported by the library entry point.
 import { ArgumentError, IdxFormatError, ModelFormatError, NonFiniteLossError } from "wasm-vae";
 import { COMMANDS, Flags, helpText, mainHelp, parse, UsageError } from "./args.js";
 import { evalCommand, imputeCommand, infoCommand, reconstructCommand, sampleCommand } from "./commands.js";
 import { DataError } from "./data.js";
+import { describeFsError, FileError, isFsError } from "./files.js";
 import { MissingDependencyError } from "./raster.js";
 import { train } from "./train.js";
 
@@ -43,12 +44,19 @@ export async function run(argv: string[]): Promise<number> {
       process.stderr.write(`wasm-vae ${cmd}: ${err.message}\n(see wasm-vae ${cmd} --help)\n`);
       return 2;
     }
-    const known = e instanceof DataError || e instanceof ModelFormatError || e instanceof IdxFormatError ||
+    // one line, never a stack trace (a training run keeps it in its error.log)
+    const known = e instanceof DataError || e instanceof ModelFormatError || e instanceof IdxFormatError || e instanceof FileError ||
       e instanceof NonFiniteLossError || e instanceof ArgumentError || e instanceof MissingDependencyError;
-    process.stderr.write(`wasm-vae ${cmd}: error: ${known ? err.message : err.stack ?? err.message}\n`);
+    const text = known ? err.message
+      : isFsError(e) ? describeFsError(e, e.path ?? "?", e.syscall === "open" || e.syscall === "read" ? "read" : "write")
+      : `${err?.name ?? "Error"}: ${String(err?.message ?? e).split("\n")[0]}`;
+    process.stderr.write(`wasm-vae ${cmd}: error: ${text}\n`);
     if (err.runLog) process.stderr.write(`(details in ${err.runLog})\n`);
     return 1;
   }
 }
 
-process.exitCode = await run(process.argv.slice(2));
+process.exitCode = await run(process.argv.slice(2)).catch((e: Error) => {
+  process.stderr.write(`wasm-vae: error: ${e?.name ?? "Error"}: ${String(e?.message ?? e).split("\n")[0]}\n`);
+  return 1;
+});

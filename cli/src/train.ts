@@ -16,16 +16,17 @@
 // Ctrl-C stops after the current batch and writes the checkpoint there: the
 // model file carries the interrupted epoch's cursor (shuffle state and batch
 // position), so --resume continues bit-identically from that batch.
+import type { Stats } from "node:fs";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { ACTIVATIONS, Adam, ArgumentError, decodeModel, LIKELIHOODS, VAE, type ResolvedConfig, type VAEConfig } from "wasm-vae";
-import { writeFileAtomic } from "wasm-vae/node";
 import { Flags, UsageError } from "./args.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type DataSpec } from "./data.js";
 import {
   imputationError, imputationFigure, interpolationFigure, latentFigure, lossFigure, manifoldFigure,
   reconstructionsFigure, samplesFigure, type EpochRecord, type FigureContext,
 } from "./figures.js";
+import { describeFsError, FileError, isFsError, makeFolder, removeStaleTemporaries, writeOutput } from "./files.js";
 import { fmt, Progress } from "./progress.js";
 import { pngModule, type Canvas } from "./raster.js";
 
@@ -128,6 +129,16 @@ function timestampName(d = new Date()): string {
   return `${d.getFullYear()}${p(d.getMonth() + 1)}${p(d.getDate())}-${p(d.getHours())}${p(d.getMinutes())}${p(d.getSeconds())}`;
 }
 
+/** --out must be a folder or not exist yet (checked before the data is loaded). */
+async function checkOutFolder(out: string): Promise<void> {
+  const st: Stats | Error = await stat(out).catch((e: Error) => e);
+  if (st instanceof Error) {
+    if (isFsError(st) && st.code !== "ENOENT") throw new FileError(`--out ${describeFsError(st, out, "create the folder")}`);
+  } else if (!st.isDirectory()) {
+    throw new FileError(`--out ${out}: cannot create the folder: exists and is not a folder`);
+  }
+}
+
 async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
@@ -135,7 +146,7 @@ async function exists(path: string): Promise<boolean> {
 /** Creates a fresh run folder: `name` exactly when given, else a timestamp
  *  with -2, -3, … appended until the name is free (mkdir is the lock). */
 async function createRunDir(out: string, name: string | undefined): Promise<string> {
-  await mkdir(out, { recursive: true });
+  await makeFolder(out);
   for (let i = 1; ; i++) {
     const n = name ?? (i === 1 ? timestampName() : `${timestampName()}-${i}`);
     const dir = join(out, n);
@@ -143,7 +154,7 @@ async function createRunDir(out: string, name: string | undefined): Promise<stri
       await mkdir(dir);
       return dir;
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw isFsError(e) ? new FileError(describeFsError(e, dir, "create the folder")) : e;
       if (name !== undefined) throw new UsageError(`run folder ${dir} already exists (continue it with --resume ${dir}, or pick another --name)`);
     }
   }
@@ -180,6 +191,9 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     if (metrics.format !== "wasm-vae-run" || !metrics.settings) throw new DataError(`${mp}: not a wasm-vae run's metrics`);
     settings = metrics.settings;
     checkpointBytes = new Uint8Array(await readFile(cp));
+    // a process killed while writing the checkpoint or metrics left its temporary
+    const stale = await removeStaleTemporaries(dir);
+    if (stale.length > 0) log(`removed ${stale.length} temporary file(s) left by a killed run: ${stale.join(", ")}`);
     if (f.given("epochs")) settings.epochs = f.int("epochs", 1, 1e6);
     if (f.given("iwae-samples")) settings.iwaeSamples = f.int("iwae-samples", 1, 1 << 20);
     if (f.given("iwae-images")) settings.iwaeImages = f.int("iwae-images", 1);
@@ -196,6 +210,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
       const d = join(resolve(f.str("out")!), name);
       if (await exists(d)) throw new UsageError(`run folder ${d} already exists (continue it with --resume ${d}, or pick another --name)`);
     }
+    await checkOutFolder(resolve(f.str("out")!));
     settings = null as unknown as Settings;
   }
   const sigAfter = f.optInt("signal-after-batches", 1);
@@ -259,7 +274,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
   const m = metrics!;
   const shown = nice(runDir);
   const ckpt = join(runDir, "checkpoint.wvae");
-  const writeMetrics = () => { m.updated = now(); return writeFileAtomic(join(runDir, "metrics.json"), stringifyMetrics(m)); };
+  const writeMetrics = () => { m.updated = now(); return writeOutput(join(runDir, "metrics.json"), stringifyMetrics(m)); };
   let epochsDone = vae.epochs;
 
   // ---------------------------------------------------------------- training
@@ -313,7 +328,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
         m.epochs.push(rec);
         m.batchLoss.push(...epochLosses);
         epochLosses = [];
-        await writeFileAtomic(ckpt, vae.save({ optimizer: true }));
+        await writeOutput(ckpt, vae.save({ optimizer: true }));
         epochsDone = e.epoch;
         rec.wallSeconds = (performance.now() - epochStart) / 1000;
         epochStart = performance.now();
@@ -328,7 +343,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     training = false;
     if (history.aborted) {
       m.batchLoss.push(...epochLosses);
-      await writeFileAtomic(ckpt, vae.save({ optimizer: true }));
+      await writeOutput(ckpt, vae.save({ optimizer: true }));
       m.status = "interrupted";
       await writeMetrics();
       const part = vae.epochCursor && vae.epochCursor.batch > 0 ? ` and ${vae.epochCursor.batch} of ${batchesPerEpoch} batches of epoch ${vae.epochs + 1}` : "";
@@ -341,7 +356,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     // -------------------------------------------------- model and figures
     const modelPath = join(runDir, "model.wvae");
     const modelBytes = vae.save({ optimizer: true });
-    await writeFileAtomic(modelPath, modelBytes);
+    await writeOutput(modelPath, modelBytes);
     const files: NonNullable<RunMetrics["files"]> = { "model.wvae": { bytes: modelBytes.length }, "checkpoint.wvae": { bytes: modelBytes.length } };
     const last = m.epochs[m.epochs.length - 1];
     check();
@@ -356,7 +371,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
 
     const write = async (name: string, cv: Canvas) => {
       check();
-      await writeFileAtomic(join(runDir, name), await cv.toPng());
+      await writeOutput(join(runDir, name), await cv.toPng());
       files[name] = { width: cv.width, height: cv.height };
     };
     const range = m.data.range;

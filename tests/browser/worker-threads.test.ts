@@ -64,16 +64,34 @@ describe("WorkerTrainer in a Node worker_thread", () => {
   });
 
   test("stop ends a running fit after the current step; an aborted signal does too", async () => {
-    let n = 0;
-    const h = await trainer.fit("x", { epochs: 100, batchSize: 64, onBatch: () => { if (++n === 7) void trainer.stop(); } });
+    // No time bound: the worker serves stop between two steps and answers it;
+    // the batch events it sent before the answer arrive before it (one port,
+    // in order), so counting events when the answer arrives tells how many
+    // steps ran after stop was served, whatever the scheduling delay.
+    const TOTAL = 100 * 50; // epochs × batches the fit asks for
+    const before = (await trainer.info()).steps;
+    let n = 0, atAnswer = -1;
+    let stopped: Promise<void> | null = null;
+    const h = await trainer.fit("x", { epochs: 100, batchSize: 64, onBatch: () => {
+      if (++n === 7) stopped = trainer.stop().then(() => { atAnswer = n; });
+    } });
+    await stopped;
     expect(h.aborted).toBe(true);
     expect(n).toBeGreaterThanOrEqual(7);
-    expect(n).toBeLessThan(50);
+    expect(atAnswer).toBeGreaterThanOrEqual(7);
+    expect(n - atAnswer).toBe(0); // stop is served in the yield after a step: no step after it
+    expect(n).toBeLessThan(TOTAL);
+    const after = (await trainer.info()).steps;
+    expect(after - before).toBe(n); // every step that ran was reported, and nothing runs on
+    await new Promise((r) => setTimeout(r, 50));
+    expect((await trainer.info()).steps).toBe(after);
     const ctrl = new AbortController();
     let m = 0;
     const h2 = await trainer.fit("x", { epochs: 100, batchSize: 64, signal: ctrl.signal, onBatch: () => { if (++m === 3) ctrl.abort(); } });
     expect(h2.aborted).toBe(true);
-    expect(m).toBeLessThan(50);
+    expect(m).toBeGreaterThanOrEqual(3);
+    expect(m).toBeLessThan(TOTAL);
+    expect((await trainer.info()).steps).toBe(after + m);
   });
 
   test("a second fit, create or load while training is refused", async () => {

@@ -1,10 +1,11 @@
 // Bad flags and bad data files: the CLI exits non-zero (2 for usage, 1 for
 // data and model files) with a message naming the problem, and creates no
 // run folder.
-import { existsSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { encodeNpy } from "../../cli/src/npy.js";
+import { VAE } from "../../src/index.js";
 import { bytes, runCli, tempDir, writeIdx } from "./helpers.js";
 
 const root = tempDir();
@@ -108,5 +109,66 @@ describe("bad data files → exit code 1", () => {
     const r = await runCli(["eval", "--model", p]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('not a wasm-vae model (magic bytes are not "WVAE")');
+  });
+});
+
+describe("negative values → what is wrong with the value, exit code 2", () => {
+  // parseArgs reads "-1" as a flag ("argument is ambiguous"); the CLI passes it to the reader
+  it("--epochs -1", () => fails(["--epochs", "-1"], 2, '--epochs: expected an integer in [1, 1000000], got "-1"'));
+  it("--lr -1", () => fails(["--lr", "-1"], 2, "--lr: expected a number > 0, got -1"));
+  it("--batch-size -64", () => fails(["--batch-size", "-64"], 2, '--batch-size: expected an integer in [1, 65536], got "-64"'));
+  it("--weight-decay -1e-4", () => fails(["--weight-decay", "-1e-4"], 2, "--weight-decay: expected a number ≥ 0, got -1e-4"));
+  it("--kl-warmup -.5", () => fails(["--kl-warmup", "-.5"], 2, "--kl-warmup: expected a number ≥ 0, got -.5"));
+  it("a flag where the value should be", () => fails(["--lr", "--epochs", "3"], 2, "--lr: missing value (the next argument is a flag"));
+  it("never 'ambiguous'", async () => {
+    for (const args of [["--seed", "-3"], ["--clip-norm", "-2"], ["--likelihood", "gaussian", "--sigma", "-1"]]) {
+      const r = await runCli(["train", ...args, "--out", out]);
+      expect(r.code, args.join(" ")).toBe(2);
+      expect(r.stderr, args.join(" ")).toContain(`${args.at(-2)}: expected`);
+      expect(r.stderr).not.toContain("ambiguous");
+    }
+  });
+});
+
+describe("file-system errors → one line naming the path, exit code 1, nothing written", () => {
+  let model = "";
+  const oneLine = (stderr: string, cmd: string, text: string) => {
+    expect(stderr).toBe(`wasm-vae ${cmd}: error: ${text}\n`); // the whole output: no stack trace
+  };
+  it("setup: a model file", async () => {
+    const vae = await VAE.create({ inputDim: 16, encoder: [4], latentDim: 2, seed: 1 });
+    model = file("m.wvae", vae.save());
+  });
+  it("train --out <an existing file> (EEXIST)", async () => {
+    const f = file("a-file", "x");
+    const r = await runCli(["train", "--out", f]);
+    expect(r.code).toBe(1);
+    oneLine(r.stderr, "train", `--out ${f}: cannot create the folder: exists and is not a folder`);
+  });
+  it("train --out <file>/sub (ENOTDIR)", async () => {
+    const f = file("b-file", "x");
+    const r = await runCli(["train", "--out", join(f, "sub")]);
+    expect(r.code).toBe(1);
+    oneLine(r.stderr, "train", `--out ${join(f, "sub")}: cannot create the folder: a part of the path is a file, not a folder`);
+  });
+  it("sample --out /nonexistent/dir/x.png (ENOENT)", async () => {
+    const p = join(root, "nonexistent", "dir", "x.png");
+    const r = await runCli(["sample", "--model", model, "--n", "4", "--out", p]);
+    expect(r.code).toBe(1);
+    oneLine(r.stderr, "sample", `${p}: cannot write: the folder ${join(root, "nonexistent", "dir")} does not exist`);
+  });
+  it("sample --out <a directory> (EISDIR), and no temporary is left there", async () => {
+    const d = join(root, "a-dir");
+    mkdirSync(d);
+    const r = await runCli(["sample", "--model", model, "--n", "4", "--out", d]);
+    expect(r.code).toBe(1);
+    oneLine(r.stderr, "sample", `${d}: cannot write: is a directory (give a file name)`);
+    expect(readdirSync(d)).toEqual([]);
+  });
+  it("sample --out <file>/x.png (ENOTDIR)", async () => {
+    const f = file("c-file", "x");
+    const r = await runCli(["sample", "--model", model, "--n", "4", "--out", join(f, "x.png")]);
+    expect(r.code).toBe(1);
+    oneLine(r.stderr, "sample", `${join(f, "x.png")}: cannot write: a part of the path is a file, not a folder`);
   });
 });

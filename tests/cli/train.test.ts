@@ -4,6 +4,7 @@
 // mid-epoch) gives the same bytes as an uninterrupted run; and IDX, CSV and
 // .npy data run through the whole pipeline.
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { decodeModel, loadMnist, VAE } from "../../src/index.js";
@@ -102,10 +103,12 @@ describe("wasm-vae train --resume", () => {
   const out = temp();
   const args = (name: string, epochs: number) => ["train", ...SMALL, "--latent", "2", "--epochs", String(epochs), "--out", out, "--name", name];
   const bytes = (name: string, file: string) => readFileSync(join(out, name, file));
+  let aStdout = "";
 
   it("1 epoch, then --resume --epochs 2, equals 2 uninterrupted epochs", async () => {
     const a = await runCli(args("a", 2));
     expect(a.code).toBe(0);
+    aStdout = a.stdout;
     expect(pngSize(join(out, "a", "manifold.png"))).toEqual({ width: 560, height: 560 });
     const b1 = await runCli(args("b", 1));
     expect(b1.code).toBe(0);
@@ -139,7 +142,28 @@ describe("wasm-vae train --resume", () => {
     expect(c2.code).toBe(0);
     expect(bytes("c", "checkpoint.wvae").equals(bytes("a", "checkpoint.wvae"))).toBe(true);
     expect(bytes("c", "model.wvae").equals(bytes("a", "model.wvae"))).toBe(true);
-    expect(JSON.parse(bytes("c", "metrics.json").toString()).batchLoss).toEqual(JSON.parse(bytes("a", "metrics.json").toString()).batchLoss);
+    const mc = JSON.parse(bytes("c", "metrics.json").toString()), ma = JSON.parse(bytes("a", "metrics.json").toString());
+    expect(mc.batchLoss).toEqual(ma.batchLoss);
+    // the interrupted epoch 2 reports all 8 of its batches (the 3 before the
+    // stop carried in the checkpoint's cursor), as the uninterrupted run does
+    expect(mc.epochs.map((e: { train: unknown }) => e.train)).toEqual(ma.epochs.map((e: { train: unknown }) => e.train));
+    expect(mc.epochs.map((e: { test: unknown }) => e.test)).toEqual(ma.epochs.map((e: { test: unknown }) => e.test));
+    const line = (out: string) => /epoch 2\/2 {2}train −ELBO [\d.]+ \(rec [\d.]+ \+ KL [\d.]+\)/.exec(out)?.[0];
+    expect(line(c2.stdout)).toBe(line(aStdout));
+    expect(line(c2.stdout)).toBe(`epoch 2/2  train −ELBO ${ma.epochs[1].train.loss.toFixed(2)} (rec ${ma.epochs[1].train.reconstruction.toFixed(2)} + KL ${ma.epochs[1].train.kl.toFixed(2)})`);
+  });
+
+  it("--resume removes the temporaries a killed checkpoint write left, and keeps a live writer's", async () => {
+    // a process killed (SIGKILL) during writeFileAtomic leaves .<file>.<pid>.<stamp>.tmp
+    const dead = spawnSync(process.execPath, ["-e", ""]).pid!; // exited: its pid names no live process
+    const stale = [`.checkpoint.wvae.${dead}.mifx2k9a1b2c3.tmp`, `.metrics.json.${dead}.mifx2k9d4e5f6.tmp`];
+    const live = `.checkpoint.wvae.${process.pid}.mifx2k9g7h8i9.tmp`;
+    for (const n of [...stale, live]) writeFileSync(join(out, "b", n), "partial");
+    const r = await runCli(["train", "--resume", join(out, "b"), "--epochs", "3"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain(`removed 2 temporary file(s) left by a killed run: ${[...stale].sort().join(", ")}`);
+    const left = readdirSync(join(out, "b")).filter((n) => n.endsWith(".tmp"));
+    expect(left).toEqual([live]);
   });
 
   it("refuses to change settings or to train a finished run without more epochs", async () => {

@@ -194,3 +194,37 @@ describe("gemm, plain build is in-order f32 accumulation, bit for bit", () => {
     expectSameBits(bitsOf(got), bitsOf(want), `plain ${c.v} ${c.M}×${c.K}×${c.N}`);
   });
 });
+
+describe.each(BUILDS)("gemm, one/two-row path (single-image encode/decode), %s build", (build) => {
+  // M ≤ 2 forward products skip packing (rowsTimesB) for the full 8-column
+  // strips; the rest of the columns go through the packed path. Each row must
+  // come out bit for bit as the register-tiled path gives it: the same rows
+  // inside a 7-row product (one full 5- or 6-row tile plus an edge tile).
+  let k: Kernels;
+  let arena: Arena;
+  beforeAll(async () => {
+    k = await load(build);
+    arena = new Arena(k, ARENA_BYTES);
+  });
+  // encoder 784→400 and 400→2·20, decoder 20→400 and 400→784; 400→20 and
+  // 400→1568 (gaussian-learned) have columns past the last full strip or many strips
+  const SHAPES: [number, number][] = [[784, 400], [400, 40], [20, 400], [400, 784], [400, 20], [400, 1568]];
+  const BIG = 7;
+  const cases: [number, number, number, "zero" | "accumulate" | "bias"][] = [];
+  for (const M of [1, 2]) for (const [K, N] of SHAPES) for (const init of ["zero", "accumulate", "bias"] as const) cases.push([M, K, N, init]);
+  it.each(cases)("M = %i, K = %i, N = %i, init %s: bit-exact as the tiled path and close to float64", (M, K, N, init) => {
+    const big: Case = { v: "NN", M: BIG, K, N };
+    const d = inputs(big, seedOf(big) + M);
+    const o = { transA: false, transB: false, init };
+    const tiled = runGuarded(k, arena, big, d, o);
+    const small: Case = { v: "NN", M, K, N };
+    const ds = { a: d.a.slice(0, M * K), b: d.b, bias: d.bias, c0: d.c0.slice(0, M * N) };
+    const rows = runGuarded(k, arena, small, ds, o);
+    expectSameBits(bitsOf(rows), bitsOf(tiled.subarray(0, M * N)), `${build} M=${M} ${K}×${N} ${init}`);
+    expectClose(rows, expected(small, ds, o), TOL[build], `${build} M=${M} ${K}×${N} ${init} vs float64`);
+    if (build === "plain") {
+      const want = gemmF32SequentialRef(ds.a, ds.b, M, K, N, { c0: init === "accumulate" ? ds.c0 : undefined, bias: init === "bias" ? ds.bias : undefined });
+      expectSameBits(bitsOf(rows), bitsOf(want), `plain M=${M} ${K}×${N} ${init} vs in-order f32`);
+    }
+  });
+});

@@ -11,7 +11,7 @@
 // - a seeded run's losses equal stored values (a regression check of the whole
 //   plain-build pipeline, recorded from this code).
 import { beforeAll, describe, expect, it } from "vitest";
-import { Adam, ArgumentError, crc32, loadMnist, ModelFormatError, NonFiniteLossError, VAE, type VAEConfig } from "../../src/index.js";
+import { Adam, ArgumentError, crc32, decodeModel, encodeModel, loadMnist, ModelFormatError, NonFiniteLossError, VAE, type VAEConfig } from "../../src/index.js";
 
 const SMALL: VAEConfig = { inputDim: 784, encoder: [32], latentDim: 4, seed: 5, maxBatch: 32 };
 let data: Float32Array;
@@ -214,7 +214,7 @@ describe("an epoch interrupted by an AbortSignal resumes bit-identically", () =>
   it("abort after 3 batches, save, load, fit on == 2 uninterrupted epochs (and the file carries the cursor)", async () => {
     const opts = { batchSize: 32, yieldEvery: 0 } as const;
     const straight = await VAE.create(SMALL, { build: "plain" });
-    await straight.fit(data, { ...opts, epochs: 2 });
+    const straightEpochs = (await straight.fit(data, { ...opts, epochs: 2 })).epochs;
 
     const a = await VAE.create(SMALL, { build: "plain" });
     const ctrl = new AbortController();
@@ -226,11 +226,50 @@ describe("an epoch interrupted by an AbortSignal resumes bit-identically", () =>
     const b = await VAE.load(a.save(), { build: "plain" });
     expect(b.epochCursor?.batch).toBe(3);
     const batches: number[] = [];
-    await b.fit(data, { ...opts, epochs: 2, onBatch: (i) => { batches.push(i.batch); } });
+    const resumed = (await b.fit(data, { ...opts, epochs: 2, onBatch: (i) => { batches.push(i.batch); } })).epochs;
     expect(batches.slice(0, 2)).toEqual([3, 0]); // the rest of epoch 1 (batch 3 of 0..3), then epoch 2
     expect(b.epochs).toBe(2);
     expect(b.epochCursor).toBe(null);
     expect(bytesEqual(b.save(), straight.save())).toBe(true);
+    // the resumed epoch reports all its 4 batches (the 3 before the save carried
+    // in the cursor), bit-identical to the uninterrupted run's epoch 1
+    const pick = (e: { epoch: number; loss: number; reconstruction: number; kl: number; rows: number }) =>
+      ({ epoch: e.epoch, loss: e.loss, reconstruction: e.reconstruction, kl: e.kl, rows: e.rows });
+    expect(resumed.map(pick)).toEqual(straightEpochs.map(pick));
+    expect(resumed[0].rows).toBe(128);
+  });
+
+  it("a file whose cursor has no sums (written before they were kept) still resumes bit-identically", async () => {
+    const opts = { batchSize: 32, yieldEvery: 0 } as const;
+    const straight = await VAE.create(SMALL, { build: "plain" });
+    await straight.fit(data, { ...opts, epochs: 1 });
+    const a = await VAE.create(SMALL, { build: "plain" });
+    const ctrl = new AbortController();
+    let seen = 0;
+    await a.fit(data, { ...opts, epochs: 1, signal: ctrl.signal, onBatch: () => { if (++seen === 3) ctrl.abort(); } });
+    const state = a.exportState();
+    expect(state.epochCursor!.sums!.rows).toBe(96);
+    delete state.epochCursor!.sums;
+    const old = encodeModel(a.config, state, a.parameterShapes(), a.build);
+    expect(decodeModel(old).header.epochCursor).not.toHaveProperty("sums");
+    const b = await VAE.load(old, { build: "plain" });
+    const h = await b.fit(data, { ...opts, epochs: 1 });
+    expect(bytesEqual(b.save(), straight.save())).toBe(true);
+    expect(h.epochs[0].rows).toBe(32); // only the batch after the resume is known
+  });
+
+  it("a cursor with bad sums is refused, in a state and in a file", async () => {
+    const a = await VAE.create(SMALL, { build: "plain" });
+    const ctrl = new AbortController();
+    await a.fit(data, { batchSize: 32, yieldEvery: 0, signal: ctrl.signal, onBatch: () => ctrl.abort() });
+    const state = a.exportState();
+    const before = a.save();
+    for (const sums of [{ ...state.epochCursor!.sums!, loss: NaN }, { ...state.epochCursor!.sums!, rows: 129 }, null]) {
+      const bad = { ...state, epochCursor: { ...state.epochCursor!, sums: sums as never } };
+      expect(() => a.importState(bad), JSON.stringify(sums)).toThrow(ArgumentError);
+      expect(() => decodeModel(encodeModel(a.config, bad, a.parameterShapes(), a.build)), JSON.stringify(sums)).toThrow(/epochCursor\.sums/);
+    }
+    expect(bytesEqual(a.save(), before)).toBe(true);
   });
 
   it("resuming with other data or batch size is refused until the partial epoch is discarded", async () => {
