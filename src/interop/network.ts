@@ -177,8 +177,9 @@ export const KINDS: Record<NetLayer["kind"], LayerKind> = { dense };
 // ------------------------------------------------------------ activations
 
 export interface ActivationMap {
-  /** Keras: an `activation` string of the layer, or a separate layer after it. */
-  keras(alpha: number): { activation: string } | { className: string; config: Record<string, unknown> };
+  /** Keras: an `activation` string of the layer, or a separate layer after
+   *  it; null when TensorFlow.js layers cannot express it. */
+  keras(alpha: number): { activation: string } | { className: string; config: Record<string, unknown> } | null;
   /** ONNX: the op (null for identity) and its attributes. */
   onnx(alpha: number): { opType: string; attributes?: Record<string, number>; floats?: string[] } | null;
   /** PyTorch, for the README: f(h, a). */
@@ -196,9 +197,10 @@ export const ACTS: Record<Activation, ActivationMap> = {
   tanh: { keras: () => ({ activation: "tanh" }), onnx: () => ({ opType: "Tanh" }), torch: "torch.tanh(h)" },
   sigmoid: { keras: () => ({ activation: "sigmoid" }), onnx: () => ({ opType: "Sigmoid" }), torch: "torch.sigmoid(h)" },
   softplus: { keras: () => ({ activation: "softplus" }), onnx: () => ({ opType: "Softplus" }), torch: "F.softplus(h)" },
-  // Keras' "elu" activation string has α = 1; another α needs the ELU layer
+  // Keras' "elu" activation string has α = 1; tfjs-layers' ELU layer refuses
+  // any other α (NotImplementedError), so such a model has no tfjs export
   elu: {
-    keras: (alpha) => alpha === 1 ? { activation: "elu" } : { className: "ELU", config: { alpha } },
+    keras: (alpha) => alpha === 1 ? { activation: "elu" } : null,
     onnx: (alpha) => ({ opType: "Elu", attributes: { alpha }, floats: ["alpha"] }),
     torch: "F.elu(h, a)",
   },

@@ -124,15 +124,15 @@ export function exportOnnx(config: ResolvedConfig, weights: Record<string, Float
 
 const TO_OBJECT = { longs: Number, bytes: Uint8Array, defaults: false, arrays: true } as const;
 
-/** The parts of a graph that decide what it computes, comparable as JSON. */
-function essence(g: any): string {
-  const vi = (v: any) => [v?.name, v?.type?.tensor_type?.elem_type, (v?.type?.tensor_type?.shape?.dim ?? []).map((d: any) => d?.dim_param ?? d?.dim_value)];
-  return JSON.stringify({
-    node: (g?.node ?? []).map((n: any) => [n?.op_type, n?.domain ?? "", n?.input, n?.output,
-      (n?.attribute ?? []).map((a: any) => [a?.name, a?.type, a?.i, a?.f, a?.ints])]),
+/** The parts of a graph that decide what it computes, each node and value as JSON. */
+function essence(g: any): Record<"node" | "input" | "output", string[]> {
+  const vi = (v: any) => JSON.stringify([v?.name, v?.type?.tensor_type?.elem_type, (v?.type?.tensor_type?.shape?.dim ?? []).map((d: any) => d?.dim_param ?? d?.dim_value)]);
+  return {
+    node: (g?.node ?? []).map((n: any) => JSON.stringify([n?.op_type, n?.domain ?? "", n?.input, n?.output,
+      (n?.attribute ?? []).map((a: any) => [a?.name, a?.type, a?.i, a?.f, a?.ints])])),
     input: (g?.input ?? []).map(vi),
     output: (g?.output ?? []).map(vi),
-  });
+  };
 }
 
 /** Reads config and parameters (our names and layouts) from encoder.onnx and
@@ -164,8 +164,15 @@ export function importOnnx(files: ModelFiles, given?: VAEConfig): { config: Reso
   const weights: Record<string, Float32Array> = {};
   for (const { part, m, bad } of parts) {
     const net = nets[part];
-    const want = Model.toObject(Model.fromObject(modelObject(net, config, null)), TO_OBJECT) as any;
-    if (essence(m.graph) !== essence(want.graph)) bad(`its graph (nodes, inputs, outputs) is not the one this architecture exports`);
+    // through the wire format, so float attributes are float32 like the file's
+    const want = Model.toObject(Model.decode(Model.encode(Model.fromObject(modelObject(net, config, null))).finish()), TO_OBJECT) as any;
+    const [a, b] = [essence(m.graph), essence(want.graph)];
+    for (const k of ["node", "input", "output"] as const) {
+      const n = Math.max(a[k].length, b[k].length);
+      for (let i = 0; i < n; i++) {
+        if (a[k][i] !== b[k][i]) bad(`graph ${k} ${i} is ${(a[k][i] ?? "absent").slice(0, 120)}; this architecture exports ${(b[k][i] ?? "none").slice(0, 120)}`);
+      }
+    }
     const inits = new Map<string, any>();
     for (const t of m.graph.initializer ?? []) {
       if (inits.has(t.name)) bad(`initializer "${String(t.name).slice(0, 80)}" appears twice`);

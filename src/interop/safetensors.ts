@@ -10,12 +10,13 @@
 //
 // A model is written as its parameters in PyTorch names and layouts (see
 // network.ts: "encoder.0.weight" is nn.Linear's (out, in)), with
-// __metadata__ { format: "pt", wasm_vae_config: <the config as JSON>,
-// wasm_vae_crc32: <8 hex digits> }. The CRC-32 covers the whole file with its
-// own 8 digits read as "00000000": safetensors has no checksum of its own,
-// and without one a flipped bit in the data would load as a different weight.
-// Files without our two keys (written by PyTorch) are read without a CRC and
-// need options.config unless their metadata carries wasm_vae_config.
+// __metadata__ { format: "pt", wasm_vae_config: <the config as JSON, plus
+// "crc32": 8 hex digits> }. The CRC-32 covers the whole file with its own 8
+// digits read as "00000000": safetensors has no checksum of its own, and
+// without one a flipped bit in the data would load as a different weight.
+// It sits inside the config so that no corruption can drop the checksum and
+// keep the config. A config without "crc32" (one a PyTorch user wrote) is
+// read without a check; a file without a config needs options.config.
 // Not here: the optimizer state, random streams and counters (the .wvae file
 // of io.ts keeps those); dtypes other than F32 (refused, naming the tensor).
 import type { ResolvedConfig, VAEConfig } from "../config.js";
@@ -25,7 +26,7 @@ import { checkFiniteTensor, configFor, InteropFormatError, sameShape, torchParam
 
 export const MAX_SAFETENSORS_HEADER = 100_000_000;
 export const CONFIG_KEY = "wasm_vae_config";
-export const CRC_KEY = "wasm_vae_crc32";
+export const CRC_KEY = "crc32";
 
 /** Bytes per element of the safetensors dtypes. */
 const DTYPE_BYTES: Record<string, number> = {
@@ -136,7 +137,7 @@ export function f32FromBytes(b: Uint8Array): Float32Array {
 /** The model's parameters as a safetensors file (PyTorch names and layouts). */
 export function exportSafetensors(config: ResolvedConfig, weights: Record<string, Float32Array>): Uint8Array {
   const tensors = torchParams(config).map(({ name, map }) => ({ name, shape: map.torchShape, data: map.toTorch(weights[name]) }));
-  const out = writeSafetensors(tensors, { format: "pt", [CONFIG_KEY]: JSON.stringify(config), [CRC_KEY]: "00000000" });
+  const out = writeSafetensors(tensors, { format: "pt", [CONFIG_KEY]: JSON.stringify({ ...config, [CRC_KEY]: "00000000" }) });
   const at = crcDigits(out, "00000000");
   out.set(new TextEncoder().encode(hex(crc32(out))), at);
   return out;
@@ -148,20 +149,28 @@ export function importSafetensors(bytes: Uint8Array, given?: VAEConfig, file = "
     { config: ResolvedConfig; weights: Record<string, Float32Array> } {
   const { metadata, tensors } = readSafetensors(bytes, file);
   const bad = (msg: string): never => { throw new InteropFormatError(`${file}: ${msg}`); };
-  if ((CRC_KEY in metadata) !== (CONFIG_KEY in metadata)) {
-    bad(`__metadata__ has ${CRC_KEY in metadata ? CRC_KEY : CONFIG_KEY} without ${CRC_KEY in metadata ? CONFIG_KEY : CRC_KEY}: damaged (wasm-vae writes both; another tool writes neither)`);
-  }
-  if (CRC_KEY in metadata) {
-    const digits = metadata[CRC_KEY];
-    if (!/^[0-9a-f]{8}$/.test(digits)) bad(`__metadata__.${CRC_KEY} is not 8 hex digits`);
-    const copy = bytes.slice();
-    copy.set(new TextEncoder().encode("00000000"), crcDigits(copy, digits, file));
-    const actual = hex(crc32(copy));
-    if (actual !== digits) {
-      bad(`checksum mismatch (stored ${digits}, computed ${actual}): the file is corrupted, or was changed after wasm-vae wrote it (a tool that rewrites it must drop __metadata__.${CRC_KEY})`);
+  let carried = metadata[CONFIG_KEY];
+  if (carried !== undefined) {
+    let c: Record<string, unknown>;
+    try {
+      c = JSON.parse(carried);
+    } catch (e) {
+      return bad(`__metadata__.${CONFIG_KEY} is not valid JSON (${(e as Error).message})`);
+    }
+    if (c !== null && typeof c === "object" && CRC_KEY in c) {
+      const digits = c[CRC_KEY];
+      if (typeof digits !== "string" || !/^[0-9a-f]{8}$/.test(digits)) return bad(`__metadata__.${CONFIG_KEY}.${CRC_KEY} is not 8 hex digits`);
+      const copy = bytes.slice();
+      copy.set(new TextEncoder().encode("00000000"), crcDigits(copy, digits, file));
+      const actual = hex(crc32(copy));
+      if (actual !== digits) {
+        bad(`checksum mismatch (stored ${digits}, computed ${actual}): the file is corrupted, or was changed after wasm-vae wrote it (a tool that rewrites it must drop "${CRC_KEY}" from __metadata__.${CONFIG_KEY})`);
+      }
+      delete c[CRC_KEY];
+      carried = JSON.stringify(c);
     }
   }
-  const config = configFor(file, metadata[CONFIG_KEY], given);
+  const config = configFor(file, carried, given);
   const expected = torchParams(config);
   const names = new Set(expected.map((p) => p.name));
   for (const name of tensors.keys()) {
@@ -185,17 +194,16 @@ function hex(n: number): string {
 }
 
 /** Byte offset of the 8 CRC digits: the one occurrence of
- *  `"wasm_vae_crc32":"<digits>"` in the file (the header is JSON, so the
- *  pattern cannot occur inside a string value). */
+ *  \"crc32\":\"<digits>\" (escaped: it sits in the config string) in the header. */
 function crcDigits(bytes: Uint8Array, digits: string, file = "safetensors file"): number {
-  const pat = new TextEncoder().encode(`"${CRC_KEY}":"${digits}"`);
+  const pat = new TextEncoder().encode(`\\"${CRC_KEY}\\":\\"${digits}\\"`);
   const N = Math.min(bytes.length, 8 + new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true));
   let found = -1;
   outer: for (let i = 8; i + pat.length <= N; i++) {
     for (let j = 0; j < pat.length; j++) if (bytes[i + j] !== pat[j]) continue outer;
-    if (found >= 0) throw new InteropFormatError(`${file}: __metadata__.${CRC_KEY} occurs twice in the header`);
+    if (found >= 0) throw new InteropFormatError(`${file}: the checksum entry occurs twice in the header`);
     found = i;
   }
-  if (found < 0) throw new InteropFormatError(`${file}: __metadata__.${CRC_KEY} is not written as wasm-vae writes it ("${CRC_KEY}":"<8 hex digits>")`);
-  return found + pat.length - 9;
+  if (found < 0) throw new InteropFormatError(`${file}: the checksum in __metadata__.${CONFIG_KEY} is not written as wasm-vae writes it`);
+  return found + pat.length - 10;
 }

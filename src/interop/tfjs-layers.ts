@@ -8,8 +8,8 @@
 // Keras layers: InputLayer per input, Concatenate when there is a condition,
 // then one Keras layer per layer (KINDS[kind].keras; Dense kernel (in, out)
 // like ours, named "encoder_0/kernel", …), the hidden activation as the
-// layer's `activation` or, for leaky_relu and elu with α ≠ 1, a LeakyReLU /
-// ELU layer after it; the last layer is split by columns into one Keras layer
+// layer's `activation` or, for leaky_relu, a LeakyReLU layer after it (elu
+// with α ≠ 1 is refused: tfjs-layers' ELU layer supports α = 1 only); the last layer is split by columns into one Keras layer
 // per head (z_mean, z_logvar; x_mean with sigmoid for Bernoulli means).
 // Shards are the float32 weights concatenated and cut every 4 MiB, as the
 // tfjs converter does. model.json carries userDefinedMetadata.wasm_vae
@@ -73,6 +73,9 @@ function kerasNetwork(net: Network): { layers: KerasLayerJSON[]; parts: KerasPar
       break;
     }
     const act = ACTS[l.activation].keras(l.alpha);
+    if (!act) {
+      throw new ArgumentError(`vae: its activation ${l.activation} with α = ${l.alpha} has no TensorFlow.js layers form (tfjs-layers supports ELU with α = 1 only); export it as safetensors or ONNX`);
+    }
     const name = kerasName(l);
     h = add(kind.className, name, { ...kind.config(l, 0, l.outDim), activation: "activation" in act ? act.activation : "linear" }, [h]);
     if ("className" in act) h = add(act.className, `${name}_${l.activation}`, act.config, [h]);
