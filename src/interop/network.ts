@@ -208,14 +208,15 @@ export const ACTS: Record<Activation, ActivationMap> = {
 
 // ------------------------------------------------------------ tensors
 
+/** The parameters of one network in PyTorch names and layouts, in order. */
+export function paramsOf(net: Network): { name: string; map: ParamMap }[] {
+  return net.layers.flatMap((l) => KINDS[l.kind].params(l).map((map) => ({ name: `${l.name}.${map.suffix}`, map })));
+}
+
 /** Every parameter of the model in PyTorch names and layouts, in order. */
 export function torchParams(c: ResolvedConfig): { name: string; map: ParamMap }[] {
   const { encoder, decoder } = networksOf(c);
-  const out: { name: string; map: ParamMap }[] = [];
-  for (const l of [...encoder.layers, ...decoder.layers]) {
-    for (const p of KINDS[l.kind].params(l)) out.push({ name: `${l.name}.${p.suffix}`, map: p });
-  }
-  return out;
+  return [...paramsOf(encoder), ...paramsOf(decoder)];
 }
 
 /** Checks a tensor's float values are finite; names the tensor and index. */

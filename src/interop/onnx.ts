@@ -18,8 +18,8 @@ import protobuf from "protobufjs/light.js";
 import type { ResolvedConfig, VAEConfig } from "../config.js";
 import { ArgumentError } from "../validate.js";
 import {
-  ACTS, checkFiniteTensor, configForPair, InteropFormatError, KINDS, networksOf, sameShape,
-  type ModelFiles, type Network, type OnnxNode, type ParamMap,
+  ACTS, checkFiniteTensor, configForPair, InteropFormatError, KINDS, networksOf, paramsOf, sameShape,
+  type ModelFiles, type Network, type OnnxNode,
 } from "./network.js";
 import { ONNX_SCHEMA } from "./onnx-schema.js";
 import { f32FromBytes } from "./safetensors.js";
@@ -69,11 +69,6 @@ function graphOf(net: Network): { nodes: OnnxNode[]; consts: { name: string; dim
     if (hd.activation === "sigmoid") nodes.push({ opType: "Sigmoid", name: `${hd.name}/Sigmoid`, inputs: [pre[i]], outputs: [hd.name] });
   });
   return { nodes, consts };
-}
-
-/** The layers' parameters of one network, PyTorch names and layouts. */
-function paramsOf(net: Network): { name: string; map: ParamMap }[] {
-  return net.layers.flatMap((l) => KINDS[l.kind].params(l).map((map) => ({ name: `${l.name}.${map.suffix}`, map })));
 }
 
 /** A ModelProto as a plain object (protobufjs `fromObject` input). */

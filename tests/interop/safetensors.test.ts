@@ -14,8 +14,12 @@
 //   configs and missing configs → InteropFormatError naming the tensor/field.
 // - Fuzz: seeded bit flips, truncations, garbage headers and lengths: only
 //   InteropFormatError, and nothing corrupt is accepted.
+// - The README's module text makes the choices torchForward implements.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { ArgumentError, exportModel, importModel, InteropFormatError, loadMnist, readModel, VAE, type VAEConfig } from "../../src/index.js";
+import { ACTIVATIONS, ArgumentError, exportModel, importModel, InteropFormatError, loadMnist, readModel, VAE, type VAEConfig } from "../../src/index.js";
+import { ACTS } from "../../src/interop/network.js";
 import { randomArray } from "../reference.js";
 import {
   asTorchStateDict, CONFIGS, differingTensors, expectClose, inputs, parseSafetensors, randomModel, torchForward, writeSafetensorsAsTorch,
@@ -251,5 +255,40 @@ describe("fuzz: corrupted files", () => {
         }
       }
     }
+  });
+});
+
+describe("the README's PyTorch module", () => {
+  // Python is not available here: the float64 module above (torchForward) is
+  // what the tests check; this pins the README's text to the same choices.
+  const readme = readFileSync(join(import.meta.dirname, "..", "..", "README.md"), "utf8");
+  const py = readme.slice(readme.indexOf("```python"), readme.indexOf("```", readme.indexOf("```python") + 3));
+
+  it("uses the names, layouts and conventions the tests check", () => {
+    for (const line of [
+      'self.encoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(enc, enc[1:]))',
+      'self.decoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dec, dec[1:]))',
+      'enc, dec = [D + C, *cfg["encoder"], 2 * L], [L + C, *cfg["decoder"], out]',
+      'out = 2 * D if cfg["likelihood"] == "gaussian-learned" else D',
+      'if i < len(layers) - 1: h = ACT[self.cfg["activation"]](h, self.cfg["activationAlpha"])',
+      'torch.cat([x, c], 1)).chunk(2, dim=1)',
+      'torch.cat([z, c], 1))[:, : self.cfg["inputDim"]]',
+      'return torch.sigmoid(h) if self.cfg["likelihood"] == "bernoulli" else h',
+      'cfg = json.loads(f.metadata()["wasm_vae_config"])',
+      'cfg.pop("crc32")',
+      'model.load_state_dict(load_file("model.safetensors"))',
+    ]) expect(py, line).toContain(line);
+  });
+
+  it("maps every activation, with α where ours has one", () => {
+    const act = py.slice(py.indexOf("ACT = {"), py.indexOf("}", py.indexOf("ACT = {")));
+    const entries = Object.fromEntries([...act.matchAll(/"(\w+)": (lambda h, a: [^,}\n]+|F\.\w+)/g)].map((m) => [m[1], m[2].trim()]));
+    expect(Object.keys(entries).sort()).toEqual([...ACTIVATIONS].sort());
+    // the table's PyTorch form: F.leaky_relu(h, a) is written F.leaky_relu (negative_slope=α), F.elu(h, a) F.elu (alpha=α)
+    for (const a of ACTIVATIONS) {
+      const t = ACTS[a].torch;
+      expect(entries[a], a).toBe(t.endsWith("(h, a)") ? t.slice(0, -"(h, a)".length) : `lambda h, a: ${t}`);
+    }
+    expect(entries.leaky_relu).toBe("F.leaky_relu");
   });
 });
