@@ -17,7 +17,6 @@ import { exportSafetensors, importSafetensors } from "./safetensors.js";
 import { exportTfjs, importTfjs } from "./tfjs-layers.js";
 
 export { InteropFormatError, type ModelFiles } from "./network.js";
-export { readSafetensors, writeSafetensors, type SafeTensor, type SafetensorsFile } from "./safetensors.js";
 
 export const INTEROP_FORMATS = ["safetensors", "tfjs", "onnx"] as const;
 export type InteropFormat = (typeof INTEROP_FORMATS)[number];

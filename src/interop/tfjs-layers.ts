@@ -163,7 +163,12 @@ export function importTfjs(files: ModelFiles, given?: VAEConfig): { config: Reso
   const weights: Record<string, Float32Array> = {};
   for (const { part, json, bad } of parts) {
     const net = nets[part];
-    const want = kerasNetwork(net);
+    let want: ReturnType<typeof kerasNetwork>;
+    try {
+      want = kerasNetwork(net);
+    } catch (e) {
+      return bad(`its config has no TensorFlow.js form (${(e as Error).message})`);
+    }
     const got = json.modelTopology?.config;
     if (!got || !Array.isArray(got.layers)) bad("modelTopology.config.layers is missing");
     const expected = topology(net, want.layers).config;
