@@ -182,3 +182,24 @@ export function inputs(config: VAEConfig, rows: number, seed: number) {
     z: randomArray(rows * config.latentDim, seed + 2, -2, 2),
   };
 }
+
+// ------------------------------------------------------------- fuzzing
+
+/** mulberry32: a seeded uniform in [0, 1). */
+export function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Format-agnostic corruptions of a file's bytes. */
+export const BYTE_MUTATIONS: Record<string, (b: Uint8Array, r: () => number) => Uint8Array> = {
+  "bit flips anywhere": (b, r) => { const o = b.slice(); const n = 1 + Math.floor(r() * 3); for (let i = 0; i < n && o.length; i++) o[Math.floor(r() * o.length)] ^= 1 << Math.floor(r() * 8); return o; },
+  "truncation": (b, r) => b.slice(0, Math.floor(r() * b.length)),
+  "extra bytes": (b, r) => { const o = new Uint8Array(b.length + 1 + Math.floor(r() * 16)); o.set(b); for (let i = b.length; i < o.length; i++) o[i] = r() * 256; return o; },
+  "random bytes": (_b, r) => { const o = new Uint8Array(Math.floor(r() * 64)); for (let i = 0; i < o.length; i++) o[i] = r() * 256; return o; },
+};

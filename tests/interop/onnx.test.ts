@@ -9,6 +9,7 @@
 //   initializers named and laid out as the safetensors file (PyTorch).
 // - The committed onnx-schema.ts is what scripts/gen-onnx-schema.mjs makes.
 // - Round trip: export → import is bit-identical, config included.
+// - Fuzz: corrupted bytes of any file → InteropFormatError or the same config.
 // - Tampered files → InteropFormatError naming file and field.
 // - The main entry refuses "onnx" with an ArgumentError pointing at
 //   "wasm-vae/onnx", and its module graph holds no protobufjs.
@@ -21,7 +22,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as main from "../../src/index.js";
 import { loadMnist, VAE, type VAEConfig } from "../../src/index.js";
 import { exportModel, importModel, InteropFormatError, readModel, type ModelFiles } from "../../src/onnx.js";
-import { asTorchStateDict, CONFIGS, differingTensors, expectClose, inputs, randomModel, torchForward } from "./helpers.js";
+import { asTorchStateDict, CONFIGS, differingTensors, expectClose, inputs, randomModel, BYTE_MUTATIONS, rng, torchForward } from "./helpers.js";
 // @ts-expect-error: a .mjs script without types
 import { onnxSchemaSource } from "../../scripts/gen-onnx-schema.mjs";
 
@@ -169,5 +170,31 @@ describe("the main entry stays free of protobufjs", () => {
     };
     for (const entry of ["index.ts", "browser.ts"]) expect((await inputs(entry)).filter((p) => p.includes("protobufjs"))).toEqual([]);
     expect((await inputs("onnx.ts")).some((p) => p.includes("protobufjs"))).toBe(true);
+  });
+});
+
+describe("fuzz: corrupted files", () => {
+  // no checksum in this format: a flipped weight bit can load; anything else
+  // is an InteropFormatError, never another error, and never another config
+  it("each file: bit flips, truncations, extra and random bytes", async () => {
+    const vae = await randomModel(CONFIGS["gaussian-learned leaky_relu conditional"], 42);
+    const good = exportModel(vae, "onnx");
+    const r = rng(42);
+    let refused = 0, tried = 0;
+    for (const name of Object.keys(good)) {
+      for (const [label, mutate] of Object.entries(BYTE_MUTATIONS)) {
+        for (let i = 0; i < 40; i++) {
+          tried++;
+          try {
+            const got = readModel({ ...good, [name]: mutate(good[name], r) }, "onnx");
+            expect(got.config, `${name} ${label} #${i}`).toEqual(vae.config);
+          } catch (e) {
+            expect(e, `${name} ${label} #${i}: ${String(e)}`).toBeInstanceOf(InteropFormatError);
+            refused++;
+          }
+        }
+      }
+    }
+    expect(refused).toBeGreaterThan(tried / 2);
   });
 });

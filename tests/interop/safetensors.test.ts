@@ -22,7 +22,7 @@ import { ACTIVATIONS, ArgumentError, exportModel, importModel, InteropFormatErro
 import { ACTS } from "../../src/interop/network.js";
 import { randomArray } from "../reference.js";
 import {
-  asTorchStateDict, CONFIGS, differingTensors, expectClose, inputs, parseSafetensors, randomModel, torchForward, writeSafetensorsAsTorch,
+  asTorchStateDict, BYTE_MUTATIONS, CONFIGS, differingTensors, expectClose, inputs, parseSafetensors, randomModel, rng, torchForward, writeSafetensorsAsTorch,
 } from "./helpers.js";
 
 const ROWS = 5;
@@ -191,22 +191,12 @@ describe("named errors", () => {
 });
 
 describe("fuzz: corrupted files", () => {
-  /** mulberry32 */
-  const rng = (seed: number) => () => {
-    seed = (seed + 0x6d2b79f5) >>> 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
   type Mutation = (b: Uint8Array, r: () => number) => Uint8Array;
   const headerEnd = (b: Uint8Array) => 8 + new DataView(b.buffer).getUint32(0, true);
   const MUTATIONS: Record<string, Mutation> = {
-    "bit flips anywhere": (b, r) => { const o = b.slice(); const n = 1 + Math.floor(r() * 3); for (let i = 0; i < n; i++) o[Math.floor(r() * o.length)] ^= 1 << Math.floor(r() * 8); return o; },
+    ...BYTE_MUTATIONS,
     "bit flip in the header": (b, r) => { const o = b.slice(); o[8 + Math.floor(r() * (headerEnd(b) - 8))] ^= 1 << Math.floor(r() * 8); return o; },
     "bit flip in the data": (b, r) => { const o = b.slice(); const h = headerEnd(b); o[h + Math.floor(r() * (o.length - h))] ^= 1 << Math.floor(r() * 8); return o; },
-    "truncation": (b, r) => b.slice(0, Math.floor(r() * b.length)),
-    "extra bytes": (b, r) => { const o = new Uint8Array(b.length + 1 + Math.floor(r() * 16)); o.set(b); for (let i = b.length; i < o.length; i++) o[i] = r() * 256; return o; },
     "random header length": (b, r) => { const o = b.slice(); new DataView(o.buffer).setUint32(0, Math.floor(r() * 2 ** 32), true); if (r() < 0.3) new DataView(o.buffer).setUint32(4, Math.floor(r() * 4), true); return o; },
     "garbage header": (b, r) => { const o = b.slice(); for (let i = 8; i < headerEnd(b); i++) if (r() < 0.05) o[i] = Math.floor(r() * 256); return o; },
     "header shuffled digits": (b, r) => {
@@ -214,7 +204,6 @@ describe("fuzz: corrupted files", () => {
       for (let i = 8; i < headerEnd(b); i++) if (o[i] >= 0x30 && o[i] <= 0x39 && r() < 0.02) o[i] = 0x30 + Math.floor(r() * 10);
       return o;
     },
-    "random bytes": (b, r) => { const o = new Uint8Array(Math.floor(r() * 64)); for (let i = 0; i < o.length; i++) o[i] = r() * 256; return o; },
   };
 
   it("ours (with CRC): every corruption is refused with InteropFormatError, none accepted", async () => {

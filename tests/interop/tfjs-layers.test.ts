@@ -8,6 +8,7 @@
 //   likelihood and a condition, and on MNIST at 784-400-20.
 // - A model over 4 MiB is cut into shards that tfjs reassembles.
 // - Round trip: export → import is bit-identical, config included.
+// - Fuzz: corrupted bytes of any file → InteropFormatError or the same config.
 // - Tampered files (activation, missing shard, shape, dtype, extra weight,
 //   configs that differ) → InteropFormatError naming the file and field.
 import * as tf from "@tensorflow/tfjs-core";
@@ -15,7 +16,7 @@ import "@tensorflow/tfjs-backend-cpu";
 import * as tfl from "@tensorflow/tfjs-layers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { exportModel, importModel, InteropFormatError, loadMnist, readModel, VAE, type ModelFiles, type VAEConfig } from "../../src/index.js";
-import { asTorchStateDict, CONFIGS, differingTensors, expectClose, inputs, randomModel, torchForward } from "./helpers.js";
+import { asTorchStateDict, CONFIGS, differingTensors, expectClose, inputs, randomModel, BYTE_MUTATIONS, rng, torchForward } from "./helpers.js";
 
 const ROWS = 6;
 
@@ -158,4 +159,30 @@ describe("named errors", () => {
     expect(() => exportModel(vae, "tfjs")).toThrow(/activation elu with α = 0\.7 has no TensorFlow\.js layers form/);
   });
   it("a different architecture in options.config", () => rejects(files, /differs from options\.config/, { ...config, latentDim: 3 }));
+});
+
+describe("fuzz: corrupted files", () => {
+  // no checksum in this format: a flipped weight bit can load; anything else
+  // is an InteropFormatError, never another error, and never another config
+  it("each file: bit flips, truncations, extra and random bytes", async () => {
+    const vae = await randomModel(CONFIGS["gaussian-learned leaky_relu conditional"], 41);
+    const good = exportModel(vae, "tfjs");
+    const r = rng(41);
+    let refused = 0, tried = 0;
+    for (const name of Object.keys(good)) {
+      for (const [label, mutate] of Object.entries(BYTE_MUTATIONS)) {
+        for (let i = 0; i < 40; i++) {
+          tried++;
+          try {
+            const got = readModel({ ...good, [name]: mutate(good[name], r) }, "tfjs");
+            expect(got.config, `${name} ${label} #${i}`).toEqual(vae.config);
+          } catch (e) {
+            expect(e, `${name} ${label} #${i}: ${String(e)}`).toBeInstanceOf(InteropFormatError);
+            refused++;
+          }
+        }
+      }
+    }
+    expect(refused).toBeGreaterThan(tried / 2);
+  });
 });
