@@ -4,7 +4,7 @@
 // safetensors parser and writer below are the test's own, from the format's
 // definition, and the forward pass uses only the config and the tensors.
 import { expect } from "vitest";
-import { VAE, type VAEConfig } from "../../src/index.js";
+import { InteropFormatError, VAE, type ModelFiles, type VAEConfig } from "../../src/index.js";
 import { actRef, type Act } from "../reference.js";
 import { randomArray } from "../reference.js";
 
@@ -203,3 +203,25 @@ export const BYTE_MUTATIONS: Record<string, (b: Uint8Array, r: () => number) => 
   "extra bytes": (b, r) => { const o = new Uint8Array(b.length + 1 + Math.floor(r() * 16)); o.set(b); for (let i = b.length; i < o.length; i++) o[i] = r() * 256; return o; },
   "random bytes": (_b, r) => { const o = new Uint8Array(Math.floor(r() * 64)); for (let i = 0; i < o.length; i++) o[i] = r() * 256; return o; },
 };
+
+/** Corrupts each file of `good` in turn (40 draws per mutation): `read` must
+ *  throw InteropFormatError or return `config` (a format without a checksum
+ *  can load a flipped weight bit, nothing else). Returns [refused, tried]. */
+export function fuzzFiles(good: ModelFiles, read: (files: ModelFiles) => { config: unknown }, config: unknown, seed: number): [number, number] {
+  const r = rng(seed);
+  let refused = 0, tried = 0;
+  for (const name of Object.keys(good)) {
+    for (const [label, mutate] of Object.entries(BYTE_MUTATIONS)) {
+      for (let i = 0; i < 40; i++) {
+        tried++;
+        try {
+          expect(read({ ...good, [name]: mutate(good[name], r) }).config, `${name} ${label} #${i}`).toEqual(config);
+        } catch (e) {
+          expect(e, `${name} ${label} #${i}: ${String(e)}`).toBeInstanceOf(InteropFormatError);
+          refused++;
+        }
+      }
+    }
+  }
+  return [refused, tried];
+}
