@@ -8,7 +8,8 @@
 // - The files, decoded by protobufjs with the vendored onnx.proto: opset 13,
 //   initializers named and laid out as the safetensors file (PyTorch).
 // - The committed onnx-schema.ts is what scripts/gen-onnx-schema.mjs makes.
-// - Round trip: export → import is bit-identical, config included.
+// - Round trip: export → import is bit-identical, config included (and −0,
+//   subnormals and ±3.4e38 in all three formats).
 // - Fuzz: corrupted bytes of any file → InteropFormatError or the same config.
 // - Tampered files → InteropFormatError naming file and field.
 // - The main entry refuses "onnx" with an ArgumentError pointing at
@@ -118,10 +119,16 @@ describe("round trip", () => {
       expect(differingTensors(back.getWeights(), vae.getWeights())).toEqual([]);
     });
   }
-  it("safetensors and tfjs through the same entry", async () => {
+  it("−0, subnormals and ±3.4e38 survive every format bit for bit", async () => {
     const vae = await randomModel(CONFIGS["bernoulli tanh"], 25);
-    for (const f of ["safetensors", "tfjs"] as const) {
-      expect(differingTensors((await importModel(exportModel(vae, f), f)).getWeights(), vae.getWeights())).toEqual([]);
+    const w = vae.getWeights();
+    const special = [-0, 1.4e-45, -1.4e-45, 1.1754942e-38, 3.4028234e38, -3.4028234e38, 0];
+    w["encoder.0.weight"].set(special);
+    w["decoder.2.bias"].set(special);
+    vae.setWeights(w);
+    expect(Object.is(vae.getWeights()["encoder.0.weight"][0], -0)).toBe(true);
+    for (const f of ["safetensors", "tfjs", "onnx"] as const) {
+      expect(differingTensors((await importModel(exportModel(vae, f), f)).getWeights(), vae.getWeights()), f).toEqual([]);
     }
   });
 });
