@@ -5,6 +5,8 @@ import { basename, dirname, join } from "node:path";
 import { VAE } from "./model.js";
 import type { LoadOptions } from "./wasm.js";
 
+export { readInteropFiles, writeInteropFiles } from "./interop/files-node.js";
+
 /** Writes bytes to `path` atomically: a temporary file in the same folder,
  *  flushed, then renamed over the target. A failure leaves the old file. */
 export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
