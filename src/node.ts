@@ -1,29 +1,12 @@
 // Node-only helpers (kept out of the browser entry): atomic file writes and
 // model files on disk.
-import { open, readFile, rename, unlink } from "node:fs/promises";
-import { basename, dirname, join } from "node:path";
+import { readFile } from "node:fs/promises";
+import { writeFileAtomic } from "./atomic-file.js";
 import { VAE } from "./model.js";
 import type { LoadOptions } from "./wasm.js";
 
-/** Writes bytes to `path` atomically: a temporary file in the same folder,
- *  flushed, then renamed over the target. A failure leaves the old file. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now().toString(36)}${Math.random().toString(36).slice(2, 8)}.tmp`);
-  let ok = false;
-  try {
-    const fh = await open(tmp, "w");
-    try {
-      await fh.writeFile(bytes);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-    ok = true;
-  } finally {
-    if (!ok) await unlink(tmp).catch(() => {});
-  }
-}
+export { readInteropFiles, writeInteropFiles } from "./interop/files-node.js";
+export { writeFileAtomic };
 
 /** Saves a model file atomically. */
 export async function saveModelFile(model: VAE, path: string, options: { optimizer?: boolean } = {}): Promise<void> {

@@ -147,6 +147,28 @@ export const COMMANDS: Record<string, Command> = {
       out: { type: "string", default: "imputation.png", value: "<file>", help: "PNG to write" },
     }], testData, HELP],
   },
+  export: {
+    summary: "write a model file as safetensors (PyTorch), TensorFlow.js layers or ONNX files",
+    usage: "wasm-vae export --model <file> --format safetensors|tfjs|onnx --out <dir>",
+    groups: [["Export", {
+      model: MODEL_FILE[1].model,
+      format: { type: "string", value: "safetensors|tfjs|onnx", help: "safetensors: model.safetensors (PyTorch names and layouts); tfjs: encoder/ and decoder/ (model.json + shards, tf.loadLayersModel); onnx: encoder.onnx and decoder.onnx (opset 13)" },
+      out: { type: "string", value: "<dir>", help: "folder to write the files into (created if missing)" },
+    }], HELP],
+    notes: ["Examples:", "  wasm-vae export --model runs/<name>/model.wvae --format safetensors --out exported/"],
+  },
+  import: {
+    summary: "make a model file from exported safetensors, TensorFlow.js or ONNX files",
+    usage: "wasm-vae import --from <file or dir> --out <model.wvae>",
+    groups: [["Import", {
+      from: { type: "string", value: "<file|dir>", help: "a .safetensors file, or a folder with model.safetensors, encoder/ + decoder/ (tfjs) or encoder.onnx + decoder.onnx" },
+      format: { type: "string", value: "safetensors|tfjs|onnx", help: "the format (default: detected from the files)" },
+      out: { type: "string", value: "<file>", help: "model file to write" },
+      force: { type: "boolean", help: "replace --out if it exists" },
+      build: MODEL_FILE[1].build,
+    }], HELP],
+    notes: ["The files must carry wasm-vae's config (files exported by wasm-vae, or a PyTorch export with the same __metadata__, see the README)."],
+  },
   info: {
     summary: "describe a model file: config, parameter count, build, steps and epochs",
     usage: "wasm-vae info --model <file> [--json]",

@@ -13,7 +13,7 @@ import { fmt } from "./progress.js";
 
 type Log = (s: string) => void;
 
-interface Loaded {
+export interface Loaded {
   vae: VAE;
   path: string;
   header: ReturnType<typeof decodeModel>["header"];
@@ -22,7 +22,7 @@ interface Loaded {
   run: { data?: { imageShape?: [number, number] | null; range?: [number, number] }; status?: string; final?: { test?: { loss: number }; iwae?: { logLikelihood: number; samples: number; images: number } } } | null;
 }
 
-async function loadModel(f: Flags): Promise<Loaded> {
+export async function loadModel(f: Flags): Promise<Loaded> {
   const path = f.required("model", "(a .wvae model file, e.g. runs/<name>/model.wvae)");
   let buf: Buffer;
   try {

@@ -6,6 +6,7 @@
 import { ArgumentError, IdxFormatError, ModelFormatError, NonFiniteLossError } from "wasm-vae";
 import { COMMANDS, Flags, helpText, mainHelp, parse, UsageError } from "./args.js";
 import { evalCommand, imputeCommand, infoCommand, reconstructCommand, sampleCommand } from "./commands.js";
+import { exportCommand, importCommand } from "./interop.js";
 import { DataError } from "./data.js";
 import { describeFsError, FileError, isFsError } from "./files.js";
 import { MissingDependencyError } from "./raster.js";
@@ -36,6 +37,8 @@ export async function run(argv: string[]): Promise<number> {
       case "reconstruct": return await reconstructCommand(f, log);
       case "impute": return await imputeCommand(f, log);
       case "info": return await infoCommand(f, log);
+      case "export": return await exportCommand(f, log);
+      case "import": return await importCommand(f, log);
     }
     return 2;
   } catch (e) {
@@ -56,6 +59,10 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
+// A closed pipe (`wasm-vae info … | head`) ends the output quietly, not with a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (e: NodeJS.ErrnoException) => { if (e.code === "EPIPE") process.exit(process.exitCode ?? 0); else throw e; });
+}
 process.exitCode = await run(process.argv.slice(2)).catch((e: Error) => {
   process.stderr.write(`wasm-vae: error: ${e?.name ?? "Error"}: ${String(e?.message ?? e).split("\n")[0]}\n`);
   return 1;

@@ -9,9 +9,11 @@
 // - Central finite differences on an image model with a condition (the
 //   internal condition layer) and on a gaussian-learned model whose output is
 //   an image of 2 channels (means in channel 0, log σ in channel 1).
+// - The interchange formats take dense layer lists (same weights back) and
+//   refuse other kinds with an error naming the layer.
 // Not here: convolutions (conv-vae.test.ts), pinned MLP results (pinned.test.ts).
 import { describe, expect, it } from "vitest";
-import { Adam, architectureOf, ArgumentError, decodeModel, planMemory, VAE, type VAEConfig } from "../../src/index.js";
+import { Adam, architectureOf, ArgumentError, decodeModel, exportModel, planMemory, readModel, VAE, type VAEConfig } from "../../src/index.js";
 import { resolveConfig } from "../../src/config.js";
 import { randomArray, randomNormals } from "../reference.js";
 import { finiteDifferenceCheck } from "./grad-check.js";
@@ -139,6 +141,17 @@ describe("layer list errors name the entry and what was expected", () => {
       expect(String(err.message)).toMatch(msg);
     });
   }
+});
+
+describe("interchange formats", () => {
+  it("cover dense models only: a layer list with a flatten is an ArgumentError naming the layer; dense objects export as the MLP", async () => {
+    const img = await VAE.create({ inputShape: [4, 5, 1], latentDim: 2, encoder: [{ type: "flatten" }, 6], decoder: [6] });
+    expect(() => exportModel(img, "safetensors")).toThrow(/layer encoder\.0 is a flatten/);
+    const b = await VAE.create({ inputDim: D, latentDim: 2, encoder: [{ type: "dense", units: 6, activation: "tanh" }], decoder: [6], seed: 1 });
+    const back = readModel(exportModel(b, "safetensors"));
+    expect(back.config).toEqual(b.config);
+    expect(back.weights).toEqual(b.getWeights());
+  });
 });
 
 describe("model file version 2", () => {

@@ -1,0 +1,67 @@
+// `wasm-vae export` / `wasm-vae import` as a user runs them: a model file to
+// each interchange format and back gives the same weights bit for bit; bad
+// input gets a one-line message and a non-zero exit.
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { VAE } from "../../src/index.js";
+import { runCli, tempDir } from "./helpers.js";
+
+const dir = tempDir("wvae-cli-interop-");
+const model = join(dir, "m.wvae");
+let weights: Record<string, Float32Array>;
+
+beforeAll(async () => {
+  const vae = await VAE.create({ inputDim: 12, encoder: [7], latentDim: 3, conditionDim: 2, likelihood: "gaussian-learned", activation: "tanh", seed: 5 });
+  for (let i = 0; i < 3; i++) vae.trainStep({ x: new Float32Array(24).map((_, j) => Math.sin(j + i)), condition: new Float32Array([1, 0, 0, 1]) });
+  weights = vae.getWeights();
+  writeFileSync(model, vae.save());
+});
+
+describe("export → import", () => {
+  for (const format of ["safetensors", "tfjs", "onnx"]) {
+    it(`${format}: the imported model file has the same weights, bit for bit`, async () => {
+      const out = join(dir, `ex-${format}`), back = join(dir, `back-${format}.wvae`);
+      const e = await runCli(["export", "--model", model, "--format", format, "--out", out]);
+      expect(e.stderr).toBe("");
+      expect(e.code).toBe(0);
+      const i = await runCli(["import", "--from", out, "--out", back]);
+      expect(i.stderr).toBe("");
+      expect(i.code).toBe(0);
+      const got = (await VAE.load(new Uint8Array(readFileSync(back)))).getWeights();
+      expect(Object.keys(got)).toEqual(Object.keys(weights));
+      for (const [k, w] of Object.entries(weights)) expect(Buffer.from(got[k].buffer).equals(Buffer.from(w.buffer)), k).toBe(true);
+    });
+  }
+});
+
+describe("errors", () => {
+  it("an existing --out is kept unless --force", async () => {
+    const target = join(dir, "exists.wvae");
+    writeFileSync(target, "keep me");
+    await runCli(["export", "--model", model, "--format", "safetensors", "--out", join(dir, "ex-f")]);
+    const r = await runCli(["import", "--from", join(dir, "ex-f"), "--out", target]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/exists\.wvae: exists \(add --force/);
+    expect(readFileSync(target, "utf8")).toBe("keep me");
+    const f = await runCli(["import", "--from", join(dir, "ex-f", "model.safetensors"), "--out", target, "--force"]);
+    expect(f.code).toBe(0);
+  });
+
+  it("a missing --from, a bad format and a format mismatch: one line each, no stack", async () => {
+    const cases: [string[], RegExp, number][] = [
+      [["import", "--from", join(dir, "nowhere"), "--out", join(dir, "n.wvae")], /--from: .*nowhere/, 1],
+      [["export", "--model", model, "--format", "pt", "--out", join(dir, "x")], /--format: expected one of safetensors, tfjs, onnx/, 2],
+      [["import", "--from", join(dir, "ex-f"), "--format", "onnx", "--out", join(dir, "o.wvae")], /holds safetensors files, not onnx/, 1],
+      [["import", "--from", model, "--out", join(dir, "p.wvae")], /--from: /, 1],
+    ];
+    for (const [args, msg, code] of cases) {
+      const r = await runCli(args);
+      expect(r.code, args.join(" ")).toBe(code);
+      expect(r.stderr).toMatch(msg);
+      expect(r.stderr).not.toMatch(/\n\s+at /);
+    }
+    expect(existsSync(join(dir, "o.wvae"))).toBe(false);
+  });
+});
+

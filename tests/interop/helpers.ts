@@ -1,0 +1,227 @@
+// Shared by the interop tests: the configurations, random weights, bit and
+// error comparisons, and the float64 PyTorch-convention forward pass that the
+// tests check every format against. Nothing here calls src/interop: the
+// safetensors parser and writer below are the test's own, from the format's
+// definition, and the forward pass uses only the config and the tensors.
+import { expect } from "vitest";
+import { InteropFormatError, VAE, type ModelFiles, type VAEConfig } from "../../src/index.js";
+import { actRef, type Act } from "../reference.js";
+import { randomArray } from "../reference.js";
+
+/** Every activation, likelihood and the condition, small enough to be quick. */
+export const CONFIGS: Record<string, VAEConfig> = {
+  "bernoulli relu 2 hidden": { inputDim: 13, encoder: [11, 7], latentDim: 3, decoder: [6, 9] },
+  "gaussian-learned leaky_relu conditional": { inputDim: 9, encoder: [8], latentDim: 2, likelihood: "gaussian-learned", activation: "leaky_relu", activationAlpha: 0.2, conditionDim: 3 },
+  "gaussian σ=0.5 elu α=0.7": { inputDim: 10, encoder: [6], latentDim: 4, likelihood: "gaussian", sigma: 0.5, activation: "elu", activationAlpha: 0.7 },
+  "bernoulli elu α=1 conditional": { inputDim: 8, encoder: [5], latentDim: 2, activation: "elu", conditionDim: 2 },
+  "bernoulli tanh": { inputDim: 12, encoder: [10, 6], latentDim: 3, activation: "tanh" },
+  "gaussian softplus": { inputDim: 7, encoder: [9], latentDim: 2, likelihood: "gaussian", activation: "softplus" },
+  "bernoulli sigmoid hidden": { inputDim: 6, encoder: [5], latentDim: 2, activation: "sigmoid" },
+  "no hidden layers": { inputDim: 5, encoder: [], latentDim: 2, decoder: [] },
+};
+
+/** A model with every parameter (biases too) set to seeded uniforms in ±0.6. */
+export async function randomModel(config: VAEConfig, seed: number): Promise<VAE> {
+  const vae = await VAE.create(config, { build: "plain" });
+  const w: Record<string, Float32Array> = {};
+  Object.entries(vae.parameterShapes()).forEach(([name, shape], i) => {
+    w[name] = randomArray(shape.reduce((a, b) => a * b, 1), seed * 101 + i, -0.6, 0.6);
+  });
+  vae.setWeights(w);
+  return vae;
+}
+
+/** Names of the tensors whose bits differ between two weight sets ([] when identical). */
+export function differingTensors(a: Record<string, Float32Array>, b: Record<string, Float32Array>): string[] {
+  const names = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return [...names].filter((n) => !a[n] || !b[n] ||
+    !Buffer.from(a[n].buffer, a[n].byteOffset, a[n].byteLength).equals(Buffer.from(b[n].buffer, b[n].byteOffset, b[n].byteLength)));
+}
+
+/** max |a − b| / max |b|. */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  expect(a.length).toBe(b.length);
+  let d = 0, m = 0;
+  for (let i = 0; i < a.length; i++) { d = Math.max(d, Math.abs(a[i] - b[i])); m = Math.max(m, Math.abs(b[i])); }
+  return m === 0 ? d : d / m;
+}
+
+export function expectClose(name: string, a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-5): void {
+  const e = relErr(a, b);
+  expect(e, `${name}: max|Δ|/max|ref| = ${e}`).toBeLessThan(tol);
+}
+
+// ------------------------------------------------------------- safetensors
+
+export interface TestTensor {
+  dtype: string;
+  shape: number[];
+  data: Float64Array;
+  begin: number;
+  end: number;
+}
+
+/** The test's own safetensors reader (F32 only): header, metadata, tensors. */
+export function parseSafetensors(bytes: Uint8Array): { headerLength: number; metadata: Record<string, string>; order: string[]; tensors: Map<string, TestTensor> } {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const N = Number(dv.getBigUint64(0, true));
+  const header = JSON.parse(Buffer.from(bytes.subarray(8, 8 + N)).toString("utf8"));
+  const metadata = header.__metadata__ ?? {};
+  const tensors = new Map<string, TestTensor>();
+  const order: string[] = [];
+  for (const [name, e] of Object.entries<any>(header)) {
+    if (name === "__metadata__") continue;
+    expect(e.dtype).toBe("F32");
+    const [begin, end] = e.data_offsets;
+    const data = new Float64Array((end - begin) / 4);
+    for (let i = 0; i < data.length; i++) data[i] = dv.getFloat32(8 + N + begin + 4 * i, true);
+    tensors.set(name, { dtype: e.dtype, shape: e.shape, data, begin, end });
+    order.push(name);
+  }
+  return { headerLength: N, metadata, order, tensors };
+}
+
+/** The test's own safetensors writer, laid out as the reference (Rust)
+ *  implementation writes: tensors sorted by name, header padded with spaces
+ *  to 8 bytes. `dtype` overrides the stored dtype name (the bytes stay F32). */
+export function writeSafetensorsAsTorch(tensors: Record<string, { shape: number[]; data: ArrayLike<number>; dtype?: string }>,
+                                        metadata?: Record<string, string>): Uint8Array {
+  const names = Object.keys(tensors).sort();
+  const header: Record<string, unknown> = metadata ? { __metadata__: metadata } : {};
+  let o = 0;
+  for (const n of names) {
+    const t = tensors[n];
+    const bytes = t.dtype === "F16" ? 2 * t.data.length : 4 * t.data.length;
+    header[n] = { dtype: t.dtype ?? "F32", shape: t.shape, data_offsets: [o, o + bytes] };
+    o += bytes;
+  }
+  let json = Buffer.from(JSON.stringify(header), "utf8");
+  const pad = (8 - (json.length % 8)) % 8;
+  json = Buffer.concat([json, Buffer.alloc(pad, 0x20)]);
+  const out = new Uint8Array(8 + json.length + o);
+  const dv = new DataView(out.buffer);
+  dv.setBigUint64(0, BigInt(json.length), true);
+  out.set(json, 8);
+  let p = 8 + json.length;
+  for (const n of names) {
+    const t = tensors[n];
+    if (t.dtype === "F16") { p += 2 * t.data.length; continue; }
+    for (let i = 0; i < t.data.length; i++, p += 4) dv.setFloat32(p, t.data[i], true);
+  }
+  return out;
+}
+
+// ----------------------------------------------- PyTorch-convention forward
+
+/** The nn.Module of the README, in float64: nn.Linear layers y = x Wᵀ + b with
+ *  W (out, in) named "{encoder|decoder}.{i}.weight", the hidden activation
+ *  between layers, mean/logvar = chunk(2) of the encoder output, and the
+ *  decoder's first D columns (through a sigmoid for Bernoulli). */
+export function torchForward(config: VAEConfig, get: (name: string) => { shape: number[]; data: ArrayLike<number> },
+                             part: "encoder" | "decoder", input: ArrayLike<number>, cond: ArrayLike<number> | undefined, rows: number):
+    Float64Array[] {
+  const D = config.inputDim, L = config.latentDim, C = config.conditionDim ?? 0;
+  const hidden = (part === "encoder" ? config.encoder : config.decoder ?? [...(config.encoder ?? [400])].reverse()) ?? [400];
+  const act = (config.activation ?? "relu") as Act;
+  const alpha = config.activationAlpha ?? (act === "elu" ? 1 : 0.01);
+  const inW = part === "encoder" ? D : L;
+  // torch.cat([x, c], 1)
+  let h = new Float64Array(rows * (inW + C));
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < inW; j++) h[r * (inW + C) + j] = input[r * inW + j];
+    for (let j = 0; j < C; j++) h[r * (inW + C) + inW + j] = cond![r * C + j];
+  }
+  const n = hidden.length + 1;
+  for (let i = 0; i < n; i++) {
+    const W = get(`${part}.${i}.weight`), b = get(`${part}.${i}.bias`);
+    const [out, inp] = W.shape;
+    expect(b.shape).toEqual([out]);
+    expect(h.length).toBe(rows * inp);
+    const y = new Float64Array(rows * out);
+    for (let r = 0; r < rows; r++) {
+      for (let o = 0; o < out; o++) {
+        let s = b.data[o];
+        for (let k = 0; k < inp; k++) s += h[r * inp + k] * W.data[o * inp + k];
+        y[r * out + o] = i < n - 1 ? actRef(s, act, alpha) : s;
+      }
+    }
+    h = y;
+  }
+  const W = h.length / rows;
+  const cols = (from: number, to: number, f = (v: number) => v) => {
+    const o = new Float64Array(rows * (to - from));
+    for (let r = 0; r < rows; r++) for (let j = from; j < to; j++) o[r * (to - from) + j - from] = f(h[r * W + j]);
+    return o;
+  };
+  if (part === "encoder") return [cols(0, L), cols(L, 2 * L)];
+  const lik = config.likelihood ?? "bernoulli";
+  if (lik === "bernoulli") return [cols(0, D, (v) => 1 / (1 + Math.exp(-v)))];
+  return lik === "gaussian-learned" ? [cols(0, D), cols(D, 2 * D)] : [cols(0, D)];
+}
+
+/** Our weights as the PyTorch state_dict the README's module has, computed
+ *  here from the definition (W_torch[o][i] = W_ours[i][o]). */
+export function asTorchStateDict(vae: VAE): Record<string, { shape: number[]; data: Float32Array }> {
+  const shapes = vae.parameterShapes(), w = vae.getWeights();
+  const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+  for (const [name, shape] of Object.entries(shapes)) {
+    if (shape.length === 1) { out[name] = { shape, data: w[name] }; continue; }
+    const [IN, OUT] = shape, t = new Float32Array(IN * OUT);
+    for (let i = 0; i < IN; i++) for (let o = 0; o < OUT; o++) t[o * IN + i] = w[name][i * OUT + o];
+    out[name] = { shape: [OUT, IN], data: t };
+  }
+  return out;
+}
+
+/** Seeded test inputs: x in [0, 1) (valid for every likelihood), c, z. */
+export function inputs(config: VAEConfig, rows: number, seed: number) {
+  const C = config.conditionDim ?? 0;
+  return {
+    x: randomArray(rows * config.inputDim, seed, 0, 1),
+    c: C > 0 ? randomArray(rows * C, seed + 1, 0, 1) : undefined,
+    z: randomArray(rows * config.latentDim, seed + 2, -2, 2),
+  };
+}
+
+// ------------------------------------------------------------- fuzzing
+
+/** mulberry32: a seeded uniform in [0, 1). */
+export function rng(seed: number): () => number {
+  return () => {
+    seed = (seed + 0x6d2b79f5) >>> 0;
+    let t = seed;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Format-agnostic corruptions of a file's bytes. */
+export const BYTE_MUTATIONS: Record<string, (b: Uint8Array, r: () => number) => Uint8Array> = {
+  "bit flips anywhere": (b, r) => { const o = b.slice(); const n = 1 + Math.floor(r() * 3); for (let i = 0; i < n && o.length; i++) o[Math.floor(r() * o.length)] ^= 1 << Math.floor(r() * 8); return o; },
+  "truncation": (b, r) => b.slice(0, Math.floor(r() * b.length)),
+  "extra bytes": (b, r) => { const o = new Uint8Array(b.length + 1 + Math.floor(r() * 16)); o.set(b); for (let i = b.length; i < o.length; i++) o[i] = r() * 256; return o; },
+  "random bytes": (_b, r) => { const o = new Uint8Array(Math.floor(r() * 64)); for (let i = 0; i < o.length; i++) o[i] = r() * 256; return o; },
+};
+
+/** Corrupts each file of `good` in turn (40 draws per mutation): `read` must
+ *  throw InteropFormatError or return `config` (a format without a checksum
+ *  can load a flipped weight bit, nothing else). Returns [refused, tried]. */
+export function fuzzFiles(good: ModelFiles, read: (files: ModelFiles) => { config: unknown }, config: unknown, seed: number): [number, number] {
+  const r = rng(seed);
+  let refused = 0, tried = 0;
+  for (const name of Object.keys(good)) {
+    for (const [label, mutate] of Object.entries(BYTE_MUTATIONS)) {
+      for (let i = 0; i < 40; i++) {
+        tried++;
+        try {
+          expect(read({ ...good, [name]: mutate(good[name], r) }).config, `${name} ${label} #${i}`).toEqual(config);
+        } catch (e) {
+          expect(e, `${name} ${label} #${i}: ${String(e)}`).toBeInstanceOf(InteropFormatError);
+          refused++;
+        }
+      }
+    }
+  }
+  return [refused, tried];
+}
