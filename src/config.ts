@@ -66,6 +66,18 @@ export type ResolvedConfig = Required<VAEConfig>;
 
 const MAX_WIDTH = 1 << 20;
 
+/** A short label of a list entry: "400" for a dense layer (number or object),
+ *  "conv2d(32)", "conv2d_transpose(1)", "flatten", "reshape(7×7×64)". */
+export function entryLabel(e: LayerEntry): string {
+  if (typeof e === "number") return String(e);
+  switch (e.type) {
+    case "dense": return String(e.units);
+    case "conv2d": case "conv2d_transpose": return `${e.type}(${e.filters})`;
+    case "reshape": return `reshape(${e.shape.join("×")})`;
+    default: return e.type;
+  }
+}
+
 /** Checks one list entry: a bare number stays a number; an object becomes
  *  { type, ...the kind's normalized settings, activation? }. */
 function layerEntry(at: string, e: unknown): LayerEntry {

@@ -5,7 +5,7 @@ export type { VAEConfig, ResolvedConfig, Likelihood, LayerConfig, LayerEntry, Pa
 export { architectureOf } from "./architecture.js";
 export type { Architecture } from "./architecture.js";
 export type { LayerSpec, ParamSpec } from "./layers/index.js";
-export { LIKELIHOODS } from "./config.js";
+export { LIKELIHOODS, entryLabel } from "./config.js";
 export { Adam } from "./adam.js";
 export type { AdamOptions, AdamState } from "./adam.js";
 export { fit } from "./fit.js";

@@ -4,7 +4,7 @@
 // Not here: training (train.ts).
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { decodeModel, VAE } from "wasm-vae";
+import { decodeModel, entryLabel, VAE } from "wasm-vae";
 import { Flags, UsageError } from "./args.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset } from "./data.js";
 import { imputationError, imputationFigure, reconstructionsFigure, samplesFigure, type FigureContext } from "./figures.js";
@@ -137,7 +137,7 @@ export async function infoCommand(f: Flags, log: Log): Promise<number> {
   const c = l.vae.config, h = l.header;
   const info = {
     file: l.path, bytes: l.bytes, formatVersion: h.version, config: c,
-    architecture: `${[c.inputDim + c.conditionDim, ...c.encoder, `${c.latentDim}×2`].join("-")} | ${[c.latentDim + c.conditionDim, ...c.decoder, c.likelihood === "gaussian-learned" ? `${c.inputDim}×2` : c.inputDim].join("-")}`,
+    architecture: `${[c.inputDim + c.conditionDim, ...c.encoder.map(entryLabel), `${c.latentDim}×2`].join("-")} | ${[c.latentDim + c.conditionDim, ...c.decoder.map(entryLabel), c.likelihood === "gaussian-learned" ? `${c.inputDim}×2` : c.inputDim].join("-")}`,
     parameters: l.vae.parameterCount,
     parameterShapes: l.vae.parameterShapes(),
     savedBuild: h.build, build: l.vae.build,

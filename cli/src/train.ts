@@ -19,7 +19,7 @@
 import type { Stats } from "node:fs";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
-import { ACTIVATIONS, Adam, ArgumentError, decodeModel, LIKELIHOODS, VAE, type ResolvedConfig, type VAEConfig } from "wasm-vae";
+import { ACTIVATIONS, Adam, ArgumentError, decodeModel, entryLabel, LIKELIHOODS, VAE, type ResolvedConfig, type VAEConfig } from "wasm-vae";
 import { Flags, UsageError } from "./args.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type DataSpec } from "./data.js";
 import {
@@ -296,7 +296,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
   const check = () => { if (ac.signal.aborted) throw new Interrupted(); };
   try {
     const c = vae.config;
-    log(`${resume ? "resuming" : "run"} ${shown}: ${[c.inputDim, ...c.encoder, c.latentDim, ...c.decoder, c.inputDim].join("-")} ${c.activation}, ${c.likelihood}` +
+    log(`${resume ? "resuming" : "run"} ${shown}: ${[c.inputDim, ...c.encoder.map(entryLabel), c.latentDim, ...c.decoder.map(entryLabel), c.inputDim].join("-")} ${c.activation}, ${c.likelihood}` +
       `${classes ? `, conditional on ${classes} classes` : ""}, β ${c.beta}, ${vae.parameterCount.toLocaleString("en-US")} parameters, ${vae.build} build`);
     log(`data: ${data.description}: ${train.n} train, ${data.test.n} test (${data.testSource})`);
     log(`training: epochs ${vae.epochs + 1}..${settings.epochs}, batch ${settings.batchSize}, Adam lr ${settings.lr}` +

@@ -160,6 +160,28 @@ describe("WorkerTrainer in a Node worker_thread", () => {
     }
   });
 
+  test("a layer-list model (image input, flatten, reshape, an output layer from the list) trains in the worker as in-process, bit for bit", async () => {
+    const config: lib.VAEConfig = {
+      inputShape: [28, 28, 1], latentDim: 3, seed: 4,
+      encoder: [{ type: "flatten" }, { type: "dense", units: 24, activation: "tanh" }],
+      decoder: [{ type: "dense", units: 20 }, { type: "dense", units: 784 }, { type: "reshape", shape: [28, 28, 1] }],
+    };
+    const x = images.subarray(0, 256 * 784);
+    const t = new WorkerTrainer(spawn());
+    try {
+      const info = await t.create(config, { build: "plain" });
+      expect(info.config.encoder).toEqual(config.encoder);
+      await t.fit(x, { epochs: 1, batchSize: 64 });
+      const local = await lib.VAE.create(config, { build: "plain" });
+      await local.fit(x, { epochs: 1, batchSize: 64, yieldEvery: 0 });
+      expect(await t.getWeights()).toEqual(local.getWeights());
+      const back = await lib.VAE.load(await t.save());
+      expect(back.config).toEqual(local.config);
+    } finally {
+      await t.terminate();
+    }
+  });
+
   test("terminate rejects pending calls; a worker that dies rejects them too", async () => {
     const t = new WorkerTrainer(spawn());
     await t.create({ inputDim: 16, latentDim: 2, encoder: [8] });
