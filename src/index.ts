@@ -15,4 +15,4 @@ export { ArgumentError } from "./validate.js";
 export { parseIdx, readIdxFile, loadIdxPair, IdxFormatError } from "./data/idx.js";
 export { loadMnist, parseMnist, mnistFilePaths } from "./data/mnist.js";
 export { encodeModel, decodeModel, crc32, ModelFormatError, FORMAT_VERSION } from "./io.js";
-export { exportModel, importModel, readModel, detectFormat, InteropFormatError, INTEROP_FORMATS, type InteropFormat, type ModelFiles, type ImportOptions } from "./interop/index.js";
+export { exportModel, importModel, readModel, detectFormat, InteropFormatError, INTEROP_FORMATS, type InteropFormat, type ModelFiles, type ImportOptions, type ModelContents, type Interop, type Codec } from "./interop/index.js";

@@ -5,7 +5,7 @@ import { basename, dirname, join } from "node:path";
 import { VAE } from "./model.js";
 import type { LoadOptions } from "./wasm.js";
 
-export { readInteropFiles, writeInteropFiles } from "./interop/files-node.js";
+export { readInteropFiles, writeInteropFiles, type InteropFiles } from "./interop/files-node.js";
 
 /** Writes bytes to `path` atomically: a temporary file in the same folder,
  *  flushed, then renamed over the target. A failure leaves the old file. */
