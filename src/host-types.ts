@@ -7,7 +7,9 @@ export type WasmBytes = ArrayBuffer | ArrayBufferView;
 
 /** What the library uses of a `WebAssembly.Memory`. */
 export interface WasmMemory {
+  /** The memory's bytes (replaced when it grows). */
   readonly buffer: ArrayBuffer | SharedArrayBuffer;
+  /** Grows by `delta` 64 KiB pages; returns the previous size in pages. */
   grow(delta: number): number;
 }
 

@@ -16,6 +16,9 @@ export { loadKernels, relaxedSimdAvailable, resolveBuild, Kernels, ACTIVATIONS }
 export type { Build, BuildRequest, LoadOptions, Activation } from "./wasm.js";
 export { ArgumentError } from "./validate.js";
 export { parseIdx, readIdxFile, loadIdxPair, IdxFormatError } from "./data/idx.js";
+export type { IdxArray, IdxPair } from "./data/idx.js";
 export { loadMnist, parseMnist, mnistFilePaths } from "./data/mnist.js";
+export type { Mnist, MnistFilePaths, MnistSplit } from "./data/mnist.js";
+export type { WasmBytes, WasmMemory, TransferList } from "./host-types.js";
 export { encodeModel, decodeModel, crc32, ModelFormatError, FORMAT_VERSION, READ_VERSIONS } from "./io.js";
-export { exportModel, importModel, readModel, detectFormat, InteropFormatError, INTEROP_FORMATS, type InteropFormat, type ModelFiles, type ImportOptions } from "./interop/index.js";
+export { exportModel, importModel, readModel, detectFormat, InteropFormatError, INTEROP_FORMATS, type InteropFormat, type ModelFiles, type ImportOptions, type ModelContents, type Interop, type Codec } from "./interop/index.js";

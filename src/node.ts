@@ -5,7 +5,7 @@ import { writeFileAtomic } from "./atomic-file.js";
 import { VAE } from "./model.js";
 import type { LoadOptions } from "./wasm.js";
 
-export { readInteropFiles, writeInteropFiles } from "./interop/files-node.js";
+export { readInteropFiles, writeInteropFiles, type InteropFiles } from "./interop/files-node.js";
 export { writeFileAtomic };
 
 /** Saves a model file atomically. */

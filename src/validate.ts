@@ -1,7 +1,10 @@
 // Argument checks shared by every public entry point. Each throws an error
 // that names the argument and what was expected, before any wasm call.
 
+/** A bad argument or option: the message names it (as the caller spelled
+ *  it) and says what was expected. Thrown before anything changes. */
 export class ArgumentError extends RangeError {
+  /** "ArgumentError". */
   override name = "ArgumentError";
 }
 

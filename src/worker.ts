@@ -14,6 +14,8 @@ import type { BatchInfo, EpochInfo, FitHistory } from "./fit.js";
 import type { Rows } from "./model.js";
 import type { Build, BuildRequest } from "./wasm.js";
 
+export type { TransferList } from "./host-types.js";
+
 // ------------------------------------------------------------------ protocol
 
 /** Operations the worker serves (one per request). */

@@ -15,27 +15,37 @@ import { checkInt, fail } from "../validate.js";
 
 /** A malformed IDX file (the message names the file and the problem). */
 export class IdxFormatError extends Error {
+  /** "IdxFormatError". */
   override name = "IdxFormatError";
 }
 
 export type IdxType = "uint8" | "int8" | "int16" | "int32" | "float32" | "float64";
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 
+/** The contents of one IDX file. */
 export interface IdxArray {
+  /** Element type from the magic number. */
   type: IdxType;
   /** Dims in file order (row-major, last dim fastest). */
   shape: number[];
+  /** The values, in a typed array of the element type. */
   data: IdxData;
 }
 
 /** Images + labels read from a pair of IDX files. */
 export interface IdxPair {
-  images: Float32Array; // (count, rows*cols), uint8 pixels scaled by 1/255
-  labels: Uint8Array;   // (count)
+  /** (count, rows·cols) row-major, uint8 pixels scaled by 1/255. */
+  images: Float32Array;
+  /** (count) labels. */
+  labels: Uint8Array;
+  /** Number of examples. */
   count: number;
+  /** Image height. */
   rows: number;
+  /** Image width. */
   cols: number;
-  dim: number;          // rows * cols
+  /** rows · cols. */
+  dim: number;
 }
 
 const TYPES: Record<number, { type: IdxType; size: number }> = {

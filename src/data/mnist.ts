@@ -9,14 +9,22 @@
 import { checkInt, checkOneOf, fail } from "../validate.js";
 import { IdxFormatError, pairFromIdx, parseIdx } from "./idx.js";
 
+/** "train" (60,000 examples) or "test" (10,000). */
 export type MnistSplit = "train" | "test";
 
+/** MNIST images and labels. */
 export interface Mnist {
-  images: Float32Array; // (count, 784), pixel / 255
-  labels: Uint8Array;   // (count), 0..9
+  /** (count, 784) row-major, pixel / 255. */
+  images: Float32Array;
+  /** (count) digits 0..9. */
+  labels: Uint8Array;
+  /** Number of examples. */
   count: number;
+  /** Values per image. */
   dim: 784;
+  /** Image height. */
   rows: 28;
+  /** Image width. */
   cols: 28;
 }
 
@@ -26,10 +34,15 @@ export const MNIST_FILES = {
   test: { images: "t10k-images-idx3-ubyte", labels: "t10k-labels-idx1-ubyte", count: 10000 },
 } as const;
 
+/** Absolute paths of the four MNIST IDX files. */
 export interface MnistFilePaths {
+  /** train-images-idx3-ubyte */
   trainImages: string;
+  /** train-labels-idx1-ubyte */
   trainLabels: string;
+  /** t10k-images-idx3-ubyte */
   testImages: string;
+  /** t10k-labels-idx1-ubyte */
   testLabels: string;
 }
 

@@ -24,10 +24,18 @@ export async function writeInteropFiles(dir: string, files: ModelFiles): Promise
   return out;
 }
 
+/** Files read from disk by readInteropFiles. */
+export interface InteropFiles {
+  /** Their format, from the file names. */
+  format: InteropFormat;
+  /** File name (relative to the folder) → bytes. */
+  files: ModelFiles;
+}
+
 /** Reads interchange files from `path`: a .safetensors file, or a folder
  *  holding model.safetensors, encoder/ + decoder/ (TensorFlow.js: each
  *  folder's model.json and .bin shards), or encoder.onnx + decoder.onnx. */
-export async function readInteropFiles(path: string): Promise<{ format: InteropFormat; files: ModelFiles }> {
+export async function readInteropFiles(path: string): Promise<InteropFiles> {
   if (typeof path !== "string" || path === "") throw new ArgumentError(`path: expected a file or folder path, got ${typeof path}`);
   const read = async (name: string, p: string, files: ModelFiles) => {
     try {

@@ -16,11 +16,15 @@ import type { ModelFiles } from "./network.js";
 import { exportSafetensors, importSafetensors } from "./safetensors.js";
 import { exportTfjs, importTfjs } from "./tfjs-layers.js";
 
-export { InteropFormatError, type ModelFiles } from "./network.js";
+export { InteropFormatError, type ModelContents, type ModelFiles } from "./network.js";
+import type { ModelContents } from "./network.js";
 
+/** The interchange formats: safetensors (PyTorch), TensorFlow.js layers, ONNX. */
 export const INTEROP_FORMATS = ["safetensors", "tfjs", "onnx"] as const;
+/** One of INTEROP_FORMATS. */
 export type InteropFormat = (typeof INTEROP_FORMATS)[number];
 
+/** Options of importModel: the loader's (build, deterministic, wasm) and the config. */
 export interface ImportOptions extends LoadOptions {
   /** The architecture (and β, seed, …) to read the files with: required when
    *  they carry no wasm-vae config (e.g. a state_dict saved by PyTorch);
@@ -28,13 +32,29 @@ export interface ImportOptions extends LoadOptions {
   config?: VAEConfig;
 }
 
+/** One format's writer and reader. */
 export interface Codec {
+  /** The files of a model in this format. */
   write(config: ResolvedConfig, weights: Record<string, Float32Array>): ModelFiles;
-  read(files: ModelFiles, given?: VAEConfig): { config: ResolvedConfig; weights: Record<string, Float32Array> };
+  /** Config and parameters from files in this format, checked throughout. */
+  read(files: ModelFiles, given?: VAEConfig): ModelContents;
+}
+
+/** exportModel, readModel and importModel over a set of codecs. */
+export interface Interop {
+  /** The model's parameters and config as the files of `format`. */
+  exportModel(vae: VAE, format: InteropFormat): ModelFiles;
+  /** Reads files of `format` (detected when omitted) into config and
+   *  parameters (our names and layouts), checking everything; no wasm. */
+  readModel(input: Uint8Array | ModelFiles, format?: InteropFormat, options?: { config?: VAEConfig }): ModelContents;
+  /** A new VAE from files of `format` (detected when omitted). Everything is
+   *  checked before the model is created: a failed import creates nothing. */
+  importModel(input: Uint8Array | ModelFiles, format?: InteropFormat, options?: ImportOptions): Promise<VAE>;
 }
 
 const SAFETENSORS_FILE = "model.safetensors";
 
+/** safetensors: model.safetensors, PyTorch names and layouts. */
 export const safetensorsCodec: Codec = {
   write: (config, weights) => ({ [SAFETENSORS_FILE]: exportSafetensors(config, weights) }),
   read: (files, given) => {
@@ -44,6 +64,7 @@ export const safetensorsCodec: Codec = {
   },
 };
 
+/** TensorFlow.js layers format: encoder/ and decoder/ (model.json + shards). */
 export const tfjsCodec: Codec = { write: exportTfjs, read: importTfjs };
 
 /** The format of files (a Uint8Array is a safetensors file). */
@@ -57,7 +78,8 @@ export function detectFormat(input: Uint8Array | ModelFiles): InteropFormat {
   return fail("files", `model.safetensors, encoder/model.json (tfjs) or encoder.onnx files`, `files named ${names.slice(0, 5).join(", ") || "nothing"}`);
 }
 
-export function makeInterop(codecs: Partial<Record<InteropFormat, Codec>>) {
+/** exportModel / readModel / importModel for the given formats. */
+export function makeInterop(codecs: Partial<Record<InteropFormat, Codec>>): Interop {
   const codecFor = (format: unknown): Codec => {
     if (!INTEROP_FORMATS.includes(format as InteropFormat)) fail("format", `one of ${INTEROP_FORMATS.map((f) => JSON.stringify(f)).join(", ")}`, format);
     const c = codecs[format as InteropFormat];
@@ -73,8 +95,7 @@ export function makeInterop(codecs: Partial<Record<InteropFormat, Codec>>) {
 
   /** Reads files of `format` (detected when omitted) into config and
    *  parameters (our names and layouts), checking everything; no wasm. */
-  function readModel(input: Uint8Array | ModelFiles, format?: InteropFormat, options: { config?: VAEConfig } = {}):
-      { config: ResolvedConfig; weights: Record<string, Float32Array> } {
+  function readModel(input: Uint8Array | ModelFiles, format?: InteropFormat, options: { config?: VAEConfig } = {}): ModelContents {
     const f = format ?? detectFormat(input);
     const codec = codecFor(f);
     const files = input instanceof Uint8Array ? { [SAFETENSORS_FILE]: input } : input;
@@ -98,4 +119,12 @@ export function makeInterop(codecs: Partial<Record<InteropFormat, Codec>>) {
   return { exportModel, importModel, readModel };
 }
 
-export const { exportModel, importModel, readModel } = makeInterop({ safetensors: safetensorsCodec, tfjs: tfjsCodec });
+const main = makeInterop({ safetensors: safetensorsCodec, tfjs: tfjsCodec });
+/** The model's parameters and config as the files of `format`: "safetensors"
+ *  or "tfjs" (browser-safe; "onnx" is in the "wasm-vae/onnx" entry point). */
+export const exportModel: Interop["exportModel"] = main.exportModel;
+/** Config and parameters from interchange files, checked throughout; no wasm. */
+export const readModel: Interop["readModel"] = main.readModel;
+/** A new VAE from interchange files (format detected when omitted); a failed
+ *  import creates nothing. */
+export const importModel: Interop["importModel"] = main.importModel;

@@ -21,11 +21,21 @@ import { ArgumentError } from "../validate.js";
 /** A file in an interchange format is malformed or does not fit the model;
  *  the message names the file and the tensor or field. */
 export class InteropFormatError extends ModelFormatError {
+  /** "InteropFormatError". */
   override name = "InteropFormatError";
 }
 
 /** A file name (or path inside a folder of files) → its bytes. */
 export type ModelFiles = Record<string, Uint8Array>;
+
+/** A model as read from interchange files: its config and its parameters,
+ *  with wasm-vae's names and layouts (those of VAE.getWeights). */
+export interface ModelContents {
+  /** The configuration, every default filled in. */
+  config: ResolvedConfig;
+  /** Parameter name → values, e.g. "encoder.0.weight" (in, out) row-major. */
+  weights: Record<string, Float32Array>;
+}
 
 export interface NetLayer {
   kind: "dense";

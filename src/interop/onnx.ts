@@ -19,11 +19,12 @@ import type { ResolvedConfig, VAEConfig } from "../config.js";
 import { ArgumentError } from "../validate.js";
 import {
   ACTS, checkFiniteTensor, configForPair, InteropFormatError, KINDS, networksOf, paramsOf, sameShape,
-  type ModelFiles, type Network, type OnnxNode,
+  type ModelContents, type ModelFiles, type Network, type OnnxNode,
 } from "./network.js";
 import { ONNX_SCHEMA } from "./onnx-schema.js";
 import { f32FromBytes } from "./safetensors.js";
 
+/** The ONNX opset the exported graphs declare (ai.onnx). */
 export const OPSET = 13;
 const IR_VERSION = 8;
 const FLOAT = 1, INT64 = 7; // TensorProto.DataType
@@ -132,7 +133,7 @@ function essence(g: any): Record<"node" | "input" | "output", string[]> {
 
 /** Reads config and parameters (our names and layouts) from encoder.onnx and
  *  decoder.onnx as exportOnnx writes them; checks everything first. */
-export function importOnnx(files: ModelFiles, given?: VAEConfig): { config: ResolvedConfig; weights: Record<string, Float32Array> } {
+export function importOnnx(files: ModelFiles, given?: VAEConfig): ModelContents {
   if (files === null || typeof files !== "object" || files instanceof Uint8Array) {
     throw new ArgumentError(`files: expected an object of file name → Uint8Array ("encoder.onnx", "decoder.onnx")`);
   }

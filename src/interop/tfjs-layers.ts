@@ -20,7 +20,7 @@ import type { ResolvedConfig, VAEConfig } from "../config.js";
 import { ArgumentError } from "../validate.js";
 import {
   ACTS, checkFiniteTensor, configForPair, InteropFormatError, KINDS, networksOf, sameShape,
-  type KerasWeight, type ModelFiles, type NetLayer, type Network,
+  type KerasWeight, type ModelContents, type ModelFiles, type NetLayer, type Network,
 } from "./network.js";
 import { f32FromBytes } from "./safetensors.js";
 
@@ -138,7 +138,7 @@ function essence(l: KerasLayerJSON): string {
 
 /** Reads config and parameters (our names and layouts) from TensorFlow.js
  *  layers files as exportTfjs writes them; checks everything first. */
-export function importTfjs(files: ModelFiles, given?: VAEConfig): { config: ResolvedConfig; weights: Record<string, Float32Array> } {
+export function importTfjs(files: ModelFiles, given?: VAEConfig): ModelContents {
   if (files === null || typeof files !== "object" || files instanceof Uint8Array) {
     throw new ArgumentError(`files: expected an object of file name → Uint8Array ("encoder/model.json", "encoder/group1-shard1of1.bin", "decoder/…")`);
   }
