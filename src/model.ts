@@ -190,7 +190,7 @@ export class VAE {
       // weights U(−a, a); biases 0, or U(−a, a) for "pytorch"
       for (const [p, n] of init === "pytorch" ? [[l.w, l.inDim * l.outDim], [l.b, l.outDim]] : [[l.w, l.inDim * l.outDim]]) {
         k.rng_uniform(this.ptr["rng.train"], p, n);
-        const o = p >> 2;
+        const o = p >>> 2;
         for (let i = 0; i < n; i++) H[o + i] = (2 * H[o + i] - 1) * a;
       }
     }
@@ -230,7 +230,7 @@ export class VAE {
     const out: Record<string, Float32Array> = {};
     for (const name of Object.keys(this.parameterShapes())) {
       const t = this.plan.tensors[`${prefix}${name}`];
-      const o = this.ptr[`${prefix}${name}`] >> 2;
+      const o = this.ptr[`${prefix}${name}`] >>> 2;
       out[name] = H.slice(o, o + t.size);
     }
     return out;
@@ -253,7 +253,7 @@ export class VAE {
       staged.push([this.ptr[name], f]);
     }
     const H = this.heap();
-    for (const [p, f] of staged) H.set(f, p >> 2);
+    for (const [p, f] of staged) H.set(f, p >>> 2);
   }
 
   // ------------------------------------------------------------------ input
@@ -301,7 +301,7 @@ export class VAE {
                    perm: Uint32Array | null): void {
     const H = this.heap();
     const D = this.config.inputDim, C = this.config.conditionDim, W = D + C;
-    const xin = this.ptr["x.in"] >> 2, tgt = this.ptr["x.target"] >> 2;
+    const xin = this.ptr["x.in"] >>> 2, tgt = this.ptr["x.target"] >>> 2;
     const s = x instanceof Uint8Array ? 1 / 255 : 1;
     if (!perm && C === 0 && start === 0 && x.length === B * D && (x instanceof Float32Array || x instanceof Float64Array)) {
       H.set(x, xin); // the whole batch in one copy
@@ -327,7 +327,7 @@ export class VAE {
     if (C === 0) return;
     const H = this.heap();
     const L = this.config.latentDim, W = L + C;
-    const zin = this.ptr["z.in"] >> 2;
+    const zin = this.ptr["z.in"] >>> 2;
     const cs = c instanceof Uint8Array ? 1 / 255 : 1;
     for (let b = 0; b < B; b++) {
       const r = perm ? perm[start + b] : start + b;
@@ -380,7 +380,7 @@ export class VAE {
   /** Copies B rows of `cols` floats between buffers with different row widths. */
   private copyColumns(src: number, srcW: number, dst: number, dstW: number, B: number, cols: number): void {
     const H = this.heap();
-    const s = src >> 2, d = dst >> 2;
+    const s = src >>> 2, d = dst >>> 2;
     for (let b = 0; b < B; b++) for (let j = 0; j < cols; j++) H[d + b * dstW + j] = H[s + b * srcW + j];
   }
 
@@ -417,7 +417,7 @@ export class VAE {
    *  Accumulated (weight 1/B) into dh. */
   private scoreFunctionGrad(B: number, h: number, dh: number, baseline: boolean): void {
     const H = this.heap(), L = this.config.latentDim;
-    const nll = this.ptr["nll"] >> 2, eps = this.ptr["eps"] >> 2, ho = h >> 2, dho = dh >> 2;
+    const nll = this.ptr["nll"] >>> 2, eps = this.ptr["eps"] >>> 2, ho = h >>> 2, dho = dh >>> 2;
     let sum = 0;
     for (let b = 0; b < B; b++) sum += H[nll + b];
     for (let b = 0; b < B; b++) {
@@ -434,7 +434,7 @@ export class VAE {
 
   private batchStats(B: number, beta: number, out: StepResult): StepResult {
     const H = this.heap();
-    const nll = this.ptr["nll"] >> 2, kl = this.ptr["kl"] >> 2;
+    const nll = this.ptr["nll"] >>> 2, kl = this.ptr["kl"] >>> 2;
     let r = 0, q = 0;
     for (let b = 0; b < B; b++) { r += H[nll + b]; q += H[kl + b]; }
     out.reconstruction = r / B;
@@ -558,7 +558,7 @@ export class VAE {
       if (n !== rows) fail("noise", `${rows} rows × ${L} values (one ε per row)`, `${n} rows`);
     }
     this.loadRows(x, c, rows, 0, null);
-    if (options.noise !== undefined) this.heap().set(Float32Array.from(options.noise as ArrayLike<number>), this.ptr["eps"] >> 2);
+    if (options.noise !== undefined) this.heap().set(Float32Array.from(options.noise as ArrayLike<number>), this.ptr["eps"] >>> 2);
     const out = { loss: 0, reconstruction: 0, kl: 0 };
     this.forwardBackward(rows, beta, options.noise !== undefined, out,
       est === "score" ? { baseline: options.baseline ?? false } : null, c, 0, null);
@@ -582,7 +582,7 @@ export class VAE {
     this.ensureBatch(rows);
     for (let s = 0; s < S; s++) {
       this.kernels.raw.rng_normal(this.ptr["rng.eval"], this.ptr["eps"], rows * L);
-      noises.push(this.heap().slice(this.ptr["eps"] >> 2, (this.ptr["eps"] >> 2) + rows * L));
+      noises.push(this.heap().slice(this.ptr["eps"] >>> 2, (this.ptr["eps"] >>> 2) + rows * L));
     }
     const names = Object.keys(this.parameterShapes()).filter((n) => n.startsWith("encoder."));
     const variance = (est: "reparameterized" | "score") => {
@@ -627,7 +627,7 @@ export class VAE {
     this.chunks(rows, (start, B) => {
       this.loadRows(x, options.condition, B, start, null);
       this.runEncoder(B);
-      const H = this.heap(), h = this.enc[this.enc.length - 1].y >> 2;
+      const H = this.heap(), h = this.enc[this.enc.length - 1].y >>> 2;
       for (let b = 0; b < B; b++) {
         for (let j = 0; j < L; j++) {
           mean[(start + b) * L + j] = H[h + b * 2 * L + j];
@@ -659,7 +659,7 @@ export class VAE {
     const D = this.config.inputDim, last = this.dec[this.dec.length - 1];
     const W = this.config.likelihood === "gaussian-learned" ? 2 * D : D;
     if (this.config.likelihood === "bernoulli") this.kernels.raw.activation_forward(last.y, last.y, B * D, ACT_SIGMOID, 0);
-    const H = this.heap(), y = last.y >> 2;
+    const H = this.heap(), y = last.y >>> 2;
     if (W === D) out.set(H.subarray(y, y + B * D), start * D);
     else for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) out[(start + b) * D + d] = H[y + b * W + d];
   }
@@ -742,10 +742,10 @@ export class VAE {
         this.runSampler(B);
         this.runDecoder(B);
         this.runLikelihood(B, false, 0);
-        for (let b = 0; b < B; b++) rec[start + b] += H[(this.ptr["nll"] >> 2) + b] / S;
+        for (let b = 0; b < B; b++) rec[start + b] += H[(this.ptr["nll"] >>> 2) + b] / S;
       }
       for (let b = 0; b < B; b++) {
-        kl[start + b] = H[(this.ptr["kl"] >> 2) + b];
+        kl[start + b] = H[(this.ptr["kl"] >>> 2) + b];
         elbo[start + b] = -(rec[start + b] + kl[start + b]);
       }
     });
@@ -777,7 +777,7 @@ export class VAE {
     for (let done = 0; done < total; done += cap) {
       const B = Math.min(cap, total - done);
       let H = this.heap();
-      const ho = h >> 2, tgt = this.ptr["x.target"] >> 2, zin = this.ptr["z.in"] >> 2;
+      const ho = h >>> 2, tgt = this.ptr["x.target"] >>> 2, zin = this.ptr["z.in"] >>> 2;
       for (let r = 0; r < B; r++) {
         const ex = Math.floor((done + r) / K);
         exOf[r] = ex;
@@ -794,7 +794,7 @@ export class VAE {
       this.runDecoder(B);
       this.runLikelihood(B, false, 0);
       H = this.heap();
-      const eps = this.ptr["eps"] >> 2, z = this.ptr["z"] >> 2, nll = this.ptr["nll"] >> 2;
+      const eps = this.ptr["eps"] >>> 2, z = this.ptr["z"] >>> 2, nll = this.ptr["nll"] >>> 2;
       for (let r = 0; r < B; r++) {
         const ex = exOf[r];
         // log w = log p(x|z) + log p(z) − log q(z|x)
@@ -943,7 +943,7 @@ export class VAE {
       const n = Math.min(cap, out.length - start);
       if (kind === "normal") k.rng_normal(this.ptr["rng.eval"], this.ptr["eps"], n);
       else k.rng_uniform(this.ptr["rng.eval"], this.ptr["eps"], n);
-      const e = this.ptr["eps"] >> 2;
+      const e = this.ptr["eps"] >>> 2;
       out.set(this.heap().subarray(e, e + n), start);
     }
   }
@@ -951,7 +951,7 @@ export class VAE {
   /** Writes rows [start, start+B) of z (rows × L) into the decoder input. */
   private loadLatents(z: ArrayLike<number>, B: number, start: number): void {
     const H = this.heap(), L = this.config.latentDim, W = L + this.config.conditionDim;
-    const zin = this.ptr["z.in"] >> 2, zs = z instanceof Uint8Array ? 1 / 255 : 1;
+    const zin = this.ptr["z.in"] >>> 2, zs = z instanceof Uint8Array ? 1 / 255 : 1;
     for (let b = 0; b < B; b++) for (let j = 0; j < L; j++) H[zin + b * W + j] = z[(start + b) * L + j] * zs;
   }
 
@@ -971,7 +971,7 @@ export class VAE {
       this.loadDecoderCondition(cond, B, start, null);
       this.runDecoder(B);
       const H = this.heap();
-      const y = this.dec[this.dec.length - 1].y >> 2;
+      const y = this.dec[this.dec.length - 1].y >>> 2;
       for (let b = 0; b < B; b++) {
         const r = start + b;
         let lp = 0;
@@ -1082,7 +1082,7 @@ export class VAE {
     if (s.epochs !== undefined) checkInt("state.epochs", s.epochs, 0);
     // everything checked: now write
     const H = this.heap();
-    for (const [p, t] of staged) H.set(t, p >> 2);
+    for (const [p, t] of staged) H.set(t, p >>> 2);
     if (!s.m) {
       this.resetMoments();
       this.opt = new Adam({ lr: schedule ?? this.opt.lr, beta1: this.opt.beta1, beta2: this.opt.beta2, eps: this.opt.eps, weightDecay: this.opt.weightDecay, clipNorm: this.opt.clipNorm ?? undefined });
