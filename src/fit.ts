@@ -6,7 +6,7 @@
 import { Adam } from "./adam.js";
 import type { BatchInput, Rows, StepResult, VAE } from "./model.js";
 import { yieldToEventLoop } from "./random.js";
-import { checkFinite, checkInt, fail } from "./validate.js";
+import { checkBool, checkFinite, checkInt, checkOptions, fail } from "./validate.js";
 
 export interface BatchInfo extends StepResult {
   epoch: number;
@@ -61,8 +61,13 @@ export interface FitOptions {
   yieldEvery?: number;
 }
 
+const FIT_KEYS = ["epochs", "batchSize", "shuffle", "condition", "klWarmupSteps", "klWarmupEpochs", "validation", "optimizer", "onBatch", "onEpoch", "signal", "yieldEvery"] as const;
+
 export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSource), options: FitOptions = {}): Promise<FitHistory> {
-  if (options === null || typeof options !== "object") fail("options", "an object", options);
+  // the model is checked by shape (fit.ts cannot import model.ts: model.ts imports fit)
+  if (model === null || typeof model !== "object" || typeof (model as Partial<VAE>).stepRows !== "function") fail("model", "a VAE", model);
+  checkOptions("options", options, FIT_KEYS);
+  const shuffle = checkBool("shuffle", options.shuffle, true);
   const epochs = checkInt("epochs", options.epochs ?? 10, 1, 1e6);
   const batchSize = checkInt("batchSize", options.batchSize ?? 128, 1, 1 << 16);
   const yieldEvery = checkInt("yieldEvery", options.yieldEvery ?? 1, 0);
@@ -71,8 +76,6 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
   for (const k of ["onBatch", "onEpoch"] as const) {
     if (options[k] !== undefined && typeof options[k] !== "function") fail(k, "a function", options[k]);
   }
-  const known = new Set(["epochs", "batchSize", "shuffle", "condition", "klWarmupSteps", "klWarmupEpochs", "validation", "optimizer", "onBatch", "onEpoch", "signal", "yieldEvery"]);
-  for (const k of Object.keys(options)) if (!known.has(k)) fail(`options.${k}`, `no such option (known: ${[...known].join(", ")})`);
 
   // a plain array of numbers is rows; an array of arrays / {x} objects is a list of batches
   const inMemory = data instanceof Float32Array || data instanceof Float64Array || data instanceof Uint8Array ||
@@ -111,6 +114,15 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
     }
   }
 
+  // an interrupted epoch resumes only on the same in-memory rows and settings
+  const cursor0 = model.epochCursor;
+  if (cursor0 && !inMemory) {
+    fail("data", `the same in-memory rows as the interrupted epoch ${model.epochs + 1} (a stream cannot resume it); or call vae.discardPartialEpoch() first`);
+  }
+  if (cursor0 && (cursor0.rows !== rows || cursor0.batchSize !== batchSize || cursor0.shuffle !== shuffle)) {
+    fail("data", `the same ${cursor0.rows} rows, batchSize ${cursor0.batchSize} and shuffle ${cursor0.shuffle} as the interrupted epoch ${model.epochs + 1} (it stopped after ${cursor0.batch} batches); or call vae.discardPartialEpoch() first`);
+  }
+
   // everything is validated: only now does the model change
   if (options.optimizer !== undefined) model.optimizer = options.optimizer;
   const beta0 = model.config.beta;
@@ -127,10 +139,7 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
     const epoch = model.epochs + 1;
     const t0 = now();
     let sumLoss = 0, sumRec = 0, sumKl = 0, seen = 0, batchIndex = 0;
-    const cursor = model.epochCursor;
-    if (!inMemory && cursor) {
-      fail("data", `the same in-memory rows as the interrupted epoch ${epoch} (a stream cannot resume it); or call vae.discardPartialEpoch() first`);
-    }
+    const cursor = model.epochCursor; // checked above (only the first epoch can have one)
     const onStep = async (B: number, beta: number, dt: number) => {
       sumLoss += step.loss * B; sumRec += step.reconstruction * B; sumKl += step.kl * B; seen += B;
       if (options.onBatch) {
@@ -143,11 +152,7 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
       // An epoch interrupted by an abort left a cursor (the shuffle stream as
       // it was before this epoch's shuffle, and the batches done): redo the
       // same shuffle and continue after those batches, bit-identically.
-      const shuffle = options.shuffle ?? true;
       if (cursor) {
-        if (cursor.rows !== rows || cursor.batchSize !== batchSize || cursor.shuffle !== shuffle) {
-          fail("data", `the same ${cursor.rows} rows, batchSize ${cursor.batchSize} and shuffle ${cursor.shuffle} as the interrupted epoch ${epoch} (it stopped after ${cursor.batch} batches); or call vae.discardPartialEpoch() first`);
-        }
         model.hostRng.s.set(cursor.hostRng);
         batchIndex = cursor.batch;
       }
