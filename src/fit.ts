@@ -123,7 +123,12 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
     fail("data", `the same ${cursor0.rows} rows, batchSize ${cursor0.batchSize} and shuffle ${cursor0.shuffle} as the interrupted epoch ${model.epochs + 1} (it stopped after ${cursor0.batch} batches); or call vae.discardPartialEpoch() first`);
   }
 
-  // everything is validated: only now does the model change
+  // everything is validated: only now does the model change. A throw before
+  // the first step of this call (a bad streamed batch, a non-finite loss)
+  // puts back what was changed so far: the optimizer, the cursor, the shuffle stream.
+  const undo = { cursor: model.epochCursor, host: model.hostRng.s.slice(), opt: model.optimizer,
+                 state: options.optimizer !== undefined ? model.exportState() : null };
+  let progressed = false;
   if (options.optimizer !== undefined) model.optimizer = options.optimizer;
   const beta0 = model.config.beta;
   // warm-up counts the model's own steps, so a resumed run continues the ramp
@@ -134,6 +139,8 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
   const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
   let sinceYield = 0;
 
+  // (the loop is not indented under this try, to keep its diff small)
+  try {
   for (let e = 0; e < epochs; e++) {
     if (options.signal?.aborted) { history.aborted = true; break; }
     const epoch = model.epochs + 1;
@@ -141,6 +148,7 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
     let sumLoss = 0, sumRec = 0, sumKl = 0, seen = 0, batchIndex = 0;
     const cursor = model.epochCursor; // checked above (only the first epoch can have one)
     const onStep = async (B: number, beta: number, dt: number) => {
+      progressed = true;
       sumLoss += step.loss * B; sumRec += step.reconstruction * B; sumKl += step.kl * B; seen += B;
       if (options.onBatch) {
         await options.onBatch({ ...step, epoch, batch: batchIndex, batches: batchesPerEpoch, step: model.steps, rows: B, beta, samplesPerSecond: B / (dt / 1000) });
@@ -207,6 +215,14 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
     model.epochs = epoch;
     history.epochs.push(info);
     if (options.onEpoch) await options.onEpoch(info);
+  }
+  } catch (e) {
+    if (!progressed) {
+      if (undo.state) model.restoreState(undo.state, undo.opt);
+      model.epochCursor = undo.cursor;
+      model.hostRng.s.set(undo.host);
+    }
+    throw e;
   }
   return history;
 }

@@ -103,6 +103,13 @@ export class VAE {
     this.opt = a;
   }
 
+  /** @internal Puts back a state from exportState() and the optimizer object
+   *  that went with it (fit undoing a failed start). */
+  restoreState(s: ModelState, opt: Adam): void {
+    this.importState(s);
+    this.opt = opt;
+  }
+
   /** Forgets an interrupted epoch: the next fit starts a fresh one. */
   discardPartialEpoch(): void {
     this.epochCursor = null;
