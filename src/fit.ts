@@ -98,7 +98,7 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
   let warmup = 0;
   if (options.klWarmupSteps !== undefined) warmup = checkInt("klWarmupSteps", options.klWarmupSteps, 0);
   if (options.klWarmupEpochs !== undefined) {
-    const e = checkFinite("klWarmupEpochs", options.klWarmupEpochs, { min: 0 });
+    const e = checkFinite("klWarmupEpochs", options.klWarmupEpochs, { min: 0, max: 1e6 });
     if (!inMemory) fail("klWarmupEpochs", "in-memory data (use klWarmupSteps with a stream)");
     warmup = Math.round(e * batchesPerEpoch!);
   }

@@ -313,17 +313,22 @@ export class VAE {
       for (let i = 0; i < x.length; i++) { const v = x[i]; if (!(v >= lo && v <= lim)) { ok = false; break; } }
       if (ok) return arr.length / dim;
     }
-    if (!(x instanceof Uint8Array)) {
-      for (let i = 0; i < arr.length; i++) {
-        const v = arr[i];
-        if (!finiteF32(v)) fail(`${name}[${i}]`, "a number that is finite in float32 (|x| ≤ 3.4028234663852886e38)", v);
-        if (bern && (v < 0 || v > 1)) fail(`${name}[${i}]`, "a value in [0, 1] for the Bernoulli likelihood", v);
-        if (targets && !bern && Math.abs(v) > GAUSSIAN_TARGET_MAX) {
-          fail(`${name}[${i}]`, `a value in [−${GAUSSIAN_TARGET_MAX}, ${GAUSSIAN_TARGET_MAX}] for the ${this.config.likelihood} likelihood (so Σ (x − μ)²/σ² stays finite in float32)`, v);
-        }
-      }
-    }
+    if (!(x instanceof Uint8Array)) for (let i = 0; i < arr.length; i++) this.checkValue(name, i, arr[i], targets);
     return arr.length / dim;
+  }
+
+  /** One data value (name[i], or name when i < 0): finite in float32, and a valid
+   *  target of the likelihood when `targets` (Bernoulli [0, 1]; Gaussian within ±GAUSSIAN_TARGET_MAX). */
+  private checkValue(name: string, i: number, v: unknown, targets: boolean, note = ""): void {
+    const at = i < 0 ? name : `${name}[${i}]`;
+    if (!finiteF32(v)) fail(at, `a number that is finite in float32 (|x| ≤ 3.4028234663852886e38)${note}`, v);
+    if (!targets) return;
+    const x = v as number;
+    if (this.config.likelihood === "bernoulli") {
+      if (x < 0 || x > 1) fail(at, `a value in [0, 1] for the Bernoulli likelihood${note}`, x);
+    } else if (Math.abs(x) > GAUSSIAN_TARGET_MAX) {
+      fail(at, `a value in [−${GAUSSIAN_TARGET_MAX}, ${GAUSSIAN_TARGET_MAX}] for the ${this.config.likelihood} likelihood (so Σ (x − μ)²/σ² stays finite in float32)${note}`, x);
+    }
   }
 
   private checkCondition(name: string, c: unknown, rows: number): void {
@@ -925,7 +930,8 @@ export class VAE {
       const iterations = checkInt("iterations", options.iterations ?? (method === "metropolis" ? 100 : 20), 1, 1 << 16);
       const burnIn = checkInt("burnIn", options.burnIn ?? Math.floor(iterations / 5), 0, iterations - 1);
       const bern = this.config.likelihood === "bernoulli";
-      const init = checkFinite("initial", options.initial ?? 0, bern ? { min: 0, max: 1 } : {});
+      const init = options.initial ?? 0;
+      this.checkValue("initial", -1, init, true);
       const xs = x instanceof Uint8Array ? 1 / 255 : 1;
       const cur = new Float32Array(rows * D);
       const shared = mask.length === D;
@@ -935,8 +941,7 @@ export class VAE {
       for (let i = 0; i < rows * D; i++) {
         if (!obs[i]) continue;
         const v = (x as ArrayLike<number>)[i];
-        if (typeof v !== "number" || !Number.isFinite(v)) fail(`x[${i}]`, "a finite number (it is observed: mask 1)", v);
-        if (bern && xs === 1 && (v < 0 || v > 1)) fail(`x[${i}]`, "a value in [0, 1] for the Bernoulli likelihood", v);
+        if (xs === 1) this.checkValue("x", i, v, true, " (it is observed: mask 1)");
       }
       for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : init;
       const eps = new Float32Array(rows * L), z = new Float32Array(rows * L);
