@@ -26,7 +26,7 @@ export interface AdamState {
   clipNorm: number | null;
 }
 
-/** What the optimizer needs from a model: one update of its flat blocks with
+/** @internal What the optimizer needs from a model: one update of its flat blocks with
  *  this optimizer's hyperparameters at rate lr and 1-based step t; returns the
  *  gradient norm before clipping. */
 export interface OptimizerTarget {
@@ -82,7 +82,7 @@ export class Adam {
     return r;
   }
 
-  /** One update of the target's parameters from its gradients; returns the
+  /** @internal One update of the target's parameters from its gradients; returns the
    *  gradient norm before clipping. `lr` is rate(step + 1) when the caller
    *  already has it (a schedule is then called once per step). */
   apply(target: OptimizerTarget, lr = this.rate(this.step + 1)): number {

@@ -56,13 +56,14 @@ export class VAE {
   readonly config: Readonly<ResolvedConfig>;
   /** The kernel build that runs ("plain" or "relaxed"). */
   readonly build: Build;
+  /** @internal The kernel module (raw pointers: not a supported API). */
   readonly kernels: Kernels;
   private opt!: Adam;
   /** Training steps taken (one per batch). */
   steps = 0;
   /** Completed epochs of `fit`. */
   epochs = 0;
-  /** Host-side random stream (epoch shuffles). */
+  /** @internal Host-side random stream (epoch shuffles); saved with the model. */
   hostRng: HostRng;
   /** Where an in-memory fit epoch stopped when it was aborted (null between
    *  epochs): the next fit redoes that epoch's shuffle and continues after
@@ -294,7 +295,7 @@ export class VAE {
 
   // ------------------------------------------------------------------ input
 
-  /** Validates rows of data for this model; returns the row count. */
+  /** @internal Validates rows of data for this model (used by fit); returns the row count. */
   checkRows(name: string, x: unknown, dim: number, targets: boolean): number {
     if (!(x instanceof Float32Array || x instanceof Float64Array || x instanceof Uint8Array || Array.isArray(x))) {
       fail(name, `a Float32Array, Uint8Array or number[] of rows × ${dim} values`, x);
@@ -512,7 +513,7 @@ export class VAE {
     return out;
   }
 
-  /** Adam update over the whole block (called by Adam.apply); returns the
+  /** @internal Adam update over the whole block (called by Adam.apply); returns the
    *  gradient norm before clipping. An Adam's hyperparameters were checked when
    *  it was made; lr and t are checked here without allocating. */
   adamUpdate(o: Adam, lr: number, t: number): number {
@@ -561,7 +562,7 @@ export class VAE {
     return this.stepLoaded(rows, beta, out, c, 0, null);
   }
 
-  /** A step on rows already validated; used by fit. */
+  /** @internal A step on rows already validated; used by fit. */
   stepRows(x: ArrayLike<number>, c: ArrayLike<number> | undefined, start: number, B: number,
            perm: Uint32Array | null, beta: number, out: StepResult): StepResult {
     // the rows themselves were validated once by the caller (fit); these checks are O(1)

@@ -229,6 +229,7 @@ export async function loadKernels(options?: LoadOptions): Promise<Kernels> {
  * (`f32` does it on every call).
  */
 export class Kernels {
+  /** @internal The unchecked exports (the wrappers below check every call). */
   readonly raw: RawExports;
   readonly build: Build;
   /** First arena byte (64-aligned), after the module's static data. */
