@@ -6,7 +6,7 @@
 import { Adam } from "./adam.js";
 import type { BatchInput, Rows, StepResult, VAE } from "./model.js";
 import { yieldToEventLoop } from "./random.js";
-import { checkBool, checkFinite, checkInt, checkOptions, fail } from "./validate.js";
+import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "./validate.js";
 
 export interface BatchInfo extends StepResult {
   epoch: number;
@@ -91,7 +91,7 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
     } else if (options.condition !== undefined) {
       fail("condition", "no condition (this model has conditionDim 0)");
     }
-  } else if (!(typeof data === "function" || (data && (Symbol.iterator in Object(data) || Symbol.asyncIterator in Object(data))))) {
+  } else if (!(typeof data === "function" || isIterable(data))) {
     fail("data", "rows (Float32Array / Uint8Array / number[]), an (async) iterable of batches, or a function returning one", data);
   }
   const batchesPerEpoch = inMemory ? Math.ceil(rows / batchSize) : null;
@@ -178,6 +178,7 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
       }
     } else {
       const source = typeof data === "function" ? (data as () => BatchSource)() : (data as BatchSource);
+      if (!isIterable(source)) fail("data", `a function that returns an (async) iterable of batches (epoch ${epoch} got ${describe(source)})`);
       let any = false;
       for await (const batch of source as AsyncIterable<Rows | BatchInput>) {
         if (options.signal?.aborted) { history.aborted = true; break; }
@@ -235,4 +236,8 @@ function mean(a: Float32Array): number {
 
 function slice(a: Rows, from: number, to: number): Rows {
   return Array.isArray(a) ? a.slice(from, to) : a.subarray(from, to);
+}
+
+function isIterable(v: unknown): boolean {
+  return v !== null && v !== undefined && (typeof (v as Iterable<unknown>)[Symbol.iterator] === "function" || typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function");
 }
