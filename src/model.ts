@@ -284,7 +284,7 @@ export class VAE {
       if (!Object.prototype.hasOwnProperty.call(shapes, name)) fail(shown, `a parameter name (one of ${Object.keys(shapes).join(", ")})`);
       const shape = shapes[name];
       const n = shape.reduce((a, b) => a * b, 1);
-      if (!(arr instanceof Float32Array || arr instanceof Float64Array || Array.isArray(arr))) fail(shown, `a Float32Array (or Float64Array / number[]) of ${n} numbers`, arr);
+      if (!(Array.isArray(arr) || (ArrayBuffer.isView(arr) && !(arr instanceof DataView)))) fail(shown, `a Float32Array (or another typed array / number[]) of ${n} numbers`, arr);
       if (arr.length !== n) fail(shown, `${n} values for shape [${shape.join(", ")}]`, arr.length);
       for (let i = 0; i < n; i++) if (!finiteF32(arr[i])) fail(`${shown}[${i}]`, "a number that is finite in float32", arr[i]);
       staged.push([this.ptr[name], Float32Array.from(arr)]);

@@ -129,3 +129,14 @@ describe("ModelFormatError messages are bounded summaries", () => {
     expect(copy.getWeights()).toEqual(vae.getWeights());
   });
 });
+
+describe("setWeights containers", () => {
+  it("any typed array or number[] of finite numbers is accepted; BigInt arrays and DataViews are ArgumentErrors", async () => {
+    const m = await VAE.create(cfg);
+    const n = 6 * 4;
+    m.setWeights({ "encoder.0.weight": new Int16Array(n).fill(-2) });
+    expect(Array.from(m.getWeights()["encoder.0.weight"])).toEqual(Array(n).fill(-2));
+    await expectThrows(() => m.setWeights({ "encoder.0.weight": new BigInt64Array(n) as never }), ArgumentError, 'weights["encoder.0.weight"][0]', [m]);
+    await expectThrows(() => m.setWeights({ "encoder.0.weight": new DataView(new ArrayBuffer(4 * n)) as never }), ArgumentError, 'weights["encoder.0.weight"]', [m]);
+  });
+});
