@@ -140,3 +140,15 @@ describe("setWeights containers", () => {
     await expectThrows(() => m.setWeights({ "encoder.0.weight": new DataView(new ArrayBuffer(4 * n)) as never }), ArgumentError, 'weights["encoder.0.weight"]', [m]);
   });
 });
+
+describe("WorkerTrainer argument errors are ArgumentErrors (were TypeErrors)", () => {
+  it("a non-worker, and an unknown event name", async () => {
+    const { WorkerTrainer } = await import("../../src/worker.js");
+    for (const bad of [{}, null, 5]) await expectThrows(() => new WorkerTrainer(bad as never), ArgumentError, "WorkerTrainer");
+    const { port1, port2 } = new MessageChannel(); // a real MessagePort as the worker end
+    const t = new WorkerTrainer(port1 as never);
+    await expectThrows(() => t.on("bogus" as never, () => {}), ArgumentError, '"bogus"');
+    expect(typeof t.on("batch", () => {})).toBe("function"); // the control
+    port1.close(); port2.close();
+  });
+});
