@@ -91,7 +91,7 @@ export function checkOneOf<T extends string>(name: string, v: unknown, options: 
  *  default). Returns the object. */
 export function checkOptions<T extends object>(name: string, o: T | undefined, known: readonly string[]): T {
   if (o === undefined) return {} as T;
-  if (o === null || typeof o !== "object" || Array.isArray(o) || ArrayBuffer.isView(o)) fail(name, "an options object (or nothing)", o);
+  if (o === null || typeof o !== "object" || Array.isArray(o) || ArrayBuffer.isView(o)) fail(name, "an object of options (or nothing)", o);
   for (const k of Object.keys(o)) {
     const shown = `${name}.${k.length > 40 ? k.slice(0, 40) + "…" : k}`;
     if (!known.includes(k)) throw new ArgumentError(`${shown}: unknown option (known: ${known.join(", ") || "none"})`);

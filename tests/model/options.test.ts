@@ -175,3 +175,22 @@ describe("fit that fails before its first step changes nothing", () => {
     await expectThrows(() => m.fit(batches, { epochs: 1, optimizer: new Adam() }), ArgumentError, "batch 0", [m]);
   });
 });
+
+describe("data loaders and Node helpers check their options and arguments", () => {
+  it("loadIdxPair, pairFromIdx, parseMnist, loadMnist, saveModelFile, loadModelFile", async () => {
+    const { loadIdxPair, loadMnist, parseMnist } = await import("../../src/index.js");
+    const { pairFromIdx } = await import("../../src/data/idx.js");
+    const { saveModelFile, loadModelFile, writeFileAtomic } = await import("../../src/node.js");
+    await expectThrows(() => loadIdxPair("a", "b", null as never), ArgumentError, "opts");
+    await expectThrows(() => loadIdxPair("a", "b", { limt: 3 } as never), ArgumentError, "opts.limt");
+    await expectThrows(() => loadMnist({ split: "test", limt: 3 } as never), ArgumentError, "opts.limt");
+    await expectThrows(() => loadMnist(null as never), ArgumentError, "opts");
+    await expectThrows(() => parseMnist(new Uint8Array(8), new Uint8Array(8), null as never), ArgumentError, "opts");
+    await expectThrows(() => pairFromIdx(null as never, null as never), ArgumentError, "images");
+    await expectThrows(() => saveModelFile(null as never, "/tmp/x.wvae"), ArgumentError, "model");
+    await expectThrows(() => saveModelFile(vae, 5 as never), ArgumentError, "path", [vae]);
+    await expectThrows(() => saveModelFile(vae, "/tmp/x.wvae", { optimizer: "no" as never }), ArgumentError, "optimizer", [vae]);
+    await expectThrows(() => loadModelFile(null as never), ArgumentError, "path");
+    await expectThrows(() => writeFileAtomic("/tmp/x", null as never), ArgumentError, "bytes");
+  });
+});

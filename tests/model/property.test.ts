@@ -5,8 +5,9 @@
 // functions; unknown option keys; corrupted model files and states.
 // Properties, for each call:
 //   - it succeeds with finite results, or it throws ArgumentError,
-//     ModelFormatError, NonFiniteLossError or WasmLoadError (never a foreign
-//     error such as TypeError or a wasm trap);
+//     ModelFormatError, NonFiniteLossError or WasmLoadError (IdxFormatError
+//     from the IDX/MNIST parsers), never a foreign error such as TypeError or
+//     a wasm trap;
 //   - a call that throws leaves every model's whole saved state (weights,
 //     Adam moments and step, the three random streams, the step and epoch
 //     counters, the epoch cursor) and its optimizer object bit-identical.
@@ -19,13 +20,13 @@
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import {
-  Adam, ArgumentError, crc32, decodeModel, fit, loadKernels, ModelFormatError, NonFiniteLossError, planMemory, VAE,
-  WasmLoadError, type VAEConfig,
+  Adam, ArgumentError, crc32, decodeModel, fit, IdxFormatError, loadKernels, ModelFormatError, NonFiniteLossError, parseIdx,
+  parseMnist, planMemory, VAE, WasmLoadError, type VAEConfig,
 } from "../../src/index.js";
 import { sameBytes } from "./harden-helpers.js";
 
 const SEED = 20261130;
-const NAMED = [ArgumentError, ModelFormatError, NonFiniteLossError, WasmLoadError];
+const NAMED = [ArgumentError, ModelFormatError, NonFiniteLossError, WasmLoadError, IdxFormatError];
 
 interface Spec { cfg: VAEConfig; D: number; L: number; C: number }
 const specs: Spec[] = [
@@ -207,6 +208,20 @@ function callOn(i: number): fc.Arbitrary<Call> {
   );
 }
 
+/** IDX files: a valid header (type, dims) with random sizes and payload, or random bytes. */
+const idxBytes = fc.oneof(
+  fc.tuple(fc.constantFrom(0x08, 0x09, 0x0b, 0x0c, 0x0d, 0x0e, 0x07), fc.array(fc.integer({ min: 0, max: 4 }), { minLength: 1, maxLength: 3 }), fc.uint8Array({ maxLength: 200 }))
+    .map(([t, dims, payload]) => {
+      const head = new Uint8Array(4 + 4 * dims.length);
+      head[2] = t; head[3] = dims.length;
+      dims.forEach((d, i) => new DataView(head.buffer).setUint32(4 + 4 * i, d));
+      const out = new Uint8Array(head.length + payload.length);
+      out.set(head); out.set(payload, head.length);
+      return out;
+    }),
+  fc.uint8Array({ maxLength: 40 }),
+);
+
 /** Static functions and constructors. */
 const staticCall: fc.Arbitrary<Call> = fc.oneof(
   fc.tuple(options({ inputDim: size(), encoder: fc.array(size(), { maxLength: 2 }), latentDim: size(), decoder: fc.array(size(), { maxLength: 2 }),
@@ -234,6 +249,8 @@ const staticCall: fc.Arbitrary<Call> = fc.oneof(
   options({ layers: mostly(6, fc.array(fc.record({ name: fc.string({ maxLength: 3 }), inDim: size(), outDim: size() }), { minLength: 1, maxLength: 2 })), encoderIn: size(), inputDim: size(), latentDim: size(), conditionDim: size(0), outDim: size(), batch: size() },
     ["layers", "encoderIn", "inputDim", "latentDim", "conditionDim", "outDim", "batch"])
     .map((s) => ({ label: "planMemory", run: () => planMemory(s as never).totalBytes, toString: () => `planMemory(${fc.stringify(s)})` })),
+  fc.tuple(mostly(6, idxBytes), mostly(6, idxBytes), options({ limit: size(), imagesName: fc.string({ maxLength: 3 }), labelsName: fc.string({ maxLength: 3 }) }))
+    .map(([a, b, o]) => ({ label: "parseIdx/parseMnist", run: () => { parseIdx(a as never); return parseMnist(a as never, b as never, o as never).count; }, toString: () => `parseMnist(${fc.stringify(a)}, ${fc.stringify(b)}, ${fc.stringify(o)})` })),
   mostly(4, fc.constant(undefined), options({ build: fc.constantFrom("plain", "relaxed", "auto", "fast"), deterministic: fc.boolean(),
     wasm: fc.oneof(anyValue, fc.constantFrom({ plain: new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]) }, { plain: "/nonexistent/x.wasm" }, { plain: new Uint8Array([1, 2, 3]) }, { plain: new URL("file:///nonexistent/y.wasm") })) }))
     .map((o) => ({ label: "loadKernels", run: async () => (await loadKernels(o as never)).build.length, toString: () => `loadKernels(${fc.stringify(o)})` })),
