@@ -33,7 +33,7 @@ beforeAll(() => {
   const entries = ["index", "node", "browser", "worker", "worker-host", "worker-entry"].map((n) => join(root, "src", `${n}.ts`));
   const program = ts.createProgram(entries, options, host);
   program.emit(undefined, (name, text) => { dts.set(name.slice(name.indexOf("/dist/") + 6), text); });
-}, 60_000);
+});
 
 /** Type errors of a user's file compiled against the emitted declarations,
  *  with the 0-based line of each. */
