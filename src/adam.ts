@@ -2,7 +2,7 @@
 // decay per Loshchilov & Hutter 2019). The moments live in the model's arena
 // (twin blocks of the parameter block); this object holds the
 // hyperparameters and the step count, and runs one flat kernel per step.
-import { checkFinite, checkInt, fail } from "./validate.js";
+import { checkFinite, checkInt, checkOptions, fail } from "./validate.js";
 
 export interface AdamOptions {
   /** Learning rate, or a schedule from the 1-based step to a rate. Default 1e-3. */
@@ -26,7 +26,7 @@ export interface AdamState {
   clipNorm: number | null;
 }
 
-/** What the optimizer needs from a model: one update of its flat blocks with
+/** @internal What the optimizer needs from a model: one update of its flat blocks with
  *  this optimizer's hyperparameters at rate lr and 1-based step t; returns the
  *  gradient norm before clipping. */
 export interface OptimizerTarget {
@@ -50,6 +50,9 @@ export function checkLearningRate(name: string, lr: unknown): number {
   return checkFinite(name, lr, { min: 0, max: 1e30 });
 }
 
+const ADAM_KEYS = ["lr", "beta1", "beta2", "eps", "weightDecay", "clipNorm"] as const;
+const STATE_KEYS: readonly string[] = ["step", ...ADAM_KEYS];
+
 export class Adam {
   lr: number | ((step: number) => number);
   readonly beta1: number;
@@ -60,7 +63,8 @@ export class Adam {
   /** Steps taken (t in Algorithm 1). */
   step = 0;
 
-  constructor(o: AdamOptions = {}) {
+  constructor(options?: AdamOptions) {
+    const o = checkOptions("options", options, ADAM_KEYS);
     const lr = o.lr ?? 1e-3;
     if (typeof lr === "function") this.lr = lr;
     else this.lr = checkLearningRate("lr", lr);
@@ -78,7 +82,7 @@ export class Adam {
     return r;
   }
 
-  /** One update of the target's parameters from its gradients; returns the
+  /** @internal One update of the target's parameters from its gradients; returns the
    *  gradient norm before clipping. `lr` is rate(step + 1) when the caller
    *  already has it (a schedule is then called once per step). */
   apply(target: OptimizerTarget, lr = this.rate(this.step + 1)): number {
@@ -94,6 +98,11 @@ export class Adam {
   }
 
   static fromState(s: AdamState, schedule?: (step: number) => number): Adam {
+    if (s === null || typeof s !== "object" || Array.isArray(s)) fail("state", "an AdamState object (from adam.state())", s);
+    for (const k of Object.keys(s)) if (!STATE_KEYS.includes(k)) fail(`state.${k.slice(0, 40)}`, `unknown field (known: ${STATE_KEYS.join(", ")})`);
+    if (s.lr !== null && typeof s.lr !== "number") fail("state.lr", "a number, or null for a schedule", s.lr);
+    if (s.clipNorm !== null && s.clipNorm !== undefined && typeof s.clipNorm !== "number") fail("state.clipNorm", "a number or null", s.clipNorm);
+    if (schedule !== undefined && typeof schedule !== "function") fail("schedule", "a function from the 1-based step to a learning rate", schedule);
     // a schedule cannot be saved: without one, training fails at its first step with this message
     const missing = (): number => fail("lr", "the learning-rate schedule this optimizer was saved with: pass { schedule } when loading, or set vae.optimizer = Adam.fromState(state, schedule)");
     const a = new Adam({ lr: schedule ?? (s.lr === null ? missing : s.lr), beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, clipNorm: s.clipNorm ?? undefined });

@@ -6,7 +6,7 @@
 import { Adam } from "./adam.js";
 import type { BatchInput, Rows, StepResult, VAE } from "./model.js";
 import { yieldToEventLoop } from "./random.js";
-import { checkFinite, checkInt, fail } from "./validate.js";
+import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "./validate.js";
 
 export interface BatchInfo extends StepResult {
   epoch: number;
@@ -65,8 +65,13 @@ export interface FitOptions {
   yieldEvery?: number;
 }
 
+const FIT_KEYS = ["epochs", "batchSize", "shuffle", "condition", "klWarmupSteps", "klWarmupEpochs", "validation", "optimizer", "onBatch", "onEpoch", "signal", "yieldEvery"] as const;
+
 export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSource), options: FitOptions = {}): Promise<FitHistory> {
-  if (options === null || typeof options !== "object") fail("options", "an object", options);
+  // the model is checked by shape (fit.ts cannot import model.ts: model.ts imports fit)
+  if (model === null || typeof model !== "object" || typeof (model as Partial<VAE>).stepRows !== "function") fail("model", "a VAE", model);
+  checkOptions("options", options, FIT_KEYS);
+  const shuffle = checkBool("shuffle", options.shuffle, true);
   const epochs = checkInt("epochs", options.epochs ?? 10, 1, 1e6);
   const batchSize = checkInt("batchSize", options.batchSize ?? 128, 1, 1 << 16);
   const yieldEvery = checkInt("yieldEvery", options.yieldEvery ?? 1, 0);
@@ -75,8 +80,6 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
   for (const k of ["onBatch", "onEpoch"] as const) {
     if (options[k] !== undefined && typeof options[k] !== "function") fail(k, "a function", options[k]);
   }
-  const known = new Set(["epochs", "batchSize", "shuffle", "condition", "klWarmupSteps", "klWarmupEpochs", "validation", "optimizer", "onBatch", "onEpoch", "signal", "yieldEvery"]);
-  for (const k of Object.keys(options)) if (!known.has(k)) fail(`options.${k}`, `no such option (known: ${[...known].join(", ")})`);
 
   // a plain array of numbers is rows; an array of arrays / {x} objects is a list of batches
   const inMemory = data instanceof Float32Array || data instanceof Float64Array || data instanceof Uint8Array ||
@@ -92,14 +95,14 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
     } else if (options.condition !== undefined) {
       fail("condition", "no condition (this model has conditionDim 0)");
     }
-  } else if (!(typeof data === "function" || (data && (Symbol.iterator in Object(data) || Symbol.asyncIterator in Object(data))))) {
+  } else if (!(typeof data === "function" || isIterable(data))) {
     fail("data", "rows (Float32Array / Uint8Array / number[]), an (async) iterable of batches, or a function returning one", data);
   }
   const batchesPerEpoch = inMemory ? Math.ceil(rows / batchSize) : null;
   let warmup = 0;
   if (options.klWarmupSteps !== undefined) warmup = checkInt("klWarmupSteps", options.klWarmupSteps, 0);
   if (options.klWarmupEpochs !== undefined) {
-    const e = checkFinite("klWarmupEpochs", options.klWarmupEpochs, { min: 0 });
+    const e = checkFinite("klWarmupEpochs", options.klWarmupEpochs, { min: 0, max: 1e6 });
     if (!inMemory) fail("klWarmupEpochs", "in-memory data (use klWarmupSteps with a stream)");
     warmup = Math.round(e * batchesPerEpoch!);
   }
@@ -115,7 +118,21 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
     }
   }
 
-  // everything is validated: only now does the model change
+  // an interrupted epoch resumes only on the same in-memory rows and settings
+  const cursor0 = model.epochCursor;
+  if (cursor0 && !inMemory) {
+    fail("data", `the same in-memory rows as the interrupted epoch ${model.epochs + 1} (a stream cannot resume it); or call vae.discardPartialEpoch() first`);
+  }
+  if (cursor0 && (cursor0.rows !== rows || cursor0.batchSize !== batchSize || cursor0.shuffle !== shuffle)) {
+    fail("data", `the same ${cursor0.rows} rows, batchSize ${cursor0.batchSize} and shuffle ${cursor0.shuffle} as the interrupted epoch ${model.epochs + 1} (it stopped after ${cursor0.batch} batches); or call vae.discardPartialEpoch() first`);
+  }
+
+  // everything is validated: only now does the model change. A throw before
+  // the first step of this call (a bad streamed batch, a non-finite loss)
+  // puts back what was changed so far: the optimizer, the cursor, the shuffle stream.
+  const undo = { cursor: model.epochCursor, host: model.hostRng.s.slice(), opt: model.optimizer,
+                 state: options.optimizer !== undefined ? model.exportState() : null };
+  let progressed = false;
   if (options.optimizer !== undefined) model.optimizer = options.optimizer;
   const beta0 = model.config.beta;
   // warm-up counts the model's own steps, so a resumed run continues the ramp
@@ -126,6 +143,8 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
   const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
   let sinceYield = 0;
 
+  // (the loop is not indented under this try, to keep its diff small)
+  try {
   for (let e = 0; e < epochs; e++) {
     if (options.signal?.aborted) { history.aborted = true; break; }
     const epoch = model.epochs + 1;
@@ -133,11 +152,9 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
     // sums over the epoch's batches (all of them, also those before a resume);
     // `trained` counts only this call's rows, for the speed
     let sumLoss = 0, sumRec = 0, sumKl = 0, seen = 0, trained = 0, batchIndex = 0;
-    const cursor = model.epochCursor;
-    if (!inMemory && cursor) {
-      fail("data", `the same in-memory rows as the interrupted epoch ${epoch} (a stream cannot resume it); or call vae.discardPartialEpoch() first`);
-    }
+    const cursor = model.epochCursor; // checked above (only the first epoch can have one)
     const onStep = async (B: number, beta: number, dt: number) => {
+      progressed = true;
       sumLoss += step.loss * B; sumRec += step.reconstruction * B; sumKl += step.kl * B; seen += B; trained += B;
       const sums = model.epochCursor?.sums;
       if (sums) { sums.loss = sumLoss; sums.reconstruction = sumRec; sums.kl = sumKl; sums.rows = seen; }
@@ -151,11 +168,7 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
       // An epoch interrupted by an abort left a cursor (the shuffle stream as
       // it was before this epoch's shuffle, and the batches done): redo the
       // same shuffle and continue after those batches, bit-identically.
-      const shuffle = options.shuffle ?? true;
       if (cursor) {
-        if (cursor.rows !== rows || cursor.batchSize !== batchSize || cursor.shuffle !== shuffle) {
-          fail("data", `the same ${cursor.rows} rows, batchSize ${cursor.batchSize} and shuffle ${cursor.shuffle} as the interrupted epoch ${epoch} (it stopped after ${cursor.batch} batches); or call vae.discardPartialEpoch() first`);
-        }
         model.hostRng.s.set(cursor.hostRng);
         batchIndex = cursor.batch;
         if (cursor.sums) ({ loss: sumLoss, reconstruction: sumRec, kl: sumKl, rows: seen } = cursor.sums);
@@ -175,6 +188,7 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
       }
     } else {
       const source = typeof data === "function" ? (data as () => BatchSource)() : (data as BatchSource);
+      if (!isIterable(source)) fail("data", `a function that returns an (async) iterable of batches (epoch ${epoch} got ${describe(source)})`);
       let any = false;
       for await (const batch of source as AsyncIterable<Rows | BatchInput>) {
         if (options.signal?.aborted) { history.aborted = true; break; }
@@ -213,6 +227,14 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
     history.epochs.push(info);
     if (options.onEpoch) await options.onEpoch(info);
   }
+  } catch (e) {
+    if (!progressed) {
+      if (undo.state) model.restoreState(undo.state, undo.opt);
+      model.epochCursor = undo.cursor;
+      model.hostRng.s.set(undo.host);
+    }
+    throw e;
+  }
   return history;
 }
 
@@ -224,4 +246,8 @@ function mean(a: Float32Array): number {
 
 function slice(a: Rows, from: number, to: number): Rows {
   return Array.isArray(a) ? a.slice(from, to) : a.subarray(from, to);
+}
+
+function isIterable(v: unknown): boolean {
+  return v !== null && v !== undefined && (typeof (v as Iterable<unknown>)[Symbol.iterator] === "function" || typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function");
 }

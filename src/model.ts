@@ -10,13 +10,13 @@
 // method validates its arguments first (validate.ts) so no wasm trap escapes.
 import { Adam, checkLearningRate } from "./adam.js";
 import { fit, type BatchSource, type FitHistory, type FitOptions } from "./fit.js";
-import { layersOf, planSpecOf, resolveConfig, type ResolvedConfig, type VAEConfig } from "./config.js";
+import { checkBeta, GAUSSIAN_TARGET_MAX, layersOf, planSpecOf, resolveConfig, TEMPERATURE_MAX, type ResolvedConfig, type VAEConfig } from "./config.js";
 import { decodeModel, encodeModel, ModelFormatError } from "./io.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
 import { HostRng } from "./random.js";
 import { activationCode, loadKernels, type Build, type Kernels, type LoadOptions } from "./wasm.js";
 import type { LayerSpec } from "./plan.js";
-import { checkFinite, checkInt, describe, fail } from "./validate.js";
+import { checkBool, checkFinite, checkInt, checkOptions, describe, F32_LIMIT, fail, finiteF32 } from "./validate.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 const ACT_IDENTITY = 0;
@@ -56,13 +56,14 @@ export class VAE {
   readonly config: Readonly<ResolvedConfig>;
   /** The kernel build that runs ("plain" or "relaxed"). */
   readonly build: Build;
+  /** @internal The kernel module (raw pointers: not a supported API). */
   readonly kernels: Kernels;
   private opt!: Adam;
   /** Training steps taken (one per batch). */
   steps = 0;
   /** Completed epochs of `fit`. */
   epochs = 0;
-  /** Host-side random stream (epoch shuffles). */
+  /** @internal Host-side random stream (epoch shuffles); saved with the model. */
   hostRng: HostRng;
   /** Where an in-memory fit epoch stopped when it was aborted (null between
    *  epochs): the next fit redoes that epoch's shuffle and continues after
@@ -75,6 +76,10 @@ export class VAE {
   private dec: Layer[] = [];
   private heapBuf: ArrayBuffer | SharedArrayBuffer | null = null;
   private heapF: Float32Array = new Float32Array(0);
+  private heapU: Uint32Array = new Uint32Array(0);
+  /** Random streams saved by the outermost keepStreams (train, eval, host). */
+  private savedStreams = new Uint32Array(12);
+  private streamDepth = 0;
 
   private constructor(config: ResolvedConfig, kernels: Kernels) {
     this.config = Object.freeze({ ...config, encoder: [...config.encoder], decoder: [...config.decoder] });
@@ -97,6 +102,13 @@ export class VAE {
     if (!(a instanceof Adam)) fail("optimizer", "an Adam instance", a);
     if (a !== this.opt && a.step === 0) this.resetMoments();
     this.opt = a;
+  }
+
+  /** @internal Puts back a state from exportState() and the optimizer object
+   *  that went with it (fit undoing a failed start). */
+  restoreState(s: ModelState, opt: Adam): void {
+    this.importState(s);
+    this.opt = opt;
   }
 
   /** Forgets an interrupted epoch: the next fit starts a fresh one. */
@@ -170,8 +182,33 @@ export class VAE {
     if (buf !== this.heapBuf) {
       this.heapBuf = buf;
       this.heapF = new Float32Array(buf);
+      this.heapU = new Uint32Array(buf);
     }
     return this.heapF;
+  }
+
+  /** Runs fn; if it throws, the training, evaluation and host random streams
+   *  are put back as they were before it (a call that throws changes
+   *  nothing). Nested calls save and restore once, at the outermost. */
+  private keepStreams<T>(fn: () => T): T {
+    if (this.streamDepth++ === 0) this.copyStreams(true);
+    try {
+      return fn();
+    } catch (e) {
+      if (this.streamDepth === 1) this.copyStreams(false);
+      throw e;
+    } finally {
+      this.streamDepth--;
+    }
+  }
+
+  private copyStreams(save: boolean): void {
+    this.heap();
+    const U = this.heapU, S = this.savedStreams, t = this.ptr["rng.train"] >>> 2, e = this.ptr["rng.eval"] >>> 2;
+    for (let i = 0; i < 4; i++) {
+      if (save) { S[i] = U[t + i]; S[4 + i] = U[e + i]; S[8 + i] = this.hostRng.s[i]; }
+      else { U[t + i] = S[i]; U[e + i] = S[4 + i]; this.hostRng.s[i] = S[8 + i]; }
+    }
   }
 
   private initialize(): void {
@@ -190,7 +227,7 @@ export class VAE {
       // weights U(−a, a); biases 0, or U(−a, a) for "pytorch"
       for (const [p, n] of init === "pytorch" ? [[l.w, l.inDim * l.outDim], [l.b, l.outDim]] : [[l.w, l.inDim * l.outDim]]) {
         k.rng_uniform(this.ptr["rng.train"], p, n);
-        const o = p >> 2;
+        const o = p >>> 2;
         for (let i = 0; i < n; i++) H[o + i] = (2 * H[o + i] - 1) * a;
       }
     }
@@ -230,7 +267,7 @@ export class VAE {
     const out: Record<string, Float32Array> = {};
     for (const name of Object.keys(this.parameterShapes())) {
       const t = this.plan.tensors[`${prefix}${name}`];
-      const o = this.ptr[`${prefix}${name}`] >> 2;
+      const o = this.ptr[`${prefix}${name}`] >>> 2;
       out[name] = H.slice(o, o + t.size);
     }
     return out;
@@ -243,22 +280,22 @@ export class VAE {
     const shapes = this.parameterShapes();
     const staged: [number, Float32Array][] = [];
     for (const [name, arr] of Object.entries(weights)) {
+      const shown = `weights[${describe(name)}]`;
+      if (!Object.prototype.hasOwnProperty.call(shapes, name)) fail(shown, `a parameter name (one of ${Object.keys(shapes).join(", ")})`);
       const shape = shapes[name];
-      if (!shape) fail(`weights["${name}"]`, `a parameter name (one of ${Object.keys(shapes).join(", ")})`);
       const n = shape.reduce((a, b) => a * b, 1);
-      if (!arr || typeof (arr as ArrayLike<number>).length !== "number") fail(`weights["${name}"]`, `an array of ${n} numbers`, arr);
-      if (arr.length !== n) fail(`weights["${name}"]`, `${n} values for shape [${shape.join(", ")}]`, arr.length);
-      const f = Float32Array.from(arr);
-      for (let i = 0; i < n; i++) if (!Number.isFinite(f[i])) fail(`weights["${name}"][${i}]`, "a finite number", arr[i]);
-      staged.push([this.ptr[name], f]);
+      if (!(Array.isArray(arr) || (ArrayBuffer.isView(arr) && !(arr instanceof DataView)))) fail(shown, `a Float32Array (or another typed array / number[]) of ${n} numbers`, arr);
+      if (arr.length !== n) fail(shown, `${n} values for shape [${shape.join(", ")}]`, arr.length);
+      for (let i = 0; i < n; i++) if (!finiteF32(arr[i])) fail(`${shown}[${i}]`, "a number that is finite in float32", arr[i]);
+      staged.push([this.ptr[name], Float32Array.from(arr)]);
     }
     const H = this.heap();
-    for (const [p, f] of staged) H.set(f, p >> 2);
+    for (const [p, f] of staged) H.set(f, p >>> 2);
   }
 
   // ------------------------------------------------------------------ input
 
-  /** Validates rows of data for this model; returns the row count. */
+  /** @internal Validates rows of data for this model (used by fit); returns the row count. */
   checkRows(name: string, x: unknown, dim: number, targets: boolean): number {
     if (!(x instanceof Float32Array || x instanceof Float64Array || x instanceof Uint8Array || Array.isArray(x))) {
       fail(name, `a Float32Array, Uint8Array or number[] of rows × ${dim} values`, x);
@@ -266,22 +303,33 @@ export class VAE {
     const arr = x as ArrayLike<number>;
     if (arr.length === 0) fail(name, `at least one row of ${dim} values (it is empty)`);
     if (arr.length % dim !== 0) fail(name, `a length that is a multiple of ${dim} (rows × ${dim})`, arr.length);
+    // values are checked as the float32 numbers the kernels use: Bernoulli
+    // targets in [0, 1], Gaussian targets within ±GAUSSIAN_TARGET_MAX, others finite in float32
     const bern = targets && this.config.likelihood === "bernoulli";
+    const lim = bern ? 1 : targets ? GAUSSIAN_TARGET_MAX : F32_LIMIT;
+    const lo = bern ? 0 : -lim;
     if (x instanceof Float32Array || x instanceof Float64Array) {
       // fast scan; on a failure, fall through to the scan that names the value
       let ok = true;
-      if (bern) { for (let i = 0; i < x.length; i++) { const v = x[i]; if (!(v >= 0 && v <= 1)) { ok = false; break; } } }
-      else { for (let i = 0; i < x.length; i++) { const v = x[i]; if (v - v !== 0) { ok = false; break; } } }
+      for (let i = 0; i < x.length; i++) { const v = x[i]; if (!(v >= lo && v <= lim)) { ok = false; break; } }
       if (ok) return arr.length / dim;
     }
-    if (!(x instanceof Uint8Array)) {
-      for (let i = 0; i < arr.length; i++) {
-        const v = arr[i];
-        if (typeof v !== "number" || !Number.isFinite(v)) fail(`${name}[${i}]`, "a finite number", v);
-        if (bern && (v < 0 || v > 1)) fail(`${name}[${i}]`, "a value in [0, 1] for the Bernoulli likelihood", v);
-      }
-    }
+    if (!(x instanceof Uint8Array)) for (let i = 0; i < arr.length; i++) this.checkValue(name, i, arr[i], targets);
     return arr.length / dim;
+  }
+
+  /** One data value (name[i], or name when i < 0): finite in float32, and a valid
+   *  target of the likelihood when `targets` (Bernoulli [0, 1]; Gaussian within ±GAUSSIAN_TARGET_MAX). */
+  private checkValue(name: string, i: number, v: unknown, targets: boolean, note = ""): void {
+    const at = i < 0 ? name : `${name}[${i}]`;
+    if (!finiteF32(v)) fail(at, `a number that is finite in float32 (|x| ≤ 3.4028234663852886e38)${note}`, v);
+    if (!targets) return;
+    const x = v as number;
+    if (this.config.likelihood === "bernoulli") {
+      if (x < 0 || x > 1) fail(at, `a value in [0, 1] for the Bernoulli likelihood${note}`, x);
+    } else if (Math.abs(x) > GAUSSIAN_TARGET_MAX) {
+      fail(at, `a value in [−${GAUSSIAN_TARGET_MAX}, ${GAUSSIAN_TARGET_MAX}] for the ${this.config.likelihood} likelihood (so Σ (x − μ)²/σ² stays finite in float32)${note}`, x);
+    }
   }
 
   private checkCondition(name: string, c: unknown, rows: number): void {
@@ -301,7 +349,7 @@ export class VAE {
                    perm: Uint32Array | null): void {
     const H = this.heap();
     const D = this.config.inputDim, C = this.config.conditionDim, W = D + C;
-    const xin = this.ptr["x.in"] >> 2, tgt = this.ptr["x.target"] >> 2;
+    const xin = this.ptr["x.in"] >>> 2, tgt = this.ptr["x.target"] >>> 2;
     const s = x instanceof Uint8Array ? 1 / 255 : 1;
     if (!perm && C === 0 && start === 0 && x.length === B * D && (x instanceof Float32Array || x instanceof Float64Array)) {
       H.set(x, xin); // the whole batch in one copy
@@ -327,7 +375,7 @@ export class VAE {
     if (C === 0) return;
     const H = this.heap();
     const L = this.config.latentDim, W = L + C;
-    const zin = this.ptr["z.in"] >> 2;
+    const zin = this.ptr["z.in"] >>> 2;
     const cs = c instanceof Uint8Array ? 1 / 255 : 1;
     for (let b = 0; b < B; b++) {
       const r = perm ? perm[start + b] : start + b;
@@ -380,7 +428,7 @@ export class VAE {
   /** Copies B rows of `cols` floats between buffers with different row widths. */
   private copyColumns(src: number, srcW: number, dst: number, dstW: number, B: number, cols: number): void {
     const H = this.heap();
-    const s = src >> 2, d = dst >> 2;
+    const s = src >>> 2, d = dst >>> 2;
     for (let b = 0; b < B; b++) for (let j = 0; j < cols; j++) H[d + b * dstW + j] = H[s + b * srcW + j];
   }
 
@@ -417,7 +465,7 @@ export class VAE {
    *  Accumulated (weight 1/B) into dh. */
   private scoreFunctionGrad(B: number, h: number, dh: number, baseline: boolean): void {
     const H = this.heap(), L = this.config.latentDim;
-    const nll = this.ptr["nll"] >> 2, eps = this.ptr["eps"] >> 2, ho = h >> 2, dho = dh >> 2;
+    const nll = this.ptr["nll"] >>> 2, eps = this.ptr["eps"] >>> 2, ho = h >>> 2, dho = dh >>> 2;
     let sum = 0;
     for (let b = 0; b < B; b++) sum += H[nll + b];
     for (let b = 0; b < B; b++) {
@@ -434,7 +482,7 @@ export class VAE {
 
   private batchStats(B: number, beta: number, out: StepResult): StepResult {
     const H = this.heap();
-    const nll = this.ptr["nll"] >> 2, kl = this.ptr["kl"] >> 2;
+    const nll = this.ptr["nll"] >>> 2, kl = this.ptr["kl"] >>> 2;
     let r = 0, q = 0;
     for (let b = 0; b < B; b++) { r += H[nll + b]; q += H[kl + b]; }
     out.reconstruction = r / B;
@@ -465,7 +513,7 @@ export class VAE {
     return out;
   }
 
-  /** Adam update over the whole block (called by Adam.apply); returns the
+  /** @internal Adam update over the whole block (called by Adam.apply); returns the
    *  gradient norm before clipping. An Adam's hyperparameters were checked when
    *  it was made; lr and t are checked here without allocating. */
   adamUpdate(o: Adam, lr: number, t: number): number {
@@ -506,7 +554,7 @@ export class VAE {
   trainStep(batch: Rows | BatchInput, options: { beta?: number; out?: StepResult } = {}): StepResult {
     checkOptions("options", options, ["beta", "out"]);
     const { x, c, rows } = this.normBatch(batch, "batch");
-    const beta = options.beta === undefined ? this.config.beta : checkFinite("beta", options.beta, { min: 0 });
+    const beta = options.beta === undefined ? this.config.beta : checkBeta(options.beta);
     const out = options.out ?? { loss: 0, reconstruction: 0, kl: 0 };
     if (out === null || typeof out !== "object" || Object.isFrozen(out)) fail("options.out", "a writable object to fill with {loss, reconstruction, kl}", out);
     this.ensureBatch(rows);
@@ -514,7 +562,7 @@ export class VAE {
     return this.stepLoaded(rows, beta, out, c, 0, null);
   }
 
-  /** A step on rows already validated; used by fit. */
+  /** @internal A step on rows already validated; used by fit. */
   stepRows(x: ArrayLike<number>, c: ArrayLike<number> | undefined, start: number, B: number,
            perm: Uint32Array | null, beta: number, out: StepResult): StepResult {
     // the rows themselves were validated once by the caller (fit); these checks are O(1)
@@ -524,6 +572,7 @@ export class VAE {
     }
     if (perm && perm.length !== total) fail("perm", `a permutation of ${total} rows`, perm.length);
     if (!Number.isFinite(beta) || beta < 0) fail("beta", "a finite number ≥ 0", beta);
+    if (out === null || typeof out !== "object" || Object.isFrozen(out)) fail("out", "a writable object to fill with {loss, reconstruction, kl}", out);
     this.ensureBatch(B);
     this.loadRows(x, c, B, start, perm);
     return this.stepLoaded(B, beta, out, c, start, perm);
@@ -532,7 +581,14 @@ export class VAE {
   private stepLoaded(B: number, beta: number, out: StepResult, c: ArrayLike<number> | undefined,
                      start: number, perm: Uint32Array | null): StepResult {
     const lr = this.opt.rate(this.opt.step + 1); // a bad lr schedule fails before anything moves
-    this.forwardBackward(B, beta, false, out, null, c, start, perm);
+    // a non-finite loss throws before the update; the training stream is put back
+    this.copyStreams(true);
+    try {
+      this.forwardBackward(B, beta, false, out, null, c, start, perm);
+    } catch (e) {
+      this.copyStreams(false);
+      throw e;
+    }
     this.opt.apply(this, lr);
     this.steps += 1;
     return out;
@@ -546,23 +602,26 @@ export class VAE {
   computeGradients(batch: Rows | BatchInput, options: {
     noise?: Rows; beta?: number; estimator?: "reparameterized" | "score"; baseline?: boolean;
   } = {}): StepResult & { gradients: Record<string, Float32Array> } {
-    checkOptions("options", options, ["noise", "beta", "estimator", "baseline"]);
-    const { x, c, rows } = this.normBatch(batch, "batch");
-    const beta = options.beta === undefined ? this.config.beta : checkFinite("beta", options.beta, { min: 0 });
-    const est = options.estimator ?? "reparameterized";
-    if (est !== "reparameterized" && est !== "score") fail("estimator", `"reparameterized" or "score"`, est);
-    this.ensureBatch(rows);
-    const L = this.config.latentDim;
-    if (options.noise !== undefined) {
-      const n = this.checkRows("noise", options.noise, L, false);
-      if (n !== rows) fail("noise", `${rows} rows × ${L} values (one ε per row)`, `${n} rows`);
-    }
-    this.loadRows(x, c, rows, 0, null);
-    if (options.noise !== undefined) this.heap().set(Float32Array.from(options.noise as ArrayLike<number>), this.ptr["eps"] >> 2);
-    const out = { loss: 0, reconstruction: 0, kl: 0 };
-    this.forwardBackward(rows, beta, options.noise !== undefined, out,
-      est === "score" ? { baseline: options.baseline ?? false } : null, c, 0, null);
-    return { ...out, gradients: this.getGradients() };
+    return this.keepStreams(() => {
+      checkOptions("options", options, ["noise", "beta", "estimator", "baseline"]);
+      const { x, c, rows } = this.normBatch(batch, "batch");
+      const beta = options.beta === undefined ? this.config.beta : checkBeta(options.beta);
+      const est = options.estimator ?? "reparameterized";
+      const baseline = checkBool("baseline", options.baseline, false);
+      if (est !== "reparameterized" && est !== "score") fail("estimator", `"reparameterized" or "score"`, est);
+      this.ensureBatch(rows);
+      const L = this.config.latentDim;
+      if (options.noise !== undefined) {
+        const n = this.checkRows("noise", options.noise, L, false);
+        if (n !== rows) fail("noise", `${rows} rows × ${L} values (one ε per row)`, `${n} rows`);
+      }
+      this.loadRows(x, c, rows, 0, null);
+      if (options.noise !== undefined) this.heap().set(Float32Array.from(options.noise as ArrayLike<number>), this.ptr["eps"] >>> 2);
+      const out = { loss: 0, reconstruction: 0, kl: 0 };
+      this.forwardBackward(rows, beta, options.noise !== undefined, out,
+        est === "score" ? { baseline } : null, c, 0, null);
+      return { ...out, gradients: this.getGradients() };
+    });
   }
 
   /**
@@ -574,34 +633,37 @@ export class VAE {
   estimatorVariance(batch: Rows | BatchInput, options: { samples?: number; baseline?: boolean } = {}): {
     reparameterized: number; score: number;
   } {
-    checkOptions("options", options, ["samples", "baseline"]);
-    const S = checkInt("samples", options.samples ?? 16, 2, 100000);
-    const { x, c, rows } = this.normBatch(batch, "batch");
-    const L = this.config.latentDim;
-    const noises: Float32Array[] = [];
-    this.ensureBatch(rows);
-    for (let s = 0; s < S; s++) {
-      this.kernels.raw.rng_normal(this.ptr["rng.eval"], this.ptr["eps"], rows * L);
-      noises.push(this.heap().slice(this.ptr["eps"] >> 2, (this.ptr["eps"] >> 2) + rows * L));
-    }
-    const names = Object.keys(this.parameterShapes()).filter((n) => n.startsWith("encoder."));
-    const variance = (est: "reparameterized" | "score") => {
-      let mean: Float64Array | null = null, m2: Float64Array | null = null;
+    return this.keepStreams(() => {
+      checkOptions("options", options, ["samples", "baseline"]);
+      const S = checkInt("samples", options.samples ?? 16, 2, 100000);
+      checkBool("baseline", options.baseline, false);
+      const { x, c, rows } = this.normBatch(batch, "batch");
+      const L = this.config.latentDim;
+      const noises: Float32Array[] = [];
+      this.ensureBatch(rows);
       for (let s = 0; s < S; s++) {
-        const g = this.computeGradients(c ? { x, condition: c } : x, { noise: noises[s], estimator: est, baseline: options.baseline });
-        const flat = concat(names.map((n) => g.gradients[n]));
-        if (!mean) { mean = new Float64Array(flat.length); m2 = new Float64Array(flat.length); }
-        for (let i = 0; i < flat.length; i++) {
-          const d = flat[i] - mean[i];
-          mean[i] += d / (s + 1);
-          m2![i] += d * (flat[i] - mean[i]);
-        }
+        this.kernels.raw.rng_normal(this.ptr["rng.eval"], this.ptr["eps"], rows * L);
+        noises.push(this.heap().slice(this.ptr["eps"] >>> 2, (this.ptr["eps"] >>> 2) + rows * L));
       }
-      let tot = 0;
-      for (let i = 0; i < m2!.length; i++) tot += m2![i] / (S - 1);
-      return tot / m2!.length;
-    };
-    return { reparameterized: variance("reparameterized"), score: variance("score") };
+      const names = Object.keys(this.parameterShapes()).filter((n) => n.startsWith("encoder."));
+      const variance = (est: "reparameterized" | "score") => {
+        let mean: Float64Array | null = null, m2: Float64Array | null = null;
+        for (let s = 0; s < S; s++) {
+          const g = this.computeGradients(c ? { x, condition: c } : x, { noise: noises[s], estimator: est, baseline: options.baseline });
+          const flat = concat(names.map((n) => g.gradients[n]));
+          if (!mean) { mean = new Float64Array(flat.length); m2 = new Float64Array(flat.length); }
+          for (let i = 0; i < flat.length; i++) {
+            const d = flat[i] - mean[i];
+            mean[i] += d / (s + 1);
+            m2![i] += d * (flat[i] - mean[i]);
+          }
+        }
+        let tot = 0;
+        for (let i = 0; i < m2!.length; i++) tot += m2![i] / (S - 1);
+        return tot / m2!.length;
+      };
+      return { reparameterized: variance("reparameterized"), score: variance("score") };
+    });
   }
 
   /** Trains with fit.ts: in-memory rows or a stream of batches. */
@@ -627,7 +689,7 @@ export class VAE {
     this.chunks(rows, (start, B) => {
       this.loadRows(x, options.condition, B, start, null);
       this.runEncoder(B);
-      const H = this.heap(), h = this.enc[this.enc.length - 1].y >> 2;
+      const H = this.heap(), h = this.enc[this.enc.length - 1].y >>> 2;
       for (let b = 0; b < B; b++) {
         for (let j = 0; j < L; j++) {
           mean[(start + b) * L + j] = H[h + b * 2 * L + j];
@@ -635,6 +697,7 @@ export class VAE {
         }
       }
     });
+    checkOutput("encode", "mean", mean); checkOutput("encode", "logvar", logvar);
     return { mean, logvar };
   }
 
@@ -650,6 +713,7 @@ export class VAE {
       this.loadDecoderCondition(options.condition, B, start, null);
       this.decodeLoaded(B, out, start);
     });
+    checkOutput("decode", "result", out);
     return out;
   }
 
@@ -659,39 +723,46 @@ export class VAE {
     const D = this.config.inputDim, last = this.dec[this.dec.length - 1];
     const W = this.config.likelihood === "gaussian-learned" ? 2 * D : D;
     if (this.config.likelihood === "bernoulli") this.kernels.raw.activation_forward(last.y, last.y, B * D, ACT_SIGMOID, 0);
-    const H = this.heap(), y = last.y >> 2;
+    const H = this.heap(), y = last.y >>> 2;
     if (W === D) out.set(H.subarray(y, y + B * D), start * D);
     else for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) out[(start + b) * D + d] = H[y + b * W + d];
   }
 
   /** n draws from the model: z ~ N(0, temperature²·I), then decode. */
   sample(n: number, options: { temperature?: number; condition?: Rows } = {}): Float32Array {
-    checkOptions("options", options, ["temperature", "condition"]);
-    checkInt("n", n, 1, 1 << 24);
-    const t = checkFinite("temperature", options.temperature ?? 1, { min: 0 });
-    this.checkCondition("condition", options.condition, n); // before drawing: a bad call leaves rng.eval untouched
-    const L = this.config.latentDim;
-    const z = new Float32Array(n * L);
-    this.draw(z, "normal");
-    for (let i = 0; i < z.length; i++) z[i] *= t;
-    return this.decode(z, { condition: options.condition });
+    return this.keepStreams(() => {
+      checkOptions("options", options, ["temperature", "condition"]);
+      checkInt("n", n, 1, 1 << 24);
+      const t = checkFinite("temperature", options.temperature ?? 1, { min: 0, max: TEMPERATURE_MAX, why: "so z = temperature·ε stays well inside float32" });
+      this.checkCondition("condition", options.condition, n); // before drawing: a bad call leaves rng.eval untouched
+      const L = this.config.latentDim;
+      const z = new Float32Array(n * L);
+      this.draw(z, "normal");
+      for (let i = 0; i < z.length; i++) z[i] *= t;
+      return this.decode(z, { condition: options.condition });
+    });
   }
 
   /** decode(E[z|x]) for each row (or a sampled z with `sample: true`). */
   reconstruct(x: Rows, options: { condition?: Rows; sample?: boolean } = {}): Float32Array {
-    checkOptions("options", options, ["condition", "sample"]);
-    const { mean, logvar } = this.encode(x, { condition: options.condition });
-    if (options.sample) {
-      const eps = new Float32Array(mean.length);
-      this.draw(eps, "normal");
-      for (let i = 0; i < mean.length; i++) mean[i] += Math.exp(0.5 * logvar[i]) * eps[i];
-    }
-    return this.decode(mean, { condition: options.condition });
+    return this.keepStreams(() => {
+      checkOptions("options", options, ["condition", "sample"]);
+      const sample = checkBool("sample", options.sample, false);
+      const { mean, logvar } = this.encode(x, { condition: options.condition });
+      if (sample) {
+        const eps = new Float32Array(mean.length);
+        this.draw(eps, "normal");
+        for (let i = 0; i < mean.length; i++) mean[i] += Math.exp(0.5 * logvar[i]) * eps[i];
+        checkOutput("reconstruct", "z", mean);
+      }
+      return this.decode(mean, { condition: options.condition });
+    });
   }
 
   /** Decodes `steps` points from E[z|xa] to E[z|xb], linear or spherical. */
   interpolate(xa: Rows, xb: Rows, steps: number, options: { spherical?: boolean; condition?: Rows } = {}): Float32Array {
     checkOptions("options", options, ["spherical", "condition"]);
+    const spherical = checkBool("spherical", options.spherical, false);
     const D = this.config.inputDim, L = this.config.latentDim;
     if (this.checkRows("xa", xa, D, false) !== 1) fail("xa", `one row of ${D} values`, describe(xa));
     if (this.checkRows("xb", xb, D, false) !== 1) fail("xb", `one row of ${D} values`, describe(xb));
@@ -706,7 +777,7 @@ export class VAE {
     for (let s = 0; s < steps; s++) {
       const t = s / (steps - 1);
       let wa = 1 - t, wb = t;
-      if (options.spherical && omega > 1e-6) {
+      if (spherical && omega > 1e-6) {
         wa = Math.sin((1 - t) * omega) / Math.sin(omega);
         wb = Math.sin(t * omega) / Math.sin(omega);
       }
@@ -725,31 +796,34 @@ export class VAE {
   elbo(x: Rows, options: { condition?: Rows; samples?: number } = {}): {
     elbo: Float32Array; reconstruction: Float32Array; kl: Float32Array;
   } {
-    checkOptions("options", options, ["condition", "samples"]);
-    const rows = this.checkRows("x", x, this.config.inputDim, true);
-    this.checkCondition("condition", options.condition, rows);
-    const S = checkInt("samples", options.samples ?? 1, 1, 1 << 16);
-    const L = this.config.latentDim;
-    const elbo = new Float32Array(rows), rec = new Float32Array(rows), kl = new Float32Array(rows);
-    this.chunks(rows, (start, B) => {
-      this.loadRows(x, options.condition, B, start, null);
-      this.runEncoder(B);
-      this.kernels.raw.kl_normal_forward(this.ptr["kl"], this.enc[this.enc.length - 1].y, B, L);
-      this.loadDecoderCondition(options.condition, B, start, null);
-      const H = this.heap();
-      for (let s = 0; s < S; s++) {
-        this.kernels.raw.rng_normal(this.ptr["rng.eval"], this.ptr["eps"], B * L);
-        this.runSampler(B);
-        this.runDecoder(B);
-        this.runLikelihood(B, false, 0);
-        for (let b = 0; b < B; b++) rec[start + b] += H[(this.ptr["nll"] >> 2) + b] / S;
-      }
-      for (let b = 0; b < B; b++) {
-        kl[start + b] = H[(this.ptr["kl"] >> 2) + b];
-        elbo[start + b] = -(rec[start + b] + kl[start + b]);
-      }
+    return this.keepStreams(() => {
+      checkOptions("options", options, ["condition", "samples"]);
+      const rows = this.checkRows("x", x, this.config.inputDim, true);
+      this.checkCondition("condition", options.condition, rows);
+      const S = checkInt("samples", options.samples ?? 1, 1, 1 << 16);
+      const L = this.config.latentDim;
+      const elbo = new Float32Array(rows), rec = new Float32Array(rows), kl = new Float32Array(rows);
+      this.chunks(rows, (start, B) => {
+        this.loadRows(x, options.condition, B, start, null);
+        this.runEncoder(B);
+        this.kernels.raw.kl_normal_forward(this.ptr["kl"], this.enc[this.enc.length - 1].y, B, L);
+        this.loadDecoderCondition(options.condition, B, start, null);
+        const H = this.heap();
+        for (let s = 0; s < S; s++) {
+          this.kernels.raw.rng_normal(this.ptr["rng.eval"], this.ptr["eps"], B * L);
+          this.runSampler(B);
+          this.runDecoder(B);
+          this.runLikelihood(B, false, 0);
+          for (let b = 0; b < B; b++) rec[start + b] += H[(this.ptr["nll"] >>> 2) + b] / S;
+        }
+        for (let b = 0; b < B; b++) {
+          kl[start + b] = H[(this.ptr["kl"] >>> 2) + b];
+          elbo[start + b] = -(rec[start + b] + kl[start + b]);
+        }
+      });
+      checkOutput("elbo", "elbo", elbo);
+      return { elbo, reconstruction: rec, kl };
     });
-    return { elbo, reconstruction: rec, kl };
   }
 
   /**
@@ -759,61 +833,64 @@ export class VAE {
    * batched through the decoder.
    */
   logLikelihood(x: Rows, options: { samples?: number; condition?: Rows } = {}): Float64Array {
-    checkOptions("options", options, ["samples", "condition"]);
-    const D = this.config.inputDim, L = this.config.latentDim, C = this.config.conditionDim;
-    const rows = this.checkRows("x", x, D, true);
-    this.checkCondition("condition", options.condition, rows);
-    const K = checkInt("samples", options.samples ?? 100, 1, 1 << 20);
-    const { mean, logvar } = this.encode(x, { condition: options.condition });
-    const cap = this.plan.batch;
-    const lseMax = new Float64Array(rows).fill(-Infinity), lseSum = new Float64Array(rows);
-    const exOf = new Int32Array(cap);
-    const k = this.kernels.raw;
-    const total = rows * K;
-    const h = this.enc[this.enc.length - 1].y;
-    const cArr = options.condition as ArrayLike<number> | undefined;
-    const cScale = options.condition instanceof Uint8Array ? 1 / 255 : 1;
-    const xScale = x instanceof Uint8Array ? 1 / 255 : 1;
-    for (let done = 0; done < total; done += cap) {
-      const B = Math.min(cap, total - done);
-      let H = this.heap();
-      const ho = h >> 2, tgt = this.ptr["x.target"] >> 2, zin = this.ptr["z.in"] >> 2;
-      for (let r = 0; r < B; r++) {
-        const ex = Math.floor((done + r) / K);
-        exOf[r] = ex;
-        for (let j = 0; j < L; j++) {
-          H[ho + r * 2 * L + j] = mean[ex * L + j];
-          H[ho + r * 2 * L + L + j] = logvar[ex * L + j];
+    return this.keepStreams(() => {
+      checkOptions("options", options, ["samples", "condition"]);
+      const D = this.config.inputDim, L = this.config.latentDim, C = this.config.conditionDim;
+      const rows = this.checkRows("x", x, D, true);
+      this.checkCondition("condition", options.condition, rows);
+      const K = checkInt("samples", options.samples ?? 100, 1, 1 << 20);
+      const { mean, logvar } = this.encode(x, { condition: options.condition });
+      const cap = this.plan.batch;
+      const lseMax = new Float64Array(rows).fill(-Infinity), lseSum = new Float64Array(rows);
+      const exOf = new Int32Array(cap);
+      const k = this.kernels.raw;
+      const total = rows * K;
+      const h = this.enc[this.enc.length - 1].y;
+      const cArr = options.condition as ArrayLike<number> | undefined;
+      const cScale = options.condition instanceof Uint8Array ? 1 / 255 : 1;
+      const xScale = x instanceof Uint8Array ? 1 / 255 : 1;
+      for (let done = 0; done < total; done += cap) {
+        const B = Math.min(cap, total - done);
+        let H = this.heap();
+        const ho = h >>> 2, tgt = this.ptr["x.target"] >>> 2, zin = this.ptr["z.in"] >>> 2;
+        for (let r = 0; r < B; r++) {
+          const ex = Math.floor((done + r) / K);
+          exOf[r] = ex;
+          for (let j = 0; j < L; j++) {
+            H[ho + r * 2 * L + j] = mean[ex * L + j];
+            H[ho + r * 2 * L + L + j] = logvar[ex * L + j];
+          }
+          // target row (x.target may alias x.in; either way it is the likelihood's x)
+          for (let d = 0; d < D; d++) H[tgt + r * D + d] = (x as ArrayLike<number>)[ex * D + d] * xScale;
+          if (C > 0) for (let j = 0; j < C; j++) H[zin + r * (L + C) + L + j] = cArr![ex * C + j] * cScale;
         }
-        // target row (x.target may alias x.in; either way it is the likelihood's x)
-        for (let d = 0; d < D; d++) H[tgt + r * D + d] = (x as ArrayLike<number>)[ex * D + d] * xScale;
-        if (C > 0) for (let j = 0; j < C; j++) H[zin + r * (L + C) + L + j] = cArr![ex * C + j] * cScale;
+        k.rng_normal(this.ptr["rng.eval"], this.ptr["eps"], B * L);
+        this.runSampler(B);
+        this.runDecoder(B);
+        this.runLikelihood(B, false, 0);
+        H = this.heap();
+        const eps = this.ptr["eps"] >>> 2, z = this.ptr["z"] >>> 2, nll = this.ptr["nll"] >>> 2;
+        for (let r = 0; r < B; r++) {
+          const ex = exOf[r];
+          // log w = log p(x|z) + log p(z) − log q(z|x)
+          let lw = -H[nll + r];
+          for (let j = 0; j < L; j++) {
+            const e = H[eps + r * L + j], zz = H[z + r * L + j], lv = logvar[ex * L + j];
+            lw += -0.5 * zz * zz + 0.5 * e * e + 0.5 * lv;
+          }
+          if (lw > lseMax[ex]) {
+            lseSum[ex] = lseSum[ex] * Math.exp(lseMax[ex] - lw) + 1;
+            lseMax[ex] = lw;
+          } else {
+            lseSum[ex] += Math.exp(lw - lseMax[ex]);
+          }
+        }
       }
-      k.rng_normal(this.ptr["rng.eval"], this.ptr["eps"], B * L);
-      this.runSampler(B);
-      this.runDecoder(B);
-      this.runLikelihood(B, false, 0);
-      H = this.heap();
-      const eps = this.ptr["eps"] >> 2, z = this.ptr["z"] >> 2, nll = this.ptr["nll"] >> 2;
-      for (let r = 0; r < B; r++) {
-        const ex = exOf[r];
-        // log w = log p(x|z) + log p(z) − log q(z|x)
-        let lw = -H[nll + r];
-        for (let j = 0; j < L; j++) {
-          const e = H[eps + r * L + j], zz = H[z + r * L + j], lv = logvar[ex * L + j];
-          lw += -0.5 * zz * zz + 0.5 * e * e + 0.5 * lv;
-        }
-        if (lw > lseMax[ex]) {
-          lseSum[ex] = lseSum[ex] * Math.exp(lseMax[ex] - lw) + 1;
-          lseMax[ex] = lw;
-        } else {
-          lseSum[ex] += Math.exp(lw - lseMax[ex]);
-        }
-      }
-    }
-    const out = new Float64Array(rows);
-    for (let i = 0; i < rows; i++) out[i] = lseMax[i] + Math.log(lseSum[i]) - Math.log(K);
-    return out;
+      const out = new Float64Array(rows);
+      for (let i = 0; i < rows; i++) out[i] = lseMax[i] + Math.log(lseSum[i]) - Math.log(K);
+      checkOutput("logLikelihood", "result", out);
+      return out;
+    });
   }
 
   /**
@@ -835,109 +912,113 @@ export class VAE {
   impute(x: Rows, mask: ArrayLike<number | boolean>, options: {
     iterations?: number; burnIn?: number; method?: "metropolis" | "pseudo-gibbs"; condition?: Rows; initial?: number;
   } = {}): Float32Array {
-    checkOptions("options", options, ["iterations", "burnIn", "method", "condition", "initial"]);
-    const D = this.config.inputDim, L = this.config.latentDim;
-    if (!(x instanceof Float32Array || x instanceof Float64Array || x instanceof Uint8Array || Array.isArray(x))) {
-      fail("x", `a Float32Array, Uint8Array or number[] of rows × ${D} values`, x);
-    }
-    if (x.length === 0 || x.length % D !== 0) fail("x", `rows × ${D} values (a non-zero multiple of ${D})`, x.length);
-    const rows = x.length / D;
-    const cond = options.condition;
-    this.checkCondition("condition", cond, rows);
-    if (!mask || typeof (mask as ArrayLike<unknown>).length !== "number") fail("mask", `an array of ${rows * D} (or ${D}) 0/1 values`, mask);
-    if (mask.length !== rows * D && mask.length !== D) fail("mask", `length ${rows * D} (one per value) or ${D} (shared by all rows)`, mask.length);
-    for (let i = 0; i < mask.length; i++) {
-      const m = mask[i];
-      if (!(m === 0 || m === 1 || m === true || m === false)) fail(`mask[${i}]`, "0/1 or a boolean (1 = observed)", m);
-    }
-    const method = options.method ?? "metropolis";
-    if (method !== "metropolis" && method !== "pseudo-gibbs") fail("method", `"metropolis" or "pseudo-gibbs"`, method);
-    const iterations = checkInt("iterations", options.iterations ?? (method === "metropolis" ? 100 : 20), 1, 1 << 16);
-    const burnIn = checkInt("burnIn", options.burnIn ?? Math.floor(iterations / 5), 0, iterations - 1);
-    const bern = this.config.likelihood === "bernoulli";
-    const init = checkFinite("initial", options.initial ?? 0, bern ? { min: 0, max: 1 } : {});
-    const xs = x instanceof Uint8Array ? 1 / 255 : 1;
-    const cur = new Float32Array(rows * D);
-    const shared = mask.length === D;
-    const obs = new Uint8Array(rows * D);
-    for (let i = 0; i < rows * D; i++) { const m = mask[shared ? i % D : i]; obs[i] = m === 1 || m === true ? 1 : 0; }
-    // observed entries must be valid data; missing ones are ignored (NaN is fine there)
-    for (let i = 0; i < rows * D; i++) {
-      if (!obs[i]) continue;
-      const v = (x as ArrayLike<number>)[i];
-      if (typeof v !== "number" || !Number.isFinite(v)) fail(`x[${i}]`, "a finite number (it is observed: mask 1)", v);
-      if (bern && xs === 1 && (v < 0 || v > 1)) fail(`x[${i}]`, "a value in [0, 1] for the Bernoulli likelihood", v);
-    }
-    for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : init;
-    const eps = new Float32Array(rows * L), z = new Float32Array(rows * L);
+    return this.keepStreams(() => {
+      checkOptions("options", options, ["iterations", "burnIn", "method", "condition", "initial"]);
+      const D = this.config.inputDim, L = this.config.latentDim;
+      if (!(x instanceof Float32Array || x instanceof Float64Array || x instanceof Uint8Array || Array.isArray(x))) {
+        fail("x", `a Float32Array, Uint8Array or number[] of rows × ${D} values`, x);
+      }
+      if (x.length === 0 || x.length % D !== 0) fail("x", `rows × ${D} values (a non-zero multiple of ${D})`, x.length);
+      const rows = x.length / D;
+      const cond = options.condition;
+      this.checkCondition("condition", cond, rows);
+      if (!mask || typeof (mask as ArrayLike<unknown>).length !== "number") fail("mask", `an array of ${rows * D} (or ${D}) 0/1 values`, mask);
+      if (mask.length !== rows * D && mask.length !== D) fail("mask", `length ${rows * D} (one per value) or ${D} (shared by all rows)`, mask.length);
+      for (let i = 0; i < mask.length; i++) {
+        const m = mask[i];
+        if (!(m === 0 || m === 1 || m === true || m === false)) fail(`mask[${i}]`, "0/1 or a boolean (1 = observed)", m);
+      }
+      const method = options.method ?? "metropolis";
+      if (method !== "metropolis" && method !== "pseudo-gibbs") fail("method", `"metropolis" or "pseudo-gibbs"`, method);
+      const iterations = checkInt("iterations", options.iterations ?? (method === "metropolis" ? 100 : 20), 1, 1 << 16);
+      const burnIn = checkInt("burnIn", options.burnIn ?? Math.floor(iterations / 5), 0, iterations - 1);
+      const bern = this.config.likelihood === "bernoulli";
+      const init = options.initial ?? 0;
+      this.checkValue("initial", -1, init, true);
+      const xs = x instanceof Uint8Array ? 1 / 255 : 1;
+      const cur = new Float32Array(rows * D);
+      const shared = mask.length === D;
+      const obs = new Uint8Array(rows * D);
+      for (let i = 0; i < rows * D; i++) { const m = mask[shared ? i % D : i]; obs[i] = m === 1 || m === true ? 1 : 0; }
+      // observed entries must be valid data; missing ones are ignored (NaN is fine there)
+      for (let i = 0; i < rows * D; i++) {
+        if (!obs[i]) continue;
+        const v = (x as ArrayLike<number>)[i];
+        if (xs === 1) this.checkValue("x", i, v, true, " (it is observed: mask 1)");
+      }
+      for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : init;
+      const eps = new Float32Array(rows * L), z = new Float32Array(rows * L);
 
-    if (method === "pseudo-gibbs") {
-      for (let it = 0; it < iterations; it++) {
-        const q = this.encode(cur, { condition: cond });
-        if (it === iterations - 1) z.set(q.mean);
-        else {
-          this.draw(eps, "normal");
-          for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
+      if (method === "pseudo-gibbs") {
+        for (let it = 0; it < iterations; it++) {
+          const q = this.encode(cur, { condition: cond });
+          if (it === iterations - 1) z.set(q.mean);
+          else {
+            this.draw(eps, "normal");
+            for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
+          }
+          const rec = this.decode(z, { condition: cond });
+          for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = rec[i];
         }
-        const rec = this.decode(z, { condition: cond });
-        for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = rec[i];
+        checkOutput("impute", "result", cur);
+        return cur;
       }
-      return cur;
-    }
 
-    // Metropolis-within-Gibbs. log q(z|x̂) up to a constant, per row:
-    const logq = (zz: Float32Array, q: { mean: Float32Array; logvar: Float32Array }, r: number) => {
-      let v = 0;
-      for (let j = 0; j < L; j++) {
-        const i = r * L + j, t = (zz[i] - q.mean[i]) * Math.exp(-0.5 * q.logvar[i]);
-        v += -0.5 * t * t - 0.5 * q.logvar[i];
-      }
-      return v;
-    };
-    const logPrior = (zz: Float32Array, r: number) => {
-      let v = 0;
-      for (let j = 0; j < L; j++) v -= 0.5 * zz[r * L + j] * zz[r * L + j];
-      return v;
-    };
-    let q = this.encode(cur, { condition: cond });
-    this.draw(eps, "normal");
-    for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
-    // the current state's decoder output and log p(x̂|z)
-    const state = this.decodeWithLogLik(z, cur, cond);
-    const zp = new Float32Array(rows * L), u = new Float32Array(Math.max(rows, rows * D));
-    const acc = new Float64Array(rows * D);
-    for (let it = 0; it < iterations; it++) {
-      if (it > 0) q = this.encode(cur, { condition: cond });
+      // Metropolis-within-Gibbs. log q(z|x̂) up to a constant, per row:
+      const logq = (zz: Float32Array, q: { mean: Float32Array; logvar: Float32Array }, r: number) => {
+        let v = 0;
+        for (let j = 0; j < L; j++) {
+          const i = r * L + j, t = (zz[i] - q.mean[i]) * Math.exp(-0.5 * q.logvar[i]);
+          v += -0.5 * t * t - 0.5 * q.logvar[i];
+        }
+        return v;
+      };
+      const logPrior = (zz: Float32Array, r: number) => {
+        let v = 0;
+        for (let j = 0; j < L; j++) v -= 0.5 * zz[r * L + j] * zz[r * L + j];
+        return v;
+      };
+      let q = this.encode(cur, { condition: cond });
       this.draw(eps, "normal");
-      for (let i = 0; i < rows * L; i++) zp[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
-      const prop = this.decodeWithLogLik(zp, cur, cond);
-      this.draw(u.subarray(0, rows), "uniform");
-      for (let r = 0; r < rows; r++) {
-        const logRatio = prop.logp[r] + logPrior(zp, r) - logq(zp, q, r) - (state.logp[r] + logPrior(z, r) - logq(z, q, r));
-        if (Math.log(u[r]) < logRatio) {
-          z.set(zp.subarray(r * L, (r + 1) * L), r * L);
-          state.logp[r] = prop.logp[r];
-          state.means.set(prop.means.subarray(r * D, (r + 1) * D), r * D);
-          state.raw.set(prop.raw.subarray(r * D, (r + 1) * D), r * D);
-          if (state.scales) state.scales.set(prop.scales!.subarray(r * D, (r + 1) * D), r * D);
+      for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
+      // the current state's decoder output and log p(x̂|z)
+      const state = this.decodeWithLogLik(z, cur, cond);
+      const zp = new Float32Array(rows * L), u = new Float32Array(Math.max(rows, rows * D));
+      const acc = new Float64Array(rows * D);
+      for (let it = 0; it < iterations; it++) {
+        if (it > 0) q = this.encode(cur, { condition: cond });
+        this.draw(eps, "normal");
+        for (let i = 0; i < rows * L; i++) zp[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
+        const prop = this.decodeWithLogLik(zp, cur, cond);
+        this.draw(u.subarray(0, rows), "uniform");
+        for (let r = 0; r < rows; r++) {
+          const logRatio = prop.logp[r] + logPrior(zp, r) - logq(zp, q, r) - (state.logp[r] + logPrior(z, r) - logq(z, q, r));
+          if (Math.log(u[r]) < logRatio) {
+            z.set(zp.subarray(r * L, (r + 1) * L), r * L);
+            state.logp[r] = prop.logp[r];
+            state.means.set(prop.means.subarray(r * D, (r + 1) * D), r * D);
+            state.raw.set(prop.raw.subarray(r * D, (r + 1) * D), r * D);
+            if (state.scales) state.scales.set(prop.scales!.subarray(r * D, (r + 1) * D), r * D);
+          }
         }
+        // x̂_miss ~ p(x_miss | z)
+        if (bern) {
+          this.draw(u, "uniform");
+          for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = u[i] < state.means[i] ? 1 : 0;
+        } else {
+          const e = new Float32Array(rows * D);
+          this.draw(e, "normal");
+          for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = state.means[i] + state.scales![i] * e[i];
+        }
+        // x̂_miss changed: log p(x̂|z) of the kept z
+        for (let r = 0; r < rows; r++) state.logp[r] = this.rowLogLik(state, cur, r);
+        if (it >= burnIn) for (let i = 0; i < rows * D; i++) acc[i] += state.means[i];
       }
-      // x̂_miss ~ p(x_miss | z)
-      if (bern) {
-        this.draw(u, "uniform");
-        for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = u[i] < state.means[i] ? 1 : 0;
-      } else {
-        const e = new Float32Array(rows * D);
-        this.draw(e, "normal");
-        for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = state.means[i] + state.scales![i] * e[i];
-      }
-      // x̂_miss changed: log p(x̂|z) of the kept z
-      for (let r = 0; r < rows; r++) state.logp[r] = this.rowLogLik(state, cur, r);
-      if (it >= burnIn) for (let i = 0; i < rows * D; i++) acc[i] += state.means[i];
-    }
-    const kept = iterations - burnIn;
-    for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : acc[i] / kept;
-    return cur;
+      const kept = iterations - burnIn;
+      for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : acc[i] / kept;
+      checkOutput("impute", "result", cur);
+      return cur;
+    });
   }
 
   /** Fills out with standard normals or uniforms on [0, 1) from the
@@ -948,7 +1029,7 @@ export class VAE {
       const n = Math.min(cap, out.length - start);
       if (kind === "normal") k.rng_normal(this.ptr["rng.eval"], this.ptr["eps"], n);
       else k.rng_uniform(this.ptr["rng.eval"], this.ptr["eps"], n);
-      const e = this.ptr["eps"] >> 2;
+      const e = this.ptr["eps"] >>> 2;
       out.set(this.heap().subarray(e, e + n), start);
     }
   }
@@ -956,7 +1037,7 @@ export class VAE {
   /** Writes rows [start, start+B) of z (rows × L) into the decoder input. */
   private loadLatents(z: ArrayLike<number>, B: number, start: number): void {
     const H = this.heap(), L = this.config.latentDim, W = L + this.config.conditionDim;
-    const zin = this.ptr["z.in"] >> 2, zs = z instanceof Uint8Array ? 1 / 255 : 1;
+    const zin = this.ptr["z.in"] >>> 2, zs = z instanceof Uint8Array ? 1 / 255 : 1;
     for (let b = 0; b < B; b++) for (let j = 0; j < L; j++) H[zin + b * W + j] = z[(start + b) * L + j] * zs;
   }
 
@@ -976,7 +1057,7 @@ export class VAE {
       this.loadDecoderCondition(cond, B, start, null);
       this.runDecoder(B);
       const H = this.heap();
-      const y = this.dec[this.dec.length - 1].y >> 2;
+      const y = this.dec[this.dec.length - 1].y >>> 2;
       for (let b = 0; b < B; b++) {
         const r = start + b;
         for (let d = 0; d < D; d++) {
@@ -1015,16 +1096,18 @@ export class VAE {
    *  counters, so training resumes bit-identically. */
   save(options: { optimizer?: boolean } = {}): Uint8Array {
     checkOptions("options", options, ["optimizer"]);
-    return encodeModel(this.config as ResolvedConfig, this.exportState(), this.parameterShapes(), this.build, options.optimizer ?? true);
+    const withOptimizer = checkBool("optimizer", options.optimizer, true);
+    return encodeModel(this.config as ResolvedConfig, this.exportState(), this.parameterShapes(), this.build, withOptimizer);
   }
 
   /** A new model from saved bytes. A file saved while training with an lr
    *  schedule needs that `schedule` again to continue training. */
   static async load(bytes: Uint8Array, options: LoadOptions & { schedule?: (step: number) => number } = {}): Promise<VAE> {
-    checkOptions("options", options, ["build", "deterministic", "wasm", "schedule"]);
+    const { schedule, ...loadOptions } = checkOptions("options", options, ["build", "deterministic", "wasm", "schedule"]);
+    if (schedule !== undefined && typeof schedule !== "function") fail("schedule", "a function from the 1-based step to a learning rate", schedule);
     const { config, state } = decodeModel(bytes);
-    const vae = await VAE.create(config, options);
-    vae.importState(state, options.schedule);
+    const vae = await VAE.create(config, loadOptions);
+    vae.importState(state, schedule);
     return vae;
   }
 
@@ -1061,19 +1144,26 @@ export class VAE {
    *  error nothing has been written. Without moments (a weights-only state)
    *  the moments, the optimizer's step and the counters start from zero. */
   importState(s: ModelState, schedule?: (step: number) => number): void {
+    if (s === null || typeof s !== "object" || Array.isArray(s)) fail("state", "a ModelState object (from exportState())", s);
+    const known = ["weights", "m", "v", "rngTrain", "rngEval", "hostRng", "optimizer", "steps", "epochs", "epochCursor"];
+    for (const k of Object.keys(s)) {
+      if (!known.includes(k)) fail(`state.${k.slice(0, 40)}`, `unknown field (known: ${known.join(", ")})`);
+      if (k !== "epochCursor" && (s as unknown as Record<string, unknown>)[k] === null) fail(`state.${k}`, "a value (omit it instead of null)", null);
+    }
     const shapes = this.parameterShapes();
     const staged: [number, Float32Array][] = [];
     if ((s.m === undefined) !== (s.v === undefined)) fail("state", "both Adam moments (m and v) or neither");
     for (const [part, prefix, required] of [[s.weights, "", true], [s.m, "m:", false], [s.v, "v:", false]] as const) {
       if (!part) { if (required) fail("state.weights", "the model's weights"); continue; }
+      if (typeof part !== "object") fail(`state.${prefix ? prefix.slice(0, 1) : "weights"}`, "an object of name → Float32Array", part);
       for (const [n, shape] of Object.entries(shapes)) {
-        const t = part[n];
+        const t = Object.prototype.hasOwnProperty.call(part, n) ? part[n] : undefined;
         const size = shape.reduce((a, b) => a * b, 1);
         if (!(t instanceof Float32Array) || t.length !== size) fail(`state ${prefix || "weights:"}${n}`, `${size} floats for shape [${shape.join(", ")}]`, t);
         for (let i = 0; i < size; i++) if (!Number.isFinite(t[i])) fail(`state ${prefix || "weights:"}${n}[${i}]`, "a finite number", t[i]);
         staged.push([this.ptr[`${prefix}${n}`], t]);
       }
-      for (const n of Object.keys(part)) if (!shapes[n]) fail(`state ${prefix || "weights:"}${n}`, "a parameter of this model");
+      for (const n of Object.keys(part)) if (!Object.prototype.hasOwnProperty.call(shapes, n)) fail(`state ${prefix || "weights:"}${describe(n)}`, "a parameter of this model");
     }
     for (const k of ["rngTrain", "rngEval", "hostRng"] as const) {
       const r = s[k];
@@ -1084,6 +1174,7 @@ export class VAE {
     const optimizer = s.optimizer ? Adam.fromState(s.optimizer, schedule ?? keep) : null;
     if (s.epochCursor) {
       const c = s.epochCursor;
+      if (typeof c !== "object") fail("state.epochCursor", "an EpochCursor object or null", c);
       if (!(c.hostRng instanceof Uint32Array) || c.hostRng.length !== 4 || (c.hostRng[0] | c.hostRng[1] | c.hostRng[2] | c.hostRng[3]) === 0) fail("state.epochCursor.hostRng", "4 u32 words, not all zero", c.hostRng);
       checkInt("state.epochCursor.batchSize", c.batchSize, 1);
       checkInt("state.epochCursor.rows", c.rows, 1);
@@ -1099,7 +1190,7 @@ export class VAE {
     if (s.epochs !== undefined) checkInt("state.epochs", s.epochs, 0);
     // everything checked: now write
     const H = this.heap();
-    for (const [p, t] of staged) H.set(t, p >> 2);
+    for (const [p, t] of staged) H.set(t, p >>> 2);
     if (!s.m) {
       this.resetMoments();
       this.opt = new Adam({ lr: schedule ?? this.opt.lr, beta1: this.opt.beta1, beta2: this.opt.beta2, eps: this.opt.eps, weightDecay: this.opt.weightDecay, clipNorm: this.opt.clipNorm ?? undefined });
@@ -1166,12 +1257,13 @@ export interface ModelState {
   epochCursor?: EpochCursor | null;
 }
 
-/** Options objects may be omitted, never null or a non-object, and hold only
- *  known keys (a misspelt option is an error, not silently ignored). */
-function checkOptions(name: string, o: unknown, known: readonly string[]): void {
-  if (o === null || typeof o !== "object" || Array.isArray(o)) fail(name, "an options object (or nothing)", o);
-  for (const k in o as object) {
-    if (Object.prototype.hasOwnProperty.call(o, k) && !known.includes(k)) fail(`${name}.${k}`, `no such option (known: ${known.join(", ") || "none"})`);
+/** Results of inference must be finite: a value that overflowed float32
+ *  (inputs or weights too large for the network) is an error, not a result. */
+function checkOutput(method: string, what: string, a: ArrayLike<number>): void {
+  for (let i = 0; i < a.length; i++) {
+    if (!Number.isFinite(a[i])) {
+      throw new NonFiniteLossError(`${method}: ${what}[${i}] became ${a[i]} (float32 overflow): the inputs or the weights are too large in magnitude for this network`);
+    }
   }
 }
 

@@ -7,6 +7,8 @@
 // Params come first, so a larger batch only moves the activation region up:
 // parameter offsets never change for a given architecture.
 
+import { checkInt, checkOptions, fail } from "./validate.js";
+
 export interface LayerSpec {
   /** "encoder.0", "decoder.2", ... */
   name: string;
@@ -58,7 +60,26 @@ export function gemmScratchBytes(M: number, K: number): number {
   return ((M + 7) * K + K * 8 + 64) * 4;
 }
 
+const MAX_DIM = 1 << 20;
+
+/** Checks a PlanSpec (every width and the batch a positive integer, the
+ *  layers a non-empty list); throws an ArgumentError naming the field. */
+function checkPlanSpec(spec: PlanSpec): void {
+  if (spec === null || typeof spec !== "object" || Array.isArray(spec)) fail("spec", "a PlanSpec object { layers, encoderIn, inputDim, latentDim, conditionDim, outDim, batch }", spec);
+  checkOptions("spec", spec, ["layers", "encoderIn", "inputDim", "latentDim", "conditionDim", "outDim", "batch"]);
+  for (const k of ["encoderIn", "inputDim", "latentDim", "outDim", "batch"] as const) checkInt(`spec.${k}`, spec[k], 1, MAX_DIM);
+  checkInt("spec.conditionDim", spec.conditionDim, 0, MAX_DIM);
+  if (!Array.isArray(spec.layers) || spec.layers.length === 0) fail("spec.layers", "a non-empty array of { name, inDim, outDim }", spec.layers);
+  spec.layers.forEach((l, i) => {
+    if (l === null || typeof l !== "object") fail(`spec.layers[${i}]`, "an object { name, inDim, outDim }", l);
+    if (typeof l.name !== "string") fail(`spec.layers[${i}].name`, "a string", l.name);
+    checkInt(`spec.layers[${i}].inDim`, l.inDim, 1, MAX_DIM);
+    checkInt(`spec.layers[${i}].outDim`, l.outDim, 1, MAX_DIM);
+  });
+}
+
 export function planMemory(spec: PlanSpec): MemoryPlan {
+  checkPlanSpec(spec);
   const tensors: Record<string, TensorSpec> = {};
   let at = 0;
   const put = (name: string, shape: number[]) => {
