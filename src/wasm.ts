@@ -285,7 +285,7 @@ export class Kernels {
 
   gemmScratchBytes(M: number, K: number): number {
     checkInt("M", M); checkInt("K", K);
-    return this.raw.gemm_scratch_bytes(M, K);
+    return this.raw.gemm_scratch_bytes(M, K) >>> 0;   // u32 from wasm: unsigned past 2 GiB
   }
 
   /** C (M,N) = op(A)·op(B), overwritten, accumulated or with bias (N) added. */

@@ -144,7 +144,13 @@ export function parseIdx(bytes: Uint8Array, name = "idx"): IdxArray {
 export async function readIdxFile(path: string): Promise<IdxArray> {
   if (typeof path !== "string" || path.length === 0) fail("path", "a non-empty string", path);
   const { readFile } = await import("node:fs/promises");
-  const buf = await readFile(path);
+  let buf: Uint8Array;
+  try {
+    buf = await readFile(path);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new IdxFormatError(`${path}: cannot read (${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code ?? String(e)})`, { cause: e });
+  }
   return parseIdx(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
 }
 
