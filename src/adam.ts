@@ -4,11 +4,15 @@
 // hyperparameters and the step count, and runs one flat kernel per step.
 import { checkFinite, checkInt, checkOptions, fail } from "./validate.js";
 
+/** Settings of `new Adam(options)`. */
 export interface AdamOptions {
   /** Learning rate, or a schedule from the 1-based step to a rate. Default 1e-3. */
   lr?: number | ((step: number) => number);
+  /** Decay of the first-moment average, in [0, 1). Default 0.9. */
   beta1?: number;
+  /** Decay of the second-moment average, in [0, 1). Default 0.999. */
   beta2?: number;
+  /** ε added to √v̂ in the denominator. Default 1e-8. */
   eps?: number;
   /** Decoupled weight decay λ (AdamW): θ ← θ − lr·λ·θ. Default 0 (Adam). */
   weightDecay?: number;
@@ -16,13 +20,22 @@ export interface AdamOptions {
   clipNorm?: number;
 }
 
+/** An Adam's hyperparameters and step count, as saved in model files
+ *  (Adam.state() / Adam.fromState()); the moments travel with the model. */
 export interface AdamState {
+  /** Steps taken. */
   step: number;
+  /** The learning rate, or null when it is a schedule (schedules are not saved). */
   lr: number | null;
+  /** First-moment decay. */
   beta1: number;
+  /** Second-moment decay. */
   beta2: number;
+  /** ε of the denominator. */
   eps: number;
+  /** Decoupled weight decay λ. */
   weightDecay: number;
+  /** Global gradient-norm clip, or null. */
   clipNorm: number | null;
 }
 
@@ -46,6 +59,7 @@ export function checkAdamHyperparameters(h: { beta1: unknown; beta2: unknown; ep
   return { beta1, beta2, eps, weightDecay };
 }
 
+/** A learning rate as the kernel can use it: finite, in [0, 1e30]. */
 export function checkLearningRate(name: string, lr: unknown): number {
   return checkFinite(name, lr, { min: 0, max: 1e30 });
 }
@@ -53,12 +67,23 @@ export function checkLearningRate(name: string, lr: unknown): number {
 const ADAM_KEYS = ["lr", "beta1", "beta2", "eps", "weightDecay", "clipNorm"] as const;
 const STATE_KEYS: readonly string[] = ["step", ...ADAM_KEYS];
 
+/**
+ * Adam (Kingma & Ba 2014, Algorithm 1), AdamW with `weightDecay`
+ * (Loshchilov & Hutter 2019), optional global gradient-norm clipping and a
+ * learning-rate schedule. Attach it with `vae.optimizer = new Adam({ lr })`.
+ */
 export class Adam {
+  /** Learning rate, or a schedule from the 1-based step to a rate. */
   lr: number | ((step: number) => number);
+  /** First-moment decay β1. */
   readonly beta1: number;
+  /** Second-moment decay β2. */
   readonly beta2: number;
+  /** ε of the denominator. */
   readonly eps: number;
+  /** Decoupled weight decay λ (0: plain Adam). */
   readonly weightDecay: number;
+  /** Global gradient-norm clip, or null. */
   readonly clipNorm: number | null;
   /** Steps taken (t in Algorithm 1). */
   step = 0;
@@ -97,6 +122,8 @@ export class Adam {
     return { step: this.step, lr: typeof this.lr === "number" ? this.lr : null, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, clipNorm: this.clipNorm };
   }
 
+  /** An Adam from saved state; `schedule` restores a learning-rate schedule
+   *  (which cannot be saved: state.lr is then null). */
   static fromState(s: AdamState, schedule?: (step: number) => number): Adam {
     if (s === null || typeof s !== "object" || Array.isArray(s)) fail("state", "an AdamState object (from adam.state())", s);
     for (const k of Object.keys(s)) if (!STATE_KEYS.includes(k)) fail(`state.${k.slice(0, 40)}`, `unknown field (known: ${STATE_KEYS.join(", ")})`);

@@ -8,7 +8,9 @@ import type { BatchInput, Rows, StepResult, VAE } from "./model.js";
 import { yieldToEventLoop } from "./random.js";
 import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "./validate.js";
 
+/** What onBatch receives after each training step. */
 export interface BatchInfo extends StepResult {
+  /** 1-based epoch. */
   epoch: number;
   /** 0-based batch index within the epoch. */
   batch: number;
@@ -16,12 +18,17 @@ export interface BatchInfo extends StepResult {
   batches: number | null;
   /** Total training steps of the model so far. */
   step: number;
+  /** Rows in this batch. */
   rows: number;
+  /** The KL weight this step used (after warm-up). */
   beta: number;
+  /** Rows per second of this step. */
   samplesPerSecond: number;
 }
 
+/** What onEpoch receives after each epoch (also in FitHistory.epochs). */
 export interface EpochInfo extends StepResult {
+  /** 1-based epoch. */
   epoch: number;
   /** Rows of the whole epoch (loss, reconstruction and kl are means over them,
    *  also for an epoch resumed from a cursor). */
@@ -29,21 +36,35 @@ export interface EpochInfo extends StepResult {
   /** Training time in this fit call (a resumed epoch: since the resume);
    *  samplesPerSecond is over the same rows. */
   seconds: number;
+  /** Rows per second over the epoch. */
   samplesPerSecond: number;
   /** Validation −ELBO split, when validation data was given (β = 1 ELBO). */
-  validation?: { loss: number; reconstruction: number; kl: number };
+  validation?: {
+    /** Mean −ELBO over the validation rows. */
+    loss: number;
+    /** Mean −E_q[log p(x|z)]. */
+    reconstruction: number;
+    /** Mean KL(q(z|x) ‖ N(0, I)). */
+    kl: number;
+  };
 }
 
+/** What fit resolves with. */
 export interface FitHistory {
+  /** One entry per epoch finished in this call. */
   epochs: EpochInfo[];
   /** True when an AbortSignal stopped training early. */
   aborted: boolean;
 }
 
+/** Batches for streamed training: rows, or { x, condition }, per batch. */
 export type BatchSource = Iterable<Rows | BatchInput> | AsyncIterable<Rows | BatchInput>;
 
+/** Options of fit (every one optional). */
 export interface FitOptions {
+  /** Epochs to run. Default 10. */
   epochs?: number;
+  /** Rows per step (in-memory data). Default 128. */
   batchSize?: number;
   /** Shuffle rows each epoch with the model's seeded host stream. Default true. */
   shuffle?: boolean;
@@ -58,8 +79,12 @@ export interface FitOptions {
   validation?: Rows | BatchInput;
   /** Replaces model.optimizer before training. */
   optimizer?: Adam;
+  /** Called after every step (awaited). */
   onBatch?: (info: BatchInfo) => void | Promise<void>;
+  /** Called after every epoch (awaited). */
   onEpoch?: (info: EpochInfo) => void | Promise<void>;
+  /** Aborting it stops after the current step; an in-memory epoch resumes
+   *  at that batch on the next fit. */
   signal?: AbortSignal;
   /** Yield to the event loop every this many batches (default 1; 0 never). */
   yieldEvery?: number;
@@ -67,6 +92,12 @@ export interface FitOptions {
 
 const FIT_KEYS = ["epochs", "batchSize", "shuffle", "condition", "klWarmupSteps", "klWarmupEpochs", "validation", "optimizer", "onBatch", "onEpoch", "signal", "yieldEvery"] as const;
 
+/**
+ * Trains `model`: epochs over in-memory rows (Float32Array, Float64Array,
+ * number[], or Uint8Array scaled by 1/255) with seeded shuffles, or over a
+ * stream of batches (an iterable, async iterable, or a function returning
+ * one per epoch). Same as `vae.fit(data, options)`.
+ */
 export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSource), options: FitOptions = {}): Promise<FitHistory> {
   // the model is checked by shape (fit.ts cannot import model.ts: model.ts imports fit)
   if (model === null || typeof model !== "object" || typeof (model as Partial<VAE>).stepRows !== "function") fail("model", "a VAE", model);
