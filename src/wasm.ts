@@ -10,7 +10,7 @@
 import * as loader from "@assemblyscript/loader";
 import { checkAdamHyperparameters, checkLearningRate } from "./adam.js";
 import type { WasmBytes, WasmMemory } from "./host-types.js";
-import { ArgumentError, checkInt, fail } from "./validate.js";
+import { ArgumentError, checkBool, checkInt, checkOptions, describe, fail } from "./validate.js";
 
 export type Build = "plain" | "relaxed";
 export type BuildRequest = Build | "auto";
@@ -71,6 +71,41 @@ export interface LoadOptions {
   deterministic?: boolean;
   /** Override where the wasm comes from (bytes or a URL), per build. */
   wasm?: Partial<Record<Build, WasmBytes | URL | string>>;
+}
+
+/** The wasm of a build could not be fetched, compiled or instantiated; the
+ *  message names the build and the source, `cause` holds the runtime's error. */
+export class WasmLoadError extends Error {
+  override name = "WasmLoadError";
+}
+
+type WasmSource = WasmBytes | URL | string;
+
+function describeSource(src: WasmSource | undefined, build: Build): string {
+  if (src === undefined) {
+    const d = defaultSources[build];
+    return d === undefined ? `the default ${new URL(`../build/vae.${build}.wasm`, import.meta.url).href}` : `the default source (${describeSource(d, build)})`;
+  }
+  if (src instanceof URL) return src.href;
+  if (typeof src === "string") return JSON.stringify(src.length > 200 ? src.slice(0, 200) + "…" : src);
+  return `${describe(src)} of bytes`;
+}
+
+/** Checks LoadOptions (a known-keys object; build one of the requests,
+ *  deterministic a boolean, wasm an object of per-build sources). */
+function checkLoadOptions(opts: LoadOptions | undefined): LoadOptions {
+  const o = checkOptions("options", opts, ["build", "deterministic", "wasm"]);
+  if (o.build !== undefined && !["plain", "relaxed", "auto"].includes(o.build)) fail("build", `"plain", "relaxed" or "auto"`, o.build);
+  checkBool("deterministic", o.deterministic, false);
+  if (o.wasm !== undefined) {
+    const w = checkOptions("options.wasm", o.wasm, ["plain", "relaxed"]);
+    for (const [k, v] of Object.entries(w)) {
+      if (!(typeof v === "string" || v instanceof URL || v instanceof ArrayBuffer || ArrayBuffer.isView(v))) {
+        fail(`options.wasm.${k}`, "the build's bytes (ArrayBuffer or a view) or its URL (URL or string)", v);
+      }
+    }
+  }
+  return o;
 }
 
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
@@ -156,25 +191,36 @@ async function compile(build: Build, src: WasmBytes | URL | string | undefined):
 }
 
 /** Which build a request resolves to on this runtime. */
-export async function resolveBuild(opts: LoadOptions = {}): Promise<Build> {
+export async function resolveBuild(options?: LoadOptions): Promise<Build> {
+  const opts = checkLoadOptions(options);
   const req = opts.build ?? "plain";
-  if (!["plain", "relaxed", "auto"].includes(req)) fail("build", `"plain", "relaxed" or "auto"`, req);
   if (req === "plain" || opts.deterministic) return "plain";
   return (await relaxedSimdAvailable(opts.wasm?.relaxed)) ? "relaxed" : "plain";
 }
 
 /** Instantiates a fresh kernel module (own memory) of the resolved build. */
-export async function loadKernels(opts: LoadOptions = {}): Promise<Kernels> {
+export async function loadKernels(options?: LoadOptions): Promise<Kernels> {
+  const opts = checkLoadOptions(options);
   const build = await resolveBuild(opts);
-  const module = await compile(build, opts.wasm?.[build]);
-  const { exports } = await loader.instantiate<Record<string, unknown>>(module, {
-    env: {
-      abort(_msg: number, _file: number, line: number, col: number) {
-        throw new Error(`wasm-vae: kernel assertion failed at ${line}:${col} (a bug: please report it)`);
+  const src = opts.wasm?.[build];
+  try {
+    const module = await compile(build, src);
+    const { exports } = await loader.instantiate<Record<string, unknown>>(module, {
+      env: {
+        abort(_msg: number, _file: number, line: number, col: number) {
+          throw new Error(`wasm-vae: kernel assertion failed at ${line}:${col} (a bug: please report it)`);
+        },
       },
-    },
-  });
-  return new Kernels(exports as unknown as RawExports, build);
+    });
+    for (const name of ["heap_base", "gemm_tile_rows", "dense_forward"]) {
+      if (typeof exports[name] !== "function") throw new Error(`it does not export ${name}() (not a wasm-vae kernel module)`);
+    }
+    if (!(exports.memory instanceof WebAssembly.Memory)) throw new Error("it does not export its memory (not a wasm-vae kernel module)");
+    return new Kernels(exports as unknown as RawExports, build);
+  } catch (e) {
+    const why = e instanceof Error ? `${e.name}: ${e.message}` : describe(e);
+    throw new WasmLoadError(`wasm-vae: could not load the "${build}" build from ${describeSource(src, build)}: ${why.slice(0, 500)}`, { cause: e });
+  }
 }
 
 /**
@@ -184,6 +230,7 @@ export async function loadKernels(opts: LoadOptions = {}): Promise<Kernels> {
  * (`f32` does it on every call).
  */
 export class Kernels {
+  /** @internal The unchecked exports (the wrappers below check every call). */
   readonly raw: RawExports;
   readonly build: Build;
   /** First arena byte (64-aligned), after the module's static data. */
@@ -238,7 +285,7 @@ export class Kernels {
 
   gemmScratchBytes(M: number, K: number): number {
     checkInt("M", M); checkInt("K", K);
-    return this.raw.gemm_scratch_bytes(M, K);
+    return this.raw.gemm_scratch_bytes(M, K) >>> 0;   // u32 from wasm: unsigned past 2 GiB
   }
 
   /** C (M,N) = op(A)·op(B), overwritten, accumulated or with bias (N) added. */
