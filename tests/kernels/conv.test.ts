@@ -131,7 +131,18 @@ function tfjsRun(c: Case, d: Data) {
   return p;
 }
 
-const plus = (a: ArrayLike<number>, b: ArrayLike<number>) => Float64Array.from(a, (v, i) => v + b[i]);
+// tfjs-cpu at the Keras VAE's conv layers (batch 2 keeps the float64-free
+// comparison quick): forward and tf.grads of Σ dy ⊙ y for x, w and b.
+const KERAS: Case[] = [
+  { kind: "conv2d", B: 2, inShape: [28, 28, 1], s: { filters: 32, kernel: 3, stride: 2, padding: "same" } },
+  { kind: "conv2d", B: 2, inShape: [14, 14, 32], s: { filters: 64, kernel: 3, stride: 2, padding: "same" } },
+  { kind: "conv2d_transpose", B: 2, inShape: [7, 7, 64], s: { filters: 64, kernel: 3, stride: 2, padding: "same" } },
+  { kind: "conv2d_transpose", B: 2, inShape: [14, 14, 64], s: { filters: 32, kernel: 3, stride: 2, padding: "same" } },
+  { kind: "conv2d_transpose", B: 2, inShape: [28, 28, 32], s: { filters: 1, kernel: 3, stride: 1, padding: "same" } },
+];
+const plus = (a
+
+: ArrayLike<number>, b: ArrayLike<number>) => Float64Array.from(a, (v, i) => v + b[i]);
 
 describe("conv-shape: output shapes and pads", () => {
   const geo = (kind: ConvKind, shape: [number, number, number], s: ConvSettings) => {
@@ -297,15 +308,7 @@ describe.each(BUILDS)("conv kernels, %s build", (build) => {
     expect(arena.get(y, d.dy.length).every((v) => v === 7), "y untouched").toBe(true);
   });
 
-  // tfjs-cpu at the Keras VAE's conv layers (batch 2 keeps the float64-free
-  // comparison quick): forward and tf.grads of Σ dy ⊙ y for x, w and b.
-  const KERAS: Case[] = [
-    { kind: "conv2d", B: 2, inShape: [28, 28, 1], s: { filters: 32, kernel: 3, stride: 2, padding: "same" } },
-    { kind: "conv2d", B: 2, inShape: [14, 14, 32], s: { filters: 64, kernel: 3, stride: 2, padding: "same" } },
-    { kind: "conv2d_transpose", B: 2, inShape: [7, 7, 64], s: { filters: 64, kernel: 3, stride: 2, padding: "same" } },
-    { kind: "conv2d_transpose", B: 2, inShape: [14, 14, 64], s: { filters: 32, kernel: 3, stride: 2, padding: "same" } },
-    { kind: "conv2d_transpose", B: 2, inShape: [28, 28, 32], s: { filters: 1, kernel: 3, stride: 1, padding: "same" } },
-  ];
+  // tfjs-cpu at the Keras VAE's conv layers (KERAS above)
   it.each(KERAS.map((c) => [name(c), c] as const))("parity with tfjs-cpu at the Keras shape %s", async (_, c) => {
     const d = data(c, 2024);
     const r = run(k, arena, c.B, d);
