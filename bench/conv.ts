@@ -5,7 +5,9 @@
 // then split: im2col/col2im alone and the GEMMs alone, over the same chunks
 // the kernel uses (the split calls the kernel's own exports); "rest" is what
 // the whole call takes beyond the two (bias, activation, zeroing, cache
-// effects). Times are medians after warm-up calls.
+// effects). Our times are medians after warm-up calls; tfjs-cpu's naive
+// loops take seconds to minutes per call at batch 128, so by default it is
+// timed on the one call that is checked (--peer-reps n for a median of n).
 // Results are checked before timing: the forward of the first images against
 // the float64 reference, dx, dw and db against tfjs-cpu (norm-wise relative
 // error); a mismatch exits 1.
