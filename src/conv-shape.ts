@@ -16,6 +16,14 @@
 //   "valid"  Ho = H·sh + max(kh − sh, 0), or (H − 1)·sh + kh + op; no pads
 //   explicit Ho = (H − 1)·sh + kh − top − bottom + op
 //   (Keras' deconv_output_length; op < stride, so the adjoint conv2d maps Ho back to H.)
+//
+// For a layer kind (planner and training step):
+//   g = convGeometry(kind, [H, W, C], settings, name)     output [g.outH, g.outW, g.outC]
+//   params: convParamShapes(g) (w, b, Glorot fans); activations: x and y
+//   (backward reads x and the post-activation y, and overwrites dy in place)
+//   chunk = convChunkImages(g, maxBatch); scratch = convScratchBytes(g, chunk)
+//   (enough for any batch ≤ maxBatch at convChunkImages(g, batch))
+//   kernels.convForward / convBackward({..., geometry: g, scratch}) in wasm.ts.
 // Not here: dilation, groups (not supported by the kernels).
 import { gemmScratchBytes } from "./scratch.js";
 import { ArgumentError, checkInt, describe, fail } from "./validate.js";
