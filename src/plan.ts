@@ -6,6 +6,9 @@
 //   scratch                             GEMM packing buffers
 // Params come first, so a larger batch only moves the activation region up:
 // parameter offsets never change for a given architecture.
+import { gemmScratchBytes } from "./scratch.js";
+
+export { gemmScratchBytes };
 
 import { checkInt, checkOptions, fail } from "./validate.js";
 
@@ -54,11 +57,6 @@ export interface Block {
 const ALIGN = 64;
 const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
-/** Bytes of GEMM scratch for an (M, K) left operand; mirrors
- *  gemm_scratch_bytes in assembly/gemm.ts (the kernel wrapper re-checks). */
-export function gemmScratchBytes(M: number, K: number): number {
-  return ((M + 7) * K + K * 8 + 64) * 4;
-}
 
 const MAX_DIM = 1 << 20;
 

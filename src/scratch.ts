@@ -1,0 +1,9 @@
+// Bytes of kernel scratch, mirroring the *_scratch_bytes exports of assembly/
+// (the kernel wrappers in wasm.ts re-check against the exports), so the pure
+// planner can size the arena without loading wasm.
+
+/** Bytes of GEMM scratch for an (M, K) left operand; mirrors
+ *  gemm_scratch_bytes in assembly/gemm.ts. */
+export function gemmScratchBytes(M: number, K: number): number {
+  return ((M + 7) * K + K * 8 + 64) * 4;
+}
