@@ -10,10 +10,10 @@
 // parameter offsets never change for a given architecture.
 import { kindOf, type LayerSpec } from "./layers/index.js";
 import { gemmScratchBytes } from "./scratch.js";
+import { checkInt, checkOptions, fail } from "./validate.js";
 
 export { gemmScratchBytes };
 export type { LayerSpec };
-import { checkInt, checkOptions, fail } from "./validate.js";
 
 export interface PlanSpec {
   /** Every layer, encoder then decoder: parameters in this order. */

@@ -11,6 +11,7 @@ import * as loader from "@assemblyscript/loader";
 import { checkAdamHyperparameters, checkLearningRate } from "./adam.js";
 import type { WasmBytes, WasmMemory } from "./host-types.js";
 import { ArgumentError, checkBool, checkInt, checkOptions, describe, fail } from "./validate.js";
+import { checkConvGeometry, convChunkImages, type ConvGeometry } from "./conv-shape.js";
 
 export type Build = "plain" | "relaxed";
 export type BuildRequest = Build | "auto";
@@ -27,6 +28,26 @@ export interface RawExports {
                 act: number, alpha: number, scratch: number): void;
   dense_backward(dx: number, dw: number, db: number, dy: number, x: number, w: number, y: number,
                  B: number, IN: number, OUT: number, act: number, alpha: number, accumulate: number, scratch: number): void;
+  conv_scratch_bytes(transpose: number, H: number, W: number, C: number, Ho: number, Wo: number, Co: number,
+                     kh: number, kw: number, nb: number): number;
+  conv2d_forward(y: number, x: number, w: number, b: number, B: number, H: number, W: number, C: number,
+                 Ho: number, Wo: number, Co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number,
+                 act: number, alpha: number, nb: number, scratch: number): void;
+  conv2d_backward(dx: number, dw: number, db: number, dy: number, x: number, w: number, y: number,
+                  B: number, H: number, W: number, C: number, Ho: number, Wo: number, Co: number,
+                  kh: number, kw: number, sh: number, sw: number, pt: number, pl: number,
+                  act: number, alpha: number, accumulate: number, nb: number, scratch: number): void;
+  conv2d_transpose_forward(y: number, x: number, w: number, b: number, B: number, H: number, W: number, C: number,
+                           Ho: number, Wo: number, Co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number,
+                           act: number, alpha: number, nb: number, scratch: number): void;
+  conv2d_transpose_backward(dx: number, dw: number, db: number, dy: number, x: number, w: number, y: number,
+                            B: number, H: number, W: number, C: number, Ho: number, Wo: number, Co: number,
+                            kh: number, kw: number, sh: number, sw: number, pt: number, pl: number,
+                            act: number, alpha: number, accumulate: number, nb: number, scratch: number): void;
+  conv_im2col(cols: number, img: number, nb: number, Hi: number, Wi: number, Ci: number, Hp: number, Wp: number,
+              kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
+  conv_col2im_acc(img: number, cols: number, nb: number, Hi: number, Wi: number, Ci: number, Hp: number, Wp: number,
+                  kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
   activation_forward(y: number, x: number, n: number, act: number, alpha: number): void;
   activation_backward(dx: number, dy: number, y: number, n: number, act: number, alpha: number): void;
   rng_seed(state: number, seedLo: number, seedHi: number): void;
@@ -300,7 +321,7 @@ export class Kernels {
     this.span("a", a.a, M * K);
     this.span("b", a.b, K * N);
     if (init === "bias") this.span("bias", a.bias ?? -1, N);
-    this.span("scratch", a.scratch, this.raw.gemm_scratch_bytes(M, K) / 4);
+    this.span("scratch", a.scratch, (this.raw.gemm_scratch_bytes(M, K) >>> 0) / 4);
     this.raw.gemm(a.c, a.a, a.b, a.bias ?? 0, M, K, N, a.transA ? 1 : 0, a.transB ? 1 : 0, GEMM_INIT[init], a.scratch);
   }
 
@@ -329,6 +350,59 @@ export class Kernels {
     const scratch = Math.max(this.raw.gemm_scratch_bytes(IN, B), this.raw.gemm_scratch_bytes(B, OUT));
     this.span("scratch", a.scratch, scratch / 4);
     this.raw.dense_backward(a.dx ?? 0, a.dw, a.db, a.dy, a.x, a.w, a.y, B, IN, OUT, act, alpha, a.accumulate === false ? 0 : 1, a.scratch);
+  }
+
+  /** Bytes of scratch convForward and convBackward need at `chunk` images
+   *  per chunk (convScratchBytes in conv-shape.ts mirrors it). */
+  convScratchBytes(geometry: ConvGeometry, chunk: number): number {
+    checkConvGeometry(geometry, "geometry"); checkInt("chunk", chunk);
+    const g = geometry;
+    return this.raw.conv_scratch_bytes(g.kind === "conv2d_transpose" ? 1 : 0, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kh, g.kw, chunk);
+  }
+
+  /** Checks a conv call's shared arguments; returns the chunk and the
+   *  activation code. x (batch, inH, inW, inC), y (batch, outH, outW, outC),
+   *  w per convParamShapes, the batch run `chunk` images at a time. */
+  private convArgs(a: { x: number; w: number; y: number; batch: number; geometry: ConvGeometry; activation?: Activation;
+    alpha?: number; chunk?: number; scratch: number }): { nb: number; act: number; alpha: number } {
+    const g = a.geometry;
+    checkConvGeometry(g, "geometry");
+    const B = checkInt("batch", a.batch);
+    const nb = a.chunk === undefined ? convChunkImages(g, B) : checkInt("chunk", a.chunk, 1, B);
+    const act = activationCode(a.activation ?? "identity");
+    const alpha = checkAlpha(a.activation ?? "identity", a.alpha ?? 0);
+    this.span("x", a.x, B * g.inH * g.inW * g.inC);
+    this.span("y", a.y, B * g.outH * g.outW * g.outC);
+    this.span("w", a.w, g.kh * g.kw * g.inC * g.outC);
+    this.span("scratch", a.scratch, this.convScratchBytes(g, nb) / 4);
+    return { nb, act, alpha };
+  }
+
+  /** y = act(conv2d(x, w) + b), or act(conv2d_transpose(x, w) + b), NHWC,
+   *  per geometry.kind (assembly/conv.ts). */
+  convForward(a: { y: number; x: number; w: number; b: number; batch: number; geometry: ConvGeometry;
+    activation?: Activation; alpha?: number; chunk?: number; scratch: number }): void {
+    const { nb, act, alpha } = this.convArgs(a);
+    const g = a.geometry;
+    this.span("b", a.b, g.outC);
+    const f = g.kind === "conv2d" ? this.raw.conv2d_forward : this.raw.conv2d_transpose_forward;
+    f(a.y, a.x, a.w, a.b, a.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kh, g.kw,
+      g.strideH, g.strideW, g.padTop, g.padLeft, act, alpha, nb, a.scratch);
+  }
+
+  /** dy ← dy ⊙ act'(y); dw += ∂/∂w, db += ∂/∂b (or written, with
+   *  `accumulate: false`); dx = ∂/∂x (unless dx is null). */
+  convBackward(a: { dx: number | null; dw: number; db: number; dy: number; x: number; w: number; y: number;
+    batch: number; geometry: ConvGeometry; activation?: Activation; alpha?: number; accumulate?: boolean;
+    chunk?: number; scratch: number }): void {
+    const { nb, act, alpha } = this.convArgs(a);
+    const g = a.geometry;
+    if (a.dx !== null) this.span("dx", a.dx, a.batch * g.inH * g.inW * g.inC);
+    this.span("dw", a.dw, g.kh * g.kw * g.inC * g.outC); this.span("db", a.db, g.outC);
+    this.span("dy", a.dy, a.batch * g.outH * g.outW * g.outC);
+    const f = g.kind === "conv2d" ? this.raw.conv2d_backward : this.raw.conv2d_transpose_backward;
+    f(a.dx ?? 0, a.dw, a.db, a.dy, a.x, a.w, a.y, a.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kh, g.kw,
+      g.strideH, g.strideW, g.padTop, g.padLeft, act, alpha, a.accumulate === false ? 0 : 1, nb, a.scratch);
   }
 
   activationForward(y: number, x: number, n: number, activation: Activation, alpha = 0): void {
