@@ -10,6 +10,8 @@
 // - a Keras-shaped conv VAE trains on real MNIST (its held-out −ELBO falls
 //   far below its value at initialisation), saves to a version-2 file and
 //   resumes bit-identically.
+// - The Keras VAE example's layer list has the parameter counts of its Keras
+//   model.summary() and the Keras layer names' order.
 // Not here: the conv kernels alone (tests/kernels/conv.test.ts).
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
@@ -229,6 +231,34 @@ describe("conv layer errors name the entry and what was expected", () => {
       expect(String(err.message)).toMatch(msg);
     });
   }
+});
+
+describe("the Keras VAE example as a layer list", () => {
+  it("has the Keras example's parameter counts (encoder 69,076 and decoder 65,089 at latent 2, from its model.summary())", async () => {
+    const vae = await VAE.create({
+      inputShape: [28, 28, 1], latentDim: 2, activation: "relu",
+      encoder: [
+        { type: "conv2d", filters: 32, kernel: 3, stride: 2, padding: "same" },
+        { type: "conv2d", filters: 64, kernel: 3, stride: 2, padding: "same" },
+        { type: "flatten" }, { type: "dense", units: 16 },
+      ],
+      decoder: [
+        { type: "dense", units: 7 * 7 * 64 }, { type: "reshape", shape: [7, 7, 64] },
+        { type: "conv2d_transpose", filters: 64, kernel: 3, stride: 2, padding: "same" },
+        { type: "conv2d_transpose", filters: 32, kernel: 3, stride: 2, padding: "same" },
+        { type: "conv2d_transpose", filters: 1, kernel: 3, padding: "same" },
+      ],
+    });
+    const shapes = vae.parameterShapes();
+    const count = (part: string) => Object.entries(shapes).filter(([n]) => n.startsWith(part)).reduce((a, [, s]) => a + s.reduce((x, y) => x * y, 1), 0);
+    expect(count("encoder.")).toBe(69_076);
+    expect(count("decoder.")).toBe(65_089);
+    expect(shapes["encoder.0.weight"]).toEqual([3, 3, 1, 32]);
+    expect(shapes["decoder.2.weight"]).toEqual([3, 3, 64, 64]);
+    expect(shapes["decoder.4.weight"]).toEqual([3, 3, 1, 32]);   // the output layer: no dense appended
+    expect(Object.keys(shapes).filter((n) => n.endsWith(".weight"))).toEqual(
+      ["encoder.0.weight", "encoder.1.weight", "encoder.3.weight", "encoder.4.weight", "decoder.0.weight", "decoder.2.weight", "decoder.3.weight", "decoder.4.weight"]);
+  });
 });
 
 // ---------------------------------------------------------------- training
