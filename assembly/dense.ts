@@ -6,6 +6,7 @@
 //   dx  = g·Wᵀ      (B, IN)   skipped when dx == 0 (the first layer)
 import { gemm, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
 import { activation_forward, activation_backward } from "./activation";
+import { add_rows } from "./vector";
 
 /** Writes y (B, OUT) = act(x (B, IN) · w (IN, OUT) + b (OUT)); clobbers scratch. */
 export function dense_forward(y: usize, x: usize, w: usize, b: usize,
@@ -27,18 +28,7 @@ export function dense_backward(dx: usize, dw: usize, db: usize, dy: usize,
   gemm(dw, x, dy, 0, IN, B, OUT, 1, 0, accumulate ? INIT_ACC : INIT_ZERO, scratch);
   // db (OUT) [+]= Σ_b g[b, :], batch rows added in order
   if (!accumulate) memory.fill(db, 0, <usize>OUT << 2);
-  for (let r = 0; r < B; r++) {
-    const row = dy + ((<usize>r * OUT) << 2);
-    let j = 0;
-    for (; j + 4 <= OUT; j += 4) {
-      const off = <usize>j << 2;
-      v128.store(db + off, f32x4.add(v128.load(db + off), v128.load(row + off)));
-    }
-    for (; j < OUT; j++) {
-      const off = <usize>j << 2;
-      store<f32>(db + off, load<f32>(db + off) + load<f32>(row + off));
-    }
-  }
+  add_rows(db, dy, B, OUT);
   // dx (B, IN) = g (B, OUT) · Wᵀ (OUT, IN)
   if (dx != 0) gemm(dx, dy, w, 0, B, OUT, IN, 0, 1, INIT_ZERO, scratch);
 }

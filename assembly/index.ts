@@ -2,6 +2,10 @@
 // memory, counts are element counts; no kernel allocates or grows memory.
 export { gemm, gemm_scratch_bytes, gemm_tile_rows } from "./gemm";
 export { dense_forward, dense_backward } from "./dense";
+export {
+  conv2d_forward, conv2d_backward, conv2d_transpose_forward, conv2d_transpose_backward,
+  conv_scratch_bytes, conv_im2col, conv_col2im_acc,
+} from "./conv";
 export { activation_forward, activation_backward } from "./activation";
 export { rng_seed, rng_uniform, rng_normal } from "./rng";
 export { gaussian_sample_forward, gaussian_sample_backward } from "./gaussian";

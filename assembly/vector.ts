@@ -1,4 +1,4 @@
-// Flat-block helpers: fill, copy, axpy, scale, and the sum of squares for
+// Flat-block helpers: fill, copy, axpy, scale, row sums, and the sum of squares for
 // global gradient-norm clipping (f64 accumulation in a fixed order).
 
 /** Writes x (n) = value. */
@@ -66,4 +66,24 @@ export function all_finite(x: usize, n: i32): i32 {
     if (v - v != 0) return 0;
   }
   return 1;
+}
+
+/** Accumulates dst (n) += src (n). */
+// @ts-ignore: decorator
+@inline export function addInto(dst: usize, src: usize, n: i32): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i << 2;
+    v128.store(dst + o, f32x4.add(v128.load(dst + o), v128.load(src + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i << 2;
+    store<f32>(dst + o, load<f32>(dst + o) + load<f32>(src + o));
+  }
+}
+
+/** Accumulates s (n) += Σ_r x[r, :] over x (rows, n), rows added in order
+ *  (the bias gradient of a dense or convolution layer). */
+export function add_rows(s: usize, x: usize, rows: i32, n: i32): void {
+  for (let r = 0; r < rows; r++) addInto(s, x + ((<usize>r * n) << 2), n);
 }

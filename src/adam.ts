@@ -2,13 +2,17 @@
 // decay per Loshchilov & Hutter 2019). The moments live in the model's arena
 // (twin blocks of the parameter block); this object holds the
 // hyperparameters and the step count, and runs one flat kernel per step.
-import { checkFinite, checkInt, fail } from "./validate.js";
+import { checkFinite, checkInt, checkOptions, fail } from "./validate.js";
 
+/** Settings of `new Adam(options)`. */
 export interface AdamOptions {
   /** Learning rate, or a schedule from the 1-based step to a rate. Default 1e-3. */
   lr?: number | ((step: number) => number);
+  /** Decay of the first-moment average, in [0, 1). Default 0.9. */
   beta1?: number;
+  /** Decay of the second-moment average, in [0, 1). Default 0.999. */
   beta2?: number;
+  /** ε added to √v̂ in the denominator. Default 1e-8. */
   eps?: number;
   /** Decoupled weight decay λ (AdamW): θ ← θ − lr·λ·θ. Default 0 (Adam). */
   weightDecay?: number;
@@ -16,17 +20,26 @@ export interface AdamOptions {
   clipNorm?: number;
 }
 
+/** An Adam's hyperparameters and step count, as saved in model files
+ *  (Adam.state() / Adam.fromState()); the moments travel with the model. */
 export interface AdamState {
+  /** Steps taken. */
   step: number;
+  /** The learning rate, or null when it is a schedule (schedules are not saved). */
   lr: number | null;
+  /** First-moment decay. */
   beta1: number;
+  /** Second-moment decay. */
   beta2: number;
+  /** ε of the denominator. */
   eps: number;
+  /** Decoupled weight decay λ. */
   weightDecay: number;
+  /** Global gradient-norm clip, or null. */
   clipNorm: number | null;
 }
 
-/** What the optimizer needs from a model: one update of its flat blocks with
+/** @internal What the optimizer needs from a model: one update of its flat blocks with
  *  this optimizer's hyperparameters at rate lr and 1-based step t; returns the
  *  gradient norm before clipping. */
 export interface OptimizerTarget {
@@ -46,21 +59,37 @@ export function checkAdamHyperparameters(h: { beta1: unknown; beta2: unknown; ep
   return { beta1, beta2, eps, weightDecay };
 }
 
+/** A learning rate as the kernel can use it: finite, in [0, 1e30]. */
 export function checkLearningRate(name: string, lr: unknown): number {
   return checkFinite(name, lr, { min: 0, max: 1e30 });
 }
 
+const ADAM_KEYS = ["lr", "beta1", "beta2", "eps", "weightDecay", "clipNorm"] as const;
+const STATE_KEYS: readonly string[] = ["step", ...ADAM_KEYS];
+
+/**
+ * Adam (Kingma & Ba 2014, Algorithm 1), AdamW with `weightDecay`
+ * (Loshchilov & Hutter 2019), optional global gradient-norm clipping and a
+ * learning-rate schedule. Attach it with `vae.optimizer = new Adam({ lr })`.
+ */
 export class Adam {
+  /** Learning rate, or a schedule from the 1-based step to a rate. */
   lr: number | ((step: number) => number);
+  /** First-moment decay β1. */
   readonly beta1: number;
+  /** Second-moment decay β2. */
   readonly beta2: number;
+  /** ε of the denominator. */
   readonly eps: number;
+  /** Decoupled weight decay λ (0: plain Adam). */
   readonly weightDecay: number;
+  /** Global gradient-norm clip, or null. */
   readonly clipNorm: number | null;
   /** Steps taken (t in Algorithm 1). */
   step = 0;
 
-  constructor(o: AdamOptions = {}) {
+  constructor(options?: AdamOptions) {
+    const o = checkOptions("options", options, ADAM_KEYS);
     const lr = o.lr ?? 1e-3;
     if (typeof lr === "function") this.lr = lr;
     else this.lr = checkLearningRate("lr", lr);
@@ -78,7 +107,7 @@ export class Adam {
     return r;
   }
 
-  /** One update of the target's parameters from its gradients; returns the
+  /** @internal One update of the target's parameters from its gradients; returns the
    *  gradient norm before clipping. `lr` is rate(step + 1) when the caller
    *  already has it (a schedule is then called once per step). */
   apply(target: OptimizerTarget, lr = this.rate(this.step + 1)): number {
@@ -93,7 +122,14 @@ export class Adam {
     return { step: this.step, lr: typeof this.lr === "number" ? this.lr : null, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, clipNorm: this.clipNorm };
   }
 
+  /** An Adam from saved state; `schedule` restores a learning-rate schedule
+   *  (which cannot be saved: state.lr is then null). */
   static fromState(s: AdamState, schedule?: (step: number) => number): Adam {
+    if (s === null || typeof s !== "object" || Array.isArray(s)) fail("state", "an AdamState object (from adam.state())", s);
+    for (const k of Object.keys(s)) if (!STATE_KEYS.includes(k)) fail(`state.${k.slice(0, 40)}`, `unknown field (known: ${STATE_KEYS.join(", ")})`);
+    if (s.lr !== null && typeof s.lr !== "number") fail("state.lr", "a number, or null for a schedule", s.lr);
+    if (s.clipNorm !== null && s.clipNorm !== undefined && typeof s.clipNorm !== "number") fail("state.clipNorm", "a number or null", s.clipNorm);
+    if (schedule !== undefined && typeof schedule !== "function") fail("schedule", "a function from the 1-based step to a learning rate", schedule);
     // a schedule cannot be saved: without one, training fails at its first step with this message
     const missing = (): number => fail("lr", "the learning-rate schedule this optimizer was saved with: pass { schedule } when loading, or set vae.optimizer = Adam.fromState(state, schedule)");
     const a = new Adam({ lr: schedule ?? (s.lr === null ? missing : s.lr), beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay, clipNorm: s.clipNorm ?? undefined });

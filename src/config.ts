@@ -2,7 +2,7 @@
 // are built by architecture.ts.
 import { LAYER_KINDS } from "./layers/index.js";
 import { ACTIVATIONS, type Activation } from "./wasm.js";
-import { checkFinite, checkInt, checkOneOf, fail } from "./validate.js";
+import { checkF32Range, checkInt, checkOneOf, checkOptions, fail } from "./validate.js";
 
 export const LIKELIHOODS = ["bernoulli", "gaussian", "gaussian-learned"] as const;
 export type Likelihood = (typeof LIKELIHOODS)[number];
@@ -65,6 +65,22 @@ export interface VAEConfig {
 export type ResolvedConfig = Required<VAEConfig>;
 
 const MAX_WIDTH = 1 << 20;
+const CONFIG_KEYS = ["inputDim", "inputShape", "encoder", "latentDim", "decoder", "activation", "activationAlpha", "likelihood", "sigma", "conditionDim", "beta", "seed", "init", "maxBatch"] as const;
+
+/** Ranges in which the float32 kernels stay finite: σ of the fixed Gaussian
+ *  (1/σ² and log σ), α of the activations, the KL weight β. */
+export const SIGMA_MIN = 1e-6, SIGMA_MAX = 1e6;
+export const ALPHA_MIN_ELU = 1e-6, ALPHA_MAX = 1e6;
+export const BETA_MAX = 1e6;
+/** Largest sampling temperature: |z| = temperature·|ε| ≤ 6.7e6. */
+export const TEMPERATURE_MAX = 1e6;
+
+/** β, the KL weight (config.beta or a per-step override). */
+export function checkBeta(v: unknown, name = "beta"): number {
+  return checkF32Range(name, v, 0, BETA_MAX);
+}
+/** |target| of the Gaussian likelihoods: a row's Σ (x − μ)²/σ² stays finite in float32. */
+export const GAUSSIAN_TARGET_MAX = 1e8;
 
 /** A short label of a list entry: "400" for a dense layer (number or object),
  *  "conv2d(32)", "conv2d_transpose(1)", "flatten", "reshape(7×7×64)". */
@@ -100,7 +116,8 @@ function layerList(name: string, v: unknown): LayerEntry[] {
 }
 
 export function resolveConfig(c: VAEConfig): ResolvedConfig {
-  if (c === null || typeof c !== "object") fail("config", "an object with at least inputDim and latentDim", c);
+  if (c === null || typeof c !== "object" || Array.isArray(c)) fail("config", "an object with at least inputDim (or inputShape) and latentDim", c);
+  checkOptions("config", c, CONFIG_KEYS);
   let inputDim: number, inputShape: number[];
   if (c.inputShape !== undefined) {
     const s = c.inputShape as unknown;
@@ -121,18 +138,18 @@ export function resolveConfig(c: VAEConfig): ResolvedConfig {
   const decoder = layerList("config.decoder", c.decoder ?? [...encoder].reverse());
   const activation = checkOneOf("config.activation", c.activation ?? "relu", ACTIVATIONS);
   const defaultAlpha = activation === "elu" ? 1 : 0.01;
-  const activationAlpha = checkFinite("config.activationAlpha", c.activationAlpha ?? defaultAlpha, { min: 0 });
+  const activationAlpha = checkF32Range("config.activationAlpha", c.activationAlpha ?? defaultAlpha, 0, ALPHA_MAX);
   if (activation === "leaky_relu" && activationAlpha >= 1) fail("config.activationAlpha", "a number in [0, 1) for leaky_relu", activationAlpha);
-  if (activation === "elu" && activationAlpha <= 0) fail("config.activationAlpha", "a number > 0 for elu", activationAlpha);
+  if (activation === "elu" && activationAlpha < ALPHA_MIN_ELU) {
+    fail("config.activationAlpha", `a number in [${ALPHA_MIN_ELU}, ${ALPHA_MAX}] for elu (its backward reads the sign of α·(eˣ − 1) in float32)`, activationAlpha);
+  }
   const likelihood = checkOneOf("config.likelihood", c.likelihood ?? "bernoulli", LIKELIHOODS);
-  const sigma = checkFinite("config.sigma", c.sigma ?? 1, { min: 0, minExclusive: true });
+  const sigma = checkF32Range("config.sigma", c.sigma ?? 1, SIGMA_MIN, SIGMA_MAX, "so (x − μ)²/σ² and log σ stay finite in float32");
   const conditionDim = checkInt("config.conditionDim", c.conditionDim ?? 0, 0, MAX_WIDTH);
-  const beta = checkFinite("config.beta", c.beta ?? 1, { min: 0 });
+  const beta = checkBeta(c.beta ?? 1, "config.beta");
   const seed = c.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) fail("config.seed", "an integer in [0, 2^53)", seed);
   const init = checkOneOf("config.init", c.init ?? "glorot", ["glorot", "he", "pytorch"] as const);
   const maxBatch = checkInt("config.maxBatch", c.maxBatch ?? 128, 1, 1 << 16);
-  const known = new Set(["inputDim", "inputShape", "encoder", "latentDim", "decoder", "activation", "activationAlpha", "likelihood", "sigma", "conditionDim", "beta", "seed", "init", "maxBatch"]);
-  for (const k of Object.keys(c)) if (!known.has(k)) fail(`config.${k}`, `no such option (known: ${[...known].join(", ")})`);
   return { inputDim, inputShape, encoder, latentDim, decoder, activation, activationAlpha, likelihood, sigma, conditionDim, beta, seed, init, maxBatch };
 }

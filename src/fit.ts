@@ -6,10 +6,12 @@
 import { Adam } from "./adam.js";
 import type { ResolvedConfig } from "./config.js";
 import { yieldToEventLoop, type HostRng } from "./random.js";
-import type { BatchInput, EpochCursor, Rows, StepResult } from "./types.js";
-import { checkFinite, checkInt, fail } from "./validate.js";
+import type { BatchInput, EpochCursor, ModelState, Rows, StepResult } from "./types.js";
+import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "./validate.js";
 
+/** What onBatch receives after each training step. */
 export interface BatchInfo extends StepResult {
+  /** 1-based epoch. */
   epoch: number;
   /** 0-based batch index within the epoch. */
   batch: number;
@@ -17,12 +19,17 @@ export interface BatchInfo extends StepResult {
   batches: number | null;
   /** Total training steps of the model so far. */
   step: number;
+  /** Rows in this batch. */
   rows: number;
+  /** The KL weight this step used (after warm-up). */
   beta: number;
+  /** Rows per second of this step. */
   samplesPerSecond: number;
 }
 
+/** What onEpoch receives after each epoch (also in FitHistory.epochs). */
 export interface EpochInfo extends StepResult {
+  /** 1-based epoch. */
   epoch: number;
   /** Rows of the whole epoch (loss, reconstruction and kl are means over them,
    *  also for an epoch resumed from a cursor). */
@@ -30,21 +37,35 @@ export interface EpochInfo extends StepResult {
   /** Training time in this fit call (a resumed epoch: since the resume);
    *  samplesPerSecond is over the same rows. */
   seconds: number;
+  /** Rows per second over the epoch. */
   samplesPerSecond: number;
   /** Validation −ELBO split, when validation data was given (β = 1 ELBO). */
-  validation?: { loss: number; reconstruction: number; kl: number };
+  validation?: {
+    /** Mean −ELBO over the validation rows. */
+    loss: number;
+    /** Mean −E_q[log p(x|z)]. */
+    reconstruction: number;
+    /** Mean KL(q(z|x) ‖ N(0, I)). */
+    kl: number;
+  };
 }
 
+/** What fit resolves with. */
 export interface FitHistory {
+  /** One entry per epoch finished in this call. */
   epochs: EpochInfo[];
   /** True when an AbortSignal stopped training early. */
   aborted: boolean;
 }
 
+/** Batches for streamed training: rows, or { x, condition }, per batch. */
 export type BatchSource = Iterable<Rows | BatchInput> | AsyncIterable<Rows | BatchInput>;
 
+/** Options of fit (every one optional). */
 export interface FitOptions {
+  /** Epochs to run. Default 10. */
   epochs?: number;
+  /** Rows per step (in-memory data). Default 128. */
   batchSize?: number;
   /** Shuffle rows each epoch with the model's seeded host stream. Default true. */
   shuffle?: boolean;
@@ -59,8 +80,12 @@ export interface FitOptions {
   validation?: Rows | BatchInput;
   /** Replaces model.optimizer before training. */
   optimizer?: Adam;
+  /** Called after every step (awaited). */
   onBatch?: (info: BatchInfo) => void | Promise<void>;
+  /** Called after every epoch (awaited). */
   onEpoch?: (info: EpochInfo) => void | Promise<void>;
+  /** Aborting it stops after the current step; an in-memory epoch resumes
+   *  at that batch on the next fit. */
   signal?: AbortSignal;
   /** Yield to the event loop every this many batches (default 1; 0 never). */
   yieldEvery?: number;
@@ -79,10 +104,23 @@ export interface Trainable {
            perm: Uint32Array | null, beta: number, out: StepResult): StepResult;
   trainStep(batch: Rows | BatchInput, options?: { beta?: number; out?: StepResult }): StepResult;
   elbo(x: Rows, options?: { condition?: Rows; samples?: number }): { elbo: Float32Array; reconstruction: Float32Array; kl: Float32Array };
+  exportState(): ModelState;
+  restoreState(s: ModelState, opt: Adam): void;
 }
 
+const FIT_KEYS = ["epochs", "batchSize", "shuffle", "condition", "klWarmupSteps", "klWarmupEpochs", "validation", "optimizer", "onBatch", "onEpoch", "signal", "yieldEvery"] as const;
+
+/**
+ * Trains `model`: epochs over in-memory rows (Float32Array, Float64Array,
+ * number[], or Uint8Array scaled by 1/255) with seeded shuffles, or over a
+ * stream of batches (an iterable, async iterable, or a function returning
+ * one per epoch). Same as `vae.fit(data, options)`.
+ */
 export async function fit(model: Trainable, data: Rows | BatchSource | (() => BatchSource), options: FitOptions = {}): Promise<FitHistory> {
-  if (options === null || typeof options !== "object") fail("options", "an object", options);
+  // the model is checked by shape (fit.ts does not import model.ts: model.ts imports fit)
+  if (model === null || typeof model !== "object" || typeof (model as Partial<Trainable>).stepRows !== "function") fail("model", "a VAE", model);
+  checkOptions("options", options, FIT_KEYS);
+  const shuffle = checkBool("shuffle", options.shuffle, true);
   const epochs = checkInt("epochs", options.epochs ?? 10, 1, 1e6);
   const batchSize = checkInt("batchSize", options.batchSize ?? 128, 1, 1 << 16);
   const yieldEvery = checkInt("yieldEvery", options.yieldEvery ?? 1, 0);
@@ -91,8 +129,6 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
   for (const k of ["onBatch", "onEpoch"] as const) {
     if (options[k] !== undefined && typeof options[k] !== "function") fail(k, "a function", options[k]);
   }
-  const known = new Set(["epochs", "batchSize", "shuffle", "condition", "klWarmupSteps", "klWarmupEpochs", "validation", "optimizer", "onBatch", "onEpoch", "signal", "yieldEvery"]);
-  for (const k of Object.keys(options)) if (!known.has(k)) fail(`options.${k}`, `no such option (known: ${[...known].join(", ")})`);
 
   // a plain array of numbers is rows; an array of arrays / {x} objects is a list of batches
   const inMemory = data instanceof Float32Array || data instanceof Float64Array || data instanceof Uint8Array ||
@@ -108,14 +144,14 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
     } else if (options.condition !== undefined) {
       fail("condition", "no condition (this model has conditionDim 0)");
     }
-  } else if (!(typeof data === "function" || (data && (Symbol.iterator in Object(data) || Symbol.asyncIterator in Object(data))))) {
+  } else if (!(typeof data === "function" || isIterable(data))) {
     fail("data", "rows (Float32Array / Uint8Array / number[]), an (async) iterable of batches, or a function returning one", data);
   }
   const batchesPerEpoch = inMemory ? Math.ceil(rows / batchSize) : null;
   let warmup = 0;
   if (options.klWarmupSteps !== undefined) warmup = checkInt("klWarmupSteps", options.klWarmupSteps, 0);
   if (options.klWarmupEpochs !== undefined) {
-    const e = checkFinite("klWarmupEpochs", options.klWarmupEpochs, { min: 0 });
+    const e = checkFinite("klWarmupEpochs", options.klWarmupEpochs, { min: 0, max: 1e6 });
     if (!inMemory) fail("klWarmupEpochs", "in-memory data (use klWarmupSteps with a stream)");
     warmup = Math.round(e * batchesPerEpoch!);
   }
@@ -131,7 +167,21 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
     }
   }
 
-  // everything is validated: only now does the model change
+  // an interrupted epoch resumes only on the same in-memory rows and settings
+  const cursor0 = model.epochCursor;
+  if (cursor0 && !inMemory) {
+    fail("data", `the same in-memory rows as the interrupted epoch ${model.epochs + 1} (a stream cannot resume it); or call vae.discardPartialEpoch() first`);
+  }
+  if (cursor0 && (cursor0.rows !== rows || cursor0.batchSize !== batchSize || cursor0.shuffle !== shuffle)) {
+    fail("data", `the same ${cursor0.rows} rows, batchSize ${cursor0.batchSize} and shuffle ${cursor0.shuffle} as the interrupted epoch ${model.epochs + 1} (it stopped after ${cursor0.batch} batches); or call vae.discardPartialEpoch() first`);
+  }
+
+  // everything is validated: only now does the model change. A throw before
+  // the first step of this call (a bad streamed batch, a non-finite loss)
+  // puts back what was changed so far: the optimizer, the cursor, the shuffle stream.
+  const undo = { cursor: model.epochCursor, host: model.hostRng.s.slice(), opt: model.optimizer,
+                 state: options.optimizer !== undefined ? model.exportState() : null };
+  let progressed = false;
   if (options.optimizer !== undefined) model.optimizer = options.optimizer;
   const beta0 = model.config.beta;
   // warm-up counts the model's own steps, so a resumed run continues the ramp
@@ -142,6 +192,8 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
   const now = () => (typeof performance !== "undefined" ? performance.now() : Date.now());
   let sinceYield = 0;
 
+  // (the loop is not indented under this try, to keep its diff small)
+  try {
   for (let e = 0; e < epochs; e++) {
     if (options.signal?.aborted) { history.aborted = true; break; }
     const epoch = model.epochs + 1;
@@ -149,11 +201,9 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
     // sums over the epoch's batches (all of them, also those before a resume);
     // `trained` counts only this call's rows, for the speed
     let sumLoss = 0, sumRec = 0, sumKl = 0, seen = 0, trained = 0, batchIndex = 0;
-    const cursor = model.epochCursor;
-    if (!inMemory && cursor) {
-      fail("data", `the same in-memory rows as the interrupted epoch ${epoch} (a stream cannot resume it); or call vae.discardPartialEpoch() first`);
-    }
+    const cursor = model.epochCursor; // checked above (only the first epoch can have one)
     const onStep = async (B: number, beta: number, dt: number) => {
+      progressed = true;
       sumLoss += step.loss * B; sumRec += step.reconstruction * B; sumKl += step.kl * B; seen += B; trained += B;
       const sums = model.epochCursor?.sums;
       if (sums) { sums.loss = sumLoss; sums.reconstruction = sumRec; sums.kl = sumKl; sums.rows = seen; }
@@ -167,11 +217,7 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
       // An epoch interrupted by an abort left a cursor (the shuffle stream as
       // it was before this epoch's shuffle, and the batches done): redo the
       // same shuffle and continue after those batches, bit-identically.
-      const shuffle = options.shuffle ?? true;
       if (cursor) {
-        if (cursor.rows !== rows || cursor.batchSize !== batchSize || cursor.shuffle !== shuffle) {
-          fail("data", `the same ${cursor.rows} rows, batchSize ${cursor.batchSize} and shuffle ${cursor.shuffle} as the interrupted epoch ${epoch} (it stopped after ${cursor.batch} batches); or call vae.discardPartialEpoch() first`);
-        }
         model.hostRng.s.set(cursor.hostRng);
         batchIndex = cursor.batch;
         if (cursor.sums) ({ loss: sumLoss, reconstruction: sumRec, kl: sumKl, rows: seen } = cursor.sums);
@@ -191,6 +237,7 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
       }
     } else {
       const source = typeof data === "function" ? (data as () => BatchSource)() : (data as BatchSource);
+      if (!isIterable(source)) fail("data", `a function that returns an (async) iterable of batches (epoch ${epoch} got ${describe(source)})`);
       let any = false;
       for await (const batch of source as AsyncIterable<Rows | BatchInput>) {
         if (options.signal?.aborted) { history.aborted = true; break; }
@@ -229,6 +276,14 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
     history.epochs.push(info);
     if (options.onEpoch) await options.onEpoch(info);
   }
+  } catch (e) {
+    if (!progressed) {
+      if (undo.state) model.restoreState(undo.state, undo.opt);
+      model.epochCursor = undo.cursor;
+      model.hostRng.s.set(undo.host);
+    }
+    throw e;
+  }
   return history;
 }
 
@@ -240,4 +295,8 @@ function mean(a: Float32Array): number {
 
 function slice(a: Rows, from: number, to: number): Rows {
   return Array.isArray(a) ? a.slice(from, to) : a.subarray(from, to);
+}
+
+function isIterable(v: unknown): boolean {
+  return v !== null && v !== undefined && (typeof (v as Iterable<unknown>)[Symbol.iterator] === "function" || typeof (v as AsyncIterable<unknown>)[Symbol.asyncIterator] === "function");
 }

@@ -12,7 +12,7 @@ export { fit } from "./fit.js";
 export type { FitOptions, FitHistory, BatchInfo, EpochInfo, BatchSource } from "./fit.js";
 export { planMemory } from "./plan.js";
 export type { MemoryPlan, TensorSpec, PlanSpec } from "./plan.js";
-export { loadKernels, relaxedSimdAvailable, resolveBuild, Kernels, ACTIVATIONS } from "./wasm.js";
+export { loadKernels, relaxedSimdAvailable, resolveBuild, Kernels, ACTIVATIONS, WasmLoadError } from "./wasm.js";
 export type { Build, BuildRequest, LoadOptions, Activation } from "./wasm.js";
 export { ArgumentError } from "./validate.js";
 export { parseIdx, readIdxFile, loadIdxPair, IdxFormatError } from "./data/idx.js";

@@ -1,14 +1,15 @@
 // Inference on a trained model: encode, decode, sample, reconstruct,
 // interpolate, the ELBO, the importance-weighted log-likelihood (IWAE) and
 // imputation of missing values. Every method validates its arguments before
-// touching the arena, and draws only from the evaluation stream.
+// touching the arena, draws only from the evaluation stream, and puts the
+// random streams back when it throws (Network.keepStreams).
 // Not here: training (objective.ts), the arena (network.ts).
-import type { ResolvedConfig } from "./config.js";
+import { TEMPERATURE_MAX, type ResolvedConfig } from "./config.js";
 import type { Network } from "./network.js";
 import type { Objective } from "./objective.js";
-import { checkCondition, checkOptions, checkRows } from "./rows.js";
-import type { Rows } from "./types.js";
-import { checkFinite, checkInt, describe, fail } from "./validate.js";
+import { checkCondition, checkRows, checkValue } from "./rows.js";
+import { NonFiniteLossError, type Rows } from "./types.js";
+import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "./validate.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 const ACT_SIGMOID = 4;
@@ -48,6 +49,7 @@ export class Inference {
         }
       }
     });
+    checkOutput("encode", "mean", mean); checkOutput("encode", "logvar", logvar);
     return { mean, logvar };
   }
 
@@ -63,6 +65,7 @@ export class Inference {
       this.obj.loadDecoderCondition(options.condition, B, start, null);
       this.decodeLoaded(B, out, start);
     });
+    checkOutput("decode", "result", out);
     return out;
   }
 
@@ -79,32 +82,39 @@ export class Inference {
 
   /** n draws from the model: z ~ N(0, temperature²·I), then decode. */
   sample(n: number, options: { temperature?: number; condition?: Rows } = {}): Float32Array {
-    checkOptions("options", options, ["temperature", "condition"]);
-    checkInt("n", n, 1, 1 << 24);
-    const t = checkFinite("temperature", options.temperature ?? 1, { min: 0 });
-    checkCondition(this.config, "condition", options.condition, n); // before drawing: a bad call leaves rng.eval untouched
-    const L = this.config.latentDim;
-    const z = new Float32Array(n * L);
-    this.draw(z, "normal");
-    for (let i = 0; i < z.length; i++) z[i] *= t;
-    return this.decode(z, { condition: options.condition });
+    return this.net.keepStreams(() => {
+      checkOptions("options", options, ["temperature", "condition"]);
+      checkInt("n", n, 1, 1 << 24);
+      const t = checkFinite("temperature", options.temperature ?? 1, { min: 0, max: TEMPERATURE_MAX, why: "so z = temperature·ε stays well inside float32" });
+      checkCondition(this.config, "condition", options.condition, n); // before drawing: a bad call leaves rng.eval untouched
+      const L = this.config.latentDim;
+      const z = new Float32Array(n * L);
+      this.draw(z, "normal");
+      for (let i = 0; i < z.length; i++) z[i] *= t;
+      return this.decode(z, { condition: options.condition });
+    });
   }
 
   /** decode(E[z|x]) for each row (or a sampled z with `sample: true`). */
   reconstruct(x: Rows, options: { condition?: Rows; sample?: boolean } = {}): Float32Array {
-    checkOptions("options", options, ["condition", "sample"]);
-    const { mean, logvar } = this.encode(x, { condition: options.condition });
-    if (options.sample) {
-      const eps = new Float32Array(mean.length);
-      this.draw(eps, "normal");
-      for (let i = 0; i < mean.length; i++) mean[i] += Math.exp(0.5 * logvar[i]) * eps[i];
-    }
-    return this.decode(mean, { condition: options.condition });
+    return this.net.keepStreams(() => {
+      checkOptions("options", options, ["condition", "sample"]);
+      const sample = checkBool("sample", options.sample, false);
+      const { mean, logvar } = this.encode(x, { condition: options.condition });
+      if (sample) {
+        const eps = new Float32Array(mean.length);
+        this.draw(eps, "normal");
+        for (let i = 0; i < mean.length; i++) mean[i] += Math.exp(0.5 * logvar[i]) * eps[i];
+        checkOutput("reconstruct", "z", mean);
+      }
+      return this.decode(mean, { condition: options.condition });
+    });
   }
 
   /** Decodes `steps` points from E[z|xa] to E[z|xb], linear or spherical. */
   interpolate(xa: Rows, xb: Rows, steps: number, options: { spherical?: boolean; condition?: Rows } = {}): Float32Array {
     checkOptions("options", options, ["spherical", "condition"]);
+    const spherical = checkBool("spherical", options.spherical, false);
     const D = this.config.inputDim, L = this.config.latentDim;
     if (checkRows(this.config, "xa", xa, D, false) !== 1) fail("xa", `one row of ${D} values`, describe(xa));
     if (checkRows(this.config, "xb", xb, D, false) !== 1) fail("xb", `one row of ${D} values`, describe(xb));
@@ -119,7 +129,7 @@ export class Inference {
     for (let s = 0; s < steps; s++) {
       const t = s / (steps - 1);
       let wa = 1 - t, wb = t;
-      if (options.spherical && omega > 1e-6) {
+      if (spherical && omega > 1e-6) {
         wa = Math.sin((1 - t) * omega) / Math.sin(omega);
         wb = Math.sin(t * omega) / Math.sin(omega);
       }
@@ -138,31 +148,34 @@ export class Inference {
   elbo(x: Rows, options: { condition?: Rows; samples?: number } = {}): {
     elbo: Float32Array; reconstruction: Float32Array; kl: Float32Array;
   } {
-    checkOptions("options", options, ["condition", "samples"]);
-    const rows = checkRows(this.config, "x", x, this.config.inputDim, true);
-    checkCondition(this.config, "condition", options.condition, rows);
-    const S = checkInt("samples", options.samples ?? 1, 1, 1 << 16);
-    const L = this.config.latentDim;
-    const elbo = new Float32Array(rows), rec = new Float32Array(rows), kl = new Float32Array(rows);
-    this.chunks(rows, (start, B) => {
-      this.obj.loadRows(x, options.condition, B, start, null);
-      this.obj.runEncoder(B);
-      this.net.kernels.raw.kl_normal_forward(this.net.ptr["kl"], this.obj.head, B, L);
-      this.obj.loadDecoderCondition(options.condition, B, start, null);
-      const H = this.net.heap();
-      for (let s = 0; s < S; s++) {
-        this.net.kernels.raw.rng_normal(this.net.ptr["rng.eval"], this.net.ptr["eps"], B * L);
-        this.obj.runSampler(B);
-        this.obj.runDecoder(B);
-        this.obj.runLikelihood(B, false, 0);
-        for (let b = 0; b < B; b++) rec[start + b] += H[(this.net.ptr["nll"] >>> 2) + b] / S;
-      }
-      for (let b = 0; b < B; b++) {
-        kl[start + b] = H[(this.net.ptr["kl"] >>> 2) + b];
-        elbo[start + b] = -(rec[start + b] + kl[start + b]);
-      }
+    return this.net.keepStreams(() => {
+      checkOptions("options", options, ["condition", "samples"]);
+      const rows = checkRows(this.config, "x", x, this.config.inputDim, true);
+      checkCondition(this.config, "condition", options.condition, rows);
+      const S = checkInt("samples", options.samples ?? 1, 1, 1 << 16);
+      const L = this.config.latentDim;
+      const elbo = new Float32Array(rows), rec = new Float32Array(rows), kl = new Float32Array(rows);
+      this.chunks(rows, (start, B) => {
+        this.obj.loadRows(x, options.condition, B, start, null);
+        this.obj.runEncoder(B);
+        this.net.kernels.raw.kl_normal_forward(this.net.ptr["kl"], this.obj.head, B, L);
+        this.obj.loadDecoderCondition(options.condition, B, start, null);
+        const H = this.net.heap();
+        for (let s = 0; s < S; s++) {
+          this.net.kernels.raw.rng_normal(this.net.ptr["rng.eval"], this.net.ptr["eps"], B * L);
+          this.obj.runSampler(B);
+          this.obj.runDecoder(B);
+          this.obj.runLikelihood(B, false, 0);
+          for (let b = 0; b < B; b++) rec[start + b] += H[(this.net.ptr["nll"] >>> 2) + b] / S;
+        }
+        for (let b = 0; b < B; b++) {
+          kl[start + b] = H[(this.net.ptr["kl"] >>> 2) + b];
+          elbo[start + b] = -(rec[start + b] + kl[start + b]);
+        }
+      });
+      checkOutput("elbo", "elbo", elbo);
+      return { elbo, reconstruction: rec, kl };
     });
-    return { elbo, reconstruction: rec, kl };
   }
 
   /**
@@ -172,61 +185,64 @@ export class Inference {
    * batched through the decoder.
    */
   logLikelihood(x: Rows, options: { samples?: number; condition?: Rows } = {}): Float64Array {
-    checkOptions("options", options, ["samples", "condition"]);
-    const D = this.config.inputDim, L = this.config.latentDim, C = this.config.conditionDim;
-    const rows = checkRows(this.config, "x", x, D, true);
-    checkCondition(this.config, "condition", options.condition, rows);
-    const K = checkInt("samples", options.samples ?? 100, 1, 1 << 20);
-    const { mean, logvar } = this.encode(x, { condition: options.condition });
-    const cap = this.net.batch;
-    const lseMax = new Float64Array(rows).fill(-Infinity), lseSum = new Float64Array(rows);
-    const exOf = new Int32Array(cap);
-    const k = this.net.kernels.raw;
-    const total = rows * K;
-    const h = this.obj.head;
-    const cArr = options.condition as ArrayLike<number> | undefined;
-    const cScale = options.condition instanceof Uint8Array ? 1 / 255 : 1;
-    const xScale = x instanceof Uint8Array ? 1 / 255 : 1;
-    for (let done = 0; done < total; done += cap) {
-      const B = Math.min(cap, total - done);
-      let H = this.net.heap();
-      const ho = h >>> 2, tgt = this.net.ptr["x.target"] >>> 2, zin = this.net.ptr["z.in"] >>> 2;
-      for (let r = 0; r < B; r++) {
-        const ex = Math.floor((done + r) / K);
-        exOf[r] = ex;
-        for (let j = 0; j < L; j++) {
-          H[ho + r * 2 * L + j] = mean[ex * L + j];
-          H[ho + r * 2 * L + L + j] = logvar[ex * L + j];
+    return this.net.keepStreams(() => {
+      checkOptions("options", options, ["samples", "condition"]);
+      const D = this.config.inputDim, L = this.config.latentDim, C = this.config.conditionDim;
+      const rows = checkRows(this.config, "x", x, D, true);
+      checkCondition(this.config, "condition", options.condition, rows);
+      const K = checkInt("samples", options.samples ?? 100, 1, 1 << 20);
+      const { mean, logvar } = this.encode(x, { condition: options.condition });
+      const cap = this.net.batch;
+      const lseMax = new Float64Array(rows).fill(-Infinity), lseSum = new Float64Array(rows);
+      const exOf = new Int32Array(cap);
+      const k = this.net.kernels.raw;
+      const total = rows * K;
+      const h = this.obj.head;
+      const cArr = options.condition as ArrayLike<number> | undefined;
+      const cScale = options.condition instanceof Uint8Array ? 1 / 255 : 1;
+      const xScale = x instanceof Uint8Array ? 1 / 255 : 1;
+      for (let done = 0; done < total; done += cap) {
+        const B = Math.min(cap, total - done);
+        let H = this.net.heap();
+        const ho = h >>> 2, tgt = this.net.ptr["x.target"] >>> 2, zin = this.net.ptr["z.in"] >>> 2;
+        for (let r = 0; r < B; r++) {
+          const ex = Math.floor((done + r) / K);
+          exOf[r] = ex;
+          for (let j = 0; j < L; j++) {
+            H[ho + r * 2 * L + j] = mean[ex * L + j];
+            H[ho + r * 2 * L + L + j] = logvar[ex * L + j];
+          }
+          // target row (x.target may alias x.in; either way it is the likelihood's x)
+          for (let d = 0; d < D; d++) H[tgt + r * D + d] = (x as ArrayLike<number>)[ex * D + d] * xScale;
+          if (C > 0) for (let j = 0; j < C; j++) H[zin + r * (L + C) + L + j] = cArr![ex * C + j] * cScale;
         }
-        // target row (x.target may alias x.in; either way it is the likelihood's x)
-        for (let d = 0; d < D; d++) H[tgt + r * D + d] = (x as ArrayLike<number>)[ex * D + d] * xScale;
-        if (C > 0) for (let j = 0; j < C; j++) H[zin + r * (L + C) + L + j] = cArr![ex * C + j] * cScale;
+        k.rng_normal(this.net.ptr["rng.eval"], this.net.ptr["eps"], B * L);
+        this.obj.runSampler(B);
+        this.obj.runDecoder(B);
+        this.obj.runLikelihood(B, false, 0);
+        H = this.net.heap();
+        const eps = this.net.ptr["eps"] >>> 2, z = this.net.ptr["z"] >>> 2, nll = this.net.ptr["nll"] >>> 2;
+        for (let r = 0; r < B; r++) {
+          const ex = exOf[r];
+          // log w = log p(x|z) + log p(z) − log q(z|x)
+          let lw = -H[nll + r];
+          for (let j = 0; j < L; j++) {
+            const e = H[eps + r * L + j], zz = H[z + r * L + j], lv = logvar[ex * L + j];
+            lw += -0.5 * zz * zz + 0.5 * e * e + 0.5 * lv;
+          }
+          if (lw > lseMax[ex]) {
+            lseSum[ex] = lseSum[ex] * Math.exp(lseMax[ex] - lw) + 1;
+            lseMax[ex] = lw;
+          } else {
+            lseSum[ex] += Math.exp(lw - lseMax[ex]);
+          }
+        }
       }
-      k.rng_normal(this.net.ptr["rng.eval"], this.net.ptr["eps"], B * L);
-      this.obj.runSampler(B);
-      this.obj.runDecoder(B);
-      this.obj.runLikelihood(B, false, 0);
-      H = this.net.heap();
-      const eps = this.net.ptr["eps"] >>> 2, z = this.net.ptr["z"] >>> 2, nll = this.net.ptr["nll"] >>> 2;
-      for (let r = 0; r < B; r++) {
-        const ex = exOf[r];
-        // log w = log p(x|z) + log p(z) − log q(z|x)
-        let lw = -H[nll + r];
-        for (let j = 0; j < L; j++) {
-          const e = H[eps + r * L + j], zz = H[z + r * L + j], lv = logvar[ex * L + j];
-          lw += -0.5 * zz * zz + 0.5 * e * e + 0.5 * lv;
-        }
-        if (lw > lseMax[ex]) {
-          lseSum[ex] = lseSum[ex] * Math.exp(lseMax[ex] - lw) + 1;
-          lseMax[ex] = lw;
-        } else {
-          lseSum[ex] += Math.exp(lw - lseMax[ex]);
-        }
-      }
-    }
-    const out = new Float64Array(rows);
-    for (let i = 0; i < rows; i++) out[i] = lseMax[i] + Math.log(lseSum[i]) - Math.log(K);
-    return out;
+      const out = new Float64Array(rows);
+      for (let i = 0; i < rows; i++) out[i] = lseMax[i] + Math.log(lseSum[i]) - Math.log(K);
+      checkOutput("logLikelihood", "result", out);
+      return out;
+    });
   }
 
   /**
@@ -248,109 +264,113 @@ export class Inference {
   impute(x: Rows, mask: ArrayLike<number | boolean>, options: {
     iterations?: number; burnIn?: number; method?: "metropolis" | "pseudo-gibbs"; condition?: Rows; initial?: number;
   } = {}): Float32Array {
-    checkOptions("options", options, ["iterations", "burnIn", "method", "condition", "initial"]);
-    const D = this.config.inputDim, L = this.config.latentDim;
-    if (!(x instanceof Float32Array || x instanceof Float64Array || x instanceof Uint8Array || Array.isArray(x))) {
-      fail("x", `a Float32Array, Uint8Array or number[] of rows × ${D} values`, x);
-    }
-    if (x.length === 0 || x.length % D !== 0) fail("x", `rows × ${D} values (a non-zero multiple of ${D})`, x.length);
-    const rows = x.length / D;
-    const cond = options.condition;
-    checkCondition(this.config, "condition", cond, rows);
-    if (!mask || typeof (mask as ArrayLike<unknown>).length !== "number") fail("mask", `an array of ${rows * D} (or ${D}) 0/1 values`, mask);
-    if (mask.length !== rows * D && mask.length !== D) fail("mask", `length ${rows * D} (one per value) or ${D} (shared by all rows)`, mask.length);
-    for (let i = 0; i < mask.length; i++) {
-      const m = mask[i];
-      if (!(m === 0 || m === 1 || m === true || m === false)) fail(`mask[${i}]`, "0/1 or a boolean (1 = observed)", m);
-    }
-    const method = options.method ?? "metropolis";
-    if (method !== "metropolis" && method !== "pseudo-gibbs") fail("method", `"metropolis" or "pseudo-gibbs"`, method);
-    const iterations = checkInt("iterations", options.iterations ?? (method === "metropolis" ? 100 : 20), 1, 1 << 16);
-    const burnIn = checkInt("burnIn", options.burnIn ?? Math.floor(iterations / 5), 0, iterations - 1);
-    const bern = this.config.likelihood === "bernoulli";
-    const init = checkFinite("initial", options.initial ?? 0, bern ? { min: 0, max: 1 } : {});
-    const xs = x instanceof Uint8Array ? 1 / 255 : 1;
-    const cur = new Float32Array(rows * D);
-    const shared = mask.length === D;
-    const obs = new Uint8Array(rows * D);
-    for (let i = 0; i < rows * D; i++) { const m = mask[shared ? i % D : i]; obs[i] = m === 1 || m === true ? 1 : 0; }
-    // observed entries must be valid data; missing ones are ignored (NaN is fine there)
-    for (let i = 0; i < rows * D; i++) {
-      if (!obs[i]) continue;
-      const v = (x as ArrayLike<number>)[i];
-      if (typeof v !== "number" || !Number.isFinite(v)) fail(`x[${i}]`, "a finite number (it is observed: mask 1)", v);
-      if (bern && xs === 1 && (v < 0 || v > 1)) fail(`x[${i}]`, "a value in [0, 1] for the Bernoulli likelihood", v);
-    }
-    for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : init;
-    const eps = new Float32Array(rows * L), z = new Float32Array(rows * L);
+    return this.net.keepStreams(() => {
+      checkOptions("options", options, ["iterations", "burnIn", "method", "condition", "initial"]);
+      const D = this.config.inputDim, L = this.config.latentDim;
+      if (!(x instanceof Float32Array || x instanceof Float64Array || x instanceof Uint8Array || Array.isArray(x))) {
+        fail("x", `a Float32Array, Uint8Array or number[] of rows × ${D} values`, x);
+      }
+      if (x.length === 0 || x.length % D !== 0) fail("x", `rows × ${D} values (a non-zero multiple of ${D})`, x.length);
+      const rows = x.length / D;
+      const cond = options.condition;
+      checkCondition(this.config, "condition", cond, rows);
+      if (!mask || typeof (mask as ArrayLike<unknown>).length !== "number") fail("mask", `an array of ${rows * D} (or ${D}) 0/1 values`, mask);
+      if (mask.length !== rows * D && mask.length !== D) fail("mask", `length ${rows * D} (one per value) or ${D} (shared by all rows)`, mask.length);
+      for (let i = 0; i < mask.length; i++) {
+        const m = mask[i];
+        if (!(m === 0 || m === 1 || m === true || m === false)) fail(`mask[${i}]`, "0/1 or a boolean (1 = observed)", m);
+      }
+      const method = options.method ?? "metropolis";
+      if (method !== "metropolis" && method !== "pseudo-gibbs") fail("method", `"metropolis" or "pseudo-gibbs"`, method);
+      const iterations = checkInt("iterations", options.iterations ?? (method === "metropolis" ? 100 : 20), 1, 1 << 16);
+      const burnIn = checkInt("burnIn", options.burnIn ?? Math.floor(iterations / 5), 0, iterations - 1);
+      const bern = this.config.likelihood === "bernoulli";
+      const init = options.initial ?? 0;
+      checkValue(this.config, "initial", -1, init, true);
+      const xs = x instanceof Uint8Array ? 1 / 255 : 1;
+      const cur = new Float32Array(rows * D);
+      const shared = mask.length === D;
+      const obs = new Uint8Array(rows * D);
+      for (let i = 0; i < rows * D; i++) { const m = mask[shared ? i % D : i]; obs[i] = m === 1 || m === true ? 1 : 0; }
+      // observed entries must be valid data; missing ones are ignored (NaN is fine there)
+      for (let i = 0; i < rows * D; i++) {
+        if (!obs[i]) continue;
+        const v = (x as ArrayLike<number>)[i];
+        if (xs === 1) checkValue(this.config, "x", i, v, true, " (it is observed: mask 1)");
+      }
+      for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : init;
+      const eps = new Float32Array(rows * L), z = new Float32Array(rows * L);
 
-    if (method === "pseudo-gibbs") {
-      for (let it = 0; it < iterations; it++) {
-        const q = this.encode(cur, { condition: cond });
-        if (it === iterations - 1) z.set(q.mean);
-        else {
-          this.draw(eps, "normal");
-          for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
+      if (method === "pseudo-gibbs") {
+        for (let it = 0; it < iterations; it++) {
+          const q = this.encode(cur, { condition: cond });
+          if (it === iterations - 1) z.set(q.mean);
+          else {
+            this.draw(eps, "normal");
+            for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
+          }
+          const rec = this.decode(z, { condition: cond });
+          for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = rec[i];
         }
-        const rec = this.decode(z, { condition: cond });
-        for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = rec[i];
+        checkOutput("impute", "result", cur);
+        return cur;
       }
-      return cur;
-    }
 
-    // Metropolis-within-Gibbs. log q(z|x̂) up to a constant, per row:
-    const logq = (zz: Float32Array, q: { mean: Float32Array; logvar: Float32Array }, r: number) => {
-      let v = 0;
-      for (let j = 0; j < L; j++) {
-        const i = r * L + j, t = (zz[i] - q.mean[i]) * Math.exp(-0.5 * q.logvar[i]);
-        v += -0.5 * t * t - 0.5 * q.logvar[i];
-      }
-      return v;
-    };
-    const logPrior = (zz: Float32Array, r: number) => {
-      let v = 0;
-      for (let j = 0; j < L; j++) v -= 0.5 * zz[r * L + j] * zz[r * L + j];
-      return v;
-    };
-    let q = this.encode(cur, { condition: cond });
-    this.draw(eps, "normal");
-    for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
-    // the current state's decoder output and log p(x̂|z)
-    const state = this.decodeWithLogLik(z, cur, cond);
-    const zp = new Float32Array(rows * L), u = new Float32Array(Math.max(rows, rows * D));
-    const acc = new Float64Array(rows * D);
-    for (let it = 0; it < iterations; it++) {
-      if (it > 0) q = this.encode(cur, { condition: cond });
+      // Metropolis-within-Gibbs. log q(z|x̂) up to a constant, per row:
+      const logq = (zz: Float32Array, q: { mean: Float32Array; logvar: Float32Array }, r: number) => {
+        let v = 0;
+        for (let j = 0; j < L; j++) {
+          const i = r * L + j, t = (zz[i] - q.mean[i]) * Math.exp(-0.5 * q.logvar[i]);
+          v += -0.5 * t * t - 0.5 * q.logvar[i];
+        }
+        return v;
+      };
+      const logPrior = (zz: Float32Array, r: number) => {
+        let v = 0;
+        for (let j = 0; j < L; j++) v -= 0.5 * zz[r * L + j] * zz[r * L + j];
+        return v;
+      };
+      let q = this.encode(cur, { condition: cond });
       this.draw(eps, "normal");
-      for (let i = 0; i < rows * L; i++) zp[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
-      const prop = this.decodeWithLogLik(zp, cur, cond);
-      this.draw(u.subarray(0, rows), "uniform");
-      for (let r = 0; r < rows; r++) {
-        const logRatio = prop.logp[r] + logPrior(zp, r) - logq(zp, q, r) - (state.logp[r] + logPrior(z, r) - logq(z, q, r));
-        if (Math.log(u[r]) < logRatio) {
-          z.set(zp.subarray(r * L, (r + 1) * L), r * L);
-          state.logp[r] = prop.logp[r];
-          state.means.set(prop.means.subarray(r * D, (r + 1) * D), r * D);
-          state.raw.set(prop.raw.subarray(r * D, (r + 1) * D), r * D);
-          if (state.scales) state.scales.set(prop.scales!.subarray(r * D, (r + 1) * D), r * D);
+      for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
+      // the current state's decoder output and log p(x̂|z)
+      const state = this.decodeWithLogLik(z, cur, cond);
+      const zp = new Float32Array(rows * L), u = new Float32Array(Math.max(rows, rows * D));
+      const acc = new Float64Array(rows * D);
+      for (let it = 0; it < iterations; it++) {
+        if (it > 0) q = this.encode(cur, { condition: cond });
+        this.draw(eps, "normal");
+        for (let i = 0; i < rows * L; i++) zp[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
+        const prop = this.decodeWithLogLik(zp, cur, cond);
+        this.draw(u.subarray(0, rows), "uniform");
+        for (let r = 0; r < rows; r++) {
+          const logRatio = prop.logp[r] + logPrior(zp, r) - logq(zp, q, r) - (state.logp[r] + logPrior(z, r) - logq(z, q, r));
+          if (Math.log(u[r]) < logRatio) {
+            z.set(zp.subarray(r * L, (r + 1) * L), r * L);
+            state.logp[r] = prop.logp[r];
+            state.means.set(prop.means.subarray(r * D, (r + 1) * D), r * D);
+            state.raw.set(prop.raw.subarray(r * D, (r + 1) * D), r * D);
+            if (state.scales) state.scales.set(prop.scales!.subarray(r * D, (r + 1) * D), r * D);
+          }
         }
+        // x̂_miss ~ p(x_miss | z)
+        if (bern) {
+          this.draw(u, "uniform");
+          for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = u[i] < state.means[i] ? 1 : 0;
+        } else {
+          const e = new Float32Array(rows * D);
+          this.draw(e, "normal");
+          for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = state.means[i] + state.scales![i] * e[i];
+        }
+        // x̂_miss changed: log p(x̂|z) of the kept z
+        for (let r = 0; r < rows; r++) state.logp[r] = this.rowLogLik(state, cur, r);
+        if (it >= burnIn) for (let i = 0; i < rows * D; i++) acc[i] += state.means[i];
       }
-      // x̂_miss ~ p(x_miss | z)
-      if (bern) {
-        this.draw(u, "uniform");
-        for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = u[i] < state.means[i] ? 1 : 0;
-      } else {
-        const e = new Float32Array(rows * D);
-        this.draw(e, "normal");
-        for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = state.means[i] + state.scales![i] * e[i];
-      }
-      // x̂_miss changed: log p(x̂|z) of the kept z
-      for (let r = 0; r < rows; r++) state.logp[r] = this.rowLogLik(state, cur, r);
-      if (it >= burnIn) for (let i = 0; i < rows * D; i++) acc[i] += state.means[i];
-    }
-    const kept = iterations - burnIn;
-    for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : acc[i] / kept;
-    return cur;
+      const kept = iterations - burnIn;
+      for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : acc[i] / kept;
+      checkOutput("impute", "result", cur);
+      return cur;
+    });
   }
 
   /** Fills out with standard normals or uniforms on [0, 1) from the
@@ -422,4 +442,14 @@ interface DecodedRows {
   raw: Float32Array;
   scales: Float32Array | null;
   logp: Float64Array;
+}
+
+/** Results of inference must be finite: a value that overflowed float32
+ *  (inputs or weights too large for the network) is an error, not a result. */
+function checkOutput(method: string, what: string, a: ArrayLike<number>): void {
+  for (let i = 0; i < a.length; i++) {
+    if (!Number.isFinite(a[i])) {
+      throw new NonFiniteLossError(`${method}: ${what}[${i}] became ${a[i]} (float32 overflow): the inputs or the weights are too large in magnitude for this network`);
+    }
+  }
 }

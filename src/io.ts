@@ -33,7 +33,7 @@ import { checkAdamHyperparameters, checkLearningRate, type AdamState } from "./a
 import { architectureOf, parameterShapesOf, type Architecture } from "./architecture.js";
 import { resolveConfig, type ResolvedConfig } from "./config.js";
 import type { ModelState } from "./types.js";
-import { ArgumentError } from "./validate.js";
+import { ArgumentError, describe, fail } from "./validate.js";
 
 export const FORMAT_VERSION = 2;
 /** Versions decodeModel reads. */
@@ -79,7 +79,10 @@ function layerRecords(a: Architecture): LayerRecord[] {
 
 let crcTable: Uint32Array | null = null;
 /** CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320). */
-export function crc32(bytes: Uint8Array, end = bytes.length): number {
+export function crc32(bytes: Uint8Array, end?: number): number {
+  if (!(bytes instanceof Uint8Array)) fail("bytes", "a Uint8Array", bytes);
+  if (end === undefined) end = bytes.length;
+  else if (typeof end !== "number" || !Number.isInteger(end) || end < 0 || end > bytes.length) fail("end", `an integer in [0, ${bytes.length}]`, end);
   if (!crcTable) {
     crcTable = new Uint32Array(256);
     for (let n = 0; n < 256; n++) {
@@ -186,9 +189,10 @@ export function decodeModel(bytes: Uint8Array): { config: ResolvedConfig; state:
   header.tensors.forEach((t, i) => {
     const want = expected[i];
     const shape = shapes[want.replace(/^[mv]:/, "")];
-    if (!t || t.name !== want) bad(`tensor ${i} is ${JSON.stringify(t?.name)?.slice(0, 60)}, expected "${want}"`);
+    // messages from bounded summaries: a name or shape may be JSON nested thousands deep
+    if (!t || typeof t !== "object" || t.name !== want) bad(`tensor ${i} is ${t && typeof t === "object" ? describe(t.name) : describe(t)}, expected "${want}"`);
     if (!Array.isArray(t.shape) || t.shape.length !== shape.length || t.shape.some((d, j) => d !== shape[j])) {
-      bad(`tensor "${want}" has shape ${JSON.stringify(t.shape)?.slice(0, 60)}, expected [${shape.join(", ")}]`);
+      bad(`tensor "${want}" has shape ${Array.isArray(t.shape) ? `[${t.shape.slice(0, 8).map(describe).join(", ")}${t.shape.length > 8 ? ", …" : ""}]` : describe(t.shape)}, expected [${shape.join(", ")}]`);
     }
   });
   const floats = expected.reduce((a, n) => a + shapes[n.replace(/^[mv]:/, "")].reduce((x, y) => x * y, 1), 0);

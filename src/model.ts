@@ -10,17 +10,17 @@
 import { Adam } from "./adam.js";
 import { architectureKey, architectureOf, describeArchitecture } from "./architecture.js";
 import { fit, type BatchSource, type FitHistory, type FitOptions } from "./fit.js";
-import { resolveConfig, type ResolvedConfig, type VAEConfig } from "./config.js";
+import { checkBeta, resolveConfig, type ResolvedConfig, type VAEConfig } from "./config.js";
 import { Inference } from "./inference.js";
 import { decodeModel, encodeModel, ModelFormatError } from "./io.js";
 import { Network } from "./network.js";
 import { Objective } from "./objective.js";
 import { exportState, stageState, writeState, type Counters } from "./persistence.js";
 import { HostRng } from "./random.js";
-import { checkOptions, checkRows, normBatch } from "./rows.js";
+import { checkRows, normBatch } from "./rows.js";
 import type { BatchInput, EpochCursor, ModelState, Rows, StepResult } from "./types.js";
 import { loadKernels, type Build, type Kernels, type LoadOptions } from "./wasm.js";
-import { checkFinite, checkInt, fail } from "./validate.js";
+import { checkBool, checkInt, checkOptions, describe, fail, finiteF32 } from "./validate.js";
 
 export { NonFiniteLossError } from "./types.js";
 export type { BatchInput, EpochCursor, EpochSums, ModelState, Rows, StepResult } from "./types.js";
@@ -29,14 +29,13 @@ export class VAE {
   readonly config: Readonly<ResolvedConfig>;
   /** The kernel build that runs ("plain" or "relaxed"). */
   readonly build: Build;
+  /** @internal The kernel module (raw pointers: not a supported API). */
   readonly kernels: Kernels;
   private opt: Adam;
   /** Training steps taken (one per batch). */
   steps = 0;
   /** Completed epochs of `fit`. */
   epochs = 0;
-  /** Host-side random stream (epoch shuffles). */
-  hostRng: HostRng;
   /** Where an in-memory fit epoch stopped when it was aborted (null between
    *  epochs): the next fit redoes that epoch's shuffle and continues after
    *  the batches already done. Saved with the optimizer state. */
@@ -51,12 +50,11 @@ export class VAE {
     this.kernels = kernels;
     this.build = kernels.build;
     this.opt = new Adam();
-    this.hostRng = new HostRng(config.seed, 1);
     const D = config.inputDim;
     this.net = new Network(kernels, architectureOf(config), {
       inputDim: D, latentDim: config.latentDim, conditionDim: config.conditionDim,
       outputDim: config.likelihood === "gaussian-learned" ? 2 * D : D,
-    }, config.activationAlpha, config.maxBatch);
+    }, config.activationAlpha, config.maxBatch, new HostRng(config.seed, 1));
     this.net.initialize(config.seed, config.init);
     this.obj = new Objective(this.net, this.config);
     this.inf = new Inference(this.obj);
@@ -71,6 +69,11 @@ export class VAE {
     return new VAE(c, kernels);
   }
 
+  /** @internal Host-side random stream (epoch shuffles); saved with the model. */
+  get hostRng(): HostRng {
+    return this.net.hostRng;
+  }
+
   /** The optimizer used by trainStep and fit. Attaching a fresh Adam (step 0)
    *  starts its moments from zero; an Adam restored with a step count (from
    *  Adam.fromState) keeps the moments in the arena. */
@@ -82,6 +85,13 @@ export class VAE {
     if (!(a instanceof Adam)) fail("optimizer", "an Adam instance", a);
     if (a !== this.opt && a.step === 0) this.resetMoments();
     this.opt = a;
+  }
+
+  /** @internal Puts back a state from exportState() and the optimizer object
+   *  that went with it (fit undoing a failed start). */
+  restoreState(s: ModelState, opt: Adam): void {
+    this.importState(s);
+    this.opt = opt;
   }
 
   /** Forgets an interrupted epoch: the next fit starts a fresh one. */
@@ -129,27 +139,28 @@ export class VAE {
     const shapes = this.parameterShapes();
     const staged: [number, Float32Array][] = [];
     for (const [name, arr] of Object.entries(weights)) {
+      const shown = `weights[${describe(name)}]`;
+      if (!Object.prototype.hasOwnProperty.call(shapes, name)) fail(shown, `a parameter name (one of ${Object.keys(shapes).join(", ")})`);
       const shape = shapes[name];
-      if (!shape) fail(`weights["${name}"]`, `a parameter name (one of ${Object.keys(shapes).join(", ")})`);
       const n = shape.reduce((a, b) => a * b, 1);
-      if (!arr || typeof (arr as ArrayLike<number>).length !== "number") fail(`weights["${name}"]`, `an array of ${n} numbers`, arr);
-      if (arr.length !== n) fail(`weights["${name}"]`, `${n} values for shape [${shape.join(", ")}]`, arr.length);
-      const f = Float32Array.from(arr);
-      for (let i = 0; i < n; i++) if (!Number.isFinite(f[i])) fail(`weights["${name}"][${i}]`, "a finite number", arr[i]);
-      staged.push([this.net.ptr[name], f]);
+      if (!(Array.isArray(arr) || (ArrayBuffer.isView(arr) && !(arr instanceof DataView)))) fail(shown, `a Float32Array (or another typed array / number[]) of ${n} numbers`, arr);
+      if (arr.length !== n) fail(shown, `${n} values for shape [${shape.join(", ")}]`, arr.length);
+      for (let i = 0; i < n; i++) if (!finiteF32(arr[i])) fail(`${shown}[${i}]`, "a number that is finite in float32", arr[i]);
+      staged.push([this.net.ptr[name], Float32Array.from(arr)]);
     }
     this.net.writeTensors(staged);
   }
 
-  /** Validates rows of data for this model; returns the row count. */
+
+  /** @internal Validates rows of data for this model (used by fit); returns the row count. */
   checkRows(name: string, x: unknown, dim: number, targets: boolean): number {
     return checkRows(this.config, name, x, dim, targets);
   }
 
   // --------------------------------------------------------------- training
 
-  /** Adam update over the whole block (called by Adam.apply); returns the
-   *  gradient norm before clipping. */
+  /** @internal Adam update over the whole block (called by Adam.apply);
+   *  returns the gradient norm before clipping. */
   adamUpdate(o: Adam, lr: number, t: number): number {
     return this.obj.adamUpdate(o, lr, t, this.steps + 1);
   }
@@ -161,7 +172,7 @@ export class VAE {
   trainStep(batch: Rows | BatchInput, options: { beta?: number; out?: StepResult } = {}): StepResult {
     checkOptions("options", options, ["beta", "out"]);
     const { x, c, rows } = normBatch(this.config, batch, "batch");
-    const beta = options.beta === undefined ? this.config.beta : checkFinite("beta", options.beta, { min: 0 });
+    const beta = options.beta === undefined ? this.config.beta : checkBeta(options.beta);
     const out = options.out ?? { loss: 0, reconstruction: 0, kl: 0 };
     if (out === null || typeof out !== "object" || Object.isFrozen(out)) fail("options.out", "a writable object to fill with {loss, reconstruction, kl}", out);
     this.net.ensureBatch(rows);
@@ -169,7 +180,7 @@ export class VAE {
     return this.stepLoaded(rows, beta, out, c, 0, null);
   }
 
-  /** A step on rows already validated; used by fit. */
+  /** @internal A step on rows already validated; used by fit. */
   stepRows(x: ArrayLike<number>, c: ArrayLike<number> | undefined, start: number, B: number,
            perm: Uint32Array | null, beta: number, out: StepResult): StepResult {
     // the rows themselves were validated once by the caller (fit); these checks are O(1)
@@ -179,6 +190,7 @@ export class VAE {
     }
     if (perm && perm.length !== total) fail("perm", `a permutation of ${total} rows`, perm.length);
     if (!Number.isFinite(beta) || beta < 0) fail("beta", "a finite number ≥ 0", beta);
+    if (out === null || typeof out !== "object" || Object.isFrozen(out)) fail("out", "a writable object to fill with {loss, reconstruction, kl}", out);
     this.net.ensureBatch(B);
     this.obj.loadRows(x, c, B, start, perm);
     return this.stepLoaded(B, beta, out, c, start, perm);
@@ -187,7 +199,14 @@ export class VAE {
   private stepLoaded(B: number, beta: number, out: StepResult, c: ArrayLike<number> | undefined,
                      start: number, perm: Uint32Array | null): StepResult {
     const lr = this.opt.rate(this.opt.step + 1); // a bad lr schedule fails before anything moves
-    this.obj.forwardBackward(B, beta, false, out, this.steps + 1, null, c, start, perm);
+    // a non-finite loss throws before the update; the training stream is put back
+    this.net.copyStreams(true);
+    try {
+      this.obj.forwardBackward(B, beta, false, out, this.steps + 1, null, c, start, perm);
+    } catch (e) {
+      this.net.copyStreams(false);
+      throw e;
+    }
     this.opt.apply(this, lr);
     this.steps += 1;
     return out;
@@ -201,23 +220,26 @@ export class VAE {
   computeGradients(batch: Rows | BatchInput, options: {
     noise?: Rows; beta?: number; estimator?: "reparameterized" | "score"; baseline?: boolean;
   } = {}): StepResult & { gradients: Record<string, Float32Array> } {
-    checkOptions("options", options, ["noise", "beta", "estimator", "baseline"]);
-    const { x, c, rows } = normBatch(this.config, batch, "batch");
-    const beta = options.beta === undefined ? this.config.beta : checkFinite("beta", options.beta, { min: 0 });
-    const est = options.estimator ?? "reparameterized";
-    if (est !== "reparameterized" && est !== "score") fail("estimator", `"reparameterized" or "score"`, est);
-    this.net.ensureBatch(rows);
-    const L = this.config.latentDim;
-    if (options.noise !== undefined) {
-      const n = checkRows(this.config, "noise", options.noise, L, false);
-      if (n !== rows) fail("noise", `${rows} rows × ${L} values (one ε per row)`, `${n} rows`);
-    }
-    this.obj.loadRows(x, c, rows, 0, null);
-    if (options.noise !== undefined) this.net.heap().set(Float32Array.from(options.noise as ArrayLike<number>), this.net.ptr["eps"] >>> 2);
-    const out = { loss: 0, reconstruction: 0, kl: 0 };
-    this.obj.forwardBackward(rows, beta, options.noise !== undefined, out, this.steps + 1,
-      est === "score" ? { baseline: options.baseline ?? false } : null, c, 0, null);
-    return { ...out, gradients: this.getGradients() };
+    return this.net.keepStreams(() => {
+      checkOptions("options", options, ["noise", "beta", "estimator", "baseline"]);
+      const { x, c, rows } = normBatch(this.config, batch, "batch");
+      const beta = options.beta === undefined ? this.config.beta : checkBeta(options.beta);
+      const est = options.estimator ?? "reparameterized";
+      const baseline = checkBool("baseline", options.baseline, false);
+      if (est !== "reparameterized" && est !== "score") fail("estimator", `"reparameterized" or "score"`, est);
+      this.net.ensureBatch(rows);
+      const L = this.config.latentDim;
+      if (options.noise !== undefined) {
+        const n = checkRows(this.config, "noise", options.noise, L, false);
+        if (n !== rows) fail("noise", `${rows} rows × ${L} values (one ε per row)`, `${n} rows`);
+      }
+      this.obj.loadRows(x, c, rows, 0, null);
+      if (options.noise !== undefined) this.net.heap().set(Float32Array.from(options.noise as ArrayLike<number>), this.net.ptr["eps"] >>> 2);
+      const out = { loss: 0, reconstruction: 0, kl: 0 };
+      this.obj.forwardBackward(rows, beta, options.noise !== undefined, out, this.steps + 1,
+        est === "score" ? { baseline } : null, c, 0, null);
+      return { ...out, gradients: this.getGradients() };
+    });
   }
 
   /**
@@ -229,35 +251,38 @@ export class VAE {
   estimatorVariance(batch: Rows | BatchInput, options: { samples?: number; baseline?: boolean } = {}): {
     reparameterized: number; score: number;
   } {
-    checkOptions("options", options, ["samples", "baseline"]);
-    const S = checkInt("samples", options.samples ?? 16, 2, 100000);
-    const { x, c, rows } = normBatch(this.config, batch, "batch");
-    const L = this.config.latentDim;
-    const noises: Float32Array[] = [];
-    this.net.ensureBatch(rows);
-    const eps = this.net.ptr["eps"];
-    for (let s = 0; s < S; s++) {
-      this.kernels.raw.rng_normal(this.net.ptr["rng.eval"], eps, rows * L);
-      noises.push(this.net.heap().slice(eps >>> 2, (eps >>> 2) + rows * L));
-    }
-    const names = Object.keys(this.parameterShapes()).filter((n) => n.startsWith("encoder."));
-    const variance = (est: "reparameterized" | "score") => {
-      let mean: Float64Array | null = null, m2: Float64Array | null = null;
+    return this.net.keepStreams(() => {
+      checkOptions("options", options, ["samples", "baseline"]);
+      const S = checkInt("samples", options.samples ?? 16, 2, 100000);
+      checkBool("baseline", options.baseline, false);
+      const { x, c, rows } = normBatch(this.config, batch, "batch");
+      const L = this.config.latentDim;
+      const noises: Float32Array[] = [];
+      this.net.ensureBatch(rows);
+      const eps = this.net.ptr["eps"];
       for (let s = 0; s < S; s++) {
-        const g = this.computeGradients(c ? { x, condition: c } : x, { noise: noises[s], estimator: est, baseline: options.baseline });
-        const flat = concat(names.map((n) => g.gradients[n]));
-        if (!mean) { mean = new Float64Array(flat.length); m2 = new Float64Array(flat.length); }
-        for (let i = 0; i < flat.length; i++) {
-          const d = flat[i] - mean[i];
-          mean[i] += d / (s + 1);
-          m2![i] += d * (flat[i] - mean[i]);
-        }
+        this.kernels.raw.rng_normal(this.net.ptr["rng.eval"], eps, rows * L);
+        noises.push(this.net.heap().slice(eps >>> 2, (eps >>> 2) + rows * L));
       }
-      let tot = 0;
-      for (let i = 0; i < m2!.length; i++) tot += m2![i] / (S - 1);
-      return tot / m2!.length;
-    };
-    return { reparameterized: variance("reparameterized"), score: variance("score") };
+      const names = Object.keys(this.parameterShapes()).filter((n) => n.startsWith("encoder."));
+      const variance = (est: "reparameterized" | "score") => {
+        let mean: Float64Array | null = null, m2: Float64Array | null = null;
+        for (let s = 0; s < S; s++) {
+          const g = this.computeGradients(c ? { x, condition: c } : x, { noise: noises[s], estimator: est, baseline: options.baseline });
+          const flat = concat(names.map((n) => g.gradients[n]));
+          if (!mean) { mean = new Float64Array(flat.length); m2 = new Float64Array(flat.length); }
+          for (let i = 0; i < flat.length; i++) {
+            const d = flat[i] - mean[i];
+            mean[i] += d / (s + 1);
+            m2![i] += d * (flat[i] - mean[i]);
+          }
+        }
+        let tot = 0;
+        for (let i = 0; i < m2!.length; i++) tot += m2![i] / (S - 1);
+        return tot / m2!.length;
+      };
+      return { reparameterized: variance("reparameterized"), score: variance("score") };
+    });
   }
 
   /** Trains with fit.ts: in-memory rows or a stream of batches. */
@@ -319,17 +344,19 @@ export class VAE {
    *  counters, so training resumes bit-identically. */
   save(options: { optimizer?: boolean } = {}): Uint8Array {
     checkOptions("options", options, ["optimizer"]);
-    return encodeModel(this.config as ResolvedConfig, this.exportState(), this.parameterShapes(), this.build, options.optimizer ?? true);
+    const withOptimizer = checkBool("optimizer", options.optimizer, true);
+    return encodeModel(this.config as ResolvedConfig, this.exportState(), this.parameterShapes(), this.build, withOptimizer);
   }
 
   /** A new model from saved bytes (format version 2, or 1). A file saved
    *  while training with an lr schedule needs that `schedule` again to
    *  continue training. */
   static async load(bytes: Uint8Array, options: LoadOptions & { schedule?: (step: number) => number } = {}): Promise<VAE> {
-    checkOptions("options", options, ["build", "deterministic", "wasm", "schedule"]);
+    const { schedule, ...loadOptions } = checkOptions("options", options, ["build", "deterministic", "wasm", "schedule"]);
+    if (schedule !== undefined && typeof schedule !== "function") fail("schedule", "a function from the 1-based step to a learning rate", schedule);
     const { config, state } = decodeModel(bytes);
-    const vae = await VAE.create(config, options);
-    vae.importState(state, options.schedule);
+    const vae = await VAE.create(config, loadOptions);
+    vae.importState(state, schedule);
     return vae;
   }
 

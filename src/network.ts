@@ -6,6 +6,7 @@
 import type { Architecture } from "./architecture.js";
 import { kindOf, type Layer, type LayerSpec, type StepContext } from "./layers/index.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
+import type { HostRng } from "./random.js";
 import { activationCode, type Kernels } from "./wasm.js";
 
 export type Init = "glorot" | "he" | "pytorch";
@@ -29,15 +30,23 @@ export class Network {
   dec: Layer[] = [];
   /** Context of the kind calls (kernels, scratch, α, condition rows). */
   ctx!: StepContext;
+  /** The host-side random stream (epoch shuffles), kept with the arena's two
+   *  so keepStreams can restore all three. */
+  readonly hostRng: HostRng;
   private readonly alpha: number;
   private heapBuf: ArrayBuffer | SharedArrayBuffer | null = null;
   private heapF: Float32Array = new Float32Array(0);
+  private heapU: Uint32Array = new Uint32Array(0);
+  /** Random streams saved by the outermost keepStreams (train, eval, host). */
+  private savedStreams = new Uint32Array(12);
+  private streamDepth = 0;
 
-  constructor(kernels: Kernels, arch: Architecture, dims: NetworkDims, alpha: number, batch: number) {
+  constructor(kernels: Kernels, arch: Architecture, dims: NetworkDims, alpha: number, batch: number, hostRng: HostRng) {
     this.kernels = kernels;
     this.arch = arch;
     this.dims = dims;
     this.alpha = alpha;
+    this.hostRng = hostRng;
     this.layout(batch);
   }
 
@@ -110,8 +119,34 @@ export class Network {
     if (buf !== this.heapBuf) {
       this.heapBuf = buf;
       this.heapF = new Float32Array(buf);
+      this.heapU = new Uint32Array(buf);
     }
     return this.heapF;
+  }
+
+  /** Runs fn; if it throws, the training, evaluation and host random streams
+   *  are put back as they were before it (a call that throws changes
+   *  nothing). Nested calls save and restore once, at the outermost. */
+  keepStreams<T>(fn: () => T): T {
+    if (this.streamDepth++ === 0) this.copyStreams(true);
+    try {
+      return fn();
+    } catch (e) {
+      if (this.streamDepth === 1) this.copyStreams(false);
+      throw e;
+    } finally {
+      this.streamDepth--;
+    }
+  }
+
+  /** Saves (or puts back) the three random streams. */
+  copyStreams(save: boolean): void {
+    this.heap();
+    const U = this.heapU, S = this.savedStreams, t = this.ptr["rng.train"] >>> 2, e = this.ptr["rng.eval"] >>> 2;
+    for (let i = 0; i < 4; i++) {
+      if (save) { S[i] = U[t + i]; S[4 + i] = U[e + i]; S[8 + i] = this.hostRng.s[i]; }
+      else { U[t + i] = S[i]; U[e + i] = S[4 + i]; this.hostRng.s[i] = S[8 + i]; }
+    }
   }
 
   /** Seeds both streams, zeroes the four blocks, and draws the weights from

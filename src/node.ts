@@ -1,19 +1,23 @@
 // Node-only helpers (kept out of the browser entry): atomic file writes and
 // model files on disk.
 import { readFile } from "node:fs/promises";
-import { writeFileAtomic } from "./atomic-file.js";
+import { checkPath, writeFileAtomic } from "./atomic-file.js";
 import { VAE } from "./model.js";
 import type { LoadOptions } from "./wasm.js";
+import { fail } from "./validate.js";
 
 export { readInteropFiles, writeInteropFiles, type InteropFiles } from "./interop/files-node.js";
 export { writeFileAtomic };
 
 /** Saves a model file atomically. */
 export async function saveModelFile(model: VAE, path: string, options: { optimizer?: boolean } = {}): Promise<void> {
+  if (!(model instanceof VAE)) fail("model", "a VAE", model);
+  checkPath(path);
   await writeFileAtomic(path, model.save(options));
 }
 
 /** Loads a model file into a new model. */
-export async function loadModelFile(path: string, options: LoadOptions = {}): Promise<VAE> {
+export async function loadModelFile(path: string, options: LoadOptions & { schedule?: (step: number) => number } = {}): Promise<VAE> {
+  checkPath(path);
   return VAE.load(new Uint8Array(await readFile(path)), options);
 }

@@ -6,7 +6,7 @@ import { Adam } from "./adam.js";
 import type { Network } from "./network.js";
 import type { HostRng } from "./random.js";
 import { copyCursor, type EpochCursor, type ModelState } from "./types.js";
-import { checkFinite, checkInt, fail } from "./validate.js";
+import { checkFinite, checkInt, describe, fail } from "./validate.js";
 
 /** The training counters a state carries besides the arena. */
 export interface Counters {
@@ -42,19 +42,26 @@ const badRng = (r: Uint32Array) => (r[0] | r[1] | r[2] | r[3]) === 0;
 
 /** Checks every part of `s` against the network; throws naming the part. */
 export function stageState(net: Network, s: ModelState, current: Adam, schedule?: (step: number) => number): StagedState {
+  if (s === null || typeof s !== "object" || Array.isArray(s)) fail("state", "a ModelState object (from exportState())", s);
+  const known = ["weights", "m", "v", "rngTrain", "rngEval", "hostRng", "optimizer", "steps", "epochs", "epochCursor"];
+  for (const k of Object.keys(s)) {
+    if (!known.includes(k)) fail(`state.${k.slice(0, 40)}`, `unknown field (known: ${known.join(", ")})`);
+    if (k !== "epochCursor" && (s as unknown as Record<string, unknown>)[k] === null) fail(`state.${k}`, "a value (omit it instead of null)", null);
+  }
   const shapes = net.parameterShapes();
   const staged: [number, Float32Array][] = [];
   if ((s.m === undefined) !== (s.v === undefined)) fail("state", "both Adam moments (m and v) or neither");
   for (const [part, prefix, required] of [[s.weights, "", true], [s.m, "m:", false], [s.v, "v:", false]] as const) {
     if (!part) { if (required) fail("state.weights", "the model's weights"); continue; }
+    if (typeof part !== "object") fail(`state.${prefix ? prefix.slice(0, 1) : "weights"}`, "an object of name → Float32Array", part);
     for (const [n, shape] of Object.entries(shapes)) {
-      const t = part[n];
+      const t = Object.prototype.hasOwnProperty.call(part, n) ? part[n] : undefined;
       const size = shape.reduce((a, b) => a * b, 1);
       if (!(t instanceof Float32Array) || t.length !== size) fail(`state ${prefix || "weights:"}${n}`, `${size} floats for shape [${shape.join(", ")}]`, t);
       for (let i = 0; i < size; i++) if (!Number.isFinite(t[i])) fail(`state ${prefix || "weights:"}${n}[${i}]`, "a finite number", t[i]);
       staged.push([net.ptr[`${prefix}${n}`], t]);
     }
-    for (const n of Object.keys(part)) if (!shapes[n]) fail(`state ${prefix || "weights:"}${n}`, "a parameter of this model");
+    for (const n of Object.keys(part)) if (!Object.prototype.hasOwnProperty.call(shapes, n)) fail(`state ${prefix || "weights:"}${describe(n)}`, "a parameter of this model");
   }
   for (const k of ["rngTrain", "rngEval", "hostRng"] as const) {
     const r = s[k];
@@ -65,6 +72,7 @@ export function stageState(net: Network, s: ModelState, current: Adam, schedule?
   let optimizer = s.optimizer ? Adam.fromState(s.optimizer, schedule ?? keep) : null;
   if (s.epochCursor) {
     const c = s.epochCursor;
+    if (typeof c !== "object") fail("state.epochCursor", "an EpochCursor object or null", c);
     if (!(c.hostRng instanceof Uint32Array) || c.hostRng.length !== 4 || badRng(c.hostRng)) fail("state.epochCursor.hostRng", "4 u32 words, not all zero", c.hostRng);
     checkInt("state.epochCursor.batchSize", c.batchSize, 1);
     checkInt("state.epochCursor.rows", c.rows, 1);

@@ -4,12 +4,13 @@
 // whether its output is a buffer of its own, and its scratch. One arena holds
 //   params | grads | adam.m | adam.v   four twin blocks with the same layout
 //   rng                                 training and evaluation PRNG states
-//   buffers, activations                sized for `batch` rows
+//   activations, buffers                sized for `batch` rows
 //   scratch                             GEMM / im2col buffers (the largest need)
 // Params come first, so a larger batch only moves the activation region up:
 // parameter offsets never change for a given architecture.
 import { kindOf, type LayerSpec } from "./layers/index.js";
 import { gemmScratchBytes } from "./scratch.js";
+import { checkInt, checkOptions, fail } from "./validate.js";
 
 export { gemmScratchBytes };
 export type { LayerSpec };
@@ -18,7 +19,7 @@ export interface PlanSpec {
   /** Every layer, encoder then decoder: parameters in this order. */
   layers: LayerSpec[];
   /** The model's other per-row buffers, [name, floats per row], in order
-   *  (before the layers' activations). */
+   *  (after the layers' activations). */
   buffers: [string, number][];
   /** Rows the activations are sized for. */
   batch: number;
@@ -48,7 +49,42 @@ export interface Block {
 const ALIGN = 64;
 const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
+const MAX_DIM = 1 << 24;
+
+/** Checks a PlanSpec's structure (layers with a known kind, string names and
+ *  integer shapes and parameter shapes; buffers [name, floats per row]; the
+ *  batch); throws an ArgumentError naming the field. */
+function checkPlanSpec(spec: PlanSpec): void {
+  if (spec === null || typeof spec !== "object" || Array.isArray(spec)) fail("spec", "a PlanSpec object { layers, buffers, batch }", spec);
+  if (!Array.isArray(spec.layers) || spec.layers.length === 0) fail("spec.layers", "a non-empty array of layers (architectureOf(config).encoder / .decoder)", spec.layers);
+  const dims = (at: string, v: unknown) => {
+    if (!Array.isArray(v) || v.length === 0) fail(at, "an array of integers ≥ 1", v);
+    v.forEach((d, j) => checkInt(`${at}[${j}]`, d, 1, MAX_DIM));
+  };
+  spec.layers.forEach((l, i) => {
+    const at = `spec.layers[${i}]`;
+    if (l === null || typeof l !== "object") fail(at, "a layer object { kind, name, inShape, outShape, params, alias, … }", l);
+    if (typeof l.name !== "string") fail(`${at}.name`, "a string", l.name);
+    try { kindOf(l.kind); } catch { fail(`${at}.kind`, "a layer kind's name", l.kind); }
+    dims(`${at}.inShape`, l.inShape);
+    dims(`${at}.outShape`, l.outShape);
+    if (!Array.isArray(l.params)) fail(`${at}.params`, "an array of { name, shape, role, fanIn, fanOut }", l.params);
+    l.params.forEach((q, j) => {
+      if (q === null || typeof q !== "object" || typeof q.name !== "string") fail(`${at}.params[${j}]`, "an object { name, shape, … } with a string name", q);
+      dims(`${at}.params[${j}].shape`, q.shape);
+    });
+  });
+  checkOptions("spec", spec, ["layers", "buffers", "batch"]);
+  if (!Array.isArray(spec.buffers)) fail("spec.buffers", "an array of [name, floats per row]", spec.buffers);
+  spec.buffers.forEach((b, i) => {
+    if (!Array.isArray(b) || b.length !== 2 || typeof b[0] !== "string") fail(`spec.buffers[${i}]`, "a pair [name, floats per row]", b);
+    checkInt(`spec.buffers[${i}][1]`, b[1], 1, MAX_DIM);
+  });
+  checkInt("spec.batch", spec.batch, 1, 1 << 16);
+}
+
 export function planMemory(spec: PlanSpec): MemoryPlan {
+  checkPlanSpec(spec);
   const tensors: Record<string, TensorSpec> = {};
   let at = 0;
   const put = (name: string, shape: number[]) => {
@@ -78,14 +114,14 @@ export function planMemory(spec: PlanSpec): MemoryPlan {
   put("rng.train", [4]);
   put("rng.eval", [4]);
 
-  // Buffers and activations, sized for spec.batch rows.
+  // Activations and buffers, sized for spec.batch rows.
   const B = spec.batch;
-  for (const [name, perRow] of spec.buffers) put(name, [B, perRow]);
   for (const l of spec.layers) {
     if (l.alias) continue;                        // output = input (no copy)
     put(`act:${l.name}`, [B, ...l.outShape]);     // layer output (post-activation)
     put(`dact:${l.name}`, [B, ...l.outShape]);    // its gradient
   }
+  for (const [name, perRow] of spec.buffers) put(name, [B, perRow]);
 
   let scratch = 0;
   for (const l of spec.layers) scratch = Math.max(scratch, kindOf(l.kind).scratchBytes(l, B));

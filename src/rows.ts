@@ -1,11 +1,12 @@
 // Validation of user data rows and conditions against a model's config
 // (before anything touches the arena).
-import type { ResolvedConfig } from "./config.js";
+import { GAUSSIAN_TARGET_MAX, type ResolvedConfig } from "./config.js";
 import type { BatchInput, Rows } from "./types.js";
-import { fail } from "./validate.js";
+import { F32_LIMIT, fail, finiteF32 } from "./validate.js";
 
-/** Validates rows of data for this model; returns the row count. `targets`:
- *  the rows are likelihood targets (Bernoulli targets must lie in [0, 1]). */
+/** Validates rows of data for this model; returns the row count. Values are
+ *  checked as the float32 numbers the kernels use: Bernoulli targets in
+ *  [0, 1], Gaussian targets within ±GAUSSIAN_TARGET_MAX, others finite in float32. */
 export function checkRows(config: Readonly<ResolvedConfig>, name: string, x: unknown, dim: number, targets: boolean): number {
   if (!(x instanceof Float32Array || x instanceof Float64Array || x instanceof Uint8Array || Array.isArray(x))) {
     fail(name, `a Float32Array, Uint8Array or number[] of rows × ${dim} values`, x);
@@ -14,21 +15,30 @@ export function checkRows(config: Readonly<ResolvedConfig>, name: string, x: unk
   if (arr.length === 0) fail(name, `at least one row of ${dim} values (it is empty)`);
   if (arr.length % dim !== 0) fail(name, `a length that is a multiple of ${dim} (rows × ${dim})`, arr.length);
   const bern = targets && config.likelihood === "bernoulli";
+  const lim = bern ? 1 : targets ? GAUSSIAN_TARGET_MAX : F32_LIMIT;
+  const lo = bern ? 0 : -lim;
   if (x instanceof Float32Array || x instanceof Float64Array) {
     // fast scan; on a failure, fall through to the scan that names the value
     let ok = true;
-    if (bern) { for (let i = 0; i < x.length; i++) { const v = x[i]; if (!(v >= 0 && v <= 1)) { ok = false; break; } } }
-    else { for (let i = 0; i < x.length; i++) { const v = x[i]; if (v - v !== 0) { ok = false; break; } } }
+    for (let i = 0; i < x.length; i++) { const v = x[i]; if (!(v >= lo && v <= lim)) { ok = false; break; } }
     if (ok) return arr.length / dim;
   }
-  if (!(x instanceof Uint8Array)) {
-    for (let i = 0; i < arr.length; i++) {
-      const v = arr[i];
-      if (typeof v !== "number" || !Number.isFinite(v)) fail(`${name}[${i}]`, "a finite number", v);
-      if (bern && (v < 0 || v > 1)) fail(`${name}[${i}]`, "a value in [0, 1] for the Bernoulli likelihood", v);
-    }
-  }
+  if (!(x instanceof Uint8Array)) for (let i = 0; i < arr.length; i++) checkValue(config, name, i, arr[i], targets);
   return arr.length / dim;
+}
+
+/** One data value (name[i], or name when i < 0): finite in float32, and a valid
+ *  target of the likelihood when `targets` (Bernoulli [0, 1]; Gaussian within ±GAUSSIAN_TARGET_MAX). */
+export function checkValue(config: Readonly<ResolvedConfig>, name: string, i: number, v: unknown, targets: boolean, note = ""): void {
+  const at = i < 0 ? name : `${name}[${i}]`;
+  if (!finiteF32(v)) fail(at, `a number that is finite in float32 (|x| ≤ 3.4028234663852886e38)${note}`, v);
+  if (!targets) return;
+  const x = v as number;
+  if (config.likelihood === "bernoulli") {
+    if (x < 0 || x > 1) fail(at, `a value in [0, 1] for the Bernoulli likelihood${note}`, x);
+  } else if (Math.abs(x) > GAUSSIAN_TARGET_MAX) {
+    fail(at, `a value in [−${GAUSSIAN_TARGET_MAX}, ${GAUSSIAN_TARGET_MAX}] for the ${config.likelihood} likelihood (so Σ (x − μ)²/σ² stays finite in float32)${note}`, x);
+  }
 }
 
 export function checkCondition(config: Readonly<ResolvedConfig>, name: string, c: unknown, rows: number): void {
@@ -50,13 +60,4 @@ export function normBatch(config: Readonly<ResolvedConfig>, batch: Rows | BatchI
   const rows = checkRows(config, isInput ? `${name}.x` : name, x, config.inputDim, true);
   checkCondition(config, `${name}.condition`, c, rows);
   return { x, c, rows };
-}
-
-/** Options objects may be omitted, never null or a non-object, and hold only
- *  known keys (a misspelt option is an error, not silently ignored). */
-export function checkOptions(name: string, o: unknown, known: readonly string[]): void {
-  if (o === null || typeof o !== "object" || Array.isArray(o)) fail(name, "an options object (or nothing)", o);
-  for (const k in o as object) {
-    if (Object.prototype.hasOwnProperty.call(o, k) && !known.includes(k)) fail(`${name}.${k}`, `no such option (known: ${known.join(", ") || "none"})`);
-  }
 }

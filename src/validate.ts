@@ -8,16 +8,25 @@ export class ArgumentError extends RangeError {
   override name = "ArgumentError";
 }
 
+/** The largest finite float32. */
+export const F32_MAX = 3.4028234663852886e38;
+
 export function fail(name: string, expected: string, got?: unknown): never {
   const shown = got === undefined ? "" : `, got ${describe(got)}`;
   throw new ArgumentError(`${name}: expected ${expected}${shown}`);
 }
 
+/** A bounded, side-effect-free summary of any value for an error message
+ *  (never recurses, never calls user code). */
 export function describe(v: unknown): string {
   if (typeof v === "number") return String(v);
   if (typeof v === "string") return JSON.stringify(v.length > 40 ? v.slice(0, 40) + "…" : v);
   if (v === null) return "null";
-  if (ArrayBuffer.isView(v)) return `${v.constructor.name}(${(v as unknown as ArrayLike<number>).length})`;
+  if (typeof v === "boolean" || typeof v === "bigint") return String(v);
+  if (ArrayBuffer.isView(v)) {
+    const tag = Object.prototype.toString.call(v).slice(8, -1);
+    return v instanceof DataView ? `DataView(${v.byteLength} bytes)` : `${tag}(${(v as unknown as { byteLength: number }).byteLength / ((v as unknown as { BYTES_PER_ELEMENT: number }).BYTES_PER_ELEMENT || 1)})`;
+  }
   if (Array.isArray(v)) return `Array(${v.length})`;
   return typeof v;
 }
@@ -29,7 +38,7 @@ export function checkInt(name: string, v: unknown, min = 1, max = Number.MAX_SAF
   return v;
 }
 
-export function checkFinite(name: string, v: unknown, opts: { min?: number; max?: number; minExclusive?: boolean; maxExclusive?: boolean } = {}): number {
+export function checkFinite(name: string, v: unknown, opts: { min?: number; max?: number; minExclusive?: boolean; maxExclusive?: boolean; why?: string } = {}): number {
   if (typeof v !== "number" || !Number.isFinite(v)) fail(name, "a finite number", v);
   const { min, max, minExclusive, maxExclusive } = opts;
   const below = min !== undefined && (minExclusive ? !(v > min) : !(v >= min));
@@ -38,13 +47,28 @@ export function checkFinite(name: string, v: unknown, opts: { min?: number; max?
     // the message is built only on failure: this check runs on every training step
     const lo = min === undefined ? "" : minExclusive ? `> ${min}` : `≥ ${min}`;
     const hi = max === undefined ? "" : maxExclusive ? `< ${max}` : `≤ ${max}`;
-    fail(name, `a finite number ${[lo, hi].filter(Boolean).join(" and ")}`, v);
+    fail(name, `a finite number ${[lo, hi].filter(Boolean).join(" and ")}${opts.why ? ` (${opts.why})` : ""}`, v);
   }
   return v;
 }
 
-/** Checks a float array's length and that every value is finite (and within
- *  [lo, hi] when given). Returns it as a Float32Array view or copy. */
+/** A hyperparameter the kernels read as float32, in [min, max]: the range is
+ *  chosen so the math stays finite in float32, and the error says so. */
+export function checkF32Range(name: string, v: unknown, min: number, max: number, why = "so the float32 math stays finite"): number {
+  return checkFinite(name, v, { min, max, why });
+}
+
+/** Doubles of magnitude up to this round to a finite float32 (just under
+ *  half an ulp above F32_MAX). */
+export const F32_LIMIT = 3.4028235677973362e38;
+
+/** Whether x is a number that is finite once rounded to float32. */
+export function finiteF32(x: unknown): boolean {
+  return typeof x === "number" && Math.abs(x) <= F32_LIMIT;
+}
+
+/** Checks a float array's length and that every value is finite in float32
+ *  (and within [lo, hi] when given). Returns it as a Float32Array view or copy. */
 export function checkFloatArray(name: string, v: unknown, length: number,
                                 range?: [number, number]): Float32Array {
   if (!(v instanceof Float32Array || v instanceof Float64Array || Array.isArray(v))) {
@@ -54,7 +78,7 @@ export function checkFloatArray(name: string, v: unknown, length: number,
   if (arr.length !== length) fail(name, `length ${length}`, arr.length);
   for (let i = 0; i < length; i++) {
     const x = arr[i];
-    if (typeof x !== "number" || !Number.isFinite(x)) fail(`${name}[${i}]`, "a finite number", x);
+    if (!finiteF32(x)) fail(`${name}[${i}]`, "a number that is finite in float32 (|x| ≤ 3.4028234663852886e38)", x);
     if (range && (x < range[0] || x > range[1])) fail(`${name}[${i}]`, `a value in [${range[0]}, ${range[1]}]`, x);
   }
   return v instanceof Float32Array ? v : Float32Array.from(arr);
@@ -63,4 +87,31 @@ export function checkFloatArray(name: string, v: unknown, length: number,
 export function checkOneOf<T extends string>(name: string, v: unknown, options: readonly T[]): T {
   if (typeof v !== "string" || !options.includes(v as T)) fail(name, `one of ${options.map((o) => JSON.stringify(o)).join(", ")}`, v);
   return v as T;
+}
+
+/** An options object: omitted (undefined) means {}; otherwise a plain object
+ *  with only known own keys, none of them null (null is an error, not the
+ *  default). Returns the object. */
+export function checkOptions<T extends object>(name: string, o: T | undefined, known: readonly string[]): T {
+  if (o === undefined) return {} as T;
+  if (o === null || typeof o !== "object" || Array.isArray(o) || ArrayBuffer.isView(o)) fail(name, "an object of options (or nothing)", o);
+  for (const k of Object.keys(o)) {
+    const shown = `${name}.${k.length > 40 ? k.slice(0, 40) + "…" : k}`;
+    if (!known.includes(k)) throw new ArgumentError(`${shown}: unknown option (known: ${known.join(", ") || "none"})`);
+    if ((o as Record<string, unknown>)[k] === null) fail(shown, "a value (omit the option for its default; null is not a default)", null);
+  }
+  return o;
+}
+
+/** An optional boolean option: undefined gives `def`; anything but a boolean fails. */
+export function checkBool(name: string, v: unknown, def: boolean): boolean {
+  if (v === undefined) return def;
+  if (typeof v !== "boolean") fail(name, "true or false", v);
+  return v;
+}
+
+/** An optional function option. */
+export function checkFunction<T>(name: string, v: unknown, what = "a function"): T | undefined {
+  if (v !== undefined && typeof v !== "function") fail(name, what, v);
+  return v as T | undefined;
 }

@@ -10,7 +10,8 @@
 import * as loader from "@assemblyscript/loader";
 import { checkAdamHyperparameters, checkLearningRate } from "./adam.js";
 import type { WasmBytes, WasmMemory } from "./host-types.js";
-import { ArgumentError, checkInt, fail } from "./validate.js";
+import { ArgumentError, checkBool, checkInt, checkOptions, describe, fail } from "./validate.js";
+import { checkConvGeometry, convChunkImages, type ConvGeometry } from "./conv-shape.js";
 
 export type Build = "plain" | "relaxed";
 export type BuildRequest = Build | "auto";
@@ -27,6 +28,26 @@ export interface RawExports {
                 act: number, alpha: number, scratch: number): void;
   dense_backward(dx: number, dw: number, db: number, dy: number, x: number, w: number, y: number,
                  B: number, IN: number, OUT: number, act: number, alpha: number, accumulate: number, scratch: number): void;
+  conv_scratch_bytes(transpose: number, H: number, W: number, C: number, Ho: number, Wo: number, Co: number,
+                     kh: number, kw: number, nb: number): number;
+  conv2d_forward(y: number, x: number, w: number, b: number, B: number, H: number, W: number, C: number,
+                 Ho: number, Wo: number, Co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number,
+                 act: number, alpha: number, nb: number, scratch: number): void;
+  conv2d_backward(dx: number, dw: number, db: number, dy: number, x: number, w: number, y: number,
+                  B: number, H: number, W: number, C: number, Ho: number, Wo: number, Co: number,
+                  kh: number, kw: number, sh: number, sw: number, pt: number, pl: number,
+                  act: number, alpha: number, accumulate: number, nb: number, scratch: number): void;
+  conv2d_transpose_forward(y: number, x: number, w: number, b: number, B: number, H: number, W: number, C: number,
+                           Ho: number, Wo: number, Co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number,
+                           act: number, alpha: number, nb: number, scratch: number): void;
+  conv2d_transpose_backward(dx: number, dw: number, db: number, dy: number, x: number, w: number, y: number,
+                            B: number, H: number, W: number, C: number, Ho: number, Wo: number, Co: number,
+                            kh: number, kw: number, sh: number, sw: number, pt: number, pl: number,
+                            act: number, alpha: number, accumulate: number, nb: number, scratch: number): void;
+  conv_im2col(cols: number, img: number, nb: number, Hi: number, Wi: number, Ci: number, Hp: number, Wp: number,
+              kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
+  conv_col2im_acc(img: number, cols: number, nb: number, Hi: number, Wi: number, Ci: number, Hp: number, Wp: number,
+                  kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
   activation_forward(y: number, x: number, n: number, act: number, alpha: number): void;
   activation_backward(dx: number, dy: number, y: number, n: number, act: number, alpha: number): void;
   rng_seed(state: number, seedLo: number, seedHi: number): void;
@@ -71,6 +92,41 @@ export interface LoadOptions {
   deterministic?: boolean;
   /** Override where the wasm comes from (bytes or a URL), per build. */
   wasm?: Partial<Record<Build, WasmBytes | URL | string>>;
+}
+
+/** The wasm of a build could not be fetched, compiled or instantiated; the
+ *  message names the build and the source, `cause` holds the runtime's error. */
+export class WasmLoadError extends Error {
+  override name = "WasmLoadError";
+}
+
+type WasmSource = WasmBytes | URL | string;
+
+function describeSource(src: WasmSource | undefined, build: Build): string {
+  if (src === undefined) {
+    const d = defaultSources[build];
+    return d === undefined ? `the default ${new URL(`../build/vae.${build}.wasm`, import.meta.url).href}` : `the default source (${describeSource(d, build)})`;
+  }
+  if (src instanceof URL) return src.href;
+  if (typeof src === "string") return JSON.stringify(src.length > 200 ? src.slice(0, 200) + "…" : src);
+  return `${describe(src)} of bytes`;
+}
+
+/** Checks LoadOptions (a known-keys object; build one of the requests,
+ *  deterministic a boolean, wasm an object of per-build sources). */
+function checkLoadOptions(opts: LoadOptions | undefined): LoadOptions {
+  const o = checkOptions("options", opts, ["build", "deterministic", "wasm"]);
+  if (o.build !== undefined && !["plain", "relaxed", "auto"].includes(o.build)) fail("build", `"plain", "relaxed" or "auto"`, o.build);
+  checkBool("deterministic", o.deterministic, false);
+  if (o.wasm !== undefined) {
+    const w = checkOptions("options.wasm", o.wasm, ["plain", "relaxed"]);
+    for (const [k, v] of Object.entries(w)) {
+      if (!(typeof v === "string" || v instanceof URL || v instanceof ArrayBuffer || ArrayBuffer.isView(v))) {
+        fail(`options.wasm.${k}`, "the build's bytes (ArrayBuffer or a view) or its URL (URL or string)", v);
+      }
+    }
+  }
+  return o;
 }
 
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
@@ -156,25 +212,36 @@ async function compile(build: Build, src: WasmBytes | URL | string | undefined):
 }
 
 /** Which build a request resolves to on this runtime. */
-export async function resolveBuild(opts: LoadOptions = {}): Promise<Build> {
+export async function resolveBuild(options?: LoadOptions): Promise<Build> {
+  const opts = checkLoadOptions(options);
   const req = opts.build ?? "plain";
-  if (!["plain", "relaxed", "auto"].includes(req)) fail("build", `"plain", "relaxed" or "auto"`, req);
   if (req === "plain" || opts.deterministic) return "plain";
   return (await relaxedSimdAvailable(opts.wasm?.relaxed)) ? "relaxed" : "plain";
 }
 
 /** Instantiates a fresh kernel module (own memory) of the resolved build. */
-export async function loadKernels(opts: LoadOptions = {}): Promise<Kernels> {
+export async function loadKernels(options?: LoadOptions): Promise<Kernels> {
+  const opts = checkLoadOptions(options);
   const build = await resolveBuild(opts);
-  const module = await compile(build, opts.wasm?.[build]);
-  const { exports } = await loader.instantiate<Record<string, unknown>>(module, {
-    env: {
-      abort(_msg: number, _file: number, line: number, col: number) {
-        throw new Error(`wasm-vae: kernel assertion failed at ${line}:${col} (a bug: please report it)`);
+  const src = opts.wasm?.[build];
+  try {
+    const module = await compile(build, src);
+    const { exports } = await loader.instantiate<Record<string, unknown>>(module, {
+      env: {
+        abort(_msg: number, _file: number, line: number, col: number) {
+          throw new Error(`wasm-vae: kernel assertion failed at ${line}:${col} (a bug: please report it)`);
+        },
       },
-    },
-  });
-  return new Kernels(exports as unknown as RawExports, build);
+    });
+    for (const name of ["heap_base", "gemm_tile_rows", "dense_forward"]) {
+      if (typeof exports[name] !== "function") throw new Error(`it does not export ${name}() (not a wasm-vae kernel module)`);
+    }
+    if (!(exports.memory instanceof WebAssembly.Memory)) throw new Error("it does not export its memory (not a wasm-vae kernel module)");
+    return new Kernels(exports as unknown as RawExports, build);
+  } catch (e) {
+    const why = e instanceof Error ? `${e.name}: ${e.message}` : describe(e);
+    throw new WasmLoadError(`wasm-vae: could not load the "${build}" build from ${describeSource(src, build)}: ${why.slice(0, 500)}`, { cause: e });
+  }
 }
 
 /**
@@ -184,6 +251,7 @@ export async function loadKernels(opts: LoadOptions = {}): Promise<Kernels> {
  * (`f32` does it on every call).
  */
 export class Kernels {
+  /** @internal The unchecked exports (the wrappers below check every call). */
   readonly raw: RawExports;
   readonly build: Build;
   /** First arena byte (64-aligned), after the module's static data. */
@@ -238,7 +306,7 @@ export class Kernels {
 
   gemmScratchBytes(M: number, K: number): number {
     checkInt("M", M); checkInt("K", K);
-    return this.raw.gemm_scratch_bytes(M, K);
+    return this.raw.gemm_scratch_bytes(M, K) >>> 0;   // u32 from wasm: unsigned past 2 GiB
   }
 
   /** C (M,N) = op(A)·op(B), overwritten, accumulated or with bias (N) added. */
@@ -253,7 +321,7 @@ export class Kernels {
     this.span("a", a.a, M * K);
     this.span("b", a.b, K * N);
     if (init === "bias") this.span("bias", a.bias ?? -1, N);
-    this.span("scratch", a.scratch, this.raw.gemm_scratch_bytes(M, K) / 4);
+    this.span("scratch", a.scratch, (this.raw.gemm_scratch_bytes(M, K) >>> 0) / 4);
     this.raw.gemm(a.c, a.a, a.b, a.bias ?? 0, M, K, N, a.transA ? 1 : 0, a.transB ? 1 : 0, GEMM_INIT[init], a.scratch);
   }
 
@@ -282,6 +350,59 @@ export class Kernels {
     const scratch = Math.max(this.raw.gemm_scratch_bytes(IN, B), this.raw.gemm_scratch_bytes(B, OUT));
     this.span("scratch", a.scratch, scratch / 4);
     this.raw.dense_backward(a.dx ?? 0, a.dw, a.db, a.dy, a.x, a.w, a.y, B, IN, OUT, act, alpha, a.accumulate === false ? 0 : 1, a.scratch);
+  }
+
+  /** Bytes of scratch convForward and convBackward need at `chunk` images
+   *  per chunk (convScratchBytes in conv-shape.ts mirrors it). */
+  convScratchBytes(geometry: ConvGeometry, chunk: number): number {
+    checkConvGeometry(geometry, "geometry"); checkInt("chunk", chunk);
+    const g = geometry;
+    return this.raw.conv_scratch_bytes(g.kind === "conv2d_transpose" ? 1 : 0, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kh, g.kw, chunk);
+  }
+
+  /** Checks a conv call's shared arguments; returns the chunk and the
+   *  activation code. x (batch, inH, inW, inC), y (batch, outH, outW, outC),
+   *  w per convParamShapes, the batch run `chunk` images at a time. */
+  private convArgs(a: { x: number; w: number; y: number; batch: number; geometry: ConvGeometry; activation?: Activation;
+    alpha?: number; chunk?: number; scratch: number }): { nb: number; act: number; alpha: number } {
+    const g = a.geometry;
+    checkConvGeometry(g, "geometry");
+    const B = checkInt("batch", a.batch);
+    const nb = a.chunk === undefined ? convChunkImages(g, B) : checkInt("chunk", a.chunk, 1, B);
+    const act = activationCode(a.activation ?? "identity");
+    const alpha = checkAlpha(a.activation ?? "identity", a.alpha ?? 0);
+    this.span("x", a.x, B * g.inH * g.inW * g.inC);
+    this.span("y", a.y, B * g.outH * g.outW * g.outC);
+    this.span("w", a.w, g.kh * g.kw * g.inC * g.outC);
+    this.span("scratch", a.scratch, this.convScratchBytes(g, nb) / 4);
+    return { nb, act, alpha };
+  }
+
+  /** y = act(conv2d(x, w) + b), or act(conv2d_transpose(x, w) + b), NHWC,
+   *  per geometry.kind (assembly/conv.ts). */
+  convForward(a: { y: number; x: number; w: number; b: number; batch: number; geometry: ConvGeometry;
+    activation?: Activation; alpha?: number; chunk?: number; scratch: number }): void {
+    const { nb, act, alpha } = this.convArgs(a);
+    const g = a.geometry;
+    this.span("b", a.b, g.outC);
+    const f = g.kind === "conv2d" ? this.raw.conv2d_forward : this.raw.conv2d_transpose_forward;
+    f(a.y, a.x, a.w, a.b, a.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kh, g.kw,
+      g.strideH, g.strideW, g.padTop, g.padLeft, act, alpha, nb, a.scratch);
+  }
+
+  /** dy ← dy ⊙ act'(y); dw += ∂/∂w, db += ∂/∂b (or written, with
+   *  `accumulate: false`); dx = ∂/∂x (unless dx is null). */
+  convBackward(a: { dx: number | null; dw: number; db: number; dy: number; x: number; w: number; y: number;
+    batch: number; geometry: ConvGeometry; activation?: Activation; alpha?: number; accumulate?: boolean;
+    chunk?: number; scratch: number }): void {
+    const { nb, act, alpha } = this.convArgs(a);
+    const g = a.geometry;
+    if (a.dx !== null) this.span("dx", a.dx, a.batch * g.inH * g.inW * g.inC);
+    this.span("dw", a.dw, g.kh * g.kw * g.inC * g.outC); this.span("db", a.db, g.outC);
+    this.span("dy", a.dy, a.batch * g.outH * g.outW * g.outC);
+    const f = g.kind === "conv2d" ? this.raw.conv2d_backward : this.raw.conv2d_transpose_backward;
+    f(a.dx ?? 0, a.dw, a.db, a.dy, a.x, a.w, a.y, a.batch, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kh, g.kw,
+      g.strideH, g.strideW, g.padTop, g.padLeft, act, alpha, a.accumulate === false ? 0 : 1, nb, a.scratch);
   }
 
   activationForward(y: number, x: number, n: number, activation: Activation, alpha = 0): void {

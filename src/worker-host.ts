@@ -161,17 +161,17 @@ class TrainerHost {
         return { name, length: rows.length };
       }
       case "deleteData": return this.data.delete(a[0] as string);
-      case "fit": return this.fit(a[0] as DataRef, (a[1] ?? {}) as WorkerFitOptions, id, started);
-      case "sample": return this.model().sample(a[0] as number, (a[1] ?? {}) as never);
-      case "encode": return this.model().encode(this.rows("x", a[0] as DataRef)!, (a[1] ?? {}) as never);
-      case "decode": return this.model().decode(a[0] as Rows, (a[1] ?? {}) as never);
-      case "reconstruct": return this.model().reconstruct(this.rows("x", a[0] as DataRef)!, (a[1] ?? {}) as never);
-      case "interpolate": return this.model().interpolate(this.rows("xa", a[0] as DataRef)!, this.rows("xb", a[1] as DataRef)!, a[2] as number, (a[3] ?? {}) as never);
-      case "impute": return this.model().impute(this.rows("x", a[0] as DataRef)!, a[1] as ArrayLike<number>, (a[2] ?? {}) as never);
-      case "elbo": return this.model().elbo(this.rows("x", a[0] as DataRef)!, (a[1] ?? {}) as never);
+      case "fit": return this.fit(a[0] as DataRef, (a[1] === undefined ? {} : a[1]) as WorkerFitOptions, id, started);
+      case "sample": return this.model().sample(a[0] as number, a[1] as never);
+      case "encode": return this.model().encode(this.rows("x", a[0] as DataRef)!, a[1] as never);
+      case "decode": return this.model().decode(a[0] as Rows, a[1] as never);
+      case "reconstruct": return this.model().reconstruct(this.rows("x", a[0] as DataRef)!, a[1] as never);
+      case "interpolate": return this.model().interpolate(this.rows("xa", a[0] as DataRef)!, this.rows("xb", a[1] as DataRef)!, a[2] as number, a[3] as never);
+      case "impute": return this.model().impute(this.rows("x", a[0] as DataRef)!, a[1] as ArrayLike<number>, a[2] as never);
+      case "elbo": return this.model().elbo(this.rows("x", a[0] as DataRef)!, a[1] as never);
       case "getWeights": return this.model().getWeights();
       case "setWeights": this.notTraining("setWeights"); this.model().setWeights(a[0] as Record<string, Float32Array>); return undefined;
-      case "save": return this.model().save((a[0] ?? {}) as { optimizer?: boolean });
+      case "save": return this.model().save(a[0] as { optimizer?: boolean });
       case "dispose": this.notTraining("dispose"); this.vae = null; this.data.clear(); return undefined;
       default: fail("op", "a WorkerTrainer operation", op);
     }

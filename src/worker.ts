@@ -13,6 +13,7 @@ import type { ResolvedConfig, VAEConfig } from "./config.js";
 import type { BatchInfo, EpochInfo, FitHistory } from "./fit.js";
 import type { Rows } from "./model.js";
 import type { Build, BuildRequest } from "./wasm.js";
+import { ArgumentError } from "./validate.js";
 
 export type { TransferList } from "./host-types.js";
 
@@ -272,12 +273,12 @@ export class WorkerTrainer {
   constructor(worker: WorkerLike | URL | string) {
     if (typeof worker === "string" || worker instanceof URL) {
       if (typeof Worker !== "function") {
-        throw new TypeError("WorkerTrainer: this runtime has no global Worker; pass a worker_threads Worker instead of a URL");
+        throw new ArgumentError("WorkerTrainer: this runtime has no global Worker; pass a worker_threads Worker instead of a URL");
       }
       worker = new Worker(worker, { type: "module" }) as unknown as WorkerLike;
     }
     if (!worker || typeof (worker as { postMessage?: unknown }).postMessage !== "function") {
-      throw new TypeError("WorkerTrainer: expected a Worker, a worker_threads Worker or a script URL");
+      throw new ArgumentError("WorkerTrainer: expected a Worker, a worker_threads Worker or a script URL");
     }
     this.worker = worker;
     const onMessage = (m: TrainerMessage) => this.receive(m);
@@ -302,7 +303,7 @@ export class WorkerTrainer {
   /** Subscribes to an event; returns the unsubscribe function. */
   on<K extends keyof TrainerEvents>(type: K, fn: (e: TrainerEvents[K]) => void): () => void {
     const set = this.listeners[type] as Set<(e: TrainerEvents[K]) => void>;
-    if (!set) throw new TypeError(`WorkerTrainer.on: unknown event ${JSON.stringify(type)} (batch, epoch or error)`);
+    if (!set) throw new ArgumentError(`WorkerTrainer.on: unknown event ${JSON.stringify(type)} (batch, epoch or error)`);
     set.add(fn);
     return () => set.delete(fn);
   }

@@ -222,7 +222,10 @@ describe("pairFromIdx / loadIdxPair", () => {
       await expect(loadIdxPair(join(dir, "imgs"), join(dir, "labs2")))
         .rejects.toThrow(/count mismatch: 3 images but 2 labels/);
       await expect(loadIdxPair(join(dir, "labs"), join(dir, "labs"))).rejects.toThrow(/labs: images must be 3-d/);
-      await expect(readIdxFile(join(dir, "missing"))).rejects.toThrow(/ENOENT.*missing/);
+      const missing = join(dir, "missing");
+      await expect(readIdxFile(missing)).rejects.toThrow(IdxFormatError);
+      await expect(readIdxFile(missing)).rejects.toThrow(`${missing}: cannot read (no such file)`);
+      await expect(readIdxFile(dir)).rejects.toThrow(`${dir}: cannot read (is a directory)`);
       await expect(loadIdxPair(join(dir, "imgs"), join(dir, "labs"), { limit: -1 })).rejects.toThrow(ArgumentError);
     });
   });

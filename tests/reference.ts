@@ -416,3 +416,112 @@ export function vaeElboRef(w: Record<string, ArrayLike<number>>, c: VaeRefConfig
   }
   return { elbo: rec.map((v, r) => -(v + kl[r])), reconstruction: rec, kl };
 }
+
+/** One convolution layer's sizes per image, with the pads of its conv2d side
+ *  (the same fields as src/conv-shape.ts's ConvGeometry). */
+export interface ConvRefShape {
+  inH: number; inW: number; inC: number; outH: number; outW: number; outC: number;
+  kh: number; kw: number; strideH: number; strideW: number; padTop: number; padLeft: number;
+}
+
+/** conv2d, NHWC, from the definition: y[n,oy,ox,co] = act(b[co] +
+ *  Σ_{ty,tx,ci} x[n, oy·sh−pt+ty, ox·sw−pl+tx, ci]·w[ty,tx,ci,co]), x = 0
+ *  outside the image; w (kh, kw, inC, outC). Returns the pre-activation too. */
+export function conv2dRef(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>, B: number,
+  s: ConvRefShape, act: Act = "identity", alpha = 0): { y: Float64Array; pre: Float64Array } {
+  const { inH, inW, inC, outH, outW, outC, kh, kw } = s;
+  const pre = new Float64Array(B * outH * outW * outC);
+  for (let n = 0; n < B; n++) {
+    for (let oy = 0; oy < outH; oy++) {
+      for (let ox = 0; ox < outW; ox++) {
+        for (let co = 0; co < outC; co++) {
+          let acc = b[co];
+          for (let ty = 0; ty < kh; ty++) {
+            const iy = oy * s.strideH - s.padTop + ty;
+            if (iy < 0 || iy >= inH) continue;
+            for (let tx = 0; tx < kw; tx++) {
+              const ix = ox * s.strideW - s.padLeft + tx;
+              if (ix < 0 || ix >= inW) continue;
+              for (let ci = 0; ci < inC; ci++) {
+                acc += x[((n * inH + iy) * inW + ix) * inC + ci] * w[((ty * kw + tx) * inC + ci) * outC + co];
+              }
+            }
+          }
+          pre[((n * outH + oy) * outW + ox) * outC + co] = acc;
+        }
+      }
+    }
+  }
+  return { y: pre.map((v) => actRef(v, act, alpha)), pre };
+}
+
+/** conv2d_transpose, NHWC, as a scatter (the definition): every input pixel
+ *  (iy, ix) adds x[n,iy,ix,ci]·w[ty,tx,co,ci] to y[n, iy·sh−pt+ty, ix·sw−pl+tx, co]
+ *  when that lies inside the output; then b and act. w (kh, kw, outC, inC). */
+export function conv2dTransposeRef(x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>, B: number,
+  s: ConvRefShape, act: Act = "identity", alpha = 0): { y: Float64Array; pre: Float64Array } {
+  const { inH, inW, inC, outH, outW, outC, kh, kw } = s;
+  const pre = new Float64Array(B * outH * outW * outC);
+  for (let n = 0; n < B; n++) {
+    for (let i = 0; i < outH * outW; i++) for (let co = 0; co < outC; co++) pre[(n * outH * outW + i) * outC + co] = b[co];
+    for (let iy = 0; iy < inH; iy++) {
+      for (let ix = 0; ix < inW; ix++) {
+        for (let ty = 0; ty < kh; ty++) {
+          const oy = iy * s.strideH - s.padTop + ty;
+          if (oy < 0 || oy >= outH) continue;
+          for (let tx = 0; tx < kw; tx++) {
+            const ox = ix * s.strideW - s.padLeft + tx;
+            if (ox < 0 || ox >= outW) continue;
+            for (let co = 0; co < outC; co++) {
+              let acc = 0;
+              for (let ci = 0; ci < inC; ci++) {
+                acc += x[((n * inH + iy) * inW + ix) * inC + ci] * w[((ty * kw + tx) * outC + co) * inC + ci];
+              }
+              pre[((n * outH + oy) * outW + ox) * outC + co] += acc;
+            }
+          }
+        }
+      }
+    }
+  }
+  return { y: pre.map((v) => actRef(v, act, alpha)), pre };
+}
+
+/** Gradients of L = Σ g ⊙ pre for conv2d (transpose = false) or
+ *  conv2d_transpose, from the definitions above, g (B, outH, outW, outC):
+ *  db = Σ g; for every tap (x pixel, w entry, y pixel) linked in the forward,
+ *  dx += w·g and dw += x·g. */
+export function convBackwardRef(transpose: boolean, g: ArrayLike<number>, x: ArrayLike<number>, w: ArrayLike<number>,
+  B: number, s: ConvRefShape): { dx: Float64Array; dw: Float64Array; db: Float64Array } {
+  const { inH, inW, inC, outH, outW, outC, kh, kw } = s;
+  const dx = new Float64Array(B * inH * inW * inC), dw = new Float64Array(kh * kw * inC * outC), db = new Float64Array(outC);
+  for (let i = 0; i < B * outH * outW; i++) for (let co = 0; co < outC; co++) db[co] += g[i * outC + co];
+  // conv2d: the image side is x, patches at y pixels; transpose: image y, patches at x pixels
+  const [Hi, Wi, Hp, Wp] = transpose ? [outH, outW, inH, inW] : [inH, inW, outH, outW];
+  for (let n = 0; n < B; n++) {
+    for (let py = 0; py < Hp; py++) {
+      for (let px = 0; px < Wp; px++) {
+        for (let ty = 0; ty < kh; ty++) {
+          const iy = py * s.strideH - s.padTop + ty;
+          if (iy < 0 || iy >= Hi) continue;
+          for (let tx = 0; tx < kw; tx++) {
+            const ix = px * s.strideW - s.padLeft + tx;
+            if (ix < 0 || ix >= Wi) continue;
+            // the linked x pixel (xr, xc) and y pixel (yr, yc)
+            const [xr, xc, yr, yc] = transpose ? [py, px, iy, ix] : [iy, ix, py, px];
+            for (let ci = 0; ci < inC; ci++) {
+              for (let co = 0; co < outC; co++) {
+                const wi = transpose ? ((ty * kw + tx) * outC + co) * inC + ci : ((ty * kw + tx) * inC + ci) * outC + co;
+                const xi = ((n * inH + xr) * inW + xc) * inC + ci;
+                const gv = g[((n * outH + yr) * outW + yc) * outC + co];
+                dx[xi] += w[wi] * gv;
+                dw[wi] += x[xi] * gv;
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+  return { dx, dw, db };
+}

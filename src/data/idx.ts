@@ -11,7 +11,7 @@
 // padded. `parseIdx` and `pairFromIdx` are pure and browser-safe; only
 // `readIdxFile` / `loadIdxPair` touch the file system, through a dynamic import
 // so this module still loads in a browser. No wasm here.
-import { checkInt, fail } from "../validate.js";
+import { checkInt, checkOptions, fail } from "../validate.js";
 
 /** A malformed IDX file (the message names the file and the problem). */
 export class IdxFormatError extends Error {
@@ -144,7 +144,13 @@ export function parseIdx(bytes: Uint8Array, name = "idx"): IdxArray {
 export async function readIdxFile(path: string): Promise<IdxArray> {
   if (typeof path !== "string" || path.length === 0) fail("path", "a non-empty string", path);
   const { readFile } = await import("node:fs/promises");
-  const buf = await readFile(path);
+  let buf: Uint8Array;
+  try {
+    buf = await readFile(path);
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    throw new IdxFormatError(`${path}: cannot read (${code === "ENOENT" ? "no such file" : code === "EISDIR" ? "is a directory" : code ?? String(e)})`, { cause: e });
+  }
   return parseIdx(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength), path);
 }
 
@@ -156,6 +162,10 @@ export async function readIdxFile(path: string): Promise<IdxArray> {
  */
 export function pairFromIdx(images: IdxArray, labels: IdxArray,
   opts: { imagesName?: string; labelsName?: string; limit?: number } = {}): IdxPair {
+  checkOptions("opts", opts, ["imagesName", "labelsName", "limit"]);
+  for (const [n, a] of [["images", images], ["labels", labels]] as const) {
+    if (a === null || typeof a !== "object" || !Array.isArray(a.shape) || !ArrayBuffer.isView(a.data)) fail(n, "a parsed IDX array { type, shape, data } (from parseIdx)", a);
+  }
   const imagesName = opts.imagesName ?? "images";
   const labelsName = opts.labelsName ?? "labels";
   if (images.shape.length !== 3) {
@@ -198,6 +208,7 @@ export function pairFromIdx(images: IdxArray, labels: IdxArray,
 /** Reads an images IDX file and a labels IDX file (Node only); see pairFromIdx. */
 export async function loadIdxPair(imagesPath: string, labelsPath: string,
   opts: { limit?: number } = {}): Promise<IdxPair> {
+  checkOptions("opts", opts, ["limit"]);
   if (opts.limit !== undefined) checkInt("limit", opts.limit, 1);
   const [images, labels] = await Promise.all([readIdxFile(imagesPath), readIdxFile(labelsPath)]);
   return pairFromIdx(images, labels, { imagesName: imagesPath, labelsName: labelsPath, limit: opts.limit });

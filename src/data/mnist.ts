@@ -6,7 +6,7 @@
 // from fetch). `loadMnist` and `mnistFilePaths` are Node only and reach the
 // file system through dynamic imports, so this module still loads in a
 // browser. No downloading, no caching, no wasm.
-import { checkInt, checkOneOf, fail } from "../validate.js";
+import { checkInt, checkOneOf, checkOptions, fail } from "../validate.js";
 import { IdxFormatError, pairFromIdx, parseIdx } from "./idx.js";
 
 /** "train" (60,000 examples) or "test" (10,000). */
@@ -69,9 +69,7 @@ export async function mnistFilePaths(dir?: string): Promise<MnistFilePaths> {
 }
 
 function checkOpts(opts: unknown): { split: MnistSplit; limit?: number; dir?: string } {
-  if (opts === undefined) return { split: "train" };
-  if (opts === null || typeof opts !== "object") fail("opts", "an object { split?, limit?, dir? }", opts);
-  const o = opts as { split?: unknown; limit?: unknown; dir?: unknown };
+  const o = checkOptions("opts", opts as { split?: unknown; limit?: unknown; dir?: unknown } | undefined, ["split", "limit", "dir"]);
   const split = o.split === undefined ? "train" : checkOneOf("split", o.split, ["train", "test"] as const);
   const limit = o.limit === undefined ? undefined : checkInt("limit", o.limit, 1);
   if (o.dir !== undefined && (typeof o.dir !== "string" || o.dir === "")) fail("dir", "a folder path (string)", o.dir);
@@ -85,6 +83,7 @@ function checkOpts(opts: unknown): { split: MnistSplit; limit?: number; dir?: st
  */
 export function parseMnist(imagesBytes: Uint8Array, labelsBytes: Uint8Array,
   opts: { limit?: number; imagesName?: string; labelsName?: string } = {}): Mnist {
+  checkOptions("opts", opts, ["limit", "imagesName", "labelsName"]);
   const imagesName = opts.imagesName ?? "mnist images";
   const labelsName = opts.labelsName ?? "mnist labels";
   const limit = opts.limit === undefined ? undefined : checkInt("limit", opts.limit, 1);

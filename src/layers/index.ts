@@ -2,13 +2,16 @@
 // exporting a LayerKind (kind.ts) and add it here; nothing else changes
 // (the planner, the arena and the training step ask the table).
 import { condition } from "./condition.js";
+import { conv2d, conv2dTranspose } from "./conv.js";
 import { dense } from "./dense.js";
 import { flatten } from "./flatten.js";
 import type { LayerKind } from "./kind.js";
 import { reshape } from "./reshape.js";
 
 /** Kinds a config may list, by their `type`. */
-export const LAYER_KINDS: Readonly<Record<string, LayerKind>> = Object.freeze({ dense, flatten, reshape });
+export const LAYER_KINDS: Readonly<Record<string, LayerKind>> = Object.freeze({
+  dense, flatten, reshape, conv2d, conv2d_transpose: conv2dTranspose,
+});
 
 /** Kinds the architecture inserts itself (not listable). */
 const INTERNAL: Readonly<Record<string, LayerKind>> = Object.freeze({ condition });

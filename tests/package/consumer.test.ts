@@ -62,7 +62,9 @@ describe("what ships", () => {
         if (!t.includes("*")) expect(files, `exports["${key}"] → ${t}`).toContain(t.replace(/^\.\//, ""));
       }
     }
-    expect(lib.unpackedSize).toBeLessThan(800_000);
+    // 800 kB before the layers refactor (759 kB measured at 71681e7); layer lists,
+    // the split model modules and their declarations add about 67 kB (826 kB)
+    expect(lib.unpackedSize).toBeLessThan(860_000);
   });
 
   it("the CLI tarball has its launcher and compiled sources", () => {

@@ -1,0 +1,190 @@
+// Shapes of the convolution layers (pure; no wasm): from an input (H, W, C)
+// and a layer's settings, the output shape, the pads, the parameter shapes,
+// the FLOPs, the batch chunk and the scratch bytes of assembly/conv.ts.
+// Layout NHWC: an image row of the arena is H·W·C floats, channels last.
+//
+// conv2d (Keras Conv2D / tfjs conv2d), w (kh, kw, C, filters):
+//   "valid"  Ho = ⌊(H − kh)/sh⌋ + 1, no pads
+//   "same"   Ho = ⌈H/sh⌉, pad total = max((Ho − 1)·sh + kh − H, 0), top = ⌊total/2⌋,
+//            the extra row at the bottom (as TensorFlow)
+//   explicit Ho = ⌊(H + top + bottom − kh)/sh⌋ + 1
+// conv2d_transpose (Keras Conv2DTranspose / tfjs conv2dTranspose), w (kh, kw, filters, C):
+//   the adjoint of the conv2d that maps (Ho, Wo, filters) → (H, W, C); the
+//   pads below are that conv2d's pads (tfjs computes them the same way):
+//   "same"   Ho = H·sh, or with output padding op: (H − 1)·sh + kh − 2⌊kh/2⌋ + op;
+//            pads as conv2d "same" from Ho (total = max((H − 1)·sh + kh − Ho, 0))
+//   "valid"  Ho = H·sh + max(kh − sh, 0), or (H − 1)·sh + kh + op; no pads
+//   explicit Ho = (H − 1)·sh + kh − top − bottom + op
+//   (Keras' deconv_output_length; op < stride, so the adjoint conv2d maps Ho back to H.)
+//
+// For a layer kind (planner and training step):
+//   g = convGeometry(kind, [H, W, C], settings, name)     output [g.outH, g.outW, g.outC]
+//   params: convParamShapes(g) (w, b, Glorot fans); activations: x and y
+//   (backward reads x and the post-activation y, and overwrites dy in place)
+//   chunk = convChunkImages(g, maxBatch); scratch = convScratchBytes(g, chunk)
+//   (enough for any batch ≤ maxBatch at convChunkImages(g, batch))
+//   kernels.convForward / convBackward({..., geometry: g, scratch}) in wasm.ts.
+// Not here: dilation, groups (not supported by the kernels).
+import { gemmScratchBytes } from "./scratch.js";
+import { ArgumentError, checkInt, describe, fail } from "./validate.js";
+
+export type ConvKind = "conv2d" | "conv2d_transpose";
+/** "same", "valid", p on every side, or [top, bottom, left, right]. */
+export type Padding = "same" | "valid" | number | readonly [number, number, number, number];
+export type Pair = number | readonly [number, number];
+
+export interface ConvSettings {
+  filters: number;
+  /** kh × kw, or one number for a square kernel. */
+  kernel: Pair;
+  /** Default 1. */
+  stride?: Pair;
+  /** Default "valid" (as Keras). */
+  padding?: Padding;
+  /** conv2d_transpose only: extra rows/columns at the bottom/right (< stride). */
+  outputPadding?: Pair;
+}
+
+/** Everything a kernel call needs about one layer, per image. For conv2d the
+ *  pads apply to the input; for conv2d_transpose to the output (the pads of
+ *  the adjoint conv2d, Ho → H). */
+export interface ConvGeometry {
+  kind: ConvKind;
+  inH: number; inW: number; inC: number;
+  outH: number; outW: number; outC: number;
+  kh: number; kw: number;
+  strideH: number; strideW: number;
+  padTop: number; padBottom: number; padLeft: number; padRight: number;
+}
+
+function pair(name: string, v: Pair | undefined, dflt: number, min: number): [number, number] {
+  if (v === undefined) return [dflt, dflt];
+  if (typeof v === "number") { checkInt(name, v, min); return [v, v]; }
+  if (!Array.isArray(v) || v.length !== 2) fail(name, `an integer ≥ ${min} or a pair [rows, columns]`, v);
+  return [checkInt(`${name}[0]`, v[0], min), checkInt(`${name}[1]`, v[1], min)];
+}
+
+/** The geometry of a conv2d or conv2d_transpose layer on (H, W, C) images;
+ *  `name` prefixes every error ("decoder.1.kernel: expected …"). */
+export function convGeometry(kind: ConvKind, inShape: readonly [number, number, number], s: ConvSettings,
+  name = "layer"): ConvGeometry {
+  if (kind !== "conv2d" && kind !== "conv2d_transpose") fail(`${name}.type`, `"conv2d" or "conv2d_transpose"`, kind);
+  if (!Array.isArray(inShape) || inShape.length !== 3) fail(`${name} input shape`, "[H, W, C]", inShape);
+  const [H, W, C] = inShape.map((v, i) => checkInt(`${name} input shape[${i}]`, v));
+  const filters = checkInt(`${name}.filters`, s.filters);
+  const [kh, kw] = pair(`${name}.kernel`, s.kernel, 1, 1);
+  const [sh, sw] = pair(`${name}.stride`, s.stride, 1, 1);
+  const padding = s.padding ?? "valid";
+  const transpose = kind === "conv2d_transpose";
+  if (!transpose && s.outputPadding !== undefined) fail(`${name}.outputPadding`, "no output padding on a conv2d (only conv2d_transpose)", s.outputPadding);
+  const op = s.outputPadding === undefined ? undefined : pair(`${name}.outputPadding`, s.outputPadding, 0, 0);
+  if (op && (op[0] >= sh || op[1] >= sw)) {
+    fail(`${name}.outputPadding`, `values smaller than the stride [${sh}, ${sw}]`, op.join("×"));
+  }
+  let pads: [number, number, number, number];
+  if (padding === "same" || padding === "valid") pads = [0, 0, 0, 0];
+  else if (typeof padding === "number") { checkInt(`${name}.padding`, padding, 0); pads = [padding, padding, padding, padding]; }
+  else if (Array.isArray(padding) && padding.length === 4) {
+    pads = padding.map((p, i) => checkInt(`${name}.padding[${i}]`, p, 0)) as [number, number, number, number];
+  } else {
+    fail(`${name}.padding`, `"same", "valid", an integer ≥ 0 or [top, bottom, left, right]`, padding);
+  }
+  // One spatial axis: (input length, kernel, stride, pad before, pad after, output padding) → [out, before, after]
+  const axis = (axisName: string, n: number, k: number, st: number, before: number, after: number, o: number | undefined): [number, number, number] => {
+    if (!transpose) {
+      if (padding === "same") {
+        const out = Math.ceil(n / st), total = Math.max((out - 1) * st + k - n, 0);
+        return [out, Math.floor(total / 2), total - Math.floor(total / 2)];
+      }
+      if (n + before + after < k) {
+        throw new ArgumentError(`${name}.kernel: the ${axisName} kernel size ${k} is larger than the padded input (${n + before + after})`);
+      }
+      return [Math.floor((n + before + after - k) / st) + 1, before, after];
+    }
+    if (padding === "same") {
+      const out = o === undefined ? n * st : (n - 1) * st + k - 2 * Math.floor(k / 2) + o;
+      const total = Math.max((n - 1) * st + k - out, 0);
+      return [out, Math.floor(total / 2), total - Math.floor(total / 2)];
+    }
+    if (padding === "valid" && o === undefined) return [n * st + Math.max(k - st, 0), 0, 0];
+    const out = (n - 1) * st + k - before - after + (o ?? 0);
+    if (out < 1) throw new ArgumentError(`${name}.padding: pads ${before} + ${after} leave no ${axisName} output (${out})`);
+    return [out, before, after];
+  };
+  const [outH, padTop, padBottom] = axis("rows", H, kh, sh, pads[0], pads[1], op?.[0]);
+  const [outW, padLeft, padRight] = axis("columns", W, kw, sw, pads[2], pads[3], op?.[1]);
+  const g: ConvGeometry = { kind, inH: H, inW: W, inC: C, outH, outW, outC: filters, kh, kw,
+    strideH: sh, strideW: sw, padTop, padBottom, padLeft, padRight };
+  checkConvGeometry(g, name);
+  return g;
+}
+
+/** Throws unless g is a geometry the kernels can run: positive sizes, pads
+ *  ≥ 0, and output sizes that agree with the stride and pads. */
+export function checkConvGeometry(g: ConvGeometry, name = "geometry"): void {
+  if (typeof g !== "object" || g === null) fail(name, "a ConvGeometry (from convGeometry)", g);
+  if (g.kind !== "conv2d" && g.kind !== "conv2d_transpose") fail(`${name}.kind`, `"conv2d" or "conv2d_transpose"`, g.kind);
+  for (const k of ["inH", "inW", "inC", "outH", "outW", "outC", "kh", "kw", "strideH", "strideW"] as const) checkInt(`${name}.${k}`, g[k]);
+  for (const k of ["padTop", "padBottom", "padLeft", "padRight"] as const) checkInt(`${name}.${k}`, g[k], 0);
+  // The conv2d side: image (Hi, Wi) → patch rows (Hp, Wp) = ⌊(Hi + pads − k)/s⌋ + 1
+  const t = g.kind === "conv2d_transpose";
+  const [Hi, Wi, Hp, Wp] = t ? [g.outH, g.outW, g.inH, g.inW] : [g.inH, g.inW, g.outH, g.outW];
+  const rows = Math.floor((Hi + g.padTop + g.padBottom - g.kh) / g.strideH) + 1;
+  const cols = Math.floor((Wi + g.padLeft + g.padRight - g.kw) / g.strideW) + 1;
+  if (rows !== Hp || cols !== Wp) {
+    fail(name, `${t ? "input" : "output"} ${rows}×${cols} for a ${Hi}×${Wi} image, kernel ${g.kh}×${g.kw}, stride ${g.strideH}×${g.strideW}, ` +
+      `pads ${g.padTop},${g.padBottom},${g.padLeft},${g.padRight}`, `${Hp}×${Wp}`);
+  }
+  if (4 * Math.max(g.inH * g.inW * g.inC, g.outH * g.outW * g.outC, g.kh * g.kw * g.inC * g.outC) > 2 ** 31) {
+    fail(name, "an image and a kernel of fewer than 2^29 floats each", describe(g.kind));
+  }
+}
+
+/** [H, W, C] of one output image. */
+export function convOutputShape(g: ConvGeometry): [number, number, number] {
+  return [g.outH, g.outW, g.outC];
+}
+
+/** Parameter shapes and Glorot fans: w (kh, kw, C, filters) for conv2d,
+ *  (kh, kw, filters, C) for conv2d_transpose (as Keras and tfjs), b (filters). */
+export function convParamShapes(g: ConvGeometry): { w: number[]; b: number[]; fanIn: number; fanOut: number } {
+  const r = g.kh * g.kw;
+  return g.kind === "conv2d"
+    ? { w: [g.kh, g.kw, g.inC, g.outC], b: [g.outC], fanIn: r * g.inC, fanOut: r * g.outC }
+    // Keras computes fans from the kernel's last two axes: (filters, C)
+    : { w: [g.kh, g.kw, g.outC, g.inC], b: [g.outC], fanIn: r * g.outC, fanOut: r * g.inC };
+}
+
+/** Multiply-adds ×2 of the layer's GEMMs for `batch` images (padding taps
+ *  included, as im2col computes them); forward = each backward GEMM. */
+export function convFlops(g: ConvGeometry, batch: number): number {
+  const pixels = g.kind === "conv2d" ? g.outH * g.outW : g.inH * g.inW;
+  return 2 * batch * pixels * g.kh * g.kw * g.inC * g.outC;
+}
+
+/** Floats of one image's im2col matrix: the conv2d side's output pixels ×
+ *  the patch length (kh·kw·channels of the image side). */
+function colsPerImage(g: ConvGeometry): number {
+  return g.kind === "conv2d" ? g.outH * g.outW * g.kh * g.kw * g.inC : g.inH * g.inW * g.kh * g.kw * g.outC;
+}
+
+/** Target size of the im2col buffer (floats): 256 KiB, L2-sized. */
+export const CONV_CHUNK_FLOATS = 1 << 16;
+
+/** Images per chunk for a batch: as many as fit CONV_CHUNK_FLOATS of im2col,
+ *  at least 1, at most `batch`. Results do not depend on it; scratch does. */
+export function convChunkImages(g: ConvGeometry, batch: number): number {
+  checkInt("batch", batch);
+  return Math.max(1, Math.min(batch, Math.floor(CONV_CHUNK_FLOATS / colsPerImage(g))));
+}
+
+/** Bytes of scratch for forward and backward at `chunk` images per chunk;
+ *  mirrors conv_scratch_bytes in assembly/conv.ts. */
+export function convScratchBytes(g: ConvGeometry, chunk: number): number {
+  const t = g.kind === "conv2d_transpose";
+  const rows = chunk * (t ? g.inH * g.inW : g.outH * g.outW);
+  const kc = g.kh * g.kw * (t ? g.outC : g.inC);
+  const colsBytes = Math.ceil((rows * kc * 4) / 64) * 64;
+  return colsBytes + Math.max(
+    gemmScratchBytes(rows, t ? g.inC : kc), gemmScratchBytes(kc, rows), gemmScratchBytes(rows, t ? kc : g.outC));
+}

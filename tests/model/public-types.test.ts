@@ -1,0 +1,104 @@
+// Item 5 of issue 10: the published types are the supported API. The
+// declarations tsc emits with this repo's tsconfig (stripInternal) must not
+// show the internals (VAE.kernels, hostRng, checkRows, stepRows, adamUpdate,
+// restoreState; Adam.apply; Kernels.raw), and a user's code that reaches for
+// one fails to type-check against them, while the public methods still do.
+// Declarations are emitted in memory (no files written).
+import { readFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import ts from "typescript";
+import { beforeAll, describe, expect, it } from "vitest";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const INTERNAL = {
+  VAE: ["kernels", "hostRng", "checkRows", "stepRows", "adamUpdate", "restoreState"],
+  Adam: ["apply"],
+  Kernels: ["raw"],
+};
+const dts = new Map<string, string>();
+const libs = new Map<string, ts.SourceFile | undefined>();
+
+beforeAll(() => {
+  const cfg = ts.getParsedCommandLineOfConfigFile(join(root, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
+  const options = { ...cfg.options, emitDeclarationOnly: true, declarationMap: false, sourceMap: false, noEmit: false };
+  expect(options.stripInternal).toBe(true);
+  const host = ts.createCompilerHost(options);
+  const getSource = host.getSourceFile.bind(host);
+  host.getSourceFile = (f, v) => { // lib files are parsed once, for both programs
+    if (!libs.has(f)) libs.set(f, getSource(f, v));
+    return libs.get(f);
+  };
+  // the package's entry points (package.json "exports") and what they import
+  const entries = ["index", "node", "browser", "worker", "worker-host", "worker-entry"].map((n) => join(root, "src", `${n}.ts`));
+  const program = ts.createProgram(entries, options, host);
+  program.emit(undefined, (name, text) => { dts.set(name.slice(name.indexOf("/dist/") + 6), text); });
+});
+
+/** Type errors of a user's file compiled against the emitted declarations,
+ *  with the 0-based line of each. */
+function typeErrors(code: string): { line: number; text: string }[] {
+  const files = new Map<string, string>([...dts].map(([n, t]) => [`/pkg/${n}`, t]));
+  files.set("/pkg/user.ts", code);
+  const options: ts.CompilerOptions = { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.NodeNext, moduleResolution: ts.ModuleResolutionKind.NodeNext, strict: true, noEmit: true, skipLibCheck: true, types: [], lib: ["lib.es2022.d.ts", "lib.dom.d.ts"] };
+  const host = ts.createCompilerHost(options);
+  const read = host.readFile.bind(host), exists = host.fileExists.bind(host), getSource = host.getSourceFile.bind(host);
+  host.readFile = (f) => files.get(f) ?? read(f);
+  host.fileExists = (f) => files.has(f) || exists(f);
+  const dirExists = host.directoryExists?.bind(host);
+  host.directoryExists = (d) => d === "/pkg" || (dirExists ? dirExists(d) : false);
+  host.getSourceFile = (f, v) => {
+    if (files.has(f)) return ts.createSourceFile(f, files.get(f)!, v);
+    if (!libs.has(f)) libs.set(f, getSource(f, v));
+    return libs.get(f);
+  };
+  const program = ts.createProgram(["/pkg/user.ts"], options, host);
+  const user = program.getSourceFile("/pkg/user.ts")!;
+  return ts.getPreEmitDiagnostics(program, user).map((d) => ({
+    line: d.start === undefined ? -1 : user.getLineAndCharacterOfPosition(d.start).line,
+    text: ts.flattenDiagnosticMessageText(d.messageText, "\n"),
+  }));
+}
+
+describe("published declarations", () => {
+  it("omit every @internal member", () => {
+    const classBody = (file: string, cls: string) => {
+      const text = dts.get(file)!, at = text.indexOf(`export declare class ${cls} `);
+      expect(at, `${cls} in ${file}`).toBeGreaterThanOrEqual(0);
+      return text.slice(at, text.indexOf("\n}\n", at));
+    };
+    const model = classBody("model.d.ts", "VAE"), adam = dts.get("adam.d.ts")!, wasm = classBody("wasm.d.ts", "Kernels");
+    expect(model).toMatch(/trainStep\(/);
+    for (const m of INTERNAL.VAE) expect(model, `VAE.${m}`).not.toMatch(new RegExp(`\\b${m}\\b[?]?[(:]`));
+    expect(adam).toMatch(/rate\(t: number\)/);
+    expect(adam).not.toMatch(/\bapply\(/);
+    expect(adam).not.toMatch(/OptimizerTarget/);
+    expect(wasm).toMatch(/denseForward\(/);
+    expect(wasm).not.toMatch(/readonly raw:/);
+  });
+
+  it("a user's code cannot reach the internals, and public calls type-check (the control)", () => {
+    const ok = `import { VAE, Adam, loadKernels } from "./index.js";
+      declare const v: VAE; declare const a: Adam;
+      v.trainStep(new Float32Array(4)); v.encode(new Float32Array(4)); a.rate(1); v.resetMoments();
+      void loadKernels().then((k) => k.denseForward);`;
+    const uses = [
+      ...INTERNAL.VAE.map((m) => `v.${m}`), ...INTERNAL.Adam.map((m) => `a.${m}`),
+      ...INTERNAL.Kernels.map((m) => `void loadKernels().then((k) => k.${m})`),
+    ];
+    // one program: line 0 is the public control, line i + 1 reaches for uses[i]
+    const errs = typeErrors([ok.replace(/\n\s*/g, " "), ...uses.map((u) => `void ${u};`)].join("\n"));
+    expect(errs.filter((e) => e.line === 0).map((e) => e.text)).toEqual([]);
+    uses.forEach((use, i) => {
+      const mine = errs.filter((e) => e.line === i + 1).map((e) => e.text).join("\n");
+      expect(mine, use).toMatch(/does not exist on type/);
+    });
+    expect(errs.every((e) => e.line >= 1 && e.line <= uses.length)).toBe(true);
+  });
+
+  it("the package's own entry points still declare what the README uses", () => {
+    const index = dts.get("index.d.ts")!;
+    for (const name of ["VAE", "Adam", "fit", "ArgumentError", "ModelFormatError", "NonFiniteLossError", "WasmLoadError"]) expect(index).toContain(name);
+    expect(readFileSync(join(root, "tsconfig.json"), "utf8")).toContain('"stripInternal": true');
+  });
+});
