@@ -59,9 +59,26 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Yield to the event loop every this many batches (default 1; 0 never). */
   yieldEvery?: number;
+  /** Threads for this fit (at most model.threads, which VAE.create's
+   *  `threads` set); the model's count is restored afterwards. Results are
+   *  bit-identical for any count. */
+  threads?: number;
 }
 
 export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSource), options: FitOptions = {}): Promise<FitHistory> {
+  if (options?.threads === undefined) return fitLoop(model, data, options);
+  const handle = model.kernels.threadsHandle;
+  const threads = checkInt("threads", options.threads, 1, handle?.size ?? 1);
+  const before = model.threads;
+  handle?.configure(threads);
+  try {
+    return await fitLoop(model, data, options);
+  } finally {
+    handle?.configure(before);
+  }
+}
+
+async function fitLoop(model: VAE, data: Rows | BatchSource | (() => BatchSource), options: FitOptions): Promise<FitHistory> {
   if (options === null || typeof options !== "object") fail("options", "an object", options);
   const epochs = checkInt("epochs", options.epochs ?? 10, 1, 1e6);
   const batchSize = checkInt("batchSize", options.batchSize ?? 128, 1, 1 << 16);
@@ -71,7 +88,7 @@ export async function fit(model: VAE, data: Rows | BatchSource | (() => BatchSou
   for (const k of ["onBatch", "onEpoch"] as const) {
     if (options[k] !== undefined && typeof options[k] !== "function") fail(k, "a function", options[k]);
   }
-  const known = new Set(["epochs", "batchSize", "shuffle", "condition", "klWarmupSteps", "klWarmupEpochs", "validation", "optimizer", "onBatch", "onEpoch", "signal", "yieldEvery"]);
+  const known = new Set(["epochs", "batchSize", "shuffle", "condition", "klWarmupSteps", "klWarmupEpochs", "validation", "optimizer", "onBatch", "onEpoch", "signal", "yieldEvery", "threads"]);
   for (const k of Object.keys(options)) if (!known.has(k)) fail(`options.${k}`, `no such option (known: ${[...known].join(", ")})`);
 
   // a plain array of numbers is rows; an array of arrays / {x} objects is a list of batches

@@ -14,7 +14,8 @@ import { layersOf, planSpecOf, resolveConfig, type ResolvedConfig, type VAEConfi
 import { decodeModel, encodeModel, ModelFormatError } from "./io.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
 import { HostRng } from "./random.js";
-import { activationCode, loadKernels, type Build, type Kernels, type LoadOptions } from "./wasm.js";
+import { loadThreadedKernels } from "./threads.js";
+import { activationCode, type Build, type Kernels, type LoadOptions } from "./wasm.js";
 import type { LayerSpec } from "./plan.js";
 import { checkFinite, checkInt, describe, fail } from "./validate.js";
 
@@ -111,11 +112,24 @@ export class VAE {
     this.kernels.raw.fill(this.kernels.base + v.offset, v.floats, 0);
   }
 
-  /** Creates a model (wasm instantiation is asynchronous). */
+  /** Creates a model (wasm instantiation is asynchronous). `options.threads`
+   *  (a count or "auto", the default) splits the kernels over threads. */
   static async create(config: VAEConfig, options: LoadOptions = {}): Promise<VAE> {
     const c = resolveConfig(config);
-    const kernels = await loadKernels(options);
+    const kernels = await loadThreadedKernels(options);
     return new VAE(c, kernels);
+  }
+
+  /** Threads the kernels run on (1 where threads are unavailable: see
+   *  `kernels.threadsHandle.note`). */
+  get threads(): number {
+    return this.kernels.threads;
+  }
+
+  /** Stops the model's helper threads (it keeps working on one thread). Not
+   *  needed before a Node process exits: idle threads never keep it alive. */
+  dispose(): void {
+    this.kernels.dispose();
   }
 
   // ---------------------------------------------------------------- memory
@@ -1009,7 +1023,7 @@ export class VAE {
   /** A new model from saved bytes. A file saved while training with an lr
    *  schedule needs that `schedule` again to continue training. */
   static async load(bytes: Uint8Array, options: LoadOptions & { schedule?: (step: number) => number } = {}): Promise<VAE> {
-    checkOptions("options", options, ["build", "deterministic", "wasm", "schedule"]);
+    checkOptions("options", options, ["build", "deterministic", "wasm", "threads", "schedule"]);
     const { config, state } = decodeModel(bytes);
     const vae = await VAE.create(config, options);
     vae.importState(state, options.schedule);

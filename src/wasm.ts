@@ -13,6 +13,10 @@ import { ArgumentError, checkInt, fail } from "./validate.js";
 
 export type Build = "plain" | "relaxed";
 export type BuildRequest = Build | "auto";
+/** A compiled file: a build, or its shared-memory twin (build/vae.<variant>.wasm)
+ *  that threads.ts runs on several threads. */
+export type Variant = Build | "plain.shared" | "relaxed.shared";
+type Sources = Partial<Record<Variant, BufferSource | URL | string>>;
 
 /** The raw exports of assembly/index.ts (pointers are byte offsets). */
 export interface RawExports {
@@ -50,6 +54,12 @@ export interface RawExports {
   scale(x: number, n: number, s: number): void;
   sum_squares(x: number, n: number): number;
   all_finite(x: number, n: number): number;
+  // threads (assembly/threads.ts; no-ops in the non-shared builds)
+  thread_run(id: number): void;
+  threads_configure(threads: number, canWait: number, minWork: number, deadlineMs: number, spin: number): void;
+  threads_control(): number;
+  threads_inject_fault(id: number, mode: number): void;
+  threads_reset(): void;
 }
 
 export const ACTIVATIONS = ["identity", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "elu"] as const;
@@ -68,8 +78,13 @@ export interface LoadOptions {
   build?: BuildRequest;
   /** Forces the plain build whatever `build` says. */
   deterministic?: boolean;
-  /** Override where the wasm comes from (bytes or a URL), per build. */
-  wasm?: Partial<Record<Build, BufferSource | URL | string>>;
+  /** Override where the wasm comes from (bytes or a URL), per build (and
+   *  per shared-memory variant, for threads). */
+  wasm?: Sources;
+  /** Threads for the kernels (threads.ts): a count, or "auto" for the cores
+   *  the runtime reports (capped). Only VAE.create / loadThreadedKernels
+   *  read it; loadKernels always runs on the calling thread. */
+  threads?: number | "auto";
 }
 
 const compiled = new Map<string, Promise<WebAssembly.Module>>();
@@ -79,26 +94,26 @@ const isNode = typeof process !== "undefined" && !!process.versions?.node;
 
 /** Sources used when LoadOptions.wasm names none (set by the single-file
  *  browser bundle, which inlines the bytes of both builds). */
-let defaultSources: Partial<Record<Build, BufferSource | URL | string>> = {};
+let defaultSources: Sources = {};
 
 /** Sets where each build's wasm comes from when LoadOptions.wasm does not say
  *  (bytes or a URL); {} restores `new URL("../build/vae.<build>.wasm", import.meta.url)`. */
-export function setDefaultWasm(sources: Partial<Record<Build, BufferSource | URL | string>>): void {
+export function setDefaultWasm(sources: Sources): void {
   defaultSources = { ...sources };
   compiled.clear();
   defaultBytes.clear();
   relaxedAvailable = undefined;
 }
 
-function defaultUrl(build: Build): BufferSource | URL | string {
+function defaultUrl(build: Variant): BufferSource | URL | string {
   return defaultSources[build] ?? new URL(`../build/vae.${build}.wasm`, import.meta.url);
 }
 
 /** Bytes of the default sources, fetched once per build (validation and
  *  compilation of the relaxed build share them). */
-const defaultBytes = new Map<Build, Promise<BufferSource>>();
+const defaultBytes = new Map<Variant, Promise<BufferSource>>();
 
-function defaultBytesOf(build: Build): Promise<BufferSource> {
+function defaultBytesOf(build: Variant): Promise<BufferSource> {
   let p = defaultBytes.get(build);
   if (!p) {
     p = fetchBytes(defaultUrl(build));
@@ -143,7 +158,8 @@ export function relaxedSimdAvailable(bytes?: BufferSource | URL | string): Promi
   return relaxedAvailable;
 }
 
-async function compile(build: Build, src: BufferSource | URL | string | undefined): Promise<WebAssembly.Module> {
+/** Compiles a variant (once per default source; `src` overrides it). */
+export async function compile(build: Variant, src: BufferSource | URL | string | undefined): Promise<WebAssembly.Module> {
   const key = src === undefined ? build : "";
   if (key && compiled.has(key)) return compiled.get(key)!;
   const p = (async () => WebAssembly.compile(await (src ? fetchBytes(src) : defaultBytesOf(build))))();
@@ -166,14 +182,34 @@ export async function resolveBuild(opts: LoadOptions = {}): Promise<Build> {
 export async function loadKernels(opts: LoadOptions = {}): Promise<Kernels> {
   const build = await resolveBuild(opts);
   const module = await compile(build, opts.wasm?.[build]);
+  return instantiateKernels(module, build, {});
+}
+
+/** Instantiates `module` with `env` imports added (threads.ts passes the
+ *  shared memory and its thread imports). */
+export async function instantiateKernels(module: WebAssembly.Module, build: Build, env: Record<string, unknown>): Promise<Kernels> {
   const { exports } = await loader.instantiate<Record<string, unknown>>(module, {
     env: {
       abort(_msg: number, _file: number, line: number, col: number) {
         throw new Error(`wasm-vae: kernel assertion failed at ${line}:${col} (a bug: please report it)`);
       },
+      ...env,
     },
   });
   return new Kernels(exports as unknown as RawExports, build);
+}
+
+/** What Kernels knows of the threads running its kernels (threads.ts). */
+export interface ThreadsHandle {
+  /** Threads taking part, the calling one included (1: none split). */
+  readonly threads: number;
+  /** Threads the pool has (the most `configure` takes). */
+  readonly size: number;
+  /** Why fewer threads run than were asked for, or null. */
+  readonly note: string | null;
+  /** Uses this many threads (at most the pool's size) from the next call on. */
+  configure(threads: number): void;
+  dispose(): void;
 }
 
 /**
@@ -189,6 +225,8 @@ export class Kernels {
   readonly base: number;
   /** Rows of the GEMM register tile in this build. */
   readonly tileRows: number;
+  /** Set by threads.ts when the kernels run on a shared memory with helpers. */
+  threadsHandle: ThreadsHandle | null = null;
 
   constructor(raw: RawExports, build: Build) {
     this.raw = raw;
@@ -198,6 +236,10 @@ export class Kernels {
   }
 
   get memory(): WebAssembly.Memory { return this.raw.memory; }
+  /** Threads the kernels split work over (1 unless created with threads). */
+  get threads(): number { return this.threadsHandle?.threads ?? 1; }
+  /** Stops helper threads (the kernels keep working on the calling thread). */
+  dispose(): void { this.threadsHandle?.dispose(); }
   get byteLength(): number { return this.raw.memory.buffer.byteLength; }
 
   /** Grows memory (once, up front) so that [base, base + bytes) exists. */

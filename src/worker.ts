@@ -11,7 +11,7 @@ import type { AdamOptions, AdamState } from "./adam.js";
 import type { ResolvedConfig, VAEConfig } from "./config.js";
 import type { BatchInfo, EpochInfo, FitHistory } from "./fit.js";
 import type { Rows } from "./model.js";
-import type { Build, BuildRequest } from "./wasm.js";
+import type { Build, BuildRequest, Variant } from "./wasm.js";
 
 // ------------------------------------------------------------------ protocol
 
@@ -38,7 +38,9 @@ export interface SerializedError { name: string; message: string; stack?: string
 export interface WorkerLoadOptions {
   build?: BuildRequest;
   deterministic?: boolean;
-  wasm?: Partial<Record<Build, ArrayBuffer | ArrayBufferView | string>>;
+  wasm?: Partial<Record<Variant, ArrayBuffer | ArrayBufferView | string>>;
+  /** Threads for the worker's kernels (its own helper workers); see VAE.create. */
+  threads?: number | "auto";
 }
 
 /** What the worker reports about its model and runtime. */
@@ -51,6 +53,8 @@ export interface ModelInfo {
   /** Whether the worker can share memory with the page (SharedArrayBuffer
    *  usable: cross-origin isolated pages, or Node). */
   sharedMemory: boolean;
+  /** Threads the worker's kernels run on (its own helper workers). */
+  threads: number;
   parameterCount: number;
   /** The optimizer's settings and step (lr null when it is a schedule). */
   optimizer: AdamState;
@@ -78,6 +82,8 @@ export interface WorkerFitOptions {
   /** A new Adam with these settings before training (a number lr only);
    *  omitted, the model keeps its optimizer and its moments. */
   optimizer?: Omit<AdamOptions, "lr"> & { lr?: number };
+  /** Threads for this fit (at most the model's; see FitOptions.threads). */
+  threads?: number;
   /** Send a "batch" event every this many batches (default 1); the last
    *  batch of each epoch is always sent. */
   batchEvery?: number;
