@@ -26,6 +26,8 @@
 //   i32 DEADLINE  ms without progress after which the caller gives up
 //   i32 SPIN      iterations a thread spins before it sleeps
 //   i32 FAULT, FAULTMODE  test hook: worker FAULT-1 traps (1) or hangs (2)
+//   i32 SHUTDOWN  workers return from thread_run
+//   i32 JOBS, WORKER_TASKS  counters: split calls, tasks run by workers
 //   f64 ARGS[24]  the job's arguments (pointers, counts, scalars)
 // Per-thread scratch: THREAD_SCRATCH bytes per thread after the block.
 
@@ -66,6 +68,10 @@
 @inline const FAULTMODE: usize = 60;
 // @ts-ignore: decorator
 @inline const SHUTDOWN: usize = 64;
+// @ts-ignore: decorator
+@inline const JOBS: usize = 68;
+// @ts-ignore: decorator
+@inline const WORKER_TASKS: usize = 72;
 // @ts-ignore: decorator
 @inline const ARGS: usize = 128;
 
@@ -195,6 +201,7 @@ export function parallelFor(task: Task, ntasks: i32): i32 {
   atomic.store<i64>(c + NEXT, <i64>seq << 32);
   atomic.store<i32>(c + SEQ, seq);
   atomic.notify(c + SEQ, load<i32>(c + THREADS) - 1);
+  atomic.add<i32>(c + JOBS, 1);
   const s0 = scratchOf(0);
   for (;;) {
     const t = claim(c, seq, ntasks);
@@ -272,6 +279,7 @@ export function thread_run(id: i32): void {
       }
       const f = task(t, myScratch);
       if (f) atomic.or<i32>(c + FLAG, f);
+      atomic.add<i32>(c + WORKER_TASKS, 1);
       if (atomic.add<i32>(c + DONE, 1) + 1 == ntasks) atomic.notify(c + DONE, 1);
     }
   }

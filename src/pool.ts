@@ -21,7 +21,7 @@ export class ThreadError extends Error {
 import type { RawExports } from "./wasm.js";
 
 // Byte offsets of control words (assembly/threads.ts).
-const DEAD = 32, SHUTDOWN = 64, SEQ = 0, DONE = 16;
+const DEAD = 32, SHUTDOWN = 64, SEQ = 0, DONE = 16, JOBS = 68, WORKER_TASKS = 72;
 
 /** The worker script, plain JS (no bundler helpers): instantiate, say ready,
  *  run thread_run(id); on a trap mark DEAD (id + 1) and wake the caller. */
@@ -63,6 +63,8 @@ interface Thread {
   post(msg: unknown): void;
   /** Set by the pool: called with "ready", "exit" or "error" messages and on exit. */
   on(fn: (m: { type: string; id: number; message?: string }) => void): void;
+  /** Node: stop keeping the process alive. */
+  unref(): void;
 }
 
 async function spawn(id: number): Promise<Thread> {
@@ -70,18 +72,19 @@ async function spawn(id: number): Promise<Thread> {
   if (isNode) {
     const { Worker } = await import("node:worker_threads");
     const w = new Worker(NODE_SOURCE, { eval: true, name: `wasm-vae thread ${id}` } as ConstructorParameters<typeof Worker>[1]);
-    w.unref();
     w.on("message", (m) => handler(m));
     w.on("error", (e) => handler({ type: "error", id, message: e.message }));
     w.on("exit", (code) => handler({ type: "exit", id, message: `exit code ${code}` }));
-    return { id, terminate: () => void w.terminate(), post: (m) => w.postMessage(m), on: (fn) => { handler = fn; } };
+    // unref only once ready (before, nothing else may keep the process alive
+    // while it waits), and after the listeners: adding one refs again
+    return { id, terminate: () => void w.terminate(), post: (m) => w.postMessage(m), on: (fn) => { handler = fn; }, unref: () => w.unref() };
   }
   const url = URL.createObjectURL(new Blob([BROWSER_SOURCE], { type: "text/javascript" }));
   const w = new Worker(url, { name: `wasm-vae thread ${id}` });
   URL.revokeObjectURL(url);
   w.onmessage = (e) => handler(e.data);
   w.onerror = (e) => { e.preventDefault?.(); handler({ type: "error", id, message: e.message }); };
-  return { id, terminate: () => w.terminate(), post: (m) => w.postMessage(m), on: (fn) => { handler = fn; } };
+  return { id, terminate: () => w.terminate(), post: (m) => w.postMessage(m), on: (fn) => { handler = fn; }, unref: () => {} };
 }
 
 export interface PoolSettings {
@@ -125,6 +128,7 @@ export class ThreadPool {
       t.on((m) => {
         if (m.type === "ready") {
           ready = true;
+          t.unref();
           resolve();
           return;
         }
@@ -199,6 +203,20 @@ export class ThreadPool {
   /** Resolves once no restart is under way. */
   async settled(): Promise<void> {
     while (this.restarting) await this.restarting;
+  }
+
+  /** Counters since the start: kernel calls split over threads, and tasks
+   *  the workers (not the calling thread) ran. */
+  stats(): { splitCalls: number; workerTasks: number } {
+    const c = new Int32Array(this.memory.buffer, this.raw.threads_control(), 32);
+    return { splitCalls: Atomics.load(c, JOBS / 4), workerTasks: Atomics.load(c, WORKER_TASKS / 4) };
+  }
+
+  /** Test hook: terminates worker `id` as an outside kill would (between
+   *  kernel calls); the pool replaces it. */
+  kill(id: number): void {
+    const t = this.workers[id];
+    if (t) this.lost(id, t, "killed");
   }
 
   /** Test hook: the worker `id` traps (mode 1) or hangs (mode 2) at its next task. */

@@ -83,7 +83,7 @@ export async function resolveThreads(req: ThreadsRequest): Promise<number> {
 /** Like loadKernels, with `options.threads` (default "auto"): more than one
  *  thread loads the shared build and starts its pool. */
 export async function loadThreadedKernels(options: LoadOptions = {}): Promise<Kernels> {
-  const n = await resolveThreads(checkThreads("threads", options.threads ?? "auto"));
+  const n = await resolveThreads(checkThreads("threads", options.threads === undefined ? "auto" : options.threads));
   if (n <= 1) return loadKernels(options);
   const support = threadSupport();
   if (!support.ok) {
