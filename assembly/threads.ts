@@ -200,7 +200,7 @@ export function parallelFor(task: Task, ntasks: i32): i32 {
   atomic.store<i32>(c + DONE, 0);
   atomic.store<i64>(c + NEXT, <i64>seq << 32);
   atomic.store<i32>(c + SEQ, seq);
-  atomic.notify(c + SEQ, load<i32>(c + THREADS) - 1);
+  atomic.notify(c + SEQ); // all: with fewer THREADS than workers, a count could wake only idle ones
   atomic.add<i32>(c + JOBS, 1);
   const s0 = scratchOf(0);
   for (;;) {

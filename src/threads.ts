@@ -75,6 +75,8 @@ function canWaitHere(): boolean {
   }
 }
 
+const dropped = new FinalizationRegistry<ThreadPool>((pool) => pool.dispose());
+
 /** How many threads a request means here. */
 export async function resolveThreads(req: ThreadsRequest): Promise<number> {
   return req === "auto" ? Math.min(await availableCores(), AUTO_THREADS_CAP) : req;
@@ -106,6 +108,9 @@ export async function loadThreadedKernels(options: LoadOptions = {}): Promise<Ke
     canWait: canWaitHere(), minWork: DEFAULT_MIN_WORK, deadlineMs: DEFAULT_DEADLINE_MS, spin: DEFAULT_SPIN,
   });
   kernels.threadsHandle = pool;
+  // a model dropped without dispose(): its workers (which hold the memory)
+  // stop when its kernels are collected (the pool does not reference them)
+  dropped.register(kernels, pool);
   try {
     await pool.start();
   } catch (e) {

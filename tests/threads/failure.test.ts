@@ -81,6 +81,20 @@ describe("a worker killed between steps", () => {
 });
 
 describe("dispose", () => {
+  it("happens by itself when a model is dropped and collected (its workers hold its memory)", async () => {
+    const v8 = await import("node:v8");
+    const vm = await import("node:vm");
+    v8.setFlagsFromString("--expose-gc");
+    const gc = vm.runInNewContext("gc") as () => void;
+    let vae: VAE | null = await VAE.create(CFG, { threads: 2 });
+    const pool = vae.kernels.threadsHandle as ThreadPool;
+    vae.trainStep(X);
+    expect(pool.threads).toBe(2);
+    vae = null;
+    for (let i = 0; i < 50 && pool.threads !== 1; i++) { gc(); await new Promise((r) => setTimeout(r, 20)); }
+    expect(pool.threads, "the pool was disposed").toBe(1);
+  });
+
   it("stops the threads; the model keeps training on one thread with the same bits", async () => {
     const { vae, pool } = await make(2);
     const { vae: ref } = await make(1);
