@@ -28,6 +28,8 @@
 //   i32 FAULT, FAULTMODE  test hook: worker FAULT-1 traps (1) or hangs (2)
 //   i32 SHUTDOWN  workers return from thread_run
 //   i32 JOBS, WORKER_TASKS  counters: split calls, tasks run by workers
+//   f64 SPLIT_MS, WAIT_MS  the caller's time in split calls, and the part of
+//                 it spent waiting for other threads after its own tasks
 //   f64 ARGS[24]  the job's arguments (pointers, counts, scalars)
 // Per-thread scratch: THREAD_SCRATCH bytes per thread after the block.
 
@@ -72,6 +74,10 @@
 @inline const JOBS: usize = 68;
 // @ts-ignore: decorator
 @inline const WORKER_TASKS: usize = 72;
+// @ts-ignore: decorator
+@inline const SPLIT_MS: usize = 80;
+// @ts-ignore: decorator
+@inline const WAIT_MS: usize = 88;
 // @ts-ignore: decorator
 @inline const ARGS: usize = 128;
 
@@ -202,6 +208,7 @@ export function parallelFor(task: Task, ntasks: i32): i32 {
   atomic.store<i32>(c + SEQ, seq);
   atomic.notify(c + SEQ); // all: with fewer THREADS than workers, a count could wake only idle ones
   atomic.add<i32>(c + JOBS, 1);
+  const t0 = thread_now();
   const s0 = scratchOf(0);
   for (;;) {
     const t = claim(c, seq, ntasks);
@@ -210,7 +217,11 @@ export function parallelFor(task: Task, ntasks: i32): i32 {
     if (f) atomic.or<i32>(c + FLAG, f);
     atomic.add<i32>(c + DONE, 1);
   }
+  const t1 = thread_now();
   waitDone(c, seq, ntasks);
+  const t2 = thread_now();
+  store<f64>(c + SPLIT_MS, load<f64>(c + SPLIT_MS) + (t2 - t0));
+  store<f64>(c + WAIT_MS, load<f64>(c + WAIT_MS) + (t2 - t1));
   return atomic.load<i32>(c + FLAG);
 }
 

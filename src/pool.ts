@@ -21,7 +21,7 @@ export class ThreadError extends Error {
 import type { RawExports } from "./wasm.js";
 
 // Byte offsets of control words (assembly/threads.ts).
-const DEAD = 32, SHUTDOWN = 64, SEQ = 0, DONE = 16, JOBS = 68, WORKER_TASKS = 72;
+const DEAD = 32, SHUTDOWN = 64, SEQ = 0, DONE = 16, JOBS = 68, WORKER_TASKS = 72, SPLIT_MS = 80, WAIT_MS = 88;
 
 /** The worker script, plain JS (no bundler helpers): instantiate, say ready,
  *  run thread_run(id); on a trap mark DEAD (id + 1) and wake the caller. */
@@ -205,11 +205,14 @@ export class ThreadPool {
     while (this.restarting) await this.restarting;
   }
 
-  /** Counters since the start: kernel calls split over threads, and tasks
-   *  the workers (not the calling thread) ran. */
-  stats(): { splitCalls: number; workerTasks: number } {
+  /** Counters since the start: kernel calls split over threads, tasks the
+   *  workers (not the calling thread) ran, the calling thread's ms in split
+   *  calls and the part of it spent waiting for the others' last tasks. */
+  stats(): { splitCalls: number; workerTasks: number; splitMs: number; waitMs: number } {
     const c = new Int32Array(this.memory.buffer, this.raw.threads_control(), 32);
-    return { splitCalls: Atomics.load(c, JOBS / 4), workerTasks: Atomics.load(c, WORKER_TASKS / 4) };
+    const f = new Float64Array(this.memory.buffer, this.raw.threads_control(), 16);
+    return { splitCalls: Atomics.load(c, JOBS / 4), workerTasks: Atomics.load(c, WORKER_TASKS / 4),
+      splitMs: f[SPLIT_MS / 8], waitMs: f[WAIT_MS / 8] };
   }
 
   /** Test hook: terminates worker `id` as an outside kill would (between

@@ -29,7 +29,7 @@ export const AUTO_THREADS_CAP = 8;
  *  with bench/threads.ts (see bench/THREADS-RESULTS.md). */
 export const DEFAULT_MIN_WORK = 1 << 18;
 /** Spins before a thread sleeps between jobs / before the caller sleeps. */
-export const DEFAULT_SPIN = 2000;
+export const DEFAULT_SPIN = 20_000;
 /** No progress for this long during a kernel call means a thread died. */
 export const DEFAULT_DEADLINE_MS = 10_000;
 

@@ -103,6 +103,20 @@ describe("the threads option", () => {
     }
   });
 
+  it("batch-1 inference stays on the calling thread (nothing is split at the default threshold)", async () => {
+    const cfg: VAEConfig = { inputDim: 784, encoder: [512, 256], latentDim: 32, decoder: [256, 512], seed: 1, maxBatch: 8 };
+    const vae = await model(cfg, 2, "plain");
+    const pool = vae.kernels.threadsHandle as ThreadPool;
+    const before = pool.stats().splitCalls;
+    const x = randomArray(784, 6, 0, 1);
+    vae.reconstruct(x);
+    vae.encode(x);
+    vae.decode(randomArray(32, 7));
+    expect(pool.stats().splitCalls).toBe(before);
+    vae.reconstruct(randomArray(8 * 784, 8, 0, 1));
+    expect(pool.stats().splitCalls, "while 8 rows are split").toBeGreaterThan(before);
+  });
+
   it('"auto" (the default) runs on the cores Node reports, at most 8', async () => {
     const os = await import("node:os");
     const vae = await VAE.create(UNEVEN);
