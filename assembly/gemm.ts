@@ -8,7 +8,7 @@
 // Threads (threads.ts): the output is cut into blocks of row panels × column
 // strips, each computed by one thread with the same loops as on one thread.
 import { madd, MR, NR } from "./simd";
-import { arg, argInt, argPtr, parallelFor, setArg, shouldSplit, threadCount } from "./threads";
+import { argInt, argPtr, parallelFor, setArg, shouldSplit, threadCount } from "./threads";
 
 /** C = op(A)·op(B) */
 export const INIT_ZERO: i32 = 0;

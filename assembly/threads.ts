@@ -155,7 +155,7 @@ export function setArg(i: i32, v: f64): void {
  *  Task t covers [rangeStart(t), rangeEnd(t)). Uses ARGS 22 and 23. */
 export function rangeTasks(n: i32, align: i32): i32 {
   let chunk = (n + 4 * threadCount() - 1) / (4 * threadCount());
-  chunk = (chunk + align - 1) / align * align;
+  chunk = max(align, (chunk + align - 1) / align * align); // n = 0: one empty task
   setArg(22, n);
   setArg(23, chunk);
   return (n + chunk - 1) / chunk;

@@ -61,17 +61,26 @@ async function models(arch: string, build: Build, maxBatch: number, threads = TH
   return out;
 }
 
+/** CPU time this process got per wall time in the last timeAlternating call
+ *  (median round), per fn: about n for n busy threads; less when other
+ *  processes took the cores or threads waited. */
+let lastCores: number[] = [];
+
 /** Median over rounds of the mean ms per call; fns run alternately. */
 function timeAlternating(fns: (() => void)[], perRound: number, warmup: number): number[] {
   for (const f of fns) for (let i = 0; i < warmup; i++) f();
   const samples = fns.map(() => [] as number[]);
+  const cores = fns.map(() => [] as number[]);
   for (let r = 0; r < ROUNDS; r++) {
     fns.forEach((f, j) => {
-      const t0 = performance.now();
+      const c0 = process.cpuUsage(), t0 = performance.now();
       for (let i = 0; i < perRound; i++) f();
-      samples[j].push((performance.now() - t0) / perRound);
+      const wall = performance.now() - t0, c = process.cpuUsage(c0);
+      samples[j].push(wall / perRound);
+      cores[j].push((c.user + c.system) / 1000 / wall);
     });
   }
+  lastCores = cores.map((c) => median(c));
   return samples.map((s) => median(s));
 }
 
@@ -80,7 +89,7 @@ console.log(`machine: ${describeMachine(machine())}`);
 console.log(`load before: ${loadBefore}`);
 
 // ---------------------------------------------------------------- training
-interface Row { arch: string; build: Build; B: number; ms: number[] }
+interface Row { arch: string; build: Build; B: number; ms: number[]; cores: number[] }
 const train: Row[] = [];
 for (const arch of quick ? [SMALL] : Object.keys(ARCHS)) {
   for (const build of BUILDS) {
@@ -96,8 +105,8 @@ for (const arch of quick ? [SMALL] : Object.keys(ARCHS)) {
       let step = 0;
       const perRound = Math.max(3, Math.round(1200 / B));
       const times = timeAlternating(ms.map((v) => () => { v.trainStep(batchOf(B, step++)); }), perRound, perRound);
-      train.push({ arch, build, B, ms: times });
-      console.log(`train ${arch} ${build} B=${B}: ${times.map((t, i) => `${THREADS[i]}t ${t.toFixed(2)} ms`).join(", ")}`);
+      train.push({ arch, build, B, ms: times, cores: lastCores });
+      console.log(`train ${arch} ${build} B=${B}: ${times.map((t, i) => `${THREADS[i]}t ${t.toFixed(2)} ms (${lastCores[i].toFixed(2)} cores)`).join(", ")}`);
       ms.forEach((v) => v.dispose());
     }
   }
@@ -114,8 +123,8 @@ for (const arch of quick ? [SMALL] : Object.keys(ARCHS)) {
       for (const o of outs.slice(1)) if (o.some((y, i) => y !== outs[0][i])) throw new Error(`inference ${arch} ${build} B=${B}: threads differ`);
       const perRound = Math.max(3, Math.round(4000 / B));
       const times = timeAlternating(ms.map((v) => () => { v.reconstruct(x); }), perRound, perRound);
-      infer.push({ arch, build, B, ms: times });
-      console.log(`reconstruct ${arch} ${build} B=${B}: ${times.map((t, i) => `${THREADS[i]}t ${t.toFixed(3)} ms`).join(", ")}`);
+      infer.push({ arch, build, B, ms: times, cores: lastCores });
+      console.log(`reconstruct ${arch} ${build} B=${B}: ${times.map((t, i) => `${THREADS[i]}t ${t.toFixed(3)} ms (${lastCores[i].toFixed(2)} cores)`).join(", ")}`);
     }
     ms.forEach((v) => v.dispose());
   }
@@ -178,7 +187,9 @@ console.log(`load after: ${loadAfter}`);
 // ---------------------------------------------------------------- report
 const f2 = (x: number) => x.toFixed(2);
 const speed = (r: Row) => THREADS.slice(1).map((_, i) => `${(r.ms[0] / r.ms[i + 1]).toFixed(2)}×`);
-const head = ["VAE", "build", "B", ...THREADS.map((t) => `${t} thread${t > 1 ? "s" : ""} (ms)`), ...THREADS.slice(1).map((t) => `speedup ${t}`)];
+const head = ["VAE", "build", "B", ...THREADS.map((t) => `${t} thread${t > 1 ? "s" : ""} (ms)`), ...THREADS.slice(1).map((t) => `speedup ${t}`),
+  ...THREADS.map((t) => `cores used, ${t}`)];
+const cores = (r: Row) => r.cores.map((c) => c.toFixed(2));
 const md = [
   "# Threads (issue 12)",
   "",
@@ -194,14 +205,16 @@ const md = [
   "",
   "The cores are shared with other processes: a load average above the core count means other work competed",
   "for the same cores during the run, and the threaded figures are then a lower bound on what an idle machine gives.",
+  "\"cores used\" is this process's CPU time over wall time while timing (median round): about n for n busy threads;",
+  "well below n means other processes held the cores (or threads waited).",
   "",
   "## Training step (trainStep: forward, backward, Adam)",
   "",
-  mdTable(head, train.map((r) => [r.arch, r.build, r.B, ...r.ms.map(f2), ...speed(r)])),
+  mdTable(head, train.map((r) => [r.arch, r.build, r.B, ...r.ms.map(f2), ...speed(r), ...cores(r)])),
   "",
   "## Inference (reconstruct: encoder means → decoder → sigmoid)",
   "",
-  mdTable(head, infer.map((r) => [r.arch, r.build, r.B, ...r.ms.map((x) => x.toFixed(3)), ...speed(r)])),
+  mdTable(head, infer.map((r) => [r.arch, r.build, r.B, ...r.ms.map((x) => x.toFixed(3)), ...speed(r), ...cores(r)])),
   "",
 ];
 md.push(`## Where a 2-thread step goes, ${SMALL}, B = 128 (the calling thread's view, median round)`, "",
