@@ -84,12 +84,32 @@ function timeAlternating(fns: (() => void)[], perRound: number, warmup: number):
   return samples.map((s) => median(s));
 }
 
+/** timeAlternating, repeated (after a pause) up to ATTEMPTS times while the
+ *  2-thread model got less than 1.5 cores, i.e. while another process held a
+ *  core: the table is about what threads give on the cores this machine has.
+ *  Keeps the attempt where the 2-thread model got the most CPU; the row
+ *  records the attempts and the cores used, so a contended row shows. */
+const ATTEMPTS = quick ? 1 : 4;
+let lastAttempts = 1;
+async function timeOnFreeCores(fns: (() => void)[], perRound: number): Promise<number[]> {
+  let best: { times: number[]; cores: number[] } | null = null;
+  for (let a = 1; a <= ATTEMPTS; a++) {
+    const times = timeAlternating(fns, perRound, a === 1 ? perRound : 2);
+    if (!best || lastCores[1] > best.cores[1]) best = { times, cores: lastCores };
+    lastAttempts = a;
+    if (best.cores[1] >= 1.5) break;
+    if (a < ATTEMPTS) await new Promise((r) => setTimeout(r, 5000));
+  }
+  lastCores = best!.cores;
+  return best!.times;
+}
+
 const loadBefore = uptime();
 console.log(`machine: ${describeMachine(machine())}`);
 console.log(`load before: ${loadBefore}`);
 
 // ---------------------------------------------------------------- training
-interface Row { arch: string; build: Build; B: number; ms: number[]; cores: number[] }
+interface Row { arch: string; build: Build; B: number; ms: number[]; cores: number[]; attempts: number }
 const train: Row[] = [];
 for (const arch of quick ? [SMALL] : Object.keys(ARCHS)) {
   for (const build of BUILDS) {
@@ -104,8 +124,8 @@ for (const arch of quick ? [SMALL] : Object.keys(ARCHS)) {
       }
       let step = 0;
       const perRound = Math.max(3, Math.round(1200 / B));
-      const times = timeAlternating(ms.map((v) => () => { v.trainStep(batchOf(B, step++)); }), perRound, perRound);
-      train.push({ arch, build, B, ms: times, cores: lastCores });
+      const times = await timeOnFreeCores(ms.map((v) => () => { v.trainStep(batchOf(B, step++)); }), perRound);
+      train.push({ arch, build, B, ms: times, cores: lastCores, attempts: lastAttempts });
       console.log(`train ${arch} ${build} B=${B}: ${times.map((t, i) => `${THREADS[i]}t ${t.toFixed(2)} ms (${lastCores[i].toFixed(2)} cores)`).join(", ")}`);
       ms.forEach((v) => v.dispose());
     }
@@ -122,8 +142,8 @@ for (const arch of quick ? [SMALL] : Object.keys(ARCHS)) {
       const outs = ms.map((v) => v.reconstruct(x));
       for (const o of outs.slice(1)) if (o.some((y, i) => y !== outs[0][i])) throw new Error(`inference ${arch} ${build} B=${B}: threads differ`);
       const perRound = Math.max(3, Math.round(4000 / B));
-      const times = timeAlternating(ms.map((v) => () => { v.reconstruct(x); }), perRound, perRound);
-      infer.push({ arch, build, B, ms: times, cores: lastCores });
+      const times = await timeOnFreeCores(ms.map((v) => () => { v.reconstruct(x); }), perRound);
+      infer.push({ arch, build, B, ms: times, cores: lastCores, attempts: lastAttempts });
       console.log(`reconstruct ${arch} ${build} B=${B}: ${times.map((t, i) => `${THREADS[i]}t ${t.toFixed(3)} ms (${lastCores[i].toFixed(2)} cores)`).join(", ")}`);
     }
     ms.forEach((v) => v.dispose());
@@ -188,7 +208,7 @@ console.log(`load after: ${loadAfter}`);
 const f2 = (x: number) => x.toFixed(2);
 const speed = (r: Row) => THREADS.slice(1).map((_, i) => `${(r.ms[0] / r.ms[i + 1]).toFixed(2)}×`);
 const head = ["VAE", "build", "B", ...THREADS.map((t) => `${t} thread${t > 1 ? "s" : ""} (ms)`), ...THREADS.slice(1).map((t) => `speedup ${t}`),
-  ...THREADS.map((t) => `cores used, ${t}`)];
+  ...THREADS.map((t) => `cores used, ${t}`), "attempts"];
 const cores = (r: Row) => r.cores.map((c) => c.toFixed(2));
 const md = [
   "# Threads (issue 12)",
@@ -206,15 +226,16 @@ const md = [
   "The cores are shared with other processes: a load average above the core count means other work competed",
   "for the same cores during the run, and the threaded figures are then a lower bound on what an idle machine gives.",
   "\"cores used\" is this process's CPU time over wall time while timing (median round): about n for n busy threads;",
-  "well below n means other processes held the cores (or threads waited).",
+  "well below n means other processes held the cores (or threads waited). A row whose 2-thread model got under 1.5 cores",
+  `was measured again after a 5 s pause, up to ${ATTEMPTS} attempts, keeping the attempt with the most cores ("attempts").`,
   "",
   "## Training step (trainStep: forward, backward, Adam)",
   "",
-  mdTable(head, train.map((r) => [r.arch, r.build, r.B, ...r.ms.map(f2), ...speed(r), ...cores(r)])),
+  mdTable(head, train.map((r) => [r.arch, r.build, r.B, ...r.ms.map(f2), ...speed(r), ...cores(r), r.attempts])),
   "",
   "## Inference (reconstruct: encoder means → decoder → sigmoid)",
   "",
-  mdTable(head, infer.map((r) => [r.arch, r.build, r.B, ...r.ms.map((x) => x.toFixed(3)), ...speed(r), ...cores(r)])),
+  mdTable(head, infer.map((r) => [r.arch, r.build, r.B, ...r.ms.map((x) => x.toFixed(3)), ...speed(r), ...cores(r), r.attempts])),
   "",
 ];
 md.push(`## Where a 2-thread step goes, ${SMALL}, B = 128 (the calling thread's view, median round)`, "",
