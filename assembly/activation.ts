@@ -10,6 +10,7 @@
 // Not here: activations whose derivative needs the input (e.g. GELU).
 
 import { exp4, log1p01x4 } from "./simd";
+import { argInt, argPtr, arg, parallelFor, rangeEnd, rangeStart, rangeTasks, setArg, shouldSplit } from "./threads";
 
 export const ACT_IDENTITY: i32 = 0;
 export const ACT_RELU: i32 = 1;
@@ -40,8 +41,48 @@ export const ACT_ELU: i32 = 6;
   return v128.bitselect(small, signed, f32x4.lt(ax, f32x4.splat(0.625)));
 }
 
+// Split over threads by ranges of 16 elements: a value's result never
+// depends on its position, so any split gives the same bits.
+// Work units for shouldSplit: a multiply-add ≈ 1, an exp ≈ 8.
+// @ts-ignore: decorator
+@inline function work(n: i32, kind: i32): f64 {
+  return <f64>n * (kind == ACT_RELU || kind == ACT_LEAKY_RELU || kind == ACT_IDENTITY ? 1 : 8);
+}
+
 /** y (n) = f(x (n)); writes y (may alias x). */
 export function activation_forward(y: usize, x: usize, n: i32, kind: i32, alpha: f32): void {
+  if (!shouldSplit(work(n, kind))) {
+    activationForwardRange(y, x, n, kind, alpha);
+    return;
+  }
+  setArg(0, <f64>y); setArg(1, <f64>x); setArg(2, kind); setArg(3, alpha);
+  parallelFor(forwardTask, rangeTasks(n, 16));
+}
+
+function forwardTask(t: i32, _scratch: usize): i32 {
+  const i0 = rangeStart(t), o = <usize>i0 << 2;
+  activationForwardRange(argPtr(0) + o, argPtr(1) + o, rangeEnd(t) - i0, argInt(2), <f32>arg(3));
+  return 0;
+}
+
+/** dx (n) = dy (n) ⊙ f'(x), with f' from the forward output y (n).
+ *  Writes dx (may alias dy). */
+export function activation_backward(dx: usize, dy: usize, y: usize, n: i32, kind: i32, alpha: f32): void {
+  if (!shouldSplit(work(n, kind))) {
+    activationBackwardRange(dx, dy, y, n, kind, alpha);
+    return;
+  }
+  setArg(0, <f64>dx); setArg(1, <f64>dy); setArg(2, <f64>y); setArg(3, kind); setArg(4, alpha);
+  parallelFor(backwardTask, rangeTasks(n, 16));
+}
+
+function backwardTask(t: i32, _scratch: usize): i32 {
+  const i0 = rangeStart(t), o = <usize>i0 << 2;
+  activationBackwardRange(argPtr(0) + o, argPtr(1) + o, argPtr(2) + o, rangeEnd(t) - i0, argInt(3), <f32>arg(4));
+  return 0;
+}
+
+function activationForwardRange(y: usize, x: usize, n: i32, kind: i32, alpha: f32): void {
   let i = 0;
   if (kind == ACT_IDENTITY) {
     if (y != x) memory.copy(y, x, <usize>n << 2);
@@ -112,9 +153,7 @@ export function activation_forward(y: usize, x: usize, n: i32, kind: i32, alpha:
   if (i + 2 < n) store<f32>(o, f32x4.extract_lane(v, 2), 8);
 }
 
-/** dx (n) = dy (n) ⊙ f'(x), with f' from the forward output y (n).
- *  Writes dx (may alias dy). */
-export function activation_backward(dx: usize, dy: usize, y: usize, n: i32, kind: i32, alpha: f32): void {
+function activationBackwardRange(dx: usize, dy: usize, y: usize, n: i32, kind: i32, alpha: f32): void {
   let i = 0;
   if (kind == ACT_IDENTITY) {
     if (dx != dy) memory.copy(dx, dy, <usize>n << 2);

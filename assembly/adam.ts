@@ -5,7 +5,10 @@
 //   θ ← θ − lr·wd·θ                          (AdamW; wd = 0 gives Adam)
 //   θ ← θ − lr·(m·bc1) / (√(v·bc2) + ε)     bc1 = 1/(1−β1ᵗ), bc2 = 1/(1−β2ᵗ)
 // The host computes 1−β1, 1−β2, 1−lr·wd, bc1 and bc2 once per step (in f64).
+// Threads: split into ranges of 16 parameters (each element's update is
+// independent); the "kept" flags are ORed.
 // Not here: clipping (see vector.ts: sum_squares, scale), schedules (host).
+import { arg, argInt, argPtr, parallelFor, rangeEnd, rangeStart, rangeTasks, setArg, shouldSplit } from "./threads";
 
 /** Updates p, m, v (n) in place from g (n). The host passes every constant
  *  computed in f64 and rounded once: b1c = 1−β1, b2c = 1−β2, decay = 1−lr·wd,
@@ -14,6 +17,23 @@
 export function adam_step(p: usize, g: usize, m: usize, v: usize, n: i32,
                           lr: f32, beta1: f32, b1c: f32, beta2: f32, b2c: f32, eps: f32, decay: f32,
                           bc1: f32, bc2: f32): i32 {
+  if (!shouldSplit(<f64>n * 8)) return adamRange(p, g, m, v, n, lr, beta1, b1c, beta2, b2c, eps, decay, bc1, bc2);
+  setArg(0, <f64>p); setArg(1, <f64>g); setArg(2, <f64>m); setArg(3, <f64>v);
+  setArg(4, lr); setArg(5, beta1); setArg(6, b1c); setArg(7, beta2); setArg(8, b2c);
+  setArg(9, eps); setArg(10, decay); setArg(11, bc1); setArg(12, bc2);
+  return parallelFor(adamTask, rangeTasks(n, 16));
+}
+
+function adamTask(t: i32, _scratch: usize): i32 {
+  const i0 = rangeStart(t), o = <usize>i0 << 2;
+  return adamRange(argPtr(0) + o, argPtr(1) + o, argPtr(2) + o, argPtr(3) + o, rangeEnd(t) - i0,
+                   <f32>arg(4), <f32>arg(5), <f32>arg(6), <f32>arg(7), <f32>arg(8),
+                   <f32>arg(9), <f32>arg(10), <f32>arg(11), <f32>arg(12));
+}
+
+function adamRange(p: usize, g: usize, m: usize, v: usize, n: i32,
+                   lr: f32, beta1: f32, b1c: f32, beta2: f32, b2c: f32, eps: f32, decay: f32,
+                   bc1: f32, bc2: f32): i32 {
   const vb1 = f32x4.splat(beta1), vb1c = f32x4.splat(b1c);
   const vb2 = f32x4.splat(beta2), vb2c = f32x4.splat(b2c);
   const vlr = f32x4.splat(lr), vdecay = f32x4.splat(decay);

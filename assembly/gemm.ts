@@ -5,8 +5,10 @@
 // The reduction over K always runs k = 0..K-1 in order, so the plain build is
 // bit-reproducible. Edge tiles go through a small tile buffer, so nothing is
 // read or written outside A, B, C or bias.
-// Not here: threading, K-blocking (the VAE's K ≤ 1024 keeps a strip in L1).
+// Threads (threads.ts): the output is cut into blocks of row panels × column
+// strips, each computed by one thread with the same loops as on one thread.
 import { madd, MR, NR } from "./simd";
+import { argInt, argPtr, parallelFor, setArg, shouldSplit, threadCount } from "./threads";
 
 /** C = op(A)·op(B) */
 export const INIT_ZERO: i32 = 0;
@@ -230,7 +232,40 @@ export function gemm(c: usize, a: usize, b: usize, bias: usize,
     rowsTimesB(c, a, b, bias, M, K, N, N0, init);
     if (N0 == N) return;
   }
-  gemmPacked(c, a, b, bias, M, K, N, transA, transB, init, scratch, N0);
+  if (N0 == 0 && shouldSplit(<f64>M * <f64>K * <f64>N)) gemmSplit(c, a, b, bias, M, K, N, transA, transB, init);
+  else gemmBlock(c, a, b, bias, M, K, N, transA, transB, init, scratch, 0, M, N0, N);
+}
+
+/** Row panels per task at most: a task's packed panels, one packed B strip
+ *  and a tile fit THREAD_SCRATCH (8·6·256 + 256·8 + 64 floats < 64 KiB). */
+const RB_MAX: i32 = 8;
+
+// Splits C into rowBlocks × colBlocks tasks of rb panels × cb strips, about
+// four per thread so threads that started late or run slower even out.
+function gemmSplit(c: usize, a: usize, b: usize, bias: usize,
+                   M: i32, K: i32, N: i32, transA: i32, transB: i32, init: i32): void {
+  const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
+  const target = 4 * threadCount();
+  let rowBlocks = (mb + RB_MAX - 1) / RB_MAX;
+  let colBlocks = min(nb, (target + rowBlocks - 1) / rowBlocks);
+  if (rowBlocks * colBlocks < target) rowBlocks = min(mb, (target + colBlocks - 1) / colBlocks);
+  const rb = (mb + rowBlocks - 1) / rowBlocks;
+  const cb = (nb + colBlocks - 1) / colBlocks;
+  rowBlocks = (mb + rb - 1) / rb;
+  colBlocks = (nb + cb - 1) / cb;
+  setArg(0, <f64>c); setArg(1, <f64>a); setArg(2, <f64>b); setArg(3, <f64>bias);
+  setArg(4, M); setArg(5, K); setArg(6, N); setArg(7, transA); setArg(8, transB); setArg(9, init);
+  setArg(10, rb); setArg(11, cb); setArg(12, colBlocks);
+  parallelFor(gemmTask, rowBlocks * colBlocks);
+}
+
+function gemmTask(t: i32, scratch: usize): i32 {
+  const M = argInt(4), N = argInt(6);
+  const rb = argInt(10), cb = argInt(11), colBlocks = argInt(12);
+  const i0 = (t / colBlocks) * rb * MR, j0 = (t % colBlocks) * cb * NR;
+  gemmBlock(argPtr(0), argPtr(1), argPtr(2), argPtr(3), M, argInt(5), N, argInt(7), argInt(8), argInt(9),
+            scratch, i0, min(M, i0 + rb * MR), j0, min(N, j0 + cb * NR));
+  return 0;
 }
 
 // c[i, 0:N0] = init + a[i, :]·b[:, 0:N0] for each of the M rows, N0 a multiple
@@ -259,11 +294,14 @@ function rowsTimesB(c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N
   }
 }
 
-// The packed, register-tiled path over columns [N0, N) (N0 a multiple of 8).
-function gemmPacked(c: usize, a: usize, b: usize, bias: usize,
-                    M: i32, K: i32, N: i32, transA: i32, transB: i32,
-                    init: i32, scratch: usize, N0: i32): void {
-  const mb = (M + MR - 1) / MR;
+// The packed, register-tiled path over rows [I0, I1) and columns [J0, J1)
+// of C (I0 a multiple of MR, J0 of 8); scratch holds the block's packed A
+// panels, one packed B strip and a tile. Any block gives each element the
+// same k order and the same tile code, so blocks can run on any thread.
+function gemmBlock(c: usize, a: usize, b: usize, bias: usize,
+                   M: i32, K: i32, N: i32, transA: i32, transB: i32,
+                   init: i32, scratch: usize, I0: i32, I1: i32, J0: i32, J1: i32): void {
+  const ib0 = I0 / MR, mb = (I1 - I0 + MR - 1) / MR;
   const ldc = <usize>N << 2;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
@@ -275,13 +313,13 @@ function gemmPacked(c: usize, a: usize, b: usize, bias: usize,
     // op(A)[:, k0:k0+kc] and op(B)[k0:k0+kc, :] as sub-matrices of a and b
     const ak = transA ? a + ((<usize>k0 * M) << 2) : a + (<usize>k0 << 2);
     const bk = transB ? b + (<usize>k0 << 2) : b + ((<usize>k0 * N) << 2);
-    for (let ib = 0; ib < mb; ib++) packA(pa + <usize>ib * panel, ak, M, K, kc, transA, ib * MR);
-    for (let j0 = N0; j0 < N; j0 += NR) {
+    for (let ib = 0; ib < mb; ib++) packA(pa + <usize>ib * panel, ak, M, K, kc, transA, (ib0 + ib) * MR);
+    for (let j0 = J0; j0 < J1; j0 += NR) {
       const nc = min(NR, N - j0);
       packB(pb, bk, K, N, kc, j0, transB);
       const bj = bias + (<usize>j0 << 2);
       for (let ib = 0; ib < mb; ib++) {
-        const i0 = ib * MR;
+        const i0 = (ib0 + ib) * MR;
         const mc = min(MR, M - i0);
         const cij = c + <usize>i0 * ldc + (<usize>j0 << 2);
         if (mc == MR && nc == NR) {

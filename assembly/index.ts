@@ -17,8 +17,11 @@ export {
 } from "./likelihood";
 export { adam_step } from "./adam";
 export { fill, copy, axpy, scale, sum_squares, all_finite } from "./vector";
+export { thread_run, threads_configure, threads_control, threads_inject_fault, threads_reset } from "./threads";
+import { threads_end } from "./threads";
 
-/** First byte free for the host's arena (16-aligned), after static data. */
+/** First byte free for the host's arena (64-aligned), after static data and
+ *  (shared builds) the threads' control block and scratch. */
 export function heap_base(): usize {
-  return (__heap_base + 63) & ~<usize>63;
+  return (threads_end() + 63) & ~<usize>63;
 }

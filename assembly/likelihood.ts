@@ -11,6 +11,7 @@
 //   dμ = w·(μ − x)·e^(−2s)                          ds = w·(1 − (x−μ)²·e^(−2s))
 
 import { exp4, log1p01x4 } from "./simd";
+import { arg, argInt, argPtr, parallelFor, rangeEnd, rangeStart, rangeTasks, setArg, shouldSplit } from "./threads";
 
 const HALF_LOG_2PI: f64 = 0.9189385332046727;
 
@@ -52,29 +53,47 @@ const HALF_LOG_2PI: f64 = 0.9189385332046727;
   return s;
 }
 
+// Threads: the Bernoulli kernels split by rows (each row's sum is one thread's).
+// args: nll, dlogits, logits, x, D, w, grad
+function bernoulliTask(t: i32, _scratch: usize): i32 {
+  bernoulliRows(argPtr(0), argPtr(1), argPtr(2), argPtr(3), rangeStart(t), rangeEnd(t), argInt(4), <f32>arg(5), argInt(6));
+  return 0;
+}
+
+// nll[b] (unless nll == 0) and, with grad, dlogits[b, :] for rows b0..b1-1.
+function bernoulliRows(nll: usize, dlogits: usize, logits: usize, x: usize, b0: i32, b1: i32, D: i32, w: f32, grad: i32): void {
+  for (let b = b0; b < b1; b++) {
+    const o = (<usize>b * D) << 2;
+    const s = grad ? <f32>bernoulliRow(dlogits + o, logits + o, x + o, D, w, true)
+                   : <f32>bernoulliRow(0, logits + o, x + o, D, w, false);
+    if (nll) store<f32>(nll + (<usize>b << 2), s);
+  }
+}
+
+function bernoulli(nll: usize, dlogits: usize, logits: usize, x: usize, B: i32, D: i32, w: f32, grad: i32): void {
+  if (!shouldSplit(<f64>B * <f64>D * 16)) {
+    bernoulliRows(nll, dlogits, logits, x, 0, B, D, w, grad);
+    return;
+  }
+  setArg(0, <f64>nll); setArg(1, <f64>dlogits); setArg(2, <f64>logits); setArg(3, <f64>x);
+  setArg(4, D); setArg(5, w); setArg(6, grad);
+  parallelFor(bernoulliTask, rangeTasks(B, 1));
+}
+
 /** Writes nll (B) from logits (B, D) and targets x (B, D) in [0, 1]. */
 export function bernoulli_nll_forward(nll: usize, logits: usize, x: usize, B: i32, D: i32): void {
-  for (let b = 0; b < B; b++) {
-    const o = (<usize>b * D) << 2;
-    store<f32>(nll + (<usize>b << 2), <f32>bernoulliRow(0, logits + o, x + o, D, 0, false));
-  }
+  bernoulli(nll, 0, logits, x, B, D, 0, 0);
 }
 
 /** Writes dlogits (B, D) = w·(σ(l) − x). */
 export function bernoulli_nll_backward(dlogits: usize, logits: usize, x: usize, B: i32, D: i32, w: f32): void {
-  for (let b = 0; b < B; b++) {
-    const o = (<usize>b * D) << 2;
-    bernoulliRow(dlogits + o, logits + o, x + o, D, w, true);
-  }
+  bernoulli(0, dlogits, logits, x, B, D, w, 1);
 }
 
 /** Both at once (one exp per element): writes nll (B) and dlogits (B, D). */
 export function bernoulli_nll_forward_backward(nll: usize, dlogits: usize, logits: usize, x: usize,
                                                B: i32, D: i32, w: f32): void {
-  for (let b = 0; b < B; b++) {
-    const o = (<usize>b * D) << 2;
-    store<f32>(nll + (<usize>b << 2), <f32>bernoulliRow(dlogits + o, logits + o, x + o, D, w, true));
-  }
+  bernoulli(nll, dlogits, logits, x, B, D, w, 1);
 }
 
 /** Writes nll (B) for means (B, D), targets x (B, D) and a fixed σ > 0. */

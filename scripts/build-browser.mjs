@@ -1,9 +1,9 @@
-// Builds the single-file browser bundles with esbuild, both wasm builds
-// inlined as base64 (no fetch of build/*.wasm, no import map, no bundler):
+// Builds the single-file browser bundles with esbuild, both wasm builds and
+// their shared-memory twins (threads) inlined as base64 (no fetch of build/*.wasm, no import map, no bundler):
 //   dist/browser/wasm-vae.js         the library + WorkerTrainer + serveTrainer (src/browser.ts)
 //   dist/browser/wasm-vae-worker.js  a ready-made module worker script (src/worker-entry.ts)
 // Node built-ins stay as dynamic `import("node:…")` calls that only run in
-// Node. Reads build/vae.{plain,relaxed}.wasm, so run `npm run build:wasm`
+// Node. Reads build/vae.{plain,relaxed}{,.shared}.wasm, so run `npm run build:wasm`
 // first (`npm run build` does both). Prints each file's size and gzip size.
 //   node scripts/build-browser.mjs [--no-minify] [--sourcemap]   (maps are for debugging; not shipped)
 import { build } from "esbuild";
@@ -18,7 +18,7 @@ const outdir = join(root, "dist", "browser");
 /** Builds both bundles; returns [{ file, bytes, gzip }]. */
 export async function buildBrowser({ minify = true, quiet = false, sourcemap = false } = {}) {
   const inline = {};
-  for (const b of ["plain", "relaxed"]) {
+  for (const b of ["plain", "relaxed", "plain.shared", "relaxed.shared"]) {
     const f = join(root, "build", `vae.${b}.wasm`);
     if (!existsSync(f)) throw new Error(`build-browser: ${relative(root, f)} is missing (run npm run build:wasm)`);
     inline[b] = readFileSync(f).toString("base64");

@@ -11,8 +11,8 @@ const sources = [join(root, "asconfig.json"), ...readdirSync(join(root, "assembl
   .filter((f) => f.endsWith(".ts")).map((f) => join(root, "assembly", f))];
 const newest = Math.max(...sources.map((f) => statSync(f).mtimeMs));
 const asc = join(root, "node_modules", "assemblyscript", "bin", "asc.js");
-for (const target of ["plain", "relaxed"]) {
-  const out = join(root, "build", `vae.${target}.wasm`);
+for (const target of ["plain", "relaxed", "plain-shared", "relaxed-shared"]) {
+  const out = join(root, "build", `vae.${target.replace("-", ".")}.wasm`);
   if (existsSync(out) && statSync(out).mtimeMs > newest && !process.argv.includes("--force")) continue;
   execFileSync(process.execPath, [asc, "--config", "asconfig.json", "--target", target], {
     cwd: root, stdio: "inherit",

@@ -89,6 +89,10 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Yield to the event loop every this many batches (default 1; 0 never). */
   yieldEvery?: number;
+  /** Threads for this fit (at most model.threads, which VAE.create's
+   *  `threads` set); the model's count is restored afterwards. Results are
+   *  bit-identical for any count. */
+  threads?: number;
 }
 
 /** What fit needs of a model (a VAE). */
@@ -106,9 +110,11 @@ export interface Trainable {
   elbo(x: Rows, options?: { condition?: Rows; samples?: number }): { elbo: Float32Array; reconstruction: Float32Array; kl: Float32Array };
   exportState(): ModelState;
   restoreState(s: ModelState, opt: Adam): void;
+  /** Runs fn with this many threads (fit's `threads`). */
+  withThreads<T>(threads: number, fn: () => Promise<T>): Promise<T>;
 }
 
-const FIT_KEYS = ["epochs", "batchSize", "shuffle", "condition", "klWarmupSteps", "klWarmupEpochs", "validation", "optimizer", "onBatch", "onEpoch", "signal", "yieldEvery"] as const;
+const FIT_KEYS = ["epochs", "batchSize", "shuffle", "condition", "klWarmupSteps", "klWarmupEpochs", "validation", "optimizer", "onBatch", "onEpoch", "signal", "yieldEvery", "threads"] as const;
 
 /**
  * Trains `model`: epochs over in-memory rows (Float32Array, Float64Array,
@@ -117,6 +123,10 @@ const FIT_KEYS = ["epochs", "batchSize", "shuffle", "condition", "klWarmupSteps"
  * one per epoch). Same as `vae.fit(data, options)`.
  */
 export async function fit(model: Trainable, data: Rows | BatchSource | (() => BatchSource), options: FitOptions = {}): Promise<FitHistory> {
+  if (options !== null && typeof options === "object" && options.threads !== undefined && typeof model?.withThreads === "function") {
+    const { threads, ...rest } = options;
+    return model.withThreads(threads, () => fit(model, data, rest));
+  }
   // the model is checked by shape (fit.ts does not import model.ts: model.ts imports fit)
   if (model === null || typeof model !== "object" || typeof (model as Partial<Trainable>).stepRows !== "function") fail("model", "a VAE", model);
   checkOptions("options", options, FIT_KEYS);

@@ -15,6 +15,8 @@ export type { MemoryPlan, TensorSpec, PlanSpec } from "./plan.js";
 export { loadKernels, relaxedSimdAvailable, resolveBuild, Kernels, ACTIVATIONS, WasmLoadError } from "./wasm.js";
 export type { Build, BuildRequest, LoadOptions, Activation } from "./wasm.js";
 export { ArgumentError } from "./validate.js";
+export { loadThreadedKernels, threadSupport, availableCores, ThreadError, MAX_THREADS, AUTO_THREADS_CAP } from "./threads.js";
+export type { ThreadsRequest } from "./threads.js";
 export { parseIdx, readIdxFile, loadIdxPair, IdxFormatError } from "./data/idx.js";
 export type { IdxArray, IdxPair } from "./data/idx.js";
 export { loadMnist, parseMnist, mnistFilePaths } from "./data/mnist.js";

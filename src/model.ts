@@ -19,7 +19,8 @@ import { exportState, stageState, writeState, type Counters } from "./persistenc
 import { HostRng } from "./random.js";
 import { checkRows, normBatch } from "./rows.js";
 import type { BatchInput, EpochCursor, ModelState, Rows, StepResult } from "./types.js";
-import { loadKernels, type Build, type Kernels, type LoadOptions } from "./wasm.js";
+import { loadThreadedKernels } from "./threads.js";
+import type { Build, Kernels, LoadOptions } from "./wasm.js";
 import { checkBool, checkInt, checkOptions, describe, fail, finiteF32 } from "./validate.js";
 
 export { NonFiniteLossError } from "./types.js";
@@ -65,8 +66,40 @@ export class VAE {
   static async create(config: VAEConfig, options: LoadOptions = {}): Promise<VAE> {
     const c = resolveConfig(config);
     architectureOf(c);
-    const kernels = await loadKernels(options);
+    const kernels = await loadThreadedKernels(options);
     return new VAE(c, kernels);
+  }
+
+  /** Threads the kernels run on (1 where threads are unavailable: see
+   *  `threadsNote`). Set by VAE.create's `threads` ("auto" by default). */
+  get threads(): number {
+    return this.kernels.threads;
+  }
+
+  /** Why fewer threads run than were asked for (e.g. a page that is not
+   *  cross-origin isolated), or null. */
+  get threadsNote(): string | null {
+    return this.kernels.threadsHandle?.note ?? null;
+  }
+
+  /** @internal Runs `fn` on `threads` threads (at most the pool's), then
+   *  restores the model's count (fit's `threads` option). */
+  async withThreads<T>(threads: number, fn: () => Promise<T>): Promise<T> {
+    const handle = this.kernels.threadsHandle;
+    const n = checkInt("threads", threads, 1, handle?.size ?? 1);
+    const before = this.threads;
+    handle?.configure(n);
+    try {
+      return await fn();
+    } finally {
+      handle?.configure(before);
+    }
+  }
+
+  /** Stops the model's helper threads (it keeps working on one thread). Not
+   *  needed before a Node process exits: idle threads never keep it alive. */
+  dispose(): void {
+    this.kernels.dispose();
   }
 
   /** @internal Host-side random stream (epoch shuffles); saved with the model. */
@@ -352,7 +385,7 @@ export class VAE {
    *  while training with an lr schedule needs that `schedule` again to
    *  continue training. */
   static async load(bytes: Uint8Array, options: LoadOptions & { schedule?: (step: number) => number } = {}): Promise<VAE> {
-    const { schedule, ...loadOptions } = checkOptions("options", options, ["build", "deterministic", "wasm", "schedule"]);
+    const { schedule, ...loadOptions } = checkOptions("options", options, ["build", "deterministic", "wasm", "threads", "schedule"]);
     if (schedule !== undefined && typeof schedule !== "function") fail("schedule", "a function from the 1-based step to a learning rate", schedule);
     const { config, state } = decodeModel(bytes);
     const vae = await VAE.create(config, loadOptions);

@@ -15,6 +15,11 @@ import { checkConvGeometry, convChunkImages, type ConvGeometry } from "./conv-sh
 
 export type Build = "plain" | "relaxed";
 export type BuildRequest = Build | "auto";
+/** A compiled file: a build, or its shared-memory twin (build/vae.<variant>.wasm)
+ *  that threads.ts runs on several threads. */
+export type Variant = Build | "plain.shared" | "relaxed.shared";
+/** Where each variant's wasm comes from: bytes or a URL. */
+export type Sources = Partial<Record<Variant, WasmBytes | URL | string>>;
 
 /** The raw exports of assembly/index.ts (pointers are byte offsets). */
 export interface RawExports {
@@ -72,6 +77,12 @@ export interface RawExports {
   scale(x: number, n: number, s: number): void;
   sum_squares(x: number, n: number): number;
   all_finite(x: number, n: number): number;
+  // threads (assembly/threads.ts; no-ops in the non-shared builds)
+  thread_run(id: number): void;
+  threads_configure(threads: number, canWait: number, minWork: number, deadlineMs: number, spin: number): void;
+  threads_control(): number;
+  threads_inject_fault(id: number, mode: number): void;
+  threads_reset(): void;
 }
 
 export const ACTIVATIONS = ["identity", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "elu"] as const;
@@ -91,7 +102,11 @@ export interface LoadOptions {
   /** Forces the plain build whatever `build` says. */
   deterministic?: boolean;
   /** Override where the wasm comes from (bytes or a URL), per build. */
-  wasm?: Partial<Record<Build, WasmBytes | URL | string>>;
+  wasm?: Sources;
+  /** Threads for the kernels (threads.ts): a count, or "auto" for the cores
+   *  the runtime reports (capped). Only VAE.create / loadThreadedKernels
+   *  read it; loadKernels always runs on the calling thread. */
+  threads?: number | "auto";
 }
 
 /** The wasm of a build could not be fetched, compiled or instantiated; the
@@ -102,7 +117,7 @@ export class WasmLoadError extends Error {
 
 type WasmSource = WasmBytes | URL | string;
 
-function describeSource(src: WasmSource | undefined, build: Build): string {
+function describeSource(src: WasmSource | undefined, build: Variant): string {
   if (src === undefined) {
     const d = defaultSources[build];
     return d === undefined ? `the default ${new URL(`../build/vae.${build}.wasm`, import.meta.url).href}` : `the default source (${describeSource(d, build)})`;
@@ -115,11 +130,11 @@ function describeSource(src: WasmSource | undefined, build: Build): string {
 /** Checks LoadOptions (a known-keys object; build one of the requests,
  *  deterministic a boolean, wasm an object of per-build sources). */
 function checkLoadOptions(opts: LoadOptions | undefined): LoadOptions {
-  const o = checkOptions("options", opts, ["build", "deterministic", "wasm"]);
+  const o = checkOptions("options", opts, ["build", "deterministic", "wasm", "threads"]);
   if (o.build !== undefined && !["plain", "relaxed", "auto"].includes(o.build)) fail("build", `"plain", "relaxed" or "auto"`, o.build);
   checkBool("deterministic", o.deterministic, false);
   if (o.wasm !== undefined) {
-    const w = checkOptions("options.wasm", o.wasm, ["plain", "relaxed"]);
+    const w = checkOptions("options.wasm", o.wasm, ["plain", "relaxed", "plain.shared", "relaxed.shared"]);
     for (const [k, v] of Object.entries(w)) {
       if (!(typeof v === "string" || v instanceof URL || v instanceof ArrayBuffer || ArrayBuffer.isView(v))) {
         fail(`options.wasm.${k}`, "the build's bytes (ArrayBuffer or a view) or its URL (URL or string)", v);
@@ -136,26 +151,26 @@ const isNode = typeof process !== "undefined" && !!process.versions?.node;
 
 /** Sources used when LoadOptions.wasm names none (set by the single-file
  *  browser bundle, which inlines the bytes of both builds). */
-let defaultSources: Partial<Record<Build, WasmBytes | URL | string>> = {};
+let defaultSources: Sources = {};
 
 /** Sets where each build's wasm comes from when LoadOptions.wasm does not say
  *  (bytes or a URL); {} restores `new URL("../build/vae.<build>.wasm", import.meta.url)`. */
-export function setDefaultWasm(sources: Partial<Record<Build, WasmBytes | URL | string>>): void {
+export function setDefaultWasm(sources: Sources): void {
   defaultSources = { ...sources };
   compiled.clear();
   defaultBytes.clear();
   relaxedAvailable = undefined;
 }
 
-function defaultUrl(build: Build): WasmBytes | URL | string {
+function defaultUrl(build: Variant): WasmBytes | URL | string {
   return defaultSources[build] ?? new URL(`../build/vae.${build}.wasm`, import.meta.url);
 }
 
 /** Bytes of the default sources, fetched once per build (validation and
  *  compilation of the relaxed build share them). */
-const defaultBytes = new Map<Build, Promise<WasmBytes>>();
+const defaultBytes = new Map<Variant, Promise<WasmBytes>>();
 
-function defaultBytesOf(build: Build): Promise<WasmBytes> {
+function defaultBytesOf(build: Variant): Promise<WasmBytes> {
   let p = defaultBytes.get(build);
   if (!p) {
     p = fetchBytes(defaultUrl(build));
@@ -200,7 +215,8 @@ export function relaxedSimdAvailable(bytes?: WasmBytes | URL | string): Promise<
   return relaxedAvailable;
 }
 
-async function compile(build: Build, src: WasmBytes | URL | string | undefined): Promise<WebAssembly.Module> {
+/** @internal Compiles a variant (once per default source; `src` overrides it). */
+export async function compile(build: Variant, src: WasmBytes | URL | string | undefined): Promise<WebAssembly.Module> {
   const key = src === undefined ? build : "";
   if (key && compiled.has(key)) return compiled.get(key)!;
   const p = (async () => WebAssembly.compile(await (src ? fetchBytes(src) : defaultBytesOf(build)) as BufferSource))();
@@ -224,13 +240,22 @@ export async function loadKernels(options?: LoadOptions): Promise<Kernels> {
   const opts = checkLoadOptions(options);
   const build = await resolveBuild(opts);
   const src = opts.wasm?.[build];
+  return instantiateKernels(build, build, src, {});
+}
+
+/** @internal Compiles and instantiates `variant` (of `build`) with `env`
+ *  imports added (threads.ts passes the shared memory and its thread
+ *  imports); any failure is a WasmLoadError naming the variant and source. */
+export async function instantiateKernels(variant: Variant, build: Build, src: WasmBytes | URL | string | undefined,
+                                         env: Record<string, unknown>): Promise<Kernels> {
   try {
-    const module = await compile(build, src);
+    const module = await compile(variant, src);
     const { exports } = await loader.instantiate<Record<string, unknown>>(module, {
       env: {
         abort(_msg: number, _file: number, line: number, col: number) {
           throw new Error(`wasm-vae: kernel assertion failed at ${line}:${col} (a bug: please report it)`);
         },
+        ...env,
       },
     });
     for (const name of ["heap_base", "gemm_tile_rows", "dense_forward"]) {
@@ -240,8 +265,22 @@ export async function loadKernels(options?: LoadOptions): Promise<Kernels> {
     return new Kernels(exports as unknown as RawExports, build);
   } catch (e) {
     const why = e instanceof Error ? `${e.name}: ${e.message}` : describe(e);
-    throw new WasmLoadError(`wasm-vae: could not load the "${build}" build from ${describeSource(src, build)}: ${why.slice(0, 500)}`, { cause: e });
+    throw new WasmLoadError(`wasm-vae: could not load the "${variant}" build from ${describeSource(src, variant)}: ${why.slice(0, 500)}`, { cause: e });
   }
+}
+
+/** What Kernels knows of the threads running its kernels (threads.ts). */
+export interface ThreadsHandle {
+  /** Threads taking part, the calling one included (1: none split). */
+  readonly threads: number;
+  /** Threads the pool has (the most `configure` takes). */
+  readonly size: number;
+  /** Why fewer threads run than were asked for, or null. */
+  readonly note: string | null;
+  /** Uses this many threads (at most the pool's size) from the next call on. */
+  configure(threads: number): void;
+  /** Stops the helper threads. */
+  dispose(): void;
 }
 
 /**
@@ -258,6 +297,8 @@ export class Kernels {
   readonly base: number;
   /** Rows of the GEMM register tile in this build. */
   readonly tileRows: number;
+  /** @internal Set by threads.ts when the kernels run on a shared memory with helpers. */
+  threadsHandle: ThreadsHandle | null = null;
 
   constructor(raw: RawExports, build: Build) {
     this.raw = raw;
@@ -267,6 +308,10 @@ export class Kernels {
   }
 
   get memory(): WasmMemory { return this.raw.memory; }
+  /** Threads the kernels split work over (1 unless created with threads). */
+  get threads(): number { return this.threadsHandle?.threads ?? 1; }
+  /** Stops helper threads (the kernels keep working on the calling thread). */
+  dispose(): void { this.threadsHandle?.dispose(); }
   get byteLength(): number { return this.raw.memory.buffer.byteLength; }
 
   /** Grows memory (once, up front) so that [base, base + bytes) exists. */

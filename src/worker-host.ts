@@ -122,6 +122,7 @@ class TrainerHost {
       build: v.build,
       relaxedSimd: await relaxedSimdAvailable(this.loadOptions.wasm?.relaxed),
       sharedMemory: isNode || (typeof SharedArrayBuffer === "function" && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true),
+      threads: v.threads,
       parameterCount: v.parameterCount,
       optimizer: v.optimizer.state(),
       steps: v.steps,

@@ -12,7 +12,7 @@ import type { AdamOptions, AdamState } from "./adam.js";
 import type { ResolvedConfig, VAEConfig } from "./config.js";
 import type { BatchInfo, EpochInfo, FitHistory } from "./fit.js";
 import type { Rows } from "./model.js";
-import type { Build, BuildRequest } from "./wasm.js";
+import type { Build, BuildRequest, Variant } from "./wasm.js";
 import { ArgumentError } from "./validate.js";
 
 export type { TransferList } from "./host-types.js";
@@ -95,7 +95,9 @@ export interface WorkerLoadOptions {
   /** Force the bit-reproducible plain build (see LoadOptions.deterministic). */
   deterministic?: boolean;
   /** Where the worker finds each build's wasm: bytes or a URL string. */
-  wasm?: Partial<Record<Build, ArrayBuffer | ArrayBufferView | string>>;
+  wasm?: Partial<Record<Variant, ArrayBuffer | ArrayBufferView | string>>;
+  /** Threads for the worker's kernels (its own helper workers); see VAE.create. */
+  threads?: number | "auto";
 }
 
 /** What the worker reports about its model and runtime. */
@@ -109,6 +111,8 @@ export interface ModelInfo {
   /** Whether the worker can share memory with the page (SharedArrayBuffer
    *  usable: cross-origin isolated pages, or Node). */
   sharedMemory: boolean;
+  /** Threads the worker's kernels run on (its own helper workers). */
+  threads: number;
   /** Number of trainable parameters. */
   parameterCount: number;
   /** The optimizer's settings and step (lr null when it is a schedule). */
@@ -157,6 +161,8 @@ export interface WorkerFitOptions {
     /** Learning rate (a number; schedules cannot cross postMessage). */
     lr?: number;
   };
+  /** Threads for this fit (at most the model's; see FitOptions.threads). */
+  threads?: number;
   /** Send a "batch" event every this many batches (default 1); the last
    *  batch of each epoch is always sent. */
   batchEvery?: number;

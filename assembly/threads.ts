@@ -1,0 +1,331 @@
+// Threads on one shared memory (the *.shared.wasm builds; in the plain and
+// relaxed builds ASC_FEATURE_THREADS is false and everything here folds to
+// "run on the calling thread").
+//
+// A kernel that can split its output calls parallelFor(task, ntasks): task t
+// writes one disjoint part of the output with exactly the loop it would run on
+// one thread, so the result does not depend on which thread ran which task or
+// on how many threads there are. The calling thread publishes the job in the
+// control block, wakes the workers (memory.atomic.notify), claims tasks like
+// every worker does, then waits for the last one to finish. Workers (host
+// Web Workers / worker_threads, one instance each of this module on the same
+// memory) sleep in memory.atomic.wait32 in thread_run between jobs.
+//
+// Control block at CTRL (64-aligned, after static data; never in a data
+// segment, so a worker instantiating later cannot clobber it):
+//   i32 SEQ       job generation; workers sleep on it
+//   i64 NEXT      (seq << 32) | next unclaimed task; claims CAS it, so a
+//                 claim made with a stale seq always fails
+//   i32 DONE      tasks finished in the current job
+//   i32 NTASKS, TASK (function pointer of the job), FLAG (OR of task results)
+//   i32 DEAD      id + 1 of a worker that died (set by the host), else 0
+//   i32 THREADS   threads taking part (1 = never split), set by the host
+//   i32 CANWAIT   1 if the calling thread may memory.atomic.wait (not a
+//                 browser's main thread: it spins for the tail instead)
+//   i32 MINWORK   below this many multiply-adds (or elements ×16), run inline
+//   i32 DEADLINE  ms without progress after which the caller gives up
+//   i32 SPIN      iterations a thread spins before it sleeps
+//   i32 FAULT, FAULTMODE  test hook: worker FAULT-1 traps (1) or hangs (2)
+//   i32 SHUTDOWN  workers return from thread_run
+//   i32 JOBS, WORKER_TASKS  counters: split calls, tasks run by workers
+//   f64 SPLIT_MS, WAIT_MS  the caller's time in split calls, and the part of
+//                 it spent waiting for other threads after its own tasks
+//   f64 ARGS[24]  the job's arguments (pointers, counts, scalars)
+// Per-thread scratch: THREAD_SCRATCH bytes per thread after the block.
+
+// @ts-ignore: decorator
+@inline export const MAX_THREADS: i32 = 16;
+// @ts-ignore: decorator
+@inline export const THREAD_SCRATCH: usize = 64 << 10;
+// @ts-ignore: decorator
+@inline const CTRL_BYTES: usize = 512;
+
+// @ts-ignore: decorator
+@inline const SEQ: usize = 0;
+// @ts-ignore: decorator
+@inline const NEXT: usize = 8;
+// @ts-ignore: decorator
+@inline const DONE: usize = 16;
+// @ts-ignore: decorator
+@inline const NTASKS: usize = 20;
+// @ts-ignore: decorator
+@inline const TASK: usize = 24;
+// @ts-ignore: decorator
+@inline const FLAG: usize = 28;
+// @ts-ignore: decorator
+@inline const DEAD: usize = 32;
+// @ts-ignore: decorator
+@inline const THREADS: usize = 36;
+// @ts-ignore: decorator
+@inline const CANWAIT: usize = 40;
+// @ts-ignore: decorator
+@inline const MINWORK: usize = 44;
+// @ts-ignore: decorator
+@inline const DEADLINE: usize = 48;
+// @ts-ignore: decorator
+@inline const SPIN: usize = 52;
+// @ts-ignore: decorator
+@inline const FAULT: usize = 56;
+// @ts-ignore: decorator
+@inline const FAULTMODE: usize = 60;
+// @ts-ignore: decorator
+@inline const SHUTDOWN: usize = 64;
+// @ts-ignore: decorator
+@inline const JOBS: usize = 68;
+// @ts-ignore: decorator
+@inline const WORKER_TASKS: usize = 72;
+// @ts-ignore: decorator
+@inline const SPLIT_MS: usize = 80;
+// @ts-ignore: decorator
+@inline const WAIT_MS: usize = 88;
+// @ts-ignore: decorator
+@inline const ARGS: usize = 128;
+
+/** Host clock in ms (performance.now) and the host's error for a dead worker
+ *  (throws; code 1: a worker died, 2: no progress within the deadline). */
+// @ts-ignore: decorator
+@external("env", "thread_now") declare function thread_now(): f64;
+// @ts-ignore: decorator
+@external("env", "thread_fail") declare function thread_fail(code: i32, worker: i32): void;
+
+/** A task: writes part t of the job's output; returns flags to OR together. */
+export type Task = (t: i32, scratch: usize) => i32;
+
+// Per instance (so per thread): wasm globals are not shared.
+let isWorker = false;
+let myScratch: usize = 0;
+
+// @ts-ignore: decorator
+@inline function ctrl(): usize {
+  return (__heap_base + 63) & ~<usize>63;
+}
+
+/** First byte after the control block and the per-thread scratch. */
+export function threads_end(): usize {
+  if (!ASC_FEATURE_THREADS) return ctrl();
+  return ctrl() + CTRL_BYTES + <usize>MAX_THREADS * THREAD_SCRATCH;
+}
+
+function scratchOf(id: i32): usize {
+  return ctrl() + CTRL_BYTES + <usize>id * THREAD_SCRATCH;
+}
+
+/** Whether work of this size should be split: threads are on, this is the
+ *  calling thread (a task never splits again) and the work is big enough. */
+export function shouldSplit(work: f64): bool {
+  if (!ASC_FEATURE_THREADS) return false;
+  if (isWorker) return false;
+  const c = ctrl();
+  return load<i32>(c + THREADS) > 1 && work >= <f64>load<i32>(c + MINWORK);
+}
+
+/** Threads taking part (for choosing a task count). */
+export function threadCount(): i32 {
+  if (!ASC_FEATURE_THREADS) return 1;
+  return max(1, load<i32>(ctrl() + THREADS));
+}
+
+/** Bytes of scratch each task may use (the caller's own scratch is not used
+ *  by split work). */
+export function taskScratchBytes(): usize {
+  return THREAD_SCRATCH;
+}
+
+export function setArg(i: i32, v: f64): void {
+  store<f64>(ctrl() + ARGS + (<usize>i << 3), v);
+}
+
+// @ts-ignore: decorator
+@inline export function arg(i: i32): f64 {
+  return load<f64>(ctrl() + ARGS + (<usize>i << 3));
+}
+
+// @ts-ignore: decorator
+@inline export function argPtr(i: i32): usize {
+  return <usize>load<f64>(ctrl() + ARGS + (<usize>i << 3));
+}
+
+// @ts-ignore: decorator
+@inline export function argInt(i: i32): i32 {
+  return <i32>load<f64>(ctrl() + ARGS + (<usize>i << 3));
+}
+
+/** Cuts [0, n) into about four ranges per thread, each a multiple of `align`
+ *  long (so SIMD loops see the same alignment); returns the task count.
+ *  Task t covers [rangeStart(t), rangeEnd(t)). Uses ARGS 22 and 23. */
+export function rangeTasks(n: i32, align: i32): i32 {
+  let chunk = (n + 4 * threadCount() - 1) / (4 * threadCount());
+  chunk = max(align, (chunk + align - 1) / align * align); // n = 0: one empty task
+  setArg(22, n);
+  setArg(23, chunk);
+  return (n + chunk - 1) / chunk;
+}
+
+// @ts-ignore: decorator
+@inline export function rangeStart(t: i32): i32 {
+  return t * argInt(23);
+}
+
+// @ts-ignore: decorator
+@inline export function rangeEnd(t: i32): i32 {
+  return min(argInt(22), (t + 1) * argInt(23));
+}
+
+/** Claims the next task of job `seq`, or returns −1 when none is left (or the
+ *  job is no longer `seq`). */
+function claim(c: usize, seq: i32, ntasks: i32): i32 {
+  if (ASC_FEATURE_THREADS) {
+    for (;;) {
+      const v = atomic.load<i64>(c + NEXT);
+      if (<i32>(v >>> 32) != seq) return -1;
+      const t = <i32>(v & 0xffffffff);
+      if (t >= ntasks) return -1;
+      if (atomic.cmpxchg<i64>(c + NEXT, v, v + 1) == v) return t;
+    }
+  }
+  return -1;
+}
+
+/** Runs tasks 0..ntasks-1 of `task`, split over the threads when they are on;
+ *  returns the OR of the tasks' results. Args must be set (setArg) first. */
+export function parallelFor(task: Task, ntasks: i32): i32 {
+  if (!ASC_FEATURE_THREADS || ntasks <= 1 || isWorker || load<i32>(ctrl() + THREADS) <= 1) {
+    let flag = 0;
+    const s = ASC_FEATURE_THREADS ? scratchOf(0) : 0;
+    for (let t = 0; t < ntasks; t++) flag |= task(t, s);
+    return flag;
+  }
+  const c = ctrl();
+  // Publish: invalidate the old job's counter first, so that a worker still
+  // holding the old seq cannot claim a task of this one.
+  const seq = atomic.load<i32>(c + SEQ) + 1;
+  atomic.store<i64>(c + NEXT, (<i64>(seq - 1) << 32) | 0x7fffffff);
+  store<i32>(c + NTASKS, ntasks);
+  store<i32>(c + TASK, <i32>changetype<usize>(task));
+  atomic.store<i32>(c + FLAG, 0);
+  atomic.store<i32>(c + DONE, 0);
+  atomic.store<i64>(c + NEXT, <i64>seq << 32);
+  atomic.store<i32>(c + SEQ, seq);
+  atomic.notify(c + SEQ); // all: with fewer THREADS than workers, a count could wake only idle ones
+  atomic.add<i32>(c + JOBS, 1);
+  const t0 = thread_now();
+  const s0 = scratchOf(0);
+  for (;;) {
+    const t = claim(c, seq, ntasks);
+    if (t < 0) break;
+    const f = task(t, s0);
+    if (f) atomic.or<i32>(c + FLAG, f);
+    atomic.add<i32>(c + DONE, 1);
+  }
+  const t1 = thread_now();
+  waitDone(c, seq, ntasks);
+  const t2 = thread_now();
+  store<f64>(c + SPLIT_MS, load<f64>(c + SPLIT_MS) + (t2 - t0));
+  store<f64>(c + WAIT_MS, load<f64>(c + WAIT_MS) + (t2 - t1));
+  return atomic.load<i32>(c + FLAG);
+}
+
+// Waits until every task of job `seq` is done: spins SPIN times, then sleeps
+// in 5 ms waits (or keeps spinning where the thread may not wait). A worker
+// that died (DEAD) or no progress for DEADLINE ms ends the job with
+// thread_fail, after making sure no further task of it can be claimed.
+function waitDone(c: usize, seq: i32, ntasks: i32): void {
+  if (!ASC_FEATURE_THREADS) return;
+  const spin = load<i32>(c + SPIN);
+  const canWait = load<i32>(c + CANWAIT);
+  let n = 0;
+  let last = -1;
+  let since: f64 = 0;
+  for (;;) {
+    const d = atomic.load<i32>(c + DONE);
+    if (d >= ntasks) return;
+    const dead = atomic.load<i32>(c + DEAD);
+    if (dead) {
+      atomic.store<i64>(c + NEXT, (<i64>seq << 32) | 0x7fffffff);
+      thread_fail(1, dead - 1);
+      return;
+    }
+    if (n < spin) { n++; continue; }
+    if (d != last) { last = d; since = thread_now(); }
+    else if (thread_now() - since > <f64>load<i32>(c + DEADLINE)) {
+      atomic.store<i64>(c + NEXT, (<i64>seq << 32) | 0x7fffffff);
+      thread_fail(2, -1);
+      return;
+    }
+    if (canWait) atomic.wait<i32>(c + DONE, d, 5_000_000);
+    else n = spin - 1000; // keep spinning; look at the clock every 1000 spins
+  }
+}
+
+/** The worker loop of thread `id` (1 … MAX_THREADS-1): sleeps until a job is
+ *  published, claims and runs its tasks, and returns only at shutdown. */
+export function thread_run(id: i32): void {
+  if (!ASC_FEATURE_THREADS) return;
+  const c = ctrl();
+  isWorker = true;
+  myScratch = scratchOf(id);
+  let seen = atomic.load<i32>(c + SEQ);
+  for (;;) {
+    if (atomic.load<i32>(c + SHUTDOWN)) return;
+    let s = atomic.load<i32>(c + SEQ);
+    if (s == seen) {
+      const spin = load<i32>(c + SPIN);
+      for (let i = 0; i < spin && s == seen; i++) s = atomic.load<i32>(c + SEQ);
+      if (s == seen) {
+        atomic.wait<i32>(c + SEQ, seen, -1);
+        continue;
+      }
+    }
+    seen = s;
+    if (id >= load<i32>(c + THREADS)) continue;
+    const ntasks = load<i32>(c + NTASKS);
+    const task = changetype<Task>(<usize>load<i32>(c + TASK));
+    for (;;) {
+      const t = claim(c, s, ntasks);
+      if (t < 0) break;
+      if (atomic.load<i32>(c + FAULT) == id + 1) {
+        if (atomic.load<i32>(c + FAULTMODE) == 1) unreachable();
+        atomic.wait<i32>(c + FAULT, id + 1, -1); // hang until woken by a shutdown
+        return;
+      }
+      const f = task(t, myScratch);
+      if (f) atomic.or<i32>(c + FLAG, f);
+      atomic.add<i32>(c + WORKER_TASKS, 1);
+      if (atomic.add<i32>(c + DONE, 1) + 1 == ntasks) atomic.notify(c + DONE, 1);
+    }
+  }
+}
+
+/** Host settings (see the control block). threads ≤ 1 turns splitting off. */
+export function threads_configure(threads: i32, canWait: i32, minWork: i32, deadlineMs: i32, spin: i32): void {
+  if (!ASC_FEATURE_THREADS) return;
+  const c = ctrl();
+  atomic.store<i32>(c + CANWAIT, canWait);
+  atomic.store<i32>(c + MINWORK, minWork);
+  atomic.store<i32>(c + DEADLINE, deadlineMs);
+  atomic.store<i32>(c + SPIN, spin);
+  atomic.store<i32>(c + THREADS, min(threads, MAX_THREADS));
+}
+
+/** Byte offset of the control block (the host marks DEAD and SHUTDOWN there). */
+export function threads_control(): usize {
+  return ctrl();
+}
+
+/** Test hook: worker `id` traps (mode 1) or hangs (mode 2) when it next
+ *  claims a task; mode 0 clears it. */
+export function threads_inject_fault(id: i32, mode: i32): void {
+  if (!ASC_FEATURE_THREADS) return;
+  const c = ctrl();
+  atomic.store<i32>(c + FAULTMODE, mode);
+  atomic.store<i32>(c + FAULT, mode ? id + 1 : 0);
+}
+
+/** Clears a dead mark and the job state after the host replaced its workers. */
+export function threads_reset(): void {
+  if (!ASC_FEATURE_THREADS) return;
+  const c = ctrl();
+  atomic.store<i32>(c + DEAD, 0);
+  atomic.store<i32>(c + FAULT, 0);
+  atomic.store<i32>(c + SHUTDOWN, 0);
+}

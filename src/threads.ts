@@ -1,0 +1,120 @@
+// Kernels on several threads: the `threads` option of VAE.create.
+//
+// threads > 1 loads the shared-memory twin of the build (build/vae.<build>
+// .shared.wasm, the same kernels plus assembly/threads.ts), instantiates it
+// on a WebAssembly.Memory({ shared: true }) and starts a ThreadPool (pool.ts)
+// of threads − 1 workers on that memory. The GEMM, the activations, the
+// Bernoulli likelihood and Adam then split their outputs by tiles / ranges
+// inside wasm, each part computed with the one-thread loop, so every result
+// is bit-identical for any thread count (the plain build's weights too).
+// Work below `minWork` multiply-adds stays on the calling thread.
+//
+// Where threads cannot run (a browser page that is not cross-origin
+// isolated: no SharedArrayBuffer), the ordinary build runs on one thread and
+// `kernels.threads` is 1, with the reason in `kernels.threadsHandle.note`.
+// A browser's main thread may not block: there the calling thread spins for
+// the last tasks of each call; in workers (WorkerTrainer) and in Node it
+// sleeps in Atomics.wait.
+import { ThreadPool } from "./pool.js";
+import { compile, instantiateKernels, loadKernels, resolveBuild, type Kernels, type LoadOptions, type Variant } from "./wasm.js";
+import { fail } from "./validate.js";
+
+export { ThreadError } from "./pool.js";
+
+/** Hard limit (the per-thread scratch slots in assembly/threads.ts). */
+export const MAX_THREADS = 16;
+/** "auto" uses the reported cores up to this many. */
+export const AUTO_THREADS_CAP = 8;
+/** Splitting starts at this many multiply-adds (an exp counts 8): measured
+ *  with bench/threads.ts (see bench/THREADS-RESULTS.md). */
+export const DEFAULT_MIN_WORK = 1 << 18;
+/** Spins before a thread sleeps between jobs / before the caller sleeps. */
+export const DEFAULT_SPIN = 20_000;
+/** No progress for this long during a kernel call means a thread died. */
+export const DEFAULT_DEADLINE_MS = 10_000;
+
+export type ThreadsRequest = number | "auto";
+
+export function checkThreads(name: string, v: unknown): ThreadsRequest {
+  if (v === "auto") return v;
+  if (typeof v !== "number" || !Number.isInteger(v) || v < 1 || v > MAX_THREADS) {
+    fail(name, `"auto" or an integer in [1, ${MAX_THREADS}]`, v);
+  }
+  return v;
+}
+
+const isNode = typeof process !== "undefined" && !!process.versions?.node;
+
+/** Cores the runtime reports (Node: os.availableParallelism; browsers:
+ *  navigator.hardwareConcurrency). */
+export async function availableCores(): Promise<number> {
+  if (isNode) {
+    const os = await import("node:os");
+    return os.availableParallelism?.() ?? os.cpus().length;
+  }
+  return Math.max(1, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1);
+}
+
+/** Whether this runtime can run kernels on threads, and if not why. */
+export function threadSupport(): { ok: boolean; reason: string | null } {
+  if (typeof SharedArrayBuffer === "undefined" || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
+    return { ok: false, reason: "SharedArrayBuffer is unavailable (a browser page must be cross-origin isolated: " +
+      "serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp); running on one thread" };
+  }
+  if (!isNode && typeof Worker === "undefined") return { ok: false, reason: "this runtime has no Worker; running on one thread" };
+  return { ok: true, reason: null };
+}
+
+/** Whether this thread may block in Atomics.wait (not a browser's main thread). */
+function canWaitHere(): boolean {
+  try {
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 1, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const dropped = new FinalizationRegistry<ThreadPool>((pool) => pool.dispose());
+
+/** How many threads a request means here. */
+export async function resolveThreads(req: ThreadsRequest): Promise<number> {
+  return req === "auto" ? Math.min(await availableCores(), AUTO_THREADS_CAP) : req;
+}
+
+/** Like loadKernels, with `options.threads` (default "auto"): more than one
+ *  thread loads the shared build and starts its pool. */
+export async function loadThreadedKernels(options: LoadOptions = {}): Promise<Kernels> {
+  const n = await resolveThreads(checkThreads("threads", options.threads === undefined ? "auto" : options.threads));
+  if (n <= 1) return loadKernels(options);
+  const support = threadSupport();
+  if (!support.ok) {
+    const k = await loadKernels(options);
+    k.threadsHandle = { threads: 1, size: 1, note: support.reason, configure() {}, dispose() {} };
+    return k;
+  }
+  const build = await resolveBuild(options);
+  const variant: Variant = `${build}.shared`;
+  const module = await compile(variant, options.wasm?.[variant]);
+  const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
+  let pool: ThreadPool | undefined;
+  const kernels = await instantiateKernels(variant, build, options.wasm?.[variant], {
+    memory,
+    thread_now: () => performance.now(),
+    thread_fail: (code: number, worker: number) => pool!.fail(code, worker),
+  });
+  kernels.reserve(0); // the control block and per-thread scratch lie below base
+  pool = new ThreadPool(module, memory, kernels.raw, n, {
+    canWait: canWaitHere(), minWork: DEFAULT_MIN_WORK, deadlineMs: DEFAULT_DEADLINE_MS, spin: DEFAULT_SPIN,
+  });
+  kernels.threadsHandle = pool;
+  // a model dropped without dispose(): its workers (which hold the memory)
+  // stop when its kernels are collected (the pool does not reference them)
+  dropped.register(kernels, pool);
+  try {
+    await pool.start();
+  } catch (e) {
+    pool.note = `threads could not start (${(e as Error).message}); running on one thread`;
+  }
+  return kernels;
+}
