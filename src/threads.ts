@@ -16,7 +16,7 @@
 // the last tasks of each call; in workers (WorkerTrainer) and in Node it
 // sleeps in Atomics.wait.
 import { ThreadPool } from "./pool.js";
-import { compile, instantiateKernels, loadKernels, resolveBuild, type Kernels, type LoadOptions, type Variant } from "./wasm.js";
+import { checkLoadOptions, compile, instantiateKernels, loadKernels, resolveBuild, type Kernels, type LoadOptions, type Variant } from "./wasm.js";
 import { fail } from "./validate.js";
 
 export { ThreadError } from "./pool.js";
@@ -84,17 +84,21 @@ export async function resolveThreads(req: ThreadsRequest): Promise<number> {
 
 /** Like loadKernels, with `options.threads` (default "auto"): more than one
  *  thread loads the shared build and starts its pool. */
-export async function loadThreadedKernels(options: LoadOptions = {}): Promise<Kernels> {
+export async function loadThreadedKernels(opts?: LoadOptions): Promise<Kernels> {
+  const options = checkLoadOptions(opts);   // named errors before anything is loaded
   const n = await resolveThreads(checkThreads("threads", options.threads === undefined ? "auto" : options.threads));
   if (n <= 1) return loadKernels(options);
-  const support = threadSupport();
-  if (!support.ok) {
-    const k = await loadKernels(options);
-    k.threadsHandle = { threads: 1, size: 1, note: support.reason, configure() {}, dispose() {} };
-    return k;
-  }
   const build = await resolveBuild(options);
   const variant: Variant = `${build}.shared`;
+  // bytes given for the build but not for its shared twin: run them, on one thread
+  const support = options.wasm?.[build] !== undefined && options.wasm?.[variant] === undefined
+    ? { ok: false, reason: `options.wasm gives the "${build}" build but not its shared-memory twin "${variant}", so it runs on one thread` }
+    : threadSupport();
+  if (!support.ok) {
+    const k = await loadKernels(options);
+    k.threadsHandle = { threads: 1, size: 1, note: support.reason ?? null, configure() {}, dispose() {} };
+    return k;
+  }
   const module = await compile(variant, options.wasm?.[variant]);
   const memory = new WebAssembly.Memory({ initial: 1, maximum: 65536, shared: true });
   let pool: ThreadPool | undefined;

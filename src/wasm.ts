@@ -127,9 +127,9 @@ function describeSource(src: WasmSource | undefined, build: Variant): string {
   return `${describe(src)} of bytes`;
 }
 
-/** Checks LoadOptions (a known-keys object; build one of the requests,
+/** @internal  Checks LoadOptions (a known-keys object; build one of the requests,
  *  deterministic a boolean, wasm an object of per-build sources). */
-function checkLoadOptions(opts: LoadOptions | undefined): LoadOptions {
+export function checkLoadOptions(opts: LoadOptions | undefined): LoadOptions {
   const o = checkOptions("options", opts, ["build", "deterministic", "wasm", "threads"]);
   if (o.build !== undefined && !["plain", "relaxed", "auto"].includes(o.build)) fail("build", `"plain", "relaxed" or "auto"`, o.build);
   checkBool("deterministic", o.deterministic, false);

@@ -61,6 +61,7 @@ export const TRAINING: Group = ["Training", {
   "kl-warmup": { type: "string", default: "0", value: "<epochs>", help: "ramp β linearly from 0 over this many epochs" },
   seed: { type: "string", default: "0", value: "<n>", help: "seed of initialisation, noise and shuffling" },
   build: { type: "string", default: "plain", value: "plain|relaxed|auto", help: "kernel build (plain: deterministic SIMD; relaxed: relaxed-SIMD FMA)" },
+  threads: { type: "string", default: "auto", value: "<n>|auto", help: "threads for the kernels (auto: the cores, at most 8); results are bit-identical for any count" },
 }];
 
 export const RUN: Group = ["Run", {
@@ -76,6 +77,7 @@ export const RUN: Group = ["Run", {
 const MODEL_FILE: Group = ["Model file", {
   model: { type: "string", value: "<file>", help: "model file (.wvae), e.g. runs/<name>/model.wvae" },
   build: { type: "string", default: "plain", value: "plain|relaxed|auto", help: "kernel build" },
+  threads: { type: "string", default: "auto", value: "<n>|auto", help: "threads for the kernels (auto: the cores, at most 8)" },
 }];
 
 const HELP: Group = ["", { help: { type: "boolean", short: "h", help: "show this help" } }];
@@ -333,6 +335,12 @@ export class Flags {
     const v = this.required(name);
     if (!choices.includes(v as T)) throw new UsageError(`--${name}: expected one of ${choices.join(", ")}, got ${JSON.stringify(v)}`);
     return v as T;
+  }
+
+  /** --threads: "auto" or a count in [1, 16]. */
+  threads(): number | "auto" {
+    const v = this.required("threads");
+    return v === "auto" ? "auto" : toInt("threads", v, 1, 16);
   }
 
   sizes(name: string): number[] | undefined {

@@ -35,7 +35,8 @@ export async function loadModel(f: Flags): Promise<Loaded> {
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
   const { header } = decodeModel(bytes);
   const build = f.commandHas("build") ? f.oneOf("build", ["plain", "relaxed", "auto"] as const) : "plain";
-  const vae = await VAE.load(bytes, { build });
+  const threads = f.commandHas("threads") ? f.threads() : "auto";
+  const vae = await VAE.load(bytes, { build, threads });
   let run: Loaded["run"] = null;
   try { run = JSON.parse(await readFile(join(dirname(path), "metrics.json"), "utf8")); } catch { /* not in a run folder */ }
   return { vae, path, header, bytes: bytes.length, run };

@@ -69,6 +69,8 @@ export interface RunMetrics {
   settings: Settings;
   data: { description: string; train: number; test: number; testSource: string; dim: number; imageShape: [number, number] | null; classes: number; range: [number, number] };
   build: string;
+  /** Threads the kernels ran on (results are the same for any count). */
+  threads?: number;
   parameters: number;
   batchesPerEpoch: number;
   epochs: EpochMetrics[];
@@ -86,7 +88,7 @@ export interface RunMetrics {
   error?: string;
 }
 
-const RESUME_FLAGS = new Set(["resume", "epochs", "iwae-samples", "iwae-images", "build", "signal-after-batches"]);
+const RESUME_FLAGS = new Set(["resume", "epochs", "iwae-samples", "iwae-images", "build", "threads", "signal-after-batches"]);
 
 class Interrupted extends Error {}
 
@@ -242,7 +244,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
   let classes = 0;
   if (resume) {
     const { header } = decodeModel(checkpointBytes!); // ModelFormatError names the problem
-    vae = await VAE.load(checkpointBytes!, { build: settings.build });
+    vae = await VAE.load(checkpointBytes!, { build: settings.build, threads: f.threads() });
     if (vae.build !== header.build) log(`note: the checkpoint was written by the ${header.build} build, this run uses ${vae.build}`);
     if (vae.config.inputDim !== data.dim) throw new DataError(`the data has ${data.dim} values per row, the checkpoint's model expects ${vae.config.inputDim}`);
     classes = vae.config.conditionDim;
@@ -255,7 +257,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     try {
       const layers = partial!.arch === "mlp" ? { inputDim: data.dim }
         : presetLayers(partial!.arch, imageShapeOf(data, partial!.arch), partial!.model.likelihood ?? "bernoulli");
-      vae = await VAE.create({ ...partial!.model, ...layers, conditionDim: classes, maxBatch: partial!.batchSize }, { build: partial!.build });
+      vae = await VAE.create({ ...partial!.model, ...layers, conditionDim: classes, maxBatch: partial!.batchSize }, { build: partial!.build, threads: f.threads() });
       vae.optimizer = new Adam({ lr: partial!.lr, weightDecay: partial!.weightDecay, clipNorm: partial!.clipNorm ?? undefined });
     } catch (e) {
       if (e instanceof ArgumentError) throw new UsageError(e.message);
@@ -279,7 +281,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
       format: "wasm-vae-run", version: 1, status: "running", name: basename(dir),
       created: now(), updated: now(), commands: [command], settings,
       data: { description: data.description, train: train.n, test: data.test.n, testSource: data.testSource, dim: data.dim, imageShape: data.imageShape, classes, range: displayRange(train) },
-      build: vae.build, parameters: vae.parameterCount, batchesPerEpoch, epochs: [], batchLoss: [],
+      build: vae.build, threads: vae.threads, parameters: vae.parameterCount, batchesPerEpoch, epochs: [], batchLoss: [],
     };
   } else {
     const m = metrics!;
@@ -317,7 +319,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
   try {
     const c = vae.config;
     log(`${resume ? "resuming" : "run"} ${shown}: ${[c.inputDim, ...c.encoder.map(entryLabel), c.latentDim, ...c.decoder.map(entryLabel), c.inputDim].join("-")} ${c.activation}, ${c.likelihood}` +
-      `${classes ? `, conditional on ${classes} classes` : ""}, β ${c.beta}, ${vae.parameterCount.toLocaleString("en-US")} parameters, ${vae.build} build`);
+      `${classes ? `, conditional on ${classes} classes` : ""}, β ${c.beta}, ${vae.parameterCount.toLocaleString("en-US")} parameters, ${vae.build} build, ${vae.threads} thread${vae.threads === 1 ? "" : "s"}${vae.threadsNote ? ` (${vae.threadsNote})` : ""}`);
     log(`data: ${data.description}: ${train.n} train, ${data.test.n} test (${data.testSource})`);
     log(`training: epochs ${vae.epochs + 1}..${settings.epochs}, batch ${settings.batchSize}, Adam lr ${settings.lr}` +
       `${settings.weightDecay ? `, weight decay ${settings.weightDecay}` : ""}${settings.clipNorm ? `, clip ${settings.clipNorm}` : ""}${settings.klWarmup ? `, KL warm-up ${settings.klWarmup} epochs` : ""}`);

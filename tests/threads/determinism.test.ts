@@ -5,6 +5,7 @@
 // default threshold on the MNIST-sized VAE. Also: the `threads` option of
 // VAE.create and fit (validation, vae.threads, the count restored after fit).
 // Not here: single kernels (kernels.test.ts), failures (failure.test.ts).
+import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { ArgumentError, fit, VAE, type VAEConfig } from "../../src/index.js";
 import type { ThreadPool } from "../../src/pool.js";
@@ -97,10 +98,19 @@ describe("plain build, default threshold", () => {
 
 describe("the threads option", () => {
   it("VAE.create rejects a bad count with an ArgumentError naming threads", async () => {
-    for (const bad of [0, 17, 1.5, -1, "many", null]) {
+    for (const bad of [0, 17, 1.5, -1, "many"]) {
       await expect(VAE.create(UNEVEN, { threads: bad as never })).rejects.toThrow(ArgumentError);
       await expect(VAE.create(UNEVEN, { threads: bad as never })).rejects.toThrow(/^threads: expected "auto" or an integer in \[1, 16\]/);
     }
+    // null is not "the default" (as for every option)
+    await expect(VAE.create(UNEVEN, { threads: null as never })).rejects.toThrow(/^options\.threads: expected a value/);
+  });
+
+  it("wasm bytes given for a build without its shared twin run on one thread, and say why", async () => {
+    const bytes = new Uint8Array(readFileSync(new URL("../../build/vae.plain.wasm", import.meta.url)));
+    const vae = await VAE.create(UNEVEN, { build: "plain", wasm: { plain: bytes }, threads: 2 });
+    expect(vae.threads).toBe(1);
+    expect(vae.threadsNote).toMatch(/not its shared-memory twin "plain\.shared"/);
   });
 
   it("batch-1 inference stays on the calling thread (nothing is split at the default threshold)", async () => {
