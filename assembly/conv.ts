@@ -139,7 +139,14 @@ function patch1_rows(buf: usize, ldr: i32, ldt: i32, img: usize, p0: i32, pc: i3
     const iy0 = py * sh - pt, ix0 = px * sw - pl;
     const dst = buf + (<usize>(i * ldr) << 2);
     let t = 0;
-    for (let ty = 0; ty < kh; ty++) {
+    if (iy0 >= 0 && iy0 + kh <= Hi && ix0 >= 0 && ix0 + kw <= Wi) {
+      // the whole patch inside img: no per-tap checks
+      let row = img + ((<usize>(n * Hi + iy0) * Wi + ix0) << 2);
+      for (let ty = 0; ty < kh; ty++) {
+        for (let tx = 0; tx < kw; tx++, t++) store<f32>(dst + (<usize>(t * ldt) << 2), load<f32>(row + (<usize>tx << 2)));
+        row += <usize>Wi << 2;
+      }
+    } else for (let ty = 0; ty < kh; ty++) {
       const iy = iy0 + ty;
       if (iy < 0 || iy >= Hi) {
         for (let tx = 0; tx < kw; tx++, t++) store<f32>(dst + (<usize>(t * ldt) << 2), 0);
