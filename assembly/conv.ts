@@ -23,6 +23,10 @@
 // (scratch = cols + GEMM scratch, conv_scratch_bytes). No result depends on
 // nb: each output row is one GEMM row, every GEMM sums over k in order and
 // the chunks' dw products accumulate in batch order onto dw.
+// The activation (forward) and g, db (backward) run chunk by chunk too, while
+// the chunk is in cache. With one channel on the patch side (conv2d Cin = 1,
+// conv2d_transpose Cout = 1) the GEMMs would be thin (kh·kw wide): those
+// shapes take the direct conv1_* kernels below instead, over the whole batch.
 // Not here: dilation, groups, threads; shapes, pads and "same" (src/conv-shape.ts).
 import { gemm, gemm_scratch_bytes, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
 import { activation_backward, activation_forward } from "./activation";
@@ -428,9 +432,10 @@ export function conv2d_forward(y: usize, x: usize, w: usize, b: usize,
     const m = min(nb, B - n0);
     const rows = m * Ho * Wo;
     conv_im2col(scratch, x + ((<usize>n0 * H * W * C) << 2), m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl);
-    gemm(y + ((<usize>n0 * Ho * Wo * Co) << 2), scratch, w, b, rows, kc, Co, 0, 0, INIT_BIAS, gs);
+    const yn = y + ((<usize>n0 * Ho * Wo * Co) << 2);
+    gemm(yn, scratch, w, b, rows, kc, Co, 0, 0, INIT_BIAS, gs);
+    activation_forward(yn, yn, rows * Co, act, alpha);   // while the chunk is in cache
   }
-  activation_forward(y, y, B * Ho * Wo * Co, act, alpha);
 }
 
 /** Writes dy ← dy ⊙ act'(y) in place and dx (B, H, W, C) (unless dx == 0);
@@ -440,8 +445,8 @@ export function conv2d_backward(dx: usize, dw: usize, db: usize, dy: usize, x: u
                                 B: i32, H: i32, W: i32, C: i32, Ho: i32, Wo: i32, Co: i32,
                                 kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
                                 act: i32, alpha: f32, accumulate: i32, nb: i32, scratch: usize): void {
-  gradBias(db, dy, y, B * Ho * Wo, Co, act, alpha, accumulate);
   if (C == 1) {
+    gradBias(db, dy, y, B * Ho * Wo, Co, act, alpha, accumulate);
     // dw (kh·kw, Co) [+]= patch₁(x)ᵀ·g;  dx (B, H, W, 1) = col2im(g·wᵀ), gathered
     conv1_patch_t_mul(dw, x, dy, B, H, W, Ho, Wo, kh, kw, sh, sw, pt, pl, Co, accumulate, scratch, patchRows(nb * Ho * Wo));
     if (dx != 0) conv1_col2im_dot(dx, dy, w, 0, B, H, W, Ho, Wo, Co, kh, kw, sh, sw, pt, pl);
@@ -454,6 +459,8 @@ export function conv2d_backward(dx: usize, dw: usize, db: usize, dy: usize, x: u
     const rows = m * Ho * Wo;
     const xn = x + ((<usize>n0 * H * W * C) << 2);
     const gn = dy + ((<usize>n0 * Ho * Wo * Co) << 2);
+    // g and db chunk by chunk (db sums rows in order either way)
+    gradBias(db, gn, y + ((<usize>n0 * Ho * Wo * Co) << 2), rows, Co, act, alpha, accumulate || n0 > 0);
     // dw (kc, Co) [+]= colsᵀ (kc, rows) · g (rows, Co)
     conv_im2col(scratch, xn, m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl);
     gemm(dw, scratch, gn, 0, kc, rows, Co, 1, 0, accumulate || n0 > 0 ? INIT_ACC : INIT_ZERO, gs);
@@ -491,8 +498,8 @@ export function conv2d_transpose_forward(y: usize, x: usize, w: usize, b: usize,
     const pixels = m * Ho * Wo;
     for (let p = 0; p < pixels; p++) copyF(yn + ((<usize>p * Co) << 2), b, Co);
     conv_col2im_acc(yn, scratch, m, Ho, Wo, Co, H, W, kh, kw, sh, sw, pt, pl);
+    activation_forward(yn, yn, pixels * Co, act, alpha);
   }
-  activation_forward(y, y, B * Ho * Wo * Co, act, alpha);
 }
 
 /** Writes dy ← dy ⊙ act'(y) in place and dx (B, H, W, C) (unless dx == 0);
@@ -502,8 +509,8 @@ export function conv2d_transpose_backward(dx: usize, dw: usize, db: usize, dy: u
                                           B: i32, H: i32, W: i32, C: i32, Ho: i32, Wo: i32, Co: i32,
                                           kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
                                           act: i32, alpha: f32, accumulate: i32, nb: i32, scratch: usize): void {
-  gradBias(db, dy, y, B * Ho * Wo, Co, act, alpha, accumulate);
   if (Co == 1) {
+    gradBias(db, dy, y, B * Ho * Wo, Co, act, alpha, accumulate);
     // dw (kh·kw, C) [+]= patch₁(g)ᵀ·x;  dx (B·H·W, C) = patch₁(g)·w
     conv1_patch_t_mul(dw, dy, x, B, Ho, Wo, H, W, kh, kw, sh, sw, pt, pl, C, accumulate, scratch, patchRows(nb * H * W));
     if (dx != 0) conv1_patch_mul(dx, dy, w, 0, B, Ho, Wo, H, W, kh, kw, sh, sw, pt, pl, C, scratch);
@@ -515,8 +522,11 @@ export function conv2d_transpose_backward(dx: usize, dw: usize, db: usize, dy: u
     const m = min(nb, B - n0);
     const rows = m * H * W;
     const xn = x + ((<usize>n0 * H * W * C) << 2);
+    const pixels = m * Ho * Wo;
+    const on = (<usize>n0 * Ho * Wo * Co) << 2;
+    gradBias(db, dy + on, y + on, pixels, Co, act, alpha, accumulate || n0 > 0);
     // cols (rows, kc) = im2col(g): the patches the conv2d (Ho, Wo) → (H, W) reads
-    conv_im2col(scratch, dy + ((<usize>n0 * Ho * Wo * Co) << 2), m, Ho, Wo, Co, H, W, kh, kw, sh, sw, pt, pl);
+    conv_im2col(scratch, dy + on, m, Ho, Wo, Co, H, W, kh, kw, sh, sw, pt, pl);
     // dw (kc, C) [+]= colsᵀ (kc, rows) · x (rows, C)
     gemm(dw, scratch, xn, 0, kc, rows, C, 1, 0, accumulate || n0 > 0 ? INIT_ACC : INIT_ZERO, gs);
     // dx (rows, C) = cols (rows, kc) · w (kc, C)
