@@ -331,7 +331,8 @@ export function conv1_patch_t_mul(dw: usize, img: usize, G: usize, nb: i32, Hi: 
  *   out[n, oy, ox] = b + Σ_{ty,tx: oy = py·sh−pt+ty, ox = px·sw−pl+tx} src[n, py, px, :]·w[ty, tx, :]
  * gathered per output pixel (no cols): the taps with ty ≡ oy+pt (mod sh),
  * tx ≡ ox+pl (mod sw) in order, four f32x4 accumulators over the channels,
- * a scalar tail, one horizontal sum.
+ * a scalar tail, one horizontal sum; at stride 1 away from the left/right
+ * edges two pixels at a time, sharing the w loads.
  */
 export function conv1_col2im_dot(out: usize, src: usize, w: usize, bias: usize, nb: i32, Ho: i32, Wo: i32,
                                  Hs: i32, Ws: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
@@ -344,6 +345,47 @@ export function conv1_col2im_dot(out: usize, src: usize, w: usize, bias: usize, 
       const ty0 = (oy + pt) % sh, py0 = (oy + pt) / sh;
       let tx0 = pl % sw, px0 = pl / sw;            // for ox = 0, then stepped
       for (let ox = 0; ox < Wo; ox++) {
+        if (sw == 1 && ox + 1 < Wo && ox + pl - kw + 1 >= 0 && ox + 1 + pl < Ws) {
+          // pixels ox, ox+1 with every tx inside src: each w load serves both
+          // (px = ox+pl−tx and px+1); per pixel the same sums as below
+          let vacc0 = f32x4.splat(0), vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0;
+          let vbcc0 = vacc0, vbcc1 = vacc0, vbcc2 = vacc0, vbcc3 = vacc0;
+          let acc: f32 = 0, bcc: f32 = 0;
+          for (let ty = ty0, py = py0; ty < kh && py >= 0; ty += sh, py--) {
+            if (py >= Hs) continue;
+            let sp = src + <usize>((n * Hs + py) * Ws + ox + pl) * ldc;
+            let wp = w + <usize>(ty * kw) * ldc;
+            for (let tx = 0; tx < kw; tx++) {
+              let c = 0;
+              for (; c + 16 <= C; c += 16) {
+                const a = sp + (<usize>c << 2), bb = a + ldc, wc = wp + (<usize>c << 2);
+                let vw = v128.load(wc);
+                vacc0 = madd(v128.load(a), vw, vacc0); vbcc0 = madd(v128.load(bb), vw, vbcc0);
+                vw = v128.load(wc, 16);
+                vacc1 = madd(v128.load(a, 16), vw, vacc1); vbcc1 = madd(v128.load(bb, 16), vw, vbcc1);
+                vw = v128.load(wc, 32);
+                vacc2 = madd(v128.load(a, 32), vw, vacc2); vbcc2 = madd(v128.load(bb, 32), vw, vbcc2);
+                vw = v128.load(wc, 48);
+                vacc3 = madd(v128.load(a, 48), vw, vacc3); vbcc3 = madd(v128.load(bb, 48), vw, vbcc3);
+              }
+              for (; c + 4 <= C; c += 4) {
+                const a = sp + (<usize>c << 2);
+                const vw = v128.load(wp + (<usize>c << 2));
+                vacc0 = madd(v128.load(a), vw, vacc0); vbcc0 = madd(v128.load(a + ldc), vw, vbcc0);
+              }
+              for (; c < C; c++) {
+                const wc = load<f32>(wp + (<usize>c << 2));
+                acc += load<f32>(sp + (<usize>c << 2)) * wc;
+                bcc += load<f32>(sp + ldc + (<usize>c << 2)) * wc;
+              }
+              sp -= ldc; wp += ldc;
+            }
+          }
+          store<f32>(o, b + (hsum(f32x4.add(f32x4.add(vacc0, vacc1), f32x4.add(vacc2, vacc3))) + acc));
+          store<f32>(o, b + (hsum(f32x4.add(f32x4.add(vbcc0, vbcc1), f32x4.add(vbcc2, vbcc3))) + bcc), 4);
+          o += 8; ox++; px0 += 2;
+          continue;
+        }
         let vacc0 = f32x4.splat(0), vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0;
         let acc: f32 = 0;
         for (let ty = ty0, py = py0; ty < kh && py >= 0; ty += sh, py--) {
