@@ -23,10 +23,15 @@
 // (scratch = cols + GEMM scratch, conv_scratch_bytes). No result depends on
 // nb: each output row is one GEMM row, every GEMM sums over k in order and
 // the chunks' dw products accumulate in batch order onto dw.
+// The activation (forward) and g, db (backward) run chunk by chunk too, while
+// the chunk is in cache. With one channel on the patch side (conv2d Cin = 1,
+// conv2d_transpose Cout = 1) the GEMMs would be thin (kh·kw wide): those
+// shapes take the direct conv1_* kernels below instead, over the whole batch.
 // Not here: dilation, groups, threads; shapes, pads and "same" (src/conv-shape.ts).
 import { gemm, gemm_scratch_bytes, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
 import { activation_backward, activation_forward } from "./activation";
 import { add_rows, addInto } from "./vector";
+import { hsum, madd } from "./simd";
 
 // @ts-ignore: decorator
 @inline function zeroF(dst: usize, n: i32): void {
@@ -116,6 +121,302 @@ export function conv_col2im_acc(img: usize, cols: usize, nb: i32, Hi: i32, Wi: i
   }
 }
 
+// ---- Direct kernels for one channel on the patch side (Cin = 1 conv2d,
+// Cout = 1 conv2d_transpose). There the GEMMs above are thin (K or N =
+// kh·kw, e.g. 9): they spend their time packing, on edge tiles and, for dw,
+// streaming a (rows, 8) strip far larger than the cache. These read the
+// one-channel image through a small patch buffer and keep w or dw in place.
+// patch₁(img) (nb·Hp·Wp, kh·kw) is im2col of a one-channel img (nb, Hi, Wi):
+//   patch₁(img)[p, t] = img[n, py·sh−pt+ty, px·sw−pl+tx] (0 outside),
+//   p = (n, py, px), t = (ty, tx).
+// Each kernel sums in a fixed order that does not depend on the batch chunk,
+// so the plain build stays deterministic.
+
+// buf[i·ldr + t·ldt] = patch₁(img)[p0 + i, t] for i < pc (ldr, ldt in floats).
+function patch1_rows(buf: usize, ldr: i32, ldt: i32, img: usize, p0: i32, pc: i32, Hi: i32, Wi: i32,
+                     Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
+  const P = Hp * Wp;
+  let n = p0 / P;
+  let py = (p0 - n * P) / Wp;
+  let px = p0 - n * P - py * Wp;
+  for (let i = 0; i < pc; i++) {
+    const iy0 = py * sh - pt, ix0 = px * sw - pl;
+    const dst = buf + (<usize>(i * ldr) << 2);
+    let t = 0;
+    if (iy0 >= 0 && iy0 + kh <= Hi && ix0 >= 0 && ix0 + kw <= Wi) {
+      // the whole patch inside img: no per-tap checks
+      let row = img + ((<usize>(n * Hi + iy0) * Wi + ix0) << 2);
+      for (let ty = 0; ty < kh; ty++) {
+        for (let tx = 0; tx < kw; tx++, t++) store<f32>(dst + (<usize>(t * ldt) << 2), load<f32>(row + (<usize>tx << 2)));
+        row += <usize>Wi << 2;
+      }
+    } else for (let ty = 0; ty < kh; ty++) {
+      const iy = iy0 + ty;
+      if (iy < 0 || iy >= Hi) {
+        for (let tx = 0; tx < kw; tx++, t++) store<f32>(dst + (<usize>(t * ldt) << 2), 0);
+      } else {
+        const row = img + ((<usize>(n * Hi + iy) * Wi) << 2);
+        for (let tx = 0; tx < kw; tx++, t++) {
+          const ix = ix0 + tx;
+          store<f32>(dst + (<usize>(t * ldt) << 2), ix >= 0 && ix < Wi ? load<f32>(row + (<usize>ix << 2)) : 0);
+        }
+      }
+    }
+    if (++px == Wp) { px = 0; if (++py == Hp) { py = 0; n++; } }
+  }
+}
+
+/**
+ * Writes out (nb·Hp·Wp, N) = patch₁(img) · w (kh·kw, N) [+ bias (N) when
+ * bias != 0]. Four rows at a time: their patches go to buf (kh·kw, 4), then
+ * a 4×8 register tile per 8 columns (each tap value broadcast by
+ * load32_splat, multiply-added into two f32x4 per row), taps in order from
+ * the bias, as the GEMM. buf: 16·kh·kw bytes.
+ */
+export function conv1_patch_mul(out: usize, img: usize, w: usize, bias: usize, nb: i32, Hi: i32, Wi: i32,
+                                Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+                                N: i32, buf: usize): void {
+  const kc = kh * kw, rows = nb * Hp * Wp;
+  const ldw = <usize>N << 2;
+  for (let p0 = 0; p0 < rows; p0 += 4) {
+    const pc = min(4, rows - p0);
+    if (pc < 4) memory.fill(buf, 0, <usize>kc << 4);
+    patch1_rows(buf, 1, 4, img, p0, pc, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl);
+    const o = out + <usize>p0 * ldw;
+    let j = 0;
+    for (; j + 8 <= N; j += 8) {
+      const jo = <usize>j << 2;
+      let vacc0x0123 = f32x4.splat(0), vacc0x4567 = vacc0x0123;
+      if (bias != 0) { vacc0x0123 = v128.load(bias + jo); vacc0x4567 = v128.load(bias + jo, 16); }
+      let vacc1x0123 = vacc0x0123, vacc1x4567 = vacc0x4567;
+      let vacc2x0123 = vacc0x0123, vacc2x4567 = vacc0x4567;
+      let vacc3x0123 = vacc0x0123, vacc3x4567 = vacc0x4567;
+      let wp = w + jo, bp = buf;
+      for (let t = 0; t < kc; t++) {
+        const vw0123 = v128.load(wp), vw4567 = v128.load(wp, 16);
+        let vx = v128.load32_splat(bp);
+        vacc0x0123 = madd(vx, vw0123, vacc0x0123); vacc0x4567 = madd(vx, vw4567, vacc0x4567);
+        vx = v128.load32_splat(bp, 4);
+        vacc1x0123 = madd(vx, vw0123, vacc1x0123); vacc1x4567 = madd(vx, vw4567, vacc1x4567);
+        vx = v128.load32_splat(bp, 8);
+        vacc2x0123 = madd(vx, vw0123, vacc2x0123); vacc2x4567 = madd(vx, vw4567, vacc2x4567);
+        vx = v128.load32_splat(bp, 12);
+        vacc3x0123 = madd(vx, vw0123, vacc3x0123); vacc3x4567 = madd(vx, vw4567, vacc3x4567);
+        wp += ldw; bp += 16;
+      }
+      v128.store(o + jo, vacc0x0123); v128.store(o + jo, vacc0x4567, 16);
+      if (pc > 1) { v128.store(o + ldw + jo, vacc1x0123); v128.store(o + ldw + jo, vacc1x4567, 16); }
+      if (pc > 2) { v128.store(o + 2 * ldw + jo, vacc2x0123); v128.store(o + 2 * ldw + jo, vacc2x4567, 16); }
+      if (pc > 3) { v128.store(o + 3 * ldw + jo, vacc3x0123); v128.store(o + 3 * ldw + jo, vacc3x4567, 16); }
+    }
+    for (; j + 4 <= N; j += 4) {
+      const jo = <usize>j << 2;
+      let vacc0 = bias != 0 ? v128.load(bias + jo) : f32x4.splat(0);
+      let vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0;
+      let wp = w + jo, bp = buf;
+      for (let t = 0; t < kc; t++) {
+        const vw = v128.load(wp);
+        vacc0 = madd(v128.load32_splat(bp), vw, vacc0);
+        vacc1 = madd(v128.load32_splat(bp, 4), vw, vacc1);
+        vacc2 = madd(v128.load32_splat(bp, 8), vw, vacc2);
+        vacc3 = madd(v128.load32_splat(bp, 12), vw, vacc3);
+        wp += ldw; bp += 16;
+      }
+      v128.store(o + jo, vacc0);
+      if (pc > 1) v128.store(o + ldw + jo, vacc1);
+      if (pc > 2) v128.store(o + 2 * ldw + jo, vacc2);
+      if (pc > 3) v128.store(o + 3 * ldw + jo, vacc3);
+    }
+    for (; j < N; j++) {
+      const jo = <usize>j << 2;
+      for (let i = 0; i < pc; i++) {
+        let acc: f32 = bias != 0 ? load<f32>(bias + jo) : 0;
+        for (let t = 0; t < kc; t++) acc += load<f32>(buf + (<usize>(t * 4 + i) << 2)) * load<f32>(w + <usize>t * ldw + jo);
+        store<f32>(o + <usize>i * ldw + jo, acc);
+      }
+    }
+  }
+}
+
+/**
+ * dw (kh·kw, N) [+]= patch₁(img)ᵀ · G (nb·Hp·Wp, N); accumulates onto dw
+ * when `accumulate`, else writes it. Rows run in blocks of R: their patches
+ * go to buf (R, kh·kw), then for each 4 taps × 8 columns of dw a register
+ * tile sums the block's rows in order (G's block stays in L1), so each dw
+ * entry is dw (or 0) + Σ_p in row order, whatever R is. buf: 4·R·kh·kw bytes.
+ */
+export function conv1_patch_t_mul(dw: usize, img: usize, G: usize, nb: i32, Hi: i32, Wi: i32,
+                                  Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+                                  N: i32, accumulate: i32, buf: usize, R: i32): void {
+  const kc = kh * kw, rows = nb * Hp * Wp;
+  if (!accumulate) memory.fill(dw, 0, (<usize>kc * N) << 2);
+  const ldg = <usize>N << 2, ldb = <usize>kc << 2;
+  for (let p0 = 0; p0 < rows; p0 += R) {
+    const rc = min(R, rows - p0);
+    patch1_rows(buf, kc, 1, img, p0, rc, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl);
+    const g0 = G + <usize>p0 * ldg;
+    let j = 0;
+    for (; j + 8 <= N; j += 8) {
+      const jo = <usize>j << 2;
+      let t = 0;
+      for (; t + 4 <= kc; t += 4) {
+        const d = dw + <usize>t * ldg + jo;
+        let vacc0x0123 = v128.load(d), vacc0x4567 = v128.load(d, 16);
+        let vacc1x0123 = v128.load(d + ldg), vacc1x4567 = v128.load(d + ldg, 16);
+        let vacc2x0123 = v128.load(d + 2 * ldg), vacc2x4567 = v128.load(d + 2 * ldg, 16);
+        let vacc3x0123 = v128.load(d + 3 * ldg), vacc3x4567 = v128.load(d + 3 * ldg, 16);
+        let gp = g0 + jo, bp = buf + (<usize>t << 2);
+        for (let r = 0; r < rc; r++) {
+          const vg0123 = v128.load(gp), vg4567 = v128.load(gp, 16);
+          let vx = v128.load32_splat(bp);
+          vacc0x0123 = madd(vx, vg0123, vacc0x0123); vacc0x4567 = madd(vx, vg4567, vacc0x4567);
+          vx = v128.load32_splat(bp, 4);
+          vacc1x0123 = madd(vx, vg0123, vacc1x0123); vacc1x4567 = madd(vx, vg4567, vacc1x4567);
+          vx = v128.load32_splat(bp, 8);
+          vacc2x0123 = madd(vx, vg0123, vacc2x0123); vacc2x4567 = madd(vx, vg4567, vacc2x4567);
+          vx = v128.load32_splat(bp, 12);
+          vacc3x0123 = madd(vx, vg0123, vacc3x0123); vacc3x4567 = madd(vx, vg4567, vacc3x4567);
+          gp += ldg; bp += ldb;
+        }
+        v128.store(d, vacc0x0123); v128.store(d, vacc0x4567, 16);
+        v128.store(d + ldg, vacc1x0123); v128.store(d + ldg, vacc1x4567, 16);
+        v128.store(d + 2 * ldg, vacc2x0123); v128.store(d + 2 * ldg, vacc2x4567, 16);
+        v128.store(d + 3 * ldg, vacc3x0123); v128.store(d + 3 * ldg, vacc3x4567, 16);
+      }
+      for (; t < kc; t++) {
+        const d = dw + <usize>t * ldg + jo;
+        let vacc0123 = v128.load(d), vacc4567 = v128.load(d, 16);
+        let gp = g0 + jo, bp = buf + (<usize>t << 2);
+        for (let r = 0; r < rc; r++) {
+          const vx = v128.load32_splat(bp);
+          vacc0123 = madd(vx, v128.load(gp), vacc0123); vacc4567 = madd(vx, v128.load(gp, 16), vacc4567);
+          gp += ldg; bp += ldb;
+        }
+        v128.store(d, vacc0123); v128.store(d, vacc4567, 16);
+      }
+    }
+    for (; j + 4 <= N; j += 4) {
+      const jo = <usize>j << 2;
+      for (let t = 0; t < kc; t++) {
+        const d = dw + <usize>t * ldg + jo;
+        let vacc = v128.load(d);
+        let gp = g0 + jo, bp = buf + (<usize>t << 2);
+        for (let r = 0; r < rc; r++) {
+          vacc = madd(v128.load32_splat(bp), v128.load(gp), vacc);
+          gp += ldg; bp += ldb;
+        }
+        v128.store(d, vacc);
+      }
+    }
+    for (; j < N; j++) {
+      const jo = <usize>j << 2;
+      for (let t = 0; t < kc; t++) {
+        const d = dw + <usize>t * ldg + jo;
+        let acc = load<f32>(d);
+        let gp = g0 + jo, bp = buf + (<usize>t << 2);
+        for (let r = 0; r < rc; r++) {
+          acc += load<f32>(bp) * load<f32>(gp);
+          gp += ldg; bp += ldb;
+        }
+        store<f32>(d, acc);
+      }
+    }
+  }
+}
+
+/**
+ * Writes out (nb, Ho, Wo, 1) = col2im(src·wᵀ) [+ bias (1) when bias != 0]:
+ * src (nb·Hs·Ws, C) has one row per patch position p = (n, py, px) of the
+ * conv2d that maps (Ho, Wo) to (Hs, Ws), w (kh·kw, C), so
+ *   out[n, oy, ox] = b + Σ_{ty,tx: oy = py·sh−pt+ty, ox = px·sw−pl+tx} src[n, py, px, :]·w[ty, tx, :]
+ * gathered per output pixel (no cols): the taps with ty ≡ oy+pt (mod sh),
+ * tx ≡ ox+pl (mod sw) in order, four f32x4 accumulators over the channels,
+ * a scalar tail, one horizontal sum; at stride 1 away from the left/right
+ * edges two pixels at a time, sharing the w loads.
+ */
+export function conv1_col2im_dot(out: usize, src: usize, w: usize, bias: usize, nb: i32, Ho: i32, Wo: i32,
+                                 Hs: i32, Ws: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
+  const ldc = <usize>C << 2;
+  const b: f32 = bias != 0 ? load<f32>(bias) : 0;
+  let o = out;
+  for (let n = 0; n < nb; n++) {
+    for (let oy = 0; oy < Ho; oy++) {
+      // first tap row ty0 = (oy+pt) mod sh at py0 = (oy+pt) div sh; then ty += sh, py −= 1
+      const ty0 = (oy + pt) % sh, py0 = (oy + pt) / sh;
+      let tx0 = pl % sw, px0 = pl / sw;            // for ox = 0, then stepped
+      for (let ox = 0; ox < Wo; ox++) {
+        if (sw == 1 && ox + 1 < Wo && ox + pl - kw + 1 >= 0 && ox + 1 + pl < Ws) {
+          // pixels ox, ox+1 with every tx inside src: each w load serves both
+          // (px = ox+pl−tx and px+1); per pixel the same sums as below
+          let vacc0 = f32x4.splat(0), vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0;
+          let vbcc0 = vacc0, vbcc1 = vacc0, vbcc2 = vacc0, vbcc3 = vacc0;
+          let acc: f32 = 0, bcc: f32 = 0;
+          for (let ty = ty0, py = py0; ty < kh && py >= 0; ty += sh, py--) {
+            if (py >= Hs) continue;
+            let sp = src + <usize>((n * Hs + py) * Ws + ox + pl) * ldc;
+            let wp = w + <usize>(ty * kw) * ldc;
+            for (let tx = 0; tx < kw; tx++) {
+              let c = 0;
+              for (; c + 16 <= C; c += 16) {
+                const a = sp + (<usize>c << 2), bb = a + ldc, wc = wp + (<usize>c << 2);
+                let vw = v128.load(wc);
+                vacc0 = madd(v128.load(a), vw, vacc0); vbcc0 = madd(v128.load(bb), vw, vbcc0);
+                vw = v128.load(wc, 16);
+                vacc1 = madd(v128.load(a, 16), vw, vacc1); vbcc1 = madd(v128.load(bb, 16), vw, vbcc1);
+                vw = v128.load(wc, 32);
+                vacc2 = madd(v128.load(a, 32), vw, vacc2); vbcc2 = madd(v128.load(bb, 32), vw, vbcc2);
+                vw = v128.load(wc, 48);
+                vacc3 = madd(v128.load(a, 48), vw, vacc3); vbcc3 = madd(v128.load(bb, 48), vw, vbcc3);
+              }
+              for (; c + 4 <= C; c += 4) {
+                const a = sp + (<usize>c << 2);
+                const vw = v128.load(wp + (<usize>c << 2));
+                vacc0 = madd(v128.load(a), vw, vacc0); vbcc0 = madd(v128.load(a + ldc), vw, vbcc0);
+              }
+              for (; c < C; c++) {
+                const wc = load<f32>(wp + (<usize>c << 2));
+                acc += load<f32>(sp + (<usize>c << 2)) * wc;
+                bcc += load<f32>(sp + ldc + (<usize>c << 2)) * wc;
+              }
+              sp -= ldc; wp += ldc;
+            }
+          }
+          store<f32>(o, b + (hsum(f32x4.add(f32x4.add(vacc0, vacc1), f32x4.add(vacc2, vacc3))) + acc));
+          store<f32>(o, b + (hsum(f32x4.add(f32x4.add(vbcc0, vbcc1), f32x4.add(vbcc2, vbcc3))) + bcc), 4);
+          o += 8; ox++; px0 += 2;
+          continue;
+        }
+        let vacc0 = f32x4.splat(0), vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0;
+        let acc: f32 = 0;
+        for (let ty = ty0, py = py0; ty < kh && py >= 0; ty += sh, py--) {
+          if (py >= Hs) continue;
+          for (let tx = tx0, px = px0; tx < kw && px >= 0; tx += sw, px--) {
+            if (px >= Ws) continue;
+            const sp = src + <usize>((n * Hs + py) * Ws + px) * ldc;
+            const wp = w + <usize>(ty * kw + tx) * ldc;
+            let c = 0;
+            for (; c + 16 <= C; c += 16) {
+              const co = <usize>c << 2;
+              vacc0 = madd(v128.load(sp + co), v128.load(wp + co), vacc0);
+              vacc1 = madd(v128.load(sp + co, 16), v128.load(wp + co, 16), vacc1);
+              vacc2 = madd(v128.load(sp + co, 32), v128.load(wp + co, 32), vacc2);
+              vacc3 = madd(v128.load(sp + co, 48), v128.load(wp + co, 48), vacc3);
+            }
+            for (; c + 4 <= C; c += 4) {
+              const co = <usize>c << 2;
+              vacc0 = madd(v128.load(sp + co), v128.load(wp + co), vacc0);
+            }
+            for (; c < C; c++) acc += load<f32>(sp + (<usize>c << 2)) * load<f32>(wp + (<usize>c << 2));
+          }
+        }
+        store<f32>(o, b + (hsum(f32x4.add(f32x4.add(vacc0, vacc1), f32x4.add(vacc2, vacc3))) + acc));
+        o += 4;
+        if (++tx0 == sw) { tx0 = 0; px0++; }
+      }
+    }
+  }
+}
+
 /**
  * Bytes of scratch the four kernels below need at chunk size nb, for the
  * conv2d (transpose = 0) or conv2d_transpose (1) from (H, W, C) to
@@ -141,6 +442,15 @@ function gradBias(db: usize, dy: usize, y: usize, rows: i32, Co: i32, act: i32, 
   add_rows(db, dy, rows, Co);
 }
 
+// Rows per block of conv1_patch_t_mul: 64 (its G block stays in L1), at most
+// what the scratch holds for a chunk of `rows` rows. With one channel on the
+// patch side (kc = kh·kw), conv_scratch_bytes ≥ cols (rows·kc floats) + the
+// GEMM scratch over rows × kc ((rows + 15)·kc floats), so ≥ (2·rows + 15)·kc floats.
+// @ts-ignore: decorator
+@inline function patchRows(rows: i32): i32 {
+  return min(64, 2 * rows + 15);
+}
+
 // @ts-ignore: decorator
 @inline function gemmScratch(scratch: usize, rows: i32, kc: i32): usize {
   return scratch + ((((<usize>rows * kc) << 2) + 63) & ~<usize>63);
@@ -152,15 +462,22 @@ export function conv2d_forward(y: usize, x: usize, w: usize, b: usize,
                                B: i32, H: i32, W: i32, C: i32, Ho: i32, Wo: i32, Co: i32,
                                kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
                                act: i32, alpha: f32, nb: i32, scratch: usize): void {
+  if (C == 1) {
+    // y (B·Ho·Wo, Co) = patch₁(x)·w + b, no cols
+    conv1_patch_mul(y, x, w, b, B, H, W, Ho, Wo, kh, kw, sh, sw, pt, pl, Co, scratch);
+    activation_forward(y, y, B * Ho * Wo * Co, act, alpha);
+    return;
+  }
   const kc = kh * kw * C;
   const gs = gemmScratch(scratch, nb * Ho * Wo, kc);
   for (let n0 = 0; n0 < B; n0 += nb) {
     const m = min(nb, B - n0);
     const rows = m * Ho * Wo;
     conv_im2col(scratch, x + ((<usize>n0 * H * W * C) << 2), m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl);
-    gemm(y + ((<usize>n0 * Ho * Wo * Co) << 2), scratch, w, b, rows, kc, Co, 0, 0, INIT_BIAS, gs);
+    const yn = y + ((<usize>n0 * Ho * Wo * Co) << 2);
+    gemm(yn, scratch, w, b, rows, kc, Co, 0, 0, INIT_BIAS, gs);
+    activation_forward(yn, yn, rows * Co, act, alpha);   // while the chunk is in cache
   }
-  activation_forward(y, y, B * Ho * Wo * Co, act, alpha);
 }
 
 /** Writes dy ← dy ⊙ act'(y) in place and dx (B, H, W, C) (unless dx == 0);
@@ -170,7 +487,13 @@ export function conv2d_backward(dx: usize, dw: usize, db: usize, dy: usize, x: u
                                 B: i32, H: i32, W: i32, C: i32, Ho: i32, Wo: i32, Co: i32,
                                 kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
                                 act: i32, alpha: f32, accumulate: i32, nb: i32, scratch: usize): void {
-  gradBias(db, dy, y, B * Ho * Wo, Co, act, alpha, accumulate);
+  if (C == 1) {
+    gradBias(db, dy, y, B * Ho * Wo, Co, act, alpha, accumulate);
+    // dw (kh·kw, Co) [+]= patch₁(x)ᵀ·g;  dx (B, H, W, 1) = col2im(g·wᵀ), gathered
+    conv1_patch_t_mul(dw, x, dy, B, H, W, Ho, Wo, kh, kw, sh, sw, pt, pl, Co, accumulate, scratch, patchRows(nb * Ho * Wo));
+    if (dx != 0) conv1_col2im_dot(dx, dy, w, 0, B, H, W, Ho, Wo, Co, kh, kw, sh, sw, pt, pl);
+    return;
+  }
   const kc = kh * kw * C;
   const gs = gemmScratch(scratch, nb * Ho * Wo, kc);
   for (let n0 = 0; n0 < B; n0 += nb) {
@@ -178,6 +501,8 @@ export function conv2d_backward(dx: usize, dw: usize, db: usize, dy: usize, x: u
     const rows = m * Ho * Wo;
     const xn = x + ((<usize>n0 * H * W * C) << 2);
     const gn = dy + ((<usize>n0 * Ho * Wo * Co) << 2);
+    // g and db chunk by chunk (db sums rows in order either way)
+    gradBias(db, gn, y + ((<usize>n0 * Ho * Wo * Co) << 2), rows, Co, act, alpha, accumulate || n0 > 0);
     // dw (kc, Co) [+]= colsᵀ (kc, rows) · g (rows, Co)
     conv_im2col(scratch, xn, m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl);
     gemm(dw, scratch, gn, 0, kc, rows, Co, 1, 0, accumulate || n0 > 0 ? INIT_ACC : INIT_ZERO, gs);
@@ -197,6 +522,12 @@ export function conv2d_transpose_forward(y: usize, x: usize, w: usize, b: usize,
                                          B: i32, H: i32, W: i32, C: i32, Ho: i32, Wo: i32, Co: i32,
                                          kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
                                          act: i32, alpha: f32, nb: i32, scratch: usize): void {
+  if (Co == 1) {
+    // y (B, Ho, Wo, 1) = col2im(x·wᵀ) + b, gathered per output pixel, no cols
+    conv1_col2im_dot(y, x, w, b, B, Ho, Wo, H, W, C, kh, kw, sh, sw, pt, pl);
+    activation_forward(y, y, B * Ho * Wo, act, alpha);
+    return;
+  }
   const kc = kh * kw * Co;
   const gs = gemmScratch(scratch, nb * H * W, kc);
   for (let n0 = 0; n0 < B; n0 += nb) {
@@ -209,8 +540,8 @@ export function conv2d_transpose_forward(y: usize, x: usize, w: usize, b: usize,
     const pixels = m * Ho * Wo;
     for (let p = 0; p < pixels; p++) copyF(yn + ((<usize>p * Co) << 2), b, Co);
     conv_col2im_acc(yn, scratch, m, Ho, Wo, Co, H, W, kh, kw, sh, sw, pt, pl);
+    activation_forward(yn, yn, pixels * Co, act, alpha);
   }
-  activation_forward(y, y, B * Ho * Wo * Co, act, alpha);
 }
 
 /** Writes dy ← dy ⊙ act'(y) in place and dx (B, H, W, C) (unless dx == 0);
@@ -220,15 +551,24 @@ export function conv2d_transpose_backward(dx: usize, dw: usize, db: usize, dy: u
                                           B: i32, H: i32, W: i32, C: i32, Ho: i32, Wo: i32, Co: i32,
                                           kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
                                           act: i32, alpha: f32, accumulate: i32, nb: i32, scratch: usize): void {
-  gradBias(db, dy, y, B * Ho * Wo, Co, act, alpha, accumulate);
+  if (Co == 1) {
+    gradBias(db, dy, y, B * Ho * Wo, Co, act, alpha, accumulate);
+    // dw (kh·kw, C) [+]= patch₁(g)ᵀ·x;  dx (B·H·W, C) = patch₁(g)·w
+    conv1_patch_t_mul(dw, dy, x, B, Ho, Wo, H, W, kh, kw, sh, sw, pt, pl, C, accumulate, scratch, patchRows(nb * H * W));
+    if (dx != 0) conv1_patch_mul(dx, dy, w, 0, B, Ho, Wo, H, W, kh, kw, sh, sw, pt, pl, C, scratch);
+    return;
+  }
   const kc = kh * kw * Co;
   const gs = gemmScratch(scratch, nb * H * W, kc);
   for (let n0 = 0; n0 < B; n0 += nb) {
     const m = min(nb, B - n0);
     const rows = m * H * W;
     const xn = x + ((<usize>n0 * H * W * C) << 2);
+    const pixels = m * Ho * Wo;
+    const on = (<usize>n0 * Ho * Wo * Co) << 2;
+    gradBias(db, dy + on, y + on, pixels, Co, act, alpha, accumulate || n0 > 0);
     // cols (rows, kc) = im2col(g): the patches the conv2d (Ho, Wo) → (H, W) reads
-    conv_im2col(scratch, dy + ((<usize>n0 * Ho * Wo * Co) << 2), m, Ho, Wo, Co, H, W, kh, kw, sh, sw, pt, pl);
+    conv_im2col(scratch, dy + on, m, Ho, Wo, Co, H, W, kh, kw, sh, sw, pt, pl);
     // dw (kc, C) [+]= colsᵀ (kc, rows) · x (rows, C)
     gemm(dw, scratch, xn, 0, kc, rows, C, 1, 0, accumulate || n0 > 0 ? INIT_ACC : INIT_ZERO, gs);
     // dx (rows, C) = cols (rows, kc) · w (kc, C)

@@ -14,7 +14,13 @@
 // GFLOP/s counts 2·(multiply-adds of the GEMMs), padding taps included:
 // forward = convFlops, backward = 2·convFlops (dx and dw).
 //
-//   npm run bench:conv [-- --reps 15] [-- --peer-reps 1] [-- --batch 128] [-- --chunk <images>] [-- --no-peer]
+// One-channel layers (conv2d Cin = 1, conv2d_transpose Cout = 1) run the
+// direct conv1_* kernels of assembly/conv.ts: no im2col/GEMM parts to split.
+// --cpu times every call (ours and tfjs's) by the process's CPU time (user +
+// system) instead of the wall clock: on a shared, loaded machine it leaves
+// out the time the process waits for a core.
+//
+//   npm run bench:conv [-- --reps 15] [-- --peer-reps 1] [-- --batch 128] [-- --chunk <images>] [-- --no-peer] [-- --cpu]
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
@@ -45,7 +51,28 @@ const TOL_TFJS = 1e-4;
 
 // tfjs-cpu's naive conv loops take seconds to minutes per call at batch 128.
 const PEER_REPS = Number(flag("peer-reps") ?? 1);
+const CPU_TIME = !!flag("cpu");
+/** Median ms of f over reps calls after reps/4 warm-up calls, by the process's CPU time. */
+function cpuMedian(f: () => unknown, reps: number): number {
+  for (let i = 0; i < Math.max(1, reps >> 2); i++) f();
+  const t: number[] = [];
+  for (let i = 0; i < reps; i++) {
+    const c0 = process.cpuUsage();
+    f();
+    const c = process.cpuUsage(c0);
+    t.push((c.user + c.system) / 1000);
+  }
+  return t.sort((a, b) => a - b)[t.length >> 1];
+}
 const ms = (f: () => unknown, reps = REPS) => timeMedian(f, reps, Math.max(1, reps >> 2)).median;
+/** Median ms of every timed call (ours and tfjs's), by the clock --cpu chooses. */
+const ours = (f: () => unknown, reps = REPS) => (CPU_TIME ? cpuMedian(f, reps) : ms(f, reps));
+/** ms on the clock --cpu chooses (for tfjs-cpu's single checked calls). */
+const now = () => {
+  if (!CPU_TIME) return performance.now();
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+};
 const progress = (s: string) => process.stderr.write(`${s}\n`);
 
 /** max |got − want| / (|want| + 1). */
@@ -103,19 +130,22 @@ function tfjsLayer(g: ConvGeometry, d: Data) {
  *  minutes per call, so it gets `--peer-reps` (default 1) calls, not REPS. */
 function tfjsResults(g: ConvGeometry, d: Data): Grads & { fwdMs: number; bwdMs: number } {
   const t = tfjsLayer(g, d);
-  let t0 = performance.now();
+  let t0 = now();
   const y = t.forward();
   y.dataSync();
-  const fwdMs = performance.now() - t0;
-  t0 = performance.now();
+  const fwdMs = now() - t0;
+  t0 = now();
   const [dx, dw, db] = t.backward();
   dx.dataSync(); dw.dataSync();
-  const bwdMs = performance.now() - t0;
+  const bwdMs = now() - t0;
   const out = { y: y.dataSync() as Float32Array, dx: dx.dataSync() as Float32Array, dw: dw.dataSync() as Float32Array, db: db.dataSync() as Float32Array };
   tf.dispose([y, dx, dw, db]);
   t.dispose();
   return { ...out, fwdMs, bwdMs };
 }
+
+/** The shapes assembly/conv.ts sends to its direct one-channel kernels. */
+const direct = (g: ConvGeometry) => (g.kind === "conv2d" ? g.inC : g.outC) === 1;
 
 interface Timing { fwd: number; fwdCols: number; fwdGemm: number; bwd: number; bwdCols: number; bwdGemm: number }
 
@@ -173,9 +203,10 @@ function measureKernel(k: Kernels, g: ConvGeometry, d: Data, want: Grads, ref: F
       r.gemm(scratch, dyAt(n0), w, 0, m * P, Co, kc, 0, 1, 0, gs);
     }),
   };
+  if (direct(g)) return { fwd: ours(whole.fwd), fwdCols: NaN, fwdGemm: NaN, bwd: ours(whole.bwd), bwdCols: NaN, bwdGemm: NaN };
   return {
-    fwd: ms(whole.fwd), fwdCols: ms(parts.fwdCols), fwdGemm: ms(parts.fwdGemm),
-    bwd: ms(whole.bwd), bwdCols: ms(parts.bwdCols), bwdGemm: ms(parts.bwdGemm),
+    fwd: ours(whole.fwd), fwdCols: ours(parts.fwdCols), fwdGemm: ours(parts.fwdGemm),
+    bwd: ours(whole.bwd), bwdCols: ours(parts.bwdCols), bwdGemm: ours(parts.bwdGemm),
   };
 }
 
@@ -211,10 +242,11 @@ async function main(): Promise<void> {
       progress(`${L.name}: ${build}`);
       const t = T[build] = measureKernel(kernels[build], g, d, want, ref, refImages);
       const cols = L.kind === "conv2d" ? ["im2col", "im2col + col2im"] : ["col2im", "im2col"];
-      rows.push([L.name, build, "forward", t.fwd.toFixed(2), gf(fl, t.fwd), `${cols[0]} ${t.fwdCols.toFixed(2)}`,
-        `${t.fwdGemm.toFixed(2)} (${gf(fl, t.fwdGemm)})`, (t.fwd - t.fwdCols - t.fwdGemm).toFixed(2), nb, "", ""]);
-      rows.push([L.name, build, "backward", t.bwd.toFixed(2), gf(2 * fl, t.bwd), `${cols[1]} ${t.bwdCols.toFixed(2)}`,
-        `${t.bwdGemm.toFixed(2)} (${gf(2 * fl, t.bwdGemm)})`, (t.bwd - t.bwdCols - t.bwdGemm).toFixed(2), nb, "", ""]);
+      const split = (pass: number, c: string, colsMs: number, gemmMs: number, flops: number) => direct(g)
+        ? ["direct (no cols)", "–", "", "–"]
+        : [`${c} ${colsMs.toFixed(2)}`, `${gemmMs.toFixed(2)} (${gf(flops, gemmMs)})`, (pass - colsMs - gemmMs).toFixed(2), nb];
+      rows.push([L.name, build, "forward", t.fwd.toFixed(2), gf(fl, t.fwd), ...split(t.fwd, cols[0], t.fwdCols, t.fwdGemm, fl), "", ""]);
+      rows.push([L.name, build, "backward", t.bwd.toFixed(2), gf(2 * fl, t.bwd), ...split(t.bwd, cols[1], t.bwdCols, t.bwdGemm, 2 * fl), "", ""]);
     }
     totPlain += T.plain!.fwd + T.plain!.bwd; totRelaxed += T.relaxed!.fwd + T.relaxed!.bwd;
     if (withPeer) {
@@ -222,8 +254,8 @@ async function main(): Promise<void> {
       let cf = want.fwdMs, cb = want.bwdMs;
       if (PEER_REPS > 1) {
         const tc = tfjsLayer(g, d);
-        cf = ms(() => tf.dispose(tc.forward()), PEER_REPS);
-        cb = ms(() => tf.dispose(tc.backward()), PEER_REPS);
+        cf = ours(() => tf.dispose(tc.forward()), PEER_REPS);
+        cb = ours(() => tf.dispose(tc.backward()), PEER_REPS);
         tc.dispose();
       }
       totTf += cf + cb;
@@ -235,7 +267,7 @@ async function main(): Promise<void> {
         check(`tfjs-wasm ${L.name} y vs tfjs-cpu`, yw.dataSync(), want.y, TOL_TFJS);
         tf.dispose(yw);
         progress(`tfjs-wasm ${L.name}`);
-        wf = ms(() => tf.dispose(tw.forward()), 5);
+        wf = ours(() => tf.dispose(tw.forward()), 5);
       } catch (e) {
         console.log(`tfjs-wasm ${L.name} forward: ${(e as Error).message}`);
       }
@@ -261,7 +293,9 @@ async function main(): Promise<void> {
   out(`Forward + backward of all five layers: plain ${totPlain.toFixed(1)} ms, relaxed ${totRelaxed.toFixed(1)} ms` +
     (withPeer ? `, tfjs-cpu ${totTf.toFixed(1)} ms (${(totTf / totPlain).toFixed(1)}× plain).` : "."));
   out();
+  out(`Times (ours and tfjs's) by ${CPU_TIME ? "the process's CPU time (user + system, all its threads; --cpu), not the wall clock" : "the wall clock"}.`);
   out("GFLOP/s = GEMM multiply-adds × 2 (padding taps included) / median; backward counts dx and dw (2× the forward).");
+  out("One-channel layers (conv2d Cin = 1, conv2d_transpose Cout = 1) run the direct conv1_* kernels: no im2col/GEMM split, the chunk only caps the dw row block.");
   out("The parts are timed alone over the same chunks (median of each); rest = whole − parts (bias, activation, zeroing dx, cache effects; negative when the parts run slower alone).");
   out("conv2d: forward im2col + GEMM; backward im2col + GEMM dW, GEMM dcols + col2im. conv2d_transpose: forward GEMM + col2im; backward im2col of dy + GEMMs dW and dx.");
   out(`tfjs-cpu: ${PEER_REPS === 1 ? "one call each (the checked one; its naive loops take seconds to minutes at batch 128)" : `median of ${PEER_REPS} calls`}; tfjs-wasm: median of 5 forward calls.`);

@@ -62,6 +62,43 @@ function sweep(): Case[] {
   return out;
 }
 const CASES = sweep();
+
+// The direct one-channel kernels (assembly/conv.ts conv1_*): conv2d with
+// Cin = 1 and conv2d_transpose with Cout = 1 take them; Cin = 2 / Cout = 2
+// (just above) take im2col + GEMM. The other channel count crosses the
+// kernels' column tiles (1, 4, 8, 16 wide) and the kernel sizes their 4-tap
+// groups (kh·kw = 1, 3, 4, 6, 9, 10); rows cross the 4-row tiles and 64-row blocks.
+function directSweep(): Case[] {
+  const out: Case[] = [];
+  const other = [1, 3, 4, 5, 7, 8, 9, 12, 15, 16, 17, 33];
+  const kernels: ConvSettings["kernel"][] = [3, 1, [1, 3], 2, [2, 3], 3, [5, 2]];
+  const strides: ConvSettings["stride"][] = [1, 2, [2, 1], 3, 1, 2];
+  const paddings: ConvSettings["padding"][] = ["same", "valid", 1, [0, 2, 1, 0], "same"];
+  const images: [number, number][] = [[7, 5], [9, 9], [5, 6], [6, 4], [1, 1], [8, 3]];
+  let i = 0;
+  for (const kind of ["conv2d", "conv2d_transpose"] as const) {
+    for (const one of [1, 2]) {
+      for (const c of other) {
+        const kernel = kernels[i % kernels.length];
+        const [kh, kw] = typeof kernel === "number" ? [kernel, kernel] : kernel;
+        let [H, W] = images[i % images.length];
+        const padding = paddings[i % paddings.length];
+        if (kind === "conv2d" && padding !== "same") { H = Math.max(H, kh); W = Math.max(W, kw); }
+        if (kind === "conv2d_transpose" && typeof padding !== "string") { H = Math.max(H, 3); W = Math.max(W, 3); }
+        const s: ConvSettings = { filters: kind === "conv2d" ? c : one, kernel, stride: strides[i % strides.length], padding };
+        out.push({ kind, B: 1 + (i % 3), inShape: [H, W, kind === "conv2d" ? one : c], s });
+        i++;
+      }
+    }
+  }
+  // output padding on a one-channel transpose, and more rows than one 64-row block
+  out.push({ kind: "conv2d_transpose", B: 2, inShape: [4, 3, 5], s: { filters: 1, kernel: [4, 2], stride: [3, 2], padding: "valid", outputPadding: [2, 1] } });
+  out.push({ kind: "conv2d_transpose", B: 2, inShape: [5, 5, 4], s: { filters: 1, kernel: 3, stride: 2, padding: 1, outputPadding: 1 } });
+  out.push({ kind: "conv2d", B: 3, inShape: [19, 17, 1], s: { filters: 9, kernel: 3, stride: 1, padding: "same" } });
+  out.push({ kind: "conv2d_transpose", B: 3, inShape: [11, 13, 6], s: { filters: 1, kernel: 3, stride: 1, padding: "same" } });
+  return out;
+}
+const DIRECT = directSweep();
 // Central differences cost one float64 forward per parameter and input:
 // the small cases only (every kind, stride and padding still appears).
 const small = (c: Case) => {
@@ -214,25 +251,58 @@ describe.each(BUILDS)("conv kernels, %s build", (build) => {
     }
   });
 
-  it.each(CASES.map((c) => [name(c), c] as const))("%s: forward and backward match the float64 references", (_, c) => {
-    const d = data(c, 17 * c.B + c.inShape[0] * 5 + c.s.filters);
-    const dw0 = randomArray(d.w.length, 5), db0 = randomArray(d.g.outC, 6);
+  // forward, dx and dw, db accumulated onto dw0, db0 against the float64 references
+  function checkFloat64(c: Case, seed: number, dwSeed: number): void {
+    const d = data(c, seed);
+    const dw0 = randomArray(d.w.length, dwSeed), db0 = randomArray(d.g.outC, dwSeed + 1);
     const r = run(k, arena, c.B, d, { dw0, db0 });
     expectClose(r.y, forwardRef(d.g, d.x, d.w, d.b, c.B).y, TOL[build], "y");
     const want = convBackwardRef(c.kind === "conv2d_transpose", d.dy, d.x, d.w, c.B, d.g);
     expectClose(r.dx, want.dx, TOL[build], "dx");
     expectClose(r.dw, plus(dw0, want.dw), TOL[build], "dw = dw0 + ∂L/∂w");
     expectClose(r.db, plus(db0, want.db), TOL[build], "db = db0 + ∂L/∂b");
-  });
-
-  it.each(CASES.filter(small).map((c) => [name(c), c] as const))("%s: backward matches central differences", (_, c) => {
-    const d = data(c, 3 * c.B + c.inShape[1] + 7 * c.s.filters);
+  }
+  // dx, dw, db against central differences of L(x, w, b) = Σ dy ⊙ forward(x, w, b) in float64
+  function checkCentralDiff(c: Case, seed: number): void {
+    const d = data(c, seed);
     const r = run(k, arena, c.B, d);
-    // L(x, w, b) = Σ dy ⊙ forward(x, w, b) in float64
     const L = (x: ArrayLike<number>, w: ArrayLike<number>, b: ArrayLike<number>) => dot(forwardRef(d.g, x, w, b, c.B).y, d.dy);
     expectClose(r.dx, centralDiff((x) => L(x, d.w, d.b), d.x), TOL[build], "dx");
     expectClose(r.dw, centralDiff((w) => L(d.x, w, d.b), d.w), TOL[build], "dw");
     expectClose(r.db, centralDiff((b) => L(d.x, d.w, b), d.b), TOL[build], "db");
+  }
+
+  it.each(CASES.map((c) => [name(c), c] as const))("%s: forward and backward match the float64 references", (_, c) => {
+    checkFloat64(c, 17 * c.B + c.inShape[0] * 5 + c.s.filters, 5);
+  });
+
+  it.each(CASES.filter(small).map((c) => [name(c), c] as const))("%s: backward matches central differences", (_, c) => {
+    checkCentralDiff(c, 3 * c.B + c.inShape[1] + 7 * c.s.filters);
+  });
+
+  it.each(DIRECT.map((c) => [name(c), c] as const))("one-channel paths, %s: forward and backward match the float64 references", (_, c) => {
+    checkFloat64(c, 11 * c.B + c.inShape[1] + c.s.filters, 7);
+  });
+
+  it.each(DIRECT.filter(small).map((c) => [name(c), c] as const))("one-channel paths, %s: backward matches central differences", (_, c) => {
+    checkCentralDiff(c, 5 * c.B + c.inShape[0] + 3 * c.s.filters);
+  });
+
+  it("one-channel paths: bit-identical at chunk 1, 2 and the batch (the dw row blocks follow the scratch), relu", () => {
+    for (const c of [
+      { kind: "conv2d", B: 5, inShape: [9, 7, 1], s: { filters: 17, kernel: 3, stride: 2, padding: "same" } },
+      { kind: "conv2d", B: 40, inShape: [1, 1, 1], s: { filters: 5, kernel: 3, stride: 1, padding: "same" } },
+      { kind: "conv2d_transpose", B: 5, inShape: [4, 5, 9], s: { filters: 1, kernel: 3, stride: 2, padding: "same" } },
+      { kind: "conv2d_transpose", B: 40, inShape: [1, 1, 6], s: { filters: 1, kernel: 2, stride: 1, padding: "valid" } },
+    ] as Case[]) {
+      const d = data(c, 77);
+      const runs = [1, 2, c.B].map((chunk) => run(k, arena, c.B, d, { chunk, act: "relu" }));
+      for (const r of runs.slice(1)) {
+        for (const key of ["y", "dx", "dw", "db"] as const) expectSameBits(bitsOf(r[key]), bitsOf(runs[0][key]), `${name(c)} ${key}`);
+      }
+      const ref = forwardRef(d.g, d.x, d.w, d.b, c.B, "relu");
+      expectClose(runs[0].y, ref.y, TOL[build], `${name(c)} y`);
+    }
   });
 
   it.each(["tanh", "relu"] as const)("with %s: y = act(pre), dy ← dy ⊙ act', gradients of Σ dy ⊙ act(pre) (central differences)", (act) => {
