@@ -4,7 +4,8 @@
 // 300 steps. The heap check is coarse (heapUsed + arrayBuffers after a forced
 // GC, < 2 MB; typed-array storage lives outside heapUsed, hence both): it
 // catches a per-step leak of a batch- or weight-sized copy (≥ 30 kB × 300
-// steps) but not a few stray bytes.
+// steps) but not a few stray bytes. The same holds for a conv layer list
+// (conv2d, conv2d_transpose, flatten, reshape).
 // Not here: what the step computes (tfjs-parity.test.ts).
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
@@ -58,5 +59,29 @@ describe("allocation-free training step", () => {
     gc(); gc();
     const grown = used() - before;
     expect(grown).toBeLessThan(2 * 1024 * 1024); // measured: ~13 kB
+  });
+});
+
+describe("allocation-free training step of a conv layer list", () => {
+  it("conv2d / conv2d_transpose / flatten / reshape: same wasm buffer over 50 steps, JS heap grows < 2 MB over 150", async () => {
+    const conv = await VAE.create({
+      inputShape: [28, 28, 1], latentDim: 4, seed: 2, maxBatch: 16,
+      encoder: [{ type: "conv2d", filters: 4, kernel: 3, stride: 2, padding: "same" }, { type: "flatten" }, { type: "dense", units: 16 }],
+      decoder: [{ type: "dense", units: 7 * 7 * 4 }, { type: "reshape", shape: [7, 7, 4] },
+        { type: "conv2d_transpose", filters: 4, kernel: 3, stride: 2, padding: "same" },
+        { type: "conv2d_transpose", filters: 1, kernel: 3, stride: 2, padding: "same" }],
+    });
+    const x = batch.subarray(0, 16 * D);
+    for (let i = 0; i < 20; i++) conv.trainStep(x, opts); // warm-up
+    const mem = conv.kernels.memory, buf = mem.buffer;
+    for (let i = 0; i < 50; i++) conv.trainStep(x, opts);
+    expect(mem.buffer).toBe(buf);
+    const used = () => { const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers; };
+    gc(); gc();
+    const before = used();
+    for (let i = 0; i < 150; i++) conv.trainStep(x, opts);
+    gc(); gc();
+    expect(used() - before).toBeLessThan(2 * 1024 * 1024);
+    expect(Number.isFinite(out.loss) && out.loss > 0).toBe(true);
   });
 });

@@ -31,6 +31,19 @@ beforeAll(async () => {
   test = (await loadMnist({ split: "test", limit: 256 })).images;
 });
 
+/** The Keras VAE example's shape (keras.io/examples/generative/vae) on
+ *  28×28×1 images: conv2d f1, f2 (3×3, stride 2, "same") → flatten → dense
+ *  `units` | dense 7·7·f2 → reshape → conv2d_transpose f2, f1 (stride 2) → 1. */
+function kerasShaped(f1: number, f2: number, units: number, latentDim: number, seed = 0): VAEConfig {
+  const conv = (type: "conv2d" | "conv2d_transpose", filters: number, stride: number) => ({ type, filters, kernel: 3, stride, padding: "same" as const });
+  return {
+    inputShape: [28, 28, 1], latentDim, seed,
+    encoder: [conv("conv2d", f1, 2), conv("conv2d", f2, 2), { type: "flatten" }, { type: "dense", units }],
+    decoder: [{ type: "dense", units: 7 * 7 * f2 }, { type: "reshape", shape: [7, 7, f2] },
+      conv("conv2d_transpose", f2, 2), conv("conv2d_transpose", f1, 2), conv("conv2d_transpose", 1, 1)],
+  };
+}
+
 describe("conv VAE: central finite differences of the whole loss", () => {
   const cases: { name: string; config: VAEConfig; x: Float32Array; cond?: Float32Array }[] = [
     {
@@ -98,20 +111,7 @@ describe("conv VAE: gradient parity with tfjs-cpu", () => {
 
   it("Keras-shaped Bernoulli VAE on MNIST (conv2d 4, 8 s2 same → dense 16 | dense → conv2d_transpose 8, 4 s2 same → 1), relu", async () => {
     const L = 4;
-    const vae = await VAE.create({
-      inputShape: [28, 28, 1], latentDim: L, seed: 21,
-      encoder: [
-        { type: "conv2d", filters: 4, kernel: 3, stride: 2, padding: "same" },
-        { type: "conv2d", filters: 8, kernel: 3, stride: 2, padding: "same" },
-        { type: "flatten" }, { type: "dense", units: 16 },
-      ],
-      decoder: [
-        { type: "dense", units: 7 * 7 * 8 }, { type: "reshape", shape: [7, 7, 8] },
-        { type: "conv2d_transpose", filters: 8, kernel: 3, stride: 2, padding: "same" },
-        { type: "conv2d_transpose", filters: 4, kernel: 3, stride: 2, padding: "same" },
-        { type: "conv2d_transpose", filters: 1, kernel: 3, stride: 1, padding: "same" },
-      ],
-    });
+    const vae = await VAE.create(kerasShaped(4, 8, 16, L, 21));
     const x = train.subarray(0, B * 784);
     vae.optimizer = new Adam({ lr: 1e-2 });
     vae.trainStep(x); // off the init
@@ -235,20 +235,7 @@ describe("conv layer errors name the entry and what was expected", () => {
 
 describe("the Keras VAE example as a layer list", () => {
   it("has the Keras example's parameter counts (encoder 69,076 and decoder 65,089 at latent 2, from its model.summary())", async () => {
-    const vae = await VAE.create({
-      inputShape: [28, 28, 1], latentDim: 2, activation: "relu",
-      encoder: [
-        { type: "conv2d", filters: 32, kernel: 3, stride: 2, padding: "same" },
-        { type: "conv2d", filters: 64, kernel: 3, stride: 2, padding: "same" },
-        { type: "flatten" }, { type: "dense", units: 16 },
-      ],
-      decoder: [
-        { type: "dense", units: 7 * 7 * 64 }, { type: "reshape", shape: [7, 7, 64] },
-        { type: "conv2d_transpose", filters: 64, kernel: 3, stride: 2, padding: "same" },
-        { type: "conv2d_transpose", filters: 32, kernel: 3, stride: 2, padding: "same" },
-        { type: "conv2d_transpose", filters: 1, kernel: 3, padding: "same" },
-      ],
-    });
+    const vae = await VAE.create({ ...kerasShaped(32, 64, 16, 2), activation: "relu" });
     const shapes = vae.parameterShapes();
     const count = (part: string) => Object.entries(shapes).filter(([n]) => n.startsWith(part)).reduce((a, [, s]) => a + s.reduce((x, y) => x * y, 1), 0);
     expect(count("encoder.")).toBe(69_076);
@@ -264,20 +251,7 @@ describe("the Keras VAE example as a layer list", () => {
 // ---------------------------------------------------------------- training
 
 describe("conv VAE trains on MNIST through the library", () => {
-  const config: VAEConfig = {
-    inputShape: [28, 28, 1], latentDim: 8, seed: 31,
-    encoder: [
-      { type: "conv2d", filters: 8, kernel: 3, stride: 2, padding: "same" },
-      { type: "conv2d", filters: 16, kernel: 3, stride: 2, padding: "same" },
-      { type: "flatten" }, { type: "dense", units: 32 },
-    ],
-    decoder: [
-      { type: "dense", units: 7 * 7 * 16 }, { type: "reshape", shape: [7, 7, 16] },
-      { type: "conv2d_transpose", filters: 16, kernel: 3, stride: 2, padding: "same" },
-      { type: "conv2d_transpose", filters: 8, kernel: 3, stride: 2, padding: "same" },
-      { type: "conv2d_transpose", filters: 1, kernel: 3, stride: 1, padding: "same" },
-    ],
-  };
+  const config = kerasShaped(8, 16, 32, 8, 31);
   const negElbo = (vae: VAE) => { const e = vae.elbo(test).elbo; return -e.reduce((a, b) => a + b, 0) / e.length; };
 
   it("fit lowers the held-out −ELBO far below its initial value; save → load → continue is bit-identical", async () => {
