@@ -5,6 +5,8 @@
 // definition, and the forward pass uses only the config and the tensors.
 import { expect } from "vitest";
 import { InteropFormatError, VAE, type ModelFiles, type VAEConfig } from "../../src/index.js";
+import { architectureOf } from "../../src/architecture.js";
+import { resolveConfig } from "../../src/config.js";
 import { actRef, type Act } from "../reference.js";
 import { randomArray } from "../reference.js";
 
@@ -224,4 +226,143 @@ export function fuzzFiles(good: ModelFiles, read: (files: ModelFiles) => { confi
     }
   }
   return [refused, tried];
+}
+
+// ------------------------------------- PyTorch-convention forward, any layers
+
+type T4 = { data: Float64Array; C: number; H: number; W: number };
+
+/** torch.nn.functional.pad(h, (left, right, top, bottom)) on NCHW, zeros. */
+function padNchw(h: T4, rows: number, top: number, bottom: number, left: number, right: number): T4 {
+  const H = h.H + top + bottom, W = h.W + left + right, out = new Float64Array(rows * h.C * H * W);
+  for (let n = 0; n < rows * h.C; n++) for (let y = 0; y < h.H; y++) for (let x = 0; x < h.W; x++) out[(n * H + y + top) * W + x + left] = h.data[(n * h.H + y) * h.W + x];
+  return { data: out, C: h.C, H, W };
+}
+
+/** nn.Conv2d(padding=0): w (out, in, kh, kw), y[n,o,i,j] = b[o] + Σ w[o,c,u,v]·h[n,c,i·sh+u,j·sw+v]. */
+function conv2dNchw(h: T4, rows: number, w: { shape: number[]; data: ArrayLike<number> }, b: ArrayLike<number>, sh: number, sw: number): T4 {
+  const [O, I, kh, kw] = w.shape;
+  expect(I).toBe(h.C);
+  const H = Math.floor((h.H - kh) / sh) + 1, W = Math.floor((h.W - kw) / sw) + 1, out = new Float64Array(rows * O * H * W);
+  for (let n = 0; n < rows; n++) for (let o = 0; o < O; o++) for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) {
+    let s = b[o];
+    for (let c = 0; c < I; c++) for (let u = 0; u < kh; u++) for (let v = 0; v < kw; v++) {
+      s += w.data[((o * I + c) * kh + u) * kw + v] * h.data[((n * I + c) * h.H + i * sh + u) * h.W + j * sw + v];
+    }
+    out[((n * O + o) * H + i) * W + j] = s;
+  }
+  return { data: out, C: O, H, W };
+}
+
+/** nn.ConvTranspose2d(padding=0, output_padding=(oph, opw)): w (in, out, kh, kw);
+ *  y[n,o,i·sh+u,j·sw+v] += h[n,c,i,j]·w[c,o,u,v], plus b[o] everywhere;
+ *  output (H − 1)·s + k + op. */
+function convTranspose2dNchw(h: T4, rows: number, w: { shape: number[]; data: ArrayLike<number> }, b: ArrayLike<number>,
+                             sh: number, sw: number, oph: number, opw: number): T4 {
+  const [I, O, kh, kw] = w.shape;
+  expect(I).toBe(h.C);
+  const H = (h.H - 1) * sh + kh + oph, W = (h.W - 1) * sw + kw + opw, out = new Float64Array(rows * O * H * W);
+  for (let n = 0; n < rows; n++) for (let o = 0; o < O; o++) out.fill(b[o], (n * O + o) * H * W, (n * O + o + 1) * H * W);
+  for (let n = 0; n < rows; n++) for (let c = 0; c < I; c++) for (let i = 0; i < h.H; i++) for (let j = 0; j < h.W; j++) {
+    const x = h.data[((n * I + c) * h.H + i) * h.W + j];
+    for (let o = 0; o < O; o++) for (let u = 0; u < kh; u++) for (let v = 0; v < kw; v++) {
+      out[((n * O + o) * H + i * sh + u) * W + j * sw + v] += x * w.data[((c * O + o) * kh + u) * kw + v];
+    }
+  }
+  return { data: out, C: O, H, W };
+}
+
+/** h[:, c0:c1, top:top+H, left:left+W] */
+function cropNchw(h: T4, rows: number, c0: number, c1: number, top: number, left: number, H: number, W: number): T4 {
+  const C = c1 - c0, out = new Float64Array(rows * C * H * W);
+  for (let n = 0; n < rows; n++) for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+    out[((n * C + c) * H + y) * W + x] = h.data[((n * h.C + c0 + c) * h.H + y + top) * h.W + x + left];
+  }
+  return { data: out, C, H, W };
+}
+
+/** h.permute(0, 2, 3, 1).flatten(1): NCHW → flat rows in NHWC order. */
+function nhwcRows(h: T4, rows: number): Float64Array {
+  const out = new Float64Array(rows * h.C * h.H * h.W);
+  for (let n = 0; n < rows; n++) for (let c = 0; c < h.C; c++) for (let y = 0; y < h.H; y++) for (let x = 0; x < h.W; x++) {
+    out[((n * h.H + y) * h.W + x) * h.C + c] = h.data[((n * h.C + c) * h.H + y) * h.W + x];
+  }
+  return out;
+}
+
+/** The README's nn.Module for a layer list, in float64, on PyTorch tensors
+ *  (`get`): x.view(-1, H, W, C).permute(0, 3, 1, 2) for an image input;
+ *  conv2d = F.pad(h, (left, right, top, bottom)) then nn.Conv2d(padding=0);
+ *  conv2d_transpose = nn.ConvTranspose2d(padding=0, output_padding) then the
+ *  crop [top, top + Ho) × [left, left + Wo); flatten = torch.flatten(h, 1)
+ *  (C, H, W order); reshape to (H, W, C) after a dense = h.view(-1, C, H, W);
+ *  the condition is torch.cat([h, c], 1) before the first dense layer;
+ *  outputs as flat NHWC rows (h.permute(0, 2, 3, 1).flatten(1)), image heads
+ *  split by channels. The shapes and pads come from the architecture (the
+ *  model's definition), never from src/interop. */
+export function torchModuleForward(config: VAEConfig, get: (name: string) => { shape: number[]; data: ArrayLike<number> },
+                                   part: "encoder" | "decoder", input: ArrayLike<number>, cond: ArrayLike<number> | undefined, rows: number): Float64Array[] {
+  const rc = resolveConfig(config), a = architectureOf(rc);
+  const C = rc.conditionDim, L = rc.latentDim, D = rc.inputDim;
+  const catC = (h: Float64Array) => {
+    const n = h.length / rows, out = new Float64Array(rows * (n + C));
+    for (let r = 0; r < rows; r++) { out.set(h.subarray(r * n, (r + 1) * n), r * (n + C)); for (let j = 0; j < C; j++) out[r * (n + C) + n + j] = cond![r * C + j]; }
+    return out;
+  };
+  let flat: Float64Array | null = Float64Array.from(input), img: T4 | null = null;
+  if (part === "decoder" && C > 0) flat = catC(flat);
+  if (part === "encoder" && a.conditionAtInput) flat = catC(flat);
+  if (part === "encoder" && rc.inputShape.length === 3) {
+    const [H, W, Ch] = rc.inputShape, t = new Float64Array(rows * D);
+    for (let n = 0; n < rows; n++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < Ch; c++) t[((n * Ch + c) * H + y) * W + x] = input[((n * H + y) * W + x) * Ch + c];
+    img = { data: t, C: Ch, H, W }; flat = null;
+  }
+  const act = (v: Float64Array, l: { activation: string }) => v.map((s) => actRef(s, l.activation as Act, rc.activationAlpha));
+  for (const l of part === "encoder" ? a.encoder : a.decoder) {
+    const g = l.derived as any;
+    if (l.kind === "condition") flat = catC(flat!);
+    else if (l.kind === "dense") {
+      const W = get(`${l.name}.weight`), b = get(`${l.name}.bias`).data, [out, inp] = W.shape, y = new Float64Array(rows * out);
+      expect(flat!.length).toBe(rows * inp);
+      for (let r = 0; r < rows; r++) for (let o = 0; o < out; o++) {
+        let s = b[o];
+        for (let k = 0; k < inp; k++) s += flat![r * inp + k] * W.data[o * inp + k];
+        y[r * out + o] = s;
+      }
+      flat = act(y, l);
+    } else if (l.kind === "flatten" || (l.kind === "reshape" && l.outShape.length === 1)) {
+      if (img) { flat = img.data; img = null; }
+    } else if (l.kind === "reshape") {
+      expect(img, `${l.name}: the README module views a dense layer's output as an image`).toBeNull();
+      const [H, W, Ch] = l.outShape;
+      img = { data: flat!, C: Ch, H, W }; flat = null;
+    } else if (l.kind === "conv2d") {
+      const p = padNchw(img!, rows, g.padTop, g.padBottom, g.padLeft, g.padRight);
+      const y = conv2dNchw(p, rows, get(`${l.name}.weight`), get(`${l.name}.bias`).data, g.strideH, g.strideW);
+      img = { ...y, data: act(y.data, l) };
+    } else if (l.kind === "conv2d_transpose") {
+      const w = get(`${l.name}.weight`), kh = w.shape[2], kw = w.shape[3];
+      const fullH = (img!.H - 1) * g.strideH + kh, fullW = (img!.W - 1) * g.strideW + kw;
+      const y = convTranspose2dNchw(img!, rows, w, get(`${l.name}.bias`).data, g.strideH, g.strideW,
+        Math.max(0, g.padTop + g.outH - fullH), Math.max(0, g.padLeft + g.outW - fullW));
+      const c = cropNchw(y, rows, 0, y.C, g.padTop, g.padLeft, g.outH, g.outW);
+      img = { ...c, data: act(c.data, l) };
+    } else throw new Error(`torchModuleForward: no ${l.kind}`);
+  }
+  const sig = (v: Float64Array) => v.map((s) => 1 / (1 + Math.exp(-s)));
+  const cols = (h: Float64Array, from: number, to: number) => {
+    const n = h.length / rows, o = new Float64Array(rows * (to - from));
+    for (let r = 0; r < rows; r++) o.set(h.subarray(r * n + from, r * n + to), r * (to - from));
+    return o;
+  };
+  if (part === "encoder") return [cols(flat!, 0, L), cols(flat!, L, 2 * L)];
+  const lik = rc.likelihood;
+  if (img) {
+    const half = lik === "gaussian-learned" ? img.C / 2 : img.C;
+    const heads = lik === "gaussian-learned" ? [[0, half], [half, img.C]] : [[0, img.C]];
+    const outs = heads.map(([c0, c1]) => nhwcRows(cropNchw(img!, rows, c0, c1, 0, 0, img!.H, img!.W), rows));
+    return lik === "bernoulli" ? [sig(outs[0])] : outs;
+  }
+  if (lik === "bernoulli") return [sig(cols(flat!, 0, D))];
+  return lik === "gaussian-learned" ? [cols(flat!, 0, D), cols(flat!, D, 2 * D)] : [cols(flat!, 0, D)];
 }
