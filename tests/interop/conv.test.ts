@@ -56,6 +56,13 @@ export const CONV_CONFIGS: Record<string, VAEConfig> = {
     decoder: [{ type: "dense", units: 12 }, { type: "reshape", shape: [2, 2, 3] }, { type: "conv2d_transpose", filters: 2, kernel: 1, stride: 2 },
       { type: "conv2d_transpose", filters: 1, kernel: 2 }],
   },
+  "gaussian 4×4×2, tanh: reshapes image → image and flatten → image, conv after a condition-free flatten": {
+    inputShape: [4, 4, 2], latentDim: 2, likelihood: "gaussian", activation: "tanh",
+    encoder: [{ type: "conv2d", filters: 3, kernel: 2, stride: 2 }, { type: "reshape", shape: [1, 4, 3] }, { type: "conv2d", filters: 2, kernel: [1, 2] },
+      { type: "flatten" }, { type: "reshape", shape: [3, 1, 2] }, { type: "conv2d", filters: 3, kernel: 1 }, { type: "flatten" }, { type: "dense", units: 5 }],
+    decoder: [{ type: "dense", units: 8 }, { type: "reshape", shape: [2, 2, 2] }, { type: "flatten" }, { type: "reshape", shape: [2, 1, 4] },
+      { type: "conv2d_transpose", filters: 2, kernel: [2, 4], stride: [2, 1] }, { type: "flatten" }],
+  },
 };
 
 beforeAll(async () => {

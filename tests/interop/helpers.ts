@@ -295,7 +295,8 @@ function nhwcRows(h: T4, rows: number): Float64Array {
  *  conv2d = F.pad(h, (left, right, top, bottom)) then nn.Conv2d(padding=0);
  *  conv2d_transpose = nn.ConvTranspose2d(padding=0, output_padding) then the
  *  crop [top, top + Ho) × [left, left + Wo); flatten = torch.flatten(h, 1)
- *  (C, H, W order); reshape to (H, W, C) after a dense = h.view(-1, C, H, W);
+ *  (C, H, W order); reshape to (H, W, C) after a dense = h.view(-1, C, H, W),
+ *  any other reshape to an image goes through NHWC order (permute, reshape, permute);
  *  the condition is torch.cat([h, c], 1) before the first dense layer;
  *  outputs as flat NHWC rows (h.permute(0, 2, 3, 1).flatten(1)), image heads
  *  split by channels. The shapes and pads come from the architecture (the
@@ -318,6 +319,7 @@ export function torchModuleForward(config: VAEConfig, get: (name: string) => { s
     img = { data: t, C: Ch, H, W }; flat = null;
   }
   const act = (v: Float64Array, l: { activation: string }) => v.map((s) => actRef(s, l.activation as Act, rc.activationAlpha));
+  let chw: number[] | null = null, prev: { kind: string } | undefined;
   for (const l of part === "encoder" ? a.encoder : a.decoder) {
     const g = l.derived as any;
     if (l.kind === "condition") flat = catC(flat!);
@@ -331,11 +333,20 @@ export function torchModuleForward(config: VAEConfig, get: (name: string) => { s
       }
       flat = act(y, l);
     } else if (l.kind === "flatten" || (l.kind === "reshape" && l.outShape.length === 1)) {
-      if (img) { flat = img.data; img = null; }
+      if (img) { chw = [img.H, img.W, img.C]; flat = img.data; img = null; }
     } else if (l.kind === "reshape") {
-      expect(img, `${l.name}: the README module views a dense layer's output as an image`).toBeNull();
       const [H, W, Ch] = l.outShape;
-      img = { data: flat!, C: Ch, H, W }; flat = null;
+      if (prev?.kind === "dense") {
+        img = { data: flat!, C: Ch, H, W }; // h.view(-1, C, H, W)
+      } else {
+        // any other reshape to an image: h in NHWC order (h.permute(0, 2, 3, 1) of an
+        // image, or of h.view(-1, C, H, W) of a flattened one), then .reshape(-1, H, W, C).permute(0, 3, 1, 2)
+        const nhwc = img ? nhwcRows(img, rows) : chw ? nhwcRows({ data: flat!, C: chw[2], H: chw[0], W: chw[1] }, rows) : flat!;
+        const t = new Float64Array(nhwc.length);
+        for (let n = 0; n < rows; n++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < Ch; c++) t[((n * Ch + c) * H + y) * W + x] = nhwc[((n * H + y) * W + x) * Ch + c];
+        img = { data: t, C: Ch, H, W };
+      }
+      flat = null; chw = null;
     } else if (l.kind === "conv2d") {
       const p = padNchw(img!, rows, g.padTop, g.padBottom, g.padLeft, g.padRight);
       const y = conv2dNchw(p, rows, get(`${l.name}.weight`), get(`${l.name}.bias`).data, g.strideH, g.strideW);
@@ -348,7 +359,11 @@ export function torchModuleForward(config: VAEConfig, get: (name: string) => { s
       const c = cropNchw(y, rows, 0, y.C, g.padTop, g.padLeft, g.outH, g.outW);
       img = { ...c, data: act(c.data, l) };
     } else throw new Error(`torchModuleForward: no ${l.kind}`);
+    if (l.kind === "dense") chw = null;
+    prev = l;
   }
+  // a flattened image at the output: back to NHWC order (h.view(-1, C, H, W).permute(0, 2, 3, 1).flatten(1))
+  if (flat && chw) flat = nhwcRows({ data: flat, C: chw[2], H: chw[0], W: chw[1] }, rows);
   const sig = (v: Float64Array) => v.map((s) => 1 / (1 + Math.exp(-s)));
   const cols = (h: Float64Array, from: number, to: number) => {
     const n = h.length / rows, o = new Float64Array(rows * (to - from));
