@@ -200,6 +200,10 @@ export interface OnnxPart {
 
 export interface LayerKind {
   params(l: NetLayer): ParamMap[];
+  /** What the README's nn.Module needs beyond kind, shapes and activation
+   *  (conv: kernel, stride, pads [top, bottom, left, right] for F.pad or the
+   *  crop, ConvTranspose2d's output_padding). */
+  torch(l: NetLayer): Record<string, unknown>;
   /** PyTorch's layout of the output, from the input's (and the next layer). */
   torchOut(l: NetLayer, input: TorchLayout, next: NetLayer | undefined): TorchLayout;
   keras: {
@@ -326,6 +330,7 @@ const dense: LayerKind = {
         fromTorch: (t) => { if (!op) return t.slice(); const a = new Float32Array(t.length); op.forEach((j, o) => { a[j] = t[o]; }); return a; } },
     ];
   },
+  torch: () => ({}),
   // its output feeds a reshape to an image: PyTorch's columns are that image's (C, H, W)
   torchOut: (_l, _in, next) => next?.kind === "reshape" && next.outShape.length === 3 ? { image: false, chw: next.outShape as [number, number, number] } : FLAT,
   keras: kerasParams(() => 1, (_l, name, from, to) => [{ className: "Dense", name, config: { units: to - from, ...KERAS_PARAM_CONFIG } }]),
@@ -348,6 +353,16 @@ function convKind(transpose: boolean): LayerKind {
         { suffix: "weight", shape: s, torchShape: ts, toTorch: (a) => permuteAxes(a, s, TO_TORCH), fromTorch: (a) => permuteAxes(a, ts, FROM_TORCH) },
         bias(l),
       ];
+    },
+    // nn.Conv2d(padding=0) after F.pad(h, (left, right, top, bottom)); nn.ConvTranspose2d(padding=0,
+    // output_padding) then the crop [top, top + Ho) × [left, left + Wo) of its (H − 1)·s + k + op rows
+    torch: (l) => {
+      const g = l.geometry!;
+      const op = (n: number, s: number, k: number, top: number, out: number) => Math.max(0, top + out - ((n - 1) * s + k));
+      return {
+        kernel: [g.kh, g.kw], stride: [g.strideH, g.strideW], pads: [g.padTop, g.padBottom, g.padLeft, g.padRight],
+        ...(transpose ? { output_padding: [op(g.inH, g.strideH, g.kh, g.padTop, g.outH), op(g.inW, g.strideW, g.kw, g.padLeft, g.outW)] } : {}),
+      };
     },
     torchOut: () => IMAGE,
     // Keras' "same" and "valid" are TensorFlow's pads; other pads: a ZeroPadding2D
@@ -417,6 +432,7 @@ export function onnxToOurs(prefix: string, input: string, t: TorchLayout, n: num
 function reshapeKind(flatten: boolean): LayerKind {
   return {
     params: () => [],
+    torch: () => ({}),
     torchOut: (l, t) => l.outShape.length === 3 ? IMAGE : t.image ? { image: false, chw: l.inShape as [number, number, number] } : t,
     keras: { ...noWeights, layers: (l, name) => [flatten
       ? { className: "Flatten", name, config: { data_format: "channels_last" } }
@@ -447,6 +463,7 @@ function reshapeKind(flatten: boolean): LayerKind {
 /** The condition joins a flat activation: torch.cat([h, c], 1). */
 const condition: LayerKind = {
   params: () => [],
+  torch: () => ({}),
   torchOut: (_l, t) => t,
   keras: { ...noWeights, layers: (_l, name) => [{ className: "Concatenate", name, config: { axis: -1 }, also: ["c"] }] },
   onnx: (l, input) => ({
@@ -496,6 +513,15 @@ export const ACTS: Record<Activation, ActivationMap> = {
 /** The parameters of one network in PyTorch names and layouts, in order. */
 export function paramsOf(net: Network): { name: string; map: ParamMap }[] {
   return net.layers.flatMap((l) => KINDS[l.kind].params(l).map((map) => ({ name: `${l.name}.${map.suffix}`, map })));
+}
+
+/** The layer list as the README's nn.Module reads it (safetensors
+ *  __metadata__.wasm_vae_layers): per layer its name, kind, per-row shapes
+ *  in and out ((D) or (H, W, C)), activation and KINDS[kind].torch. */
+export function torchLayers(c: ResolvedConfig): Record<string, unknown>[] {
+  return Object.values(networksOf(c)).flatMap((net) => net.layers.map((l) => ({
+    name: l.name, kind: l.kind, in: l.inShape, out: l.outShape, activation: l.activation, ...KINDS[l.kind].torch(l),
+  })));
 }
 
 /** Every parameter of the model in PyTorch names and layouts, in order. */

@@ -20,7 +20,7 @@ import * as ort from "onnxruntime-web";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ArgumentError, exportModel, importModel, InteropFormatError, readModel, type VAE, type VAEConfig } from "../../src/onnx.js";
 import {
-  differingTensors, expectClose, fuzzFiles, inputs, parseSafetensors, randomModel, torchModuleForward, writeSafetensorsAsTorch,
+  CONFIGS, differingTensors, expectClose, fuzzFiles, inputs, parseSafetensors, randomModel, torchModuleForward, writeSafetensorsAsTorch,
 } from "./helpers.js";
 
 const ROWS = 3;
@@ -80,7 +80,8 @@ function ours(vae: VAE, x: Float32Array, c: Float32Array | undefined, z: Float32
 
 function torchOf(vae: VAE, c: Float32Array | undefined) {
   const st = parseSafetensors(exportModel(vae, "safetensors")["model.safetensors"]);
-  return (part: "encoder" | "decoder", input: Float32Array) => torchModuleForward(vae.config, (n) => st.tensors.get(n)!, part, input, c, ROWS);
+  const layers = JSON.parse(st.metadata.wasm_vae_layers);
+  return (part: "encoder" | "decoder", input: Float32Array) => torchModuleForward(vae.config, layers, (n) => st.tensors.get(n)!, part, input, c, ROWS);
 }
 
 describe("conv models: the formats' own tools reproduce encode/decode", () => {
@@ -151,6 +152,20 @@ describe("conv models: the formats' own tools reproduce encode/decode", () => {
           expect(differingTensors(back.getWeights(), vae.getWeights()), format).toEqual([]);
         }
       });
+    });
+  }
+});
+
+describe("the README's module runs every MLP config too (one module for all models)", () => {
+  for (const [label, config] of Object.entries(CONFIGS)) {
+    it(label, async () => {
+      const vae = await randomModel(config, 37);
+      const { x, c, z } = inputs(vae.config, ROWS, 38);
+      const torch = torchOf(vae, c), e = vae.encode(x, { condition: c });
+      const [m, lv] = torch("encoder", x);
+      expectClose("z_mean", m, e.mean);
+      expectClose("z_logvar", lv, e.logvar);
+      expectClose("x_mean", torch("decoder", z)[0], vae.decode(z, { condition: c }));
     });
   }
 });

@@ -5,7 +5,6 @@
 // definition, and the forward pass uses only the config and the tensors.
 import { expect } from "vitest";
 import { InteropFormatError, VAE, type ModelFiles, type VAEConfig } from "../../src/index.js";
-import { architectureOf } from "../../src/architecture.js";
 import { resolveConfig } from "../../src/config.js";
 import { actRef, type Act } from "../reference.js";
 import { randomArray } from "../reference.js";
@@ -290,38 +289,38 @@ function nhwcRows(h: T4, rows: number): Float64Array {
   return out;
 }
 
-/** The README's nn.Module for a layer list, in float64, on PyTorch tensors
- *  (`get`): x.view(-1, H, W, C).permute(0, 3, 1, 2) for an image input;
- *  conv2d = F.pad(h, (left, right, top, bottom)) then nn.Conv2d(padding=0);
+/** A layer of safetensors __metadata__.wasm_vae_layers (what the README's module reads). */
+export interface TorchLayer {
+  name: string; kind: string; in: number[]; out: number[]; activation: string;
+  kernel?: number[]; stride?: number[]; pads?: number[]; output_padding?: number[];
+}
+
+/** The README's nn.Module (WasmVAE) in float64, line by line, on the
+ *  tensors (`get`) and the layer list (`layers`) of a safetensors file:
+ *  conv2d = nn.Conv2d(padding=0) on F.pad(h, (left, right, top, bottom));
  *  conv2d_transpose = nn.ConvTranspose2d(padding=0, output_padding) then the
  *  crop [top, top + Ho) × [left, left + Wo); flatten = torch.flatten(h, 1)
- *  (C, H, W order); reshape to (H, W, C) after a dense = h.view(-1, C, H, W),
- *  any other reshape to an image goes through NHWC order (permute, reshape, permute);
- *  the condition is torch.cat([h, c], 1) before the first dense layer;
- *  outputs as flat NHWC rows (h.permute(0, 2, 3, 1).flatten(1)), image heads
- *  split by channels. The shapes and pads come from the architecture (the
- *  model's definition), never from src/interop. */
-export function torchModuleForward(config: VAEConfig, get: (name: string) => { shape: number[]; data: ArrayLike<number> },
+ *  ((C, H, W) order); a reshape to an image after a dense layer is
+ *  h.view(-1, C, H, W), any other goes through NHWC order; the condition is
+ *  torch.cat([h, c], 1) at a "condition" layer, else at the input; outputs are
+ *  flat NHWC rows, image outputs split by channels. */
+export function torchModuleForward(config: VAEConfig, layers: TorchLayer[], get: (name: string) => { shape: number[]; data: ArrayLike<number> },
                                    part: "encoder" | "decoder", input: ArrayLike<number>, cond: ArrayLike<number> | undefined, rows: number): Float64Array[] {
-  const rc = resolveConfig(config), a = architectureOf(rc);
-  const C = rc.conditionDim, L = rc.latentDim, D = rc.inputDim;
+  const C = config.conditionDim ?? 0, lik = config.likelihood ?? "bernoulli", alpha = resolveConfig(config).activationAlpha;
+  const mine = layers.filter((l) => l.name.startsWith(`${part}.`));
   const catC = (h: Float64Array) => {
     const n = h.length / rows, out = new Float64Array(rows * (n + C));
     for (let r = 0; r < rows; r++) { out.set(h.subarray(r * n, (r + 1) * n), r * (n + C)); for (let j = 0; j < C; j++) out[r * (n + C) + n + j] = cond![r * C + j]; }
     return out;
   };
-  let flat: Float64Array | null = Float64Array.from(input), img: T4 | null = null;
-  if (part === "decoder" && C > 0) flat = catC(flat);
-  if (part === "encoder" && a.conditionAtInput) flat = catC(flat);
-  if (part === "encoder" && rc.inputShape.length === 3) {
-    const [H, W, Ch] = rc.inputShape, t = new Float64Array(rows * D);
-    for (let n = 0; n < rows; n++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < Ch; c++) t[((n * Ch + c) * H + y) * W + x] = input[((n * H + y) * W + x) * Ch + c];
-    img = { data: t, C: Ch, H, W }; flat = null;
-  }
-  const act = (v: Float64Array, l: { activation: string }) => v.map((s) => actRef(s, l.activation as Act, rc.activationAlpha));
-  let chw: number[] | null = null, prev: { kind: string } | undefined;
-  for (const l of part === "encoder" ? a.encoder : a.decoder) {
-    const g = l.derived as any;
+  // h is an NCHW image (img) or flat rows (flat), the torch.flatten of a (C, H, W) image when chw is set
+  let flat: Float64Array | null = Float64Array.from(input), img: T4 | null = null, chw: T4 | null = null, prev = "";
+  if (C > 0 && !mine.some((l) => l.kind === "condition")) flat = catC(flat);
+  /** nhwc(h, chw): h.permute(0, 2, 3, 1), or h.view(-1, *chw).permute(0, 2, 3, 1), or h, as flat rows */
+  const nhwc = () => img ? nhwcRows(img, rows) : chw ? nhwcRows({ ...chw, data: flat! }, rows) : flat!;
+  const act = (v: Float64Array, l: TorchLayer) => v.map((s) => actRef(s, l.activation as Act, alpha));
+  for (const l of mine) {
+    const [top, bottom, left, right] = l.pads ?? [0, 0, 0, 0];
     if (l.kind === "condition") flat = catC(flat!);
     else if (l.kind === "dense") {
       const W = get(`${l.name}.weight`), b = get(`${l.name}.bias`).data, [out, inp] = W.shape, y = new Float64Array(rows * out);
@@ -331,53 +330,39 @@ export function torchModuleForward(config: VAEConfig, get: (name: string) => { s
         for (let k = 0; k < inp; k++) s += flat![r * inp + k] * W.data[o * inp + k];
         y[r * out + o] = s;
       }
-      flat = act(y, l);
-    } else if (l.kind === "flatten" || (l.kind === "reshape" && l.outShape.length === 1)) {
-      if (img) { chw = [img.H, img.W, img.C]; flat = img.data; img = null; }
-    } else if (l.kind === "reshape") {
-      const [H, W, Ch] = l.outShape;
-      if (prev?.kind === "dense") {
-        img = { data: flat!, C: Ch, H, W }; // h.view(-1, C, H, W)
-      } else {
-        // any other reshape to an image: h in NHWC order (h.permute(0, 2, 3, 1) of an
-        // image, or of h.view(-1, C, H, W) of a flattened one), then .reshape(-1, H, W, C).permute(0, 3, 1, 2)
-        const nhwc = img ? nhwcRows(img, rows) : chw ? nhwcRows({ data: flat!, C: chw[2], H: chw[0], W: chw[1] }, rows) : flat!;
-        const t = new Float64Array(nhwc.length);
-        for (let n = 0; n < rows; n++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < Ch; c++) t[((n * Ch + c) * H + y) * W + x] = nhwc[((n * H + y) * W + x) * Ch + c];
-        img = { data: t, C: Ch, H, W };
+      flat = y; chw = null;
+    } else if (l.kind === "conv2d") {
+      img = conv2dNchw(padNchw(img!, rows, top, bottom, left, right), rows, get(`${l.name}.weight`), get(`${l.name}.bias`).data, l.stride![0], l.stride![1]);
+    } else if (l.kind === "conv2d_transpose") {
+      const y = convTranspose2dNchw(img!, rows, get(`${l.name}.weight`), get(`${l.name}.bias`).data, l.stride![0], l.stride![1], l.output_padding![0], l.output_padding![1]);
+      img = cropNchw(y, rows, 0, y.C, top, left, l.out[0], l.out[1]);
+    } else if (l.out.length === 1) {
+      if (img) { chw = { ...img }; flat = img.data; img = null; }
+    } else {
+      const [H, W, Ch] = l.out;
+      if (prev === "dense") img = { data: flat!, C: Ch, H, W };
+      else {
+        const t = nhwc(), o = new Float64Array(t.length);
+        for (let n = 0; n < rows; n++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < Ch; c++) o[((n * Ch + c) * H + y) * W + x] = t[((n * H + y) * W + x) * Ch + c];
+        img = { data: o, C: Ch, H, W };
       }
       flat = null; chw = null;
-    } else if (l.kind === "conv2d") {
-      const p = padNchw(img!, rows, g.padTop, g.padBottom, g.padLeft, g.padRight);
-      const y = conv2dNchw(p, rows, get(`${l.name}.weight`), get(`${l.name}.bias`).data, g.strideH, g.strideW);
-      img = { ...y, data: act(y.data, l) };
-    } else if (l.kind === "conv2d_transpose") {
-      const w = get(`${l.name}.weight`), kh = w.shape[2], kw = w.shape[3];
-      const fullH = (img!.H - 1) * g.strideH + kh, fullW = (img!.W - 1) * g.strideW + kw;
-      const y = convTranspose2dNchw(img!, rows, w, get(`${l.name}.bias`).data, g.strideH, g.strideW,
-        Math.max(0, g.padTop + g.outH - fullH), Math.max(0, g.padLeft + g.outW - fullW));
-      const c = cropNchw(y, rows, 0, y.C, g.padTop, g.padLeft, g.outH, g.outW);
-      img = { ...c, data: act(c.data, l) };
-    } else throw new Error(`torchModuleForward: no ${l.kind}`);
-    if (l.kind === "dense") chw = null;
-    prev = l;
+    }
+    if (img) img = { ...img, data: act(img.data, l) };
+    else flat = act(flat!, l);
+    prev = l.kind;
   }
-  // a flattened image at the output: back to NHWC order (h.view(-1, C, H, W).permute(0, 2, 3, 1).flatten(1))
-  if (flat && chw) flat = nhwcRows({ data: flat, C: chw[2], H: chw[0], W: chw[1] }, rows);
-  const sig = (v: Float64Array) => v.map((s) => 1 / (1 + Math.exp(-s)));
-  const cols = (h: Float64Array, from: number, to: number) => {
-    const n = h.length / rows, o = new Float64Array(rows * (to - from));
-    for (let r = 0; r < rows; r++) o.set(h.subarray(r * n + from, r * n + to), r * (to - from));
-    return o;
+  const n = part === "decoder" && lik !== "gaussian-learned" ? 1 : 2;
+  const chunks = (h: Float64Array, parts: number) => {
+    const w = h.length / rows / parts;
+    return Array.from({ length: parts }, (_, p) => {
+      const o = new Float64Array(rows * w);
+      for (let r = 0; r < rows; r++) o.set(h.subarray(r * w * parts + p * w, r * w * parts + (p + 1) * w), r * w);
+      return o;
+    });
   };
-  if (part === "encoder") return [cols(flat!, 0, L), cols(flat!, L, 2 * L)];
-  const lik = rc.likelihood;
-  if (img) {
-    const half = lik === "gaussian-learned" ? img.C / 2 : img.C;
-    const heads = lik === "gaussian-learned" ? [[0, half], [half, img.C]] : [[0, img.C]];
-    const outs = heads.map(([c0, c1]) => nhwcRows(cropNchw(img!, rows, c0, c1, 0, 0, img!.H, img!.W), rows));
-    return lik === "bernoulli" ? [sig(outs[0])] : outs;
-  }
-  if (lik === "bernoulli") return [sig(cols(flat!, 0, D))];
-  return lik === "gaussian-learned" ? [cols(flat!, 0, D), cols(flat!, D, 2 * D)] : [cols(flat!, 0, D)];
+  const outs = img
+    ? Array.from({ length: n }, (_, p) => nhwcRows(cropNchw(img!, rows, (p * img!.C) / n, ((p + 1) * img!.C) / n, 0, 0, img!.H, img!.W), rows))
+    : chunks(nhwc(), n);
+  return part === "decoder" && lik === "bernoulli" ? [outs[0].map((s) => 1 / (1 + Math.exp(-s)))] : outs;
 }
