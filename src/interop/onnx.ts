@@ -4,13 +4,16 @@
 // and the ONNX project's own message definitions (onnx.proto, vendored with
 // its Apache-2.0 license; onnx-schema.ts is its generated JSON descriptor).
 //
-// Graph: Concat(axis 1) of the inputs when there is a condition; per layer
-// the nodes of KINDS[kind].onnx (dense: Gemm with transB = 1 on the PyTorch
-// (out, in) weight, as torch.onnx.export writes nn.Linear) and the hidden
-// activation's op (Relu, LeakyRelu, Tanh, Sigmoid, Softplus, Elu); the last
-// layer's output goes to the heads: Split (axis 1) when there are two, and
-// Sigmoid for Bernoulli means. Initializers carry the PyTorch names of
-// safetensors.ts ("encoder.0.weight", …), float32 in raw_data.
+// Graph: the computation of the README's nn.Module (NCHW images, PyTorch
+// layouts): Concat(axis 1) of the inputs when the condition joins there (else
+// at the condition layer); per layer the nodes of KINDS[kind].onnx (Gemm with
+// transB = 1 on the (out, in) weight; Conv / ConvTranspose with TensorFlow's
+// pads and output_padding; Flatten; Reshape and Transpose between NHWC and
+// NCHW) and the activation's op (Relu, LeakyRelu, Tanh, Sigmoid, Softplus,
+// Elu); then the heads: flat NHWC rows (Transpose, Reshape), Split (axis 1:
+// columns, or NCHW channels of an image output) when there are two, and
+// Sigmoid for Bernoulli means. Initializers carry the PyTorch names and
+// layouts of safetensors.ts ("encoder.0.weight", …), float32 in raw_data.
 // metadata_props carry wasm_vae_part and wasm_vae_config, so an import is exact.
 // This module needs protobufjs (an optional peer dependency), so it is
 // reached only through the "wasm-vae/onnx" entry point (src/onnx.ts).

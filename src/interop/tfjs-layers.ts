@@ -5,12 +5,19 @@
 //   encoder/model.json, encoder/group1-shard1of1.bin   x [, c] → [z_mean, z_logvar]
 //   decoder/model.json, decoder/group1-shard1of1.bin   z [, c] → x_mean [, x_log_sigma]
 //
-// Keras layers: InputLayer per input, Concatenate when there is a condition,
-// then one Keras layer per layer (KINDS[kind].keras; Dense kernel (in, out)
-// like ours, named "encoder_0/kernel", …), the hidden activation as the
-// layer's `activation` or, for leaky_relu, a LeakyReLU layer after it (elu
-// with α ≠ 1 is refused: tfjs-layers' ELU layer supports α = 1 only); the last layer is split by columns into one Keras layer
-// per head (z_mean, z_logvar; x_mean with sigmoid for Bernoulli means).
+// Keras layers: InputLayer per input (x is flat rows: an image encoder's
+// first layer is a Reshape to (H, W, C), Keras' channels_last = our NHWC),
+// Concatenate when the condition joins at the input (else at the condition
+// layer), then per layer the Keras layers of KINDS[kind].keras (Dense,
+// Conv2D / Conv2DTranspose with kernels as ours, ZeroPadding2D / Cropping2D
+// for explicit pads, Flatten, Reshape; weights named "encoder_0/kernel", …),
+// the layer's activation as its `activation` or, for leaky_relu, a LeakyReLU
+// layer after it (elu with α ≠ 1 is refused: tfjs-layers' ELU layer supports
+// α = 1 only). The output layer (the last with parameters) is split by
+// columns (Dense) or filters (convolutions, then a Reshape to flat rows) into
+// one Keras layer per head (z_mean, z_logvar; x_mean with sigmoid for
+// Bernoulli means, x_log_sigma); with one head, reshapes after it end in a
+// Reshape to flat rows named as the head.
 // Shards are the float32 weights concatenated and cut every 4 MiB, as the
 // tfjs converter does. model.json carries userDefinedMetadata.wasm_vae
 // ({ part, config }) so an import is exact.

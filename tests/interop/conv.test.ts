@@ -209,6 +209,23 @@ describe("safetensors layouts of the Keras example", () => {
     }
   });
 
+  it("its layer list for the nn.Module: TensorFlow's pads, ConvTranspose2d output_padding and crops (as the README states)", () => {
+    const layers = JSON.parse(st.metadata.wasm_vae_layers) as { name: string; kind: string; pads?: number[]; output_padding?: number[]; stride?: number[]; out: number[] }[];
+    expect(layers.map((l) => [l.name, l.kind, l.out, l.stride ?? null, l.pads ?? null, l.output_padding ?? null])).toEqual([
+      ["encoder.image", "reshape", [28, 28, 1], null, null, null],
+      ["encoder.0", "conv2d", [14, 14, 32], [2, 2], [0, 1, 0, 1], null],
+      ["encoder.1", "conv2d", [7, 7, 64], [2, 2], [0, 1, 0, 1], null],
+      ["encoder.2", "flatten", [3136], null, null, null],
+      ["encoder.3", "dense", [16], null, null, null],
+      ["encoder.4", "dense", [4], null, null, null],
+      ["decoder.0", "dense", [3136], null, null, null],
+      ["decoder.1", "reshape", [7, 7, 64], null, null, null],
+      ["decoder.2", "conv2d_transpose", [14, 14, 64], [2, 2], [0, 1, 0, 1], [0, 0]],
+      ["decoder.3", "conv2d_transpose", [28, 28, 32], [2, 2], [0, 1, 0, 1], [0, 0]],
+      ["decoder.4", "conv2d_transpose", [28, 28, 1], [1, 1], [1, 1, 1, 1], [0, 0]],
+    ]);
+  });
+
   it("a file PyTorch wrote (sorted names, no metadata) imports with options.config", async () => {
     const torch = Object.fromEntries([...st.tensors].map(([n, t]) => [n, { shape: t.shape, data: t.data }]));
     const back = await importModel(writeSafetensorsAsTorch(torch), "safetensors", { config: KERAS });
