@@ -160,11 +160,12 @@ describe("WorkerTrainer in a Node worker_thread", () => {
     }
   });
 
-  test("a layer-list model (image input, flatten, reshape, an output layer from the list) trains in the worker as in-process, bit for bit", async () => {
+  test("a layer-list model (conv2d, flatten, reshape, conv2d_transpose as the output layer) trains in the worker as in-process, bit for bit", async () => {
     const config: lib.VAEConfig = {
       inputShape: [28, 28, 1], latentDim: 3, seed: 4,
-      encoder: [{ type: "flatten" }, { type: "dense", units: 24, activation: "tanh" }],
-      decoder: [{ type: "dense", units: 20 }, { type: "dense", units: 784 }, { type: "reshape", shape: [28, 28, 1] }],
+      encoder: [{ type: "conv2d", filters: 4, kernel: 3, stride: 2, padding: "same" }, { type: "flatten" }, { type: "dense", units: 24, activation: "tanh" }],
+      decoder: [{ type: "dense", units: 14 * 14 * 2 }, { type: "reshape", shape: [14, 14, 2] },
+        { type: "conv2d_transpose", filters: 1, kernel: 3, stride: 2, padding: "same" }],
     };
     const x = images.subarray(0, 256 * 784);
     const t = new WorkerTrainer(spawn());
