@@ -156,6 +156,23 @@ describe("conv models: the formats' own tools reproduce encode/decode", () => {
   }
 });
 
+describe("ONNX batch size is symbolic for conv graphs (Reshape with −1)", () => {
+  it("one encoder.onnx / decoder.onnx of the Keras example at batch 1 and 5", async () => {
+    const vae = await randomModel(KERAS, 39);
+    const files = exportModel(vae, "onnx");
+    const enc = await ort.InferenceSession.create(files["encoder.onnx"]), dec = await ort.InferenceSession.create(files["decoder.onnx"]);
+    for (const rows of [1, 5]) {
+      const { x, z } = inputs(vae.config, rows, 40 + rows);
+      const e = await enc.run({ x: new ort.Tensor("float32", x, [rows, 784]) });
+      expectClose(`z_mean (${rows} rows)`, e.z_mean.data as Float32Array, vae.encode(x).mean);
+      const d = await dec.run({ z: new ort.Tensor("float32", z, [rows, 2]) });
+      expectClose(`x_mean (${rows} rows)`, d.x_mean.data as Float32Array, vae.decode(z));
+    }
+    await enc.release();
+    await dec.release();
+  });
+});
+
 describe("the README's module runs every MLP config too (one module for all models)", () => {
   for (const [label, config] of Object.entries(CONFIGS)) {
     it(label, async () => {
