@@ -109,7 +109,7 @@ function summary() {
   if (!i) return;
   const c = i.config;
   $("#model-summary").textContent =
-    `${[c.inputDim, ...c.encoder, c.latentDim].join("–")} | ${[c.latentDim, ...c.decoder, c.inputDim].join("–")}, ` +
+    `${[c.inputDim, ...c.encoder.map(label), c.latentDim].join("–")} | ${[c.latentDim, ...c.decoder.map(label), c.inputDim].join("–")}, ` +
     `${c.activation}, ${c.likelihood}, β ${c.beta}, ${i.parameterCount.toLocaleString("en")} parameters, ` +
     `step ${i.steps}, epoch ${i.epochs}, lr ${i.optimizer.lr ?? "schedule"}`;
 }
@@ -157,8 +157,41 @@ function sizes(id) {
 
 function int(id) { return Number($(id).value); }
 
+/** A small convolutional VAE for a quick start in a page: conv 16, 32 (4×4,
+ *  stride 2, "same") → dense 128; dense 128 → 7·7·32 → conv-transpose 16 →
+ *  conv-transpose to the likelihood's channels (the output layer). */
+function convLayers(likelihood) {
+  return {
+    inputShape: [28, 28, 1],
+    encoder: [
+      { type: "conv2d", filters: 16, kernel: 4, stride: 2, padding: "same" },
+      { type: "conv2d", filters: 32, kernel: 4, stride: 2, padding: "same" },
+      { type: "flatten" },
+      { type: "dense", units: 128 },
+    ],
+    decoder: [
+      { type: "dense", units: 128 },
+      { type: "dense", units: 7 * 7 * 32 },
+      { type: "reshape", shape: [7, 7, 32] },
+      { type: "conv2d_transpose", filters: 16, kernel: 4, stride: 2, padding: "same" },
+      { type: "conv2d_transpose", filters: likelihood === "gaussian-learned" ? 2 : 1, kernel: 4, stride: 2, padding: "same" },
+    ],
+  };
+}
+
+/** "400", "conv2d(16)", "flatten", … for the model summary. */
+const label = (e) => (typeof e === "number" ? String(e) : e.type === "dense" ? String(e.units)
+  : e.filters !== undefined ? `${e.type}(${e.filters})` : e.type);
+
 function readConfig() {
   const decoder = $("#decoder").value.trim() === "" ? undefined : sizes("#decoder");
+  if ($("#arch").value === "conv") {
+    return {
+      ...convLayers($("#likelihood").value), latentDim: int("#latent"),
+      activation: $("#activation").value, likelihood: $("#likelihood").value,
+      beta: Number($("#beta").value), seed: int("#seed"), maxBatch: Math.max(1, int("#batch")),
+    };
+  }
   return {
     inputDim: 784, encoder: sizes("#encoder"), latentDim: int("#latent"), decoder,
     activation: $("#activation").value, likelihood: $("#likelihood").value,
@@ -167,9 +200,13 @@ function readConfig() {
 }
 
 function fillForm(c, lr) {
-  $("#encoder").value = c.encoder.join(", ");
+  const layered = [...c.encoder, ...c.decoder].some((e) => typeof e !== "number");
+  $("#arch").value = layered ? "conv" : "mlp";
+  if (!layered) {
+    $("#encoder").value = c.encoder.join(", ");
+    $("#decoder").value = c.decoder.join(", ") === [...c.encoder].reverse().join(", ") ? "" : c.decoder.join(", ");
+  }
   $("#latent").value = c.latentDim;
-  $("#decoder").value = c.decoder.join(", ") === [...c.encoder].reverse().join(", ") ? "" : c.decoder.join(", ");
   $("#activation").value = c.activation;
   $("#likelihood").value = c.likelihood;
   $("#beta").value = c.beta;

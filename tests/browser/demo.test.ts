@@ -173,6 +173,35 @@ describe("demo page in Chromium", () => {
     await page.close();
   });
 
+  test("the convolutional preset trains in the worker and its model saves and loads back", async () => {
+    const { page, problems } = await open();
+    await page.selectOption("#arch", "conv");
+    await page.click("#create");
+    await page.waitForFunction(() => /conv2d\(16\)/.test(document.getElementById("model-summary")!.textContent!));
+    await trainSteps(page, 4);
+    await stop(page);
+    const info = await page.evaluate(async () => (await (window as any).wasmVaeDemo.trainer.info()));
+    expect(info.config.inputShape).toEqual([28, 28, 1]);
+    expect(info.config.encoder.map((e: { type: string }) => e.type)).toEqual(["conv2d", "conv2d", "flatten", "dense"]);
+    expect(info.steps).toBeGreaterThanOrEqual(4);
+    const losses: number[] = await page.evaluate(() => (window as any).wasmVaeDemo.state.chart.loss.slice());
+    expect(losses.length).toBeGreaterThan(0);
+    for (const l of losses) expect(Number.isFinite(l)).toBe(true);
+    // a model file with layer objects fills the form back with the conv preset
+    const digest = await weightsDigest(page);
+    const [download] = await Promise.all([page.waitForEvent("download"), page.click("#save")]);
+    const saved = readFileSync((await download.path())!);
+    await page.selectOption("#arch", "mlp");
+    await page.click("#create");
+    await page.waitForFunction(() => !/conv2d/.test(document.getElementById("model-summary")!.textContent!));
+    await page.setInputFiles("#load-file", { name: "conv.wvae", mimeType: "application/octet-stream", buffer: saved });
+    await page.waitForFunction(() => document.getElementById("status")!.textContent!.startsWith('loaded "conv.wvae"'));
+    expect(await page.inputValue("#arch")).toBe("conv");
+    expect(await weightsDigest(page)).toBe(digest);
+    expect(problems.list()).toEqual([]);
+    await page.close();
+  });
+
   test("falls back and says so: no cross-origin isolation (no SharedArrayBuffer), no relaxed SIMD", async () => {
     const { page, problems } = await open("?isolate=0&relaxed=off");
     const env = page.locator("#env");
