@@ -4,13 +4,16 @@
 // and the ONNX project's own message definitions (onnx.proto, vendored with
 // its Apache-2.0 license; onnx-schema.ts is its generated JSON descriptor).
 //
-// Graph: Concat(axis 1) of the inputs when there is a condition; per layer
-// the nodes of KINDS[kind].onnx (dense: Gemm with transB = 1 on the PyTorch
-// (out, in) weight, as torch.onnx.export writes nn.Linear) and the hidden
-// activation's op (Relu, LeakyRelu, Tanh, Sigmoid, Softplus, Elu); the last
-// layer's output goes to the heads: Split (axis 1) when there are two, and
-// Sigmoid for Bernoulli means. Initializers carry the PyTorch names of
-// safetensors.ts ("encoder.0.weight", …), float32 in raw_data.
+// Graph: the computation of the README's nn.Module (NCHW images, PyTorch
+// layouts): Concat(axis 1) of the inputs when the condition joins there (else
+// at the condition layer); per layer the nodes of KINDS[kind].onnx (Gemm with
+// transB = 1 on the (out, in) weight; Conv / ConvTranspose with TensorFlow's
+// pads and output_padding; Flatten; Reshape and Transpose between NHWC and
+// NCHW) and the activation's op (Relu, LeakyRelu, Tanh, Sigmoid, Softplus,
+// Elu); then the heads: flat NHWC rows (Transpose, Reshape), Split (axis 1:
+// columns, or NCHW channels of an image output) when there are two, and
+// Sigmoid for Bernoulli means. Initializers carry the PyTorch names and
+// layouts of safetensors.ts ("encoder.0.weight", …), float32 in raw_data.
 // metadata_props carry wasm_vae_part and wasm_vae_config, so an import is exact.
 // This module needs protobufjs (an optional peer dependency), so it is
 // reached only through the "wasm-vae/onnx" entry point (src/onnx.ts).
@@ -18,8 +21,8 @@ import protobuf from "protobufjs/light.js";
 import type { ResolvedConfig, VAEConfig } from "../config.js";
 import { ArgumentError } from "../validate.js";
 import {
-  ACTS, checkFiniteTensor, configForPair, InteropFormatError, KINDS, networksOf, paramsOf, sameShape,
-  type ModelContents, type ModelFiles, type Network, type OnnxNode,
+  ACTS, checkFiniteTensor, configForPair, InteropFormatError, KINDS, networksOf, onnxToOurs, paramsOf, sameShape,
+  type ModelContents, type ModelFiles, type Network, type OnnxConst, type OnnxNode, type OnnxPart,
 } from "./network.js";
 import { ONNX_SCHEMA } from "./onnx-schema.js";
 import { f32FromBytes } from "./safetensors.js";
@@ -36,38 +39,58 @@ function onnxTypes(): { Model: protobuf.Type } {
   return types;
 }
 
-/** The nodes, graph inputs/outputs and constant initializers of one network. */
-function graphOf(net: Network): { nodes: OnnxNode[]; consts: { name: string; dims: number[]; int64: number[] }[] } {
+/** The nodes and constant initializers of one network. */
+function graphOf(net: Network): { nodes: OnnxNode[]; consts: OnnxConst[] } {
   const nodes: OnnxNode[] = [];
-  const consts: { name: string; dims: number[]; int64: number[] }[] = [];
+  const consts: OnnxConst[] = [];
   let h = net.inputs[0].name;
-  if (net.inputs.length > 1) {
+  if (net.concatInputs) {
     h = `${net.part}/input`;
     nodes.push({ opType: "Concat", name: `${net.part}/Concat`, inputs: net.inputs.map((i) => i.name), outputs: [h], attributes: { axis: 1 } });
   }
-  const last = net.layers[net.layers.length - 1];
+  const add = (p: OnnxPart) => { nodes.push(...p.nodes); consts.push(...p.consts); h = p.output; };
   for (const l of net.layers) {
-    const out = `${l.name}/out`;
-    nodes.push(...KINDS[l.kind].onnx(l, h, out));
-    h = out;
+    add(KINDS[l.kind].onnx(l, h));
     const act = ACTS[l.activation].onnx(l.alpha);
     if (act) {
-      h = `${l.name}/${l.activation}`;
-      nodes.push({ opType: act.opType, name: `${l.name}/${act.opType}`, inputs: [out], outputs: [h], attributes: act.attributes, floats: act.floats });
+      const out = `${l.name}/${l.activation}`;
+      nodes.push({ opType: act.opType, name: `${l.name}/${act.opType}`, inputs: [h], outputs: [out], attributes: act.attributes, floats: act.floats });
+      h = out;
     }
-    if (l === last && l.activation !== "identity") throw new Error(`onnx: the last layer ${l.name} must be linear`);
   }
-  const pre = net.heads.map((hd) => hd.activation === "identity" ? hd.name : `${hd.name}/pre`);
-  if (net.heads.length > 1) {
-    const split = `${net.part}/split`;
-    consts.push({ name: split, dims: [net.heads.length], int64: net.heads.map((hd) => hd.to - hd.from) });
-    nodes.push({ opType: "Split", name: `${net.part}/Split`, inputs: [h, split], outputs: pre, attributes: { axis: 1 } });
+  // the heads: flat rows in our (NHWC) order; an image's heads are its channel ranges
+  const last = net.layers[net.layers.length - 1];
+  const image = last.outShape.length === 3, t = last.torchOut;
+  const n = last.outShape.reduce((a, b) => a * b, 1);
+  const outs: string[] = [];
+  const split = (input: string, sizes: number[]): string[] => {
+    const name = `${net.part}/split`, pre = net.heads.map((hd) => `${hd.name}/part`);
+    consts.push({ name, dims: [sizes.length], int64: sizes });
+    nodes.push({ opType: "Split", name: `${net.part}/Split`, inputs: [input, name], outputs: pre, attributes: { axis: 1 } });
+    return pre;
+  };
+  if (image) {
+    // NCHW: split the channels, then each head to flat NHWC rows
+    const parts = net.heads.length > 1 ? split(h, net.heads.map((hd) => hd.to - hd.from)) : [h];
+    net.heads.forEach((hd, i) => {
+      const p = onnxToOurs(hd.name, parts[i], t, hd.size, true);
+      nodes.push(...p.nodes); consts.push(...p.consts); outs.push(p.output);
+    });
   } else {
-    // the one head is the whole last output: rename the last node's output
-    nodes[nodes.length - 1].outputs = [pre[0]];
+    const p = onnxToOurs(net.part, h, t, n, true);
+    add(p);
+    outs.push(...(net.heads.length > 1 ? split(h, net.heads.map((hd) => hd.to - hd.from)) : [h]));
   }
   net.heads.forEach((hd, i) => {
-    if (hd.activation === "sigmoid") nodes.push({ opType: "Sigmoid", name: `${hd.name}/Sigmoid`, inputs: [pre[i]], outputs: [hd.name] });
+    if (hd.activation === "sigmoid") {
+      nodes.push({ opType: "Sigmoid", name: `${hd.name}/Sigmoid`, inputs: [outs[i]], outputs: [hd.name] });
+    } else {
+      // rename the tensor that is this head (the output of the last node writing it)
+      const node = [...nodes].reverse().find((nd) => nd.outputs.includes(outs[i]));
+      if (!node) throw new Error(`onnx: the head ${hd.name} has no node (a bug)`);
+      node.outputs = node.outputs.map((o) => o === outs[i] ? hd.name : o);
+      for (const nd of nodes) nd.inputs = nd.inputs.map((x) => x === outs[i] ? hd.name : x);
+    }
   });
   return { nodes, consts };
 }
@@ -95,7 +118,7 @@ function modelObject(net: Network, config: ResolvedConfig, weights: Record<strin
         ...consts.map((c) => ({ name: c.name, dims: c.dims, data_type: INT64, int64_data: c.int64 })),
       ],
       input: net.inputs.map((i) => valueInfo(i.name, i.dim)),
-      output: net.heads.map((hd) => valueInfo(hd.name, hd.to - hd.from)),
+      output: net.heads.map((hd) => valueInfo(hd.name, hd.size)),
     },
     metadata_props: [{ key: "wasm_vae_part", value: net.part }, { key: "wasm_vae_config", value: JSON.stringify(config) }],
   };

@@ -11,7 +11,8 @@
 // A model is written as its parameters in PyTorch names and layouts (see
 // network.ts: "encoder.0.weight" is nn.Linear's (out, in)), with
 // __metadata__ { format: "pt", wasm_vae_config: <the config as JSON, plus
-// "crc32": 8 hex digits> }. The CRC-32 covers the whole file with its own 8
+// "crc32": 8 hex digits>, wasm_vae_layers: <the layer list the README's
+// nn.Module builds itself from (network.ts torchLayers); ignored on import> }. The CRC-32 covers the whole file with its own 8
 // digits read as "00000000": safetensors has no checksum of its own, and
 // without one a flipped bit in the data would load as a different weight.
 // It sits inside the config so that no corruption can drop the checksum and
@@ -22,11 +23,13 @@
 import type { ResolvedConfig, VAEConfig } from "../config.js";
 import { crc32 } from "../io.js";
 import { ArgumentError } from "../validate.js";
-import { checkFiniteTensor, configFor, InteropFormatError, sameShape, torchParams } from "./network.js";
+import { checkFiniteTensor, configFor, InteropFormatError, sameShape, torchLayers, torchParams } from "./network.js";
 
 export const MAX_SAFETENSORS_HEADER = 100_000_000;
 export const CONFIG_KEY = "wasm_vae_config";
 export const CRC_KEY = "crc32";
+/** The layer list for the README's nn.Module (written, not read: the config decides). */
+export const LAYERS_KEY = "wasm_vae_layers";
 
 /** Bytes per element of the safetensors dtypes. */
 const DTYPE_BYTES: Record<string, number> = {
@@ -137,7 +140,9 @@ export function f32FromBytes(b: Uint8Array): Float32Array {
 /** The model's parameters as a safetensors file (PyTorch names and layouts). */
 export function exportSafetensors(config: ResolvedConfig, weights: Record<string, Float32Array>): Uint8Array {
   const tensors = torchParams(config).map(({ name, map }) => ({ name, shape: map.torchShape, data: map.toTorch(weights[name]) }));
-  const out = writeSafetensors(tensors, { format: "pt", [CONFIG_KEY]: JSON.stringify({ ...config, [CRC_KEY]: "00000000" }) });
+  const out = writeSafetensors(tensors, {
+    format: "pt", [CONFIG_KEY]: JSON.stringify({ ...config, [CRC_KEY]: "00000000" }), [LAYERS_KEY]: JSON.stringify(torchLayers(config)),
+  });
   const at = crcDigits(out, "00000000");
   out.set(new TextEncoder().encode(hex(crc32(out))), at);
   return out;

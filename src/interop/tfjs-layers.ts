@@ -5,12 +5,19 @@
 //   encoder/model.json, encoder/group1-shard1of1.bin   x [, c] → [z_mean, z_logvar]
 //   decoder/model.json, decoder/group1-shard1of1.bin   z [, c] → x_mean [, x_log_sigma]
 //
-// Keras layers: InputLayer per input, Concatenate when there is a condition,
-// then one Keras layer per layer (KINDS[kind].keras; Dense kernel (in, out)
-// like ours, named "encoder_0/kernel", …), the hidden activation as the
-// layer's `activation` or, for leaky_relu, a LeakyReLU layer after it (elu
-// with α ≠ 1 is refused: tfjs-layers' ELU layer supports α = 1 only); the last layer is split by columns into one Keras layer
-// per head (z_mean, z_logvar; x_mean with sigmoid for Bernoulli means).
+// Keras layers: InputLayer per input (x is flat rows: an image encoder's
+// first layer is a Reshape to (H, W, C), Keras' channels_last = our NHWC),
+// Concatenate when the condition joins at the input (else at the condition
+// layer), then per layer the Keras layers of KINDS[kind].keras (Dense,
+// Conv2D / Conv2DTranspose with kernels as ours, ZeroPadding2D / Cropping2D
+// for explicit pads, Flatten, Reshape; weights named "encoder_0/kernel", …),
+// the layer's activation as its `activation` or, for leaky_relu, a LeakyReLU
+// layer after it (elu with α ≠ 1 is refused: tfjs-layers' ELU layer supports
+// α = 1 only). The output layer (the last with parameters) is split by
+// columns (Dense) or filters (convolutions, then a Reshape to flat rows) into
+// one Keras layer per head (z_mean, z_logvar; x_mean with sigmoid for
+// Bernoulli means, x_log_sigma); with one head, reshapes after it end in a
+// Reshape to flat rows named as the head.
 // Shards are the float32 weights concatenated and cut every 4 MiB, as the
 // tfjs converter does. model.json carries userDefinedMetadata.wasm_vae
 // ({ part, config }) so an import is exact.
@@ -60,26 +67,47 @@ function kerasNetwork(net: Network): { layers: KerasLayerJSON[]; parts: KerasPar
     return name;
   };
   for (const i of net.inputs) add("InputLayer", i.name, { batch_input_shape: [null, i.dim], sparse: false }, []);
-  let h = net.inputs.length > 1 ? add("Concatenate", `${net.part}_input`, { axis: -1 }, net.inputs.map((i) => i.name)) : net.inputs[0].name;
-  const last = net.layers[net.layers.length - 1];
-  for (const l of net.layers) {
-    const kind = KINDS[l.kind].keras;
-    if (l === last) {
-      if (l.activation !== "identity") throw new Error(`tfjs-layers: the last layer ${l.name} must be linear`);
-      for (const head of net.heads) {
-        add(kind.className, head.name, { ...kind.config(l, head.from, head.to), activation: head.activation === "sigmoid" ? "sigmoid" : "linear" }, [h]);
-        parts.push({ layer: l, prefix: head.name, from: head.from, to: head.to });
-      }
-      break;
+  let h = net.concatInputs ? add("Concatenate", `${net.part}_input`, { axis: -1 }, net.inputs.map((i) => i.name)) : net.inputs[0].name;
+  /** The Keras layers of one of ours (output channels [from, to)) after `input`. */
+  const emit = (l: NetLayer, name: string, from: number, to: number, activation: string, input: string): string => {
+    let x = input;
+    for (const k of KINDS[l.kind].keras.layers(l, name, from, to)) {
+      x = add(k.className, k.name, k.name === name && KINDS[l.kind].params(l).length > 0 ? { ...k.config, activation } : k.config, [x, ...(k.also ?? [])]);
     }
+    if (KINDS[l.kind].params(l).length > 0) parts.push({ layer: l, prefix: name, from, to });
+    return x;
+  };
+  // the last layer with parameters is the output layer (linear); only
+  // reshapes may follow it, and the heads split it
+  const P = net.layers.map((l) => KINDS[l.kind].params(l).length > 0).lastIndexOf(true);
+  const out = net.layers[P], tail = net.layers.slice(P + 1);
+  if (out.activation !== "identity") throw new Error(`tfjs-layers: the output layer ${out.name} must be linear`);
+  for (const l of net.layers.slice(0, P)) {
     const act = ACTS[l.activation].keras(l.alpha);
     if (!act) {
       throw new ArgumentError(`vae: its activation ${l.activation} with α = ${l.alpha} has no TensorFlow.js layers form (tfjs-layers supports ELU with α = 1 only); export it as safetensors or ONNX`);
     }
     const name = kerasName(l);
-    h = add(kind.className, name, { ...kind.config(l, 0, l.outDim), activation: "activation" in act ? act.activation : "linear" }, [h]);
+    h = emit(l, name, 0, l.outShape[l.outShape.length - 1], "activation" in act ? act.activation : "linear", h);
     if ("className" in act) h = add(act.className, `${name}_${l.activation}`, act.config, [h]);
-    parts.push({ layer: l, prefix: name, from: 0, to: l.outDim });
+  }
+  const final = (tail.length ? tail[tail.length - 1] : out).outShape;
+  const headAct = (hd: Network["heads"][number]) => hd.activation === "sigmoid" ? "sigmoid" : "linear";
+  if (net.heads.length === 1 && tail.length === 0 && final.length === 1) {
+    emit(out, net.heads[0].name, 0, final[0], headAct(net.heads[0]), h);
+  } else if (net.heads.length === 1) {
+    // the output layer, its reshapes, and flat rows named as the head
+    let x = emit(out, kerasName(out), 0, out.outShape[out.outShape.length - 1], headAct(net.heads[0]), h);
+    for (const l of tail) x = emit(l, kerasName(l), 0, 0, "linear", x);
+    add("Reshape", net.heads[0].name, { target_shape: [net.heads[0].size] }, [x]);
+  } else {
+    if (tail.length > 0) {
+      throw new ArgumentError(`vae: its output layer ${out.name} is followed by ${tail.map((l) => l.name).join(", ")}, which TensorFlow.js layers cannot split into ${net.heads.map((hd) => hd.name).join(" and ")}; export it as safetensors or ONNX`);
+    }
+    for (const hd of net.heads) {
+      if (final.length === 1) emit(out, hd.name, hd.from, hd.to, headAct(hd), h);
+      else add("Reshape", hd.name, { target_shape: [hd.size] }, [emit(out, `${hd.name}_image`, hd.from, hd.to, headAct(hd), h)]);
+    }
   }
   return { layers, parts };
 }
@@ -133,7 +161,8 @@ export function exportTfjs(config: ResolvedConfig, weights: Record<string, Float
 function essence(l: KerasLayerJSON): string {
   const c = (l?.config ?? {}) as Record<string, unknown>;
   return JSON.stringify([l?.class_name, l?.name, l?.inbound_nodes,
-    [c.units, c.activation, c.use_bias, c.alpha, c.axis, c.batch_input_shape]]);
+    [c.units, c.activation, c.use_bias, c.alpha, c.axis, c.batch_input_shape, c.filters, c.kernel_size, c.strides, c.padding,
+      c.data_format, c.dilation_rate, c.target_shape, c.cropping]]);
 }
 
 /** Reads config and parameters (our names and layouts) from TensorFlow.js

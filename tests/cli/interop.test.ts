@@ -35,6 +35,27 @@ describe("export → import", () => {
   }
 });
 
+describe("export → import of a conv model", () => {
+  it("safetensors, tfjs, onnx: the same weights, bit for bit", async () => {
+    const vae = await VAE.create({
+      inputShape: [6, 6, 1], latentDim: 2, seed: 6,
+      encoder: [{ type: "conv2d", filters: 3, kernel: 3, stride: 2, padding: "same" }, { type: "flatten" }, { type: "dense", units: 5 }],
+      decoder: [{ type: "dense", units: 18 }, { type: "reshape", shape: [3, 3, 2] }, { type: "conv2d_transpose", filters: 1, kernel: 3, stride: 2, padding: "same" }],
+    });
+    vae.trainStep(new Float32Array(72).map((_, j) => (Math.sin(j) + 1) / 2));
+    const conv = join(dir, "conv.wvae"), want = vae.getWeights();
+    writeFileSync(conv, vae.save());
+    for (const format of ["safetensors", "tfjs", "onnx"]) {
+      const out = join(dir, `conv-${format}`), back = join(dir, `conv-back-${format}.wvae`);
+      expect((await runCli(["export", "--model", conv, "--format", format, "--out", out])).code, format).toBe(0);
+      expect((await runCli(["import", "--from", out, "--out", back])).code, format).toBe(0);
+      const got = (await VAE.load(new Uint8Array(readFileSync(back)))).getWeights();
+      expect(Object.keys(got)).toEqual(Object.keys(want));
+      for (const [k, w] of Object.entries(want)) expect(Buffer.from(got[k].buffer).equals(Buffer.from(w.buffer)), `${format} ${k}`).toBe(true);
+    }
+  });
+});
+
 describe("errors", () => {
   it("an existing --out is kept unless --force", async () => {
     const target = join(dir, "exists.wvae");

@@ -5,6 +5,7 @@
 // definition, and the forward pass uses only the config and the tensors.
 import { expect } from "vitest";
 import { InteropFormatError, VAE, type ModelFiles, type VAEConfig } from "../../src/index.js";
+import { resolveConfig } from "../../src/config.js";
 import { actRef, type Act } from "../reference.js";
 import { randomArray } from "../reference.js";
 
@@ -224,4 +225,144 @@ export function fuzzFiles(good: ModelFiles, read: (files: ModelFiles) => { confi
     }
   }
   return [refused, tried];
+}
+
+// ------------------------------------- PyTorch-convention forward, any layers
+
+type T4 = { data: Float64Array; C: number; H: number; W: number };
+
+/** torch.nn.functional.pad(h, (left, right, top, bottom)) on NCHW, zeros. */
+function padNchw(h: T4, rows: number, top: number, bottom: number, left: number, right: number): T4 {
+  const H = h.H + top + bottom, W = h.W + left + right, out = new Float64Array(rows * h.C * H * W);
+  for (let n = 0; n < rows * h.C; n++) for (let y = 0; y < h.H; y++) for (let x = 0; x < h.W; x++) out[(n * H + y + top) * W + x + left] = h.data[(n * h.H + y) * h.W + x];
+  return { data: out, C: h.C, H, W };
+}
+
+/** nn.Conv2d(padding=0): w (out, in, kh, kw), y[n,o,i,j] = b[o] + Σ w[o,c,u,v]·h[n,c,i·sh+u,j·sw+v]. */
+function conv2dNchw(h: T4, rows: number, w: { shape: number[]; data: ArrayLike<number> }, b: ArrayLike<number>, sh: number, sw: number): T4 {
+  const [O, I, kh, kw] = w.shape;
+  expect(I).toBe(h.C);
+  const H = Math.floor((h.H - kh) / sh) + 1, W = Math.floor((h.W - kw) / sw) + 1, out = new Float64Array(rows * O * H * W);
+  for (let n = 0; n < rows; n++) for (let o = 0; o < O; o++) for (let i = 0; i < H; i++) for (let j = 0; j < W; j++) {
+    let s = b[o];
+    for (let c = 0; c < I; c++) for (let u = 0; u < kh; u++) for (let v = 0; v < kw; v++) {
+      s += w.data[((o * I + c) * kh + u) * kw + v] * h.data[((n * I + c) * h.H + i * sh + u) * h.W + j * sw + v];
+    }
+    out[((n * O + o) * H + i) * W + j] = s;
+  }
+  return { data: out, C: O, H, W };
+}
+
+/** nn.ConvTranspose2d(padding=0, output_padding=(oph, opw)): w (in, out, kh, kw);
+ *  y[n,o,i·sh+u,j·sw+v] += h[n,c,i,j]·w[c,o,u,v], plus b[o] everywhere;
+ *  output (H − 1)·s + k + op. */
+function convTranspose2dNchw(h: T4, rows: number, w: { shape: number[]; data: ArrayLike<number> }, b: ArrayLike<number>,
+                             sh: number, sw: number, oph: number, opw: number): T4 {
+  const [I, O, kh, kw] = w.shape;
+  expect(I).toBe(h.C);
+  const H = (h.H - 1) * sh + kh + oph, W = (h.W - 1) * sw + kw + opw, out = new Float64Array(rows * O * H * W);
+  for (let n = 0; n < rows; n++) for (let o = 0; o < O; o++) out.fill(b[o], (n * O + o) * H * W, (n * O + o + 1) * H * W);
+  for (let n = 0; n < rows; n++) for (let c = 0; c < I; c++) for (let i = 0; i < h.H; i++) for (let j = 0; j < h.W; j++) {
+    const x = h.data[((n * I + c) * h.H + i) * h.W + j];
+    for (let o = 0; o < O; o++) for (let u = 0; u < kh; u++) for (let v = 0; v < kw; v++) {
+      out[((n * O + o) * H + i * sh + u) * W + j * sw + v] += x * w.data[((c * O + o) * kh + u) * kw + v];
+    }
+  }
+  return { data: out, C: O, H, W };
+}
+
+/** h[:, c0:c1, top:top+H, left:left+W] */
+function cropNchw(h: T4, rows: number, c0: number, c1: number, top: number, left: number, H: number, W: number): T4 {
+  const C = c1 - c0, out = new Float64Array(rows * C * H * W);
+  for (let n = 0; n < rows; n++) for (let c = 0; c < C; c++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) {
+    out[((n * C + c) * H + y) * W + x] = h.data[((n * h.C + c0 + c) * h.H + y + top) * h.W + x + left];
+  }
+  return { data: out, C, H, W };
+}
+
+/** h.permute(0, 2, 3, 1).flatten(1): NCHW → flat rows in NHWC order. */
+function nhwcRows(h: T4, rows: number): Float64Array {
+  const out = new Float64Array(rows * h.C * h.H * h.W);
+  for (let n = 0; n < rows; n++) for (let c = 0; c < h.C; c++) for (let y = 0; y < h.H; y++) for (let x = 0; x < h.W; x++) {
+    out[((n * h.H + y) * h.W + x) * h.C + c] = h.data[((n * h.C + c) * h.H + y) * h.W + x];
+  }
+  return out;
+}
+
+/** A layer of safetensors __metadata__.wasm_vae_layers (what the README's module reads). */
+export interface TorchLayer {
+  name: string; kind: string; in: number[]; out: number[]; activation: string;
+  kernel?: number[]; stride?: number[]; pads?: number[]; output_padding?: number[];
+}
+
+/** The README's nn.Module (WasmVAE) in float64, line by line, on the
+ *  tensors (`get`) and the layer list (`layers`) of a safetensors file:
+ *  conv2d = nn.Conv2d(padding=0) on F.pad(h, (left, right, top, bottom));
+ *  conv2d_transpose = nn.ConvTranspose2d(padding=0, output_padding) then the
+ *  crop [top, top + Ho) × [left, left + Wo); flatten = torch.flatten(h, 1)
+ *  ((C, H, W) order); a reshape to an image after a dense layer is
+ *  h.view(-1, C, H, W), any other goes through NHWC order; the condition is
+ *  torch.cat([h, c], 1) at a "condition" layer, else at the input; outputs are
+ *  flat NHWC rows, image outputs split by channels. */
+export function torchModuleForward(config: VAEConfig, layers: TorchLayer[], get: (name: string) => { shape: number[]; data: ArrayLike<number> },
+                                   part: "encoder" | "decoder", input: ArrayLike<number>, cond: ArrayLike<number> | undefined, rows: number): Float64Array[] {
+  const C = config.conditionDim ?? 0, lik = config.likelihood ?? "bernoulli", alpha = resolveConfig(config).activationAlpha;
+  const mine = layers.filter((l) => l.name.startsWith(`${part}.`));
+  const catC = (h: Float64Array) => {
+    const n = h.length / rows, out = new Float64Array(rows * (n + C));
+    for (let r = 0; r < rows; r++) { out.set(h.subarray(r * n, (r + 1) * n), r * (n + C)); for (let j = 0; j < C; j++) out[r * (n + C) + n + j] = cond![r * C + j]; }
+    return out;
+  };
+  // h is an NCHW image (img) or flat rows (flat), the torch.flatten of a (C, H, W) image when chw is set
+  let flat: Float64Array | null = Float64Array.from(input), img: T4 | null = null, chw: T4 | null = null, prev = "";
+  if (C > 0 && !mine.some((l) => l.kind === "condition")) flat = catC(flat);
+  /** nhwc(h, chw): h.permute(0, 2, 3, 1), or h.view(-1, *chw).permute(0, 2, 3, 1), or h, as flat rows */
+  const nhwc = () => img ? nhwcRows(img, rows) : chw ? nhwcRows({ ...chw, data: flat! }, rows) : flat!;
+  const act = (v: Float64Array, l: TorchLayer) => v.map((s) => actRef(s, l.activation as Act, alpha));
+  for (const l of mine) {
+    const [top, bottom, left, right] = l.pads ?? [0, 0, 0, 0];
+    if (l.kind === "condition") flat = catC(flat!);
+    else if (l.kind === "dense") {
+      const W = get(`${l.name}.weight`), b = get(`${l.name}.bias`).data, [out, inp] = W.shape, y = new Float64Array(rows * out);
+      expect(flat!.length).toBe(rows * inp);
+      for (let r = 0; r < rows; r++) for (let o = 0; o < out; o++) {
+        let s = b[o];
+        for (let k = 0; k < inp; k++) s += flat![r * inp + k] * W.data[o * inp + k];
+        y[r * out + o] = s;
+      }
+      flat = y; chw = null;
+    } else if (l.kind === "conv2d") {
+      img = conv2dNchw(padNchw(img!, rows, top, bottom, left, right), rows, get(`${l.name}.weight`), get(`${l.name}.bias`).data, l.stride![0], l.stride![1]);
+    } else if (l.kind === "conv2d_transpose") {
+      const y = convTranspose2dNchw(img!, rows, get(`${l.name}.weight`), get(`${l.name}.bias`).data, l.stride![0], l.stride![1], l.output_padding![0], l.output_padding![1]);
+      img = cropNchw(y, rows, 0, y.C, top, left, l.out[0], l.out[1]);
+    } else if (l.out.length === 1) {
+      if (img) { chw = { ...img }; flat = img.data; img = null; }
+    } else {
+      const [H, W, Ch] = l.out;
+      if (prev === "dense") img = { data: flat!, C: Ch, H, W };
+      else {
+        const t = nhwc(), o = new Float64Array(t.length);
+        for (let n = 0; n < rows; n++) for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) for (let c = 0; c < Ch; c++) o[((n * Ch + c) * H + y) * W + x] = t[((n * H + y) * W + x) * Ch + c];
+        img = { data: o, C: Ch, H, W };
+      }
+      flat = null; chw = null;
+    }
+    if (img) img = { ...img, data: act(img.data, l) };
+    else flat = act(flat!, l);
+    prev = l.kind;
+  }
+  const n = part === "decoder" && lik !== "gaussian-learned" ? 1 : 2;
+  const chunks = (h: Float64Array, parts: number) => {
+    const w = h.length / rows / parts;
+    return Array.from({ length: parts }, (_, p) => {
+      const o = new Float64Array(rows * w);
+      for (let r = 0; r < rows; r++) o.set(h.subarray(r * w * parts + p * w, r * w * parts + (p + 1) * w), r * w);
+      return o;
+    });
+  };
+  const outs = img
+    ? Array.from({ length: n }, (_, p) => nhwcRows(cropNchw(img!, rows, (p * img!.C) / n, ((p + 1) * img!.C) / n, 0, 0, img!.H, img!.W), rows))
+    : chunks(nhwc(), n);
+  return part === "decoder" && lik === "bernoulli" ? [outs[0].map((s) => 1 / (1 + Math.exp(-s)))] : outs;
 }

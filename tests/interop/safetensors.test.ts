@@ -248,22 +248,30 @@ describe("fuzz: corrupted files", () => {
 });
 
 describe("the README's PyTorch module", () => {
-  // Python is not available here: the float64 module above (torchForward) is
-  // what the tests check; this pins the README's text to the same choices.
+  // Python is not available here: the float64 module (torchModuleForward in
+  // helpers.ts, run in conv.test.ts on every config) is what the tests check;
+  // this pins the README's text to the same choices, line by line.
   const readme = readFileSync(join(import.meta.dirname, "..", "..", "README.md"), "utf8");
   const py = readme.slice(readme.indexOf("```python"), readme.indexOf("```", readme.indexOf("```python") + 3));
 
   it("uses the names, layouts and conventions the tests check", () => {
     for (const line of [
-      'self.encoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(enc, enc[1:]))',
-      'self.decoder = nn.ModuleList(nn.Linear(a, b) for a, b in zip(dec, dec[1:]))',
-      'enc, dec = [D + C, *cfg["encoder"], 2 * L], [L + C, *cfg["decoder"], out]',
-      'out = 2 * D if cfg["likelihood"] == "gaussian-learned" else D',
-      'if i < len(layers) - 1: h = ACT[self.cfg["activation"]](h, self.cfg["activationAlpha"])',
-      'torch.cat([x, c], 1)).chunk(2, dim=1)',
-      'torch.cat([z, c], 1))[:, : self.cfg["inputDim"]]',
-      'return torch.sigmoid(h) if self.cfg["likelihood"] == "bernoulli" else h',
-      'cfg = json.loads(f.metadata()["wasm_vae_config"])',
+      'self.encoder, self.decoder = nn.ModuleDict(), nn.ModuleDict()',
+      'if k == "dense": getattr(self, part)[i] = nn.Linear(a, b)',
+      'if k == "conv2d": getattr(self, part)[i] = nn.Conv2d(a, b, l["kernel"], l["stride"])',
+      'nn.ConvTranspose2d(a, b, l["kernel"], l["stride"], output_padding=l["output_padding"])',
+      'if c is not None and not any(l["kind"] == "condition" for l in mine): h = torch.cat([h, c], 1)',
+      'if k == "condition": h = torch.cat([h, c], 1)',
+      'elif k == "conv2d": h = getattr(self, part)[i](F.pad(h, (left, right, top, bottom)))',
+      'elif k == "conv2d_transpose": h = getattr(self, part)[i](h)[:, :, top:top + out[0], left:left + out[1]]',
+      'if h.dim() == 4: chw, h = h.shape[1:], h.flatten(1)',
+      'elif prev == "dense": h = h.view(-1, out[2], out[0], out[1])',
+      'else: h, chw = nhwc(h, chw).view(-1, *out).permute(0, 3, 1, 2), None',
+      'h, prev = ACT[l["activation"]](h, self.cfg["activationAlpha"]), k',
+      'return self.run("encoder", x, c)[0].chunk(2, dim=1)',
+      'mean = nhwc(h.chunk(n, 1)[0], None) if h.dim() == 4 else nhwc(h, chw).chunk(n, 1)[0]',
+      'return torch.sigmoid(mean) if self.cfg["likelihood"] == "bernoulli" else mean',
+      'cfg, layers = json.loads(meta["wasm_vae_config"]), json.loads(meta["wasm_vae_layers"])',
       'cfg.pop("crc32")',
       'model.load_state_dict(load_file("model.safetensors"))',
     ]) expect(py, line).toContain(line);
