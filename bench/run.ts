@@ -43,10 +43,13 @@ import {
   ROOT, runBenchmark, useBackend, type BenchOptions, type Measured, type TfBackend, type TfInfo,
 } from "./common.js";
 import { TfVAE, type GradVariant, type TfVAESpec } from "./tfjs-vae.js";
+import { convStep, convStepReport, type ConvStepResult } from "./conv-step.js";
+
+let convResult: ConvStepResult | null = null;
 
 // ------------------------------------------------------------------ set-up
 
-const SUITES = ["gemm", "elementwise", "train", "inference", "coldstart"] as const;
+const SUITES = ["gemm", "elementwise", "train", "conv", "inference", "coldstart"] as const;
 type Suite = (typeof SUITES)[number];
 
 const onlyFlag = flag("only");
@@ -908,6 +911,7 @@ function report(m: ReturnType<typeof machine>, tfi: TfInfo, seconds: number): st
         tfc ? fmtRatio(tfc.median.totalMs / c.median.totalMs) : "–", tfw ? fmtRatio(tfw.median.totalMs / c.median.totalMs) : "–",
         `${c.median.bootMs.toFixed(0)} ms`, `${c.median.wallMs.toFixed(0)} ms`]), ["l", "r", "r", "r", "r", "r", "r", "r", "r"]), "");
   }
+  if (convResult) L.push(...convStepReport(convResult));
   if (sizes) {
     L.push("## Bytes to ship", "");
     L.push(`Raw and gzip (node:zlib, level 9). ${sizes.wasmVaeJsSource === "dist" ? "wasm-vae's JS: the tsc output in dist/ reachable from dist/index.js (unminified, comments kept)." : "No dist/ was built, so wasm-vae's JS row is the TypeScript source reachable from src/index.ts (comments included)."} ` +
@@ -947,6 +951,10 @@ async function main(): Promise<void> {
   if (ONLY.has("gemm")) await suiteGemm();
   if (ONLY.has("elementwise")) await suiteElementwise();
   if (ONLY.has("train")) await suiteTrain();
+  if (ONLY.has("conv")) {
+    log("\n== Convolutional VAE training step (the Keras example) against tfjs");
+    convResult = await convStep(log);
+  }
   if (ONLY.has("inference")) await suiteInference();
   if (ONLY.has("coldstart")) await suiteColdStart();
 
@@ -956,7 +964,7 @@ async function main(): Promise<void> {
   writeFileSync(join(ROOT, "bench", "RESULTS.md"), md + "\n");
   writeFileSync(join(ROOT, "bench", "results.json"), JSON.stringify({
     machine: m, tfjs: tfi, quick: QUICK, suites: [...ONLY], options: OPT, tolerances: TOL, seconds,
-    gate: gateRows, checks, rows: rows.map((r) => ({ ...r, medianMs: r.median * 1000 })), targets: targets(), coldStart: cold, bytes: sizes, notes,
+    gate: gateRows, conv: convResult, checks, rows: rows.map((r) => ({ ...r, medianMs: r.median * 1000 })), targets: targets(), coldStart: cold, bytes: sizes, notes,
   }, null, 2) + "\n");
   log(`\nwrote bench/RESULTS.md and bench/results.json (${(seconds / 60).toFixed(1)} min)`);
 }

@@ -13,12 +13,14 @@
 // Prints a table and writes bench/TRAIN-RESULTS.md and bench/train-results.json
 // (a run without --quality keeps the last quality result, marked as such).
 // Flags: --quality, --quality-build plain|relaxed, --seeds 0,1,2 (default 0),
-// --steps N (timed steps, default 200).
+// --steps N (timed steps, default 200); --arch keras-conv|conv runs the
+// convolutional presets instead (bench/train-arch.ts).
 // Not here: the comparison with tfjs (bench/run.ts).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadKernels, loadMnist, VAE, type Build, type VAEConfig } from "../src/index.js";
 import type { RawExports } from "../src/wasm.js";
+import { mainArch } from "./train-arch.js";
 import { describeMachine, flag, fmtNum, machine, mdTable, median, ROOT, type Machine } from "./common.js";
 
 const CONFIG: VAEConfig = {
@@ -339,6 +341,11 @@ function report(m: Machine, speeds: SpeedResult[], qs: QualityResult[], qFresh: 
 // -------------------------------------------------------------------- main
 
 async function main(): Promise<void> {
+  const arch = flag("arch");
+  if (arch !== undefined && arch !== "mlp") {
+    if (arch !== "keras-conv" && arch !== "conv") throw new Error(`--arch: mlp, keras-conv or conv, got ${String(arch)}`);
+    return mainArch(arch);
+  }
   const runQuality = flag("quality") !== undefined;
   const qb = flag("quality-build");
   const qBuild: Build = qb === "relaxed" ? "relaxed" : "plain";

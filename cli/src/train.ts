@@ -21,7 +21,8 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { ACTIVATIONS, Adam, ArgumentError, decodeModel, entryLabel, LIKELIHOODS, VAE, type ResolvedConfig, type VAEConfig } from "wasm-vae";
 import { Flags, UsageError } from "./args.js";
-import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type DataSpec } from "./data.js";
+import { ARCHS, presetLayers, type Arch } from "./presets.js";
+import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
 import {
   imputationError, imputationFigure, interpolationFigure, latentFigure, lossFigure, manifoldFigure,
   reconstructionsFigure, samplesFigure, type EpochRecord, type FigureContext,
@@ -32,6 +33,8 @@ import { pngModule, type Canvas } from "./raster.js";
 
 export interface Settings {
   config: ResolvedConfig;
+  /** --arch: the MLP of --encoder/--decoder, or a convolutional preset. */
+  arch: Arch;
   epochs: number;
   batchSize: number;
   lr: number;
@@ -91,7 +94,12 @@ class Interrupted extends Error {}
 function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<VAEConfig, "inputDim"> } {
   const likelihood = f.oneOf("likelihood", LIKELIHOODS);
   if (f.given("sigma") && likelihood !== "gaussian") throw new UsageError(`--sigma applies to --likelihood gaussian, not ${likelihood}`);
+  const arch = f.oneOf("arch", ARCHS);
+  for (const flag of ["encoder", "decoder"]) {
+    if (arch !== "mlp" && f.given(flag)) throw new UsageError(`--${flag} sets the layers of --arch mlp; --arch ${arch} is a fixed preset`);
+  }
   return {
+    arch,
     model: {
       encoder: f.sizes("encoder")!,
       decoder: f.sizes("decoder"),
@@ -116,6 +124,16 @@ function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<V
     iwaeImages: f.int("iwae-images", 1),
     data: dataSpecFromFlags(f, true),
   };
+}
+
+/** The data's rows as (h, w, c) images for a convolutional --arch: one
+ *  channel of h×w (MNIST, IDX, .npy n×h×w, --image-shape). */
+function imageShapeOf(data: Dataset, arch: Arch): [number, number, number] {
+  const s = data.imageShape;
+  if (!s || s[0] * s[1] !== data.dim) {
+    throw new UsageError(`--arch ${arch} needs image rows: give --image-shape <h>x<w> (the data has ${data.dim} values per row)`);
+  }
+  return [s[0], s[1], 1];
 }
 
 /** A path relative to the working folder when it lies inside it, else absolute. */
@@ -235,7 +253,9 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
   } else {
     if (partial!.conditional) classes = classCount(data);
     try {
-      vae = await VAE.create({ ...partial!.model, inputDim: data.dim, conditionDim: classes, maxBatch: partial!.batchSize }, { build: partial!.build });
+      const layers = partial!.arch === "mlp" ? { inputDim: data.dim }
+        : presetLayers(partial!.arch, imageShapeOf(data, partial!.arch), partial!.model.likelihood ?? "bernoulli");
+      vae = await VAE.create({ ...partial!.model, ...layers, conditionDim: classes, maxBatch: partial!.batchSize }, { build: partial!.build });
       vae.optimizer = new Adam({ lr: partial!.lr, weightDecay: partial!.weightDecay, clipNorm: partial!.clipNorm ?? undefined });
     } catch (e) {
       if (e instanceof ArgumentError) throw new UsageError(e.message);
