@@ -47,7 +47,9 @@ export class VAE {
   private readonly inf: Inference;
 
   private constructor(config: ResolvedConfig, kernels: Kernels) {
-    this.config = Object.freeze({ ...config, inputShape: [...config.inputShape], encoder: [...config.encoder], decoder: [...config.decoder] });
+    // layer objects are frozen copies: the config a model saves is the one it was built from
+    const entries = (l: ResolvedConfig["encoder"]) => l.map((e) => (typeof e === "number" ? e : deepFreeze(structuredClone(e))));
+    this.config = Object.freeze({ ...config, inputShape: [...config.inputShape], encoder: entries(config.encoder), decoder: entries(config.decoder) });
     this.kernels = kernels;
     this.build = kernels.build;
     this.opt = new Adam();
@@ -429,6 +431,14 @@ export class VAE {
   private counters(): Counters {
     return { optimizer: this.opt, hostRng: this.hostRng, steps: this.steps, epochs: this.epochs, epochCursor: this.epochCursor };
   }
+}
+
+function deepFreeze<T>(v: T): T {
+  if (v !== null && typeof v === "object") {
+    for (const x of Object.values(v)) deepFreeze(x);
+    Object.freeze(v);
+  }
+  return v;
 }
 
 function concat(parts: Float32Array[]): Float32Array {

@@ -169,6 +169,7 @@ describe("model file version 2", () => {
       ["dense", "decoder.0", "relu"], ["dense", "decoder.1", "identity"]]);
     const back = await VAE.load(bytes);
     expect(back.config).toEqual(vae.config);
+    expect(Object.isFrozen(vae.config.encoder[1])).toBe(true); // a layer object of a model's config cannot drift from its networks
     expect(back.getWeights()).toEqual(vae.getWeights());
     expect(back.save()).toEqual(bytes);
     const other = await VAE.create({ ...cfg, encoder: [{ type: "flatten" }, { type: "dense", units: 6, activation: "relu" }] } as VAEConfig);
