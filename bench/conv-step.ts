@@ -38,7 +38,7 @@ export async function convStep(log: (s: string) => void = console.log): Promise<
   const eps = Float32Array.from(randomNormals(8 * LATENT, 11));
 
   // gate: the same weights and noise in both
-  const ref = await VAE.create(cfg(8), { build: "plain" });
+  const ref = await VAE.create(cfg(8), { build: "plain", threads: 1 });
   const g = ref.computeGradients(b8, { noise: eps });
   await useBackend("cpu");
   const tfm = new TfLayerVAE(kerasConvSpec(LATENT), ref.getWeights());
@@ -56,7 +56,7 @@ export async function convStep(log: (s: string) => void = console.log): Promise<
   const wasm: ConvStepResult["wasm"] = [];
   for (const build of ["plain", "relaxed"] as const) {
     for (const B of [8, 128]) {
-      const vae = await VAE.create(cfg(B), { build });
+      const vae = await VAE.create(cfg(B), { build, threads: 1 });
       const x = images.subarray(0, B * 784);
       const ts = stepTimes(() => vae.trainStep(x), 5, B === 8 ? 3 * reps : reps);
       wasm.push({ build: vae.build, batch: B, medianMs: median(ts), steps: ts.length });

@@ -271,7 +271,7 @@ async function gateTraining(c: TrainCase): Promise<void> {
   const L = c.arch.spec.latentDim;
   const batch = batchOf(c.B);
   const eps = f32(randomNormals(c.B * L, 20251123));
-  const ref = await VAE.create(vaeConfig(c.arch, c.B), { build: "plain" });
+  const ref = await VAE.create(vaeConfig(c.arch, c.B), { build: "plain", threads: 1 });
   const w0 = ref.getWeights();
   const g0 = ref.computeGradients(batch, { noise: eps });
   ref.optimizer.apply(ref);
@@ -284,7 +284,7 @@ async function gateTraining(c: TrainCase): Promise<void> {
     gateRows.push({ case: caseName(c), impl, loss, lossRel, gradRel, updateRel, ok });
   };
   gateRows.push({ case: caseName(c), impl: "wasm-vae plain (reference)", loss: g0.loss, lossRel: 0, gradRel: 0, updateRel: 0, ok: Number.isFinite(g0.loss) });
-  const rel = await VAE.create(vaeConfig(c.arch, c.B), { build: "relaxed" });
+  const rel = await VAE.create(vaeConfig(c.arch, c.B), { build: "relaxed", threads: 1 });
   rel.setWeights(w0);
   const gr = rel.computeGradients(batch, { noise: eps });
   rel.optimizer.apply(rel);
@@ -650,11 +650,11 @@ async function suiteTrain(): Promise<void> {
     const cs: Contestant[] = [];
     const vaes: VAE[] = [];
     for (const build of BUILDS) {
-      const vae = await VAE.create(vaeConfig(c.arch, c.B), { build });
+      const vae = await VAE.create(vaeConfig(c.arch, c.B), { build, threads: 1 });
       vaes.push(vae);
       cs.push({ impl: `wasm-vae ${vae.build}`, fn: () => vae.trainStep(batch), opt: OPT.step, warmup: 5, work: c.B, unit: "samples/s" });
     }
-    const w0 = (await VAE.create(vaeConfig(c.arch, c.B))).getWeights();
+    const w0 = (await VAE.create(vaeConfig(c.arch, c.B), { threads: 1 })).getWeights();
     const models: { impl: string; backend: TfBackend; m: TfVAE }[] = [];
     const target = c.arch === SMALL && c.B === 128;
     try {
@@ -684,7 +684,7 @@ async function suiteInference(): Promise<void> {
   log("\n== Inference (results read back into Float32Arrays), checked first");
   const Bmax = 1024, L = SMALL.spec.latentDim;
   const vaes: VAE[] = [];
-  for (const build of BUILDS) vaes.push(await VAE.create(vaeConfig(SMALL, Bmax), { build }));
+  for (const build of BUILDS) vaes.push(await VAE.create(vaeConfig(SMALL, Bmax), { build, threads: 1 }));
   const w0 = vaes[0].getWeights();
   vaes[1].setWeights(w0);
   const tfm = new Map<TfBackend, TfVAE>();

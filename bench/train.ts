@@ -155,7 +155,7 @@ async function gemmTimer(build: Build, layers: { name: string; inDim: number; ou
 }
 
 async function speed(requested: Build, images: Float32Array, steps: number): Promise<SpeedResult> {
-  const vae = await VAE.create(CONFIG, { build: requested });
+  const vae = await VAE.create(CONFIG, { build: requested, threads: 1 });
   const next = batches(images, BATCH);
   // warm-up: JIT, caches, Adam moments
   for (let i = 0; i < 50; i++) vae.trainStep(next());
@@ -224,7 +224,7 @@ async function speed(requested: Build, images: Float32Array, steps: number): Pro
   const stepMs = median(stepTimes);
 
   // one full epoch through fit (shuffle, copies, callbacks, event-loop yields)
-  const fitModel = await VAE.create(CONFIG, { build: requested });
+  const fitModel = await VAE.create(CONFIG, { build: requested, threads: 1 });
   for (let i = 0; i < 20; i++) fitModel.trainStep(next());
   const c0 = cpuMs();
   const h = await fitModel.fit(images, { epochs: 1, batchSize: BATCH });
@@ -241,7 +241,7 @@ async function speed(requested: Build, images: Float32Array, steps: number): Pro
 // ----------------------------------------------------------------- quality
 
 async function quality(build: Build, seed: number, train: Float32Array, test: Float32Array): Promise<QualityResult> {
-  const vae = await VAE.create({ ...CONFIG, seed }, { build });
+  const vae = await VAE.create({ ...CONFIG, seed }, { build, threads: 1 });
   const t0 = performance.now();
   const epochs: QualityResult["epochs"] = [];
   await vae.fit(train, {
