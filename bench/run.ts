@@ -961,12 +961,14 @@ async function main(): Promise<void> {
   const seconds = (performance.now() - t0) / 1000;
   const md = report(m, tfi, seconds);
   log("\n" + md);
-  writeFileSync(join(ROOT, "bench", "RESULTS.md"), md + "\n");
-  writeFileSync(join(ROOT, "bench", "results.json"), JSON.stringify({
+  // a partial run (--only) keeps the full run's files and writes its own
+  const partial = ONLY.size < SUITES.length ? `-${[...ONLY].join("-")}` : "";
+  writeFileSync(join(ROOT, "bench", `RESULTS${partial.toUpperCase()}.md`), md + "\n");
+  writeFileSync(join(ROOT, "bench", `results${partial}.json`), JSON.stringify({
     machine: m, tfjs: tfi, quick: QUICK, suites: [...ONLY], options: OPT, tolerances: TOL, seconds,
     gate: gateRows, conv: convResult, checks, rows: rows.map((r) => ({ ...r, medianMs: r.median * 1000 })), targets: targets(), coldStart: cold, bytes: sizes, notes,
   }, null, 2) + "\n");
-  log(`\nwrote bench/RESULTS.md and bench/results.json (${(seconds / 60).toFixed(1)} min)`);
+  log(`\nwrote bench/RESULTS${partial.toUpperCase()}.md and bench/results${partial}.json (${(seconds / 60).toFixed(1)} min)`);
 }
 
 main().catch((e) => {
