@@ -223,7 +223,7 @@ export function measureBytes(b: Bundles): { rows: SizeRow[]; wasmVaeJsSource: "d
   };
   for (const f of ["wasm-vae.js", "wasm-vae-worker.js"]) {
     const p = join(distDir, "browser", f);
-    if (existsSync(p)) add(`wasm-vae: single-file browser bundle ${f} (both wasm builds inlined)`, [p]);
+    if (existsSync(p)) add(`wasm-vae: single-file browser bundle ${f} (the four wasm builds inlined)`, [p]);
   }
   rows.push(...packageRows());
   sum("TOTAL wasm-vae job (bundle + plain wasm)", ["wasm-vae: job bundle, minified (esbuild)", "wasm-vae: wasm, plain build"]);
