@@ -341,7 +341,9 @@ export class VAE {
     });
   }
 
-  /** Trains with fit.ts: in-memory rows or a stream of batches. */
+  /** Trains the model on in-memory rows or a stream of batches, as
+   *  {@link fit}(this, data, options); resolves with the history of the
+   *  epochs it finished. */
   fit(data: Rows | BatchSource | (() => BatchSource), options: FitOptions = {}): Promise<FitHistory> {
     return fit(this, data, options);
   }
@@ -395,8 +397,27 @@ export class VAE {
     return this.inf.logLikelihood(x, options);
   }
 
-  /** Fills the entries of x where mask is 0 (observed where 1); see
-   *  Inference.impute for the two methods. */
+  /**
+   * Fills the entries of x where mask is 0 (observed where 1) by iterating
+   * encode → sample z → decode on the missing entries while the observed ones
+   * stay fixed (Rezende et al. 2014, §5.2). Missing entries start at `initial`
+   * (default 0).
+   * - method "metropolis" (default; Mattei & Frellsen 2018): z' ~ q(z|x̂) is
+   *   accepted with probability
+   *     min(1, p(x̂|z')·p(z')·q(z|x̂) / (p(x̂|z)·p(z)·q(z'|x̂))),
+   *   x̂ = (x_obs, x̂_miss): the z step of a Gibbs sweep targets
+   *   p(z | x_obs, x̂_miss), so the likelihood covers the imputed entries too;
+   *   then x̂_miss ~ p(x_miss|z). This chain targets p(z, x_miss | x_obs); the
+   *   result is E[x_miss | z] averaged over the iterations after `burnIn`
+   *   (default a fifth), an estimate of the posterior mean E[x_miss | x_obs].
+   * - method "pseudo-gibbs": z ~ q(z|x̂), x̂_miss = E[x_miss|z], the last
+   *   iteration decoding E[z|x̂]: one plausible completion.
+   *
+   * `mask` holds rows × inputDim 0/1 values (or booleans), or inputDim values
+   * shared by every row. `iterations` defaults to 100 (metropolis) or 20
+   * (pseudo-gibbs). Returns the completed rows (observed entries as given,
+   * a Uint8Array's scaled by 1/255).
+   */
   impute(x: Rows, mask: ArrayLike<number | boolean>, options: {
     iterations?: number; burnIn?: number; method?: "metropolis" | "pseudo-gibbs"; condition?: Rows; initial?: number;
   } = {}): Float32Array {
@@ -405,7 +426,8 @@ export class VAE {
 
   // ------------------------------------------------------------ save/load
 
-  /** The model as bytes in the versioned, checksummed format of io.ts; with
+  /** The model as bytes of the versioned, checksummed model file format
+   *  (see {@link FileHeader}); with
    *  `optimizer` (default true) also the Adam moments, PRNG states and
    *  counters, so training resumes bit-identically. */
   save(options: { optimizer?: boolean } = {}): Uint8Array {

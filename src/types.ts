@@ -2,8 +2,9 @@
 // persistence, fit, io), so none of them imports another just for a type.
 import type { AdamState } from "./adam.js";
 
-/** Rows of data: a Float32Array (values as given) or a Uint8Array (scaled by
- *  1/255), row-major with `dim` columns. */
+/** Rows of data, row-major with one row per `dim` values (the method says
+ *  which dimension): a Float32Array, Float64Array or number[] (values as
+ *  given) or a Uint8Array (scaled by 1/255). */
 export type Rows = Float32Array | Float64Array | Uint8Array | number[];
 
 /** The loss of one training step (or one computeGradients call) and its two

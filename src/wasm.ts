@@ -20,8 +20,8 @@ export type Build = "plain" | "relaxed";
 /** The build asked for in LoadOptions.build: a {@link Build}, or "auto" for
  *  "relaxed" where the runtime validates it and "plain" elsewhere. */
 export type BuildRequest = Build | "auto";
-/** A compiled file: a build, or its shared-memory twin (build/vae.<variant>.wasm)
- *  that threads.ts runs on several threads. */
+/** A compiled file (build/vae.<variant>.wasm): a build, or its shared-memory
+ *  twin that runs the kernels on several threads. */
 export type Variant = Build | "plain.shared" | "relaxed.shared";
 /** Where each variant's wasm comes from: bytes or a URL. */
 export type Sources = Partial<Record<Variant, WasmBytes | URL | string>>;
@@ -114,7 +114,7 @@ export interface LoadOptions {
   deterministic?: boolean;
   /** Override where the wasm comes from (bytes or a URL), per build. */
   wasm?: Sources;
-  /** Threads for the kernels (threads.ts): a count, or "auto" for the cores
+  /** Threads for the kernels: a count, or "auto" for the cores
    *  the runtime reports (capped). Only VAE.create / loadThreadedKernels
    *  read it; loadKernels always runs on the calling thread. */
   threads?: number | "auto";
@@ -304,7 +304,8 @@ export interface ThreadsHandle {
  * Pointers are byte offsets ≥ `base`, 4-byte aligned; shapes below are in
  * floats, row-major (B: rows, L: latent dimension, D: data dimension). A bad
  * pointer, count or setting throws an ArgumentError naming the argument
- * before the kernel runs, so nothing is written.
+ * before the kernel runs, so nothing is written. Made by loadKernels or
+ * loadThreadedKernels (the constructor is not public).
  */
 export class Kernels {
   /** @internal The unchecked exports (the wrappers below check every call). */
