@@ -36,8 +36,15 @@ import { size } from "./layers/kind.js";
 import type { Activation } from "./wasm.js";
 import { ArgumentError, fail } from "./validate.js";
 
+/** The networks a config implies (architectureOf), as resolved layers. */
 export interface Architecture {
+  /** The encoder's layers, ending in the Gaussian head "encoder.<n>" (dense,
+   *  2·latentDim units, identity: rows [μ | log σ²]); an internal
+   *  "encoder.condition" layer where a conditional model's condition joins. */
   encoder: LayerSpec[];
+  /** The decoder's layers from the input [z | condition], ending in the
+   *  output layer (appended as a dense "decoder.<m>", or the list's own last
+   *  layer with parameters when its output already has the likelihood's shape). */
   decoder: LayerSpec[];
   /** The encoder input rows hold [x | c] (flat data, first layer dense). */
   conditionAtInput: boolean;
@@ -68,6 +75,10 @@ function makeLayer(kindName: string, name: string, inShape: number[], settings: 
 const shapeText = (s: readonly number[]) => `(${s.join(", ")})`;
 const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
+/** Resolves the encoder and decoder of a checked config (pure: no wasm):
+ *  every layer's shapes, settings, activation and parameters. Throws an
+ *  ArgumentError naming the config entry whose shapes do not fit (e.g. a
+ *  dense layer on an image without a flatten before it). */
 export function architectureOf(c: ResolvedConfig): Architecture {
   const C = c.conditionDim, L = c.latentDim, D = c.inputDim, hidden = c.activation;
   // ---- encoder

@@ -4,7 +4,11 @@ import { LAYER_KINDS } from "./layers/index.js";
 import { ACTIVATIONS, type Activation } from "./wasm.js";
 import { checkF32Range, checkInt, checkOneOf, checkOptions, fail } from "./validate.js";
 
+/** Every decoder likelihood p(x|z) a config may name (VAEConfig.likelihood). */
 export const LIKELIHOODS = ["bernoulli", "gaussian", "gaussian-learned"] as const;
+/** A likelihood name: one of {@link LIKELIHOODS}. "bernoulli" reads the
+ *  decoder's output as logits (targets in [0, 1]); "gaussian" as means with
+ *  the config's fixed σ; "gaussian-learned" as means and log σ per dimension. */
 export type Likelihood = (typeof LIKELIHOODS)[number];
 
 /** Padding of a convolution: "same", "valid", p on every side, or
@@ -15,17 +19,64 @@ export type Padding = "same" | "valid" | number | readonly [number, number, numb
  *  number n in a list means { type: "dense", units: n }. `activation`
  *  defaults to the config's `activation`. */
 export type LayerConfig =
-  | { type: "dense"; units: number; activation?: Activation }
-  | { type: "flatten" }
-  | { type: "reshape"; shape: number[] }
-  | { type: "conv2d"; filters: number; kernel: number | [number, number]; stride?: number | [number, number];
-      padding?: Padding; activation?: Activation }
-  | { type: "conv2d_transpose"; filters: number; kernel: number | [number, number]; stride?: number | [number, number];
-      padding?: Padding; outputPadding?: number | [number, number]; activation?: Activation };
+  | {
+    /** A fully connected layer on a flat input: (IN) → (units). */
+    type: "dense";
+    /** Output width (an integer ≥ 1). */
+    units: number;
+    /** Fused activation (default: the config's `activation`). */
+    activation?: Activation;
+  }
+  | {
+    /** (H, W, C) → (H·W·C), no copy (the rows are already flat, NHWC). */
+    type: "flatten";
+  }
+  | {
+    /** Any shape → `shape` of the same size, no copy. */
+    type: "reshape";
+    /** The output shape per row: (D) or NHWC (H, W, C), 1 to 3 integers ≥ 1. */
+    shape: number[];
+  }
+  | {
+    /** A 2-D convolution on (H, W, C) images (Keras Conv2D), weights
+     *  (kh, kw, C, filters). */
+    type: "conv2d";
+    /** Output channels (an integer ≥ 1). */
+    filters: number;
+    /** Kernel size: kh = kw, or [kh, kw]. */
+    kernel: number | [number, number];
+    /** Stride: one for both axes, or [rows, columns]. Default 1. */
+    stride?: number | [number, number];
+    /** Default "valid" (as Keras). */
+    padding?: Padding;
+    /** Fused activation (default: the config's `activation`). */
+    activation?: Activation;
+  }
+  | {
+    /** A transposed 2-D convolution on (H, W, C) images (Keras
+     *  Conv2DTranspose), weights (kh, kw, filters, C). */
+    type: "conv2d_transpose";
+    /** Output channels (an integer ≥ 1). */
+    filters: number;
+    /** Kernel size: kh = kw, or [kh, kw]. */
+    kernel: number | [number, number];
+    /** Stride: one for both axes, or [rows, columns]. Default 1. */
+    stride?: number | [number, number];
+    /** Default "valid" (as Keras). */
+    padding?: Padding;
+    /** Extra output rows / columns at the bottom / right, each smaller than
+     *  the stride (Keras output_padding). Default none. */
+    outputPadding?: number | [number, number];
+    /** Fused activation (default: the config's `activation`). */
+    activation?: Activation;
+  };
 
 /** A bare number (a dense layer of that many units) or a layer object. */
 export type LayerEntry = number | LayerConfig;
 
+/** A model's configuration (VAE.create). Only `latentDim` and `inputDim` (or
+ *  `inputShape`) are required; every other field has the default it states.
+ *  Checked by VAE.create, which throws an ArgumentError naming the field. */
 export interface VAEConfig {
   /** Data dimension D (784 for MNIST): the floats of one row. May be omitted
    *  when `inputShape` is given. */
@@ -62,6 +113,8 @@ export interface VAEConfig {
   maxBatch?: number;
 }
 
+/** A VAEConfig with every default filled in and every value checked
+ *  (VAE.config; what a model file stores). */
 export type ResolvedConfig = Required<VAEConfig>;
 
 const MAX_WIDTH = 1 << 20;

@@ -28,6 +28,8 @@
 import { gemmScratchBytes } from "./scratch.js";
 import { ArgumentError, checkInt, describe, fail } from "./validate.js";
 
+/** The two convolution kinds: conv2d (Keras Conv2D) and conv2d_transpose
+ *  (Keras Conv2DTranspose, the adjoint of a conv2d). */
 export type ConvKind = "conv2d" | "conv2d_transpose";
 /** "same", "valid", p on every side, or [top, bottom, left, right]. */
 export type Padding = "same" | "valid" | number | readonly [number, number, number, number];
@@ -49,12 +51,36 @@ export interface ConvSettings {
  *  pads apply to the input; for conv2d_transpose to the output (the pads of
  *  the adjoint conv2d, Ho → H). */
 export interface ConvGeometry {
+  /** conv2d or conv2d_transpose. */
   kind: ConvKind;
-  inH: number; inW: number; inC: number;
-  outH: number; outW: number; outC: number;
-  kh: number; kw: number;
-  strideH: number; strideW: number;
-  padTop: number; padBottom: number; padLeft: number; padRight: number;
+  /** Input image height. */
+  inH: number;
+  /** Input image width. */
+  inW: number;
+  /** Input channels. */
+  inC: number;
+  /** Output image height. */
+  outH: number;
+  /** Output image width. */
+  outW: number;
+  /** Output channels (the layer's filters). */
+  outC: number;
+  /** Kernel height. */
+  kh: number;
+  /** Kernel width. */
+  kw: number;
+  /** Stride along rows. */
+  strideH: number;
+  /** Stride along columns. */
+  strideW: number;
+  /** Rows of zeros above the padded image (≥ 0). */
+  padTop: number;
+  /** Rows of zeros below it (≥ 0). */
+  padBottom: number;
+  /** Columns of zeros left of it (≥ 0). */
+  padLeft: number;
+  /** Columns of zeros right of it (≥ 0). */
+  padRight: number;
 }
 
 function pair(name: string, v: Pair | undefined, dflt: number, min: number): [number, number] {

@@ -95,22 +95,42 @@ export interface FitOptions {
   threads?: number;
 }
 
-/** What fit needs of a model (a VAE). */
+/** What fit needs of a model: in practice a {@link VAE} (fit checks the
+ *  model by shape, since this module does not import the VAE class). */
 export interface Trainable {
+  /** The model's configuration (VAE.config). */
   readonly config: Readonly<ResolvedConfig>;
+  /** The optimizer the steps use (VAE.optimizer). */
   optimizer: Adam;
+  /** Training steps taken (VAE.steps). */
   steps: number;
+  /** Completed epochs (VAE.epochs). */
   epochs: number;
+  /** An interrupted in-memory epoch, or null (VAE.epochCursor). */
   epochCursor: EpochCursor | null;
+  /** @internal The host random stream (epoch shuffles). */
   hostRng: HostRng;
+  /** @internal Validates rows; returns the row count. */
   checkRows(name: string, x: unknown, dim: number, targets: boolean): number;
+  /** @internal A step on rows already validated. */
   stepRows(x: ArrayLike<number>, c: ArrayLike<number> | undefined, start: number, B: number,
            perm: Uint32Array | null, beta: number, out: StepResult): StepResult;
+  /** One training step on a batch (VAE.trainStep). */
   trainStep(batch: Rows | BatchInput, options?: { beta?: number; out?: StepResult }): StepResult;
-  elbo(x: Rows, options?: { condition?: Rows; samples?: number }): { elbo: Float32Array; reconstruction: Float32Array; kl: Float32Array };
+  /** Per-row ELBO and its terms (VAE.elbo); fit's validation. */
+  elbo(x: Rows, options?: { condition?: Rows; samples?: number }): {
+    /** −(reconstruction + kl) per row. */
+    elbo: Float32Array;
+    /** −E_q[log p(x|z)] per row. */
+    reconstruction: Float32Array;
+    /** KL(q(z|x) ‖ N(0, I)) per row. */
+    kl: Float32Array;
+  };
+  /** The model's numeric state, copied out (VAE.exportState). */
   exportState(): ModelState;
+  /** @internal Puts back a state and its optimizer (fit undoing a failed start). */
   restoreState(s: ModelState, opt: Adam): void;
-  /** Runs fn with this many threads (fit's `threads`). */
+  /** @internal Runs fn with this many threads (fit's `threads`). */
   withThreads<T>(threads: number, fn: () => Promise<T>): Promise<T>;
 }
 

@@ -245,22 +245,8 @@ export class Inference {
     });
   }
 
-  /**
-   * Fills the entries of x where mask is 0 (observed where 1) by iterating
-   * encode → sample z → decode on the missing entries while the observed ones
-   * stay fixed (Rezende et al. 2014, §5.2). Missing entries start at `initial`
-   * (default 0).
-   * - method "metropolis" (default; Mattei & Frellsen 2018): z' ~ q(z|x̂) is
-   *   accepted with probability
-   *     min(1, p(x̂|z')·p(z')·q(z|x̂) / (p(x̂|z)·p(z)·q(z'|x̂))),
-   *   x̂ = (x_obs, x̂_miss): the z step of a Gibbs sweep targets
-   *   p(z | x_obs, x̂_miss), so the likelihood covers the imputed entries too;
-   *   then x̂_miss ~ p(x_miss|z). This chain targets p(z, x_miss | x_obs); the
-   *   result is E[x_miss | z] averaged over the iterations after `burnIn`
-   *   (default a fifth), an estimate of the posterior mean E[x_miss | x_obs].
-   * - method "pseudo-gibbs": z ~ q(z|x̂), x̂_miss = E[x_miss|z], the last
-   *   iteration decoding E[z|x̂]: one plausible completion.
-   */
+  /** Fills the entries of x where mask is 0; the methods and options are
+   *  described at VAE.impute. */
   impute(x: Rows, mask: ArrayLike<number | boolean>, options: {
     iterations?: number; burnIn?: number; method?: "metropolis" | "pseudo-gibbs"; condition?: Rows; initial?: number;
   } = {}): Float32Array {

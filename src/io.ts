@@ -35,39 +35,98 @@ import { resolveConfig, type ResolvedConfig } from "./config.js";
 import type { ModelState } from "./types.js";
 import { ArgumentError, describe, fail } from "./validate.js";
 
+/** The format version encodeModel (VAE.save) writes. */
 export const FORMAT_VERSION = 2;
 /** Versions decodeModel reads. */
 export const READ_VERSIONS: readonly number[] = [1, 2];
 const MAGIC = [0x57, 0x56, 0x41, 0x45]; // "WVAE"
 export const MAX_HEADER_BYTES = 1 << 20;
 
+/** Bytes that are not a model file this library reads (truncated, bad magic,
+ *  unsupported version, checksum mismatch, bad header JSON or config, wrong
+ *  tensors, non-finite values, …), or a file whose architecture differs from
+ *  the model it is loaded into. The message says what was wrong. */
 export class ModelFormatError extends Error {
+  /** "ModelFormatError". */
   override name = "ModelFormatError";
 }
 
+/** The JSON header of a model file (decodeModel returns it as read). Random
+ *  stream states are 4 u32 words each. */
 export interface FileHeader {
+  /** Always "wasm-vae". */
   format: "wasm-vae";
+  /** The format version (equal to the file's; 1 or 2). */
   version: number;
+  /** The model's configuration. */
   config: ResolvedConfig;
-  tensors: { name: string; shape: number[] }[];
+  /** The tensors of the data section, in order: the parameters, then (with
+   *  the optimizer state) "m:<param>" and "v:<param>" for each. */
+  tensors: {
+    /** Tensor name. */
+    name: string;
+    /** Its shape (the parameter's). */
+    shape: number[];
+  }[];
+  /** The optimizer's settings and step; null in a weights-only file. */
   optimizer: AdamState | null;
-  rng: { train: number[]; eval: number[]; host: number[] } | null;
+  /** The random streams' states; null in a weights-only file. */
+  rng: {
+    /** The kernels' training stream. */
+    train: number[];
+    /** The kernels' evaluation stream. */
+    eval: number[];
+    /** The host stream (epoch shuffles). */
+    host: number[];
+  } | null;
+  /** Training steps taken (0 in a weights-only file). */
   steps: number;
+  /** Completed fit epochs (0 in a weights-only file). */
   epochs: number;
   /** An interrupted in-memory epoch (model.epochCursor), or null. */
-  epochCursor?: { hostRng: number[]; batch: number; batchSize: number; rows: number; shuffle: boolean;
-    sums?: { loss: number; reconstruction: number; kl: number; rows: number } } | null;
+  epochCursor?: {
+    /** The host stream's state before that epoch's shuffle. */
+    hostRng: number[];
+    /** Batches of the epoch already trained. */
+    batch: number;
+    /** The epoch's batch size. */
+    batchSize: number;
+    /** Rows of its data. */
+    rows: number;
+    /** Whether its rows are shuffled. */
+    shuffle: boolean;
+    /** Sums over the trained batches (see EpochSums); absent in older files. */
+    sums?: {
+      /** Σ loss·B. */
+      loss: number;
+      /** Σ reconstruction·B. */
+      reconstruction: number;
+      /** Σ kl·B. */
+      kl: number;
+      /** Σ B. */
+      rows: number;
+    };
+  } | null;
+  /** The kernel build that saved the file ("plain" or "relaxed"); informative only. */
   build: string;
   /** Version 2: every resolved layer (see the file comment). */
   layers?: LayerRecord[];
 }
 
+/** One resolved layer as a version-2 header lists it (a LayerSpec without
+ *  its parameters); it must agree with what the config implies. */
 export interface LayerRecord {
+  /** The layer kind ("dense", "conv2d", …, "condition"). */
   kind: string;
+  /** Its name ("encoder.0", …). */
   name: string;
+  /** Shape of one input row. */
   inShape: number[];
+  /** Shape of one output row. */
   outShape: number[];
+  /** The kind's normalized settings. */
   settings: Record<string, unknown>;
+  /** Its activation ("identity" for none). */
   activation: string;
 }
 
@@ -141,8 +200,16 @@ export function encodeModel(config: ResolvedConfig, state: ModelState, shapes: R
   return out;
 }
 
-/** Parses and validates a model file; throws ModelFormatError naming the problem. */
-export function decodeModel(bytes: Uint8Array): { config: ResolvedConfig; state: ModelState; header: FileHeader } {
+/** Parses and validates a model file; throws ModelFormatError naming the
+ *  problem (an ArgumentError when `bytes` is not a Uint8Array). */
+export function decodeModel(bytes: Uint8Array): {
+  /** The file's configuration, checked, defaults filled in. */
+  config: ResolvedConfig;
+  /** Its numeric state (weights only, or everything to resume training). */
+  state: ModelState;
+  /** The header as read. */
+  header: FileHeader;
+} {
   if (!(bytes instanceof Uint8Array)) throw new ArgumentError(`bytes: expected a Uint8Array (the model file), got ${typeof bytes}`);
   const bad = (msg: string): never => { throw new ModelFormatError(`model file: ${msg}`); };
   if (bytes.length < 16) bad(`truncated: ${bytes.length} bytes is shorter than the 16-byte minimum`);

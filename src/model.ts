@@ -26,7 +26,20 @@ import { checkBool, checkInt, checkOptions, describe, fail, finiteF32 } from "./
 export { NonFiniteLossError } from "./types.js";
 export type { BatchInput, EpochCursor, EpochSums, ModelState, Rows, StepResult } from "./types.js";
 
+/**
+ * A variational autoencoder whose training and inference run in wasm SIMD
+ * kernels (one arena of float32 memory per model):
+ *
+ *   const vae = await VAE.create({ inputDim: 784, latentDim: 8 });
+ *   await vae.fit(images, { epochs: 10 });
+ *   const digits = vae.sample(16);
+ *
+ * Rows are row-major (rows × the method's dimension). Every public method
+ * checks its arguments first and throws an ArgumentError naming the bad
+ * one, leaving the model unchanged.
+ */
 export class VAE {
+  /** The model's configuration with every default filled in (frozen). */
   readonly config: Readonly<ResolvedConfig>;
   /** The kernel build that runs ("plain" or "relaxed"). */
   readonly build: Build;
@@ -116,6 +129,8 @@ export class VAE {
     return this.opt;
   }
 
+  /** Attaches an Adam (an ArgumentError for anything else); a fresh one
+   *  (step 0) zeroes the moments. */
   set optimizer(a: Adam) {
     if (!(a instanceof Adam)) fail("optimizer", "an Adam instance", a);
     if (a !== this.opt && a.step === 0) this.resetMoments();
@@ -254,7 +269,10 @@ export class VAE {
    */
   computeGradients(batch: Rows | BatchInput, options: {
     noise?: Rows; beta?: number; estimator?: "reparameterized" | "score"; baseline?: boolean;
-  } = {}): StepResult & { gradients: Record<string, Float32Array> } {
+  } = {}): StepResult & {
+    /** The gradient of the batch-mean loss for every parameter (by name). */
+    gradients: Record<string, Float32Array>;
+  } {
     return this.net.keepStreams(() => {
       checkOptions("options", options, ["noise", "beta", "estimator", "baseline"]);
       const { x, c, rows } = normBatch(this.config, batch, "batch");
@@ -284,7 +302,10 @@ export class VAE {
    * for both). The reparameterized one is typically orders of magnitude lower.
    */
   estimatorVariance(batch: Rows | BatchInput, options: { samples?: number; baseline?: boolean } = {}): {
-    reparameterized: number; score: number;
+    /** Under the reparameterized estimator. */
+    reparameterized: number;
+    /** Under the score-function (REINFORCE) estimator. */
+    score: number;
   } {
     return this.net.keepStreams(() => {
       checkOptions("options", options, ["samples", "baseline"]);
@@ -320,7 +341,9 @@ export class VAE {
     });
   }
 
-  /** Trains with fit.ts: in-memory rows or a stream of batches. */
+  /** Trains the model on in-memory rows or a stream of batches, as
+   *  {@link fit}(this, data, options); resolves with the history of the
+   *  epochs it finished. */
   fit(data: Rows | BatchSource | (() => BatchSource), options: FitOptions = {}): Promise<FitHistory> {
     return fit(this, data, options);
   }
@@ -328,7 +351,12 @@ export class VAE {
   // --------------------------------------------------------------- inference
 
   /** q(z|x): the mean and log-variance of each row. */
-  encode(x: Rows, options: { condition?: Rows } = {}): { mean: Float32Array; logvar: Float32Array } {
+  encode(x: Rows, options: { condition?: Rows } = {}): {
+    /** Means μ (rows × latentDim). */
+    mean: Float32Array;
+    /** Log-variances log σ² (rows × latentDim). */
+    logvar: Float32Array;
+  } {
     return this.inf.encode(x, options);
   }
 
@@ -354,7 +382,12 @@ export class VAE {
 
   /** Per-row ELBO = −(reconstruction + KL) with one (or `samples`) z ~ q(z|x). */
   elbo(x: Rows, options: { condition?: Rows; samples?: number } = {}): {
-    elbo: Float32Array; reconstruction: Float32Array; kl: Float32Array;
+    /** −(reconstruction + kl) per row (nats). */
+    elbo: Float32Array;
+    /** −E_q[log p(x|z)] per row. */
+    reconstruction: Float32Array;
+    /** KL(q(z|x) ‖ N(0, I)) per row. */
+    kl: Float32Array;
   } {
     return this.inf.elbo(x, options);
   }
@@ -364,8 +397,27 @@ export class VAE {
     return this.inf.logLikelihood(x, options);
   }
 
-  /** Fills the entries of x where mask is 0 (observed where 1); see
-   *  Inference.impute for the two methods. */
+  /**
+   * Fills the entries of x where mask is 0 (observed where 1) by iterating
+   * encode → sample z → decode on the missing entries while the observed ones
+   * stay fixed (Rezende et al. 2014, §5.2). Missing entries start at `initial`
+   * (default 0).
+   * - method "metropolis" (default; Mattei & Frellsen 2018): z' ~ q(z|x̂) is
+   *   accepted with probability
+   *     min(1, p(x̂|z')·p(z')·q(z|x̂) / (p(x̂|z)·p(z)·q(z'|x̂))),
+   *   x̂ = (x_obs, x̂_miss): the z step of a Gibbs sweep targets
+   *   p(z | x_obs, x̂_miss), so the likelihood covers the imputed entries too;
+   *   then x̂_miss ~ p(x_miss|z). This chain targets p(z, x_miss | x_obs); the
+   *   result is E[x_miss | z] averaged over the iterations after `burnIn`
+   *   (default a fifth), an estimate of the posterior mean E[x_miss | x_obs].
+   * - method "pseudo-gibbs": z ~ q(z|x̂), x̂_miss = E[x_miss|z], the last
+   *   iteration decoding E[z|x̂]: one plausible completion.
+   *
+   * `mask` holds rows × inputDim 0/1 values (or booleans), or inputDim values
+   * shared by every row. `iterations` defaults to 100 (metropolis) or 20
+   * (pseudo-gibbs). Returns the completed rows (observed entries as given,
+   * a Uint8Array's scaled by 1/255).
+   */
   impute(x: Rows, mask: ArrayLike<number | boolean>, options: {
     iterations?: number; burnIn?: number; method?: "metropolis" | "pseudo-gibbs"; condition?: Rows; initial?: number;
   } = {}): Float32Array {
@@ -374,7 +426,8 @@ export class VAE {
 
   // ------------------------------------------------------------ save/load
 
-  /** The model as bytes in the versioned, checksummed format of io.ts; with
+  /** The model as bytes of the versioned, checksummed model file format
+   *  (see {@link FileHeader}); with
    *  `optimizer` (default true) also the Adam moments, PRNG states and
    *  counters, so training resumes bit-identically. */
   save(options: { optimizer?: boolean } = {}): Uint8Array {

@@ -15,6 +15,8 @@ import { checkInt, checkOptions, fail } from "./validate.js";
 export { gemmScratchBytes };
 export type { LayerSpec };
 
+/** What planMemory lays out: the layers (architectureOf(config).encoder then
+ *  .decoder), the model's other per-row buffers, and the batch. */
 export interface PlanSpec {
   /** Every layer, encoder then decoder: parameters in this order. */
   layers: LayerSpec[];
@@ -25,24 +27,49 @@ export interface PlanSpec {
   batch: number;
 }
 
+/** One named tensor of a MemoryPlan (float32, row-major). */
 export interface TensorSpec {
   /** Byte offset from the arena base, 64-byte aligned. */
   offset: number;
+  /** Its shape; activations and buffers have the batch as first dimension. */
   shape: number[];
   /** Element count (product of shape). */
   size: number;
 }
 
+/** The arena layout of a model: every tensor's offset and shape. Parameters
+ *  come first, then their gradients and the Adam moments m and v (four twin
+ *  blocks of the same layout), the random stream states, the activations and
+ *  buffers for `batch` rows, and the scratch. */
 export interface MemoryPlan {
+  /** Every tensor by name: the parameters ("encoder.0.weight", …), their
+   *  gradients and moments ("grad:", "m:", "v:" + name), "rng.train",
+   *  "rng.eval", each layer's output and its gradient ("act:", "dact:" +
+   *  layer name; none for flatten / reshape, which alias their input), the
+   *  PlanSpec buffers, and "scratch". */
   tensors: Record<string, TensorSpec>;
   /** Byte offset and float count of each twin block (padding included). */
-  blocks: { params: Block; grads: Block; m: Block; v: Block };
+  blocks: {
+    /** The parameters. */
+    params: Block;
+    /** Their gradients. */
+    grads: Block;
+    /** Adam's first moments. */
+    m: Block;
+    /** Adam's second moments. */
+    v: Block;
+  };
+  /** Bytes of the whole arena (from its base). */
   totalBytes: number;
+  /** Rows the activations and buffers are sized for (PlanSpec.batch). */
   batch: number;
 }
 
+/** A contiguous region of the arena. */
 export interface Block {
+  /** Byte offset from the arena base. */
   offset: number;
+  /** Its length in floats. */
   floats: number;
 }
 
@@ -83,6 +110,9 @@ function checkPlanSpec(spec: PlanSpec): void {
   checkInt("spec.batch", spec.batch, 1, 1 << 16);
 }
 
+/** Lays out the arena for `spec` (pure: no wasm). Parameter offsets depend
+ *  only on the layers, never on the batch. Throws an ArgumentError naming
+ *  the field of a malformed spec. */
 export function planMemory(spec: PlanSpec): MemoryPlan {
   checkPlanSpec(spec);
   const tensors: Record<string, TensorSpec> = {};

@@ -15,6 +15,7 @@
 
 /** A helper thread died or stopped answering during a kernel call. */
 export class ThreadError extends Error {
+  /** "ThreadError". */
   override name = "ThreadError";
 }
 

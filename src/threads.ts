@@ -33,6 +33,8 @@ export const DEFAULT_SPIN = 20_000;
 /** No progress for this long during a kernel call means a thread died. */
 export const DEFAULT_DEADLINE_MS = 10_000;
 
+/** Threads asked for (LoadOptions.threads): an integer in [1, MAX_THREADS],
+ *  or "auto" for the cores the runtime reports, at most AUTO_THREADS_CAP. */
 export type ThreadsRequest = number | "auto";
 
 export function checkThreads(name: string, v: unknown): ThreadsRequest {
@@ -56,7 +58,12 @@ export async function availableCores(): Promise<number> {
 }
 
 /** Whether this runtime can run kernels on threads, and if not why. */
-export function threadSupport(): { ok: boolean; reason: string | null } {
+export function threadSupport(): {
+  /** Whether threads can run (SharedArrayBuffer and workers available). */
+  ok: boolean;
+  /** Why not (e.g. a page that is not cross-origin isolated), or null when ok. */
+  reason: string | null;
+} {
   if (typeof SharedArrayBuffer === "undefined" || (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === false) {
     return { ok: false, reason: "SharedArrayBuffer is unavailable (a browser page must be cross-origin isolated: " +
       "serve it with Cross-Origin-Opener-Policy: same-origin and Cross-Origin-Embedder-Policy: require-corp); running on one thread" };

@@ -13,10 +13,15 @@ import type { WasmBytes, WasmMemory } from "./host-types.js";
 import { ArgumentError, checkBool, checkInt, checkOptions, describe, fail } from "./validate.js";
 import { checkConvGeometry, convChunkImages, type ConvGeometry } from "./conv-shape.js";
 
+/** A kernel build: "plain" (f32x4 multiply then add: bit-reproducible across
+ *  runtimes, the default) or "relaxed" (f32x4.relaxed_madd: fused, faster,
+ *  results may differ in the last bits between runtimes). */
 export type Build = "plain" | "relaxed";
+/** The build asked for in LoadOptions.build: a {@link Build}, or "auto" for
+ *  "relaxed" where the runtime validates it and "plain" elsewhere. */
 export type BuildRequest = Build | "auto";
-/** A compiled file: a build, or its shared-memory twin (build/vae.<variant>.wasm)
- *  that threads.ts runs on several threads. */
+/** A compiled file (build/vae.<variant>.wasm): a build, or its shared-memory
+ *  twin that runs the kernels on several threads. */
 export type Variant = Build | "plain.shared" | "relaxed.shared";
 /** Where each variant's wasm comes from: bytes or a URL. */
 export type Sources = Partial<Record<Variant, WasmBytes | URL | string>>;
@@ -85,7 +90,11 @@ export interface RawExports {
   threads_reset(): void;
 }
 
+/** Every activation the kernels implement, in the order of their kernel
+ *  codes (an activation's code is its index here). leaky_relu and elu take a
+ *  parameter α (VAEConfig.activationAlpha; the `alpha` of the kernel calls). */
 export const ACTIVATIONS = ["identity", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "elu"] as const;
+/** An activation name: one of {@link ACTIVATIONS}. */
 export type Activation = (typeof ACTIVATIONS)[number];
 /** Activation → the kernel's code (its index; assembly/activation.ts ACT_*). */
 export function activationCode(a: Activation): number {
@@ -96,6 +105,8 @@ export function activationCode(a: Activation): number {
 
 export const GEMM_INIT = { zero: 0, accumulate: 1, bias: 2 } as const;
 
+/** Options of loadKernels, loadThreadedKernels, VAE.create and VAE.load:
+ *  which kernel build runs, where its wasm comes from, and on how many threads. */
 export interface LoadOptions {
   /** "plain" (default), "relaxed", or "auto" (relaxed where available). */
   build?: BuildRequest;
@@ -103,7 +114,7 @@ export interface LoadOptions {
   deterministic?: boolean;
   /** Override where the wasm comes from (bytes or a URL), per build. */
   wasm?: Sources;
-  /** Threads for the kernels (threads.ts): a count, or "auto" for the cores
+  /** Threads for the kernels: a count, or "auto" for the cores
    *  the runtime reports (capped). Only VAE.create / loadThreadedKernels
    *  read it; loadKernels always runs on the calling thread. */
   threads?: number | "auto";
@@ -112,6 +123,7 @@ export interface LoadOptions {
 /** The wasm of a build could not be fetched, compiled or instantiated; the
  *  message names the build and the source, `cause` holds the runtime's error. */
 export class WasmLoadError extends Error {
+  /** "WasmLoadError". */
   override name = "WasmLoadError";
 }
 
@@ -288,10 +300,18 @@ export interface ThreadsHandle {
  * (inside memory, 4-byte aligned) and counts, then calls the raw export.
  * Memory grows only through `reserve`; views must be re-created afterwards
  * (`f32` does it on every call).
+ *
+ * Pointers are byte offsets ≥ `base`, 4-byte aligned; shapes below are in
+ * floats, row-major (B: rows, L: latent dimension, D: data dimension). A bad
+ * pointer, count or setting throws an ArgumentError naming the argument
+ * before the kernel runs, so nothing is written. Made by loadKernels or
+ * loadThreadedKernels (the constructor is not public).
  */
 export class Kernels {
   /** @internal The unchecked exports (the wrappers below check every call). */
   readonly raw: RawExports;
+  /** The build these kernels are ("plain" or "relaxed"; "plain" when
+   *  "relaxed" or "auto" was asked for on a runtime without relaxed SIMD). */
   readonly build: Build;
   /** First arena byte (64-aligned), after the module's static data. */
   readonly base: number;
@@ -300,6 +320,7 @@ export class Kernels {
   /** @internal Set by threads.ts when the kernels run on a shared memory with helpers. */
   threadsHandle: ThreadsHandle | null = null;
 
+  /** @internal Kernels are made by loadKernels / loadThreadedKernels. */
   constructor(raw: RawExports, build: Build) {
     this.raw = raw;
     this.build = build;
@@ -307,11 +328,14 @@ export class Kernels {
     this.tileRows = raw.gemm_tile_rows();
   }
 
+  /** The module's memory (pointers are byte offsets into it). Its buffer is
+   *  replaced when memory grows (`reserve`): take views after growing. */
   get memory(): WasmMemory { return this.raw.memory; }
   /** Threads the kernels split work over (1 unless created with threads). */
   get threads(): number { return this.threadsHandle?.threads ?? 1; }
   /** Stops helper threads (the kernels keep working on the calling thread). */
   dispose(): void { this.threadsHandle?.dispose(); }
+  /** Current size of the memory in bytes (a multiple of 64 KiB). */
   get byteLength(): number { return this.raw.memory.buffer.byteLength; }
 
   /** Grows memory (once, up front) so that [base, base + bytes) exists. */
@@ -333,6 +357,8 @@ export class Kernels {
     return new Float32Array(this.raw.memory.buffer, ptr, n);
   }
 
+  /** A fresh Uint32Array view of n u32s at byte offset ptr (e.g. a random
+   *  stream's 4-word state). Never cache it across `reserve`. */
   u32(ptr: number, n: number): Uint32Array {
     this.span("ptr", ptr, n);
     return new Uint32Array(this.raw.memory.buffer, ptr, n);
@@ -349,6 +375,8 @@ export class Kernels {
     }
   }
 
+  /** Bytes of scratch `gemm` needs for an (M, K) left operand (a u32, so
+   *  exact past 2 GiB). */
   gemmScratchBytes(M: number, K: number): number {
     checkInt("M", M); checkInt("K", K);
     return this.raw.gemm_scratch_bytes(M, K) >>> 0;   // u32 from wasm: unsigned past 2 GiB
@@ -450,12 +478,16 @@ export class Kernels {
       g.strideH, g.strideW, g.padTop, g.padLeft, act, alpha, a.accumulate === false ? 0 : 1, nb, a.scratch);
   }
 
+  /** y (n) = f(x (n)) elementwise (y may be x); `alpha` is α of leaky_relu /
+   *  elu (finite, ≥ 0 for those two; default 0). */
   activationForward(y: number, x: number, n: number, activation: Activation, alpha = 0): void {
     checkInt("n", n, 0); this.span("y", y, n); this.span("x", x, n);
     const act = activationCode(activation);
     this.raw.activation_forward(y, x, n, act, checkAlpha(activation, alpha));
   }
 
+  /** dx (n) = dy (n) ⊙ f'(x), with f' read from the forward output y (n)
+   *  (dx may be dy); `alpha` as in activationForward. */
   activationBackward(dx: number, dy: number, y: number, n: number, activation: Activation, alpha = 0): void {
     checkInt("n", n, 0); this.span("dx", dx, n); this.span("dy", dy, n); this.span("y", y, n);
     const act = activationCode(activation);
@@ -469,76 +501,100 @@ export class Kernels {
     this.raw.rng_seed(state, seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0);
   }
 
+  /** Writes out (n) with uniforms on [0, 1) (24-bit resolution) from the
+   *  xoshiro128** stream at `state`, and advances it by n draws. */
   rngUniform(state: number, out: number, n: number): void {
     checkInt("n", n, 0); this.span("state", state, 4); this.span("out", out, n);
     this.raw.rng_uniform(state, out, n);
   }
 
+  /** Writes out (n) with standard normals (Box–Muller on pairs of draws)
+   *  from the stream at `state`, and advances it by 2·⌈n/2⌉ draws. */
   rngNormal(state: number, out: number, n: number): void {
     checkInt("n", n, 0); this.span("state", state, 4); this.span("out", out, n);
     this.raw.rng_normal(state, out, n);
   }
 
+  /** Reparameterized sample: z (B, L) = μ + exp(½·logvar)·ε from h (B, 2L),
+   *  rows [μ (L) | logvar (L)], and eps (B, L). */
   sampleForward(z: number, h: number, eps: number, B: number, L: number): void {
     checkInt("batch", B); checkInt("latentDim", L);
     this.span("z", z, B * L); this.span("h", h, 2 * B * L); this.span("eps", eps, B * L);
     this.raw.gaussian_sample_forward(z, h, eps, B, L);
   }
 
+  /** Adds to dh (B, 2L) the sampler's gradient from dz (B, L): dμ += dz,
+   *  dlogvar += ½·dz·ε·exp(½·logvar) (h and eps as in sampleForward). */
   sampleBackward(dh: number, dz: number, h: number, eps: number, B: number, L: number): void {
     checkInt("batch", B); checkInt("latentDim", L);
     this.span("dh", dh, 2 * B * L); this.span("dz", dz, B * L); this.span("h", h, 2 * B * L); this.span("eps", eps, B * L);
     this.raw.gaussian_sample_backward(dh, dz, h, eps, B, L);
   }
 
+  /** Writes kl (B): KL(N(μ, σ²) ‖ N(0, I)) = ½ Σ_j (σ² + μ² − 1 − log σ²)
+   *  of each row of h (B, 2L), rows [μ | logvar = log σ²]. */
   klForward(kl: number, h: number, B: number, L: number): void {
     checkInt("batch", B); checkInt("latentDim", L);
     this.span("kl", kl, B); this.span("h", h, 2 * B * L);
     this.raw.kl_normal_forward(kl, h, B, L);
   }
 
+  /** Writes dh (B, 2L) = w·∂KL/∂h: dμ = w·μ, dlogvar = w·½·(exp(logvar) − 1)
+   *  (w finite, e.g. β/B for a batch mean). */
   klBackward(dh: number, h: number, B: number, L: number, w: number): void {
     checkInt("batch", B); checkInt("latentDim", L); finite("w", w);
     this.span("dh", dh, 2 * B * L); this.span("h", h, 2 * B * L);
     this.raw.kl_normal_backward(dh, h, B, L, w);
   }
 
+  /** Writes nll (B): −log p(x|logits) of each row, summed over D, for logits
+   *  (B, D) and targets x (B, D) in [0, 1]. */
   bernoulliForward(nll: number, logits: number, x: number, B: number, D: number): void {
     checkInt("batch", B); checkInt("dim", D);
     this.span("nll", nll, B); this.span("logits", logits, B * D); this.span("x", x, B * D);
     this.raw.bernoulli_nll_forward(nll, logits, x, B, D);
   }
 
+  /** Writes dlogits (B, D) = w·(σ(logits) − x) (w finite). */
   bernoulliBackward(dlogits: number, logits: number, x: number, B: number, D: number, w: number): void {
     checkInt("batch", B); checkInt("dim", D); finite("w", w);
     this.span("dlogits", dlogits, B * D); this.span("logits", logits, B * D); this.span("x", x, B * D);
     this.raw.bernoulli_nll_backward(dlogits, logits, x, B, D, w);
   }
 
+  /** bernoulliForward and bernoulliBackward in one pass (one exp per
+   *  element): writes nll (B) and dlogits (B, D). */
   bernoulliForwardBackward(nll: number, dlogits: number, logits: number, x: number, B: number, D: number, w: number): void {
     checkInt("batch", B); checkInt("dim", D); finite("w", w);
     this.span("nll", nll, B); this.span("dlogits", dlogits, B * D); this.span("logits", logits, B * D); this.span("x", x, B * D);
     this.raw.bernoulli_nll_forward_backward(nll, dlogits, logits, x, B, D, w);
   }
 
+  /** Writes nll (B) = Σ_d (x − μ)²/(2σ²) + log σ + ½·log 2π per row, for
+   *  means (B, D), targets x (B, D) and a fixed σ > 0. */
   gaussianForward(nll: number, mean: number, x: number, B: number, D: number, sigma: number): void {
     checkInt("batch", B); checkInt("dim", D); positive("sigma", sigma);
     this.span("nll", nll, B); this.span("mean", mean, B * D); this.span("x", x, B * D);
     this.raw.gaussian_nll_forward(nll, mean, x, B, D, sigma);
   }
 
+  /** Writes dmean (B, D) = w·(μ − x)/σ² (σ > 0, w finite). */
   gaussianBackward(dmean: number, mean: number, x: number, B: number, D: number, sigma: number, w: number): void {
     checkInt("batch", B); checkInt("dim", D); positive("sigma", sigma); finite("w", w);
     this.span("dmean", dmean, B * D); this.span("mean", mean, B * D); this.span("x", x, B * D);
     this.raw.gaussian_nll_backward(dmean, mean, x, B, D, sigma, w);
   }
 
+  /** Writes nll (B) = Σ_d ½(x − μ)²·e^(−2s) + s + ½·log 2π per row, for out
+   *  (B, 2D), rows [μ (D) | s = log σ (D)], and targets x (B, D). */
   gaussianLearnedForward(nll: number, out: number, x: number, B: number, D: number): void {
     checkInt("batch", B); checkInt("dim", D);
     this.span("nll", nll, B); this.span("out", out, 2 * B * D); this.span("x", x, B * D);
     this.raw.gaussian_learned_nll_forward(nll, out, x, B, D);
   }
 
+  /** Writes dout (B, 2D), rows [w·(μ − x)·e^(−2s) | w·(1 − (x − μ)²·e^(−2s))]
+   *  (out and x as in gaussianLearnedForward; w finite). */
   gaussianLearnedBackward(dout: number, out: number, x: number, B: number, D: number, w: number): void {
     checkInt("batch", B); checkInt("dim", D); finite("w", w);
     this.span("dout", dout, 2 * B * D); this.span("out", out, 2 * B * D); this.span("x", x, B * D);
@@ -559,31 +615,37 @@ export class Kernels {
     return this.raw.adam_step(a.p, a.g, a.m, a.v, a.n, a.lr, a.beta1, 1 - a.beta1, a.beta2, 1 - a.beta2, a.eps, 1 - a.lr * a.weightDecay, bc1, bc2);
   }
 
+  /** Writes x (n) = value (finite). */
   fill(x: number, n: number, value: number): void {
     checkInt("n", n, 0); finite("value", value); this.span("x", x, n);
     this.raw.fill(x, n, value);
   }
 
+  /** Writes dst (n) = src (n) (the regions may overlap). */
   copy(dst: number, src: number, n: number): void {
     checkInt("n", n, 0); this.span("dst", dst, n); this.span("src", src, n);
     this.raw.copy(dst, src, n);
   }
 
+  /** y (n) += a·x (n) (a finite). */
   axpy(y: number, x: number, n: number, a: number): void {
     checkInt("n", n, 0); finite("a", a); this.span("y", y, n); this.span("x", x, n);
     this.raw.axpy(y, x, n, a);
   }
 
+  /** x (n) *= s (s finite). */
   scale(x: number, n: number, s: number): void {
     checkInt("n", n, 0); finite("s", s); this.span("x", x, n);
     this.raw.scale(x, n, s);
   }
 
+  /** Σ x² over x (n), accumulated in float64 in a fixed order. */
   sumSquares(x: number, n: number): number {
     checkInt("n", n, 0); this.span("x", x, n);
     return this.raw.sum_squares(x, n);
   }
 
+  /** Whether every element of x (n) is finite (no NaN, no ±∞). */
   allFinite(x: number, n: number): boolean {
     checkInt("n", n, 0); this.span("x", x, n);
     return this.raw.all_finite(x, n) === 1;

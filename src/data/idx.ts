@@ -19,7 +19,9 @@ export class IdxFormatError extends Error {
   override name = "IdxFormatError";
 }
 
+/** Element type of an IDX file (its type code 0x08, 0x09, 0x0B, 0x0C, 0x0D, 0x0E). */
 export type IdxType = "uint8" | "int8" | "int16" | "int32" | "float32" | "float64";
+/** The typed array holding an IDX file's values, one per {@link IdxType}. */
 export type IdxData = Uint8Array | Int8Array | Int16Array | Int32Array | Float32Array | Float64Array;
 
 /** The contents of one IDX file. */

@@ -16,11 +16,17 @@ export type Shape = readonly number[];
 export interface ParamSpec {
   /** Full name: "<layer name>.weight" / ".bias". */
   name: string;
+  /** Its shape (dense weight (in, out); conv2d (kh, kw, in, filters);
+   *  conv2d_transpose (kh, kw, filters, in); bias (out)). */
   shape: number[];
   /** "weight": U(±a) with a from the fans (Glorot / He / PyTorch); "bias":
    *  zero, or U(±1/√fanIn) under the PyTorch init. */
   role: "weight" | "bias";
+  /** Fan-in of the initialisation: a dense layer's input width; a
+   *  convolution's kh·kw times its weight's third axis (Keras' fans). */
   fanIn: number;
+  /** Fan-out of the initialisation: a dense layer's output width; a
+   *  convolution's kh·kw times its weight's last axis. */
   fanOut: number;
 }
 
@@ -30,12 +36,15 @@ export interface LayerSpec {
   kind: string;
   /** "encoder.0", "decoder.3", … (its place in the user's list). */
   name: string;
+  /** Shape of one input row: (D) or NHWC (H, W, C). */
   inShape: number[];
+  /** Shape of one output row: (D) or NHWC (H, W, C). */
   outShape: number[];
   /** The kind's settings, validated and normalized (plain JSON). */
   settings: Record<string, unknown>;
   /** Activation fused into the kind's kernels ("identity" for none). */
   activation: Activation;
+  /** Its parameter tensors, in arena order (none for flatten, reshape and condition). */
   params: ParamSpec[];
   /** The output is the input itself (no buffer, no copy: flatten, reshape);
    *  its gradient is then the input's gradient too. */
