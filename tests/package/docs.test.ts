@@ -64,10 +64,10 @@ describe("API reference (TypeDoc)", () => {
       "export function usesHidden(h: Hidden): number { return h.a; }",
       "",
     ].join("\n"));
-    const { validation, treatWarningsAsErrors, excludeInternal, excludePrivate } = config;
+    const { validation, treatWarningsAsErrors, excludeInternal, excludePrivate, disableSources } = config;
     writeFileSync(join(dir, "typedoc.json"), JSON.stringify({
       entryPoints: ["index.ts"], tsconfig: "tsconfig.json", readme: "none",
-      validation, treatWarningsAsErrors, excludeInternal, excludePrivate,
+      validation, treatWarningsAsErrors, excludeInternal, excludePrivate, disableSources,
     }));
     const { status, output } = typedoc(dir);
     expect(status, output).not.toBe(0);
