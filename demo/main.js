@@ -96,12 +96,18 @@ function showEnv() {
   parts.push(shared
     ? "SharedArrayBuffer: <b>on</b> (cross-origin isolated: the data is shared with the worker, not copied)"
     : "SharedArrayBuffer: <b>unavailable</b> (the page is not cross-origin isolated): the data is copied into the worker");
+  if (i) {
+    parts.push(i.threads > 1
+      ? `threads: <b>${i.threads}</b> (the worker splits the kernels over ${i.threads - 1} helper worker${i.threads === 2 ? "" : "s"}; same results as one thread)`
+      : `threads: <b>1</b>${i.threadsNote ? ` (${i.threadsNote})` : ""}`);
+  }
   parts.push("training runs in a Web Worker");
   const env = $("#env");
   env.innerHTML = parts.join(" · ");
   env.dataset.build = i?.build ?? "";
   env.dataset.relaxed = String(i?.relaxedSimd ?? "");
   env.dataset.shared = String(shared);
+  env.dataset.threads = String(i?.threads ?? "");
 }
 
 function summary() {

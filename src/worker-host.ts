@@ -123,6 +123,7 @@ class TrainerHost {
       relaxedSimd: await relaxedSimdAvailable(this.loadOptions.wasm?.relaxed),
       sharedMemory: isNode || (typeof SharedArrayBuffer === "function" && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true),
       threads: v.threads,
+      threadsNote: v.threadsNote,
       parameterCount: v.parameterCount,
       optimizer: v.optimizer.state(),
       steps: v.steps,

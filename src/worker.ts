@@ -113,6 +113,9 @@ export interface ModelInfo {
   sharedMemory: boolean;
   /** Threads the worker's kernels run on (its own helper workers). */
   threads: number;
+  /** Why fewer threads run than were asked for (e.g. no cross-origin
+   *  isolation), or null. */
+  threadsNote: string | null;
   /** Number of trainable parameters. */
   parameterCount: number;
   /** The optimizer's settings and step (lr null when it is a schedule). */

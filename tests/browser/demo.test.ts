@@ -71,6 +71,9 @@ describe("demo page in Chromium", () => {
     expect(await env.getAttribute("data-build")).toBe("relaxed");
     expect(await env.getAttribute("data-shared")).toBe("true");
     expect(await env.textContent()).toContain("SharedArrayBuffer: on");
+    // cross-origin isolated: the worker trains on every core the browser reports (threads "auto")
+    const cores = await page.evaluate(() => navigator.hardwareConcurrency);
+    expect(await env.getAttribute("data-threads")).toBe(String(Math.min(cores, 8)));
 
     // measure main-thread stalls while the worker trains
     await page.evaluate(() => {
@@ -207,6 +210,8 @@ describe("demo page in Chromium", () => {
     const env = page.locator("#env");
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
     expect(await env.getAttribute("data-shared")).toBe("false");
+    expect(await env.getAttribute("data-threads")).toBe("1");   // no SharedArrayBuffer: one thread, and the page says why
+    expect(await env.textContent()).toMatch(/threads: 1 \(SharedArrayBuffer is unavailable/);
     expect(await env.getAttribute("data-build")).toBe("plain");
     expect(await env.getAttribute("data-relaxed")).toBe("false");
     const text = (await env.textContent())!;
