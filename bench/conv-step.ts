@@ -8,7 +8,6 @@
 //          25 s per step at batch 8 on this machine);
 //   tfjs-wasm cannot train it: the step is attempted and the error it raises
 //          (no Conv2DBackpropFilter kernel) is reported.
-import * as tf from "@tensorflow/tfjs-core";
 import { presetLayers } from "../cli/src/presets.js";
 import { loadMnist, VAE, type Build } from "../src/index.js";
 import { randomNormals } from "../tests/reference.js";
@@ -81,13 +80,11 @@ export async function convStep(log: (s: string) => void = console.log): Promise<
   tw.dispose();
   await useBackend("cpu");
   log(`  tfjs-wasm: ${tfjsWasm}`);
-  void tf;
   return { gate, wasm, tfjsCpu, tfjsWasm };
 }
 
 /** The markdown section of bench/RESULTS.md. */
 export function convStepReport(r: ConvStepResult): string[] {
-  const w8 = r.wasm.filter((x) => x.batch === 8);
   const L = ["## Convolutional VAE training step (the Keras example, --arch keras-conv)", "",
     `The Keras VAE example (conv 32, 64 → dense 16 → latent ${LATENT}; dense 7·7·64 → conv-transpose 64, 32, 1), Bernoulli on pixels/255, Adam. ` +
     `Gate before timing: same weights and ε, loss ${r.gate.lossWasm.toFixed(4)} (wasm-vae) vs ${r.gate.lossTf.toFixed(4)} (tfjs-cpu), relative ${r.gate.lossRel.toExponential(1)}; ` +
@@ -98,7 +95,6 @@ export function convStepReport(r: ConvStepResult): string[] {
     x.batch === 8 ? `${(r.tfjsCpu.medianMs / x.medianMs).toFixed(0)}×` : "–"]);
   rows.push(["tfjs-cpu", "8", `${r.tfjsCpu.medianMs.toFixed(0)} ms`, "1×"], ["tfjs-wasm", "–", "cannot train (no Conv2DBackpropFilter)", "–"]);
   L.push("| implementation | batch | step (median) | × faster than tfjs-cpu at batch 8 |", "| :-- | --: | --: | --: |", ...rows.map((x) => `| ${x.join(" | ")} |`), "");
-  void w8;
   return L;
 }
 

@@ -94,7 +94,7 @@ async function speed(cfg: VAEConfig, build: Build, images: Float32Array, steps: 
   }
   wall.sort((a, b) => a - b);
   // breakdown: interleaved instrumented steps
-  const ins = instrument((vae as any).kernels.raw as RawExports);
+  const ins = instrument(vae.kernels.raw);
   const stepCpu: number[] = [];
   for (let s = 0; s < Math.max(10, Math.floor(steps / 2)); s++) {
     const x = next(), c = cpuMs();

@@ -160,7 +160,7 @@ export async function pngModule(): Promise<typeof import("pngjs").PNG> {
   try {
     return (await import("pngjs")).default.PNG;
   } catch (e) {
-    throw new MissingDependencyError("the wasm-vae CLI draws its figures with the package pngjs, which is not installed (npm i -D pngjs)", { cause: e });
+    throw new MissingDependencyError("the wasm-vae CLI draws its figures with the package pngjs, which is not installed (it is a dependency of wasm-vae-cli: reinstall it, or npm i pngjs)", { cause: e });
   }
 }
 
