@@ -71,6 +71,7 @@ export const RUN: Group = ["Run", {
   resume: { type: "string", value: "<run dir>", help: "continue a run from its checkpoint (only --epochs, --iwae-* may change)" },
   "iwae-samples": { type: "string", default: "100", value: "<k>", help: "importance samples for the final log-likelihood estimate" },
   "iwae-images": { type: "string", default: "1000", value: "<n>", help: "test images for the final log-likelihood estimate (the first n)" },
+  "latent-view": { type: "string", default: "umap", value: "umap|pca", help: "latents above 2-d: latent.png and the report show UMAP beside PCA (umap), or PCA alone (pca, faster)" },
   "signal-after-batches": { type: "string", hidden: true, value: "<n>", help: "test hook: send this process SIGINT after n batches" },
 }];
 
@@ -87,6 +88,8 @@ export interface Command {
   usage: string;
   groups: Group[];
   notes?: string[];
+  /** A command that takes one positional argument, stored as this flag's value. */
+  positional?: string;
 }
 
 const iwae = (defK: string, defN: string): Group => ["Evaluation", {
@@ -172,6 +175,16 @@ export const COMMANDS: Record<string, Command> = {
     }], HELP],
     notes: ["The files must carry wasm-vae's config (files exported by wasm-vae, or a PyTorch export with the same __metadata__, see the README)."],
   },
+  report: {
+    summary: "write report.html of a run folder again (from its metrics.json and report-data.json)",
+    usage: "wasm-vae report <run dir> [--out <file>]",
+    positional: "run",
+    groups: [["Report", {
+      run: { type: "string", value: "<run dir>", help: "the run folder (also the first argument)", hidden: true },
+      out: { type: "string", value: "<file>", help: "HTML file to write (default: <run dir>/report.html)" },
+    }], HELP],
+    notes: ["The page is self-contained (charts, data and the vega libraries inlined): open it in any browser, offline."],
+  },
   info: {
     summary: "describe a model file: config, parameter count, build, steps and epochs",
     usage: "wasm-vae info --model <file> [--json]",
@@ -195,7 +208,9 @@ export function parse(cmd: string, argv: string[]): Values {
   for (const [k, o] of Object.entries(opts)) config[k] = o.short ? { type: o.type, short: o.short } : { type: o.type };
   try {
     const { values, positionals } = parseArgs({ args: joinDashValues(argv, opts), options: config, strict: true, allowPositionals: true });
-    if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} (flags start with --)`);
+    const pos = COMMANDS[cmd].positional;
+    if (pos && positionals.length === 1 && values[pos] === undefined) return { ...values, [pos]: positionals[0] } as Values;
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[pos ? 1 : 0] ?? positionals[0])} (flags start with --)`);
     return values as Values;
   } catch (e) {
     if (e instanceof UsageError) throw e;
