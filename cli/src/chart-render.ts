@@ -2,9 +2,13 @@
 // Vega specification, vega lays it out and writes SVG (renderer "none": no
 // canvas, no browser), and @resvg/resvg-js rasterizes the SVG to PNG with the
 // DejaVu Sans files of the dejavu-fonts-ttf package (never the system's
-// fonts: a fresh machine may have none). The three packages are
-// dependencies of wasm-vae-cli, imported on first use so that the commands
-// that draw nothing start without them.
+// fonts: a fresh machine may have none). Without a canvas vega would guess
+// text widths (0.8 em a character, too wide for DejaVu Sans); its
+// textMetrics.width hook measures them instead from the same files' glyph
+// advances, read with opentype.js, so titles, labels and legends are laid
+// out for the font that draws them. The packages are dependencies of
+// wasm-vae-cli, imported on first use so that the commands that draw nothing
+// start without them.
 // Not here: what a chart shows (charts.ts), image tiles (tiles.ts).
 import { createRequire } from "node:module";
 import { dirname, join } from "node:path";
@@ -42,6 +46,32 @@ export function fontFiles(): string[] {
 type Vega = typeof import("vega");
 type VegaLite = typeof import("vega-lite");
 type Resvg = typeof import("@resvg/resvg-js");
+/** The part of an opentype.js Font that measuring needs. */
+interface OtFont { unitsPerEm: number; charToGlyph(c: string): { advanceWidth?: number } }
+
+/** Text widths in DejaVu Sans (regular, bold, oblique): Σ glyph advances × size / unitsPerEm. */
+async function fontMeasure(): Promise<(item: { fontSize?: number; fontWeight?: string | number; fontStyle?: string }, text: unknown) => number> {
+  const ot = await need<{ default: { parse(b: ArrayBuffer): OtFont } }>("opentype.js", "measures the text of its figures");
+  const { readFileSync } = await import("node:fs");
+  const [regular, bold, oblique] = fontFiles().map((f) => {
+    const b = readFileSync(f);
+    return ot.default.parse(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength) as ArrayBuffer);
+  });
+  const cache = new Map<string, number>();   // font + character → advance in em
+  const advance = (font: OtFont, key: string, ch: string) => {
+    let a = cache.get(key + ch);
+    if (a === undefined) { a = (font.charToGlyph(ch).advanceWidth ?? font.unitsPerEm * 0.6) / font.unitsPerEm; cache.set(key + ch, a); }
+    return a;
+  };
+  return (item, text) => {
+    const w = item.fontWeight, isBold = w === "bold" || w === "bolder" || (Number(w) >= 600);
+    const [font, key] = isBold ? [bold, "b"] : item.fontStyle === "italic" || item.fontStyle === "oblique" ? [oblique, "o"] : [regular, "r"];
+    const size = item.fontSize != null ? +item.fontSize || 0 : 11;
+    let em = 0;
+    for (const ch of String(text ?? "")) em += advance(font, key, ch);
+    return em * size;
+  };
+}
 
 let modules: Promise<{ vega: Vega; vl: VegaLite; resvg: Resvg }> | null = null;
 
@@ -51,7 +81,7 @@ export function chartModules(): Promise<{ vega: Vega; vl: VegaLite; resvg: Resvg
     const vega = await need<Vega>("vega", "lays out its figures");
     const vl = await need<VegaLite>("vega-lite", "describes its figures");
     const resvg = await need<Resvg>("@resvg/resvg-js", "rasterizes its figures to PNG");
-    fontFiles();
+    (vega as unknown as { textMetrics: { width: unknown } }).textMetrics.width = await fontMeasure();
     return { vega, vl, resvg };
   })();
   modules.catch(() => { modules = null; });

@@ -259,11 +259,11 @@ export function imputationErrorSpec(e: ImputationErrorData, o: { interactive?: b
   ];
   const y = { field: "method", type: "nominal", title: null, sort: null, axis: { labelLimit: 260 } };
   return top({
-    title: { text: "Imputation error", subtitle: `mean squared error on the ${e.mask} of ${e.images} test images (${e.iterations} iterations); lower is better` },
+    title: { text: "Imputation error", subtitle: `mean squared error on the hidden values of ${e.images} test images (${e.mask}; vae.impute: ${e.iterations} iterations); lower is better` },
     width: 420, height: 120,
     data: { values },
     layer: [
-      { mark: { type: "bar", height: 22 }, encoding: { y, x: { field: "mse", type: "quantitative", title: "MSE on the hidden values" },
+      { mark: { type: "bar", height: 22 }, encoding: { y, x: { field: "mse", type: "quantitative", title: "MSE on the hidden values", axis: { tickCount: 5 } },
         color: { field: "kind", type: "nominal", legend: null, scale: { domain: ["model", "baseline"], range: [TAB10[0], "#999999"] } },
         ...(o.interactive ? { tooltip: [{ field: "method" }, { field: "mse", format: ".5f" }] } : {}) } },
       { mark: { type: "text", align: "left", dx: 4, fontSize: 12 }, encoding: { y, x: { field: "mse", type: "quantitative" }, text: { field: "mse", type: "quantitative", format: ".4f" } } },

@@ -26,11 +26,13 @@ export interface FigureContext {
 }
 
 /** Displayed tile size (SVG units, = PNG pixels: grids render at scale 1)
- *  and the integer upscaling of the tile image: small images are doubled,
- *  images above 64 pixels are shown 64 wide (the renderer scales them). */
+ *  and the integer upscaling of the tile image: images up to 32 pixels wide
+ *  are enlarged to at least 28 pixels (8 → 32, 28 → 28), then by `scale`;
+ *  wider ones are shown at their size up to 64, larger ones 64 wide (the
+ *  renderer scales those). */
 export function tileLayout(shape: ImageShape, scale = 2): { tile: number; up: number } {
   const w = shape[1];
-  if (w * scale <= 64) return { tile: w * scale, up: scale };
+  if (w <= 32) { const up = Math.ceil(28 / w) * scale; return { tile: w * up, up }; }
   if (w <= 64) return { tile: w, up: 1 };
   return { tile: 64, up: 1 };
 }
@@ -141,12 +143,12 @@ export async function interpolationFigure(ctx: FigureContext, o: { rows?: number
     const path = ctx.vae.interpolate(xa, xb, steps, { condition: conditionOf(ctx, test, [a]) });
     return [xa, ...split(path, D), xb];
   });
-  const lab = (i: number) => (test.labels ? ` (${test.labels[i]})` : "");
+  const name = (i: number) => (test.labels ? `${test.labels[i]}` : `#${i}`);
   return grid(ctx, cells, {
     title: "Interpolation in the latent space",
-    subtitle: `each row: test image a, the decodes of ${steps} points from E[z|a] to E[z|b] (t = 0 … 1), test image b`,
+    subtitle: `each row: test image a, the decodes of ${steps} points from E[z|a] to E[z|b] (t = 0 … 1), test image b${test.labels ? "; rows are named by the labels of a and b" : ""}`,
     colLabels: ["a", ...Array.from({ length: steps }, (_, j) => (steps === 1 ? "0" : (j / (steps - 1)).toFixed(2))), "b"], xTitle: "t",
-    rowLabels: ps.map(([a, b]) => `#${a}${lab(a)} → #${b}${lab(b)}`),
+    rowLabels: ps.map(([a, b]) => `${name(a)} → ${name(b)}`),
   });
 }
 
@@ -248,7 +250,7 @@ export async function manifoldFigure(ctx: FigureContext, o: { n?: number; label?
   const label = o.label ?? (ctx.data.test.labels ? ctx.data.test.labels[0] : 0);
   const x = ctx.vae.decode(z, { condition: classRows(ctx, new Array(n * n).fill(label)) });
   const every = Math.max(1, Math.ceil(n / 7));
-  const mark = (v: number, i: number) => (i % every === 0 || i === n - 1 ? v.toFixed(2) : "");
+  const mark = (v: number, i: number) => (i % every === 0 ? v.toFixed(2) : "");
   return grid(ctx, chunk(split(x, ctx.data.dim), n), {
     title: "The decoder over the 2-d latent",
     subtitle: `z₁ and z₂ from ${q[0].toFixed(2)} to ${q[n - 1].toFixed(2)}: the N(0, 1) quantiles (i + ½)/${n}${ctx.classes > 0 ? `, class ${label}` : ""}`,

@@ -126,9 +126,12 @@ describe("image grids", () => {
     expect(describeMask([28, 28, 3], "left")).toBe("left half (columns 0–13 of 28)");
   });
 
-  it("tile layout: small images doubled, large ones shown 64 wide", () => {
+  it("tile layout: small images enlarged by whole factors, large ones shown 64 wide", () => {
     expect(tileLayout([28, 28])).toEqual({ tile: 56, up: 2 });
     expect(tileLayout([28, 28], 1)).toEqual({ tile: 28, up: 1 });
+    expect(tileLayout([8, 8])).toEqual({ tile: 64, up: 8 });
+    expect(tileLayout([8, 8], 1)).toEqual({ tile: 32, up: 4 });
+    expect(tileLayout([32, 32, 3])).toEqual({ tile: 64, up: 2 });
     expect(tileLayout([48, 48, 3])).toEqual({ tile: 48, up: 1 });
     expect(tileLayout([128, 128, 3])).toEqual({ tile: 64, up: 1 });
   });
