@@ -161,9 +161,10 @@ ${sections}
 <script id="specs" type="application/json">${scriptJson(specs)}</script>
 <script>
 const specs = JSON.parse(document.getElementById("specs").textContent);
+window.reportViews = {};   // the vega views by chart id, for scripting and tests
 for (const el of document.querySelectorAll("[data-chart]")) {
   vegaEmbed(el, specs[el.dataset.chart], { renderer: "svg", actions: false })
-    .then(() => { el.dataset.rendered = "true"; })
+    .then((r) => { window.reportViews[el.dataset.chart] = r.view; el.dataset.rendered = "true"; })
     .catch((e) => { el.dataset.rendered = "error"; el.textContent = "this chart failed to render: " + e.message; console.error(e); });
 }
 </script>
