@@ -205,7 +205,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
   if (resume) {
     const extra = Object.keys(f.values).filter((k) => f.values[k] !== undefined && !RESUME_FLAGS.has(k));
     if (extra.length > 0) {
-      throw new UsageError(`--resume continues a run with its own settings; ${extra.map((k) => `--${k}`).join(", ")} cannot be changed (only --epochs, --iwae-samples, --iwae-images, --build)`);
+      throw new UsageError(`--resume continues a run with its own settings; ${extra.map((k) => `--${k}`).join(", ")} cannot be changed (only --epochs, --iwae-samples, --iwae-images, --build, --latent-view)`);
     }
     dir = resolve(f.str("resume")!);
     const mp = join(dir, "metrics.json"), cp = join(dir, "checkpoint.wvae");
