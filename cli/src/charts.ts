@@ -171,30 +171,39 @@ export interface LatentView {
 
 /** The latent means of test images in one or more 2-d views, side by side,
  *  coloured by label (tab10) with a legend. `images[i]` (report only): the
- *  decode of point i's latent mean, shown in the tooltip when hovered. */
+ *  decode of point i's latent mean, shown in the tooltip when hovered. The
+ *  views share one data table (view k's coordinates are fields xk, yk), so
+ *  each image is stored once. */
 export function latentSpec(views: LatentView[], labels: ArrayLike<number> | null, o: { points: number; interactive?: boolean; images?: string[]; size?: number } = { points: 0 }): Spec {
   const size = o.size ?? (views.length > 1 ? 380 : 460);
-  const panel = (v: LatentView) => {
-    const values = Array.from({ length: v.x.length }, (_, i) => ({
-      i, x: v.x[i], y: v.y[i], label: labels ? String(labels[i]) : "all", ...(o.images ? { image: o.images[i] } : {}),
-    }));
-    const classes = labels ? [...new Set(Array.from(labels))].sort((a, b) => a - b).map(String) : ["all"];
-    const tooltip = o.interactive ? [...(o.images ? [{ field: "image", title: "image" }] : []), { field: "label" }, { field: "i", title: "test image" }, { field: "x", format: ".3f", title: v.xTitle }, { field: "y", format: ".3f", title: v.yTitle }] : undefined;
+  const n = views[0]?.x.length ?? 0;
+  const values = Array.from({ length: n }, (_, i) => {
+    const row: Record<string, number | string> = { i, label: labels ? String(labels[i]) : "all" };
+    views.forEach((v, k) => { row[`x${k}`] = v.x[i]; row[`y${k}`] = v.y[i]; });
+    if (o.images) row.image = o.images[i];
+    return row;
+  });
+  const classes = labels ? [...new Set(Array.from(labels))].sort((a, b) => a - b).map(String) : ["all"];
+  const panel = (v: LatentView, k: number) => {
+    const tooltip = o.interactive ? [...(o.images ? [{ field: "image", title: "image" }] : []), { field: "label" }, { field: "i", title: "test image" },
+      { field: `x${k}`, format: ".3f", title: v.xTitle }, { field: `y${k}`, format: ".3f", title: v.yTitle }] : undefined;
     return {
-      title: v.title, width: size, height: size, data: { values },
-      mark: { type: "circle", size: values.length > 3000 ? 10 : 18, opacity: 0.75 },
+      title: v.title, width: size, height: size,
+      mark: { type: "circle", size: n > 3000 ? 10 : 18, opacity: 0.75 },
       encoding: {
-        x: { field: "x", type: "quantitative", title: v.xTitle, scale: { zero: false } },
-        y: { field: "y", type: "quantitative", title: v.yTitle, scale: { zero: false } },
+        x: { field: `x${k}`, type: "quantitative", title: v.xTitle, scale: { zero: false } },
+        y: { field: `y${k}`, type: "quantitative", title: v.yTitle, scale: { zero: false } },
         color: { field: "label", type: "nominal", title: labels ? "label" : null, sort: classes,
-          scale: { domain: classes, range: classes.map((c, k) => TAB10[(labels ? Number(c) : k) % 10]) }, legend: labels ? {} : null },
+          scale: { domain: classes, range: classes.map((c, j) => TAB10[(labels ? Number(c) : j) % 10]) }, legend: labels ? {} : null },
         ...(tooltip ? { tooltip } : {}),
       },
       ...(o.interactive ? { params: [{ ...ZOOM, name: `zoom_${v.kind}` }] } : {}),
     };
   };
-  const title = { text: `Latent means E[z|x] of ${o.points} test images`, subtitle: views.length > 1 ? `${views.map((v) => v.title).join(" beside ")}${o.interactive && o.images ? "; hover a point to see its decoded image" : ""}` : (o.interactive && o.images ? "hover a point to see its decoded image" : "") };
-  return views.length === 1 ? top({ ...panel(views[0]), title }) : top({ title, hconcat: views.map(panel), resolve: { scale: { color: "shared" } } });
+  const hover = o.interactive && o.images ? "hover a point to see its decoded image" : "";
+  const title = { text: `Latent means E[z|x] of ${o.points} test images`, subtitle: views.length > 1 ? `${views.map((v) => v.title).join(" beside ")}${hover ? `; ${hover}` : ""}` : hover };
+  return views.length === 1 ? top({ data: { values }, ...panel(views[0], 0), title })
+    : top({ title, data: { values }, hconcat: views.map(panel), resolve: { scale: { color: "shared" } } });
 }
 
 // ------------------------------------------------------------------ images

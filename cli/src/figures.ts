@@ -284,12 +284,11 @@ export function latentFigureSpec(f: LatentFigure, o: { interactive?: boolean; im
   return latentSpec(f.views, f.labels, { points: f.points, ...o });
 }
 
-/** Decodes of the latent means (the report's hover images), small PNG tiles. */
+/** Decodes of the latent means (the report's hover images), PNG tiles at the image's own size (the page enlarges them). */
 export async function latentImages(ctx: FigureContext, f: LatentFigure): Promise<string[]> {
   await pngModule();
   const idx = Array.from({ length: f.points }, (_, i) => i);
   const x = ctx.vae.decode(f.mean, { condition: conditionOf(ctx, ctx.data.test, idx) });
   const D = ctx.data.dim;
-  const up = ctx.shape[1] <= 32 ? 2 : 1;
-  return idx.map((i) => tileUrl(x.subarray(i * D, (i + 1) * D), ctx.shape, ctx.range, up));
+  return idx.map((i) => tileUrl(x.subarray(i * D, (i + 1) * D), ctx.shape, ctx.range));
 }

@@ -147,7 +147,7 @@ table { border-collapse: collapse; font-size: 14px; } th { text-align: left; ver
 td { padding: 3px 0; } code, pre { font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 12.5px; }
 pre { background: #f6f6f6; padding: 10px; overflow: auto; max-height: 420px; }
 .note { color: #8a4b00; } .hint { color: #555; font-size: 13px; }
-.vg-tooltip img { max-width: 112px; image-rendering: pixelated; }
+#vg-tooltip-element img { width: 84px; max-width: 84px; max-height: 84px; object-fit: contain; image-rendering: pixelated; }
 </style>
 ${libs.map((s) => `<script>${s.replace(/<\/script/gi, "<\\/script")}</script>`).join("\n")}
 </head>

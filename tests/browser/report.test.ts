@@ -86,7 +86,8 @@ describe("report.html in Chromium", () => {
     const img = page.locator("#vg-tooltip-element.visible img");
     await img.waitFor({ timeout: 5_000 });
     expect(await img.getAttribute("src")).toMatch(/^data:image\/png;base64,/);
-    expect(await img.evaluate((e: HTMLImageElement) => e.naturalWidth)).toBe(56);   // a 28 × 28 decode, drawn 2×
+    expect(await img.evaluate((e: HTMLImageElement) => [e.naturalWidth, e.naturalHeight])).toEqual([28, 28]);   // a 28 × 28 decode
+    expect(await img.evaluate((e: HTMLImageElement) => e.getBoundingClientRect().width)).toBe(84);             // shown 3×
     expect(await page.textContent("#vg-tooltip-element")).toMatch(/label\s*\d/);
     expect(problems()).toEqual([]);
     await page.close();
