@@ -89,7 +89,7 @@ export function lossSpec(epochs: EpochPoint[], batchLoss: number[], batchesPerEp
   const sub = [`batch k at epoch (k + ½)/${batchesPerEpoch}, epoch means at e − ½, test −ELBO at e`];
   if (above > 0) sub.push(`${above} early batch value${above === 1 ? "" : "s"} above ${domain[1].toFixed(1)} run off the top${o.interactive ? " (scroll to zoom out)" : ""}`);
   const color = { field: "series", type: "nominal", title: null, scale: { domain: Object.values(SERIES), range: ["#9ecae1", TAB10[0], TAB10[1]] }, legend: { orient: "top", direction: "horizontal", labelLimit: 400, columnPadding: 8 } };
-  const x = { field: "x", type: "quantitative", title: "epoch", scale: { domain: [0, E], nice: false }, axis: epochAxis(E) };
+  const x = { field: "x", type: "quantitative", title: "epoch", scale: { domain: [0, E], nice: false, padding: 8 }, axis: epochAxis(E) };
   const y = { field: "loss", type: "quantitative", title: o.warmup ? "loss (−ELBO with β warm-up), nats" : "−ELBO, nats per image", scale: { domain, zero: false, nice: false } };
   const tooltip = o.interactive ? [{ field: "series" }, { field: "epoch" }, { field: "x", format: ".3f", title: "x (epochs)" }, { field: "loss", format: ".2f" }] : undefined;
   return top({
@@ -122,7 +122,7 @@ export function termsSpec(epochs: EpochPoint[], o: { interactive?: boolean } = {
     transform: [{ filter: { field: "term", equal: term } }],
     mark: { type: "line", strokeWidth: 2.5, point: { size: 45, filled: true }, clip: true },
     encoding: {
-      x: { field: "x", type: "quantitative", title: "epoch", scale: { domain: [0, E], nice: false }, axis: epochAxis(E) },
+      x: { field: "x", type: "quantitative", title: "epoch", scale: { domain: [0, E], nice: false, padding: 8 }, axis: epochAxis(E) },
       y: { field: "value", type: "quantitative", title: "nats per image", scale: { zero: false } },
       color: { field: "split", type: "nominal", title: null, scale: { domain: ["train, epoch mean", "test, after the epoch"], range: [TAB10[0], TAB10[1]] }, legend: { orient: "top", labelLimit: 400 } },
       ...(o.interactive ? { tooltip: [{ field: "split" }, { field: "epoch" }, { field: "value", format: ".3f" }] } : {}),
@@ -146,7 +146,7 @@ export function scheduleSpec(o: { lr: number; batchesPerEpoch: number; epochs: n
     title, width: 300, height: 200, data: { values },
     mark: { type: "line", strokeWidth: 2.5, color: TAB10[0], point: values.length <= 40 ? { filled: true, size: 35 } : false },
     encoding: {
-      x: { field: "x", type: "quantitative", title: "epoch", scale: { domain: [0, E], nice: false }, axis: epochAxis(E) },
+      x: { field: "x", type: "quantitative", title: "epoch", scale: { domain: [0, E], nice: false, padding: 8 }, axis: epochAxis(E) },
       y: { field: "value", type: "quantitative", title: ytitle, axis: { format: fmt } },
       ...(o.interactive ? { tooltip: [{ field: "x", format: ".3f", title: "epoch" }, { field: "value", title: ytitle }] } : {}),
     },

@@ -72,13 +72,17 @@ describe("report.html in Chromium", () => {
     const xDomain = () => page.evaluate(() => (window as unknown as { reportViews: Record<string, { scale(n: string): { domain(): number[] } }> })
       .reportViews.loss.scale("x").domain());
     const before = await xDomain();
-    expect(before).toEqual([0, 2]);
+    // epochs 0..2, padded by a few pixels so that the points at the ends show whole
+    expect(before[0]).toBeLessThan(0);
+    expect(before[0]).toBeGreaterThan(-0.1);
+    expect(before[1]).toBeGreaterThan(2);
+    expect(before[1]).toBeLessThan(2.1);
     const box = (await page.locator("#chart-loss svg .mark-line path").first().boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await page.mouse.wheel(0, -400);                          // zoom in
     await page.waitForTimeout(300);
     const after = await xDomain();
-    expect(after[1] - after[0]).toBeLessThan(2 * 0.9);
+    expect(after[1] - after[0]).toBeLessThan(0.9 * (before[1] - before[0]));
 
     const point = page.locator("#chart-latent svg .mark-symbol path").nth(7);
     await point.scrollIntoViewIfNeeded();

@@ -68,7 +68,7 @@ describe("what ships", () => {
 
   it("the CLI tarball has its launcher and compiled sources", () => {
     const files = cli.files.map((f) => f.path);
-    for (const f of ["bin/wasm-vae.js", "dist/main.js", "dist/train.js", "LICENSE", "README.md"]) expect(files, f).toContain(f);
+    for (const f of ["bin/wasm-vae.js", "dist/main.js", "dist/train.js", "dist/charts.js", "dist/chart-render.js", "dist/report.js", "LICENSE", "README.md"]) expect(files, f).toContain(f);
     expect(files.filter((f) => f.endsWith(".map") || f.startsWith("src/"))).toEqual([]);
   });
 });
