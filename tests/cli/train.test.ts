@@ -27,7 +27,7 @@ function expectGrid(path: string, min: { width: number; height: number }): void 
   expect(p.height, path).toBeGreaterThanOrEqual(min.height + 30);   // + the title
   expect(p.width, path).toBeLessThan(min.width + 400);
   expect(p.height, path).toBeLessThan(min.height + 200);
-  expect(p.inked, path).toBeGreaterThan(0.3);                        // mostly image tiles
+  expect(p.inked, path).toBeGreaterThan(0.15);                       // image tiles (a narrow grid under a wide caption has less)
 }
 
 function finiteNumbers(v: unknown, path = "metrics"): void {
