@@ -7,7 +7,8 @@ import { describe, expect, it } from "vitest";
 import pngjs from "pngjs";
 import { gridSpec, imputationErrorSpec, latentSpec, lossPoints, lossSpec, scheduleSpec, SERIES, termsSpec } from "../../cli/src/charts.js";
 import { fontFiles, renderChart, renderSvg } from "../../cli/src/chart-render.js";
-import { describeMask, halfMask, tileLayout } from "../../cli/src/figures.js";
+import { describeMask, halfMask, imputationFigure, reconstructionsFigure, samplesFigure, tileLayout, type FigureContext } from "../../cli/src/figures.js";
+import { VAE } from "../../src/index.js";
 import { latentViews, umap2 } from "../../cli/src/latent-view.js";
 import { reportHtml, reportLibraries, type ReportData, type ReportMetrics } from "../../cli/src/report.js";
 import { pngModule, tileUrl } from "../../cli/src/tiles.js";
@@ -117,6 +118,32 @@ describe("image grids", () => {
     }
     expect(reds).toBeGreaterThanOrEqual(100);   // 12 × 12 tiles, edges may blend
     expect(blues).toBeGreaterThanOrEqual(100);
+  });
+
+  it("the figures of a model on (4, 4, 3) colour images draw colour tiles, and hide the bottom half in every channel", async () => {
+    const D = 4 * 4 * 3, n = 3;
+    // image i: pixel p has channels (p/16, i/2, 1 − p/16)
+    const x = new Float32Array(n * D).map((_, k) => { const i = Math.floor(k / D), p = Math.floor((k % D) / 3), c = k % 3; return c === 0 ? p / 16 : c === 1 ? i / 2 : 1 - p / 16; });
+    const vae = await VAE.create({ inputDim: D, encoder: [8], latentDim: 2, seed: 3 }, { threads: 1 });
+    const ctx: FigureContext = { vae, classes: 0, shape: [4, 4, 3], range: [0, 1],
+      data: { train: null, test: { x, labels: null, n }, dim: D, imageShape: [4, 4], description: "", testSource: "" } };
+    const rgb = (url: string, p: number) => { const t = decode(Buffer.from(url.split(",")[1], "base64")); const o = p * 4; return [...t.data.subarray(o, o + 3)]; };
+    const rec = await reconstructionsFigure(ctx, { n, cols: n });
+    expect(rec.options.tile).toBe(4 * 14);       // 4-pixel images enlarged 7×, then 2×
+    const input1 = rec.tiles.find((t) => t.row === 0 && t.col === 1)!;
+    // pixel (0, 0) of image 1 is (0, 0.5, 1); pixel (3, 3), drawn at (3·14, 3·14), is (15/16, 0.5, 1/16)
+    expect(rgb(input1.url, 0)).toEqual([0, 128, 255]);
+    expect(rgb(input1.url, (3 * 14) * 56 + 3 * 14)).toEqual([239, 128, 16]);
+    const imp = await imputationFigure(ctx, { n, cols: n, iterations: 2 });
+    const hidden = imp.tiles.find((t) => t.row === 1 && t.col === 0)!;
+    expect(rgb(hidden.url, 0)).toEqual([0, 0, 255]);                 // row 0 observed: the image's own colour
+    expect(rgb(hidden.url, (2 * 14) * 56)).toEqual([31, 119, 180]);  // row 2 hidden: tab:blue
+    const samples = await samplesFigure(ctx, { n: 4, cols: 2 });
+    const t = decode(Buffer.from(samples.tiles[0].url.split(",")[1], "base64"));
+    let coloured = 0;
+    for (let o = 0; o < t.data.length; o += 4) if (t.data[o] !== t.data[o + 1] || t.data[o + 1] !== t.data[o + 2]) coloured++;
+    expect(coloured).toBeGreaterThan(0);                              // decoded colour, not grey
+    vae.dispose();
   });
 
   it("the half mask covers every channel of a pixel, and is described in words", () => {
