@@ -174,16 +174,19 @@ export interface LatentView {
  *  decode of point i's latent mean, shown in the tooltip when hovered. The
  *  views share one data table (view k's coordinates are fields xk, yk), so
  *  each image is stored once. */
-export function latentSpec(views: LatentView[], labels: ArrayLike<number> | null, o: { points: number; interactive?: boolean; images?: string[]; size?: number } = { points: 0 }): Spec {
+export function latentSpec(views: LatentView[], labels: ArrayLike<number> | null,
+                           o: { points: number; interactive?: boolean; images?: string[]; size?: number; classNames?: string[] | null } = { points: 0 }): Spec {
   const size = o.size ?? (views.length > 1 ? 380 : 460);
   const n = views[0]?.x.length ?? 0;
+  const name = (k: number) => o.classNames?.[k] ?? String(k);
   const values = Array.from({ length: n }, (_, i) => {
-    const row: Record<string, number | string> = { i, label: labels ? String(labels[i]) : "all" };
+    const row: Record<string, number | string> = { i, label: labels ? name(labels[i]) : "all" };
     views.forEach((v, k) => { row[`x${k}`] = v.x[i]; row[`y${k}`] = v.y[i]; });
     if (o.images) row.image = o.images[i];
     return row;
   });
-  const classes = labels ? [...new Set(Array.from(labels))].sort((a, b) => a - b).map(String) : ["all"];
+  const ids = labels ? [...new Set(Array.from(labels))].sort((a, b) => a - b) : [0];
+  const classes = labels ? ids.map(name) : ["all"];
   const panel = (v: LatentView, k: number) => {
     const tooltip = o.interactive ? [...(o.images ? [{ field: "image", title: "image" }] : []), { field: "label" }, { field: "i", title: "test image" },
       { field: `x${k}`, format: ".3f", title: v.xTitle }, { field: `y${k}`, format: ".3f", title: v.yTitle }] : undefined;
@@ -194,7 +197,7 @@ export function latentSpec(views: LatentView[], labels: ArrayLike<number> | null
         x: { field: `x${k}`, type: "quantitative", title: v.xTitle, scale: { zero: false } },
         y: { field: `y${k}`, type: "quantitative", title: v.yTitle, scale: { zero: false } },
         color: { field: "label", type: "nominal", title: labels ? "label" : null, sort: classes,
-          scale: { domain: classes, range: classes.map((c, j) => TAB10[(labels ? Number(c) : j) % 10]) }, legend: labels ? {} : null },
+          scale: { domain: classes, range: ids.map((k) => TAB10[k % 10]) }, legend: labels ? {} : null },
         ...(tooltip ? { tooltip } : {}),
       },
       ...(o.interactive ? { params: [{ ...ZOOM, name: `zoom_${v.kind}` }] } : {}),

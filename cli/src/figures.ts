@@ -21,6 +21,10 @@ export interface FigureContext {
   classes: number;
   /** (h, w) or (h, w, c) of one image, channels last; c is 1 or 3. */
   shape: ImageShape;
+  /** Channels when `shape` is (h, w) (default 1). */
+  channels?: number;
+  /** Names of the labels 0, 1, … (e.g. class folders), for legends. */
+  classNames?: string[] | null;
   /** Values mapped to black..white. */
   range: [number, number];
 }
@@ -35,6 +39,11 @@ export function tileLayout(shape: ImageShape, scale = 2): { tile: number; up: nu
   if (w <= 32) { const up = Math.ceil(28 / w) * scale; return { tile: w * up, up }; }
   if (w <= 64) return { tile: w, up: 1 };
   return { tile: 64, up: 1 };
+}
+
+/** (h, w, c) of the context's images. */
+export function shapeOf(ctx: FigureContext): ImageShape {
+  return ctx.shape.length === 3 ? ctx.shape : [ctx.shape[0], ctx.shape[1], ctx.channels ?? 1];
 }
 
 /** Rows `idx` of a split, copied. */
@@ -68,14 +77,14 @@ async function tilesOf(ctx: FigureContext, cells: (Float32Array | null)[][], up:
   await pngModule();
   const tiles: Tile[] = [];
   cells.forEach((row, r) => row.forEach((img, c) => {
-    if (img) tiles.push({ col: c, row: r, url: tileUrl(img, ctx.shape, ctx.range, up, hidden?.[r]) });
+    if (img) tiles.push({ col: c, row: r, url: tileUrl(img, shapeOf(ctx), ctx.range, up, hidden?.[r]) });
   }));
   return tiles;
 }
 
 async function grid(ctx: FigureContext, cells: (Float32Array | null)[][], o: Omit<GridOptions, "tile">, scale = 2,
                     hidden?: (((p: number) => boolean) | undefined)[]): Promise<GridFigure> {
-  const { tile, up } = tileLayout(ctx.shape, scale);
+  const { tile, up } = tileLayout(shapeOf(ctx), scale);
   return { tiles: await tilesOf(ctx, cells, up, hidden), cols: Math.max(...cells.map((r) => r.length)), rows: cells.length, options: { ...o, tile } };
 }
 
@@ -188,9 +197,9 @@ export async function imputationFigure(ctx: FigureContext, o: { n?: number; cols
   const n = Math.min(o.n ?? 16, test.n), cols = Math.min(o.cols ?? 16, n);
   const idx = Array.from({ length: n }, (_, i) => i);
   const x = rowsOf(test, D, idx);
-  const mask = halfMask(ctx.shape, o.mask);
+  const mask = halfMask(shapeOf(ctx), o.mask);
   const done = ctx.vae.impute(x, mask, { iterations: o.iterations, condition: conditionOf(ctx, test, idx) });
-  const c = channelsOf(ctx.shape);
+  const c = channelsOf(shapeOf(ctx));
   const hide = (p: number) => mask[p * c] === 0;
   const orig = chunk(split(x, D), cols), comp = chunk(split(done, D), cols);
   const cells: Float32Array[][] = [], hidden: (((p: number) => boolean) | undefined)[] = [], rowLabels: string[] = [];
@@ -201,7 +210,7 @@ export async function imputationFigure(ctx: FigureContext, o: { n?: number; cols
   });
   return grid(ctx, cells, {
     title: "Imputation",
-    subtitle: [`hidden: the ${describeMask(ctx.shape, o.mask)}, drawn in blue; imputed by vae.impute (${o.iterations ?? 50} iterations)`,
+    subtitle: [`hidden: the ${describeMask(shapeOf(ctx), o.mask)}, drawn in blue; imputed by vae.impute (${o.iterations ?? 50} iterations)`,
       "each group: the input row, the observed part, the completion"],
     rowLabels,
   }, 2, hidden);
@@ -218,7 +227,7 @@ export function imputationError(ctx: FigureContext, o: { n?: number; iterations?
   const n = Math.min(o.n ?? 100, test.n), iterations = o.iterations ?? 100;
   const idx = Array.from({ length: n }, (_, i) => i);
   const x = rowsOf(test, D, idx);
-  const mask = halfMask(ctx.shape, o.mask);
+  const mask = halfMask(shapeOf(ctx), o.mask);
   const cond = conditionOf(ctx, test, idx);
   const done = ctx.vae.impute(x, mask, { iterations, condition: cond });
   const prior = ctx.vae.sample(n, { condition: cond });
@@ -265,6 +274,7 @@ export interface LatentFigure {
   projection: string;
   /** n × L latent means. */
   mean: Float32Array;
+  classNames: string[] | null;
   seconds: Record<string, number>;
 }
 
@@ -276,12 +286,12 @@ export async function latentFigure(ctx: FigureContext, o: { max?: number; view?:
   const idx = Array.from({ length: n }, (_, i) => i);
   const { mean } = ctx.vae.encode(test.x.subarray(0, n * D), { condition: conditionOf(ctx, test, idx) });
   const v = await latentViews(mean, n, L, o.view ?? "umap", o.seed ?? 0);
-  return { views: v.views, labels: test.labels ? test.labels.subarray(0, n) : null, points: n, projection: v.projection, mean, seconds: v.seconds };
+  return { views: v.views, labels: test.labels ? test.labels.subarray(0, n) : null, points: n, projection: v.projection, mean, seconds: v.seconds, classNames: ctx.classNames ?? null };
 }
 
 /** The scatter of a latent figure (the PNG's spec). */
 export function latentFigureSpec(f: LatentFigure, o: { interactive?: boolean; images?: string[] } = {}): ReturnType<typeof latentSpec> {
-  return latentSpec(f.views, f.labels, { points: f.points, ...o });
+  return latentSpec(f.views, f.labels, { points: f.points, classNames: f.classNames, ...o });
 }
 
 /** Decodes of the latent means (the report's hover images), PNG tiles at the image's own size (the page enlarges them). */
@@ -290,5 +300,5 @@ export async function latentImages(ctx: FigureContext, f: LatentFigure): Promise
   const idx = Array.from({ length: f.points }, (_, i) => i);
   const x = ctx.vae.decode(f.mean, { condition: conditionOf(ctx, ctx.data.test, idx) });
   const D = ctx.data.dim;
-  return idx.map((i) => tileUrl(x.subarray(i * D, (i + 1) * D), ctx.shape, ctx.range));
+  return idx.map((i) => tileUrl(x.subarray(i * D, (i + 1) * D), shapeOf(ctx), ctx.range));
 }

@@ -51,7 +51,7 @@ export interface ReportMetrics {
 export interface ReportData {
   format: "wasm-vae-report-data";
   version: 1;
-  latent: { views: LatentView[]; labels: number[] | null; points: number; projection: string; images: string[] | null };
+  latent: { views: LatentView[]; labels: number[] | null; points: number; projection: string; images: string[] | null; classNames?: string[] | null };
   grids: Partial<Record<GridName, GridFigure>>;
   imputation: ImputationErrorData;
   seconds: Record<string, number>;
@@ -89,7 +89,7 @@ export function reportCharts(m: ReportMetrics, d: ReportData | null): [string, s
       batchBeta: m.batchBeta, epochBeta: m.epochs.map((e) => ({ epoch: e.epoch, beta: e.beta })), warmupEpochs: m.settings.klWarmup, interactive: true })]);
   }
   if (d) {
-    out.push(["latent", "Latent space", latentSpec(d.latent.views, d.latent.labels, { points: d.latent.points, interactive: true, images: d.latent.images ?? undefined })]);
+    out.push(["latent", "Latent space", latentSpec(d.latent.views, d.latent.labels, { points: d.latent.points, interactive: true, images: d.latent.images ?? undefined, classNames: d.latent.classNames })]);
     for (const [k, title] of Object.entries(GRIDS) as [GridName, string][]) {
       const g = d.grids[k];
       if (g) out.push([k, title, gridFigureSpec(g)]);

@@ -69,8 +69,10 @@ export async function writeRunFigures(r: RunFigureInput): Promise<{ files: Recor
       batchBeta: m.batchBeta, epochBeta: m.epochs.map((e) => ({ epoch: e.epoch, beta: e.beta })), warmupEpochs: m.settings.klWarmup }), files, { svg: true });
   });
 
-  const shape = (data.imageShape ?? null) as ImageShape | null;
-  const ctx: FigureContext = { vae, data, classes, shape: shape ?? [1, data.dim], range };
+  // (h, w, c) when the data says so (colour image folders), else (h, w)
+  const d = data as Dataset & { shape?: ImageShape | null; classNames?: string[] | null };
+  const shape = (d.shape ?? data.imageShape ?? null) as ImageShape | null;
+  const ctx: FigureContext = { vae, data, classes, shape: shape ?? [1, data.dim], range, classNames: d.classNames ?? null };
   const lat = await timed("latent", () => latentFigure(ctx, { view: r.latentView, seed: c.seed }));
   Object.assign(seconds, Object.fromEntries(Object.entries(lat.seconds).map(([k, v]) => [`latent ${k}`, v])));
   await timed("charts", () => writeChart(runDir, "latent", latentFigureSpec(lat), files, { svg: true }));
@@ -94,7 +96,7 @@ export async function writeRunFigures(r: RunFigureInput): Promise<{ files: Recor
   check();
   const reportData: ReportData = {
     format: "wasm-vae-report-data", version: 1,
-    latent: { views: lat.views.map((v) => ({ ...v, x: Array.from(v.x), y: Array.from(v.y) })), labels: lat.labels ? Array.from(lat.labels) : null, points: lat.points, projection: lat.projection, images },
+    latent: { views: lat.views.map((v) => ({ ...v, x: Array.from(v.x), y: Array.from(v.y) })), labels: lat.labels ? Array.from(lat.labels) : null, points: lat.points, projection: lat.projection, images, classNames: lat.classNames },
     grids, imputation, seconds,
   };
   const text = JSON.stringify(reportData);
