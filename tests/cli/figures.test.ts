@@ -86,6 +86,12 @@ describe("headless rendering (vega → SVG, resvg → PNG)", () => {
     for (const t of ["PC1 (60% of variance)", "PC2 (20% of variance)", "label", "Latent means E[z|x] of 4 test images"]) expect(lat.svg).toContain(t);
     // one circle per point, in tab10's colours of classes 0, 1, 2
     expect(lat.svg.match(/<path[^>]*fill="#(1f77b4|ff7f0e|2ca02c)"/g)!.length).toBeGreaterThanOrEqual(4 + 3);
+    // class names (e.g. image folders) name the legend; colours stay tab10 by class index
+    const named = await renderSvg(latentSpec([{ kind: "z", title: "z", xTitle: "z₁", yTitle: "z₂", x: [0, 1], y: [1, 0] }], [0, 2], { points: 2, classNames: ["cats", "dogs", "owls"] }));
+    expect(named).toContain("cats");
+    expect(named).toContain("owls");
+    expect(named).not.toContain("dogs");                            // class 1 has no point
+    expect(named).toMatch(/fill="#2ca02c"/);                         // owls = class 2 = tab:green
     const imp = await renderSvg(imputationErrorSpec({ images: 10, mask: "bottom half hidden", iterations: 5, mseImputed: 0.02, msePriorSample: 0.09, mseMeanFill: 0.06 }));
     for (const t of ["vae.impute (posterior mean)", "per-pixel training mean (baseline)", "0.0200", "0.0600"]) expect(imp).toContain(t);
   });
