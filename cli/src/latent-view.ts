@@ -10,6 +10,9 @@ import { pca2 } from "./stats.js";
 export const LATENT_VIEWS = ["umap", "pca"] as const;
 export type LatentViewChoice = (typeof LATENT_VIEWS)[number];
 
+/** Fewer points than this get PCA alone: a UMAP of a handful of points shows nothing. */
+export const UMAP_MIN_POINTS = 16;
+
 /** Uniforms in [0, 1) from mulberry32 (Tommy Ettinger's 32-bit generator). */
 export function seededUniform(seed: number): () => number {
   let s = (Math.floor(seed) ^ 0x2545f491) >>> 0;
@@ -51,7 +54,9 @@ export async function latentViews(mean: ArrayLike<number>, n: number, L: number,
   const views: LatentView[] = [];
   const seconds: Record<string, number> = {};
   let projection = "";
-  if (choice === "umap") {
+  if (choice === "umap" && n < UMAP_MIN_POINTS) {
+    projection = `UMAP skipped (${n} points; it needs ${UMAP_MIN_POINTS}), `;
+  } else if (choice === "umap") {
     const t0 = performance.now();
     const u = await umap2(mean, n, L, seed);
     seconds.umap = (performance.now() - t0) / 1000;

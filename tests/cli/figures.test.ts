@@ -189,6 +189,9 @@ describe("latent views", () => {
   it("UMAP beside PCA above 2-d, PCA alone with pca, the coordinates themselves at 2-d", async () => {
     expect((await latentViews(rows, n, L, "umap", 0)).views.map((v) => v.kind)).toEqual(["umap", "pca"]);
     expect((await latentViews(rows, n, L, "pca", 0)).views.map((v) => v.kind)).toEqual(["pca"]);
+    const few = await latentViews(rows.subarray(0, 15 * L), 15, L, "umap", 0);
+    expect(few.views.map((v) => v.kind)).toEqual(["pca"]);
+    expect(few.projection).toMatch(/^UMAP skipped \(15 points; it needs 16\), PCA/);
     const two = await latentViews([1, 2, 3, 4], 2, 2, "umap", 0);
     expect(two.views.map((v) => v.kind)).toEqual(["z"]);
     expect([Array.from(two.views[0].x), Array.from(two.views[0].y)]).toEqual([[1, 3], [2, 4]]);
