@@ -175,7 +175,7 @@ describe("wasm-vae train --resume", () => {
     expect(mb.batchLoss).toEqual(ma.batchLoss);
     expect(mb.epochs.map((e: { test: unknown }) => e.test)).toEqual(ma.epochs.map((e: { test: unknown }) => e.test));
     expect(mb.commands).toHaveLength(2);
-  }, 300_000);   // three CLI runs, each drawing its figures
+  }, 300_000);   // several CLI runs, each drawing its figures
 
   it("SIGINT mid-epoch exits 130 with a checkpoint at that batch; resuming matches bit for bit", async () => {
     // 8 batches per epoch: the signal lands in epoch 2, batch 3
@@ -200,7 +200,7 @@ describe("wasm-vae train --resume", () => {
     const line = (out: string) => /epoch 2\/2 {2}train −ELBO [\d.]+ \(rec [\d.]+ \+ KL [\d.]+\)/.exec(out)?.[0];
     expect(line(c2.stdout)).toBe(line(aStdout));
     expect(line(c2.stdout)).toBe(`epoch 2/2  train −ELBO ${ma.epochs[1].train.loss.toFixed(2)} (rec ${ma.epochs[1].train.reconstruction.toFixed(2)} + KL ${ma.epochs[1].train.kl.toFixed(2)})`);
-  }, 300_000);   // three CLI runs, each drawing its figures
+  }, 300_000);   // several CLI runs, each drawing its figures
 
   it("--resume removes the temporaries a killed checkpoint write left, and keeps a live writer's", async () => {
     // a process killed (SIGKILL) during writeFileAtomic leaves .<file>.<pid>.<stamp>.tmp
