@@ -77,7 +77,8 @@ export function percentile(a: ArrayLike<number>, p: number): number {
  *  −ELBO (dots). The y range covers every epoch value and the batches from
  *  the 2nd percentile to the 95th; the first, much larger batches are cut at
  *  the top (the subtitle says how many), never drawn on the frame. */
-export function lossSpec(epochs: EpochPoint[], batchLoss: number[], batchesPerEpoch: number, o: { interactive?: boolean; warmup?: boolean } = {}): Spec {
+export function lossSpec(epochs: EpochPoint[], batchLoss: number[], batchesPerEpoch: number,
+                         o: { interactive?: boolean; warmup?: boolean; objective?: { type: string; samples?: number } } = {}): Spec {
   const pts = lossPoints(epochs, batchLoss, batchesPerEpoch);
   const E = Math.max(1, epochs.length, Math.ceil(batchLoss.length / batchesPerEpoch));
   const epochVals = pts.filter((p) => p.series !== SERIES.batch).map((p) => p.loss);
@@ -86,11 +87,13 @@ export function lossSpec(epochs: EpochPoint[], batchLoss: number[], batchesPerEp
   const m = 0.06 * (hi - lo || Math.abs(hi) || 1);
   const domain = [lo - m, hi + m];
   const above = batchLoss.filter((v) => v > domain[1]).length;
+  const iwae = o.objective?.type === "iwae";
   const sub = [`batch k at epoch (k + ½)/${batchesPerEpoch}, epoch means at e − ½, test −ELBO at e`];
+  if (iwae) sub.push(`train: the IWAE bound −L_k, k = ${o.objective!.samples}${o.warmup ? ", with β warm-up" : ""}; test: −ELBO`);
   if (above > 0) sub.push(`${above} early batch value${above === 1 ? "" : "s"} above ${domain[1].toFixed(1)} run off the top${o.interactive ? " (scroll to zoom out)" : ""}`);
   const color = { field: "series", type: "nominal", title: null, scale: { domain: Object.values(SERIES), range: ["#9ecae1", TAB10[0], TAB10[1]] }, legend: { orient: "top", direction: "horizontal", labelLimit: 400, columnPadding: 8 } };
   const x = { field: "x", type: "quantitative", title: "epoch", scale: { domain: [0, E], nice: false, padding: 8 }, axis: epochAxis(E) };
-  const y = { field: "loss", type: "quantitative", title: o.warmup ? "loss (−ELBO with β warm-up), nats" : "−ELBO, nats per image", scale: { domain, zero: false, nice: false } };
+  const y = { field: "loss", type: "quantitative", title: iwae ? "nats per image" : o.warmup ? "loss (−ELBO with β warm-up), nats" : "−ELBO, nats per image", scale: { domain, zero: false, nice: false } };
   const tooltip = o.interactive ? [{ field: "series" }, { field: "epoch" }, { field: "x", format: ".3f", title: "x (epochs)" }, { field: "loss", format: ".2f" }] : undefined;
   return top({
     title: { text: "Training loss", subtitle: sub },

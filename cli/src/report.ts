@@ -81,7 +81,7 @@ export function reportCharts(m: ReportMetrics, d: ReportData | null): [string, s
   const out: [string, string, TopLevelSpec][] = [];
   const E = m.epochs.length;
   if (m.batchLoss.length > 0 || E > 0) {
-    out.push(["loss", "Loss", lossSpec(m.epochs, m.batchLoss, m.batchesPerEpoch, { interactive: true, warmup: m.settings.klWarmup > 0 })]);
+    out.push(["loss", "Loss", lossSpec(m.epochs, m.batchLoss, m.batchesPerEpoch, { interactive: true, warmup: m.settings.klWarmup > 0, objective: (m.settings.config as { objective?: { type: string; samples?: number } }).objective })]);
   }
   if (E > 0) out.push(["terms", "Reconstruction and KL", termsSpec(m.epochs, { interactive: true })]);
   if (E > 0 || (m.batchBeta?.length ?? 0) > 0) {

@@ -63,7 +63,7 @@ export async function writeRunFigures(r: RunFigureInput): Promise<{ files: Recor
   };
 
   await timed("charts", async () => {
-    await writeChart(runDir, "loss", lossSpec(m.epochs, m.batchLoss, m.batchesPerEpoch, { warmup: m.settings.klWarmup > 0 }), files, { svg: true });
+    await writeChart(runDir, "loss", lossSpec(m.epochs, m.batchLoss, m.batchesPerEpoch, { warmup: m.settings.klWarmup > 0, objective: (m.settings.config as { objective?: { type: string; samples?: number } }).objective }), files, { svg: true });
     await writeChart(runDir, "terms", termsSpec(m.epochs), files, { svg: true });
     await writeChart(runDir, "schedule", scheduleSpec({ lr: m.settings.lr, batchesPerEpoch: m.batchesPerEpoch, epochs: m.epochs.length,
       batchBeta: m.batchBeta, epochBeta: m.epochs.map((e) => ({ epoch: e.epoch, beta: e.beta })), warmupEpochs: m.settings.klWarmup }), files, { svg: true });

@@ -44,6 +44,12 @@ describe("loss positions", () => {
     expect(p.filter((q) => q.series === SERIES.trainEpoch).map((q) => q.loss)).toEqual([190, 180, 170]);
   });
 
+  it("an IWAE run says what its train loss is", async () => {
+    const svg = await renderSvg(lossSpec(epochs, batchLoss, 4, { objective: { type: "iwae", samples: 5 } }));
+    expect(svg).toContain("train: the IWAE bound −L_k, k = 5; test: −ELBO");
+    expect(svg).toContain("nats per image");
+  });
+
   it("the spec carries those points and cuts, not clamps, the early batches", () => {
     const spec = lossSpec(epochs, batchLoss, 4) as { data: { values: { x: number; series: string }[] }; encoding: { y: { scale: { domain: number[] } } }; title: { subtitle: string[] } };
     expect(spec.data.values.filter((v) => v.series === SERIES.test).map((v) => v.x)).toEqual([1, 2, 3]);
