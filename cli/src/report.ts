@@ -120,7 +120,8 @@ export function reportHtml(m: ReportMetrics, d: ReportData | null, libs: string[
     ["commands", m.commands.map((s) => `<code>${escapeHtml(s)}</code>`).join("<br>")],
     ["data", `${escapeHtml(m.data.description)}: ${m.data.train} train, ${m.data.test} test (${escapeHtml(m.data.testSource)}); ${m.data.dim} values per row` +
       `${m.data.imageShape ? `, images ${m.data.imageShape.join("×")}` : ""}${m.data.classes ? `, ${m.data.classes} classes` : ""}`],
-    ["model", `${m.parameters.toLocaleString("en-US")} parameters; ${escapeHtml(String(m.settings.arch ?? "mlp"))}, latent ${escapeHtml(String(c.latentDim))}, ${escapeHtml(String(c.likelihood))}, β ${escapeHtml(String(c.beta))}`],
+    ["model", `${m.parameters.toLocaleString("en-US")} parameters; ${escapeHtml(String(m.settings.arch ?? "mlp"))}, latent ${escapeHtml(String(c.latentDim))}, ${escapeHtml(String(c.likelihood))}, β ${escapeHtml(String(c.beta))}` +
+      `${(c.objective as { type?: string; samples?: number } | undefined)?.type === "iwae" ? `, IWAE objective (k = ${(c.objective as { samples: number }).samples})` : ""}`],
     ["training", `${m.epochs.length} of ${m.settings.epochs} epochs, batch ${m.settings.batchSize} (${m.batchesPerEpoch} per epoch), Adam lr ${m.settings.lr}${m.settings.klWarmup ? `, KL warm-up ${m.settings.klWarmup} epochs` : ""}`],
     ["build and threads", `${escapeHtml(m.build)} build, ${m.threads ?? "?"} thread${m.threads === 1 ? "" : "s"} (results are bit-identical for any thread count)`],
     ["timings", `training ${n2(m.epochs.reduce((a, e) => a + e.seconds, 0), 1)} s (${n2(f?.secondsPerEpoch, 2)} s per epoch, ` +
