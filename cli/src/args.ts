@@ -71,7 +71,7 @@ export const RUN: Group = ["Run", {
   out: { type: "string", default: "runs", value: "<dir>", help: "folder that holds the run folders" },
   name: { type: "string", value: "<name>", help: "run folder name (default: a timestamp)" },
   small: { type: "boolean", help: "quick demo: 10000 training images, 5 epochs, latent 2 (explicit flags win)" },
-  resume: { type: "string", value: "<run dir>", help: "continue a run from its checkpoint (only --epochs, --iwae-* may change)" },
+  resume: { type: "string", value: "<run dir>", help: "continue a run from its checkpoint (only --epochs, --iwae-samples, --iwae-images, --build and --threads may change)" },
   "iwae-samples": { type: "string", default: "100", value: "<k>", help: "importance samples for the final log-likelihood estimate" },
   "iwae-images": { type: "string", default: "1000", value: "<n>", help: "test images for the final log-likelihood estimate (the first n)" },
   "signal-after-batches": { type: "string", hidden: true, value: "<n>", help: "test hook: send this process SIGINT after n batches" },
@@ -83,7 +83,10 @@ const MODEL_FILE: Group = ["Model file", {
   threads: { type: "string", default: "auto", value: "<n>|auto", help: "threads for the kernels (auto: the cores, at most 8)" },
 }];
 
-const HELP: Group = ["", { help: { type: "boolean", short: "h", help: "show this help" } }];
+const HELP: Group = ["", {
+  help: { type: "boolean", short: "h", help: "show this help" },
+  version: { type: "boolean", help: "print the versions of wasm-vae-cli, wasm-vae and Node" },
+}];
 
 export interface Command {
   summary: string;
@@ -115,6 +118,7 @@ export const COMMANDS: Record<string, Command> = {
       "                 --test-images f/t10k-images-idx3-ubyte --test-labels f/t10k-labels-idx1-ubyte",
       "  wasm-vae train --data csv --train mnist_train.csv --test mnist_test.csv --header --label-column 0 --scale 255",
       "  wasm-vae train --data npy --train x.npy --train-labels y.npy --likelihood gaussian",
+      "  wasm-vae train --data images photos/ --size 64x64 --channels 3 --arch conv   (photos/<class>/*.jpg)",
       "  wasm-vae train --resume runs/20260101-120000 --epochs 20",
     ],
   },
@@ -170,11 +174,14 @@ export const COMMANDS: Record<string, Command> = {
     groups: [["Import", {
       from: { type: "string", value: "<file|dir>", help: "a .safetensors file, or a folder with model.safetensors, encoder/ + decoder/ (tfjs) or encoder.onnx + decoder.onnx" },
       format: { type: "string", value: "safetensors|tfjs|onnx", help: "the format (default: detected from the files)" },
-      out: { type: "string", value: "<file>", help: "model file to write" },
+      config: { type: "string", value: "<file.json>", help: "the model config as JSON (inputDim, encoder, latentDim, …), for files without wasm-vae's metadata (e.g. a PyTorch state_dict)" },
+      out: { type: "string", value: "<file>", help: "model file to write (weights only: no optimizer state)" },
       force: { type: "boolean", help: "replace --out if it exists" },
       build: MODEL_FILE[1].build,
     }], HELP],
-    notes: ["The files must carry wasm-vae's config (files exported by wasm-vae, or a PyTorch export with the same __metadata__, see the README)."],
+    notes: ["The architecture comes from the files (wasm-vae's exports, or a PyTorch save_file with the same __metadata__, see the README) or from --config.",
+      "The model file holds the weights only (no optimizer state, random streams or counters): training does not resume from it.",
+      "Examples:", "  wasm-vae import --from exported/ --out model.wvae", "  wasm-vae import --from trained.safetensors --config config.json --out model.wvae"],
   },
   info: {
     summary: "describe a model file: config, parameter count, build, steps and epochs",
@@ -284,8 +291,8 @@ export function helpText(cmd: string): string {
 export function mainHelp(): string {
   const lines = ["wasm-vae: variational autoencoders trained on WebAssembly SIMD kernels", "", "Usage: wasm-vae <command> [options]", "", "Commands:"];
   for (const [k, c] of Object.entries(COMMANDS)) lines.push(`  ${k.padEnd(12)} ${c.summary}`);
-  lines.push("", "Run `wasm-vae <command> --help` for the flags of a command (defaults shown).",
-    "`npm start` runs `wasm-vae train` with the defaults (the PyTorch-example VAE on MNIST, 10 epochs).");
+  lines.push("", "Run `wasm-vae <command> --help` for the flags of a command (defaults shown); `wasm-vae --version` for the versions.",
+    "`wasm-vae train` with no flags trains the PyTorch-example VAE on MNIST (10 epochs); `wasm-vae train --small` is a quick one.");
   return lines.join("\n") + "\n";
 }
 

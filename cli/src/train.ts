@@ -374,7 +374,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
       const part = vae.epochCursor && vae.epochCursor.batch > 0 ? ` and ${vae.epochCursor.batch} of ${batchesPerEpoch} batches of epoch ${vae.epochs + 1}` : "";
       log(`interrupted: ${vae.epochs} of ${settings.epochs} epoch(s)${part} done.`);
       log(`checkpoint: ${nice(ckpt)} (training resumes from exactly this batch)`);
-      log(`resume with: npx wasm-vae train --resume ${shown}` + (f.given("epochs") && resume ? ` --epochs ${settings.epochs}` : ""));
+      log(`resume with: wasm-vae train --resume ${shown}` + (f.given("epochs") && resume ? ` --epochs ${settings.epochs}` : ""));
       return 130;
     }
 
@@ -437,7 +437,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
       `prior sample ${fmt(imputation.msePriorSample, 4)}, per-pixel mean ${fmt(imputation.mseMeanFill, 4)}`);
     log(`files in ${shown}/:`);
     for (const name of [...Object.keys(files), "metrics.json"].sort()) log(`  ${name}`);
-    log(`inspect: npx wasm-vae info --model ${join(shown, "model.wvae")}`);
+    log(`inspect: wasm-vae info --model ${join(shown, "model.wvae")}`);
     return 0;
   } catch (e) {
     progress.clear();
