@@ -10,7 +10,7 @@ import { dirname, join, resolve } from "node:path";
 import { loadIdxPair, loadMnist } from "wasm-vae";
 import { Flags, UsageError } from "./args.js";
 import { parseCsv } from "./csv.js";
-import { holdOutImages, readImageFolder } from "./images.js";
+import { holdOutImages, interleaveClasses, readImageFolder } from "./images.js";
 import { parseNpy, type NpyArray } from "./npy.js";
 
 export class DataError extends Error {
@@ -261,8 +261,11 @@ export async function loadData(spec: DataSpec, needTrain: boolean): Promise<Data
     description = `images ${tr ? spec.train : spec.test} (${shape3.join("×")}${shape3[2] === 3 ? " RGB" : " grey"}${classes}` +
       `${skipped ? `; skipped ${skipped} file${skipped === 1 ? "" : "s"} that did not decode (--skip-bad), e.g. ${(tr?.skipped[0] ?? te!.skipped[0]).file}` : ""})`;
     if (te) {
-      train = tr && { x: tr.x, labels: tr.labels, n: tr.n };
-      test = { x: te.x, labels: te.labels, n: te.n };
+      // rows interleaved over the classes (the figures and --limit-* take the first rows)
+      const all = (s: { x: Float32Array; labels: Uint8Array | null; n: number }) =>
+        pickRows(s, dim!, interleaveClasses(s.labels, Array.from({ length: s.n }, (_, i) => i)));
+      train = tr && all(tr);
+      test = all(te);
       testSource = spec.test!;
     } else {
       const all: Split = { x: tr!.x, labels: tr!.labels, n: tr!.n };

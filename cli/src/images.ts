@@ -206,7 +206,8 @@ function failNone(dir: string): never {
 
 /** Row order of a split: round-robin over the classes (the first file of each
  *  class, then the second, …), so the first rows of a test split, which the
- *  figures show, cover every class. Unlabelled: as they are. */
+ *  figures show, and the first --limit-train rows of a training split cover
+ *  every class. Unlabelled: as they are. */
 export function interleaveClasses(labels: Uint8Array | null, rows: number[]): number[] {
   if (!labels) return rows;
   const byClass = new Map<number, number[]>();
@@ -231,5 +232,5 @@ export function holdOutImages(labels: Uint8Array | null, n: number, fraction: nu
     seen.set(k, i + 1);
     (Math.floor((i + 1) * fraction + 1e-9) > Math.floor(i * fraction + 1e-9) ? test : train).push(r);
   }
-  return { train, test: interleaveClasses(labels, test) };
+  return { train: interleaveClasses(labels, train), test: interleaveClasses(labels, test) };
 }

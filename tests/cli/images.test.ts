@@ -131,6 +131,8 @@ describe("reading a folder", () => {
     const h = holdOutImages(labels, 30, 0.1);
     expect(h.test).toEqual([9, 29, 19]);
     expect(h.train).toHaveLength(27);
+    // the training rows interleaved too: class 0, class 1, class 0, … until class 1 runs out
+    expect(h.train.slice(0, 4)).toEqual([0, 20, 1, 21]);
     expect(h.train.includes(9) || h.train.includes(19) || h.train.includes(29)).toBe(false);
     // f = 0.25 without labels: rows 3, 7, 11
     expect(holdOutImages(null, 12, 0.25).test).toEqual([3, 7, 11]);
