@@ -125,7 +125,9 @@ export function drawScatter(canvas, means, L, labels, n, map, probe) {
   ctx.moveTo(cx, 0); ctx.lineTo(cx, H); ctx.moveTo(0, cy); ctx.lineTo(W, cy);
   ctx.stroke();
   for (let i = 0; i < n; i++) {
-    const [x, y] = map.toPx(means[i * L], L > 1 ? means[i * L + 1] : 0);
+    // points beyond ±R (the 99th percentile) sit on the frame, not off the canvas
+    const [px, py] = map.toPx(means[i * L], L > 1 ? means[i * L + 1] : 0);
+    const x = Math.min(W - 2, Math.max(2, px)), y = Math.min(H - 2, Math.max(2, py));
     ctx.fillStyle = labels ? LABEL_COLORS[labels[i] % LABEL_COLORS.length] : "#1f6feb";
     ctx.globalAlpha = 0.7;
     ctx.fillRect(x - 1.5, y - 1.5, 3, 3);

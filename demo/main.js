@@ -494,7 +494,7 @@ async function refreshViews() {
   const abs = [];
   for (let i = 0; i < n; i++) for (let j = 0; j < Math.min(L, 2); j++) abs.push(Math.abs(mean[i * L + j]));
   abs.sort((a, b) => a - b);
-  S.R = Math.min(10, Math.max(1, 1.1 * (abs[Math.floor(0.99 * (abs.length - 1))] || 1)));
+  S.R = Math.min(50, Math.max(1, 1.1 * (abs[Math.floor(0.99 * (abs.length - 1))] || 1)));
   drawScatterNow();
   $("#latent-hint").textContent = L === 2
     ? `Means of ${n.toLocaleString("en")} held-out test ${S.source === "mnist" ? "digits" : "images"}, coloured by label. Move the pointer over the plane to decode that point.`

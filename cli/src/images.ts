@@ -130,11 +130,17 @@ export async function readImageFolder(dir: string, o: ImageFolderOptions): Promi
     throw new ImageFolderError(`${dir}: has no class subfolders, but the training images are labelled (${o.classNames.slice(0, 3).join(", ")}, …)`);
   }
 
-  const skipped: ImageFolder["skipped"] = [];
+  // files that do not decode: skipped with skipBad, else the first (in path
+  // order, whatever order the parallel reads finish in) stops the read
+  const failures = new Map<string, string>();
   const bad = (file: string, reason: string): null => {
-    if (!o.skipBad) throw new ImageFolderError(`${join(dir, file)}: ${reason} (add --skip-bad to skip such files)`);
-    skipped.push({ file, reason });
+    failures.set(file, reason);
     return null;
+  };
+  const stopAtFirstFailure = () => {
+    if (o.skipBad || failures.size === 0) return;
+    const file = files.find((f) => failures.has(f))!;
+    throw new ImageFolderError(`${join(dir, file)}: ${failures.get(file)} (add --skip-bad to skip such files)`);
   };
 
   // size and channels: given, or from the first file that decodes
@@ -150,6 +156,7 @@ export async function readImageFolder(dir: string, o: ImageFolderOptions): Promi
     }
     if (!size || !channels) {
       bad(files[0], "not a PNG or JPEG image");
+      stopAtFirstFailure();
       failNone(dir);
     }
   }
@@ -177,6 +184,8 @@ export async function readImageFolder(dir: string, o: ImageFolderOptions): Promi
     }
   });
 
+  stopAtFirstFailure();
+  const skipped = files.filter((f) => failures.has(f)).map((file) => ({ file, reason: failures.get(file)! }));
   const keep: number[] = [];
   rows.forEach((r, i) => { if (r) keep.push(i); });
   if (keep.length === 0) failNone(dir);
