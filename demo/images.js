@@ -11,10 +11,12 @@
 const PNG = [0x89, 0x50, 0x4e, 0x47], JPEG = [0xff, 0xd8, 0xff];
 
 /** [{ file, path }] from a drop: folders are walked (webkitGetAsEntry). The
- *  dropped folder's own name is not part of the path. */
+ *  dropped folder's own name is not part of the path. Without entries (a
+ *  browser without the API, or files dropped by a script) the dropped files. */
 export async function entriesFromDrop(dataTransfer) {
   const out = [];
   const roots = [...dataTransfer.items].map((i) => i.webkitGetAsEntry?.()).filter(Boolean);
+  if (roots.length === 0) return entriesFromInput(dataTransfer.files);
   const single = roots.length === 1 && roots[0].isDirectory;
   const walk = async (entry, prefix) => {
     if (entry.name.startsWith(".")) return;

@@ -6,7 +6,9 @@
 // is drawn, nothing errors and no request fails; a bad model file shows the
 // library's error and leaves the model as it was; served without the
 // headers (or without relaxed SIMD) it falls back to one thread and says why;
-// a folder of the user's colour images trains with the same views, in colour.
+// a folder of the user's colour images (chosen through the folder input)
+// trains with the same views, in colour, and images dropped on the page
+// (files: a script cannot build a folder entry for a drop) do too.
 // Screenshots go to test-artifacts/.
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -302,5 +304,38 @@ describe("demo page in Chromium", () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  test("images dropped on the page (grey PNGs, no subfolders: unlabelled) train with the same views", async () => {
+    const { page, problems } = await open();
+    // 20 grey 16×12 PNGs written here, dropped as files (a script cannot build a folder entry)
+    const files = await Promise.all(Array.from({ length: 20 }, async (_, k) => {
+      const px = Buffer.alloc(16 * 12).map((_, i) => ((i % 12) * 20 + k * 5) % 256);
+      return { name: `g${String(k).padStart(2, "0")}.png`, data: Array.from(await sharp(px, { raw: { width: 12, height: 16, channels: 1 } }).toColourspace("b-w").png().toBuffer()) };
+    }));
+    await page.evaluate((files) => {
+      const dt = new DataTransfer();
+      for (const f of files) dt.items.add(new File([new Uint8Array(f.data)], f.name, { type: "image/png" }));
+      document.getElementById("drop")!.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, files);
+    await page.waitForFunction(() => document.body.dataset.source === "images" && /\|/.test(document.getElementById("model-summary")!.textContent!), null, { timeout: 30_000 });
+    // auto size: the first image's 16×12 (multiples of 4 already), grey
+    expect(await page.textContent("#data-summary")).toContain("your images: 20 files at 16×12 grey, no labels; training on 18, the views show the 2 held out");
+    expect(await page.evaluate(() => (window as any).wasmVaeDemo.state.shape)).toEqual([16, 12, 1]);
+    // the page keeps the held-out rows it shows: the 10th and 20th files
+    const shown = await page.evaluate(() => Array.from((window as any).wasmVaeDemo.state.test.pixels.subarray(0, 16 * 12)));
+    const tenth = Buffer.alloc(16 * 12).map((_, i) => ((i % 12) * 20 + 9 * 5) % 256);
+    expect(shown).toEqual(Array.from(tenth));
+    await page.fill("#batch", "6");   // 18 training images: 3 batches per epoch, 5 epochs
+    await trainSteps(page, 15);
+    await page.waitForFunction(() => document.body.dataset.training === "0", null, { timeout: 30_000 });
+    expect(await page.textContent("#status")).toMatch(/^done: 5 epoch\(s\)/);
+    await page.evaluate(() => (window as any).wasmVaeDemo.refresh());
+    for (const id of ["recon", "samples", "manifold", "interp", "impute-out"]) {
+      const drawn = await page.evaluate((id) => (window as any).wasmVaeDemo.drawnFraction(document.getElementById(id)), id);
+      expect(drawn, `canvas #${id} shows no data`).toBeGreaterThan(0.005);
+    }
+    expect(problems.list()).toEqual([]);
+    await page.close();
   });
 });
