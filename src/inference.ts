@@ -153,7 +153,7 @@ export class Inference {
       checkCondition(this.config, "condition", options.condition, rows);
       const S = checkInt("samples", options.samples ?? 1, 1, 1 << 16);
       const { latent, prior, parts } = this.obj, c = parts.c;
-      const closed = latent.closedKL?.(this.config.prior) === true;
+      const closed = latent.closedKL?.(c.prior) === true;
       const elbo = new Float32Array(rows), rec = new Float32Array(rows), kl = new Float32Array(rows);
       this.chunks(rows, (start, B) => {
         this.obj.loadRows(x, options.condition, B, start, null);
@@ -238,7 +238,7 @@ export class Inference {
         this.obj.runLikelihood(B, false, 0);
         // Gaussian q with N(0, I): log p(z) − log q(z|x) in float64 from ε, z
         // and log σ² (the constants cancel); otherwise the modules' kernels
-        const exact = latent.closedKL?.(this.config.prior) === true;
+        const exact = latent.closedKL?.(c.prior) === true;
         if (!exact) { latent.logq(c, B, 1); prior.logp(c, B); }
         H = this.net.heap();
         const nll = p["nll"] >>> 2, lq = p["logq"] >>> 2, lp = p["logp"] >>> 2, eps = p["eps"] >>> 2, z = p["z"] >>> 2;

@@ -63,7 +63,8 @@ export class VAE {
   private constructor(config: ResolvedConfig, kernels: Kernels) {
     // layer objects are frozen copies: the config a model saves is the one it was built from
     const entries = (l: ResolvedConfig["encoder"]) => l.map((e) => (typeof e === "number" ? e : deepFreeze(structuredClone(e))));
-    this.config = Object.freeze({ ...config, inputShape: [...config.inputShape], encoder: entries(config.encoder), decoder: entries(config.decoder) });
+    this.config = Object.freeze({ ...config, inputShape: [...config.inputShape], encoder: entries(config.encoder), decoder: entries(config.decoder),
+      ...(config.latents ? { latents: deepFreeze(structuredClone(config.latents)) } : {}) });
     this.kernels = kernels;
     this.build = kernels.build;
     this.opt = new Adam();
@@ -71,7 +72,8 @@ export class VAE {
     this.net = new Network(kernels, architectureOf(config), {
       inputDim: D, latentDim: config.latentDim, conditionDim: config.conditionDim,
       outputDim: config.likelihood === "gaussian-learned" ? 2 * D : D,
-      noiseWidth: latentOf(config.latent.type).noiseWidth(config.latentDim, config.latent),
+      // the levels above the first draw ε_i of their own (prior-hierarchy.ts)
+      noiseWidth: latentOf(config.latent.type).noiseWidth(config.latentDim, config.latent) + (config.latents ?? []).slice(1).reduce((n, l) => n + l.size, 0),
     }, config.activationAlpha, config.maxBatch, new HostRng(config.seed, 1));
     this.net.initialize(config.seed, config.init);
     this.obj = new Objective(this.net, this.config);
