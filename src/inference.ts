@@ -290,6 +290,9 @@ export class Inference {
       }
       const method = options.method ?? "metropolis";
       if (method !== "metropolis" && method !== "pseudo-gibbs") fail("method", `"metropolis" or "pseudo-gibbs"`, method);
+      if (method === "metropolis" && this.config.latents) {
+        fail("method", `"pseudo-gibbs" for a model with stochastic layers (config.latents): Metropolis-within-Gibbs needs log p(z₁), which has no closed form when z₁'s prior is the level above`, method);
+      }
       const iterations = checkInt("iterations", options.iterations ?? (method === "metropolis" ? 100 : 20), 1, 1 << 16);
       const burnIn = checkInt("burnIn", options.burnIn ?? Math.floor(iterations / 5), 0, iterations - 1);
       const bern = this.config.likelihood === "bernoulli";

@@ -268,7 +268,9 @@ export class VAE {
 
   /**
    * Loss and the gradient of every parameter on a batch, without updating.
-   * `noise` (rows × latentDim) fixes ε; otherwise it is drawn from the training
+   * `noise` (rows·S × the noise width) fixes ε; otherwise it is drawn from the training
+   * stream. With stochastic layers (config.latents) it is [ε₁ (rows·S × L₁) |
+   * ε₂ (rows·S × L₂) | …], level after level, not interleaved per row; otherwise from the training
    * stream. `estimator: "score"` gives the REINFORCE encoder gradient.
    */
   computeGradients(batch: Rows | BatchInput, options: {
