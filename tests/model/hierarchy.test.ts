@@ -191,8 +191,11 @@ describe("threads, persistence, inference", () => {
       expect(e.kl[i]).toBeGreaterThan(-0.5);
     }
     const mask = new Uint8Array(5 * D).map((_, i) => (i % D < 3 ? 1 : 0));
-    expect(() => v.impute(x, mask)).toThrow(/method.*pseudo-gibbs/);
-    expect(v.impute(x, mask, { method: "pseudo-gibbs" }).length).toBe(5 * D);
+    for (const method of ["metropolis", "pseudo-gibbs"] as const) {
+      const done = v.impute(x, mask, { method, iterations: 20 });
+      expect(done.length).toBe(5 * D);
+      for (let i = 0; i < 5 * D; i++) if (mask[i]) expect(done[i]).toBe(x[i]); else expect(done[i]).toBeGreaterThanOrEqual(0);
+    }
     expect(() => v.computeGradients(x, { estimator: "score" })).toThrow(/estimator/);
   });
 });
