@@ -12,6 +12,7 @@ import { Adam, ArgumentError, loadMnist, VAE, type VAEConfig } from "../../src/i
 import type { ThreadPool } from "../../src/pool.js";
 import { randomArray } from "../reference.js";
 import { finiteDifferenceCheck } from "./grad-check.js";
+import { exportModel, INTEROP_FORMATS, readModel } from "../../src/onnx.js";
 
 const created: VAE[] = [];
 afterAll(() => created.forEach((v) => v.dispose()));
@@ -197,6 +198,8 @@ describe("threads, persistence, inference", () => {
       for (let i = 0; i < 5 * D; i++) if (mask[i]) expect(done[i]).toBe(x[i]); else expect(done[i]).toBeGreaterThanOrEqual(0);
     }
     expect(() => v.computeGradients(x, { estimator: "score" })).toThrow(/estimator/);
+    for (const f of INTEROP_FORMATS) expect(() => exportModel(v, f), f).toThrow(/^vae: .*config\.latents.*vae\.save/);
+    expect(() => readModel({}, "safetensors", { config: SMALL() })).toThrow(/^options\.config: .*config\.latents/);
   });
 });
 
