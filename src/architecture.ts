@@ -45,8 +45,9 @@ export interface LevelArch {
   /** From z_i to the Gaussian head "level<i>.decoder.<m>" (2·below units,
    *  identity: [μ | log σ²] of p(z_{i−1} | z_i)). */
   decoder: LayerSpec[];
-  /** Width of z_i and of z_{i−1}. */
+  /** Width of z_i. */
   size: number;
+  /** Width of z_{i−1}. */
   below: number;
 }
 

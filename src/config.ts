@@ -143,8 +143,11 @@ export interface LatentLevelConfig {
 
 /** A level of ResolvedConfig.latents: every field checked and filled in. */
 export interface ResolvedLevel {
+  /** The level's encoder layers (checked). */
   encoder: LayerEntry[];
+  /** Width of z_i. */
   size: number;
+  /** The level's decoder layers (checked; the default filled in). */
   decoder: LayerEntry[];
 }
 

@@ -3,7 +3,7 @@ export { VAE, NonFiniteLossError } from "./model.js";
 export type { Rows, BatchInput, StepResult, ModelState, EpochCursor, EpochSums } from "./model.js";
 export type { VAEConfig, ResolvedConfig, Likelihood, LayerConfig, LayerEntry, Padding, LatentLevelConfig, ResolvedLevel } from "./config.js";
 export { architectureOf } from "./architecture.js";
-export type { Architecture } from "./architecture.js";
+export type { Architecture, LevelArch } from "./architecture.js";
 export type { LayerSpec, ParamSpec } from "./layers/index.js";
 export { LIKELIHOODS, entryLabel } from "./config.js";
 export { Adam } from "./adam.js";
