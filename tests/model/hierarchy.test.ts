@@ -174,6 +174,17 @@ describe("threads, persistence, inference", () => {
     expect(c.getWeights()).toEqual(a.getWeights());
   });
 
+  it("sample is ancestral: at temperature 0, x = σ(decoder(μ(z₁|z₂ = 0))) as the float64 reference computes it", async () => {
+    const v = await make(SMALL());
+    const w0 = v.getWeights();
+    for (const [n, t] of Object.entries(w0)) v.setWeights({ [n]: t.map((x, i) => x + randomArray(t.length, n.length + 7)[i] * 0.5) });
+    const w = v.getWeights();
+    const mu1 = mlp(w, "level2.decoder", 2, [0, 0]).slice(0, L1);
+    const want = mlp(w, "decoder", 2, mu1).map((l) => 1 / (1 + Math.exp(-l)));
+    const got = v.sample(3, { temperature: 0 });
+    for (let r = 0; r < 3; r++) for (let d = 0; d < D; d++) expect(Math.abs(got[r * D + d] - want[d])).toBeLessThan(1e-6);
+  });
+
   it("every inference method works or refuses by name", async () => {
     const v = await make(SMALL({ type: "iwae", samples: 2 }));
     const x = randomArray(5 * D, 41, 0, 1);
