@@ -270,8 +270,8 @@ export class VAE {
    * Loss and the gradient of every parameter on a batch, without updating.
    * `noise` (rows·S × the noise width) fixes ε; otherwise it is drawn from the training
    * stream. With stochastic layers (config.latents) it is [ε₁ (rows·S × L₁) |
-   * ε₂ (rows·S × L₂) | …], level after level, not interleaved per row; otherwise from the training
-   * stream. `estimator: "score"` gives the REINFORCE encoder gradient.
+   * ε₂ (rows·S × L₂) | …], level after level, not interleaved per row.
+   * `estimator: "score"` gives the REINFORCE encoder gradient.
    */
   computeGradients(batch: Rows | BatchInput, options: {
     noise?: Rows; beta?: number; estimator?: "reparameterized" | "score"; baseline?: boolean;
