@@ -75,7 +75,7 @@ export type LayerConfig =
 /** A bare number (a dense layer of that many units) or a layer object. */
 export type LayerEntry = number | LayerConfig;
 
-/** A model's configuration (VAE.create). Only `latentDim` and `inputDim` (or
+/** A model's configuration (VAE.create). Only `latentDim` (or `latents`) and `inputDim` (or
  *  `inputShape`) are required; every other field has the default it states.
  *  Checked by VAE.create, which throws an ArgumentError naming the field. */
 export interface VAEConfig {
@@ -88,7 +88,8 @@ export interface VAEConfig {
   /** Encoder layers, input to the Gaussian head; [] for none. Default [400]. */
   encoder?: LayerEntry[];
   /** Latent dimension L (the code's width). Required for the Gaussian
-   *  latent; omitted for a categorical one (variables × classes). */
+   *  latent (unless `latents` gives it); omitted for a categorical one
+   *  (variables × classes). */
   latentDim?: number;
   /** Decoder layers, latent to output. Default: the encoder reversed (bare
    *  numbers only; required when the encoder lists layer objects). */

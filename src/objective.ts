@@ -9,6 +9,8 @@
 //   prior, latent: writes dh);  encoder backward.
 // Default (ELBO, Gaussian q, N(0, I)): Kingma & Welling 2013, eq. 10, negated:
 //   loss = (1/B) Σ_b [ −log p(x_b | z_b) + β·KL(q(z|x_b) ‖ N(0, I)) ].
+// Stochastic layers above z₁ (config.latents) are z₁'s prior module
+// (objectives/prior-hierarchy.ts), chosen once here; the step is the same.
 // The networks are walked by network.ts, which never asks which kinds they hold.
 // Not here: validation of user input (rows.ts, model.ts), inference (inference.ts).
 import { Adam, checkLearningRate } from "./adam.js";
