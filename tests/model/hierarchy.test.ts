@@ -10,7 +10,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { Adam, ArgumentError, loadMnist, VAE, type VAEConfig } from "../../src/index.js";
 import type { ThreadPool } from "../../src/pool.js";
-import { randomArray } from "../reference.js";
+import { randomArray, randomNormals } from "../reference.js";
 import { finiteDifferenceCheck } from "./grad-check.js";
 import { exportModel, INTEROP_FORMATS, readModel } from "../../src/onnx.js";
 
@@ -36,7 +36,7 @@ function mlp(w: W, prefix: string, n: number, x: number[]): number[] {
   let h = x;
   for (let i = 0; i < n; i++) {
     const wt = w[`${prefix}.${i}.weight`], b = w[`${prefix}.${i}.bias`], out = b.length, inn = h.length;
-    expect(wt.length).toBe(inn * out);
+    if (wt.length !== inn * out) throw new Error(`${prefix}.${i}.weight: ${wt.length} values for ${inn} × ${out}`);
     const y = new Array<number>(out).fill(0);
     for (let o = 0; o < out; o++) {
       let s = b[o];
@@ -49,30 +49,30 @@ function mlp(w: W, prefix: string, n: number, x: number[]): number[] {
 }
 const LOG2PI = Math.log(2 * Math.PI);
 const logN = (z: number[], mu: number[], lv: number[]) => z.reduce((s, v, j) => s - 0.5 * (v - mu[j]) ** 2 / Math.exp(lv[j]) - 0.5 * lv[j] - 0.5 * LOG2PI, 0);
+/** log w of the S sample rows of row b (noise of B·S sample rows). */
+function referenceLogW(w: W, x: Float32Array, b: number, B: number, S: number, noise: Float32Array): number[] {
+  const xb = Array.from(x.subarray(b * D, (b + 1) * D));
+  const h1 = mlp(w, "encoder", 2, xb), mu1 = h1.slice(0, L1), lv1 = h1.slice(L1);
+  const lws: number[] = [];
+  for (let s = 0; s < S; s++) {
+    const r = b * S + s;
+    const e1 = Array.from(noise.subarray(r * L1, (r + 1) * L1));
+    const e2 = Array.from(noise.subarray(B * S * L1 + r * L2, B * S * L1 + (r + 1) * L2));
+    const z1 = mu1.map((m, j) => m + Math.exp(0.5 * lv1[j]) * e1[j]);
+    const h2 = mlp(w, "level2.encoder", 2, z1), mu2 = h2.slice(0, L2), lv2 = h2.slice(L2);
+    const z2 = mu2.map((m, j) => m + Math.exp(0.5 * lv2[j]) * e2[j]);
+    const hp = mlp(w, "level2.decoder", 2, z2);
+    const logits = mlp(w, "decoder", 2, z1);
+    const logpx = logits.reduce((a, l, d) => a + xb[d] * l - Math.max(l, 0) - Math.log1p(Math.exp(-Math.abs(l))), 0);
+    lws.push(logpx + logN(z1, hp.slice(0, L1), hp.slice(L1)) + logN(z2, [0, 0], [0, 0]) - logN(z1, mu1, lv1) - logN(z2, mu2, lv2));
+  }
+  return lws;
+}
+const logMeanExp = (a: number[]) => { const m = Math.max(...a); return m + Math.log(a.reduce((s, v) => s + Math.exp(v - m), 0) / a.length); };
 /** −(batch mean of log (1/S) Σ_s w_bs) (S = 1: the ELBO's loss). */
 function referenceLoss(w: W, x: Float32Array, B: number, S: number, noise: Float32Array): number {
   let total = 0;
-  for (let b = 0; b < B; b++) {
-    const xb = Array.from(x.subarray(b * D, (b + 1) * D));
-    const h1 = mlp(w, "encoder", 2, xb), mu1 = h1.slice(0, L1), lv1 = h1.slice(L1);
-    const lws: number[] = [];
-    for (let s = 0; s < S; s++) {
-      const r = b * S + s;
-      const e1 = Array.from(noise.subarray(r * L1, (r + 1) * L1));
-      const e2 = Array.from(noise.subarray(B * S * L1 + r * L2, B * S * L1 + (r + 1) * L2));
-      const z1 = mu1.map((m, j) => m + Math.exp(0.5 * lv1[j]) * e1[j]);
-      const h2 = mlp(w, "level2.encoder", 2, z1), mu2 = h2.slice(0, L2), lv2 = h2.slice(L2);
-      const z2 = mu2.map((m, j) => m + Math.exp(0.5 * lv2[j]) * e2[j]);
-      const hp = mlp(w, "level2.decoder", 2, z2);
-      const logits = mlp(w, "decoder", 2, z1);
-      const logpx = logits.reduce((a, l, d) => a + xb[d] * l - Math.log1p(Math.exp(l)), 0);
-      const lw = logpx + logN(z1, hp.slice(0, L1), hp.slice(L1)) + logN(z2, [0, 0], [0, 0])
-        - logN(z1, mu1, lv1) - logN(z2, mu2, lv2);
-      lws.push(lw);
-    }
-    const m = Math.max(...lws);
-    total -= m + Math.log(lws.reduce((a, v) => a + Math.exp(v - m), 0) / S);
-  }
+  for (let b = 0; b < B; b++) total -= logMeanExp(referenceLogW(w, x, b, B, S, noise));
   return total / B;
 }
 
@@ -172,6 +172,29 @@ describe("threads, persistence, inference", () => {
     expect(c.getWeights()).toEqual(b.getWeights());
     await c.fit(x, { ...fit, epochs: 1 });
     expect(c.getWeights()).toEqual(a.getWeights());
+  });
+
+  it("elbo (4,000 samples) and logLikelihood (k = 5000) vs the reference's own Monte-Carlo estimates", async () => {
+    const v = await make(SMALL());
+    const w0 = v.getWeights();
+    for (const [n, t] of Object.entries(w0)) v.setWeights({ [n]: t.map((x, i) => x + randomArray(t.length, n.length + 9)[i] * 0.5) });
+    const w = v.getWeights(), B = 3, x = randomArray(B * D, 51, 0, 1);
+    // ELBO = E[log w]: within 4.5 standard errors of both means (independent noise)
+    const S = 4000, e = v.elbo(x, { samples: S }).elbo;
+    for (let b = 0; b < B; b++) {
+      const lw = referenceLogW(w, x.subarray(b * D, (b + 1) * D), 0, 1, S, Float32Array.from(randomNormals(S * (L1 + L2), 70 + b)));
+      const mean = lw.reduce((a, q) => a + q, 0) / S, sd = Math.sqrt(lw.reduce((a, q) => a + (q - mean) ** 2, 0) / (S - 1));
+      expect(Math.abs(e[b] - mean), `row ${b}: elbo ${e[b]} vs ${mean} ± ${sd / Math.sqrt(S)}`).toBeLessThan(4.5 * Math.SQRT2 * sd / Math.sqrt(S));
+    }
+    // log p(x): the mean of 3 estimates each side (their spread here is ~0.1 nats;
+    // a missing term or constant moves it by a nat or more)
+    const K = 5000;
+    for (let b = 0; b < B; b++) {
+      const xb = x.subarray(b * D, (b + 1) * D);
+      const got = [0, 1, 2].map(() => v.logLikelihood(xb, { samples: K })[0]).reduce((a, q) => a + q, 0) / 3;
+      const want = [0, 1, 2].map((t) => logMeanExp(referenceLogW(w, xb, 0, 1, K, Float32Array.from(randomNormals(K * (L1 + L2), 80 + 3 * b + t))))).reduce((a, q) => a + q, 0) / 3;
+      expect(Math.abs(got - want), `row ${b}: log p(x) ${got} vs ${want}`).toBeLessThan(0.25);
+    }
   });
 
   it("sample is ancestral: at temperature 0, x = σ(decoder(μ(z₁|z₂ = 0))) as the float64 reference computes it", async () => {
