@@ -14,6 +14,7 @@ export {
 } from "./gaussian";
 export { normal_logp_forward, normal_logp_backward } from "./prior";
 export { iwae_forward, iwae_backward, rows_scale } from "./iwae";
+export { gaussian_cond_logp_forward, gaussian_cond_logp_backward, hierarchy_logp_combine } from "./hierarchy";
 export { kl_normal_forward, kl_normal_backward } from "./kl";
 export {
   bernoulli_nll_forward, bernoulli_nll_backward, bernoulli_nll_forward_backward,

@@ -9,12 +9,15 @@
 //   prior, latent: writes dh);  encoder backward.
 // Default (ELBO, Gaussian q, N(0, I)): Kingma & Welling 2013, eq. 10, negated:
 //   loss = (1/B) Σ_b [ −log p(x_b | z_b) + β·KL(q(z|x_b) ‖ N(0, I)) ].
+// Stochastic layers above z₁ (config.latents) are z₁'s prior module
+// (objectives/prior-hierarchy.ts), chosen once here; the step is the same.
 // The networks are walked by network.ts, which never asks which kinds they hold.
 // Not here: validation of user input (rows.ts, model.ts), inference (inference.ts).
 import { Adam, checkLearningRate } from "./adam.js";
 import type { ResolvedConfig } from "./config.js";
 import type { Network } from "./network.js";
 import { latentOf, objectiveOf, priorOf, type LatentContext, type LatentKind, type ObjectiveKind, type PriorKind, type StepParts } from "./objectives/index.js";
+import { HIERARCHY_PRIOR, hierarchyPrior } from "./objectives/prior-hierarchy.js";
 import { NonFiniteLossError, type StepResult } from "./types.js";
 import { checkInt, fail } from "./validate.js";
 
@@ -37,11 +40,13 @@ export class Objective {
     this.net = net;
     this.config = config;
     this.objective = objectiveOf(config.objective.type);
-    this.prior = priorOf(config.prior.type);
+    // with stochastic layers above the first, z₁'s prior is theirs (prior-hierarchy.ts)
+    const levels = config.latents;
+    this.prior = levels ? hierarchyPrior(net, levels.map((l) => l.size), priorOf(config.prior.type), config.prior) : priorOf(config.prior.type);
     this.latent = latentOf(config.latent.type);
     this.samples = this.objective.samples(config.objective);
     const c: LatentContext = {
-      k: net.kernels.raw, get ptr() { return net.ptr; }, L: config.latentDim, latent: config.latent, prior: config.prior,
+      k: net.kernels.raw, get ptr() { return net.ptr; }, L: config.latentDim, latent: config.latent, prior: levels ? HIERARCHY_PRIOR : config.prior,
     };
     const outW = net.dims.outputDim;
     this.parts = {
@@ -148,6 +153,7 @@ export class Objective {
   /** Draws the latent family's noise for `rows` sample rows from a stream. */
   drawNoise(rows: number, stream: "rng.train" | "rng.eval"): void {
     this.latent.drawNoise(this.parts.c, this.net.ptr[stream], rows);
+    this.prior.drawNoise?.(this.parts.c, this.net.ptr[stream], rows);
   }
 
   /** The decoder network; its output (as the likelihood reads it) is at "out". */
@@ -228,7 +234,7 @@ export class Objective {
 
   /** Whether the score-function estimator applies (ELBO, Gaussian q, N(0, I)). */
   get scoreFunctionAvailable(): boolean {
-    return this.samples === 1 && this.config.objective.type === "elbo" && this.config.latent.type === "gaussian" && this.config.prior.type === "normal";
+    return this.samples === 1 && this.config.objective.type === "elbo" && this.config.latent.type === "gaussian" && this.parts.c.prior.type === "normal";
   }
 
   /** One full forward + backward of B loaded rows. ε is drawn from the

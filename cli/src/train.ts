@@ -21,7 +21,7 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { ACTIVATIONS, Adam, ArgumentError, decodeModel, entryLabel, LIKELIHOODS, VAE, type ResolvedConfig, type VAEConfig } from "wasm-vae";
 import { Flags, UsageError } from "./args.js";
-import { ARCHS, presetLayers, type Arch } from "./presets.js";
+import { ARCHS, IWAE2_LATENTS, presetLayers, type Arch } from "./presets.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
 import {
   imputationError, imputationFigure, interpolationFigure, latentFigure, lossFigure, manifoldFigure,
@@ -112,6 +112,7 @@ function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<V
   for (const flag of ["encoder", "decoder"]) {
     if (arch !== "mlp" && f.given(flag)) throw new UsageError(`--${flag} sets the layers of --arch mlp; --arch ${arch} is a fixed preset`);
   }
+  if (arch === "iwae2" && f.given("latent")) throw new UsageError("--latent sets the latent width of one stochastic layer; --arch iwae2 is a fixed preset (z₁ 100, z₂ 50)");
   return {
     arch,
     model: {
@@ -269,9 +270,14 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
   } else {
     if (partial!.conditional) classes = classCount(data);
     try {
-      const layers = partial!.arch === "mlp" ? { inputDim: data.dim }
-        : presetLayers(partial!.arch, imageShapeOf(data, partial!.arch), partial!.model.likelihood ?? "bernoulli");
-      vae = await VAE.create({ ...partial!.model, ...layers, conditionDim: classes, maxBatch: partial!.batchSize }, { build: partial!.build, threads: f.threads() });
+      const arch = partial!.arch;
+      const layers = arch === "mlp" ? { inputDim: data.dim }
+        : arch === "iwae2" ? { inputDim: data.dim, latents: IWAE2_LATENTS }
+        : presetLayers(arch, imageShapeOf(data, arch), partial!.model.likelihood ?? "bernoulli");
+      // with stochastic layers, config.latents replaces encoder / latentDim / decoder
+      const { encoder, decoder, latentDim, ...rest } = partial!.model;
+      const model = arch === "iwae2" ? rest : { ...rest, encoder, decoder, latentDim };
+      vae = await VAE.create({ ...model, ...layers, conditionDim: classes, maxBatch: partial!.batchSize }, { build: partial!.build, threads: f.threads() });
       vae.optimizer = new Adam({ lr: partial!.lr, weightDecay: partial!.weightDecay, clipNorm: partial!.clipNorm ?? undefined });
     } catch (e) {
       if (e instanceof ArgumentError) throw new UsageError(e.message);
