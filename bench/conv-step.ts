@@ -83,7 +83,7 @@ export async function convStep(log: (s: string) => void = console.log): Promise<
   return { gate, wasm, tfjsCpu, tfjsWasm };
 }
 
-/** The markdown section of bench/RESULTS.md. */
+/** The markdown section of bench/results/run.md. */
 export function convStepReport(r: ConvStepResult): string[] {
   const L = ["## Convolutional VAE training step (the Keras example, --arch keras-conv)", "",
     `The Keras VAE example (conv 32, 64 → dense 16 → latent ${LATENT}; dense 7·7·64 → conv-transpose 64, 32, 1), Bernoulli on pixels/255, Adam. ` +
