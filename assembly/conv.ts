@@ -28,9 +28,9 @@
 // conv2d_transpose Cout = 1) the GEMMs would be thin (kh·kw wide): those
 // shapes take the direct conv1_* kernels below instead, over the whole batch.
 // Not here: dilation, groups, threads; shapes, pads and "same" (src/conv-shape.ts).
-import { gemm, gemm_scratch_bytes, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
-import { activation_backward, activation_forward } from "./activation";
-import { add_rows, addInto } from "./vector";
+import { gemm, gemm_act, gemm_scratch_bytes, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
+import { activation_backward_bias, activation_forward } from "./activation";
+import { addInto } from "./vector";
 import { hsum, madd } from "./simd";
 
 // @ts-ignore: decorator
@@ -437,9 +437,7 @@ export function conv_scratch_bytes(transpose: i32, H: i32, W: i32, C: i32, Ho: i
 
 // g = dy ⊙ act'(y) in place over (rows, Co); db (Co) [+]= Σ_rows g.
 function gradBias(db: usize, dy: usize, y: usize, rows: i32, Co: i32, act: i32, alpha: f32, accumulate: i32): void {
-  activation_backward(dy, dy, y, rows * Co, act, alpha);
-  if (!accumulate) memory.fill(db, 0, <usize>Co << 2);
-  add_rows(db, dy, rows, Co);
+  activation_backward_bias(db, dy, y, rows, Co, act, alpha, accumulate);
 }
 
 // Rows per block of conv1_patch_t_mul: 64 (its G block stays in L1), at most
@@ -475,8 +473,7 @@ export function conv2d_forward(y: usize, x: usize, w: usize, b: usize,
     const rows = m * Ho * Wo;
     conv_im2col(scratch, x + ((<usize>n0 * H * W * C) << 2), m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl);
     const yn = y + ((<usize>n0 * Ho * Wo * Co) << 2);
-    gemm(yn, scratch, w, b, rows, kc, Co, 0, 0, INIT_BIAS, gs);
-    activation_forward(yn, yn, rows * Co, act, alpha);   // while the chunk is in cache
+    gemm_act(yn, scratch, w, b, rows, kc, Co, 0, 0, INIT_BIAS, gs, act, alpha);   // bias, activation in the tile stores
   }
 }
 
