@@ -307,6 +307,12 @@ export function threads_configure(threads: i32, canWait: i32, minWork: i32, dead
   atomic.store<i32>(c + THREADS, min(threads, MAX_THREADS));
 }
 
+/** Threads taking part in split calls (1 in the non-shared builds): layers
+ *  that pick a work size per thread count read it (src/layers/conv.ts). */
+export function threads_count(): i32 {
+  return threadCount();
+}
+
 /** Byte offset of the control block (the host marks DEAD and SHUTDOWN there). */
 export function threads_control(): usize {
   return ctrl();

@@ -22,7 +22,7 @@
 // GFLOP/s per CPU-second figures are the ones least disturbed by them.
 // Writes bench/results/limit.md and bench/results/limit.json.
 //
-//   npm run bench:limit [-- --rounds 7] [-- --quick] [-- --no-conv] [-- --no-tfjs-cpu]
+//   npm run bench:limit [-- --rounds 7] [-- --quick] [-- --no-conv] [-- --no-tfjs-cpu] [-- --only step,gemm,breakdown,conv]
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
@@ -39,7 +39,8 @@ import { TfVAE } from "./tfjs-vae.js";
 
 const quick = flag("quick") === true;
 const ROUNDS = Number(flag("rounds") ?? (quick ? 3 : 7));
-const withConv = flag("no-conv") !== true;
+const ONLY = new Set(String(flag("only") ?? "step,gemm,breakdown,conv").split(","));
+const withConv = flag("no-conv") !== true && ONLY.has("conv");
 const withTfCpu = flag("no-tfjs-cpu") !== true && !quick;
 const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 const log = (s: string) => console.log(s);
@@ -159,7 +160,7 @@ const steps: StepRow[] = [];
 const gates: string[] = [];
 await initJax();
 await useBackend("wasm");
-for (const B of quick ? [128] : [128, 32]) {
+for (const B of !ONLY.has("step") ? [] : quick ? [128] : [128, 32]) {
   const ours: { v: VAE; build: Build; threads: number }[] = [];
   for (const build of ["plain", "relaxed"] as const) {
     for (const threads of [1, 2]) {
@@ -224,7 +225,7 @@ const SHAPES: { use: string; v: Variant; M: number; K: number; N: number }[] = [
 ];
 interface GemmRow { shape: string; use: string; who: string; build: CeilingBuild; threads: number; ms: number; gflops: number; ofMachine: number; err: number; load: string }
 const gemms: GemmRow[] = [];
-{
+if (ONLY.has("gemm")) {
   const kern: { k: Kernels; who: string; build: CeilingBuild; threads: number }[] = [];
   for (const build of ["plain", "relaxed"] as const) {
     kern.push({ k: await loadKernels({ build }), who: "wasm-vae", build, threads: 1 });
@@ -304,7 +305,7 @@ async function breakdown(model: string, cfg: object, B: number, n: number): Prom
     }
   }
 }
-await breakdown("784-400-20-400-784", mlp(128), 128, quick ? 10 : 40);
+if (ONLY.has("breakdown")) await breakdown("784-400-20-400-784", mlp(128), 128, quick ? 10 : 40);
 
 // -------------------------------------------------------------------- conv
 const convCfg = { ...presetLayers("keras-conv", [28, 28, 1], "bernoulli"), latentDim: 2, seed: 3 };
@@ -367,7 +368,9 @@ for (const b of breakdowns) {
         p.perCpu > 0 ? f1(p.perCpu) : "", p.perCpu > 0 ? pct(p.perCpu / CORE[b.build]) : ""])), "");
 }
 md.push(`Load at the end: ${load()}`, "");
-writeFileSync(join(ROOT, "bench", "results", "limit.md"), md.join("\n"));
-writeFileSync(join(ROOT, "bench", "results", "limit.json"), JSON.stringify({ machine: m0, ceilings, core: CORE, steps, gemms, breakdowns, gates }, null, 2) + "\n");
-log("wrote bench/results/limit.md and bench/results/limit.json");
+// a partial run (--only) keeps the full run's files and writes its own
+const partial = ["step", "gemm", "breakdown", "conv"].every((x) => ONLY.has(x)) ? "" : `-${[...ONLY].join("-")}`;
+writeFileSync(join(ROOT, "bench", "results", `limit${partial}.md`), md.join("\n"));
+writeFileSync(join(ROOT, "bench", "results", `limit${partial}.json`), JSON.stringify({ machine: m0, ceilings, core: CORE, steps, gemms, breakdowns, gates }, null, 2) + "\n");
+log(`wrote bench/results/limit${partial}.md and .json`);
 process.exit(0);

@@ -88,6 +88,7 @@ export interface RawExports {
   threads_control(): number;
   threads_inject_fault(id: number, mode: number): void;
   threads_reset(): void;
+  threads_count(): number;
 }
 
 /** Every activation the kernels implement, in the order of their kernel
