@@ -28,7 +28,7 @@
 // conv2d_transpose Cout = 1) the GEMMs would be thin (kh·kw wide): those
 // shapes take the direct conv1_* kernels below instead, over the whole batch.
 // Not here: dilation, groups, threads; shapes, pads and "same" (src/conv-shape.ts).
-import { gemm, gemm_act, gemm_scratch_bytes, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
+import { gemm, gemm_act, gemm_pair, gemm_scratch_bytes, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
 import { activation_backward_bias, activation_forward } from "./activation";
 import { addInto } from "./vector";
 import { hsum, madd } from "./simd";
@@ -567,8 +567,9 @@ export function conv2d_transpose_backward(dx: usize, dw: usize, db: usize, dy: u
     // cols (rows, kc) = im2col(g): the patches the conv2d (Ho, Wo) → (H, W) reads
     conv_im2col(scratch, dy + on, m, Ho, Wo, Co, H, W, kh, kw, sh, sw, pt, pl);
     // dw (kc, C) [+]= colsᵀ (kc, rows) · x (rows, C)
-    gemm(dw, scratch, xn, 0, kc, rows, C, 1, 0, accumulate || n0 > 0 ? INIT_ACC : INIT_ZERO, gs);
-    // dx (rows, C) = cols (rows, kc) · w (kc, C)
-    if (dx != 0) gemm(dx + ((<usize>n0 * H * W * C) << 2), scratch, w, 0, rows, kc, C, 0, 0, INIT_ZERO, gs);
+    const initW = accumulate || n0 > 0 ? INIT_ACC : INIT_ZERO;
+    // dx (rows, C) = cols (rows, kc) · w (kc, C): both only read cols, so on threads one job
+    if (dx != 0) gemm_pair(dw, scratch, xn, kc, rows, C, 1, 0, initW, dx + ((<usize>n0 * H * W * C) << 2), scratch, w, rows, kc, C, 0, 0, INIT_ZERO, gs);
+    else gemm(dw, scratch, xn, 0, kc, rows, C, 1, 0, initW, gs);
   }
 }

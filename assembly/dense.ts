@@ -4,7 +4,7 @@
 //   dW += xᵀ·g      (IN, OUT)
 //   db += Σ_b g     (OUT)
 //   dx  = g·Wᵀ      (B, IN)   skipped when dx == 0 (the first layer)
-import { gemm, gemm_act, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
+import { gemm, gemm_act, gemm_pair, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
 import { activation_backward_bias } from "./activation";
 
 /** Writes y (B, OUT) = act(x (B, IN) · w (IN, OUT) + b (OUT)); clobbers scratch. */
@@ -25,7 +25,11 @@ export function dense_backward(dx: usize, dw: usize, db: usize, dy: usize,
   // g = dy ⊙ act'(y) in place and db (OUT) [+]= Σ_b g[b, :] (batch rows in order), one pass
   activation_backward_bias(db, dy, y, B, OUT, act, alpha, accumulate);
   // dW (IN, OUT) [+]= xᵀ (IN, B) · g (B, OUT)
-  gemm(dw, x, dy, 0, IN, B, OUT, 1, 0, accumulate ? INIT_ACC : INIT_ZERO, scratch);
-  // dx (B, IN) = g (B, OUT) · Wᵀ (OUT, IN)
-  if (dx != 0) gemm(dx, dy, w, 0, B, OUT, IN, 0, 1, INIT_ZERO, scratch);
+  const initW = accumulate ? INIT_ACC : INIT_ZERO;
+  // dx (B, IN) = g (B, OUT) · Wᵀ (OUT, IN): with dW, one job on threads
+  if (dx != 0) {
+    gemm_pair(dw, x, dy, IN, B, OUT, 1, 0, initW, dx, dy, w, B, OUT, IN, 0, 1, INIT_ZERO, scratch);
+    return;
+  }
+  gemm(dw, x, dy, 0, IN, B, OUT, 1, 0, initW, scratch);
 }

@@ -258,8 +258,9 @@ const RB_MAX: i32 = 8;
 
 // Splits C into rowBlocks × colBlocks tasks of rb panels × cb strips, about
 // four per thread so threads that started late or run slower even out.
-function gemmSplit(c: usize, a: usize, b: usize, bias: usize,
-                   M: i32, K: i32, N: i32, transA: i32, transB: i32, init: i32, act: i32, alpha: f32): void {
+// Publishes the product's arguments at ARGS o … o+14; returns its task count.
+function gemmPlan(o: i32, c: usize, a: usize, b: usize, bias: usize,
+                  M: i32, K: i32, N: i32, transA: i32, transB: i32, init: i32, act: i32, alpha: f32): i32 {
   const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
   const target = 4 * threadCount();
   let rowBlocks = (mb + RB_MAX - 1) / RB_MAX;
@@ -269,19 +270,64 @@ function gemmSplit(c: usize, a: usize, b: usize, bias: usize,
   const cb = (nb + colBlocks - 1) / colBlocks;
   rowBlocks = (mb + rb - 1) / rb;
   colBlocks = (nb + cb - 1) / cb;
-  setArg(0, <f64>c); setArg(1, <f64>a); setArg(2, <f64>b); setArg(3, <f64>bias);
-  setArg(4, M); setArg(5, K); setArg(6, N); setArg(7, transA); setArg(8, transB); setArg(9, init);
-  setArg(10, rb); setArg(11, cb); setArg(12, colBlocks); setArg(13, act); setArg(14, alpha);
-  parallelFor(gemmTask, rowBlocks * colBlocks);
+  setArg(o, <f64>c); setArg(o + 1, <f64>a); setArg(o + 2, <f64>b); setArg(o + 3, <f64>bias);
+  setArg(o + 4, M); setArg(o + 5, K); setArg(o + 6, N); setArg(o + 7, transA); setArg(o + 8, transB); setArg(o + 9, init);
+  setArg(o + 10, rb); setArg(o + 11, cb); setArg(o + 12, colBlocks); setArg(o + 13, act); setArg(o + 14, alpha);
+  return rowBlocks * colBlocks;
+}
+
+function gemmSplit(c: usize, a: usize, b: usize, bias: usize,
+                   M: i32, K: i32, N: i32, transA: i32, transB: i32, init: i32, act: i32, alpha: f32): void {
+  parallelFor(gemmTask, gemmPlan(0, c, a, b, bias, M, K, N, transA, transB, init, act, alpha));
+}
+
+// Task t of the product published at ARGS o.
+// @ts-ignore: decorator
+@inline function gemmTaskAt(o: i32, t: i32, scratch: usize): void {
+  const M = argInt(o + 4), N = argInt(o + 6);
+  const rb = argInt(o + 10), cb = argInt(o + 11), colBlocks = argInt(o + 12);
+  const i0 = (t / colBlocks) * rb * MR, j0 = (t % colBlocks) * cb * NR;
+  gemmBlock(argPtr(o), argPtr(o + 1), argPtr(o + 2), argPtr(o + 3), M, argInt(o + 5), N, argInt(o + 7), argInt(o + 8), argInt(o + 9),
+            scratch, i0, min(M, i0 + rb * MR), j0, min(N, j0 + cb * NR), argInt(o + 13), <f32>arg(o + 14));
 }
 
 function gemmTask(t: i32, scratch: usize): i32 {
-  const M = argInt(4), N = argInt(6);
-  const rb = argInt(10), cb = argInt(11), colBlocks = argInt(12);
-  const i0 = (t / colBlocks) * rb * MR, j0 = (t % colBlocks) * cb * NR;
-  gemmBlock(argPtr(0), argPtr(1), argPtr(2), argPtr(3), M, argInt(5), N, argInt(7), argInt(8), argInt(9),
-            scratch, i0, min(M, i0 + rb * MR), j0, min(N, j0 + cb * NR), argInt(13), <f32>arg(14));
+  gemmTaskAt(0, t, scratch);
   return 0;
+}
+
+/** ARGS slot of the second product of a pair, and of its task count. */
+const PAIR: i32 = 24;
+const PAIR_TASKS: i32 = 40;
+
+function gemmPairTask(t: i32, scratch: usize): i32 {
+  const n1 = argInt(PAIR_TASKS);
+  if (t < n1) gemmTaskAt(0, t, scratch);
+  else gemmTaskAt(PAIR, t - n1, scratch);
+  return 0;
+}
+
+/**
+ * Two independent products (neither reads what the other writes), e.g. a
+ * layer's dW and dx: the same as gemm(first) then gemm(second), but when both
+ * split, their tiles are one job (one fork-join instead of two, and one
+ * product's tail overlaps the other's start). Each tile is computed by the
+ * same code as in gemm, so the bits do not change.
+ */
+export function gemm_pair(c1: usize, a1: usize, b1: usize, M1: i32, K1: i32, N1: i32, transA1: i32, transB1: i32, init1: i32,
+                          c2: usize, a2: usize, b2: usize, M2: i32, K2: i32, N2: i32, transA2: i32, transB2: i32, init2: i32,
+                          scratch: usize): void {
+  const both = shouldSplit(<f64>M1 * <f64>K1 * <f64>N1) && shouldSplit(<f64>M2 * <f64>K2 * <f64>N2) &&
+               !(M1 <= 2 && !transA1 && !transB1) && !(M2 <= 2 && !transA2 && !transB2);
+  if (!both) {
+    gemm(c1, a1, b1, 0, M1, K1, N1, transA1, transB1, init1, scratch);
+    gemm(c2, a2, b2, 0, M2, K2, N2, transA2, transB2, init2, scratch);
+    return;
+  }
+  const n1 = gemmPlan(0, c1, a1, b1, 0, M1, K1, N1, transA1, transB1, init1, ACT_IDENTITY, 0);
+  const n2 = gemmPlan(PAIR, c2, a2, b2, 0, M2, K2, N2, transA2, transB2, init2, ACT_IDENTITY, 0);
+  setArg(PAIR_TASKS, n1);
+  parallelFor(gemmPairTask, n1 + n2);
 }
 
 // c[i, 0:N0] = init + a[i, :]·b[:, 0:N0] for each of the M rows, N0 a multiple

@@ -30,7 +30,7 @@
 //   i32 JOBS, WORKER_TASKS  counters: split calls, tasks run by workers
 //   f64 SPLIT_MS, WAIT_MS  the caller's time in split calls, and the part of
 //                 it spent waiting for other threads after its own tasks
-//   f64 ARGS[24]  the job's arguments (pointers, counts, scalars)
+//   f64 ARGS[48]  the job's arguments (pointers, counts, scalars)
 // Per-thread scratch: THREAD_SCRATCH bytes per thread after the block.
 
 // @ts-ignore: decorator
