@@ -88,7 +88,8 @@ export interface RawExports {
   threads_control(): number;
   threads_inject_fault(id: number, mode: number): void;
   threads_reset(): void;
-  threads_count(): number;
+  /** Threads taking part (absent from builds before it was added: 1). */
+  threads_count?(): number;
 }
 
 /** Every activation the kernels implement, in the order of their kernel

@@ -47,13 +47,13 @@ function convKind(kind: ConvKind): LayerKind {
     forward(c, l, B) {
       const g = geometry(l), f = kind === "conv2d" ? c.k.conv2d_forward : c.k.conv2d_transpose_forward;
       f(l.y, l.x, l.p[0], l.p[1], B, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kh, g.kw,
-        g.strideH, g.strideW, g.padTop, g.padLeft, l.act, c.alpha, chunkImages(g, B, c.k.threads_count()), c.scratch);
+        g.strideH, g.strideW, g.padTop, g.padLeft, l.act, c.alpha, chunkImages(g, B, c.k.threads_count?.() ?? 1), c.scratch);
     },
     // g = dy ⊙ act'(y); dw = (conv: colsᵀ·g | transpose: im2col(g)ᵀ·x); db = Σ g; dx = the adjoint of forward (unless 0)
     backward(c, l, B) {
       const g = geometry(l), f = kind === "conv2d" ? c.k.conv2d_backward : c.k.conv2d_transpose_backward;
       f(l.dx, l.g[0], l.g[1], l.dy, l.x, l.p[0], l.y, B, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kh, g.kw,
-        g.strideH, g.strideW, g.padTop, g.padLeft, l.act, c.alpha, 0, chunkImages(g, B, c.k.threads_count()), c.scratch);
+        g.strideH, g.strideW, g.padTop, g.padLeft, l.act, c.alpha, 0, chunkImages(g, B, c.k.threads_count?.() ?? 1), c.scratch);
     },
   };
 }
