@@ -4,15 +4,17 @@
 // transposed convolution's backward, the fused activation/bias backward,
 // and a batch chunk that differs between one thread (256 KiB of im2col) and
 // several (512 KiB): at B = 61 the 16×16×3 layers run in chunks of 37 images
-// on one thread and of 61 on threads. Both builds.
+// on one thread and of 61 on threads. Both builds. And im2col / col2im
+// themselves, split by patch rows / image rows, against float64.
 // Not here: MLPs (determinism.test.ts), single kernels (kernels.test.ts).
 import { afterAll, describe, expect, it } from "vitest";
 import { VAE, type VAEConfig } from "../../src/index.js";
 import { convChunkImages, convGeometry } from "../../src/conv-shape.js";
 import { LAYER_CHUNK_FLOATS, THREADED_CHUNK_FLOATS } from "../../src/layers/conv.js";
 import type { ThreadPool } from "../../src/pool.js";
+import { loadThreadedKernels } from "../../src/threads.js";
 import { randomArray } from "../reference.js";
-import { expectSameBits } from "../kernels/helpers.js";
+import { Arena, bitsOf, expectClose, expectSameBits, load } from "../kernels/helpers.js";
 
 const created: VAE[] = [];
 afterAll(() => created.forEach((v) => v.dispose()));
@@ -67,6 +69,65 @@ describe.each(["plain", "relaxed"] as const)("%s build", (build) => {
         expect(losses, `${t} threads: losses`).toEqual(ref.losses);
         expectSameBits(bits, ref.bits, `${t} threads: weights, moments and streams`);
       }
+    }
+  });
+});
+
+// im2col (a copy) and col2im (a scatter-add) at a shape with pads on every
+// side, stride 2 × 1 and a kernel wider than the stride, so patches overlap.
+const G = { nb: 5, Hi: 21, Wi: 17, Ci: 5, Hp: 11, Wp: 18, kh: 3, kw: 2, sh: 2, sw: 1, pt: 1, pl: 1 };
+function im2colRef(img: Float32Array): Float64Array {
+  const { nb, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl } = G, kc = kh * kw * Ci;
+  const out = new Float64Array(nb * Hp * Wp * kc);
+  for (let n = 0; n < nb; n++) for (let oy = 0; oy < Hp; oy++) for (let ox = 0; ox < Wp; ox++) {
+    for (let ty = 0; ty < kh; ty++) for (let tx = 0; tx < kw; tx++) for (let c = 0; c < Ci; c++) {
+      const iy = oy * sh - pt + ty, ix = ox * sw - pl + tx;
+      const inside = iy >= 0 && iy < Hi && ix >= 0 && ix < Wi;
+      out[((n * Hp + oy) * Wp + ox) * kc + (ty * kw + tx) * Ci + c] = inside ? img[((n * Hi + iy) * Wi + ix) * Ci + c] : 0;
+    }
+  }
+  return out;
+}
+function col2imRef(img0: Float32Array, cols: Float32Array): Float64Array {
+  const { nb, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl } = G, kc = kh * kw * Ci;
+  const out = Float64Array.from(img0);
+  for (let n = 0; n < nb; n++) for (let oy = 0; oy < Hp; oy++) for (let ox = 0; ox < Wp; ox++) {
+    for (let ty = 0; ty < kh; ty++) for (let tx = 0; tx < kw; tx++) for (let c = 0; c < Ci; c++) {
+      const iy = oy * sh - pt + ty, ix = ox * sw - pl + tx;
+      if (iy >= 0 && iy < Hi && ix >= 0 && ix < Wi) out[((n * Hi + iy) * Wi + ix) * Ci + c] += cols[((n * Hp + oy) * Wp + ox) * kc + (ty * kw + tx) * Ci + c];
+    }
+  }
+  return out;
+}
+
+describe.each(["plain", "relaxed"] as const)("im2col and col2im on threads, %s build", (build) => {
+  it("split by rows: against float64, and the bits of one thread on 2 and 3 threads", async () => {
+    const { nb, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl } = G;
+    const nImg = nb * Hi * Wi * Ci, nCols = nb * Hp * Wp * kh * kw * Ci;
+    const img = randomArray(nImg, 21), cols = randomArray(nCols, 22), img0 = randomArray(nImg, 23);
+    const results: { cols: Float32Array; img: Float32Array }[] = [];
+    for (const t of [1, 2, 3]) {
+      const k = t === 1 ? await load(build) : await loadThreadedKernels({ build, threads: t });
+      const pool = k.threadsHandle as ThreadPool | null;
+      pool?.tune({ minWork: 0 });
+      const arena = new Arena(k, 1 << 20);
+      const pImg = arena.put(img), pCols = arena.alloc(nCols);
+      k.raw.conv_im2col(pCols, pImg, nb, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl);
+      const gotCols = arena.get(pCols, nCols);
+      const pAcc = arena.put(img0), pSrc = arena.put(cols);
+      const before = pool?.stats().splitCalls ?? 0;
+      k.raw.conv_col2im_acc(pAcc, pSrc, nb, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl);
+      // split: the row-range tasks ran (on whichever threads claimed them; on a busy
+      // machine the calling thread may claim them all before a worker wakes)
+      if (pool) expect(pool.stats().splitCalls, "col2im was split").toBeGreaterThan(before);
+      results.push({ cols: gotCols, img: arena.get(pAcc, nImg) });
+      if (t > 1) k.dispose();
+    }
+    expectSameBits(bitsOf(results[0].cols), bitsOf(Float32Array.from(im2colRef(img))), "im2col vs the copy it should be");
+    expectClose(results[0].img, col2imRef(img0, cols), 1e-6, "col2im vs float64");
+    for (const [i, r] of results.slice(1).entries()) {
+      expectSameBits(bitsOf(r.cols), bitsOf(results[0].cols), `im2col, ${i + 2} threads vs one`);
+      expectSameBits(bitsOf(r.img), bitsOf(results[0].img), `col2im, ${i + 2} threads vs one`);
     }
   });
 });
