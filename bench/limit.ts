@@ -39,20 +39,22 @@ import { TfVAE } from "./tfjs-vae.js";
 
 const quick = flag("quick") === true;
 const ROUNDS = Number(flag("rounds") ?? (quick ? 3 : 7));
-const ONLY = new Set(String(flag("only") ?? "step,gemm,breakdown,conv").split(","));
+/** --from <limit.json>: write the report again from a run's JSON, measuring nothing. */
+const FROM = flag("from") === undefined ? null : JSON.parse(readFileSync(String(flag("from")), "utf8"));
+const ONLY = new Set(FROM ? [] : String(flag("only") ?? "step,gemm,breakdown,conv").split(","));
 const withConv = flag("no-conv") !== true && ONLY.has("conv");
 const withTfCpu = flag("no-tfjs-cpu") !== true && !quick;
 const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 const log = (s: string) => console.log(s);
 const f1 = (x: number) => x.toFixed(1), f2 = (x: number) => x.toFixed(2);
 const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
-const m0 = machine();
+const m0 = FROM ? FROM.machine : machine();
 log(`machine: ${describeMachine(m0)}`);
 
 // ------------------------------------------------------------------ ceiling
 interface Ceil { build: CeilingBuild; threads: number; gflops: number; perCpuSecond: number; cores: number; accumulators: number; load: string }
-const ceilings: Ceil[] = [];
-{
+const ceilings: Ceil[] = FROM ? FROM.ceilings : [];
+if (!FROM) {
   const pool = new CeilingPool(2);
   const trips = quick ? 2_000_000 : 6_000_000;
   for (const build of ["plain", "relaxed"] as const) {
@@ -137,7 +139,7 @@ function interleave(fns: (() => unknown)[], perRound: number[], rounds = ROUNDS)
 }
 
 // --------------------------------------------------------------------- MLP
-const mnist = await loadMnist({ limit: 4096 });
+const mnist = FROM ? { count: 0, images: new Float32Array(0) } : await loadMnist({ limit: 4096 });
 const batchOf = (B: number, i: number) => {
   const s = (i * B) % (mnist.count - B);
   return mnist.images.subarray(s * 784, (s + B) * 784);
@@ -156,10 +158,9 @@ function stepFlops(v: VAE, x: Float32Array): { flops: number; table: Map<string,
 }
 
 interface StepRow { who: string; build: CeilingBuild; threads: number; B: number; ms: number; cpuMs: number; cores: number; gflops: number; ofMachine: number; load: string }
-const steps: StepRow[] = [];
-const gates: string[] = [];
-await initJax();
-await useBackend("wasm");
+const steps: StepRow[] = FROM ? FROM.steps : [];
+const gates: string[] = FROM ? FROM.gates : [];
+if (!FROM) { await initJax(); await useBackend("wasm"); }
 for (const B of !ONLY.has("step") ? [] : quick ? [128] : [128, 32]) {
   const ours: { v: VAE; build: Build; threads: number }[] = [];
   for (const build of ["plain", "relaxed"] as const) {
@@ -223,8 +224,8 @@ const SHAPES: { use: string; v: Variant; M: number; K: number; N: number }[] = [
   { use: "dW = xᵀ·g", v: "TN", M: 784, K: 128, N: 400 },
   { use: "dx = g·Wᵀ", v: "NT", M: 128, K: 400, N: 784 },
 ];
-interface GemmRow { shape: string; use: string; who: string; build: CeilingBuild; threads: number; ms: number; gflops: number; ofMachine: number; err: number; load: string }
-const gemms: GemmRow[] = [];
+interface GemmRow { shape: string; use: string; who: string; build: CeilingBuild; threads: number; ms: number; cpuMs?: number; gflops: number; ofMachine: number; err: number; load: string }
+const gemms: GemmRow[] = FROM ? FROM.gemms : [];
 if (ONLY.has("gemm")) {
   const kern: { k: Kernels; who: string; build: CeilingBuild; threads: number }[] = [];
   for (const build of ["plain", "relaxed"] as const) {
@@ -267,7 +268,7 @@ if (ONLY.has("gemm")) {
       { who: "jax-js", build: "plain" as const, threads: jaxThreads() }, { who: "tfjs-wasm", build: "plain" as const, threads: 1 }];
     ts.forEach((t, j) => {
       const gflops = 2 * M * K * N / t.ms / 1e6;
-      gemms.push({ shape: `${M}×${K}×${N} ${s.v}`, use: s.use, ...who[j], ms: t.ms, gflops, ofMachine: ofMachine(gflops, who[j].build, who[j].threads), err: errs[j], load: l });
+      gemms.push({ shape: `${M}×${K}×${N} ${s.v}`, use: s.use, ...who[j], ms: t.ms, cpuMs: t.cpuMs, gflops, ofMachine: ofMachine(gflops, who[j].build, who[j].threads), err: errs[j], load: l });
       log(`gemm ${s.v} ${M}×${K}×${N} ${who[j].who} ${who[j].build} ${who[j].threads}t: ${t.ms.toFixed(3)} ms, ${f1(gflops)} GFLOP/s, ${pct(gemms.at(-1)!.ofMachine)}`);
     });
     tf.dispose([ta, tb, tbias]);
@@ -278,7 +279,7 @@ if (ONLY.has("gemm")) {
 // --------------------------------------------------------------- breakdown
 interface Part { key: string; ms: number; cpuMs: number; calls: number; gflops: number; ofMachine: number; perCpu: number; share: number }
 interface Breakdown { model: string; build: CeilingBuild; threads: number; B: number; stepMs: number; kernelsMs: number; splitMs: number; waitMs: number; splitCalls: number; parts: Part[]; load: string }
-const breakdowns: Breakdown[] = [];
+const breakdowns: Breakdown[] = FROM ? FROM.breakdowns : [];
 async function breakdown(model: string, cfg: object, B: number, n: number): Promise<void> {
   for (const build of ["plain", "relaxed"] as const) {
     for (const threads of [1, 2]) {
@@ -346,14 +347,18 @@ const md: string[] = [
   ", wasm backend, the loss, `valueAndGrad` and Adam in one `jit`; it runs on **one thread** in Node (its worker pool needs a",
   "global `Worker`, which Node does not have). tfjs: 4.22, transpose-free gradients (bench/tfjs-vae.ts), wasm on one thread.",
   "Gate before timing (same weights and ε as ours):", "", ...gates.map((g) => `- ${g}`), "",
-  mdTable(["model", "who", "build", "threads", "B", "ms / step", "CPU ms / step", "cores", "GFLOP/s", "of threads × ceiling", "load"],
-    steps.map((s) => [s.who.includes("conv") ? "keras-conv" : "MLP", s.who.replace(" (keras-conv)", ""), s.build, s.threads, s.B, s.ms < 100 ? f2(s.ms) : f1(s.ms), s.cpuMs < 100 ? f2(s.cpuMs) : f1(s.cpuMs), f2(s.cores), f1(s.gflops), pct(s.ofMachine), s.load])), "",
+  mdTable(["model", "who", "build", "threads", "B", "ms / step", "CPU ms / step", "cores", "GFLOP/s", "of threads × ceiling", "GFLOP per CPU-second", "of one core's ceiling", "load"],
+    steps.map((s) => [s.who.includes("conv") ? "keras-conv" : "MLP", s.who.replace(" (keras-conv)", ""), s.build, s.threads, s.B, s.ms < 100 ? f2(s.ms) : f1(s.ms), s.cpuMs < 100 ? f2(s.cpuMs) : f1(s.cpuMs), f2(s.cores), f1(s.gflops), pct(s.ofMachine),
+      f1(s.gflops * s.ms / s.cpuMs), pct(s.gflops * s.ms / s.cpuMs / CORE[s.build]), s.load])), "",
+  "\"GFLOP per CPU-second\" divides the step's flops by the CPU time the process used (all its threads, spinning",
+  "included): the efficiency of the CPU time it got, the figure least disturbed by other processes.", "",
   "## GEMM shapes of the MLP step", "",
   "Ours: the raw `gemm` export (1 thread: the ordinary build; 2 threads: the shared build with one worker). jax-js: a",
   "jitted `matmul` (+ bias) with the operands on the device, result read back; tfjs-wasm: `matMul` / `fused.matMul`,",
   "result read back. Each checked against float64 (max error relative to |value| + 1 under 1e-4) before timing.", "",
-  mdTable(["shape", "use", "who", "build", "threads", "ms", "GFLOP/s", "of threads × ceiling", "max err", "load"],
-    gemms.map((g) => [g.shape, g.use, g.who, g.build, g.threads, g.ms.toFixed(3), f1(g.gflops), pct(g.ofMachine), g.err.toExponential(1), g.load])), "",
+  mdTable(["shape", "use", "who", "build", "threads", "ms", "GFLOP/s", "of threads × ceiling", "GFLOP per CPU-second", "max err", "load"],
+    gemms.map((g) => [g.shape, g.use, g.who, g.build, g.threads, g.ms.toFixed(3), f1(g.gflops), pct(g.ofMachine),
+      g.cpuMs ? f1(g.gflops * g.ms / g.cpuMs) : "", g.err.toExponential(1), g.load])), "",
   "## Where our steps go", "",
   "Every kernel export called during the step timed with performance.now() around the call (the calling thread's view:",
   "a split kernel's time includes its wait for the other thread). \"host\" = step − kernels: the TypeScript between",
@@ -367,10 +372,11 @@ for (const b of breakdowns) {
       b.parts.map((p) => [p.key, p.calls, p.ms.toFixed(3), p.cpuMs.toFixed(3), pct(p.share), p.gflops > 0 ? f1(p.gflops) : "", p.gflops > 0 ? pct(p.ofMachine) : "",
         p.perCpu > 0 ? f1(p.perCpu) : "", p.perCpu > 0 ? pct(p.perCpu / CORE[b.build]) : ""])), "");
 }
-md.push(`Load at the end: ${load()}`, "");
+const loadEnd = FROM ? FROM.loadEnd ?? "not recorded" : load();
+md.push(`Load at the end: ${loadEnd}`, "");
 // a partial run (--only) keeps the full run's files and writes its own
-const partial = ["step", "gemm", "breakdown", "conv"].every((x) => ONLY.has(x)) ? "" : `-${[...ONLY].join("-")}`;
+const partial = FROM || ["step", "gemm", "breakdown", "conv"].every((x) => ONLY.has(x)) ? "" : `-${[...ONLY].join("-")}`;
 writeFileSync(join(ROOT, "bench", "results", `limit${partial}.md`), md.join("\n"));
-writeFileSync(join(ROOT, "bench", "results", `limit${partial}.json`), JSON.stringify({ machine: m0, ceilings, core: CORE, steps, gemms, breakdowns, gates }, null, 2) + "\n");
+writeFileSync(join(ROOT, "bench", "results", `limit${partial}.json`), JSON.stringify({ machine: m0, ceilings, core: CORE, steps, gemms, breakdowns, gates, loadEnd }, null, 2) + "\n");
 log(`wrote bench/results/limit${partial}.md and .json`);
 process.exit(0);
