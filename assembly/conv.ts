@@ -30,10 +30,10 @@
 // Threads: the GEMMs split by tiles, im2col by patch rows, col2im by image rows.
 // Not here: dilation, groups; shapes, pads and "same" (src/conv-shape.ts).
 import { gemm, gemm_act, gemm_pair, gemm_scratch_bytes, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
-import { activation_backward_bias, activation_forward } from "./activation";
+import { ACT_IDENTITY, activation_backward_bias, activation_forward, activationForwardRange } from "./activation";
 import { addInto } from "./vector";
 import { hsum, madd } from "./simd";
-import { argInt, argPtr, parallelFor, rangeEnd, rangeStart, rangeTasks, setArg, shouldSplit } from "./threads";
+import { arg, argInt, argPtr, parallelFor, rangeEnd, rangeStart, rangeTasks, setArg, shouldSplit } from "./threads";
 
 // @ts-ignore: decorator
 @inline function zeroF(dst: usize, n: i32): void {
@@ -122,23 +122,43 @@ function im2colRows(cols: usize, img: usize, Hi: i32, Wi: i32, Ci: i32, Hp: i32,
  */
 export function conv_col2im_acc(img: usize, cols: usize, nb: i32, Hi: i32, Wi: i32, Ci: i32,
                                 Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
+  col2im(img, cols, nb, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl, COL2IM_ACC, 0, ACT_IDENTITY, 0);
+}
+
+/** conv_col2im_acc onto what img already holds. */
+const COL2IM_ACC: i32 = 0;
+/** img = 0 first (a convolution's dx). */
+const COL2IM_ZERO: i32 = 1;
+/** img = bias (Ci) per pixel first (a transposed convolution's y). */
+const COL2IM_BIAS: i32 = 2;
+
+// col2im with each task's rows first set per `init` and, once complete,
+// put through the activation: the bias, zeroing and activation passes of the
+// kernels below run on the task's rows while they are in cache, and split
+// with it. Per pixel the same values and order as those separate passes.
+function col2im(img: usize, cols: usize, nb: i32, Hi: i32, Wi: i32, Ci: i32,
+                Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+                init: i32, bias: usize, act: i32, alpha: f32): void {
   if (!shouldSplit(8 * <f64>nb * <f64>Hp * <f64>Wp * <f64>(kh * kw * Ci))) {
-    col2imRows(img, cols, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl, 0, nb * Hi);
+    col2imRows(img, cols, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl, 0, nb * Hi, init, bias, act, alpha);
     return;
   }
   setConvArgs(cols, img, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl);
+  setArg(13, init); setArg(14, <f64>bias); setArg(15, act); setArg(16, alpha);
   parallelFor(col2imTask, rangeTasks(nb * Hi, 1));
 }
 
 function col2imTask(t: i32, _scratch: usize): i32 {
   col2imRows(argPtr(1), argPtr(0), argInt(2), argInt(3), argInt(4), argInt(5), argInt(6), argInt(7), argInt(8),
-             argInt(9), argInt(10), argInt(11), argInt(12), rangeStart(t), rangeEnd(t));
+             argInt(9), argInt(10), argInt(11), argInt(12), rangeStart(t), rangeEnd(t),
+             argInt(13), argPtr(14), argInt(15), <f32>arg(16));
   return 0;
 }
 
-// conv_col2im_acc into image rows (n, iy) = d for d in [d0, d1) (d = n·Hi + iy).
+// col2im into image rows (n, iy) = d for d in [d0, d1) (d = n·Hi + iy).
 function col2imRows(img: usize, cols: usize, Hi: i32, Wi: i32, Ci: i32, Hp: i32, Wp: i32,
-                    kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, d0: i32, d1: i32): void {
+                    kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, d0: i32, d1: i32,
+                    init: i32, bias: usize, act: i32, alpha: f32): void {
   if (d0 >= d1) return;
   const run = kw * Ci;
   const ld = <usize>Wi * Ci;
@@ -146,6 +166,9 @@ function col2imRows(img: usize, cols: usize, Hi: i32, Wi: i32, Ci: i32, Hp: i32,
   for (let n = d0 / Hi; n <= (d1 - 1) / Hi; n++) {
     const lo = max(d0 - n * Hi, 0), hi = min(d1 - n * Hi, Hi);   // this task's rows of image n
     const imgN = img + ((<usize>n * Hi * ld) << 2);
+    const mine = imgN + ((<usize>lo * ld) << 2), floats = <i32>(<usize>(hi - lo) * ld);
+    if (init == COL2IM_ZERO) zeroF(mine, floats);
+    else if (init == COL2IM_BIAS) for (let p = 0; p < (hi - lo) * Wi; p++) copyF(mine + ((<usize>p * Ci) << 2), bias, Ci);
     for (let oy = 0; oy < Hp; oy++) {
       // rows this patch row reaches: oy·sh − pt + [0, kh)
       if (oy * sh - pt + kh <= lo || oy * sh - pt >= hi) continue;
@@ -170,6 +193,7 @@ function col2imRows(img: usize, cols: usize, Hi: i32, Wi: i32, Ci: i32, Hp: i32,
         }
       }
     }
+    if (act != ACT_IDENTITY) activationForwardRange(mine, mine, floats, act, alpha);
   }
 }
 
@@ -559,8 +583,7 @@ export function conv2d_backward(dx: usize, dw: usize, db: usize, dy: usize, x: u
     // dcols (rows, kc) = g (rows, Co) · wᵀ (Co, kc); dx = col2im(dcols)
     gemm(scratch, gn, w, 0, rows, Co, kc, 0, 1, INIT_ZERO, gs);
     const dxn = dx + ((<usize>n0 * H * W * C) << 2);
-    memory.fill(dxn, 0, (<usize>m * H * W * C) << 2);
-    conv_col2im_acc(dxn, scratch, m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl);
+    col2im(dxn, scratch, m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl, COL2IM_ZERO, 0, ACT_IDENTITY, 0);   // dx = 0, then +=
   }
 }
 
@@ -584,12 +607,9 @@ export function conv2d_transpose_forward(y: usize, x: usize, w: usize, b: usize,
     const rows = m * H * W;
     // cols (rows, kc) = x (rows, C) · wᵀ (C, kc)
     gemm(scratch, x + ((<usize>n0 * H * W * C) << 2), w, 0, rows, C, kc, 0, 1, INIT_ZERO, gs);
-    // y = b, then += col2im(cols)
+    // y = act(b + col2im(cols)), row by row in one pass (split over threads by rows)
     const yn = y + ((<usize>n0 * Ho * Wo * Co) << 2);
-    const pixels = m * Ho * Wo;
-    for (let p = 0; p < pixels; p++) copyF(yn + ((<usize>p * Co) << 2), b, Co);
-    conv_col2im_acc(yn, scratch, m, Ho, Wo, Co, H, W, kh, kw, sh, sw, pt, pl);
-    activation_forward(yn, yn, pixels * Co, act, alpha);
+    col2im(yn, scratch, m, Ho, Wo, Co, H, W, kh, kw, sh, sw, pt, pl, COL2IM_BIAS, b, act, alpha);
   }
 }
 

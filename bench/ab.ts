@@ -6,7 +6,7 @@
 // --conv) the Keras conv VAE. Before timing, the weights after 3 steps are
 // compared bit for bit between the two builds (a change that should keep
 // the bits must show "same bits"). Prints a Markdown table; writes
-// bench/results/ab.md.
+// bench/results/ab.md (with --no-mlp: bench/results/ab-conv.md).
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { presetLayers } from "../cli/src/presets.js";
@@ -31,7 +31,7 @@ const bits = (v: VAE) => Object.values(v.getWeights()).flatMap((a) => Array.from
 
 interface Row { model: string; build: Build; threads: number; B: number; base: number; ours: number; baseCpu: number; oursCpu: number; same: boolean; load: string }
 const rows: Row[] = [];
-const models: [string, object, number[]][] = [
+const models: [string, object, number[]][] = flag("no-mlp") === true ? [] : [
   ["MLP 784-400-20-400-784", { inputDim: 784, encoder: [400], latentDim: 20, seed: 0 }, [128, 32]],
 ];
 if (withConv) models.push(["keras-conv", { ...presetLayers("keras-conv", [28, 28, 1], "bernoulli"), latentDim: 2, seed: 3 }, [128]]);
@@ -75,6 +75,7 @@ const md = ["# This checkout's kernels against a base build (`tsx bench/ab.ts`)"
   "processes on the shared cores. \"bits\": the weights after 3 steps compared between the two builds.", "",
   mdTable(["model", "build", "threads", "B", "base ms", "this ms", "base CPU ms", "this CPU ms", "CPU ratio base/this", "bits", "load"],
     rows.map((r) => [r.model, r.build, r.threads, r.B, r.base.toFixed(2), r.ours.toFixed(2), r.baseCpu.toFixed(2), r.oursCpu.toFixed(2), (r.baseCpu / r.oursCpu).toFixed(3), r.same ? "same" : "differ", r.load])), ""];
-writeFileSync(join(ROOT, "bench", "results", "ab.md"), md.join("\n"));
-console.log("wrote bench/results/ab.md");
+const out = flag("no-mlp") === true ? "ab-conv.md" : "ab.md";
+writeFileSync(join(ROOT, "bench", "results", out), md.join("\n"));
+console.log(`wrote bench/results/${out}`);
 process.exit(0);
