@@ -62,9 +62,10 @@ function convKind(kind: ConvKind): LayerKind {
  *  thread, 512 KiB (so a chunk's cols and the GEMM's packed panels still fit
  *  one core's L2, 1 MiB here) when the kernels split over threads, where a
  *  chunk twice as large halves the fork-joins of a Keras conv step (683 → 344
- *  per step) and cut its CPU time by 14–17%, while on one thread the larger
- *  chunk was 5–10% slower for the plain build (bench/conv-chunk.ts,
- *  bench/results/conv-chunk.md). No result depends on the chunk. */
+ *  per step) and cut its CPU time by 17% (plain) and 3% (relaxed), while on
+ *  one thread it was 10% slower for the plain build (relaxed: no difference;
+ *  bench/conv-chunk.ts, bench/results/conv-chunk.md, measured at load 15–19).
+ *  No result depends on the chunk. */
 export const LAYER_CHUNK_FLOATS = 1 << 16;
 export const THREADED_CHUNK_FLOATS = 1 << 17;
 let chunkFloats: number | null = null;
