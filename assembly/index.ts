@@ -24,6 +24,7 @@ export {
 export { adam_step } from "./adam";
 export { fill, copy, axpy, scale, sum_squares, all_finite } from "./vector";
 export { thread_run, threads_configure, threads_control, threads_inject_fault, threads_reset } from "./threads";
+export { threads_count } from "./threads";
 import { threads_end } from "./threads";
 
 /** First byte free for the host's arena (64-aligned), after static data and

@@ -13,7 +13,7 @@
 // the wall time includes waiting for a core, the CPU time does not), and the
 // dense layers' multiply-adds per data row (forward; backward is twice that
 // for every model alike) as the expected ratio.
-// Writes bench/HIERARCHY-RESULTS.md and bench/hierarchy-results.json.
+// Writes bench/results/hierarchy.md and bench/results/hierarchy.json.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Adam, loadMnist, VAE, type VAEConfig } from "../src/index.js";
@@ -80,7 +80,7 @@ ${table}
 
 Machine: ${describeMachine(m)}
 `;
-writeFileSync(join(ROOT, "bench", "HIERARCHY-RESULTS.md"), md);
-writeFileSync(join(ROOT, "bench", "hierarchy-results.json"), JSON.stringify({ machine: m, batch: BATCH, steps, rounds, results }, null, 2) + "\n");
+writeFileSync(join(ROOT, "bench", "results", "hierarchy.md"), md);
+writeFileSync(join(ROOT, "bench", "results", "hierarchy.json"), JSON.stringify({ machine: m, batch: BATCH, steps, rounds, results }, null, 2) + "\n");
 console.log(md);
 for (const r of rows) r.vae.dispose();

@@ -100,6 +100,8 @@ export interface RawExports {
   threads_control(): number;
   threads_inject_fault(id: number, mode: number): void;
   threads_reset(): void;
+  /** Threads taking part (absent from builds before it was added: 1). */
+  threads_count?(): number;
 }
 
 /** Every activation the kernels implement, in the order of their kernel
