@@ -33,8 +33,9 @@ export class Objective {
   readonly parts: StepParts;
   /** Samples per row in training (the objective's S). */
   readonly samples: number;
-  /** Where the likelihood reads its targets: x.target, or (S > 1) x.rep. */
-  private targetName = "x.target";
+  /** Where the training step's likelihood reads its targets: x.target, or
+   *  (S > 1) x.rep. Inference always reads x.target. */
+  private stepTarget = "x.target";
 
   constructor(net: Network, config: Readonly<ResolvedConfig>) {
     this.net = net;
@@ -51,7 +52,7 @@ export class Objective {
     const outW = net.dims.outputDim;
     this.parts = {
       c, latent: this.latent, prior: this.prior, headWidth: net.arch.headWidth,
-      likelihood: (rows, grad, w) => this.runLikelihood(rows, grad, w),
+      likelihood: (rows, grad, w) => this.runLikelihood(rows, grad, w, this.stepTarget),
       scaleOutputGradient: (rows, coef) => net.kernels.raw.rows_scale(net.ptr["dout"], coef, rows, outW),
       decoderBackward: (rows) => this.decoderBackward(rows),
       heap: () => net.heap(),
@@ -111,14 +112,14 @@ export class Objective {
   /** The likelihood's targets for B·S sample rows: x.target itself (S = 1)
    *  or each row repeated S times into x.rep. */
   private repeatTargets(B: number, S: number): void {
-    if (S === 1) { this.targetName = "x.target"; return; }
+    if (S === 1) { this.stepTarget = "x.target"; return; }
     const H = this.net.heap(), D = this.config.inputDim;
     const src = this.net.ptr["x.target"] >>> 2, dst = this.net.ptr["x.rep"] >>> 2;
     for (let b = 0; b < B; b++) {
       const row = H.subarray(src + b * D, src + (b + 1) * D);
       for (let s = 0; s < S; s++) H.set(row, dst + (b * S + s) * D);
     }
-    this.targetName = "x.rep";
+    this.stepTarget = "x.rep";
   }
 
   /** Writes rows [start, start+B) of z (rows × L) into the decoder input. */
@@ -181,10 +182,10 @@ export class Objective {
   }
 
   /** Per-row −log p(x|z) into "nll" (and its gradient, scaled by w, into
-   *  "dout" when `grad`). */
-  runLikelihood(B: number, grad: boolean, w: number): void {
+   *  "dout" when `grad`), against the targets at `target` (B rows). */
+  runLikelihood(B: number, grad: boolean, w: number, target = "x.target"): void {
     const k = this.net.kernels.raw, p = this.net.ptr, D = this.config.inputDim;
-    const out = p["out"], dout = p["dout"], nll = p["nll"], x = p[this.targetName];
+    const out = p["out"], dout = p["dout"], nll = p["nll"], x = p[target];
     switch (this.config.likelihood) {
       case "bernoulli":
         if (grad) k.bernoulli_nll_forward_backward(nll, dout, out, x, B, D, w);
