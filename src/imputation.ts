@@ -9,9 +9,13 @@ import type { Network } from "./network.js";
 import type { Objective } from "./objective.js";
 import { checkCondition, checkValue } from "./rows.js";
 import { NonFiniteLossError, type Rows } from "./types.js";
-import { checkInt, checkOptions, fail } from "./validate.js";
+import { checkFinite, checkInt, checkOptions, fail } from "./validate.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
+
+/** miwae's defaults (ImputeOptions): measured on the `npm start` model
+ *  (bench/results/impute-mnist.md). */
+export const MIWAE_DEFAULTS = { samples: 1000, rounds: 10, proposalScale: 2, defensive: 0 } as const;
 
 /** The imputation methods, the default first. */
 export const IMPUTE_METHODS = ["miwae", "metropolis", "pseudo-gibbs"] as const;
@@ -21,8 +25,21 @@ export type ImputeMethod = (typeof IMPUTE_METHODS)[number];
 export interface ImputeOptions {
   /** "miwae" (default), "metropolis" or "pseudo-gibbs". */
   method?: ImputeMethod;
-  /** miwae: importance samples per row (default 1000). */
+  /** miwae: importance samples per row, over all rounds (default 1000). */
   samples?: number;
+  /** miwae: rounds of adaptation (default 10, at most `samples`): round r
+   *  proposes from q(z | x̂) with x̂_miss the estimate of round r − 1 (the
+   *  first: `initial`); the last round's samples give the result. */
+  rounds?: number;
+  /** miwae: the proposal's σ is the encoder's σ times this (default 2): a
+   *  proposal wider than q(z|x̂) covers p(z | x_obs), which is wider than the
+   *  posterior of a whole row. */
+  proposalScale?: number;
+  /** miwae: the fraction of the samples drawn from the prior p(z) instead of
+   *  q(z|x̂), weighed by the mixture's density (defensive importance
+   *  sampling, Hesterberg 1995): it bounds the weights by p(x_obs|z)/fraction
+   *  where the proposal is narrower than p(z|x_obs). Default 0. */
+  defensive?: number;
   /** metropolis / pseudo-gibbs: iterations (default 100 / 20). */
   iterations?: number;
   /** metropolis: iterations discarded before averaging (default a fifth). */
@@ -64,7 +81,7 @@ export function logPriorOverPosterior(z: ArrayLike<number>, zo: number, mean: Ar
 /** Fills the entries of x where mask is 0; see VAE.impute. */
 export function impute(host: ImputeHost, x: Rows, mask: ArrayLike<number | boolean>, options: ImputeOptions = {}): Float32Array {
   return host.net.keepStreams(() => {
-    checkOptions("options", options, ["method", "samples", "iterations", "burnIn", "condition", "initial"]);
+    checkOptions("options", options, ["method", "samples", "rounds", "proposalScale", "defensive", "iterations", "burnIn", "condition", "initial"]);
     const config = host.config, D = config.inputDim;
     if (!(x instanceof Float32Array || x instanceof Float64Array || x instanceof Uint8Array || Array.isArray(x))) {
       fail("x", `a Float32Array, Uint8Array or number[] of rows × ${D} values`, x);
@@ -83,10 +100,13 @@ export function impute(host: ImputeHost, x: Rows, mask: ArrayLike<number | boole
     if (!(IMPUTE_METHODS as readonly unknown[]).includes(method)) fail("method", IMPUTE_METHODS.map((m) => `"${m}"`).join(", ").replace(/, ([^,]*)$/, " or $1"), method);
     if (method === "miwae") {
       for (const k of ["iterations", "burnIn"] as const) if (options[k] !== undefined) fail(k, `no ${k} with method "miwae" (it takes samples; ${k} is for "metropolis" and "pseudo-gibbs")`, options[k]);
-    } else if (options.samples !== undefined) {
-      fail("samples", `no samples with method "${method}" (samples is for "miwae"; this method takes iterations)`, options.samples);
+    } else {
+      for (const k of ["samples", "rounds", "proposalScale", "defensive"] as const) if (options[k] !== undefined) fail(k, `no ${k} with method "${method}" (${k} is for "miwae"; this method takes iterations)`, options[k]);
     }
-    const samples = checkInt("samples", options.samples ?? 1000, 1, 1 << 20);
+    const samples = checkInt("samples", options.samples ?? MIWAE_DEFAULTS.samples, 1, 1 << 24);
+    const rounds = checkInt("rounds", options.rounds ?? Math.min(MIWAE_DEFAULTS.rounds, samples), 1, samples);
+    const proposalScale = checkFinite("proposalScale", options.proposalScale ?? MIWAE_DEFAULTS.proposalScale, { min: 0.01, max: 100 });
+    const defensive = checkFinite("defensive", options.defensive ?? MIWAE_DEFAULTS.defensive, { min: 0, max: 1, maxExclusive: true });
     const iterations = checkInt("iterations", options.iterations ?? (method === "metropolis" ? 100 : 20), 1, 1 << 16);
     const burnIn = method === "metropolis" ? checkInt("burnIn", options.burnIn ?? Math.floor(iterations / 5), 0, iterations - 1) : 0;
     if (method === "pseudo-gibbs" && options.burnIn !== undefined) fail("burnIn", `no burnIn with method "pseudo-gibbs" (it is for "metropolis")`, options.burnIn);
@@ -105,34 +125,54 @@ export function impute(host: ImputeHost, x: Rows, mask: ArrayLike<number | boole
     // x̂: observed entries, the missing ones at `initial`
     const cur = new Float32Array(rows * D);
     for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : init;
-    const out = method === "miwae" ? miwae(host, cur, obs, cond, samples)
+    const out = method === "miwae" ? miwae(host, cur, obs, cond, { samples, rounds, proposalScale, defensive })
       : method === "pseudo-gibbs" ? pseudoGibbs(host, cur, obs, cond, iterations)
       : metropolis(host, cur, obs, cond, iterations, burnIn);
-    for (let i = 0; i < out.length; i++) {
-      if (!Number.isFinite(out[i])) {
-        throw new NonFiniteLossError(`impute: result[${i}] became ${out[i]} (float32 overflow): the inputs or the weights are too large in magnitude for this network`);
-      }
-    }
+    checkResult(out);
     return out;
   });
 }
 
 /**
- * Self-normalized importance sampling of E[x_miss | x_obs] (MIWAE imputation):
- * per row, z_k ~ q(z | x̂) for k = 1…K,
- *   log w_k = log p(x_obs | z_k) + log p(z_k) − log q(z_k | x̂)   (observed entries only)
+ * Self-normalized importance sampling of E[x_miss | x_obs] (MIWAE imputation,
+ * Mattei & Frellsen 2019): per row, z_k ~ r(z) for k = 1…K,
+ *   log w_k = log p(x_obs | z_k) + log p(z_k) − log r(z_k)   (observed entries only)
  *   x_miss = Σ_k w̃_k · E[x_miss | z_k],  w̃ = w / Σ w,
- * a consistent estimate as K grows. The rows × K draws run through the decoder
+ * a consistent estimate as K grows, for any proposal r that covers p(z | x_obs).
+ * r is the encoder's q(z | x̂) with σ × proposalScale, adapted over `rounds`:
+ * each round proposes from x̂ whose missing entries are the previous round's
+ * estimate (the first: `initial`), and the last round's K draws give the
+ * result (the samples are split evenly, the last round taking the remainder).
+ * q(z | x̂) of a row whose missing entries sit at 0 describes a digit with a
+ * blank half; the rounds move it to the completion, and the wider σ covers
+ * p(z | x_obs), which is broader than the posterior of a whole row (measured
+ * on MNIST: bench/results/impute-mnist.md). With `defensive` = α > 0, the first
+ * ⌈α·K⌉ draws of each row come from the prior instead, and every weight uses
+ * the mixture's density: log p(z) − log((1 − a)·q(z|x̂) + a·p(z)), a the
+ * realized fraction, = −log((1 − a)·e^{−r} + a), r = log p(z) − log q(z|x̂).
+ * The rows × K draws run through the decoder
  * in chunks of the arena's batch; per row a streaming log-sum-exp (running
  * maximum, rescaled sums) keeps memory at rows × D.
  */
-function miwae(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: Rows | undefined, K: number): Float32Array {
+function miwae(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: Rows | undefined,
+               o: { samples: number; rounds: number; proposalScale: number; defensive: number }): Float32Array {
+  const per = Math.floor(o.samples / o.rounds);
+  for (let round = 0; round < o.rounds; round++) {
+    miwaeRound(host, cur, obs, cond, round < o.rounds - 1 ? per : o.samples - (o.rounds - 1) * per, o.proposalScale, o.defensive);
+  }
+  return cur;
+}
+
+/** One round of miwae: K draws per row from N(μ, (s·σ)²), (μ, σ²) = q(z | x̂),
+ *  cur's missing entries (x̂_miss) replaced by the estimate. */
+function miwaeRound(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: Rows | undefined, K: number, scale: number, defensive: number): void {
   const { obj, net, config } = host;
   const D = config.inputDim, L = config.latentDim, lik = config.likelihood;
   const rows = cur.length / D;
   const W = lik === "gaussian-learned" ? 2 * D : D;
   const logSigmaFixed = Math.log(config.sigma);
   const { mean, logvar } = host.encode(cur, cond);
+  if (scale !== 1) for (let i = 0; i < logvar.length; i++) logvar[i] += 2 * Math.log(scale);
   const cap = net.batch;
   const zc = new Float32Array(cap * L);
   const exOf = new Uint32Array(cap);
@@ -140,17 +180,19 @@ function miwae(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: Rows 
   const acc = new Float64Array(rows * D);
   const k = net.kernels.raw;
   const total = rows * K;
+  const fromPrior = Math.min(K - 1, Math.ceil(defensive * K)), a = fromPrior / K;
+  const logA = Math.log(a), log1mA = Math.log1p(-a);
   for (let done = 0; done < total; done += cap) {
     const B = Math.min(cap, total - done);
     k.rng_normal(net.ptr["rng.eval"], net.ptr["eps"], B * L);
     let H = net.heap();
     const eps = net.ptr["eps"] >>> 2;
     for (let r = 0; r < B; r++) {
-      const ex = Math.floor((done + r) / K);
+      const ex = Math.floor((done + r) / K), prior = (done + r) - ex * K < fromPrior;
       exOf[r] = ex;
       for (let j = 0; j < L; j++) {
         const i = ex * L + j;
-        zc[r * L + j] = mean[i] + Math.exp(0.5 * logvar[i]) * H[eps + r * L + j];
+        zc[r * L + j] = prior ? H[eps + r * L + j] : mean[i] + Math.exp(0.5 * logvar[i]) * H[eps + r * L + j];
       }
     }
     obj.loadLatents(zc, B, 0);
@@ -162,6 +204,7 @@ function miwae(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: Rows 
       const ex = exOf[r], o = y + r * W, xo = ex * D;
       // log p(x_obs | z): the observed entries only
       let lw = logPriorOverPosterior(zc, r * L, mean, logvar, ex * L, L);
+      if (fromPrior > 0) { const u = log1mA - lw; lw = -(Math.max(u, logA) + Math.log1p(Math.exp(-Math.abs(u - logA)))); }
       for (let d = 0; d < D; d++) {
         if (!obs[xo + d]) continue;
         const v = H[o + d], t = cur[xo + d];
@@ -192,7 +235,7 @@ function miwae(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: Rows 
     }
   }
   for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = acc[i] / lseSum[Math.floor(i / D)];
-  return cur;
+  checkResult(cur); // before the next round encodes it
 }
 
 /** z ~ q(z|x̂), x̂_miss = E[x_miss|z], repeated; the last iteration decodes
@@ -207,6 +250,7 @@ function pseudoGibbs(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond:
       host.draw(eps, "normal");
       for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
     }
+    checkResult(z, "z"); // an overflowing σ = e^(logvar/2) is the model's, not the caller's
     const rec = host.decode(z, cond);
     for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = rec[i];
   }
@@ -264,6 +308,16 @@ function metropolis(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: 
   const kept = iterations - burnIn;
   for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? observed[i] : acc[i] / kept;
   return cur;
+}
+
+/** Results must be finite: a value that overflowed float32 (inputs or
+ *  weights too large for the network) is an error, not a result. */
+function checkResult(out: Float32Array, what = "result"): void {
+  for (let i = 0; i < out.length; i++) {
+    if (!Number.isFinite(out[i])) {
+      throw new NonFiniteLossError(`impute: ${what}[${i}] became ${out[i]} (float32 overflow): the inputs or the weights are too large in magnitude for this network`);
+    }
+  }
 }
 
 /** Decoder outputs of rows: means, raw outputs (Bernoulli logits, Gaussian

@@ -59,6 +59,7 @@ export const TRAINING: Group = ["Training", {
   "weight-decay": { type: "string", default: "0", value: "<x>", help: "decoupled weight decay (AdamW)" },
   "clip-norm": { type: "string", default: "none", value: "<x>", help: "clip the global gradient norm to this" },
   "kl-warmup": { type: "string", default: "0", value: "<epochs>", help: "ramp β linearly from 0 over this many epochs" },
+  binarize: { type: "string", default: "none", value: "none|dynamic|static", help: "Bernoulli data as the papers do: dynamic draws x ~ Bernoulli(pixel) afresh every batch, static once (--seed); the test images are binarized once with seed 0" },
   seed: { type: "string", default: "0", value: "<n>", help: "seed of initialisation, noise and shuffling" },
   build: { type: "string", default: "plain", value: "plain|relaxed|auto", help: "kernel build (plain: deterministic SIMD; relaxed: relaxed-SIMD FMA)" },
   threads: { type: "string", default: "auto", value: "<n>|auto", help: "threads for the kernels (auto: the cores, at most 8); results are bit-identical for any count" },
@@ -117,7 +118,9 @@ export const COMMANDS: Record<string, Command> = {
   eval: {
     summary: "test −ELBO and the importance-weighted log-likelihood of a model file",
     usage: "wasm-vae eval --model <file> [options]",
-    groups: [MODEL_FILE, iwae("100", "1000"), testData, HELP],
+    groups: [MODEL_FILE, iwae("100", "1000"), ["Binarization", {
+      "binarize-seed": { type: "string", value: "<n>", help: "binarize the test images once with this seed (x ~ Bernoulli(pixel)); default: seed 0 when the model's run used --binarize, else none" },
+    }], testData, HELP],
   },
   sample: {
     summary: "draw images from the prior and write them as a PNG grid",
@@ -146,7 +149,9 @@ export const COMMANDS: Record<string, Command> = {
     groups: [MODEL_FILE, ["Imputation", {
       n: { type: "string", default: "16", value: "<n>", help: "images (the first n test images)" },
       mask: { type: "string", default: "bottom", value: "bottom|top|left|right", help: "which half is hidden" },
-      iterations: { type: "string", default: "50", value: "<n>", help: "encode → sample → decode iterations" },
+      method: { type: "string", default: "miwae", value: "miwae|metropolis|pseudo-gibbs", help: "the figure's imputation method (the printed MSEs cover all three)" },
+      samples: { type: "string", default: "1000", value: "<k>", help: "miwae: importance samples per image" },
+      iterations: { type: "string", default: "50", value: "<n>", help: "metropolis and pseudo-gibbs: iterations" },
       out: { type: "string", default: "imputation.png", value: "<file>", help: "PNG to write" },
     }], testData, HELP],
   },

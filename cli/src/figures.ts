@@ -4,9 +4,10 @@
 // written to metrics.json. Inference goes through the library (vae.decode,
 // reconstruct, interpolate, impute, encode); drawing through raster.ts/plot.ts.
 // Not here: file writing or naming (train.ts, commands.ts).
-import type { VAE } from "wasm-vae";
+import { IMPUTE_METHODS, type ImputeMethod, type VAE } from "wasm-vae";
 import { oneHot, type Dataset, type Split } from "./data.js";
 import { lineChart, percentile, scatter, type Series } from "./plot.js";
+import { fmt } from "./progress.js";
 import { Canvas, gridSize, PALETTE, tileAt, type Grid, type RGBA } from "./raster.js";
 import { normalQuantile, pca2, seededNormals } from "./stats.js";
 
@@ -137,13 +138,14 @@ export function halfMask(shape: [number, number], which: "bottom" | "top" | "lef
 
 /** Three rows per group of `cols`: the test images, the same with the masked
  *  half hidden (blue), and vae.impute's completion. */
-export function imputationFigure(ctx: FigureContext, o: { n?: number; cols?: number; iterations?: number; mask?: "bottom" | "top" | "left" | "right" } = {}): Canvas {
+export function imputationFigure(ctx: FigureContext, o: { n?: number; cols?: number; iterations?: number; samples?: number; method?: ImputeMethod; mask?: "bottom" | "top" | "left" | "right" } = {}): Canvas {
   const D = ctx.data.dim, test = ctx.data.test;
   const n = Math.min(o.n ?? 16, test.n), cols = Math.min(o.cols ?? 16, n);
   const idx = Array.from({ length: n }, (_, i) => i);
   const x = rowsOf(test, D, idx);
   const mask = halfMask(ctx.shape, o.mask);
-  const done = ctx.vae.impute(x, mask, { iterations: o.iterations, condition: conditionOf(ctx, test, idx) });
+  const method = o.method ?? "miwae";
+  const done = ctx.vae.impute(x, mask, { method, ...(method === "miwae" ? { samples: o.samples } : { iterations: o.iterations }), condition: conditionOf(ctx, test, idx) });
   const hide = (i: number) => (mask[i] ? null : HIDDEN);
   const orig = chunk(split(x, D), cols), comp = chunk(split(done, D), cols);
   const cells: Float32Array[][] = [], tints: (((i: number) => RGBA | null) | undefined)[][] = [];
@@ -154,35 +156,50 @@ export function imputationFigure(ctx: FigureContext, o: { n?: number; cols?: num
   return drawGrid(ctx, cells, TILE_SCALE, PAD, tints);
 }
 
-/** Mean squared error on the hidden half of the first n test images:
- *  vae.impute's completion (its importance-weighted posterior mean), against
- *  two baselines: an unconditional sample of the model and the per-pixel mean
- *  of the training data (the best constant fill in MSE). */
-export function imputationError(ctx: FigureContext, o: { n?: number; iterations?: number; mask?: "bottom" | "top" | "left" | "right" } = {}):
-    { images: number; iterations: number; mask: string; hiddenValues: number; mseImputed: number; msePriorSample: number; mseMeanFill: number } {
+/** Mean squared error on the hidden half of the first n test images of
+ *  every vae.impute method (mseImputed: the default, "miwae", the
+ *  importance-weighted posterior mean), against two baselines: an
+ *  unconditional sample of the model and the per-pixel mean of the training
+ *  data (the best constant fill in MSE). */
+export function imputationError(ctx: FigureContext, o: { n?: number; iterations?: number; samples?: number; mask?: "bottom" | "top" | "left" | "right" } = {}):
+    { images: number; iterations: number; samples: number; mask: string; hiddenValues: number; mseImputed: number; msePriorSample: number; mseMeanFill: number; meanOf: "training" | "test";
+      methods: Record<ImputeMethod, { mse: number; seconds: number; setting: string }> } {
   const D = ctx.data.dim, test = ctx.data.test;
-  const n = Math.min(o.n ?? 100, test.n), iterations = o.iterations ?? 100;
+  const n = Math.min(o.n ?? 100, test.n), iterations = o.iterations ?? 100, samples = o.samples ?? 1000;
   const idx = Array.from({ length: n }, (_, i) => i);
   const x = rowsOf(test, D, idx);
   const mask = halfMask(ctx.shape, o.mask);
   const cond = conditionOf(ctx, test, idx);
-  const done = ctx.vae.impute(x, mask, { iterations, condition: cond });
+  const mseOf = (done: Float32Array) => {
+    let se = 0, count = 0;
+    for (let r = 0; r < n; r++) for (let d = 0; d < D; d++) if (!mask[d]) { se += (done[r * D + d] - x[r * D + d]) ** 2; count++; }
+    return se / count;
+  };
+  const methods = {} as Record<ImputeMethod, { mse: number; seconds: number; setting: string }>;
+  for (const method of IMPUTE_METHODS) {
+    const t0 = performance.now();
+    const done = ctx.vae.impute(x, mask, { method, ...(method === "miwae" ? { samples } : { iterations }), condition: cond });
+    methods[method] = { mse: mseOf(done), seconds: (performance.now() - t0) / 1000, setting: method === "miwae" ? `k = ${samples}` : `${iterations} iterations` };
+  }
   const prior = ctx.vae.sample(n, { condition: cond });
   const ref = ctx.data.train ?? test;
   const mean = new Float64Array(D);
   for (let r = 0; r < ref.n; r++) for (let d = 0; d < D; d++) mean[d] += ref.x[r * D + d] / ref.n;
-  let se = 0, sePrior = 0, seMean = 0, count = 0;
-  for (let r = 0; r < n; r++) {
-    for (let d = 0; d < D; d++) {
-      if (mask[d]) continue;
-      const t = x[r * D + d];
-      se += (done[r * D + d] - t) ** 2;
-      sePrior += (prior[r * D + d] - t) ** 2;
-      seMean += (mean[d] - t) ** 2;
-      count++;
-    }
-  }
-  return { images: n, iterations, mask: `${o.mask ?? "bottom"} half hidden`, hiddenValues: count, mseImputed: se / count, msePriorSample: sePrior / count, mseMeanFill: seMean / count };
+  const meanFill = new Float32Array(n * D);
+  for (let r = 0; r < n; r++) for (let d = 0; d < D; d++) meanFill[r * D + d] = mean[d];
+  let count = 0;
+  for (let d = 0; d < D; d++) if (!mask[d]) count += n;
+  return { images: n, iterations, samples, mask: `${o.mask ?? "bottom"} half hidden`, hiddenValues: count, mseImputed: methods.miwae.mse,
+    msePriorSample: mseOf(prior), mseMeanFill: mseOf(meanFill), meanOf: ctx.data.train ? "training" : "test", methods };
+}
+
+/** The lines that print imputationError's figures, every method beside the per-pixel mean. */
+export function imputationLines(e: ReturnType<typeof imputationError>): string[] {
+  const rel = (v: number) => `${v <= e.mseMeanFill ? "" : "+"}${fmt(100 * (v / e.mseMeanFill - 1), 1)}% vs mean`;
+  return [
+    `imputation, MSE on the hidden ${e.mask.replace(" hidden", "")} of ${e.images} test images (per-pixel ${e.meanOf} mean ${fmt(e.mseMeanFill, 4)}, prior sample ${fmt(e.msePriorSample, 4)}):`,
+    ...IMPUTE_METHODS.map((k) => `  ${(k + (k === "miwae" ? " (default)" : "")).padEnd(18)} ${fmt(e.methods[k].mse, 4)}  (${rel(e.methods[k].mse)}; ${e.methods[k].setting}, ${fmt(e.methods[k].seconds, 1)} s)`),
+  ];
 }
 
 /** A 2-d latent decoded on an n × n grid at normal quantiles (i + ½)/n:

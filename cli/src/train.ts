@@ -19,12 +19,12 @@
 import type { Stats } from "node:fs";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
-import { ACTIVATIONS, Adam, ArgumentError, decodeModel, entryLabel, LIKELIHOODS, VAE, type ResolvedConfig, type VAEConfig } from "wasm-vae";
+import { ACTIVATIONS, Adam, ArgumentError, binarize, decodeModel, entryLabel, LIKELIHOODS, VAE, type ResolvedConfig, type VAEConfig } from "wasm-vae";
 import { Flags, UsageError } from "./args.js";
 import { ARCHS, presetLayers, type Arch } from "./presets.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
 import {
-  imputationError, imputationFigure, interpolationFigure, latentFigure, lossFigure, manifoldFigure,
+  imputationError, imputationFigure, imputationLines, interpolationFigure, latentFigure, lossFigure, manifoldFigure,
   reconstructionsFigure, samplesFigure, type EpochRecord, type FigureContext,
 } from "./figures.js";
 import { describeFsError, FileError, isFsError, makeFolder, removeStaleTemporaries, writeOutput } from "./files.js";
@@ -47,7 +47,12 @@ export interface Settings {
   iwaeSamples: number;
   iwaeImages: number;
   data: DataSpec;
+  /** --binarize (absent in runs from before it: "none"). */
+  binarize?: "none" | "dynamic" | "static";
 }
+
+/** The seed the test images of a --binarize run are binarized with, once (train and eval). */
+export const TEST_BINARIZE_SEED = 0;
 
 export interface EpochMetrics extends EpochRecord {
   beta: number;
@@ -125,6 +130,7 @@ function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<V
     iwaeSamples: f.int("iwae-samples", 1, 1 << 20),
     iwaeImages: f.int("iwae-images", 1),
     data: dataSpecFromFlags(f, true),
+    binarize: f.oneOf("binarize", ["none", "dynamic", "static"] as const),
   };
 }
 
@@ -268,6 +274,11 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     settings = { ...rest, config: { ...vae.config } as ResolvedConfig };
   }
   if (vae.config.likelihood === "bernoulli") checkUnitRange(data);
+  const bin = settings.binarize ?? "none";
+  if (bin !== "none") {
+    if (vae.config.likelihood !== "bernoulli") throw new UsageError(`--binarize ${bin} needs --likelihood bernoulli (binarized data is 0/1), not ${vae.config.likelihood}`);
+    data.test.x = binarize(data.test.x, TEST_BINARIZE_SEED);
+  }
   const trainCond = classes > 0 ? oneHot(train.labels!, classes, "training labels") : undefined;
   const testCond = classes > 0 ? oneHot(data.test.labels!, classes, "test labels") : undefined;
   const batchesPerEpoch = Math.ceil(train.n / settings.batchSize);
@@ -320,7 +331,9 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     const c = vae.config;
     log(`${resume ? "resuming" : "run"} ${shown}: ${[c.inputDim, ...c.encoder.map(entryLabel), c.latentDim, ...c.decoder.map(entryLabel), c.inputDim].join("-")} ${c.activation}, ${c.likelihood}` +
       `${classes ? `, conditional on ${classes} classes` : ""}, β ${c.beta}, ${vae.parameterCount.toLocaleString("en-US")} parameters, ${vae.build} build, ${vae.threads} thread${vae.threads === 1 ? "" : "s"}${vae.threadsNote ? ` (${vae.threadsNote})` : ""}`);
-    log(`data: ${data.description}: ${train.n} train, ${data.test.n} test (${data.testSource})`);
+    log(`data: ${data.description}: ${train.n} train, ${data.test.n} test (${data.testSource})` +
+      (bin === "dynamic" ? `; binarized: training x ~ Bernoulli(pixel) drawn afresh every batch, test images once with seed ${TEST_BINARIZE_SEED}`
+        : bin === "static" ? `; binarized once: training with seed ${vae.config.seed}, test images with seed ${TEST_BINARIZE_SEED}` : ""));
     log(`training: epochs ${vae.epochs + 1}..${settings.epochs}, batch ${settings.batchSize}, Adam lr ${settings.lr}` +
       `${settings.weightDecay ? `, weight decay ${settings.weightDecay}` : ""}${settings.clipNorm ? `, clip ${settings.clipNorm}` : ""}${settings.klWarmup ? `, KL warm-up ${settings.klWarmup} epochs` : ""}`);
     let epochLosses: number[] = [];
@@ -332,6 +345,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
       batchSize: settings.batchSize,
       condition: trainCond,
       klWarmupEpochs: settings.klWarmup > 0 ? settings.klWarmup : undefined,
+      binarize: bin === "none" ? undefined : bin,
       validation: { x: data.test.x, condition: testCond },
       signal: ac.signal,
       onBatch: (b) => {
@@ -427,10 +441,10 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
 
     log("");
     log(`done: ${m.epochs.length} epoch${m.epochs.length === 1 ? "" : "s"}, ${fmt(m.final.trainingSeconds, 1)} s of training (${fmt(secondsPerEpoch, 1)} s per epoch), ${vae.build} build`);
-    log(`test −ELBO ${fmt(last.test.loss)} nats per image (reconstruction ${fmt(last.test.reconstruction)} + KL ${fmt(last.test.kl)}) on ${data.test.n} test images`);
-    log(`test log p(x) ≈ ${fmt(llMean)} nats (IWAE, k = ${settings.iwaeSamples}, first ${nIw} test images; −log p(x) ${fmt(-llMean)})`);
-    log(`imputation, MSE on the hidden bottom half of ${imputation.images} test images: completion ${fmt(imputation.mseImputed, 4)}, ` +
-      `prior sample ${fmt(imputation.msePriorSample, 4)}, per-pixel mean ${fmt(imputation.mseMeanFill, 4)}`);
+    const binNote = bin === "none" ? "" : ` (binarized once with seed ${TEST_BINARIZE_SEED})`;
+    log(`test −ELBO ${fmt(last.test.loss)} nats per image (reconstruction ${fmt(last.test.reconstruction)} + KL ${fmt(last.test.kl)}) on ${data.test.n} test images${binNote}`);
+    log(`test log p(x) ≈ ${fmt(llMean)} nats (IWAE, k = ${settings.iwaeSamples}, first ${nIw} test images${binNote}; −log p(x) ${fmt(-llMean)})`);
+    for (const line of imputationLines(imputation)) log(line);
     log(`files in ${shown}/:`);
     for (const name of [...Object.keys(files), "metrics.json"].sort()) log(`  ${name}`);
     log(`inspect: npx wasm-vae info --model ${join(shown, "model.wvae")}`);
