@@ -72,6 +72,7 @@ export const RUN: Group = ["Run", {
   resume: { type: "string", value: "<run dir>", help: "continue a run from its checkpoint (only --epochs, --iwae-* may change)" },
   "iwae-samples": { type: "string", default: "100", value: "<k>", help: "importance samples for the final log-likelihood estimate" },
   "iwae-images": { type: "string", default: "1000", value: "<n>", help: "test images for the final log-likelihood estimate (the first n)" },
+  "impute-images": { type: "string", default: "100", value: "<n>", help: "test images whose hidden bottom half every imputation method completes (the first n)" },
   "signal-after-batches": { type: "string", hidden: true, value: "<n>", help: "test hook: send this process SIGINT after n batches" },
 }];
 

@@ -47,6 +47,8 @@ export interface Settings {
   iwaeSamples: number;
   iwaeImages: number;
   data: DataSpec;
+  /** --impute-images (absent in runs from before it: 100). */
+  imputeImages?: number;
   /** --binarize (absent in runs from before it: "none"). */
   binarize?: "none" | "dynamic" | "static";
 }
@@ -93,7 +95,7 @@ export interface RunMetrics {
   error?: string;
 }
 
-const RESUME_FLAGS = new Set(["resume", "epochs", "iwae-samples", "iwae-images", "build", "threads", "signal-after-batches"]);
+const RESUME_FLAGS = new Set(["resume", "epochs", "iwae-samples", "iwae-images", "impute-images", "build", "threads", "signal-after-batches"]);
 
 class Interrupted extends Error {}
 
@@ -131,6 +133,7 @@ function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<V
     iwaeImages: f.int("iwae-images", 1),
     data: dataSpecFromFlags(f, true),
     binarize: f.oneOf("binarize", ["none", "dynamic", "static"] as const),
+    imputeImages: f.int("impute-images", 1),
   };
 }
 
@@ -204,7 +207,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
   if (resume) {
     const extra = Object.keys(f.values).filter((k) => f.values[k] !== undefined && !RESUME_FLAGS.has(k));
     if (extra.length > 0) {
-      throw new UsageError(`--resume continues a run with its own settings; ${extra.map((k) => `--${k}`).join(", ")} cannot be changed (only --epochs, --iwae-samples, --iwae-images, --build)`);
+      throw new UsageError(`--resume continues a run with its own settings; ${extra.map((k) => `--${k}`).join(", ")} cannot be changed (only --epochs, --iwae-samples, --iwae-images, --impute-images, --build)`);
     }
     dir = resolve(f.str("resume")!);
     const mp = join(dir, "metrics.json"), cp = join(dir, "checkpoint.wvae");
@@ -223,6 +226,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     if (f.given("epochs")) settings.epochs = f.int("epochs", 1, 1e6);
     if (f.given("iwae-samples")) settings.iwaeSamples = f.int("iwae-samples", 1, 1 << 20);
     if (f.given("iwae-images")) settings.iwaeImages = f.int("iwae-images", 1);
+    if (f.given("impute-images")) settings.imputeImages = f.int("impute-images", 1);
     if (f.given("build")) {
       const b = f.oneOf("build", ["plain", "relaxed", "auto"] as const);
       if (b !== settings.build) log(`note: --build ${b} differs from the run's --build ${settings.build}; the resumed run may not match an uninterrupted one bit for bit`);
@@ -416,7 +420,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     await write("loss.png", lossFigure(m.epochs, m.batchLoss, batchesPerEpoch));
     const lat = latentFigure({ vae, data, classes, shape: shape ?? [1, data.dim], range });
     await write("latent.png", lat.canvas);
-    const imputation = imputationError({ vae, data, classes, shape: shape ?? [1, data.dim], range }, { n: 100 });
+    const imputation = imputationError({ vae, data, classes, shape: shape ?? [1, data.dim], range }, { n: settings.imputeImages ?? 100 });
     if (ctx) {
       await write("samples.png", samplesFigure(ctx, { seed: c.seed }));
       await write("reconstructions.png", reconstructionsFigure(ctx));
