@@ -12,7 +12,7 @@
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Adam, loadMnist, VAE, type ImputeOptions } from "../src/index.js";
-import { describeMachine, flag, fmtNum, machine, mdTable, ROOT } from "./common.js";
+import { describeMachine, flag, machine, mdTable, ROOT } from "./common.js";
 
 const D = 784;
 const OUT = join(ROOT, "bench", "results");
@@ -61,7 +61,7 @@ async function main(): Promise<void> {
     ["miwae", "k = 3000 over 10 rounds, σ × 2", { samples: 3000 }],
     ["miwae", "k = 1000 over 10 rounds, σ × 1", { proposalScale: 1 }],
     ["miwae", "k = 1000, 1 round, σ × 2", { rounds: 1 }],
-    ["miwae", "k = 1000 from q(z|x̂) itself (1 round, σ × 1)", { rounds: 1, proposalScale: 1 }],
+    ["miwae", "k = 1000 from the encoder's q itself (1 round, σ × 1)", { rounds: 1, proposalScale: 1 }],
     ["miwae", "k = 1000, 1 round, σ × 1, 20% prior draws", { rounds: 1, proposalScale: 1, defensive: 0.2 }],
     ["metropolis", "100 iterations, burn-in 20", { method: "metropolis" }],
     ["pseudo-gibbs", "20 iterations", { method: "pseudo-gibbs" }],
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
   for (const r of rows) r.vsMean = r.mse / mseMean - 1;
   const m = machine();
   const table = mdTable(["method", "setting", "MSE on hidden half", "vs per-pixel mean", "seconds"],
-    rows.map((r) => [r.method, r.setting, fmtNum(r.mse, 4), r.method.startsWith("per-pixel") ? "—" : `${r.vsMean > 0 ? "+" : ""}${(100 * r.vsMean).toFixed(1)}%`, r.seconds ? fmtNum(r.seconds, 2) : ""]),
+    rows.map((r) => [r.method, r.setting, r.mse.toFixed(4), r.method.startsWith("per-pixel") ? "—" : `${r.vsMean > 0 ? "+" : ""}${(100 * r.vsMean).toFixed(1)}%`, r.seconds ? r.seconds.toFixed(1) : ""]),
     ["l", "l", "r", "r", "r"]);
   const md = `# Imputation of hidden bottom halves (MNIST test digits)
 
@@ -84,6 +84,8 @@ async function main(): Promise<void> {
 The first ${n} MNIST test images with their bottom 14 rows hidden (392 values each, the missing
 entries start at 0 in the encoder's input); MSE over the hidden values, pixels in [0, 1].
 ${vae.build} build, ${vae.threads} thread${vae.threads === 1 ? "" : "s"}; ${describeMachine(m)}.
+Seconds are wall time on this machine at the load average above (the methods' costs: miwae decodes
+rows × k latent rows, metropolis encodes and decodes rows × iterations, pseudo-gibbs likewise).
 
 ${table}
 `;
