@@ -129,7 +129,8 @@ async function main(): Promise<void> {
 
   // ------------------------------------------------------------ step timing
   // every run's step on the same binarized batches, VAE first: the ratio is within this process
-  const batches = Array.from({ length: 16 }, (_, i) => binarize(train.subarray(i * BATCH * D, (i + 1) * BATCH * D), 1000 + i));
+  const batches = Array.from({ length: Math.max(1, Math.min(16, Math.floor(trainRows / BATCH))) },
+    (_, i) => binarize(train.subarray(i * BATCH * D, (i + 1) * BATCH * D), 1000 + i));
   const stepMs = new Map<string, number>();
   for (const spec of RUNS.filter((r) => names.includes(r.name) || r.name === "vae")) {
     let vae: VAE;
