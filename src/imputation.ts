@@ -19,6 +19,7 @@ export const MIWAE_DEFAULTS = { samples: 1000, rounds: 10, proposalScale: 2, def
 
 /** The imputation methods, the default first. */
 export const IMPUTE_METHODS = ["miwae", "metropolis", "pseudo-gibbs"] as const;
+/** An imputation method: "miwae", "metropolis" or "pseudo-gibbs". */
 export type ImputeMethod = (typeof IMPUTE_METHODS)[number];
 
 /** Options of impute (every one optional). */
