@@ -119,6 +119,7 @@ async function main(): Promise<void> {
   const init = (flag("init") as string | undefined) ?? "glorot";
   const out = typeof flag("out") === "string" ? (flag("out") as string) : join(ROOT, "bench", "results");
 
+  const m = machine(); // the load average before the runs
   const train = (await loadMnist({ split: "train", limit: rowsLimit })).images;
   const testGray = (await loadMnist({ split: "test" })).images;
   const test = binarize(testGray, TEST_SEED);
@@ -193,7 +194,6 @@ async function main(): Promise<void> {
   }
 
   // ------------------------------------------------------------- report
-  const m = machine();
   mkdirSync(out, { recursive: true });
   writeFileSync(join(out, "paper-results.json"), JSON.stringify(records, null, 2) + "\n");
   const specOf = (r: PaperRecord) => RUNS.find((s) => s.name === r.run)!;
