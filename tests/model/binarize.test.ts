@@ -4,6 +4,7 @@
 // References: the draw rule u < p with u = HostRng.nextU32()·2⁻³² (random.ts,
 // a module separate from the inlined generator in binarize.ts); fit against
 // trainStep on batches binarized here by hand; resume against one run.
+import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { Adam, ArgumentError, binarize, VAE, type VAEConfig } from "../../src/index.js";
 import { HostRng } from "../../src/random.js";
@@ -151,5 +152,26 @@ describe("fit({ binarize })", () => {
     const fresh = await VAE.create(CONFIG, { build: "plain", threads: 1 });
     fresh.importState(s);
     expect(Array.from(fresh.exportState().binarizeRng!)).toEqual(Array.from(new HostRng(CONFIG.seed!, BINARIZE_DYNAMIC_STREAM).s));
+  });
+});
+
+describe("WorkerTrainer fit({ binarize })", () => {
+  it('"dynamic" in a Node worker gives the weights of the same fit in this thread', async () => {
+    const { WorkerTrainer } = await import("../../src/worker.js");
+    const t = new WorkerTrainer(new Worker(new URL("../../dist/worker-entry.js", import.meta.url)));
+    try {
+      await t.create(CONFIG, { build: "plain", threads: 1 });
+      await t.setData("train", gray);
+      await t.fit("train", { epochs: 2, batchSize: 8, binarize: "dynamic" });
+      const w = await t.getWeights();
+      const m = await VAE.create(CONFIG, { build: "plain", threads: 1 });
+      await m.fit(gray, { epochs: 2, batchSize: 8, binarize: "dynamic", yieldEvery: 0 });
+      expect(same(w, m.getWeights())).toBe(true);
+      const g = await VAE.create(CONFIG, { build: "plain", threads: 1 });
+      await g.fit(gray, { epochs: 2, batchSize: 8, yieldEvery: 0 });
+      expect(same(w, g.getWeights())).toBe(false); // the control: binarizing changed the training
+    } finally {
+      await t.terminate();
+    }
   });
 });
