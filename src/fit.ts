@@ -225,7 +225,11 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
   const C = model.config.conditionDim;
   const stageX = bin === "dynamic" ? new Float32Array(batchSize * D) : null;
   const stageC = bin === "dynamic" && C > 0 ? new Float32Array(batchSize * C) : null;
-  const stage = (x: ArrayLike<number>, c: ArrayLike<number> | undefined, start: number, B: number, p: Uint32Array | null) => {
+  const binBefore = new Uint32Array(4);
+  // binarizes rows [start, start + B) (through perm p) into the staging rows and steps on them;
+  // a step that throws (a non-finite loss) puts the binarization stream back, as the kernels' stream is
+  const stepStaged = (x: ArrayLike<number>, c: ArrayLike<number> | undefined, start: number, B: number, p: Uint32Array | null, beta: number) => {
+    binBefore.set(model.binarizeRng.s);
     bernoulliRows(stageX!, 0, x, p, start, B, D, model.binarizeRng);
     if (stageC) {
       const cs = c instanceof Uint8Array ? 1 / 255 : 1;
@@ -233,6 +237,12 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
         const r = p ? p[start + b] : start + b;
         for (let j = 0; j < C; j++) stageC[b * C + j] = c![r * C + j] * cs;
       }
+    }
+    try {
+      model.stepRows(stageX!, stageC ?? undefined, 0, B, null, beta, step);
+    } catch (e) {
+      model.binarizeRng.s.set(binBefore);
+      throw e;
     }
   };
 
@@ -301,8 +311,7 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
         const beta = betaAt();
         const ts = now();
         if (stageX) {
-          stage(data as ArrayLike<number>, options.condition as ArrayLike<number> | undefined, start, B, perm);
-          model.stepRows(stageX, stageC ?? undefined, 0, B, null, beta, step);
+          stepStaged(data as ArrayLike<number>, options.condition as ArrayLike<number> | undefined, start, B, perm, beta);
         } else {
           model.stepRows(data as ArrayLike<number>, options.condition as ArrayLike<number> | undefined, start, B, perm, beta, step);
         }
@@ -329,8 +338,7 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
           const beta = betaAt();
           const ts = now();
           if (stageX) {
-            stage(x as ArrayLike<number>, c as ArrayLike<number> | undefined, start, B, null);
-            model.stepRows(stageX, stageC ?? undefined, 0, B, null, beta, step);
+            stepStaged(x as ArrayLike<number>, c as ArrayLike<number> | undefined, start, B, null, beta);
           } else {
             const sub = n === B ? batch : { x: slice(x, start * D, (start + B) * D), condition: c === undefined ? undefined : slice(c, start * model.config.conditionDim, (start + B) * model.config.conditionDim) };
             model.trainStep(sub as Rows | BatchInput, { beta, out: step });

@@ -141,6 +141,17 @@ describe("fit({ binarize })", () => {
     await expectThrows(() => m.fit(Float32Array.from(gray, (v, i) => (i === 5 ? 1.5 : v)), { epochs: 1, binarize: "dynamic" }), ArgumentError, "data[5]", [m]);
   });
 
+  it("a step that fails (non-finite loss) leaves the stream where the last good step left it", async () => {
+    const m = await VAE.create(CONFIG, { build: "plain", threads: 1 });
+    m.optimizer = new Adam({ lr: 1e5 });
+    let last = Array.from(m.exportState().binarizeRng!), good = 0;
+    const err = await m.fit(gray, { epochs: 50, batchSize: 8, binarize: "dynamic", yieldEvery: 0,
+      onBatch: () => { last = Array.from(m.exportState().binarizeRng!); good++; } }).catch((e: Error) => e);
+    expect((err as Error).name).toBe("NonFiniteLossError");
+    expect(good).toBeGreaterThan(0); // it failed after some good steps, not at the first
+    expect(Array.from(m.exportState().binarizeRng!)).toEqual(last);
+  });
+
   it("the stream is in the model file (header.rng.binarize); a file without it still loads", async () => {
     const m = await VAE.create(CONFIG, { build: "plain", threads: 1 });
     await m.fit(gray, { epochs: 1, batchSize: 8, binarize: "dynamic", yieldEvery: 0 });
