@@ -64,8 +64,9 @@ export interface ImputeHost {
 }
 
 /**
- * log p(z) − log q(z|x̂) for one latent row, q = N(mean, exp(logvar)), the
- * prior N(0, I) (the 2π terms cancel):
+ * log p(z) − log q(z) for one latent row, q = N(mean, exp(logvar)) (the
+ * encoder's q(z|x̂), or a proposal built from it), the prior N(0, I) (the 2π
+ * terms cancel):
  *   Σ_j −½ z_j² + ½ ((z_j − μ_j)·e^{−½ logvar_j})² + ½ logvar_j.
  * z at z[zo … zo+L), μ and log σ² at mean[qo …], logvar[qo …]. Every imputation
  * method weighs z through this one function.
@@ -149,10 +150,10 @@ export function impute(host: ImputeHost, x: Rows, mask: ArrayLike<number | boole
  * p(z | x_obs), which is broader than the posterior of a whole row (measured
  * on MNIST: bench/results/impute-mnist.md). With `defensive` = α > 0, the first
  * ⌈α·K⌉ draws of each row come from the prior instead, and every weight uses
- * the mixture's density: log p(z) − log((1 − a)·q(z|x̂) + a·p(z)), a the
- * realized fraction, = −log((1 − a)·e^{−r} + a), r = log p(z) − log q(z|x̂).
- * The rows × K draws run through the decoder
- * in chunks of the arena's batch; per row a streaming log-sum-exp (running
+ * the mixture's density: log p(z) − log((1 − a)·q_s(z) + a·p(z)) =
+ * −log((1 − a)·e^{−ρ} + a), ρ = log p(z) − log q_s(z), q_s the widened q and
+ * a the realized fraction. The rows × K draws run through the decoder in
+ * chunks of the arena's batch; per row a streaming log-sum-exp (running
  * maximum, rescaled sums) keeps memory at rows × D.
  */
 function miwae(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: Rows | undefined,
