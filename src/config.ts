@@ -1,6 +1,7 @@
 // The VAE's configuration: defaults and validation. The networks it implies
 // are built by architecture.ts.
 import { LAYER_KINDS } from "./layers/index.js";
+import { LATENTS, OBJECTIVES, PRIORS, type Settings } from "./objectives/index.js";
 import { ACTIVATIONS, type Activation } from "./wasm.js";
 import { checkF32Range, checkInt, checkOneOf, checkOptions, fail } from "./validate.js";
 
@@ -74,7 +75,7 @@ export type LayerConfig =
 /** A bare number (a dense layer of that many units) or a layer object. */
 export type LayerEntry = number | LayerConfig;
 
-/** A model's configuration (VAE.create). Only `latentDim` and `inputDim` (or
+/** A model's configuration (VAE.create). Only `latentDim` (or `latents`) and `inputDim` (or
  *  `inputShape`) are required; every other field has the default it states.
  *  Checked by VAE.create, which throws an ArgumentError naming the field. */
 export interface VAEConfig {
@@ -86,8 +87,10 @@ export interface VAEConfig {
   inputShape?: number[];
   /** Encoder layers, input to the Gaussian head; [] for none. Default [400]. */
   encoder?: LayerEntry[];
-  /** Latent dimension L. */
-  latentDim: number;
+  /** Latent dimension L (the code's width). Required for the Gaussian
+   *  latent (unless `latents` gives it); omitted for a categorical one
+   *  (variables × classes). */
+  latentDim?: number;
   /** Decoder layers, latent to output. Default: the encoder reversed (bare
    *  numbers only; required when the encoder lists layer objects). */
   decoder?: LayerEntry[];
@@ -111,14 +114,88 @@ export interface VAEConfig {
   init?: "glorot" | "he" | "pytorch";
   /** Rows the activations are sized for (grows on demand). Default 128. */
   maxBatch?: number;
+  /** The training objective: { type: "elbo" } (default) or { type: "iwae",
+   *  samples: k, gradient?: "iwae" | "dreg" } (README "Objectives"). */
+  objective?: ObjectiveConfig;
+  /** The prior p(z): { type: "normal" } (default, N(0, I)). */
+  prior?: PriorConfig;
+  /** The latent family q(z|x): { type: "gaussian" } (default). */
+  latent?: LatentConfig;
+  /** Stochastic layers (README "Two stochastic layers"), from x upwards:
+   *  entry i's `encoder` maps the level below (x for the first) to z_i,
+   *  `size` is z_i's width and its `decoder` maps z_i back to the level
+   *  below. Replaces `encoder` / `latentDim` / `decoder` (one entry is exactly
+   *  the one-level model they describe). */
+  latents?: LatentLevelConfig[];
 }
+
+/** One stochastic layer of VAEConfig.latents. */
+export interface LatentLevelConfig {
+  /** Layers from the level below (x, or z_{i−1}) to the Gaussian head of
+   *  q(z_i | level below). Default [400] for the first level; required above. */
+  encoder?: LayerEntry[];
+  /** Width of z_i (an integer ≥ 1). */
+  size: number;
+  /** Layers from z_i to the level below: for the first level to the
+   *  likelihood's output, above to the Gaussian head [μ | log σ²] of
+   *  p(z_{i−1} | z_i). Default: the encoder reversed (bare numbers only). */
+  decoder?: LayerEntry[];
+}
+
+/** A level of ResolvedConfig.latents: every field checked and filled in. */
+export interface ResolvedLevel {
+  /** The level's encoder layers (checked). */
+  encoder: LayerEntry[];
+  /** Width of z_i. */
+  size: number;
+  /** The level's decoder layers (checked; the default filled in). */
+  decoder: LayerEntry[];
+}
+
+/** VAEConfig.objective: which bound training maximizes. */
+export type ObjectiveConfig =
+  | {
+    /** The evidence lower bound, one reparameterized sample per row. */
+    type: "elbo";
+  }
+  | {
+    /** The importance-weighted bound L_k (Burda et al. 2015). */
+    type: "iwae";
+    /** k, the importance samples per row (default 5; k = 1 is the ELBO). */
+    samples?: number;
+    /** "iwae" (default): reparameterized through the normalized weights;
+     *  "dreg": doubly reparameterized (Tucker et al. 2018). */
+    gradient?: "iwae" | "dreg";
+  };
+
+/** VAEConfig.prior: the prior over the latent code. */
+export type PriorConfig = {
+  /** The standard normal N(0, I). */
+  type: "normal";
+};
+
+/** VAEConfig.latent: the family of q(z|x). */
+export type LatentConfig = {
+  /** A diagonal Gaussian (the encoder outputs μ and log σ²). */
+  type: "gaussian";
+};
 
 /** A VAEConfig with every default filled in and every value checked
  *  (VAE.config; what a model file stores). */
-export type ResolvedConfig = Required<VAEConfig>;
+export type ResolvedConfig = Required<Omit<VAEConfig, "objective" | "prior" | "latent" | "latents">> & {
+  /** The objective's settings, `type` included, defaults filled in. */
+  objective: ObjectiveConfig & Settings;
+  /** The prior's settings. */
+  prior: PriorConfig & Settings;
+  /** The latent family's settings. */
+  latent: LatentConfig & Settings;
+  /** Present with two or more stochastic layers: every level, the first
+   *  repeated in `encoder` / `latentDim` / `decoder`. Absent for one level. */
+  latents?: ResolvedLevel[];
+};
 
 const MAX_WIDTH = 1 << 20;
-const CONFIG_KEYS = ["inputDim", "inputShape", "encoder", "latentDim", "decoder", "activation", "activationAlpha", "likelihood", "sigma", "conditionDim", "beta", "seed", "init", "maxBatch"] as const;
+const CONFIG_KEYS = ["inputDim", "inputShape", "encoder", "latentDim", "decoder", "activation", "activationAlpha", "likelihood", "sigma", "conditionDim", "beta", "seed", "init", "maxBatch", "objective", "prior", "latent", "latents"] as const;
 
 /** Ranges in which the float32 kernels stay finite: σ of the fixed Gaussian
  *  (1/σ² and log σ), α of the activations, the KL weight β. */
@@ -183,12 +260,35 @@ export function resolveConfig(c: VAEConfig): ResolvedConfig {
     inputDim = checkInt("config.inputDim", c.inputDim, 1, MAX_WIDTH);
     inputShape = [inputDim];
   }
-  const latentDim = checkInt("config.latentDim", c.latentDim, 1, MAX_WIDTH);
-  const encoder = layerList("config.encoder", c.encoder ?? [400]);
-  if (c.decoder === undefined && encoder.some((e) => typeof e !== "number")) {
-    fail("config.decoder", "a decoder layer list (it is required when the encoder lists layer objects)");
+  const objective = tableEntry("config.objective", c.objective, OBJECTIVES, "elbo") as ResolvedConfig["objective"];
+  const prior = tableEntry("config.prior", c.prior, PRIORS, "normal") as ResolvedConfig["prior"];
+  const latent = tableEntry("config.latent", c.latent, LATENTS, "gaussian") as ResolvedConfig["latent"];
+  const latentKind = LATENTS[latent.type];
+  if (!latentKind.priors.includes(prior.type)) {
+    fail("config.prior.type", `a prior the ${latent.type} latent pairs with (${latentKind.priors.map((p) => JSON.stringify(p)).join(", ")})`, prior.type);
   }
-  const decoder = layerList("config.decoder", c.decoder ?? [...encoder].reverse());
+  if (objective.gradient === "dreg" && prior.type !== "normal") {
+    fail("config.objective.gradient", `"iwae" with a learned prior (DReG's weights apply to the encoder's path; a learned prior's parameters would need the plain IWAE weights)`, "dreg");
+  }
+  const levels = c.latents === undefined ? null : latentLevels(c, objective, prior, latent);
+  let latentDim: number, encoder: LayerEntry[], decoder: LayerEntry[];
+  if (levels) {
+    ({ encoder, size: latentDim, decoder } = levels[0]);
+    const implied = latentKind.impliedLatentDim(latent);
+    if (implied !== null && implied !== latentDim) fail("config.latents[0].size", `${implied} (what the ${latent.type} latent implies)`, latentDim);
+  } else {
+    const implied = latentKind.impliedLatentDim(latent);
+    if (implied === null) latentDim = checkInt("config.latentDim", c.latentDim, 1, MAX_WIDTH);
+    else {
+      if (c.latentDim !== undefined && c.latentDim !== implied) fail("config.latentDim", `${implied} (what the ${latent.type} latent implies) or nothing`, c.latentDim);
+      latentDim = implied;
+    }
+    encoder = layerList("config.encoder", c.encoder ?? [400]);
+    if (c.decoder === undefined && encoder.some((e) => typeof e !== "number")) {
+      fail("config.decoder", "a decoder layer list (it is required when the encoder lists layer objects)");
+    }
+    decoder = layerList("config.decoder", c.decoder ?? [...encoder].reverse());
+  }
   const activation = checkOneOf("config.activation", c.activation ?? "relu", ACTIVATIONS);
   const defaultAlpha = activation === "elu" ? 1 : 0.01;
   const activationAlpha = checkF32Range("config.activationAlpha", c.activationAlpha ?? defaultAlpha, 0, ALPHA_MAX);
@@ -204,5 +304,59 @@ export function resolveConfig(c: VAEConfig): ResolvedConfig {
   if (!Number.isSafeInteger(seed) || seed < 0) fail("config.seed", "an integer in [0, 2^53)", seed);
   const init = checkOneOf("config.init", c.init ?? "glorot", ["glorot", "he", "pytorch"] as const);
   const maxBatch = checkInt("config.maxBatch", c.maxBatch ?? 128, 1, 1 << 16);
-  return { inputDim, inputShape, encoder, latentDim, decoder, activation, activationAlpha, likelihood, sigma, conditionDim, beta, seed, init, maxBatch };
+  if (levels && levels.length > 1 && conditionDim > 0) {
+    fail("config.conditionDim", "0 with two or more stochastic layers (config.latents): a conditional hierarchy is not supported", conditionDim);
+  }
+  const out: ResolvedConfig = { inputDim, inputShape, encoder, latentDim, decoder, activation, activationAlpha, likelihood, sigma, conditionDim, beta, seed, init, maxBatch, objective, prior, latent };
+  if (levels && levels.length > 1) out.latents = levels;
+  return out;
+}
+
+/** Most stochastic layers a config may list. */
+export const MAX_LEVELS = 8;
+
+/** Checks config.latents. The first level's lists and size are also allowed
+ *  in config.encoder / latentDim / decoder only when they are exactly the
+ *  same (as VAE.config shows them); any other value is refused. */
+function latentLevels(c: VAEConfig, objective: Settings, prior: Settings, latent: Settings): ResolvedLevel[] {
+  const v = c.latents as unknown;
+  if (!Array.isArray(v) || v.length < 1 || v.length > MAX_LEVELS) fail("config.latents", `a list of 1 to ${MAX_LEVELS} stochastic layers { encoder, size, decoder }`, v);
+  const levels = v.map((e, i): ResolvedLevel => {
+    const at = `config.latents[${i}]`;
+    if (e === null || typeof e !== "object" || Array.isArray(e)) fail(at, "an object { encoder: [...], size: n, decoder: [...] }", e);
+    checkOptions(at, e, ["encoder", "size", "decoder"]);
+    const l = e as LatentLevelConfig;
+    if (i > 0 && l.encoder === undefined) fail(`${at}.encoder`, "a layer list (e.g. [100, 100]) from the level below to this level's Gaussian head");
+    const encoder = layerList(`${at}.encoder`, l.encoder ?? [400]);
+    const size = checkInt(`${at}.size`, l.size, 1, MAX_WIDTH);
+    if (l.decoder === undefined && encoder.some((x) => typeof x !== "number")) fail(`${at}.decoder`, "a decoder layer list (it is required when the encoder lists layer objects)");
+    const decoder = layerList(`${at}.decoder`, l.decoder ?? [...encoder].reverse());
+    return { encoder, size, decoder };
+  });
+  const first = levels[0];
+  const same: [keyof VAEConfig, unknown][] = [["encoder", first.encoder], ["latentDim", first.size], ["decoder", first.decoder]];
+  for (const [key, want] of same) {
+    const given = c[key];
+    if (given !== undefined && JSON.stringify(key === "latentDim" ? given : layerList(`config.${key}`, given)) !== JSON.stringify(want)) {
+      fail(`config.${key}`, `nothing with config.latents (config.latents[0] gives the first level's ${key === "latentDim" ? "size" : key})`, given);
+    }
+  }
+  if (levels.length > 1) {
+    const why = "with two or more stochastic layers (config.latents)";
+    if (latent.type !== "gaussian") fail("config.latent.type", `"gaussian" ${why}: every level is a diagonal Gaussian`, latent.type);
+    if (prior.type !== "normal") fail("config.prior.type", `"normal" ${why}: the top level's prior is N(0, I), the others are the levels' p(z_i | z_{i+1})`, prior.type);
+    if (objective.gradient === "dreg") fail("config.objective.gradient", `"iwae" ${why}: DReG is not implemented for stochastic layers`, "dreg");
+  }
+  return levels;
+}
+
+/** Resolves a table entry ({ type, …settings }) of an objective, prior or
+ *  latent family: the default's settings when omitted. */
+function tableEntry(name: string, v: unknown, table: Readonly<Record<string, { settings(e: Record<string, unknown>, at: string): Record<string, unknown> }>>, def: string): Settings {
+  const names = Object.keys(table).map((k) => JSON.stringify(k)).join(", ");
+  if (v === undefined) return Object.freeze({ type: def, ...table[def].settings({}, name) });
+  if (v === null || typeof v !== "object" || Array.isArray(v)) fail(name, `an object { type: ${names.replace(/, /g, " | ")}, … }`, v);
+  const { type, ...rest } = v as Record<string, unknown>;
+  if (typeof type !== "string" || !Object.prototype.hasOwnProperty.call(table, type)) fail(`${name}.type`, `one of ${names}`, type);
+  return Object.freeze({ type, ...table[type].settings(rest, name) });
 }

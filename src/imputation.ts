@@ -61,21 +61,30 @@ export interface ImputeHost {
   decode(z: Float32Array, condition: Rows | undefined): Float32Array;
   /** Standard normals or uniforms on [0, 1) from the evaluation stream. */
   draw(out: Float32Array, kind: "normal" | "uniform"): void;
+  /** log p(z) of each row of z by the prior's module, or null for the N(0, I)
+   *  prior (computed here). A prior that is the stochastic layers above z₁
+   *  gives the one-sample estimate log p(z₁|z₂) + log p(z₂) − log q(z₂|z₁),
+   *  z₂ drawn once per z₁ from the evaluation stream and kept with it: the
+   *  methods then run on (z₁, z₂) with the proposal r(z₁)·q(z₂|z₁), whose
+   *  target is p(x̂, z₁, z₂). */
+  priorTerms: ((z: Float32Array) => Float64Array) | null;
 }
 
 /**
- * log p(z) − log q(z) for one latent row, q = N(mean, exp(logvar)) (the
- * encoder's q(z|x̂), or a proposal built from it), the prior N(0, I) (the 2π
- * terms cancel):
- *   Σ_j −½ z_j² + ½ ((z_j − μ_j)·e^{−½ logvar_j})² + ½ logvar_j.
- * z at z[zo … zo+L), μ and log σ² at mean[qo …], logvar[qo …]. Every imputation
- * method weighs z through this one function.
+ * log p(z) − log q(z) for one latent row, up to a constant, q = N(mean,
+ * exp(logvar)) (the encoder's q(z|x̂), or a proposal built from it). The
+ * prior is N(0, I) (the 2π terms cancel):
+ *   Σ_j −½ z_j² + ½ ((z_j − μ_j)·e^{−½ logvar_j})² + ½ logvar_j,
+ * or, given `logp`, that module's log p(z) (host.priorTerms) replaces the
+ * −½ z_j² terms. z at z[zo … zo+L), μ and log σ² at mean[qo …], logvar[qo …].
+ * Every imputation method weighs z through this one function.
  */
-export function logPriorOverPosterior(z: ArrayLike<number>, zo: number, mean: ArrayLike<number>, logvar: ArrayLike<number>, qo: number, L: number): number {
-  let v = 0;
+export function logPriorOverPosterior(z: ArrayLike<number>, zo: number, mean: ArrayLike<number>, logvar: ArrayLike<number>, qo: number, L: number, logp?: number): number {
+  let v = logp ?? 0;
   for (let j = 0; j < L; j++) {
     const zz = z[zo + j], lv = logvar[qo + j], t = (zz - mean[qo + j]) * Math.exp(-0.5 * lv);
-    v += -0.5 * zz * zz + 0.5 * t * t + 0.5 * lv;
+    v += 0.5 * t * t + 0.5 * lv;
+    if (logp === undefined) v -= 0.5 * zz * zz;
   }
   return v;
 }
@@ -109,6 +118,7 @@ export function impute(host: ImputeHost, x: Rows, mask: ArrayLike<number | boole
     const rounds = checkInt("rounds", options.rounds ?? Math.min(MIWAE_DEFAULTS.rounds, samples), 1, samples);
     const proposalScale = checkFinite("proposalScale", options.proposalScale ?? MIWAE_DEFAULTS.proposalScale, { min: 0.01, max: 100 });
     const defensive = checkFinite("defensive", options.defensive ?? MIWAE_DEFAULTS.defensive, { min: 0, max: 1, maxExclusive: true });
+    if (defensive > 0 && host.priorTerms) fail("defensive", `0 with this model's prior (${config.prior.type}): the prior draws are from N(0, I)`, defensive);
     const iterations = checkInt("iterations", options.iterations ?? (method === "metropolis" ? 100 : 20), 1, 1 << 16);
     const burnIn = method === "metropolis" ? checkInt("burnIn", options.burnIn ?? Math.floor(iterations / 5), 0, iterations - 1) : 0;
     if (method === "pseudo-gibbs" && options.burnIn !== undefined) fail("burnIn", `no burnIn with method "pseudo-gibbs" (it is for "metropolis")`, options.burnIn);
@@ -197,6 +207,7 @@ function miwaeRound(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: 
         zc[r * L + j] = prior ? H[eps + r * L + j] : mean[i] + Math.exp(0.5 * logvar[i]) * H[eps + r * L + j];
       }
     }
+    const logp = host.priorTerms ? host.priorTerms(zc.subarray(0, B * L)) : null;
     obj.loadLatents(zc, B, 0);
     obj.loadDecoderCondition(cond, B, 0, exOf);
     obj.runDecoder(B);
@@ -205,7 +216,7 @@ function miwaeRound(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: 
     for (let r = 0; r < B; r++) {
       const ex = exOf[r], o = y + r * W, xo = ex * D;
       // log p(x_obs | z): the observed entries only
-      let lw = logPriorOverPosterior(zc, r * L, mean, logvar, ex * L, L);
+      let lw = logPriorOverPosterior(zc, r * L, mean, logvar, ex * L, L, logp ? logp[r] : undefined);
       if (fromPrior > 0) { const u = log1mA - lw; lw = -(Math.max(u, logA) + Math.log1p(Math.exp(-Math.abs(u - logA)))); }
       for (let d = 0; d < D; d++) {
         if (!obs[xo + d]) continue;
@@ -275,6 +286,7 @@ function metropolis(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: 
   for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
   // the current state's decoder output and log p(x̂|z)
   const state = decodeWithLogLik(host, z, cur, cond);
+  const statePrior = host.priorTerms ? host.priorTerms(z) : null;
   const zp = new Float32Array(rows * L), u = new Float32Array(Math.max(rows, rows * D));
   const acc = new Float64Array(rows * D);
   for (let it = 0; it < iterations; it++) {
@@ -282,12 +294,14 @@ function metropolis(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: 
     host.draw(eps, "normal");
     for (let i = 0; i < rows * L; i++) zp[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
     const prop = decodeWithLogLik(host, zp, cur, cond);
+    const propPrior = host.priorTerms ? host.priorTerms(zp) : null;
     host.draw(u.subarray(0, rows), "uniform");
     for (let r = 0; r < rows; r++) {
-      const logRatio = prop.logp[r] + logPriorOverPosterior(zp, r * L, q.mean, q.logvar, r * L, L)
-        - (state.logp[r] + logPriorOverPosterior(z, r * L, q.mean, q.logvar, r * L, L));
+      const logRatio = prop.logp[r] + logPriorOverPosterior(zp, r * L, q.mean, q.logvar, r * L, L, propPrior?.[r])
+        - (state.logp[r] + logPriorOverPosterior(z, r * L, q.mean, q.logvar, r * L, L, statePrior?.[r]));
       if (Math.log(u[r]) < logRatio) {
         z.set(zp.subarray(r * L, (r + 1) * L), r * L);
+        if (statePrior) statePrior[r] = propPrior![r];
         state.logp[r] = prop.logp[r];
         state.means.set(prop.means.subarray(r * D, (r + 1) * D), r * D);
         state.raw.set(prop.raw.subarray(r * D, (r + 1) * D), r * D);

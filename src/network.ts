@@ -3,8 +3,9 @@
 // weight initialisation, and the generic forward/backward walks over a list
 // (llm.c's gpt2_forward / gpt2_backward: each layer's kind does its part).
 // Not here: the VAE objective (objective.ts), inference (inference.ts).
-import type { Architecture } from "./architecture.js";
+import { levelLayers, type Architecture } from "./architecture.js";
 import { kindOf, type Layer, type LayerSpec, type StepContext } from "./layers/index.js";
+import { size } from "./layers/kind.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
 import type { HostRng } from "./random.js";
 import { activationCode, type Kernels } from "./wasm.js";
@@ -17,6 +18,8 @@ export interface NetworkDims {
   conditionDim: number;
   /** Floats per row of the decoder output. */
   outputDim: number;
+  /** Random numbers per sample row (the latent family's noise width). */
+  noiseWidth: number;
 }
 
 export class Network {
@@ -28,6 +31,11 @@ export class Network {
   ptr: Record<string, number> = {};
   enc: Layer[] = [];
   dec: Layer[] = [];
+  /** Parameter-only layers (a learned prior's tensors). */
+  extra: Layer[] = [];
+  /** The stochastic layers above the first (arch.levels), bound: level i's
+   *  encoder reads z_{i−1}, its decoder z_i ("level<i>.z"). */
+  levels: { enc: Layer[]; dec: Layer[] }[] = [];
   /** Context of the kind calls (kernels, scratch, α, condition rows). */
   ctx!: StepContext;
   /** The host-side random stream (epoch shuffles), kept with the arena's two
@@ -52,24 +60,35 @@ export class Network {
 
   /** The per-row buffers of the VAE around the two networks. */
   private buffers(): [string, number][] {
-    const { inputDim: D, latentDim: L, conditionDim: C, outputDim } = this.dims;
+    const { inputDim: D, latentDim: L, conditionDim: C, outputDim, noiseWidth } = this.dims;
     const a = this.arch;
     const b: [string, number][] = [
       ["x.in", a.conditionAtInput ? D + C : D],   // encoder input [x | c], or x
       ["x.target", D],                             // likelihood target x
-      ["eps", L], ["z", L], ["dz", L],
+      ["x.rep", D],                                // targets of the sample rows b·S + s (S > 1)
+      ["eps", noiseWidth], ["z", L], ["dz", L],
       ["z.in", L + C], ["dz.in", L + C],           // decoder input [z | c]
       ["nll", 1], ["kl", 1],
+      // objectives (per sample row): log q(z|x), log p(z), the per-row loss,
+      // normalized importance weights and the gradient coefficients
+      ["logq", 1], ["logp", 1], ["loss", 1], ["wts", 1], ["coef.a", 1], ["coef.c", 1],
     ];
     if (C > 0 && !a.conditionAtInput) b.push(["c.in", C]);                  // condition rows for the encoder
     if (a.channelSplit) b.push(["out.planar", outputDim], ["dout.planar", outputDim]); // [means | log σ]
+    // stochastic layer i ≥ 2: z_i and its gradient, the gradient its encoder
+    // sends to z_{i−1}, and per sample row log q(z_i|z_{i−1}), log p(z_i)
+    // (from the levels above) and log p(z_{i−1}|z_i)
+    a.levels.forEach((l, k) => {
+      const n = `level${k + 2}`;
+      b.push([`${n}.z`, l.size], [`${n}.dz`, l.size], [`${n}.dx`, l.below], [`${n}.logq`, 1], [`${n}.logp`, 1], [`${n}.cond`, 1]);
+    });
     return b;
   }
 
   /** Plans the arena for `batch` rows and grows memory once to hold it. */
   layout(batch: number): void {
     const a = this.arch, { conditionDim: C } = this.dims;
-    const plan = planMemory({ layers: [...a.encoder, ...a.decoder], buffers: this.buffers(), batch });
+    const plan = planMemory({ layers: [...a.encoder, ...a.decoder, ...levelLayers(a), ...a.extra], buffers: this.buffers(), batch });
     this.kernels.reserve(plan.totalBytes);
     this.plan = plan;
     const base = this.kernels.base;
@@ -82,6 +101,13 @@ export class Network {
     this.ptr = p;
     this.enc = this.bind(a.encoder, p["x.in"], 0);
     this.dec = this.bind(a.decoder, p["z.in"], p["dz.in"]);
+    this.levels = a.levels.map((l, k) => {
+      const n = `level${k + 2}`, below = k === 0 ? p["z"] : p[`level${k + 1}.z`];
+      return { enc: this.bind(l.encoder, below, p[`${n}.dx`]), dec: this.bind(l.decoder, p[`${n}.z`], p[`${n}.dz`]) };
+    });
+    this.extra = this.bind(a.extra, 0, 0);
+    const head = this.enc[this.enc.length - 1];
+    p["h"] = head.y; p["dh"] = head.dy;
     const last = this.dec[this.dec.length - 1];
     p["out"] = a.channelSplit ? p["out.planar"] : last.y;
     p["dout"] = a.channelSplit ? p["dout.planar"] : last.dy;
@@ -162,8 +188,15 @@ export class Network {
     const base = this.kernels.base;
     for (const b of [params, grads, m, v]) k.fill(base + b.offset, b.floats, 0);
     const H = this.heap();
-    for (const l of [...this.enc, ...this.dec]) {
+    for (const l of this.layers()) {
       l.params.forEach((q, i) => {
+        if (q.init && "constant" in q.init) { k.fill(l.p[i], size(q.shape), q.init.constant); return; }
+        if (q.init) {
+          const [lo, hi] = q.init.uniform, n = size(q.shape), o = l.p[i] >>> 2;
+          k.rng_uniform(this.ptr["rng.train"], l.p[i], n);
+          for (let j = 0; j < n; j++) H[o + j] = lo + (hi - lo) * H[o + j];
+          return;
+        }
         if (q.role === "bias" && init !== "pytorch") return;
         const a = init === "he" ? Math.sqrt(6 / q.fanIn) : init === "pytorch" ? 1 / Math.sqrt(q.fanIn) : Math.sqrt(6 / (q.fanIn + q.fanOut));
         const n = q.shape.reduce((x, y) => x * y, 1), o = l.p[i] >>> 2;
@@ -171,6 +204,12 @@ export class Network {
         for (let j = 0; j < n; j++) H[o + j] = (2 * H[o + j] - 1) * a;
       });
     }
+  }
+
+  /** Every layer with parameters' owner, in arena order: encoder, decoder,
+   *  the levels above the first (each encoder, decoder), extra. */
+  layers(): Layer[] {
+    return [...this.enc, ...this.dec, ...this.levels.flatMap((l) => [...l.enc, ...l.dec]), ...this.extra];
   }
 
   /** Each layer's forward, in order. */
@@ -186,7 +225,7 @@ export class Network {
   /** Parameter names with their shapes, in arena order. */
   parameterShapes(): Record<string, number[]> {
     const out: Record<string, number[]> = {};
-    for (const l of [...this.enc, ...this.dec]) for (const q of l.params) out[q.name] = [...q.shape];
+    for (const l of this.layers()) for (const q of l.params) out[q.name] = [...q.shape];
     return out;
   }
 
@@ -195,7 +234,7 @@ export class Network {
   readTensors(prefix: string): Record<string, Float32Array> {
     const H = this.heap();
     const out: Record<string, Float32Array> = {};
-    for (const l of [...this.enc, ...this.dec]) {
+    for (const l of this.layers()) {
       for (const q of l.params) {
         const t = this.plan.tensors[`${prefix}${q.name}`];
         const o = this.ptr[`${prefix}${q.name}`] >>> 2;

@@ -18,6 +18,8 @@ export interface FigureContext {
   classes: number;
   /** (h, w) of one image. */
   shape: [number, number];
+  /** Channels of one image (rows are NHWC): 3 draws in colour; default 1. */
+  channels?: number;
   /** Values mapped to black..white. */
   range: [number, number];
 }
@@ -54,7 +56,7 @@ function drawGrid(ctx: FigureContext, cells: (Float32Array | null)[][], scale = 
   cells.forEach((row, r) => row.forEach((img, c) => {
     if (!img) return;
     const [x, y] = tileAt(g, c, r);
-    cv.image(x, y, img, h, w, scale, ctx.range[0], ctx.range[1], tints?.[r]?.[c]);
+    cv.image(x, y, img, h, w, scale, ctx.range[0], ctx.range[1], tints?.[r]?.[c], ctx.channels);
   }));
   return cv;
 }
@@ -136,6 +138,14 @@ export function halfMask(shape: [number, number], which: "bottom" | "top" | "lef
   return m;
 }
 
+/** A per-pixel mask repeated over the c channels of NHWC rows. */
+function perValue(mask: Uint8Array, c = 1): Uint8Array {
+  if (c === 1) return mask;
+  const out = new Uint8Array(mask.length * c);
+  for (let i = 0; i < out.length; i++) out[i] = mask[Math.floor(i / c)];
+  return out;
+}
+
 /** Three rows per group of `cols`: the test images, the same with the masked
  *  half hidden (blue), and vae.impute's completion. */
 export function imputationFigure(ctx: FigureContext, o: { n?: number; cols?: number; iterations?: number; samples?: number; method?: ImputeMethod; mask?: "bottom" | "top" | "left" | "right" } = {}): Canvas {
@@ -145,7 +155,7 @@ export function imputationFigure(ctx: FigureContext, o: { n?: number; cols?: num
   const x = rowsOf(test, D, idx);
   const mask = halfMask(ctx.shape, o.mask);
   const method = o.method ?? "miwae";
-  const done = ctx.vae.impute(x, mask, { method, ...(method === "miwae" ? { samples: o.samples } : { iterations: o.iterations }), condition: conditionOf(ctx, test, idx) });
+  const done = ctx.vae.impute(x, perValue(mask, ctx.channels), { method, ...(method === "miwae" ? { samples: o.samples } : { iterations: o.iterations }), condition: conditionOf(ctx, test, idx) });
   const hide = (i: number) => (mask[i] ? null : HIDDEN);
   const orig = chunk(split(x, D), cols), comp = chunk(split(done, D), cols);
   const cells: Float32Array[][] = [], tints: (((i: number) => RGBA | null) | undefined)[][] = [];
@@ -168,7 +178,7 @@ export function imputationError(ctx: FigureContext, o: { n?: number; iterations?
   const n = Math.min(o.n ?? 100, test.n), iterations = o.iterations ?? 100, samples = o.samples ?? 1000;
   const idx = Array.from({ length: n }, (_, i) => i);
   const x = rowsOf(test, D, idx);
-  const mask = halfMask(ctx.shape, o.mask);
+  const mask = perValue(halfMask(ctx.shape, o.mask), ctx.channels);
   const cond = conditionOf(ctx, test, idx);
   const mseOf = (done: Float32Array) => {
     let se = 0, count = 0;
@@ -178,8 +188,14 @@ export function imputationError(ctx: FigureContext, o: { n?: number; iterations?
   const methods = {} as Record<ImputeMethod, { mse: number; seconds: number; setting: string }>;
   for (const method of IMPUTE_METHODS) {
     const t0 = performance.now();
-    const done = ctx.vae.impute(x, mask, { method, ...(method === "miwae" ? { samples } : { iterations }), condition: cond });
-    methods[method] = { mse: mseOf(done), seconds: (performance.now() - t0) / 1000, setting: method === "miwae" ? `k = ${samples}` : `${iterations} iterations` };
+    try {
+      const done = ctx.vae.impute(x, mask, { method, ...(method === "miwae" ? { samples } : { iterations }), condition: cond });
+      methods[method] = { mse: mseOf(done), seconds: (performance.now() - t0) / 1000, setting: method === "miwae" ? `k = ${samples}` : `${iterations} iterations` };
+    } catch (e) {
+      // a method this model's modules refuse (the library names why) is reported, not fatal
+      if ((e as Error).name !== "ArgumentError") throw e;
+      methods[method] = { mse: NaN, seconds: 0, setting: `not available: ${(e as Error).message}` };
+    }
   }
   const prior = ctx.vae.sample(n, { condition: cond });
   const ref = ctx.data.train ?? test;
@@ -198,7 +214,8 @@ export function imputationLines(e: ReturnType<typeof imputationError>): string[]
   const rel = (v: number) => `${v <= e.mseMeanFill ? "" : "+"}${fmt(100 * (v / e.mseMeanFill - 1), 1)}% vs mean`;
   return [
     `imputation, MSE on the hidden ${e.mask.replace(" hidden", "")} of ${e.images} test images (per-pixel ${e.meanOf} mean ${fmt(e.mseMeanFill, 4)}, prior sample ${fmt(e.msePriorSample, 4)}):`,
-    ...IMPUTE_METHODS.map((k) => `  ${(k + (k === "miwae" ? " (default)" : "")).padEnd(18)} ${fmt(e.methods[k].mse, 4)}  (${rel(e.methods[k].mse)}; ${e.methods[k].setting}, ${fmt(e.methods[k].seconds, 1)} s)`),
+    ...IMPUTE_METHODS.map((k) => `  ${(k + (k === "miwae" ? " (default)" : "")).padEnd(18)} ` + (Number.isNaN(e.methods[k].mse) ? e.methods[k].setting
+      : `${fmt(e.methods[k].mse, 4)}  (${rel(e.methods[k].mse)}; ${e.methods[k].setting}, ${fmt(e.methods[k].seconds, 1)} s)`)),
   ];
 }
 

@@ -40,7 +40,7 @@ const calls: [label: string, keys: string[], call: (o: object) => unknown][] = [
   ["interpolate", ["spherical", "condition"], (o) => vae.interpolate(xa, xb, 3, o)],
   ["elbo", ["condition", "samples"], (o) => vae.elbo(x, o)],
   ["logLikelihood", ["samples", "condition"], (o) => vae.logLikelihood(x, o)],
-  ["impute", ["method", "samples", "iterations", "burnIn", "condition", "initial"], (o) => vae.impute(x, new Uint8Array(D).fill(1), o)],
+  ["impute", ["method", "samples", "rounds", "proposalScale", "defensive", "iterations", "burnIn", "condition", "initial"], (o) => vae.impute(x, new Uint8Array(D).fill(1), o)],
   ["save", ["optimizer"], (o) => vae.save(o)],
 ];
 
