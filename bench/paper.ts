@@ -183,7 +183,7 @@ async function main(): Promise<void> {
       const h = await vae.fit(train, { epochs: 1, batchSize: BATCH, binarize: "dynamic", yieldEvery: 0 });
       epochSeconds.push(h.epochs[0].seconds);
       const e = vae.epochs;
-      console.log(`${spec.name} epoch ${e}: train −ELBO ${h.epochs[0].loss.toFixed(2)}, ${h.epochs[0].seconds.toFixed(1)} s`);
+      console.log(`${spec.name} epoch ${e}: train loss ${h.epochs[0].loss.toFixed(2)} (${spec.objective === "iwae" ? `−L_${spec.k}` : "−ELBO"}), ${h.epochs[0].seconds.toFixed(1)} s`);
       const done = fixedEpochs !== null ? e >= fixedEpochs
         : (performance.now() - t0) / 60000 + median(epochSeconds) / 60 > minutes;
       if (done) break;
