@@ -131,7 +131,7 @@ export const COMMANDS: Record<string, Command> = {
     summary: "test −ELBO and the importance-weighted log-likelihood of a model file",
     usage: "wasm-vae eval --model <file> [options]",
     groups: [MODEL_FILE, iwae("100", "1000"), ["Binarization", {
-      "binarize-seed": { type: "string", value: "<n>", help: "binarize the test images once with this seed (x ~ Bernoulli(pixel)); default: seed 0 when the model's run used --binarize, else none" },
+      "binarize-seed": { type: "string", value: "<n>", help: "binarize the test images once with this seed (x ~ Bernoulli(pixel)); default: seed 0 when the model's run trained on binarized data, else none" },
     }], testData, HELP],
   },
   sample: {
