@@ -14,7 +14,7 @@
 // with a reshape "encoder.image". The condition joins at the input (flat
 // data, first layer dense) or at a `condition` layer before the first dense
 // layer. Hidden layers apply their own activation; the output layers (the
-// encoder's last, the decoder's last with parameters) are linear and a head
+// encoder's last, the decoder's by the output-layer rule: Network.output) are linear and a head
 // applies the output activation (sigmoid for Bernoulli means). Every output
 // is flat rows in our NHWC order.
 //
@@ -100,6 +100,10 @@ export interface Network {
    *  condition joins later, at a `condition` layer). */
   concatInputs: boolean;
   layers: NetLayer[];
+  /** Index in `layers` of the output layer (linear; the heads split it):
+   *  the encoder's last, the decoder's by the output-layer rule (only
+   *  flatten / reshape may follow it). */
+  output: number;
   heads: Head[];
 }
 
@@ -139,9 +143,10 @@ export function networksOf(c: ResolvedConfig): { encoder: Network; decoder: Netw
   return {
     encoder: {
       part: "encoder", inputs: [{ name: "x", dim: D }, ...cond], concatInputs: cond.length > 0 && a.conditionAtInput, layers: mk(a.encoder, image),
+      output: image.length + a.encoder.length - 1,
       heads: [{ name: "z_mean", from: 0, to: L, activation: "identity", size: L }, { name: "z_logvar", from: L, to: 2 * L, activation: "identity", size: L }],
     },
-    decoder: { part: "decoder", inputs: [{ name: "z", dim: L }, ...cond], concatInputs: cond.length > 0, layers: mk(a.decoder, []), heads: decHeads },
+    decoder: { part: "decoder", inputs: [{ name: "z", dim: L }, ...cond], concatInputs: cond.length > 0, layers: mk(a.decoder, []), output: a.outputLayer, heads: decHeads },
   };
 }
 
