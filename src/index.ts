@@ -4,7 +4,7 @@ export type { Rows, BatchInput, StepResult, ModelState, EpochCursor, EpochSums }
 export type { VAEConfig, ResolvedConfig, Likelihood, LayerConfig, LayerEntry, Padding } from "./config.js";
 export { architectureOf } from "./architecture.js";
 export type { Architecture } from "./architecture.js";
-export type { LayerSpec, ParamSpec } from "./layers/index.js";
+export type { LayerSpec, ParamSpec, ActivationLayerConfig, DropoutLayerConfig } from "./layers/index.js";
 export { LIKELIHOODS, entryLabel } from "./config.js";
 export { Adam } from "./adam.js";
 export type { AdamOptions, AdamState } from "./adam.js";

@@ -201,11 +201,16 @@ export class Objective {
                   scoreFunction: { baseline: boolean } | null = null,
                   c?: ArrayLike<number>, start = 0, perm: Uint32Array | null = null): StepResult {
     const k = this.net.kernels.raw, p = this.net.ptr, L = this.config.latentDim;
-    this.runEncoder(B);
-    if (!noiseGiven) k.rng_normal(p["rng.train"], p["eps"], B * L);
-    this.runSampler(B);
-    if (this.config.conditionDim > 0) this.loadDecoderCondition(c, B, start, perm);
-    this.runDecoder(B);
+    this.net.ctx.train = true; // training forward: dropout layers drop (layers/dropout.ts)
+    try {
+      this.runEncoder(B);
+      if (!noiseGiven) k.rng_normal(p["rng.train"], p["eps"], B * L);
+      this.runSampler(B);
+      if (this.config.conditionDim > 0) this.loadDecoderCondition(c, B, start, perm);
+      this.runDecoder(B);
+    } finally {
+      this.net.ctx.train = false;
+    }
     this.runLikelihood(B, true, 1 / B);
     k.kl_normal_forward(p["kl"], this.head, B, L);
     this.batchStats(B, beta, out);
