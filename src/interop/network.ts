@@ -60,7 +60,7 @@ const FLAT: TorchLayout = { image: false, chw: null };
 const IMAGE: TorchLayout = { image: true };
 
 /** The layer kinds of src/layers, plus the internal `condition`. */
-export type KindName = "dense" | "flatten" | "reshape" | "conv2d" | "conv2d_transpose" | "condition";
+export type KindName = "dense" | "flatten" | "reshape" | "conv2d" | "conv2d_transpose" | "condition" | "activation" | "dropout";
 
 export interface NetLayer {
   kind: KindName;
@@ -477,8 +477,31 @@ const condition: LayerKind = {
   }),
 };
 
+/** A standalone activation: no parameters, the layout kept. Keras
+ *  Activation (the activation goes in its config, or, for leaky_relu, a
+ *  LeakyReLU after it); ONNX: the activation's op alone (added for every layer). */
+const activation: LayerKind = {
+  params: () => [],
+  torch: () => ({}),
+  torchOut: (_l, t) => t,
+  keras: { ...noWeights, layers: (_l, name) => [{ className: "Activation", name, config: { activation: "linear" } }] },
+  onnx: (_l, input) => ({ nodes: [], consts: [], output: input }),
+};
+
+/** Dropout, exported for inference: the identity. Keras Dropout with the
+ *  rate (identity in predict); PyTorch nn.Dropout(rate) (identity in eval);
+ *  ONNX: no node. */
+const dropout: LayerKind = {
+  params: () => [],
+  torch: (l) => ({ rate: l.settings.rate }),
+  torchOut: (_l, t) => t,
+  keras: { ...noWeights, layers: (l, name) => [{ className: "Dropout", name, config: { rate: l.settings.rate, noise_shape: null, seed: null } }] },
+  onnx: (_l, input) => ({ nodes: [], consts: [], output: input }),
+};
+
 export const KINDS: Record<KindName, LayerKind> = {
   dense, conv2d: convKind(false), conv2d_transpose: convKind(true), flatten: reshapeKind(true), reshape: reshapeKind(false), condition,
+  activation, dropout,
 };
 
 // ------------------------------------------------------------ activations
