@@ -12,7 +12,7 @@ import type { AdamOptions, AdamState } from "./adam.js";
 import type { VAEConfig } from "./config.js";
 import type { BatchInfo, EpochInfo, FitHistory, FitOptions } from "./fit.js";
 import type { Rows, VAE } from "./model.js";
-import type { BuildRequest, Variant } from "./wasm.js";
+import type { LoadOptions, Variant } from "./wasm.js";
 import { ArgumentError } from "./validate.js";
 
 export type { TransferList } from "./host-types.js";
@@ -249,17 +249,11 @@ export interface SerializedError {
   stack?: string;
 }
 
-/** LoadOptions that can cross a postMessage (URLs as strings). */
-export interface WorkerLoadOptions {
-  /** The kernel build (see LoadOptions.build). */
-  build?: BuildRequest;
-  /** Force the bit-reproducible plain build (see LoadOptions.deterministic). */
-  deterministic?: boolean;
-  /** Where the worker finds each build's wasm: bytes or a URL string. */
-  wasm?: Partial<Record<Variant, ArrayBuffer | ArrayBufferView | string>>;
-  /** Threads for the worker's kernels (its own helper workers); see VAE.create. */
-  threads?: number | "auto";
-}
+/** VAE.create's LoadOptions as they cross a postMessage: every key, with
+ *  the wasm sources as bytes or URL strings (a URL object is sent as its href). */
+export type WorkerLoadOptions = {
+  [K in keyof LoadOptions]: K extends "wasm" ? Partial<Record<Variant, ArrayBuffer | ArrayBufferView | string | URL>> : LoadOptions[K];
+};
 
 /** What the worker reports about its model (the VAE properties of
  *  VAE_SURFACE, the optimizer as its AdamState) and its runtime. */
