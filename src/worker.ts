@@ -4,6 +4,9 @@
 // ids; training streams "batch" and "epoch" events; results come back with
 // their ArrayBuffers transferred, not copied.
 //
+// Its methods come from one declaration, VAE_SURFACE (every member of VAE and
+// how the worker offers it), and their types from VAE's own signatures, so
+// nothing of VAE is copied by hand here or in worker-host.ts.
 // This module imports no wasm and no model code (only types), so a page that
 // drives a worker stays light. Not here: the worker's side (worker-host.ts) or
 // the ready-made worker script (worker-entry.ts).
