@@ -9,7 +9,12 @@ export {
 export { activation_forward, activation_backward } from "./activation";
 export { dropout_apply } from "./dropout";
 export { rng_seed, rng_uniform, rng_normal } from "./rng";
-export { gaussian_sample_forward, gaussian_sample_backward } from "./gaussian";
+export {
+  gaussian_sample_forward, gaussian_sample_backward,
+  gaussian_sample_k_forward, gaussian_sample_k_backward, gaussian_logq_forward, gaussian_logq_backward,
+} from "./gaussian";
+export { normal_logp_forward, normal_logp_backward } from "./prior";
+export { iwae_forward, iwae_backward, rows_scale } from "./iwae";
 export { kl_normal_forward, kl_normal_backward } from "./kl";
 export {
   bernoulli_nll_forward, bernoulli_nll_backward, bernoulli_nll_forward_backward,

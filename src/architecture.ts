@@ -34,6 +34,7 @@
 // concatenates c to the flat activation there (convolutions see the image only).
 import type { LayerEntry, ResolvedConfig } from "./config.js";
 import { kindOf, type LayerSpec } from "./layers/index.js";
+import { latentOf, priorOf } from "./objectives/index.js";
 import { size } from "./layers/kind.js";
 import type { Activation } from "./wasm.js";
 import { ArgumentError, fail } from "./validate.js";
@@ -51,6 +52,11 @@ export interface Architecture {
   /** Index in `decoder` of the output layer: the last layer, or the last one
    *  before a trailing flatten / reshape (views of its output). */
   outputLayer: number;
+  /** Parameter-only layers outside the two networks: the prior's learned
+   *  parameters ("prior", none for N(0, I)); laid out after the decoder's. */
+  extra: LayerSpec[];
+  /** Encoder head outputs per row (the latent family's head: Gaussian [μ | log σ²]). */
+  headWidth: number;
   /** The encoder input rows hold [x | c] (flat data, first layer dense). */
   conditionAtInput: boolean;
   /** Shape the decoder outputs (one of the likelihood's layouts). */
@@ -107,7 +113,8 @@ export function architectureOf(c: ResolvedConfig): Architecture {
   const headAt = "config.encoder (its output, the input of the Gaussian head)";
   if (pending) join(headAt);
   if (shape.length !== 1) fail(headAt, `a flat output (end the encoder with { type: "flatten" } or a dense layer)`, `shape ${shapeText(shape)}`);
-  encoder.push(makeLayer("dense", `encoder.${c.encoder.length}`, shape, { units: 2 * L }, "identity", headAt));
+  const headWidth = latentOf(c.latent.type).headWidth(L, c.latent);
+  encoder.push(makeLayer("dense", `encoder.${c.encoder.length}`, shape, { units: headWidth }, "identity", headAt));
 
   // ---- decoder
   const learned = c.likelihood === "gaussian-learned";
@@ -150,13 +157,17 @@ export function architectureOf(c: ResolvedConfig): Architecture {
     shape = flatOut;
     outputLayer = decoder.length - 1;
   }
-  return { encoder, decoder, outputLayer, conditionAtInput, outputShape: shape, channelSplit: learned && shape.length === 3 };
+  const priorParams = priorOf(c.prior.type).params(L, D, c.prior);
+  const extra: LayerSpec[] = priorParams.length === 0 ? [] : [{
+    kind: "params", name: "prior", inShape: [1], outShape: [1], settings: {}, activation: "identity", params: priorParams, alias: true,
+  }];
+  return { encoder, decoder, outputLayer, extra, headWidth, conditionAtInput, outputShape: shape, channelSplit: learned && shape.length === 3 };
 }
 
 /** Every parameter's name and shape, in arena order. */
 export function parameterShapesOf(a: Architecture): Record<string, number[]> {
   const out: Record<string, number[]> = {};
-  for (const l of [...a.encoder, ...a.decoder]) for (const p of l.params) out[p.name] = [...p.shape];
+  for (const l of [...a.encoder, ...a.decoder, ...a.extra]) for (const p of l.params) out[p.name] = [...p.shape];
   return out;
 }
 
@@ -165,7 +176,10 @@ export function parameterShapesOf(a: Architecture): Record<string, number[]> {
 export function architectureKey(c: ResolvedConfig): string {
   const a = architectureOf(c);
   const layers = [...a.encoder, ...a.decoder].map((l) => [l.kind, l.name, l.inShape, l.outShape, l.settings, l.activation]);
-  return JSON.stringify([c.inputShape, layers, c.activationAlpha, c.likelihood, c.sigma, c.conditionDim]);
+  const key: unknown[] = [c.inputShape, layers, c.activationAlpha, c.likelihood, c.sigma, c.conditionDim];
+  // the latent family and prior shape the weights too (N(0, I) Gaussian: the key of every earlier file)
+  if (c.latent.type !== "gaussian" || c.prior.type !== "normal") key.push(c.latent, c.prior);
+  return JSON.stringify(key);
 }
 
 /** "784-400-8×2 | 8-400-784, bernoulli" for an MLP; layer lists name kinds. */

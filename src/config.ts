@@ -1,6 +1,7 @@
 // The VAE's configuration: defaults and validation. The networks it implies
 // are built by architecture.ts.
 import { LAYER_KINDS, type ActivationLayerConfig, type DropoutLayerConfig } from "./layers/index.js";
+import { LATENTS, OBJECTIVES, PRIORS, type Settings } from "./objectives/index.js";
 import { ACTIVATIONS, type Activation } from "./wasm.js";
 import { checkF32Range, checkInt, checkOneOf, checkOptions, fail } from "./validate.js";
 
@@ -88,8 +89,9 @@ export interface VAEConfig {
   inputShape?: number[];
   /** Encoder layers, input to the Gaussian head; [] for none. Default [400]. */
   encoder?: LayerEntry[];
-  /** Latent dimension L. */
-  latentDim: number;
+  /** Latent dimension L (the code's width). Required for the Gaussian
+   *  latent; omitted for a categorical one (variables × classes). */
+  latentDim?: number;
   /** Decoder layers, latent to output. Default: the encoder reversed (bare
    *  numbers only; required when the encoder lists layer objects). */
   decoder?: LayerEntry[];
@@ -113,14 +115,56 @@ export interface VAEConfig {
   init?: "glorot" | "he" | "pytorch";
   /** Rows the activations are sized for (grows on demand). Default 128. */
   maxBatch?: number;
+  /** The training objective: { type: "elbo" } (default) or { type: "iwae",
+   *  samples: k, gradient?: "iwae" | "dreg" } (README "Objectives"). */
+  objective?: ObjectiveConfig;
+  /** The prior p(z): { type: "normal" } (default, N(0, I)). */
+  prior?: PriorConfig;
+  /** The latent family q(z|x): { type: "gaussian" } (default). */
+  latent?: LatentConfig;
 }
+
+/** VAEConfig.objective: which bound training maximizes. */
+export type ObjectiveConfig =
+  | {
+    /** The evidence lower bound, one reparameterized sample per row. */
+    type: "elbo";
+  }
+  | {
+    /** The importance-weighted bound L_k (Burda et al. 2015). */
+    type: "iwae";
+    /** k, the importance samples per row (default 5; k = 1 is the ELBO). */
+    samples?: number;
+    /** "iwae" (default): reparameterized through the normalized weights;
+     *  "dreg": doubly reparameterized (Tucker et al. 2018). */
+    gradient?: "iwae" | "dreg";
+  };
+
+/** VAEConfig.prior: the prior over the latent code. */
+export type PriorConfig = {
+  /** The standard normal N(0, I). */
+  type: "normal";
+};
+
+/** VAEConfig.latent: the family of q(z|x). */
+export type LatentConfig = {
+  /** A diagonal Gaussian (the encoder outputs μ and log σ²). */
+  type: "gaussian";
+};
 
 /** A VAEConfig with every default filled in and every value checked
  *  (VAE.config; what a model file stores). */
-export type ResolvedConfig = Required<VAEConfig>;
+export type ResolvedConfig = Required<Omit<VAEConfig, "objective" | "prior" | "latent">> & {
+  /** The objective's settings, `type` included, defaults filled in. */
+  objective: ObjectiveConfig & Settings;
+  /** The prior's settings. */
+  prior: PriorConfig & Settings;
+  /** The latent family's settings. */
+  latent: LatentConfig & Settings;
+};
 
 const MAX_WIDTH = 1 << 20;
-const CONFIG_KEYS = ["inputDim", "inputShape", "encoder", "latentDim", "decoder", "activation", "activationAlpha", "likelihood", "sigma", "conditionDim", "beta", "seed", "init", "maxBatch"] as const;
+const CONFIG_KEYS = ["inputDim", "inputShape", "encoder", "latentDim", "decoder", "activation", "activationAlpha", "likelihood", "sigma", "conditionDim", "beta", "seed", "init", "maxBatch", "objective", "prior", "latent"] as const;
 
 /** Ranges in which the float32 kernels stay finite: σ of the fixed Gaussian
  *  (1/σ² and log σ), α of the activations, the KL weight β. */
@@ -185,7 +229,23 @@ export function resolveConfig(c: VAEConfig): ResolvedConfig {
     inputDim = checkInt("config.inputDim", c.inputDim, 1, MAX_WIDTH);
     inputShape = [inputDim];
   }
-  const latentDim = checkInt("config.latentDim", c.latentDim, 1, MAX_WIDTH);
+  const objective = tableEntry("config.objective", c.objective, OBJECTIVES, "elbo") as ResolvedConfig["objective"];
+  const prior = tableEntry("config.prior", c.prior, PRIORS, "normal") as ResolvedConfig["prior"];
+  const latent = tableEntry("config.latent", c.latent, LATENTS, "gaussian") as ResolvedConfig["latent"];
+  const latentKind = LATENTS[latent.type];
+  if (!latentKind.priors.includes(prior.type)) {
+    fail("config.prior.type", `a prior the ${latent.type} latent pairs with (${latentKind.priors.map((p) => JSON.stringify(p)).join(", ")})`, prior.type);
+  }
+  if (objective.gradient === "dreg" && prior.type !== "normal") {
+    fail("config.objective.gradient", `"iwae" with a learned prior (DReG's weights apply to the encoder's path; a learned prior's parameters would need the plain IWAE weights)`, "dreg");
+  }
+  const implied = latentKind.impliedLatentDim(latent);
+  let latentDim: number;
+  if (implied === null) latentDim = checkInt("config.latentDim", c.latentDim, 1, MAX_WIDTH);
+  else {
+    if (c.latentDim !== undefined && c.latentDim !== implied) fail("config.latentDim", `${implied} (what the ${latent.type} latent implies) or nothing`, c.latentDim);
+    latentDim = implied;
+  }
   const encoder = layerList("config.encoder", c.encoder ?? [400]);
   if (c.decoder === undefined && encoder.some((e) => typeof e !== "number")) {
     fail("config.decoder", "a decoder layer list (it is required when the encoder lists layer objects)");
@@ -206,5 +266,16 @@ export function resolveConfig(c: VAEConfig): ResolvedConfig {
   if (!Number.isSafeInteger(seed) || seed < 0) fail("config.seed", "an integer in [0, 2^53)", seed);
   const init = checkOneOf("config.init", c.init ?? "glorot", ["glorot", "he", "pytorch"] as const);
   const maxBatch = checkInt("config.maxBatch", c.maxBatch ?? 128, 1, 1 << 16);
-  return { inputDim, inputShape, encoder, latentDim, decoder, activation, activationAlpha, likelihood, sigma, conditionDim, beta, seed, init, maxBatch };
+  return { inputDim, inputShape, encoder, latentDim, decoder, activation, activationAlpha, likelihood, sigma, conditionDim, beta, seed, init, maxBatch, objective, prior, latent };
+}
+
+/** Resolves a table entry ({ type, …settings }) of an objective, prior or
+ *  latent family: the default's settings when omitted. */
+function tableEntry(name: string, v: unknown, table: Readonly<Record<string, { settings(e: Record<string, unknown>, at: string): Record<string, unknown> }>>, def: string): Settings {
+  const names = Object.keys(table).map((k) => JSON.stringify(k)).join(", ");
+  if (v === undefined) return Object.freeze({ type: def, ...table[def].settings({}, name) });
+  if (v === null || typeof v !== "object" || Array.isArray(v)) fail(name, `an object { type: ${names.replace(/, /g, " | ")}, … }`, v);
+  const { type, ...rest } = v as Record<string, unknown>;
+  if (typeof type !== "string" || !Object.prototype.hasOwnProperty.call(table, type)) fail(`${name}.type`, `one of ${names}`, type);
+  return Object.freeze({ type, ...table[type].settings(rest, name) });
 }

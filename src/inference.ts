@@ -87,10 +87,7 @@ export class Inference {
       checkInt("n", n, 1, 1 << 24);
       const t = checkFinite("temperature", options.temperature ?? 1, { min: 0, max: TEMPERATURE_MAX, why: "so z = temperature·ε stays well inside float32" });
       checkCondition(this.config, "condition", options.condition, n); // before drawing: a bad call leaves rng.eval untouched
-      const L = this.config.latentDim;
-      const z = new Float32Array(n * L);
-      this.draw(z, "normal");
-      for (let i = 0; i < z.length; i++) z[i] *= t;
+      const z = this.obj.prior.sample(n, this.config.latentDim, this.config.prior, t, (out, kind) => this.draw(out, kind), () => this.net.readTensors(""));
       return this.decode(z, { condition: options.condition });
     });
   }
@@ -144,7 +141,9 @@ export class Inference {
     return this.decode(z, { condition: condRep });
   }
 
-  /** Per-row ELBO = −(reconstruction + KL) with one (or `samples`) z ~ q(z|x). */
+  /** Per-row ELBO = −(reconstruction + KL) with one (or `samples`) z ~ q(z|x).
+   *  The KL is in closed form where the latent family has one for the prior,
+   *  else the average over the samples of log q(z|x) − log p(z). */
   elbo(x: Rows, options: { condition?: Rows; samples?: number } = {}): {
     elbo: Float32Array; reconstruction: Float32Array; kl: Float32Array;
   } {
@@ -153,29 +152,47 @@ export class Inference {
       const rows = checkRows(this.config, "x", x, this.config.inputDim, true);
       checkCondition(this.config, "condition", options.condition, rows);
       const S = checkInt("samples", options.samples ?? 1, 1, 1 << 16);
-      const L = this.config.latentDim;
+      const { latent, prior, parts } = this.obj, c = parts.c;
+      const closed = latent.closedKL?.(this.config.prior) === true;
       const elbo = new Float32Array(rows), rec = new Float32Array(rows), kl = new Float32Array(rows);
       this.chunks(rows, (start, B) => {
         this.obj.loadRows(x, options.condition, B, start, null);
         this.obj.runEncoder(B);
-        this.net.kernels.raw.kl_normal_forward(this.net.ptr["kl"], this.obj.head, B, L);
+        if (closed) latent.kl!(c, B);
         this.obj.loadDecoderCondition(options.condition, B, start, null);
-        const H = this.net.heap();
+        const H = this.net.heap(), p = this.net.ptr;
         for (let s = 0; s < S; s++) {
-          this.net.kernels.raw.rng_normal(this.net.ptr["rng.eval"], this.net.ptr["eps"], B * L);
+          this.obj.drawNoise(B, "rng.eval");
           this.obj.runSampler(B);
           this.obj.runDecoder(B);
           this.obj.runLikelihood(B, false, 0);
-          for (let b = 0; b < B; b++) rec[start + b] += H[(this.net.ptr["nll"] >>> 2) + b] / S;
+          for (let b = 0; b < B; b++) rec[start + b] += H[(p["nll"] >>> 2) + b] / S;
+          if (!closed) {
+            latent.logq(c, B, 1);
+            prior.logp(c, B);
+            for (let b = 0; b < B; b++) kl[start + b] += (H[(p["logq"] >>> 2) + b] - H[(p["logp"] >>> 2) + b]) / S;
+          }
         }
         for (let b = 0; b < B; b++) {
-          kl[start + b] = H[(this.net.ptr["kl"] >>> 2) + b];
+          if (closed) kl[start + b] = H[(p["kl"] >>> 2) + b];
           elbo[start + b] = -(rec[start + b] + kl[start + b]);
         }
       });
       checkOutput("elbo", "elbo", elbo);
       return { elbo, reconstruction: rec, kl };
     });
+  }
+
+  /** The encoder head's rows (rows × headWidth) for x. */
+  private heads(x: Rows, condition: Rows | undefined, rows: number): Float32Array {
+    const W = this.net.arch.headWidth, out = new Float32Array(rows * W);
+    this.chunks(rows, (start, B) => {
+      this.obj.loadRows(x, condition, B, start, null);
+      this.obj.runEncoder(B);
+      const h = this.obj.head >>> 2;
+      out.set(this.net.heap().subarray(h, h + B * W), start * W);
+    });
+    return out;
   }
 
   /**
@@ -191,45 +208,50 @@ export class Inference {
       const rows = checkRows(this.config, "x", x, D, true);
       checkCondition(this.config, "condition", options.condition, rows);
       const K = checkInt("samples", options.samples ?? 100, 1, 1 << 20);
-      const { mean, logvar } = this.encode(x, { condition: options.condition });
+      const heads = this.heads(x, options.condition, rows);
+      const W = this.net.arch.headWidth;
+      const { latent, prior, parts } = this.obj, c = parts.c;
       const cap = this.net.batch;
       const lseMax = new Float64Array(rows).fill(-Infinity), lseSum = new Float64Array(rows);
       const exOf = new Int32Array(cap);
-      const k = this.net.kernels.raw;
       const total = rows * K;
-      const h = this.obj.head;
       const cArr = options.condition as ArrayLike<number> | undefined;
       const cScale = options.condition instanceof Uint8Array ? 1 / 255 : 1;
       const xScale = x instanceof Uint8Array ? 1 / 255 : 1;
+      // sample rows in chunks the arena holds: each is a copy of its row's
+      // head, target and condition, so every module runs with S = 1
       for (let done = 0; done < total; done += cap) {
         const B = Math.min(cap, total - done);
         let H = this.net.heap();
-        const ho = h >>> 2, tgt = this.net.ptr["x.target"] >>> 2, zin = this.net.ptr["z.in"] >>> 2;
+        const p = this.net.ptr, ho = p["h"] >>> 2, tgt = p["x.target"] >>> 2, zin = p["z.in"] >>> 2;
         for (let r = 0; r < B; r++) {
           const ex = Math.floor((done + r) / K);
           exOf[r] = ex;
-          for (let j = 0; j < L; j++) {
-            H[ho + r * 2 * L + j] = mean[ex * L + j];
-            H[ho + r * 2 * L + L + j] = logvar[ex * L + j];
-          }
+          H.set(heads.subarray(ex * W, (ex + 1) * W), ho + r * W);
           // target row (x.target may alias x.in; either way it is the likelihood's x)
           for (let d = 0; d < D; d++) H[tgt + r * D + d] = (x as ArrayLike<number>)[ex * D + d] * xScale;
           if (C > 0) for (let j = 0; j < C; j++) H[zin + r * (L + C) + L + j] = cArr![ex * C + j] * cScale;
         }
-        k.rng_normal(this.net.ptr["rng.eval"], this.net.ptr["eps"], B * L);
+        this.obj.drawNoise(B, "rng.eval");
         this.obj.runSampler(B);
         this.obj.runDecoder(B);
         this.obj.runLikelihood(B, false, 0);
+        // Gaussian q with N(0, I): log p(z) − log q(z|x) in float64 from ε, z
+        // and log σ² (the constants cancel); otherwise the modules' kernels
+        const exact = latent.closedKL?.(this.config.prior) === true;
+        if (!exact) { latent.logq(c, B, 1); prior.logp(c, B); }
         H = this.net.heap();
-        const eps = this.net.ptr["eps"] >>> 2, z = this.net.ptr["z"] >>> 2, nll = this.net.ptr["nll"] >>> 2;
+        const nll = p["nll"] >>> 2, lq = p["logq"] >>> 2, lp = p["logp"] >>> 2, eps = p["eps"] >>> 2, z = p["z"] >>> 2;
         for (let r = 0; r < B; r++) {
           const ex = exOf[r];
           // log w = log p(x|z) + log p(z) − log q(z|x)
           let lw = -H[nll + r];
-          for (let j = 0; j < L; j++) {
-            const e = H[eps + r * L + j], zz = H[z + r * L + j], lv = logvar[ex * L + j];
-            lw += -0.5 * zz * zz + 0.5 * e * e + 0.5 * lv;
-          }
+          if (exact) {
+            for (let j = 0; j < L; j++) {
+              const e = H[eps + r * L + j], zz = H[z + r * L + j], lv = heads[ex * W + L + j];
+              lw += -0.5 * zz * zz + 0.5 * e * e + 0.5 * lv;
+            }
+          } else lw += H[lp + r] - H[lq + r];
           if (lw > lseMax[ex]) {
             lseSum[ex] = lseSum[ex] * Math.exp(lseMax[ex] - lw) + 1;
             lseMax[ex] = lw;

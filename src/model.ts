@@ -15,6 +15,7 @@ import { Inference } from "./inference.js";
 import { decodeModel, encodeModel, ModelFormatError } from "./io.js";
 import { Network } from "./network.js";
 import { Objective } from "./objective.js";
+import { latentOf } from "./objectives/index.js";
 import { exportState, stageState, writeState, type Counters } from "./persistence.js";
 import { HostRng } from "./random.js";
 import { checkRows, normBatch } from "./rows.js";
@@ -70,6 +71,7 @@ export class VAE {
     this.net = new Network(kernels, architectureOf(config), {
       inputDim: D, latentDim: config.latentDim, conditionDim: config.conditionDim,
       outputDim: config.likelihood === "gaussian-learned" ? 2 * D : D,
+      noiseWidth: latentOf(config.latent.type).noiseWidth(config.latentDim, config.latent),
     }, config.activationAlpha, config.maxBatch, new HostRng(config.seed, 1));
     this.net.initialize(config.seed, config.init);
     this.obj = new Objective(this.net, this.config);
@@ -225,7 +227,7 @@ export class VAE {
     const beta = options.beta === undefined ? this.config.beta : checkBeta(options.beta);
     const out = options.out ?? { loss: 0, reconstruction: 0, kl: 0 };
     if (out === null || typeof out !== "object" || Object.isFrozen(out)) fail("options.out", "a writable object to fill with {loss, reconstruction, kl}", out);
-    this.net.ensureBatch(rows);
+    this.net.ensureBatch(this.obj.rowsFor(rows));
     this.obj.loadRows(x, c, rows, 0, null);
     return this.stepLoaded(rows, beta, out, c, 0, null);
   }
@@ -241,7 +243,7 @@ export class VAE {
     if (perm && perm.length !== total) fail("perm", `a permutation of ${total} rows`, perm.length);
     if (!Number.isFinite(beta) || beta < 0) fail("beta", "a finite number ≥ 0", beta);
     if (out === null || typeof out !== "object" || Object.isFrozen(out)) fail("out", "a writable object to fill with {loss, reconstruction, kl}", out);
-    this.net.ensureBatch(B);
+    this.net.ensureBatch(this.obj.rowsFor(B));
     this.obj.loadRows(x, c, B, start, perm);
     return this.stepLoaded(B, beta, out, c, start, perm);
   }
@@ -280,11 +282,12 @@ export class VAE {
       const est = options.estimator ?? "reparameterized";
       const baseline = checkBool("baseline", options.baseline, false);
       if (est !== "reparameterized" && est !== "score") fail("estimator", `"reparameterized" or "score"`, est);
-      this.net.ensureBatch(rows);
-      const L = this.config.latentDim;
+      if (est === "score" && !this.obj.scoreFunctionAvailable) fail("estimator", `"reparameterized" (the score-function estimator is implemented for the ELBO with a Gaussian latent and the N(0, I) prior)`, est);
+      const S = this.obj.samples, NW = this.net.dims.noiseWidth;
+      this.net.ensureBatch(this.obj.rowsFor(rows));
       if (options.noise !== undefined) {
-        const n = checkRows(this.config, "noise", options.noise, L, false);
-        if (n !== rows) fail("noise", `${rows} rows × ${L} values (one ε per row)`, `${n} rows`);
+        const n = checkRows(this.config, "noise", options.noise, NW, false);
+        if (n !== rows * S) fail("noise", `${rows * S} rows × ${NW} values (one noise row per sample row: ${rows} rows × ${S} samples)`, `${n} rows`);
       }
       this.obj.loadRows(x, c, rows, 0, null);
       if (options.noise !== undefined) this.net.heap().set(Float32Array.from(options.noise as ArrayLike<number>), this.net.ptr["eps"] >>> 2);
@@ -311,6 +314,7 @@ export class VAE {
       checkOptions("options", options, ["samples", "baseline"]);
       const S = checkInt("samples", options.samples ?? 16, 2, 100000);
       checkBool("baseline", options.baseline, false);
+      if (!this.obj.scoreFunctionAvailable) fail("estimatorVariance", "a model trained with the ELBO, a Gaussian latent and the N(0, I) prior (the score-function estimator is implemented for those)", `objective ${this.config.objective.type}, latent ${this.config.latent.type}, prior ${this.config.prior.type}`);
       const { x, c, rows } = normBatch(this.config, batch, "batch");
       const L = this.config.latentDim;
       const noises: Float32Array[] = [];

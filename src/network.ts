@@ -5,6 +5,7 @@
 // Not here: the VAE objective (objective.ts), inference (inference.ts).
 import type { Architecture } from "./architecture.js";
 import { kindOf, type Layer, type LayerSpec, type StepContext } from "./layers/index.js";
+import { size } from "./layers/kind.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
 import type { HostRng } from "./random.js";
 import { activationCode, type Kernels } from "./wasm.js";
@@ -17,6 +18,8 @@ export interface NetworkDims {
   conditionDim: number;
   /** Floats per row of the decoder output. */
   outputDim: number;
+  /** Random numbers per sample row (the latent family's noise width). */
+  noiseWidth: number;
 }
 
 export class Network {
@@ -28,6 +31,8 @@ export class Network {
   ptr: Record<string, number> = {};
   enc: Layer[] = [];
   dec: Layer[] = [];
+  /** Parameter-only layers (a learned prior's tensors). */
+  extra: Layer[] = [];
   /** Context of the kind calls (kernels, scratch, α, condition rows). */
   ctx!: StepContext;
   /** The host-side random stream (epoch shuffles), kept with the arena's two
@@ -52,14 +57,18 @@ export class Network {
 
   /** The per-row buffers of the VAE around the two networks. */
   private buffers(): [string, number][] {
-    const { inputDim: D, latentDim: L, conditionDim: C, outputDim } = this.dims;
+    const { inputDim: D, latentDim: L, conditionDim: C, outputDim, noiseWidth } = this.dims;
     const a = this.arch;
     const b: [string, number][] = [
       ["x.in", a.conditionAtInput ? D + C : D],   // encoder input [x | c], or x
       ["x.target", D],                             // likelihood target x
-      ["eps", L], ["z", L], ["dz", L],
+      ["x.rep", D],                                // targets of the sample rows b·S + s (S > 1)
+      ["eps", noiseWidth], ["z", L], ["dz", L],
       ["z.in", L + C], ["dz.in", L + C],           // decoder input [z | c]
       ["nll", 1], ["kl", 1],
+      // objectives (per sample row): log q(z|x), log p(z), the per-row loss,
+      // normalized importance weights and the gradient coefficients
+      ["logq", 1], ["logp", 1], ["loss", 1], ["wts", 1], ["coef.a", 1], ["coef.c", 1],
     ];
     if (C > 0 && !a.conditionAtInput) b.push(["c.in", C]);                  // condition rows for the encoder
     if (a.channelSplit) b.push(["out.planar", outputDim], ["dout.planar", outputDim]); // [means | log σ]
@@ -69,7 +78,7 @@ export class Network {
   /** Plans the arena for `batch` rows and grows memory once to hold it. */
   layout(batch: number): void {
     const a = this.arch, { conditionDim: C } = this.dims;
-    const plan = planMemory({ layers: [...a.encoder, ...a.decoder], buffers: this.buffers(), batch });
+    const plan = planMemory({ layers: [...a.encoder, ...a.decoder, ...a.extra], buffers: this.buffers(), batch });
     this.kernels.reserve(plan.totalBytes);
     this.plan = plan;
     const base = this.kernels.base;
@@ -82,6 +91,9 @@ export class Network {
     this.ptr = p;
     this.enc = this.bind(a.encoder, p["x.in"], 0);
     this.dec = this.bind(a.decoder, p["z.in"], p["dz.in"]);
+    this.extra = this.bind(a.extra, 0, 0);
+    const head = this.enc[this.enc.length - 1];
+    p["h"] = head.y; p["dh"] = head.dy;
     const last = this.dec[this.dec.length - 1];
     p["out"] = a.channelSplit ? p["out.planar"] : last.y;
     p["dout"] = a.channelSplit ? p["dout.planar"] : last.dy;
@@ -162,8 +174,15 @@ export class Network {
     const base = this.kernels.base;
     for (const b of [params, grads, m, v]) k.fill(base + b.offset, b.floats, 0);
     const H = this.heap();
-    for (const l of [...this.enc, ...this.dec]) {
+    for (const l of this.layers()) {
       l.params.forEach((q, i) => {
+        if (q.init && "constant" in q.init) { k.fill(l.p[i], size(q.shape), q.init.constant); return; }
+        if (q.init) {
+          const [lo, hi] = q.init.uniform, n = size(q.shape), o = l.p[i] >>> 2;
+          k.rng_uniform(this.ptr["rng.train"], l.p[i], n);
+          for (let j = 0; j < n; j++) H[o + j] = lo + (hi - lo) * H[o + j];
+          return;
+        }
         if (q.role === "bias" && init !== "pytorch") return;
         const a = init === "he" ? Math.sqrt(6 / q.fanIn) : init === "pytorch" ? 1 / Math.sqrt(q.fanIn) : Math.sqrt(6 / (q.fanIn + q.fanOut));
         const n = q.shape.reduce((x, y) => x * y, 1), o = l.p[i] >>> 2;
@@ -171,6 +190,11 @@ export class Network {
         for (let j = 0; j < n; j++) H[o + j] = (2 * H[o + j] - 1) * a;
       });
     }
+  }
+
+  /** Every layer with parameters' owner, in arena order: encoder, decoder, extra. */
+  layers(): Layer[] {
+    return [...this.enc, ...this.dec, ...this.extra];
   }
 
   /** Each layer's forward, in order. */
@@ -186,7 +210,7 @@ export class Network {
   /** Parameter names with their shapes, in arena order. */
   parameterShapes(): Record<string, number[]> {
     const out: Record<string, number[]> = {};
-    for (const l of [...this.enc, ...this.dec]) for (const q of l.params) out[q.name] = [...q.shape];
+    for (const l of this.layers()) for (const q of l.params) out[q.name] = [...q.shape];
     return out;
   }
 
@@ -195,7 +219,7 @@ export class Network {
   readTensors(prefix: string): Record<string, Float32Array> {
     const H = this.heap();
     const out: Record<string, Float32Array> = {};
-    for (const l of [...this.enc, ...this.dec]) {
+    for (const l of this.layers()) {
       for (const q of l.params) {
         const t = this.plan.tensors[`${prefix}${q.name}`];
         const o = this.ptr[`${prefix}${q.name}`] >>> 2;

@@ -1,15 +1,20 @@
-// The VAE objective on the arena: loading rows, the forward pass (encoder
-// network → Gaussian head → sampler → decoder network → likelihood), the
-// backward pass, and the Adam update over the whole parameter block.
-//
-// Loss per batch of B rows (Kingma & Welling 2013, eq. 10, negated):
-//   loss = (1/B) Σ_b [ −log p(x_b | z_b) + β·KL(q(z|x_b) ‖ N(0, I)) ]
-// with one reparameterized sample z_b = μ_b + σ_b·ε_b per row.
+// The training step on the arena: loading rows, the forward pass (encoder
+// network → latent head → sampler → decoder network → likelihood), the
+// objective and its backward pass, and the Adam update over the whole
+// parameter block. Which objective, prior and latent family run is the
+// config's (objectives/index.ts tables); this file only composes them:
+//   encoder (B rows) → h;  eps, z = sample(h, eps) (B·S rows, S the
+//   objective's samples per row);  decoder (B·S rows);  objective.forward
+//   (likelihood, KL or importance weights);  objective.backward (decoder,
+//   prior, latent: writes dh);  encoder backward.
+// Default (ELBO, Gaussian q, N(0, I)): Kingma & Welling 2013, eq. 10, negated:
+//   loss = (1/B) Σ_b [ −log p(x_b | z_b) + β·KL(q(z|x_b) ‖ N(0, I)) ].
 // The networks are walked by network.ts, which never asks which kinds they hold.
 // Not here: validation of user input (rows.ts, model.ts), inference (inference.ts).
 import { Adam, checkLearningRate } from "./adam.js";
 import type { ResolvedConfig } from "./config.js";
 import type { Network } from "./network.js";
+import { latentOf, objectiveOf, priorOf, type LatentContext, type LatentKind, type ObjectiveKind, type PriorKind, type StepParts } from "./objectives/index.js";
 import { NonFiniteLossError, type StepResult } from "./types.js";
 import { checkInt, fail } from "./validate.js";
 
@@ -17,9 +22,40 @@ export class Objective {
   readonly net: Network;
   readonly config: Readonly<ResolvedConfig>;
 
+  readonly objective: ObjectiveKind;
+  readonly prior: PriorKind;
+  readonly latent: LatentKind;
+  /** What the objective, prior and latent modules call (pointers read live:
+   *  a larger batch re-lays the arena out). */
+  readonly parts: StepParts;
+  /** Samples per row in training (the objective's S). */
+  readonly samples: number;
+  /** Where the likelihood reads its targets: x.target, or (S > 1) x.rep. */
+  private targetName = "x.target";
+
   constructor(net: Network, config: Readonly<ResolvedConfig>) {
     this.net = net;
     this.config = config;
+    this.objective = objectiveOf(config.objective.type);
+    this.prior = priorOf(config.prior.type);
+    this.latent = latentOf(config.latent.type);
+    this.samples = this.objective.samples(config.objective);
+    const c: LatentContext = {
+      k: net.kernels.raw, get ptr() { return net.ptr; }, L: config.latentDim, latent: config.latent, prior: config.prior,
+    };
+    const outW = net.dims.outputDim;
+    this.parts = {
+      c, latent: this.latent, prior: this.prior, headWidth: net.arch.headWidth,
+      likelihood: (rows, grad, w) => this.runLikelihood(rows, grad, w),
+      scaleOutputGradient: (rows, coef) => net.kernels.raw.rows_scale(net.ptr["dout"], coef, rows, outW),
+      decoderBackward: (rows) => this.decoderBackward(rows),
+      heap: () => net.heap(),
+    };
+  }
+
+  /** Rows the arena must hold for a batch of B (the decoder runs B·S). */
+  rowsFor(B: number): number {
+    return B * this.samples;
   }
 
   /** Writes rows [start, start+B) (or rows perm[start..]) of x and c into the
@@ -52,8 +88,9 @@ export class Objective {
     }
   }
 
-  /** Writes the condition part of the decoder input for B rows. */
-  loadDecoderCondition(c: ArrayLike<number> | undefined, B: number, start: number, perm: Uint32Array | null): void {
+  /** Writes the condition part of the decoder input for B rows (each
+   *  repeated for its S sample rows b·S + s). */
+  loadDecoderCondition(c: ArrayLike<number> | undefined, B: number, start: number, perm: Uint32Array | null, S = 1): void {
     const C = this.config.conditionDim;
     if (C === 0) return;
     const H = this.net.heap();
@@ -62,8 +99,21 @@ export class Objective {
     const cs = c instanceof Uint8Array ? 1 / 255 : 1;
     for (let b = 0; b < B; b++) {
       const r = perm ? perm[start + b] : start + b;
-      for (let j = 0; j < C; j++) H[zin + b * W + L + j] = c![r * C + j] * cs;
+      for (let s = 0; s < S; s++) for (let j = 0; j < C; j++) H[zin + (b * S + s) * W + L + j] = c![r * C + j] * cs;
     }
+  }
+
+  /** The likelihood's targets for B·S sample rows: x.target itself (S = 1)
+   *  or each row repeated S times into x.rep. */
+  private repeatTargets(B: number, S: number): void {
+    if (S === 1) { this.targetName = "x.target"; return; }
+    const H = this.net.heap(), D = this.config.inputDim;
+    const src = this.net.ptr["x.target"] >>> 2, dst = this.net.ptr["x.rep"] >>> 2;
+    for (let b = 0; b < B; b++) {
+      const row = H.subarray(src + b * D, src + (b + 1) * D);
+      for (let s = 0; s < S; s++) H.set(row, dst + (b * S + s) * D);
+    }
+    this.targetName = "x.rep";
   }
 
   /** Writes rows [start, start+B) of z (rows × L) into the decoder input. */
@@ -88,11 +138,16 @@ export class Objective {
     this.net.forward(this.net.enc, B);
   }
 
-  /** z = μ + σ·ε into the decoder input; ε already in "eps". */
-  runSampler(B: number): void {
-    const k = this.net.kernels.raw, p = this.net.ptr, L = this.config.latentDim, C = this.config.conditionDim;
-    k.gaussian_sample_forward(p["z"], this.head, p["eps"], B, L);
-    if (C > 0) this.net.copyColumns(p["z"], L, p["z.in"], L + C, B, L);
+  /** z (B·S sample rows) from the head and "eps" into the decoder input. */
+  runSampler(B: number, S = 1): void {
+    const p = this.net.ptr, L = this.config.latentDim, C = this.config.conditionDim;
+    this.latent.sample(this.parts.c, B, S);
+    if (C > 0) this.net.copyColumns(p["z"], L, p["z.in"], L + C, B * S, L);
+  }
+
+  /** Draws the latent family's noise for `rows` sample rows from a stream. */
+  drawNoise(rows: number, stream: "rng.train" | "rng.eval"): void {
+    this.latent.drawNoise(this.parts.c, this.net.ptr[stream], rows);
   }
 
   /** The decoder network; its output (as the likelihood reads it) is at "out". */
@@ -123,7 +178,7 @@ export class Objective {
    *  "dout" when `grad`). */
   runLikelihood(B: number, grad: boolean, w: number): void {
     const k = this.net.kernels.raw, p = this.net.ptr, D = this.config.inputDim;
-    const out = p["out"], dout = p["dout"], nll = p["nll"], x = p["x.target"];
+    const out = p["out"], dout = p["dout"], nll = p["nll"], x = p[this.targetName];
     switch (this.config.likelihood) {
       case "bernoulli":
         if (grad) k.bernoulli_nll_forward_backward(nll, dout, out, x, B, D, w);
@@ -140,24 +195,12 @@ export class Objective {
     }
   }
 
-  /** Backward through decoder, sampler/KL and encoder; writes every
-   *  parameter's gradient (each layer's once). `scoreFunction` swaps the
-   *  reparameterized encoder gradient for REINFORCE (Williams 1992). */
-  runBackward(B: number, beta: number, scoreFunction: { baseline: boolean } | null): void {
-    const net = this.net, k = net.kernels.raw, p = net.ptr;
-    const L = this.config.latentDim, C = this.config.conditionDim;
-    if (net.arch.channelSplit) this.splitChannels(B, true);
-    net.backward(net.dec, B);
-    const h = this.head, dh = this.headGrad;
-    // dh = (β/B)·∂KL/∂h (written), then the sampler adds ∂z/∂h·dz
-    k.kl_normal_backward(dh, h, B, L, beta / B);
-    if (scoreFunction) {
-      this.scoreFunctionGrad(B, h, dh, scoreFunction.baseline);
-    } else {
-      if (C > 0) net.copyColumns(p["dz.in"], L + C, p["dz"], L, B, L);
-      k.gaussian_sample_backward(dh, p["dz"], h, p["eps"], B, L);
-    }
-    net.backward(net.enc, B);
+  /** Backward through the decoder for `rows` rows: from "dout" to dz. */
+  private decoderBackward(rows: number): void {
+    const net = this.net, p = net.ptr, L = this.config.latentDim, C = this.config.conditionDim;
+    if (net.arch.channelSplit) this.splitChannels(rows, true);
+    net.backward(net.dec, rows);
+    if (C > 0) net.copyColumns(p["dz.in"], L + C, p["dz"], L, rows, L);
   }
 
   /** Score-function gradient of E_q[−log p(x|z)] w.r.t. h = [μ | logvar]:
@@ -165,10 +208,10 @@ export class Objective {
    *    ∂log q/∂μ = ε/σ,   ∂log q/∂logvar = ½(ε² − 1)
    *  c_b = 0, or with `baseline` the mean of the OTHER rows' f (leave-one-out,
    *  so c_b is independent of z_b and the estimator stays unbiased).
-   *  Accumulated (weight 1/B) into dh. */
-  private scoreFunctionGrad(B: number, h: number, dh: number, baseline: boolean): void {
+   *  Accumulated (weight 1/B) into dh. ELBO, Gaussian q, N(0, I) only. */
+  private scoreFunctionGrad(B: number, baseline: boolean): void {
     const H = this.net.heap(), L = this.config.latentDim, p = this.net.ptr;
-    const nll = p["nll"] >>> 2, eps = p["eps"] >>> 2, ho = h >>> 2, dho = dh >>> 2;
+    const nll = p["nll"] >>> 2, eps = p["eps"] >>> 2, ho = p["h"] >>> 2, dho = p["dh"] >>> 2;
     let sum = 0;
     for (let b = 0; b < B; b++) sum += H[nll + b];
     for (let b = 0; b < B; b++) {
@@ -183,42 +226,45 @@ export class Objective {
     }
   }
 
-  batchStats(B: number, beta: number, out: StepResult): StepResult {
-    const H = this.net.heap();
-    const nll = this.net.ptr["nll"] >>> 2, kl = this.net.ptr["kl"] >>> 2;
-    let r = 0, q = 0;
-    for (let b = 0; b < B; b++) { r += H[nll + b]; q += H[kl + b]; }
-    out.reconstruction = r / B;
-    out.kl = q / B;
-    out.loss = out.reconstruction + beta * out.kl;
-    return out;
+  /** Whether the score-function estimator applies (ELBO, Gaussian q, N(0, I)). */
+  get scoreFunctionAvailable(): boolean {
+    return this.samples === 1 && this.config.objective.type === "elbo" && this.config.latent.type === "gaussian" && this.config.prior.type === "normal";
   }
 
   /** One full forward + backward of B loaded rows. ε is drawn from the
    *  training stream unless `noiseGiven` (already in "eps"). `step` is the
-   *  1-based step this is part of (for error messages). */
+   *  1-based step this is part of (for error messages). The arena must hold
+   *  rowsFor(B) rows. */
   forwardBackward(B: number, beta: number, noiseGiven: boolean, out: StepResult, step: number,
                   scoreFunction: { baseline: boolean } | null = null,
                   c?: ArrayLike<number>, start = 0, perm: Uint32Array | null = null): StepResult {
-    const k = this.net.kernels.raw, p = this.net.ptr, L = this.config.latentDim;
-    this.net.ctx.train = true; // training forward: dropout layers drop (layers/dropout.ts)
+    const S = this.samples, o = this.objective, s = this.config.objective, parts = this.parts;
+    this.net.ctx.train = true; // a training forward: dropout layers drop (layers/dropout.ts)
     try {
       this.runEncoder(B);
-      if (!noiseGiven) k.rng_normal(p["rng.train"], p["eps"], B * L);
-      this.runSampler(B);
-      if (this.config.conditionDim > 0) this.loadDecoderCondition(c, B, start, perm);
-      this.runDecoder(B);
+      if (!noiseGiven) this.drawNoise(B * S, "rng.train");
+      this.runSampler(B, S);
+      if (this.config.conditionDim > 0) this.loadDecoderCondition(c, B, start, perm, S);
+      this.repeatTargets(B, S);
+      this.runDecoder(B * S);
     } finally {
       this.net.ctx.train = false;
     }
-    this.runLikelihood(B, true, 1 / B);
-    k.kl_normal_forward(p["kl"], this.head, B, L);
-    this.batchStats(B, beta, out);
+    o.forward(parts, s, B, beta);
+    o.stats(parts, s, B, beta, out);
     if (!Number.isFinite(out.loss)) {
       throw new NonFiniteLossError(`the loss became ${out.loss} at step ${step} (reconstruction ${out.reconstruction}, KL ${out.kl}); the weights are those of the last finite step. Lower the learning rate or enable clipNorm.`);
     }
     // every layer's backward writes its parameters' gradients: no zeroing pass
-    this.runBackward(B, beta, scoreFunction);
+    if (scoreFunction) {
+      const k = this.net.kernels.raw, p = this.net.ptr, L = this.config.latentDim;
+      this.decoderBackward(B); // decoder gradients; dz is not used
+      k.kl_normal_backward(p["dh"], p["h"], B, L, beta / B);
+      this.scoreFunctionGrad(B, scoreFunction.baseline);
+    } else {
+      o.backward(parts, s, B, beta);
+    }
+    this.net.backward(this.net.enc, B);
     return out;
   }
 

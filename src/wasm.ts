@@ -66,6 +66,15 @@ export interface RawExports {
   rng_normal(state: number, out: number, n: number): void;
   gaussian_sample_forward(z: number, h: number, eps: number, B: number, L: number): void;
   gaussian_sample_backward(dh: number, dz: number, h: number, eps: number, B: number, L: number): void;
+  gaussian_sample_k_forward(z: number, h: number, eps: number, B: number, S: number, L: number): void;
+  gaussian_sample_k_backward(dh: number, dz: number, h: number, eps: number, B: number, S: number, L: number): void;
+  gaussian_logq_forward(logq: number, h: number, eps: number, B: number, S: number, L: number): void;
+  gaussian_logq_backward(dh: number, dz: number, h: number, eps: number, c: number, B: number, S: number, L: number, stopped: number): void;
+  normal_logp_forward(logp: number, z: number, n: number, L: number): void;
+  normal_logp_backward(dz: number, z: number, c: number, n: number, L: number): void;
+  iwae_forward(loss: number, wts: number, nll: number, logp: number, logq: number, B: number, S: number, beta: number): void;
+  iwae_backward(a: number, c: number, wts: number, n: number, beta: number, scale: number, dreg: number): void;
+  rows_scale(y: number, coef: number, rows: number, D: number): void;
   kl_normal_forward(kl: number, h: number, B: number, L: number): void;
   kl_normal_backward(dh: number, h: number, B: number, L: number, w: number): void;
   bernoulli_nll_forward(nll: number, logits: number, x: number, B: number, D: number): void;
@@ -546,6 +555,75 @@ export class Kernels {
     checkInt("batch", B); checkInt("latentDim", L); finite("w", w);
     this.span("dh", dh, 2 * B * L); this.span("h", h, 2 * B * L);
     this.raw.kl_normal_backward(dh, h, B, L, w);
+  }
+
+  /** S samples per row: z (B·S, L) = μ_b + σ_b·ε_bs from h (B, 2L) and eps (B·S, L). */
+  sampleKForward(z: number, h: number, eps: number, B: number, S: number, L: number): void {
+    checkInt("batch", B); checkInt("samples", S); checkInt("latentDim", L);
+    this.span("z", z, B * S * L); this.span("h", h, 2 * B * L); this.span("eps", eps, B * S * L);
+    this.raw.gaussian_sample_k_forward(z, h, eps, B, S, L);
+  }
+
+  /** Adds to dh (B, 2L) the gradient of S samples per row from dz (B·S, L). */
+  sampleKBackward(dh: number, dz: number, h: number, eps: number, B: number, S: number, L: number): void {
+    checkInt("batch", B); checkInt("samples", S); checkInt("latentDim", L);
+    this.span("dh", dh, 2 * B * L); this.span("dz", dz, B * S * L); this.span("h", h, 2 * B * L); this.span("eps", eps, B * S * L);
+    this.raw.gaussian_sample_k_backward(dh, dz, h, eps, B, S, L);
+  }
+
+  /** Writes logq (B·S) = log q(z_bs|x_b) = −½Σε² − ½Σlogvar − (L/2)·log 2π. */
+  logqForward(logq: number, h: number, eps: number, B: number, S: number, L: number): void {
+    checkInt("batch", B); checkInt("samples", S); checkInt("latentDim", L);
+    this.span("logq", logq, B * S); this.span("h", h, 2 * B * L); this.span("eps", eps, B * S * L);
+    this.raw.gaussian_logq_forward(logq, h, eps, B, S, L);
+  }
+
+  /** The log q term's gradient with coefficients c (B·S): into dh (B, 2L)
+   *  (reparameterized), or into dz (B·S, L) with q's parameters held fixed (`stopped`, DReG). */
+  logqBackward(a: { dh: number; dz: number; h: number; eps: number; c: number; batch: number; samples: number; latentDim: number; stopped: boolean }): void {
+    const B = checkInt("batch", a.batch), S = checkInt("samples", a.samples), L = checkInt("latentDim", a.latentDim);
+    this.span("h", a.h, 2 * B * L); this.span("eps", a.eps, B * S * L); this.span("c", a.c, B * S);
+    if (a.stopped) this.span("dz", a.dz, B * S * L); else this.span("dh", a.dh, 2 * B * L);
+    this.raw.gaussian_logq_backward(a.stopped ? 0 : a.dh, a.stopped ? a.dz : 0, a.h, a.eps, a.c, B, S, L, a.stopped ? 1 : 0);
+  }
+
+  /** Writes logp (n) = log N(z; 0, I) for z (n, L). */
+  normalLogpForward(logp: number, z: number, n: number, L: number): void {
+    checkInt("n", n); checkInt("latentDim", L);
+    this.span("logp", logp, n); this.span("z", z, n * L);
+    this.raw.normal_logp_forward(logp, z, n, L);
+  }
+
+  /** dz (n, L) += c_r·z_r (the gradient of −c·log N(z; 0, I)). */
+  normalLogpBackward(dz: number, z: number, c: number, n: number, L: number): void {
+    checkInt("n", n); checkInt("latentDim", L);
+    this.span("dz", dz, n * L); this.span("z", z, n * L); this.span("c", c, n);
+    this.raw.normal_logp_backward(dz, z, c, n, L);
+  }
+
+  /** loss (B) = −log (1/S) Σ_s exp(−nll + β·(logp − logq)) and the normalized
+   *  weights wts (B·S), from nll, logp, logq (B·S). */
+  iwaeForward(a: { loss: number; wts: number; nll: number; logp: number; logq: number; batch: number; samples: number; beta: number }): void {
+    const B = checkInt("batch", a.batch), S = checkInt("samples", a.samples);
+    finite("beta", a.beta, 0);
+    this.span("loss", a.loss, B);
+    for (const k of ["wts", "nll", "logp", "logq"] as const) this.span(k, a[k], B * S);
+    this.raw.iwae_forward(a.loss, a.wts, a.nll, a.logp, a.logq, B, S, a.beta);
+  }
+
+  /** a (n) = w̃·scale, c (n) = β·w̃·scale (β·w̃²·scale with `dreg`). */
+  iwaeBackward(a: { a: number; c: number; wts: number; n: number; beta: number; scale: number; dreg: boolean }): void {
+    const n = checkInt("n", a.n, 0);
+    finite("beta", a.beta, 0); finite("scale", a.scale);
+    this.span("a", a.a, n); this.span("c", a.c, n); this.span("wts", a.wts, n);
+    this.raw.iwae_backward(a.a, a.c, a.wts, n, a.beta, a.scale, a.dreg ? 1 : 0);
+  }
+
+  /** y (rows, D): row r *= coef[r]. */
+  rowsScale(y: number, coef: number, rows: number, D: number): void {
+    checkInt("rows", rows, 0); checkInt("dim", D);
+    this.span("y", y, rows * D); this.span("coef", coef, rows);
+    this.raw.rows_scale(y, coef, rows, D);
   }
 
   /** Writes nll (B): −log p(x|logits) of each row, summed over D, for logits

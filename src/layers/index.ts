@@ -8,6 +8,7 @@ import { dense } from "./dense.js";
 import { dropout } from "./dropout.js";
 import { flatten } from "./flatten.js";
 import type { LayerKind } from "./kind.js";
+import { params } from "./params.js";
 import { reshape } from "./reshape.js";
 
 /** Kinds a config may list, by their `type`. */
@@ -16,7 +17,7 @@ export const LAYER_KINDS: Readonly<Record<string, LayerKind>> = Object.freeze({
 });
 
 /** Kinds the architecture inserts itself (not listable). */
-const INTERNAL: Readonly<Record<string, LayerKind>> = Object.freeze({ condition });
+const INTERNAL: Readonly<Record<string, LayerKind>> = Object.freeze({ condition, params });
 
 export function kindOf(name: string): LayerKind {
   const k = LAYER_KINDS[name] ?? INTERNAL[name];

@@ -1,0 +1,113 @@
+// What an objective, a prior and a latent family are. Each is a table entry
+// (objectives/index.ts) with its own kernels; the training step (objective.ts)
+// and inference call them through these interfaces and never ask which one
+// runs. Sample rows: the encoder runs on B rows; each row draws S samples
+// (S = 1 for the ELBO), sample row b·S + s, so z, eps, nll, logq and logp are
+// (B·S, …) and the decoder runs on B·S rows.
+import type { ParamSpec } from "../layers/kind.js";
+import type { StepResult } from "../types.js";
+import type { RawExports } from "../wasm.js";
+
+/** Settings of a table entry after validation: plain JSON, `type` included. */
+export type Settings = Readonly<Record<string, unknown>> & { readonly type: string };
+
+/** Arena pointers and sizes a module call works on. */
+export interface LatentContext {
+  k: RawExports;
+  /** Every arena tensor by name: "h" (head, B × headWidth), "dh", "eps"
+   *  (B·S × noiseWidth), "z" / "dz" (B·S × L), "logq", "logp", "nll",
+   *  "kl" (B), "loss" (B), "wts", "coef.a", "coef.c" (B·S), the prior's
+   *  parameters and their gradients ("grad:" + name). */
+  ptr: Readonly<Record<string, number>>;
+  /** Code width per sample row (config.latentDim). */
+  L: number;
+  /** The latent family's and the prior's settings. */
+  latent: Settings;
+  prior: Settings;
+}
+
+/** A latent family: q(z|x) from the encoder's head and how z is sampled. */
+export interface LatentKind {
+  /** Validates the user's `latent` entry (`at` names it); returns its settings. */
+  settings(entry: Record<string, unknown>, at: string): Record<string, unknown>;
+  /** The code width when config.latentDim is omitted (e.g. variables × classes),
+   *  or null when latentDim is required. */
+  impliedLatentDim(s: Settings): number | null;
+  /** Encoder head outputs per row (Gaussian: [μ | log σ²], 2L). */
+  headWidth(L: number, s: Settings): number;
+  /** Random numbers per sample row. */
+  noiseWidth(L: number, s: Settings): number;
+  /** Which priors it pairs with (names in PRIORS). */
+  priors: readonly string[];
+  /** Writes eps for `rows` sample rows from the stream at `rng`. */
+  drawNoise(c: LatentContext, rng: number, rows: number): void;
+  /** z (B·S rows) from the head and eps. */
+  sample(c: LatentContext, B: number, S: number): void;
+  /** Accumulates into dh the gradient that flows back from dz (B·S rows). */
+  sampleBackward(c: LatentContext, B: number, S: number): void;
+  /** logq (B·S) = log q(z|x) of each sample row. */
+  logq(c: LatentContext, B: number, S: number): void;
+  /** The gradient of Σ c_r·log q_r (c at "coef.c"): into dh, or, with
+   *  `stopped` (q's parameters held fixed, DReG), into dz. */
+  logqBackward(c: LatentContext, B: number, S: number, stopped: boolean): void;
+  /** Closed-form KL(q(z|x) ‖ p(z)) for this prior, when there is one. */
+  closedKL?(prior: Settings): boolean;
+  /** kl (B) in closed form (only when closedKL(prior)). */
+  kl?(c: LatentContext, B: number): void;
+  /** Writes dh = w·∂KL/∂h (only when closedKL(prior)). */
+  klBackward?(c: LatentContext, B: number, w: number): void;
+}
+
+/** A prior p(z). */
+export interface PriorKind {
+  settings(entry: Record<string, unknown>, at: string): Record<string, unknown>;
+  /** Its learned parameters (none for N(0, I)), named `prior.<…>`, with their
+   *  initialisation; they live in the parameter block like a layer's. */
+  params(L: number, inputDim: number, s: Settings): ParamSpec[];
+  /** logp (n) = log p(z) for n sample rows. */
+  logp(c: LatentContext, n: number): void;
+  /** dz += c_r·(−∂log p/∂z_r) (c at "coef.c") and, for learned priors,
+   *  the gradients of its parameters (written). */
+  logpBackward(c: LatentContext, n: number): void;
+  /** n draws z ~ p(z) (n × L), scaled by `temperature` around the prior's
+   *  centre, from `draw` (the evaluation stream) and the current weights. */
+  sample(n: number, L: number, s: Settings, temperature: number, draw: Draw, weights: () => Record<string, Float32Array>): Float32Array;
+}
+
+/** Standard normals or uniforms on [0, 1) from the evaluation stream. */
+export type Draw = (out: Float32Array, kind: "normal" | "uniform") => void;
+
+/** What an objective drives: the parts of the step around it. */
+export interface StepParts {
+  c: LatentContext;
+  latent: LatentKind;
+  prior: PriorKind;
+  /** −log p(x|z) of `rows` decoder rows into "nll"; with `grad`, also its
+   *  gradient (scaled by w) into the decoder's output gradient. */
+  likelihood(rows: number, grad: boolean, w: number): void;
+  /** Scales the decoder's output gradient rows by the per-row weights at `coef`. */
+  scaleOutputGradient(rows: number, coef: number): void;
+  /** Backward through the decoder: from its output gradient to dz (rows). */
+  decoderBackward(rows: number): void;
+  /** The arena as floats (re-read after any call that may grow memory). */
+  heap(): Float32Array;
+  /** Encoder head outputs per row (the latent family's headWidth). */
+  headWidth: number;
+}
+
+/** An objective: the per-row loss over S samples and its gradient. */
+export interface ObjectiveKind {
+  settings(entry: Record<string, unknown>, at: string): Record<string, unknown>;
+  /** Samples per row in training (S). */
+  samples(s: Settings): number;
+  /** After the decoder's forward on B·S rows: writes "nll" (and the
+   *  likelihood's gradient where it is known now), "loss" (B) and "kl" (B:
+   *  the KL term reported, closed-form or log q − log p). */
+  forward(p: StepParts, s: Settings, B: number, beta: number): void;
+  /** Writes dh (the encoder head's gradient) and every decoder and prior
+   *  gradient; the step then runs the encoder's backward. */
+  backward(p: StepParts, s: Settings, B: number, beta: number): void;
+  /** The batch means reported for the step (after forward): loss, the
+   *  reconstruction term −log p(x|z) and the KL term. */
+  stats(p: StepParts, s: Settings, B: number, beta: number, out: StepResult): StepResult;
+}
