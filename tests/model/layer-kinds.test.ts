@@ -13,7 +13,7 @@
 // - central finite differences of the training loss (fixed ε, the kernel
 //   stream put back before every evaluation, so the masks are the same)
 //   against computeGradients, through activation and dropout layers on flat
-//   rows and images;
+//   rows and images, and under the IWAE objective (k sample rows per row);
 // - training is bit-identical on 1 and 2 threads (calls forced to split), and
 //   save → load continues bit-identically (the stream is saved);
 // - in a WorkerTrainer, training equals training in-process.
@@ -127,13 +127,13 @@ function stream(vae: VAE): { get(): Uint32Array; set(s: Uint32Array): void } {
 }
 
 describe("finite differences through activation and dropout layers", () => {
-  const check = async (config: VAEConfig, rows: Float32Array, c?: Float32Array) => {
+  const check = async (config: VAEConfig, rows: Float32Array, c?: Float32Array, samples = 1) => {
     const vae = await VAE.create(config, { build: "plain", threads: 1 });
     const s = stream(vae), saved = s.get();
     // every evaluation draws the same dropout masks: the stream is put back first
     const compute = vae.computeGradients.bind(vae);
     vae.computeGradients = ((batch, o) => { s.set(saved); return compute(batch, o); }) as VAE["computeGradients"];
-    const noise = Float32Array.from(randomNormals((rows.length / vae.config.inputDim) * vae.config.latentDim, 46));
+    const noise = Float32Array.from(randomNormals((rows.length / vae.config.inputDim) * samples * vae.config.latentDim, 46));
     const r = finiteDifferenceCheck(vae, c ? { x: rows, condition: c } : rows, noise, { spread: 0.5 });
     expect(r.nonzero).toBeGreaterThan(r.checked / 2);
     // and the masks drop: a different stream state gives a different loss
@@ -143,6 +143,10 @@ describe("finite differences through activation and dropout layers", () => {
 
   it("flat rows, conditional, elu: dense → tanh → dropout → dense → dropout | dense → dropout → dense", async () => {
     await check(WITH, x, cond);
+  });
+
+  it("the IWAE objective (k = 3: the decoder and its dropout layers run on B·k sample rows)", async () => {
+    await check({ ...WITH, objective: { type: "iwae", samples: 3 } }, x, cond, 3);
   });
 
   it("images, gaussian: conv2d → activation → dropout → flatten → dense | dense → dropout → reshape → conv2d_transpose → softplus → conv2d_transpose → dropout (the output)", async () => {
