@@ -1,7 +1,8 @@
 // wasm-vae: variational autoencoders on WebAssembly SIMD kernels.
 export { VAE, NonFiniteLossError } from "./model.js";
 export type { Rows, BatchInput, StepResult, ModelState, EpochCursor, EpochSums } from "./model.js";
-export type { VAEConfig, ResolvedConfig, Likelihood, LayerConfig, LayerEntry, Padding } from "./config.js";
+export type { VAEConfig, ResolvedConfig, Likelihood, LayerConfig, LayerEntry, Padding, ObjectiveConfig, PriorConfig, LatentConfig } from "./config.js";
+export type { Settings } from "./objectives/index.js";
 export { architectureOf } from "./architecture.js";
 export type { Architecture } from "./architecture.js";
 export type { LayerSpec, ParamSpec, ActivationLayerConfig, DropoutLayerConfig } from "./layers/index.js";
