@@ -110,7 +110,7 @@ describe("the forwarded methods in a worker equal the VAE's", () => {
       expect(remote).toEqual(mine);
     }
     // the options reach VAE.impute's checks (burnIn ≥ iterations is refused there)
-    await expect(trainer.impute("x", mask, { iterations: 5, burnIn: 5, condition: "c" })).rejects.toMatchObject({ name: "ArgumentError", message: expect.stringMatching(/burnIn/) });
+    await expect(trainer.impute("x", mask, { method: "metropolis", iterations: 5, burnIn: 5, condition: "c" })).rejects.toMatchObject({ name: "ArgumentError", message: expect.stringMatching(/burnIn/) });
   });
 
   it("logLikelihood, on a slice of stored rows", async () => {
