@@ -52,6 +52,11 @@ export interface Architecture {
   extra: LayerSpec[];
   /** Encoder head outputs per row (the latent family's head: Gaussian [μ | log σ²]). */
   headWidth: number;
+  /** Learned priors: encoder rows the prior adds after the data rows (the
+   *  VampPrior's pseudo-inputs; 0 for none: then the encoder's input gets no
+   *  gradient), and its per-row arena buffers [name, floats per row]. */
+  priorRows: number;
+  priorBuffers: [string, number][];
   /** The encoder input rows hold [x | c] (flat data, first layer dense). */
   conditionAtInput: boolean;
   /** Shape the decoder outputs (one of the likelihood's layouts). */
@@ -144,11 +149,14 @@ export function architectureOf(c: ResolvedConfig): Architecture {
     decoder.push(makeLayer("dense", `decoder.${c.decoder.length}`, shape, { units: flatOut[0] }, "identity", at));
     shape = flatOut;
   }
-  const priorParams = priorOf(c.prior.type).params(L, D, c.prior);
+  const priorKind = priorOf(c.prior.type);
+  const priorParams = priorKind.params(L, D, c.prior);
+  const priorRows = priorKind.encoderRows?.(c.prior) ?? 0, priorBuffers = priorKind.buffers?.(L, c.prior) ?? [];
+  if (priorRows > 0 && C > 0) fail("config.prior", `a prior without encoder rows of its own when conditionDim > 0 (the "${c.prior.type}" prior runs the encoder on learned inputs, which have no condition)`, c.prior.type);
   const extra: LayerSpec[] = priorParams.length === 0 ? [] : [{
     kind: "params", name: "prior", inShape: [1], outShape: [1], settings: {}, activation: "identity", params: priorParams, alias: true,
   }];
-  return { encoder, decoder, extra, headWidth, conditionAtInput, outputShape: shape, channelSplit: learned && shape.length === 3 };
+  return { encoder, decoder, extra, headWidth, priorRows, priorBuffers, conditionAtInput, outputShape: shape, channelSplit: learned && shape.length === 3 };
 }
 
 /** Every parameter's name and shape, in arena order. */

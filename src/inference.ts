@@ -25,9 +25,10 @@ export class Inference {
     this.config = obj.config;
   }
 
-  /** Runs `fn(start, B)` over rows in chunks that fit the activations. */
+  /** Runs `fn(start, B)` over rows in chunks that fit the activations (with
+   *  room for a learned prior's own encoder rows after them). */
   private chunks(rows: number, fn: (start: number, B: number) => void): void {
-    const cap = this.net.batch;
+    const cap = this.net.batch - this.obj.priorRows; // [priors]
     for (let start = 0; start < rows; start += cap) fn(start, Math.min(cap, rows - start));
   }
 
@@ -87,7 +88,8 @@ export class Inference {
       checkInt("n", n, 1, 1 << 24);
       const t = checkFinite("temperature", options.temperature ?? 1, { min: 0, max: TEMPERATURE_MAX, why: "so z = temperature·ε stays well inside float32" });
       checkCondition(this.config, "condition", options.condition, n); // before drawing: a bad call leaves rng.eval untouched
-      const z = this.obj.prior.sample(n, this.config.latentDim, this.config.prior, t, (out, kind) => this.draw(out, kind), () => this.net.readTensors(""));
+      const z = this.obj.prior.sample(n, this.config.latentDim, this.config.prior, t, (out, kind) => this.draw(out, kind), () => this.net.readTensors(""),
+        () => this.priorHeads()!); // [priors]
       return this.decode(z, { condition: options.condition });
     });
   }
@@ -157,7 +159,7 @@ export class Inference {
       const elbo = new Float32Array(rows), rec = new Float32Array(rows), kl = new Float32Array(rows);
       this.chunks(rows, (start, B) => {
         this.obj.loadRows(x, options.condition, B, start, null);
-        this.obj.runEncoder(B);
+        this.obj.runEncoderWithPrior(B); // [priors] the components of a VampPrior after the B rows
         if (closed) latent.kl!(c, B);
         this.obj.loadDecoderCondition(options.condition, B, start, null);
         const H = this.net.heap(), p = this.net.ptr;
@@ -211,7 +213,7 @@ export class Inference {
       const heads = this.heads(x, options.condition, rows);
       const W = this.net.arch.headWidth;
       const { latent, prior, parts } = this.obj, c = parts.c;
-      const cap = this.net.batch;
+      const cap = this.net.batch - this.obj.priorRows, ph = this.priorHeads(); // [priors]
       const lseMax = new Float64Array(rows).fill(-Infinity), lseSum = new Float64Array(rows);
       const exOf = new Int32Array(cap);
       const total = rows * K;
@@ -232,6 +234,7 @@ export class Inference {
           for (let d = 0; d < D; d++) H[tgt + r * D + d] = (x as ArrayLike<number>)[ex * D + d] * xScale;
           if (C > 0) for (let j = 0; j < C; j++) H[zin + r * (L + C) + L + j] = cArr![ex * C + j] * cScale;
         }
+        if (ph) this.placePriorHeads(ph, B); // [priors]
         this.obj.drawNoise(B, "rng.eval");
         this.obj.runSampler(B);
         this.obj.runDecoder(B);
@@ -333,16 +336,12 @@ export class Inference {
         }
         return v;
       };
-      const logPrior = (zz: Float32Array, r: number) => {
-        let v = 0;
-        for (let j = 0; j < L; j++) v -= 0.5 * zz[r * L + j] * zz[r * L + j];
-        return v;
-      };
       let q = this.encode(cur, { condition: cond });
       this.draw(eps, "normal");
       for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
       // the current state's decoder output and log p(x̂|z)
       const state = this.decodeWithLogLik(z, cur, cond);
+      const lpZ = this.logPriors(z); // [priors] log p(z) per row, up to a constant
       const zp = new Float32Array(rows * L), u = new Float32Array(Math.max(rows, rows * D));
       const acc = new Float64Array(rows * D);
       for (let it = 0; it < iterations; it++) {
@@ -350,11 +349,13 @@ export class Inference {
         this.draw(eps, "normal");
         for (let i = 0; i < rows * L; i++) zp[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
         const prop = this.decodeWithLogLik(zp, cur, cond);
+        const lpZp = this.logPriors(zp);
         this.draw(u.subarray(0, rows), "uniform");
         for (let r = 0; r < rows; r++) {
-          const logRatio = prop.logp[r] + logPrior(zp, r) - logq(zp, q, r) - (state.logp[r] + logPrior(z, r) - logq(z, q, r));
+          const logRatio = prop.logp[r] + lpZp[r] - logq(zp, q, r) - (state.logp[r] + lpZ[r] - logq(z, q, r));
           if (Math.log(u[r]) < logRatio) {
             z.set(zp.subarray(r * L, (r + 1) * L), r * L);
+            lpZ[r] = lpZp[r];
             state.logp[r] = prop.logp[r];
             state.means.set(prop.means.subarray(r * D, (r + 1) * D), r * D);
             state.raw.set(prop.raw.subarray(r * D, (r + 1) * D), r * D);
@@ -379,6 +380,50 @@ export class Inference {
       checkOutput("impute", "result", cur);
       return cur;
     });
+  }
+
+  // [priors] learned priors in inference
+  /** The encoder head's rows at a learned prior's own encoder rows (the
+   *  VampPrior's pseudo-inputs: priorRows × headWidth), or null for none. */
+  private priorHeads(): Float32Array | null {
+    const K = this.obj.priorRows;
+    if (K === 0) return null;
+    const c = this.obj.parts.c, W = this.net.arch.headWidth;
+    c.priorRow = 0;
+    this.obj.prior.loadEncoderRows!(c);
+    this.obj.runEncoder(K);
+    const h = this.obj.head >>> 2;
+    return this.net.heap().slice(h, h + K * W);
+  }
+
+  /** Puts priorHeads() into the head rows B.. (where log p reads them). */
+  private placePriorHeads(ph: Float32Array, B: number): void {
+    this.net.heap().set(ph, (this.obj.head >>> 2) + B * this.net.arch.headWidth);
+    this.obj.parts.c.priorRow = B;
+  }
+
+  /** log p(z) per row of z (rows × L), up to a constant: N(0, I) as
+   *  −½Σz² in float64; a learned prior by its kernels (float32). */
+  private logPriors(z: Float32Array): Float64Array {
+    const L = this.config.latentDim, rows = z.length / L, out = new Float64Array(rows);
+    if (this.net.arch.extra.length === 0) {
+      for (let r = 0; r < rows; r++) {
+        let v = 0;
+        for (let j = 0; j < L; j++) v -= 0.5 * z[r * L + j] * z[r * L + j];
+        out[r] = v;
+      }
+      return out;
+    }
+    const ph = this.priorHeads(), c = this.obj.parts.c;
+    this.chunks(rows, (start, B) => {
+      if (ph) this.placePriorHeads(ph, B);
+      const p = this.net.ptr;
+      this.net.heap().set(z.subarray(start * L, (start + B) * L), p["z"] >>> 2);
+      this.obj.prior.logp(c, B);
+      const H = this.net.heap(), lp = p["logp"] >>> 2;
+      for (let b = 0; b < B; b++) out[start + b] = H[lp + b];
+    });
+    return out;
   }
 
   /** Fills out with standard normals or uniforms on [0, 1) from the

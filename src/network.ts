@@ -72,6 +72,10 @@ export class Network {
     ];
     if (C > 0 && !a.conditionAtInput) b.push(["c.in", C]);                  // condition rows for the encoder
     if (a.channelSplit) b.push(["out.planar", outputDim], ["dout.planar", outputDim]); // [means | log σ]
+    // learned priors: their own buffers; the encoder input's gradient when the
+    // prior runs encoder rows of its own (the VampPrior's pseudo-inputs)
+    b.push(...a.priorBuffers);
+    if (a.priorRows > 0) b.push(["dx.in", a.conditionAtInput ? D + C : D]);
     return b;
   }
 
@@ -89,7 +93,7 @@ export class Network {
     // x.in holding x alone is the likelihood's target too
     if (!a.conditionAtInput) p["x.target"] = p["x.in"];
     this.ptr = p;
-    this.enc = this.bind(a.encoder, p["x.in"], 0);
+    this.enc = this.bind(a.encoder, p["x.in"], p["dx.in"] ?? 0);
     this.dec = this.bind(a.decoder, p["z.in"], p["dz.in"]);
     this.extra = this.bind(a.extra, 0, 0);
     const head = this.enc[this.enc.length - 1];
@@ -177,6 +181,12 @@ export class Network {
     for (const l of this.layers()) {
       l.params.forEach((q, i) => {
         if (q.init && "constant" in q.init) { k.fill(l.p[i], size(q.shape), q.init.constant); return; }
+        if (q.init && "normal" in q.init) { // [priors] N(mean, std²)
+          const [mean, std] = q.init.normal, n = size(q.shape), o = l.p[i] >>> 2;
+          k.rng_normal(this.ptr["rng.train"], l.p[i], n);
+          for (let j = 0; j < n; j++) H[o + j] = mean + std * H[o + j];
+          return;
+        }
         if (q.init) {
           const [lo, hi] = q.init.uniform, n = size(q.shape), o = l.p[i] >>> 2;
           k.rng_uniform(this.ptr["rng.train"], l.p[i], n);

@@ -30,6 +30,8 @@ export class Objective {
   readonly parts: StepParts;
   /** Samples per row in training (the objective's S). */
   readonly samples: number;
+  /** Encoder rows a learned prior adds after the data rows (VampPrior: K). */
+  readonly priorRows: number;
   /** Where the likelihood reads its targets: x.target, or (S > 1) x.rep. */
   private targetName = "x.target";
 
@@ -42,7 +44,9 @@ export class Objective {
     this.samples = this.objective.samples(config.objective);
     const c: LatentContext = {
       k: net.kernels.raw, get ptr() { return net.ptr; }, L: config.latentDim, latent: config.latent, prior: config.prior,
+      priorRow: 0, likelihood: config.likelihood, inputDim: config.inputDim,
     };
+    this.priorRows = net.arch.priorRows;
     const outW = net.dims.outputDim;
     this.parts = {
       c, latent: this.latent, prior: this.prior, headWidth: net.arch.headWidth,
@@ -53,9 +57,20 @@ export class Objective {
     };
   }
 
-  /** Rows the arena must hold for a batch of B (the decoder runs B·S). */
+  /** Rows the arena must hold for a batch of B (the decoder runs B·S, the
+   *  encoder B + the prior's rows). */
   rowsFor(B: number): number {
-    return B * this.samples;
+    return Math.max(B * this.samples, B + this.priorRows); // [priors] B + priorRows
+  }
+
+  // [priors] a learned prior's own encoder rows after the B data rows
+  /** Runs the encoder on B loaded data rows and the prior's rows after them. */
+  runEncoderWithPrior(B: number): void {
+    if (this.priorRows > 0) {
+      this.parts.c.priorRow = B;
+      this.prior.loadEncoderRows!(this.parts.c);
+    }
+    this.runEncoder(B + this.priorRows);
   }
 
   /** Writes rows [start, start+B) (or rows perm[start..]) of x and c into the
@@ -239,7 +254,7 @@ export class Objective {
                   scoreFunction: { baseline: boolean } | null = null,
                   c?: ArrayLike<number>, start = 0, perm: Uint32Array | null = null): StepResult {
     const S = this.samples, o = this.objective, s = this.config.objective, parts = this.parts;
-    this.runEncoder(B);
+    this.runEncoderWithPrior(B); // [priors] B (+ the prior's rows)
     if (!noiseGiven) this.drawNoise(B * S, "rng.train");
     this.runSampler(B, S);
     if (this.config.conditionDim > 0) this.loadDecoderCondition(c, B, start, perm, S);
@@ -259,7 +274,8 @@ export class Objective {
     } else {
       o.backward(parts, s, B, beta);
     }
-    this.net.backward(this.net.enc, B);
+    this.net.backward(this.net.enc, B + this.priorRows); // [priors] the prior wrote dh rows B..
+    if (this.priorRows > 0) this.prior.encoderRowsBackward!(parts.c);
     return out;
   }
 

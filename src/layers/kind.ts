@@ -28,9 +28,9 @@ export interface ParamSpec {
   /** Fan-out of the initialisation: a dense layer's output width; a
    *  convolution's kh·kw times its weight's last axis. */
   fanOut: number;
-  /** Its own initialisation, instead of the role's: U(lo, hi) from the
-   *  training stream, or a constant (learned priors' tensors). */
-  init?: { uniform: [number, number] } | { constant: number };
+  /** Its own initialisation, instead of the role's: U(lo, hi) or
+   *  N(mean, std²) from the training stream, or a constant (learned priors' tensors). */
+  init?: { uniform: [number, number] } | { constant: number } | { normal: [number, number] };
 }
 
 /** A resolved layer, pure data (no pointers): what the planner lays out. */
