@@ -26,11 +26,11 @@ const m = machine();
 {
   const k = await loadKernels({ build: BUILD });
   const n = B, z = randomArray(n * L, 1, -2, 2), mu = randomArray(K * L, 2, -1, 1), lv = randomArray(K * L, 3, -1, 1), logits = randomArray(K, 4);
-  k.reserve(4 * (2 * n * L + 2 * K * L + K + n + n * K) + 1024);
+  k.reserve(4 * (2 * n * L + 3 * K * L + 2 * K + n + n * K) + 1024);
   let at = k.base;
   const put = (a: Float32Array) => { const p = at; k.f32(p, a.length).set(a); at += 4 * a.length; return p; };
-  const zp = put(z), mp = put(mu), lp = put(lv), gp = put(logits), logp = put(new Float32Array(n)), resp = put(new Float32Array(n * K));
-  k.mixtureLogpForward({ logp, resp, z: zp, means: mp, logvars: lp, ld: L, logits: gp, n, K, L });
+  const zp = put(z), mp = put(mu), lp = put(lv), gp = put(logits), logp = put(new Float32Array(n)), resp = put(new Float32Array(n * K)), prep = put(new Float32Array(K * (L + 1)));
+  k.mixtureLogpForward({ logp, resp, prep, z: zp, means: mp, logvars: lp, ld: L, logits: gp, n, K, L });
   const ref = mixtureLogpRef(z, mu, lv, L, logits, n, K, L).logp, got = k.f32(logp, n);
   for (let r = 0; r < n; r++) {
     if (!(Math.abs(got[r] - ref[r]) <= 2e-5 * (Math.abs(ref[r]) + 1))) throw new Error(`mixture log p row ${r}: ${got[r]} vs float64 ${ref[r]}`);

@@ -57,6 +57,8 @@ export interface Architecture {
    *  gradient), and its per-row arena buffers [name, floats per row]. */
   priorRows: number;
   priorBuffers: [string, number][];
+  /** A learned prior's fixed-size arena buffers [name, floats]. */
+  priorFixed: [string, number][];
   /** The encoder input rows hold [x | c] (flat data, first layer dense). */
   conditionAtInput: boolean;
   /** Shape the decoder outputs (one of the likelihood's layouts). */
@@ -152,11 +154,12 @@ export function architectureOf(c: ResolvedConfig): Architecture {
   const priorKind = priorOf(c.prior.type);
   const priorParams = priorKind.params(L, D, c.prior);
   const priorRows = priorKind.encoderRows?.(c.prior) ?? 0, priorBuffers = priorKind.buffers?.(L, c.prior) ?? [];
+  const priorFixed = priorKind.fixedBuffers?.(L, c.prior) ?? [];
   if (priorRows > 0 && C > 0) fail("config.prior", `a prior without encoder rows of its own when conditionDim > 0 (the "${c.prior.type}" prior runs the encoder on learned inputs, which have no condition)`, c.prior.type);
   const extra: LayerSpec[] = priorParams.length === 0 ? [] : [{
     kind: "params", name: "prior", inShape: [1], outShape: [1], settings: {}, activation: "identity", params: priorParams, alias: true,
   }];
-  return { encoder, decoder, extra, headWidth, priorRows, priorBuffers, conditionAtInput, outputShape: shape, channelSplit: learned && shape.length === 3 };
+  return { encoder, decoder, extra, headWidth, priorRows, priorBuffers, priorFixed, conditionAtInput, outputShape: shape, channelSplit: learned && shape.length === 3 };
 }
 
 /** Every parameter's name and shape, in arena order. */

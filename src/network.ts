@@ -82,7 +82,7 @@ export class Network {
   /** Plans the arena for `batch` rows and grows memory once to hold it. */
   layout(batch: number): void {
     const a = this.arch, { conditionDim: C } = this.dims;
-    const plan = planMemory({ layers: [...a.encoder, ...a.decoder, ...a.extra], buffers: this.buffers(), batch });
+    const plan = planMemory({ layers: [...a.encoder, ...a.decoder, ...a.extra], buffers: this.buffers(), batch, fixed: a.priorFixed });
     this.kernels.reserve(plan.totalBytes);
     this.plan = plan;
     const base = this.kernels.base;

@@ -87,6 +87,8 @@ export interface PriorKind {
   /** Per-row arena buffers it needs, [name, floats per row] (rows: the
    *  arena's, ≥ B·S sample rows): e.g. the responsibilities (K per row). */
   buffers?(L: number, s: Settings): [string, number][];
+  /** Arena buffers of a fixed size it needs, [name, floats]. */
+  fixedBuffers?(L: number, s: Settings): [string, number][];
   /** Encoder rows it runs after the B data rows (the VampPrior's K
    *  pseudo-inputs): the encoder runs on B + encoderRows rows, its head rows
    *  B.. are the prior's, and logp/logpBackward read and write them (dh rows

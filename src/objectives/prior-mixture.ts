@@ -5,7 +5,8 @@
 // spread over the unit cube), learned with the rest by Adam. No closed-form
 // KL: the objective uses the sampled log q(z|x) − log p(z).
 // Kernels: assembly/prior-mixture.ts (log-sum-exp over the components in f64;
-// the responsibilities kept in "prior.resp" for the backward).
+// the responsibilities kept in "prior.resp" (per row) and e^(−lv), Σ lv in
+// "prior.prep" (K·(L + 1)) for the backward).
 import type { ParamSpec } from "../layers/kind.js";
 import { checkInt, checkOptions } from "../validate.js";
 import type { LatentContext, PriorKind, Settings } from "./kinds.js";
@@ -36,14 +37,15 @@ export const mixture: PriorKind = {
     ];
   },
   buffers: (_L, s) => [["prior.resp", K(s)]],
+  fixedBuffers: (L, s) => [["prior.prep", K(s) * (L + 1)]],
   logp(c, n) {
     const p = c.ptr;
-    c.k.prior_mixture_logp_forward(p["logp"], p["prior.resp"], p["z"], p["prior.means"], p["prior.logvars"], c.L, p["prior.logits"], n, K(c.prior), c.L);
+    c.k.prior_mixture_logp_forward(p["logp"], p["prior.resp"], p["prior.prep"], p["z"], p["prior.means"], p["prior.logvars"], c.L, p["prior.logits"], n, K(c.prior), c.L);
   },
   logpBackward(c: LatentContext, n) {
     const p = c.ptr;
     c.k.prior_mixture_logp_backward(p["dz"], p["grad:prior.means"], p["grad:prior.logvars"], p["grad:prior.logits"],
-      p["z"], p["prior.means"], p["prior.logvars"], c.L, p["prior.logits"], p["prior.resp"], p["coef.c"], n, K(c.prior), c.L);
+      p["z"], p["prior.means"], p["prior.prep"], c.L, p["prior.logits"], p["prior.resp"], p["coef.c"], n, K(c.prior), c.L);
   },
   // k ~ softmax(logits), then z = μ_k + temperature·σ_k·ε
   sample(n, L, s, temperature, draw, weights) {

@@ -32,6 +32,7 @@ export const vamp: PriorKind = {
     return [{ name: "prior.pseudo_inputs", shape: [K(s), D], role: "weight", fanIn: 1, fanOut: 1, init: { normal: [0.05, 0.01] } }];
   },
   buffers: (_L, s) => [["prior.resp", K(s)]],
+  fixedBuffers: (L, s) => [["prior.prep", K(s) * (L + 1)]],
   encoderRows: (s) => K(s),
   loadEncoderRows(c) {
     const p = c.ptr, D = c.inputDim;
@@ -44,11 +45,11 @@ export const vamp: PriorKind = {
   // the components: head rows priorRow.. = [μ_k (L) | log σ²_k (L)]
   logp(c, n) {
     const p = c.ptr, L = c.L, mu = p["h"] + row(c.priorRow, 2 * L);
-    c.k.prior_mixture_logp_forward(p["logp"], p["prior.resp"], p["z"], mu, mu + 4 * L, 2 * L, 0, n, K(c.prior), L);
+    c.k.prior_mixture_logp_forward(p["logp"], p["prior.resp"], p["prior.prep"], p["z"], mu, mu + 4 * L, 2 * L, 0, n, K(c.prior), L);
   },
   logpBackward(c, n) {
     const p = c.ptr, L = c.L, mu = p["h"] + row(c.priorRow, 2 * L), dmu = p["dh"] + row(c.priorRow, 2 * L);
-    c.k.prior_mixture_logp_backward(p["dz"], dmu, dmu + 4 * L, 0, p["z"], mu, mu + 4 * L, 2 * L, 0, p["prior.resp"], p["coef.c"], n, K(c.prior), L);
+    c.k.prior_mixture_logp_backward(p["dz"], dmu, dmu + 4 * L, 0, p["z"], mu, p["prior.prep"], 2 * L, 0, p["prior.resp"], p["coef.c"], n, K(c.prior), L);
   },
   // k uniform, then z ~ q(z|u_k) with σ scaled by the temperature
   sample(n, L, s, temperature, draw, _weights, priorHeads) {

@@ -54,9 +54,9 @@ describe.each(BUILDS)("prior_mixture_logp, %s build", (build) => {
   function run(c: Case, d: ReturnType<typeof data>) {
     const { n, K, L, ld } = c;
     const z = arena.put(d.z), comp = arena.put(d.comp), logits = d.logits ? arena.put(d.logits) : 0;
-    const logp = arena.alloc(n), resp = arena.alloc(n * K);
-    k.mixtureLogpForward({ logp, resp, z, means: comp, logvars: comp + 4 * d.lvAt, ld, logits, n, K, L });
-    return { z, comp, logits, logp, resp };
+    const logp = arena.alloc(n), resp = arena.alloc(n * K), prep = arena.alloc(K * (L + 1));
+    k.mixtureLogpForward({ logp, resp, prep, z, means: comp, logvars: comp + 4 * d.lvAt, ld, logits, n, K, L });
+    return { z, comp, logits, logp, resp, prep };
   }
 
   it.each(CASES)("forward: log p and responsibilities vs float64, %o", (c) => {
@@ -70,8 +70,8 @@ describe.each(BUILDS)("prior_mixture_logp, %s build", (build) => {
   it("one component at the origin with lv = 0 is N(0, I); far rows stay finite", () => {
     const L = 3, z = Float32Array.from([0, 0, 0, 1, -2, 0.5, 40, -30, 25]);
     const comp = new Float32Array(2 * L);
-    const zp = arena.put(z), cp = arena.put(comp), logp = arena.alloc(3), resp = arena.alloc(3);
-    k.mixtureLogpForward({ logp, resp, z: zp, means: cp, logvars: cp + 4 * L, ld: L, logits: 0, n: 3, K: 1, L });
+    const zp = arena.put(z), cp = arena.put(comp), logp = arena.alloc(3), resp = arena.alloc(3), prep = arena.alloc(L + 1);
+    k.mixtureLogpForward({ logp, resp, prep, z: zp, means: cp, logvars: cp + 4 * L, ld: L, logits: 0, n: 3, K: 1, L });
     const want = [0, 1 + 4 + 0.25, 1600 + 900 + 625].map((s) => -0.5 * s - 1.5 * Math.log(2 * Math.PI));
     expectClose(arena.get(logp, 3), want, 1e-6, "N(0, I) log p");
     expect(Array.from(arena.get(resp, 3))).toEqual([1, 1, 1]);
@@ -86,7 +86,7 @@ describe.each(BUILDS)("prior_mixture_logp, %s build", (build) => {
     const dz0 = randomArray(n * L, 99, -1, 1);
     const dz = arena.put(dz0), dcomp = arena.put(new Float32Array(d.comp.length).fill(7));
     const dlogits = d.logits ? arena.put(new Float32Array(K).fill(7)) : 0;
-    k.mixtureLogpBackward({ dz, dmeans: dcomp, dlogvars: dcomp + 4 * d.lvAt, dlogits, z: p.z, means: p.comp, logvars: p.comp + 4 * d.lvAt,
+    k.mixtureLogpBackward({ dz, dmeans: dcomp, dlogvars: dcomp + 4 * d.lvAt, dlogits, z: p.z, means: p.comp, prep: p.prep,
       ld, logits: p.logits, resp: p.resp, c: arena.put(d.coef), n, K, L });
     const loss = (z: ArrayLike<number>, comp: ArrayLike<number>, logits: ArrayLike<number> | null) => {
       const lp = mixtureLogpRef(z, comp, Array.prototype.slice.call(comp, d.lvAt), ld, logits, n, K, L).logp;
