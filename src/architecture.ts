@@ -52,10 +52,10 @@ export interface Architecture {
   extra: LayerSpec[];
   /** Encoder head outputs per row (the latent family's head: Gaussian [μ | log σ²]). */
   headWidth: number;
-  /** Learned priors: encoder rows the prior adds after the data rows (the
-   *  VampPrior's pseudo-inputs; 0 for none: then the encoder's input gets no
-   *  gradient), and its per-row arena buffers [name, floats per row]. */
+  /** Encoder rows a learned prior adds after the data rows (the VampPrior's
+   *  pseudo-inputs; 0 for none: then the encoder's input gets no gradient). */
   priorRows: number;
+  /** A learned prior's per-row arena buffers [name, floats per row]. */
   priorBuffers: [string, number][];
   /** A learned prior's fixed-size arena buffers [name, floats]. */
   priorFixed: [string, number][];
