@@ -30,7 +30,16 @@ export interface ParamSpec {
   fanOut: number;
   /** Its own initialisation, instead of the role's: U(lo, hi) or
    *  N(mean, std²) from the training stream, or a constant (learned priors' tensors). */
-  init?: { uniform: [number, number] } | { constant: number } | { normal: [number, number] };
+  init?: {
+    /** U(lo, hi): [lo, hi]. */
+    uniform: [number, number];
+  } | {
+    /** Every entry this value. */
+    constant: number;
+  } | {
+    /** N(mean, std²): [mean, std]. */
+    normal: [number, number];
+  };
 }
 
 /** A resolved layer, pure data (no pointers): what the planner lays out. */

@@ -9,7 +9,10 @@ import type { StepResult } from "../types.js";
 import type { RawExports } from "../wasm.js";
 
 /** Settings of a table entry after validation: plain JSON, `type` included. */
-export type Settings = Readonly<Record<string, unknown>> & { readonly type: string };
+export type Settings = Readonly<Record<string, unknown>> & {
+  /** The entry's name in its table ("elbo", "vamp", "gaussian", …). */
+  readonly type: string;
+};
 
 /** Arena pointers and sizes a module call works on. */
 export interface LatentContext {
