@@ -16,6 +16,7 @@ export { normal_logp_forward, normal_logp_backward } from "./prior";
 export { prior_mixture_logp_forward, prior_mixture_logp_backward } from "./prior-mixture";
 export { vamp_pseudo_forward, vamp_pseudo_backward } from "./prior-vamp";
 export { iwae_forward, iwae_backward, rows_scale } from "./iwae";
+export { gaussian_cond_logp_forward, gaussian_cond_logp_backward, hierarchy_logp_combine } from "./hierarchy";
 export { kl_normal_forward, kl_normal_backward } from "./kl";
 export {
   bernoulli_nll_forward, bernoulli_nll_backward, bernoulli_nll_forward_backward,
@@ -25,6 +26,7 @@ export {
 export { adam_step } from "./adam";
 export { fill, copy, axpy, scale, sum_squares, all_finite } from "./vector";
 export { thread_run, threads_configure, threads_control, threads_inject_fault, threads_reset } from "./threads";
+export { threads_count } from "./threads";
 import { threads_end } from "./threads";
 
 /** First byte free for the host's arena (64-aligned), after static data and

@@ -155,7 +155,7 @@ export class Inference {
       checkCondition(this.config, "condition", options.condition, rows);
       const S = checkInt("samples", options.samples ?? 1, 1, 1 << 16);
       const { latent, prior, parts } = this.obj, c = parts.c;
-      const closed = latent.closedKL?.(this.config.prior) === true;
+      const closed = latent.closedKL?.(c.prior) === true;
       const elbo = new Float32Array(rows), rec = new Float32Array(rows), kl = new Float32Array(rows);
       this.chunks(rows, (start, B) => {
         this.obj.loadRows(x, options.condition, B, start, null);
@@ -241,7 +241,7 @@ export class Inference {
         this.obj.runLikelihood(B, false, 0);
         // Gaussian q with N(0, I): log p(z) − log q(z|x) in float64 from ε, z
         // and log σ² (the constants cancel); otherwise the modules' kernels
-        const exact = latent.closedKL?.(this.config.prior) === true;
+        const exact = latent.closedKL?.(c.prior) === true;
         if (!exact) { latent.logq(c, B, 1); prior.logp(c, B); }
         H = this.net.heap();
         const nll = p["nll"] >>> 2, lq = p["logq"] >>> 2, lp = p["logp"] >>> 2, eps = p["eps"] >>> 2, z = p["z"] >>> 2;
@@ -336,12 +336,26 @@ export class Inference {
         }
         return v;
       };
+      // log p(z) up to a constant: N(0, I) on the host; any other prior by its
+      // module. A prior that is the stochastic layers above z₁ gives the
+      // one-sample estimate log p(z₁|z₂) + log p(z₂) − log q(z₂|z₁) with z₂
+      // drawn once per proposal and kept with it: the chain then runs on
+      // (z₁, z₂) with the proposal q(z₁|x̂)·q(z₂|z₁), whose target is
+      // p(x̂, z₁, z₂) (an independence sampler on the joint).
+      const normalPrior = this.obj.parts.c.prior.type === "normal";
+      const priorOf = (zz: Float32Array): Float64Array | null => normalPrior ? null : this.priorTerms(zz);
+      const logPrior = (zz: Float32Array, r: number, terms: Float64Array | null) => {
+        if (terms) return terms[r];
+        let v = 0;
+        for (let j = 0; j < L; j++) v -= 0.5 * zz[r * L + j] * zz[r * L + j];
+        return v;
+      };
       let q = this.encode(cur, { condition: cond });
       this.draw(eps, "normal");
       for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
       // the current state's decoder output and log p(x̂|z)
       const state = this.decodeWithLogLik(z, cur, cond);
-      const lpZ = this.logPriors(z); // [priors] log p(z) per row, up to a constant
+      const statePrior = priorOf(z);
       const zp = new Float32Array(rows * L), u = new Float32Array(Math.max(rows, rows * D));
       const acc = new Float64Array(rows * D);
       for (let it = 0; it < iterations; it++) {
@@ -349,13 +363,13 @@ export class Inference {
         this.draw(eps, "normal");
         for (let i = 0; i < rows * L; i++) zp[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
         const prop = this.decodeWithLogLik(zp, cur, cond);
-        const lpZp = this.logPriors(zp);
+        const propPrior = priorOf(zp);
         this.draw(u.subarray(0, rows), "uniform");
         for (let r = 0; r < rows; r++) {
-          const logRatio = prop.logp[r] + lpZp[r] - logq(zp, q, r) - (state.logp[r] + lpZ[r] - logq(z, q, r));
+          const logRatio = prop.logp[r] + logPrior(zp, r, propPrior) - logq(zp, q, r) - (state.logp[r] + logPrior(z, r, statePrior) - logq(z, q, r));
           if (Math.log(u[r]) < logRatio) {
             z.set(zp.subarray(r * L, (r + 1) * L), r * L);
-            lpZ[r] = lpZp[r];
+            if (statePrior) statePrior[r] = propPrior![r];
             state.logp[r] = prop.logp[r];
             state.means.set(prop.means.subarray(r * D, (r + 1) * D), r * D);
             state.raw.set(prop.raw.subarray(r * D, (r + 1) * D), r * D);
@@ -402,25 +416,19 @@ export class Inference {
     this.obj.parts.c.priorRow = B;
   }
 
-  /** log p(z) per row of z (rows × L), up to a constant: N(0, I) as
-   *  −½Σz² in float64; a learned prior by its kernels (float32). */
-  private logPriors(z: Float32Array): Float64Array {
+  /** log p(z) of each row of z (rows × L) by the prior's module (its own
+   *  noise, if any, from the evaluation stream), in float64. */
+  private priorTerms(z: Float32Array): Float64Array {
     const L = this.config.latentDim, rows = z.length / L, out = new Float64Array(rows);
-    if (this.net.arch.extra.length === 0) {
-      for (let r = 0; r < rows; r++) {
-        let v = 0;
-        for (let j = 0; j < L; j++) v -= 0.5 * z[r * L + j] * z[r * L + j];
-        out[r] = v;
-      }
-      return out;
-    }
-    const ph = this.priorHeads(), c = this.obj.parts.c;
+    const { prior, parts } = this.obj, c = parts.c, ph = this.priorHeads(); // [priors]
     this.chunks(rows, (start, B) => {
-      if (ph) this.placePriorHeads(ph, B);
-      const p = this.net.ptr;
-      this.net.heap().set(z.subarray(start * L, (start + B) * L), p["z"] >>> 2);
-      this.obj.prior.logp(c, B);
-      const H = this.net.heap(), lp = p["logp"] >>> 2;
+      if (ph) this.placePriorHeads(ph, B); // [priors] the VampPrior's components after the B rows
+      let H = this.net.heap();
+      H.set(z.subarray(start * L, (start + B) * L), this.net.ptr["z"] >>> 2);
+      prior.drawNoise?.(c, this.net.ptr["rng.eval"], B);
+      prior.logp(c, B);
+      H = this.net.heap();
+      const lp = this.net.ptr["logp"] >>> 2;
       for (let b = 0; b < B; b++) out[start + b] = H[lp + b];
     });
     return out;

@@ -10,7 +10,7 @@ import type { RawExports } from "../wasm.js";
 
 /** Settings of a table entry after validation: plain JSON, `type` included. */
 export type Settings = Readonly<Record<string, unknown>> & {
-  /** The entry's name in its table ("elbo", "vamp", "gaussian", …). */
+  /** The table entry's name (e.g. "iwae", "normal", "gaussian"). */
   readonly type: string;
 };
 
@@ -29,12 +29,13 @@ export interface LatentContext {
   prior: Settings;
   // ---- learned priors (prior-mixture.ts, prior-vamp.ts)
   /** The first encoder row of the prior's own rows (PriorKind.encoderRows):
-   *  the B data rows come first, so the step sets it to B. */
-  priorRow: number;
+   *  the B data rows come first, so the step sets it to B (the model's
+   *  context has it; a sub-context of the stochastic layers does not). */
+  priorRow?: number;
   /** The likelihood ("bernoulli" data lies in [0, 1]). */
-  likelihood: string;
+  likelihood?: string;
   /** Values per encoder input row. */
-  inputDim: number;
+  inputDim?: number;
 }
 
 /** A latent family: q(z|x) from the encoder's head and how z is sampled. */
@@ -80,6 +81,11 @@ export interface PriorKind {
   /** dz += c_r·(−∂log p/∂z_r) (c at "coef.c") and, for learned priors,
    *  the gradients of its parameters (written). */
   logpBackward(c: LatentContext, n: number): void;
+  /** A prior with random numbers of its own (the stochastic layers above the
+   *  first: ε_i of q(z_i | z_{i−1})) draws them for `rows` sample rows after
+   *  the latent family's: "eps" holds [the latent's rows × noiseWidth | its
+   *  own rows × its width] (objective.ts calls it after latent.drawNoise). */
+  drawNoise?(c: LatentContext, rng: number, rows: number): void;
   /** n draws z ~ p(z) (n × L), scaled by `temperature` around the prior's
    *  centre, from `draw` (the evaluation stream) and the current weights;
    *  `priorHeads` runs the encoder on the prior's own rows (encoderRows) and

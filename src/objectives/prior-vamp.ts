@@ -21,7 +21,7 @@ import { componentsOf } from "./prior-mixture.js";
 const K = (s: Settings) => s.components as number;
 const clamp = (c: LatentContext) => c.likelihood === "bernoulli";
 /** Byte offset of encoder row r in a buffer of `width` floats per row. */
-const row = (r: number, width: number) => 4 * r * width;
+const row = (r: number | undefined, width: number) => 4 * (r ?? 0) * width;
 
 export const vamp: PriorKind = {
   settings(entry, at) {
@@ -35,11 +35,11 @@ export const vamp: PriorKind = {
   fixedBuffers: (L, s) => [["prior.prep", K(s) * (L + 1)]],
   encoderRows: (s) => K(s),
   loadEncoderRows(c) {
-    const p = c.ptr, D = c.inputDim;
+    const p = c.ptr, D = c.inputDim!;
     c.k.vamp_pseudo_forward(p["x.in"] + row(c.priorRow, D), p["prior.pseudo_inputs"], K(c.prior) * D, clamp(c) ? 1 : 0);
   },
   encoderRowsBackward(c) {
-    const p = c.ptr, D = c.inputDim;
+    const p = c.ptr, D = c.inputDim!;
     c.k.vamp_pseudo_backward(p["grad:prior.pseudo_inputs"], p["dx.in"] + row(c.priorRow, D), p["prior.pseudo_inputs"], K(c.prior) * D, clamp(c) ? 1 : 0);
   },
   // the components: head rows priorRow.. = [μ_k (L) | log σ²_k (L)]
