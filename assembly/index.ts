@@ -14,6 +14,8 @@ export {
   gaussian_sample_k_forward, gaussian_sample_k_backward, gaussian_logq_forward, gaussian_logq_backward,
 } from "./gaussian";
 export { normal_logp_forward, normal_logp_backward } from "./prior";
+export { prior_mixture_logp_forward, prior_mixture_logp_backward } from "./prior-mixture";
+export { vamp_pseudo_forward, vamp_pseudo_backward } from "./prior-vamp";
 export { iwae_forward, iwae_backward, rows_scale } from "./iwae";
 export { gaussian_cond_logp_forward, gaussian_cond_logp_backward, hierarchy_logp_combine } from "./hierarchy";
 export { kl_normal_forward, kl_normal_backward } from "./kl";

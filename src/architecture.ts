@@ -71,6 +71,13 @@ export interface Architecture {
   extra: LayerSpec[];
   /** Encoder head outputs per row (the latent family's head: Gaussian [μ | log σ²]). */
   headWidth: number;
+  /** Encoder rows a learned prior adds after the data rows (the VampPrior's
+   *  pseudo-inputs; 0 for none: then the encoder's input gets no gradient). */
+  priorRows: number;
+  /** A learned prior's per-row arena buffers [name, floats per row]. */
+  priorBuffers: [string, number][];
+  /** A learned prior's fixed-size arena buffers [name, floats]. */
+  priorFixed: [string, number][];
   /** The stochastic layers above the first (config.latents[1…]; none for a
    *  one-level model), laid out after the decoder. */
   levels: LevelArch[];
@@ -174,11 +181,15 @@ export function architectureOf(c: ResolvedConfig): Architecture {
     shape = flatOut;
     outputLayer = decoder.length - 1;
   }
-  const priorParams = priorOf(c.prior.type).params(L, D, c.prior);
+  const priorKind = priorOf(c.prior.type);
+  const priorParams = priorKind.params(L, D, c.prior);
+  const priorRows = priorKind.encoderRows?.(c.prior) ?? 0, priorBuffers = priorKind.buffers?.(L, c.prior) ?? [];
+  const priorFixed = priorKind.fixedBuffers?.(L, c.prior) ?? [];
+  if (priorRows > 0 && C > 0) fail("config.prior", `a prior without encoder rows of its own when conditionDim > 0 (the "${c.prior.type}" prior runs the encoder on learned inputs, which have no condition)`, c.prior.type);
   const extra: LayerSpec[] = priorParams.length === 0 ? [] : [{
     kind: "params", name: "prior", inShape: [1], outShape: [1], settings: {}, activation: "identity", params: priorParams, alias: true,
   }];
-  return { encoder, decoder, outputLayer, extra, headWidth, conditionAtInput, outputShape: shape, channelSplit: learned && shape.length === 3, levels: levelsOf(c) };
+  return { encoder, decoder, outputLayer, extra, headWidth, priorRows, priorBuffers, priorFixed, conditionAtInput, outputShape: shape, channelSplit: learned && shape.length === 3, levels: levelsOf(c) };
 }
 
 /** The stochastic layers above the first: each an MLP with a Gaussian head

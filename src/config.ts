@@ -119,7 +119,8 @@ export interface VAEConfig {
   /** The training objective: { type: "elbo" } (default) or { type: "iwae",
    *  samples: k, gradient?: "iwae" | "dreg" } (README "Objectives"). */
   objective?: ObjectiveConfig;
-  /** The prior p(z): { type: "normal" } (default, N(0, I)). */
+  /** The prior p(z): { type: "normal" } (default, N(0, I)), { type:
+   *  "mixture", components: K } or { type: "vamp", components: K }. */
   prior?: PriorConfig;
   /** The latent family q(z|x): { type: "gaussian" } (default). */
   latent?: LatentConfig;
@@ -174,6 +175,18 @@ export type ObjectiveConfig =
 export type PriorConfig = {
   /** The standard normal N(0, I). */
   type: "normal";
+} | {
+  /** A learned mixture of K diagonal Gaussians (parameters prior.means,
+   *  prior.logvars, prior.logits). */
+  type: "mixture";
+  /** K, the number of components (default 10). */
+  components?: number;
+} | {
+  /** The VampPrior (Tomczak & Welling 2018): the mixture of the encoder's
+   *  posteriors at K learned pseudo-inputs (parameter prior.pseudo_inputs). */
+  type: "vamp";
+  /** K, the number of pseudo-inputs (default 500). */
+  components?: number;
 };
 
 /** VAEConfig.latent: the family of q(z|x). */

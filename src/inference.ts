@@ -25,9 +25,10 @@ export class Inference {
     this.config = obj.config;
   }
 
-  /** Runs `fn(start, B)` over rows in chunks that fit the activations. */
+  /** Runs `fn(start, B)` over rows in chunks that fit the activations (with
+   *  room for a learned prior's own encoder rows after them). */
   private chunks(rows: number, fn: (start: number, B: number) => void): void {
-    const cap = this.net.batch;
+    const cap = this.net.batch - this.obj.priorRows; // [priors]
     for (let start = 0; start < rows; start += cap) fn(start, Math.min(cap, rows - start));
   }
 
@@ -87,7 +88,8 @@ export class Inference {
       checkInt("n", n, 1, 1 << 24);
       const t = checkFinite("temperature", options.temperature ?? 1, { min: 0, max: TEMPERATURE_MAX, why: "so z = temperature·ε stays well inside float32" });
       checkCondition(this.config, "condition", options.condition, n); // before drawing: a bad call leaves rng.eval untouched
-      const z = this.obj.prior.sample(n, this.config.latentDim, this.config.prior, t, (out, kind) => this.draw(out, kind), () => this.net.readTensors(""));
+      const z = this.obj.prior.sample(n, this.config.latentDim, this.config.prior, t, (out, kind) => this.draw(out, kind), () => this.net.readTensors(""),
+        () => this.priorHeads()!); // [priors]
       return this.decode(z, { condition: options.condition });
     });
   }
@@ -157,7 +159,7 @@ export class Inference {
       const elbo = new Float32Array(rows), rec = new Float32Array(rows), kl = new Float32Array(rows);
       this.chunks(rows, (start, B) => {
         this.obj.loadRows(x, options.condition, B, start, null);
-        this.obj.runEncoder(B);
+        this.obj.runEncoderWithPrior(B); // [priors] the components of a VampPrior after the B rows
         if (closed) latent.kl!(c, B);
         this.obj.loadDecoderCondition(options.condition, B, start, null);
         const H = this.net.heap(), p = this.net.ptr;
@@ -211,7 +213,7 @@ export class Inference {
       const heads = this.heads(x, options.condition, rows);
       const W = this.net.arch.headWidth;
       const { latent, prior, parts } = this.obj, c = parts.c;
-      const cap = this.net.batch;
+      const cap = this.net.batch - this.obj.priorRows, ph = this.priorHeads(); // [priors]
       const lseMax = new Float64Array(rows).fill(-Infinity), lseSum = new Float64Array(rows);
       const exOf = new Int32Array(cap);
       const total = rows * K;
@@ -232,6 +234,7 @@ export class Inference {
           for (let d = 0; d < D; d++) H[tgt + r * D + d] = (x as ArrayLike<number>)[ex * D + d] * xScale;
           if (C > 0) for (let j = 0; j < C; j++) H[zin + r * (L + C) + L + j] = cArr![ex * C + j] * cScale;
         }
+        if (ph) this.placePriorHeads(ph, B); // [priors]
         this.obj.drawNoise(B, "rng.eval");
         this.obj.runSampler(B);
         this.obj.runDecoder(B);
@@ -281,12 +284,33 @@ export class Inference {
     }, x, mask, options);
   }
 
+  // [priors] learned priors in inference
+  /** The encoder head's rows at a learned prior's own encoder rows (the
+   *  VampPrior's pseudo-inputs: priorRows × headWidth), or null for none. */
+  private priorHeads(): Float32Array | null {
+    const K = this.obj.priorRows;
+    if (K === 0) return null;
+    const c = this.obj.parts.c, W = this.net.arch.headWidth;
+    c.priorRow = 0;
+    this.obj.prior.loadEncoderRows!(c);
+    this.obj.runEncoder(K);
+    const h = this.obj.head >>> 2;
+    return this.net.heap().slice(h, h + K * W);
+  }
+
+  /** Puts priorHeads() into the head rows B.. (where log p reads them). */
+  private placePriorHeads(ph: Float32Array, B: number): void {
+    this.net.heap().set(ph, (this.obj.head >>> 2) + B * this.net.arch.headWidth);
+    this.obj.parts.c.priorRow = B;
+  }
+
   /** log p(z) of each row of z (rows × L) by the prior's module (its own
    *  noise, if any, from the evaluation stream), in float64. */
   private priorTerms(z: Float32Array): Float64Array {
     const L = this.config.latentDim, rows = z.length / L, out = new Float64Array(rows);
-    const { prior, parts } = this.obj, c = parts.c;
+    const { prior, parts } = this.obj, c = parts.c, ph = this.priorHeads(); // [priors]
     this.chunks(rows, (start, B) => {
+      if (ph) this.placePriorHeads(ph, B); // [priors] the VampPrior's components after the B rows
       let H = this.net.heap();
       H.set(z.subarray(start * L, (start + B) * L), this.net.ptr["z"] >>> 2);
       prior.drawNoise?.(c, this.net.ptr["rng.eval"], B);

@@ -70,13 +70,14 @@ export class VAE {
     this.kernels = kernels;
     this.build = kernels.build;
     this.opt = new Adam();
-    const D = config.inputDim;
-    this.net = new Network(kernels, architectureOf(config), {
+    const D = config.inputDim, arch = architectureOf(config);
+    // [priors] room for maxBatch data rows and a learned prior's encoder rows
+    this.net = new Network(kernels, arch, {
       inputDim: D, latentDim: config.latentDim, conditionDim: config.conditionDim,
       outputDim: config.likelihood === "gaussian-learned" ? 2 * D : D,
       // the levels above the first draw ε_i of their own (prior-hierarchy.ts)
       noiseWidth: latentOf(config.latent.type).noiseWidth(config.latentDim, config.latent) + (config.latents ?? []).slice(1).reduce((n, l) => n + l.size, 0),
-    }, config.activationAlpha, config.maxBatch, new HostRng(config.seed, 1));
+    }, config.activationAlpha, config.maxBatch + arch.priorRows, new HostRng(config.seed, 1));
     this.net.initialize(config.seed, config.init);
     this.obj = new Objective(this.net, this.config);
     this.inf = new Inference(this.obj);

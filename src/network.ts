@@ -75,6 +75,10 @@ export class Network {
     ];
     if (C > 0 && !a.conditionAtInput) b.push(["c.in", C]);                  // condition rows for the encoder
     if (a.channelSplit) b.push(["out.planar", outputDim], ["dout.planar", outputDim]); // [means | log σ]
+    // learned priors: their own buffers; the encoder input's gradient when the
+    // prior runs encoder rows of its own (the VampPrior's pseudo-inputs)
+    b.push(...a.priorBuffers);
+    if (a.priorRows > 0) b.push(["dx.in", a.conditionAtInput ? D + C : D]);
     // stochastic layer i ≥ 2: z_i and its gradient, the gradient its encoder
     // sends to z_{i−1}, and per sample row log q(z_i|z_{i−1}), log p(z_i)
     // (from the levels above) and log p(z_{i−1}|z_i)
@@ -88,7 +92,7 @@ export class Network {
   /** Plans the arena for `batch` rows and grows memory once to hold it. */
   layout(batch: number): void {
     const a = this.arch, { conditionDim: C } = this.dims;
-    const plan = planMemory({ layers: [...a.encoder, ...a.decoder, ...levelLayers(a), ...a.extra], buffers: this.buffers(), batch });
+    const plan = planMemory({ layers: [...a.encoder, ...a.decoder, ...levelLayers(a), ...a.extra], buffers: this.buffers(), batch, fixed: a.priorFixed });
     this.kernels.reserve(plan.totalBytes);
     this.plan = plan;
     const base = this.kernels.base;
@@ -99,7 +103,7 @@ export class Network {
     // x.in holding x alone is the likelihood's target too
     if (!a.conditionAtInput) p["x.target"] = p["x.in"];
     this.ptr = p;
-    this.enc = this.bind(a.encoder, p["x.in"], 0);
+    this.enc = this.bind(a.encoder, p["x.in"], p["dx.in"] ?? 0);
     this.dec = this.bind(a.decoder, p["z.in"], p["dz.in"]);
     this.levels = a.levels.map((l, k) => {
       const n = `level${k + 2}`, below = k === 0 ? p["z"] : p[`level${k + 1}.z`];
@@ -191,6 +195,12 @@ export class Network {
     for (const l of this.layers()) {
       l.params.forEach((q, i) => {
         if (q.init && "constant" in q.init) { k.fill(l.p[i], size(q.shape), q.init.constant); return; }
+        if (q.init && "normal" in q.init) { // [priors] N(mean, std²)
+          const [mean, std] = q.init.normal, n = size(q.shape), o = l.p[i] >>> 2;
+          k.rng_normal(this.ptr["rng.train"], l.p[i], n);
+          for (let j = 0; j < n; j++) H[o + j] = mean + std * H[o + j];
+          return;
+        }
         if (q.init) {
           const [lo, hi] = q.init.uniform, n = size(q.shape), o = l.p[i] >>> 2;
           k.rng_uniform(this.ptr["rng.train"], l.p[i], n);

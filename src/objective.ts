@@ -33,6 +33,8 @@ export class Objective {
   readonly parts: StepParts;
   /** Samples per row in training (the objective's S). */
   readonly samples: number;
+  /** Encoder rows a learned prior adds after the data rows (VampPrior: K). */
+  readonly priorRows: number;
   /** Where the training step's likelihood reads its targets: x.target, or
    *  (S > 1) x.rep. Inference always reads x.target. */
   private stepTarget = "x.target";
@@ -48,7 +50,9 @@ export class Objective {
     this.samples = this.objective.samples(config.objective);
     const c: LatentContext = {
       k: net.kernels.raw, get ptr() { return net.ptr; }, L: config.latentDim, latent: config.latent, prior: levels ? HIERARCHY_PRIOR : config.prior,
+      priorRow: 0, likelihood: config.likelihood, inputDim: config.inputDim,
     };
+    this.priorRows = net.arch.priorRows;
     const outW = net.dims.outputDim;
     this.parts = {
       c, latent: this.latent, prior: this.prior, headWidth: net.arch.headWidth,
@@ -59,9 +63,20 @@ export class Objective {
     };
   }
 
-  /** Rows the arena must hold for a batch of B (the decoder runs B·S). */
+  /** Rows the arena must hold for a batch of B (the decoder runs B·S, the
+   *  encoder B + the prior's rows). */
   rowsFor(B: number): number {
-    return B * this.samples;
+    return Math.max(B * this.samples, B + this.priorRows); // [priors] B + priorRows
+  }
+
+  // [priors] a learned prior's own encoder rows after the B data rows
+  /** Runs the encoder on B loaded data rows and the prior's rows after them. */
+  runEncoderWithPrior(B: number): void {
+    if (this.priorRows > 0) {
+      this.parts.c.priorRow = B;
+      this.prior.loadEncoderRows!(this.parts.c);
+    }
+    this.runEncoder(B + this.priorRows);
   }
 
   /** Writes rows [start, start+B) (or rows perm[start..]) of x and c into the
@@ -248,7 +263,7 @@ export class Objective {
     const S = this.samples, o = this.objective, s = this.config.objective, parts = this.parts;
     this.net.ctx.train = true; // a training forward: dropout layers drop (layers/dropout.ts)
     try {
-      this.runEncoder(B);
+      this.runEncoderWithPrior(B); // [priors] B (+ the prior's rows)
       if (!noiseGiven) this.drawNoise(B * S, "rng.train");
       this.runSampler(B, S);
       if (this.config.conditionDim > 0) this.loadDecoderCondition(c, B, start, perm, S);
@@ -271,7 +286,8 @@ export class Objective {
     } else {
       o.backward(parts, s, B, beta);
     }
-    this.net.backward(this.net.enc, B);
+    this.net.backward(this.net.enc, B + this.priorRows); // [priors] the prior wrote dh rows B..
+    if (this.priorRows > 0) this.prior.encoderRowsBackward!(parts.c);
     return out;
   }
 

@@ -23,6 +23,9 @@ export interface PlanSpec {
   /** The model's other per-row buffers, [name, floats per row], in order
    *  (after the layers' activations). */
   buffers: [string, number][];
+  /** Buffers of a fixed size, [name, floats] (a learned prior's per-component
+   *  terms), after the per-row ones. */
+  fixed?: [string, number][];
   /** Rows the activations are sized for. */
   batch: number;
 }
@@ -101,7 +104,7 @@ function checkPlanSpec(spec: PlanSpec): void {
       dims(`${at}.params[${j}].shape`, q.shape);
     });
   });
-  checkOptions("spec", spec, ["layers", "buffers", "batch"]);
+  checkOptions("spec", spec, ["layers", "buffers", "batch", "fixed"]);
   if (!Array.isArray(spec.buffers)) fail("spec.buffers", "an array of [name, floats per row]", spec.buffers);
   spec.buffers.forEach((b, i) => {
     if (!Array.isArray(b) || b.length !== 2 || typeof b[0] !== "string") fail(`spec.buffers[${i}]`, "a pair [name, floats per row]", b);
@@ -152,6 +155,7 @@ export function planMemory(spec: PlanSpec): MemoryPlan {
     put(`dact:${l.name}`, [B, ...l.outShape]);    // its gradient
   }
   for (const [name, perRow] of spec.buffers) put(name, [B, perRow]);
+  for (const [name, floats] of spec.fixed ?? []) put(name, [floats]);
 
   let scratch = 0;
   for (const l of spec.layers) scratch = Math.max(scratch, kindOf(l.kind).scratchBytes(l, B));

@@ -72,6 +72,13 @@ export interface RawExports {
   gaussian_logq_backward(dh: number, dz: number, h: number, eps: number, c: number, B: number, S: number, L: number, stopped: number): void;
   normal_logp_forward(logp: number, z: number, n: number, L: number): void;
   normal_logp_backward(dz: number, z: number, c: number, n: number, L: number): void;
+  // learned priors (assembly/prior-mixture.ts, prior-vamp.ts)
+  prior_mixture_logp_forward(logp: number, resp: number, prep: number, z: number, means: number, logvars: number, ld: number,
+                             logits: number, n: number, K: number, L: number): void;
+  prior_mixture_logp_backward(dz: number, dmeans: number, dlogvars: number, dlogits: number, z: number, means: number,
+                              prep: number, ld: number, logits: number, resp: number, c: number, n: number, K: number, L: number): void;
+  vamp_pseudo_forward(x: number, P: number, n: number, clamp: number): void;
+  vamp_pseudo_backward(dP: number, dx: number, P: number, n: number, clamp: number): void;
   iwae_forward(loss: number, wts: number, nll: number, logp: number, logq: number, B: number, S: number, beta: number): void;
   iwae_backward(a: number, c: number, wts: number, n: number, beta: number, scale: number, dreg: number): void;
   rows_scale(y: number, coef: number, rows: number, D: number): void;
@@ -604,6 +611,43 @@ export class Kernels {
     checkInt("n", n); checkInt("latentDim", L);
     this.span("dz", dz, n * L); this.span("z", z, n * L); this.span("c", c, n);
     this.raw.normal_logp_backward(dz, z, c, n, L);
+  }
+
+  /** Writes logp (n) = log Σ_k π_k·N(z; μ_k, e^(lv_k)), the
+   *  responsibilities resp (n, K) and prep (K·(L + 1): e^(−lv), Σ lv), for
+   *  z (n, L), components μ_k at means + k·ld and lv_k at logvars + k·ld
+   *  (floats; ld ≥ L), π = softmax(logits (K)), or 1/K when logits is 0. */
+  mixtureLogpForward(a: { logp: number; resp: number; prep: number; z: number; means: number; logvars: number; ld: number; logits: number; n: number; K: number; L: number }): void {
+    const n = checkInt("n", a.n, 0), K = checkInt("K", a.K), L = checkInt("latentDim", a.L), ld = checkInt("ld", a.ld, L);
+    this.span("logp", a.logp, n); this.span("resp", a.resp, n * K); this.span("z", a.z, n * L); this.span("prep", a.prep, K * (L + 1));
+    this.span("means", a.means, (K - 1) * ld + L); this.span("logvars", a.logvars, (K - 1) * ld + L);
+    if (a.logits !== 0) this.span("logits", a.logits, K);
+    this.raw.prior_mixture_logp_forward(a.logp, a.resp, a.prep, a.z, a.means, a.logvars, ld, a.logits, n, K, L);
+  }
+
+  /** dz (n, L) += c_r·(−∂log p/∂z_r); writes dmeans, dlogvars (K rows at
+   *  stride ld) and, with logits, dlogits (K): gradients of Σ_r −c_r·log p(z_r).
+   *  resp and prep are the forward's. */
+  mixtureLogpBackward(a: { dz: number; dmeans: number; dlogvars: number; dlogits: number; z: number; means: number; prep: number;
+                           ld: number; logits: number; resp: number; c: number; n: number; K: number; L: number }): void {
+    const n = checkInt("n", a.n, 0), K = checkInt("K", a.K), L = checkInt("latentDim", a.L), ld = checkInt("ld", a.ld, L);
+    this.span("dz", a.dz, n * L); this.span("z", a.z, n * L); this.span("resp", a.resp, n * K); this.span("c", a.c, n);
+    this.span("prep", a.prep, K * (L + 1));
+    for (const k of ["means", "dmeans", "dlogvars"] as const) this.span(k, a[k], (K - 1) * ld + L);
+    if (a.logits !== 0) { this.span("logits", a.logits, K); this.span("dlogits", a.dlogits, K); }
+    this.raw.prior_mixture_logp_backward(a.dz, a.dmeans, a.dlogvars, a.dlogits, a.z, a.means, a.prep, ld, a.logits, a.resp, a.c, n, K, L);
+  }
+
+  /** x (n) = the pseudo-inputs from their parameter P (n): clamped to [0, 1] with `clamp`. */
+  vampPseudoForward(x: number, P: number, n: number, clamp: boolean): void {
+    checkInt("n", n); this.span("x", x, n); this.span("P", P, n);
+    this.raw.vamp_pseudo_forward(x, P, n, clamp ? 1 : 0);
+  }
+
+  /** dP (n) = dx (n) where the clamp passes it (everywhere without `clamp`), else 0. */
+  vampPseudoBackward(dP: number, dx: number, P: number, n: number, clamp: boolean): void {
+    checkInt("n", n); this.span("dP", dP, n); this.span("dx", dx, n); this.span("P", P, n);
+    this.raw.vamp_pseudo_backward(dP, dx, P, n, clamp ? 1 : 0);
   }
 
   /** loss (B) = −log (1/S) Σ_s exp(−nll + β·(logp − logq)) and the normalized

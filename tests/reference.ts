@@ -526,6 +526,35 @@ export function convBackwardRef(transpose: boolean, g: ArrayLike<number>, x: Arr
   return { dx, dw, db };
 }
 
+/** log p(z_r) of a mixture of K diagonal Gaussians, per row, in float64:
+ *  log Σ_k π_k·Π_j N(z_rj; μ_kj, e^(lv_kj)), π = softmax(logits) (null: 1/K);
+ *  component k's μ at means[k·ld + j], its lv at logvars[k·ld + j]. Written
+ *  from the densities (logNormalPdf), with a max shift only against underflow. */
+export function mixtureLogpRef(z: ArrayLike<number>, means: ArrayLike<number>, logvars: ArrayLike<number>, ld: number,
+                               logits: ArrayLike<number> | null, n: number, K: number, L: number): { logp: Float64Array; resp: Float64Array } {
+  const logPi = new Float64Array(K);
+  if (logits) {
+    let s = 0;
+    for (let k = 0; k < K; k++) s += Math.exp(logits[k]);
+    for (let k = 0; k < K; k++) logPi[k] = logits[k] - Math.log(s);
+  } else logPi.fill(-Math.log(K));
+  const logp = new Float64Array(n), resp = new Float64Array(n * K);
+  for (let r = 0; r < n; r++) {
+    const a = new Float64Array(K);
+    for (let k = 0; k < K; k++) {
+      let v = logPi[k];
+      for (let j = 0; j < L; j++) v += logNormalPdf(z[r * L + j], means[k * ld + j], 0.5 * logvars[k * ld + j]); // log σ = ½·lv
+      a[k] = v;
+    }
+    const m = Math.max(...a);
+    let s = 0;
+    for (let k = 0; k < K; k++) s += Math.exp(a[k] - m);
+    logp[r] = m + Math.log(s);
+    for (let k = 0; k < K; k++) resp[r * K + k] = Math.exp(a[k] - logp[r]);
+  }
+  return { logp, resp };
+}
+
 /** log N(z_r; μ_r, diag e^{v_r}) per row for z (n, L), h (n, 2L) = [μ | v]
  *  (the conditional prior of a stochastic layer, assembly/hierarchy.ts). */
 export function condLogpRef(z: ArrayLike<number>, h: ArrayLike<number>, n: number, L: number): Float64Array {

@@ -56,6 +56,8 @@ export const MODEL: Group = ["Model", {
   objective: { type: "string", default: "elbo", value: "elbo|iwae", help: "training objective: the ELBO, or the importance-weighted bound with --k samples" },
   k: { type: "string", default: "5", value: "<n>", help: "--objective iwae: importance samples per example (a step's decoder runs on batch × k rows)" },
   gradient: { type: "string", default: "iwae", value: "iwae|dreg", help: "--objective iwae: gradient estimator (dreg: doubly reparameterized, Tucker et al. 2018)" },
+  prior: { type: "string", default: "normal", value: "normal|mixture|vamp", help: "prior p(z): N(0, I), a learned mixture of --components Gaussians, or the VampPrior (--components pseudo-inputs)" },
+  components: { type: "string", value: "<n>", help: "--prior mixture|vamp: components K (default 10 for mixture, 500 for vamp)" },
 }];
 
 export const TRAINING: Group = ["Training", {

@@ -117,6 +117,17 @@ function objectiveFromFlags(f: Flags): Pick<VAEConfig, "objective"> {
   return { objective: { type, samples: f.int("k", 1, 4096), gradient: f.oneOf("gradient", ["iwae", "dreg"] as const) } };
 }
 
+/** config.prior from --prior and --components (absent: N(0, I)). [priors] */
+function priorFromFlags(f: Flags): Pick<VAEConfig, "prior"> {
+  const type = f.oneOf("prior", ["normal", "mixture", "vamp"] as const);
+  if (type === "normal") {
+    if (f.given("components")) throw new UsageError("--components applies to --prior mixture or vamp, not normal");
+    return {};
+  }
+  if (type === "vamp" && f.bool("conditional")) throw new UsageError("--prior vamp cannot be combined with --conditional (the pseudo-inputs have no label)");
+  return { prior: f.given("components") ? { type, components: f.int("components", 1, 16384) } : { type } };
+}
+
 /** Settings from the flags of a new run (before the data is known). */
 function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<VAEConfig, "inputDim"> } {
   const likelihood = f.oneOf("likelihood", LIKELIHOODS);
@@ -139,6 +150,7 @@ function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<V
       seed: f.int("seed", 0, 2 ** 53 - 1),
       init: f.oneOf("init", ["glorot", "he"] as const),
       ...objectiveFromFlags(f),
+      ...priorFromFlags(f),
     },
     epochs: f.int("epochs", 1, 1e6),
     batchSize: f.int("batch-size", 1, 1 << 16),
@@ -368,7 +380,8 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
       (bin === "dynamic" ? `; binarized: training x ~ Bernoulli(pixel) drawn afresh every batch, test images once with seed ${TEST_BINARIZE_SEED}`
         : bin === "static" ? `; binarized once: training with seed ${vae.config.seed}, test images with seed ${TEST_BINARIZE_SEED}` : ""));
     const o = c.objective;
-    log(`training: ${o.type === "iwae" ? `IWAE bound, k = ${o.samples}${o.gradient === "dreg" ? ", DReG gradient" : ""}` : "ELBO"}, epochs ${vae.epochs + 1}..${settings.epochs}, batch ${settings.batchSize}, Adam lr ${settings.lr}` +
+    const pr = c.prior as { type: string; components?: number }; // [priors]
+    log(`training: ${o.type === "iwae" ? `IWAE bound, k = ${o.samples}${o.gradient === "dreg" ? ", DReG gradient" : ""}` : "ELBO"}${pr.type === "normal" ? "" : `, ${pr.type} prior (K = ${pr.components})`}, epochs ${vae.epochs + 1}..${settings.epochs}, batch ${settings.batchSize}, Adam lr ${settings.lr}` +
       `${settings.weightDecay ? `, weight decay ${settings.weightDecay}` : ""}${settings.clipNorm ? `, clip ${settings.clipNorm}` : ""}${settings.klWarmup ? `, KL warm-up ${settings.klWarmup} epochs` : ""}`);
     let epochLosses: number[] = [], epochBetas: number[] = [];
     let batchesSeen = 0;

@@ -552,10 +552,28 @@ export function torchLayers(c: ResolvedConfig): Record<string, unknown>[] {
   })));
 }
 
-/** Every parameter of the model in PyTorch names and layouts, in order. */
+/** Every parameter of the model in PyTorch names and layouts, in order; a
+ *  learned prior's tensors (e.g. "prior.pseudo_inputs") last, as they are. */
 export function torchParams(c: ResolvedConfig): { name: string; map: ParamMap }[] {
   const { encoder, decoder } = networksOf(c);
-  return [...paramsOf(encoder), ...paramsOf(decoder)];
+  return [...paramsOf(encoder), ...paramsOf(decoder), ...priorParams(c)]; // [priors]
+}
+
+// [priors] a learned prior's tensors: no network holds them
+/** A learned prior's tensors (none for N(0, I)) with identity layouts. */
+export function priorParams(c: ResolvedConfig): { name: string; map: ParamMap }[] {
+  const id = (a: Float32Array) => a;
+  return layerListsOf(c).extra.flatMap((l) => l.params).map((q) => ({
+    name: q.name, map: { suffix: q.name.slice(q.name.indexOf(".") + 1), shape: [...q.shape], torchShape: [...q.shape], toTorch: id, fromTorch: id },
+  }));
+}
+
+/** Formats that hold the encoder and decoder networks only refuse a model
+ *  whose prior has learned tensors (they would be lost). */
+export function refuseLearnedPrior(c: ResolvedConfig, format: string): void {
+  const names = priorParams(c).map((p) => p.name);
+  if (names.length === 0) return;
+  throw new ArgumentError(`config.prior: the "${format}" format holds the encoder and decoder networks only, and this model's "${c.prior.type}" prior has learned tensors (${names.join(", ")}) it cannot express: use the "safetensors" format (it carries them) or VAE.save`);
 }
 
 /** Checks a tensor's float values are finite; names the tensor and index. */

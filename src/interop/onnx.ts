@@ -23,7 +23,7 @@ import type protobuf from "protobufjs/light.js";
 import type { ResolvedConfig, VAEConfig } from "../config.js";
 import { ArgumentError } from "../validate.js";
 import {
-  ACTS, checkFiniteTensor, configForPair, InteropFormatError, KINDS, networksOf, onnxToOurs, paramsOf, sameShape,
+  ACTS, checkFiniteTensor, configForPair, InteropFormatError, KINDS, networksOf, refuseLearnedPrior, onnxToOurs, paramsOf, sameShape,
   type ModelContents, type ModelFiles, type Network, type OnnxConst, type OnnxNode, type OnnxPart,
 } from "./network.js";
 import { ONNX_SCHEMA } from "./onnx-schema.js";
@@ -142,6 +142,7 @@ function leBytes(a: Float32Array): Uint8Array {
 
 /** The model as encoder.onnx and decoder.onnx. */
 export function exportOnnx(config: ResolvedConfig, weights: Record<string, Float32Array>): ModelFiles {
+  refuseLearnedPrior(config, "onnx"); // [priors]
   const { Model } = onnxTypes();
   const files: ModelFiles = {};
   for (const net of Object.values(networksOf(config))) {
@@ -188,6 +189,7 @@ export function importOnnx(files: ModelFiles, given?: VAEConfig): ModelContents 
     return { part, file, m, carried: meta.get("wasm_vae_config"), bad };
   });
   const config = configForPair(parts, given);
+  refuseLearnedPrior(config, "onnx"); // [priors]
   const nets = networksOf(config);
   const weights: Record<string, Float32Array> = {};
   for (const { part, m, bad } of parts) {

@@ -28,7 +28,7 @@
 import type { ResolvedConfig, VAEConfig } from "../config.js";
 import { ArgumentError } from "../validate.js";
 import {
-  ACTS, checkFiniteTensor, configForPair, InteropFormatError, KINDS, networksOf, sameShape,
+  ACTS, checkFiniteTensor, configForPair, InteropFormatError, KINDS, networksOf, refuseLearnedPrior, sameShape,
   type KerasWeight, type ModelContents, type ModelFiles, type NetLayer, type Network,
 } from "./network.js";
 import { f32FromBytes } from "./safetensors.js";
@@ -149,6 +149,7 @@ function topology(net: Network, layers: KerasLayerJSON[]) {
 
 /** The model as TensorFlow.js layers files (two model.json + shards). */
 export function exportTfjs(config: ResolvedConfig, weights: Record<string, Float32Array>): ModelFiles {
+  refuseLearnedPrior(config, "tfjs"); // [priors]
   const files: ModelFiles = {};
   for (const net of Object.values(networksOf(config))) {
     const { layers, parts } = kerasNetwork(net);
@@ -210,6 +211,7 @@ export function importTfjs(files: ModelFiles, given?: VAEConfig): ModelContents 
     return { part, file, json, carried: meta?.config as string | undefined, bad };
   });
   const config = configForPair(parts, given);
+  refuseLearnedPrior(config, "tfjs"); // [priors]
   const nets = networksOf(config);
   const weights: Record<string, Float32Array> = {};
   for (const { part, json, bad } of parts) {

@@ -28,14 +28,17 @@ export interface ParamSpec {
   /** Fan-out of the initialisation: a dense layer's output width; a
    *  convolution's kh·kw times its weight's last axis. */
   fanOut: number;
-  /** Its own initialisation, instead of the role's: U(lo, hi) from the
-   *  training stream, or a constant (learned priors' tensors). */
+  /** Its own initialisation, instead of the role's: U(lo, hi) or
+   *  N(mean, std²) from the training stream, or a constant (learned priors' tensors). */
   init?: {
     /** U(lo, hi): [lo, hi]. */
     uniform: [number, number];
   } | {
-    /** Every value. */
+    /** Every entry this value. */
     constant: number;
+  } | {
+    /** N(mean, std²): [mean, std]. */
+    normal: [number, number];
   };
 }
 

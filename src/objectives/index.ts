@@ -6,12 +6,14 @@ import { elbo } from "./elbo.js";
 import { iwae } from "./iwae.js";
 import type { LatentKind, ObjectiveKind, PriorKind } from "./kinds.js";
 import { gaussian } from "./latent-gaussian.js";
+import { mixture } from "./prior-mixture.js";
 import { normal } from "./prior-normal.js";
+import { vamp } from "./prior-vamp.js";
 
 /** Objectives a config may name (`objective.type`). */
 export const OBJECTIVES: Readonly<Record<string, ObjectiveKind>> = Object.freeze({ elbo, iwae });
 /** Priors a config may name (`prior.type`). */
-export const PRIORS: Readonly<Record<string, PriorKind>> = Object.freeze({ normal });
+export const PRIORS: Readonly<Record<string, PriorKind>> = Object.freeze({ normal, mixture, vamp });
 /** Latent families a config may name (`latent.type`). */
 export const LATENTS: Readonly<Record<string, LatentKind>> = Object.freeze({ gaussian });
 

@@ -27,6 +27,15 @@ export interface LatentContext {
   /** The latent family's and the prior's settings. */
   latent: Settings;
   prior: Settings;
+  // ---- learned priors (prior-mixture.ts, prior-vamp.ts)
+  /** The first encoder row of the prior's own rows (PriorKind.encoderRows):
+   *  the B data rows come first, so the step sets it to B (the model's
+   *  context has it; a sub-context of the stochastic layers does not). */
+  priorRow?: number;
+  /** The likelihood ("bernoulli" data lies in [0, 1]). */
+  likelihood?: string;
+  /** Values per encoder input row. */
+  inputDim?: number;
 }
 
 /** A latent family: q(z|x) from the encoder's head and how z is sampled. */
@@ -78,8 +87,27 @@ export interface PriorKind {
    *  own rows × its width] (objective.ts calls it after latent.drawNoise). */
   drawNoise?(c: LatentContext, rng: number, rows: number): void;
   /** n draws z ~ p(z) (n × L), scaled by `temperature` around the prior's
-   *  centre, from `draw` (the evaluation stream) and the current weights. */
-  sample(n: number, L: number, s: Settings, temperature: number, draw: Draw, weights: () => Record<string, Float32Array>): Float32Array;
+   *  centre, from `draw` (the evaluation stream) and the current weights;
+   *  `priorHeads` runs the encoder on the prior's own rows (encoderRows) and
+   *  returns their head rows (encoderRows × headWidth). */
+  sample(n: number, L: number, s: Settings, temperature: number, draw: Draw, weights: () => Record<string, Float32Array>,
+         priorHeads?: () => Float32Array): Float32Array;
+  // ---- hooks of learned priors (all optional; N(0, I) has none)
+  /** Per-row arena buffers it needs, [name, floats per row] (rows: the
+   *  arena's, ≥ B·S sample rows): e.g. the responsibilities (K per row). */
+  buffers?(L: number, s: Settings): [string, number][];
+  /** Arena buffers of a fixed size it needs, [name, floats]. */
+  fixedBuffers?(L: number, s: Settings): [string, number][];
+  /** Encoder rows it runs after the B data rows (the VampPrior's K
+   *  pseudo-inputs): the encoder runs on B + encoderRows rows, its head rows
+   *  B.. are the prior's, and logp/logpBackward read and write them (dh rows
+   *  B.. are the prior's to write). 0 when absent. */
+  encoderRows?(s: Settings): number;
+  /** Writes its encoder input rows c.priorRow.. (before the encoder's forward). */
+  loadEncoderRows?(c: LatentContext): void;
+  /** After the encoder's backward: the gradient that reached its input rows
+   *  ("dx.in" rows c.priorRow..) into its parameters' gradients (written). */
+  encoderRowsBackward?(c: LatentContext): void;
 }
 
 /** Standard normals or uniforms on [0, 1) from the evaluation stream. */

@@ -36,3 +36,34 @@ describe("finite differences of the full loss vs computeGradients (float32, h = 
     });
   }
 });
+
+// Learned priors (objectives/prior-mixture.ts, prior-vamp.ts): the whole
+// model's gradient, prior parameters included (the mixture's means, logvars
+// and logits; the VampPrior's pseudo-inputs, whose gradient comes back
+// through the encoder), with the ELBO's sampled KL and with IWAE k = 3 (noise
+// for B·k sample rows).
+const PRIOR_CASES: { name: string; config: VAEConfig; x: Float32Array; S: number }[] = [
+  { name: "mixture K = 3, ELBO, tanh", config: { inputDim: D, encoder: [5], latentDim: L, activation: "tanh", prior: { type: "mixture", components: 3 }, seed: 5 }, x: randomArray(B * D, 5, 0, 1), S: 1 },
+  { name: "mixture K = 3, IWAE k = 3, softplus", config: { inputDim: D, encoder: [5], latentDim: L, activation: "softplus", prior: { type: "mixture", components: 3 }, objective: { type: "iwae", samples: 3 }, seed: 6 }, x: randomArray(B * D, 6, 0, 1), S: 3 },
+  { name: "vamp K = 4, ELBO, bernoulli (clamped pseudo-inputs), tanh", config: { inputDim: D, encoder: [5], latentDim: L, activation: "tanh", prior: { type: "vamp", components: 4 }, seed: 7 }, x: randomArray(B * D, 7, 0, 1), S: 1 },
+  { name: "vamp K = 4, IWAE k = 3, gaussian σ = 0.8, softplus", config: { inputDim: D, encoder: [5], latentDim: L, activation: "softplus", likelihood: "gaussian", sigma: 0.8, prior: { type: "vamp", components: 4 }, objective: { type: "iwae", samples: 3 }, seed: 8 }, x: randomArray(B * D, 8, -1, 1), S: 3 },
+  { name: "vamp K = 3, conv2d first layer (the input gradient through a convolution), tanh", config: { inputShape: [3, 2, 1], encoder: [{ type: "conv2d", filters: 2, kernel: 2, padding: "same" }, { type: "flatten" }], decoder: [5], latentDim: L, activation: "tanh", prior: { type: "vamp", components: 3 }, seed: 10 } as VAEConfig, x: randomArray(B * D, 10, 0, 1), S: 1 },
+  { name: "vamp K = 3, β = 0.5, two hidden layers, tanh", config: { inputDim: D, encoder: [5, 4], latentDim: L, activation: "tanh", beta: 0.5, prior: { type: "vamp", components: 3 }, seed: 9 }, x: randomArray(B * D, 9, 0, 1), S: 1 },
+];
+
+describe("finite differences with learned priors (float32, h = 1e-2)", () => {
+  for (const cs of PRIOR_CASES) {
+    it(cs.name, async () => {
+      const vae = await VAE.create(cs.config);
+      const noise = Float32Array.from(randomNormals(B * cs.S * L, 17));
+      const { checked, nonzero } = finiteDifferenceCheck(vae, cs.x, noise, { spread: 0.5 });
+      const priorTensors = Object.keys(vae.parameterShapes()).filter((n) => n.startsWith("prior."));
+      expect(priorTensors.length).toBeGreaterThan(0);
+      expect(checked).toBeGreaterThanOrEqual(3 * 6);
+      expect(nonzero).toBeGreaterThan(checked / 2);
+      // the prior's own gradients are not all zero
+      const g = vae.computeGradients(cs.x, { noise }).gradients;
+      for (const n of priorTensors) expect(g[n].some((v) => Math.abs(v) > 1e-4), `${n} gets a gradient`).toBe(true);
+    });
+  }
+});
