@@ -99,7 +99,8 @@ describe("dropout in a model", () => {
     expect(a.elbo(x, { ...o, samples: 3 })).toEqual(b.elbo(x, { ...o, samples: 3 }));
     expect(a.logLikelihood(x, { ...o, samples: 8 })).toEqual(b.logLikelihood(x, { ...o, samples: 8 }));
     const mask = new Uint8Array(B * D).map((_, i) => (i % D < 6 ? 1 : 0));
-    expect(a.impute(x, mask, { ...o, iterations: 6 })).toEqual(b.impute(x, mask, { ...o, iterations: 6 }));
+    expect(a.impute(x, mask, { ...o, method: "metropolis", iterations: 6 })).toEqual(b.impute(x, mask, { ...o, method: "metropolis", iterations: 6 }));
+    expect(a.impute(x, mask, { ...o, samples: 50 })).toEqual(b.impute(x, mask, { ...o, samples: 50 }));
     expect(a.sample(4, { condition: cond.subarray(0, 8) })).toEqual(b.sample(4, { condition: cond.subarray(0, 8) }));
   });
 
