@@ -14,6 +14,11 @@ export {
 } from "./gaussian";
 export { normal_logp_forward, normal_logp_backward } from "./prior";
 export { iwae_forward, iwae_backward, rows_scale } from "./iwae";
+// categorical latent (issue 18)
+export {
+  gumbel_from_uniform, categorical_sample_forward, categorical_sample_backward,
+  categorical_kl_forward, categorical_kl_backward, categorical_logq_forward,
+} from "./categorical";
 export { kl_normal_forward, kl_normal_backward } from "./kl";
 export {
   bernoulli_nll_forward, bernoulli_nll_backward, bernoulli_nll_forward_backward,
