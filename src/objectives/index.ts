@@ -7,13 +7,15 @@ import { iwae } from "./iwae.js";
 import type { LatentKind, ObjectiveKind, PriorKind } from "./kinds.js";
 import { gaussian } from "./latent-gaussian.js";
 import { normal } from "./prior-normal.js";
+import { categorical } from "./latent-categorical.js"; // issue 18
+import { uniform } from "./prior-uniform.js"; // issue 18
 
 /** Objectives a config may name (`objective.type`). */
 export const OBJECTIVES: Readonly<Record<string, ObjectiveKind>> = Object.freeze({ elbo, iwae });
 /** Priors a config may name (`prior.type`). */
-export const PRIORS: Readonly<Record<string, PriorKind>> = Object.freeze({ normal });
+export const PRIORS: Readonly<Record<string, PriorKind>> = Object.freeze({ normal, uniform });
 /** Latent families a config may name (`latent.type`). */
-export const LATENTS: Readonly<Record<string, LatentKind>> = Object.freeze({ gaussian });
+export const LATENTS: Readonly<Record<string, LatentKind>> = Object.freeze({ gaussian, categorical });
 
 function entryOf<T>(table: Readonly<Record<string, T>>, name: string, what: string): T {
   const k = Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;

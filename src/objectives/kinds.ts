@@ -24,6 +24,13 @@ export interface LatentContext {
   /** The latent family's and the prior's settings. */
   latent: Settings;
   prior: Settings;
+  // ---- categorical latent (issue 18): generic step hooks
+  /** Training steps taken before this one (0-based; the model's `steps`):
+   *  drives schedules such as the Gumbel-softmax temperature. */
+  step: number;
+  /** True inside a training step (forwardBackward); false in inference, where
+   *  a relaxed latent samples its exact (discrete) posterior instead. */
+  training: boolean;
 }
 
 /** A latent family: q(z|x) from the encoder's head and how z is sampled. */
@@ -56,6 +63,19 @@ export interface LatentKind {
   kl?(c: LatentContext, B: number): void;
   /** Writes dh = w·∂KL/∂h (only when closedKL(prior)). */
   klBackward?(c: LatentContext, B: number, w: number): void;
+  // ---- categorical latent (issue 18): generic optional hooks
+  /** Throws an ArgumentError (naming `at`) for an objective it cannot train with. */
+  checkObjective?(objective: Settings, at: string): void;
+  /** encode's result from the head rows h (rows × headWidth); absent: the
+   *  Gaussian split [μ | log σ²]. */
+  encodeRows?(h: Float32Array, rows: number, L: number, s: Settings): { mean: Float32Array; logvar: Float32Array; logits?: Float32Array };
+  /** A code per row from the head rows: the posterior's mode (draw null) or
+   *  one draw z ~ q(z|x); absent: the Gaussian's μ or μ + σ·ε. */
+  codeOf?(h: Float32Array, rows: number, L: number, s: Settings, draw: Draw | null): Float32Array;
+  /** Public methods or options it does not support: key ("impute",
+   *  "interpolate.spherical", "sample.temperature") → what is expected
+   *  instead and why (the text of the ArgumentError). */
+  refuses?: Readonly<Record<string, string>>;
 }
 
 /** A prior p(z). */
@@ -71,7 +91,8 @@ export interface PriorKind {
   logpBackward(c: LatentContext, n: number): void;
   /** n draws z ~ p(z) (n × L), scaled by `temperature` around the prior's
    *  centre, from `draw` (the evaluation stream) and the current weights. */
-  sample(n: number, L: number, s: Settings, temperature: number, draw: Draw, weights: () => Record<string, Float32Array>): Float32Array;
+  sample(n: number, L: number, s: Settings, temperature: number, draw: Draw, weights: () => Record<string, Float32Array>,
+         latent?: Settings): Float32Array; // latent: the latent family's settings (a structured code's shape; issue 18)
 }
 
 /** Standard normals or uniforms on [0, 1) from the evaluation stream. */
