@@ -14,7 +14,9 @@
 //            −ELBO (one-hot z ~ q, closed-form KL) on 1,000 binarized test
 //            images and −log p(x) (importance-weighted, k = `--k`, default 100)
 //            on the first 500.
-// Writes bench/CATEGORICAL-RESULTS.md and bench/categorical-results.json.
+// `--gray` trains on pixels / 255 as the authors' notebook does, `--variables N`
+// sets N (their "Categorical VAE.ipynb" uses 30). Writes
+// bench/CATEGORICAL-<N>X10[-GRAY]-RESULTS.md and bench/categorical-<N>x10[-gray]-results.json.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Adam, loadMnist, VAE, type VAEConfig } from "../src/index.js";
@@ -24,8 +26,12 @@ import { describeMachine, flag, machine, mdTable, median, ROOT } from "./common.
 const B = 100, D = 784;
 const epochs = Number(flag("epochs") ?? 3), limit = Number(flag("limit") ?? 60000), K_IW = Number(flag("k") ?? 100);
 const STEPS = Number(flag("steps") ?? 40);
-const NET = { inputDim: D, encoder: [512, 256], decoder: [256, 512], activation: "relu", seed: 1 } as const;
-const CAT: VAEConfig = { ...NET, latent: { type: "categorical", variables: 20, classes: 10 } };
+// --gray: Bernoulli on pixels / 255 as the authors' notebook feeds them (default: binarized once);
+// --variables N (default 20; the notebook "Categorical VAE.ipynb" uses 30)
+const gray = flag("gray") === true, variables = Number(flag("variables") ?? 20);
+const tag = `${variables}x10${gray ? "-gray" : ""}`;
+const NET: VAEConfig = { inputDim: D, encoder: [512, 256], decoder: [256, 512], activation: "relu", seed: 1 };
+const CAT: VAEConfig = { ...NET, latent: { type: "categorical", variables, classes: 10 } };
 const GAUSS: VAEConfig = { ...NET, latentDim: 20 };
 
 /** x ~ Bernoulli(pixel), once, from a seeded mulberry32 stream. */
@@ -56,7 +62,7 @@ async function stepTimes(config: VAEConfig, x: Float32Array): Promise<{ wall: nu
 /** The categorical latent's kernels alone on a step's shapes (B rows, 20 × 10). */
 async function latentKernelTimes(): Promise<{ wall: number[]; cpu: number[] }> {
   const v = await VAE.create(CAT, { build: "plain", threads: 1 });
-  const k = v.kernels.raw, base = v.kernels.base, N = 20, Kc = 10, W = N * Kc;
+  const k = v.kernels.raw, base = v.kernels.base, N = variables, Kc = 10, W = N * Kc;
   v.kernels.reserve(16 * B * W * 4);
   const h = base, eps = h + B * W * 4, z = eps + B * W * 4, dz = z + B * W * 4, dh = dz + B * W * 4, kl = dh + B * W * 4, st = kl + B * 4;
   k.rng_seed(st, 1, 0);
@@ -76,8 +82,9 @@ async function latentKernelTimes(): Promise<{ wall: number[]; cpu: number[] }> {
 }
 
 const m = machine();
-const train = binarize((await loadMnist({ split: "train", limit })).images, 1);
-const test = binarize((await loadMnist({ split: "test", limit: 1000 })).images, 2);
+const rawTrain = (await loadMnist({ split: "train", limit })).images, rawTest = (await loadMnist({ split: "test", limit: 1000 })).images;
+const train = gray ? rawTrain : binarize(rawTrain, 1);
+const test = gray ? rawTest : binarize(rawTest, 2);
 
 const cat = await stepTimes(CAT, train), gauss = await stepTimes(GAUSS, train), lat = await latentKernelTimes();
 const speed = {
@@ -101,19 +108,19 @@ const negElbo = -mean(vae.elbo(test).elbo);
 const nll = -mean(vae.logLikelihood(test.subarray(0, 500 * D), { samples: K_IW }));
 console.log({ negElbo, nll });
 
-const result = { machine: m, config: vae.config, epochs, limit, batch: B, lr: 1e-3, speed, perEpoch, test: { negElbo, nllRows: 500, k: K_IW, nll, elboRows: 1000 } };
-writeFileSync(join(ROOT, "bench", "categorical-results.json"), JSON.stringify(result, null, 2) + "\n");
-const md = `# Categorical latent (Gumbel-softmax, 20 × 10) on MNIST
+const result = { machine: m, data: gray ? "pixels / 255" : "binarized once (seed 1 train, seed 2 test)", config: vae.config, epochs, limit, batch: B, lr: 1e-3, speed, perEpoch, test: { negElbo, nllRows: 500, k: K_IW, nll, elboRows: 1000 } };
+writeFileSync(join(ROOT, "bench", `categorical-${tag}-results.json`), JSON.stringify(result, null, 2) + "\n");
+const md = `# Categorical latent (Gumbel-softmax, ${variables} × 10) on MNIST
 
 ${describeMachine(m)}
 
-Command: \`npm run bench:categorical -- --epochs ${epochs} --limit ${limit} --k ${K_IW}\` (plain build, one thread, batch ${B}, Adam 1e-3).
-Network 784-512-256-(20 × 10)-256-512-784, relu, Bernoulli; MNIST binarized once (seed 1 train, seed 2 test).
+Command: \`npm run bench:categorical -- --epochs ${epochs} --limit ${limit} --k ${K_IW} --variables ${variables}${gray ? " --gray" : ""}\` (plain build, one thread, batch ${B}, Adam 1e-3).
+Network 784-512-256-(${variables} × 10)-256-512-784, relu, Bernoulli; MNIST ${result.data}.
 
 ## Speed (median of ${STEPS} steps after 5 warm-up steps; CPU time is the process's, which on a shared machine is the better measure)
 
 ${mdTable(["", "wall ms", "CPU ms"], [
-  ["trainStep, categorical 20 × 10", speed.categoricalStepMs.toFixed(2), speed.categoricalStepCpuMs.toFixed(2)],
+  [`trainStep, categorical ${variables} × 10`, speed.categoricalStepMs.toFixed(2), speed.categoricalStepCpuMs.toFixed(2)],
   ["trainStep, Gaussian latentDim 20 (peer, same networks)", speed.gaussianStepMs.toFixed(2), speed.gaussianStepCpuMs.toFixed(2)],
   ["ratio categorical / Gaussian", (speed.categoricalStepMs / speed.gaussianStepMs).toFixed(3), (speed.categoricalStepCpuMs / speed.gaussianStepCpuMs).toFixed(3)],
   ["the latent's kernels alone (noise, sampler fwd + bwd, KL fwd + bwd; CPU: mean of 200)", speed.latentKernelsMs.toFixed(3), speed.latentKernelsCpuMs.toFixed(3)],
@@ -125,6 +132,6 @@ ${mdTable(["epoch", "train loss (relaxed −ELBO)", "reconstruction", "KL", "τ 
 
 Test, discrete model: −ELBO ${negElbo.toFixed(2)} nats (1,000 images), −log p(x) ≈ ${nll.toFixed(2)} nats (IWAE bound under the discrete posterior, k = ${K_IW}, 500 images).
 `;
-writeFileSync(join(ROOT, "bench", "CATEGORICAL-RESULTS.md"), md);
+writeFileSync(join(ROOT, "bench", `CATEGORICAL-${tag.toUpperCase()}-RESULTS.md`), md);
 console.log(md);
 vae.dispose();
