@@ -75,6 +75,13 @@ function chunk<T>(a: T[], n: number): T[][] {
  *  or every image draws `label`. */
 export function samplesFigure(ctx: FigureContext, o: { n?: number; cols?: number; temperature?: number; seed?: number; label?: number } = {}): Canvas {
   const n = o.n ?? 64, cols = o.cols ?? 8, L = ctx.vae.config.latentDim;
+  if (ctx.vae.config.latent.type !== "gaussian") {
+    // issue 18: a non-Gaussian code is drawn by the model's prior (categorical: one-hot,
+    // from the model's evaluation stream; a temperature other than 1 is refused by name)
+    const classes = Array.from({ length: n }, (_, i) => o.label ?? Math.floor(i / cols) % Math.max(1, ctx.classes));
+    const x = ctx.vae.sample(n, { condition: classRows(ctx, classes), ...(o.temperature !== undefined && o.temperature !== 1 ? { temperature: o.temperature } : {}) });
+    return drawGrid(ctx, chunk(split(x, ctx.data.dim), cols));
+  }
   const z = seededNormals(n * L, o.seed ?? 0);
   const t = o.temperature ?? 1;
   for (let i = 0; i < z.length; i++) z[i] *= t;
