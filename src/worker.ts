@@ -193,6 +193,8 @@ export interface Encoding {
   mean: Float32Array;
   /** Log-variances log σ². */
   logvar: Float32Array;
+  /** A categorical latent only: log π (then `mean` is π; see VAE.encode). */
+  logits?: Float32Array;
 }
 
 /** Per-row ELBO and its terms (nats). */
