@@ -50,6 +50,9 @@ export const MODEL: Group = ["Model", {
   beta: { type: "string", default: "1", value: "<x>", help: "weight β on the KL term (β-VAE; 0 = autoencoder objective)" },
   conditional: { type: "boolean", help: "conditional VAE: the labels, one-hot, condition encoder and decoder" },
   init: { type: "string", default: "glorot", value: "glorot|he", help: "weight initialisation" },
+  objective: { type: "string", default: "elbo", value: "elbo|iwae", help: "training objective: the ELBO, or the importance-weighted bound with --k samples" },
+  k: { type: "string", default: "5", value: "<n>", help: "--objective iwae: importance samples per example (a step's decoder runs on batch × k rows)" },
+  gradient: { type: "string", default: "iwae", value: "iwae|dreg", help: "--objective iwae: gradient estimator (dreg: doubly reparameterized, Tucker et al. 2018)" },
 }];
 
 export const TRAINING: Group = ["Training", {

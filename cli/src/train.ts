@@ -92,6 +92,16 @@ const RESUME_FLAGS = new Set(["resume", "epochs", "iwae-samples", "iwae-images",
 
 class Interrupted extends Error {}
 
+/** config.objective from --objective, --k and --gradient (absent: the ELBO default). */
+function objectiveFromFlags(f: Flags): Pick<VAEConfig, "objective"> {
+  const type = f.oneOf("objective", ["elbo", "iwae"] as const);
+  if (type === "elbo") {
+    for (const flag of ["k", "gradient"]) if (f.given(flag)) throw new UsageError(`--${flag} applies to --objective iwae, not elbo`);
+    return {};
+  }
+  return { objective: { type, samples: f.int("k", 1, 4096), gradient: f.oneOf("gradient", ["iwae", "dreg"] as const) } };
+}
+
 /** Settings from the flags of a new run (before the data is known). */
 function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<VAEConfig, "inputDim"> } {
   const likelihood = f.oneOf("likelihood", LIKELIHOODS);
@@ -112,6 +122,7 @@ function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<V
       beta: f.num("beta", { min: 0 }),
       seed: f.int("seed", 0, 2 ** 53 - 1),
       init: f.oneOf("init", ["glorot", "he"] as const),
+      ...objectiveFromFlags(f),
     },
     epochs: f.int("epochs", 1, 1e6),
     batchSize: f.int("batch-size", 1, 1 << 16),
@@ -321,7 +332,8 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     log(`${resume ? "resuming" : "run"} ${shown}: ${[c.inputDim, ...c.encoder.map(entryLabel), c.latentDim, ...c.decoder.map(entryLabel), c.inputDim].join("-")} ${c.activation}, ${c.likelihood}` +
       `${classes ? `, conditional on ${classes} classes` : ""}, β ${c.beta}, ${vae.parameterCount.toLocaleString("en-US")} parameters, ${vae.build} build, ${vae.threads} thread${vae.threads === 1 ? "" : "s"}${vae.threadsNote ? ` (${vae.threadsNote})` : ""}`);
     log(`data: ${data.description}: ${train.n} train, ${data.test.n} test (${data.testSource})`);
-    log(`training: epochs ${vae.epochs + 1}..${settings.epochs}, batch ${settings.batchSize}, Adam lr ${settings.lr}` +
+    const o = c.objective;
+    log(`training: ${o.type === "iwae" ? `IWAE bound, k = ${o.samples}${o.gradient === "dreg" ? ", DReG gradient" : ""}` : "ELBO"}, epochs ${vae.epochs + 1}..${settings.epochs}, batch ${settings.batchSize}, Adam lr ${settings.lr}` +
       `${settings.weightDecay ? `, weight decay ${settings.weightDecay}` : ""}${settings.clipNorm ? `, clip ${settings.clipNorm}` : ""}${settings.klWarmup ? `, KL warm-up ${settings.klWarmup} epochs` : ""}`);
     let epochLosses: number[] = [];
     let batchesSeen = 0;

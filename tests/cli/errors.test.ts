@@ -34,6 +34,9 @@ describe("bad flags → exit code 2", () => {
   it("stray argument", () => fails(["mnist"], 2, 'unexpected argument "mnist"'));
   it("flag of another data source", () => fails(["--train", "x.csv"], 2, "--train applies to --data csv/npy, not --data mnist"));
   it("--sigma with the Bernoulli likelihood", () => fails(["--sigma", "0.5"], 2, "--sigma applies to --likelihood gaussian"));
+  it("--k without --objective iwae", () => fails(["--k", "5"], 2, "--k applies to --objective iwae, not elbo"));
+  it("--objective iwae with k = 0", () => fails(["--objective", "iwae", "--k", "0"], 2, '--k: expected an integer in [1, 4096], got "0"'));
+  it("unknown objective", () => fails(["--objective", "vae"], 2, '--objective: expected one of elbo, iwae, got "vae"'));
   it("--conditional without labels", async () => {
     const p = file("nolabels.csv", "0,0.5\n1,0.25\n0.5,0.5\n");
     await fails(["--data", "csv", "--train", p, "--conditional"], 2, "--conditional needs labels");

@@ -78,6 +78,25 @@ describe.each(["plain", "relaxed"] as const)("%s build", (build) => {
   });
 });
 
+describe.each(["plain", "relaxed"] as const)("objectives, %s build", (build) => {
+  for (const objective of [{ type: "iwae" as const, samples: 7 }, { type: "iwae" as const, samples: 5, gradient: "dreg" as const }]) {
+    it(`30 steps of ${JSON.stringify(objective)}, every call split (minWork 0), B = 23: same bits on 1, 2, 3 threads`, async () => {
+      const x = randomArray(100 * 61, 3, 0, 1);
+      let ref: { bits: Uint32Array; losses: number[] } | null = null;
+      for (const t of [1, 2, 3]) {
+        const vae = await model({ ...UNEVEN, objective }, t, build, 0);
+        const losses = train(vae, x, 30, 23);
+        const bits = stateBits(vae);
+        if (!ref) ref = { bits, losses };
+        else {
+          expect(losses, `${t} threads: losses`).toEqual(ref.losses);
+          expectSameBits(bits, ref.bits, `${t} threads: weights and moments`);
+        }
+      }
+    });
+  }
+});
+
 describe("plain build, default threshold", () => {
   it("784-400-20-400-784 at B = 67: 50 steps give the same bits on 1, 2, 3 and 4 threads", async () => {
     const cfg: VAEConfig = { inputDim: 784, encoder: [400], latentDim: 20, decoder: [400], seed: 3, maxBatch: 67 };
