@@ -72,6 +72,9 @@ export interface LatentKind {
   /** A code per row from the head rows: the posterior's mode (draw null) or
    *  one draw z ~ q(z|x); absent: the Gaussian's μ or μ + σ·ε. */
   codeOf?(h: Float32Array, rows: number, L: number, s: Settings, draw: Draw | null): Float32Array;
+  /** Settings that only drive training (not the weights' meaning): a model
+   *  may load a file that differs in them (VAE.load keeps its own). */
+  trainingSettings?: readonly string[];
   /** Public methods or options it does not support: key ("impute",
    *  "interpolate.spherical", "sample.temperature") → what is expected
    *  instead and why (the text of the ArgumentError). */

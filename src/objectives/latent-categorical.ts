@@ -129,6 +129,7 @@ export const categorical: LatentKind = {
     }
     return z;
   },
+  trainingSettings: ["temperature", "straightThrough"],
   refuses: {
     impute: "a model with a Gaussian latent (Metropolis-within-Gibbs and pseudo-Gibbs sample a Gaussian q(z|x); imputation is not implemented for the categorical latent)",
     "interpolate.spherical": "false: a spherical path leaves the simplex of class probabilities (the linear path between them stays on it)",

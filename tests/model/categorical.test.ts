@@ -196,6 +196,17 @@ describe("determinism", () => {
     for (let s = 10; s < 20; s++) d.trainStep(batch(s));
     expect(d.getWeights()["encoder.0.weight"]).not.toEqual(a.getWeights()["encoder.0.weight"]);
   });
+
+  it("vae.load takes a file that differs only in the schedule or straight-through (training settings), not one of another code shape", async () => {
+    const src = await make(UNEVEN);
+    src.trainStep(randomArray(20 * 61, 3, 0, 1));
+    const other = await make({ ...UNEVEN, latent: { type: "categorical", variables: 7, classes: 5, temperature: { initial: 2, rate: 0 }, straightThrough: true } });
+    other.load(src.save());
+    expect(other.getWeights()).toEqual(src.getWeights());
+    expect(other.config.latent.straightThrough).toBe(true); // its own settings stay
+    const shape = await make({ ...UNEVEN, latent: { type: "categorical", variables: 5, classes: 7 } });
+    expect(() => shape.load(src.save())).toThrow(/its architecture .* differs/);
+  });
 });
 
 describe("inference on a small code (2 variables × 3 classes: 9 codes, enumerated)", () => {
