@@ -95,16 +95,24 @@ export const categorical: LatentKind = {
     for (let r = 0; r < rows; r++) {
       for (let n = 0; n < N; n++) {
         const o = r * L + n * K;
-        let m = -Infinity;
-        for (let k = 0; k < K; k++) m = Math.max(m, h[o + k]);
-        let sum = 0;
-        for (let k = 0; k < K; k++) sum += Math.exp(h[o + k] - m);
+        let m = -Infinity, at = 0;
+        for (let k = 0; k < K; k++) if (h[o + k] > m) { m = h[o + k]; at = k; }
+        let m2 = -Infinity; // the largest of the others (K ≥ 2)
+        for (let k = 0; k < K; k++) if (k !== at) m2 = Math.max(m2, h[o + k]);
+        let sum = 0, sum2 = 0;
+        for (let k = 0; k < K; k++) {
+          sum += Math.exp(h[o + k] - m);
+          if (k !== at) sum2 += Math.exp(h[o + k] - m2);
+        }
         const lse = m + Math.log(sum);
         for (let k = 0; k < K; k++) {
-          const lq = h[o + k] - lse, rest = sum - Math.exp(h[o + k] - m); // Σ_{j≠k} e^(l_j − m)
+          // log(1 − π_k) = log Σ_{j≠k} e^(l_j) − lse: for the most probable class from the others'
+          // own sum (no cancellation when π_k ≈ 1), else sum − e^(l_k − m) ≥ 1
+          const logRest = k === at ? m2 + Math.log(sum2) : m + Math.log(sum - Math.exp(h[o + k] - m));
+          const lq = h[o + k] - lse;
           mean[o + k] = Math.exp(lq);
           logits[o + k] = lq;
-          logvar[o + k] = lq + (m + Math.log(rest) - lse);
+          logvar[o + k] = lq + (logRest - lse);
         }
       }
     }

@@ -237,6 +237,25 @@ describe("inference on a small code (2 variables × 3 classes: 9 codes, enumerat
     }
   });
 
+  it("encode stays finite and exact for a confident encoder (logit gaps of 50 and 800)", async () => {
+    const { v, xr } = await setup();
+    const head = "encoder.1";
+    const W = v.getWeights()[`${head}.weight`];
+    const bias = Float32Array.from([50, 0, -1, 800, 0, 0.5]);
+    v.setWeights({ [`${head}.weight`]: new Float32Array(W.length), [`${head}.bias`]: bias });
+    const e = v.encode(xr.subarray(0, D));
+    for (let n = 0; n < 2; n++) {
+      const l = Array.from(bias.subarray(n * 3, n * 3 + 3));
+      const lse = (a: number[]) => { const m = Math.max(...a); return m + Math.log(a.reduce((s, x) => s + Math.exp(x - m), 0)); };
+      for (let k = 0; k < 3; k++) {
+        const want = l[k] - lse(l) + lse(l.filter((_, j) => j !== k)) - lse(l); // log π_k + log(1 − π_k)
+        const got = e.logvar[n * 3 + k];
+        expect(Number.isFinite(got), `logvar[${n * 3 + k}]`).toBe(true);
+        expect(Math.abs(got - want), `logvar[${n * 3 + k}]: ${got} vs ${want}`).toBeLessThan(1e-6 * Math.abs(want) + 1e-6);
+      }
+    }
+  });
+
   it("logLikelihood (k = 4000) is the exact log p(x) = log Σ_z p(x|z)·K^−N, within 0.02 nats; the ELBO's KL is the closed form", async () => {
     const { v, xr, rows, lik, q } = await setup();
     const ll = v.logLikelihood(xr, { samples: 4000 });
