@@ -267,7 +267,8 @@ export class VAE {
   /**
    * Loss and the gradient of every parameter on a batch, without updating.
    * `noise` (rows × latentDim) fixes ε; otherwise it is drawn from the training
-   * stream. `estimator: "score"` gives the REINFORCE encoder gradient.
+   * stream (a categorical latent: Gumbel(0, 1) noise, rows × variables·classes).
+   * `estimator: "score"` gives the REINFORCE encoder gradient.
    */
   computeGradients(batch: Rows | BatchInput, options: {
     noise?: Rows; beta?: number; estimator?: "reparameterized" | "score"; baseline?: boolean;
