@@ -15,8 +15,9 @@
 //            images and −log p(x) (importance-weighted, k = `--k`, default 100)
 //            on the first 500.
 // `--gray` trains on pixels / 255 as the authors' notebook does, `--variables N`
-// sets N (their "Categorical VAE.ipynb" uses 30). Writes
-// bench/CATEGORICAL-<N>X10[-GRAY]-RESULTS.md and bench/categorical-<N>x10[-gray]-results.json.
+// sets N (their "Categorical VAE.ipynb" uses 30), `--straight-through` trains
+// the straight-through variant. Writes bench/CATEGORICAL-<N>X10[-GRAY][-ST]-RESULTS.md
+// and bench/categorical-<N>x10[-gray][-st]-results.json.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Adam, loadMnist, VAE, type VAEConfig } from "../src/index.js";
@@ -28,10 +29,11 @@ const epochs = Number(flag("epochs") ?? 3), limit = Number(flag("limit") ?? 6000
 const STEPS = Number(flag("steps") ?? 40);
 // --gray: Bernoulli on pixels / 255 as the authors' notebook feeds them (default: binarized once);
 // --variables N (default 20; the notebook "Categorical VAE.ipynb" uses 30)
-const gray = flag("gray") === true, variables = Number(flag("variables") ?? 20);
-const tag = `${variables}x10${gray ? "-gray" : ""}`;
+// --straight-through: the straight-through variant
+const gray = flag("gray") === true, variables = Number(flag("variables") ?? 20), st = flag("straight-through") === true;
+const tag = `${variables}x10${gray ? "-gray" : ""}${st ? "-st" : ""}`;
 const NET: VAEConfig = { inputDim: D, encoder: [512, 256], decoder: [256, 512], activation: "relu", seed: 1 };
-const CAT: VAEConfig = { ...NET, latent: { type: "categorical", variables, classes: 10 } };
+const CAT: VAEConfig = { ...NET, latent: { type: "categorical", variables, classes: 10, straightThrough: st } };
 const GAUSS: VAEConfig = { ...NET, latentDim: 20 };
 
 /** x ~ Bernoulli(pixel), once, from a seeded mulberry32 stream. */
@@ -114,7 +116,7 @@ const md = `# Categorical latent (Gumbel-softmax, ${variables} × 10) on MNIST
 
 ${describeMachine(m)}
 
-Command: \`npm run bench:categorical -- --epochs ${epochs} --limit ${limit} --k ${K_IW} --variables ${variables}${gray ? " --gray" : ""}\` (plain build, one thread, batch ${B}, Adam 1e-3).
+Command: \`npm run bench:categorical -- --epochs ${epochs} --limit ${limit} --k ${K_IW} --variables ${variables}${gray ? " --gray" : ""}${st ? " --straight-through" : ""}\` (plain build, one thread, batch ${B}, Adam 1e-3).
 Network 784-512-256-(${variables} × 10)-256-512-784, relu, Bernoulli; MNIST ${result.data}.
 
 ## Speed (median of ${STEPS} steps after 5 warm-up steps; CPU time is the process's, which on a shared machine is the better measure)
