@@ -11,6 +11,7 @@
 
 import { exp4, log1p01x4 } from "./simd";
 import { argInt, argPtr, arg, parallelFor, rangeEnd, rangeStart, rangeTasks, setArg, shouldSplit } from "./threads";
+import { addInto } from "./vector";
 
 export const ACT_IDENTITY: i32 = 0;
 export const ACT_RELU: i32 = 1;
@@ -82,7 +83,40 @@ function backwardTask(t: i32, _scratch: usize): i32 {
   return 0;
 }
 
-function activationForwardRange(y: usize, x: usize, n: i32, kind: i32, alpha: f32): void {
+/** The backward of a layer's activation and bias in one pass over dy:
+ *  g = dy (rows, n) ⊙ f'(y (rows, n)), written over dy, and db (n) [+]= Σ_r g[r, :]
+ *  (rows added in order; db written when !accumulate). Split by column
+ *  ranges: each column's sum is one thread's, in row order, so the bits are
+ *  those of activation_backward then add_rows on any thread count. */
+export function activation_backward_bias(db: usize, dy: usize, y: usize, rows: i32, n: i32,
+                                         kind: i32, alpha: f32, accumulate: i32): void {
+  if (!accumulate) memory.fill(db, 0, <usize>n << 2);
+  if (!shouldSplit(2 * work(rows * n, kind))) {
+    backwardBiasColumns(db, dy, y, rows, n, 0, n, kind, alpha);
+    return;
+  }
+  setArg(0, <f64>db); setArg(1, <f64>dy); setArg(2, <f64>y); setArg(3, rows); setArg(4, n);
+  setArg(5, kind); setArg(6, alpha);
+  parallelFor(backwardBiasTask, rangeTasks(n, 16));
+}
+
+function backwardBiasTask(t: i32, _scratch: usize): i32 {
+  backwardBiasColumns(argPtr(0), argPtr(1), argPtr(2), argInt(3), argInt(4), rangeStart(t), rangeEnd(t), argInt(5), <f32>arg(6));
+  return 0;
+}
+
+// Columns [j0, j1) of activation_backward_bias, row by row.
+function backwardBiasColumns(db: usize, dy: usize, y: usize, rows: i32, n: i32, j0: i32, j1: i32, kind: i32, alpha: f32): void {
+  const w = j1 - j0, dbj = db + (<usize>j0 << 2);
+  for (let r = 0; r < rows; r++) {
+    const o = (<usize>r * n + j0) << 2;
+    activationBackwardRange(dy + o, dy + o, y + o, w, kind, alpha);
+    addInto(dbj, dy + o, w);
+  }
+}
+
+/** y (n) = f(x (n)) on the calling thread (gemm_act's epilogue: per tile row). */
+export function activationForwardRange(y: usize, x: usize, n: i32, kind: i32, alpha: f32): void {
   let i = 0;
   if (kind == ACT_IDENTITY) {
     if (y != x) memory.copy(y, x, <usize>n << 2);

@@ -27,11 +27,13 @@
 // the chunk is in cache. With one channel on the patch side (conv2d Cin = 1,
 // conv2d_transpose Cout = 1) the GEMMs would be thin (kh·kw wide): those
 // shapes take the direct conv1_* kernels below instead, over the whole batch.
-// Not here: dilation, groups, threads; shapes, pads and "same" (src/conv-shape.ts).
-import { gemm, gemm_scratch_bytes, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
-import { activation_backward, activation_forward } from "./activation";
-import { add_rows, addInto } from "./vector";
+// Threads: the GEMMs split by tiles, im2col by patch rows, col2im by image rows.
+// Not here: dilation, groups; shapes, pads and "same" (src/conv-shape.ts).
+import { gemm, gemm_act, gemm_pair, gemm_scratch_bytes, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
+import { ACT_IDENTITY, activation_backward_bias, activation_forward, activationForwardRange } from "./activation";
+import { addInto } from "./vector";
 import { hsum, madd } from "./simd";
+import { arg, argInt, argPtr, parallelFor, rangeEnd, rangeStart, rangeTasks, setArg, shouldSplit } from "./threads";
 
 // @ts-ignore: decorator
 @inline function zeroF(dst: usize, n: i32): void {
@@ -50,37 +52,62 @@ import { hsum, madd } from "./simd";
 /**
  * Writes cols (nb·Hp·Wp, kh·kw·Ci): row (n, oy, ox), column (ty, tx, ci) holds
  * img[n, oy·sh−pt+ty, ox·sw−pl+tx, ci], or 0 outside img (nb, Hi, Wi, Ci).
+ * On threads, split by ranges of patch rows (n, oy): each writes its own rows.
  */
 export function conv_im2col(cols: usize, img: usize, nb: i32, Hi: i32, Wi: i32, Ci: i32,
                             Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
+  // a float copied ≈ 8 multiply-adds of work
+  if (!shouldSplit(8 * <f64>nb * <f64>Hp * <f64>Wp * <f64>(kh * kw * Ci))) {
+    im2colRows(cols, img, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl, 0, nb * Hp);
+    return;
+  }
+  setConvArgs(cols, img, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl);
+  parallelFor(im2colTask, rangeTasks(nb * Hp, 1));
+}
+
+// ARGS 0 … 12 of a split im2col / col2im.
+function setConvArgs(cols: usize, img: usize, Hi: i32, Wi: i32, Ci: i32, Hp: i32, Wp: i32,
+                     kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
+  setArg(0, <f64>cols); setArg(1, <f64>img); setArg(2, Hi); setArg(3, Wi); setArg(4, Ci); setArg(5, Hp); setArg(6, Wp);
+  setArg(7, kh); setArg(8, kw); setArg(9, sh); setArg(10, sw); setArg(11, pt); setArg(12, pl);
+}
+
+function im2colTask(t: i32, _scratch: usize): i32 {
+  im2colRows(argPtr(0), argPtr(1), argInt(2), argInt(3), argInt(4), argInt(5), argInt(6), argInt(7), argInt(8),
+             argInt(9), argInt(10), argInt(11), argInt(12), rangeStart(t), rangeEnd(t));
+  return 0;
+}
+
+// Patch rows (n, oy) = r for r in [r0, r1) of conv_im2col (r = n·Hp + oy).
+function im2colRows(cols: usize, img: usize, Hi: i32, Wi: i32, Ci: i32, Hp: i32, Wp: i32,
+                    kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, r0: i32, r1: i32): void {
   const run = kw * Ci;                          // floats of one kernel row of a patch
   const ld = <usize>Wi * Ci;                    // floats of one image row
-  let dst = cols;
-  for (let n = 0; n < nb; n++) {
+  let dst = cols + ((<usize>r0 * Wp * kh * run) << 2);
+  for (let r = r0; r < r1; r++) {
+    const n = r / Hp, oy = r - n * Hp;
     const imgN = img + ((<usize>n * Hi * ld) << 2);
-    for (let oy = 0; oy < Hp; oy++) {
-      for (let ox = 0; ox < Wp; ox++) {
-        const ix0 = ox * sw - pl;
-        const inside = ix0 >= 0 && ix0 + kw <= Wi;
-        for (let ty = 0; ty < kh; ty++) {
-          const iy = oy * sh - pt + ty;
-          if (iy < 0 || iy >= Hi) {
-            zeroF(dst, run);
+    for (let ox = 0; ox < Wp; ox++) {
+      const ix0 = ox * sw - pl;
+      const inside = ix0 >= 0 && ix0 + kw <= Wi;
+      for (let ty = 0; ty < kh; ty++) {
+        const iy = oy * sh - pt + ty;
+        if (iy < 0 || iy >= Hi) {
+          zeroF(dst, run);
+        } else {
+          const src = imgN + ((<usize>iy * ld) << 2);
+          if (inside) {
+            copyF(dst, src + (<usize>(ix0 * Ci) << 2), run);
           } else {
-            const src = imgN + ((<usize>iy * ld) << 2);
-            if (inside) {
-              copyF(dst, src + (<usize>(ix0 * Ci) << 2), run);
-            } else {
-              for (let tx = 0; tx < kw; tx++) {
-                const ix = ix0 + tx;
-                const d = dst + (<usize>(tx * Ci) << 2);
-                if (ix < 0 || ix >= Wi) zeroF(d, Ci);
-                else copyF(d, src + (<usize>(ix * Ci) << 2), Ci);
-              }
+            for (let tx = 0; tx < kw; tx++) {
+              const ix = ix0 + tx;
+              const d = dst + (<usize>(tx * Ci) << 2);
+              if (ix < 0 || ix >= Wi) zeroF(d, Ci);
+              else copyF(d, src + (<usize>(ix * Ci) << 2), Ci);
             }
           }
-          dst += <usize>run << 2;
         }
+        dst += <usize>run << 2;
       }
     }
   }
@@ -89,21 +116,69 @@ export function conv_im2col(cols: usize, img: usize, nb: i32, Hi: i32, Wi: i32, 
 /**
  * The adjoint of conv_im2col: accumulates img (nb, Hi, Wi, Ci) += each
  * in-image entry of cols (nb·Hp·Wp, kh·kw·Ci), in row order then (ty, tx).
+ * On threads, split by ranges of image rows (n, iy): a task adds, in that
+ * same order, the entries that land in its rows, so every pixel gets the
+ * same sum on any thread count.
  */
 export function conv_col2im_acc(img: usize, cols: usize, nb: i32, Hi: i32, Wi: i32, Ci: i32,
                                 Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
+  col2im(img, cols, nb, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl, COL2IM_ACC, 0, ACT_IDENTITY, 0);
+}
+
+/** conv_col2im_acc onto what img already holds. */
+const COL2IM_ACC: i32 = 0;
+/** img = 0 first (a convolution's dx). */
+const COL2IM_ZERO: i32 = 1;
+/** img = bias (Ci) per pixel first (a transposed convolution's y). */
+const COL2IM_BIAS: i32 = 2;
+
+// col2im with each task's rows first set per `init` and, once complete,
+// put through the activation: the bias, zeroing and activation passes of the
+// kernels below run on the task's rows while they are in cache, and split
+// with it. Per pixel the same values and order as those separate passes.
+function col2im(img: usize, cols: usize, nb: i32, Hi: i32, Wi: i32, Ci: i32,
+                Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+                init: i32, bias: usize, act: i32, alpha: f32): void {
+  if (!shouldSplit(8 * <f64>nb * <f64>Hp * <f64>Wp * <f64>(kh * kw * Ci))) {
+    col2imRows(img, cols, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl, 0, nb * Hi, init, bias, act, alpha);
+    return;
+  }
+  setConvArgs(cols, img, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl);
+  setArg(13, init); setArg(14, <f64>bias); setArg(15, act); setArg(16, alpha);
+  parallelFor(col2imTask, rangeTasks(nb * Hi, 1));
+}
+
+function col2imTask(t: i32, _scratch: usize): i32 {
+  col2imRows(argPtr(1), argPtr(0), argInt(2), argInt(3), argInt(4), argInt(5), argInt(6), argInt(7), argInt(8),
+             argInt(9), argInt(10), argInt(11), argInt(12), rangeStart(t), rangeEnd(t),
+             argInt(13), argPtr(14), argInt(15), <f32>arg(16));
+  return 0;
+}
+
+// col2im into image rows (n, iy) = d for d in [d0, d1) (d = n·Hi + iy).
+function col2imRows(img: usize, cols: usize, Hi: i32, Wi: i32, Ci: i32, Hp: i32, Wp: i32,
+                    kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, d0: i32, d1: i32,
+                    init: i32, bias: usize, act: i32, alpha: f32): void {
+  if (d0 >= d1) return;
   const run = kw * Ci;
   const ld = <usize>Wi * Ci;
-  let src = cols;
-  for (let n = 0; n < nb; n++) {
+  const rowBytes = <usize>(Wp * kh * run) << 2;  // one patch row (n, oy) of cols
+  for (let n = d0 / Hi; n <= (d1 - 1) / Hi; n++) {
+    const lo = max(d0 - n * Hi, 0), hi = min(d1 - n * Hi, Hi);   // this task's rows of image n
     const imgN = img + ((<usize>n * Hi * ld) << 2);
+    const mine = imgN + ((<usize>lo * ld) << 2), floats = <i32>(<usize>(hi - lo) * ld);
+    if (init == COL2IM_ZERO) zeroF(mine, floats);
+    else if (init == COL2IM_BIAS) for (let p = 0; p < (hi - lo) * Wi; p++) copyF(mine + ((<usize>p * Ci) << 2), bias, Ci);
     for (let oy = 0; oy < Hp; oy++) {
+      // rows this patch row reaches: oy·sh − pt + [0, kh)
+      if (oy * sh - pt + kh <= lo || oy * sh - pt >= hi) continue;
+      let src = cols + <usize>(n * Hp + oy) * rowBytes;
       for (let ox = 0; ox < Wp; ox++) {
         const ix0 = ox * sw - pl;
         const inside = ix0 >= 0 && ix0 + kw <= Wi;
         for (let ty = 0; ty < kh; ty++) {
           const iy = oy * sh - pt + ty;
-          if (iy >= 0 && iy < Hi) {
+          if (iy >= lo && iy < hi) {
             const dst = imgN + ((<usize>iy * ld) << 2);
             if (inside) {
               addInto(dst + (<usize>(ix0 * Ci) << 2), src, run);
@@ -118,6 +193,7 @@ export function conv_col2im_acc(img: usize, cols: usize, nb: i32, Hi: i32, Wi: i
         }
       }
     }
+    if (act != ACT_IDENTITY) activationForwardRange(mine, mine, floats, act, alpha);
   }
 }
 
@@ -437,9 +513,7 @@ export function conv_scratch_bytes(transpose: i32, H: i32, W: i32, C: i32, Ho: i
 
 // g = dy ⊙ act'(y) in place over (rows, Co); db (Co) [+]= Σ_rows g.
 function gradBias(db: usize, dy: usize, y: usize, rows: i32, Co: i32, act: i32, alpha: f32, accumulate: i32): void {
-  activation_backward(dy, dy, y, rows * Co, act, alpha);
-  if (!accumulate) memory.fill(db, 0, <usize>Co << 2);
-  add_rows(db, dy, rows, Co);
+  activation_backward_bias(db, dy, y, rows, Co, act, alpha, accumulate);
 }
 
 // Rows per block of conv1_patch_t_mul: 64 (its G block stays in L1), at most
@@ -475,8 +549,7 @@ export function conv2d_forward(y: usize, x: usize, w: usize, b: usize,
     const rows = m * Ho * Wo;
     conv_im2col(scratch, x + ((<usize>n0 * H * W * C) << 2), m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl);
     const yn = y + ((<usize>n0 * Ho * Wo * Co) << 2);
-    gemm(yn, scratch, w, b, rows, kc, Co, 0, 0, INIT_BIAS, gs);
-    activation_forward(yn, yn, rows * Co, act, alpha);   // while the chunk is in cache
+    gemm_act(yn, scratch, w, b, rows, kc, Co, 0, 0, INIT_BIAS, gs, act, alpha);   // bias, activation in the tile stores
   }
 }
 
@@ -510,8 +583,7 @@ export function conv2d_backward(dx: usize, dw: usize, db: usize, dy: usize, x: u
     // dcols (rows, kc) = g (rows, Co) · wᵀ (Co, kc); dx = col2im(dcols)
     gemm(scratch, gn, w, 0, rows, Co, kc, 0, 1, INIT_ZERO, gs);
     const dxn = dx + ((<usize>n0 * H * W * C) << 2);
-    memory.fill(dxn, 0, (<usize>m * H * W * C) << 2);
-    conv_col2im_acc(dxn, scratch, m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl);
+    col2im(dxn, scratch, m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl, COL2IM_ZERO, 0, ACT_IDENTITY, 0);   // dx = 0, then +=
   }
 }
 
@@ -535,12 +607,9 @@ export function conv2d_transpose_forward(y: usize, x: usize, w: usize, b: usize,
     const rows = m * H * W;
     // cols (rows, kc) = x (rows, C) · wᵀ (C, kc)
     gemm(scratch, x + ((<usize>n0 * H * W * C) << 2), w, 0, rows, C, kc, 0, 1, INIT_ZERO, gs);
-    // y = b, then += col2im(cols)
+    // y = act(b + col2im(cols)), row by row in one pass (split over threads by rows)
     const yn = y + ((<usize>n0 * Ho * Wo * Co) << 2);
-    const pixels = m * Ho * Wo;
-    for (let p = 0; p < pixels; p++) copyF(yn + ((<usize>p * Co) << 2), b, Co);
-    conv_col2im_acc(yn, scratch, m, Ho, Wo, Co, H, W, kh, kw, sh, sw, pt, pl);
-    activation_forward(yn, yn, pixels * Co, act, alpha);
+    col2im(yn, scratch, m, Ho, Wo, Co, H, W, kh, kw, sh, sw, pt, pl, COL2IM_BIAS, b, act, alpha);
   }
 }
 
@@ -570,8 +639,9 @@ export function conv2d_transpose_backward(dx: usize, dw: usize, db: usize, dy: u
     // cols (rows, kc) = im2col(g): the patches the conv2d (Ho, Wo) → (H, W) reads
     conv_im2col(scratch, dy + on, m, Ho, Wo, Co, H, W, kh, kw, sh, sw, pt, pl);
     // dw (kc, C) [+]= colsᵀ (kc, rows) · x (rows, C)
-    gemm(dw, scratch, xn, 0, kc, rows, C, 1, 0, accumulate || n0 > 0 ? INIT_ACC : INIT_ZERO, gs);
-    // dx (rows, C) = cols (rows, kc) · w (kc, C)
-    if (dx != 0) gemm(dx + ((<usize>n0 * H * W * C) << 2), scratch, w, 0, rows, kc, C, 0, 0, INIT_ZERO, gs);
+    const initW = accumulate || n0 > 0 ? INIT_ACC : INIT_ZERO;
+    // dx (rows, C) = cols (rows, kc) · w (kc, C): both only read cols, so on threads one job
+    if (dx != 0) gemm_pair(dw, scratch, xn, kc, rows, C, 1, 0, initW, dx + ((<usize>n0 * H * W * C) << 2), scratch, w, rows, kc, C, 0, 0, INIT_ZERO, gs);
+    else gemm(dw, scratch, xn, 0, kc, rows, C, 1, 0, initW, gs);
   }
 }

@@ -4,16 +4,15 @@
 //   dW += xᵀ·g      (IN, OUT)
 //   db += Σ_b g     (OUT)
 //   dx  = g·Wᵀ      (B, IN)   skipped when dx == 0 (the first layer)
-import { gemm, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
-import { activation_forward, activation_backward } from "./activation";
-import { add_rows } from "./vector";
+import { gemm, gemm_act, gemm_pair, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
+import { activation_backward_bias } from "./activation";
 
 /** Writes y (B, OUT) = act(x (B, IN) · w (IN, OUT) + b (OUT)); clobbers scratch. */
 export function dense_forward(y: usize, x: usize, w: usize, b: usize,
                               B: i32, IN: i32, OUT: i32, act: i32, alpha: f32,
                               scratch: usize): void {
-  gemm(y, x, w, b, B, IN, OUT, 0, 0, INIT_BIAS, scratch);
-  activation_forward(y, y, B * OUT, act, alpha);
+  // bias and activation in the GEMM's tile stores (one pass over y)
+  gemm_act(y, x, w, b, B, IN, OUT, 0, 0, INIT_BIAS, scratch, act, alpha);
 }
 
 /** Writes dy ← dy ⊙ act'(y) in place and dx (B, IN) (unless dx == 0);
@@ -23,12 +22,14 @@ export function dense_backward(dx: usize, dw: usize, db: usize, dy: usize,
                                x: usize, w: usize, y: usize,
                                B: i32, IN: i32, OUT: i32, act: i32, alpha: f32,
                                accumulate: i32, scratch: usize): void {
-  activation_backward(dy, dy, y, B * OUT, act, alpha);
+  // g = dy ⊙ act'(y) in place and db (OUT) [+]= Σ_b g[b, :] (batch rows in order), one pass
+  activation_backward_bias(db, dy, y, B, OUT, act, alpha, accumulate);
   // dW (IN, OUT) [+]= xᵀ (IN, B) · g (B, OUT)
-  gemm(dw, x, dy, 0, IN, B, OUT, 1, 0, accumulate ? INIT_ACC : INIT_ZERO, scratch);
-  // db (OUT) [+]= Σ_b g[b, :], batch rows added in order
-  if (!accumulate) memory.fill(db, 0, <usize>OUT << 2);
-  add_rows(db, dy, B, OUT);
-  // dx (B, IN) = g (B, OUT) · Wᵀ (OUT, IN)
-  if (dx != 0) gemm(dx, dy, w, 0, B, OUT, IN, 0, 1, INIT_ZERO, scratch);
+  const initW = accumulate ? INIT_ACC : INIT_ZERO;
+  // dx (B, IN) = g (B, OUT) · Wᵀ (OUT, IN): with dW, one job on threads
+  if (dx != 0) {
+    gemm_pair(dw, x, dy, IN, B, OUT, 1, 0, initW, dx, dy, w, B, OUT, IN, 0, 1, INIT_ZERO, scratch);
+    return;
+  }
+  gemm(dw, x, dy, 0, IN, B, OUT, 1, 0, initW, scratch);
 }

@@ -7,8 +7,13 @@
 // read or written outside A, B, C or bias.
 // Threads (threads.ts): the output is cut into blocks of row panels × column
 // strips, each computed by one thread with the same loops as on one thread.
+// Epilogue (gemm_act): an activation applied to each output tile right after
+// its last K block is stored, while it is in L1, instead of a second pass over
+// C; an activation's value never depends on its position, so the bits are
+// those of gemm followed by activation_forward.
 import { madd, MR, NR } from "./simd";
-import { argInt, argPtr, parallelFor, setArg, shouldSplit, threadCount } from "./threads";
+import { activationForwardRange, ACT_IDENTITY } from "./activation";
+import { arg, argInt, argPtr, parallelFor, setArg, shouldSplit, threadCount } from "./threads";
 
 /** C = op(A)·op(B) */
 export const INIT_ZERO: i32 = 0;
@@ -223,6 +228,13 @@ const KC: i32 = 256;
 export function gemm(c: usize, a: usize, b: usize, bias: usize,
                      M: i32, K: i32, N: i32, transA: i32, transB: i32,
                      init: i32, scratch: usize): void {
+  gemm_act(c, a, b, bias, M, K, N, transA, transB, init, scratch, ACT_IDENTITY, 0);
+}
+
+/** gemm, then C = act(C) (activation.ts codes), fused into the tile stores. */
+export function gemm_act(c: usize, a: usize, b: usize, bias: usize,
+                         M: i32, K: i32, N: i32, transA: i32, transB: i32,
+                         init: i32, scratch: usize, act: i32, alpha: f32): void {
   // One or two rows of a forward product (inference on single examples): no
   // packing and no wasted tile rows; the full 8-column strips are computed
   // straight from a and b, and what is left goes through the packed path.
@@ -230,10 +242,14 @@ export function gemm(c: usize, a: usize, b: usize, bias: usize,
   if (M <= 2 && !transA && !transB) {
     N0 = N & ~7;
     rowsTimesB(c, a, b, bias, M, K, N, N0, init);
+    if (act != ACT_IDENTITY) for (let i = 0; i < M; i++) {
+      const ci = c + ((<usize>i * N) << 2);
+      activationForwardRange(ci, ci, N0, act, alpha);
+    }
     if (N0 == N) return;
   }
-  if (N0 == 0 && shouldSplit(<f64>M * <f64>K * <f64>N)) gemmSplit(c, a, b, bias, M, K, N, transA, transB, init);
-  else gemmBlock(c, a, b, bias, M, K, N, transA, transB, init, scratch, 0, M, N0, N);
+  if (N0 == 0 && shouldSplit(<f64>M * <f64>K * <f64>N)) gemmSplit(c, a, b, bias, M, K, N, transA, transB, init, act, alpha);
+  else gemmBlock(c, a, b, bias, M, K, N, transA, transB, init, scratch, 0, M, N0, N, act, alpha);
 }
 
 /** Row panels per task at most: a task's packed panels, one packed B strip
@@ -242,8 +258,9 @@ const RB_MAX: i32 = 8;
 
 // Splits C into rowBlocks × colBlocks tasks of rb panels × cb strips, about
 // four per thread so threads that started late or run slower even out.
-function gemmSplit(c: usize, a: usize, b: usize, bias: usize,
-                   M: i32, K: i32, N: i32, transA: i32, transB: i32, init: i32): void {
+// Publishes the product's arguments at ARGS o … o+14; returns its task count.
+function gemmPlan(o: i32, c: usize, a: usize, b: usize, bias: usize,
+                  M: i32, K: i32, N: i32, transA: i32, transB: i32, init: i32, act: i32, alpha: f32): i32 {
   const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
   const target = 4 * threadCount();
   let rowBlocks = (mb + RB_MAX - 1) / RB_MAX;
@@ -253,19 +270,64 @@ function gemmSplit(c: usize, a: usize, b: usize, bias: usize,
   const cb = (nb + colBlocks - 1) / colBlocks;
   rowBlocks = (mb + rb - 1) / rb;
   colBlocks = (nb + cb - 1) / cb;
-  setArg(0, <f64>c); setArg(1, <f64>a); setArg(2, <f64>b); setArg(3, <f64>bias);
-  setArg(4, M); setArg(5, K); setArg(6, N); setArg(7, transA); setArg(8, transB); setArg(9, init);
-  setArg(10, rb); setArg(11, cb); setArg(12, colBlocks);
-  parallelFor(gemmTask, rowBlocks * colBlocks);
+  setArg(o, <f64>c); setArg(o + 1, <f64>a); setArg(o + 2, <f64>b); setArg(o + 3, <f64>bias);
+  setArg(o + 4, M); setArg(o + 5, K); setArg(o + 6, N); setArg(o + 7, transA); setArg(o + 8, transB); setArg(o + 9, init);
+  setArg(o + 10, rb); setArg(o + 11, cb); setArg(o + 12, colBlocks); setArg(o + 13, act); setArg(o + 14, alpha);
+  return rowBlocks * colBlocks;
+}
+
+function gemmSplit(c: usize, a: usize, b: usize, bias: usize,
+                   M: i32, K: i32, N: i32, transA: i32, transB: i32, init: i32, act: i32, alpha: f32): void {
+  parallelFor(gemmTask, gemmPlan(0, c, a, b, bias, M, K, N, transA, transB, init, act, alpha));
+}
+
+// Task t of the product published at ARGS o.
+// @ts-ignore: decorator
+@inline function gemmTaskAt(o: i32, t: i32, scratch: usize): void {
+  const M = argInt(o + 4), N = argInt(o + 6);
+  const rb = argInt(o + 10), cb = argInt(o + 11), colBlocks = argInt(o + 12);
+  const i0 = (t / colBlocks) * rb * MR, j0 = (t % colBlocks) * cb * NR;
+  gemmBlock(argPtr(o), argPtr(o + 1), argPtr(o + 2), argPtr(o + 3), M, argInt(o + 5), N, argInt(o + 7), argInt(o + 8), argInt(o + 9),
+            scratch, i0, min(M, i0 + rb * MR), j0, min(N, j0 + cb * NR), argInt(o + 13), <f32>arg(o + 14));
 }
 
 function gemmTask(t: i32, scratch: usize): i32 {
-  const M = argInt(4), N = argInt(6);
-  const rb = argInt(10), cb = argInt(11), colBlocks = argInt(12);
-  const i0 = (t / colBlocks) * rb * MR, j0 = (t % colBlocks) * cb * NR;
-  gemmBlock(argPtr(0), argPtr(1), argPtr(2), argPtr(3), M, argInt(5), N, argInt(7), argInt(8), argInt(9),
-            scratch, i0, min(M, i0 + rb * MR), j0, min(N, j0 + cb * NR));
+  gemmTaskAt(0, t, scratch);
   return 0;
+}
+
+/** ARGS slot of the second product of a pair, and of its task count. */
+const PAIR: i32 = 24;
+const PAIR_TASKS: i32 = 40;
+
+function gemmPairTask(t: i32, scratch: usize): i32 {
+  const n1 = argInt(PAIR_TASKS);
+  if (t < n1) gemmTaskAt(0, t, scratch);
+  else gemmTaskAt(PAIR, t - n1, scratch);
+  return 0;
+}
+
+/**
+ * Two independent products (neither reads what the other writes), e.g. a
+ * layer's dW and dx: the same as gemm(first) then gemm(second), but when both
+ * split, their tiles are one job (one fork-join instead of two, and one
+ * product's tail overlaps the other's start). Each tile is computed by the
+ * same code as in gemm, so the bits do not change.
+ */
+export function gemm_pair(c1: usize, a1: usize, b1: usize, M1: i32, K1: i32, N1: i32, transA1: i32, transB1: i32, init1: i32,
+                          c2: usize, a2: usize, b2: usize, M2: i32, K2: i32, N2: i32, transA2: i32, transB2: i32, init2: i32,
+                          scratch: usize): void {
+  const both = shouldSplit(<f64>M1 * <f64>K1 * <f64>N1) && shouldSplit(<f64>M2 * <f64>K2 * <f64>N2) &&
+               !(M1 <= 2 && !transA1 && !transB1) && !(M2 <= 2 && !transA2 && !transB2);
+  if (!both) {
+    gemm(c1, a1, b1, 0, M1, K1, N1, transA1, transB1, init1, scratch);
+    gemm(c2, a2, b2, 0, M2, K2, N2, transA2, transB2, init2, scratch);
+    return;
+  }
+  const n1 = gemmPlan(0, c1, a1, b1, 0, M1, K1, N1, transA1, transB1, init1, ACT_IDENTITY, 0);
+  const n2 = gemmPlan(PAIR, c2, a2, b2, 0, M2, K2, N2, transA2, transB2, init2, ACT_IDENTITY, 0);
+  setArg(PAIR_TASKS, n1);
+  parallelFor(gemmPairTask, n1 + n2);
 }
 
 // c[i, 0:N0] = init + a[i, :]·b[:, 0:N0] for each of the M rows, N0 a multiple
@@ -300,7 +362,7 @@ function rowsTimesB(c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N
 // same k order and the same tile code, so blocks can run on any thread.
 function gemmBlock(c: usize, a: usize, b: usize, bias: usize,
                    M: i32, K: i32, N: i32, transA: i32, transB: i32,
-                   init: i32, scratch: usize, I0: i32, I1: i32, J0: i32, J1: i32): void {
+                   init: i32, scratch: usize, I0: i32, I1: i32, J0: i32, J1: i32, act: i32, alpha: f32): void {
   const ib0 = I0 / MR, mb = (I1 - I0 + MR - 1) / MR;
   const ldc = <usize>N << 2;
   for (let k0 = 0; k0 < K; k0 += KC) {
@@ -310,6 +372,7 @@ function gemmBlock(c: usize, a: usize, b: usize, bias: usize,
     const pb = pa + <usize>mb * panel;          // (kc, 8)
     const tile = pb + (<usize>kc << 5);         // (MR, 8)
     const blockInit = k0 == 0 ? init : INIT_ACC;
+    const epilogue = act != ACT_IDENTITY && k0 + kc >= K;   // the tile is final after this block
     // op(A)[:, k0:k0+kc] and op(B)[k0:k0+kc, :] as sub-matrices of a and b
     const ak = transA ? a + ((<usize>k0 * M) << 2) : a + (<usize>k0 << 2);
     const bk = transB ? b + (<usize>k0 << 2) : b + ((<usize>k0 * N) << 2);
@@ -324,6 +387,7 @@ function gemmBlock(c: usize, a: usize, b: usize, bias: usize,
         const cij = c + <usize>i0 * ldc + (<usize>j0 << 2);
         if (mc == MR && nc == NR) {
           microkernel(pa + <usize>ib * panel, pb, kc, cij, ldc, blockInit, bj);
+          if (epilogue) for (let r = 0; r < MR; r++) activationForwardRange(cij + <usize>r * ldc, cij + <usize>r * ldc, NR, act, alpha);
           continue;
         }
         // Edge tile: start the tile from what the valid part of C should begin with.
@@ -342,6 +406,7 @@ function gemmBlock(c: usize, a: usize, b: usize, bias: usize,
           for (let q = 0; q < nc; q++) {
             store<f32>(cij + <usize>r * ldc + (<usize>q << 2), load<f32>(tile + (<usize>(r * NR + q) << 2)));
           }
+          if (epilogue) activationForwardRange(cij + <usize>r * ldc, cij + <usize>r * ldc, nc, act, alpha);
         }
       }
     }

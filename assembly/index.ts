@@ -19,6 +19,7 @@ export {
   gumbel_from_uniform, categorical_sample_forward, categorical_sample_backward,
   categorical_kl_forward, categorical_kl_backward, categorical_logq_forward,
 } from "./categorical";
+export { gaussian_cond_logp_forward, gaussian_cond_logp_backward, hierarchy_logp_combine } from "./hierarchy";
 export { kl_normal_forward, kl_normal_backward } from "./kl";
 export {
   bernoulli_nll_forward, bernoulli_nll_backward, bernoulli_nll_forward_backward,
@@ -28,6 +29,7 @@ export {
 export { adam_step } from "./adam";
 export { fill, copy, axpy, scale, sum_squares, all_finite } from "./vector";
 export { thread_run, threads_configure, threads_control, threads_inject_fault, threads_reset } from "./threads";
+export { threads_count } from "./threads";
 import { threads_end } from "./threads";
 
 /** First byte free for the host's arena (64-aligned), after static data and

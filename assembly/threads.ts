@@ -30,7 +30,7 @@
 //   i32 JOBS, WORKER_TASKS  counters: split calls, tasks run by workers
 //   f64 SPLIT_MS, WAIT_MS  the caller's time in split calls, and the part of
 //                 it spent waiting for other threads after its own tasks
-//   f64 ARGS[24]  the job's arguments (pointers, counts, scalars)
+//   f64 ARGS[48]  the job's arguments (pointers, counts, scalars)
 // Per-thread scratch: THREAD_SCRATCH bytes per thread after the block.
 
 // @ts-ignore: decorator
@@ -305,6 +305,12 @@ export function threads_configure(threads: i32, canWait: i32, minWork: i32, dead
   atomic.store<i32>(c + DEADLINE, deadlineMs);
   atomic.store<i32>(c + SPIN, spin);
   atomic.store<i32>(c + THREADS, min(threads, MAX_THREADS));
+}
+
+/** Threads taking part in split calls (1 in the non-shared builds): layers
+ *  that pick a work size per thread count read it (src/layers/conv.ts). */
+export function threads_count(): i32 {
+  return threadCount();
 }
 
 /** Byte offset of the control block (the host marks DEAD and SHUTDOWN there). */

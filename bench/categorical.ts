@@ -16,8 +16,8 @@
 //            on the first 500.
 // `--gray` trains on pixels / 255 as the authors' notebook does, `--variables N`
 // sets N (their "Categorical VAE.ipynb" uses 30), `--straight-through` trains
-// the straight-through variant. Writes bench/CATEGORICAL-<N>X10[-GRAY][-ST]-RESULTS.md
-// and bench/categorical-<N>x10[-gray][-st]-results.json.
+// the straight-through variant. Writes bench/results/categorical-<N>x10[-gray][-st].md
+// and .json.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Adam, loadMnist, VAE, type VAEConfig } from "../src/index.js";
@@ -111,7 +111,7 @@ const nll = -mean(vae.logLikelihood(test.subarray(0, 500 * D), { samples: K_IW }
 console.log({ negElbo, nll });
 
 const result = { machine: m, data: gray ? "pixels / 255" : "binarized once (seed 1 train, seed 2 test)", config: vae.config, epochs, limit, batch: B, lr: 1e-3, speed, perEpoch, test: { negElbo, nllRows: 500, k: K_IW, nll, elboRows: 1000 } };
-writeFileSync(join(ROOT, "bench", `categorical-${tag}-results.json`), JSON.stringify(result, null, 2) + "\n");
+writeFileSync(join(ROOT, "bench", "results", `categorical-${tag}.json`), JSON.stringify(result, null, 2) + "\n");
 const md = `# Categorical latent (Gumbel-softmax, ${variables} × 10) on MNIST
 
 ${describeMachine(m)}
@@ -134,6 +134,6 @@ ${mdTable(["epoch", st ? "train loss (−ELBO, one-hot forward)" : "train loss (
 
 Test, discrete model: −ELBO ${negElbo.toFixed(2)} nats (1,000 images), −log p(x) ≈ ${nll.toFixed(2)} nats (IWAE bound under the discrete posterior, k = ${K_IW}, 500 images).
 `;
-writeFileSync(join(ROOT, "bench", `CATEGORICAL-${tag.toUpperCase()}-RESULTS.md`), md);
+writeFileSync(join(ROOT, "bench", "results", `categorical-${tag}.md`), md);
 console.log(md);
 vae.dispose();

@@ -1,6 +1,7 @@
 // The Keras conv VAE's training step (cli/src/presets.ts, --arch keras-conv,
 // latent 2) in wasm-vae against TensorFlow.js with the same weights and
-// noise, for bench/run.ts (suite "conv") or alone (`tsx bench/conv-step.ts`):
+// noise, for bench/run.ts (suite "conv") or alone (`tsx bench/conv-step.ts`, which
+// writes bench/results/conv-step.md):
 //   gate   loss and every gradient of one batch agree with tfjs-cpu (same
 //          weights, same ε) before anything is timed;
 //   time   wasm-vae's step (both builds) at batch 8 and 128, and tfjs-cpu's at
@@ -83,7 +84,7 @@ export async function convStep(log: (s: string) => void = console.log): Promise<
   return { gate, wasm, tfjsCpu, tfjsWasm };
 }
 
-/** The markdown section of bench/RESULTS.md. */
+/** The markdown section of bench/results/run.md. */
 export function convStepReport(r: ConvStepResult): string[] {
   const L = ["## Convolutional VAE training step (the Keras example, --arch keras-conv)", "",
     `The Keras VAE example (conv 32, 64 → dense 16 → latent ${LATENT}; dense 7·7·64 → conv-transpose 64, 32, 1), Bernoulli on pixels/255, Adam. ` +
@@ -99,6 +100,12 @@ export function convStepReport(r: ConvStepResult): string[] {
 }
 
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split("/").pop()!)) {
+  // alone: prints the section and writes it to bench/results/conv-step.md
   const r = await convStep();
-  console.log(convStepReport(r).join("\n"));
+  const md = convStepReport(r).join("\n");
+  console.log(md);
+  const { writeFileSync } = await import("node:fs");
+  const { join } = await import("node:path");
+  const { ROOT } = await import("./common.js");
+  writeFileSync(join(ROOT, "bench", "results", "conv-step.md"), md + "\n");
 }

@@ -301,7 +301,7 @@ async function main(): Promise<void> {
   out(`tfjs-cpu: ${PEER_REPS === 1 ? "one call each (the checked one; its naive loops take seconds to minutes at batch 128)" : `median of ${PEER_REPS} calls`}; tfjs-wasm: median of 5 forward calls.`);
   out("vs tfjs-*: the peer's time / ours (> 1: we are faster). tfjs-cpu backward = Conv2DBackpropInput (or Conv2D) + Conv2DBackpropFilter + the bias sum.");
   out(`load average at end: ${machine().loadAverage.join(" / ")}`);
-  writeFileSync(join(ROOT, "bench", "CONV-RESULTS.md"), lines.join("\n") + "\n");
+  writeFileSync(join(ROOT, "bench", "results", "conv.md"), lines.join("\n") + "\n");
 }
 
 await main();

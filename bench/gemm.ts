@@ -5,13 +5,16 @@
 // Timing is Benchmark.js; we report the median of its samples and GFLOP/s =
 // 2·M·K·N / median, against targets of 25 (plain) and 36 (relaxed) GFLOP/s.
 // Not here: the dense layer's activation and bias-gradient passes, threads.
+// Writes what it prints to bench/results/gemm.md.
 //
 //   npm run bench:gemm [-- --max-time 2] [-- --no-peer]
 import * as tf from "@tensorflow/tfjs-core";
 import { loadKernels, type Build, type Kernels } from "../src/wasm.js";
 import { gemmRef, randomArray } from "../tests/reference.js";
 import Benchmark from "benchmark";
-import { describeMachine, flag, machine, mdTable, median, useBackend } from "./common.js";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describeMachine, flag, machine, mdTable, median, ROOT, useBackend } from "./common.js";
 
 type Variant = "NN" | "TN" | "NT";
 interface Shape { name: string; v: Variant; M: number; K: number; N: number }
@@ -122,11 +125,18 @@ function measure(name: string, run: () => void): Timing {
 
 const gflops = (s: Shape, sec: number) => (2 * s.M * s.K * s.N) / sec / 1e9;
 
+/** What the run prints, also kept for bench/results/gemm.md. */
+const printed: string[] = [];
+function print(line = ""): void {
+  console.log(line);
+  printed.push(line);
+}
+
 async function main(): Promise<void> {
   const m = machine();
-  console.log(`GEMM benchmark — ${describeMachine(m)}`);
+  print(`GEMM benchmark — ${describeMachine(m)}`);
   if (m.loadAverage[0] > 0.5 * m.cores) {
-    console.log(`note: load average ${m.loadAverage[0]} on ${m.cores} cores: other processes share the CPU, so times are pessimistic.`);
+    print(`note: load average ${m.loadAverage[0]} on ${m.cores} cores: other processes share the CPU, so times are pessimistic.`);
   }
   const kernels: Partial<Record<Build, Kernels>> = {};
   for (const build of ["plain", "relaxed"] as const) {
@@ -169,17 +179,20 @@ async function main(): Promise<void> {
         `±${peerT!.rme.toFixed(1)}%`, peerT!.samples, peer!.err.toExponential(1)]);
     }
   }
-  console.log();
-  console.log(mdTable(
+  print();
+  print(mdTable(
     ["shape M×K×N", "use", "build", "median ms", "GFLOP/s", "best GFLOP/s", "target", "result", "vs plain", "vs tfjs-wasm", "rme", "samples", "max rel err"],
     rows, ["l", "l", "l", "r", "r", "r", "r", "l", "r", "r", "r", "r", "r"],
   ));
-  console.log();
-  console.log("GFLOP/s = 2·M·K·N / median time; best = the fastest sample; targets are judged on the median.");
-  console.log("vs plain / vs tfjs-wasm: that median divided by this row's (> 1 means this row is faster).");
-  console.log("tfjs-wasm rows: tfjs-backend-wasm, one thread; its TN row computes AᵀB without accumulating onto C.");
-  console.log(misses === 0 ? "All targets met." : `${misses} of ${2 * SHAPES.length} targets missed.`);
-  console.log(`load average at end: ${machine().loadAverage.join(" / ")}`);
+  print();
+  print("GFLOP/s = 2·M·K·N / median time; best = the fastest sample; targets are judged on the median.");
+  print("vs plain / vs tfjs-wasm: that median divided by this row's (> 1 means this row is faster).");
+  print("tfjs-wasm rows: tfjs-backend-wasm, one thread; its TN row computes AᵀB without accumulating onto C.");
+  print(misses === 0 ? "All targets met." : `${misses} of ${2 * SHAPES.length} targets missed.`);
+  print(`load average at end: ${machine().loadAverage.join(" / ")}`);
+  const md = ["# GEMM benchmark (`npm run bench:gemm`)", "", "Written by bench/gemm.ts: what the run printed.", "", ...printed];
+  writeFileSync(join(ROOT, "bench", "results", "gemm.md"), md.join("\n") + "\n");
+  console.log("wrote bench/results/gemm.md");
 }
 
 await main();

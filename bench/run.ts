@@ -25,7 +25,7 @@
 //                bytes of wasm and JS, raw and gzip (bench/coldstart.ts).
 // Timing is Benchmark.js (median of its samples, stats.rme); ratios are the
 // peer's median over ours, peers measured in the same run.
-// Writes bench/RESULTS.md and bench/results.json.
+// Writes bench/results/run.md and bench/results/run.json (--only conv: run-conv.md / .json).
 // Flags: --only gemm,elementwise,train,inference,coldstart   --quick (short
 // timings, for trying the script)   --cold-runs N (default 5)   --rounds N
 // (default 3: interleaved rounds for the cases the targets are judged on).
@@ -963,12 +963,12 @@ async function main(): Promise<void> {
   log("\n" + md);
   // a partial run (--only) keeps the full run's files and writes its own
   const partial = ONLY.size < SUITES.length ? `-${[...ONLY].join("-")}` : "";
-  writeFileSync(join(ROOT, "bench", `RESULTS${partial.toUpperCase()}.md`), md + "\n");
-  writeFileSync(join(ROOT, "bench", `results${partial}.json`), JSON.stringify({
+  writeFileSync(join(ROOT, "bench", "results", `run${partial}.md`), md + "\n");
+  writeFileSync(join(ROOT, "bench", "results", `run${partial}.json`), JSON.stringify({
     machine: m, tfjs: tfi, quick: QUICK, suites: [...ONLY], options: OPT, tolerances: TOL, seconds,
     gate: gateRows, conv: convResult, checks, rows: rows.map((r) => ({ ...r, medianMs: r.median * 1000 })), targets: targets(), coldStart: cold, bytes: sizes, notes,
   }, null, 2) + "\n");
-  log(`\nwrote bench/RESULTS${partial.toUpperCase()}.md and bench/results${partial}.json (${(seconds / 60).toFixed(1)} min)`);
+  log(`\nwrote bench/results/run${partial}.md and bench/results/run${partial}.json (${(seconds / 60).toFixed(1)} min)`);
 }
 
 main().catch((e) => {

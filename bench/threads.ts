@@ -7,7 +7,7 @@
 // bit-identical to the one-thread model's. Thread counts alternate within
 // each round, so a change in the machine's load hits all of them alike; the
 // load average is printed with the figures (other processes share the cores).
-// Writes bench/THREADS-RESULTS.md. The last line printed is
+// Writes bench/results/threads.md. The last line printed is
 //   train step B=128 plain: 1 thread A ms, 2 threads B ms, speedup C×
 // Flags: --rounds N (default 5), --quick (B = 128 only, small VAE, 3 rounds).
 import { execFileSync } from "node:child_process";
@@ -249,7 +249,7 @@ if (sweep.length) {
     mdTable(["call", "1 thread", ...MIN_WORKS.map((m) => m === 2 ** 31 - 1 ? "never split" : `minWork ${m}`)],
       sweep.map((s) => [s.what, s.one.toFixed(3), ...s.two.map((t) => t.toFixed(3))])), "");
 }
-writeFileSync(join(ROOT, "bench", "THREADS-RESULTS.md"), md.join("\n"));
-console.log("wrote bench/THREADS-RESULTS.md");
+writeFileSync(join(ROOT, "bench", "results", "threads.md"), md.join("\n"));
+console.log("wrote bench/results/threads.md");
 const main = train.find((r) => r.arch === SMALL && r.build === "plain" && r.B === 128)!;
 console.log(`train step B=128 plain: 1 thread ${f2(main.ms[0])} ms, 2 threads ${f2(main.ms[1])} ms, speedup ${(main.ms[0] / main.ms[1]).toFixed(2)}×`);

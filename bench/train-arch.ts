@@ -7,11 +7,11 @@
 //            in place (CPU time), grouped into the conv layers' calls, the
 //            dense layers' calls and the rest; GFLOP/s of the conv layers =
 //            their GEMM FLOPs (forward, dW and dX; not the first layer's dX) /
-//            their time. bench/CONV-RESULTS.md (npm run bench:conv) splits each
+//            their time. bench/results/conv.md (npm run bench:conv) splits each
 //            conv call further into im2col/col2im and GEMM.
 //   quality  with --quality: 10 epochs on all 60,000 images, then the test
 //            −ELBO (one z per image, mean of 5 passes) on the 10,000 test images.
-// Writes bench/TRAIN-<ARCH>-RESULTS.md and bench/train-<arch>-results.json
+// Writes bench/results/train-<arch>.md and bench/results/train-<arch>.json
 // (a run without --quality keeps the last quality result, marked as such).
 // Flags: --steps N (timed steps, default 30), --quality, --quality-build
 // plain|relaxed, --seed S, --latent L (default: 2 for keras-conv as the Keras
@@ -166,7 +166,7 @@ export async function mainArch(arch: Exclude<Arch, "mlp">): Promise<void> {
     console.log(`  plain, ${threaded.threads} threads: step ${threaded.stepMs.toFixed(1)} ms wall, ${threaded.cpuMs.toFixed(1)} ms CPU (all threads)`);
     speeds.push(threaded);
   }
-  const jsonPath = join(ROOT, "bench", `train-${arch}-results.json`);
+  const jsonPath = join(ROOT, "bench", "results", `train-${arch}.json`);
   let q: Quality | null = null, fresh = false;
   if (flag("quality") !== undefined) {
     const test = await loadMnist({ split: "test" });
@@ -201,6 +201,6 @@ export async function mainArch(arch: Exclude<Arch, "mlp">): Promise<void> {
   }
   const md = L.join("\n");
   console.log("\n" + md);
-  writeFileSync(join(ROOT, "bench", `TRAIN-${arch.toUpperCase()}-RESULTS.md`), md + "\n");
+  writeFileSync(join(ROOT, "bench", "results", `train-${arch}.md`), md + "\n");
   writeFileSync(jsonPath, JSON.stringify({ machine: m, arch, latent, speed: speeds, quality: q, qualityFromThisRun: fresh }, null, 2) + "\n");
 }

@@ -10,7 +10,7 @@
 //            all 60,000 training images, then the test −ELBO per image on the
 //            10,000 test images (one z sample per image, as the PyTorch
 //            example's test loop).
-// Prints a table and writes bench/TRAIN-RESULTS.md and bench/train-results.json
+// Prints a table and writes bench/results/train.md and bench/results/train.json
 // (a run without --quality keeps the last quality result, marked as such).
 // Flags: --quality, --quality-build plain|relaxed, --seeds 0,1,2 (default 0),
 // --steps N (timed steps, default 200); --arch keras-conv|conv runs the
@@ -36,8 +36,8 @@ const TARGETS = {
 };
 const REFERENCE = { pytorch: 105.24, tfjs: 105.58 };
 
-const OUT_MD = join(ROOT, "bench", "TRAIN-RESULTS.md");
-const OUT_JSON = join(ROOT, "bench", "train-results.json");
+const OUT_MD = join(ROOT, "bench", "results", "train.md");
+const OUT_JSON = join(ROOT, "bench", "results", "train.json");
 
 interface Part { name: string; ms: number }
 

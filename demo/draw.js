@@ -1,36 +1,55 @@
-// Canvas drawing for the demo: digit grids, line charts, the latent scatter.
+// Canvas drawing for the demo: image grids (grey or colour, any h × w), line
+// charts, the latent scatter.
 // Plain 2-d canvas, no library. Nothing here talks to the worker.
 
 export const LABEL_COLORS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4",
   "#42d4f4", "#f032e6", "#9a6324", "#000075", "#808000"];
 
-const tile = typeof OffscreenCanvas === "function" ? new OffscreenCanvas(28, 28) : Object.assign(document.createElement("canvas"), { width: 28, height: 28 });
-const tctx = tile.getContext("2d");
-const tdata = tctx.createImageData(28, 28);
+// one image tile (h × w) reused for every draw; setImageShape resizes it
+let SHAPE = [28, 28, 1];
+let tile, tctx, tdata;
+function makeTile() {
+  const [h, w] = SHAPE;
+  tile = typeof OffscreenCanvas === "function" ? new OffscreenCanvas(w, h) : Object.assign(document.createElement("canvas"), { width: w, height: h });
+  tctx = tile.getContext("2d");
+  tdata = tctx.createImageData(w, h);
+}
+makeTile();
 
-/** Pixel value in [0, 1] of a row (Uint8Array pixels or floats, clamped). */
+/** The (h, w, c) of the rows drawImageRow draws: NHWC, c = 1 (grey) or 3 (RGB). */
+export function setImageShape(shape) {
+  SHAPE = [shape[0], shape[1], shape[2] ?? 1];
+  makeTile();
+}
+
+export function imageShape() { return SHAPE; }
+
+/** Value in [0, 1] of a row (Uint8Array pixels or floats, clamped). */
 function px(rows, i) {
   const v = rows instanceof Uint8Array ? rows[i] / 255 : rows[i];
   return v < 0 ? 0 : v > 1 ? 1 : v;
 }
 
 /**
- * Draws one 28×28 digit (row `r` of `rows`) into the box (x, y, size) of ctx,
- * white on black. `tint(i)` may return [r, g, b] to colour pixel i.
+ * Draws one image (row `r` of `rows`, h·w·c values, NHWC) into the square box
+ * (x, y, size) of ctx, grey or RGB, letterboxed when it is not square.
+ * `tint(i, g)` may return [r, g, b] to colour pixel i (g: its grey level).
  */
 export function drawDigit(ctx, rows, r, x, y, size, tint) {
-  const o = r * 784, d = tdata.data;
-  for (let i = 0; i < 784; i++) {
-    const g = Math.round(255 * px(rows, o + i));
-    const t = tint?.(i, g);
-    d[4 * i] = t ? t[0] : g; d[4 * i + 1] = t ? t[1] : g; d[4 * i + 2] = t ? t[2] : g; d[4 * i + 3] = 255;
+  const [h, w, c] = SHAPE, D = h * w * c, o = r * D, d = tdata.data;
+  for (let i = 0; i < h * w; i++) {
+    const R = Math.round(255 * px(rows, o + i * c));
+    const G = c === 3 ? Math.round(255 * px(rows, o + i * c + 1)) : R, B = c === 3 ? Math.round(255 * px(rows, o + i * c + 2)) : R;
+    const t = tint?.(i, Math.round((R + G + B) / 3));
+    d[4 * i] = t ? t[0] : R; d[4 * i + 1] = t ? t[1] : G; d[4 * i + 2] = t ? t[2] : B; d[4 * i + 3] = 255;
   }
   tctx.putImageData(tdata, 0, 0);
   ctx.imageSmoothingEnabled = false;
-  ctx.drawImage(tile, x, y, size, size);
+  const s = size / Math.max(h, w);
+  ctx.drawImage(tile, x + (size - w * s) / 2, y + (size - h * s) / 2, w * s, h * s);
 }
 
-/** A grid of `count` digits, `cols` per row, each `size` px. */
+/** A grid of `count` images, `cols` per row, each in a `size` px box. */
 export function drawGrid(canvas, rows, count, cols, size) {
   const ctx = canvas.getContext("2d");
   ctx.fillStyle = "#000";
@@ -106,8 +125,10 @@ export function drawScatter(canvas, means, L, labels, n, map, probe) {
   ctx.moveTo(cx, 0); ctx.lineTo(cx, H); ctx.moveTo(0, cy); ctx.lineTo(W, cy);
   ctx.stroke();
   for (let i = 0; i < n; i++) {
-    const [x, y] = map.toPx(means[i * L], L > 1 ? means[i * L + 1] : 0);
-    ctx.fillStyle = LABEL_COLORS[labels[i]];
+    // points beyond ±R (the 99th percentile) sit on the frame, not off the canvas
+    const [px, py] = map.toPx(means[i * L], L > 1 ? means[i * L + 1] : 0);
+    const x = Math.min(W - 2, Math.max(2, px)), y = Math.min(H - 2, Math.max(2, py));
+    ctx.fillStyle = labels ? LABEL_COLORS[labels[i] % LABEL_COLORS.length] : "#1f6feb";
     ctx.globalAlpha = 0.7;
     ctx.fillRect(x - 1.5, y - 1.5, 3, 3);
   }

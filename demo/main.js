@@ -1,4 +1,6 @@
-// The demo page: MNIST from the demo server's IDX files, a VAE that lives and
+// The demo page: MNIST (trained on the 60,000 training digits, shown on the
+// 10,000 held-out test digits, from the gzip'd IDX files of the built folder)
+// or a folder of the user's own images (images.js), a VAE that lives and
 // trains in a Web Worker (WorkerTrainer ↔ the single-file worker bundle), and
 // views that ask the worker for reconstructions, samples, latent means,
 // decodes, interpolations and imputations. The main thread parses the data
@@ -9,7 +11,8 @@
 // worker bundle.
 import { WorkerTrainer } from "../dist/worker.js";
 import { parseIdx } from "../dist/data/idx.js";
-import { LABEL_COLORS, drawDigit, drawGrid, drawLines, drawScatter, inkBeyond, inkFraction, latentMap } from "./draw.js";
+import { LABEL_COLORS, drawDigit, drawGrid, drawLines, drawScatter, inkBeyond, inkFraction, latentMap, setImageShape } from "./draw.js";
+import { entriesFromDrop, entriesFromInput, holdOut, pick, readImages } from "./images.js";
 
 const $ = (sel) => document.querySelector(sel);
 const SCATTER_N = 2000;
@@ -19,6 +22,7 @@ const FILES = {
   test: ["t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"],
   train: ["train-images-idx3-ubyte", "train-labels-idx1-ubyte"],
 };
+const VALIDATION_ROWS = 2000;
 
 const params = new URLSearchParams(location.search);
 const shared = typeof SharedArrayBuffer === "function" && globalThis.crossOriginIsolated === true;
@@ -32,7 +36,10 @@ const trainer = new WorkerTrainer(worker);
 const S = {
   shared,
   info: null,                 // ModelInfo of the worker's model
-  test: null,                 // { pixels: Uint8Array (n·784), labels: Uint8Array, n }
+  source: "mnist",            // "mnist" | "images": what the worker's splits hold
+  shape: [28, 28, 1],         // (h, w, c) of a row, NHWC
+  classNames: null,           // label names (the folders of the user's images), or null: 0–9
+  test: null,                 // { pixels: Uint8Array (n·h·w·c), labels: Uint8Array | null, n }
   counts: {},                 // split → rows stored in the worker
   training: false,
   fitPromise: null,
@@ -42,7 +49,7 @@ const S = {
   means: null, R: 3,          // latent means of the scatter digits and the plot range
   probe: null,
   interpNext: "a",
-  mask: new Uint8Array(784),  // 1 = hidden from the model
+  mask: new Uint8Array(784),  // per pixel (h·w), 1 = hidden from the model
   errors: [],
 };
 window.wasmVaeDemo = { state: S, trainer, ready: null, refresh: () => requestRefresh(), inkFraction, emptyOf, drawnFraction: (cv) => inkBeyond(cv, emptyOf(cv)) };
@@ -94,8 +101,9 @@ function showEnv() {
     parts.push(b);
   }
   parts.push(shared
-    ? "SharedArrayBuffer: <b>on</b> (cross-origin isolated: the data is shared with the worker, not copied)"
-    : "SharedArrayBuffer: <b>unavailable</b> (the page is not cross-origin isolated): the data is copied into the worker");
+    ? "SharedArrayBuffer: <b>on</b> (cross-origin isolated: the host sent the COOP/COEP headers, so the data is shared with the worker, not copied, and the kernels may use threads)"
+    : "SharedArrayBuffer: <b>unavailable</b> (the page is not cross-origin isolated: the host did not send the COOP/COEP headers that the folder's _headers file asks for, " +
+      "as GitHub Pages and plain servers do not): the data is copied into the worker, and it trains on one thread");
   if (i) {
     parts.push(i.threads > 1
       ? `threads: <b>${i.threads}</b> (the worker splits the kernels over ${i.threads - 1} helper worker${i.threads === 2 ? "" : "s"}; same results as one thread)`
@@ -122,35 +130,112 @@ function summary() {
 
 // -------------------------------------------------------------------- data
 
+/** An MNIST IDX file of the built folder: mnist/<name>.gz, inflated here
+ *  (a host that already sent it with Content-Encoding: gzip gives raw bytes). */
 async function fetchBytes(name) {
-  const res = await fetch(`../mnist/${name}`);
-  if (!res.ok) throw new Error(`could not load ${name}: HTTP ${res.status}`);
-  return new Uint8Array(await res.arrayBuffer());
+  const res = await fetch(`../mnist/${name}.gz`);
+  if (!res.ok) throw new Error(`could not load mnist/${name}.gz: HTTP ${res.status} (serve the folder of \`npm run demo:build\`)`);
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (bytes[0] !== 0x1f || bytes[1] !== 0x8b) return bytes;
+  if (typeof DecompressionStream !== "function") throw new Error("this browser has no DecompressionStream to inflate the MNIST files");
+  return new Uint8Array(await new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
 }
 
-/** Fetches and checks a split, then hands its pixels to the worker: shared
- *  (SharedArrayBuffer), or copied (test: the page keeps it for drawing), or
- *  transferred (train: the page does not need it). */
+/** Hands rows (uint8, n·D) to the worker: shared (SharedArrayBuffer), or
+ *  copied (test: the page keeps it for drawing), or transferred (train). */
+async function giveWorker(split, pixels) {
+  if (shared) {
+    const s = new Uint8Array(new SharedArrayBuffer(pixels.length));
+    s.set(pixels);
+    await trainer.setData(split, s);
+    return s;
+  }
+  await trainer.setData(split, pixels, { transfer: split === "train" });
+  return pixels;
+}
+
+/** Fetches and checks an MNIST split and gives it to the worker. */
 async function loadSplit(split) {
   const [imagesName, labelsName] = FILES[split];
-  status(`loading MNIST ${split} set…`);
+  status(`loading the MNIST ${split === "train" ? "training" : "test"} set…`);
   const [ib, lb] = await Promise.all([fetchBytes(imagesName), fetchBytes(labelsName)]);
   const images = parseIdx(ib, imagesName), labels = parseIdx(lb, labelsName);
   const [n, rows, cols] = images.shape;
   if (images.type !== "uint8" || rows !== 28 || cols !== 28 || labels.shape[0] !== n) {
     throw new Error(`${imagesName}: not MNIST (${images.type} ${images.shape.join("×")}, ${labels.shape[0]} labels)`);
   }
-  let pixels = images.data;
-  if (shared) {
-    const s = new Uint8Array(new SharedArrayBuffer(pixels.length));
-    s.set(pixels);
-    pixels = s;
-    await trainer.setData(split, pixels);
-  } else {
-    await trainer.setData(split, pixels, { transfer: split === "train" });
-  }
+  const pixels = await giveWorker(split, images.data);
   S.counts[split] = n;
   if (split === "test") S.test = { pixels, labels: labels.data, n };
+}
+
+/** MNIST: the training set to train on, the test set to show (held out). */
+async function useMnist() {
+  S.source = "mnist";
+  S.classNames = null;
+  setShape([28, 28, 1]);
+  await loadSplit("test");
+  await loadSplit("train");
+  describeData(`MNIST: training on the 60,000 training digits; every view shows the ${S.test.n.toLocaleString("en")} held-out test digits`);
+}
+
+function setShape(shape) {
+  S.shape = shape;
+  setImageShape(shape);
+  S.mask = new Uint8Array(shape[0] * shape[1]);
+  maskBottomHalf();
+  legend();
+}
+
+function describeData(text) {
+  $("#data-summary").textContent = text;
+  document.body.dataset.source = S.source;
+}
+
+/** The user's folder: decoded here, split (1 in 10 files of each class held
+ *  out for the views and validation), handed to the worker, and a new model
+ *  for its shape. */
+async function useFolder(entries) {
+  clearError();
+  await stopTraining();
+  status(`reading ${entries.length} files…`);
+  const sizeOpt = $("#img-size").value, chOpt = $("#img-channels").value;
+  let r;
+  try {
+    r = await readImages(entries, {
+      size: sizeOpt === "auto" ? null : sizeOpt.split("x").map(Number),
+      channels: chOpt === "auto" ? null : Number(chOpt),
+      onProgress: (k, n) => { if (k % 50 === 0 || k === n) status(`decoding images: ${k} / ${n}`); },
+    });
+  } catch (e) {
+    showError(e, "Could not read the folder: ");
+    status(S.info ? "kept the previous data and model" : "no data");
+    return;
+  }
+  const { train, test } = holdOut(r.labels, r.n, 0.1);
+  if (train.length === 0 || test.length === 0) {
+    showError(new Error(`${r.n} image(s) are too few: 1 in 10 of each class is held out for testing, so at least 10 in one class are needed`), "Could not use the folder: ");
+    return;
+  }
+  const D = r.shape[0] * r.shape[1] * r.shape[2];
+  S.source = "images";
+  S.classNames = r.classNames;
+  setShape(r.shape);
+  S.counts = {};
+  await giveWorker("train", pick(r.pixels, D, train));
+  S.counts.train = train.length;
+  const testPixels = await giveWorker("test", pick(r.pixels, D, test));
+  S.counts.test = test.length;
+  S.test = { pixels: testPixels, labels: r.labels ? Uint8Array.from(test, (i) => r.labels[i]) : null, n: test.length };
+  const skipped = r.skipped.length
+    ? `; skipped ${r.skipped.length} file${r.skipped.length === 1 ? "" : "s"} that did not decode (${r.skipped.slice(0, 3).map((x) => x.path).join(", ")}${r.skipped.length > 3 ? ", …" : ""})` : "";
+  describeData(`your images: ${r.n} files at ${r.shape[0]}×${r.shape[1]} ${r.shape[2] === 3 ? "RGB" : "grey"}` +
+    `${r.classNames ? `, ${r.classNames.length} classes (${r.classNames.slice(0, 6).join(", ")}${r.classNames.length > 6 ? ", …" : ""})` : ", no labels"}; ` +
+    `training on ${train.length}, the views show the ${test.length} held out (1 in 10 of each class)${skipped}`);
+  $("#dataset").value = "images";
+  $("#dataset").querySelector('option[value="images"]').disabled = false;
+  S.skipped = r.skipped;
+  await createModel();
 }
 
 // ------------------------------------------------------------------- model
@@ -166,9 +251,10 @@ function int(id) { return Number($(id).value); }
 /** A small convolutional VAE for a quick start in a page: conv 16, 32 (4×4,
  *  stride 2, "same") → dense 128; dense 128 → 7·7·32 → conv-transpose 16 →
  *  conv-transpose to the likelihood's channels (the output layer). */
-function convLayers(likelihood) {
+function convLayers(likelihood, [h, w, c] = S.shape) {
+  if (h % 4 !== 0 || w % 4 !== 0) throw new Error(`the convolutional net needs image sides that are multiples of 4, these are ${h}×${w}`);
   return {
-    inputShape: [28, 28, 1],
+    inputShape: [h, w, c],
     encoder: [
       { type: "conv2d", filters: 16, kernel: 4, stride: 2, padding: "same" },
       { type: "conv2d", filters: 32, kernel: 4, stride: 2, padding: "same" },
@@ -177,10 +263,10 @@ function convLayers(likelihood) {
     ],
     decoder: [
       { type: "dense", units: 128 },
-      { type: "dense", units: 7 * 7 * 32 },
-      { type: "reshape", shape: [7, 7, 32] },
+      { type: "dense", units: (h / 4) * (w / 4) * 32 },
+      { type: "reshape", shape: [h / 4, w / 4, 32] },
       { type: "conv2d_transpose", filters: 16, kernel: 4, stride: 2, padding: "same" },
-      { type: "conv2d_transpose", filters: likelihood === "gaussian-learned" ? 2 : 1, kernel: 4, stride: 2, padding: "same" },
+      { type: "conv2d_transpose", filters: likelihood === "gaussian-learned" ? 2 * c : c, kernel: 4, stride: 2, padding: "same" },
     ],
   };
 }
@@ -199,7 +285,7 @@ function readConfig() {
     };
   }
   return {
-    inputDim: 784, encoder: sizes("#encoder"), latentDim: int("#latent"), decoder,
+    inputDim: S.shape[0] * S.shape[1] * S.shape[2], encoder: sizes("#encoder"), latentDim: int("#latent"), decoder,
     activation: $("#activation").value, likelihood: $("#likelihood").value,
     beta: Number($("#beta").value), seed: int("#seed"), maxBatch: Math.max(1, int("#batch")),
   };
@@ -236,9 +322,9 @@ function resetCharts() {
 async function createModel() {
   clearError();
   await stopTraining();
-  const config = readConfig();
   status("creating the model in the worker…");
   try {
+    const config = readConfig();
     S.info = await trainer.create(config, { build: $("#build").value, wasm: wasmOverride });
   } catch (e) {
     showError(e, "Could not create the model: ");
@@ -255,23 +341,21 @@ async function createModel() {
 async function train() {
   if (S.training || !S.info) return;
   clearError();
-  const split = $("#dataset").value;
   S.training = true;
   buttons();
   try {
-    if (S.counts[split] === undefined) await loadSplit(split);
     const lr = Number($("#lr").value);
     const opts = { epochs: int("#epochs"), batchSize: int("#batch") };
     if (lr !== S.lrApplied) opts.optimizer = { lr };
-    if (split === "train") opts.validation = { data: "test", start: 0, count: 2000 };
-    status(`training on ${S.counts[split].toLocaleString("en")} ${split} images…`);
-    S.fitPromise = trainer.fit(split, opts);
+    opts.validation = { data: "test", start: 0, count: Math.min(VALIDATION_ROWS, S.counts.test) };
+    status(`training on ${S.counts.train.toLocaleString("en")} ${S.source === "mnist" ? "MNIST training digits" : "of your images"} (validation: ${opts.validation.count.toLocaleString("en")} held-out test ${S.source === "mnist" ? "digits" : "images"})…`);
+    S.fitPromise = trainer.fit("train", opts);
     if (opts.optimizer) S.lrApplied = lr;
     const h = await S.fitPromise;
     const last = h.epochs.at(-1);
     status(h.aborted ? `stopped at step ${S.lastBatch?.step ?? 0}` :
       `done: ${h.epochs.length} epoch(s), last epoch loss ${last?.loss.toFixed(2)}` +
-      (last?.validation ? `, test loss ${last.validation.loss.toFixed(2)}` : ""));
+      (last?.validation ? `, held-out test loss ${last.validation.loss.toFixed(2)}` : ""));
   } catch (e) {
     showError(e, "Training failed: ");
     status("training failed");
@@ -289,7 +373,7 @@ async function save() {
   try {
     const bytes = await trainer.save();
     const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
-    const a = Object.assign(document.createElement("a"), { href: url, download: `wasm-vae-mnist-step${S.info?.steps ?? 0}.wvae` });
+    const a = Object.assign(document.createElement("a"), { href: url, download: `wasm-vae-${S.source}-step${S.info?.steps ?? 0}.wvae` });
     document.body.append(a);
     a.click();
     a.remove();
@@ -320,6 +404,12 @@ async function load(file) {
   fillForm(info.config, info.optimizer.lr);
   showEnv(); summary(); resetCharts(); buttons();
   status(`loaded "${file.name}" (step ${info.steps}, epoch ${info.epochs})`);
+  const D = S.shape[0] * S.shape[1] * S.shape[2];
+  if (info.config.inputDim !== D) {
+    showError(new Error(`the model reads rows of ${info.config.inputDim} values, the data on the page has ${D} (${S.shape.join("×")}): ` +
+      "choose the data it was trained on before training or drawing"), `Loaded "${file.name}", but `);
+    return;
+  }
   await requestRefresh();
 }
 
@@ -384,12 +474,14 @@ function requestRefresh() {
 
 async function refreshViews() {
   if (!S.info || !S.test) return;
+  if (S.info.config.inputDim !== S.shape[0] * S.shape[1] * S.shape[2]) return;   // a loaded model for other data
   const L = S.info.config.latentDim;
-  // reconstructions
-  const rec = await trainer.reconstruct({ data: "test", start: 0, count: RECON_N });
+  // reconstructions of the first held-out test images
+  const m = Math.min(RECON_N, S.test.n);
+  const rec = await trainer.reconstruct({ data: "test", start: 0, count: m });
   const rc = $("#recon"), ctx = rc.getContext("2d"), size = rc.width / RECON_N;
   ctx.fillStyle = "#000"; ctx.fillRect(0, 0, rc.width, rc.height);
-  for (let k = 0; k < RECON_N; k++) {
+  for (let k = 0; k < m; k++) {
     drawDigit(ctx, S.test.pixels, k, k * size, 0, size);
     drawDigit(ctx, rec, k, k * size, size, size);
   }
@@ -402,10 +494,10 @@ async function refreshViews() {
   const abs = [];
   for (let i = 0; i < n; i++) for (let j = 0; j < Math.min(L, 2); j++) abs.push(Math.abs(mean[i * L + j]));
   abs.sort((a, b) => a - b);
-  S.R = Math.min(10, Math.max(1, 1.1 * (abs[Math.floor(0.99 * (abs.length - 1))] || 1)));
+  S.R = Math.min(50, Math.max(1, 1.1 * (abs[Math.floor(0.99 * (abs.length - 1))] || 1)));
   drawScatterNow();
   $("#latent-hint").textContent = L === 2
-    ? `Means of ${n.toLocaleString("en")} test digits, coloured by label. Move the pointer over the plane to decode that point.`
+    ? `Means of ${n.toLocaleString("en")} held-out test ${S.source === "mnist" ? "digits" : "images"}, coloured by label. Move the pointer over the plane to decode that point.`
     : `Latent dimension ${L}: showing dims 1–2 of the means; pointer decodes use dims 1–2 with the rest at 0 (the manifold explorer is exact with a 2-d latent).`;
   // manifold over [-R, R]²
   const z = new Float32Array(GRID * GRID * L);
@@ -416,7 +508,7 @@ async function refreshViews() {
       if (L > 1) z[k + 1] = S.R - (2 * S.R * r) / (GRID - 1);
     }
   }
-  drawGrid($("#manifold"), await trainer.decode(z), GRID * GRID, GRID, 28);
+  drawGrid($("#manifold"), await trainer.decode(z), GRID * GRID, GRID, $("#manifold").width / GRID);
   $("#manifold-hint").textContent = `Decoded ${GRID}×${GRID} grid over z${L > 1 ? "₁, z₂" : "₁"} ∈ [−${S.R.toFixed(1)}, ${S.R.toFixed(1)}]` +
     (L > 2 ? " (other dims 0)." : ".");
   await drawInterpolation();
@@ -486,8 +578,9 @@ async function runImpute() {
   if (!S.info || !S.test) return;
   drawImputeInput();
   const idx = clampIndex("#impute-index", S.test.n);
-  const observed = new Uint8Array(784);
-  for (let i = 0; i < 784; i++) observed[i] = S.mask[i] ? 0 : 1;
+  const [h, w, c] = S.shape;
+  const observed = new Uint8Array(h * w * c);
+  for (let i = 0; i < observed.length; i++) observed[i] = S.mask[Math.floor(i / c)] ? 0 : 1;
   const out = await trainer.impute({ data: "test", start: idx, count: 1 }, observed, { iterations: 50 });
   const cv = $("#impute-out");
   drawDigit(cv.getContext("2d"), out, 0, 0, 0, cv.width,
@@ -495,8 +588,21 @@ async function runImpute() {
 }
 
 function maskBottomHalf() {
+  const [h, w] = S.shape;
   S.mask.fill(0);
-  S.mask.fill(1, 14 * 28);
+  S.mask.fill(1, Math.floor(h / 2) * w);
+}
+
+/** Class colours and names (digits 0–9 for MNIST, the folders for the user's images). */
+function legend() {
+  const names = S.classNames ?? (S.source === "mnist" ? LABEL_COLORS.map((_, i) => String(i)) : []);
+  $("#legend").innerHTML = "";
+  names.forEach((name, i) => {
+    const span = document.createElement("span");
+    span.style.setProperty("--c", LABEL_COLORS[i % LABEL_COLORS.length]);
+    span.textContent = name;
+    $("#legend").append(span);
+  });
 }
 
 // ---------------------------------------------------------------- wiring
@@ -516,7 +622,7 @@ function wire() {
     $(id).addEventListener("change", () => void drawInterpolation().catch((e) => showError(e)));
   }
   $("#recon").addEventListener("click", (e) => {
-    const k = Math.floor((e.offsetX / e.target.clientWidth) * RECON_N);
+    const k = Math.min(S.test.n - 1, Math.floor((e.offsetX / e.target.clientWidth) * RECON_N));
     $(S.interpNext === "a" ? "#interp-a" : "#interp-b").value = k;
     S.interpNext = S.interpNext === "a" ? "b" : "a";
     void drawInterpolation().catch((err) => showError(err));
@@ -530,11 +636,14 @@ function wire() {
   });
   const pad = $("#impute-draw");
   const paint = (e) => {
-    const x = Math.floor((e.offsetX / pad.clientWidth) * 28), y = Math.floor((e.offsetY / pad.clientHeight) * 28);
-    for (let dy = -1; dy <= 1; dy++) {
-      for (let dx = -1; dx <= 1; dx++) {
+    const [h, w] = S.shape, side = Math.max(h, w);
+    // the image is letterboxed in the square pad (drawDigit)
+    const x = Math.floor((e.offsetX / pad.clientWidth) * side - (side - w) / 2), y = Math.floor((e.offsetY / pad.clientHeight) * side - (side - h) / 2);
+    const r = Math.max(1, Math.round(side / 28));
+    for (let dy = -r; dy <= r; dy++) {
+      for (let dx = -r; dx <= r; dx++) {
         const u = x + dx, v = y + dy;
-        if (u >= 0 && u < 28 && v >= 0 && v < 28) S.mask[v * 28 + u] = 1;
+        if (u >= 0 && u < w && v >= 0 && v < h) S.mask[v * w + u] = 1;
       }
     }
     drawImputeInput();
@@ -546,7 +655,29 @@ function wire() {
   $("#impute-clear").addEventListener("click", () => { S.mask.fill(0); void runImpute().catch((e) => showError(e)); });
   $("#impute-run").addEventListener("click", () => void runImpute().catch((e) => showError(e)));
   $("#impute-index").addEventListener("change", () => void runImpute().catch((e) => showError(e)));
-  $("#legend").innerHTML = LABEL_COLORS.map((c, i) => `<span style="--c:${c}">${i}</span>`).join("");
+  legend();
+  const drop = $("#drop");
+  drop.addEventListener("dragover", (e) => { e.preventDefault(); drop.classList.add("over"); });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (e) => {
+    e.preventDefault();
+    drop.classList.remove("over");
+    void entriesFromDrop(e.dataTransfer).then((entries) => useFolder(entries), (err) => showError(err, "Could not read the drop: "));
+  });
+  $("#folder").addEventListener("change", (e) => {
+    const entries = entriesFromInput(e.target.files ?? []);
+    e.target.value = "";
+    if (entries.length) void useFolder(entries);
+  });
+  $("#dataset").addEventListener("change", () => {
+    if ($("#dataset").value === "mnist" && S.source !== "mnist") {
+      void (async () => {
+        await stopTraining();
+        try { await useMnist(); } catch (e) { showError(e, "Could not load MNIST: "); return; }
+        await createModel();
+      })();
+    }
+  });
   trainer.on("batch", onBatch);
   trainer.on("error", (e) => { showError(e); status("the worker failed"); });
 }
@@ -558,7 +689,7 @@ async function main() {
   buttons();
   resetCharts();
   try {
-    await loadSplit("test");
+    await useMnist();
   } catch (e) {
     showError(e, "Could not load MNIST: ");
     status("no data");

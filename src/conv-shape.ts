@@ -197,11 +197,12 @@ function colsPerImage(g: ConvGeometry): number {
 /** Target size of the im2col buffer (floats): 256 KiB, L2-sized. */
 export const CONV_CHUNK_FLOATS = 1 << 16;
 
-/** Images per chunk for a batch: as many as fit CONV_CHUNK_FLOATS of im2col,
- *  at least 1, at most `batch`. Results do not depend on it; scratch does. */
-export function convChunkImages(g: ConvGeometry, batch: number): number {
+/** Images per chunk for a batch: as many as fit `floats` (default
+ *  CONV_CHUNK_FLOATS) of im2col, at least 1, at most `batch`. Results do not
+ *  depend on it; scratch does. */
+export function convChunkImages(g: ConvGeometry, batch: number, floats = CONV_CHUNK_FLOATS): number {
   checkInt("batch", batch);
-  return Math.max(1, Math.min(batch, Math.floor(CONV_CHUNK_FLOATS / colsPerImage(g))));
+  return Math.max(1, Math.min(batch, Math.floor(floats / colsPerImage(g))));
 }
 
 /** Bytes of scratch for forward and backward at `chunk` images per chunk;

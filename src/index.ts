@@ -1,9 +1,11 @@
 // wasm-vae: variational autoencoders on WebAssembly SIMD kernels.
 export { VAE, NonFiniteLossError } from "./model.js";
 export type { Rows, BatchInput, StepResult, ModelState, EpochCursor, EpochSums } from "./model.js";
-export type { VAEConfig, ResolvedConfig, Likelihood, LayerConfig, LayerEntry, Padding } from "./config.js";
+export type { VAEConfig, ResolvedConfig, Likelihood, LayerConfig, LayerEntry, Padding, LatentLevelConfig, ResolvedLevel,
+  ObjectiveConfig, PriorConfig, LatentConfig } from "./config.js";
+export type { Settings } from "./objectives/kinds.js";
 export { architectureOf } from "./architecture.js";
-export type { Architecture } from "./architecture.js";
+export type { Architecture, LevelArch } from "./architecture.js";
 export type { LayerSpec, ParamSpec } from "./layers/index.js";
 export { LIKELIHOODS, entryLabel } from "./config.js";
 export { Adam } from "./adam.js";

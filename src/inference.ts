@@ -176,7 +176,7 @@ export class Inference {
       checkCondition(this.config, "condition", options.condition, rows);
       const S = checkInt("samples", options.samples ?? 1, 1, 1 << 16);
       const { latent, prior, parts } = this.obj, c = parts.c;
-      const closed = latent.closedKL?.(this.config.prior) === true;
+      const closed = latent.closedKL?.(c.prior) === true;
       const elbo = new Float32Array(rows), rec = new Float32Array(rows), kl = new Float32Array(rows);
       this.chunks(rows, (start, B) => {
         this.obj.loadRows(x, options.condition, B, start, null);
@@ -262,7 +262,7 @@ export class Inference {
         // Gaussian q with N(0, I): log p(z) − log q(z|x) in float64 from ε, z
         // and log σ² (the constants cancel); otherwise the modules' kernels
         // issue 18: the float64 path is the Gaussian's (a categorical latent's closed-form KL does not apply here)
-        const exact = this.config.latent.type === "gaussian" && latent.closedKL?.(this.config.prior) === true;
+        const exact = this.config.latent.type === "gaussian" && latent.closedKL?.(c.prior) === true;
         if (!exact) { latent.logq(c, B, 1); prior.logp(c, B); }
         H = this.net.heap();
         const nll = p["nll"] >>> 2, lq = p["logq"] >>> 2, lp = p["logp"] >>> 2, eps = p["eps"] >>> 2, z = p["z"] >>> 2;
@@ -358,7 +358,16 @@ export class Inference {
         }
         return v;
       };
-      const logPrior = (zz: Float32Array, r: number) => {
+      // log p(z) up to a constant: N(0, I) on the host; any other prior by its
+      // module. A prior that is the stochastic layers above z₁ gives the
+      // one-sample estimate log p(z₁|z₂) + log p(z₂) − log q(z₂|z₁) with z₂
+      // drawn once per proposal and kept with it: the chain then runs on
+      // (z₁, z₂) with the proposal q(z₁|x̂)·q(z₂|z₁), whose target is
+      // p(x̂, z₁, z₂) (an independence sampler on the joint).
+      const normalPrior = this.obj.parts.c.prior.type === "normal";
+      const priorOf = (zz: Float32Array): Float64Array | null => normalPrior ? null : this.priorTerms(zz);
+      const logPrior = (zz: Float32Array, r: number, terms: Float64Array | null) => {
+        if (terms) return terms[r];
         let v = 0;
         for (let j = 0; j < L; j++) v -= 0.5 * zz[r * L + j] * zz[r * L + j];
         return v;
@@ -368,6 +377,7 @@ export class Inference {
       for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
       // the current state's decoder output and log p(x̂|z)
       const state = this.decodeWithLogLik(z, cur, cond);
+      const statePrior = priorOf(z);
       const zp = new Float32Array(rows * L), u = new Float32Array(Math.max(rows, rows * D));
       const acc = new Float64Array(rows * D);
       for (let it = 0; it < iterations; it++) {
@@ -375,11 +385,13 @@ export class Inference {
         this.draw(eps, "normal");
         for (let i = 0; i < rows * L; i++) zp[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
         const prop = this.decodeWithLogLik(zp, cur, cond);
+        const propPrior = priorOf(zp);
         this.draw(u.subarray(0, rows), "uniform");
         for (let r = 0; r < rows; r++) {
-          const logRatio = prop.logp[r] + logPrior(zp, r) - logq(zp, q, r) - (state.logp[r] + logPrior(z, r) - logq(z, q, r));
+          const logRatio = prop.logp[r] + logPrior(zp, r, propPrior) - logq(zp, q, r) - (state.logp[r] + logPrior(z, r, statePrior) - logq(z, q, r));
           if (Math.log(u[r]) < logRatio) {
             z.set(zp.subarray(r * L, (r + 1) * L), r * L);
+            if (statePrior) statePrior[r] = propPrior![r];
             state.logp[r] = prop.logp[r];
             state.means.set(prop.means.subarray(r * D, (r + 1) * D), r * D);
             state.raw.set(prop.raw.subarray(r * D, (r + 1) * D), r * D);
@@ -404,6 +416,23 @@ export class Inference {
       checkOutput("impute", "result", cur);
       return cur;
     });
+  }
+
+  /** log p(z) of each row of z (rows × L) by the prior's module (its own
+   *  noise, if any, from the evaluation stream), in float64. */
+  private priorTerms(z: Float32Array): Float64Array {
+    const L = this.config.latentDim, rows = z.length / L, out = new Float64Array(rows);
+    const { prior, parts } = this.obj, c = parts.c;
+    this.chunks(rows, (start, B) => {
+      let H = this.net.heap();
+      H.set(z.subarray(start * L, (start + B) * L), this.net.ptr["z"] >>> 2);
+      prior.drawNoise?.(c, this.net.ptr["rng.eval"], B);
+      prior.logp(c, B);
+      H = this.net.heap();
+      const lp = this.net.ptr["logp"] >>> 2;
+      for (let b = 0; b < B; b++) out[start + b] = H[lp + b];
+    });
+    return out;
   }
 
   /** Fills out with standard normals or uniforms on [0, 1) from the

@@ -30,7 +30,7 @@
 // finite values, optimizer hyperparameters, random states, counters) before
 // anything is applied to a model.
 import { checkAdamHyperparameters, checkLearningRate, type AdamState } from "./adam.js";
-import { architectureOf, parameterShapesOf, type Architecture } from "./architecture.js";
+import { architectureOf, levelLayers, parameterShapesOf, type Architecture } from "./architecture.js";
 import { resolveConfig, type ResolvedConfig } from "./config.js";
 import type { ModelState } from "./types.js";
 import { ArgumentError, describe, fail } from "./validate.js";
@@ -131,7 +131,7 @@ export interface LayerRecord {
 }
 
 function layerRecords(a: Architecture): LayerRecord[] {
-  return [...a.encoder, ...a.decoder].map((l) => ({
+  return [...a.encoder, ...a.decoder, ...levelLayers(a)].map((l) => ({
     kind: l.kind, name: l.name, inShape: l.inShape, outShape: l.outShape, settings: l.settings, activation: l.activation,
   }));
 }

@@ -63,7 +63,8 @@ export class VAE {
   private constructor(config: ResolvedConfig, kernels: Kernels) {
     // layer objects are frozen copies: the config a model saves is the one it was built from
     const entries = (l: ResolvedConfig["encoder"]) => l.map((e) => (typeof e === "number" ? e : deepFreeze(structuredClone(e))));
-    this.config = Object.freeze({ ...config, inputShape: [...config.inputShape], encoder: entries(config.encoder), decoder: entries(config.decoder) });
+    this.config = Object.freeze({ ...config, inputShape: [...config.inputShape], encoder: entries(config.encoder), decoder: entries(config.decoder),
+      ...(config.latents ? { latents: deepFreeze(structuredClone(config.latents)) } : {}) });
     this.kernels = kernels;
     this.build = kernels.build;
     this.opt = new Adam();
@@ -71,7 +72,8 @@ export class VAE {
     this.net = new Network(kernels, architectureOf(config), {
       inputDim: D, latentDim: config.latentDim, conditionDim: config.conditionDim,
       outputDim: config.likelihood === "gaussian-learned" ? 2 * D : D,
-      noiseWidth: latentOf(config.latent.type).noiseWidth(config.latentDim, config.latent),
+      // the levels above the first draw ε_i of their own (prior-hierarchy.ts)
+      noiseWidth: latentOf(config.latent.type).noiseWidth(config.latentDim, config.latent) + (config.latents ?? []).slice(1).reduce((n, l) => n + l.size, 0),
     }, config.activationAlpha, config.maxBatch, new HostRng(config.seed, 1));
     this.net.initialize(config.seed, config.init);
     this.obj = new Objective(this.net, this.config);
@@ -266,8 +268,10 @@ export class VAE {
 
   /**
    * Loss and the gradient of every parameter on a batch, without updating.
-   * `noise` (rows × latentDim) fixes ε; otherwise it is drawn from the training
-   * stream (a categorical latent: Gumbel(0, 1) noise, rows × variables·classes).
+   * `noise` (rows·S × the noise width) fixes ε; otherwise it is drawn from the training
+   * stream. With stochastic layers (config.latents) it is [ε₁ (rows·S × L₁) |
+   * ε₂ (rows·S × L₂) | …], level after level, not interleaved per row. A categorical latent's noise is
+   * Gumbel(0, 1) noise, rows·S × variables·classes.
    * `estimator: "score"` gives the REINFORCE encoder gradient.
    */
   computeGradients(batch: Rows | BatchInput, options: {
@@ -315,7 +319,7 @@ export class VAE {
       checkOptions("options", options, ["samples", "baseline"]);
       const S = checkInt("samples", options.samples ?? 16, 2, 100000);
       checkBool("baseline", options.baseline, false);
-      if (!this.obj.scoreFunctionAvailable) fail("estimatorVariance", "a model trained with the ELBO, a Gaussian latent and the N(0, I) prior (the score-function estimator is implemented for those)", `objective ${this.config.objective.type}, latent ${this.config.latent.type}, prior ${this.config.prior.type}`);
+      if (!this.obj.scoreFunctionAvailable) fail("estimatorVariance", "a model trained with the ELBO, a Gaussian latent and the N(0, I) prior (the score-function estimator is implemented for those)", `objective ${this.config.objective.type}, latent ${this.config.latent.type}, prior ${this.obj.parts.c.prior.type}`);
       const { x, c, rows } = normBatch(this.config, batch, "batch");
       const L = this.config.latentDim;
       const noises: Float32Array[] = [];

@@ -3,7 +3,7 @@
 // weight initialisation, and the generic forward/backward walks over a list
 // (llm.c's gpt2_forward / gpt2_backward: each layer's kind does its part).
 // Not here: the VAE objective (objective.ts), inference (inference.ts).
-import type { Architecture } from "./architecture.js";
+import { levelLayers, type Architecture } from "./architecture.js";
 import { kindOf, type Layer, type LayerSpec, type StepContext } from "./layers/index.js";
 import { size } from "./layers/kind.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
@@ -33,6 +33,9 @@ export class Network {
   dec: Layer[] = [];
   /** Parameter-only layers (a learned prior's tensors). */
   extra: Layer[] = [];
+  /** The stochastic layers above the first (arch.levels), bound: level i's
+   *  encoder reads z_{i−1}, its decoder z_i ("level<i>.z"). */
+  levels: { enc: Layer[]; dec: Layer[] }[] = [];
   /** Context of the kind calls (kernels, scratch, α, condition rows). */
   ctx!: StepContext;
   /** The host-side random stream (epoch shuffles), kept with the arena's two
@@ -72,13 +75,20 @@ export class Network {
     ];
     if (C > 0 && !a.conditionAtInput) b.push(["c.in", C]);                  // condition rows for the encoder
     if (a.channelSplit) b.push(["out.planar", outputDim], ["dout.planar", outputDim]); // [means | log σ]
+    // stochastic layer i ≥ 2: z_i and its gradient, the gradient its encoder
+    // sends to z_{i−1}, and per sample row log q(z_i|z_{i−1}), log p(z_i)
+    // (from the levels above) and log p(z_{i−1}|z_i)
+    a.levels.forEach((l, k) => {
+      const n = `level${k + 2}`;
+      b.push([`${n}.z`, l.size], [`${n}.dz`, l.size], [`${n}.dx`, l.below], [`${n}.logq`, 1], [`${n}.logp`, 1], [`${n}.cond`, 1]);
+    });
     return b;
   }
 
   /** Plans the arena for `batch` rows and grows memory once to hold it. */
   layout(batch: number): void {
     const a = this.arch, { conditionDim: C } = this.dims;
-    const plan = planMemory({ layers: [...a.encoder, ...a.decoder, ...a.extra], buffers: this.buffers(), batch });
+    const plan = planMemory({ layers: [...a.encoder, ...a.decoder, ...levelLayers(a), ...a.extra], buffers: this.buffers(), batch });
     this.kernels.reserve(plan.totalBytes);
     this.plan = plan;
     const base = this.kernels.base;
@@ -91,6 +101,10 @@ export class Network {
     this.ptr = p;
     this.enc = this.bind(a.encoder, p["x.in"], 0);
     this.dec = this.bind(a.decoder, p["z.in"], p["dz.in"]);
+    this.levels = a.levels.map((l, k) => {
+      const n = `level${k + 2}`, below = k === 0 ? p["z"] : p[`level${k + 1}.z`];
+      return { enc: this.bind(l.encoder, below, p[`${n}.dx`]), dec: this.bind(l.decoder, p[`${n}.z`], p[`${n}.dz`]) };
+    });
     this.extra = this.bind(a.extra, 0, 0);
     const head = this.enc[this.enc.length - 1];
     p["h"] = head.y; p["dh"] = head.dy;
@@ -192,9 +206,10 @@ export class Network {
     }
   }
 
-  /** Every layer with parameters' owner, in arena order: encoder, decoder, extra. */
+  /** Every layer with parameters' owner, in arena order: encoder, decoder,
+   *  the levels above the first (each encoder, decoder), extra. */
   layers(): Layer[] {
-    return [...this.enc, ...this.dec, ...this.extra];
+    return [...this.enc, ...this.dec, ...this.levels.flatMap((l) => [...l.enc, ...l.dec]), ...this.extra];
   }
 
   /** Each layer's forward, in order. */

@@ -9,12 +9,15 @@
 //   prior, latent: writes dh);  encoder backward.
 // Default (ELBO, Gaussian q, N(0, I)): Kingma & Welling 2013, eq. 10, negated:
 //   loss = (1/B) Σ_b [ −log p(x_b | z_b) + β·KL(q(z|x_b) ‖ N(0, I)) ].
+// Stochastic layers above z₁ (config.latents) are z₁'s prior module
+// (objectives/prior-hierarchy.ts), chosen once here; the step is the same.
 // The networks are walked by network.ts, which never asks which kinds they hold.
 // Not here: validation of user input (rows.ts, model.ts), inference (inference.ts).
 import { Adam, checkLearningRate } from "./adam.js";
 import type { ResolvedConfig } from "./config.js";
 import type { Network } from "./network.js";
 import { latentOf, objectiveOf, priorOf, type LatentContext, type LatentKind, type ObjectiveKind, type PriorKind, type StepParts } from "./objectives/index.js";
+import { HIERARCHY_PRIOR, hierarchyPrior } from "./objectives/prior-hierarchy.js";
 import { NonFiniteLossError, type StepResult } from "./types.js";
 import { checkInt, fail } from "./validate.js";
 
@@ -30,24 +33,27 @@ export class Objective {
   readonly parts: StepParts;
   /** Samples per row in training (the objective's S). */
   readonly samples: number;
-  /** Where the likelihood reads its targets: x.target, or (S > 1) x.rep. */
-  private targetName = "x.target";
+  /** Where the training step's likelihood reads its targets: x.target, or
+   *  (S > 1) x.rep. Inference always reads x.target. */
+  private stepTarget = "x.target";
 
   constructor(net: Network, config: Readonly<ResolvedConfig>) {
     this.net = net;
     this.config = config;
     this.objective = objectiveOf(config.objective.type);
-    this.prior = priorOf(config.prior.type);
+    // with stochastic layers above the first, z₁'s prior is theirs (prior-hierarchy.ts)
+    const levels = config.latents;
+    this.prior = levels ? hierarchyPrior(net, levels.map((l) => l.size), priorOf(config.prior.type), config.prior) : priorOf(config.prior.type);
     this.latent = latentOf(config.latent.type);
     this.samples = this.objective.samples(config.objective);
     const c: LatentContext = {
-      k: net.kernels.raw, get ptr() { return net.ptr; }, L: config.latentDim, latent: config.latent, prior: config.prior,
+      k: net.kernels.raw, get ptr() { return net.ptr; }, L: config.latentDim, latent: config.latent, prior: levels ? HIERARCHY_PRIOR : config.prior,
       step: 0, training: false, // issue 18: set by forwardBackward
     };
     const outW = net.dims.outputDim;
     this.parts = {
       c, latent: this.latent, prior: this.prior, headWidth: net.arch.headWidth,
-      likelihood: (rows, grad, w) => this.runLikelihood(rows, grad, w),
+      likelihood: (rows, grad, w) => this.runLikelihood(rows, grad, w, this.stepTarget),
       scaleOutputGradient: (rows, coef) => net.kernels.raw.rows_scale(net.ptr["dout"], coef, rows, outW),
       decoderBackward: (rows) => this.decoderBackward(rows),
       heap: () => net.heap(),
@@ -107,14 +113,14 @@ export class Objective {
   /** The likelihood's targets for B·S sample rows: x.target itself (S = 1)
    *  or each row repeated S times into x.rep. */
   private repeatTargets(B: number, S: number): void {
-    if (S === 1) { this.targetName = "x.target"; return; }
+    if (S === 1) { this.stepTarget = "x.target"; return; }
     const H = this.net.heap(), D = this.config.inputDim;
     const src = this.net.ptr["x.target"] >>> 2, dst = this.net.ptr["x.rep"] >>> 2;
     for (let b = 0; b < B; b++) {
       const row = H.subarray(src + b * D, src + (b + 1) * D);
       for (let s = 0; s < S; s++) H.set(row, dst + (b * S + s) * D);
     }
-    this.targetName = "x.rep";
+    this.stepTarget = "x.rep";
   }
 
   /** Writes rows [start, start+B) of z (rows × L) into the decoder input. */
@@ -149,6 +155,7 @@ export class Objective {
   /** Draws the latent family's noise for `rows` sample rows from a stream. */
   drawNoise(rows: number, stream: "rng.train" | "rng.eval"): void {
     this.latent.drawNoise(this.parts.c, this.net.ptr[stream], rows);
+    this.prior.drawNoise?.(this.parts.c, this.net.ptr[stream], rows);
   }
 
   /** The decoder network; its output (as the likelihood reads it) is at "out". */
@@ -176,10 +183,10 @@ export class Objective {
   }
 
   /** Per-row −log p(x|z) into "nll" (and its gradient, scaled by w, into
-   *  "dout" when `grad`). */
-  runLikelihood(B: number, grad: boolean, w: number): void {
+   *  "dout" when `grad`), against the targets at `target` (B rows). */
+  runLikelihood(B: number, grad: boolean, w: number, target = "x.target"): void {
     const k = this.net.kernels.raw, p = this.net.ptr, D = this.config.inputDim;
-    const out = p["out"], dout = p["dout"], nll = p["nll"], x = p[this.targetName];
+    const out = p["out"], dout = p["dout"], nll = p["nll"], x = p[target];
     switch (this.config.likelihood) {
       case "bernoulli":
         if (grad) k.bernoulli_nll_forward_backward(nll, dout, out, x, B, D, w);
@@ -229,7 +236,7 @@ export class Objective {
 
   /** Whether the score-function estimator applies (ELBO, Gaussian q, N(0, I)). */
   get scoreFunctionAvailable(): boolean {
-    return this.samples === 1 && this.config.objective.type === "elbo" && this.config.latent.type === "gaussian" && this.config.prior.type === "normal";
+    return this.samples === 1 && this.config.objective.type === "elbo" && this.config.latent.type === "gaussian" && this.parts.c.prior.type === "normal";
   }
 
   /** One full forward + backward of B loaded rows. ε is drawn from the

@@ -26,7 +26,7 @@ export const MAX_THREADS = 16;
 /** "auto" uses the reported cores up to this many. */
 export const AUTO_THREADS_CAP = 8;
 /** Splitting starts at this many multiply-adds (an exp counts 8): measured
- *  with bench/threads.ts (see bench/THREADS-RESULTS.md). */
+ *  with bench/threads.ts (see bench/results/threads.md). */
 export const DEFAULT_MIN_WORK = 1 << 18;
 /** Spins before a thread sleeps between jobs / before the caller sleeps. */
 export const DEFAULT_SPIN = 20_000;

@@ -81,6 +81,9 @@ export interface RawExports {
   categorical_kl_forward(kl: number, h: number, B: number, N: number, K: number): void;
   categorical_kl_backward(dh: number, h: number, B: number, N: number, K: number, w: number): void;
   categorical_logq_forward(logq: number, h: number, z: number, B: number, S: number, N: number, K: number): void;
+  gaussian_cond_logp_forward(logp: number, z: number, h: number, n: number, L: number): void;
+  gaussian_cond_logp_backward(dz: number, dh: number, z: number, h: number, c: number, n: number, L: number): void;
+  hierarchy_logp_combine(out: number, cond: number, logp: number, logq: number, n: number): void;
   kl_normal_forward(kl: number, h: number, B: number, L: number): void;
   kl_normal_backward(dh: number, h: number, B: number, L: number, w: number): void;
   bernoulli_nll_forward(nll: number, logits: number, x: number, B: number, D: number): void;
@@ -104,6 +107,8 @@ export interface RawExports {
   threads_control(): number;
   threads_inject_fault(id: number, mode: number): void;
   threads_reset(): void;
+  /** Threads taking part (absent from builds before it was added: 1). */
+  threads_count?(): number;
 }
 
 /** Every activation the kernels implement, in the order of their kernel
@@ -678,6 +683,28 @@ export class Kernels {
     checkInt("batch", B); checkInt("samples", S); checkInt("variables", N); checkInt("classes", K);
     this.span("logq", logq, B * S); this.span("h", h, B * N * K); this.span("z", z, B * S * N * K);
     this.raw.categorical_logq_forward(logq, h, z, B, S, N, K);
+  }
+
+  /** Writes logp (n) = log N(z; μ, diag e^v) for z (n, L) and h (n, 2L) rows [μ | v]. */
+  condLogpForward(logp: number, z: number, h: number, n: number, L: number): void {
+    checkInt("n", n, 0); checkInt("latentDim", L);
+    this.span("logp", logp, n); this.span("z", z, n * L); this.span("h", h, 2 * n * L);
+    this.raw.gaussian_cond_logp_forward(logp, z, h, n, L);
+  }
+
+  /** dz (n, L) += c_r·(z − μ)/σ²; writes dh (n, 2L), the gradient of −Σ c_r·log N(z_r; μ_r, σ_r²). */
+  condLogpBackward(a: { dz: number; dh: number; z: number; h: number; c: number; n: number; latentDim: number }): void {
+    const n = checkInt("n", a.n, 0), L = checkInt("latentDim", a.latentDim);
+    this.span("dz", a.dz, n * L); this.span("dh", a.dh, 2 * n * L); this.span("z", a.z, n * L);
+    this.span("h", a.h, 2 * n * L); this.span("c", a.c, n);
+    this.raw.gaussian_cond_logp_backward(a.dz, a.dh, a.z, a.h, a.c, n, L);
+  }
+
+  /** out (n) = cond + logp − logq. */
+  hierarchyCombine(out: number, cond: number, logp: number, logq: number, n: number): void {
+    checkInt("n", n, 0);
+    for (const [k, p] of [["out", out], ["cond", cond], ["logp", logp], ["logq", logq]] as const) this.span(k, p, n);
+    this.raw.hierarchy_logp_combine(out, cond, logp, logq, n);
   }
 
   /** Writes nll (B): −log p(x|logits) of each row, summed over D, for logits

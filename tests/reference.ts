@@ -579,3 +579,18 @@ export function categoricalLogqRef(h: ArrayLike<number>, z: ArrayLike<number>, B
   }
   return out;
 }
+
+/** log N(z_r; μ_r, diag e^{v_r}) per row for z (n, L), h (n, 2L) = [μ | v]
+ *  (the conditional prior of a stochastic layer, assembly/hierarchy.ts). */
+export function condLogpRef(z: ArrayLike<number>, h: ArrayLike<number>, n: number, L: number): Float64Array {
+  const out = new Float64Array(n);
+  for (let r = 0; r < n; r++) {
+    let s = 0;
+    for (let j = 0; j < L; j++) {
+      const mu = h[r * 2 * L + j], v = h[r * 2 * L + L + j], d = z[r * L + j] - mu;
+      s += -0.5 * d * d / Math.exp(v) - 0.5 * v - 0.5 * Math.log(2 * Math.PI);
+    }
+    out[r] = s;
+  }
+  return out;
+}

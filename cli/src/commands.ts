@@ -19,7 +19,7 @@ export interface Loaded {
   header: ReturnType<typeof decodeModel>["header"];
   bytes: number;
   /** metrics.json of the run folder holding the model, when there is one. */
-  run: { data?: { imageShape?: [number, number] | null; range?: [number, number] }; status?: string; final?: { test?: { loss: number }; iwae?: { logLikelihood: number; samples: number; images: number } } } | null;
+  run: { data?: { imageShape?: [number, number] | null; range?: [number, number]; shape?: [number, number, number] | null }; status?: string; final?: { test?: { loss: number }; iwae?: { logLikelihood: number; samples: number; images: number } } } | null;
 }
 
 export async function loadModel(f: Flags): Promise<Loaded> {
@@ -60,17 +60,22 @@ function imageShape(f: Flags, l: Loaded, data: Dataset | null): [number, number]
     return [Number(m[1]), Number(m[2])];
   }
   const s = data?.imageShape ?? l.run?.data?.imageShape;
-  if (s && s[0] * s[1] === D) return s;
+  if (s && s[0] * s[1] * channelsOf(l, data) === D) return s;
   const q = Math.round(Math.sqrt(D));
   if (q * q === D) return [q, q];
   throw new UsageError(`rows of ${D} values are not square images: give --image-shape <h>x<w>`);
+}
+
+/** Channels of the model's images: 3 for colour (--data images), else 1. */
+function channelsOf(l: Loaded, data: Dataset | null): number {
+  return data?.shape?.[2] ?? l.run?.data?.shape?.[2] ?? 1;
 }
 
 function context(f: Flags, l: Loaded, data: Dataset | null): FigureContext {
   const shape = imageShape(f, l, data);
   const range = l.vae.config.likelihood === "bernoulli" ? [0, 1] as [number, number] : (l.run?.data?.range ?? displayRange(data?.test ?? null));
   const empty: Dataset = { train: null, test: { x: new Float32Array(0), labels: null, n: 0 }, dim: l.vae.config.inputDim, imageShape: shape, description: "", testSource: "" };
-  return { vae: l.vae, data: data ?? empty, classes: l.vae.config.conditionDim, shape, range };
+  return { vae: l.vae, data: data ?? empty, classes: l.vae.config.conditionDim, shape, range, channels: channelsOf(l, data) };
 }
 
 async function writePng(path: string, png: Buffer, log: Log, what: string, w: number, h: number): Promise<void> {

@@ -1,22 +1,23 @@
 // Data for the CLI: which source the flags name (MNIST, IDX pairs, CSV,
-// .npy), loading it into float32 rows with optional labels, and the checks
+// .npy, a folder of images), loading it into float32 rows with optional labels, and the checks
 // that must pass before any run folder exists (readable files, consistent
 // widths, finite values, [0, 1] for Bernoulli, labels for --conditional).
 // Errors are DataError (exit code 1) and name the file and the problem.
-// Not here: the parsers themselves (csv.ts, npy.ts, src/data/idx.ts).
+// Not here: the parsers themselves (csv.ts, npy.ts, images.ts, src/data/idx.ts).
 import { readFile, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
 import { loadIdxPair, loadMnist } from "wasm-vae";
 import { Flags, UsageError } from "./args.js";
 import { parseCsv } from "./csv.js";
+import { holdOutImages, interleaveClasses, readImageFolder } from "./images.js";
 import { parseNpy, type NpyArray } from "./npy.js";
 
 export class DataError extends Error {
   override name = "DataError";
 }
 
-export type DataKind = "mnist" | "idx" | "csv" | "npy";
+export type DataKind = "mnist" | "idx" | "csv" | "npy" | "images";
 
 /** What to load; stored in metrics.json so that --resume reloads the same data. */
 export interface DataSpec {
@@ -30,6 +31,12 @@ export interface DataSpec {
   testFraction: number;
   limitTrain: number | null;
   limitTest: number | null;
+  /** images: (h, w) every image is brought to, and 1 or 3 channels; null
+   *  until the first image decides (then stored, so --resume reads the same). */
+  size?: [number, number] | null;
+  channels?: 1 | 3 | null;
+  /** images: skip files that do not decode, with a count. */
+  skipBad?: boolean;
 }
 
 export interface Split {
@@ -46,6 +53,11 @@ export interface Dataset {
   dim: number;
   /** (h, w) for drawing rows as images, or null when they are not images. */
   imageShape: [number, number] | null;
+  /** (h, w, c) of one image (rows are NHWC), or null when they are not
+   *  images; c is 3 for colour images (--data images), else 1. */
+  shape?: [number, number, number] | null;
+  /** Names of the labels 0, 1, … (--data images: the class subfolders). */
+  classNames?: string[] | null;
   /** One line: what was loaded. */
   description: string;
   /** Where the test split came from. */
@@ -57,13 +69,15 @@ const FLAGS_OF: Record<DataKind, string[]> = {
   idx: ["train-images", "train-labels", "test-images", "test-labels", "test-fraction"],
   csv: ["train", "test", "label-column", "header", "scale", "test-fraction"],
   npy: ["train", "test", "train-labels", "test-labels", "scale", "test-fraction"],
+  images: ["train", "test", "size", "channels", "skip-bad", "test-fraction"],
 };
-const ALL_SOURCE_FLAGS = ["train-images", "train-labels", "test-images", "test-labels", "train", "test", "label-column", "header", "scale", "test-fraction"];
+const ALL_SOURCE_FLAGS = ["train-images", "train-labels", "test-images", "test-labels", "train", "test", "label-column", "header", "scale", "test-fraction",
+  "size", "channels", "skip-bad"];
 
 /** Reads the data flags. `needTrain` is false for eval/reconstruct/impute,
  *  which use the test split only. */
 export function dataSpecFromFlags(f: Flags, needTrain: boolean): DataSpec {
-  const kind = f.oneOf("data", ["mnist", "idx", "csv", "npy"] as const);
+  const kind = f.oneOf("data", ["mnist", "idx", "csv", "npy", "images"] as const);
   for (const k of ALL_SOURCE_FLAGS) {
     if (f.given(k) && !FLAGS_OF[kind].includes(k)) {
       const owners = (Object.keys(FLAGS_OF) as DataKind[]).filter((d) => FLAGS_OF[d].includes(k));
@@ -83,7 +97,17 @@ export function dataSpecFromFlags(f: Flags, needTrain: boolean): DataSpec {
     const m = /^(\d+)[x×,](\d+)$/.exec(f.str("image-shape")!.trim());
     if (!m || Number(m[1]) < 1 || Number(m[2]) < 1) throw new UsageError(`--image-shape: expected <height>x<width>, e.g. 28x28, got ${JSON.stringify(f.str("image-shape"))}`);
     imageShape = [Number(m[1]), Number(m[2])];
+    if (kind === "images") throw new UsageError("--image-shape applies to csv/npy rows; for --data images give --size <h>x<w>");
   }
+  let size: [number, number] | null = null;
+  if (f.given("size")) {
+    const m = /^(\d+)[x×,](\d+)$/.exec(f.str("size")!.trim());
+    if (!m || Number(m[1]) < 1 || Number(m[2]) < 1 || Number(m[1]) > 4096 || Number(m[2]) > 4096) {
+      throw new UsageError(`--size: expected <height>x<width> in pixels (1 to 4096 each), e.g. 64x64, got ${JSON.stringify(f.str("size"))}`);
+    }
+    size = [Number(m[1]), Number(m[2])];
+  }
+  const channels = f.given("channels") ? f.oneOf("channels", ["1", "3"] as const) : null;
   const spec: DataSpec = {
     kind,
     trainImages: path("train-images"), trainLabels: path("train-labels"),
@@ -96,14 +120,16 @@ export function dataSpecFromFlags(f: Flags, needTrain: boolean): DataSpec {
     limitTrain: needTrain ? f.optInt("limit-train", 1) : null,
     limitTest: f.optInt("limit-test", 1),
   };
+  if (kind === "images") Object.assign(spec, { size, channels: channels && (Number(channels) as 1 | 3), skipBad: f.bool("skip-bad") });
   const need = (k: string, why: string) => { if (!f.given(k)) throw new UsageError(`--${k} is required ${why}`); };
   if (kind === "idx") {
     if (needTrain) { need("train-images", "with --data idx"); need("train-labels", "with --data idx (the IDX labels file)"); }
     if (f.given("test-images") !== f.given("test-labels")) throw new UsageError("--test-images and --test-labels go together");
     if (!needTrain) need("test-images", "with --data idx");
-  } else if (kind === "csv" || kind === "npy") {
-    if (needTrain) need("train", `with --data ${kind}`);
-    else need("test", `with --data ${kind}`);
+  } else if (kind === "csv" || kind === "npy" || kind === "images") {
+    const what = kind === "images" ? " (a folder of PNG/JPEG files: --data images <dir>)" : "";
+    if (needTrain) need("train", `with --data ${kind}${what}`);
+    else need("test", `with --data ${kind}${what}`);
     if (kind === "npy" && f.given("test-labels") && !f.given("test")) throw new UsageError("--test-labels needs --test");
   }
   return spec;
@@ -139,6 +165,13 @@ function limitSplit(s: Split, dim: number, limit: number | null): Split {
   return { x: s.x.subarray(0, limit * dim), labels: s.labels ? s.labels.subarray(0, limit) : null, n: limit };
 }
 
+/** Rows `idx` of a split, copied. */
+function pickRows(s: Split, dim: number, idx: number[]): Split {
+  const x = new Float32Array(idx.length * dim);
+  idx.forEach((r, i) => x.set(s.x.subarray(r * dim, (r + 1) * dim), i * dim));
+  return { x, labels: s.labels ? Uint8Array.from(idx, (r) => s.labels![r]) : null, n: idx.length };
+}
+
 /** The last ⌈fraction·n⌉ rows of `s` become the test split. */
 function holdOut(s: Split, dim: number, fraction: number, name: string): { train: Split; test: Split } {
   const k = Math.ceil(fraction * s.n);
@@ -168,6 +201,7 @@ function mnistDir(): string {
 export async function loadData(spec: DataSpec, needTrain: boolean): Promise<Dataset> {
   let train: Split | null = null, test: Split, dim: number, shape: [number, number] | null = null;
   let description: string, testSource: string;
+  let shape3: [number, number, number] | null = null, classNames: string[] | null = null;
 
   if (spec.kind === "mnist") {
     const dir = mnistDir();
@@ -210,6 +244,41 @@ export async function loadData(spec: DataSpec, needTrain: boolean): Promise<Data
     description = `CSV ${tr ? spec.train : spec.test} (${dim} columns${spec.labelColumn !== null ? " + label" : ""})`;
     ({ train, test, testSource } = trainAndTest(tr && { x: tr.x, labels: tr.labels, n: tr.rows },
       te && { x: te.x, labels: te.labels, n: te.rows }, dim, spec.testFraction, spec.train, spec.test));
+  } else if (spec.kind === "images") {
+    const opts = { size: spec.size ?? null, channels: spec.channels ?? null, skipBad: spec.skipBad ?? false };
+    const tr = needTrain ? await guard(() => readImageFolder(spec.train!, opts)) : null;
+    // a test folder is read at the training folder's size, channels and classes
+    const te = spec.test ? await guard(() => readImageFolder(spec.test!,
+      tr ? { ...opts, size: [tr.shape[0], tr.shape[1]], channels: tr.shape[2] as 1 | 3, classNames: tr.classNames } : opts)) : null;
+    const ref = tr ?? te!;
+    shape3 = ref.shape;
+    spec.size = [shape3[0], shape3[1]];
+    spec.channels = shape3[2] as 1 | 3;
+    dim = shape3[0] * shape3[1] * shape3[2]; shape = [shape3[0], shape3[1]];
+    classNames = ref.classNames;
+    const skipped = (tr?.skipped.length ?? 0) + (te?.skipped.length ?? 0);
+    const classes = classNames ? `, ${classNames.length} classes from its subfolders` : ", no labels";
+    description = `images ${tr ? spec.train : spec.test} (${shape3.join("×")}${shape3[2] === 3 ? " RGB" : " grey"}${classes}` +
+      `${skipped ? `; skipped ${skipped} file${skipped === 1 ? "" : "s"} that did not decode (--skip-bad), e.g. ${(tr?.skipped[0] ?? te!.skipped[0]).file}` : ""})`;
+    if (te) {
+      // rows interleaved over the classes (the figures and --limit-* take the first rows)
+      const all = (s: { x: Float32Array; labels: Uint8Array | null; n: number }) =>
+        pickRows(s, dim!, interleaveClasses(s.labels, Array.from({ length: s.n }, (_, i) => i)));
+      train = tr && all(tr);
+      test = all(te);
+      testSource = spec.test!;
+    } else {
+      const all: Split = { x: tr!.x, labels: tr!.labels, n: tr!.n };
+      const h = holdOutImages(tr!.labels, tr!.n, spec.testFraction);
+      if (h.test.length === 0 || h.train.length === 0) {
+        throw new DataError(`${spec.train}: ${tr!.n} image(s) are too few to hold out a test split of --test-fraction ${spec.testFraction}${classNames ? " in each class" : ""} (give --test <dir>)`);
+      }
+      train = pickRows(all, dim, h.train);
+      test = pickRows(all, dim, h.test);
+      const every = Math.round(1 / spec.testFraction);
+      testSource = `${h.test.length} images held out of ${spec.train}: ` +
+        `${Math.abs(every - 1 / spec.testFraction) < 1e-9 ? `1 in ${every} files` : `a ${spec.testFraction} fraction of the files`}${classNames ? " of each class" : ""}, spread over the names (--test-fraction ${spec.testFraction})`;
+    }
   } else {
     const loadX = async (path: string) => {
       const a = await guard(async () => parseNpy(await readBytes(path), path, ["uint8", "float32"]));
@@ -242,13 +311,14 @@ export async function loadData(spec: DataSpec, needTrain: boolean): Promise<Data
     const s = Math.round(Math.sqrt(dim));
     shape = s * s === dim ? [s, s] : null;
   }
+  shape3 ??= shape ? [shape[0], shape[1], 1] : null;
   for (const [name, s] of [["training data", train], ["test data", test]] as const) {
     if (!s) continue;
     for (let i = 0; i < s.x.length; i++) {
       if (!Number.isFinite(s.x[i])) throw new DataError(`${name}: non-finite value ${s.x[i]} at row ${Math.floor(i / dim)}, column ${i % dim}`);
     }
   }
-  return { train, test: test!, dim: dim!, imageShape: shape, description: description!, testSource: testSource! };
+  return { train, test: test!, dim: dim!, imageShape: shape, shape: shape3, classNames, description: description!, testSource: testSource! };
 }
 
 function npyRows(a: NpyArray, path: string, scale: number): { x: Float32Array; n: number; dim: number; shape: [number, number] | null; descr: string } {
@@ -296,7 +366,7 @@ export function checkUnitRange(d: Dataset): void {
 
 /** The number of classes (max label + 1) for --conditional; checks labels exist. */
 export function classCount(d: Dataset, what = "--conditional"): number {
-  if (!d.train?.labels && !d.test.labels) throw new UsageError(`${what} needs labels, and this data has none (csv: --label-column; npy: --train-labels/--test-labels)`);
+  if (!d.train?.labels && !d.test.labels) throw new UsageError(`${what} needs labels, and this data has none (csv: --label-column; npy: --train-labels/--test-labels; images: one subfolder per class)`);
   let max = 0;
   for (const s of [d.train, d.test]) {
     if (!s) continue;

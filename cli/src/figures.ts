@@ -17,6 +17,8 @@ export interface FigureContext {
   classes: number;
   /** (h, w) of one image. */
   shape: [number, number];
+  /** Channels of one image (rows are NHWC): 3 draws in colour; default 1. */
+  channels?: number;
   /** Values mapped to black..white. */
   range: [number, number];
 }
@@ -53,7 +55,7 @@ function drawGrid(ctx: FigureContext, cells: (Float32Array | null)[][], scale = 
   cells.forEach((row, r) => row.forEach((img, c) => {
     if (!img) return;
     const [x, y] = tileAt(g, c, r);
-    cv.image(x, y, img, h, w, scale, ctx.range[0], ctx.range[1], tints?.[r]?.[c]);
+    cv.image(x, y, img, h, w, scale, ctx.range[0], ctx.range[1], tints?.[r]?.[c], ctx.channels);
   }));
   return cv;
 }
@@ -142,6 +144,14 @@ export function halfMask(shape: [number, number], which: "bottom" | "top" | "lef
   return m;
 }
 
+/** A per-pixel mask repeated over the c channels of NHWC rows. */
+function perValue(mask: Uint8Array, c = 1): Uint8Array {
+  if (c === 1) return mask;
+  const out = new Uint8Array(mask.length * c);
+  for (let i = 0; i < out.length; i++) out[i] = mask[Math.floor(i / c)];
+  return out;
+}
+
 /** Three rows per group of `cols`: the test images, the same with the masked
  *  half hidden (blue), and vae.impute's completion. */
 export function imputationFigure(ctx: FigureContext, o: { n?: number; cols?: number; iterations?: number; mask?: "bottom" | "top" | "left" | "right" } = {}): Canvas {
@@ -150,7 +160,7 @@ export function imputationFigure(ctx: FigureContext, o: { n?: number; cols?: num
   const idx = Array.from({ length: n }, (_, i) => i);
   const x = rowsOf(test, D, idx);
   const mask = halfMask(ctx.shape, o.mask);
-  const done = ctx.vae.impute(x, mask, { iterations: o.iterations, condition: conditionOf(ctx, test, idx) });
+  const done = ctx.vae.impute(x, perValue(mask, ctx.channels), { iterations: o.iterations, condition: conditionOf(ctx, test, idx) });
   const hide = (i: number) => (mask[i] ? null : HIDDEN);
   const orig = chunk(split(x, D), cols), comp = chunk(split(done, D), cols);
   const cells: Float32Array[][] = [], tints: (((i: number) => RGBA | null) | undefined)[][] = [];
@@ -171,7 +181,7 @@ export function imputationError(ctx: FigureContext, o: { n?: number; iterations?
   const n = Math.min(o.n ?? 100, test.n), iterations = o.iterations ?? 100;
   const idx = Array.from({ length: n }, (_, i) => i);
   const x = rowsOf(test, D, idx);
-  const mask = halfMask(ctx.shape, o.mask);
+  const mask = perValue(halfMask(ctx.shape, o.mask), ctx.channels);
   const cond = conditionOf(ctx, test, idx);
   const done = ctx.vae.impute(x, mask, { iterations, condition: cond });
   const prior = ctx.vae.sample(n, { condition: cond });

@@ -3,8 +3,9 @@
 // through the library's exportModel / importModel (the "wasm-vae/onnx" entry,
 // which has all three formats; protobufjs is a dependency of this package).
 // Not here: the formats themselves (src/interop/ of the library).
-import { stat } from "node:fs/promises";
-import { ArgumentError, type VAE } from "wasm-vae";
+import { readFile, stat } from "node:fs/promises";
+import { basename, join } from "node:path";
+import { ArgumentError, ModelFormatError, type VAE, type VAEConfig } from "wasm-vae";
 import { readInteropFiles, writeInteropFiles } from "wasm-vae/node";
 import { exportModel, importModel, INTEROP_FORMATS, type InteropFormat } from "wasm-vae/onnx";
 import type { Flags } from "./args.js";
@@ -31,7 +32,7 @@ export async function exportCommand(f: Flags, log: Log): Promise<number> {
   const files = exportModel(vae, format);            // throws a named error (e.g. an activation tfjs lacks) before any write
   await makeFolder(out);
   const written = await asFlag("out", () => writeInteropFiles(out, files));
-  log(`${path} → ${format}: ${written.length} file${written.length === 1 ? "" : "s"} in ${out}/`);
+  log(`${path} → ${format}: ${written.length} file${written.length === 1 ? "" : "s"} in ${out.replace(/[\\/]+$/, "") || "/"}/`);
   for (const w of written) log(`  ${w}`);
   return 0;
 }
@@ -47,10 +48,52 @@ export async function importCommand(f: Flags, log: Log): Promise<number> {
   const format: InteropFormat = f.given("format") ? f.oneOf("format", INTEROP_FORMATS) : found.format;
   if (format !== found.format) throw new DataError(`--from ${from} holds ${found.format} files, not ${format}`);
   const build = f.oneOf("build", ["plain", "relaxed", "auto"] as const);
-  const vae: VAE = await importModel(found.files, format, { build });
-  await writeOutput(out, vae.save());
+  const config = f.given("config") ? await readConfig(f.str("config")!) : undefined;
+  let vae: VAE;
+  try {
+    vae = await importModel(found.files, format, { build, config });
+  } catch (e) {
+    if (!(e instanceof ModelFormatError) && !(e instanceof ArgumentError)) throw e;
+    throw new DataError(inUserTerms(e.message, from, found.files));
+  }
+  // the weights alone: no Adam moments, random streams or counters (a fresh
+  // optimizer state would claim a training run that never happened here)
+  await writeOutput(out, vae.save({ optimizer: false }));
   const c = vae.config;
   log(`${from} (${format}) → ${out}: ${vae.parameterCount.toLocaleString("en-US")} parameters, ` +
-    `latent ${c.latentDim}, likelihood ${c.likelihood}; weights only (no optimizer state)`);
+    `latent ${c.latentDim}, likelihood ${c.likelihood}; weights only (no optimizer state: not resumable, train it anew to continue)`);
   return 0;
+}
+
+/** --config: a JSON file with the model config (VAEConfig) for files without wasm-vae's metadata. */
+async function readConfig(path: string): Promise<VAEConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (e) {
+    throw new DataError(`--config ${path}: ${(e as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : `cannot read (${(e as Error).message})`}`);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (e) {
+    throw new DataError(`--config ${path}: not JSON (${(e as Error).message})`);
+  }
+  if (v === null || typeof v !== "object" || Array.isArray(v)) throw new DataError(`--config ${path}: expected a JSON object with the model config, e.g. {"inputDim": 784, "encoder": [400], "latentDim": 20}`);
+  return v as VAEConfig;
+}
+
+/** The library's interop message in the CLI's words: its file keys become the
+ *  user's paths, `options.config` becomes --config. */
+function inUserTerms(message: string, from: string, files: Record<string, Uint8Array>): string {
+  let m = message.replace(/^options\.config: /, "--config: ");
+  const single = Object.keys(files).length === 1;
+  for (const name of Object.keys(files)) {
+    const shown = single && basename(from) === name ? from : join(from, name);
+    if (m.startsWith(`${name}: `)) { m = `${shown}: ${m.slice(name.length + 2)}`; break; }
+  }
+  return m
+    .replace(/pass options\.config with the architecture/, "give --config <file.json>, a JSON object with the architecture")
+    .replace(/options\.config's/g, "--config's")
+    .replace(/options\.config/g, "--config");
 }

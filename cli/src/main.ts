@@ -1,8 +1,12 @@
 // The `wasm-vae` command line: picks the subcommand, parses its flags, runs
 // it, and maps errors to exit codes: 0 done, 1 failed (bad data or model
 // file, training error), 2 usage (unknown flag, bad value), 130 interrupted.
-// Run with `npm start` (= train), `npx wasm-vae <command>` in this repository, or the
-// package bin (bin/wasm-vae.js). Not imported by the library entry point.
+// Run as `wasm-vae <command>` after `npm i -g wasm-vae-cli`, `npx wasm-vae-cli
+// <command>`, or in this repository `npm start` (= train) and `npx wasm-vae
+// <command>` (the package bin, bin/wasm-vae.js). Not imported by the library.
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { dirname, join } from "node:path";
 import { ArgumentError, IdxFormatError, ModelFormatError, NonFiniteLossError } from "wasm-vae";
 import { COMMANDS, Flags, helpText, mainHelp, parse, UsageError } from "./args.js";
 import { evalCommand, imputeCommand, infoCommand, reconstructCommand, sampleCommand } from "./commands.js";
@@ -21,6 +25,10 @@ export async function run(argv: string[]): Promise<number> {
     process.stdout.write(topic && COMMANDS[topic] ? helpText(topic) : mainHelp());
     return 0;
   }
+  if (cmd === "--version" || cmd === "-v" || cmd === "version") {
+    process.stdout.write(versionText());
+    return 0;
+  }
   if (!COMMANDS[cmd]) {
     process.stderr.write(`wasm-vae: unknown command ${JSON.stringify(cmd)} (commands: ${Object.keys(COMMANDS).join(", ")})\n`);
     return 2;
@@ -28,6 +36,7 @@ export async function run(argv: string[]): Promise<number> {
   try {
     const values = parse(cmd, rest);
     if (values.help) { process.stdout.write(helpText(cmd)); return 0; }
+    if (values.version) { process.stdout.write(versionText()); return 0; }
     const small = cmd === "train" && values.small === true;
     const f = new Flags(cmd, values, small ? { "limit-train": "10000", epochs: "5", latent: "2" } : {});
     switch (cmd) {
@@ -57,6 +66,16 @@ export async function run(argv: string[]): Promise<number> {
     if (err.runLog) process.stderr.write(`(details in ${err.runLog})\n`);
     return 1;
   }
+}
+
+/** "wasm-vae-cli 0.1.0 (wasm-vae 0.1.0, Node v20.…)": this package's version
+ *  and the library's that it resolves (its package.json, found from its entry). */
+function versionText(): string {
+  const version = (path: string | URL) => { try { return (JSON.parse(readFileSync(path, "utf8")) as { version?: string }).version ?? "?"; } catch { return "?"; } };
+  const cli = version(new URL("../package.json", import.meta.url));
+  let lib = "?";
+  try { lib = version(join(dirname(createRequire(import.meta.url).resolve("wasm-vae")), "..", "package.json")); } catch { /* unresolvable: "?" */ }
+  return `wasm-vae-cli ${cli} (wasm-vae ${lib}, Node ${process.version})\n`;
 }
 
 // A closed pipe (`wasm-vae info … | head`) ends the output quietly, not with a stack trace.

@@ -7,18 +7,27 @@
 //               32 (3×3, stride 2, same, ReLU) → Conv2DTranspose c (3×3, same)
 //   conv        ours: no 16-unit bottleneck, 4×4 kernels (every stride-2 output
 //               pixel sees whole 2×2 cells), a 256-unit dense layer each side
+//   iwae2       the IWAE paper's two stochastic layers (Burda et al. 2015, §5):
+//               x → 200-200 → z₁ (100) → 100-100 → z₂ (50) and back (config.latents);
+//               the paper's tanh is --activation tanh
 // The last decoder layer outputs the likelihood's shape (c channels, 2c for a
 // learned σ), so it is the output layer (see the README's output-layer rule).
-import type { LayerEntry, Likelihood } from "wasm-vae";
+import type { LatentLevelConfig, LayerEntry, Likelihood } from "wasm-vae";
 import { UsageError } from "./args.js";
 
-export const ARCHS = ["mlp", "keras-conv", "conv"] as const;
+export const ARCHS = ["mlp", "keras-conv", "conv", "iwae2"] as const;
+
+/** --arch iwae2: the stochastic layers of the IWAE paper's second architecture. */
+export const IWAE2_LATENTS: LatentLevelConfig[] = [
+  { encoder: [200, 200], size: 100, decoder: [200, 200] },
+  { encoder: [100, 100], size: 50, decoder: [100, 100] },
+];
 export type Arch = (typeof ARCHS)[number];
 
 export interface ArchLayers { inputShape: number[]; encoder: LayerEntry[]; decoder: LayerEntry[] }
 
 /** The layer lists of a convolutional preset for h×w×c images. */
-export function presetLayers(arch: Exclude<Arch, "mlp">, [h, w, c]: [number, number, number], likelihood: Likelihood): ArchLayers {
+export function presetLayers(arch: Exclude<Arch, "mlp" | "iwae2">, [h, w, c]: [number, number, number], likelihood: Likelihood): ArchLayers {
   if (h % 4 !== 0 || w % 4 !== 0) {
     throw new UsageError(`--arch ${arch}: needs images whose height and width are multiples of 4 (two stride-2 layers each way), got ${h}×${w}`);
   }

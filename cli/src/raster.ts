@@ -100,13 +100,14 @@ export class Canvas {
   }
 
   /**
-   * Draws one image (h × w values, row-major) as grey levels at (x, y), each
-   * value a `scale`×`scale` block; values map linearly from [lo, hi] to
-   * black..white and are clamped. `tint(i)` may return a colour that replaces
-   * value i (e.g. for hidden pixels).
+   * Draws one image (h × w × channels values, row-major, channels last) at
+   * (x, y), grey levels for one channel, RGB for three, each pixel a
+   * `scale`×`scale` block; values map linearly from [lo, hi] to 0..255 and
+   * are clamped. `tint(i)` may return a colour that replaces pixel i (e.g.
+   * for hidden pixels).
    */
   image(x: number, y: number, values: ArrayLike<number>, h: number, w: number, scale: number,
-        lo = 0, hi = 1, tint?: (i: number) => RGBA | null): void {
+        lo = 0, hi = 1, tint?: (i: number) => RGBA | null, channels = 1): void {
     const span = hi - lo || 1;
     for (let r = 0; r < h; r++) {
       for (let c = 0; c < w; c++) {
@@ -115,8 +116,9 @@ export class Canvas {
         let col: RGBA;
         if (t) col = t;
         else {
-          const g = Math.round(255 * Math.min(1, Math.max(0, (values[i] - lo) / span)));
-          col = [g, g, g, 255];
+          const v = (k: number) => Math.round(255 * Math.min(1, Math.max(0, (values[i * channels + k] - lo) / span)));
+          const g = v(0);
+          col = channels === 3 ? [g, v(1), v(2), 255] : [g, g, g, 255];
         }
         this.rect(x + c * scale, y + r * scale, scale, scale, col);
       }

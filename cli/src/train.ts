@@ -21,7 +21,7 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { ACTIVATIONS, Adam, ArgumentError, decodeModel, entryLabel, LIKELIHOODS, VAE, type ResolvedConfig, type VAEConfig } from "wasm-vae";
 import { Flags, UsageError } from "./args.js";
-import { ARCHS, presetLayers, type Arch } from "./presets.js";
+import { ARCHS, IWAE2_LATENTS, presetLayers, type Arch } from "./presets.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
 import {
   imputationError, imputationFigure, interpolationFigure, latentFigure, lossFigure, manifoldFigure,
@@ -67,7 +67,9 @@ export interface RunMetrics {
   updated: string;
   commands: string[];
   settings: Settings;
-  data: { description: string; train: number; test: number; testSource: string; dim: number; imageShape: [number, number] | null; classes: number; range: [number, number] };
+  data: { description: string; train: number; test: number; testSource: string; dim: number; imageShape: [number, number] | null; classes: number; range: [number, number];
+    /** (h, w, c) of one image (NHWC rows; c = 3 for colour), and the names of the labels (--data images). */
+    shape?: [number, number, number] | null; classNames?: string[] | null };
   build: string;
   /** Threads the kernels ran on (results are the same for any count). */
   threads?: number;
@@ -110,6 +112,7 @@ function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<V
   for (const flag of ["encoder", "decoder"]) {
     if (arch !== "mlp" && f.given(flag)) throw new UsageError(`--${flag} sets the layers of --arch mlp; --arch ${arch} is a fixed preset`);
   }
+  if (arch === "iwae2" && f.given("latent")) throw new UsageError("--latent sets the latent width of one stochastic layer; --arch iwae2 is a fixed preset (z₁ 100, z₂ 50)");
   return {
     arch,
     model: {
@@ -139,9 +142,10 @@ function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<V
   };
 }
 
-/** The data's rows as (h, w, c) images for a convolutional --arch: one
- *  channel of h×w (MNIST, IDX, .npy n×h×w, --image-shape). */
+/** The data's rows as (h, w, c) images for a convolutional --arch: h×w×c
+ *  for --data images, else one channel of h×w (MNIST, IDX, .npy n×h×w, --image-shape). */
 function imageShapeOf(data: Dataset, arch: Arch): [number, number, number] {
+  if (data.shape && data.shape[0] * data.shape[1] * data.shape[2] === data.dim) return data.shape;
   const s = data.imageShape;
   if (!s || s[0] * s[1] !== data.dim) {
     throw new UsageError(`--arch ${arch} needs image rows: give --image-shape <h>x<w> (the data has ${data.dim} values per row)`);
@@ -266,9 +270,14 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
   } else {
     if (partial!.conditional) classes = classCount(data);
     try {
-      const layers = partial!.arch === "mlp" ? { inputDim: data.dim }
-        : presetLayers(partial!.arch, imageShapeOf(data, partial!.arch), partial!.model.likelihood ?? "bernoulli");
-      vae = await VAE.create({ ...partial!.model, ...layers, conditionDim: classes, maxBatch: partial!.batchSize }, { build: partial!.build, threads: f.threads() });
+      const arch = partial!.arch;
+      const layers = arch === "mlp" ? { inputDim: data.dim }
+        : arch === "iwae2" ? { inputDim: data.dim, latents: IWAE2_LATENTS }
+        : presetLayers(arch, imageShapeOf(data, arch), partial!.model.likelihood ?? "bernoulli");
+      // with stochastic layers, config.latents replaces encoder / latentDim / decoder
+      const { encoder, decoder, latentDim, ...rest } = partial!.model;
+      const model = arch === "iwae2" ? rest : { ...rest, encoder, decoder, latentDim };
+      vae = await VAE.create({ ...model, ...layers, conditionDim: classes, maxBatch: partial!.batchSize }, { build: partial!.build, threads: f.threads() });
       vae.optimizer = new Adam({ lr: partial!.lr, weightDecay: partial!.weightDecay, clipNorm: partial!.clipNorm ?? undefined });
     } catch (e) {
       if (e instanceof ArgumentError) throw new UsageError(e.message);
@@ -291,7 +300,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     metrics = {
       format: "wasm-vae-run", version: 1, status: "running", name: basename(dir),
       created: now(), updated: now(), commands: [command], settings,
-      data: { description: data.description, train: train.n, test: data.test.n, testSource: data.testSource, dim: data.dim, imageShape: data.imageShape, classes, range: displayRange(train) },
+      data: { description: data.description, train: train.n, test: data.test.n, testSource: data.testSource, dim: data.dim, imageShape: data.imageShape, classes, range: displayRange(train), shape: data.shape ?? null, classNames: data.classNames ?? null },
       build: vae.build, threads: vae.threads, parameters: vae.parameterCount, batchesPerEpoch, epochs: [], batchLoss: [],
     };
   } else {
@@ -383,7 +392,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
       const part = vae.epochCursor && vae.epochCursor.batch > 0 ? ` and ${vae.epochCursor.batch} of ${batchesPerEpoch} batches of epoch ${vae.epochs + 1}` : "";
       log(`interrupted: ${vae.epochs} of ${settings.epochs} epoch(s)${part} done.`);
       log(`checkpoint: ${nice(ckpt)} (training resumes from exactly this batch)`);
-      log(`resume with: npx wasm-vae train --resume ${shown}` + (f.given("epochs") && resume ? ` --epochs ${settings.epochs}` : ""));
+      log(`resume with: wasm-vae train --resume ${shown}` + (f.given("epochs") && resume ? ` --epochs ${settings.epochs}` : ""));
       return 130;
     }
 
@@ -410,11 +419,12 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     };
     const range = m.data.range;
     const shape = data.imageShape;
-    const ctx: FigureContext | null = shape ? { vae, data, classes, shape, range } : null;
+    const channels = data.shape?.[2] ?? 1;
+    const ctx: FigureContext | null = shape ? { vae, data, classes, shape, range, channels } : null;
     await write("loss.png", lossFigure(m.epochs, m.batchLoss, batchesPerEpoch));
-    const lat = latentFigure({ vae, data, classes, shape: shape ?? [1, data.dim], range });
+    const lat = latentFigure({ vae, data, classes, shape: shape ?? [1, data.dim], range, channels });
     await write("latent.png", lat.canvas);
-    const imputation = imputationError({ vae, data, classes, shape: shape ?? [1, data.dim], range }, { n: 100 });
+    const imputation = imputationError({ vae, data, classes, shape: shape ?? [1, data.dim / channels], range, channels }, { n: 100 });
     if (ctx) {
       await write("samples.png", samplesFigure(ctx, { seed: c.seed }));
       await write("reconstructions.png", reconstructionsFigure(ctx));
@@ -445,7 +455,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
       `prior sample ${fmt(imputation.msePriorSample, 4)}, per-pixel mean ${fmt(imputation.mseMeanFill, 4)}`);
     log(`files in ${shown}/:`);
     for (const name of [...Object.keys(files), "metrics.json"].sort()) log(`  ${name}`);
-    log(`inspect: npx wasm-vae info --model ${join(shown, "model.wvae")}`);
+    log(`inspect: wasm-vae info --model ${join(shown, "model.wvae")}`);
     return 0;
   } catch (e) {
     progress.clear();

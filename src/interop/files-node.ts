@@ -3,7 +3,7 @@
 // (index.ts); these two put them in and take them out of a folder.
 // Not here: any format's contents.
 import { mkdir, readdir, readFile, stat } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { writeFileAtomic } from "../atomic-file.js";
 import { ArgumentError } from "../validate.js";
 import type { InteropFormat } from "./index.js";
@@ -53,7 +53,7 @@ export async function readInteropFiles(path: string): Promise<InteropFiles> {
   const files: ModelFiles = {};
   if (!isDir) {
     if (!path.endsWith(".safetensors")) throw new ArgumentError(`path: expected a .safetensors file or a folder of exported files, got ${path}`);
-    await read("model.safetensors", path, files);
+    await read(basename(path), path, files);   // errors then name the user's file
     return { format: "safetensors", files };
   }
   const names = await readdir(path);

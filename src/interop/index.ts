@@ -88,8 +88,12 @@ export function makeInterop(codecs: Partial<Record<InteropFormat, Codec>>): Inte
   };
 
   /** The model's parameters and config as the files of `format`. */
+  /** Interchange formats hold one encoder and one decoder network. */
+  const STOCHASTIC_LAYERS = (name: string) => `${name}: a model with stochastic layers above the first (config.latents) has networks the interchange formats do not carry (they hold one encoder and one decoder); save it with vae.save()`;
+
   function exportModel(vae: VAE, format: InteropFormat): ModelFiles {
     if (!(vae instanceof VAE)) fail("vae", "a VAE", vae);
+    if (vae.config.latents) throw new ArgumentError(STOCHASTIC_LAYERS("vae"));
     return codecFor(format).write(vae.config as ResolvedConfig, vae.getWeights());
   }
 
@@ -101,6 +105,9 @@ export function makeInterop(codecs: Partial<Record<InteropFormat, Codec>>): Inte
     const files = input instanceof Uint8Array ? { [SAFETENSORS_FILE]: input } : input;
     if (input instanceof Uint8Array && f !== "safetensors") fail("files", `an object of file name → Uint8Array for format "${f}"`, input);
     if (files === null || typeof files !== "object") fail("files", "a Uint8Array or an object of file name → Uint8Array", files);
+    if (options.config && (options.config as VAEConfig).latents !== undefined && (options.config as VAEConfig).latents!.length > 1) {
+      throw new ArgumentError(STOCHASTIC_LAYERS("options.config"));
+    }
     return codec.read(files, options.config);
   }
 

@@ -16,8 +16,10 @@
 // layouts of safetensors.ts ("encoder.0.weight", …), float32 in raw_data.
 // metadata_props carry wasm_vae_part and wasm_vae_config, so an import is exact.
 // This module needs protobufjs (an optional peer dependency), so it is
-// reached only through the "wasm-vae/onnx" entry point (src/onnx.ts).
-import protobuf from "protobufjs/light.js";
+// reached only through the "wasm-vae/onnx" entry point (src/onnx.ts), which
+// imports protobufjs itself (a missing package gets a named error there) and
+// hands it over with useProtobuf.
+import type protobuf from "protobufjs/light.js";
 import type { ResolvedConfig, VAEConfig } from "../config.js";
 import { ArgumentError } from "../validate.js";
 import {
@@ -33,9 +35,16 @@ const IR_VERSION = 8;
 const FLOAT = 1, INT64 = 7; // TensorProto.DataType
 const ATTR_FLOAT = 1, ATTR_INT = 2, ATTR_INTS = 7; // AttributeProto.AttributeType
 
+let pb: typeof protobuf | null = null;
+/** Gives this module protobufjs's light build (src/onnx.ts does, once). */
+export function useProtobuf(module: typeof protobuf): void {
+  pb = module;
+}
+
 let types: { Model: protobuf.Type } | null = null;
 function onnxTypes(): { Model: protobuf.Type } {
-  if (!types) types = { Model: protobuf.Root.fromJSON(ONNX_SCHEMA as protobuf.INamespace).lookupType("onnx.ModelProto") };
+  if (!pb) throw new Error("ONNX: protobufjs was not loaded (import the \"wasm-vae/onnx\" entry point)");
+  if (!types) types = { Model: pb.Root.fromJSON(ONNX_SCHEMA as protobuf.INamespace).lookupType("onnx.ModelProto") };
   return types;
 }
 

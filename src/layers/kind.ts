@@ -30,7 +30,13 @@ export interface ParamSpec {
   fanOut: number;
   /** Its own initialisation, instead of the role's: U(lo, hi) from the
    *  training stream, or a constant (learned priors' tensors). */
-  init?: { uniform: [number, number] } | { constant: number };
+  init?: {
+    /** U(lo, hi): [lo, hi]. */
+    uniform: [number, number];
+  } | {
+    /** Every value. */
+    constant: number;
+  };
 }
 
 /** A resolved layer, pure data (no pointers): what the planner lays out. */

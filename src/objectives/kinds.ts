@@ -9,7 +9,10 @@ import type { StepResult } from "../types.js";
 import type { RawExports } from "../wasm.js";
 
 /** Settings of a table entry after validation: plain JSON, `type` included. */
-export type Settings = Readonly<Record<string, unknown>> & { readonly type: string };
+export type Settings = Readonly<Record<string, unknown>> & {
+  /** The table entry's name (e.g. "iwae", "normal", "gaussian"). */
+  readonly type: string;
+};
 
 /** Arena pointers and sizes a module call works on. */
 export interface LatentContext {
@@ -92,6 +95,11 @@ export interface PriorKind {
   /** dz += c_r·(−∂log p/∂z_r) (c at "coef.c") and, for learned priors,
    *  the gradients of its parameters (written). */
   logpBackward(c: LatentContext, n: number): void;
+  /** A prior with random numbers of its own (the stochastic layers above the
+   *  first: ε_i of q(z_i | z_{i−1})) draws them for `rows` sample rows after
+   *  the latent family's: "eps" holds [the latent's rows × noiseWidth | its
+   *  own rows × its width] (objective.ts calls it after latent.drawNoise). */
+  drawNoise?(c: LatentContext, rng: number, rows: number): void;
   /** n draws z ~ p(z) (n × L), scaled by `temperature` around the prior's
    *  centre, from `draw` (the evaluation stream) and the current weights. */
   sample(n: number, L: number, s: Settings, temperature: number, draw: Draw, weights: () => Record<string, Float32Array>,

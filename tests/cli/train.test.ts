@@ -135,7 +135,7 @@ describe("wasm-vae train --resume", () => {
     expect(c1.stdout).toMatch(/interrupted: 1 of 2 epoch\(s\) and 3 of 8 batches of epoch 2 done/);
     // the checkpoint is the mid-epoch state, not the end of epoch 1
     expect(decodeModel(new Uint8Array(bytes("c", "checkpoint.wvae"))).header.epochCursor?.batch).toBe(3);
-    expect(c1.stdout).toContain(`resume with: npx wasm-vae train --resume`);
+    expect(c1.stdout).toContain(`resume with: wasm-vae train --resume`);
     expect(JSON.parse(bytes("c", "metrics.json").toString()).status).toBe("interrupted");
     expect(existsSync(join(out, "c", "model.wvae"))).toBe(false);
     const c2 = await runCli(["train", "--resume", join(out, "c")]);

@@ -272,9 +272,35 @@ describe("the README's PyTorch module", () => {
       'mean = nhwc(h.chunk(n, 1)[0], None) if h.dim() == 4 else nhwc(h, chw).chunk(n, 1)[0]',
       'return torch.sigmoid(mean) if self.cfg["likelihood"] == "bernoulli" else mean',
       'cfg, layers = json.loads(meta["wasm_vae_config"]), json.loads(meta["wasm_vae_layers"])',
-      'cfg.pop("crc32")',
-      'model.load_state_dict(load_file("model.safetensors"))',
+      'cfg.pop("crc32", None)',
+      'model.load_state_dict(load_file(path))',
     ]) expect(py, line).toContain(line);
+  });
+
+  it("save_wasm_vae writes what load_wasm_vae and importModel read: the config and the layer list, float32", async () => {
+    // the writer's metadata keys are the reader's (the loader needs wasm_vae_layers, which a config alone lacks)
+    const save = py.slice(py.indexOf("def save_wasm_vae"), py.indexOf("\n\n", py.indexOf("def save_wasm_vae")));
+    const load = py.slice(py.indexOf("def load_wasm_vae"), py.indexOf("\n\n", py.indexOf("def load_wasm_vae")));
+    const read = [...load.matchAll(/meta\["(\w+)"\]/g)].map((m) => m[1]).sort();
+    const written = [...save.matchAll(/"(wasm_vae_\w+)": json\.dumps/g)].map((m) => m[1]).sort();
+    expect(read).toEqual(["wasm_vae_config", "wasm_vae_layers"]);
+    expect(written).toEqual(read);
+    expect(save).toContain(".float()");
+    expect(save).toContain('"wasm_vae_config": json.dumps(model.cfg)');
+    expect(save).toContain('"wasm_vae_layers": json.dumps(model.layers)');
+    expect(load).toContain('cfg.pop("crc32", None)');   // a saved file has no checksum
+    // a file as save_wasm_vae writes it: cfg (without crc32) and layers from an export, tensors sorted by save_file
+    for (const config of [Object.values(CONFIGS)[0], { inputDim: 6, encoder: [5], latentDim: 2, conditionDim: 1 } as VAEConfig]) {
+      const vae = await randomModel(config, 12);
+      const meta = parseSafetensors(safetensorsOf(vae)).metadata as Record<string, string>;
+      const cfg = JSON.parse(meta.wasm_vae_config);
+      delete cfg.crc32;
+      const bytes = writeSafetensorsAsTorch(asTorchStateDict(vae), { format: "pt", wasm_vae_config: JSON.stringify(cfg), wasm_vae_layers: meta.wasm_vae_layers });
+      const back = await importModel(bytes, "safetensors");
+      expect(differingTensors(back.getWeights(), vae.getWeights())).toEqual([]);
+      // and what load_wasm_vae reads from it is there: the layer list, parseable
+      expect(JSON.parse(parseSafetensors(bytes).metadata!.wasm_vae_layers)).toEqual(JSON.parse(meta.wasm_vae_layers));
+    }
   });
 
   it("maps every activation, with α where ours has one", () => {

@@ -207,3 +207,19 @@ describe("iwae: threads, save/load, errors", () => {
     expect(() => vae.computeGradients(x, { noise: new Float32Array(4) })).toThrow(/noise: expected 6 rows × 2 values/);
   });
 });
+
+describe("inference after IWAE training steps", () => {
+  it("elbo, logLikelihood and impute of an IWAE model equal those of an ELBO model with the same weights (the step's repeated targets never leak)", async () => {
+    const cfg: VAEConfig = { inputDim: D, encoder: [5], latentDim: L, activation: "tanh", seed: 1 };
+    const iw = await VAE.create({ ...cfg, objective: { type: "iwae", samples: 5 } });
+    const el = await VAE.create(cfg);
+    // a step on other rows leaves that batch's repeated targets in the arena
+    iw.trainStep(randomArray(7 * D, 40, 0, 1));
+    el.setWeights(iw.getWeights());
+    const x = randomArray(3 * D, 41, 0, 1);
+    expect(iw.elbo(x, { samples: 4 })).toEqual(el.elbo(x, { samples: 4 }));
+    expect(iw.logLikelihood(x, { samples: 50 })).toEqual(el.logLikelihood(x, { samples: 50 }));
+    const mask = new Uint8Array(3 * D).map((_, i) => (i % D < 3 ? 1 : 0));
+    expect(iw.impute(x, mask)).toEqual(el.impute(x, mask));
+  });
+});

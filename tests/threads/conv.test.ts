@@ -1,0 +1,133 @@
+// A convolutional VAE trains to bit-identical weights, Adam moments and
+// random streams on 1, 2 and 3 threads, with every kernel call split
+// (minWork 0): the conv layers' GEMMs, the paired dW/dx job of the
+// transposed convolution's backward, the fused activation/bias backward,
+// and a batch chunk that differs between one thread (256 KiB of im2col) and
+// several (512 KiB): at B = 61 the 16×16×3 layers run in chunks of 37 images
+// on one thread and of 61 on threads. Both builds. And im2col / col2im
+// themselves, split by patch rows / image rows, against float64.
+// Not here: MLPs (determinism.test.ts), single kernels (kernels.test.ts).
+import { afterAll, describe, expect, it } from "vitest";
+import { VAE, type VAEConfig } from "../../src/index.js";
+import { convChunkImages, convGeometry } from "../../src/conv-shape.js";
+import { LAYER_CHUNK_FLOATS, THREADED_CHUNK_FLOATS } from "../../src/layers/conv.js";
+import type { ThreadPool } from "../../src/pool.js";
+import { loadThreadedKernels } from "../../src/threads.js";
+import { randomArray } from "../reference.js";
+import { Arena, bitsOf, expectClose, expectSameBits, load } from "../kernels/helpers.js";
+
+const created: VAE[] = [];
+afterAll(() => created.forEach((v) => v.dispose()));
+
+const CONV: VAEConfig = {
+  inputShape: [16, 16, 3],
+  encoder: [{ type: "conv2d", filters: 8, kernel: 3, stride: 2, padding: "same" }, { type: "flatten" }, 12],
+  latentDim: 3,
+  decoder: [{ type: "dense", units: 8 * 8 * 6 }, { type: "reshape", shape: [8, 8, 6] },
+    { type: "conv2d_transpose", filters: 3, kernel: 3, stride: 2, padding: "same" }],
+  activation: "tanh", likelihood: "bernoulli", seed: 5, maxBatch: 61,
+};
+
+function stateBits(vae: VAE): Uint32Array {
+  const s = vae.exportState();
+  const parts: Uint32Array[] = [];
+  for (const rec of [s.weights, s.m, s.v]) for (const a of Object.values(rec!)) parts.push(new Uint32Array(a.buffer, a.byteOffset, a.length));
+  parts.push(s.rngTrain!, s.rngEval!);
+  const out = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
+
+describe("the chunks differ between one thread and several", () => {
+  it("the 16×16×3 conv2d runs 37 images per chunk on one thread and 61 on threads at B = 61", () => {
+    const g = convGeometry("conv2d", [16, 16, 3], { filters: 8, kernel: 3, stride: 2, padding: "same" });
+    expect(convChunkImages(g, 61, LAYER_CHUNK_FLOATS)).toBe(37);
+    expect(convChunkImages(g, 61, THREADED_CHUNK_FLOATS)).toBe(61);
+  });
+});
+
+describe.each(["plain", "relaxed"] as const)("%s build", (build) => {
+  it("20 steps of a conv VAE, every call split: same bits on 1, 2 and 3 threads", async () => {
+    const x = randomArray(150 * 768, 3, 0, 1);
+    let ref: { bits: Uint32Array; losses: number[] } | null = null;
+    for (const t of [1, 2, 3]) {
+      const vae = await VAE.create(CONV, { threads: t, build });
+      created.push(vae);
+      expect(vae.threads).toBe(t);
+      const pool = vae.kernels.threadsHandle as ThreadPool | null;
+      pool?.tune({ minWork: 0 });
+      const losses: number[] = [];
+      for (let s = 0; s < 20; s++) {
+        const start = (s * 61) % (150 - 61 + 1);
+        losses.push(vae.trainStep(x.subarray(start * 768, (start + 61) * 768)).loss);
+      }
+      if (pool) expect(pool.stats().workerTasks, "tasks run by workers").toBeGreaterThan(0);
+      const bits = stateBits(vae);
+      if (!ref) ref = { bits, losses };
+      else {
+        expect(losses, `${t} threads: losses`).toEqual(ref.losses);
+        expectSameBits(bits, ref.bits, `${t} threads: weights, moments and streams`);
+      }
+    }
+  });
+});
+
+// im2col (a copy) and col2im (a scatter-add) at a shape with pads on every
+// side, stride 2 × 1 and a kernel wider than the stride, so patches overlap.
+const G = { nb: 5, Hi: 21, Wi: 17, Ci: 5, Hp: 11, Wp: 18, kh: 3, kw: 2, sh: 2, sw: 1, pt: 1, pl: 1 };
+function im2colRef(img: Float32Array): Float64Array {
+  const { nb, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl } = G, kc = kh * kw * Ci;
+  const out = new Float64Array(nb * Hp * Wp * kc);
+  for (let n = 0; n < nb; n++) for (let oy = 0; oy < Hp; oy++) for (let ox = 0; ox < Wp; ox++) {
+    for (let ty = 0; ty < kh; ty++) for (let tx = 0; tx < kw; tx++) for (let c = 0; c < Ci; c++) {
+      const iy = oy * sh - pt + ty, ix = ox * sw - pl + tx;
+      const inside = iy >= 0 && iy < Hi && ix >= 0 && ix < Wi;
+      out[((n * Hp + oy) * Wp + ox) * kc + (ty * kw + tx) * Ci + c] = inside ? img[((n * Hi + iy) * Wi + ix) * Ci + c] : 0;
+    }
+  }
+  return out;
+}
+function col2imRef(img0: Float32Array, cols: Float32Array): Float64Array {
+  const { nb, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl } = G, kc = kh * kw * Ci;
+  const out = Float64Array.from(img0);
+  for (let n = 0; n < nb; n++) for (let oy = 0; oy < Hp; oy++) for (let ox = 0; ox < Wp; ox++) {
+    for (let ty = 0; ty < kh; ty++) for (let tx = 0; tx < kw; tx++) for (let c = 0; c < Ci; c++) {
+      const iy = oy * sh - pt + ty, ix = ox * sw - pl + tx;
+      if (iy >= 0 && iy < Hi && ix >= 0 && ix < Wi) out[((n * Hi + iy) * Wi + ix) * Ci + c] += cols[((n * Hp + oy) * Wp + ox) * kc + (ty * kw + tx) * Ci + c];
+    }
+  }
+  return out;
+}
+
+describe.each(["plain", "relaxed"] as const)("im2col and col2im on threads, %s build", (build) => {
+  it("split by rows: against float64, and the bits of one thread on 2 and 3 threads", async () => {
+    const { nb, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl } = G;
+    const nImg = nb * Hi * Wi * Ci, nCols = nb * Hp * Wp * kh * kw * Ci;
+    const img = randomArray(nImg, 21), cols = randomArray(nCols, 22), img0 = randomArray(nImg, 23);
+    const results: { cols: Float32Array; img: Float32Array }[] = [];
+    for (const t of [1, 2, 3]) {
+      const k = t === 1 ? await load(build) : await loadThreadedKernels({ build, threads: t });
+      const pool = k.threadsHandle as ThreadPool | null;
+      pool?.tune({ minWork: 0 });
+      const arena = new Arena(k, 1 << 20);
+      const pImg = arena.put(img), pCols = arena.alloc(nCols);
+      k.raw.conv_im2col(pCols, pImg, nb, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl);
+      const gotCols = arena.get(pCols, nCols);
+      const pAcc = arena.put(img0), pSrc = arena.put(cols);
+      const before = pool?.stats().splitCalls ?? 0;
+      k.raw.conv_col2im_acc(pAcc, pSrc, nb, Hi, Wi, Ci, Hp, Wp, kh, kw, sh, sw, pt, pl);
+      // split: the row-range tasks ran (on whichever threads claimed them; on a busy
+      // machine the calling thread may claim them all before a worker wakes)
+      if (pool) expect(pool.stats().splitCalls, "col2im was split").toBeGreaterThan(before);
+      results.push({ cols: gotCols, img: arena.get(pAcc, nImg) });
+      if (t > 1) k.dispose();
+    }
+    expectSameBits(bitsOf(results[0].cols), bitsOf(Float32Array.from(im2colRef(img))), "im2col vs the copy it should be");
+    expectClose(results[0].img, col2imRef(img0, cols), 1e-6, "col2im vs float64");
+    for (const [i, r] of results.slice(1).entries()) {
+      expectSameBits(bitsOf(r.cols), bitsOf(results[0].cols), `im2col, ${i + 2} threads vs one`);
+      expectSameBits(bitsOf(r.img), bitsOf(results[0].img), `col2im, ${i + 2} threads vs one`);
+    }
+  });
+});
