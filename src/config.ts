@@ -200,7 +200,14 @@ export type LatentConfig =
     classes: number;
     /** τ = max(min, initial·exp(−rate·t)) at training step t (steps taken).
      *  Defaults: initial 1, min 0.5 (or initial, if smaller), rate 3e-5. */
-    temperature?: { initial?: number; min?: number; rate?: number };
+    temperature?: {
+      /** τ0, the temperature at step 0 (in [0.001, 1000]; default 1). */
+      initial?: number;
+      /** τ_min, the floor (in [0.001, initial]; default 0.5, or initial if smaller). */
+      min?: number;
+      /** r, the decay rate per step (in [0, 1]; default 3e-5). */
+      rate?: number;
+    };
     /** Forward the one-hot argmax, backward through the relaxed sample
      *  (straight-through Gumbel-softmax). Default false. */
     straightThrough?: boolean;
