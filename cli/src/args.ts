@@ -74,9 +74,10 @@ export const RUN: Group = ["Run", {
   out: { type: "string", default: "runs", value: "<dir>", help: "folder that holds the run folders" },
   name: { type: "string", value: "<name>", help: "run folder name (default: a timestamp)" },
   small: { type: "boolean", help: "quick demo: 10000 training images, 5 epochs, latent 2 (explicit flags win)" },
-  resume: { type: "string", value: "<run dir>", help: "continue a run from its checkpoint (only --epochs, --iwae-samples, --iwae-images, --build and --threads may change)" },
+  resume: { type: "string", value: "<run dir>", help: "continue a run from its checkpoint (only --epochs, --iwae-samples, --iwae-images, --build, --threads and --latent-view may change)" },
   "iwae-samples": { type: "string", default: "100", value: "<k>", help: "importance samples for the final log-likelihood estimate" },
   "iwae-images": { type: "string", default: "1000", value: "<n>", help: "test images for the final log-likelihood estimate (the first n)" },
+  "latent-view": { type: "string", default: "umap", value: "umap|pca", help: "latents above 2-d: latent.png and the report show UMAP beside PCA (umap), or PCA alone (pca, faster)" },
   "signal-after-batches": { type: "string", hidden: true, value: "<n>", help: "test hook: send this process SIGINT after n batches" },
 }];
 
@@ -96,6 +97,8 @@ export interface Command {
   usage: string;
   groups: Group[];
   notes?: string[];
+  /** A command that takes one positional argument, stored as this flag's value. */
+  positional?: string;
 }
 
 const iwae = (defK: string, defN: string): Group => ["Evaluation", {
@@ -186,6 +189,16 @@ export const COMMANDS: Record<string, Command> = {
       "The model file holds the weights only (no optimizer state, random streams or counters): training does not resume from it.",
       "Examples:", "  wasm-vae import --from exported/ --out model.wvae", "  wasm-vae import --from trained.safetensors --config config.json --out model.wvae"],
   },
+  report: {
+    summary: "write report.html of a run folder again (from its metrics.json and report-data.json)",
+    usage: "wasm-vae report <run dir> [--out <file>]",
+    positional: "run",
+    groups: [["Report", {
+      run: { type: "string", value: "<run dir>", help: "the run folder (also the first argument)", hidden: true },
+      out: { type: "string", value: "<file>", help: "HTML file to write (default: <run dir>/report.html)" },
+    }], HELP],
+    notes: ["The page is self-contained (charts, data and the vega libraries inlined): open it in any browser, offline."],
+  },
   info: {
     summary: "describe a model file: config, parameter count, build, steps and epochs",
     usage: "wasm-vae info --model <file> [--json]",
@@ -216,7 +229,10 @@ export function parse(cmd: string, argv: string[]): Values {
       values[folderFlag] = positionals[0];
       positionals.length = 0;
     }
-    if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])} (flags start with --)`);
+    // a command with one positional argument (report <run dir>)
+    const pos = COMMANDS[cmd].positional;
+    if (pos && positionals.length === 1 && values[pos] === undefined) return { ...values, [pos]: positionals[0] } as Values;
+    if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[pos ? 1 : 0] ?? positionals[0])} (flags start with --)`);
     return values as Values;
   } catch (e) {
     if (e instanceof UsageError) throw e;

@@ -7,7 +7,8 @@ import { dirname, join } from "node:path";
 import { decodeModel, entryLabel, VAE } from "wasm-vae";
 import { Flags, UsageError } from "./args.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset } from "./data.js";
-import { imputationError, imputationFigure, reconstructionsFigure, samplesFigure, type FigureContext } from "./figures.js";
+import { renderChart } from "./chart-render.js";
+import { gridFigureSpec, imputationError, imputationFigure, reconstructionsFigure, samplesFigure, type FigureContext, type GridFigure } from "./figures.js";
 import { writeOutput } from "./files.js";
 import { fmt } from "./progress.js";
 
@@ -78,9 +79,11 @@ function context(f: Flags, l: Loaded, data: Dataset | null): FigureContext {
   return { vae: l.vae, data: data ?? empty, classes: l.vae.config.conditionDim, shape, range, channels: channelsOf(l, data) };
 }
 
-async function writePng(path: string, png: Buffer, log: Log, what: string, w: number, h: number): Promise<void> {
-  await writeOutput(path, png);
-  log(`wrote ${path} (${what}, ${w}×${h})`);
+/** Renders a grid figure (scale 1: the tiles are at their pixel size) and writes the PNG. */
+async function writePng(path: string, g: GridFigure, log: Log, what: string): Promise<void> {
+  const r = await renderChart(gridFigureSpec(g), 1);
+  await writeOutput(path, r.png);
+  log(`wrote ${path} (${what}, ${r.width}×${r.height})`);
 }
 
 export async function evalCommand(f: Flags, log: Log): Promise<number> {
@@ -111,8 +114,8 @@ export async function sampleCommand(f: Flags, log: Log): Promise<number> {
   if (label !== null && C === 0) throw new UsageError("--label applies to conditional models; this one has no condition");
   if (label !== null && label >= C) throw new UsageError(`--label: expected a class in [0, ${C - 1}], got ${label}`);
   const ctx = context(f, l, null);
-  const cv = samplesFigure(ctx, { n, cols, temperature: f.num("temperature", { min: 0 }), seed: f.int("seed", 0, 2 ** 32 - 1), label: label ?? undefined });
-  await writePng(f.str("out")!, await cv.toPng(), log, `${n} samples`, cv.width, cv.height);
+  const g = await samplesFigure(ctx, { n, cols, temperature: f.num("temperature", { min: 0 }), seed: f.int("seed", 0, 2 ** 32 - 1), label: label ?? undefined });
+  await writePng(f.str("out")!, g, log, `${n} samples`);
   return 0;
 }
 
@@ -120,8 +123,8 @@ export async function reconstructCommand(f: Flags, log: Log): Promise<number> {
   const l = await loadModel(f);
   const data = await testData(f, l.vae);
   const n = f.int("n", 1, 1 << 12);
-  const cv = reconstructionsFigure(context(f, l, data), { n, cols: Math.min(16, n) });
-  await writePng(f.str("out")!, await cv.toPng(), log, `${Math.min(n, data.test.n)} test images above their reconstructions`, cv.width, cv.height);
+  const g = await reconstructionsFigure(context(f, l, data), { n, cols: Math.min(16, n) });
+  await writePng(f.str("out")!, g, log, `${Math.min(n, data.test.n)} test images above their reconstructions`);
   return 0;
 }
 
@@ -131,8 +134,8 @@ export async function imputeCommand(f: Flags, log: Log): Promise<number> {
   const n = f.int("n", 1, 1 << 12), iterations = f.int("iterations", 1, 1 << 16);
   const mask = f.oneOf("mask", ["bottom", "top", "left", "right"] as const);
   const ctx = context(f, l, data);
-  const cv = imputationFigure(ctx, { n, cols: Math.min(16, n), iterations, mask });
-  await writePng(f.str("out")!, await cv.toPng(), log, "originals, hidden half, completion", cv.width, cv.height);
+  const g = await imputationFigure(ctx, { n, cols: Math.min(16, n), iterations, mask });
+  await writePng(f.str("out")!, g, log, "originals, hidden half, completion");
   const e = imputationError(ctx, { n, iterations, mask });
   log(`MSE on the hidden ${mask} half of ${e.images} image(s): completion ${fmt(e.mseImputed, 4)}, prior sample ${fmt(e.msePriorSample, 4)}, per-pixel test mean ${fmt(e.mseMeanFill, 4)}`);
   return 0;

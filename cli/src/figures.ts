@@ -1,32 +1,50 @@
-// The figures of a run, each a Canvas ready for toPng(): samples from the
-// prior, reconstructions, interpolation, imputation, the manifold of a 2-d
-// latent, the latent scatter and the loss curve. Also the imputation error
-// written to metrics.json. Inference goes through the library (vae.decode,
-// reconstruct, interpolate, impute, encode); drawing through raster.ts/plot.ts.
-// Not here: file writing or naming (train.ts, commands.ts).
+// The figures of a run as Vega-Lite specifications (charts.ts): samples from
+// the prior, reconstructions, interpolation, imputation, the manifold of a
+// 2-d latent, the latent scatter, and the imputation error written to
+// metrics.json. Inference goes through the library (vae.decode, reconstruct,
+// interpolate, impute, encode); images become PNG tiles (tiles.ts), 1 or 3
+// channels.
+// Not here: rendering (chart-render.ts), file writing (run-figures.ts, commands.ts).
 import type { VAE } from "wasm-vae";
+import { gridSpec, latentSpec, type GridOptions, type LatentView, type Tile } from "./charts.js";
 import { oneHot, type Dataset, type Split } from "./data.js";
-import { lineChart, percentile, scatter, type Series } from "./plot.js";
-import { Canvas, gridSize, PALETTE, tileAt, type Grid, type RGBA } from "./raster.js";
-import { normalQuantile, pca2, seededNormals } from "./stats.js";
+import { latentViews, type LatentViewChoice } from "./latent-view.js";
+import { normalQuantile, seededNormals } from "./stats.js";
+import { channelsOf, pngModule, tileUrl, type ImageShape } from "./tiles.js";
+
+export type { EpochPoint as EpochRecord } from "./charts.js";
 
 export interface FigureContext {
   vae: VAE;
   data: Dataset;
   /** Classes of a conditional model (its conditionDim), 0 otherwise. */
   classes: number;
-  /** (h, w) of one image. */
-  shape: [number, number];
-  /** Channels of one image (rows are NHWC): 3 draws in colour; default 1. */
+  /** (h, w) or (h, w, c) of one image, channels last; c is 1 or 3. */
+  shape: ImageShape;
+  /** Channels when `shape` is (h, w) (default 1). */
   channels?: number;
+  /** Names of the labels 0, 1, … (e.g. class folders), for legends. */
+  classNames?: string[] | null;
   /** Values mapped to black..white. */
   range: [number, number];
 }
 
-const TILE_SCALE = 2;
-const PAD = 2;
-const BACKGROUND: RGBA = [205, 205, 205, 255];
-const HIDDEN: RGBA = [40, 70, 160, 255];
+/** Displayed tile size (SVG units, = PNG pixels: grids render at scale 1)
+ *  and the integer upscaling of the tile image: images up to 32 pixels wide
+ *  are enlarged to at least 28 pixels (8 → 32, 28 → 28), then by `scale`;
+ *  wider ones are shown at their size up to 64, larger ones 64 wide (the
+ *  renderer scales those). */
+export function tileLayout(shape: ImageShape, scale = 2): { tile: number; up: number } {
+  const w = shape[1];
+  if (w <= 32) { const up = Math.ceil(28 / w) * scale; return { tile: w * up, up }; }
+  if (w <= 64) return { tile: w, up: 1 };
+  return { tile: 64, up: 1 };
+}
+
+/** (h, w, c) of the context's images. */
+export function shapeOf(ctx: FigureContext): ImageShape {
+  return ctx.shape.length === 3 ? ctx.shape : [ctx.shape[0], ctx.shape[1], ctx.channels ?? 1];
+}
 
 /** Rows `idx` of a split, copied. */
 export function rowsOf(s: Split, dim: number, idx: number[]): Float32Array {
@@ -45,19 +63,29 @@ function classRows(ctx: FigureContext, classes: number[]): Float32Array | undefi
   return ctx.classes === 0 ? undefined : oneHot(Uint8Array.from(classes), ctx.classes, "--label");
 }
 
-/** Draws `cells` (rows of images, null = empty) on a grid; `tints[r][c]` may hide pixels. */
-function drawGrid(ctx: FigureContext, cells: (Float32Array | null)[][], scale = TILE_SCALE, pad = PAD,
-                  tints?: (((i: number) => RGBA | null) | undefined)[][]): Canvas {
-  const [h, w] = ctx.shape;
-  const g: Grid = { cols: Math.max(...cells.map((r) => r.length)), rows: cells.length, h, w, scale, pad };
-  const { width, height } = gridSize(g);
-  const cv = new Canvas(width, height, BACKGROUND);
+/** A grid figure: its tiles and layout; `gridSpec(...)` draws it. */
+export interface GridFigure { tiles: Tile[]; cols: number; rows: number; options: GridOptions }
+
+export function gridFigureSpec(g: GridFigure): ReturnType<typeof gridSpec> {
+  return gridSpec(g.tiles, g.cols, g.rows, g.options);
+}
+
+/** Tiles of `cells` (rows of images, null = empty); `hidden[r]` (pixel → true)
+ *  paints the hidden pixels of row r. */
+async function tilesOf(ctx: FigureContext, cells: (Float32Array | null)[][], up: number,
+                       hidden?: (((p: number) => boolean) | undefined)[]): Promise<Tile[]> {
+  await pngModule();
+  const tiles: Tile[] = [];
   cells.forEach((row, r) => row.forEach((img, c) => {
-    if (!img) return;
-    const [x, y] = tileAt(g, c, r);
-    cv.image(x, y, img, h, w, scale, ctx.range[0], ctx.range[1], tints?.[r]?.[c], ctx.channels);
+    if (img) tiles.push({ col: c, row: r, url: tileUrl(img, shapeOf(ctx), ctx.range, up, hidden?.[r]) });
   }));
-  return cv;
+  return tiles;
+}
+
+async function grid(ctx: FigureContext, cells: (Float32Array | null)[][], o: Omit<GridOptions, "tile">, scale = 2,
+                    hidden?: (((p: number) => boolean) | undefined)[]): Promise<GridFigure> {
+  const { tile, up } = tileLayout(shapeOf(ctx), scale);
+  return { tiles: await tilesOf(ctx, cells, up, hidden), cols: Math.max(...cells.map((r) => r.length)), rows: cells.length, options: { ...o, tile } };
 }
 
 function split(a: Float32Array, dim: number): Float32Array[] {
@@ -75,32 +103,39 @@ function chunk<T>(a: T[], n: number): T[][] {
 /** n draws from the prior, z ~ N(0, t²I) from a seeded stream, in a grid
  *  of `cols` columns. Conditional models: row r draws class r mod classes,
  *  or every image draws `label`. */
-export function samplesFigure(ctx: FigureContext, o: { n?: number; cols?: number; temperature?: number; seed?: number; label?: number } = {}): Canvas {
+export async function samplesFigure(ctx: FigureContext, o: { n?: number; cols?: number; temperature?: number; seed?: number; label?: number } = {}): Promise<GridFigure> {
   const n = o.n ?? 64, cols = o.cols ?? 8, L = ctx.vae.config.latentDim;
   if (ctx.vae.config.latent.type !== "gaussian") {
     // issue 18: a non-Gaussian code is drawn by the model's prior (categorical: one-hot,
     // from the model's evaluation stream; a temperature other than 1 is refused by name)
     const classes = Array.from({ length: n }, (_, i) => o.label ?? Math.floor(i / cols) % Math.max(1, ctx.classes));
     const x = ctx.vae.sample(n, { condition: classRows(ctx, classes), ...(o.temperature !== undefined && o.temperature !== 1 ? { temperature: o.temperature } : {}) });
-    return drawGrid(ctx, chunk(split(x, ctx.data.dim), cols));
+    const cells = chunk(split(x, ctx.data.dim), cols);
+    const rowLabels = ctx.classes > 0 && o.label === undefined ? cells.map((_, r) => `class ${(r % ctx.classes)}`) : undefined;
+    return grid(ctx, cells, { title: `${n} samples from the prior`, subtitle: `decoder means at one-hot codes with uniform classes (${ctx.vae.config.latent.type} latent)`, rowLabels });
   }
-  const z = seededNormals(n * L, o.seed ?? 0);
-  const t = o.temperature ?? 1;
+  const seed = o.seed ?? 0, t = o.temperature ?? 1;
+  const z = seededNormals(n * L, seed);
   for (let i = 0; i < z.length; i++) z[i] *= t;
   const classes = Array.from({ length: n }, (_, i) => o.label ?? Math.floor(i / cols) % Math.max(1, ctx.classes));
   const x = ctx.vae.decode(z, { condition: classRows(ctx, classes) });
-  return drawGrid(ctx, chunk(split(x, ctx.data.dim), cols));
+  const cells = chunk(split(x, ctx.data.dim), cols);
+  const cond = ctx.classes === 0 ? "" : o.label !== undefined ? `, class ${o.label}` : "; row r shows class r";
+  const rowLabels = ctx.classes > 0 && o.label === undefined ? cells.map((_, r) => `class ${(r % ctx.classes)}`) : undefined;
+  return grid(ctx, cells, { title: `${n} samples from the prior`, subtitle: `decoder means at z ~ N(0, ${t === 1 ? "I" : `${t}²·I`}), seed ${seed}${cond}`, rowLabels });
 }
 
 /** The first n test images (rows of `cols`), each row followed by its reconstructions (decode of E[z|x]). */
-export function reconstructionsFigure(ctx: FigureContext, o: { n?: number; cols?: number } = {}): Canvas {
+export async function reconstructionsFigure(ctx: FigureContext, o: { n?: number; cols?: number } = {}): Promise<GridFigure> {
   const D = ctx.data.dim, test = ctx.data.test;
   const n = Math.min(o.n ?? 32, test.n), cols = Math.min(o.cols ?? 16, n);
   const idx = Array.from({ length: n }, (_, i) => i);
   const x = rowsOf(test, D, idx);
   const rec = ctx.vae.reconstruct(x, { condition: conditionOf(ctx, test, idx) });
   const orig = chunk(split(x, D), cols), recs = chunk(split(rec, D), cols);
-  return drawGrid(ctx, orig.flatMap((row, i) => [row, recs[i]]));
+  const cells = orig.flatMap((row, i) => [row, recs[i]]);
+  return grid(ctx, cells, { title: "Reconstructions", subtitle: `the first ${n} test images (input rows) above the decoder means at E[z|x] (reconstruction rows)`,
+    rowLabels: cells.map((_, r) => (r % 2 === 0 ? "input" : "reconstruction")) });
 }
 
 /** Pairs of test examples to interpolate between: with labels, the first
@@ -118,70 +153,90 @@ function pairs(s: Split, count: number): [number, number][] {
 }
 
 /** Rows of: test image a, `steps` decodes from E[z|a] to E[z|b], test image b. */
-export function interpolationFigure(ctx: FigureContext, o: { rows?: number; steps?: number } = {}): Canvas {
+export async function interpolationFigure(ctx: FigureContext, o: { rows?: number; steps?: number } = {}): Promise<GridFigure> {
   const D = ctx.data.dim, test = ctx.data.test, steps = o.steps ?? 10;
-  const cells = pairs(test, o.rows ?? 4).map(([a, b]) => {
+  const ps = pairs(test, o.rows ?? 4);
+  const cells = ps.map(([a, b]) => {
     const xa = rowsOf(test, D, [a]), xb = rowsOf(test, D, [b]);
     const path = ctx.vae.interpolate(xa, xb, steps, { condition: conditionOf(ctx, test, [a]) });
     return [xa, ...split(path, D), xb];
   });
-  return drawGrid(ctx, cells);
+  const name = (i: number) => (test.labels ? `${test.labels[i]}` : `#${i}`);
+  return grid(ctx, cells, {
+    title: "Interpolation in the latent space",
+    subtitle: `each row: test image a, the decodes of ${steps} points from E[z|a] to E[z|b] (t = 0 … 1), test image b${test.labels ? "; rows are named by the labels of a and b" : ""}`,
+    colLabels: ["a", ...Array.from({ length: steps }, (_, j) => (steps === 1 ? "0" : (j / (steps - 1)).toFixed(2))), "b"], xTitle: "t",
+    rowLabels: ps.map(([a, b]) => `${name(a)} → ${name(b)}`),
+  });
 }
 
-/** 1 = observed. Hides half of an h × w image: "bottom" (the default) hides
- *  rows ≥ h/2; a single-row "image" hides its right half instead. */
-export function halfMask(shape: [number, number], which: "bottom" | "top" | "left" | "right" = "bottom"): Uint8Array {
-  const [h, w] = shape;
-  const m = new Uint8Array(h * w).fill(1);
+export type MaskSide = "bottom" | "top" | "left" | "right";
+
+/** 1 = observed, one entry per value of an (h, w, c) image (channels last;
+ *  the c values of a pixel share its entry). Hides half of the image:
+ *  "bottom" (the default) hides rows ≥ h/2; a single-row "image" hides its
+ *  right half instead. */
+export function halfMask(shape: ImageShape, which: MaskSide = "bottom"): Uint8Array {
+  const [h, w] = shape, c = channelsOf(shape);
+  const m = new Uint8Array(h * w * c).fill(1);
   const kind = h === 1 && (which === "bottom" || which === "top") ? (which === "bottom" ? "right" : "left") : which;
   for (let r = 0; r < h; r++) {
-    for (let c = 0; c < w; c++) {
+    for (let q = 0; q < w; q++) {
       const hide = kind === "bottom" ? r >= Math.floor(h / 2) : kind === "top" ? r < Math.ceil(h / 2)
-        : kind === "right" ? c >= Math.floor(w / 2) : c < Math.ceil(w / 2);
-      if (hide) m[r * w + c] = 0;
+        : kind === "right" ? q >= Math.floor(w / 2) : q < Math.ceil(w / 2);
+      if (hide) m.fill(0, (r * w + q) * c, (r * w + q + 1) * c);
     }
   }
   return m;
 }
 
-/** A per-pixel mask repeated over the c channels of NHWC rows. */
-function perValue(mask: Uint8Array, c = 1): Uint8Array {
-  if (c === 1) return mask;
-  const out = new Uint8Array(mask.length * c);
-  for (let i = 0; i < out.length; i++) out[i] = mask[Math.floor(i / c)];
-  return out;
+/** The hidden band in words, e.g. "bottom half (rows 14–27 of 28)". */
+export function describeMask(shape: ImageShape, which: MaskSide = "bottom"): string {
+  const [h, w] = shape;
+  const kind = h === 1 && (which === "bottom" || which === "top") ? (which === "bottom" ? "right" : "left") : which;
+  const band = kind === "bottom" ? `rows ${Math.floor(h / 2)}–${h - 1} of ${h}` : kind === "top" ? `rows 0–${Math.ceil(h / 2) - 1} of ${h}`
+    : kind === "right" ? `columns ${Math.floor(w / 2)}–${w - 1} of ${w}` : `columns 0–${Math.ceil(w / 2) - 1} of ${w}`;
+  return `${kind} half (${band})`;
 }
 
 /** Three rows per group of `cols`: the test images, the same with the masked
  *  half hidden (blue), and vae.impute's completion. */
-export function imputationFigure(ctx: FigureContext, o: { n?: number; cols?: number; iterations?: number; mask?: "bottom" | "top" | "left" | "right" } = {}): Canvas {
+export async function imputationFigure(ctx: FigureContext, o: { n?: number; cols?: number; iterations?: number; mask?: MaskSide } = {}): Promise<GridFigure> {
   const D = ctx.data.dim, test = ctx.data.test;
   const n = Math.min(o.n ?? 16, test.n), cols = Math.min(o.cols ?? 16, n);
   const idx = Array.from({ length: n }, (_, i) => i);
   const x = rowsOf(test, D, idx);
-  const mask = halfMask(ctx.shape, o.mask);
-  const done = ctx.vae.impute(x, perValue(mask, ctx.channels), { iterations: o.iterations, condition: conditionOf(ctx, test, idx) });
-  const hide = (i: number) => (mask[i] ? null : HIDDEN);
+  const mask = halfMask(shapeOf(ctx), o.mask);
+  const done = ctx.vae.impute(x, mask, { iterations: o.iterations, condition: conditionOf(ctx, test, idx) });
+  const c = channelsOf(shapeOf(ctx));
+  const hide = (p: number) => mask[p * c] === 0;
   const orig = chunk(split(x, D), cols), comp = chunk(split(done, D), cols);
-  const cells: Float32Array[][] = [], tints: (((i: number) => RGBA | null) | undefined)[][] = [];
+  const cells: Float32Array[][] = [], hidden: (((p: number) => boolean) | undefined)[] = [], rowLabels: string[] = [];
   orig.forEach((row, i) => {
     cells.push(row, row, comp[i]);
-    tints.push([], row.map(() => hide), []);
+    hidden.push(undefined, hide, undefined);
+    rowLabels.push("input", "hidden (blue)", "imputed");
   });
-  return drawGrid(ctx, cells, TILE_SCALE, PAD, tints);
+  return grid(ctx, cells, {
+    title: "Imputation",
+    subtitle: [`hidden: the ${describeMask(shapeOf(ctx), o.mask)}, drawn in blue; imputed by vae.impute (${o.iterations ?? 50} iterations)`,
+      "each group: the input row, the observed part, the completion"],
+    rowLabels,
+  }, 2, hidden);
 }
+
+export type ImputationError = { images: number; iterations: number; mask: string; hiddenValues: number; mseImputed: number; msePriorSample: number; mseMeanFill: number };
 
 /** Mean squared error on the hidden half of the first n test images:
  *  vae.impute's completion (its importance-weighted posterior mean), against
  *  two baselines: an unconditional sample of the model and the per-pixel mean
  *  of the training data (the best constant fill in MSE). */
-export function imputationError(ctx: FigureContext, o: { n?: number; iterations?: number; mask?: "bottom" | "top" | "left" | "right" } = {}):
-    { images: number; iterations: number; mask: string; hiddenValues: number; mseImputed: number; msePriorSample: number; mseMeanFill: number } {
+export function imputationError(ctx: FigureContext, o: { n?: number; iterations?: number; mask?: MaskSide } = {}): ImputationError {
   const D = ctx.data.dim, test = ctx.data.test;
   const n = Math.min(o.n ?? 100, test.n), iterations = o.iterations ?? 100;
   const idx = Array.from({ length: n }, (_, i) => i);
   const x = rowsOf(test, D, idx);
-  const mask = perValue(halfMask(ctx.shape, o.mask), ctx.channels);
+  const mask = halfMask(shapeOf(ctx), o.mask);
   const cond = conditionOf(ctx, test, idx);
   const done = ctx.vae.impute(x, mask, { iterations, condition: cond });
   const prior = ctx.vae.sample(n, { condition: cond });
@@ -204,7 +259,7 @@ export function imputationError(ctx: FigureContext, o: { n?: number; iterations?
 
 /** A 2-d latent decoded on an n × n grid at normal quantiles (i + ½)/n:
  *  z1 grows left to right, z2 bottom to top. Conditional models use `label`. */
-export function manifoldFigure(ctx: FigureContext, o: { n?: number; label?: number } = {}): Canvas {
+export async function manifoldFigure(ctx: FigureContext, o: { n?: number; label?: number } = {}): Promise<GridFigure> {
   const n = o.n ?? 20, L = ctx.vae.config.latentDim;
   if (L !== 2) throw new Error(`manifold: needs a 2-d latent, this model has ${L}`);
   const q = Array.from({ length: n }, (_, i) => normalQuantile((i + 0.5) / n));
@@ -212,54 +267,47 @@ export function manifoldFigure(ctx: FigureContext, o: { n?: number; label?: numb
   for (let r = 0; r < n; r++) for (let c = 0; c < n; c++) { z[(r * n + c) * 2] = q[c]; z[(r * n + c) * 2 + 1] = q[n - 1 - r]; }
   const label = o.label ?? (ctx.data.test.labels ? ctx.data.test.labels[0] : 0);
   const x = ctx.vae.decode(z, { condition: classRows(ctx, new Array(n * n).fill(label)) });
-  return drawGrid(ctx, chunk(split(x, ctx.data.dim), n), 1, 0);
+  const every = Math.max(1, Math.ceil(n / 7));
+  const mark = (v: number, i: number) => (i % every === 0 ? v.toFixed(2) : "");
+  return grid(ctx, chunk(split(x, ctx.data.dim), n), {
+    title: "The decoder over the 2-d latent",
+    subtitle: `z₁ and z₂ from ${q[0].toFixed(2)} to ${q[n - 1].toFixed(2)}: the N(0, 1) quantiles (i + ½)/${n}${ctx.classes > 0 ? `, class ${label}` : ""}`,
+    colLabels: q.map(mark), rowLabels: q.map((_, r) => mark(q[n - 1 - r], n - 1 - r)), xTitle: "z₁", yTitle: "z₂",
+  }, 1);
 }
 
-/** Latent means E[z|x] of the first `max` test examples, coloured by label:
- *  the two coordinates when L ≤ 2, else the first two principal components. */
-export function latentFigure(ctx: FigureContext, o: { max?: number } = {}): { canvas: Canvas; points: number; projection: string } {
+export interface LatentFigure {
+  views: LatentView[];
+  labels: Uint8Array | null;
+  points: number;
+  projection: string;
+  /** n × L latent means. */
+  mean: Float32Array;
+  classNames: string[] | null;
+  seconds: Record<string, number>;
+}
+
+/** Latent means E[z|x] of the first `max` test examples and their 2-d views
+ *  (the coordinates for L ≤ 2; else UMAP beside PCA, or PCA alone). */
+export async function latentFigure(ctx: FigureContext, o: { max?: number; view?: LatentViewChoice; seed?: number } = {}): Promise<LatentFigure> {
   const test = ctx.data.test, D = ctx.data.dim, L = ctx.vae.config.latentDim;
-  const n = Math.min(o.max ?? 5000, test.n);
+  const n = Math.min(o.max ?? 2000, test.n);
   const idx = Array.from({ length: n }, (_, i) => i);
   const { mean } = ctx.vae.encode(test.x.subarray(0, n * D), { condition: conditionOf(ctx, test, idx) });
-  let xs: Float64Array, ys: Float64Array, xl: string, yl: string, projection: string;
-  if (L <= 2) {
-    xs = new Float64Array(n); ys = new Float64Array(n);
-    for (let i = 0; i < n; i++) { xs[i] = mean[i * L]; ys[i] = L === 2 ? mean[i * L + 1] : 0; }
-    xl = "Z1"; yl = L === 2 ? "Z2" : ""; projection = L === 2 ? "latent dims 1 and 2" : "latent dim 1";
-  } else {
-    const p = pca2(mean, n, L);
-    xs = p.x; ys = p.y;
-    xl = `PC1 (${(100 * p.explained[0]).toFixed(0)}% VAR)`; yl = `PC2 (${(100 * p.explained[1]).toFixed(0)}% VAR)`;
-    projection = `PCA of the ${L}-d means (power iteration), ${(100 * (p.explained[0] + p.explained[1])).toFixed(1)}% of the variance`;
-  }
-  const canvas = scatter(xs, ys, test.labels ? test.labels.subarray(0, n) : null,
-    { size: 600, xLabel: xl, yLabel: yl, title: `LATENT MEANS OF ${n} TEST IMAGES` });
-  return { canvas, points: n, projection };
+  const v = await latentViews(mean, n, L, o.view ?? "umap", o.seed ?? 0);
+  return { views: v.views, labels: test.labels ? test.labels.subarray(0, n) : null, points: n, projection: v.projection, mean, seconds: v.seconds, classNames: ctx.classNames ?? null };
 }
 
-export interface EpochRecord {
-  epoch: number;
-  train: { loss: number; reconstruction: number; kl: number };
-  test: { loss: number; reconstruction: number; kl: number };
+/** The scatter of a latent figure (the PNG's spec). */
+export function latentFigureSpec(f: LatentFigure, o: { interactive?: boolean; images?: string[] } = {}): ReturnType<typeof latentSpec> {
+  return latentSpec(f.views, f.labels, { points: f.points, classNames: f.classNames, ...o });
 }
 
-/** −ELBO per epoch (train mean over the epoch's batches, test after the
- *  epoch) and the per-batch train loss, against epochs. */
-export function lossFigure(epochs: EpochRecord[], batchLoss: number[], batchesPerEpoch: number): Canvas {
-  const E = Math.max(1, epochs.length);
-  const batch: [number, number][] = batchLoss.map((v, i) => [(i + 1) / batchesPerEpoch, v]);
-  const tr: [number, number][] = epochs.map((e) => [e.epoch, e.train.loss]);
-  const te: [number, number][] = epochs.map((e) => [e.epoch, e.test.loss]);
-  const epochVals = [...tr, ...te].map((p) => p[1]);
-  const lo = Math.min(...epochVals, percentile(batchLoss, 0.01) || Infinity);
-  const hi = Math.max(...epochVals, E === 1 ? percentile(batchLoss, 0.9) : -Infinity);
-  const m = 0.08 * (hi - lo || Math.abs(hi) || 1);
-  const series: Series[] = [
-    { label: "TRAIN (BATCH)", color: [158, 202, 225, 255], points: batch, width: 1 },
-    { label: "TRAIN (EPOCH)", color: PALETTE[0], points: tr, width: 3, dots: true },
-    { label: "TEST", color: PALETTE[1], points: te, width: 3, dots: true },
-  ];
-  const xTicks = Array.from({ length: E + 1 }, (_, i) => i).filter((i) => E <= 20 || i % Math.ceil(E / 10) === 0);
-  return lineChart(series, { width: 760, height: 460, xr: [0, E], yr: [lo - m, hi + m], xTicks, xLabel: "EPOCH", yLabel: "-ELBO (NATS)", title: "LOSS" });
+/** Decodes of the latent means (the report's hover images), PNG tiles at the image's own size (the page enlarges them). */
+export async function latentImages(ctx: FigureContext, f: LatentFigure): Promise<string[]> {
+  await pngModule();
+  const idx = Array.from({ length: f.points }, (_, i) => i);
+  const x = ctx.vae.decode(f.mean, { condition: conditionOf(ctx, ctx.data.test, idx) });
+  const D = ctx.data.dim;
+  return idx.map((i) => tileUrl(x.subarray(i * D, (i + 1) * D), shapeOf(ctx), ctx.range));
 }

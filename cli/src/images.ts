@@ -16,7 +16,7 @@
 // Not here: the flags (data.ts reads them and calls this).
 import { readdir, stat } from "node:fs/promises";
 import { join, relative, sep } from "node:path";
-import { MissingDependencyError } from "./raster.js";
+import { MissingDependencyError } from "./chart-render.js";
 
 /** A file or folder that cannot be read as images (data.ts makes it a DataError). */
 export class ImageFolderError extends Error {

@@ -13,7 +13,8 @@ import { evalCommand, imputeCommand, infoCommand, reconstructCommand, sampleComm
 import { exportCommand, importCommand } from "./interop.js";
 import { DataError } from "./data.js";
 import { describeFsError, FileError, isFsError } from "./files.js";
-import { MissingDependencyError } from "./raster.js";
+import { MissingDependencyError } from "./chart-render.js";
+import { reportCommand } from "./report.js";
 import { train } from "./train.js";
 
 const log = (s: string) => { process.stdout.write(s + "\n"); };
@@ -48,6 +49,7 @@ export async function run(argv: string[]): Promise<number> {
       case "info": return await infoCommand(f, log);
       case "export": return await exportCommand(f, log);
       case "import": return await importCommand(f, log);
+      case "report": return await reportCommand(f, log);
     }
     return 2;
   } catch (e) {

@@ -8,8 +8,10 @@
 //   metrics.json     settings, data, build, per-epoch train/test −ELBO and
 //                    times, per-batch train loss, final figures, status
 //   model.wvae       the trained model (written once training finished)
-//   samples.png reconstructions.png loss.png latent.png interpolation.png
-//   imputation.png [manifold.png when the latent is 2-d]
+//   loss, terms, schedule, latent, imputation-error (.png and .svg),
+//   samples.png reconstructions.png interpolation.png imputation.png
+//   [manifold.png when the latent is 2-d] (run-figures.ts)
+//   report-data.json, report.html  the run's report (report.ts)
 // Nothing is created before the flags and the data have been checked. If
 // training then fails, the folder keeps error.log, plus metrics.json (status
 // "failed") and checkpoint.wvae when at least one epoch had finished.
@@ -23,13 +25,13 @@ import { ACTIVATIONS, Adam, ArgumentError, decodeModel, entryLabel, LIKELIHOODS,
 import { Flags, UsageError } from "./args.js";
 import { ARCHS, IWAE2_LATENTS, presetLayers, type Arch } from "./presets.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
-import {
-  imputationError, imputationFigure, interpolationFigure, latentFigure, lossFigure, manifoldFigure,
-  reconstructionsFigure, samplesFigure, type EpochRecord, type FigureContext,
-} from "./figures.js";
+import type { EpochRecord, imputationError } from "./figures.js";
 import { describeFsError, FileError, isFsError, makeFolder, removeStaleTemporaries, writeOutput } from "./files.js";
 import { fmt, Progress } from "./progress.js";
-import { pngModule, type Canvas } from "./raster.js";
+import { chartModules } from "./chart-render.js";
+import { LATENT_VIEWS, type LatentViewChoice } from "./latent-view.js";
+import { writeRunFigures, writeRunReport } from "./run-figures.js";
+import { pngModule } from "./tiles.js";
 
 export interface Settings {
   config: ResolvedConfig;
@@ -47,6 +49,8 @@ export interface Settings {
   iwaeSamples: number;
   iwaeImages: number;
   data: DataSpec;
+  /** --latent-view: UMAP beside PCA, or PCA alone, for latents above 2-d (absent in older runs: umap). */
+  latentView?: LatentViewChoice;
 }
 
 export interface EpochMetrics extends EpochRecord {
@@ -78,6 +82,8 @@ export interface RunMetrics {
   epochs: EpochMetrics[];
   /** Train loss (β-weighted −ELBO, batch mean) of every batch of the finished epochs. */
   batchLoss: number[];
+  /** KL weight β of every batch of batchLoss. */
+  batchBeta?: number[];
   final?: {
     test: { loss: number; reconstruction: number; kl: number; images: number };
     iwae: { logLikelihood: number; negLogLikelihood: number; images: number; samples: number; seconds: number };
@@ -90,7 +96,7 @@ export interface RunMetrics {
   error?: string;
 }
 
-const RESUME_FLAGS = new Set(["resume", "epochs", "iwae-samples", "iwae-images", "build", "threads", "signal-after-batches"]);
+const RESUME_FLAGS = new Set(["resume", "epochs", "iwae-samples", "iwae-images", "build", "threads", "signal-after-batches", "latent-view"]);
 
 class Interrupted extends Error {}
 
@@ -139,6 +145,7 @@ function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<V
     iwaeSamples: f.int("iwae-samples", 1, 1 << 20),
     iwaeImages: f.int("iwae-images", 1),
     data: dataSpecFromFlags(f, true),
+    latentView: f.oneOf("latent-view", LATENT_VIEWS),
   };
 }
 
@@ -197,9 +204,9 @@ async function createRunDir(out: string, name: string | undefined): Promise<stri
 
 function stringifyMetrics(m: RunMetrics): string {
   // one line for the long per-batch array, indented JSON for the rest
-  const { batchLoss, ...rest } = m;
-  const text = JSON.stringify({ ...rest, batchLoss: "@@BATCH@@" }, null, 2);
-  return text.replace('"@@BATCH@@"', JSON.stringify(batchLoss)) + "\n";
+  const { batchLoss, batchBeta, ...rest } = m;
+  const text = JSON.stringify({ ...rest, batchLoss: "@@BATCH@@", ...(batchBeta ? { batchBeta: "@@BETA@@" } : {}) }, null, 2);
+  return text.replace('"@@BATCH@@"', JSON.stringify(batchLoss)).replace('"@@BETA@@"', JSON.stringify(batchBeta)) + "\n";
 }
 
 export async function train(f: Flags, argv: string[], log: (s: string) => void = (s) => process.stdout.write(s + "\n")): Promise<number> {
@@ -213,7 +220,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
   if (resume) {
     const extra = Object.keys(f.values).filter((k) => f.values[k] !== undefined && !RESUME_FLAGS.has(k));
     if (extra.length > 0) {
-      throw new UsageError(`--resume continues a run with its own settings; ${extra.map((k) => `--${k}`).join(", ")} cannot be changed (only --epochs, --iwae-samples, --iwae-images, --build)`);
+      throw new UsageError(`--resume continues a run with its own settings; ${extra.map((k) => `--${k}`).join(", ")} cannot be changed (only --epochs, --iwae-samples, --iwae-images, --build, --latent-view)`);
     }
     dir = resolve(f.str("resume")!);
     const mp = join(dir, "metrics.json"), cp = join(dir, "checkpoint.wvae");
@@ -232,6 +239,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     if (f.given("epochs")) settings.epochs = f.int("epochs", 1, 1e6);
     if (f.given("iwae-samples")) settings.iwaeSamples = f.int("iwae-samples", 1, 1 << 20);
     if (f.given("iwae-images")) settings.iwaeImages = f.int("iwae-images", 1);
+    if (f.given("latent-view")) settings.latentView = f.oneOf("latent-view", LATENT_VIEWS);
     if (f.given("build")) {
       const b = f.oneOf("build", ["plain", "relaxed", "auto"] as const);
       if (b !== settings.build) log(`note: --build ${b} differs from the run's --build ${settings.build}; the resumed run may not match an uninterrupted one bit for bit`);
@@ -249,7 +257,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     settings = null as unknown as Settings;
   }
   const sigAfter = f.optInt("signal-after-batches", 1);
-  await pngModule(); // the figures need it: fail now rather than after training
+  await chartModules(); await pngModule(); // the figures need them: fail now rather than after training
 
   // -------------------------------------------------------- data and model
   const spec = resume ? settings.data : partial!.data;
@@ -301,7 +309,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
       format: "wasm-vae-run", version: 1, status: "running", name: basename(dir),
       created: now(), updated: now(), commands: [command], settings,
       data: { description: data.description, train: train.n, test: data.test.n, testSource: data.testSource, dim: data.dim, imageShape: data.imageShape, classes, range: displayRange(train), shape: data.shape ?? null, classNames: data.classNames ?? null },
-      build: vae.build, threads: vae.threads, parameters: vae.parameterCount, batchesPerEpoch, epochs: [], batchLoss: [],
+      build: vae.build, threads: vae.threads, parameters: vae.parameterCount, batchesPerEpoch, epochs: [], batchLoss: [], batchBeta: [],
     };
   } else {
     const m = metrics!;
@@ -310,6 +318,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     m.build = vae.build;
     m.epochs = m.epochs.filter((e) => e.epoch <= vae.epochs);
     m.batchLoss = m.batchLoss.slice(0, vae.epochs * batchesPerEpoch + (vae.epochCursor?.batch ?? 0));
+    if (m.batchBeta) m.batchBeta = m.batchBeta.slice(0, m.batchLoss.length);
     delete m.final; delete m.error;
   }
   const runDir = dir!;
@@ -344,7 +353,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     const o = c.objective;
     log(`training: ${o.type === "iwae" ? `IWAE bound, k = ${o.samples}${o.gradient === "dreg" ? ", DReG gradient" : ""}` : "ELBO"}, epochs ${vae.epochs + 1}..${settings.epochs}, batch ${settings.batchSize}, Adam lr ${settings.lr}` +
       `${settings.weightDecay ? `, weight decay ${settings.weightDecay}` : ""}${settings.clipNorm ? `, clip ${settings.clipNorm}` : ""}${settings.klWarmup ? `, KL warm-up ${settings.klWarmup} epochs` : ""}`);
-    let epochLosses: number[] = [];
+    let epochLosses: number[] = [], epochBetas: number[] = [];
     let batchesSeen = 0;
     let lastBeta = c.beta;
     let epochStart = performance.now();
@@ -357,6 +366,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
       signal: ac.signal,
       onBatch: (b) => {
         epochLosses.push(Math.round(b.loss * 1e4) / 1e4);
+        epochBetas.push(b.beta);
         lastBeta = b.beta;
         progress.batch(b);
         if (sigAfter !== null && ++batchesSeen === sigAfter) process.kill(process.pid, "SIGINT");
@@ -370,7 +380,8 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
         };
         m.epochs.push(rec);
         m.batchLoss.push(...epochLosses);
-        epochLosses = [];
+        m.batchBeta?.push(...epochBetas);
+        epochLosses = []; epochBetas = [];
         await writeOutput(ckpt, vae.save({ optimizer: true }));
         epochsDone = e.epoch;
         rec.wallSeconds = (performance.now() - epochStart) / 1000;
@@ -386,6 +397,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     training = false;
     if (history.aborted) {
       m.batchLoss.push(...epochLosses);
+      m.batchBeta?.push(...epochBetas);
       await writeOutput(ckpt, vae.save({ optimizer: true }));
       m.status = "interrupted";
       await writeMetrics();
@@ -412,28 +424,9 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     const iwaeSeconds = (performance.now() - t0) / 1000;
     check();
 
-    const write = async (name: string, cv: Canvas) => {
-      check();
-      await writeOutput(join(runDir, name), await cv.toPng());
-      files[name] = { width: cv.width, height: cv.height };
-    };
-    const range = m.data.range;
-    const shape = data.imageShape;
-    const channels = data.shape?.[2] ?? 1;
-    const ctx: FigureContext | null = shape ? { vae, data, classes, shape, range, channels } : null;
-    await write("loss.png", lossFigure(m.epochs, m.batchLoss, batchesPerEpoch));
-    const lat = latentFigure({ vae, data, classes, shape: shape ?? [1, data.dim], range, channels });
-    await write("latent.png", lat.canvas);
-    const imputation = imputationError({ vae, data, classes, shape: shape ?? [1, data.dim / channels], range, channels }, { n: 100 });
-    if (ctx) {
-      await write("samples.png", samplesFigure(ctx, { seed: c.seed }));
-      await write("reconstructions.png", reconstructionsFigure(ctx));
-      await write("interpolation.png", interpolationFigure(ctx));
-      await write("imputation.png", imputationFigure(ctx));
-      if (c.latentDim === 2) await write("manifold.png", manifoldFigure(ctx));
-    } else {
-      log(`note: rows of ${data.dim} values are not images (give --image-shape HxW to draw them): image figures skipped`);
-    }
+    const figures = await writeRunFigures({ runDir, vae, data, classes, range: m.data.range, metrics: m, latentView: settings.latentView ?? "umap", check, log });
+    Object.assign(files, figures.files);
+    const imputation = figures.imputation;
     const secondsPerEpoch = m.epochs.reduce((a, e) => a + e.seconds, 0) / m.epochs.length;
     m.final = {
       test: { ...last.test, images: data.test.n },
@@ -441,10 +434,13 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
       imputation,
       trainingSeconds: m.epochs.reduce((a, e) => a + e.seconds, 0),
       secondsPerEpoch,
-      latent: { points: lat.points, projection: lat.projection },
+      latent: figures.latent,
     };
     m.files = files;
     m.status = "complete";
+    await writeMetrics();
+    check();
+    await writeRunReport(runDir, files);
     await writeMetrics();
 
     log("");

@@ -19,7 +19,7 @@ export function runCli(args: string[], opts: { timeoutMs?: number } = {}): Promi
     let stdout = "", stderr = "";
     child.stdout.on("data", (d) => { stdout += d; });
     child.stderr.on("data", (d) => { stderr += d; });
-    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`CLI timed out: ${args.join(" ")}\n${stdout}\n${stderr}`)); }, opts.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => { child.kill("SIGKILL"); reject(new Error(`CLI timed out: ${args.join(" ")}\n${stdout}\n${stderr}`)); }, opts.timeoutMs ?? 110_000);
     child.on("error", reject);
     child.on("close", (code, signal) => { clearTimeout(timer); resolve({ code, signal, stdout, stderr }); });
   });
@@ -32,6 +32,19 @@ export function tempDir(prefix = "wvae-cli-"): string {
 export function pngSize(path: string): { width: number; height: number } {
   const png = pngjs.PNG.sync.read(readFileSync(path));
   return { width: png.width, height: png.height };
+}
+
+/** A PNG's size, the fraction of pixels that are not near-white, and its distinct colours (up to 1000). */
+export function pngInfo(path: string): { width: number; height: number; inked: number; colours: number } {
+  const png = pngjs.PNG.sync.read(readFileSync(path));
+  let inked = 0;
+  const colours = new Set<number>();
+  for (let i = 0; i < png.data.length; i += 4) {
+    const [r, g, b] = [png.data[i], png.data[i + 1], png.data[i + 2]];
+    if (r < 200 || g < 200 || b < 200) inked++;
+    if (colours.size < 1000) colours.add((r << 16) | (g << 8) | b);
+  }
+  return { width: png.width, height: png.height, inked: inked / (png.width * png.height), colours: colours.size };
 }
 
 /** An IDX file (big-endian header) of uint8 values. */

