@@ -581,7 +581,7 @@ async function runImpute() {
   const [h, w, c] = S.shape;
   const observed = new Uint8Array(h * w * c);
   for (let i = 0; i < observed.length; i++) observed[i] = S.mask[Math.floor(i / c)] ? 0 : 1;
-  const out = await trainer.impute({ data: "test", start: idx, count: 1 }, observed, { iterations: 50 });
+  const out = await trainer.impute({ data: "test", start: idx, count: 1 }, observed); // E[x_miss | x_obs] by importance sampling (miwae)
   const cv = $("#impute-out");
   drawDigit(cv.getContext("2d"), out, 0, 0, 0, cv.width,
     (i, g) => (S.mask[i] ? [Math.round(g * 0.55), Math.round(g * 0.85), g] : null));

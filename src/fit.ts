@@ -4,6 +4,7 @@
 // Per batch it reads like llm.c: load, forward, zero grad, backward, update
 // (VAE.stepRows). Not here: the step itself (objective.ts) or the optimizer (adam.ts).
 import { Adam } from "./adam.js";
+import { bernoulliRows, binarize } from "./binarize.js";
 import type { ResolvedConfig } from "./config.js";
 import { yieldToEventLoop, type HostRng } from "./random.js";
 import type { BatchInput, EpochCursor, ModelState, Rows, StepResult } from "./types.js";
@@ -89,6 +90,14 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** Yield to the event loop every this many batches (default 1; 0 never). */
   yieldEvery?: number;
+  /** Binarize the data as the papers do (Bernoulli likelihood, values in
+   *  [0, 1]): "dynamic" draws x ~ Bernoulli(pixel) afresh for every batch
+   *  from the model's own seeded stream (saved with the model, so a resumed
+   *  run stays bit-identical); "static" binarizes in-memory rows once, as
+   *  binarize(x, binarizeSeed) does. Default: the values as given. */
+  binarize?: "dynamic" | "static";
+  /** The seed of `binarize: "static"` (default config.seed). */
+  binarizeSeed?: number;
   /** Threads for this fit (at most model.threads, which VAE.create's
    *  `threads` set); the model's count is restored afterwards. Results are
    *  bit-identical for any count. */
@@ -110,6 +119,8 @@ export interface Trainable {
   epochCursor: EpochCursor | null;
   /** @internal The host random stream (epoch shuffles). */
   hostRng: HostRng;
+  /** @internal The dynamic-binarization stream (fit's binarize: "dynamic"). */
+  binarizeRng: HostRng;
   /** @internal Validates rows; returns the row count. */
   checkRows(name: string, x: unknown, dim: number, targets: boolean): number;
   /** @internal A step on rows already validated. */
@@ -134,7 +145,7 @@ export interface Trainable {
   withThreads<T>(threads: number, fn: () => Promise<T>): Promise<T>;
 }
 
-const FIT_KEYS = ["epochs", "batchSize", "shuffle", "condition", "klWarmupSteps", "klWarmupEpochs", "validation", "optimizer", "onBatch", "onEpoch", "signal", "yieldEvery", "threads"] as const;
+const FIT_KEYS = ["epochs", "batchSize", "shuffle", "condition", "klWarmupSteps", "klWarmupEpochs", "validation", "optimizer", "onBatch", "onEpoch", "signal", "yieldEvery", "threads", "binarize", "binarizeSeed"] as const;
 
 /**
  * Trains `model`: epochs over in-memory rows (Float32Array, Float64Array,
@@ -197,6 +208,44 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
     }
   }
 
+  const bin = options.binarize;
+  if (bin !== undefined) {
+    if (bin !== "dynamic" && bin !== "static") fail("binarize", `"dynamic" or "static" (omit it to train on the values as given)`, bin);
+    if (model.config.likelihood !== "bernoulli") fail("binarize", `the bernoulli likelihood (binarized data is 0/1; this model's likelihood is "${model.config.likelihood}")`, bin);
+    if (bin === "static" && !inMemory) fail("binarize", `"dynamic" with a stream of batches ("static" binarizes in-memory rows once; binarize(x, seed) does it for a batch)`, bin);
+    // values in [0, 1] were checked with the rows (the Bernoulli likelihood's targets) and are again per streamed batch
+  }
+  if (options.binarizeSeed !== undefined) {
+    if (bin !== "static") fail("binarizeSeed", `no binarizeSeed without binarize: "static" (the dynamic stream is the model's own, seeded with config.seed)`, options.binarizeSeed);
+    checkInt("binarizeSeed", options.binarizeSeed, 0, Number.MAX_SAFE_INTEGER);
+  }
+  if (bin === "static") data = binarize(data as Rows, options.binarizeSeed ?? model.config.seed);
+  // "dynamic": each batch is binarized into these staging rows (and its
+  // conditions copied beside), allocated once per fit call
+  const C = model.config.conditionDim;
+  const stageX = bin === "dynamic" ? new Float32Array(batchSize * D) : null;
+  const stageC = bin === "dynamic" && C > 0 ? new Float32Array(batchSize * C) : null;
+  const binBefore = new Uint32Array(4);
+  // binarizes rows [start, start + B) (through perm p) into the staging rows and steps on them;
+  // a step that throws (a non-finite loss) puts the binarization stream back, as the kernels' stream is
+  const stepStaged = (x: ArrayLike<number>, c: ArrayLike<number> | undefined, start: number, B: number, p: Uint32Array | null, beta: number) => {
+    binBefore.set(model.binarizeRng.s);
+    bernoulliRows(stageX!, 0, x, p, start, B, D, model.binarizeRng);
+    if (stageC) {
+      const cs = c instanceof Uint8Array ? 1 / 255 : 1;
+      for (let b = 0; b < B; b++) {
+        const r = p ? p[start + b] : start + b;
+        for (let j = 0; j < C; j++) stageC[b * C + j] = c![r * C + j] * cs;
+      }
+    }
+    try {
+      model.stepRows(stageX!, stageC ?? undefined, 0, B, null, beta, step);
+    } catch (e) {
+      model.binarizeRng.s.set(binBefore);
+      throw e;
+    }
+  };
+
   // an interrupted epoch resumes only on the same in-memory rows and settings
   const cursor0 = model.epochCursor;
   if (cursor0 && !inMemory) {
@@ -209,7 +258,7 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
   // everything is validated: only now does the model change. A throw before
   // the first step of this call (a bad streamed batch, a non-finite loss)
   // puts back what was changed so far: the optimizer, the cursor, the shuffle stream.
-  const undo = { cursor: model.epochCursor, host: model.hostRng.s.slice(), opt: model.optimizer,
+  const undo = { cursor: model.epochCursor, host: model.hostRng.s.slice(), binarize: model.binarizeRng.s.slice(), opt: model.optimizer,
                  state: options.optimizer !== undefined ? model.exportState() : null };
   let progressed = false;
   if (options.optimizer !== undefined) model.optimizer = options.optimizer;
@@ -261,7 +310,11 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
         const B = Math.min(batchSize, rows - start);
         const beta = betaAt();
         const ts = now();
-        model.stepRows(data as ArrayLike<number>, options.condition as ArrayLike<number> | undefined, start, B, perm, beta, step);
+        if (stageX) {
+          stepStaged(data as ArrayLike<number>, options.condition as ArrayLike<number> | undefined, start, B, perm, beta);
+        } else {
+          model.stepRows(data as ArrayLike<number>, options.condition as ArrayLike<number> | undefined, start, B, perm, beta, step);
+        }
         model.epochCursor.batch++;
         await onStep(B, beta, now() - ts);
       }
@@ -276,17 +329,20 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
         const x = isInput ? (batch as BatchInput).x : (batch as Rows);
         const c = isInput ? (batch as BatchInput).condition : undefined;
         const n = model.checkRows(`batch ${batchIndex}`, x, D, true);
-        const C = model.config.conditionDim;
         if (C > 0 && c === undefined) fail(`batch ${batchIndex}.condition`, `rows × ${C} condition values (this is a conditional VAE)`);
         if (C === 0 && c !== undefined) fail(`batch ${batchIndex}.condition`, "no condition (this model has conditionDim 0)");
         if (c !== undefined && model.checkRows(`batch ${batchIndex}.condition`, c, C, false) !== n) fail(`batch ${batchIndex}.condition`, `${n} rows, one per data row`);
         // a streamed batch larger than batchSize is split
         for (let start = 0; start < n; start += batchSize) {
           const B = Math.min(batchSize, n - start);
-          const sub = n === B ? batch : { x: slice(x, start * D, (start + B) * D), condition: c === undefined ? undefined : slice(c, start * model.config.conditionDim, (start + B) * model.config.conditionDim) };
           const beta = betaAt();
           const ts = now();
-          model.trainStep(sub as Rows | BatchInput, { beta, out: step });
+          if (stageX) {
+            stepStaged(x as ArrayLike<number>, c as ArrayLike<number> | undefined, start, B, null, beta);
+          } else {
+            const sub = n === B ? batch : { x: slice(x, start * D, (start + B) * D), condition: c === undefined ? undefined : slice(c, start * model.config.conditionDim, (start + B) * model.config.conditionDim) };
+            model.trainStep(sub as Rows | BatchInput, { beta, out: step });
+          }
           await onStep(B, beta, now() - ts);
         }
       }
@@ -311,6 +367,7 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
       if (undo.state) model.restoreState(undo.state, undo.opt);
       model.epochCursor = undo.cursor;
       model.hostRng.s.set(undo.host);
+      model.binarizeRng.s.set(undo.binarize);
     }
     throw e;
   }

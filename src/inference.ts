@@ -6,12 +6,12 @@
 // Not here: training (objective.ts), the arena (network.ts).
 import { TEMPERATURE_MAX, type ResolvedConfig } from "./config.js";
 import type { Network } from "./network.js";
+import { impute, type ImputeOptions } from "./imputation.js";
 import type { Objective } from "./objective.js";
 import { checkCondition, checkRows, checkValue } from "./rows.js";
 import { NonFiniteLossError, type Rows } from "./types.js";
 import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "./validate.js";
 
-const LOG_2PI = Math.log(2 * Math.PI);
 const ACT_SIGMOID = 4;
 
 export class Inference {
@@ -292,130 +292,18 @@ export class Inference {
   }
 
   /** Fills the entries of x where mask is 0; the methods and options are
-   *  described at VAE.impute. */
-  impute(x: Rows, mask: ArrayLike<number | boolean>, options: {
-    iterations?: number; burnIn?: number; method?: "metropolis" | "pseudo-gibbs"; condition?: Rows; initial?: number;
-  } = {}): Float32Array {
-    return this.net.keepStreams(() => {
-      checkOptions("options", options, ["iterations", "burnIn", "method", "condition", "initial"]);
-      this.refused("impute", "impute", `latent ${JSON.stringify(this.config.latent.type)}`); // issue 18
-      const D = this.config.inputDim, L = this.config.latentDim;
-      if (!(x instanceof Float32Array || x instanceof Float64Array || x instanceof Uint8Array || Array.isArray(x))) {
-        fail("x", `a Float32Array, Uint8Array or number[] of rows × ${D} values`, x);
-      }
-      if (x.length === 0 || x.length % D !== 0) fail("x", `rows × ${D} values (a non-zero multiple of ${D})`, x.length);
-      const rows = x.length / D;
-      const cond = options.condition;
-      checkCondition(this.config, "condition", cond, rows);
-      if (!mask || typeof (mask as ArrayLike<unknown>).length !== "number") fail("mask", `an array of ${rows * D} (or ${D}) 0/1 values`, mask);
-      if (mask.length !== rows * D && mask.length !== D) fail("mask", `length ${rows * D} (one per value) or ${D} (shared by all rows)`, mask.length);
-      for (let i = 0; i < mask.length; i++) {
-        const m = mask[i];
-        if (!(m === 0 || m === 1 || m === true || m === false)) fail(`mask[${i}]`, "0/1 or a boolean (1 = observed)", m);
-      }
-      const method = options.method ?? "metropolis";
-      if (method !== "metropolis" && method !== "pseudo-gibbs") fail("method", `"metropolis" or "pseudo-gibbs"`, method);
-      const iterations = checkInt("iterations", options.iterations ?? (method === "metropolis" ? 100 : 20), 1, 1 << 16);
-      const burnIn = checkInt("burnIn", options.burnIn ?? Math.floor(iterations / 5), 0, iterations - 1);
-      const bern = this.config.likelihood === "bernoulli";
-      const init = options.initial ?? 0;
-      checkValue(this.config, "initial", -1, init, true);
-      const xs = x instanceof Uint8Array ? 1 / 255 : 1;
-      const cur = new Float32Array(rows * D);
-      const shared = mask.length === D;
-      const obs = new Uint8Array(rows * D);
-      for (let i = 0; i < rows * D; i++) { const m = mask[shared ? i % D : i]; obs[i] = m === 1 || m === true ? 1 : 0; }
-      // observed entries must be valid data; missing ones are ignored (NaN is fine there)
-      for (let i = 0; i < rows * D; i++) {
-        if (!obs[i]) continue;
-        const v = (x as ArrayLike<number>)[i];
-        if (xs === 1) checkValue(this.config, "x", i, v, true, " (it is observed: mask 1)");
-      }
-      for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : init;
-      const eps = new Float32Array(rows * L), z = new Float32Array(rows * L);
-
-      if (method === "pseudo-gibbs") {
-        for (let it = 0; it < iterations; it++) {
-          const q = this.encode(cur, { condition: cond });
-          if (it === iterations - 1) z.set(q.mean);
-          else {
-            this.draw(eps, "normal");
-            for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
-          }
-          const rec = this.decode(z, { condition: cond });
-          for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = rec[i];
-        }
-        checkOutput("impute", "result", cur);
-        return cur;
-      }
-
-      // Metropolis-within-Gibbs. log q(z|x̂) up to a constant, per row:
-      const logq = (zz: Float32Array, q: { mean: Float32Array; logvar: Float32Array }, r: number) => {
-        let v = 0;
-        for (let j = 0; j < L; j++) {
-          const i = r * L + j, t = (zz[i] - q.mean[i]) * Math.exp(-0.5 * q.logvar[i]);
-          v += -0.5 * t * t - 0.5 * q.logvar[i];
-        }
-        return v;
-      };
-      // log p(z) up to a constant: N(0, I) on the host; any other prior by its
-      // module. A prior that is the stochastic layers above z₁ gives the
-      // one-sample estimate log p(z₁|z₂) + log p(z₂) − log q(z₂|z₁) with z₂
-      // drawn once per proposal and kept with it: the chain then runs on
-      // (z₁, z₂) with the proposal q(z₁|x̂)·q(z₂|z₁), whose target is
-      // p(x̂, z₁, z₂) (an independence sampler on the joint).
-      const normalPrior = this.obj.parts.c.prior.type === "normal";
-      const priorOf = (zz: Float32Array): Float64Array | null => normalPrior ? null : this.priorTerms(zz);
-      const logPrior = (zz: Float32Array, r: number, terms: Float64Array | null) => {
-        if (terms) return terms[r];
-        let v = 0;
-        for (let j = 0; j < L; j++) v -= 0.5 * zz[r * L + j] * zz[r * L + j];
-        return v;
-      };
-      let q = this.encode(cur, { condition: cond });
-      this.draw(eps, "normal");
-      for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
-      // the current state's decoder output and log p(x̂|z)
-      const state = this.decodeWithLogLik(z, cur, cond);
-      const statePrior = priorOf(z);
-      const zp = new Float32Array(rows * L), u = new Float32Array(Math.max(rows, rows * D));
-      const acc = new Float64Array(rows * D);
-      for (let it = 0; it < iterations; it++) {
-        if (it > 0) q = this.encode(cur, { condition: cond });
-        this.draw(eps, "normal");
-        for (let i = 0; i < rows * L; i++) zp[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
-        const prop = this.decodeWithLogLik(zp, cur, cond);
-        const propPrior = priorOf(zp);
-        this.draw(u.subarray(0, rows), "uniform");
-        for (let r = 0; r < rows; r++) {
-          const logRatio = prop.logp[r] + logPrior(zp, r, propPrior) - logq(zp, q, r) - (state.logp[r] + logPrior(z, r, statePrior) - logq(z, q, r));
-          if (Math.log(u[r]) < logRatio) {
-            z.set(zp.subarray(r * L, (r + 1) * L), r * L);
-            if (statePrior) statePrior[r] = propPrior![r];
-            state.logp[r] = prop.logp[r];
-            state.means.set(prop.means.subarray(r * D, (r + 1) * D), r * D);
-            state.raw.set(prop.raw.subarray(r * D, (r + 1) * D), r * D);
-            if (state.scales) state.scales.set(prop.scales!.subarray(r * D, (r + 1) * D), r * D);
-          }
-        }
-        // x̂_miss ~ p(x_miss | z)
-        if (bern) {
-          this.draw(u, "uniform");
-          for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = u[i] < state.means[i] ? 1 : 0;
-        } else {
-          const e = new Float32Array(rows * D);
-          this.draw(e, "normal");
-          for (let i = 0; i < rows * D; i++) if (!obs[i]) cur[i] = state.means[i] + state.scales![i] * e[i];
-        }
-        // x̂_miss changed: log p(x̂|z) of the kept z
-        for (let r = 0; r < rows; r++) state.logp[r] = this.rowLogLik(state, cur, r);
-        if (it >= burnIn) for (let i = 0; i < rows * D; i++) acc[i] += state.means[i];
-      }
-      const kept = iterations - burnIn;
-      for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : acc[i] / kept;
-      checkOutput("impute", "result", cur);
-      return cur;
-    });
+   *  described at VAE.impute (the methods: imputation.ts). */
+  impute(x: Rows, mask: ArrayLike<number | boolean>, options: ImputeOptions = {}): Float32Array {
+    this.refused("impute", "impute", `latent ${JSON.stringify(this.config.latent.type)}`); // issue 18
+    const normalPrior = this.obj.parts.c.prior.type === "normal";
+    return impute({
+      obj: this.obj, net: this.net, config: this.config,
+      encode: (v, condition) => this.encode(v, { condition }),
+      decode: (z, condition) => this.decode(z, { condition }),
+      draw: (out, kind) => this.draw(out, kind),
+      // N(0, I) on the host; any other prior by its module (see priorTerms)
+      priorTerms: normalPrior ? null : (z) => this.priorTerms(z),
+    }, x, mask, options);
   }
 
   /** log p(z) of each row of z (rows × L) by the prior's module (its own
@@ -447,63 +335,6 @@ export class Inference {
       out.set(this.net.heap().subarray(e, e + n), start);
     }
   }
-
-  /** Decodes z (rows × L) and returns the means, the raw outputs (logits for
-   *  Bernoulli, log σ for a Gaussian), σ for a Gaussian and, per row,
-   *  log p(x|z) over all entries (float64). */
-  private decodeWithLogLik(z: Float32Array, x: Float32Array, cond: Rows | undefined): DecodedRows {
-    const L = this.config.latentDim, D = this.config.inputDim;
-    const rows = z.length / L;
-    const lik = this.config.likelihood;
-    const out: DecodedRows = { means: new Float32Array(rows * D), raw: new Float32Array(rows * D),
-      scales: lik === "bernoulli" ? null : new Float32Array(rows * D), logp: new Float64Array(rows) };
-    const W = lik === "gaussian-learned" ? 2 * D : D;
-    const logSigma = Math.fround(Math.log(this.config.sigma));
-    this.chunks(rows, (start, B) => {
-      this.obj.loadLatents(z, B, start);
-      this.obj.loadDecoderCondition(cond, B, start, null);
-      this.obj.runDecoder(B);
-      const H = this.net.heap();
-      const y = this.net.ptr["out"] >>> 2;
-      for (let b = 0; b < B; b++) {
-        const r = start + b;
-        for (let d = 0; d < D; d++) {
-          const o = y + b * W + d, i = r * D + d;
-          if (lik === "bernoulli") {
-            out.raw[i] = H[o];
-            out.means[i] = 1 / (1 + Math.exp(-H[o]));
-          } else {
-            out.means[i] = H[o];
-            out.raw[i] = lik === "gaussian" ? logSigma : H[o + D];
-            out.scales![i] = Math.exp(out.raw[i]);
-          }
-        }
-        out.logp[r] = this.rowLogLik(out, x, r);
-      }
-    });
-    return out;
-  }
-
-  /** log p(x_r | decoder output of row r), summed over the D entries. */
-  private rowLogLik(o: DecodedRows, x: Float32Array, r: number): number {
-    const D = this.config.inputDim, bern = this.config.likelihood === "bernoulli";
-    let lp = 0;
-    for (let i = r * D; i < (r + 1) * D; i++) {
-      const l = o.raw[i];
-      if (bern) lp -= Math.max(l, 0) - l * x[i] + Math.log1p(Math.exp(-Math.abs(l)));
-      else { const t = (x[i] - o.means[i]) * Math.exp(-l); lp -= 0.5 * t * t + l + 0.5 * LOG_2PI; }
-    }
-    return lp;
-  }
-}
-
-/** Decoder outputs of rows for impute: means, raw outputs (Bernoulli logits,
- *  Gaussian log σ), σ (Gaussian) and log p(x̂|z) per row. */
-interface DecodedRows {
-  means: Float32Array;
-  raw: Float32Array;
-  scales: Float32Array | null;
-  logp: Float64Array;
 }
 
 /** Results of inference must be finite: a value that overflowed float32

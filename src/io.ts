@@ -78,6 +78,8 @@ export interface FileHeader {
     eval: number[];
     /** The host stream (epoch shuffles). */
     host: number[];
+    /** fit's dynamic-binarization stream (absent in files written before it). */
+    binarize?: number[];
   } | null;
   /** Training steps taken (0 in a weights-only file). */
   steps: number;
@@ -170,7 +172,7 @@ export function encodeModel(config: ResolvedConfig, state: ModelState, shapes: R
     tensors: tensors.map(({ name, shape }) => ({ name, shape })),
     optimizer: opt ? state.optimizer! : null,
     rng: opt && state.rngTrain && state.rngEval && state.hostRng
-      ? { train: [...state.rngTrain], eval: [...state.rngEval], host: [...state.hostRng] } : null,
+      ? { train: [...state.rngTrain], eval: [...state.rngEval], host: [...state.hostRng], ...(state.binarizeRng ? { binarize: [...state.binarizeRng] } : {}) } : null,
     steps: opt ? state.steps ?? 0 : 0,
     epochs: opt ? state.epochs ?? 0 : 0,
     epochCursor: opt && state.epochCursor ? { ...state.epochCursor, hostRng: [...state.epochCursor.hostRng], sums: state.epochCursor.sums && { ...state.epochCursor.sums } } : null,
@@ -281,7 +283,7 @@ export function decodeModel(bytes: Uint8Array): {
   }
   // optimizer, random states and counters: all present with the moments, all absent without
   let optimizer: AdamState | undefined;
-  let rng: { train: Uint32Array; eval: Uint32Array; host: Uint32Array } | undefined;
+  let rng: { train: Uint32Array; eval: Uint32Array; host: Uint32Array; binarize?: Uint32Array } | undefined;
   let steps = 0, epochs = 0;
   let cursor: ModelState["epochCursor"] = null;
   if (withMoments) {
@@ -305,6 +307,8 @@ export function decodeModel(bytes: Uint8Array): {
     };
     if (!header.rng || typeof header.rng !== "object") bad("a file with Adam moments must carry header.rng");
     rng = { train: u32("train", header.rng!.train), eval: u32("eval", header.rng!.eval), host: u32("host", header.rng!.host) };
+    // the dynamic-binarization stream: absent in older files (the model keeps its own)
+    if (header.rng!.binarize !== undefined) rng.binarize = u32("binarize", header.rng!.binarize);
     if (!Number.isSafeInteger(header.steps) || header.steps < 0) bad("header.steps must be an integer ≥ 0");
     if (!Number.isSafeInteger(header.epochs) || header.epochs < 0) bad("header.epochs must be an integer ≥ 0");
     steps = header.steps; epochs = header.epochs;
@@ -328,7 +332,7 @@ export function decodeModel(bytes: Uint8Array): {
     }
   }
   const state: ModelState = withMoments
-    ? { weights, m, v, optimizer, rngTrain: rng!.train, rngEval: rng!.eval, hostRng: rng!.host, steps, epochs, epochCursor: cursor }
+    ? { weights, m, v, optimizer, rngTrain: rng!.train, rngEval: rng!.eval, hostRng: rng!.host, ...(rng!.binarize ? { binarizeRng: rng!.binarize } : {}), steps, epochs, epochCursor: cursor }
     : { weights };
   return { config, state, header };
 }

@@ -9,8 +9,10 @@
 // no wasm trap escapes and a failed call changes nothing.
 import { Adam } from "./adam.js";
 import { architectureKey, architectureOf, describeArchitecture } from "./architecture.js";
+import { BINARIZE_DYNAMIC_STREAM } from "./binarize.js";
 import { fit, type BatchSource, type FitHistory, type FitOptions } from "./fit.js";
 import { checkBeta, resolveConfig, type ResolvedConfig, type VAEConfig } from "./config.js";
+import type { ImputeOptions } from "./imputation.js";
 import { Inference } from "./inference.js";
 import { decodeModel, encodeModel, ModelFormatError } from "./io.js";
 import { Network } from "./network.js";
@@ -78,6 +80,7 @@ export class VAE {
     this.net.initialize(config.seed, config.init);
     this.obj = new Objective(this.net, this.config);
     this.inf = new Inference(this.obj);
+    this.binarizeRng = new HostRng(config.seed, BINARIZE_DYNAMIC_STREAM);
   }
 
   /** Creates a model (wasm instantiation is asynchronous). The networks are
@@ -120,6 +123,9 @@ export class VAE {
   dispose(): void {
     this.kernels.dispose();
   }
+
+  /** @internal fit's dynamic-binarization stream (seeded with config.seed); saved with the model. */
+  readonly binarizeRng: HostRng;
 
   /** @internal Host-side random stream (epoch shuffles); saved with the model. */
   get hostRng(): HostRng {
@@ -422,29 +428,30 @@ export class VAE {
   }
 
   /**
-   * Fills the entries of x where mask is 0 (observed where 1) by iterating
-   * encode → sample z → decode on the missing entries while the observed ones
-   * stay fixed (Rezende et al. 2014, §5.2). Missing entries start at `initial`
+   * Fills the entries of x where mask is 0 (observed where 1) with an
+   * estimate of E[x_miss | x_obs] under the model (methods: imputation.ts).
+   * The encoder sees x̂: the observed entries, the missing ones at `initial`
    * (default 0).
-   * - method "metropolis" (default; Mattei & Frellsen 2018): z' ~ q(z|x̂) is
-   *   accepted with probability
+   * - method "miwae" (default; Mattei & Frellsen 2019): self-normalized
+   *   importance sampling. Per row, `samples` (default 1000) draws
+   *   z_k ~ q(z|x̂), weights w_k ∝ p(x_obs|z_k)·p(z_k)/q(z_k|x̂) (the observed
+   *   entries only), result Σ_k w̃_k·E[x_miss|z_k]. Cost: rows × samples
+   *   decoder rows, run in chunks of the arena's batch (memory rows × inputDim).
+   * - method "metropolis" (Mattei & Frellsen 2018): Metropolis-within-Gibbs;
+   *   z' ~ q(z|x̂) is accepted with probability
    *     min(1, p(x̂|z')·p(z')·q(z|x̂) / (p(x̂|z)·p(z)·q(z'|x̂))),
-   *   x̂ = (x_obs, x̂_miss): the z step of a Gibbs sweep targets
-   *   p(z | x_obs, x̂_miss), so the likelihood covers the imputed entries too;
-   *   then x̂_miss ~ p(x_miss|z). This chain targets p(z, x_miss | x_obs); the
-   *   result is E[x_miss | z] averaged over the iterations after `burnIn`
-   *   (default a fifth), an estimate of the posterior mean E[x_miss | x_obs].
-   * - method "pseudo-gibbs": z ~ q(z|x̂), x̂_miss = E[x_miss|z], the last
-   *   iteration decoding E[z|x̂]: one plausible completion.
+   *   x̂ = (x_obs, x̂_miss), then x̂_miss ~ p(x_miss|z); the result averages
+   *   E[x_miss | z] over the `iterations` (default 100) after `burnIn`
+   *   (default a fifth).
+   * - method "pseudo-gibbs" (Rezende et al. 2014, §5.2): z ~ q(z|x̂),
+   *   x̂_miss = E[x_miss|z], `iterations` (default 20) times, the last
+   *   decoding E[z|x̂]: one plausible completion.
    *
    * `mask` holds rows × inputDim 0/1 values (or booleans), or inputDim values
-   * shared by every row. `iterations` defaults to 100 (metropolis) or 20
-   * (pseudo-gibbs). Returns the completed rows (observed entries as given,
-   * a Uint8Array's scaled by 1/255).
+   * shared by every row. Returns the completed rows (observed entries as
+   * given, a Uint8Array's scaled by 1/255).
    */
-  impute(x: Rows, mask: ArrayLike<number | boolean>, options: {
-    iterations?: number; burnIn?: number; method?: "metropolis" | "pseudo-gibbs"; condition?: Rows; initial?: number;
-  } = {}): Float32Array {
+  impute(x: Rows, mask: ArrayLike<number | boolean>, options: ImputeOptions = {}): Float32Array {
     return this.inf.impute(x, mask, options);
   }
 
@@ -506,7 +513,7 @@ export class VAE {
   }
 
   private counters(): Counters {
-    return { optimizer: this.opt, hostRng: this.hostRng, steps: this.steps, epochs: this.epochs, epochCursor: this.epochCursor };
+    return { optimizer: this.opt, hostRng: this.hostRng, binarizeRng: this.binarizeRng, steps: this.steps, epochs: this.epochs, epochCursor: this.epochCursor };
   }
 }
 

@@ -12,6 +12,8 @@ import { checkFinite, checkInt, describe, fail } from "./validate.js";
 export interface Counters {
   optimizer: Adam;
   hostRng: HostRng;
+  /** fit's dynamic-binarization stream. */
+  binarizeRng: HostRng;
   steps: number;
   epochs: number;
   epochCursor: EpochCursor | null;
@@ -23,6 +25,7 @@ export function exportState(net: Network, c: Counters): ModelState {
   return {
     weights: net.readTensors(""), m: net.readTensors("m:"), v: net.readTensors("v:"),
     rngTrain: u("rng.train"), rngEval: u("rng.eval"), hostRng: c.hostRng.s.slice(),
+    binarizeRng: c.binarizeRng.s.slice(),
     optimizer: c.optimizer.state(), steps: c.steps, epochs: c.epochs,
     epochCursor: c.epochCursor ? copyCursor(c.epochCursor) : null,
   };
@@ -43,7 +46,7 @@ const badRng = (r: Uint32Array) => (r[0] | r[1] | r[2] | r[3]) === 0;
 /** Checks every part of `s` against the network; throws naming the part. */
 export function stageState(net: Network, s: ModelState, current: Adam, schedule?: (step: number) => number): StagedState {
   if (s === null || typeof s !== "object" || Array.isArray(s)) fail("state", "a ModelState object (from exportState())", s);
-  const known = ["weights", "m", "v", "rngTrain", "rngEval", "hostRng", "optimizer", "steps", "epochs", "epochCursor"];
+  const known = ["weights", "m", "v", "rngTrain", "rngEval", "hostRng", "binarizeRng", "optimizer", "steps", "epochs", "epochCursor"];
   for (const k of Object.keys(s)) {
     if (!known.includes(k)) fail(`state.${k.slice(0, 40)}`, `unknown field (known: ${known.join(", ")})`);
     if (k !== "epochCursor" && (s as unknown as Record<string, unknown>)[k] === null) fail(`state.${k}`, "a value (omit it instead of null)", null);
@@ -63,7 +66,7 @@ export function stageState(net: Network, s: ModelState, current: Adam, schedule?
     }
     for (const n of Object.keys(part)) if (!Object.prototype.hasOwnProperty.call(shapes, n)) fail(`state ${prefix || "weights:"}${describe(n)}`, "a parameter of this model");
   }
-  for (const k of ["rngTrain", "rngEval", "hostRng"] as const) {
+  for (const k of ["rngTrain", "rngEval", "hostRng", "binarizeRng"] as const) {
     const r = s[k];
     if (r !== undefined && (!(r instanceof Uint32Array) || r.length !== 4 || badRng(r))) fail(`state.${k}`, "4 u32 words, not all zero", r);
   }
@@ -107,6 +110,7 @@ export function writeState(net: Network, st: StagedState, c: Counters): void {
   if (s.rngTrain) new Uint32Array(H.buffer, net.ptr["rng.train"], 4).set(s.rngTrain);
   if (s.rngEval) new Uint32Array(H.buffer, net.ptr["rng.eval"], 4).set(s.rngEval);
   if (s.hostRng) c.hostRng.s.set(s.hostRng);
+  if (s.binarizeRng) c.binarizeRng.s.set(s.binarizeRng);
   if (st.optimizer) c.optimizer = st.optimizer;
   if (s.steps !== undefined) c.steps = s.steps;
   if (s.epochs !== undefined) c.epochs = s.epochs;

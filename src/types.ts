@@ -93,6 +93,8 @@ export interface ModelState {
   rngEval?: Uint32Array;
   /** State of the host random stream (fit's epoch shuffles). */
   hostRng?: Uint32Array;
+  /** State of fit's dynamic-binarization stream (`binarize: "dynamic"`). */
+  binarizeRng?: Uint32Array;
   /** The optimizer's settings and step. */
   optimizer?: AdamState;
   /** Training steps taken (VAE.steps). */

@@ -11,6 +11,7 @@ import type { TransferList } from "./host-types.js";
 import type { AdamOptions, AdamState } from "./adam.js";
 import type { ResolvedConfig, VAEConfig } from "./config.js";
 import type { BatchInfo, EpochInfo, FitHistory } from "./fit.js";
+import type { ImputeOptions } from "./imputation.js";
 import type { Rows } from "./model.js";
 import type { Build, BuildRequest, Variant } from "./wasm.js";
 import { ArgumentError } from "./validate.js";
@@ -166,6 +167,10 @@ export interface WorkerFitOptions {
   };
   /** Threads for this fit (at most the model's; see FitOptions.threads). */
   threads?: number;
+  /** See FitOptions.binarize ("dynamic" or "static"). */
+  binarize?: "dynamic" | "static";
+  /** See FitOptions.binarizeSeed. */
+  binarizeSeed?: number;
   /** Send a "batch" event every this many batches (default 1); the last
    *  batch of each epoch is always sent. */
   batchEvery?: number;
@@ -398,7 +403,7 @@ export class WorkerTrainer {
   }
 
   /** Fills the unobserved entries (mask 0) of x; see VAE.impute. */
-  impute(x: DataRef, mask: ArrayLike<number | boolean>, options: { iterations?: number; condition?: Rows } = {}): Promise<Float32Array> {
+  impute(x: DataRef, mask: ArrayLike<number | boolean>, options: ImputeOptions = {}): Promise<Float32Array> {
     // booleans become 0/1 for the transfer; anything else goes through as given for VAE.impute to check
     const m = ArrayBuffer.isView(mask) ? mask : Array.from(mask as ArrayLike<number | boolean>, (v) => (v === true ? 1 : v === false ? 0 : v));
     return this.call("impute", [x, m, options]) as Promise<Float32Array>;

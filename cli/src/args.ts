@@ -65,6 +65,7 @@ export const TRAINING: Group = ["Training", {
   "weight-decay": { type: "string", default: "0", value: "<x>", help: "decoupled weight decay (AdamW)" },
   "clip-norm": { type: "string", default: "none", value: "<x>", help: "clip the global gradient norm to this" },
   "kl-warmup": { type: "string", default: "0", value: "<epochs>", help: "ramp β linearly from 0 over this many epochs" },
+  binarize: { type: "string", default: "none", value: "none|dynamic|static", help: "Bernoulli data as the papers do: dynamic draws x ~ Bernoulli(pixel) afresh every batch, static once (--seed); the test images are binarized once with seed 0" },
   seed: { type: "string", default: "0", value: "<n>", help: "seed of initialisation, noise and shuffling" },
   build: { type: "string", default: "plain", value: "plain|relaxed|auto", help: "kernel build (plain: deterministic SIMD; relaxed: relaxed-SIMD FMA)" },
   threads: { type: "string", default: "auto", value: "<n>|auto", help: "threads for the kernels (auto: the cores, at most 8); results are bit-identical for any count" },
@@ -78,6 +79,7 @@ export const RUN: Group = ["Run", {
   "iwae-samples": { type: "string", default: "100", value: "<k>", help: "importance samples for the final log-likelihood estimate" },
   "iwae-images": { type: "string", default: "1000", value: "<n>", help: "test images for the final log-likelihood estimate (the first n)" },
   "latent-view": { type: "string", default: "umap", value: "umap|pca", help: "latents above 2-d: latent.png and the report show UMAP beside PCA (umap), or PCA alone (pca, faster)" },
+  "impute-images": { type: "string", default: "100", value: "<n>", help: "test images whose hidden bottom half every imputation method completes (the first n)" },
   "signal-after-batches": { type: "string", hidden: true, value: "<n>", help: "test hook: send this process SIGINT after n batches" },
 }];
 
@@ -131,7 +133,9 @@ export const COMMANDS: Record<string, Command> = {
   eval: {
     summary: "test −ELBO and the importance-weighted log-likelihood of a model file",
     usage: "wasm-vae eval --model <file> [options]",
-    groups: [MODEL_FILE, iwae("100", "1000"), testData, HELP],
+    groups: [MODEL_FILE, iwae("100", "1000"), ["Binarization", {
+      "binarize-seed": { type: "string", value: "<n>", help: "binarize the test images once with this seed (x ~ Bernoulli(pixel)); default: seed 0 when the model's run trained on binarized data, else none" },
+    }], testData, HELP],
   },
   sample: {
     summary: "draw images from the prior and write them as a PNG grid",
@@ -160,7 +164,9 @@ export const COMMANDS: Record<string, Command> = {
     groups: [MODEL_FILE, ["Imputation", {
       n: { type: "string", default: "16", value: "<n>", help: "images (the first n test images)" },
       mask: { type: "string", default: "bottom", value: "bottom|top|left|right", help: "which half is hidden" },
-      iterations: { type: "string", default: "50", value: "<n>", help: "encode → sample → decode iterations" },
+      method: { type: "string", default: "miwae", value: "miwae|metropolis|pseudo-gibbs", help: "the figure's imputation method (the printed MSEs cover all three)" },
+      samples: { type: "string", default: "1000", value: "<k>", help: "miwae: importance samples per image" },
+      iterations: { type: "string", default: "50", value: "<n>", help: "metropolis and pseudo-gibbs: iterations" },
       out: { type: "string", default: "imputation.png", value: "<file>", help: "PNG to write" },
     }], testData, HELP],
   },

@@ -261,21 +261,26 @@ export interface ImputationErrorData {
   mseImputed: number;
   msePriorSample: number;
   mseMeanFill: number;
+  /** Every vae.impute method's MSE and setting (NaN: refused by the model). */
+  methods?: Record<string, { mse: number; setting: string }>;
 }
 
 /** MSE on the hidden half of each method, the per-pixel training mean (the
  *  best constant fill) as the baseline: a bar per method and a dashed rule
  *  at the baseline's value. */
 export function imputationErrorSpec(e: ImputationErrorData, o: { interactive?: boolean } = {}): Spec {
+  const methods = e.methods
+    ? Object.entries(e.methods).filter(([, v]) => Number.isFinite(v.mse)).map(([k, v]) => ({ method: `vae.impute ${k}${k === "miwae" ? " (default)" : ""}, ${v.setting}`, mse: v.mse, kind: "model" }))
+    : [{ method: "vae.impute (posterior mean)", mse: e.mseImputed, kind: "model" }];
   const values = [
-    { method: "vae.impute (posterior mean)", mse: e.mseImputed, kind: "model" },
+    ...methods,
     { method: "a sample from the prior", mse: e.msePriorSample, kind: "model" },
     { method: "per-pixel training mean (baseline)", mse: e.mseMeanFill, kind: "baseline" },
   ];
   const y = { field: "method", type: "nominal", title: null, sort: null, axis: { labelLimit: 260 } };
   return top({
-    title: { text: "Imputation error", subtitle: `mean squared error on the hidden values of ${e.images} test images (${e.mask}; vae.impute: ${e.iterations} iterations); lower is better` },
-    width: 420, height: 120,
+    title: { text: "Imputation error", subtitle: `mean squared error on the hidden values of ${e.images} test images (${e.mask}); lower is better` },
+    width: 420, height: 30 * values.length,
     data: { values },
     layer: [
       { mark: { type: "bar", height: 22 }, encoding: { y, x: { field: "mse", type: "quantitative", title: "MSE on the hidden values", axis: { tickCount: 5 } },

@@ -4,13 +4,14 @@
 // Not here: training (train.ts).
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { decodeModel, entryLabel, VAE } from "wasm-vae";
+import { binarize, decodeModel, entryLabel, IMPUTE_METHODS, VAE } from "wasm-vae";
 import { Flags, UsageError } from "./args.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset } from "./data.js";
 import { renderChart } from "./chart-render.js";
-import { gridFigureSpec, imputationError, imputationFigure, reconstructionsFigure, samplesFigure, type FigureContext, type GridFigure } from "./figures.js";
+import { gridFigureSpec, imputationError, imputationFigure, imputationLines, reconstructionsFigure, samplesFigure, type FigureContext, type GridFigure } from "./figures.js";
 import { writeOutput } from "./files.js";
 import { fmt } from "./progress.js";
+import { TEST_BINARIZE_SEED } from "./train.js";
 
 type Log = (s: string) => void;
 
@@ -20,7 +21,7 @@ export interface Loaded {
   header: ReturnType<typeof decodeModel>["header"];
   bytes: number;
   /** metrics.json of the run folder holding the model, when there is one. */
-  run: { data?: { imageShape?: [number, number] | null; range?: [number, number]; shape?: [number, number, number] | null }; status?: string; final?: { test?: { loss: number }; iwae?: { logLikelihood: number; samples: number; images: number } } } | null;
+  run: { data?: { imageShape?: [number, number] | null; range?: [number, number]; shape?: [number, number, number] | null }; settings?: { binarize?: string }; status?: string; final?: { test?: { loss: number }; iwae?: { logLikelihood: number; samples: number; images: number } } } | null;
 }
 
 export async function loadModel(f: Flags): Promise<Loaded> {
@@ -93,6 +94,13 @@ export async function evalCommand(f: Flags, log: Log): Promise<number> {
   const M = Math.min(f.int("iwae-images", 1), data.test.n);
   const C = l.vae.config.conditionDim;
   const cond = C > 0 ? oneHot(data.test.labels!, C, "test labels") : undefined;
+  // a model trained on binarized data is evaluated on test images binarized once with a fixed seed
+  const runBinarized = l.run?.settings?.binarize !== undefined && l.run.settings.binarize !== "none";
+  const bseed = f.given("binarize-seed") ? f.int("binarize-seed", 0, 2 ** 53 - 1) : runBinarized ? TEST_BINARIZE_SEED : null;
+  if (bseed !== null) {
+    if (l.vae.config.likelihood !== "bernoulli") throw new UsageError(`--binarize-seed applies to models with the bernoulli likelihood; this one's is ${l.vae.config.likelihood}`);
+    data.test.x = binarize(data.test.x, bseed);
+  }
   const r = l.vae.elbo(data.test.x, { condition: cond });
   let loss = 0, rec = 0, kl = 0;
   for (let i = 0; i < data.test.n; i++) { loss -= r.elbo[i] / data.test.n; rec += r.reconstruction[i] / data.test.n; kl += r.kl[i] / data.test.n; }
@@ -100,7 +108,8 @@ export async function evalCommand(f: Flags, log: Log): Promise<number> {
   const ll = l.vae.logLikelihood(data.test.x.subarray(0, M * data.dim), { samples: K, condition: cond?.subarray(0, M * C) });
   let mean = 0;
   for (const v of ll) mean += v / ll.length;
-  log(`model ${l.path} (${l.vae.build} build), data: ${data.description}, test: ${data.testSource}`);
+  log(`model ${l.path} (${l.vae.build} build), data: ${data.description}, test: ${data.testSource}` +
+    (bseed !== null ? `, binarized once with seed ${bseed} (x ~ Bernoulli(pixel))` : ""));
   log(`test −ELBO ${fmt(loss)} nats per image (reconstruction ${fmt(rec)} + KL ${fmt(kl)}) on ${data.test.n} images`);
   log(`test log p(x) ≈ ${fmt(mean)} nats (IWAE, k = ${K}, first ${M} images, ${fmt((performance.now() - t0) / 1000, 1)} s; −log p(x) ${fmt(-mean)})`);
   return 0;
@@ -131,13 +140,14 @@ export async function reconstructCommand(f: Flags, log: Log): Promise<number> {
 export async function imputeCommand(f: Flags, log: Log): Promise<number> {
   const l = await loadModel(f);
   const data = await testData(f, l.vae);
-  const n = f.int("n", 1, 1 << 12), iterations = f.int("iterations", 1, 1 << 16);
+  const n = f.int("n", 1, 1 << 12), iterations = f.int("iterations", 1, 1 << 16), samples = f.int("samples", 1, 1 << 20);
   const mask = f.oneOf("mask", ["bottom", "top", "left", "right"] as const);
+  const method = f.oneOf("method", IMPUTE_METHODS);
   const ctx = context(f, l, data);
-  const g = await imputationFigure(ctx, { n, cols: Math.min(16, n), iterations, mask });
-  await writePng(f.str("out")!, g, log, "originals, hidden half, completion");
-  const e = imputationError(ctx, { n, iterations, mask });
-  log(`MSE on the hidden ${mask} half of ${e.images} image(s): completion ${fmt(e.mseImputed, 4)}, prior sample ${fmt(e.msePriorSample, 4)}, per-pixel test mean ${fmt(e.mseMeanFill, 4)}`);
+  const g = await imputationFigure(ctx, { n, cols: Math.min(16, n), iterations, samples, method, mask });
+  await writePng(f.str("out")!, g, log, `originals, hidden half, ${method} completion`);
+  const e = imputationError(ctx, { n, iterations, samples, mask });
+  for (const line of imputationLines(e)) log(line);
   return 0;
 }
 

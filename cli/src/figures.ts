@@ -5,10 +5,11 @@
 // interpolate, impute, encode); images become PNG tiles (tiles.ts), 1 or 3
 // channels.
 // Not here: rendering (chart-render.ts), file writing (run-figures.ts, commands.ts).
-import type { VAE } from "wasm-vae";
+import { IMPUTE_METHODS, type ImputeMethod, type VAE } from "wasm-vae";
 import { gridSpec, latentSpec, type GridOptions, type LatentView, type Tile } from "./charts.js";
 import { oneHot, type Dataset, type Split } from "./data.js";
 import { latentViews, type LatentViewChoice } from "./latent-view.js";
+import { fmt } from "./progress.js";
 import { normalQuantile, seededNormals } from "./stats.js";
 import { channelsOf, pngModule, tileUrl, type ImageShape } from "./tiles.js";
 
@@ -201,13 +202,14 @@ export function describeMask(shape: ImageShape, which: MaskSide = "bottom"): str
 
 /** Three rows per group of `cols`: the test images, the same with the masked
  *  half hidden (blue), and vae.impute's completion. */
-export async function imputationFigure(ctx: FigureContext, o: { n?: number; cols?: number; iterations?: number; mask?: MaskSide } = {}): Promise<GridFigure> {
+export async function imputationFigure(ctx: FigureContext, o: { n?: number; cols?: number; iterations?: number; samples?: number; method?: ImputeMethod; mask?: MaskSide } = {}): Promise<GridFigure> {
   const D = ctx.data.dim, test = ctx.data.test;
   const n = Math.min(o.n ?? 16, test.n), cols = Math.min(o.cols ?? 16, n);
   const idx = Array.from({ length: n }, (_, i) => i);
   const x = rowsOf(test, D, idx);
   const mask = halfMask(shapeOf(ctx), o.mask);
-  const done = ctx.vae.impute(x, mask, { iterations: o.iterations, condition: conditionOf(ctx, test, idx) });
+  const method = o.method ?? "miwae";
+  const done = ctx.vae.impute(x, mask, { method, ...(method === "miwae" ? { samples: o.samples } : { iterations: o.iterations }), condition: conditionOf(ctx, test, idx) });
   const c = channelsOf(shapeOf(ctx));
   const hide = (p: number) => mask[p * c] === 0;
   const orig = chunk(split(x, D), cols), comp = chunk(split(done, D), cols);
@@ -219,42 +221,68 @@ export async function imputationFigure(ctx: FigureContext, o: { n?: number; cols
   });
   return grid(ctx, cells, {
     title: "Imputation",
-    subtitle: [`hidden: the ${describeMask(shapeOf(ctx), o.mask)}, drawn in blue; imputed by vae.impute (${o.iterations ?? 50} iterations)`,
+    subtitle: [`hidden: the ${describeMask(shapeOf(ctx), o.mask)}, drawn in blue; imputed by vae.impute (${method === "miwae" ? `miwae, k = ${o.samples ?? 1000}` : `${method}, ${o.iterations ?? (method === "metropolis" ? 100 : 20)} iterations`})`,
       "each group: the input row, the observed part, the completion"],
     rowLabels,
   }, 2, hidden);
 }
 
-export type ImputationError = { images: number; iterations: number; mask: string; hiddenValues: number; mseImputed: number; msePriorSample: number; mseMeanFill: number };
+export type ImputationError = {
+  images: number; iterations: number; samples: number; mask: string; hiddenValues: number; mseImputed: number; msePriorSample: number; mseMeanFill: number;
+  meanOf: "training" | "test";
+  /** Every vae.impute method's MSE, time and setting (mseImputed is the default's, "miwae"). */
+  methods: Record<ImputeMethod, { mse: number; seconds: number; setting: string }>;
+};
 
-/** Mean squared error on the hidden half of the first n test images:
- *  vae.impute's completion (its importance-weighted posterior mean), against
- *  two baselines: an unconditional sample of the model and the per-pixel mean
- *  of the training data (the best constant fill in MSE). */
-export function imputationError(ctx: FigureContext, o: { n?: number; iterations?: number; mask?: MaskSide } = {}): ImputationError {
+/** Mean squared error on the hidden half of the first n test images of
+ *  every vae.impute method (mseImputed: the default, "miwae", the
+ *  importance-weighted posterior mean), against two baselines: an
+ *  unconditional sample of the model and the per-pixel mean of the training
+ *  data (the best constant fill in MSE). */
+export function imputationError(ctx: FigureContext, o: { n?: number; iterations?: number; samples?: number; mask?: MaskSide } = {}): ImputationError {
   const D = ctx.data.dim, test = ctx.data.test;
-  const n = Math.min(o.n ?? 100, test.n), iterations = o.iterations ?? 100;
+  const n = Math.min(o.n ?? 100, test.n), iterations = o.iterations ?? 100, samples = o.samples ?? 1000;
   const idx = Array.from({ length: n }, (_, i) => i);
   const x = rowsOf(test, D, idx);
   const mask = halfMask(shapeOf(ctx), o.mask);
   const cond = conditionOf(ctx, test, idx);
-  const done = ctx.vae.impute(x, mask, { iterations, condition: cond });
+  const mseOf = (done: Float32Array) => {
+    let se = 0, count = 0;
+    for (let r = 0; r < n; r++) for (let d = 0; d < D; d++) if (!mask[d]) { se += (done[r * D + d] - x[r * D + d]) ** 2; count++; }
+    return se / count;
+  };
+  const methods = {} as Record<ImputeMethod, { mse: number; seconds: number; setting: string }>;
+  for (const method of IMPUTE_METHODS) {
+    const t0 = performance.now();
+    try {
+      const done = ctx.vae.impute(x, mask, { method, ...(method === "miwae" ? { samples } : { iterations }), condition: cond });
+      methods[method] = { mse: mseOf(done), seconds: (performance.now() - t0) / 1000, setting: method === "miwae" ? `k = ${samples}` : `${iterations} iterations` };
+    } catch (e) {
+      // a method this model's modules refuse (the library names why) is reported, not fatal
+      if ((e as Error).name !== "ArgumentError") throw e;
+      methods[method] = { mse: NaN, seconds: 0, setting: `not available: ${(e as Error).message}` };
+    }
+  }
   const prior = ctx.vae.sample(n, { condition: cond });
   const ref = ctx.data.train ?? test;
   const mean = new Float64Array(D);
   for (let r = 0; r < ref.n; r++) for (let d = 0; d < D; d++) mean[d] += ref.x[r * D + d] / ref.n;
-  let se = 0, sePrior = 0, seMean = 0, count = 0;
-  for (let r = 0; r < n; r++) {
-    for (let d = 0; d < D; d++) {
-      if (mask[d]) continue;
-      const t = x[r * D + d];
-      se += (done[r * D + d] - t) ** 2;
-      sePrior += (prior[r * D + d] - t) ** 2;
-      seMean += (mean[d] - t) ** 2;
-      count++;
-    }
-  }
-  return { images: n, iterations, mask: `${o.mask ?? "bottom"} half hidden`, hiddenValues: count, mseImputed: se / count, msePriorSample: sePrior / count, mseMeanFill: seMean / count };
+  const meanFill = new Float32Array(n * D);
+  for (let r = 0; r < n; r++) for (let d = 0; d < D; d++) meanFill[r * D + d] = mean[d];
+  let count = 0;
+  for (let d = 0; d < D; d++) if (!mask[d]) count += n;
+  return { images: n, iterations, samples, mask: `${o.mask ?? "bottom"} half hidden`, hiddenValues: count, mseImputed: methods.miwae.mse,
+    msePriorSample: mseOf(prior), mseMeanFill: mseOf(meanFill), meanOf: ctx.data.train ? "training" : "test", methods };
+}
+
+/** The lines that print imputationError's figures, every method beside the per-pixel mean. */
+export function imputationLines(e: ReturnType<typeof imputationError>): string[] {
+  const rel = (v: number) => `${v <= e.mseMeanFill ? "" : "+"}${fmt(100 * (v / e.mseMeanFill - 1), 1)}% vs mean`;
+  return [
+    `imputation, MSE on the hidden ${e.mask.replace(" hidden", "")} of ${e.images} test images (per-pixel ${e.meanOf} mean ${fmt(e.mseMeanFill, 4)}, prior sample ${fmt(e.msePriorSample, 4)}):`,
+    ...IMPUTE_METHODS.map((k) => `  ${(k + (k === "miwae" ? " (default)" : "")).padEnd(18)} ` + (Number.isNaN(e.methods[k].mse) ? e.methods[k].setting
+      : `${fmt(e.methods[k].mse, 4)}  (${rel(e.methods[k].mse)}; ${e.methods[k].setting}, ${fmt(e.methods[k].seconds, 1)} s)`)),
+  ];
 }
 
 /** A 2-d latent decoded on an n × n grid at normal quantiles (i + ½)/n:

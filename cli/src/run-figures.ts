@@ -29,6 +29,8 @@ export interface RunFigureInput {
   /** The run's metrics so far (losses, settings); read, not changed. */
   metrics: ReportMetrics;
   latentView: LatentViewChoice;
+  /** Test images whose hidden half every imputation method completes (--impute-images). */
+  imputeImages?: number;
   check: () => void;
   log: (s: string) => void;
 }
@@ -76,7 +78,7 @@ export async function writeRunFigures(r: RunFigureInput): Promise<{ files: Recor
   const lat = await timed("latent", () => latentFigure(ctx, { view: r.latentView, seed: c.seed }));
   Object.assign(seconds, Object.fromEntries(Object.entries(lat.seconds).map(([k, v]) => [`latent ${k}`, v])));
   await timed("charts", () => writeChart(runDir, "latent", latentFigureSpec(lat), files, { svg: true }));
-  const imputation = await timed("imputation error", () => imputationError(ctx, { n: 100 }));
+  const imputation = await timed("imputation error", () => imputationError(ctx, { n: r.imputeImages ?? 100 }));
   await timed("charts", () => writeChart(runDir, "imputation-error", imputationErrorSpec(imputation), files, { svg: true }));
 
   const grids: Partial<Record<GridName, GridFigure>> = {};

@@ -21,11 +21,11 @@
 import type { Stats } from "node:fs";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
-import { ACTIVATIONS, Adam, ArgumentError, decodeModel, entryLabel, LIKELIHOODS, VAE, type ResolvedConfig, type VAEConfig } from "wasm-vae";
+import { ACTIVATIONS, Adam, ArgumentError, binarize, decodeModel, entryLabel, LIKELIHOODS, VAE, type ResolvedConfig, type VAEConfig } from "wasm-vae";
 import { Flags, UsageError } from "./args.js";
 import { ARCHS, IWAE2_LATENTS, presetLayers, type Arch } from "./presets.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
-import type { EpochRecord, imputationError } from "./figures.js";
+import { imputationLines, type EpochRecord, type imputationError } from "./figures.js";
 import { describeFsError, FileError, isFsError, makeFolder, removeStaleTemporaries, writeOutput } from "./files.js";
 import { fmt, Progress } from "./progress.js";
 import { chartModules } from "./chart-render.js";
@@ -51,7 +51,14 @@ export interface Settings {
   data: DataSpec;
   /** --latent-view: UMAP beside PCA, or PCA alone, for latents above 2-d (absent in older runs: umap). */
   latentView?: LatentViewChoice;
+  /** --impute-images (absent in runs from before it: 100). */
+  imputeImages?: number;
+  /** --binarize (absent in runs from before it: "none"). */
+  binarize?: "none" | "dynamic" | "static";
 }
+
+/** The seed the test images of a --binarize run are binarized with, once (train and eval). */
+export const TEST_BINARIZE_SEED = 0;
 
 export interface EpochMetrics extends EpochRecord {
   beta: number;
@@ -96,7 +103,7 @@ export interface RunMetrics {
   error?: string;
 }
 
-const RESUME_FLAGS = new Set(["resume", "epochs", "iwae-samples", "iwae-images", "build", "threads", "signal-after-batches", "latent-view"]);
+const RESUME_FLAGS = new Set(["resume", "epochs", "iwae-samples", "iwae-images", "impute-images", "build", "threads", "signal-after-batches", "latent-view"]);
 
 class Interrupted extends Error {}
 
@@ -146,6 +153,8 @@ function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<V
     iwaeImages: f.int("iwae-images", 1),
     data: dataSpecFromFlags(f, true),
     latentView: f.oneOf("latent-view", LATENT_VIEWS),
+    binarize: f.oneOf("binarize", ["none", "dynamic", "static"] as const),
+    imputeImages: f.int("impute-images", 1),
   };
 }
 
@@ -220,7 +229,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
   if (resume) {
     const extra = Object.keys(f.values).filter((k) => f.values[k] !== undefined && !RESUME_FLAGS.has(k));
     if (extra.length > 0) {
-      throw new UsageError(`--resume continues a run with its own settings; ${extra.map((k) => `--${k}`).join(", ")} cannot be changed (only --epochs, --iwae-samples, --iwae-images, --build, --latent-view)`);
+      throw new UsageError(`--resume continues a run with its own settings; ${extra.map((k) => `--${k}`).join(", ")} cannot be changed (only --epochs, --iwae-samples, --iwae-images, --impute-images, --build, --threads, --latent-view)`);
     }
     dir = resolve(f.str("resume")!);
     const mp = join(dir, "metrics.json"), cp = join(dir, "checkpoint.wvae");
@@ -240,6 +249,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     if (f.given("iwae-samples")) settings.iwaeSamples = f.int("iwae-samples", 1, 1 << 20);
     if (f.given("iwae-images")) settings.iwaeImages = f.int("iwae-images", 1);
     if (f.given("latent-view")) settings.latentView = f.oneOf("latent-view", LATENT_VIEWS);
+    if (f.given("impute-images")) settings.imputeImages = f.int("impute-images", 1);
     if (f.given("build")) {
       const b = f.oneOf("build", ["plain", "relaxed", "auto"] as const);
       if (b !== settings.build) log(`note: --build ${b} differs from the run's --build ${settings.build}; the resumed run may not match an uninterrupted one bit for bit`);
@@ -296,6 +306,11 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     settings = { ...rest, config: { ...vae.config } as ResolvedConfig };
   }
   if (vae.config.likelihood === "bernoulli") checkUnitRange(data);
+  const bin = settings.binarize ?? "none";
+  if (bin !== "none") {
+    if (vae.config.likelihood !== "bernoulli") throw new UsageError(`--binarize ${bin} needs --likelihood bernoulli (binarized data is 0/1), not ${vae.config.likelihood}`);
+    data.test.x = binarize(data.test.x, TEST_BINARIZE_SEED);
+  }
   const trainCond = classes > 0 ? oneHot(train.labels!, classes, "training labels") : undefined;
   const testCond = classes > 0 ? oneHot(data.test.labels!, classes, "test labels") : undefined;
   const batchesPerEpoch = Math.ceil(train.n / settings.batchSize);
@@ -349,7 +364,9 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     const c = vae.config;
     log(`${resume ? "resuming" : "run"} ${shown}: ${[c.inputDim, ...c.encoder.map(entryLabel), c.latentDim, ...c.decoder.map(entryLabel), c.inputDim].join("-")} ${c.activation}, ${c.likelihood}` +
       `${classes ? `, conditional on ${classes} classes` : ""}, β ${c.beta}, ${vae.parameterCount.toLocaleString("en-US")} parameters, ${vae.build} build, ${vae.threads} thread${vae.threads === 1 ? "" : "s"}${vae.threadsNote ? ` (${vae.threadsNote})` : ""}`);
-    log(`data: ${data.description}: ${train.n} train, ${data.test.n} test (${data.testSource})`);
+    log(`data: ${data.description}: ${train.n} train, ${data.test.n} test (${data.testSource})` +
+      (bin === "dynamic" ? `; binarized: training x ~ Bernoulli(pixel) drawn afresh every batch, test images once with seed ${TEST_BINARIZE_SEED}`
+        : bin === "static" ? `; binarized once: training with seed ${vae.config.seed}, test images with seed ${TEST_BINARIZE_SEED}` : ""));
     const o = c.objective;
     log(`training: ${o.type === "iwae" ? `IWAE bound, k = ${o.samples}${o.gradient === "dreg" ? ", DReG gradient" : ""}` : "ELBO"}, epochs ${vae.epochs + 1}..${settings.epochs}, batch ${settings.batchSize}, Adam lr ${settings.lr}` +
       `${settings.weightDecay ? `, weight decay ${settings.weightDecay}` : ""}${settings.clipNorm ? `, clip ${settings.clipNorm}` : ""}${settings.klWarmup ? `, KL warm-up ${settings.klWarmup} epochs` : ""}`);
@@ -362,6 +379,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
       batchSize: settings.batchSize,
       condition: trainCond,
       klWarmupEpochs: settings.klWarmup > 0 ? settings.klWarmup : undefined,
+      binarize: bin === "none" ? undefined : bin,
       validation: { x: data.test.x, condition: testCond },
       signal: ac.signal,
       onBatch: (b) => {
@@ -424,7 +442,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     const iwaeSeconds = (performance.now() - t0) / 1000;
     check();
 
-    const figures = await writeRunFigures({ runDir, vae, data, classes, range: m.data.range, metrics: m, latentView: settings.latentView ?? "umap", check, log });
+    const figures = await writeRunFigures({ runDir, vae, data, classes, range: m.data.range, metrics: m, latentView: settings.latentView ?? "umap", imputeImages: settings.imputeImages ?? 100, check, log });
     Object.assign(files, figures.files);
     const imputation = figures.imputation;
     const secondsPerEpoch = m.epochs.reduce((a, e) => a + e.seconds, 0) / m.epochs.length;
@@ -445,10 +463,10 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
 
     log("");
     log(`done: ${m.epochs.length} epoch${m.epochs.length === 1 ? "" : "s"}, ${fmt(m.final.trainingSeconds, 1)} s of training (${fmt(secondsPerEpoch, 1)} s per epoch), ${vae.build} build`);
-    log(`test −ELBO ${fmt(last.test.loss)} nats per image (reconstruction ${fmt(last.test.reconstruction)} + KL ${fmt(last.test.kl)}) on ${data.test.n} test images`);
-    log(`test log p(x) ≈ ${fmt(llMean)} nats (IWAE, k = ${settings.iwaeSamples}, first ${nIw} test images; −log p(x) ${fmt(-llMean)})`);
-    log(`imputation, MSE on the hidden bottom half of ${imputation.images} test images: completion ${fmt(imputation.mseImputed, 4)}, ` +
-      `prior sample ${fmt(imputation.msePriorSample, 4)}, per-pixel mean ${fmt(imputation.mseMeanFill, 4)}`);
+    const binNote = bin === "none" ? "" : ` (binarized once with seed ${TEST_BINARIZE_SEED})`;
+    log(`test −ELBO ${fmt(last.test.loss)} nats per image (reconstruction ${fmt(last.test.reconstruction)} + KL ${fmt(last.test.kl)}) on ${data.test.n} test images${binNote}`);
+    log(`test log p(x) ≈ ${fmt(llMean)} nats (IWAE, k = ${settings.iwaeSamples}, first ${nIw} test images${binNote}; −log p(x) ${fmt(-llMean)})`);
+    for (const line of imputationLines(imputation)) log(line);
     log(`files in ${shown}/:`);
     for (const name of [...Object.keys(files), "metrics.json"].sort()) log(`  ${name}`);
     log(`inspect: wasm-vae info --model ${join(shown, "model.wvae")}`);

@@ -36,7 +36,7 @@ function finiteNumbers(v: unknown, path = "metrics"): void {
   else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) finiteNumbers(x, `${path}.${k}`);
 }
 
-const SMALL = ["--limit-train", "512", "--limit-test", "256", "--batch-size", "64", "--iwae-images", "32", "--iwae-samples", "8"];
+const SMALL = ["--limit-train", "512", "--limit-test", "256", "--batch-size", "64", "--iwae-images", "32", "--iwae-samples", "8", "--impute-images", "10"];
 
 describe("wasm-vae train (MNIST subset, 1 epoch)", () => {
   const out = temp();
@@ -48,6 +48,9 @@ describe("wasm-vae train (MNIST subset, 1 epoch)", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/test −ELBO \d+\.\d+ nats per image/);
     expect(r.stdout).toMatch(/test log p\(x\) ≈ -\d+\.\d+ nats \(IWAE, k = 8, first 32 test images/);
+    // every imputation method beside the per-pixel mean
+    expect(r.stdout).toMatch(/imputation, MSE on the hidden bottom half of 10 test images \(per-pixel training mean 0\.\d{4}, prior sample 0\.\d{4}\):/);
+    for (const m of ["miwae \\(default\\)", "metropolis", "pseudo-gibbs"]) expect(r.stdout).toMatch(new RegExp(`\\n  ${m} +0\\.\\d{4}  \\([+-]?\\d+\\.\\d% vs mean; `));
     expect(readdirSync(run).sort()).toEqual(["checkpoint.wvae", "imputation-error.png", "imputation-error.svg", "imputation.png", "interpolation.png",
       "latent.png", "latent.svg", "loss.png", "loss.svg", "metrics.json", "model.wvae", "reconstructions.png", "report-data.json", "report.html",
       "samples.png", "schedule.png", "schedule.svg", "terms.png", "terms.svg"]);
@@ -141,9 +144,13 @@ describe("wasm-vae train (MNIST subset, 1 epoch)", () => {
     const rc = await runCli(["reconstruct", "--model", model, "--n", "8", "--limit-test", "8", "--out", join(out, "r.png")]);
     expect(rc.code).toBe(0);
     expectGrid(join(out, "r.png"), tiles(8, 2));
-    const im = await runCli(["impute", "--model", model, "--n", "4", "--iterations", "5", "--limit-test", "4", "--mask", "left", "--out", join(out, "i.png")]);
+    const im = await runCli(["impute", "--model", model, "--n", "4", "--iterations", "5", "--samples", "50", "--limit-test", "4", "--mask", "left", "--out", join(out, "i.png")]);
     expect(im.code).toBe(0);
-    expect(im.stdout).toMatch(/MSE on the hidden left half of 4 image\(s\)/);
+    expect(im.stdout).toMatch(/MSE on the hidden left half of 4 test images \(per-pixel test mean/);
+    expect(im.stdout).toMatch(/miwae \(default\) +0\.\d{4} .*k = 50/);
+    const im2 = await runCli(["impute", "--model", model, "--n", "4", "--method", "pseudo-gibbs", "--limit-test", "4", "--out", join(out, "i2.png")]);
+    expect(im2.code).toBe(0);
+    expect(im2.stdout).toMatch(/pseudo-gibbs completion/);
     expectGrid(join(out, "i.png"), tiles(4, 3));
   });
 });
@@ -222,6 +229,40 @@ describe("wasm-vae train --resume", () => {
     const r2 = await runCli(["train", "--resume", join(out, "a")]);
     expect(r2.code).toBe(2);
     expect(r2.stderr).toMatch(/already has 2 epoch\(s\) and is complete/);
+  });
+});
+
+describe("wasm-vae train --binarize", () => {
+  const out = temp();
+  const args = (name: string, epochs: number) => ["train", ...SMALL, "--latent", "2", "--binarize", "dynamic", "--epochs", String(epochs), "--out", out, "--name", name];
+
+  it("dynamic: says so with the test seed, keeps the setting, and resumes bit for bit", async () => {
+    const a = await runCli(args("a", 2));
+    expect(a.code, a.stderr).toBe(0);
+    expect(a.stdout).toContain("binarized: training x ~ Bernoulli(pixel) drawn afresh every batch, test images once with seed 0");
+    expect(a.stdout).toMatch(/test −ELBO \d+\.\d+ nats per image .* on 256 test images \(binarized once with seed 0\)/);
+    expect(JSON.parse(readFileSync(join(out, "a", "metrics.json"), "utf8")).settings.binarize).toBe("dynamic");
+    const b1 = await runCli(args("b", 1));
+    expect(b1.code).toBe(0);
+    const b2 = await runCli(["train", "--resume", join(out, "b"), "--epochs", "2"]);
+    expect(b2.code, b2.stderr).toBe(0);
+    expect(readFileSync(join(out, "b", "model.wvae")).equals(readFileSync(join(out, "a", "model.wvae")))).toBe(true);
+    // eval binarizes the test images of a --binarize run with the same seed, and prints it
+    const ev = await runCli(["eval", "--model", join(out, "a", "model.wvae"), "--limit-test", "64", "--iwae-images", "8", "--iwae-samples", "4"]);
+    expect(ev.code).toBe(0);
+    expect(ev.stdout).toContain("binarized once with seed 0 (x ~ Bernoulli(pixel))");
+    const ev7 = await runCli(["eval", "--model", join(out, "a", "model.wvae"), "--limit-test", "64", "--iwae-images", "8", "--iwae-samples", "4", "--binarize-seed", "7"]);
+    expect(ev7.stdout).toContain("binarized once with seed 7");
+  }, 300_000);
+
+  it("refuses a non-Bernoulli likelihood and an unknown mode before creating anything", async () => {
+    const r = await runCli(["train", ...SMALL, "--binarize", "dynamic", "--likelihood", "gaussian", "--out", out, "--name", "g"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--binarize dynamic needs --likelihood bernoulli");
+    expect(existsSync(join(out, "g"))).toBe(false);
+    const r2 = await runCli(["train", ...SMALL, "--binarize", "sometimes", "--out", out, "--name", "h"]);
+    expect(r2.code).toBe(2);
+    expect(r2.stderr).toContain("--binarize");
   });
 });
 

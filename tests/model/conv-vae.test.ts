@@ -288,7 +288,7 @@ describe("conv VAE trains on MNIST through the library", () => {
     expect(mean(iwae)).toBeGreaterThan(mean(elbo));
     // imputation keeps the observed half and fills the other with probabilities
     const mask = new Uint8Array(784).map((_, i) => (i < 392 ? 1 : 0));
-    const filled = vae.impute(x, mask, { iterations: 10 });
+    const filled = vae.impute(x, mask, { samples: 50 });
     for (let r = 0; r < 8; r++) for (let i = 0; i < 784; i++) {
       const v = filled[r * 784 + i];
       if (i < 392) expect(v).toBe(x[r * 784 + i]);

@@ -40,7 +40,7 @@ const calls: [label: string, keys: string[], call: (o: object) => unknown][] = [
   ["interpolate", ["spherical", "condition"], (o) => vae.interpolate(xa, xb, 3, o)],
   ["elbo", ["condition", "samples"], (o) => vae.elbo(x, o)],
   ["logLikelihood", ["samples", "condition"], (o) => vae.logLikelihood(x, o)],
-  ["impute", ["iterations", "burnIn", "method", "condition", "initial"], (o) => vae.impute(x, new Uint8Array(D).fill(1), o)],
+  ["impute", ["method", "samples", "rounds", "proposalScale", "defensive", "iterations", "burnIn", "condition", "initial"], (o) => vae.impute(x, new Uint8Array(D).fill(1), o)],
   ["save", ["optimizer"], (o) => vae.save(o)],
 ];
 
@@ -146,7 +146,9 @@ describe("errors name the user's argument, and a throw changes nothing", () => {
       ["logLikelihood", () => m.logLikelihood(x, { samples: 3 })],
       ["reconstruct", () => m.reconstruct(x, { sample: true })],
       ["estimatorVariance", () => m.estimatorVariance(x, { samples: 2 })],
-      ["impute", () => m.impute(x, new Uint8Array(D).fill(1).fill(0, 0, 2), { iterations: 3 })],
+      ["impute", () => m.impute(x, new Uint8Array(D).fill(1).fill(0, 0, 2), { samples: 3 })],
+      ["impute metropolis", () => m.impute(x, new Uint8Array(D).fill(1).fill(0, 0, 2), { method: "metropolis", iterations: 3 })],
+      ["impute pseudo-gibbs", () => m.impute(x, new Uint8Array(D).fill(1).fill(0, 0, 2), { method: "pseudo-gibbs", iterations: 3 })],
     ] as const) {
       const e = await expectThrows(call, NonFiniteLossError, "", [m]);
       expect(e.message, name).toMatch(/non-finite|became|Infinity|NaN/);

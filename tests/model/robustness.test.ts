@@ -204,9 +204,11 @@ describe("options", () => {
     const x = data.slice(0, 2 * 784);
     const mask = new Uint8Array(784).map((_, i) => (i < 392 ? 1 : 0));
     for (let i = 0; i < x.length; i++) if (!mask[i % 784]) x[i] = NaN;
-    const out = vae.impute(x, mask, { iterations: 3 });
-    expect(out.every(Number.isFinite)).toBe(true);
-    for (let i = 0; i < out.length; i++) if (mask[i % 784]) expect(out[i]).toBe(x[i]);
+    for (const o of [{ samples: 3 }, { method: "metropolis", iterations: 3 }, { method: "pseudo-gibbs", iterations: 3 }] as const) {
+      const out = vae.impute(x, mask, o);
+      expect(out.every(Number.isFinite)).toBe(true);
+      for (let i = 0; i < out.length; i++) if (mask[i % 784]) expect(out[i]).toBe(x[i]);
+    }
   });
 });
 
