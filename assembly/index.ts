@@ -7,6 +7,7 @@ export {
   conv_scratch_bytes, conv_im2col, conv_col2im_acc,
 } from "./conv";
 export { activation_forward, activation_backward } from "./activation";
+export { dropout_apply } from "./dropout";
 export { rng_seed, rng_uniform, rng_normal } from "./rng";
 export {
   gaussian_sample_forward, gaussian_sample_backward,

@@ -17,14 +17,16 @@
 // in either of two layouts: flat (D) / (2·D) as [means | log σ] (what a dense
 // layer gives), or, for image data (H, W, C), the image (H, W, C) / (H, W, 2·C)
 // with the means in channels [0, C) and log σ in channels [C, 2·C).
-// When the decoder list's LAST entry is a layer object (not a bare number)
-// and the network's output has one of those shapes, the list already ends in
-// the output: its last layer with parameters is the output layer, whose
-// activation must be identity (the default there). Otherwise a dense output
-// layer of D (or 2·D) units is appended (the decoder's output must then be flat).
-// A list of bare numbers therefore always gets the appended layer: the MLP of
-// every existing config is unchanged.
-//
+// - The decoder list ends in a bare number: a dense output layer of D (or 2·D)
+//   units is appended (the MLP of every existing config).
+// - It ends in a layer object whose output has one of those shapes: the list's
+//   last layer IS the output layer, whatever its kind (a flatten or reshape
+//   there only views the memory of the layer before it, which is then the one
+//   computing the output). Its activation is identity; an explicit other one
+//   is refused by name, so nothing after the logits can change them unseen.
+// - It ends in a layer object with another flat output: a dense output layer
+//   is appended, as after a bare number. Any other output shape is refused,
+//   naming the list's last entry.
 // Conditions (conditionDim C > 0): the decoder input is [z | c]. In the
 // encoder, c joins the input of the first dense layer (the head at the
 // latest): on flat data whose first layer is dense, the rows are loaded as
@@ -59,8 +61,11 @@ export interface Architecture {
   encoder: LayerSpec[];
   /** The decoder's layers from the input [z | condition], ending in the
    *  output layer (appended as a dense "decoder.<m>", or the list's own last
-   *  layer with parameters when its output already has the likelihood's shape). */
+   *  layer when its output already has the likelihood's shape). */
   decoder: LayerSpec[];
+  /** Index in `decoder` of the output layer: the last layer, or the last one
+   *  before a trailing flatten / reshape (views of its output). */
+  outputLayer: number;
   /** Parameter-only layers outside the two networks: the prior's learned
    *  parameters ("prior", none for N(0, I)); laid out after the decoder's. */
   extra: LayerSpec[];
@@ -143,29 +148,37 @@ export function architectureOf(c: ResolvedConfig): Architecture {
   });
   const last = c.decoder[c.decoder.length - 1];
   const matches = sameShape(shape, flatOut) || (imageOut !== null && sameShape(shape, imageOut));
+  let outputLayer: number;
   if (last !== undefined && typeof last !== "number" && matches) {
-    // the list ends in the output layer: its last layer with parameters, identity
-    const i = decoder.map((l) => l.params.length > 0).lastIndexOf(true);
-    const at = `config.decoder[${c.decoder.length - 1}]`;
-    if (i < 0) fail(at, "a decoder with at least one layer with parameters before its output", last);
-    const out = decoder[i], entry = c.decoder[Number(out.name.split(".")[1])];
+    // the list's last layer is the output layer (a trailing flatten / reshape: the layer it views)
+    const lastAt = `config.decoder[${c.decoder.length - 1}]`;
+    let i = decoder.length - 1;
+    while (i >= 0 && decoder[i].alias) i--;
+    if (i < 0 || !decoder.slice(0, i + 1).some((l) => l.params.length > 0)) {
+      fail(lastAt, "a decoder with a layer with parameters, its last layer computing the output", last);
+    }
+    const out = decoder[i], entry = c.decoder[i];
     if (typeof entry !== "number" && (entry as { activation?: string }).activation !== undefined && out.activation !== "identity") {
-      throw new ArgumentError(`config.decoder[${out.name.split(".")[1]}].activation: expected "identity" or nothing: this layer is the output layer (its output ${shapeText(shape)} is the likelihood's), got "${out.activation}"`);
+      throw new ArgumentError(`config.decoder[${i}].activation: expected "identity" or nothing: this layer is the output layer (its output ${shapeText(shape)} is the likelihood's), got "${out.activation}"`);
     }
     out.activation = "identity";
+    outputLayer = i;
   } else {
-    const at = "config.decoder (its output, the input of the output layer)";
+    const at = last !== undefined && typeof last !== "number"
+      ? `config.decoder[${c.decoder.length - 1}] (its output, the input of the appended output layer)`
+      : "config.decoder (its output, the input of the output layer)";
     if (shape.length !== 1) {
       fail(at, `a flat output (end the decoder with { type: "flatten" }), or an output of the likelihood's shape ${shapeText(imageOut ?? flatOut)}${imageOut ? ` or ${shapeText(flatOut)}` : ""}`, `shape ${shapeText(shape)}`);
     }
     decoder.push(makeLayer("dense", `decoder.${c.decoder.length}`, shape, { units: flatOut[0] }, "identity", at));
     shape = flatOut;
+    outputLayer = decoder.length - 1;
   }
   const priorParams = priorOf(c.prior.type).params(L, D, c.prior);
   const extra: LayerSpec[] = priorParams.length === 0 ? [] : [{
     kind: "params", name: "prior", inShape: [1], outShape: [1], settings: {}, activation: "identity", params: priorParams, alias: true,
   }];
-  return { encoder, decoder, extra, headWidth, conditionAtInput, outputShape: shape, channelSplit: learned && shape.length === 3, levels: levelsOf(c) };
+  return { encoder, decoder, outputLayer, extra, headWidth, conditionAtInput, outputShape: shape, channelSplit: learned && shape.length === 3, levels: levelsOf(c) };
 }
 
 /** The stochastic layers above the first: each an MLP with a Gaussian head

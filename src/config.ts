@@ -1,6 +1,6 @@
 // The VAE's configuration: defaults and validation. The networks it implies
 // are built by architecture.ts.
-import { LAYER_KINDS } from "./layers/index.js";
+import { LAYER_KINDS, type ActivationLayerConfig, type DropoutLayerConfig } from "./layers/index.js";
 import { LATENTS, OBJECTIVES, PRIORS, type Settings } from "./objectives/index.js";
 import { ACTIVATIONS, type Activation } from "./wasm.js";
 import { checkF32Range, checkInt, checkOneOf, checkOptions, fail } from "./validate.js";
@@ -70,7 +70,9 @@ export type LayerConfig =
     outputPadding?: number | [number, number];
     /** Fused activation (default: the config's `activation`). */
     activation?: Activation;
-  };
+  }
+  | ActivationLayerConfig
+  | DropoutLayerConfig;
 
 /** A bare number (a dense layer of that many units) or a layer object. */
 export type LayerEntry = number | LayerConfig;

@@ -6,7 +6,7 @@ export type { VAEConfig, ResolvedConfig, Likelihood, LayerConfig, LayerEntry, Pa
 export type { Settings } from "./objectives/kinds.js";
 export { architectureOf } from "./architecture.js";
 export type { Architecture, LevelArch } from "./architecture.js";
-export type { LayerSpec, ParamSpec } from "./layers/index.js";
+export type { LayerSpec, ParamSpec, ActivationLayerConfig, DropoutLayerConfig } from "./layers/index.js";
 export { LIKELIHOODS, entryLabel } from "./config.js";
 export { Adam } from "./adam.js";
 export type { AdamOptions, AdamState } from "./adam.js";

@@ -111,7 +111,7 @@ export class Network {
     const last = this.dec[this.dec.length - 1];
     p["out"] = a.channelSplit ? p["out.planar"] : last.y;
     p["dout"] = a.channelSplit ? p["dout.planar"] : last.dy;
-    this.ctx = { k: this.kernels.raw, scratch: p["scratch"], alpha: this.alpha, condition: p["c.in"] ?? 0 };
+    this.ctx = { k: this.kernels.raw, scratch: p["scratch"], alpha: this.alpha, condition: p["c.in"] ?? 0, rng: p["rng.train"], train: false };
     this.heapBuf = null;
   }
 

@@ -261,12 +261,17 @@ export class Objective {
                        scoreFunction: { baseline: boolean } | null, c: ArrayLike<number> | undefined,
                        start: number, perm: Uint32Array | null): StepResult {
     const S = this.samples, o = this.objective, s = this.config.objective, parts = this.parts;
-    this.runEncoder(B);
-    if (!noiseGiven) this.drawNoise(B * S, "rng.train");
-    this.runSampler(B, S);
-    if (this.config.conditionDim > 0) this.loadDecoderCondition(c, B, start, perm, S);
-    this.repeatTargets(B, S);
-    this.runDecoder(B * S);
+    this.net.ctx.train = true; // a training forward: dropout layers drop (layers/dropout.ts)
+    try {
+      this.runEncoder(B);
+      if (!noiseGiven) this.drawNoise(B * S, "rng.train");
+      this.runSampler(B, S);
+      if (this.config.conditionDim > 0) this.loadDecoderCondition(c, B, start, perm, S);
+      this.repeatTargets(B, S);
+      this.runDecoder(B * S);
+    } finally {
+      this.net.ctx.train = false;
+    }
     o.forward(parts, s, B, beta);
     o.stats(parts, s, B, beta, out);
     if (!Number.isFinite(out.loss)) {

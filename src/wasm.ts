@@ -60,6 +60,7 @@ export interface RawExports {
                   kh: number, kw: number, sh: number, sw: number, pt: number, pl: number): void;
   activation_forward(y: number, x: number, n: number, act: number, alpha: number): void;
   activation_backward(dx: number, dy: number, y: number, n: number, act: number, alpha: number): void;
+  dropout_apply(out: number, inp: number, u: number, n: number, rate: number, scale: number): void;
   rng_seed(state: number, seedLo: number, seedHi: number): void;
   rng_uniform(state: number, out: number, n: number): void;
   rng_normal(state: number, out: number, n: number): void;

@@ -13,7 +13,7 @@ import type { FitOptions } from "./fit.js";
 import { VAE, type Rows } from "./model.js";
 import { relaxedSimdAvailable, type LoadOptions } from "./wasm.js";
 import { ArgumentError, checkInt, fail } from "./validate.js";
-import type { DataRef, DataSlice, ModelInfo, SerializedError, TrainerMessage, TrainerOp, TrainerRequest, WorkerFitOptions, WorkerLoadOptions } from "./worker.js";
+import { ROW_OPTIONS, VAE_SURFACE, type DataRef, type DataSlice, type ModelInfo, type RowsDim, type SerializedError, type SurfaceEntry, type TrainerMessage, type TrainerOp, type TrainerRequest, type WorkerFitOptions, type WorkerLoadOptions } from "./worker.js";
 
 /** A worker's message port: `self` in a Web Worker, `parentPort` in a Node
  *  worker_thread (or any MessagePort). */
@@ -53,6 +53,7 @@ class TrainerHost {
   private loadOptions: LoadOptions = {};
   private data = new Map<string, Rows>();
   private training: AbortController | null = null;
+  private trainingRun: Promise<unknown> | null = null;
   /** Requests are served in order: each waits for the previous one, except
    *  `stop` (served at once, to reach a running fit) and except that a fit
    *  lets the next request start as soon as training runs. */
@@ -101,6 +102,26 @@ class TrainerHost {
     if (this.training) throw new ArgumentError(`WorkerTrainer.${op}: training is running (stop it first)`);
   }
 
+  /** The width of a DataSlice's rows. */
+  private width(d: RowsDim): number {
+    const c = this.model().config;
+    return d === "latent" ? c.latentDim : d === "condition" ? c.conditionDim : c.inputDim;
+  }
+
+  /** An options object (or a BatchInput) with its ROW_OPTIONS keys resolved. */
+  private options(name: string, o: unknown): unknown {
+    if (o === null || typeof o !== "object" || Array.isArray(o) || ArrayBuffer.isView(o)) return o;
+    let out: Record<string, unknown> | null = null;
+    for (const [k, d] of Object.entries(ROW_OPTIONS)) {
+      const v = (o as Record<string, unknown>)[k];
+      if (v === undefined) continue;
+      const r = isRef(v) ? this.rows(`${name}.${k}`, v, this.width(d))
+        : v !== null && typeof v === "object" && !Array.isArray(v) && !ArrayBuffer.isView(v) ? this.options(`${name}.${k}`, v) : v;
+      if (r !== v) (out ??= { ...(o as Record<string, unknown>) })[k] = r;
+    }
+    return out ?? o;
+  }
+
   /** Resolves a DataRef: rows as given, or a view of stored data. */
   private rows(name: string, ref: DataRef | undefined, dim?: number): Rows | undefined {
     if (ref === undefined) return undefined;
@@ -117,19 +138,29 @@ class TrainerHost {
 
   private async info(): Promise<ModelInfo> {
     const v = this.model();
-    return {
-      config: { ...v.config, encoder: [...v.config.encoder], decoder: [...v.config.decoder] },
-      build: v.build,
+    const out: Record<string, unknown> = {
       relaxedSimd: await relaxedSimdAvailable(this.loadOptions.wasm?.relaxed),
       sharedMemory: isNode || (typeof SharedArrayBuffer === "function" && (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true),
-      threads: v.threads,
-      threadsNote: v.threadsNote,
-      parameterCount: v.parameterCount,
-      optimizer: v.optimizer.state(),
-      steps: v.steps,
-      epochs: v.epochs,
       runtime: isNode ? "node" : "browser",
     };
+    for (const [k, e] of Object.entries(VAE_SURFACE) as [keyof VAE, SurfaceEntry][]) {
+      if (e.serve === "info") out[k] = k === "optimizer" ? v.optimizer.state() : v[k];
+    }
+    return out as unknown as ModelInfo;
+  }
+
+  /** A VAE method of VAE_SURFACE marked "call", its rows and options resolved. */
+  private call(op: TrainerOp, a: unknown[]): unknown {
+    const e = VAE_SURFACE[op as keyof typeof VAE_SURFACE] as SurfaceEntry | undefined;
+    if (e?.serve !== "call") fail("op", "a WorkerTrainer operation", op);
+    const vae = this.model();
+    if (e.mutates) this.notTraining(op);
+    const rows = (e.rows ?? {}) as Record<string, RowsDim>;
+    const args = a.map((v, i) => {
+      const name = `argument ${i + 1}`;
+      return String(i) in rows && isRef(v) ? this.rows(name, v as DataRef, this.width(rows[i])) : this.options("options", v);
+    });
+    return (vae[op as keyof VAE] as (...x: unknown[]) => unknown).apply(vae, args);
   }
 
   private async dispatch(op: TrainerOp, a: unknown[], id: number, started: () => void): Promise<unknown> {
@@ -164,18 +195,16 @@ class TrainerHost {
       }
       case "deleteData": return this.data.delete(a[0] as string);
       case "fit": return this.fit(a[0] as DataRef, (a[1] === undefined ? {} : a[1]) as WorkerFitOptions, id, started);
-      case "sample": return this.model().sample(a[0] as number, a[1] as never);
-      case "encode": return this.model().encode(this.rows("x", a[0] as DataRef)!, a[1] as never);
-      case "decode": return this.model().decode(a[0] as Rows, a[1] as never);
-      case "reconstruct": return this.model().reconstruct(this.rows("x", a[0] as DataRef)!, a[1] as never);
-      case "interpolate": return this.model().interpolate(this.rows("xa", a[0] as DataRef)!, this.rows("xb", a[1] as DataRef)!, a[2] as number, a[3] as never);
-      case "impute": return this.model().impute(this.rows("x", a[0] as DataRef)!, a[1] as ArrayLike<number>, a[2] as never);
-      case "elbo": return this.model().elbo(this.rows("x", a[0] as DataRef)!, a[1] as never);
-      case "getWeights": return this.model().getWeights();
-      case "setWeights": this.notTraining("setWeights"); this.model().setWeights(a[0] as Record<string, Float32Array>); return undefined;
-      case "save": return this.model().save(a[0] as { optimizer?: boolean });
-      case "dispose": this.notTraining("dispose"); this.vae = null; this.data.clear(); return undefined;
-      default: fail("op", "a WorkerTrainer operation", op);
+      case "dispose": {
+        // a running fit stops after its step; then the model's helper threads end
+        this.training?.abort();
+        await this.trainingRun?.catch(() => undefined);
+        this.vae?.dispose();
+        this.vae = null;
+        this.data.clear();
+        return undefined;
+      }
+      default: return this.call(op, a);
     }
   }
 
@@ -196,7 +225,7 @@ class TrainerHost {
     const opts: FitOptions = {
       ...(rest as FitOptions),
       condition: this.rows("condition", condition, vae.config.conditionDim),
-      validation: this.rows("validation", validation),
+      validation: isRef(validation) ? this.rows("validation", validation) : this.options("validation", validation) as FitOptions["validation"],
       signal: ctrl.signal,
       onBatch: (b) => {
         const last = b.batches !== null && b.batch === b.batches - 1;
@@ -210,12 +239,19 @@ class TrainerHost {
     this.training = ctrl;
     try {
       const run = vae.fit(data, opts);
+      this.trainingRun = run;
       started();
       return await run;
     } finally {
       this.training = null;
+      this.trainingRun = null;
     }
   }
+}
+
+/** A name of stored data or a slice of it (not rows themselves). */
+function isRef(v: unknown): v is string | DataSlice {
+  return typeof v === "string" || isSlice(v);
 }
 
 function isSlice(v: unknown): v is DataSlice {

@@ -4,27 +4,191 @@
 // ids; training streams "batch" and "epoch" events; results come back with
 // their ArrayBuffers transferred, not copied.
 //
+// Its methods come from one declaration, VAE_SURFACE (every member of VAE and
+// how the worker offers it), and their types from VAE's own signatures, so
+// nothing of VAE is copied by hand here or in worker-host.ts.
 // This module imports no wasm and no model code (only types), so a page that
 // drives a worker stays light. Not here: the worker's side (worker-host.ts) or
 // the ready-made worker script (worker-entry.ts).
 import type { TransferList } from "./host-types.js";
 import type { AdamOptions, AdamState } from "./adam.js";
-import type { ResolvedConfig, VAEConfig } from "./config.js";
-import type { BatchInfo, EpochInfo, FitHistory } from "./fit.js";
-import type { ImputeOptions } from "./imputation.js";
-import type { Rows } from "./model.js";
-import type { Build, BuildRequest, Variant } from "./wasm.js";
+import type { VAEConfig } from "./config.js";
+import type { BatchInfo, EpochInfo, FitHistory, FitOptions } from "./fit.js";
+import type { Rows, VAE } from "./model.js";
+import type { LoadOptions, Variant } from "./wasm.js";
 import { ArgumentError } from "./validate.js";
 
 export type { TransferList } from "./host-types.js";
 
+// ------------------------------------------------------------------ surface
+
+/** Where a DataSlice's rows get their width: the model's inputDim, latentDim
+ *  or conditionDim. */
+export type RowsDim = "input" | "latent" | "condition";
+
+/** How a WorkerTrainer offers one public member of VAE (see VAE_SURFACE):
+ *  - "call": `trainer.<name>(...)` takes the VAE method's arguments and
+ *    resolves with its result. `rows` names the positional arguments that
+ *    may also be a DataRef (data stored in the worker); options keys of
+ *    ROW_OPTIONS may be one too. `transfer` is the position of a worker-only
+ *    `{ transfer?: boolean }` argument. `mutates`: refused while fit runs.
+ *  - "trainer": WorkerTrainer has its own method of that name, with worker
+ *    semantics (fit streams events; load replaces the worker's model; dispose
+ *    ends the worker).
+ *  - "info": a property, reported by `trainer.info()`.
+ *  - "local": cannot cross postMessage (the reason says why).
+ *  - "internal" / "private": not part of the public API. */
+export type SurfaceEntry =
+  | {
+    /** Forwarded to the worker's VAE. */
+    serve: "call";
+    /** Positional arguments that take rows or a DataRef, with their width. */
+    rows?: { readonly [position: string]: RowsDim };
+    /** Position of a worker-only `{ transfer?: boolean }` argument. */
+    transfer?: number;
+    /** Changes the model: refused while training runs. */
+    mutates?: boolean;
+  }
+  | {
+    /** Served otherwise, as said above. */
+    serve: "trainer" | "info" | "local" | "internal" | "private";
+    /** Why, for "local". */
+    reason?: string;
+  };
+
+/**
+ * Every member of VAE (instance and static), and how a WorkerTrainer offers
+ * it: the one list the worker is built from. WorkerTrainer's "call" methods,
+ * their argument and option types, the worker's dispatch and ModelInfo are
+ * derived from it and from VAE's own signatures, so an option added to a VAE
+ * method reaches the worker with nothing else to change. The build fails when
+ * a public VAE member is missing here (the check below this list), and
+ * tests/browser/worker-surface.test.ts fails when a prototype member is.
+ * (Read it in src/worker.ts; the API reference documents what it derives.)
+ * @hidden
+ */
+export const VAE_SURFACE = {
+  // inference
+  encode: { serve: "call", rows: { 0: "input" } },
+  decode: { serve: "call", rows: { 0: "latent" } },
+  sample: { serve: "call" },
+  reconstruct: { serve: "call", rows: { 0: "input" } },
+  interpolate: { serve: "call", rows: { 0: "input", 1: "input" } },
+  elbo: { serve: "call", rows: { 0: "input" } },
+  logLikelihood: { serve: "call", rows: { 0: "input" } },
+  impute: { serve: "call", rows: { 0: "input", 1: "input" } },
+  // training pieces
+  trainStep: { serve: "call", rows: { 0: "input" }, mutates: true },
+  computeGradients: { serve: "call", rows: { 0: "input" } },
+  estimatorVariance: { serve: "call", rows: { 0: "input" } },
+  // parameters and state
+  parameterShapes: { serve: "call" },
+  getWeights: { serve: "call" },
+  getGradients: { serve: "call" },
+  setWeights: { serve: "call", transfer: 1, mutates: true },
+  exportState: { serve: "call" },
+  importState: { serve: "call", mutates: true },
+  save: { serve: "call" },
+  // with worker semantics
+  fit: { serve: "trainer" },
+  load: { serve: "trainer" },
+  dispose: { serve: "trainer" },
+  create: { serve: "trainer" },
+  // properties, in info()
+  config: { serve: "info" },
+  build: { serve: "info" },
+  threads: { serve: "info" },
+  threadsNote: { serve: "info" },
+  parameterCount: { serve: "info" },
+  optimizer: { serve: "info" },
+  steps: { serve: "info" },
+  epochs: { serve: "info" },
+  epochCursor: { serve: "info" },
+  batchCapacity: { serve: "info" },
+  // not offered
+  withThreads: { serve: "local", reason: "it takes a function; fit's `threads` option does the same in the worker" },
+  kernels: { serve: "internal" },
+  hostRng: { serve: "internal" },
+  binarizeRng: { serve: "internal" },
+  restoreState: { serve: "internal" },
+  discardPartialEpoch: { serve: "internal" },
+  resetMoments: { serve: "internal" },
+  checkRows: { serve: "internal" },
+  adamUpdate: { serve: "internal" },
+  stepRows: { serve: "internal" },
+  stepLoaded: { serve: "private" },
+  counters: { serve: "private" },
+} as const satisfies Record<string, SurfaceEntry>;
+
+/** Options keys (of any served method, and of fit) that take rows or a
+ *  DataRef, with their width; `x` is a BatchInput's.
+ *  @hidden */
+export const ROW_OPTIONS = { x: "input", condition: "condition", validation: "input", noise: "latent" } as const satisfies Record<string, RowsDim>;
+
+type Surface = typeof VAE_SURFACE;
+/** The VAE methods a WorkerTrainer forwards as they are ("call" in VAE_SURFACE).
+ *  @hidden */
+export type ServedMethod = { [K in keyof Surface]: Surface[K] extends { serve: "call" } ? K : never }[keyof Surface];
+/** The VAE properties `trainer.info()` reports ("info" in VAE_SURFACE).
+ *  @hidden */
+export type InfoProperty = { [K in keyof Surface]: Surface[K] extends { serve: "info" } ? K : never }[keyof Surface];
+
+// The build fails here when a public member of VAE (or a static) has no
+// entry in VAE_SURFACE; the error names the missing members.
+type Unlisted = Exclude<keyof VAE | Exclude<keyof typeof VAE, "prototype">, keyof Surface>;
+const everyMemberListed: [Unlisted] extends [never] ? true : { unlisted: Unlisted } = true;
+// …and when an option of a served method (or of fit) takes rows under a key
+// the worker does not resolve as a DataRef.
+type RowKeys<O> = O extends readonly unknown[] | ArrayBufferView ? never
+  : O extends object ? string extends keyof O ? never : { [K in keyof O]-?: [Rows] extends [Exclude<O[K], undefined>] ? K : never }[keyof O] : never;
+type UnresolvedRowOptions = Exclude<{ [K in ServedMethod]: RowKeys<NonNullable<Parameters<VAE[K]>[number]>> }[ServedMethod] | RowKeys<FitOptions>, keyof typeof ROW_OPTIONS>;
+const everyRowOptionResolved: [UnresolvedRowOptions] extends [never] ? true : { unresolved: UnresolvedRowOptions } = true;
+void everyMemberListed; void everyRowOptionResolved;
+
+/** Rows, or a reference to rows stored in the worker (its name or a slice). */
+export type DataRef = Rows | string | DataSlice;
+
+/** An options object as it crosses to the worker: keys of ROW_OPTIONS also
+ *  take a DataRef. */
+export type WorkerOptions<O> = O extends object
+  ? { [K in keyof O]: K extends keyof typeof ROW_OPTIONS ? O[K] | DataRef : O[K] }
+  : O;
+
+/** A served method's arguments on the WorkerTrainer: the VAE's, with a
+ *  DataRef accepted where VAE_SURFACE says so, options as WorkerOptions, and
+ *  the worker-only `{ transfer }` argument where declared. */
+export type WorkerArgs<K extends ServedMethod> = AddTransfer<K, MapArgs<Parameters<VAE[K]>, RowsOf<K>>>;
+/** @hidden */
+export type MapArgs<P extends unknown[], R> = { [I in keyof P]: I extends keyof R ? P[I] | DataRef : WorkerOptions<P[I]> };
+/** @hidden */
+export type RowsOf<K extends ServedMethod> = Surface[K] extends { rows: infer R } ? R : {};
+/** @hidden */
+export type AddTransfer<K extends ServedMethod, A extends unknown[]> = Surface[K] extends { transfer: number } ? [...A, options?: TransferOption] : A;
+
+/** A worker-only option: move (detach) the arguments' buffers to the worker
+ *  instead of copying them. */
+export interface TransferOption {
+  /** Transfer the buffers of the arguments' typed arrays. */
+  transfer?: boolean;
+}
+
+/** The methods WorkerTrainer forwards to the worker's VAE, typed from VAE's:
+ *  each takes that method's arguments (see WorkerArgs) and resolves with
+ *  its result. */
+export type RemoteVAE = {
+  [K in keyof Pick<VAE, ServedMethod>]:
+  /** The VAE method of this name, run on the worker's model: the same
+   *  arguments and options (rows may be a DataRef), its result as a promise. */
+  (...args: WorkerArgs<K>) => Promise<ReturnType<VAE[K]>>;
+};
+
 // ------------------------------------------------------------------ protocol
 
-/** Operations the worker serves (one per request). */
+/** Operations the worker serves (one per request): the VAE methods of
+ *  VAE_SURFACE, and the trainer's own. */
 export type TrainerOp =
-  | "create" | "load" | "info" | "setData" | "deleteData" | "fit" | "stop"
-  | "sample" | "encode" | "decode" | "reconstruct" | "interpolate" | "impute" | "elbo"
-  | "getWeights" | "setWeights" | "save" | "dispose";
+  | ServedMethod
+  | "create" | "load" | "info" | "setData" | "deleteData" | "fit" | "stop" | "dispose";
 
 /** page → worker */
 export interface TrainerRequest {
@@ -89,42 +253,23 @@ export interface SerializedError {
   stack?: string;
 }
 
-/** LoadOptions that can cross a postMessage (URLs as strings). */
-export interface WorkerLoadOptions {
-  /** The kernel build (see LoadOptions.build). */
-  build?: BuildRequest;
-  /** Force the bit-reproducible plain build (see LoadOptions.deterministic). */
-  deterministic?: boolean;
-  /** Where the worker finds each build's wasm: bytes or a URL string. */
-  wasm?: Partial<Record<Variant, ArrayBuffer | ArrayBufferView | string>>;
-  /** Threads for the worker's kernels (its own helper workers); see VAE.create. */
-  threads?: number | "auto";
-}
+/** VAE.create's LoadOptions as they cross a postMessage: every key, with
+ *  the wasm sources as bytes or URL strings (a URL object is sent as its href). */
+export type WorkerLoadOptions = {
+  [K in keyof LoadOptions]: K extends "wasm" ? Partial<Record<Variant, ArrayBuffer | ArrayBufferView | string | URL>> : LoadOptions[K];
+};
 
-/** What the worker reports about its model and runtime. */
-export interface ModelInfo {
-  /** The model's configuration with every default filled in. */
-  config: ResolvedConfig;
-  /** The kernel build that runs ("plain" or "relaxed"). */
-  build: Build;
+/** What the worker reports about its model (the VAE properties of
+ *  VAE_SURFACE, the optimizer as its AdamState) and its runtime. */
+export type ModelInfo = { [K in InfoProperty]: K extends "optimizer" ? AdamState : VAE[K] } & RuntimeInfo;
+
+/** The worker's runtime, in ModelInfo. */
+export interface RuntimeInfo {
   /** Whether the worker's runtime validates the relaxed-SIMD build. */
   relaxedSimd: boolean;
   /** Whether the worker can share memory with the page (SharedArrayBuffer
    *  usable: cross-origin isolated pages, or Node). */
   sharedMemory: boolean;
-  /** Threads the worker's kernels run on (its own helper workers). */
-  threads: number;
-  /** Why fewer threads run than were asked for (e.g. no cross-origin
-   *  isolation), or null. */
-  threadsNote: string | null;
-  /** Number of trainable parameters. */
-  parameterCount: number;
-  /** The optimizer's settings and step (lr null when it is a schedule). */
-  optimizer: AdamState;
-  /** Training steps taken. */
-  steps: number;
-  /** Completed epochs of fit. */
-  epochs: number;
   /** Where the worker runs. */
   runtime: "browser" | "node";
 }
@@ -140,48 +285,35 @@ export interface DataSlice {
   count?: number;
 }
 
-/** Rows, or a reference to rows stored in the worker (its name or a slice). */
-export type DataRef = Rows | string | DataSlice;
+/** VAE.fit's options as a WorkerTrainer takes them: every FitOptions key,
+ *  rows keys also taking a DataRef, `optimizer` as Adam settings (a number
+ *  lr) instead of an Adam, callbacks and the signal staying on the page; plus
+ *  the worker-only `batchEvery` and `transfer`. */
+export type WorkerFitOptions = {
+  [K in keyof FitOptions]?: K extends keyof FitOverrides ? FitOverrides[K] : WorkerOptions<FitOptions>[K];
+} & WorkerFitExtras;
 
-/** fit options that can cross a postMessage, plus page-side callbacks. */
-export interface WorkerFitOptions {
-  /** See FitOptions.epochs. */
-  epochs?: number;
-  /** See FitOptions.batchSize. */
-  batchSize?: number;
-  /** See FitOptions.shuffle. */
-  shuffle?: boolean;
-  /** Condition rows of a conditional model (rows or data in the worker). */
-  condition?: DataRef;
-  /** See FitOptions.klWarmupSteps. */
-  klWarmupSteps?: number;
-  /** See FitOptions.klWarmupEpochs. */
-  klWarmupEpochs?: number;
-  /** Validation rows (rows or data in the worker), evaluated after each epoch. */
-  validation?: DataRef;
+/** The FitOptions that change type on their way to the worker. */
+export interface FitOverrides {
   /** A new Adam with these settings before training (a number lr only);
    *  omitted, the model keeps its optimizer and its moments. */
-  optimizer?: Omit<AdamOptions, "lr"> & {
+  optimizer: Omit<AdamOptions, "lr"> & {
     /** Learning rate (a number; schedules cannot cross postMessage). */
     lr?: number;
   };
-  /** Threads for this fit (at most the model's; see FitOptions.threads). */
-  threads?: number;
-  /** See FitOptions.binarize ("dynamic" or "static"). */
-  binarize?: "dynamic" | "static";
-  /** See FitOptions.binarizeSeed. */
-  binarizeSeed?: number;
+  /** Called on the page for each "batch" event of this fit. */
+  onBatch: (info: BatchInfo) => void;
+  /** Called on the page for each "epoch" event of this fit. */
+  onEpoch: (info: EpochInfo) => void;
+  /** Aborting it stops training (like `stop()`). */
+  signal: AbortSignal;
+}
+
+/** fit options only a WorkerTrainer has. */
+export interface WorkerFitExtras extends TransferOption {
   /** Send a "batch" event every this many batches (default 1); the last
    *  batch of each epoch is always sent. */
   batchEvery?: number;
-  /** Transfer (detach) the data's buffer instead of copying it. */
-  transfer?: boolean;
-  /** Called on the page for each "batch" event of this fit. */
-  onBatch?: (info: BatchInfo) => void;
-  /** Called on the page for each "epoch" event of this fit. */
-  onEpoch?: (info: EpochInfo) => void;
-  /** Aborting it stops training (like `stop()`). */
-  signal?: AbortSignal;
 }
 
 /** What setData stored. */
@@ -190,26 +322,6 @@ export interface StoredData {
   name: string;
   /** Its number of values. */
   length: number;
-}
-
-/** q(z|x) of each row, row-major (rows, latentDim). */
-export interface Encoding {
-  /** Means μ. */
-  mean: Float32Array;
-  /** Log-variances log σ². */
-  logvar: Float32Array;
-  /** A categorical latent only: log π (then `mean` is π; see VAE.encode). */
-  logits?: Float32Array;
-}
-
-/** Per-row ELBO and its terms (nats). */
-export interface ElboTerms {
-  /** −(reconstruction + kl): the ELBO estimate. */
-  elbo: Float32Array;
-  /** −E_q[log p(x|z)]. */
-  reconstruction: Float32Array;
-  /** KL(q(z|x) ‖ N(0, I)). */
-  kl: Float32Array;
 }
 
 /** The events of WorkerTrainer.on and their payloads. */
@@ -268,10 +380,20 @@ interface Pending { resolve(v: unknown): void; reject(e: Error): void }
  *   const digits = await trainer.sample(16);
  *
  * Every method returns a promise; calls are served in order, and inference
- * calls made during `fit` run between two training steps. Arguments named x
- * take rows or a DataRef to data already in the worker ("test", or
- * { data: "test", start: 0, count: 16 }), which crosses nothing.
+ * calls made during `fit` run between two training steps. Besides its own
+ * methods (create, load, info, setData, deleteData, fit, stop, dispose,
+ * terminate, on) it has every VAE method that VAE_SURFACE marks "call"
+ * (encode, decode, sample, reconstruct, interpolate, elbo, logLikelihood,
+ * impute, trainStep, computeGradients, estimatorVariance, parameterShapes,
+ * getWeights, getGradients, setWeights, exportState, importState, save) with
+ * that method's arguments and options. Rows arguments (and the options
+ * condition, validation, noise, x) also take a DataRef to data already in
+ * the worker ("test", or { data: "test", start: 0, count: 16 }), which
+ * crosses nothing. In Node, an idle trainer does not keep the process alive,
+ * and `dispose()` ends its worker.
  */
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
+export interface WorkerTrainer extends RemoteVAE {}
 export class WorkerTrainer {
   /** The worker this trainer drives. */
   readonly worker: WorkerLike;
@@ -354,8 +476,9 @@ export class WorkerTrainer {
     return this.call("deleteData", [name]) as Promise<boolean>;
   }
 
-  /** Trains (VAE.fit in the worker), streaming "batch"/"epoch" events. Resolves
-   *  with the history; `history.aborted` after `stop()` or an aborted signal. */
+  /** Trains (VAE.fit in the worker, with VAE.fit's options: see
+   *  WorkerFitOptions), streaming "batch"/"epoch" events. Resolves with the
+   *  history; `history.aborted` after `stop()` or an aborted signal. */
   async fit(data: DataRef, options: WorkerFitOptions = {}): Promise<FitHistory> {
     const { onBatch, onEpoch, signal, transfer, ...wire } = options;
     if (signal?.aborted) return { epochs: [], aborted: true };
@@ -364,6 +487,7 @@ export class WorkerTrainer {
     const onAbort = () => { void this.stop(); };
     signal?.addEventListener("abort", onAbort);
     try {
+      checkCloneable("options", wire);
       return await this.call("fit", [data, wire], transfer ? transferOf(data) : []) as FitHistory;
     } finally {
       this.fitCallbacks.delete(id);
@@ -377,63 +501,16 @@ export class WorkerTrainer {
     return (this.call("stop", []) as Promise<void>).catch(() => undefined);
   }
 
-  /** `n` rows decoded from z ~ N(0, T²·I); see VAE.sample. */
-  sample(n: number, options: { temperature?: number; condition?: Rows } = {}): Promise<Float32Array> {
-    return this.call("sample", [n, options]) as Promise<Float32Array>;
-  }
-
-  /** q(z|x) of each row: means and log-variances; see VAE.encode. */
-  encode(x: DataRef, options: { condition?: Rows } = {}): Promise<Encoding> {
-    return this.call("encode", [x, options]) as Promise<Encoding>;
-  }
-
-  /** The likelihood's mean for each latent row; see VAE.decode. */
-  decode(z: Rows, options: { condition?: Rows } = {}): Promise<Float32Array> {
-    return this.call("decode", [z, options]) as Promise<Float32Array>;
-  }
-
-  /** Decoded encodings of each row; see VAE.reconstruct. */
-  reconstruct(x: DataRef, options: { condition?: Rows; sample?: boolean } = {}): Promise<Float32Array> {
-    return this.call("reconstruct", [x, options]) as Promise<Float32Array>;
-  }
-
-  /** Decodings along the path between two rows' encodings; see VAE.interpolate. */
-  interpolate(xa: DataRef, xb: DataRef, steps: number, options: { spherical?: boolean; condition?: Rows } = {}): Promise<Float32Array> {
-    return this.call("interpolate", [xa, xb, steps, options]) as Promise<Float32Array>;
-  }
-
-  /** Fills the unobserved entries (mask 0) of x; see VAE.impute. */
-  impute(x: DataRef, mask: ArrayLike<number | boolean>, options: ImputeOptions = {}): Promise<Float32Array> {
-    // booleans become 0/1 for the transfer; anything else goes through as given for VAE.impute to check
-    const m = ArrayBuffer.isView(mask) ? mask : Array.from(mask as ArrayLike<number | boolean>, (v) => (v === true ? 1 : v === false ? 0 : v));
-    return this.call("impute", [x, m, options]) as Promise<Float32Array>;
-  }
-
-  /** Per-row ELBO and its terms; see VAE.elbo. */
-  elbo(x: DataRef, options: { condition?: Rows; samples?: number } = {}): Promise<ElboTerms> {
-    return this.call("elbo", [x, options]) as Promise<ElboTerms>;
-  }
-
-  /** Copies of every parameter tensor; see VAE.getWeights. */
-  getWeights(): Promise<Record<string, Float32Array>> {
-    return this.call("getWeights", []) as Promise<Record<string, Float32Array>>;
-  }
-
-  /** Sets some or all parameters (checked first; see VAE.setWeights). With
-   *  `transfer: true` the arrays' buffers move to the worker. */
-  setWeights(weights: Record<string, Float32Array>, options: { transfer?: boolean } = {}): Promise<void> {
-    const t = options.transfer ? Object.values(weights).flatMap((w) => transferOf(w)) : [];
-    return this.call("setWeights", [weights], [...new Set(t)]) as Promise<void>;
-  }
-
-  /** The model file (VAE.save in the worker), transferred to the page. */
-  save(options: { optimizer?: boolean } = {}): Promise<Uint8Array> {
-    return this.call("save", [options]) as Promise<Uint8Array>;
-  }
-
-  /** Frees the worker's model and data (the worker keeps running). */
-  dispose(): Promise<void> {
-    return this.call("dispose", []) as Promise<void>;
+  /** Frees the worker's model (stopping a running fit first) and data,
+   *  then ends the worker, so a Node process exits by itself; later calls
+   *  reject. Resolves once the worker is gone. */
+  async dispose(): Promise<void> {
+    try {
+      await this.call("dispose", []);
+    } finally {
+      this.fail(new Error("WorkerTrainer: disposed"), false);
+      await this.worker.terminate?.();
+    }
   }
 
   /** Ends the worker; pending calls reject. */
@@ -444,15 +521,43 @@ export class WorkerTrainer {
 
   // ---------------------------------------------------------------- plumbing
 
+  /** @internal A served VAE method (VAE_SURFACE): its arguments as given,
+   *  except the worker-only `{ transfer }` one. */
+  invoke(op: ServedMethod, args: unknown[]): Promise<unknown> {
+    const entry: SurfaceEntry = VAE_SURFACE[op];
+    let transfer: Transferable[] = [];
+    if (entry.serve === "call" && entry.transfer !== undefined && args.length > entry.transfer) {
+      const o = args[entry.transfer] as TransferOption | undefined;
+      args = args.slice(0, entry.transfer);
+      if (o !== undefined && (o === null || typeof o !== "object")) return Promise.reject(new ArgumentError(`WorkerTrainer.${op}: expected { transfer?: boolean } as the last argument, got ${String(o)}`));
+      if (o?.transfer) transfer = [...new Set(args.flatMap((a) => [a, ...(a && typeof a === "object" && !ArrayBuffer.isView(a) ? Object.values(a) : [])]).flatMap(transferOf))];
+    }
+    try {
+      args.forEach((a, i) => checkCloneable(`argument ${i + 1}`, a));
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.call(op, args, transfer);
+  }
+
   private call(op: TrainerOp, args: unknown[], transfer: Transferable[] = []): Promise<unknown> {
     if (this.failed) return Promise.reject(this.failed);
     const id = this.nextId++;
     const req: TrainerRequest = { id, op, args };
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
+      this.keepAlive();
       if (this.queue) this.queue.push([req, transfer]);
       else this.post(req, transfer);
     });
+  }
+
+  /** A Node worker keeps the process alive only while calls are pending
+   *  (like the model's idle helper threads, an idle trainer never does). */
+  private keepAlive(): void {
+    const w = this.worker as { ref?(): void; unref?(): void };
+    if (this.pending.size > 0) w.ref?.();
+    else w.unref?.();
   }
 
   private post(req: TrainerRequest, transfer: Transferable[]): void {
@@ -461,6 +566,7 @@ export class WorkerTrainer {
     } catch (e) {
       const p = this.pending.get(req.id);
       this.pending.delete(req.id);
+      this.keepAlive();
       p?.reject(toError(e));
     }
   }
@@ -487,6 +593,7 @@ export class WorkerTrainer {
     const p = this.pending.get(m.id);
     if (!p) return;
     this.pending.delete(m.id);
+    this.keepAlive();
     if (m.kind === "result") p.resolve(m.value);
     else p.reject(new WorkerError(m.error));
   }
@@ -497,7 +604,29 @@ export class WorkerTrainer {
     this.queue = null;
     for (const p of this.pending.values()) p.reject(e);
     this.pending.clear();
+    this.keepAlive();
     if (emit) for (const fn of this.listeners.error) fn(e);
+  }
+}
+
+// The forwarded methods, one per "call" entry of VAE_SURFACE (typed by RemoteVAE).
+for (const [name, entry] of Object.entries(VAE_SURFACE) as [ServedMethod, SurfaceEntry][]) {
+  if (entry.serve !== "call") continue;
+  Object.defineProperty(WorkerTrainer.prototype, name, {
+    value: { [name](this: WorkerTrainer, ...args: unknown[]) { return this.invoke(name, args); } }[name],
+    writable: true, configurable: true, enumerable: false,
+  });
+}
+
+/** A function (or a value holding one a level down) cannot cross
+ *  postMessage: refused by name instead of a DataCloneError. */
+function checkCloneable(name: string, v: unknown): void {
+  const bad = (x: unknown) => typeof x === "function" || (typeof x === "symbol");
+  if (bad(v)) throw new ArgumentError(`WorkerTrainer: ${name}: a ${typeof v} cannot cross to the worker`);
+  if (v && typeof v === "object" && !ArrayBuffer.isView(v)) {
+    for (const [k, x] of Object.entries(v)) {
+      if (bad(x)) throw new ArgumentError(`WorkerTrainer: ${name}.${k}: a ${typeof x} cannot cross to the worker (options that take functions are not offered in a worker)`);
+    }
   }
 }
 

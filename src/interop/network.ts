@@ -14,7 +14,7 @@
 // with a reshape "encoder.image". The condition joins at the input (flat
 // data, first layer dense) or at a `condition` layer before the first dense
 // layer. Hidden layers apply their own activation; the output layers (the
-// encoder's last, the decoder's last with parameters) are linear and a head
+// encoder's last, the decoder's by the output-layer rule: Network.output) are linear and a head
 // applies the output activation (sigmoid for Bernoulli means). Every output
 // is flat rows in our NHWC order.
 //
@@ -60,7 +60,7 @@ const FLAT: TorchLayout = { image: false, chw: null };
 const IMAGE: TorchLayout = { image: true };
 
 /** The layer kinds of src/layers, plus the internal `condition`. */
-export type KindName = "dense" | "flatten" | "reshape" | "conv2d" | "conv2d_transpose" | "condition";
+export type KindName = "dense" | "flatten" | "reshape" | "conv2d" | "conv2d_transpose" | "condition" | "activation" | "dropout";
 
 export interface NetLayer {
   kind: KindName;
@@ -100,6 +100,10 @@ export interface Network {
    *  condition joins later, at a `condition` layer). */
   concatInputs: boolean;
   layers: NetLayer[];
+  /** Index in `layers` of the output layer (linear; the heads split it):
+   *  the encoder's last, the decoder's by the output-layer rule (only
+   *  flatten / reshape may follow it). */
+  output: number;
   heads: Head[];
 }
 
@@ -141,9 +145,10 @@ export function networksOf(c: ResolvedConfig): { encoder: Network; decoder: Netw
   return {
     encoder: {
       part: "encoder", inputs: [{ name: "x", dim: D }, ...cond], concatInputs: cond.length > 0 && a.conditionAtInput, layers: mk(a.encoder, image),
+      output: image.length + a.encoder.length - 1,
       heads: [{ name: "z_mean", from: 0, to: L, activation: "identity", size: L }, { name: "z_logvar", from: L, to: 2 * L, activation: "identity", size: L }],
     },
-    decoder: { part: "decoder", inputs: [{ name: "z", dim: L }, ...cond], concatInputs: cond.length > 0, layers: mk(a.decoder, []), heads: decHeads },
+    decoder: { part: "decoder", inputs: [{ name: "z", dim: L }, ...cond], concatInputs: cond.length > 0, layers: mk(a.decoder, []), output: a.outputLayer, heads: decHeads },
   };
 }
 
@@ -474,8 +479,31 @@ const condition: LayerKind = {
   }),
 };
 
+/** A standalone activation: no parameters, the layout kept. Keras
+ *  Activation (the activation goes in its config, or, for leaky_relu, a
+ *  LeakyReLU after it); ONNX: the activation's op alone (added for every layer). */
+const activation: LayerKind = {
+  params: () => [],
+  torch: () => ({}),
+  torchOut: (_l, t) => t,
+  keras: { ...noWeights, layers: (_l, name) => [{ className: "Activation", name, config: { activation: "linear" } }] },
+  onnx: (_l, input) => ({ nodes: [], consts: [], output: input }),
+};
+
+/** Dropout, exported for inference: the identity. Keras Dropout with the
+ *  rate (identity in predict); PyTorch nn.Dropout(rate) (identity in eval);
+ *  ONNX: no node. */
+const dropout: LayerKind = {
+  params: () => [],
+  torch: (l) => ({ rate: l.settings.rate }),
+  torchOut: (_l, t) => t,
+  keras: { ...noWeights, layers: (l, name) => [{ className: "Dropout", name, config: { rate: l.settings.rate, noise_shape: null, seed: null } }] },
+  onnx: (_l, input) => ({ nodes: [], consts: [], output: input }),
+};
+
 export const KINDS: Record<KindName, LayerKind> = {
   dense, conv2d: convKind(false), conv2d_transpose: convKind(true), flatten: reshapeKind(true), reshape: reshapeKind(false), condition,
+  activation, dropout,
 };
 
 // ------------------------------------------------------------ activations

@@ -11,9 +11,11 @@
 // layer), then per layer the Keras layers of KINDS[kind].keras (Dense,
 // Conv2D / Conv2DTranspose with kernels as ours, ZeroPadding2D / Cropping2D
 // for explicit pads, Flatten, Reshape; weights named "encoder_0/kernel", …),
-// the layer's activation as its `activation` or, for leaky_relu, a LeakyReLU
-// layer after it (elu with α ≠ 1 is refused: tfjs-layers' ELU layer supports
-// α = 1 only). The output layer (the last with parameters) is split by
+// the layer's activation as its `activation` (Dense, Conv2D, Conv2DTranspose,
+// Activation), or, for leaky_relu or a Keras layer without an `activation`,
+// a LeakyReLU / Activation layer after it (elu with α ≠ 1 is refused:
+// tfjs-layers' ELU layer supports α = 1 only). The output layer
+// (Network.output, by the output-layer rule) is split by
 // columns (Dense) or filters (convolutions, then a Reshape to flat rows) into
 // one Keras layer per head (z_mean, z_logvar; x_mean with sigmoid for
 // Bernoulli means, x_log_sigma); with one head, reshapes after it end in a
@@ -32,6 +34,9 @@ import {
 import { f32FromBytes } from "./safetensors.js";
 
 const SHARD_BYTES = 4 * 1024 * 1024;
+
+/** Keras classes that take an `activation` in their config. */
+const KERAS_ACTIVATED = new Set(["Dense", "Conv2D", "Conv2DTranspose", "Activation"]);
 
 interface KerasLayerJSON {
   class_name: string;
@@ -68,18 +73,23 @@ function kerasNetwork(net: Network): { layers: KerasLayerJSON[]; parts: KerasPar
   };
   for (const i of net.inputs) add("InputLayer", i.name, { batch_input_shape: [null, i.dim], sparse: false }, []);
   let h = net.concatInputs ? add("Concatenate", `${net.part}_input`, { axis: -1 }, net.inputs.map((i) => i.name)) : net.inputs[0].name;
-  /** The Keras layers of one of ours (output channels [from, to)) after `input`. */
+  /** The Keras layers of one of ours (output channels [from, to)) after
+   *  `input`, with `activation` (a Keras activation string) on the layer
+   *  named `name` when its class takes one, else as an Activation layer
+   *  `${name}_${activation}` after them. */
   const emit = (l: NetLayer, name: string, from: number, to: number, activation: string, input: string): string => {
-    let x = input;
+    let x = input, placed = activation === "linear";
     for (const k of KINDS[l.kind].keras.layers(l, name, from, to)) {
-      x = add(k.className, k.name, k.name === name && KINDS[l.kind].params(l).length > 0 ? { ...k.config, activation } : k.config, [x, ...(k.also ?? [])]);
+      const here = k.name === name && KERAS_ACTIVATED.has(k.className);
+      x = add(k.className, k.name, here ? { ...k.config, activation } : k.config, [x, ...(k.also ?? [])]);
+      placed ||= here;
     }
+    if (!placed) x = add("Activation", `${name}_${activation}`, { activation }, [x]);
     if (KINDS[l.kind].params(l).length > 0) parts.push({ layer: l, prefix: name, from, to });
     return x;
   };
-  // the last layer with parameters is the output layer (linear); only
-  // reshapes may follow it, and the heads split it
-  const P = net.layers.map((l) => KINDS[l.kind].params(l).length > 0).lastIndexOf(true);
+  // the output layer is linear; only reshapes may follow it, and the heads split it
+  const P = net.output;
   const out = net.layers[P], tail = net.layers.slice(P + 1);
   if (out.activation !== "identity") throw new Error(`tfjs-layers: the output layer ${out.name} must be linear`);
   for (const l of net.layers.slice(0, P)) {
@@ -93,7 +103,19 @@ function kerasNetwork(net: Network): { layers: KerasLayerJSON[]; parts: KerasPar
   }
   const final = (tail.length ? tail[tail.length - 1] : out).outShape;
   const headAct = (hd: Network["heads"][number]) => hd.activation === "sigmoid" ? "sigmoid" : "linear";
-  if (net.heads.length === 1 && tail.length === 0 && final.length === 1) {
+  const splits = KINDS[out.kind].params(out).length > 0; // only a layer with weights can be cut into heads
+  if (!splits) {
+    // e.g. an activation or dropout layer as the output: its Keras layers, then
+    // flat rows and the head's activation in a layer named as the head
+    if (net.heads.length > 1) {
+      throw new ArgumentError(`vae: its output layer ${out.name} (${out.kind}) has no weights to split into ${net.heads.map((hd) => hd.name).join(" and ")} in TensorFlow.js layers; export it as safetensors or ONNX`);
+    }
+    const hd = net.heads[0];
+    let x = emit(out, kerasName(out), 0, 0, "linear", h);
+    for (const l of tail) x = emit(l, kerasName(l), 0, 0, "linear", x);
+    if (headAct(hd) === "linear") add("Reshape", hd.name, { target_shape: [hd.size] }, [x]);
+    else add("Activation", hd.name, { activation: headAct(hd) }, [final.length === 1 ? x : add("Reshape", `${hd.name}_flat`, { target_shape: [hd.size] }, [x])]);
+  } else if (net.heads.length === 1 && tail.length === 0 && final.length === 1) {
     emit(out, net.heads[0].name, 0, final[0], headAct(net.heads[0]), h);
   } else if (net.heads.length === 1) {
     // the output layer, its reshapes, and flat rows named as the head

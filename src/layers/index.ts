@@ -1,9 +1,11 @@
 // The table of layer kinds. To add a kind: write src/layers/<kind>.ts
 // exporting a LayerKind (kind.ts) and add it here; nothing else changes
 // (the planner, the arena and the training step ask the table).
+import { activation } from "./activation.js";
 import { condition } from "./condition.js";
 import { conv2d, conv2dTranspose } from "./conv.js";
 import { dense } from "./dense.js";
+import { dropout } from "./dropout.js";
 import { flatten } from "./flatten.js";
 import type { LayerKind } from "./kind.js";
 import { params } from "./params.js";
@@ -11,7 +13,7 @@ import { reshape } from "./reshape.js";
 
 /** Kinds a config may list, by their `type`. */
 export const LAYER_KINDS: Readonly<Record<string, LayerKind>> = Object.freeze({
-  dense, flatten, reshape, conv2d, conv2d_transpose: conv2dTranspose,
+  dense, flatten, reshape, conv2d, conv2d_transpose: conv2dTranspose, activation, dropout,
 });
 
 /** Kinds the architecture inserts itself (not listable). */
@@ -24,3 +26,5 @@ export function kindOf(name: string): LayerKind {
 }
 
 export type { LayerKind, LayerSpec, Layer, ParamSpec, Shape, StepContext } from "./kind.js";
+export type { ActivationLayerConfig } from "./activation.js";
+export type { DropoutLayerConfig } from "./dropout.js";

@@ -82,6 +82,12 @@ export interface StepContext {
   alpha: number;
   /** (B, conditionDim) condition rows, for the condition-joining layer. */
   condition: number;
+  /** The kernel (training) random stream's state (4 × u32), for kinds that
+   *  draw while training (dropout). */
+  rng: number;
+  /** A training forward (its backward follows) rather than inference:
+   *  dropout drops only then. */
+  train: boolean;
 }
 
 export interface LayerKind {

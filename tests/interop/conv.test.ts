@@ -36,6 +36,20 @@ const KERAS: VAEConfig = {
 };
 
 export const CONV_CONFIGS: Record<string, VAEConfig> = {
+  "flat gaussian, elu, conditional: activation and dropout layers, an activation layer as the output": {
+    inputDim: 9, latentDim: 2, conditionDim: 2, likelihood: "gaussian", activation: "elu",
+    encoder: [{ type: "dense", units: 7, activation: "identity" }, { type: "activation", activation: "tanh" }, { type: "dropout", rate: 0.4 }],
+    decoder: [{ type: "dense", units: 6 }, { type: "dropout", rate: 0.25 }, { type: "activation", activation: "softplus" }, { type: "dense", units: 9 }, { type: "activation" }],
+  },
+
+  "bernoulli 6×6×1: activation layers (leaky_relu, sigmoid) after identity convs, dropout on images and flat rows, a dropout layer as the output": {
+    inputShape: [6, 6, 1], latentDim: 2, activation: "leaky_relu", activationAlpha: 0.1,
+    encoder: [{ type: "conv2d", filters: 3, kernel: 3, stride: 2, padding: "same", activation: "identity" }, { type: "activation" }, { type: "dropout", rate: 0.5 },
+      { type: "flatten" }, { type: "dense", units: 5 }, { type: "dropout", rate: 0.1 }],
+    decoder: [{ type: "dense", units: 3 * 3 * 2 }, { type: "dropout", rate: 0.3 }, { type: "reshape", shape: [3, 3, 2] },
+      { type: "conv2d_transpose", filters: 2, kernel: 3, stride: 2, padding: "same", activation: "identity" }, { type: "activation", activation: "sigmoid" },
+      { type: "conv2d_transpose", filters: 1, kernel: 3, padding: "same" }, { type: "dropout", rate: 0.2 }],
+  },
   "the Keras VAE example (28×28×1, 32/64 filters), bernoulli": KERAS,
   "gaussian-learned 6×6×3 conditional: explicit pads, kernel 3×2 stride 2×1, output padding, per-layer tanh, 2·C-channel output, leaky_relu": {
     inputShape: [6, 6, 3], latentDim: 2, conditionDim: 2, likelihood: "gaussian-learned", activation: "leaky_relu", activationAlpha: 0.2,

@@ -336,6 +336,8 @@ export function torchModuleForward(config: VAEConfig, layers: TorchLayer[], get:
     } else if (l.kind === "conv2d_transpose") {
       const y = convTranspose2dNchw(img!, rows, get(`${l.name}.weight`), get(`${l.name}.bias`).data, l.stride![0], l.stride![1], l.output_padding![0], l.output_padding![1]);
       img = cropNchw(y, rows, 0, y.C, top, left, l.out[0], l.out[1]);
+    } else if (l.kind === "activation" || l.kind === "dropout") {
+      // the activation is applied below; dropout is the identity in eval
     } else if (l.out.length === 1) {
       if (img) { chw = { ...img }; flat = img.data; img = null; }
     } else {

@@ -130,7 +130,7 @@ describe("layer list errors name the entry and what was expected", () => {
     ["reshape size", { ...base, encoder: [{ type: "reshape", shape: [3, 3] }], decoder: [4] }, /config\.encoder\[0\]\.shape: expected a shape of 20 values/],
     ["decoder required", { ...base, encoder: [{ type: "flatten" }] }, /config\.decoder: expected a decoder layer list/],
     ["output layer activation", { ...base, encoder: [{ type: "flatten" }], decoder: [{ type: "dense", units: 20, activation: "sigmoid" }] }, /config\.decoder\[0\]\.activation: expected "identity" or nothing: this layer is the output layer/],
-    ["decoder ends in an image of another shape", { ...base, encoder: [{ type: "flatten" }], decoder: [{ type: "dense", units: 40 }, { type: "reshape", shape: [4, 5, 2] }] }, /config\.decoder \(its output.*\(4, 5, 1\)/],
+    ["decoder ends in an image of another shape", { ...base, encoder: [{ type: "flatten" }], decoder: [{ type: "dense", units: 40 }, { type: "reshape", shape: [4, 5, 2] }] }, /config\.decoder\[1\] \(its output.*\(4, 5, 1\)/],
     ["inputShape and inputDim disagree", { ...base, inputDim: 21, encoder: [4], decoder: [4] }, /config\.inputDim: expected 20/],
     ["inputShape of 2 axes", { inputShape: [4, 5], latentDim: 2 }, /config\.inputShape: expected \[D\] or NHWC/],
   ];

@@ -1,0 +1,33 @@
+// activation: a standalone activation, y = f(x), on any shape (e.g. after a
+// layer listed with activation "identity"). f is the layer's `activation`
+// (default: the config's). Kernels: assembly/activation.ts, split by ranges.
+import { fail } from "../validate.js";
+import type { Activation } from "../wasm.js";
+import { size, type LayerKind } from "./kind.js";
+
+export const activation: LayerKind = {
+  activates: true,
+  alias: false,
+  settings(e, at) {
+    for (const k of Object.keys(e)) fail(`${at}.${k}`, "no such setting of an activation layer (known: type, activation)");
+    return {};
+  },
+  outputShape: (inShape) => [...inShape],
+  params: () => [],
+  scratchBytes: () => 0,
+  forward(c, l, B) {
+    c.k.activation_forward(l.y, l.x, B * size(l.inShape), l.act, c.alpha);
+  },
+  // dx = dy ⊙ f'(y)
+  backward(c, l, B) {
+    if (l.dx !== 0) c.k.activation_backward(l.dx, l.dy, l.y, B * size(l.inShape), l.act, c.alpha);
+  },
+};
+
+/** { type: "activation" }: y = f(x) on any shape. */
+export interface ActivationLayerConfig {
+  /** A standalone activation (Keras Activation), any shape → the same shape. */
+  type: "activation";
+  /** f (default: the config's `activation`); "identity" as the output layer. */
+  activation?: Activation;
+}
