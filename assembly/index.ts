@@ -17,6 +17,11 @@ export { normal_logp_forward, normal_logp_backward } from "./prior";
 export { prior_mixture_logp_forward, prior_mixture_logp_backward } from "./prior-mixture";
 export { vamp_pseudo_forward, vamp_pseudo_backward } from "./prior-vamp";
 export { iwae_forward, iwae_backward, rows_scale } from "./iwae";
+// categorical latent (issue 18)
+export {
+  gumbel_from_uniform, categorical_sample_forward, categorical_sample_backward,
+  categorical_kl_forward, categorical_kl_backward, categorical_logq_forward,
+} from "./categorical";
 export { gaussian_cond_logp_forward, gaussian_cond_logp_backward, hierarchy_logp_combine } from "./hierarchy";
 export { kl_normal_forward, kl_normal_backward } from "./kl";
 export {

@@ -235,7 +235,11 @@ export function architectureKey(c: ResolvedConfig): string {
   const layers = [...a.encoder, ...a.decoder, ...levelLayers(a)].map((l) => [l.kind, l.name, l.inShape, l.outShape, l.settings, l.activation]);
   const key: unknown[] = [c.inputShape, layers, c.activationAlpha, c.likelihood, c.sigma, c.conditionDim];
   // the latent family and prior shape the weights too (N(0, I) Gaussian: the key of every earlier file)
-  if (c.latent.type !== "gaussian" || c.prior.type !== "normal") key.push(c.latent, c.prior);
+  if (c.latent.type !== "gaussian" || c.prior.type !== "normal") {
+    // issue 18: settings that only drive training (a temperature schedule) do not shape the weights
+    const skip = latentOf(c.latent.type).trainingSettings ?? [];
+    key.push(Object.fromEntries(Object.entries(c.latent).filter(([k]) => !skip.includes(k))), c.prior);
+  }
   return JSON.stringify(key);
 }
 

@@ -119,10 +119,12 @@ export interface VAEConfig {
   /** The training objective: { type: "elbo" } (default) or { type: "iwae",
    *  samples: k, gradient?: "iwae" | "dreg" } (README "Objectives"). */
   objective?: ObjectiveConfig;
-  /** The prior p(z): { type: "normal" } (default, N(0, I)), { type:
-   *  "mixture", components: K } or { type: "vamp", components: K }. */
+  /** The prior p(z): { type: "normal" } (N(0, I), the Gaussian's default),
+   *  { type: "mixture", components: K }, { type: "vamp", components: K }, or
+   *  { type: "uniform" } (the categorical latent's). */
   prior?: PriorConfig;
-  /** The latent family q(z|x): { type: "gaussian" } (default). */
+  /** The latent family q(z|x): { type: "gaussian" } (default) or
+   *  { type: "categorical", variables, classes, temperature?, straightThrough? }. */
   latent?: LatentConfig;
   /** Stochastic layers (README "Two stochastic layers"), from x upwards:
    *  entry i's `encoder` maps the level below (x for the first) to z_i,
@@ -187,13 +189,41 @@ export type PriorConfig = {
   type: "vamp";
   /** K, the number of pseudo-inputs (default 500). */
   components?: number;
+} | {
+  /** Uniform over the classes of each variable of a categorical latent
+   *  (its only prior, and its default). */
+  type: "uniform";
 };
 
 /** VAEConfig.latent: the family of q(z|x). */
-export type LatentConfig = {
-  /** A diagonal Gaussian (the encoder outputs μ and log σ²). */
-  type: "gaussian";
-};
+export type LatentConfig =
+  | {
+    /** A diagonal Gaussian (the encoder outputs μ and log σ²). */
+    type: "gaussian";
+  }
+  | {
+    /** `variables` categorical variables of `classes` classes each, trained
+     *  through the Gumbel-softmax relaxation (Jang et al. 2017); the code is
+     *  variables × classes wide (omit `latentDim`). README "Discrete latents". */
+    type: "categorical";
+    /** N, the number of categorical variables (an integer ≥ 1). */
+    variables: number;
+    /** K, the classes of each variable (an integer ≥ 2). */
+    classes: number;
+    /** τ = max(min, initial·exp(−rate·t)) at training step t (steps taken).
+     *  Defaults: initial 1, min 0.5 (or initial, if smaller), rate 3e-5. */
+    temperature?: {
+      /** τ0, the temperature at step 0 (in [0.001, 1000]; default 1). */
+      initial?: number;
+      /** τ_min, the floor (in [0.001, initial]; default 0.5, or initial if smaller). */
+      min?: number;
+      /** r, the decay rate per step (in [0, 1]; default 3e-5). */
+      rate?: number;
+    };
+    /** Forward the one-hot argmax, backward through the relaxed sample
+     *  (straight-through Gumbel-softmax). Default false. */
+    straightThrough?: boolean;
+  };
 
 /** A VAEConfig with every default filled in and every value checked
  *  (VAE.config; what a model file stores). */
@@ -276,9 +306,11 @@ export function resolveConfig(c: VAEConfig): ResolvedConfig {
     inputShape = [inputDim];
   }
   const objective = tableEntry("config.objective", c.objective, OBJECTIVES, "elbo") as ResolvedConfig["objective"];
-  const prior = tableEntry("config.prior", c.prior, PRIORS, "normal") as ResolvedConfig["prior"];
   const latent = tableEntry("config.latent", c.latent, LATENTS, "gaussian") as ResolvedConfig["latent"];
   const latentKind = LATENTS[latent.type];
+  // issue 18: the default prior is the latent family's first (gaussian: normal; categorical: uniform)
+  const prior = tableEntry("config.prior", c.prior, PRIORS, latentKind.priors[0]) as ResolvedConfig["prior"];
+  latentKind.checkObjective?.(objective, "config.objective");
   if (!latentKind.priors.includes(prior.type)) {
     fail("config.prior.type", `a prior the ${latent.type} latent pairs with (${latentKind.priors.map((p) => JSON.stringify(p)).join(", ")})`, prior.type);
   }

@@ -25,6 +25,12 @@ export class Inference {
     this.config = obj.config;
   }
 
+  /** issue 18: an ArgumentError naming `name` when the latent family refuses `key`. */
+  private refused(key: string, name: string, got: unknown): void {
+    const why = this.obj.latent.refuses?.[key];
+    if (why !== undefined) fail(name, why, got);
+  }
+
   /** Runs `fn(start, B)` over rows in chunks that fit the activations (with
    *  room for a learned prior's own encoder rows after them). */
   private chunks(rows: number, fn: (start: number, B: number) => void): void {
@@ -32,12 +38,20 @@ export class Inference {
     for (let start = 0; start < rows; start += cap) fn(start, Math.min(cap, rows - start));
   }
 
-  /** q(z|x): the mean and log-variance of each row. */
-  encode(x: Rows, options: { condition?: Rows } = {}): { mean: Float32Array; logvar: Float32Array } {
+  /** q(z|x): the mean and log-variance of each row (a categorical latent:
+   *  E[z] = the class probabilities, log Var[z], and `logits` = log π). */
+  encode(x: Rows, options: { condition?: Rows } = {}): { mean: Float32Array; logvar: Float32Array; logits?: Float32Array } {
     checkOptions("options", options, ["condition"]);
     const rows = checkRows(this.config, "x", x, this.config.inputDim, false);
     checkCondition(this.config, "condition", options.condition, rows);
     const L = this.config.latentDim;
+    const own = this.obj.latent.encodeRows; // issue 18: a latent family's own summary of q
+    if (own) {
+      const r = own(this.heads(x, options.condition, rows), rows, L, this.config.latent);
+      checkOutput("encode", "mean", r.mean); checkOutput("encode", "logvar", r.logvar);
+      if (r.logits) checkOutput("encode", "logits", r.logits);
+      return r;
+    }
     const mean = new Float32Array(rows * L), logvar = new Float32Array(rows * L);
     this.chunks(rows, (start, B) => {
       this.obj.loadRows(x, options.condition, B, start, null);
@@ -87,9 +101,10 @@ export class Inference {
       checkOptions("options", options, ["temperature", "condition"]);
       checkInt("n", n, 1, 1 << 24);
       const t = checkFinite("temperature", options.temperature ?? 1, { min: 0, max: TEMPERATURE_MAX, why: "so z = temperature·ε stays well inside float32" });
+      if (t !== 1) this.refused("sample.temperature", "temperature", t); // issue 18
       checkCondition(this.config, "condition", options.condition, n); // before drawing: a bad call leaves rng.eval untouched
       const z = this.obj.prior.sample(n, this.config.latentDim, this.config.prior, t, (out, kind) => this.draw(out, kind), () => this.net.readTensors(""),
-        () => this.priorHeads()!); // [priors]
+        () => this.priorHeads()!, this.config.latent); // [priors] heads of the prior's own rows; the latent's settings (a structured code)
       return this.decode(z, { condition: options.condition });
     });
   }
@@ -99,6 +114,13 @@ export class Inference {
     return this.net.keepStreams(() => {
       checkOptions("options", options, ["condition", "sample"]);
       const sample = checkBool("sample", options.sample, false);
+      const codeOf = this.obj.latent.codeOf; // issue 18: the family's mode or draw (categorical: one-hot)
+      if (codeOf) {
+        const rows = checkRows(this.config, "x", x, this.config.inputDim, false);
+        checkCondition(this.config, "condition", options.condition, rows);
+        const z = codeOf(this.heads(x, options.condition, rows), rows, this.config.latentDim, this.config.latent, sample ? (o, k) => this.draw(o, k) : null);
+        return this.decode(z, { condition: options.condition });
+      }
       const { mean, logvar } = this.encode(x, { condition: options.condition });
       if (sample) {
         const eps = new Float32Array(mean.length);
@@ -114,6 +136,7 @@ export class Inference {
   interpolate(xa: Rows, xb: Rows, steps: number, options: { spherical?: boolean; condition?: Rows } = {}): Float32Array {
     checkOptions("options", options, ["spherical", "condition"]);
     const spherical = checkBool("spherical", options.spherical, false);
+    if (spherical) this.refused("interpolate.spherical", "spherical", spherical); // issue 18
     const D = this.config.inputDim, L = this.config.latentDim;
     if (checkRows(this.config, "xa", xa, D, false) !== 1) fail("xa", `one row of ${D} values`, describe(xa));
     if (checkRows(this.config, "xb", xb, D, false) !== 1) fail("xb", `one row of ${D} values`, describe(xb));
@@ -241,7 +264,8 @@ export class Inference {
         this.obj.runLikelihood(B, false, 0);
         // Gaussian q with N(0, I): log p(z) − log q(z|x) in float64 from ε, z
         // and log σ² (the constants cancel); otherwise the modules' kernels
-        const exact = latent.closedKL?.(c.prior) === true;
+        // issue 18: the float64 path is the Gaussian's (a categorical latent's closed-form KL does not apply here)
+        const exact = this.config.latent.type === "gaussian" && latent.closedKL?.(c.prior) === true;
         if (!exact) { latent.logq(c, B, 1); prior.logp(c, B); }
         H = this.net.heap();
         const nll = p["nll"] >>> 2, lq = p["logq"] >>> 2, lp = p["logp"] >>> 2, eps = p["eps"] >>> 2, z = p["z"] >>> 2;
@@ -273,6 +297,7 @@ export class Inference {
   /** Fills the entries of x where mask is 0; the methods and options are
    *  described at VAE.impute (the methods: imputation.ts). */
   impute(x: Rows, mask: ArrayLike<number | boolean>, options: ImputeOptions = {}): Float32Array {
+    this.refused("impute", "impute", `latent ${JSON.stringify(this.config.latent.type)}`); // issue 18
     const normalPrior = this.obj.parts.c.prior.type === "normal";
     return impute({
       obj: this.obj, net: this.net, config: this.config,

@@ -277,7 +277,8 @@ export class VAE {
    * Loss and the gradient of every parameter on a batch, without updating.
    * `noise` (rows·S × the noise width) fixes ε; otherwise it is drawn from the training
    * stream. With stochastic layers (config.latents) it is [ε₁ (rows·S × L₁) |
-   * ε₂ (rows·S × L₂) | …], level after level, not interleaved per row.
+   * ε₂ (rows·S × L₂) | …], level after level, not interleaved per row. A categorical latent's noise is
+   * Gumbel(0, 1) noise, rows·S × variables·classes.
    * `estimator: "score"` gives the REINFORCE encoder gradient.
    */
   computeGradients(batch: Rows | BatchInput, options: {
@@ -365,12 +366,17 @@ export class VAE {
 
   // --------------------------------------------------------------- inference
 
-  /** q(z|x): the mean and log-variance of each row. */
+  /** q(z|x): the mean and log-variance of each row. With a categorical
+   *  latent (README "Discrete latents"): `mean` = E_q[z] = the class
+   *  probabilities π (rows × variables·classes), `logvar` = log Var_q[z] =
+   *  log π(1 − π) per coordinate of the one-hot code, and `logits` = log π. */
   encode(x: Rows, options: { condition?: Rows } = {}): {
-    /** Means μ (rows × latentDim). */
+    /** Means μ (rows × latentDim); a categorical latent: the class probabilities. */
     mean: Float32Array;
     /** Log-variances log σ² (rows × latentDim). */
     logvar: Float32Array;
+    /** A categorical latent only: log π, the normalized log-probabilities. */
+    logits?: Float32Array;
   } {
     return this.inf.encode(x, options);
   }
@@ -380,22 +386,29 @@ export class VAE {
     return this.inf.decode(z, options);
   }
 
-  /** n draws from the model: z ~ N(0, temperature²·I), then decode. */
+  /** n draws from the model: z ~ N(0, temperature²·I), then decode. With a
+   *  categorical latent z is one-hot, each variable's class uniform (the
+   *  prior); `temperature` must then be 1 or omitted. */
   sample(n: number, options: { temperature?: number; condition?: Rows } = {}): Float32Array {
     return this.inf.sample(n, options);
   }
 
-  /** decode(E[z|x]) for each row (or a sampled z with `sample: true`). */
+  /** decode(E[z|x]) for each row (or a sampled z with `sample: true`). With a
+   *  categorical latent: decode the mode of q (the one-hot argmax of each
+   *  variable), or with `sample: true` a one-hot draw from q. */
   reconstruct(x: Rows, options: { condition?: Rows; sample?: boolean } = {}): Float32Array {
     return this.inf.reconstruct(x, options);
   }
 
-  /** Decodes `steps` points from E[z|xa] to E[z|xb], linear or spherical. */
+  /** Decodes `steps` points from E[z|xa] to E[z|xb], linear or spherical
+   *  (a categorical latent: linear only, between the class probabilities). */
   interpolate(xa: Rows, xb: Rows, steps: number, options: { spherical?: boolean; condition?: Rows } = {}): Float32Array {
     return this.inf.interpolate(xa, xb, steps, options);
   }
 
-  /** Per-row ELBO = −(reconstruction + KL) with one (or `samples`) z ~ q(z|x). */
+  /** Per-row ELBO = −(reconstruction + KL) with one (or `samples`) z ~ q(z|x)
+   *  (a categorical latent: one-hot z drawn from q, the closed-form KL to
+   *  the uniform prior: the discrete model's ELBO, not the relaxed one). */
   elbo(x: Rows, options: { condition?: Rows; samples?: number } = {}): {
     /** −(reconstruction + kl) per row (nats). */
     elbo: Float32Array;
@@ -407,7 +420,10 @@ export class VAE {
     return this.inf.elbo(x, options);
   }
 
-  /** Importance-weighted estimate of log p(x) per row (Burda et al. 2015). */
+  /** Importance-weighted estimate of log p(x) per row (Burda et al. 2015).
+   *  With a categorical latent the bound is under the discrete posterior:
+   *  one-hot z ~ q(z|x), log w = log p(x|z) + log p(z) − log q(z|x), with
+   *  p(z) = K^−N. */
   logLikelihood(x: Rows, options: { samples?: number; condition?: Rows } = {}): Float64Array {
     return this.inf.logLikelihood(x, options);
   }

@@ -51,6 +51,7 @@ export class Objective {
     const c: LatentContext = {
       k: net.kernels.raw, get ptr() { return net.ptr; }, L: config.latentDim, latent: config.latent, prior: levels ? HIERARCHY_PRIOR : config.prior,
       priorRow: 0, likelihood: config.likelihood, inputDim: config.inputDim,
+      step: 0, training: false, // issue 18: set by forwardBackward
     };
     this.priorRows = net.arch.priorRows;
     const outW = net.dims.outputDim;
@@ -255,11 +256,25 @@ export class Objective {
 
   /** One full forward + backward of B loaded rows. ε is drawn from the
    *  training stream unless `noiseGiven` (already in "eps"). `step` is the
-   *  1-based step this is part of (for error messages). The arena must hold
+   *  1-based step this is part of (error messages; the latent modules get
+   *  step − 1, the steps taken before it). The arena must hold
    *  rowsFor(B) rows. */
   forwardBackward(B: number, beta: number, noiseGiven: boolean, out: StepResult, step: number,
                   scoreFunction: { baseline: boolean } | null = null,
                   c?: ArrayLike<number>, start = 0, perm: Uint32Array | null = null): StepResult {
+    // issue 18: the latent modules see the step (schedules) and that this is training
+    this.parts.c.step = step - 1;
+    this.parts.c.training = true;
+    try {
+      return this.trainingPass(B, beta, noiseGiven, out, step, scoreFunction, c, start, perm);
+    } finally {
+      this.parts.c.training = false;
+    }
+  }
+
+  private trainingPass(B: number, beta: number, noiseGiven: boolean, out: StepResult, step: number,
+                       scoreFunction: { baseline: boolean } | null, c: ArrayLike<number> | undefined,
+                       start: number, perm: Uint32Array | null): StepResult {
     const S = this.samples, o = this.objective, s = this.config.objective, parts = this.parts;
     this.net.ctx.train = true; // a training forward: dropout layers drop (layers/dropout.ts)
     try {

@@ -82,6 +82,13 @@ export interface RawExports {
   iwae_forward(loss: number, wts: number, nll: number, logp: number, logq: number, B: number, S: number, beta: number): void;
   iwae_backward(a: number, c: number, wts: number, n: number, beta: number, scale: number, dreg: number): void;
   rows_scale(y: number, coef: number, rows: number, D: number): void;
+  // categorical latent (assembly/categorical.ts)
+  gumbel_from_uniform(g: number, n: number): void;
+  categorical_sample_forward(z: number, h: number, eps: number, B: number, S: number, N: number, K: number, tau: number, hard: number): void;
+  categorical_sample_backward(dh: number, dz: number, h: number, eps: number, B: number, S: number, N: number, K: number, tau: number): void;
+  categorical_kl_forward(kl: number, h: number, B: number, N: number, K: number): void;
+  categorical_kl_backward(dh: number, h: number, B: number, N: number, K: number, w: number): void;
+  categorical_logq_forward(logq: number, h: number, z: number, B: number, S: number, N: number, K: number): void;
   gaussian_cond_logp_forward(logp: number, z: number, h: number, n: number, L: number): void;
   gaussian_cond_logp_backward(dz: number, dh: number, z: number, h: number, c: number, n: number, L: number): void;
   hierarchy_logp_combine(out: number, cond: number, logp: number, logq: number, n: number): void;
@@ -673,6 +680,54 @@ export class Kernels {
     checkInt("rows", rows, 0); checkInt("dim", D);
     this.span("y", y, rows * D); this.span("coef", coef, rows);
     this.raw.rows_scale(y, coef, rows, D);
+  }
+
+  // ---- categorical latent (assembly/categorical.ts): N variables × K classes, rows of N·K
+
+  /** In place: uniforms u (n) from rng_uniform → Gumbel(0, 1) noise −log(−log(u + 2⁻²⁵)). */
+  gumbelFromUniform(g: number, n: number): void {
+    checkInt("n", n, 0);
+    this.span("g", g, n);
+    this.raw.gumbel_from_uniform(g, n);
+  }
+
+  /** Writes z (B·S, N·K): softmax((l + g)/τ) per variable from logits h
+   *  (B, N·K) and Gumbel noise eps (B·S, N·K), or with `hard` the one-hot
+   *  argmax of l + g. */
+  categoricalSampleForward(a: { z: number; h: number; eps: number; batch: number; samples: number; variables: number; classes: number; tau: number; hard: boolean }): void {
+    const B = checkInt("batch", a.batch), S = checkInt("samples", a.samples), N = checkInt("variables", a.variables), K = checkInt("classes", a.classes);
+    finite("tau", a.tau); if (!(a.tau > 0)) fail("tau", "a finite number > 0", a.tau);
+    this.span("z", a.z, B * S * N * K); this.span("h", a.h, B * N * K); this.span("eps", a.eps, B * S * N * K);
+    this.raw.categorical_sample_forward(a.z, a.h, a.eps, B, S, N, K, a.tau, a.hard ? 1 : 0);
+  }
+
+  /** Adds to dh (B, N·K) the gradient through the relaxed sample from dz (B·S, N·K). */
+  categoricalSampleBackward(a: { dh: number; dz: number; h: number; eps: number; batch: number; samples: number; variables: number; classes: number; tau: number }): void {
+    const B = checkInt("batch", a.batch), S = checkInt("samples", a.samples), N = checkInt("variables", a.variables), K = checkInt("classes", a.classes);
+    finite("tau", a.tau); if (!(a.tau > 0)) fail("tau", "a finite number > 0", a.tau);
+    this.span("dh", a.dh, B * N * K); this.span("dz", a.dz, B * S * N * K); this.span("h", a.h, B * N * K); this.span("eps", a.eps, B * S * N * K);
+    this.raw.categorical_sample_backward(a.dh, a.dz, a.h, a.eps, B, S, N, K, a.tau);
+  }
+
+  /** Writes kl (B) = Σ_n Σ_k q_nk·(log q_nk + log K), q = softmax of each variable's logits in h (B, N·K). */
+  categoricalKlForward(kl: number, h: number, B: number, N: number, K: number): void {
+    checkInt("batch", B); checkInt("variables", N); checkInt("classes", K);
+    this.span("kl", kl, B); this.span("h", h, B * N * K);
+    this.raw.categorical_kl_forward(kl, h, B, N, K);
+  }
+
+  /** Writes dh (B, N·K) = w·∂KL/∂h = w·q·(log q − Σ q log q) per variable. */
+  categoricalKlBackward(dh: number, h: number, B: number, N: number, K: number, w: number): void {
+    checkInt("batch", B); checkInt("variables", N); checkInt("classes", K); finite("w", w);
+    this.span("dh", dh, B * N * K); this.span("h", h, B * N * K);
+    this.raw.categorical_kl_backward(dh, h, B, N, K, w);
+  }
+
+  /** Writes logq (B·S) = Σ z·log softmax(l) for codes z (B·S, N·K) and logits h (B, N·K). */
+  categoricalLogqForward(logq: number, h: number, z: number, B: number, S: number, N: number, K: number): void {
+    checkInt("batch", B); checkInt("samples", S); checkInt("variables", N); checkInt("classes", K);
+    this.span("logq", logq, B * S); this.span("h", h, B * N * K); this.span("z", z, B * S * N * K);
+    this.raw.categorical_logq_forward(logq, h, z, B, S, N, K);
   }
 
   /** Writes logp (n) = log N(z; μ, diag e^v) for z (n, L) and h (n, 2L) rows [μ | v]. */

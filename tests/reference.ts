@@ -555,6 +555,60 @@ export function mixtureLogpRef(z: ArrayLike<number>, means: ArrayLike<number>, l
   return { logp, resp };
 }
 
+// ---- categorical latent (issue 18): N variables × K classes per row, float64
+
+/** Gumbel(0, 1) from a uniform on [0, 1) in steps of 2⁻²⁴, shifted to the bin centre. */
+export function gumbelRef(u: number): number {
+  return -Math.log(-Math.log(u + 2 ** -25));
+}
+
+/** log softmax of one variable's logits l[o .. o+K). */
+function logSoftmaxRef(l: ArrayLike<number>, o: number, K: number): number[] {
+  let m = -Infinity;
+  for (let k = 0; k < K; k++) m = Math.max(m, l[o + k]);
+  let s = 0;
+  for (let k = 0; k < K; k++) s += Math.exp(l[o + k] - m);
+  const lse = m + Math.log(s);
+  return Array.from({ length: K }, (_, k) => l[o + k] - lse);
+}
+
+/** Gumbel-softmax samples (B·S, N·K): softmax((l + g)/τ) per variable, or
+ *  with `hard` the one-hot argmax of l + g; h (B, N·K), g (B·S, N·K). */
+export function gumbelSoftmaxRef(h: ArrayLike<number>, g: ArrayLike<number>, B: number, S: number, N: number, K: number,
+                                 tau: number, hard = false): Float64Array {
+  const W = N * K, z = new Float64Array(B * S * W);
+  for (let b = 0; b < B; b++) for (let s = 0; s < S; s++) {
+    const r = b * S + s;
+    for (let n = 0; n < N; n++) {
+      const a = Array.from({ length: K }, (_, k) => (h[b * W + n * K + k] + g[r * W + n * K + k]) / tau);
+      if (hard) { z[r * W + n * K + a.indexOf(Math.max(...a))] = 1; continue; }
+      const ls = logSoftmaxRef(a, 0, K);
+      for (let k = 0; k < K; k++) z[r * W + n * K + k] = Math.exp(ls[k]);
+    }
+  }
+  return z;
+}
+
+/** KL(q ‖ uniform) per row: Σ_n Σ_k q_nk·(log q_nk + log K), q = softmax of h's (B, N·K) variables. */
+export function categoricalKlRef(h: ArrayLike<number>, B: number, N: number, K: number): Float64Array {
+  const out = new Float64Array(B);
+  for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) {
+    const lq = logSoftmaxRef(h, b * N * K + n * K, K);
+    for (let k = 0; k < K; k++) out[b] += Math.exp(lq[k]) * (lq[k] + Math.log(K));
+  }
+  return out;
+}
+
+/** Σ_n Σ_k z_nk·log q_nk per sample row, z (B·S, N·K), h (B, N·K). */
+export function categoricalLogqRef(h: ArrayLike<number>, z: ArrayLike<number>, B: number, S: number, N: number, K: number): Float64Array {
+  const W = N * K, out = new Float64Array(B * S);
+  for (let b = 0; b < B; b++) for (let n = 0; n < N; n++) {
+    const lq = logSoftmaxRef(h, b * W + n * K, K);
+    for (let s = 0; s < S; s++) for (let k = 0; k < K; k++) out[b * S + s] += z[(b * S + s) * W + n * K + k] * lq[k];
+  }
+  return out;
+}
+
 /** log N(z_r; μ_r, diag e^{v_r}) per row for z (n, L), h (n, 2L) = [μ | v]
  *  (the conditional prior of a stochastic layer, assembly/hierarchy.ts). */
 export function condLogpRef(z: ArrayLike<number>, h: ArrayLike<number>, n: number, L: number): Float64Array {

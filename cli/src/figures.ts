@@ -106,6 +106,15 @@ function chunk<T>(a: T[], n: number): T[][] {
  *  or every image draws `label`. */
 export async function samplesFigure(ctx: FigureContext, o: { n?: number; cols?: number; temperature?: number; seed?: number; label?: number } = {}): Promise<GridFigure> {
   const n = o.n ?? 64, cols = o.cols ?? 8, L = ctx.vae.config.latentDim;
+  if (ctx.vae.config.latent.type !== "gaussian") {
+    // issue 18: a non-Gaussian code is drawn by the model's prior (categorical: one-hot,
+    // from the model's evaluation stream; a temperature other than 1 is refused by name)
+    const classes = Array.from({ length: n }, (_, i) => o.label ?? Math.floor(i / cols) % Math.max(1, ctx.classes));
+    const x = ctx.vae.sample(n, { condition: classRows(ctx, classes), ...(o.temperature !== undefined && o.temperature !== 1 ? { temperature: o.temperature } : {}) });
+    const cells = chunk(split(x, ctx.data.dim), cols);
+    const rowLabels = ctx.classes > 0 && o.label === undefined ? cells.map((_, r) => `class ${(r % ctx.classes)}`) : undefined;
+    return grid(ctx, cells, { title: `${n} samples from the prior`, subtitle: `decoder means at one-hot codes with uniform classes (${ctx.vae.config.latent.type} latent)`, rowLabels });
+  }
   const seed = o.seed ?? 0, t = o.temperature ?? 1;
   const z = seededNormals(n * L, seed);
   for (let i = 0; i < z.length; i++) z[i] *= t;

@@ -111,6 +111,8 @@ export interface Network {
  *  model starts with a reshape "encoder.image" of the flat rows (x is always
  *  (rows, H·W·C)); the heads split the final output. */
 export function networksOf(c: ResolvedConfig): { encoder: Network; decoder: Network } {
+  // issue 18: the formats' encoder outputs are [z_mean, z_logvar]; a categorical head (logits) is not covered yet
+  if (c.latent.type !== "gaussian") throw new ArgumentError(`model: expected a model with a Gaussian latent (the interchange formats write the encoder's outputs as z_mean and z_logvar; a ${c.latent.type} latent's head is not covered), got a ${c.latent.type} latent`);
   const a = layerListsOf(c);
   const cond = c.conditionDim > 0 ? [{ name: "c", dim: c.conditionDim }] : [];
   const L = c.latentDim, D = c.inputDim;

@@ -9,13 +9,15 @@ import { gaussian } from "./latent-gaussian.js";
 import { mixture } from "./prior-mixture.js";
 import { normal } from "./prior-normal.js";
 import { vamp } from "./prior-vamp.js";
+import { categorical } from "./latent-categorical.js"; // issue 18
+import { uniform } from "./prior-uniform.js"; // issue 18
 
 /** Objectives a config may name (`objective.type`). */
 export const OBJECTIVES: Readonly<Record<string, ObjectiveKind>> = Object.freeze({ elbo, iwae });
 /** Priors a config may name (`prior.type`). */
-export const PRIORS: Readonly<Record<string, PriorKind>> = Object.freeze({ normal, mixture, vamp });
+export const PRIORS: Readonly<Record<string, PriorKind>> = Object.freeze({ normal, mixture, vamp, uniform });
 /** Latent families a config may name (`latent.type`). */
-export const LATENTS: Readonly<Record<string, LatentKind>> = Object.freeze({ gaussian });
+export const LATENTS: Readonly<Record<string, LatentKind>> = Object.freeze({ gaussian, categorical });
 
 function entryOf<T>(table: Readonly<Record<string, T>>, name: string, what: string): T {
   const k = Object.prototype.hasOwnProperty.call(table, name) ? table[name] : undefined;

@@ -36,6 +36,13 @@ export interface LatentContext {
   likelihood?: string;
   /** Values per encoder input row. */
   inputDim?: number;
+  // ---- categorical latent (issue 18): generic step hooks
+  /** Training steps taken before this one (0-based; the model's `steps`):
+   *  drives schedules such as the Gumbel-softmax temperature. */
+  step: number;
+  /** True inside a training step (forwardBackward); false in inference, where
+   *  a relaxed latent samples its exact (discrete) posterior instead. */
+  training: boolean;
 }
 
 /** A latent family: q(z|x) from the encoder's head and how z is sampled. */
@@ -68,6 +75,22 @@ export interface LatentKind {
   kl?(c: LatentContext, B: number): void;
   /** Writes dh = w·∂KL/∂h (only when closedKL(prior)). */
   klBackward?(c: LatentContext, B: number, w: number): void;
+  // ---- categorical latent (issue 18): generic optional hooks
+  /** Throws an ArgumentError (naming `at`) for an objective it cannot train with. */
+  checkObjective?(objective: Settings, at: string): void;
+  /** encode's result from the head rows h (rows × headWidth); absent: the
+   *  Gaussian split [μ | log σ²]. */
+  encodeRows?(h: Float32Array, rows: number, L: number, s: Settings): { mean: Float32Array; logvar: Float32Array; logits?: Float32Array };
+  /** A code per row from the head rows: the posterior's mode (draw null) or
+   *  one draw z ~ q(z|x); absent: the Gaussian's μ or μ + σ·ε. */
+  codeOf?(h: Float32Array, rows: number, L: number, s: Settings, draw: Draw | null): Float32Array;
+  /** Settings that only drive training (not the weights' meaning): a model
+   *  may load a file that differs in them (VAE.load keeps its own). */
+  trainingSettings?: readonly string[];
+  /** Public methods or options it does not support: key ("impute",
+   *  "interpolate.spherical", "sample.temperature") → what is expected
+   *  instead and why (the text of the ArgumentError). */
+  refuses?: Readonly<Record<string, string>>;
 }
 
 /** A prior p(z). */
@@ -91,7 +114,7 @@ export interface PriorKind {
    *  `priorHeads` runs the encoder on the prior's own rows (encoderRows) and
    *  returns their head rows (encoderRows × headWidth). */
   sample(n: number, L: number, s: Settings, temperature: number, draw: Draw, weights: () => Record<string, Float32Array>,
-         priorHeads?: () => Float32Array): Float32Array;
+         priorHeads?: () => Float32Array, latent?: Settings): Float32Array; // latent: the latent family's settings (a structured code's shape)
   // ---- hooks of learned priors (all optional; N(0, I) has none)
   /** Per-row arena buffers it needs, [name, floats per row] (rows: the
    *  arena's, ≥ B·S sample rows): e.g. the responsibilities (K per row). */

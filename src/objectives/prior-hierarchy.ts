@@ -58,7 +58,7 @@ function levelPrior(net: LevelNetwork, sizes: readonly number[], i: number, top:
   const sub = (c: LatentContext, rows: number): LatentContext => {
     const P = net.ptr, e = head(lv().enc);
     return {
-      k: c.k, L, latent: GAUSSIAN, prior: aboveSettings,
+      k: c.k, L, latent: GAUSSIAN, prior: aboveSettings, step: c.step, training: c.training, // issue 18
       ptr: {
         h: e.y, dh: e.dy, eps: P["eps"] + 4 * rows * before, z: P[`${name}.z`], dz: P[`${name}.dz`],
         logq: P[`${name}.logq`], logp: P[`${name}.logp`], "coef.c": c.ptr["coef.c"],

@@ -1,0 +1,38 @@
+// The uniform prior over a categorical code (issue 18): each of the latent's
+// N variables takes each of its K classes with probability 1/K, so
+//   log p(z) = −N·log K   for every one-hot code z,
+// and its gradient is 0. The KL of a categorical q to it is in closed form
+// (latent-categorical.ts, assembly/categorical.ts). Pairs with the
+// categorical latent only (the shape is the latent's: variables × classes).
+import { checkOptions } from "../validate.js";
+import type { PriorKind, Settings } from "./kinds.js";
+
+function shape(latent: Settings | undefined): { N: number; K: number } {
+  if (!latent || typeof latent.variables !== "number" || typeof latent.classes !== "number") {
+    throw new Error("wasm-vae: the uniform prior needs the categorical latent's variables and classes (a bug: please report it)");
+  }
+  return { N: latent.variables, K: latent.classes };
+}
+
+export const uniform: PriorKind = {
+  settings(entry, at) {
+    checkOptions(at, entry, []);
+    return {};
+  },
+  params: () => [],
+  logp(c, n) {
+    const { N, K } = shape(c.latent);
+    c.k.fill(c.ptr["logp"], n, -N * Math.log(K));
+  },
+  logpBackward() {
+    // ∂log p/∂z = 0: nothing to add to dz
+  },
+  /** n one-hot codes, each variable's class uniform: ⌊u·K⌋, u ~ U[0, 1). */
+  sample(n, L, _s, _temperature, draw, _weights, _priorHeads, latent) {
+    const { N, K } = shape(latent);
+    const u = new Float32Array(n * N), z = new Float32Array(n * L);
+    draw(u, "uniform");
+    for (let r = 0; r < n; r++) for (let v = 0; v < N; v++) z[r * L + v * K + Math.floor(u[r * N + v] * K)] = 1;
+    return z;
+  },
+};
