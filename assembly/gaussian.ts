@@ -6,37 +6,16 @@
 //   dlogvar += ½·dz·ε·exp(½·logvar)
 // Not here: drawing ε (rng.ts), the KL term (kl.ts).
 
-/** Writes z (B, L) from h (B, 2L) and eps (B, L). */
+/** Writes z (B, L) from h (B, 2L) and eps (B, L): the one-sample case of
+ *  gaussian_sample_k_forward. */
 export function gaussian_sample_forward(z: usize, h: usize, eps: usize, B: i32, L: i32): void {
-  for (let b = 0; b < B; b++) {
-    const hr = h + ((<usize>b * 2 * L) << 2);
-    const zr = z + ((<usize>b * L) << 2);
-    const er = eps + ((<usize>b * L) << 2);
-    for (let j = 0; j < L; j++) {
-      const o = <usize>j << 2;
-      const mu = load<f32>(hr + o);
-      const lv = load<f32>(hr + o + (<usize>L << 2));
-      store<f32>(zr + o, mu + Mathf.exp(0.5 * lv) * load<f32>(er + o));
-    }
-  }
+  gaussian_sample_k_forward(z, h, eps, B, 1, L);
 }
 
-/** Accumulates dh (B, 2L) from dz (B, L), given h (B, 2L) and eps (B, L). */
+/** Accumulates dh (B, 2L) from dz (B, L), given h (B, 2L) and eps (B, L):
+ *  the one-sample case of gaussian_sample_k_backward. */
 export function gaussian_sample_backward(dh: usize, dz: usize, h: usize, eps: usize, B: i32, L: i32): void {
-  for (let b = 0; b < B; b++) {
-    const hr = h + ((<usize>b * 2 * L) << 2);
-    const dhr = dh + ((<usize>b * 2 * L) << 2);
-    const dzr = dz + ((<usize>b * L) << 2);
-    const er = eps + ((<usize>b * L) << 2);
-    const lvo = <usize>L << 2;
-    for (let j = 0; j < L; j++) {
-      const o = <usize>j << 2;
-      const g = load<f32>(dzr + o);
-      const lv = load<f32>(hr + o + lvo);
-      store<f32>(dhr + o, load<f32>(dhr + o) + g);
-      store<f32>(dhr + o + lvo, load<f32>(dhr + o + lvo) + 0.5 * g * load<f32>(er + o) * Mathf.exp(0.5 * lv));
-    }
-  }
+  gaussian_sample_k_backward(dh, dz, h, eps, B, 1, L);
 }
 
 // ---- S samples per row (importance weighting, sampled KL terms).

@@ -132,8 +132,7 @@ export class Objective {
     const H = this.net.heap(), D = this.config.inputDim;
     const src = this.net.ptr["x.target"] >>> 2, dst = this.net.ptr["x.rep"] >>> 2;
     for (let b = 0; b < B; b++) {
-      const row = H.subarray(src + b * D, src + (b + 1) * D);
-      for (let s = 0; s < S; s++) H.set(row, dst + (b * S + s) * D);
+      for (let s = 0; s < S; s++) H.copyWithin(dst + (b * S + s) * D, src + b * D, src + (b + 1) * D); // no view per row
     }
     this.stepTarget = "x.rep";
   }

@@ -19,13 +19,11 @@ export const gaussian: LatentKind = {
   },
   sample(c, B, S) {
     const p = c.ptr;
-    if (S === 1) c.k.gaussian_sample_forward(p["z"], p["h"], p["eps"], B, c.L);
-    else c.k.gaussian_sample_k_forward(p["z"], p["h"], p["eps"], B, S, c.L);
+    c.k.gaussian_sample_k_forward(p["z"], p["h"], p["eps"], B, S, c.L);
   },
   sampleBackward(c, B, S) {
     const p = c.ptr;
-    if (S === 1) c.k.gaussian_sample_backward(p["dh"], p["dz"], p["h"], p["eps"], B, c.L);
-    else c.k.gaussian_sample_k_backward(p["dh"], p["dz"], p["h"], p["eps"], B, S, c.L);
+    c.k.gaussian_sample_k_backward(p["dh"], p["dz"], p["h"], p["eps"], B, S, c.L);
   },
   logq(c, B, S) {
     const p = c.ptr;
