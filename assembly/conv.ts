@@ -28,7 +28,7 @@
 // conv2d_transpose Cout = 1) the GEMMs would be thin (kh·kw wide): those
 // shapes take the direct conv1_* kernels below instead, over the whole batch.
 // Threads: the GEMMs split by tiles, im2col by patch rows, col2im by image rows.
-// Not here: dilation, groups; shapes, pads and "same" (src/conv-shape.ts).
+// Not here: dilation, groups; shapes, pads and "same" (src/kernels/conv-shape.ts).
 import { gemm, gemm_act, gemm_pair, gemm_scratch_bytes, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
 import { ACT_IDENTITY, activation_backward_bias, activation_forward, activationForwardRange } from "./activation";
 import { addInto } from "./vector";

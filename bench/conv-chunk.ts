@@ -2,7 +2,7 @@
 // against the step time and the fork-joins of a threaded step. Writes bench/results/conv-chunk.md.
 import { presetLayers } from "../cli/src/presets.js";
 import { loadMnist, VAE } from "../src/index.js";
-import type { ThreadPool } from "../src/pool.js";
+import type { ThreadPool } from "../src/threads/pool.js";
 import { setChunkFloats } from "../src/layers/conv.js";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";

@@ -24,11 +24,11 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { loadKernels, type Build, type Kernels } from "../src/wasm.js";
+import { loadKernels, type Build, type Kernels } from "../src/kernels/wasm.js";
 import {
   convChunkImages, convFlops, convGeometry, convParamShapes, convScratchBytes,
   type ConvGeometry, type ConvKind, type ConvSettings,
-} from "../src/conv-shape.js";
+} from "../src/kernels/conv-shape.js";
 import { conv2dRef, conv2dTransposeRef, randomArray } from "../tests/reference.js";
 import { describeMachine, flag, machine, mdTable, relError, ROOT, timeMedian, useBackend } from "./common.js";
 

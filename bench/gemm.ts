@@ -9,7 +9,7 @@
 //
 //   npm run bench:gemm [-- --max-time 2] [-- --no-peer]
 import * as tf from "@tensorflow/tfjs-core";
-import { loadKernels, type Build, type Kernels } from "../src/wasm.js";
+import { loadKernels, type Build, type Kernels } from "../src/kernels/wasm.js";
 import { gemmRef, randomArray } from "../tests/reference.js";
 import Benchmark from "benchmark";
 import { writeFileSync } from "node:fs";

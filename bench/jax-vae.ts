@@ -1,7 +1,7 @@
 // The same MLP VAE in jax-js (@jax-js/jax, wasm backend), the way a JAX user
 // writes it: the loss as a function of a parameter tree, valueAndGrad, and
 // one jit-compiled training step (loss, gradients and the Adam update fused
-// into one compiled graph). The loss is model.ts's: Bernoulli NLL on logits
+// into one compiled graph). The loss is src/vae.ts's: Bernoulli NLL on logits
 // summed over pixels, max(l, 0) − l·x + log1p(e^−|l|), plus the closed-form KL,
 // batch mean, with ε given. Adam is PyTorch's (bias-corrected, ε outside the
 // square root). Weights come from VAE.getWeights() ((in, out) row-major).

@@ -13,7 +13,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadMnist, VAE, type Build, type VAEConfig } from "../src/index.js";
-import { loadKernels } from "../src/wasm.js";
+import { loadKernels } from "../src/kernels/wasm.js";
 import { mixtureLogpRef, randomArray } from "../tests/reference.js";
 import { describeMachine, flag, machine, mdTable, median, ROOT } from "./common.js";
 

@@ -17,7 +17,7 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { presetLayers } from "../cli/src/presets.js";
 import { loadMnist, VAE } from "../src/index.js";
-import { loadKernels } from "../src/wasm.js";
+import { loadKernels } from "../src/kernels/wasm.js";
 import { describeMachine, flag, machine, mdTable, median, ROOT } from "./common.js";
 
 const STEPS = Number(flag("steps") ?? 60);

@@ -1,6 +1,6 @@
 // The same VAE written in TensorFlow.js (tfjs-core 4.22), the way a tfjs
 // user would write it, for the benchmarks in bench/run.ts: the loss of
-// model.ts (Bernoulli NLL on logits summed over pixels + closed-form KL,
+// src/vae.ts (Bernoulli NLL on logits summed over pixels + closed-form KL,
 // batch mean), gradients from the tape (optimizer.minimize /
 // tf.variableGrads), tf.train.adam, everything inside tf.tidy.
 //

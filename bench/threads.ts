@@ -15,8 +15,8 @@ import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import { loadMnist, VAE, type Build, type VAEConfig } from "../src/index.js";
-import type { ThreadPool } from "../src/pool.js";
-import { DEFAULT_MIN_WORK, DEFAULT_SPIN } from "../src/threads.js";
+import type { ThreadPool } from "../src/threads/pool.js";
+import { DEFAULT_MIN_WORK, DEFAULT_SPIN } from "../src/threads/threads.js";
 import { describeMachine, flag, machine, mdTable, median, ROOT } from "./common.js";
 
 const quick = flag("quick") === true;

@@ -19,11 +19,11 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { presetLayers, type Arch } from "../cli/src/presets.js";
-import { convFlops, type ConvGeometry } from "../src/conv-shape.js";
-import { architectureOf } from "../src/architecture.js";
-import { resolveConfig } from "../src/config.js";
+import { convFlops, type ConvGeometry } from "../src/kernels/conv-shape.js";
+import { architectureOf } from "../src/model/architecture.js";
+import { resolveConfig } from "../src/model/config.js";
 import { loadMnist, VAE, type Build, type VAEConfig } from "../src/index.js";
-import type { RawExports } from "../src/wasm.js";
+import type { RawExports } from "../src/kernels/wasm.js";
 import { describeMachine, flag, machine, mdTable, median, ROOT } from "./common.js";
 
 const BATCH = 128;

@@ -19,7 +19,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadKernels, loadMnist, VAE, type Build, type VAEConfig } from "../src/index.js";
-import type { RawExports } from "../src/wasm.js";
+import type { RawExports } from "../src/kernels/wasm.js";
 import { mainArch } from "./train-arch.js";
 import { describeMachine, flag, fmtNum, machine, mdTable, median, ROOT, type Machine } from "./common.js";
 
@@ -296,7 +296,7 @@ function report(m: Machine, speeds: SpeedResult[], qs: QualityResult[], qFresh: 
   L.push(mdTable(["measure", "wall median", "wall p10 / p90 (step); per step (epoch)", "CPU", "target", "wall result", "CPU result"], rows, ["l", "r", "r", "r", "r", "l", "l"]), "");
   L.push("## Where a step goes", "");
   L.push("CPU time (ms), measured in interleaved rounds: one real `trainStep` with every kernel call timed in place, then each of the step's 11 GEMMs once, " +
-    "directly through `loadKernels` (src/wasm.ts) at the same shape and init, so the machine's other load hits all parts alike. " +
+    "directly through `loadKernels` (src/kernels/wasm.ts) at the same shape and init, so the machine's other load hits all parts alike. " +
     "Each row is a median over the rounds, so the rows need not add up exactly to the step. " +
     "Dense elementwise = the in-step dense_forward/dense_backward calls minus the direct GEMMs of the same round; " +
     "host JS = step − all kernel calls of that step (it includes the timing wrappers, about 0.1 ms).", "");

@@ -9,7 +9,7 @@
 // Imports only light, dependency-free modules of the package's dist/ (the page
 // side of the worker helper and the IDX reader); the wasm is inlined in the
 // worker bundle.
-import { WorkerTrainer } from "../dist/worker.js";
+import { WorkerTrainer } from "../dist/worker/worker.js";
 import { parseIdx } from "../dist/data/idx.js";
 import { LABEL_COLORS, drawDigit, drawGrid, drawLines, drawScatter, inkBeyond, inkFraction, latentMap, setImageShape } from "./draw.js";
 import { entriesFromDrop, entriesFromInput, holdOut, pick, readImages } from "./images.js";

@@ -31,7 +31,7 @@ const out = resolve(outArg >= 0 ? args[outArg + 1] : join(root, "demo-dist"));
 const ifStale = args.includes("--if-stale");
 
 const PAGE = ["index.html", "main.js", "draw.js", "images.js", "demo.css"];
-const ENTRIES = ["worker.js", "data/idx.js"];                 // what demo/main.js imports from dist/
+const ENTRIES = ["worker/worker.js", "data/idx.js"];                 // what demo/main.js imports from dist/
 const WORKER = "browser/wasm-vae-worker.js";
 const MNIST = ["train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"];
 const HEADERS = `# Cross-origin isolation (SharedArrayBuffer, threads) for Netlify and Cloudflare Pages.

@@ -5,14 +5,14 @@
 // map and no bundler. scripts/build-browser.mjs builds it with esbuild, which
 // defines __WASM_VAE_INLINE__; compiled by tsc without that define (dist/browser.js)
 // it behaves like index.ts and fetches the wasm next to the package.
-import { setDefaultWasm, type Variant } from "./wasm.js";
+import { setDefaultWasm, type Variant } from "./kernels/wasm.js";
 
 export * from "./index.js";
-export { setDefaultWasm } from "./wasm.js";
-export { WorkerTrainer, WorkerError } from "./worker.js";
-export type { WorkerLike, WorkerLoadOptions, WorkerFitOptions, ModelInfo, DataRef, TrainerEvents } from "./worker.js";
-export { serveTrainer } from "./worker-host.js";
-export type { PortLike } from "./worker-host.js";
+export { setDefaultWasm } from "./kernels/wasm.js";
+export { WorkerTrainer, WorkerError } from "./worker/worker.js";
+export type { WorkerLike, WorkerLoadOptions, WorkerFitOptions, ModelInfo, DataRef, TrainerEvents } from "./worker/worker.js";
+export { serveTrainer } from "./worker/host.js";
+export type { PortLike } from "./worker/host.js";
 
 declare const __WASM_VAE_INLINE__: Record<Variant, string> | undefined;
 

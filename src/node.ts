@@ -1,10 +1,10 @@
 // Node-only helpers (kept out of the browser entry): atomic file writes and
 // model files on disk.
 import { readFile } from "node:fs/promises";
-import { checkPath, writeFileAtomic } from "./atomic-file.js";
-import { VAE } from "./model.js";
-import type { LoadOptions } from "./wasm.js";
-import { fail } from "./validate.js";
+import { checkPath, writeFileAtomic } from "./persistence/atomic-file.js";
+import { VAE } from "./vae.js";
+import type { LoadOptions } from "./kernels/wasm.js";
+import { fail } from "./base/validate.js";
 
 export { readInteropFiles, writeInteropFiles, type InteropFiles } from "./interop/files-node.js";
 export { writeFileAtomic };

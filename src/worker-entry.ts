@@ -5,7 +5,7 @@
 //   node:    new WorkerTrainer(new Worker(new URL("./worker-entry.js", import.meta.url)))
 // A custom worker script does the same in two lines with serveTrainer.
 import { installInlinedWasm } from "./browser.js";
-import { serveTrainer, type PortLike } from "./worker-host.js";
+import { serveTrainer, type PortLike } from "./worker/host.js";
 
 installInlinedWasm();
 const inWebWorker = typeof (globalThis as { WorkerGlobalScope?: unknown }).WorkerGlobalScope !== "undefined";

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { IdxFormatError, loadIdxPair, pairFromIdx, parseIdx, readIdxFile } from "../src/data/idx.js";
 import { loadMnist, mnistFilePaths, parseMnist, type Mnist } from "../src/data/mnist.js";
-import { ArgumentError } from "../src/validate.js";
+import { ArgumentError } from "../src/base/validate.js";
 
 /** Builds an IDX file: 0 0 code ndims, big-endian u32 dims, then payload. */
 function idx(code: number, dims: number[], payload: ArrayLike<number> = []): Uint8Array {

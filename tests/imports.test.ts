@@ -49,7 +49,44 @@ describe("src/ has no import circle", () => {
   it("the import graph of src/**/*.ts is acyclic", () => {
     const graph = new Map<string, string[]>();
     for (const f of files(SRC)) graph.set(relative(SRC, f), importsOf(f, readFileSync(f, "utf8")));
-    expect(graph.get("model.ts")!.length).toBeGreaterThan(5); // the parser sees imports
+    expect(graph.get("vae.ts")!.length).toBeGreaterThan(5); // the parser sees imports
     expect(findCycle(graph)).toBeNull();
   });
 });
+
+// The folders of src/, lowest first: a file may import its own folder, any
+// lower folder, and nothing above it; the entry files at the top (index,
+// node, browser, onnx, worker-entry, vae) may import any folder, and a folder
+// may import the entry vae.ts (the VAE class) only from interop/ and worker/,
+// which the entries above them do not import back.
+export const FOLDER_ORDER = ["base", "data", "optim", "kernels", "threads", "layers", "objectives", "model", "training", "persistence", "interop", "worker"];
+
+/** Edges from a folder to a higher folder (or to an entry file it may not use), as "from → to". */
+export function backEdges(graph: Map<string, string[]>): string[] {
+  const rank = (f: string): number => (f.includes("/") ? FOLDER_ORDER.indexOf(f.split("/")[0]) : FOLDER_ORDER.length);
+  const out: string[] = [];
+  for (const [from, tos] of graph) {
+    if (!from.includes("/")) continue;
+    for (const to of tos) {
+      const entryOk = to === "vae.ts" && ["interop", "worker"].includes(from.split("/")[0]);
+      if (rank(to) > rank(from) && !entryOk) out.push(`${from} → ${to}`);
+    }
+  }
+  return out;
+}
+
+describe("src/ folders follow the import direction", () => {
+  it("the checker reports an upward edge and passes downward ones", () => {
+    const g = new Map([["layers/a.ts", ["kernels/wasm.ts", "base/validate.ts"]], ["kernels/wasm.ts", ["model/config.ts"]], ["worker/w.ts", ["vae.ts"]], ["model/x.ts", ["vae.ts"]]]);
+    expect(backEdges(g)).toEqual(["kernels/wasm.ts → model/config.ts", "model/x.ts → vae.ts"]);
+  });
+
+  it("every folder of src/ is in the order, and no folder imports a higher one", () => {
+    const graph = new Map<string, string[]>();
+    for (const f of files(SRC)) graph.set(relative(SRC, f), importsOf(f, readFileSync(f, "utf8")));
+    const folders = new Set([...graph.keys()].filter((f) => f.includes("/")).map((f) => f.split("/")[0]));
+    expect([...folders].filter((f) => !FOLDER_ORDER.includes(f))).toEqual([]);
+    expect(backEdges(graph)).toEqual([]);
+  });
+});
+

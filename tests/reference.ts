@@ -418,7 +418,7 @@ export function vaeElboRef(w: Record<string, ArrayLike<number>>, c: VaeRefConfig
 }
 
 /** One convolution layer's sizes per image, with the pads of its conv2d side
- *  (the same fields as src/conv-shape.ts's ConvGeometry). */
+ *  (the same fields as src/kernels/conv-shape.ts's ConvGeometry). */
 export interface ConvRefShape {
   inH: number; inW: number; inC: number; outH: number; outW: number; outC: number;
   kh: number; kw: number; strideH: number; strideW: number; padTop: number; padLeft: number;

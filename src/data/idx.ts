@@ -11,7 +11,7 @@
 // padded. `parseIdx` and `pairFromIdx` are pure and browser-safe; only
 // `readIdxFile` / `loadIdxPair` touch the file system, through a dynamic import
 // so this module still loads in a browser. No wasm here.
-import { checkInt, checkOptions, fail } from "../validate.js";
+import { checkInt, checkOptions, fail } from "../base/validate.js";
 
 /** A malformed IDX file (the message names the file and the problem). */
 export class IdxFormatError extends Error {

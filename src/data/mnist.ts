@@ -6,7 +6,7 @@
 // from fetch). `loadMnist` and `mnistFilePaths` are Node only and reach the
 // file system through dynamic imports, so this module still loads in a
 // browser. No downloading, no caching, no wasm.
-import { checkInt, checkOneOf, checkOptions, fail } from "../validate.js";
+import { checkInt, checkOneOf, checkOptions, fail } from "../base/validate.js";
 import { IdxFormatError, pairFromIdx, parseIdx } from "./idx.js";
 
 /** "train" (60,000 examples) or "test" (10,000). */

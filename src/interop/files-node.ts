@@ -4,8 +4,8 @@
 // Not here: any format's contents.
 import { mkdir, readdir, readFile, stat } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { writeFileAtomic } from "../atomic-file.js";
-import { ArgumentError } from "../validate.js";
+import { writeFileAtomic } from "../persistence/atomic-file.js";
+import { ArgumentError } from "../base/validate.js";
 import type { InteropFormat } from "./index.js";
 import type { ModelFiles } from "./network.js";
 

@@ -8,10 +8,10 @@
 //                  through "wasm-vae/onnx" (it needs protobufjs, an optional peer)
 // makeInterop builds the pair over a table of codecs, so the main entry and
 // the ONNX entry share the code and the main entry never imports protobufjs.
-import type { ResolvedConfig, VAEConfig } from "../config.js";
-import { VAE } from "../model.js";
-import { ArgumentError, fail } from "../validate.js";
-import type { LoadOptions } from "../wasm.js";
+import type { ResolvedConfig, VAEConfig } from "../model/config.js";
+import { VAE } from "../vae.js";
+import { ArgumentError, fail } from "../base/validate.js";
+import type { LoadOptions } from "../kernels/wasm.js";
 import type { ModelFiles } from "./network.js";
 import { exportSafetensors, importSafetensors } from "./safetensors.js";
 import { exportTfjs, importTfjs } from "./tfjs-layers.js";

@@ -24,13 +24,13 @@
 // and a dense layer before a reshape to an image its output rows: PyTorch
 // code then uses plain torch.flatten(h, 1) and h.view(-1, C, H, W) (TorchLayout).
 // Not here: the bytes of any format (one file per format), the model itself.
-import { architectureOf as layerListsOf } from "../architecture.js";
-import { resolveConfig, type ResolvedConfig, type VAEConfig } from "../config.js";
-import type { ConvGeometry } from "../conv-shape.js";
+import { architectureOf as layerListsOf } from "../model/architecture.js";
+import { resolveConfig, type ResolvedConfig, type VAEConfig } from "../model/config.js";
+import type { ConvGeometry } from "../kernels/conv-shape.js";
 import type { LayerSpec } from "../layers/index.js";
-import type { Activation } from "../wasm.js";
-import { ModelFormatError } from "../io.js";
-import { ArgumentError } from "../validate.js";
+import type { Activation } from "../kernels/wasm.js";
+import { ModelFormatError } from "../persistence/io.js";
+import { ArgumentError } from "../base/validate.js";
 
 /** A file in an interchange format is malformed or does not fit the model;
  *  the message names the file and the tensor or field. */

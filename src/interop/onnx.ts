@@ -20,8 +20,8 @@
 // imports protobufjs itself (a missing package gets a named error there) and
 // hands it over with useProtobuf.
 import type protobuf from "protobufjs/light.js";
-import type { ResolvedConfig, VAEConfig } from "../config.js";
-import { ArgumentError } from "../validate.js";
+import type { ResolvedConfig, VAEConfig } from "../model/config.js";
+import { ArgumentError } from "../base/validate.js";
 import {
   ACTS, checkFiniteTensor, configForPair, InteropFormatError, KINDS, networksOf, refuseLearnedPrior, onnxToOurs, paramsOf, sameShape,
   type ModelContents, type ModelFiles, type Network, type OnnxConst, type OnnxNode, type OnnxPart,

@@ -20,9 +20,9 @@
 // read without a check; a file without a config needs options.config.
 // Not here: the optimizer state, random streams and counters (the .wvae file
 // of io.ts keeps those); dtypes other than F32 (refused, naming the tensor).
-import type { ResolvedConfig, VAEConfig } from "../config.js";
-import { crc32 } from "../io.js";
-import { ArgumentError } from "../validate.js";
+import type { ResolvedConfig, VAEConfig } from "../model/config.js";
+import { crc32 } from "../persistence/io.js";
+import { ArgumentError } from "../base/validate.js";
 import { checkFiniteTensor, configFor, InteropFormatError, sameShape, torchLayers, torchParams } from "./network.js";
 
 export const MAX_SAFETENSORS_HEADER = 100_000_000;

@@ -25,8 +25,8 @@
 // ({ part, config }) so an import is exact.
 // Not here: training configs (the files load for inference), quantized or
 // non-float32 weights (refused on import).
-import type { ResolvedConfig, VAEConfig } from "../config.js";
-import { ArgumentError } from "../validate.js";
+import type { ResolvedConfig, VAEConfig } from "../model/config.js";
+import { ArgumentError } from "../base/validate.js";
 import {
   ACTS, checkFiniteTensor, configForPair, InteropFormatError, KINDS, networksOf, refuseLearnedPrior, sameShape,
   type KerasWeight, type ModelContents, type ModelFiles, type NetLayer, type Network,

@@ -1,8 +1,8 @@
 // activation: a standalone activation, y = f(x), on any shape (e.g. after a
 // layer listed with activation "identity"). f is the layer's `activation`
 // (default: the config's). Kernels: assembly/activation.ts, split by ranges.
-import { fail } from "../validate.js";
-import type { Activation } from "../wasm.js";
+import { fail } from "../base/validate.js";
+import type { Activation } from "../kernels/wasm.js";
 import { size, type LayerKind } from "./kind.js";
 
 export const activation: LayerKind = {

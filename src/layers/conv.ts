@@ -1,11 +1,11 @@
 // conv2d and conv2d_transpose layers on NHWC images: settings, shapes and
-// parameters from src/conv-shape.ts (Keras / TF conventions), kernels from
+// parameters from src/kernels/conv-shape.ts (Keras / TF conventions), kernels from
 // assembly/conv.ts (activation fused, the batch run in chunks that fit the
 // planned scratch). The two kinds differ only in their geometry's `kind`.
 //   conv2d           x (B, H, W, C) → y (B, Ho, Wo, filters), w (kh, kw, C, filters)
 //   conv2d_transpose x (B, H, W, C) → y (B, Ho, Wo, filters), w (kh, kw, filters, C)
-import { convChunkImages, convGeometry, convParamShapes, convScratchBytes, type ConvGeometry, type ConvKind, type ConvSettings } from "../conv-shape.js";
-import { fail } from "../validate.js";
+import { convChunkImages, convGeometry, convParamShapes, convScratchBytes, type ConvGeometry, type ConvKind, type ConvSettings } from "../kernels/conv-shape.js";
+import { fail } from "../base/validate.js";
 import type { LayerKind } from "./kind.js";
 
 const geometry = (l: { derived?: unknown }) => l.derived as ConvGeometry;

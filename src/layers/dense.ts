@@ -1,7 +1,7 @@
 // dense: y (B, OUT) = act(x (B, IN)·w (IN, OUT) + b (OUT)), on a flat input.
 // Kernels: assembly/dense.ts (the activation is fused).
-import { gemmScratchBytes } from "../scratch.js";
-import { checkInt, fail } from "../validate.js";
+import { gemmScratchBytes } from "../base/scratch.js";
+import { checkInt, fail } from "../base/validate.js";
 import type { LayerKind } from "./kind.js";
 
 const units = (s: Record<string, unknown>) => s.units as number;

@@ -6,7 +6,7 @@
 // before drawing, and the backward draws the same uniforms again from a copy
 // of that state in scratch, so nothing of size B·n outlives a step.
 // Kernel: assembly/dropout.ts (the apply, split by ranges).
-import { checkF32Range, fail } from "../validate.js";
+import { checkF32Range, fail } from "../base/validate.js";
 import { size, type LayerKind } from "./kind.js";
 
 const STATE_BYTES = 16; // xoshiro128** state: 4 × u32

@@ -1,6 +1,6 @@
 // flatten: (H, W, C) → (H·W·C), no copy (the output is the input's memory:
 // NHWC rows are already flat). Backward is the identity, so dy is dx.
-import { fail } from "../validate.js";
+import { fail } from "../base/validate.js";
 import { size, type LayerKind } from "./kind.js";
 
 export const flatten: LayerKind = {

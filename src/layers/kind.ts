@@ -8,7 +8,7 @@
 // of B rows is B·size(shape) floats, row-major.
 // Not here: the kinds themselves (one file each), the layout (plan.ts), the
 // arena (network.ts).
-import type { Activation, RawExports } from "../wasm.js";
+import type { Activation, RawExports } from "../kernels/wasm.js";
 
 export type Shape = readonly number[];
 

@@ -1,6 +1,6 @@
 // reshape: any shape → `shape` of the same size, no copy (the row's floats
 // are reinterpreted, e.g. (7·7·64) → (7, 7, 64) NHWC). Backward: dy is dx.
-import { checkInt, fail } from "../validate.js";
+import { checkInt, fail } from "../base/validate.js";
 import { size, type LayerKind } from "./kind.js";
 
 export const reshape: LayerKind = {

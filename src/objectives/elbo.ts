@@ -7,7 +7,7 @@
 // Gradients with the batch mean (1/B): the likelihood's with weight 1/B; the
 // closed-form KL's with β/B; the sampled KL's through z (prior) and the head
 // (log q) with coefficients c_b = β/B.
-import { checkOptions } from "../validate.js";
+import { checkOptions } from "../base/validate.js";
 import type { ObjectiveKind, StepParts } from "./kinds.js";
 
 /** Whether the KL term of this step is in closed form. */

@@ -8,7 +8,7 @@
 // direct dependence on its parameters is dropped; the decoder's gradient is
 // unchanged. k = 1 is the ELBO: the step is exactly elbo's (closed-form KL
 // where there is one), weights and gradients bit for bit.
-import { checkInt, checkOneOf, checkOptions } from "../validate.js";
+import { checkInt, checkOneOf, checkOptions } from "../base/validate.js";
 import { elbo } from "./elbo.js";
 import type { ObjectiveKind } from "./kinds.js";
 

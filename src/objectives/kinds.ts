@@ -5,8 +5,8 @@
 // (S = 1 for the ELBO), sample row b·S + s, so z, eps, nll, logq and logp are
 // (B·S, …) and the decoder runs on B·S rows.
 import type { ParamSpec } from "../layers/kind.js";
-import type { StepResult } from "../types.js";
-import type { RawExports } from "../wasm.js";
+import type { StepResult } from "../base/types.js";
+import type { RawExports } from "../kernels/wasm.js";
 
 /** Settings of a table entry after validation: plain JSON, `type` included. */
 export type Settings = Readonly<Record<string, unknown>> & {

@@ -11,7 +11,7 @@
 // (Gumbel-max), so elbo and logLikelihood are the discrete model's.
 // Kernels: assembly/categorical.ts. Not here: the relaxed (concrete) density,
 // hence no importance-weighted training (checkObjective refuses it).
-import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "../validate.js";
+import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "../base/validate.js";
 import type { Draw, LatentContext, LatentKind, Settings } from "./kinds.js";
 
 /** Largest code (variables × classes). */

@@ -2,7 +2,7 @@
 // 2013): the head's rows are [μ (L) | log σ² (L)], z = μ + σ·ε, ε ~ N(0, I).
 // Kernels: assembly/gaussian.ts (sampler, log q), assembly/kl.ts (closed-form
 // KL to N(0, I)).
-import { checkOptions } from "../validate.js";
+import { checkOptions } from "../base/validate.js";
 import type { LatentContext, LatentKind, Settings } from "./kinds.js";
 
 export const gaussian: LatentKind = {

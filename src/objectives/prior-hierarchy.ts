@@ -20,7 +20,7 @@
 // Random numbers: "eps" holds [ε₁ (rows × L₁) | ε₂ (rows × L₂) | …] for the
 // rows of a call. Not here: the networks' layers (architecture.ts, network.ts).
 import type { Layer } from "../layers/kind.js";
-import type { RawExports } from "../wasm.js";
+import type { RawExports } from "../kernels/wasm.js";
 import { gaussian } from "./latent-gaussian.js";
 import type { LatentContext, PriorKind, Settings } from "./kinds.js";
 

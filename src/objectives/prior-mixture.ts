@@ -8,7 +8,7 @@
 // the responsibilities kept in "prior.resp" (per row) and e^(−lv), Σ lv in
 // "prior.prep" (K·(L + 1)) for the backward).
 import type { ParamSpec } from "../layers/kind.js";
-import { checkInt, checkOptions } from "../validate.js";
+import { checkInt, checkOptions } from "../base/validate.js";
 import type { LatentContext, PriorKind, Settings } from "./kinds.js";
 
 /** Largest number of components of a learned prior. */

@@ -1,5 +1,5 @@
 // The standard normal prior p(z) = N(0, I). Kernels: assembly/prior.ts.
-import { checkOptions } from "../validate.js";
+import { checkOptions } from "../base/validate.js";
 import type { PriorKind } from "./kinds.js";
 
 export const normal: PriorKind = {

@@ -4,7 +4,7 @@
 // and its gradient is 0. The KL of a categorical q to it is in closed form
 // (latent-categorical.ts, assembly/categorical.ts). Pairs with the
 // categorical latent only (the shape is the latent's: variables × classes).
-import { checkOptions } from "../validate.js";
+import { checkOptions } from "../base/validate.js";
 import type { PriorKind, Settings } from "./kinds.js";
 
 function shape(latent: Settings | undefined): { N: number; K: number } {

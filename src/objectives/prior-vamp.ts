@@ -14,7 +14,7 @@
 // (encoderRowsBackward, through the clamp: assembly/prior-vamp.ts).
 // No closed-form KL: the objective uses log q(z|x) − log p(z) of the sample.
 import type { ParamSpec } from "../layers/kind.js";
-import { checkOptions } from "../validate.js";
+import { checkOptions } from "../base/validate.js";
 import type { LatentContext, PriorKind, Settings } from "./kinds.js";
 import { componentsOf } from "./prior-mixture.js";
 

@@ -40,7 +40,7 @@ function browserSources(dir = join(root, "src"), rel = ""): string[] {
 /** Fails unless `npm run build` has produced dist/ (tsc) and dist/browser/
  *  (the bundles, newer than the wasm they inline); warns when src/ is newer. */
 export function requireBuilt(): void {
-  const need = ["dist/index.js", "dist/worker.js", "dist/worker-host.js", "dist/browser/wasm-vae.js", "dist/browser/wasm-vae-worker.js",
+  const need = ["dist/index.js", "dist/worker/worker.js", "dist/worker/host.js", "dist/browser/wasm-vae.js", "dist/browser/wasm-vae-worker.js",
     "build/vae.plain.wasm", "build/vae.relaxed.wasm"];
   const missing = need.filter((f) => !existsSync(join(root, f)));
   if (missing.length) {

@@ -1,10 +1,10 @@
 // Issue 16, item 4: WorkerTrainer is built from one declaration
-// (VAE_SURFACE in src/worker.ts) and VAE's own signatures.
+// (VAE_SURFACE in src/worker/worker.ts) and VAE's own signatures.
 // - Every member of VAE.prototype and every static has an entry; every
 //   "call" entry is a method of WorkerTrainer; no hand-written one is left.
-// - The type-level checks in src/worker.ts fail tsc when a public VAE member
+// - The type-level checks in src/worker/worker.ts fail tsc when a public VAE member
 //   or a rows option is added without an entry (compiled in memory against a
-//   modified model.ts), and pass on the real one.
+//   modified vae.ts), and pass on the real one.
 // - The methods that had drifted (impute's method/burnIn/initial,
 //   logLikelihood) give in a worker what they give in-process, bit for bit.
 // - A Node script using WorkerTrainer on a worker_threads Worker exits by
@@ -16,8 +16,8 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import ts from "typescript";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { VAE } from "../../src/model.js";
-import { ROW_OPTIONS, VAE_SURFACE, WorkerTrainer } from "../../src/worker.js";
+import { VAE } from "../../src/vae.js";
+import { ROW_OPTIONS, VAE_SURFACE, WorkerTrainer } from "../../src/worker/worker.js";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 
@@ -53,20 +53,20 @@ describe("VAE_SURFACE lists every VAE member", () => {
   });
 });
 
-/** tsc diagnostics of src/worker.ts with src/model.ts's text replaced. */
+/** tsc diagnostics of src/worker/worker.ts with src/vae.ts's text replaced. */
 function workerDiagnostics(editModel: (text: string) => string): string[] {
   const cfg = ts.getParsedCommandLineOfConfigFile(join(root, "tsconfig.json"), {}, { ...ts.sys, onUnRecoverableConfigFileDiagnostic: () => {} })!;
   const options = { ...cfg.options, noEmit: true };
   const host = ts.createCompilerHost(options);
-  const model = join(root, "src", "model.ts");
+  const model = join(root, "src", "vae.ts");
   const edited = editModel(readFileSync(model, "utf8"));
   const getSource = host.getSourceFile.bind(host);
   host.getSourceFile = (f, v) => (resolve(f) === model ? ts.createSourceFile(f, edited, v) : getSource(f, v));
-  const program = ts.createProgram([join(root, "src", "worker.ts")], options, host);
+  const program = ts.createProgram([join(root, "src", "worker", "worker.ts")], options, host);
   return ts.getPreEmitDiagnostics(program).map((d) => `${d.file ? d.file.fileName.slice(root.length + 1) : ""}: ${ts.flattenDiagnosticMessageText(d.messageText, "\n")}`);
 }
 
-describe("the type-level checks in src/worker.ts (compiled by tsc)", () => {
+describe("the type-level checks in src/worker/worker.ts (compiled by tsc)", () => {
   it("pass on the real VAE", () => {
     expect(workerDiagnostics((t) => t)).toEqual([]);
   }, 120_000);
@@ -78,8 +78,8 @@ describe("the type-level checks in src/worker.ts (compiled by tsc)", () => {
       return t.replace(marker, `  /** A new method. */\n  brandNew(): number { return 1; }\n${marker}`)
         .replace("logLikelihood(x: Rows, options: {", "logLikelihood(x: Rows, options: { reference?: Rows;");
     });
-    expect(errors.some((e) => e.startsWith("src/worker.ts") && /unlisted: "brandNew"/.test(e)), errors.join("\n")).toBe(true);
-    expect(errors.some((e) => e.startsWith("src/worker.ts") && /unresolved: "reference"/.test(e)), errors.join("\n")).toBe(true);
+    expect(errors.some((e) => e.startsWith("src/worker/worker.ts") && /unlisted: "brandNew"/.test(e)), errors.join("\n")).toBe(true);
+    expect(errors.some((e) => e.startsWith("src/worker/worker.ts") && /unresolved: "reference"/.test(e)), errors.join("\n")).toBe(true);
   }, 120_000);
 });
 

@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import * as lib from "../../src/index.js";
-import { WorkerError, WorkerTrainer } from "../../src/worker.js";
+import { WorkerError, WorkerTrainer } from "../../src/worker/worker.js";
 // @ts-expect-error: plain .js fixture shared with the pages
 import { CONFIG, RUN, train50 } from "./fixtures/determinism.js";
 import { root } from "./helpers.js";

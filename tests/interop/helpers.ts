@@ -5,7 +5,7 @@
 // definition, and the forward pass uses only the config and the tensors.
 import { expect } from "vitest";
 import { InteropFormatError, VAE, type ModelFiles, type VAEConfig } from "../../src/index.js";
-import { resolveConfig } from "../../src/config.js";
+import { resolveConfig } from "../../src/model/config.js";
 import { actRef, type Act } from "../reference.js";
 import { randomArray } from "../reference.js";
 

@@ -3,7 +3,7 @@
 // differences of the float64 forward.
 // Not here: activations inside the dense layer (dense.test.ts).
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ACTIVATIONS, type Activation, type Kernels } from "../../src/wasm.js";
+import { ACTIVATIONS, type Activation, type Kernels } from "../../src/kernels/wasm.js";
 import { actDerivRef, actRef, randomArray } from "../reference.js";
 import { Arena, BUILDS, SIZES, awayFromZero, centralDiff, expectClose, load } from "./helpers.js";
 

@@ -4,7 +4,7 @@
 // sizes around the SIMD width. The reference itself is first checked against
 // closed forms that follow from Algorithm 1 by hand.
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Kernels } from "../../src/wasm.js";
+import type { Kernels } from "../../src/kernels/wasm.js";
 import { adamRef, adamRefState, randomArray } from "../reference.js";
 import { Arena, BUILDS, EDGE_SIZES, expectClose, load } from "./helpers.js";
 

@@ -5,7 +5,7 @@
 // those references; log q of one-hot codes; and the hard sampler as an exact
 // draw from q (Gumbel-max: class frequencies match softmax(l)).
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Kernels } from "../../src/wasm.js";
+import type { Kernels } from "../../src/kernels/wasm.js";
 import { categoricalKlRef, categoricalLogqRef, gumbelRef, gumbelSoftmaxRef, randomArray, rngSeedRef, rngUniformRef } from "../reference.js";
 import { Arena, BUILDS, centralDiff, dot, expectClose, load, sum } from "./helpers.js";
 

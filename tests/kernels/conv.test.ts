@@ -1,4 +1,4 @@
-// conv2d and conv2d_transpose (assembly/conv.ts, src/conv-shape.ts), both
+// conv2d and conv2d_transpose (assembly/conv.ts, src/kernels/conv-shape.ts), both
 // builds: output shapes and pads against hand-worked Keras/TensorFlow values;
 // forward against the float64 definitions (tests/reference.ts) at awkward
 // sizes (1×1 images, odd sizes, every stride × padding, 1–17 channels);
@@ -11,12 +11,12 @@ import { beforeAll, describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-core/dist/register_all_gradients.js";
-import { type Activation, type Build, type Kernels } from "../../src/wasm.js";
-import { ArgumentError } from "../../src/validate.js";
+import { type Activation, type Build, type Kernels } from "../../src/kernels/wasm.js";
+import { ArgumentError } from "../../src/base/validate.js";
 import {
   convChunkImages, convFlops, convGeometry, convParamShapes, convScratchBytes,
   type ConvGeometry, type ConvKind, type ConvSettings,
-} from "../../src/conv-shape.js";
+} from "../../src/kernels/conv-shape.js";
 import { conv2dRef, conv2dTransposeRef, convBackwardRef, randomArray } from "../reference.js";
 import { Arena, BUILDS, bitsOf, centralDiff, dot, expectClose, expectSameBits, load } from "./helpers.js";
 

@@ -5,7 +5,7 @@
 // overwritten or skipped, dy is replaced by dy ⊙ f'.
 // Not here: GEMM edge cases on their own (gemm.test.ts).
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { ACTIVATIONS, type Activation, type Build, type Kernels } from "../../src/wasm.js";
+import { ACTIVATIONS, type Activation, type Build, type Kernels } from "../../src/kernels/wasm.js";
 import { actDerivRef, denseBackwardRef, denseForwardRef, randomArray } from "../reference.js";
 import { Arena, BUILDS, bitsOf, centralDiff, dot, expectClose, expectSameBits, load } from "./helpers.js";
 

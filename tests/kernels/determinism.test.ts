@@ -3,7 +3,7 @@
 // give identical GEMM and dense results at the VAE's shapes. (Agreement with
 // in-order f32 accumulation, bit for bit, is in gemm.test.ts.)
 import { describe, expect, it } from "vitest";
-import { loadKernels, type Kernels } from "../../src/wasm.js";
+import { loadKernels, type Kernels } from "../../src/kernels/wasm.js";
 import { randomArray } from "../reference.js";
 import { Arena, expectSameBits, load } from "./helpers.js";
 

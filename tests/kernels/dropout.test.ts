@@ -11,9 +11,9 @@
 //   central differences of the float64 forward.
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { kindOf, type Layer, type StepContext } from "../../src/layers/index.js";
-import { loadThreadedKernels } from "../../src/threads.js";
-import type { ThreadPool } from "../../src/pool.js";
-import { activationCode, type Kernels } from "../../src/wasm.js";
+import { loadThreadedKernels } from "../../src/threads/threads.js";
+import type { ThreadPool } from "../../src/threads/pool.js";
+import { activationCode, type Kernels } from "../../src/kernels/wasm.js";
 import { actDerivRef, actRef, randomArray, rngSeedRef, rngUniformRef } from "../reference.js";
 import { Arena, BUILDS, EDGE_SIZES, bitsOf, centralDiff, expectClose, expectSameBits, load } from "./helpers.js";
 

@@ -1,10 +1,10 @@
 // Invalid arguments to the loader and to every Kernels wrapper throw an
-// ArgumentError (src/validate.ts) whose message starts with the argument's
+// ArgumentError (src/base/validate.ts) whose message starts with the argument's
 // name, before any wasm runs; no raw WebAssembly.RuntimeError ("unreachable",
 // out-of-bounds) reaches the caller.
 import { beforeAll, describe, expect, it } from "vitest";
-import { ArgumentError } from "../../src/validate.js";
-import { loadKernels, type Kernels } from "../../src/wasm.js";
+import { ArgumentError } from "../../src/base/validate.js";
+import { loadKernels, type Kernels } from "../../src/kernels/wasm.js";
 import { randomArray } from "../reference.js";
 import { load } from "./helpers.js";
 

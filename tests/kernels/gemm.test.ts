@@ -4,7 +4,7 @@
 // bit-exact to in-order f32 accumulation.
 // Not here: the dense layer built on it (dense.test.ts), timing (bench/gemm.ts).
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Build, Kernels } from "../../src/wasm.js";
+import type { Build, Kernels } from "../../src/kernels/wasm.js";
 import { gemmF32SequentialRef, gemmRef, randomArray } from "../reference.js";
 import { Arena, BUILDS, SIZES, bitsOf, expectClose, expectSameBits, load } from "./helpers.js";
 

@@ -2,7 +2,7 @@
 // Kernels arena, error measures, central differences and the size lists.
 // Not here: expected values (tests/reference.ts computes every one of them).
 import { expect } from "vitest";
-import { loadKernels, type Build, type Kernels } from "../../src/wasm.js";
+import { loadKernels, type Build, type Kernels } from "../../src/kernels/wasm.js";
 
 export const BUILDS: readonly Build[] = ["plain", "relaxed"];
 

@@ -4,9 +4,9 @@
 // differences of −Σ c_r·log p_r, the combination of the three terms, and the
 // same bits on 2, 3 and 4 threads with splitting forced on.
 import { beforeAll, describe, expect, it } from "vitest";
-import type { ThreadPool } from "../../src/pool.js";
-import { loadThreadedKernels } from "../../src/threads.js";
-import type { Kernels } from "../../src/wasm.js";
+import type { ThreadPool } from "../../src/threads/pool.js";
+import { loadThreadedKernels } from "../../src/threads/threads.js";
+import type { Kernels } from "../../src/kernels/wasm.js";
 import { condLogpRef, randomArray } from "../reference.js";
 import { Arena, BUILDS, EDGE_SIZES, centralDiff, expectClose, expectSameBits, load } from "./helpers.js";
 

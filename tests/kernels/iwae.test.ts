@@ -5,7 +5,7 @@
 // against central differences of those references (a backward that
 // accumulates is checked on a non-zero starting gradient).
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Kernels } from "../../src/wasm.js";
+import type { Kernels } from "../../src/kernels/wasm.js";
 import { randomArray, randomNormals } from "../reference.js";
 import { Arena, BUILDS, centralDiff, expectClose, load } from "./helpers.js";
 

@@ -3,7 +3,7 @@
 // of E_q[log q(z) − log p(z)] (an independent route to the same number),
 // backward against central differences of the float64 forward.
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Kernels } from "../../src/wasm.js";
+import type { Kernels } from "../../src/kernels/wasm.js";
 import { klRef, logNormalPdf, randomArray, randomNormals } from "../reference.js";
 import { Arena, BUILDS, SIZES, centralDiff, expectClose, load, sum } from "./helpers.js";
 

@@ -5,7 +5,7 @@
 // Bernoulli forward+backward against the separate kernels.
 // Not here: the KL term (kl.test.ts).
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Kernels } from "../../src/wasm.js";
+import type { Kernels } from "../../src/kernels/wasm.js";
 import { bernoulliNllRef, gaussianLearnedNllRef, gaussianNllRef, randomArray } from "../reference.js";
 import { Arena, BUILDS, SIZES, centralDiff, expectClose, expectSameBits, load, sum } from "./helpers.js";
 

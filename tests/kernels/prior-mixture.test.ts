@@ -6,7 +6,7 @@
 // central differences of that float64 log p, for z and every parameter; the
 // pseudo-inputs' clamp and its gradient.
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Kernels } from "../../src/wasm.js";
+import type { Kernels } from "../../src/kernels/wasm.js";
 import { mixtureLogpRef, randomArray } from "../reference.js";
 import { Arena, BUILDS, centralDiff, expectClose, load } from "./helpers.js";
 

@@ -6,7 +6,7 @@
 // statistically right: mean, variance and a Kolmogorov–Smirnov test of 10⁶
 // normals and uniforms at a fixed seed.
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Kernels } from "../../src/wasm.js";
+import type { Kernels } from "../../src/kernels/wasm.js";
 import {
   normalCdf, randomArray, randomNormals, rngNormalRef, rngSeedRef, rngUniformRef, sampleRef, splitmix64Ref,
 } from "../reference.js";

@@ -2,7 +2,7 @@
 // SIMD width: fill, copy (overlapping too), axpy, scale, sum_squares (f64
 // accumulation) and all_finite (a bad value at every position).
 import { beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { Kernels } from "../../src/wasm.js";
+import type { Kernels } from "../../src/kernels/wasm.js";
 import { randomArray } from "../reference.js";
 import { Arena, BUILDS, SIZES, expectClose, load } from "./helpers.js";
 

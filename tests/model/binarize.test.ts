@@ -7,8 +7,8 @@
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { Adam, ArgumentError, binarize, VAE, type VAEConfig } from "../../src/index.js";
-import { HostRng } from "../../src/random.js";
-import { BINARIZE_DYNAMIC_STREAM, BINARIZE_STATIC_STREAM } from "../../src/binarize.js";
+import { HostRng } from "../../src/base/random.js";
+import { BINARIZE_DYNAMIC_STREAM, BINARIZE_STATIC_STREAM } from "../../src/training/binarize.js";
 import { randomArray } from "../reference.js";
 import { expectThrows } from "./harden-helpers.js";
 
@@ -168,7 +168,7 @@ describe("fit({ binarize })", () => {
 
 describe("WorkerTrainer fit({ binarize })", () => {
   it('"dynamic" in a Node worker gives the weights of the same fit in this thread', async () => {
-    const { WorkerTrainer } = await import("../../src/worker.js");
+    const { WorkerTrainer } = await import("../../src/worker/worker.js");
     const t = new WorkerTrainer(new Worker(new URL("../../dist/worker-entry.js", import.meta.url)));
     try {
       await t.create(CONFIG, { build: "plain", threads: 1 });

@@ -10,7 +10,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { ArgumentError, exportModel, VAE, type VAEConfig } from "../../src/index.js";
 import { temperatureAt } from "../../src/objectives/latent-categorical.js";
-import type { ThreadPool } from "../../src/pool.js";
+import type { ThreadPool } from "../../src/threads/pool.js";
 import { gumbelRef, gumbelSoftmaxRef, randomArray } from "../reference.js";
 import { expectSameBits } from "../kernels/helpers.js";
 import { finiteDifferenceCheck } from "./grad-check.js";

@@ -4,7 +4,7 @@
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { Adam, VAE, type VAEConfig } from "../../src/index.js";
-import { WorkerTrainer } from "../../src/worker.js";
+import { WorkerTrainer } from "../../src/worker/worker.js";
 import { randomArray } from "../reference.js";
 
 const CONFIG: VAEConfig = {

@@ -9,7 +9,7 @@
 // - a short real-MNIST run whose loss falls.
 import { afterAll, describe, expect, it } from "vitest";
 import { Adam, ArgumentError, loadMnist, VAE, type VAEConfig } from "../../src/index.js";
-import type { ThreadPool } from "../../src/pool.js";
+import type { ThreadPool } from "../../src/threads/pool.js";
 import { randomArray, randomNormals } from "../reference.js";
 import { finiteDifferenceCheck } from "./grad-check.js";
 import { exportModel, INTEROP_FORMATS, readModel } from "../../src/onnx.js";

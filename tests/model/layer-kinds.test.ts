@@ -20,9 +20,9 @@
 import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { architectureOf, ArgumentError, VAE, type VAEConfig } from "../../src/index.js";
-import { resolveConfig } from "../../src/config.js";
-import type { ThreadPool } from "../../src/pool.js";
-import { WorkerTrainer } from "../../src/worker.js";
+import { resolveConfig } from "../../src/model/config.js";
+import type { ThreadPool } from "../../src/threads/pool.js";
+import { WorkerTrainer } from "../../src/worker/worker.js";
 import { randomArray, randomNormals } from "../reference.js";
 import { finiteDifferenceCheck } from "./grad-check.js";
 

@@ -14,7 +14,7 @@
 // Not here: convolutions (conv-vae.test.ts), pinned MLP results (pinned.test.ts).
 import { describe, expect, it } from "vitest";
 import { Adam, architectureOf, ArgumentError, decodeModel, exportModel, planMemory, readModel, VAE, type VAEConfig } from "../../src/index.js";
-import { resolveConfig } from "../../src/config.js";
+import { resolveConfig } from "../../src/model/config.js";
 import { randomArray, randomNormals } from "../reference.js";
 import { finiteDifferenceCheck } from "./grad-check.js";
 

@@ -143,7 +143,7 @@ describe("setWeights containers", () => {
 
 describe("WorkerTrainer argument errors are ArgumentErrors (were TypeErrors)", () => {
   it("a non-worker, and an unknown event name", async () => {
-    const { WorkerTrainer } = await import("../../src/worker.js");
+    const { WorkerTrainer } = await import("../../src/worker/worker.js");
     for (const bad of [{}, null, 5]) await expectThrows(() => new WorkerTrainer(bad as never), ArgumentError, "WorkerTrainer");
     const { port1, port2 } = new MessageChannel(); // a real MessagePort as the worker end
     const t = new WorkerTrainer(port1 as never);

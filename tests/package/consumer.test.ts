@@ -74,7 +74,7 @@ describe("what ships", () => {
 
   it("the library tarball has dist, both wasm builds, the bundles and LICENSE; no maps, sources or CLI", () => {
     const files = lib.files.map((f) => f.path);
-    for (const f of ["dist/index.js", "dist/index.d.ts", "dist/node.js", "dist/worker.js", "dist/worker-entry.js",
+    for (const f of ["dist/index.js", "dist/index.d.ts", "dist/node.js", "dist/worker/worker.js", "dist/worker-entry.js",
       "build/vae.plain.wasm", "build/vae.relaxed.wasm", "build/vae.plain.shared.wasm", "build/vae.relaxed.shared.wasm", "dist/browser/wasm-vae.js", "dist/browser/wasm-vae-worker.js",
       "LICENSE", "README.md", "package.json"]) expect(files, f).toContain(f);
     expect(files.filter((f) => f.endsWith(".map") || f.startsWith("src/") || f.startsWith("assembly/") ||

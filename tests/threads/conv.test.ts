@@ -9,10 +9,10 @@
 // Not here: MLPs (determinism.test.ts), single kernels (kernels.test.ts).
 import { afterAll, describe, expect, it } from "vitest";
 import { VAE, type VAEConfig } from "../../src/index.js";
-import { convChunkImages, convGeometry } from "../../src/conv-shape.js";
+import { convChunkImages, convGeometry } from "../../src/kernels/conv-shape.js";
 import { LAYER_CHUNK_FLOATS, THREADED_CHUNK_FLOATS } from "../../src/layers/conv.js";
-import type { ThreadPool } from "../../src/pool.js";
-import { loadThreadedKernels } from "../../src/threads.js";
+import type { ThreadPool } from "../../src/threads/pool.js";
+import { loadThreadedKernels } from "../../src/threads/threads.js";
 import { randomArray } from "../reference.js";
 import { Arena, bitsOf, expectClose, expectSameBits, load } from "../kernels/helpers.js";
 

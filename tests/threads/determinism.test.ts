@@ -8,8 +8,8 @@
 import { readFileSync } from "node:fs";
 import { afterAll, describe, expect, it } from "vitest";
 import { ArgumentError, fit, VAE, type VAEConfig } from "../../src/index.js";
-import type { ThreadPool } from "../../src/pool.js";
-import type { Build } from "../../src/wasm.js";
+import type { ThreadPool } from "../../src/threads/pool.js";
+import type { Build } from "../../src/kernels/wasm.js";
 import { randomArray } from "../reference.js";
 import { expectSameBits } from "../kernels/helpers.js";
 

@@ -8,7 +8,7 @@
 // Not here: process exit (exit.test.ts).
 import { afterAll, describe, expect, it } from "vitest";
 import { ThreadError, VAE, type VAEConfig } from "../../src/index.js";
-import type { ThreadPool } from "../../src/pool.js";
+import type { ThreadPool } from "../../src/threads/pool.js";
 import { randomArray } from "../reference.js";
 import { bitsOf, expectSameBits } from "../kernels/helpers.js";
 

@@ -11,9 +11,9 @@
 // Every result has the bits of the one-thread module.
 // Not here: the unfused kernels (kernels.test.ts), whole models (determinism.test.ts, conv.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ThreadPool } from "../../src/pool.js";
-import { loadThreadedKernels } from "../../src/threads.js";
-import { ACTIVATIONS, type Activation, type Build, type Kernels } from "../../src/wasm.js";
+import type { ThreadPool } from "../../src/threads/pool.js";
+import { loadThreadedKernels } from "../../src/threads/threads.js";
+import { ACTIVATIONS, type Activation, type Build, type Kernels } from "../../src/kernels/wasm.js";
 import { actDerivRef, denseForwardRef, gemmRef, randomArray } from "../reference.js";
 import { Arena, BUILDS, bitsOf, expectClose, expectSameBits, load } from "../kernels/helpers.js";
 

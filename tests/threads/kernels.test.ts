@@ -8,9 +8,9 @@
 // Every call is checked to have been split, and the workers to have run tasks.
 // Not here: whole training runs (determinism.test.ts), failures (failure.test.ts).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ThreadPool } from "../../src/pool.js";
-import { loadThreadedKernels } from "../../src/threads.js";
-import type { Activation, Build, Kernels } from "../../src/wasm.js";
+import type { ThreadPool } from "../../src/threads/pool.js";
+import { loadThreadedKernels } from "../../src/threads/threads.js";
+import type { Activation, Build, Kernels } from "../../src/kernels/wasm.js";
 import { actDerivRef, actRef, adamRef, bernoulliNllRef, gemmF32SequentialRef, gemmRef, randomArray } from "../reference.js";
 import { Arena, BUILDS, bitsOf, expectClose, expectSameBits, load } from "../kernels/helpers.js";
 

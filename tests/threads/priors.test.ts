@@ -7,9 +7,9 @@
 // Not here: the kernels' values (tests/kernels/prior-mixture.test.ts).
 import { afterAll, describe, expect, it } from "vitest";
 import { VAE, type VAEConfig } from "../../src/index.js";
-import type { ThreadPool } from "../../src/pool.js";
-import { loadThreadedKernels } from "../../src/threads.js";
-import type { Kernels } from "../../src/wasm.js";
+import type { ThreadPool } from "../../src/threads/pool.js";
+import { loadThreadedKernels } from "../../src/threads/threads.js";
+import type { Kernels } from "../../src/kernels/wasm.js";
 import { randomArray } from "../reference.js";
 import { Arena, expectSameBits, load } from "../kernels/helpers.js";
 

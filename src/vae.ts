@@ -1,33 +1,33 @@
 // The VAE: a thin class composing the modules of the model.
 //   architecture.ts  the layer lists a config implies (pure)
 //   network.ts       the arena, the layers bound to it, the forward/backward walks
-//   objective.ts     loading rows, the VAE loss, its gradient, the Adam update
+//   model/step.ts    loading rows, the VAE loss, its gradient, the Adam update
 //   inference.ts     encode, decode, sample, ELBO, IWAE, impute
 //   persistence.ts   the numeric state in and out (io.ts: the file format)
 //   fit.ts           the training loop
 // Every public method validates its arguments first (validate.ts, rows.ts) so
 // no wasm trap escapes and a failed call changes nothing.
-import { Adam } from "./adam.js";
-import { architectureKey, architectureOf, describeArchitecture } from "./architecture.js";
-import { BINARIZE_DYNAMIC_STREAM } from "./binarize.js";
-import { fit, type BatchSource, type FitHistory, type FitOptions } from "./fit.js";
-import { checkBeta, resolveConfig, type ResolvedConfig, type VAEConfig } from "./config.js";
-import type { ImputeOptions } from "./imputation.js";
-import { Inference } from "./inference.js";
-import { decodeModel, encodeModel, ModelFormatError } from "./io.js";
-import { Network } from "./network.js";
-import { Objective } from "./objective.js";
+import { Adam } from "./optim/adam.js";
+import { architectureKey, architectureOf, describeArchitecture } from "./model/architecture.js";
+import { BINARIZE_DYNAMIC_STREAM } from "./training/binarize.js";
+import { fit, type BatchSource, type FitHistory, type FitOptions } from "./training/fit.js";
+import { checkBeta, resolveConfig, type ResolvedConfig, type VAEConfig } from "./model/config.js";
+import type { ImputeOptions } from "./model/imputation.js";
+import { Inference } from "./model/inference.js";
+import { decodeModel, encodeModel, ModelFormatError } from "./persistence/io.js";
+import { Network } from "./model/network.js";
+import { Objective } from "./model/step.js";
 import { latentOf } from "./objectives/index.js";
-import { exportState, stageState, writeState, type Counters } from "./persistence.js";
-import { HostRng } from "./random.js";
-import { checkRows, normBatch } from "./rows.js";
-import type { BatchInput, EpochCursor, ModelState, Rows, StepResult } from "./types.js";
-import { loadThreadedKernels } from "./threads.js";
-import type { Build, Kernels, LoadOptions } from "./wasm.js";
-import { checkBool, checkInt, checkOptions, describe, fail, finiteF32 } from "./validate.js";
+import { exportState, stageState, writeState, type Counters } from "./persistence/persistence.js";
+import { HostRng } from "./base/random.js";
+import { checkRows, normBatch } from "./model/rows.js";
+import type { BatchInput, EpochCursor, ModelState, Rows, StepResult } from "./base/types.js";
+import { loadThreadedKernels } from "./threads/threads.js";
+import type { Build, Kernels, LoadOptions } from "./kernels/wasm.js";
+import { checkBool, checkInt, checkOptions, describe, fail, finiteF32 } from "./base/validate.js";
 
-export { NonFiniteLossError } from "./types.js";
-export type { BatchInput, EpochCursor, EpochSums, ModelState, Rows, StepResult } from "./types.js";
+export { NonFiniteLossError } from "./base/types.js";
+export type { BatchInput, EpochCursor, EpochSums, ModelState, Rows, StepResult } from "./base/types.js";
 
 /**
  * A variational autoencoder whose training and inference run in wasm SIMD

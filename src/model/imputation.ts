@@ -3,13 +3,13 @@
 //   "metropolis"        Metropolis-within-Gibbs (Mattei & Frellsen 2018)
 //   "pseudo-gibbs"      encode → sample → decode, repeated (Rezende et al. 2014, §5.2)
 // Inference.impute validates nothing itself: it hands its arguments here.
-// Not here: the networks' forward passes (objective.ts), the random streams (network.ts).
+// Not here: the networks' forward passes (step.ts), the random streams (network.ts).
 import type { ResolvedConfig } from "./config.js";
 import type { Network } from "./network.js";
-import type { Objective } from "./objective.js";
+import type { Objective } from "./step.js";
 import { checkCondition, checkValue } from "./rows.js";
-import { NonFiniteLossError, type Rows } from "./types.js";
-import { checkFinite, checkInt, checkOptions, fail } from "./validate.js";
+import { NonFiniteLossError, type Rows } from "../base/types.js";
+import { checkFinite, checkInt, checkOptions, fail } from "../base/validate.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 

@@ -1,9 +1,9 @@
 // The VAE's configuration: defaults and validation. The networks it implies
 // are built by architecture.ts.
-import { LAYER_KINDS, type ActivationLayerConfig, type DropoutLayerConfig } from "./layers/index.js";
-import { LATENTS, OBJECTIVES, PRIORS, type Settings } from "./objectives/index.js";
-import { ACTIVATIONS, type Activation } from "./wasm.js";
-import { checkF32Range, checkInt, checkOneOf, checkOptions, fail } from "./validate.js";
+import { LAYER_KINDS, type ActivationLayerConfig, type DropoutLayerConfig } from "../layers/index.js";
+import { LATENTS, OBJECTIVES, PRIORS, type Settings } from "../objectives/index.js";
+import { ACTIVATIONS, type Activation } from "../kernels/wasm.js";
+import { checkF32Range, checkInt, checkOneOf, checkOptions, fail } from "../base/validate.js";
 
 /** Every decoder likelihood p(x|z) a config may name (VAEConfig.likelihood). */
 export const LIKELIHOODS = ["bernoulli", "gaussian", "gaussian-learned"] as const;

@@ -4,9 +4,9 @@
 // next u32 · 2⁻³². A test set is binarized once with a fixed seed
 // (`binarize(x, seed)`); fit's `binarize: "dynamic"` draws afresh for every
 // batch from the model's own stream, which is saved with the model.
-import { HostRng } from "./random.js";
-import type { Rows } from "./types.js";
-import { checkInt, fail } from "./validate.js";
+import { HostRng } from "../base/random.js";
+import type { Rows } from "../base/types.js";
+import { checkInt, fail } from "../base/validate.js";
 
 /** The HostRng stream index of `binarize(x, seed)` (and fit's "static"). */
 export const BINARIZE_STATIC_STREAM = 3;

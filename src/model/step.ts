@@ -12,14 +12,14 @@
 // Stochastic layers above z₁ (config.latents) are z₁'s prior module
 // (objectives/prior-hierarchy.ts), chosen once here; the step is the same.
 // The networks are walked by network.ts, which never asks which kinds they hold.
-// Not here: validation of user input (rows.ts, model.ts), inference (inference.ts).
-import { Adam, checkLearningRate } from "./adam.js";
+// Not here: validation of user input (rows.ts, vae.ts), inference (inference.ts).
+import { Adam, checkLearningRate } from "../optim/adam.js";
 import type { ResolvedConfig } from "./config.js";
 import type { Network } from "./network.js";
-import { latentOf, objectiveOf, priorOf, type LatentContext, type LatentKind, type ObjectiveKind, type PriorKind, type StepParts } from "./objectives/index.js";
-import { HIERARCHY_PRIOR, hierarchyPrior } from "./objectives/prior-hierarchy.js";
-import { NonFiniteLossError, type StepResult } from "./types.js";
-import { checkInt, fail } from "./validate.js";
+import { latentOf, objectiveOf, priorOf, type LatentContext, type LatentKind, type ObjectiveKind, type PriorKind, type StepParts } from "../objectives/index.js";
+import { HIERARCHY_PRIOR, hierarchyPrior } from "../objectives/prior-hierarchy.js";
+import { NonFiniteLossError, type StepResult } from "../base/types.js";
+import { checkInt, fail } from "../base/validate.js";
 
 export class Objective {
   readonly net: Network;

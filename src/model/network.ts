@@ -2,13 +2,13 @@
 // plan.ts, the encoder and decoder as lists of layers bound to pointers,
 // weight initialisation, and the generic forward/backward walks over a list
 // (llm.c's gpt2_forward / gpt2_backward: each layer's kind does its part).
-// Not here: the VAE objective (objective.ts), inference (inference.ts).
+// Not here: the VAE objective (step.ts), inference (inference.ts).
 import { levelLayers, type Architecture } from "./architecture.js";
-import { kindOf, type Layer, type LayerSpec, type StepContext } from "./layers/index.js";
-import { size } from "./layers/kind.js";
+import { kindOf, type Layer, type LayerSpec, type StepContext } from "../layers/index.js";
+import { size } from "../layers/kind.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
-import type { HostRng } from "./random.js";
-import { activationCode, type Kernels } from "./wasm.js";
+import type { HostRng } from "../base/random.js";
+import { activationCode, type Kernels } from "../kernels/wasm.js";
 
 export type Init = "glorot" | "he" | "pytorch";
 

@@ -16,8 +16,8 @@
 // the last tasks of each call; in workers (WorkerTrainer) and in Node it
 // sleeps in Atomics.wait.
 import { ThreadPool } from "./pool.js";
-import { checkLoadOptions, compile, instantiateKernels, loadKernels, resolveBuild, type Kernels, type LoadOptions, type Variant } from "./wasm.js";
-import { fail } from "./validate.js";
+import { checkLoadOptions, compile, instantiateKernels, loadKernels, resolveBuild, type Kernels, type LoadOptions, type Variant } from "../kernels/wasm.js";
+import { fail } from "../base/validate.js";
 
 export { ThreadError } from "./pool.js";
 

@@ -25,8 +25,8 @@
 //   (enough for any batch ≤ maxBatch at convChunkImages(g, batch))
 //   kernels.convForward / convBackward({..., geometry: g, scratch}) in wasm.ts.
 // Not here: dilation, groups (not supported by the kernels).
-import { gemmScratchBytes } from "./scratch.js";
-import { ArgumentError, checkInt, describe, fail } from "./validate.js";
+import { gemmScratchBytes } from "../base/scratch.js";
+import { ArgumentError, checkInt, describe, fail } from "../base/validate.js";
 
 /** The two convolution kinds: conv2d (Keras Conv2D) and conv2d_transpose
  *  (Keras Conv2DTranspose, the adjoint of a conv2d). */

@@ -2,7 +2,10 @@
 // decay per Loshchilov & Hutter 2019). The moments live in the model's arena
 // (twin blocks of the parameter block); this object holds the
 // hyperparameters and the step count, and runs one flat kernel per step.
-import { checkFinite, checkInt, checkOptions, fail } from "./validate.js";
+import { checkFinite, checkInt, checkOptions, fail } from "../base/validate.js";
+import type { AdamState } from "../base/types.js";
+
+export type { AdamState };
 
 /** Settings of `new Adam(options)`. */
 export interface AdamOptions {
@@ -18,25 +21,6 @@ export interface AdamOptions {
   weightDecay?: number;
   /** Clip the global gradient L2 norm to this value. Default: no clipping. */
   clipNorm?: number;
-}
-
-/** An Adam's hyperparameters and step count, as saved in model files
- *  (Adam.state() / Adam.fromState()); the moments travel with the model. */
-export interface AdamState {
-  /** Steps taken. */
-  step: number;
-  /** The learning rate, or null when it is a schedule (schedules are not saved). */
-  lr: number | null;
-  /** First-moment decay. */
-  beta1: number;
-  /** Second-moment decay. */
-  beta2: number;
-  /** ε of the denominator. */
-  eps: number;
-  /** Decoupled weight decay λ. */
-  weightDecay: number;
-  /** Global gradient-norm clip, or null. */
-  clipNorm: number | null;
 }
 
 /** @internal What the optimizer needs from a model: one update of its flat blocks with

@@ -1,6 +1,24 @@
 // Types shared by the model's modules (network, objective, inference,
 // persistence, fit, io), so none of them imports another just for a type.
-import type { AdamState } from "./adam.js";
+
+/** An Adam's hyperparameters and step count, as saved in model files
+ *  (Adam.state() / Adam.fromState()); the moments travel with the model. */
+export interface AdamState {
+  /** Steps taken. */
+  step: number;
+  /** The learning rate, or null when it is a schedule (schedules are not saved). */
+  lr: number | null;
+  /** First-moment decay. */
+  beta1: number;
+  /** Second-moment decay. */
+  beta2: number;
+  /** ε of the denominator. */
+  eps: number;
+  /** Decoupled weight decay λ. */
+  weightDecay: number;
+  /** Global gradient-norm clip, or null. */
+  clipNorm: number | null;
+}
 
 /** Rows of data, row-major with one row per `dim` values (the method says
  *  which dimension): a Float32Array, Float64Array or number[] (values as

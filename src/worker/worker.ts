@@ -1,24 +1,24 @@
 // The page side of `wasm-vae/worker`: a WorkerTrainer drives a VAE that lives
 // in a Web Worker (or a Node worker_thread) running `serveTrainer`
-// (worker-host.ts), so training never blocks the page. Calls are requests with
+// (host.ts), so training never blocks the page. Calls are requests with
 // ids; training streams "batch" and "epoch" events; results come back with
 // their ArrayBuffers transferred, not copied.
 //
 // Its methods come from one declaration, VAE_SURFACE (every member of VAE and
 // how the worker offers it), and their types from VAE's own signatures, so
-// nothing of VAE is copied by hand here or in worker-host.ts.
+// nothing of VAE is copied by hand here or in host.ts.
 // This module imports no wasm and no model code (only types), so a page that
-// drives a worker stays light. Not here: the worker's side (worker-host.ts) or
+// drives a worker stays light. Not here: the worker's side (host.ts) or
 // the ready-made worker script (worker-entry.ts).
-import type { TransferList } from "./host-types.js";
-import type { AdamOptions, AdamState } from "./adam.js";
-import type { VAEConfig } from "./config.js";
-import type { BatchInfo, EpochInfo, FitHistory, FitOptions } from "./fit.js";
-import type { Rows, VAE } from "./model.js";
-import type { LoadOptions, Variant } from "./wasm.js";
-import { ArgumentError } from "./validate.js";
+import type { TransferList } from "../base/host-types.js";
+import type { AdamOptions, AdamState } from "../optim/adam.js";
+import type { VAEConfig } from "../model/config.js";
+import type { BatchInfo, EpochInfo, FitHistory, FitOptions } from "../training/fit.js";
+import type { Rows, VAE } from "../vae.js";
+import type { LoadOptions, Variant } from "../kernels/wasm.js";
+import { ArgumentError } from "../base/validate.js";
 
-export type { TransferList } from "./host-types.js";
+export type { TransferList } from "../base/host-types.js";
 
 // ------------------------------------------------------------------ surface
 
@@ -64,7 +64,7 @@ export type SurfaceEntry =
  * method reaches the worker with nothing else to change. The build fails when
  * a public VAE member is missing here (the check below this list), and
  * tests/browser/worker-surface.test.ts fails when a prototype member is.
- * (Read it in src/worker.ts; the API reference documents what it derives.)
+ * (Read it in src/worker/worker.ts; the API reference documents what it derives.)
  * @hidden
  */
 export const VAE_SURFACE = {

@@ -3,14 +3,14 @@
 // imputation of missing values. Every method validates its arguments before
 // touching the arena, draws only from the evaluation stream, and puts the
 // random streams back when it throws (Network.keepStreams).
-// Not here: training (objective.ts), the arena (network.ts).
+// Not here: training (step.ts), the arena (network.ts).
 import { TEMPERATURE_MAX, type ResolvedConfig } from "./config.js";
 import type { Network } from "./network.js";
 import { impute, type ImputeOptions } from "./imputation.js";
-import type { Objective } from "./objective.js";
+import type { Objective } from "./step.js";
 import { checkCondition, checkRows, checkValue } from "./rows.js";
-import { NonFiniteLossError, type Rows } from "./types.js";
-import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "./validate.js";
+import { NonFiniteLossError, type Rows } from "../base/types.js";
+import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "../base/validate.js";
 
 const ACT_SIGMOID = 4;
 

@@ -29,11 +29,11 @@
 // JSON, config, the exact tensor names, order and shapes the config implies,
 // finite values, optimizer hyperparameters, random states, counters) before
 // anything is applied to a model.
-import { checkAdamHyperparameters, checkLearningRate, type AdamState } from "./adam.js";
-import { architectureOf, levelLayers, parameterShapesOf, type Architecture } from "./architecture.js";
-import { resolveConfig, type ResolvedConfig } from "./config.js";
-import type { ModelState } from "./types.js";
-import { ArgumentError, describe, fail } from "./validate.js";
+import { checkAdamHyperparameters, checkLearningRate, type AdamState } from "../optim/adam.js";
+import { architectureOf, levelLayers, parameterShapesOf, type Architecture } from "../model/architecture.js";
+import { resolveConfig, type ResolvedConfig } from "../model/config.js";
+import type { ModelState } from "../base/types.js";
+import { ArgumentError, describe, fail } from "../base/validate.js";
 
 /** The format version encodeModel (VAE.save) writes. */
 export const FORMAT_VERSION = 2;

@@ -8,9 +8,9 @@
 //   scratch                             GEMM / im2col buffers (the largest need)
 // Params come first, so a larger batch only moves the activation region up:
 // parameter offsets never change for a given architecture.
-import { kindOf, type LayerSpec } from "./layers/index.js";
-import { gemmScratchBytes } from "./scratch.js";
-import { checkInt, checkOptions, fail } from "./validate.js";
+import { kindOf, type LayerSpec } from "../layers/index.js";
+import { gemmScratchBytes } from "../base/scratch.js";
+import { checkInt, checkOptions, fail } from "../base/validate.js";
 
 export { gemmScratchBytes };
 export type { LayerSpec };

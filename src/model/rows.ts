@@ -1,8 +1,8 @@
 // Validation of user data rows and conditions against a model's config
 // (before anything touches the arena).
 import { GAUSSIAN_TARGET_MAX, type ResolvedConfig } from "./config.js";
-import type { BatchInput, Rows } from "./types.js";
-import { F32_LIMIT, fail, finiteF32 } from "./validate.js";
+import type { BatchInput, Rows } from "../base/types.js";
+import { F32_LIMIT, fail, finiteF32 } from "../base/validate.js";
 
 /** Validates rows of data for this model; returns the row count. Values are
  *  checked as the float32 numbers the kernels use: Bernoulli targets in

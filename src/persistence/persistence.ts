@@ -2,11 +2,11 @@
 // Adam moments, random streams, counters), and importing one in two phases,
 // stageState (check everything, change nothing) then writeState, so a bad
 // state leaves the model untouched. Not here: the file format (io.ts).
-import { Adam } from "./adam.js";
-import type { Network } from "./network.js";
-import type { HostRng } from "./random.js";
-import { copyCursor, type EpochCursor, type ModelState } from "./types.js";
-import { checkFinite, checkInt, describe, fail } from "./validate.js";
+import { Adam } from "../optim/adam.js";
+import type { Network } from "../model/network.js";
+import type { HostRng } from "../base/random.js";
+import { copyCursor, type EpochCursor, type ModelState } from "../base/types.js";
+import { checkFinite, checkInt, describe, fail } from "../base/validate.js";
 
 /** The training counters a state carries besides the arena. */
 export interface Counters {

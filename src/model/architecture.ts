@@ -33,11 +33,11 @@
 // [x | c] (as the MLP always did); otherwise an internal "condition" layer
 // concatenates c to the flat activation there (convolutions see the image only).
 import type { LayerEntry, ResolvedConfig } from "./config.js";
-import { kindOf, type LayerSpec } from "./layers/index.js";
-import { latentOf, priorOf } from "./objectives/index.js";
-import { size } from "./layers/kind.js";
-import type { Activation } from "./wasm.js";
-import { ArgumentError, fail } from "./validate.js";
+import { kindOf, type LayerSpec } from "../layers/index.js";
+import { latentOf, priorOf } from "../objectives/index.js";
+import { size } from "../layers/kind.js";
+import type { Activation } from "../kernels/wasm.js";
+import { ArgumentError, fail } from "../base/validate.js";
 
 /** Stochastic layer i ≥ 2 (hierarchy.ts): q(z_i | z_{i−1}) and p(z_{i−1} | z_i). */
 export interface LevelArch {

@@ -7,12 +7,12 @@
 // between two steps (the step itself is never interrupted, and inference uses
 // the model's eval random stream, so it does not change training results).
 // Not here: the page side (worker.ts) or choosing the port (worker-entry.ts).
-import { Adam } from "./adam.js";
-import type { TransferList } from "./host-types.js";
-import type { FitOptions } from "./fit.js";
-import { VAE, type Rows } from "./model.js";
-import { relaxedSimdAvailable, type LoadOptions } from "./wasm.js";
-import { ArgumentError, checkInt, fail } from "./validate.js";
+import { Adam } from "../optim/adam.js";
+import type { TransferList } from "../base/host-types.js";
+import type { FitOptions } from "../training/fit.js";
+import { VAE, type Rows } from "../vae.js";
+import { relaxedSimdAvailable, type LoadOptions } from "../kernels/wasm.js";
+import { ArgumentError, checkInt, fail } from "../base/validate.js";
 import { ROW_OPTIONS, VAE_SURFACE, type DataRef, type DataSlice, type ModelInfo, type RowsDim, type SerializedError, type SurfaceEntry, type TrainerMessage, type TrainerOp, type TrainerRequest, type WorkerFitOptions, type WorkerLoadOptions } from "./worker.js";
 
 /** A worker's message port: `self` in a Web Worker, `parentPort` in a Node

@@ -19,7 +19,7 @@ export class ThreadError extends Error {
   override name = "ThreadError";
 }
 
-import type { RawExports } from "./wasm.js";
+import type { RawExports } from "../kernels/wasm.js";
 
 // Byte offsets of control words (assembly/threads.ts).
 const DEAD = 32, SHUTDOWN = 64, SEQ = 0, DONE = 16, JOBS = 68, WORKER_TASKS = 72, SPLIT_MS = 80, WAIT_MS = 88;

@@ -3,7 +3,7 @@
 // half-written file under the target's name.
 import { open, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import { fail } from "./validate.js";
+import { fail } from "../base/validate.js";
 
 /** Writes bytes to `path` atomically: a temporary file in the same folder,
  *  flushed, then renamed over the target. A failure leaves the old file. */

@@ -8,9 +8,9 @@
 // relaxed build runs only where the runtime validates it; otherwise the plain
 // build runs and `Kernels.build` says so.
 import * as loader from "@assemblyscript/loader";
-import { checkAdamHyperparameters, checkLearningRate } from "./adam.js";
-import type { WasmBytes, WasmMemory } from "./host-types.js";
-import { ArgumentError, checkBool, checkInt, checkOptions, describe, fail } from "./validate.js";
+import { checkAdamHyperparameters, checkLearningRate } from "../optim/adam.js";
+import type { WasmBytes, WasmMemory } from "../base/host-types.js";
+import { ArgumentError, checkBool, checkInt, checkOptions, describe, fail } from "../base/validate.js";
 import { checkConvGeometry, convChunkImages, type ConvGeometry } from "./conv-shape.js";
 
 /** A kernel build: "plain" (f32x4 multiply then add: bit-reproducible across
@@ -161,7 +161,7 @@ type WasmSource = WasmBytes | URL | string;
 function describeSource(src: WasmSource | undefined, build: Variant): string {
   if (src === undefined) {
     const d = defaultSources[build];
-    return d === undefined ? `the default ${new URL(`../build/vae.${build}.wasm`, import.meta.url).href}` : `the default source (${describeSource(d, build)})`;
+    return d === undefined ? `the default ${new URL(`../../build/vae.${build}.wasm`, import.meta.url).href}` : `the default source (${describeSource(d, build)})`;
   }
   if (src instanceof URL) return src.href;
   if (typeof src === "string") return JSON.stringify(src.length > 200 ? src.slice(0, 200) + "…" : src);
@@ -195,7 +195,7 @@ const isNode = typeof process !== "undefined" && !!process.versions?.node;
 let defaultSources: Sources = {};
 
 /** Sets where each build's wasm comes from when LoadOptions.wasm does not say
- *  (bytes or a URL); {} restores `new URL("../build/vae.<build>.wasm", import.meta.url)`. */
+ *  (bytes or a URL); {} restores `new URL("../../build/vae.<build>.wasm", import.meta.url)`. */
 export function setDefaultWasm(sources: Sources): void {
   defaultSources = { ...sources };
   compiled.clear();
@@ -204,7 +204,7 @@ export function setDefaultWasm(sources: Sources): void {
 }
 
 function defaultUrl(build: Variant): WasmBytes | URL | string {
-  return defaultSources[build] ?? new URL(`../build/vae.${build}.wasm`, import.meta.url);
+  return defaultSources[build] ?? new URL(`../../build/vae.${build}.wasm`, import.meta.url);
 }
 
 /** Bytes of the default sources, fetched once per build (validation and

@@ -2,13 +2,13 @@
 // stream of batches from an (async) iterable; KL warm-up, validation,
 // callbacks, AbortSignal, and a yield to the event loop between batches.
 // Per batch it reads like llm.c: load, forward, zero grad, backward, update
-// (VAE.stepRows). Not here: the step itself (objective.ts) or the optimizer (adam.ts).
-import { Adam } from "./adam.js";
+// (VAE.stepRows). Not here: the step itself (step.ts) or the optimizer (adam.ts).
+import { Adam } from "../optim/adam.js";
 import { bernoulliRows, binarize } from "./binarize.js";
-import type { ResolvedConfig } from "./config.js";
-import { yieldToEventLoop, type HostRng } from "./random.js";
-import type { BatchInput, EpochCursor, ModelState, Rows, StepResult } from "./types.js";
-import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "./validate.js";
+import type { ResolvedConfig } from "../model/config.js";
+import { yieldToEventLoop, type HostRng } from "../base/random.js";
+import type { BatchInput, EpochCursor, ModelState, Rows, StepResult } from "../base/types.js";
+import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "../base/validate.js";
 
 /** What onBatch receives after each training step. */
 export interface BatchInfo extends StepResult {
@@ -158,7 +158,7 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
     const { threads, ...rest } = options;
     return model.withThreads(threads, () => fit(model, data, rest));
   }
-  // the model is checked by shape (fit.ts does not import model.ts: model.ts imports fit)
+  // the model is checked by shape (fit.ts does not import vae.ts: vae.ts imports fit)
   if (model === null || typeof model !== "object" || typeof (model as Partial<Trainable>).stepRows !== "function") fail("model", "a VAE", model);
   checkOptions("options", options, FIT_KEYS);
   const shuffle = checkBool("shuffle", options.shuffle, true);
