@@ -6,7 +6,7 @@
 //
 // Graph: the computation of the README's nn.Module (NCHW images, PyTorch
 // layouts): Concat(axis 1) of the inputs when the condition joins there (else
-// at the condition layer); per layer the nodes of KINDS[kind].onnx (Gemm with
+// at the condition layer); per layer the nodes of interopOf(l).onnx (the layer kind's module) (Gemm with
 // transB = 1 on the (out, in) weight; Conv / ConvTranspose with TensorFlow's
 // pads and output_padding; Flatten; Reshape and Transpose between NHWC and
 // NCHW) and the activation's op (Relu, LeakyRelu, Tanh, Sigmoid, Softplus,
@@ -23,7 +23,7 @@ import type protobuf from "protobufjs/light.js";
 import type { ResolvedConfig, VAEConfig } from "../model/config.js";
 import { ArgumentError } from "../base/validate.js";
 import {
-  ACTS, checkFiniteTensor, configForPair, InteropFormatError, KINDS, networksOf, refuseLearnedPrior, onnxToOurs, paramsOf, sameShape,
+  ACTS, checkFiniteTensor, configForPair, InteropFormatError, interopOf, networksOf, refuseLearnedPrior, onnxToOurs, paramsOf, sameShape,
   type ModelContents, type ModelFiles, type Network, type OnnxConst, type OnnxNode, type OnnxPart,
 } from "./network.js";
 import { ONNX_SCHEMA } from "./onnx-schema.js";
@@ -59,7 +59,7 @@ function graphOf(net: Network): { nodes: OnnxNode[]; consts: OnnxConst[] } {
   }
   const add = (p: OnnxPart) => { nodes.push(...p.nodes); consts.push(...p.consts); h = p.output; };
   for (const l of net.layers) {
-    add(KINDS[l.kind].onnx(l, h));
+    add(interopOf(l).onnx(l, h));
     const act = ACTS[l.activation].onnx(l.alpha);
     if (act) {
       const out = `${l.name}/${l.activation}`;

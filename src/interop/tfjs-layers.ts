@@ -8,7 +8,7 @@
 // Keras layers: InputLayer per input (x is flat rows: an image encoder's
 // first layer is a Reshape to (H, W, C), Keras' channels_last = our NHWC),
 // Concatenate when the condition joins at the input (else at the condition
-// layer), then per layer the Keras layers of KINDS[kind].keras (Dense,
+// layer), then per layer the Keras layers of interopOf(l).keras (the layer kind's module) (Dense,
 // Conv2D / Conv2DTranspose with kernels as ours, ZeroPadding2D / Cropping2D
 // for explicit pads, Flatten, Reshape; weights named "encoder_0/kernel", …),
 // the layer's activation as its `activation` (Dense, Conv2D, Conv2DTranspose,
@@ -28,7 +28,7 @@
 import type { ResolvedConfig, VAEConfig } from "../model/config.js";
 import { ArgumentError } from "../base/validate.js";
 import {
-  ACTS, checkFiniteTensor, configForPair, InteropFormatError, KINDS, networksOf, refuseLearnedPrior, sameShape,
+  ACTS, checkFiniteTensor, configForPair, InteropFormatError, interopOf, networksOf, refuseLearnedPrior, sameShape,
   type KerasWeight, type ModelContents, type ModelFiles, type NetLayer, type Network,
 } from "./network.js";
 import { f32FromBytes } from "./safetensors.js";
@@ -79,13 +79,13 @@ function kerasNetwork(net: Network): { layers: KerasLayerJSON[]; parts: KerasPar
    *  `${name}_${activation}` after them. */
   const emit = (l: NetLayer, name: string, from: number, to: number, activation: string, input: string): string => {
     let x = input, placed = activation === "linear";
-    for (const k of KINDS[l.kind].keras.layers(l, name, from, to)) {
+    for (const k of interopOf(l).keras.layers(l, name, from, to)) {
       const here = k.name === name && KERAS_ACTIVATED.has(k.className);
       x = add(k.className, k.name, here ? { ...k.config, activation } : k.config, [x, ...(k.also ?? [])]);
       placed ||= here;
     }
     if (!placed) x = add("Activation", `${name}_${activation}`, { activation }, [x]);
-    if (KINDS[l.kind].params(l).length > 0) parts.push({ layer: l, prefix: name, from, to });
+    if (interopOf(l).params(l).length > 0) parts.push({ layer: l, prefix: name, from, to });
     return x;
   };
   // the output layer is linear; only reshapes may follow it, and the heads split it
@@ -103,7 +103,7 @@ function kerasNetwork(net: Network): { layers: KerasLayerJSON[]; parts: KerasPar
   }
   const final = (tail.length ? tail[tail.length - 1] : out).outShape;
   const headAct = (hd: Network["heads"][number]) => hd.activation === "sigmoid" ? "sigmoid" : "linear";
-  const splits = KINDS[out.kind].params(out).length > 0; // only a layer with weights can be cut into heads
+  const splits = interopOf(out).params(out).length > 0; // only a layer with weights can be cut into heads
   if (!splits) {
     // e.g. an activation or dropout layer as the output: its Keras layers, then
     // flat rows and the head's activation in a layer named as the head
@@ -153,7 +153,7 @@ export function exportTfjs(config: ResolvedConfig, weights: Record<string, Float
   const files: ModelFiles = {};
   for (const net of Object.values(networksOf(config))) {
     const { layers, parts } = kerasNetwork(net);
-    const tensors = parts.flatMap((p) => KINDS[p.layer.kind].keras.weights(p.layer, weights, p.from, p.to)
+    const tensors = parts.flatMap((p) => interopOf(p.layer).keras.weights(p.layer, weights, p.from, p.to)
       .map((w) => ({ ...w, suffix: `${p.prefix}/${w.suffix}` })));
     const floats = tensors.reduce((a, t) => a + t.data.length, 0);
     const all = new Uint8Array(4 * floats);
@@ -235,7 +235,7 @@ export function importTfjs(files: ModelFiles, given?: VAEConfig): ModelContents 
     const tensors = readManifest(files, part, json.weightsManifest, bad);
     const shapes = new Map<string, number[]>();
     for (const p of want.parts) {
-      for (const w of KINDS[p.layer.kind].keras.shapes(p.layer, p.from, p.to)) shapes.set(`${p.prefix}/${w.suffix}`, w.shape);
+      for (const w of interopOf(p.layer).keras.shapes(p.layer, p.from, p.to)) shapes.set(`${p.prefix}/${w.suffix}`, w.shape);
     }
     for (const name of tensors.keys()) if (!shapes.has(name)) bad(`unknown weight "${name.slice(0, 80)}" (expected: ${[...shapes.keys()].join(", ")})`);
     const get = (name: string): KerasWeight => {
@@ -246,7 +246,7 @@ export function importTfjs(files: ModelFiles, given?: VAEConfig): ModelContents 
       return { suffix: name, shape: t.shape, data: t.data };
     };
     for (const l of net.layers) {
-      const kind = KINDS[l.kind].keras;
+      const kind = interopOf(l).keras;
       const mine = want.parts.filter((p) => p.layer === l);
       Object.assign(weights, kind.read(l, mine.map((p) => ({
         from: p.from, to: p.to, weights: kind.shapes(l, p.from, p.to).map((w) => get(`${p.prefix}/${w.suffix}`)),

@@ -3,6 +3,7 @@
 // (default: the config's). Kernels: assembly/activation.ts, split by ranges.
 import { fail } from "../base/validate.js";
 import type { Activation } from "../kernels/wasm.js";
+import { identityInterop } from "./interop-kit.js";
 import { size, type LayerKind } from "./kind.js";
 
 export const activation: LayerKind = {
@@ -22,6 +23,10 @@ export const activation: LayerKind = {
   backward(c, l, B) {
     if (l.dx !== 0) c.k.activation_backward(l.dx, l.dy, l.y, B * size(l.inShape), l.act, c.alpha);
   },
+  // no parameters, the layout kept. Keras Activation (the activation goes in
+  // its config, or, for leaky_relu, a LeakyReLU after it); ONNX: the
+  // activation's op alone (the interop adds it for every layer)
+  interop: identityInterop((_l, name) => [{ className: "Activation", name, config: { activation: "linear" } }]),
 };
 
 /** { type: "activation" }: y = f(x) on any shape. */

@@ -4,6 +4,7 @@
 // The architecture inserts it before the encoder's first dense layer when
 // that layer is not the first of the network on flat data (there the rows are
 // loaded as [x | c] directly, no copy). Users do not list it.
+import { kerasLayersOnly, onnxNode } from "./interop-kit.js";
 import type { LayerKind } from "./kind.js";
 
 export const condition: LayerKind = {
@@ -25,5 +26,13 @@ export const condition: LayerKind = {
     if (l.dx === 0) return;
     const F = l.inShape[0], W = l.outShape[0];
     for (let b = 0; b < B; b++) c.k.copy(l.dx + 4 * b * F, l.dy + 4 * b * W, F);
+  },
+  // torch.cat([h, c], 1); Keras Concatenate with the input "c"; ONNX Concat (axis 1)
+  interop: {
+    params: () => [],
+    torch: () => ({}),
+    torchOut: (_l, t) => t,
+    keras: kerasLayersOnly((_l, name) => [{ className: "Concatenate", name, config: { axis: -1 }, also: ["c"] }]),
+    onnx: (l, input) => onnxNode(l, "Concat", [input, "c"], { axis: 1 }),
   },
 };

@@ -5,7 +5,9 @@
 //   conv2d           x (B, H, W, C) → y (B, Ho, Wo, filters), w (kh, kw, C, filters)
 //   conv2d_transpose x (B, H, W, C) → y (B, Ho, Wo, filters), w (kh, kw, filters, C)
 import { convChunkImages, convGeometry, convParamShapes, convScratchBytes, type ConvGeometry, type ConvKind, type ConvSettings } from "../kernels/conv-shape.js";
-import { fail } from "../base/validate.js";
+import { ArgumentError, fail } from "../base/validate.js";
+import { IMAGE, kerasKernelBias, KERAS_PARAM_CONFIG, permuteAxes, torchBias, type KerasLayer, type LayerInterop, type NetLayer } from "./interop-kit.js";
+import { fanInit } from "./init.js";
 import type { LayerKind } from "./kind.js";
 
 const geometry = (l: { derived?: unknown }) => l.derived as ConvGeometry;
@@ -36,8 +38,8 @@ function convKind(kind: ConvKind): LayerKind {
     params(l) {
       const p = convParamShapes(geometry(l));
       return [
-        { name: `${l.name}.weight`, shape: p.w, role: "weight", fanIn: p.fanIn, fanOut: p.fanOut },
-        { name: `${l.name}.bias`, shape: p.b, role: "bias", fanIn: p.fanIn, fanOut: p.fanOut },
+        { name: `${l.name}.weight`, shape: p.w, init: fanInit("weight", p.fanIn, p.fanOut) },
+        { name: `${l.name}.bias`, shape: p.b, init: fanInit("bias", p.fanIn, p.fanOut) },
       ];
     },
     scratchBytes(l, B) {
@@ -54,6 +56,71 @@ function convKind(kind: ConvKind): LayerKind {
       const g = geometry(l), f = kind === "conv2d" ? c.k.conv2d_backward : c.k.conv2d_transpose_backward;
       f(l.dx, l.g[0], l.g[1], l.dy, l.x, l.p[0], l.y, B, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kh, g.kw,
         g.strideH, g.strideW, g.padTop, g.padLeft, l.act, c.alpha, 0, chunkImages(g, B, c.k.threads_count?.() ?? 1), c.scratch);
+    },
+    interop: convInterop(kind === "conv2d_transpose"),
+  };
+}
+
+/** Our weight's shape: conv2d (kh, kw, in, out); conv2d_transpose (kh, kw, out, in). */
+function weightShape(l: NetLayer): number[] {
+  const g = geometry(l);
+  return g.kind === "conv2d" ? [g.kh, g.kw, g.inC, g.outC] : [g.kh, g.kw, g.outC, g.inC];
+}
+
+/** conv2d and conv2d_transpose in the interchange formats. PyTorch:
+ *  Conv2d.weight (out, in, kh, kw) from ours (kh, kw, in, out);
+ *  ConvTranspose2d.weight (in, out, kh, kw) from ours (kh, kw, out, in): both
+ *  are axes (3, 2, 0, 1) of ours. */
+function convInterop(transpose: boolean): LayerInterop {
+  const TO_TORCH = [3, 2, 0, 1], FROM_TORCH = [2, 3, 1, 0];
+  return {
+    params: (l) => {
+      const s = weightShape(l), ts = TO_TORCH.map((a) => s[a]);
+      return [
+        { suffix: "weight", shape: s, torchShape: ts, toTorch: (a) => permuteAxes(a, s, TO_TORCH), fromTorch: (a) => permuteAxes(a, ts, FROM_TORCH) },
+        torchBias(l),
+      ];
+    },
+    // nn.Conv2d(padding=0) after F.pad(h, (left, right, top, bottom)); nn.ConvTranspose2d(padding=0,
+    // output_padding) then the crop [top, top + Ho) × [left, left + Wo) of its (H − 1)·s + k + op rows
+    torch: (l) => {
+      const g = geometry(l);
+      const op = (n: number, s: number, k: number, top: number, out: number) => Math.max(0, top + out - ((n - 1) * s + k));
+      return {
+        kernel: [g.kh, g.kw], stride: [g.strideH, g.strideW], pads: [g.padTop, g.padBottom, g.padLeft, g.padRight],
+        ...(transpose ? { output_padding: [op(g.inH, g.strideH, g.kh, g.padTop, g.outH), op(g.inW, g.strideW, g.kw, g.padLeft, g.outW)] } : {}),
+      };
+    },
+    torchOut: () => IMAGE,
+    // Keras' "same" and "valid" are TensorFlow's pads; other pads: a ZeroPadding2D
+    // before a valid Conv2D, a Cropping2D after a valid Conv2DTranspose
+    keras: kerasKernelBias(weightShape, transpose ? 2 : 3, (l, name, from, to) => {
+      const g = geometry(l), pad = l.settings.padding ?? "valid";
+      const keras = (padding: string): KerasLayer => ({
+        className: transpose ? "Conv2DTranspose" : "Conv2D", name,
+        config: { filters: to - from, kernel_size: [g.kh, g.kw], strides: [g.strideH, g.strideW], padding, data_format: "channels_last", dilation_rate: [1, 1], ...KERAS_PARAM_CONFIG },
+      });
+      if ((pad === "same" || pad === "valid") && l.settings.outputPadding === undefined) return [keras(pad)];
+      if (!transpose) {
+        return [{ className: "ZeroPadding2D", name: `${name}_pad`, config: { padding: [[g.padTop, g.padBottom], [g.padLeft, g.padRight]], data_format: "channels_last" } }, keras("valid")];
+      }
+      // Keras' valid Conv2DTranspose gives H·s + max(k − s, 0) rows: rows [top, top + Ho) are ours
+      const fullH = g.inH * g.strideH + Math.max(g.kh - g.strideH, 0), fullW = g.inW * g.strideW + Math.max(g.kw - g.strideW, 0);
+      const bottom = fullH - g.padTop - g.outH, right = fullW - g.padLeft - g.outW;
+      if (bottom < 0 || right < 0) throw new ArgumentError(`vae: layer ${l.name} (padding ${JSON.stringify(pad)}, output padding ${JSON.stringify(l.settings.outputPadding ?? 0)}) has no TensorFlow.js layers form (its output reaches past Keras' valid Conv2DTranspose); export it as safetensors or ONNX`);
+      return [keras("valid"), { className: "Cropping2D", name: `${name}_crop`, config: { cropping: [[g.padTop, bottom], [g.padLeft, right]], data_format: "channels_last" } }];
+    }),
+    // NCHW in and out. pads [top, left, bottom, right] are TensorFlow's; for
+    // ConvTranspose, output_padding makes the output size ours
+    // (Ho = s·(H − 1) + op + kh − top − bottom)
+    onnx: (l, input) => {
+      const g = geometry(l), out = `${l.name}/out`;
+      const attributes: Record<string, number[]> = { kernel_shape: [g.kh, g.kw], strides: [g.strideH, g.strideW], pads: [g.padTop, g.padLeft, g.padBottom, g.padRight] };
+      if (transpose) {
+        attributes.output_padding = [g.outH - (g.strideH * (g.inH - 1) + g.kh - g.padTop - g.padBottom), g.outW - (g.strideW * (g.inW - 1) + g.kw - g.padLeft - g.padRight)];
+      }
+      const op = transpose ? "ConvTranspose" : "Conv";
+      return { nodes: [{ opType: op, name: `${l.name}/${op}`, inputs: [input, `${l.name}.weight`, `${l.name}.bias`], outputs: [out], attributes }], consts: [], output: out };
     },
   };
 }

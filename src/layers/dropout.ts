@@ -7,6 +7,7 @@
 // of that state in scratch, so nothing of size B·n outlives a step.
 // Kernel: assembly/dropout.ts (the apply, split by ranges).
 import { checkF32Range, fail } from "../base/validate.js";
+import { identityInterop } from "./interop-kit.js";
 import { size, type LayerKind } from "./kind.js";
 
 const STATE_BYTES = 16; // xoshiro128** state: 4 × u32
@@ -51,6 +52,11 @@ export const dropout: LayerKind = {
     c.k.rng_uniform(c.scratch, u, n);
     c.k.dropout_apply(l.dx, l.dy, u, n, rate, Math.fround(1 / (1 - rate)));
   },
+  // exported for inference: the identity. Keras Dropout with the rate
+  // (identity in predict); PyTorch nn.Dropout(rate) (identity in eval); ONNX: no node
+  interop: identityInterop(
+    (l, name) => [{ className: "Dropout", name, config: { rate: l.settings.rate, noise_shape: null, seed: null } }],
+    (l) => ({ rate: l.settings.rate })),
 };
 
 /** { type: "dropout", rate }: inverted dropout while training, the identity at inference. */

@@ -2,6 +2,7 @@
 // NHWC rows are already flat). Backward is the identity, so dy is dx.
 import { fail } from "../base/validate.js";
 import { size, type LayerKind } from "./kind.js";
+import { reshapeInterop } from "./reshape.js";
 
 export const flatten: LayerKind = {
   activates: false,
@@ -15,4 +16,5 @@ export const flatten: LayerKind = {
   scratchBytes: () => 0,
   forward() {},
   backward() {},
+  interop: reshapeInterop(true),
 };

@@ -6,9 +6,13 @@
 //
 // Shapes are per row: (D) for flat rows, NHWC (H, W, C) for images; a batch
 // of B rows is B·size(shape) floats, row-major.
+// A kind also owns its interchange mapping (`interop`, interop-kit.ts) and
+// its parameters' initialisation (ParamSpec.init, init.ts).
 // Not here: the kinds themselves (one file each), the layout (plan.ts), the
 // arena (network.ts).
 import type { Activation, RawExports } from "../kernels/wasm.js";
+import type { ParamInit } from "./init.js";
+import type { LayerInterop } from "./interop-kit.js";
 
 export type Shape = readonly number[];
 
@@ -19,27 +23,9 @@ export interface ParamSpec {
   /** Its shape (dense weight (in, out); conv2d (kh, kw, in, filters);
    *  conv2d_transpose (kh, kw, filters, in); bias (out)). */
   shape: number[];
-  /** "weight": U(±a) with a from the fans (Glorot / He / PyTorch); "bias":
-   *  zero, or U(±1/√fanIn) under the PyTorch init. */
-  role: "weight" | "bias";
-  /** Fan-in of the initialisation: a dense layer's input width; a
-   *  convolution's kh·kw times its weight's third axis (Keras' fans). */
-  fanIn: number;
-  /** Fan-out of the initialisation: a dense layer's output width; a
-   *  convolution's kh·kw times its weight's last axis. */
-  fanOut: number;
-  /** Its own initialisation, instead of the role's: U(lo, hi) or
-   *  N(mean, std²) from the training stream, or a constant (learned priors' tensors). */
-  init?: {
-    /** U(lo, hi): [lo, hi]. */
-    uniform: [number, number];
-  } | {
-    /** Every entry this value. */
-    constant: number;
-  } | {
-    /** N(mean, std²): [mean, std]. */
-    normal: [number, number];
-  };
+  /** How it starts: a draw or a constant, or a rule that picks one from
+   *  the config's `init` scheme (fanInit, init.ts: Glorot / He / PyTorch). */
+  init: ParamInit;
 }
 
 /** A resolved layer, pure data (no pointers): what the planner lays out. */
@@ -116,6 +102,9 @@ export interface LayerKind {
    *  gradients of its parameters (written, not accumulated: every parameter
    *  belongs to one layer, so no zeroing pass is needed). */
   backward(c: StepContext, l: Layer, B: number): void;
+  /** Its PyTorch, Keras and ONNX mapping (interop-kit.ts); absent for a kind
+   *  the interchange formats do not cover (the internal `params`). */
+  interop?: LayerInterop;
 }
 
 export const size = (s: Shape): number => s.reduce((a, b) => a * b, 1);

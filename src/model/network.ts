@@ -6,11 +6,12 @@
 import { levelLayers, type Architecture } from "./architecture.js";
 import { kindOf, type Layer, type LayerSpec, type StepContext } from "../layers/index.js";
 import { size } from "../layers/kind.js";
+import { drawOf, type InitScheme } from "../layers/init.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
 import type { HostRng } from "../base/random.js";
 import { activationCode, type Kernels } from "../kernels/wasm.js";
 
-export type Init = "glorot" | "he" | "pytorch";
+export type Init = InitScheme;
 
 export interface NetworkDims {
   inputDim: number;
@@ -179,10 +180,9 @@ export class Network {
     }
   }
 
-  /** Seeds both streams, zeroes the four blocks, and draws the weights from
-   *  the training stream, layer by layer in arena order: weights U(−a, a)
-   *  with a = √(6/(fanIn+fanOut)) (Glorot), √(6/fanIn) (He) or 1/√fanIn
-   *  (PyTorch, which also draws the biases); other biases 0. */
+  /** Seeds both streams, zeroes the four blocks, and initialises every
+   *  parameter tensor, layer by layer in arena order, as its ParamSpec.init
+   *  says under the config's scheme (layers/init.ts: drawOf). */
   initialize(seed: number, init: Init): void {
     const k = this.kernels.raw;
     const lo = seed >>> 0, hi = Math.floor(seed / 2 ** 32) >>> 0;
@@ -194,24 +194,22 @@ export class Network {
     const H = this.heap();
     for (const l of this.layers()) {
       l.params.forEach((q, i) => {
-        if (q.init && "constant" in q.init) { k.fill(l.p[i], size(q.shape), q.init.constant); return; }
-        if (q.init && "normal" in q.init) { // [priors] N(mean, std²)
-          const [mean, std] = q.init.normal, n = size(q.shape), o = l.p[i] >>> 2;
+        const d = drawOf(q.init, init), n = size(q.shape), o = l.p[i] >>> 2;
+        if ("constant" in d) { k.fill(l.p[i], n, d.constant); return; }
+        if ("normal" in d) { // N(mean, std²)
+          const [mean, std] = d.normal;
           k.rng_normal(this.ptr["rng.train"], l.p[i], n);
           for (let j = 0; j < n; j++) H[o + j] = mean + std * H[o + j];
           return;
         }
-        if (q.init) {
-          const [lo, hi] = q.init.uniform, n = size(q.shape), o = l.p[i] >>> 2;
-          k.rng_uniform(this.ptr["rng.train"], l.p[i], n);
-          for (let j = 0; j < n; j++) H[o + j] = lo + (hi - lo) * H[o + j];
-          return;
-        }
-        if (q.role === "bias" && init !== "pytorch") return;
-        const a = init === "he" ? Math.sqrt(6 / q.fanIn) : init === "pytorch" ? 1 / Math.sqrt(q.fanIn) : Math.sqrt(6 / (q.fanIn + q.fanOut));
-        const n = q.shape.reduce((x, y) => x * y, 1), o = l.p[i] >>> 2;
         k.rng_uniform(this.ptr["rng.train"], l.p[i], n);
-        for (let j = 0; j < n; j++) H[o + j] = (2 * H[o + j] - 1) * a;
+        if ("uniform" in d) {
+          const [lo, hi] = d.uniform;
+          for (let j = 0; j < n; j++) H[o + j] = lo + (hi - lo) * H[o + j];
+        } else {
+          const a = d.symmetric;
+          for (let j = 0; j < n; j++) H[o + j] = (2 * H[o + j] - 1) * a;
+        }
       });
     }
   }

@@ -98,7 +98,7 @@ function checkPlanSpec(spec: PlanSpec): void {
     try { kindOf(l.kind); } catch { fail(`${at}.kind`, "a layer kind's name", l.kind); }
     dims(`${at}.inShape`, l.inShape);
     dims(`${at}.outShape`, l.outShape);
-    if (!Array.isArray(l.params)) fail(`${at}.params`, "an array of { name, shape, role, fanIn, fanOut }", l.params);
+    if (!Array.isArray(l.params)) fail(`${at}.params`, "an array of { name, shape, init }", l.params);
     l.params.forEach((q, j) => {
       if (q === null || typeof q !== "object" || typeof q.name !== "string") fail(`${at}.params[${j}]`, "an object { name, shape, … } with a string name", q);
       dims(`${at}.params[${j}].shape`, q.shape);

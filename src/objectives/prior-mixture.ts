@@ -29,7 +29,7 @@ export const mixture: PriorKind = {
   params(L, _D, s): ParamSpec[] {
     const k = K(s);
     const spec = (name: string, shape: number[], init: ParamSpec["init"]): ParamSpec =>
-      ({ name: `prior.${name}`, shape, role: "weight", fanIn: 1, fanOut: 1, init });
+      ({ name: `prior.${name}`, shape, init });
     return [
       spec("means", [k, L], { uniform: [-1, 1] }),
       spec("logvars", [k, L], { constant: 0 }),

@@ -29,7 +29,7 @@ export const vamp: PriorKind = {
     return { components: componentsOf(entry, at, 500) };
   },
   params(_L, D, s): ParamSpec[] {
-    return [{ name: "prior.pseudo_inputs", shape: [K(s), D], role: "weight", fanIn: 1, fanOut: 1, init: { normal: [0.05, 0.01] } }];
+    return [{ name: "prior.pseudo_inputs", shape: [K(s), D], init: { normal: [0.05, 0.01] } }];
   },
   buffers: (_L, s) => [["prior.resp", K(s)]],
   fixedBuffers: (L, s) => [["prior.prep", K(s) * (L + 1)]],
