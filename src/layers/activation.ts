@@ -2,11 +2,10 @@
 // layer listed with activation "identity"). f is the layer's `activation`
 // (default: the config's). Kernels: assembly/activation.ts, split by ranges.
 import { fail } from "../base/validate.js";
-import type { Activation } from "../kernels/wasm.js";
 import { identityInterop } from "./interop-kit.js";
-import { size, type LayerKind } from "./kind.js";
+import { size, type LayerActivation, type LayerKind } from "./kind.js";
 
-export const activation: LayerKind = {
+export const activation: LayerKind<ActivationLayerConfig> = {
   activates: true,
   alias: false,
   settings(e, at) {
@@ -33,6 +32,6 @@ export const activation: LayerKind = {
 export interface ActivationLayerConfig {
   /** A standalone activation (Keras Activation), any shape → the same shape. */
   type: "activation";
-  /** f (default: the config's `activation`); "identity" as the output layer. */
-  activation?: Activation;
+  /** f (default: the config's `activation`); "identity" (or "linear") as the output layer. */
+  activation?: LayerActivation;
 }

@@ -4,16 +4,21 @@
 // planned scratch). The two kinds differ only in their geometry's `kind`.
 //   conv2d           x (B, H, W, C) → y (B, Ho, Wo, filters), w (kh, kw, C, filters)
 //   conv2d_transpose x (B, H, W, C) → y (B, Ho, Wo, filters), w (kh, kw, filters, C)
-import { convChunkImages, convGeometry, convParamShapes, convScratchBytes, type ConvGeometry, type ConvKind, type ConvSettings } from "../kernels/conv-shape.js";
+import { convChunkImages, convGeometry, convParamShapes, convScratchBytes, type ConvGeometry, type ConvKind, type ConvSettings, type Padding } from "../kernels/conv-shape.js";
 import { ArgumentError, fail } from "../base/validate.js";
 import { IMAGE, kerasKernelBias, KERAS_PARAM_CONFIG, permuteAxes, torchBias, type KerasLayer, type LayerInterop, type NetLayer } from "./interop-kit.js";
 import { fanInit } from "./init.js";
-import type { LayerKind } from "./kind.js";
+import type { LayerActivation, LayerKind } from "./kind.js";
+import { renameSynonyms } from "./settings.js";
 
 const geometry = (l: { derived?: unknown }) => l.derived as ConvGeometry;
 
-function convKind(kind: ConvKind): LayerKind {
+/** Keras / TensorFlow.js spellings of our settings. */
+const SYNONYMS = { kernelSize: "kernel", strides: "stride" };
+
+function convKind<Config>(kind: ConvKind): LayerKind<Config> {
   const known = kind === "conv2d" ? ["filters", "kernel", "stride", "padding"] : ["filters", "kernel", "stride", "padding", "outputPadding"];
+  const spelled = known.map((k) => Object.entries(SYNONYMS).find(([, ours]) => ours === k)?.[0] ?? null).map((theirs, i) => theirs ? `${known[i]} (or ${theirs})` : known[i]);
   const geo = (inShape: readonly number[], s: Record<string, unknown>, at: string): ConvGeometry => {
     if (inShape.length !== 3) fail(at, `an image input (H, W, C) for a ${kind} layer (add { type: "reshape", shape: [H, W, C] } before it)`, `shape (${inShape.join(", ")})`);
     return convGeometry(kind, inShape as [number, number, number], s as unknown as ConvSettings, at);
@@ -21,10 +26,11 @@ function convKind(kind: ConvKind): LayerKind {
   return {
     activates: true,
     alias: false,
-    settings(e, at) {
-      for (const k of Object.keys(e)) if (!known.includes(k)) fail(`${at}.${k}`, `no such setting of a ${kind} layer (known: type, ${known.join(", ")}, activation)`);
+    settings(entry, at) {
+      for (const k of Object.keys(entry)) if (!known.includes(k) && !(k in SYNONYMS)) fail(`${at}.${k}`, `no such setting of a ${kind} layer (known: type, ${spelled.join(", ")}, activation)`);
+      const e = renameSynonyms(entry, at, SYNONYMS);
       if (e.filters === undefined) fail(`${at}.filters`, "an integer ≥ 1 (the output channels)");
-      if (e.kernel === undefined) fail(`${at}.kernel`, "an integer ≥ 1 or a pair [rows, columns]");
+      if (e.kernel === undefined) fail(`${at}.kernel`, "an integer ≥ 1 or a pair [rows, columns] (also spelled kernelSize)");
       // the values are checked against the input shape by convGeometry (outputShape)
       const s: Record<string, unknown> = {};
       for (const k of known) if (e[k] !== undefined) s[k] = e[k];
@@ -144,5 +150,52 @@ function chunkImages(g: ConvGeometry, B: number, threads: number): number {
   return convChunkImages(g, B, chunkFloats ?? (threads > 1 ? THREADED_CHUNK_FLOATS : LAYER_CHUNK_FLOATS));
 }
 
-export const conv2d = convKind("conv2d");
-export const conv2dTranspose = convKind("conv2d_transpose");
+/** The kernel size of a convolution, by either name (Keras / tfjs: kernelSize). */
+export type KernelSize =
+  | {
+    /** Kernel size: kh = kw, or [kh, kw]. */
+    kernel: number | readonly [number, number];
+    /** Not with `kernel`. */
+    kernelSize?: never;
+  }
+  | {
+    /** Kernel size: kh = kw, or [kh, kw] (the Keras / tfjs name of `kernel`). */
+    kernelSize: number | readonly [number, number];
+    /** Not with `kernelSize`. */
+    kernel?: never;
+  };
+
+/** The settings both convolutions take (and a kernel size, KernelSize). */
+export interface ConvLayerSettings {
+  /** Output channels (an integer ≥ 1). */
+  filters: number;
+  /** Stride: one for both axes, or [rows, columns]. Default 1. */
+  stride?: number | readonly [number, number];
+  /** The Keras / tfjs name of `stride` (give one of the two). */
+  strides?: number | readonly [number, number];
+  /** Default "valid" (as Keras). */
+  padding?: Padding;
+  /** Fused activation (default: the config's `activation`). */
+  activation?: LayerActivation;
+}
+
+/** { type: "conv2d", filters, kernel, … }: a 2-D convolution on (H, W, C)
+ *  images (Keras Conv2D), weights (kh, kw, C, filters). */
+export type Conv2dLayerConfig = {
+  /** Keras Conv2D. */
+  type: "conv2d";
+} & ConvLayerSettings & KernelSize;
+
+/** { type: "conv2d_transpose", filters, kernel, … }: a transposed 2-D
+ *  convolution on (H, W, C) images (Keras Conv2DTranspose), weights (kh, kw, filters, C). */
+export type Conv2dTransposeLayerConfig = {
+  /** Keras Conv2DTranspose. */
+  type: "conv2d_transpose";
+} & ConvLayerSettings & KernelSize & {
+  /** Extra output rows / columns at the bottom / right, each smaller than
+   *  the stride (Keras output_padding). Default none. */
+  outputPadding?: number | readonly [number, number];
+};
+
+export const conv2d = convKind<Conv2dLayerConfig>("conv2d");
+export const conv2dTranspose = convKind<Conv2dTransposeLayerConfig>("conv2d_transpose");

@@ -4,11 +4,21 @@ import { gemmScratchBytes } from "../base/scratch.js";
 import { checkInt, fail } from "../base/validate.js";
 import { FLAT, kerasKernelBias, KERAS_PARAM_CONFIG, onnxNode, torchBias, torchOrder, type NetLayer } from "./interop-kit.js";
 import { fanInit } from "./init.js";
-import type { LayerKind } from "./kind.js";
+import type { LayerActivation, LayerKind } from "./kind.js";
 
 const units = (s: Record<string, unknown>) => s.units as number;
 
-export const dense: LayerKind = {
+/** { type: "dense", units }: a fully connected layer on a flat input, (IN) → (units). */
+export interface DenseLayerConfig {
+  /** A fully connected layer (Keras Dense). */
+  type: "dense";
+  /** Output width (an integer ≥ 1; Keras' name too). */
+  units: number;
+  /** Fused activation (default: the config's `activation`). */
+  activation?: LayerActivation;
+}
+
+export const dense: LayerKind<DenseLayerConfig> = {
   activates: true,
   alias: false,
   settings(e, at) {

@@ -15,7 +15,7 @@ const STATE_BYTES = 16; // xoshiro128** state: 4 × u32
 /** The stream state saved by the forward, per layer (LayerSpec.derived). */
 interface Saved { state: Uint32Array }
 
-export const dropout: LayerKind = {
+export const dropout: LayerKind<DropoutLayerConfig> = {
   activates: false,
   alias: false,
   settings(e, at) {

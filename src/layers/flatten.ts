@@ -4,7 +4,13 @@ import { fail } from "../base/validate.js";
 import { size, type LayerKind } from "./kind.js";
 import { reshapeInterop } from "./reshape.js";
 
-export const flatten: LayerKind = {
+/** { type: "flatten" }: (H, W, C) → (H·W·C), no copy (the rows are already flat, NHWC). */
+export interface FlattenLayerConfig {
+  /** Keras Flatten. */
+  type: "flatten";
+}
+
+export const flatten: LayerKind<FlattenLayerConfig> = {
   activates: false,
   alias: true,
   settings(e, at) {

@@ -36,6 +36,7 @@ export type Draw =
 export type ParamInit = Draw | {
   /** The fan rule (see the file header). */
   fans: {
+    /** A weight (U(±a) by the scheme) or a bias (0, or U(±1/√fanIn) under "pytorch"). */
     role: "weight" | "bias";
     /** A dense layer's input width; a convolution's kh·kw times its weight's third axis (Keras' fans). */
     fanIn: number;

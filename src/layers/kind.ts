@@ -79,7 +79,16 @@ export interface StepContext {
   train: boolean;
 }
 
-export interface LayerKind {
+/** A layer's `activation` in a config: ours, or Keras' "linear" for "identity". */
+export type LayerActivation = Activation | "linear";
+
+/** A kind of layer. `Config` is the type of its entry in a config's
+ *  encoder / decoder list (`{ type, …settings, activation? }`); the public
+ *  LayerConfig is derived from the table's kinds (layers/index.ts). */
+export interface LayerKind<Config = unknown> {
+  /** Type only, never set: the kind's public config entry (`Config`), read by
+   *  the LayerConfig type. */
+  readonly config?: Config;
   /** Validates the user's entry (`at` names it in errors, e.g.
    *  "config.encoder[1]") and returns its settings: plain JSON, no `type`,
    *  no `activation` (those are handled by the architecture). */

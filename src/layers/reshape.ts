@@ -4,7 +4,15 @@ import { checkInt, fail } from "../base/validate.js";
 import { IMAGE, kerasLayersOnly, onnxToOurs, type LayerInterop, type OnnxPart } from "./interop-kit.js";
 import { size, type LayerKind } from "./kind.js";
 
-export const reshape: LayerKind = {
+/** { type: "reshape", shape }: any shape → `shape` of the same size, no copy. */
+export interface ReshapeLayerConfig {
+  /** Keras Reshape. */
+  type: "reshape";
+  /** The output shape per row: (D) or NHWC (H, W, C), 1 to 3 integers ≥ 1. */
+  shape: number[];
+}
+
+export const reshape: LayerKind<ReshapeLayerConfig> = {
   activates: false,
   alias: true,
   settings(e, at) {

@@ -94,7 +94,7 @@ const isDense = (e: LayerEntry | undefined) => typeof e === "number" || e?.type 
 
 function entryParts(e: LayerEntry): { type: string; settings: Record<string, unknown>; activation?: Activation } {
   if (typeof e === "number") return { type: "dense", settings: { units: e } };
-  const { type, activation, ...settings } = e as Record<string, unknown>;
+  const { type, activation, ...settings } = e as unknown as Record<string, unknown>;
   return { type: type as string, settings, activation: activation as Activation | undefined };
 }
 

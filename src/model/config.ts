@@ -1,6 +1,6 @@
 // The VAE's configuration: defaults and validation. The networks it implies
 // are built by architecture.ts.
-import { LAYER_KINDS, type ActivationLayerConfig, type DropoutLayerConfig } from "../layers/index.js";
+import { LAYER_KINDS, listedKind, type LayerConfig } from "../layers/index.js";
 import { LATENTS, OBJECTIVES, PRIORS, type Settings } from "../objectives/index.js";
 import { ACTIVATIONS, type Activation } from "../kernels/wasm.js";
 import { checkF32Range, checkInt, checkOneOf, checkOptions, fail } from "../base/validate.js";
@@ -14,65 +14,12 @@ export type Likelihood = (typeof LIKELIHOODS)[number];
 
 /** Padding of a convolution: "same", "valid", p on every side, or
  *  [top, bottom, left, right]. */
-export type Padding = "same" | "valid" | number | readonly [number, number, number, number];
-
-/** One layer of an encoder or decoder list (see the README's "Layers"). A bare
- *  number n in a list means { type: "dense", units: n }. `activation`
- *  defaults to the config's `activation`. */
-export type LayerConfig =
-  | {
-    /** A fully connected layer on a flat input: (IN) → (units). */
-    type: "dense";
-    /** Output width (an integer ≥ 1). */
-    units: number;
-    /** Fused activation (default: the config's `activation`). */
-    activation?: Activation;
-  }
-  | {
-    /** (H, W, C) → (H·W·C), no copy (the rows are already flat, NHWC). */
-    type: "flatten";
-  }
-  | {
-    /** Any shape → `shape` of the same size, no copy. */
-    type: "reshape";
-    /** The output shape per row: (D) or NHWC (H, W, C), 1 to 3 integers ≥ 1. */
-    shape: number[];
-  }
-  | {
-    /** A 2-D convolution on (H, W, C) images (Keras Conv2D), weights
-     *  (kh, kw, C, filters). */
-    type: "conv2d";
-    /** Output channels (an integer ≥ 1). */
-    filters: number;
-    /** Kernel size: kh = kw, or [kh, kw]. */
-    kernel: number | [number, number];
-    /** Stride: one for both axes, or [rows, columns]. Default 1. */
-    stride?: number | [number, number];
-    /** Default "valid" (as Keras). */
-    padding?: Padding;
-    /** Fused activation (default: the config's `activation`). */
-    activation?: Activation;
-  }
-  | {
-    /** A transposed 2-D convolution on (H, W, C) images (Keras
-     *  Conv2DTranspose), weights (kh, kw, filters, C). */
-    type: "conv2d_transpose";
-    /** Output channels (an integer ≥ 1). */
-    filters: number;
-    /** Kernel size: kh = kw, or [kh, kw]. */
-    kernel: number | [number, number];
-    /** Stride: one for both axes, or [rows, columns]. Default 1. */
-    stride?: number | [number, number];
-    /** Default "valid" (as Keras). */
-    padding?: Padding;
-    /** Extra output rows / columns at the bottom / right, each smaller than
-     *  the stride (Keras output_padding). Default none. */
-    outputPadding?: number | [number, number];
-    /** Fused activation (default: the config's `activation`). */
-    activation?: Activation;
-  }
-  | ActivationLayerConfig
-  | DropoutLayerConfig;
+export type { Padding } from "../kernels/conv-shape.js";
+/** One layer of an encoder or decoder list, derived from the table of layer
+ *  kinds (layers/index.ts; see the README's "Layers"). A bare number n in a
+ *  list means { type: "dense", units: n }. `activation` defaults to the
+ *  config's `activation`. */
+export type { LayerConfig } from "../layers/index.js";
 
 /** A bare number (a dense layer of that many units) or a layer object. */
 export type LayerEntry = number | LayerConfig;
@@ -275,12 +222,13 @@ function layerEntry(at: string, e: unknown): LayerEntry {
   if (typeof e === "number") return checkInt(at, e, 1, MAX_WIDTH);
   if (e === null || typeof e !== "object" || Array.isArray(e)) fail(at, `a layer size (integer ≥ 1) or a layer object { type: ${Object.keys(LAYER_KINDS).map((k) => JSON.stringify(k)).join(" | ")}, … }`, e);
   const { type, activation, ...rest } = e as Record<string, unknown>;
-  const kind = typeof type === "string" && Object.prototype.hasOwnProperty.call(LAYER_KINDS, type) ? LAYER_KINDS[type] : null;
+  const kind = listedKind(type);
   if (!kind) fail(`${at}.type`, `one of ${Object.keys(LAYER_KINDS).map((k) => JSON.stringify(k)).join(", ")}`, type);
   const out: Record<string, unknown> = { type, ...kind.settings(rest, at) };
   if (activation !== undefined) {
     if (!kind.activates) fail(`${at}.activation`, `no activation on a ${type} layer`, activation);
-    out.activation = checkOneOf(`${at}.activation`, activation, ACTIVATIONS);
+    // Keras' "linear" is our "identity"
+    out.activation = activation === "linear" ? "identity" : checkOneOf(`${at}.activation`, activation, [...ACTIVATIONS, "linear"]);
   }
   return out as unknown as LayerConfig;
 }

@@ -101,4 +101,21 @@ describe("published declarations", () => {
     for (const name of ["VAE", "Adam", "fit", "ArgumentError", "ModelFormatError", "NonFiniteLossError", "WasmLoadError"]) expect(index).toContain(name);
     expect(readFileSync(join(root, "tsconfig.json"), "utf8")).toContain('"stripInternal": true');
   });
+
+  it("LayerConfig is derived from the table of layer kinds: every kind's config (Keras spellings included) type-checks, anything else does not", () => {
+    // the published declaration maps LAYER_KINDS' kinds to their config types (no hand-written union)
+    expect(dts.get("layers/index.d.ts")).toMatch(/export type LayerConfig = \{\s*\[T in LayerType\]: ConfigOf<\(typeof LAYER_KINDS\)\[T\]>;\s*\}\[LayerType\];/);
+    expect(dts.get("layers/index.d.ts")).toMatch(/dense: LayerKind<.*DenseLayerConfig>;/);
+    const ok = `import type { LayerConfig } from "./index.js"; const ok: LayerConfig[] = [{ type: "dense", units: 3, activation: "linear" }, { type: "flatten" }, { type: "reshape", shape: [1, 1, 3] }, { type: "conv2d", filters: 2, kernel: 3, stride: 2, padding: "same" }, { type: "conv2d", filters: 2, kernelSize: [3, 3], strides: [1, 2] }, { type: "conv2d_transpose", filters: 1, kernelSize: 3, outputPadding: 1 }, { type: "activation", activation: "tanh" }, { type: "dropout", rate: 0.5 }]; void ok;`;
+    const bad = [
+      `{ type: "conv2d", filters: 2, kernel: 3, kernelSize: 3 }`, // both spellings
+      `{ type: "pool2d", size: 2 }`,                              // no such kind
+      `{ type: "dense" }`,                                        // units missing
+      `{ type: "dense", units: 3, activation: "softmax" }`,       // no such activation
+      `{ type: "dropout", rate: 0.5, activation: "relu" }`,       // dropout takes none
+    ];
+    const errs = typeErrors([ok, ...bad.map((b) => `const b: LayerConfig = ${b}; void b;`)].join("\n"));
+    expect(errs.filter((e) => e.line === 0).map((e) => e.text)).toEqual([]);
+    bad.forEach((b, i) => expect(errs.filter((e) => e.line === i + 1).length, b).toBeGreaterThan(0));
+  });
 });
