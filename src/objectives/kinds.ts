@@ -43,6 +43,8 @@ export interface LatentContext {
   /** True inside a training step (forwardBackward); false in inference, where
    *  a relaxed latent samples its exact (discrete) posterior instead. */
   training: boolean;
+  /** Samples per row of the training step (the objective's S; 1 in inference). */
+  samples?: number;
 }
 
 /** A latent family: q(z|x) from the encoder's head and how z is sampled. */
@@ -76,8 +78,9 @@ export interface LatentKind {
   /** Writes dh = w·∂KL/∂h (only when closedKL(prior)). */
   klBackward?(c: LatentContext, B: number, w: number): void;
   // ---- categorical latent (issue 18): generic optional hooks
-  /** Throws an ArgumentError (naming `at`) for an objective it cannot train with. */
-  checkObjective?(objective: Settings, at: string): void;
+  /** Throws an ArgumentError (naming `at`) for an objective it cannot train
+   *  with (given its own settings too). */
+  checkObjective?(objective: Settings, at: string, latent: Settings): void;
   /** encode's result from the head rows h (rows × headWidth); absent: the
    *  Gaussian split [μ | log σ²]. */
   encodeRows?(h: Float32Array, rows: number, L: number, s: Settings): { mean: Float32Array; logvar: Float32Array; logits?: Float32Array };

@@ -9,9 +9,13 @@
 // one-hot argmax of l + g, the backward the relaxed sample's. Outside a
 // training step (inference) z is always an exact one-hot draw from q
 // (Gumbel-max), so elbo and logLikelihood are the discrete model's.
-// Kernels: assembly/categorical.ts. Not here: the relaxed (concrete) density,
-// hence no importance-weighted training (checkObjective refuses it).
+// Importance-weighted training (iwae, k > 1) uses the relaxed sample's own
+// density, the concrete density (Maddison et al. 2017), under q and under the
+// uniform prior at the same τ: the relaxed bound the concrete paper trains
+// with; the ELBO (and iwae with k = 1) keeps the closed-form discrete KL.
+// Kernels: assembly/categorical.ts.
 import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "../base/validate.js";
+import { concreteConstant } from "../kernels/wasm.js";
 import type { Draw, LatentContext, LatentKind, Settings } from "./kinds.js";
 
 /** Largest code (variables × classes). */
@@ -51,9 +55,14 @@ export const categorical: LatentKind = {
   headWidth: (L) => L,
   noiseWidth: (L) => L,
   priors: ["uniform"],
-  checkObjective(o, at) {
+  checkObjective(o, at, latent) {
     if (o.type === "elbo" || (o.type === "iwae" && o.samples === 1 && o.gradient === "iwae")) return;
-    fail(at, `{ type: "elbo" } with a categorical latent (the importance-weighted bound needs the density of the relaxed (concrete) sample, which is not implemented; the ELBO uses the KL in closed form over the class probabilities)`, describe(o));
+    if (o.gradient === "dreg") {
+      fail(`${at}.gradient`, `"iwae" with a categorical latent (DReG holds q's parameters fixed on the path through z, whose concrete-density gradient is not implemented)`, "dreg");
+    }
+    if (latent.straightThrough === true) {
+      fail(at, `{ type: "elbo" } with a straight-through categorical latent (the importance weights need the relaxed sample's density; a one-hot forward has none), or latent.straightThrough false`, describe(o));
+    }
   },
   drawNoise(c, rng, rows) {
     const n = rows * c.L;
@@ -69,14 +78,24 @@ export const categorical: LatentKind = {
     const { N, K } = shape(c.latent), p = c.ptr;
     c.k.categorical_sample_backward(p["dh"], p["dz"], p["h"], p["eps"], B, S, N, K, temperatureAt(c.latent, c.step));
   },
-  /** log q of the one-hot codes in "z" (the discrete posterior's log-mass;
-   *  inference samples one-hot codes). */
+  /** In training: log q_τ of the relaxed samples (the concrete density at
+   *  this step's τ); in inference: the discrete posterior's log-mass of the
+   *  one-hot codes in "z" (inference samples one-hot codes). */
   logq(c, B, S) {
     const { N, K } = shape(c.latent), p = c.ptr;
-    c.k.categorical_logq_forward(p["logq"], p["h"], p["z"], B, S, N, K);
+    if (c.training) {
+      const tau = temperatureAt(c.latent, c.step);
+      c.k.concrete_log_density_forward(p["logq"], p["h"], p["eps"], B, S, N, K, tau, concreteConstant(K, tau), 0);
+    } else {
+      c.k.categorical_logq_forward(p["logq"], p["h"], p["z"], B, S, N, K);
+    }
   },
-  logqBackward() {
-    throw new Error("wasm-vae: the categorical latent has no log q gradient (the config refuses objectives that need it; a bug: please report it)");
+  /** dh += Σ_s c_r·∂log q_τ/∂l through the reparameterized relaxed sample
+   *  (the objective's coefficients at "coef.c"). */
+  logqBackward(c, B, S, stopped) {
+    if (stopped || !c.training) throw new Error("wasm-vae: the categorical latent has no DReG or inference log q gradient (the config refuses it; a bug: please report it)");
+    const { N, K } = shape(c.latent), p = c.ptr;
+    c.k.concrete_log_density_backward(p["dh"], p["h"], p["eps"], p["coef.c"], B, S, N, K, temperatureAt(c.latent, c.step), 0, 1);
   },
   closedKL: (prior: Settings) => prior.type === "uniform",
   kl(c: LatentContext, B: number) {
