@@ -16,7 +16,7 @@
 // Kernels: assembly/categorical.ts.
 import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "../base/validate.js";
 import { concreteConstant } from "../kernels/wasm.js";
-import type { Draw, LatentContext, LatentKind, Settings } from "./kinds.js";
+import type { Draw, Encoded, LatentContext, LatentKind, Proposal, Settings } from "./kinds.js";
 
 /** Largest code (variables × classes). */
 const MAX_CODE = 1 << 20;
@@ -156,10 +156,62 @@ export const categorical: LatentKind = {
     }
     return z;
   },
+  proposal: categoricalProposal,
   trainingSettings: ["temperature", "straightThrough"],
   refuses: {
-    impute: "a model with a Gaussian latent (the imputation methods, miwae, metropolis and pseudo-gibbs, draw z from a Gaussian q(z|x); they are not implemented for the categorical latent)",
     "interpolate.spherical": "false: a spherical path leaves the simplex of class probabilities (the linear path between them stays on it)",
     "sample.temperature": "1 or nothing: codes from the uniform prior are one-hot, with no scale to temper",
   },
 };
+
+/**
+ * r(z) per row: each variable's class drawn from softmax(log π / scale)
+ * (π = q(z | x̂)'s class probabilities; scale > 1 flattens it, as a wider σ
+ * does for a Gaussian) by Gumbel-max, a one-hot code. The weight of a code
+ * against the uniform prior: log p(z) − log r(z) = −N·log K − Σ_n log r_n(class_n),
+ * or, given `logp`, that module's log p(z) replaces −N·log K.
+ */
+function categoricalProposal(enc: Encoded, L: number, s: Settings, scale: number): Proposal {
+  const { N, K } = shape(s), rows = enc.mean.length / L;
+  const logits = enc.logits!;
+  // log r per row and class: log softmax(log π / scale), float64
+  const logr = new Float64Array(rows * L);
+  for (let r = 0; r < rows; r++) for (let n = 0; n < N; n++) {
+    const o = r * L + n * K;
+    let m = -Infinity;
+    for (let k = 0; k < K; k++) m = Math.max(m, logits[o + k] / scale);
+    let sum = 0;
+    for (let k = 0; k < K; k++) sum += Math.exp(logits[o + k] / scale - m);
+    const lse = m + Math.log(sum);
+    for (let k = 0; k < K; k++) logr[o + k] = logits[o + k] / scale - lse;
+  }
+  const logPrior = -N * Math.log(K);
+  return {
+    noise: "uniform",
+    draw(ex, e, eo, z, zo) {
+      z.fill(0, zo, zo + L);
+      for (let n = 0; n < N; n++) {
+        let best = -Infinity, at = 0;
+        for (let k = 0; k < K; k++) {
+          const a = logr[ex * L + n * K + k] + gumbel(e[eo + n * K + k]);
+          if (a > best) { best = a; at = k; }
+        }
+        z[zo + n * K + at] = 1;
+      }
+    },
+    logPriorOver(z, zo, ex, logp) {
+      let v = logp ?? logPrior;
+      for (let j = 0; j < L; j++) if (z[zo + j] !== 0) v -= logr[ex * L + j];
+      return v;
+    },
+    centre(ex, z, zo) {
+      z.fill(0, zo, zo + L);
+      for (let n = 0; n < N; n++) {
+        let best = -Infinity, at = 0;
+        for (let k = 0; k < K; k++) if (logr[ex * L + n * K + k] > best) { best = logr[ex * L + n * K + k]; at = k; }
+        z[zo + n * K + at] = 1;
+      }
+    },
+  };
+}
+

@@ -4,7 +4,8 @@
 // scheduled temperature, straight-through, bit-identity across thread counts,
 // exact resume across save/load, and every public method: encode, sample,
 // reconstruct, interpolate, elbo and logLikelihood against exact enumeration
-// of a small code (K^N codes), and the refusals (impute, spherical paths,
+// of a small code (K^N codes), impute against the exact E[x_miss | x_obs]
+// over those codes, and the refusals (spherical paths,
 // sampling temperature, interchange export, DReG and straight-through IWAE);
 // IWAE with k > 1 on the relaxed (concrete) densities: its loss against a
 // float64 recomputation from encode and decode, its gradients against finite
@@ -378,10 +379,39 @@ describe("inference on a small code (2 variables × 3 classes: 9 codes, enumerat
     for (let i = 0; i < want.length; i++) expect(Math.abs(path[i] - want[i])).toBeLessThan(1e-6);
   });
 
+  it("impute (miwae, metropolis, pseudo-gibbs) against the exact E[x_miss | x_obs] = Σ_z p(z)·p(x_obs|z)·E[x_miss|z] / Σ_z p(z)·p(x_obs|z) over the 9 codes", async () => {
+    const { v, xr, rows, codes } = await setup();
+    // a confident encoder that ignores x: q(z|x̂) is far from p(z|x_obs), so only correct weights recover the answer
+    const W = v.getWeights()["encoder.1.weight"];
+    v.setWeights({ "encoder.1.weight": new Float32Array(W.length), "encoder.1.bias": Float32Array.from([2, 0, -1, -1, 0, 1.5]) });
+    const all = new Float32Array(9 * 6);
+    codes.forEach((z, i) => all.set(z, i * 6));
+    const px = v.decode(all); // E[x|z] per code
+    const mask = Uint8Array.from({ length: D }, (_, d) => (d < 3 ? 1 : 0)); // the last 3 entries hidden
+    const exact = new Float64Array(rows * D);
+    for (let r = 0; r < rows; r++) {
+      // the uniform prior is the same for every code: weights ∝ p(x_obs|z)
+      const lw = codes.map((_, i) => {
+        let l = 0;
+        for (let d = 0; d < 3; d++) { const q = px[i * D + d], t = xr[r * D + d]; l += t * Math.log(q) + (1 - t) * Math.log(1 - q); }
+        return l;
+      });
+      const m = Math.max(...lw), w = lw.map((l) => Math.exp(l - m)), W = w.reduce((a, b) => a + b, 0);
+      for (let d = 0; d < D; d++) exact[r * D + d] = d < 3 ? xr[r * D + d] : w.reduce((a, wi, i) => a + wi * px[i * D + d], 0) / W;
+    }
+    const got = v.impute(xr, mask, { samples: 20000 });
+    for (let i = 0; i < rows * D; i++) expect(Math.abs(got[i] - exact[i]), `miwae [${i}]: ${got[i]} vs ${exact[i]}`).toBeLessThan(0.01);
+    // the observed entries are returned as given
+    for (let r = 0; r < rows; r++) for (let d = 0; d < 3; d++) expect(got[r * D + d]).toBe(xr[r * D + d]);
+    const mh = v.impute(xr, mask, { method: "metropolis", iterations: 4000, burnIn: 200 });
+    for (let i = 0; i < rows * D; i++) expect(Math.abs(mh[i] - exact[i]), `metropolis [${i}]: ${mh[i]} vs ${exact[i]}`).toBeLessThan(0.05);
+    const pg = v.impute(xr, mask, { method: "pseudo-gibbs", iterations: 5 });
+    for (const a of pg) expect(a >= 0 && a <= 1).toBe(true);
+  });
+
   it("refuses by name what it does not support, and changes nothing", async () => {
     const { v, xr } = await setup();
     const before = v.exportState();
-    expect(() => v.impute(xr, new Uint8Array(D).fill(1))).toThrow(/^impute: expected a model with a Gaussian latent/);
     expect(() => v.interpolate(xr.subarray(0, D), xr.subarray(D, 2 * D), 3, { spherical: true })).toThrow(/^spherical: expected false: a spherical path leaves the simplex/);
     expect(() => v.sample(2, { temperature: 0.5 })).toThrow(/^temperature: expected 1 or nothing: codes from the uniform prior are one-hot/);
     await expect((async () => exportModel(v, "safetensors"))()).rejects.toThrow(/^model: expected a model with a Gaussian latent/);
