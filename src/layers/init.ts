@@ -8,9 +8,12 @@
 // Not here: the random stream (assembly/rng.ts), the order of the draws (the
 // arena's: layer by layer, tensor by tensor, in arena order).
 
-/** The config's weight initialisation scheme (VAEConfig.init). */
-export const INIT_SCHEMES = ["glorot", "he", "pytorch"] as const;
-export type InitScheme = (typeof INIT_SCHEMES)[number];
+/** The config's weight initialisation scheme (VAEConfig.init): "glorot"
+ *  uniform, "he" uniform, or "pytorch" (nn.Linear's default: weights and
+ *  biases U(±1/√fanIn)). */
+export type InitScheme = "glorot" | "he" | "pytorch";
+/** Every InitScheme. */
+export const INIT_SCHEMES: readonly InitScheme[] = ["glorot", "he", "pytorch"];
 
 /** What the arena does to a tensor: fill it with a constant, or draw it. */
 export type Draw =

@@ -1,6 +1,7 @@
 // The VAE's configuration: defaults and validation. The networks it implies
 // are built by architecture.ts.
 import { LAYER_KINDS, listedKind, type LayerConfig } from "../layers/index.js";
+import { INIT_SCHEMES, type InitScheme } from "../layers/init.js";
 import { LATENTS, OBJECTIVES, PRIORS, type Settings } from "../objectives/index.js";
 import { ACTIVATIONS, type Activation } from "../kernels/wasm.js";
 import { checkF32Range, checkInt, checkOneOf, checkOptions, fail } from "../base/validate.js";
@@ -60,7 +61,7 @@ export interface VAEConfig {
   seed?: number;
   /** Weight initialisation: "glorot" uniform (default), "he" uniform, or
    *  "pytorch" (torch.nn.Linear's default: weights and biases U(±1/√in)). */
-  init?: "glorot" | "he" | "pytorch";
+  init?: InitScheme;
   /** Rows the activations are sized for (grows on demand). Default 128. */
   maxBatch?: number;
   /** The training objective: { type: "elbo" } (default) or { type: "iwae",
@@ -297,7 +298,7 @@ export function resolveConfig(c: VAEConfig): ResolvedConfig {
   const beta = checkBeta(c.beta ?? 1, "config.beta");
   const seed = c.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) fail("config.seed", "an integer in [0, 2^53)", seed);
-  const init = checkOneOf("config.init", c.init ?? "glorot", ["glorot", "he", "pytorch"] as const);
+  const init = checkOneOf("config.init", c.init ?? "glorot", INIT_SCHEMES);
   const maxBatch = checkInt("config.maxBatch", c.maxBatch ?? 128, 1, 1 << 16);
   if (levels && levels.length > 1 && conditionDim > 0) {
     fail("config.conditionDim", "0 with two or more stochastic layers (config.latents): a conditional hierarchy is not supported", conditionDim);
