@@ -205,6 +205,35 @@ export function convChunkImages(g: ConvGeometry, batch: number, floats = CONV_CH
   return Math.max(1, Math.min(batch, Math.floor(floats / colsPerImage(g))));
 }
 
+/** Floats of im2col per batch chunk in a layer's kernels: 256 KiB on one
+ *  thread, 512 KiB (so a chunk's cols and the GEMM's packed panels still fit
+ *  one core's L2, 1 MiB here) when the kernels split over threads, where a
+ *  chunk twice as large halves the fork-joins of a Keras conv step (683 → 344
+ *  per step) and cut its CPU time by 17% (plain) and 3% (relaxed), while on
+ *  one thread it was 10% slower for the plain build (relaxed: no difference;
+ *  bench/conv-chunk.ts, bench/results/conv-chunk.md, measured at load 15–19).
+ *  No result depends on the chunk. */
+export const LAYER_CHUNK_FLOATS = 1 << 16;
+/** The threaded budget (see LAYER_CHUNK_FLOATS). */
+export const THREADED_CHUNK_FLOATS = 1 << 17;
+let chunkFloats: number | null = null;
+/** @internal For bench/conv-chunk.ts: one budget for every thread count from
+ *  now on (null: the defaults). A model's scratch is planned with the budget
+ *  at its creation, so it must run with that same budget. */
+export function setChunkFloats(n: number | null): void { chunkFloats = n; }
+/** Images per chunk of a conv layer's kernel calls on B rows, for kernels
+ *  that split over `k.threads_count()` threads (1 without): the layer asks
+ *  for the chunk and knows nothing of threads. */
+export function convLayerChunk(g: ConvGeometry, B: number, k: { threads_count?(): number }): number {
+  const threads = k.threads_count?.() ?? 1;
+  return convChunkImages(g, B, chunkFloats ?? (threads > 1 ? THREADED_CHUNK_FLOATS : LAYER_CHUNK_FLOATS));
+}
+
+/** The larger of convLayerChunk's two chunks (what a layer's scratch is planned for). */
+export function convLayerChunkMax(g: ConvGeometry, B: number): number {
+  return convLayerChunk(g, B, { threads_count: () => 2 });
+}
+
 /** Bytes of scratch for forward and backward at `chunk` images per chunk;
  *  mirrors conv_scratch_bytes in assembly/conv.ts. */
 export function convScratchBytes(g: ConvGeometry, chunk: number): number {

@@ -1,10 +1,13 @@
 // conv2d and conv2d_transpose layers on NHWC images: settings, shapes and
 // parameters from src/kernels/conv-shape.ts (Keras / TF conventions), kernels from
 // assembly/conv.ts (activation fused, the batch run in chunks that fit the
-// planned scratch). The two kinds differ only in their geometry's `kind`.
+// planned scratch; the chunk, and everything else about threads, is the
+// kernels' business: conv-shape.ts convLayerChunk). The two kinds differ only in their geometry's `kind`.
 //   conv2d           x (B, H, W, C) → y (B, Ho, Wo, filters), w (kh, kw, C, filters)
 //   conv2d_transpose x (B, H, W, C) → y (B, Ho, Wo, filters), w (kh, kw, filters, C)
-import { convChunkImages, convGeometry, convParamShapes, convScratchBytes, type ConvGeometry, type ConvKind, type ConvSettings, type Padding } from "../kernels/conv-shape.js";
+import {
+  convGeometry, convLayerChunk, convLayerChunkMax, convParamShapes, convScratchBytes, type ConvGeometry, type ConvKind, type ConvSettings, type Padding,
+} from "../kernels/conv-shape.js";
 import { ArgumentError, fail } from "../base/validate.js";
 import { IMAGE, kerasKernelBias, KERAS_PARAM_CONFIG, permuteAxes, torchBias, type KerasLayer, type LayerInterop, type NetLayer } from "./interop-kit.js";
 import { fanInit } from "./init.js";
@@ -50,18 +53,18 @@ function convKind<Config>(kind: ConvKind): LayerKind<Config> {
     },
     scratchBytes(l, B) {
       const g = geometry(l);
-      return convScratchBytes(g, chunkImages(g, B, 2));   // the larger of the two chunks
+      return convScratchBytes(g, convLayerChunkMax(g, B));
     },
     forward(c, l, B) {
       const g = geometry(l), f = kind === "conv2d" ? c.k.conv2d_forward : c.k.conv2d_transpose_forward;
       f(l.y, l.x, l.p[0], l.p[1], B, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kh, g.kw,
-        g.strideH, g.strideW, g.padTop, g.padLeft, l.act, c.alpha, chunkImages(g, B, c.k.threads_count?.() ?? 1), c.scratch);
+        g.strideH, g.strideW, g.padTop, g.padLeft, l.act, c.alpha, convLayerChunk(g, B, c.k), c.scratch);
     },
     // g = dy ⊙ act'(y); dw = (conv: colsᵀ·g | transpose: im2col(g)ᵀ·x); db = Σ g; dx = the adjoint of forward (unless 0)
     backward(c, l, B) {
       const g = geometry(l), f = kind === "conv2d" ? c.k.conv2d_backward : c.k.conv2d_transpose_backward;
       f(l.dx, l.g[0], l.g[1], l.dy, l.x, l.p[0], l.y, B, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kh, g.kw,
-        g.strideH, g.strideW, g.padTop, g.padLeft, l.act, c.alpha, 0, chunkImages(g, B, c.k.threads_count?.() ?? 1), c.scratch);
+        g.strideH, g.strideW, g.padTop, g.padLeft, l.act, c.alpha, 0, convLayerChunk(g, B, c.k), c.scratch);
     },
     interop: convInterop(kind === "conv2d_transpose"),
   };
@@ -131,24 +134,8 @@ function convInterop(transpose: boolean): LayerInterop {
   };
 }
 
-/** Floats of im2col per batch chunk in a layer's kernels: 256 KiB on one
- *  thread, 512 KiB (so a chunk's cols and the GEMM's packed panels still fit
- *  one core's L2, 1 MiB here) when the kernels split over threads, where a
- *  chunk twice as large halves the fork-joins of a Keras conv step (683 → 344
- *  per step) and cut its CPU time by 17% (plain) and 3% (relaxed), while on
- *  one thread it was 10% slower for the plain build (relaxed: no difference;
- *  bench/conv-chunk.ts, bench/results/conv-chunk.md, measured at load 15–19).
- *  No result depends on the chunk. */
-export const LAYER_CHUNK_FLOATS = 1 << 16;
-export const THREADED_CHUNK_FLOATS = 1 << 17;
-let chunkFloats: number | null = null;
-/** @internal For bench/conv-chunk.ts: one budget for every thread count from
- *  now on (null: the defaults). A model's scratch is planned with the budget
- *  at its creation, so it must run with that same budget. */
-export function setChunkFloats(n: number | null): void { chunkFloats = n; }
-function chunkImages(g: ConvGeometry, B: number, threads: number): number {
-  return convChunkImages(g, B, chunkFloats ?? (threads > 1 ? THREADED_CHUNK_FLOATS : LAYER_CHUNK_FLOATS));
-}
+// the batch-chunk budget is the kernels' (src/kernels/conv-shape.ts); re-exported for bench/conv-chunk.ts and the tests
+export { LAYER_CHUNK_FLOATS, setChunkFloats, THREADED_CHUNK_FLOATS } from "../kernels/conv-shape.js";
 
 /** The kernel size of a convolution, by either name (Keras / tfjs: kernelSize). */
 export type KernelSize =
