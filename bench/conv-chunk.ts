@@ -1,9 +1,9 @@
-// `tsx bench/conv-chunk.ts`: the conv layers' batch-chunk budget (src/layers/conv.ts)
+// `tsx bench/conv-chunk.ts`: the conv layers' batch-chunk budget (src/kernels/conv-shape.ts)
 // against the step time and the fork-joins of a threaded step. Writes bench/results/conv-chunk.md.
 import { presetLayers } from "../cli/src/presets.js";
 import { loadMnist, VAE } from "../src/index.js";
 import type { ThreadPool } from "../src/threads/pool.js";
-import { setChunkFloats } from "../src/layers/conv.js";
+import { setChunkFloats } from "../src/kernels/conv-shape.js";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeMachine, machine, ROOT } from "./common.js";

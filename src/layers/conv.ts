@@ -134,8 +134,8 @@ function convInterop(transpose: boolean): LayerInterop {
   };
 }
 
-// the batch-chunk budget is the kernels' (src/kernels/conv-shape.ts); re-exported for bench/conv-chunk.ts and the tests
-export { LAYER_CHUNK_FLOATS, setChunkFloats, THREADED_CHUNK_FLOATS } from "../kernels/conv-shape.js";
+// the batch-chunk budget is the kernels' (src/kernels/conv-shape.ts); its constants re-exported for the tests
+export { LAYER_CHUNK_FLOATS, THREADED_CHUNK_FLOATS } from "../kernels/conv-shape.js";
 
 /** The kernel size of a convolution, by either name (Keras / tfjs: kernelSize). */
 export type KernelSize =
