@@ -2,6 +2,7 @@
 // exporting a LayerKind (kind.ts) and add it here; nothing else changes
 // (the planner, the arena and the training step ask the table).
 import { activation } from "./activation.js";
+import { batchNorm } from "./batchnorm.js";
 import { condition } from "./condition.js";
 import { conv2d, conv2dTranspose } from "./conv.js";
 import { dense } from "./dense.js";
@@ -13,7 +14,7 @@ import { reshape } from "./reshape.js";
 
 /** Kinds a config may list, by their `type`. */
 export const LAYER_KINDS: Readonly<Record<string, LayerKind>> = Object.freeze({
-  dense, flatten, reshape, conv2d, conv2d_transpose: conv2dTranspose, activation, dropout,
+  dense, flatten, reshape, conv2d, conv2d_transpose: conv2dTranspose, activation, dropout, batch_norm: batchNorm,
 });
 
 /** Kinds the architecture inserts itself (not listable). */
@@ -25,6 +26,7 @@ export function kindOf(name: string): LayerKind {
   return k;
 }
 
-export type { LayerKind, LayerSpec, Layer, ParamSpec, Shape, StepContext } from "./kind.js";
+export type { BufferSpec, LayerKind, LayerSpec, Layer, ParamSpec, Shape, StepContext } from "./kind.js";
 export type { ActivationLayerConfig } from "./activation.js";
 export type { DropoutLayerConfig } from "./dropout.js";
+export type { BatchNormLayerConfig } from "./batchnorm.js";

@@ -42,6 +42,24 @@ export interface ParamSpec {
   };
 }
 
+/** A non-trainable tensor of a layer (PyTorch's buffers, Keras'
+ *  non-trainable weights): batch_norm's running statistics. The optimizer
+ *  never sees it (it lives outside the four twin blocks); a `saved` one is
+ *  part of the model's state (model files, exportState), the others live
+ *  from a training forward to its backward and commit. */
+export interface BufferSpec {
+  /** Full name: "<layer name>.running_mean", … */
+  name: string;
+  /** Its shape. */
+  shape: number[];
+  /** Every entry's initial value. */
+  init: number;
+  /** Saved with the model (else working memory of the layer). */
+  saved: boolean;
+  /** Smallest value a loaded one may hold (a variance: 0). */
+  min?: number;
+}
+
 /** A resolved layer, pure data (no pointers): what the planner lays out. */
 export interface LayerSpec {
   /** The kind's name in the table: "dense", "flatten", … */
@@ -58,6 +76,8 @@ export interface LayerSpec {
   activation: Activation;
   /** Its parameter tensors, in arena order (none for flatten, reshape and condition). */
   params: ParamSpec[];
+  /** Its non-trainable tensors (none for most kinds), in arena order. */
+  buffers?: BufferSpec[];
   /** The output is the input itself (no buffer, no copy: flatten, reshape);
    *  its gradient is then the input's gradient too. */
   alias: boolean;
@@ -72,6 +92,8 @@ export interface Layer extends LayerSpec {
   x: number; y: number; dx: number; dy: number;
   /** Pointers of params[i] and of its gradient. */
   p: number[]; g: number[];
+  /** Pointers of buffers[i]. */
+  b: number[];
   /** Kernel code of `activation`. */
   act: number;
 }
@@ -105,6 +127,12 @@ export interface LayerKind {
   outputShape(inShape: Shape, settings: Record<string, unknown>, at: string): number[];
   /** Values the kernel calls need, computed once per layer (LayerSpec.derived). */
   derive?(inShape: Shape, settings: Record<string, unknown>, at: string): unknown;
+  /** Non-trainable tensors (name = `${layerName}.${…}`), in arena order. */
+  buffers?(layer: Omit<LayerSpec, "params" | "alias">): BufferSpec[];
+  /** Its output depends on the other rows of the batch while training
+   *  (batch statistics): refused where the rows are not one batch (the
+   *  stochastic layers above the first, an encoder that also runs a prior's rows). */
+  batchStatistics?: boolean;
   /** Parameter tensors (name = `${layerName}.${…}`), in arena order. */
   params(layer: Omit<LayerSpec, "params" | "alias">): ParamSpec[];
   alias: boolean;
@@ -116,6 +144,10 @@ export interface LayerKind {
    *  gradients of its parameters (written, not accumulated: every parameter
    *  belongs to one layer, so no zeroing pass is needed). */
   backward(c: StepContext, l: Layer, B: number): void;
+  /** After a training step succeeded (its update applied): what its training
+   *  forward changes in the model (batch_norm's running statistics). A step
+   *  that throws never commits, so it changes nothing. */
+  commit?(c: StepContext, l: Layer): void;
 }
 
 export const size = (s: Shape): number => s.reduce((a, b) => a * b, 1);

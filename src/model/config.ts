@@ -1,6 +1,6 @@
 // The VAE's configuration: defaults and validation. The networks it implies
 // are built by architecture.ts.
-import { LAYER_KINDS, type ActivationLayerConfig, type DropoutLayerConfig } from "../layers/index.js";
+import { LAYER_KINDS, type ActivationLayerConfig, type BatchNormLayerConfig, type DropoutLayerConfig } from "../layers/index.js";
 import { LATENTS, OBJECTIVES, PRIORS, type Settings } from "../objectives/index.js";
 import { ACTIVATIONS, type Activation } from "../kernels/wasm.js";
 import { checkF32Range, checkInt, checkOneOf, checkOptions, fail } from "../base/validate.js";
@@ -72,7 +72,8 @@ export type LayerConfig =
     activation?: Activation;
   }
   | ActivationLayerConfig
-  | DropoutLayerConfig;
+  | DropoutLayerConfig
+  | BatchNormLayerConfig;
 
 /** A bare number (a dense layer of that many units) or a layer object. */
 export type LayerEntry = number | LayerConfig;

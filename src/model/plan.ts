@@ -3,6 +3,9 @@
 // shapes. It asks each layer's kind (layers/index.ts) for its parameters,
 // whether its output is a buffer of its own, and its scratch. One arena holds
 //   params | grads | adam.m | adam.v   four twin blocks with the same layout
+//   buffers                             non-trainable tensors (batch_norm's
+//                                       running statistics, saved; then its
+//                                       per-step working ones): no optimizer sees them
 //   rng                                 training and evaluation PRNG states
 //   activations, buffers                sized for `batch` rows
 //   scratch                             GEMM / im2col buffers (the largest need)
@@ -46,7 +49,8 @@ export interface TensorSpec {
  *  buffers for `batch` rows, and the scratch. */
 export interface MemoryPlan {
   /** Every tensor by name: the parameters ("encoder.0.weight", …), their
-   *  gradients and moments ("grad:", "m:", "v:" + name), "rng.train",
+   *  gradients and moments ("grad:", "m:", "v:" + name), the layers'
+   *  buffers ("encoder.1.running_mean", …), "rng.train",
    *  "rng.eval", each layer's output and its gradient ("act:", "dact:" +
    *  layer name; none for flatten / reshape, which alias their input), the
    *  PlanSpec buffers, and "scratch". */
@@ -61,6 +65,9 @@ export interface MemoryPlan {
     m: Block;
     /** Adam's second moments. */
     v: Block;
+    /** The saved non-trainable tensors (LayerSpec.buffers with `saved`),
+     *  outside the twin blocks: Adam never touches them. Empty for most models. */
+    buffers: Block;
   };
   /** Bytes of the whole arena (from its base). */
   totalBytes: number;
@@ -144,6 +151,12 @@ export function planMemory(spec: PlanSpec): MemoryPlan {
   }
   at = 4 * blockBytes;
 
+  // Non-trainable buffers: the saved ones, then the working ones.
+  const buffers = spec.layers.flatMap((l) => l.buffers ?? []);
+  for (const b of buffers) if (b.saved) put(b.name, b.shape);
+  const savedBlock = { offset: 4 * blockBytes, floats: (at - 4 * blockBytes) / 4 };
+  for (const b of buffers) if (!b.saved) put(b.name, b.shape);
+
   put("rng.train", [4]);
   put("rng.eval", [4]);
 
@@ -161,5 +174,5 @@ export function planMemory(spec: PlanSpec): MemoryPlan {
   for (const l of spec.layers) scratch = Math.max(scratch, kindOf(l.kind).scratchBytes(l, B));
   put("scratch", [scratch / 4]);
 
-  return { tensors, blocks, totalBytes: at, batch: B };
+  return { tensors, blocks: { ...blocks, buffers: savedBlock }, totalBytes: at, batch: B };
 }
