@@ -43,7 +43,8 @@ export class InteropFormatError extends ModelFormatError {
 export type ModelFiles = Record<string, Uint8Array>;
 
 /** A model as read from interchange files: its config and its parameters,
- *  with wasm-vae's names and layouts (those of VAE.getWeights). */
+ *  with wasm-vae's names and layouts (those of VAE.getWeights), batch_norm
+ *  layers' running statistics among them (those of exportState().buffers). */
 export interface ModelContents {
   /** The configuration, every default filled in. */
   config: ResolvedConfig;
@@ -60,7 +61,7 @@ const FLAT: TorchLayout = { image: false, chw: null };
 const IMAGE: TorchLayout = { image: true };
 
 /** The layer kinds of src/layers, plus the internal `condition`. */
-export type KindName = "dense" | "flatten" | "reshape" | "conv2d" | "conv2d_transpose" | "condition" | "activation" | "dropout";
+export type KindName = "dense" | "flatten" | "reshape" | "conv2d" | "conv2d_transpose" | "condition" | "activation" | "dropout" | "batch_norm";
 
 export interface NetLayer {
   kind: KindName;
@@ -162,6 +163,10 @@ export interface ParamMap {
   torchShape: number[];
   toTorch(a: Float32Array): Float32Array;
   fromTorch(a: Float32Array): Float32Array;
+  /** A PyTorch int64 scalar buffer we do not hold (BatchNorm's
+   *  num_batches_tracked): safetensors writes 0 and reads it from a
+   *  PyTorch file without keeping it; ONNX has no such initializer. */
+  int64?: true;
 }
 
 /** A Keras weight of one Keras layer: `${kerasLayer}/${suffix}`. */
@@ -221,6 +226,10 @@ export interface LayerKind {
     shapes(l: NetLayer, from: number, to: number): { suffix: string; shape: number[] }[];
     /** Keras weights for output channels [from, to), from our parameters (in `shapes` order). */
     weights(l: NetLayer, ours: Record<string, Float32Array>, from: number, to: number): KerasWeight[];
+    /** Output channel c reads input channel c alone (batch_norm): the layer
+     *  cannot be cut into heads by output channels, so as the output layer it
+     *  is emitted whole, and the heads' activation after it. */
+    perChannel?: true;
     /** Our parameters from the Keras weights of channel ranges that cover the output. */
     read(l: NetLayer, parts: { from: number; to: number; weights: KerasWeight[] }[]): Record<string, Float32Array>;
   };
@@ -501,9 +510,58 @@ const dropout: LayerKind = {
   onnx: (_l, input) => ({ nodes: [], consts: [], output: input }),
 };
 
+// batch_norm: per feature of flat rows, per channel of images; γ ("weight"), β
+// ("bias") and the running statistics, (C) vectors in every format. PyTorch
+// BatchNorm1d / BatchNorm2d (eval): momentum = 1 − ours, eps = ours; the
+// buffers running_mean, running_var (and num_batches_tracked, written 0: the
+// step count per layer is not kept; PyTorch reads it only when momentum is
+// None). After a flatten of an image the features are in PyTorch's (C, H, W)
+// order (torchOrder), as a dense layer's bias. Keras BatchNormalization (axis
+// −1, NHWC as ours): gamma, beta, moving_mean, moving_variance. ONNX
+// BatchNormalization (opset 9–13 form: X, scale, B, mean, var; epsilon) on the
+// PyTorch layout, channels on axis 1 (NCHW images or (N, C) rows). Inference
+// is y = γ·(x − mean)/√(var + ε) + β in all three, as ours.
+const BN_TENSORS = ["weight", "bias", "running_mean", "running_var"] as const;
+const BN_KERAS = ["gamma", "beta", "moving_mean", "moving_variance"] as const;
+const batchNorm: LayerKind = {
+  params: (l) => {
+    const C = outChannels(l), op = torchOrder(l.torchIn, C);
+    const vec = (suffix: string): ParamMap => ({
+      suffix, shape: [C], torchShape: [C],
+      toTorch: (a) => op ? Float32Array.from(op, (j) => a[j]) : a.slice(),
+      fromTorch: (t) => { if (!op) return t.slice(); const a = new Float32Array(t.length); op.forEach((j, o) => { a[j] = t[o]; }); return a; },
+    });
+    const count: ParamMap = { suffix: "num_batches_tracked", shape: [], torchShape: [], toTorch: () => new Float32Array(0), fromTorch: () => new Float32Array(0), int64: true };
+    return [...BN_TENSORS.map(vec), count];
+  },
+  torch: (l) => ({ momentum: 1 - (l.settings.momentum as number), eps: l.settings.epsilon }),
+  torchOut: (_l, t) => t,
+  keras: {
+    perChannel: true,
+    layers: (l, name) => [{ className: "BatchNormalization", name, config: {
+      axis: -1, momentum: l.settings.momentum, epsilon: l.settings.epsilon, center: true, scale: true,
+      beta_initializer: { class_name: "Zeros", config: {} }, gamma_initializer: { class_name: "Ones", config: {} },
+      moving_mean_initializer: { class_name: "Zeros", config: {} }, moving_variance_initializer: { class_name: "Ones", config: {} },
+      beta_regularizer: null, gamma_regularizer: null, beta_constraint: null, gamma_constraint: null,
+    } }],
+    shapes: (_l, from, to) => BN_KERAS.map((suffix) => ({ suffix, shape: [to - from] })),
+    weights: (l, ours, from, to) => BN_KERAS.map((suffix, i) => ({ suffix, shape: [to - from], data: ours[`${l.name}.${BN_TENSORS[i]}`].slice(from, to) })),
+    read: (l, parts) => {
+      const C = outChannels(l), out = Object.fromEntries(BN_TENSORS.map((t) => [`${l.name}.${t}`, new Float32Array(C)]));
+      for (const { from, weights } of parts) weights.forEach((w, i) => out[`${l.name}.${BN_TENSORS[i]}`].set(w.data, from));
+      return out;
+    },
+  },
+  onnx: (l, input) => ({
+    nodes: [{ opType: "BatchNormalization", name: `${l.name}/BatchNormalization`, inputs: [input, ...BN_TENSORS.map((t) => `${l.name}.${t}`)],
+      outputs: [`${l.name}/out`], attributes: { epsilon: l.settings.epsilon as number, momentum: 1 - (l.settings.momentum as number) }, floats: ["epsilon", "momentum"] }],
+    consts: [], output: `${l.name}/out`,
+  }),
+};
+
 export const KINDS: Record<KindName, LayerKind> = {
   dense, conv2d: convKind(false), conv2d_transpose: convKind(true), flatten: reshapeKind(true), reshape: reshapeKind(false), condition,
-  activation, dropout,
+  activation, dropout, batch_norm: batchNorm,
 };
 
 // ------------------------------------------------------------ activations
@@ -541,8 +599,8 @@ export const ACTS: Record<Activation, ActivationMap> = {
 // ------------------------------------------------------------ tensors
 
 /** The parameters of one network in PyTorch names and layouts, in order. */
-export function paramsOf(net: Network): { name: string; map: ParamMap }[] {
-  return net.layers.flatMap((l) => KINDS[l.kind].params(l).map((map) => ({ name: `${l.name}.${map.suffix}`, map })));
+export function paramsOf(net: Network, int64 = false): { name: string; map: ParamMap }[] {
+  return net.layers.flatMap((l) => KINDS[l.kind].params(l).filter((m) => int64 || !m.int64).map((map) => ({ name: `${l.name}.${map.suffix}`, map })));
 }
 
 /** The layer list as the README's nn.Module reads it (safetensors
@@ -554,11 +612,12 @@ export function torchLayers(c: ResolvedConfig): Record<string, unknown>[] {
   })));
 }
 
-/** Every parameter of the model in PyTorch names and layouts, in order; a
+/** Every parameter (and batch_norm buffer, its int64 num_batches_tracked
+ *  included) of the model in PyTorch names and layouts, in order; a
  *  learned prior's tensors (e.g. "prior.pseudo_inputs") last, as they are. */
 export function torchParams(c: ResolvedConfig): { name: string; map: ParamMap }[] {
   const { encoder, decoder } = networksOf(c);
-  return [...paramsOf(encoder), ...paramsOf(decoder), ...priorParams(c)]; // [priors]
+  return [...paramsOf(encoder, true), ...paramsOf(decoder, true), ...priorParams(c)]; // [priors]
 }
 
 // [priors] a learned prior's tensors: no network holds them
