@@ -91,7 +91,8 @@ export function parseSafetensors(bytes: Uint8Array): { headerLength: number; met
 
 /** The test's own safetensors writer, laid out as the reference (Rust)
  *  implementation writes: tensors sorted by name, header padded with spaces
- *  to 8 bytes. `dtype` overrides the stored dtype name (the bytes stay F32). */
+ *  to 8 bytes. `dtype` overrides the stored dtype name (the bytes stay F32;
+ *  I64 writes 8-byte integers). */
 export function writeSafetensorsAsTorch(tensors: Record<string, { shape: number[]; data: ArrayLike<number>; dtype?: string }>,
                                         metadata?: Record<string, string>): Uint8Array {
   const names = Object.keys(tensors).sort();
@@ -99,7 +100,7 @@ export function writeSafetensorsAsTorch(tensors: Record<string, { shape: number[
   let o = 0;
   for (const n of names) {
     const t = tensors[n];
-    const bytes = t.dtype === "F16" ? 2 * t.data.length : 4 * t.data.length;
+    const bytes = t.dtype === "F16" ? 2 * t.data.length : t.dtype === "I64" ? 8 * t.data.length : 4 * t.data.length;
     header[n] = { dtype: t.dtype ?? "F32", shape: t.shape, data_offsets: [o, o + bytes] };
     o += bytes;
   }
@@ -114,6 +115,7 @@ export function writeSafetensorsAsTorch(tensors: Record<string, { shape: number[
   for (const n of names) {
     const t = tensors[n];
     if (t.dtype === "F16") { p += 2 * t.data.length; continue; }
+    if (t.dtype === "I64") { for (let i = 0; i < t.data.length; i++, p += 8) dv.setBigInt64(p, BigInt(t.data[i]), true); continue; }
     for (let i = 0; i < t.data.length; i++, p += 4) dv.setFloat32(p, t.data[i], true);
   }
   return out;
