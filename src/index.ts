@@ -6,7 +6,7 @@ export type { VAEConfig, ResolvedConfig, Likelihood, LayerConfig, LayerEntry, Pa
 export type { Settings } from "./objectives/kinds.js";
 export { architectureOf } from "./model/architecture.js";
 export type { Architecture, LevelArch } from "./model/architecture.js";
-export type { LayerSpec, ParamSpec, ActivationLayerConfig, DropoutLayerConfig, BatchNormLayerConfig } from "./layers/index.js";
+export type { LayerSpec, ParamSpec, BufferSpec, ActivationLayerConfig, DropoutLayerConfig, BatchNormLayerConfig } from "./layers/index.js";
 export { LIKELIHOODS, entryLabel } from "./model/config.js";
 export { Adam } from "./optim/adam.js";
 export type { AdamOptions, AdamState } from "./optim/adam.js";
