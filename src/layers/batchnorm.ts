@@ -72,7 +72,7 @@ export const batchNorm: LayerKind = {
       return;
     }
     if (N < 2) {
-      throw new ArgumentError(`batch: expected at least 2 rows to train a model with a batch_norm layer (${entryOf(l.name)} normalizes each ${l.inShape.length === 1 ? "feature" : "channel"} over the batch's ${l.inShape.length === 1 ? "rows" : "pixels"}), got ${N} value per channel`);
+      throw new ArgumentError(`batch: expected at least 2 rows to train a model with a batch_norm layer (${entryOf(l.name)} normalizes each ${l.inShape.length === 1 ? "feature" : "channel"} over the batch's ${l.inShape.length === 1 ? "rows" : "pixels"}), got ${N} value per channel (fit: a batchSize that leaves no 1-row last batch)`);
     }
     c.k.batchnorm_stats(b[B_.mean], b[B_.vari], b[B_.invstd], c.scratch, l.x, N, C, eps);
     c.k.batchnorm_forward(l.y, l.x, l.p[0], l.p[1], b[B_.mean], b[B_.invstd], N, C);

@@ -110,6 +110,14 @@ function checkPlanSpec(spec: PlanSpec): void {
       if (q === null || typeof q !== "object" || typeof q.name !== "string") fail(`${at}.params[${j}]`, "an object { name, shape, … } with a string name", q);
       dims(`${at}.params[${j}].shape`, q.shape);
     });
+    if (l.buffers !== undefined) {
+      if (!Array.isArray(l.buffers)) fail(`${at}.buffers`, "an array of { name, shape, init, saved } (or nothing)", l.buffers);
+      l.buffers.forEach((q, j) => {
+        if (q === null || typeof q !== "object" || typeof q.name !== "string") fail(`${at}.buffers[${j}]`, "an object { name, shape, init, saved } with a string name", q);
+        dims(`${at}.buffers[${j}].shape`, q.shape);
+        if (typeof q.init !== "number" || !Number.isFinite(q.init)) fail(`${at}.buffers[${j}].init`, "a finite number", q.init);
+      });
+    }
   });
   checkOptions("spec", spec, ["layers", "buffers", "batch", "fixed"]);
   if (!Array.isArray(spec.buffers)) fail("spec.buffers", "an array of [name, floats per row]", spec.buffers);

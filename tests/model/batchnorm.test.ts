@@ -18,6 +18,9 @@ import { Worker } from "node:worker_threads";
 import { describe, expect, it } from "vitest";
 import { Adam, ArgumentError, VAE, type VAEConfig } from "../../src/index.js";
 import { ModelFormatError } from "../../src/persistence/io.js";
+import { architectureOf } from "../../src/model/architecture.js";
+import { resolveConfig } from "../../src/model/config.js";
+import { planMemory } from "../../src/model/plan.js";
 import type { ThreadPool } from "../../src/threads/pool.js";
 import { WorkerTrainer } from "../../src/worker/worker.js";
 import { randomArray, randomNormals } from "../reference.js";
@@ -59,6 +62,31 @@ describe("batch_norm in a config", () => {
       .rejects.toThrow(/^config\.encoder\[1\]: expected no batch_norm layer in the encoder with the "vamp" prior/);
     await expect(VAE.create({ inputDim: D, latents: [{ encoder: [5], size: L, decoder: [4] }, { encoder: [4, { type: "batch_norm" }], size: 2, decoder: [4] }] } as VAEConfig, { build: "plain", threads: 1 }))
       .rejects.toThrow(/^config\.latents\[1\]\.encoder\[1\]\.type: expected a layer kind without batch statistics/);
+  });
+});
+
+describe("the plan", () => {
+  it("lays the saved statistics out right after the four Adam blocks, then the working ones; a malformed buffers list is refused by name", () => {
+    const a = architectureOf(resolveConfig(MLP));
+    const layers = [...a.encoder, ...a.decoder];
+    const plan = planMemory({ layers, buffers: [], batch: 8 });
+    const v = plan.blocks.v;
+    expect(plan.blocks.buffers).toEqual({ offset: v.offset + 4 * v.floats, floats: plan.blocks.buffers.floats });
+    expect(plan.tensors["encoder.0.running_mean"].offset).toBe(plan.blocks.buffers.offset);
+    const saved = ["encoder.0", "encoder.2", "decoder.1"].flatMap((n) => [`${n}.running_mean`, `${n}.running_var`]);
+    for (const n of saved) {
+      const t = plan.tensors[n];
+      expect(t.offset >= plan.blocks.buffers.offset && t.offset + 4 * t.size <= plan.blocks.buffers.offset + 4 * plan.blocks.buffers.floats, n).toBe(true);
+    }
+    expect(plan.tensors["encoder.0.batch_mean"].offset).toBeGreaterThanOrEqual(plan.blocks.buffers.offset + 4 * plan.blocks.buffers.floats);
+    expect(plan.tensors["rng.train"].offset).toBeGreaterThan(plan.tensors["decoder.1.batch_invstd"].offset);
+    // without batch_norm the block is empty and nothing moves
+    const b = architectureOf(resolveConfig({ inputDim: D, latentDim: L, encoder: [10], decoder: [9] }));
+    const plain = planMemory({ layers: [...b.encoder, ...b.decoder], buffers: [], batch: 8 });
+    expect(plain.blocks.buffers.floats).toBe(0);
+    expect(plain.tensors["rng.train"].offset).toBe(plain.blocks.v.offset + 4 * plain.blocks.v.floats);
+    const bad = layers.map((l, i) => (i === 0 ? { ...l, buffers: "no" as unknown as [] } : l));
+    expect(() => planMemory({ layers: bad, buffers: [], batch: 8 })).toThrow(/^spec\.layers\[0\]\.buffers: expected an array/);
   });
 });
 
