@@ -161,6 +161,39 @@ describe("the running statistics", () => {
   });
 });
 
+describe("every inference method uses the running statistics", () => {
+  it("with statistics that make each batch_norm the identity, encode, decode, ELBO, IWAE, impute and sample equal the network without them, bit for bit", async () => {
+    const a = await VAE.create(MLP, { build: "plain", threads: 1 });
+    for (let s = 0; s < 3; s++) a.trainStep(x); // weights off their init; batch statistics far from (0, 1)
+    // γ = 1, β = 0, running mean 0 and running variance 1 − ε: 1/√(σ² + ε) rounds to 1, so y = x exactly
+    const st = a.exportState(), w = { ...st.weights };
+    const eps: Record<string, number> = { "encoder.0": 1e-3, "encoder.2": 1e-3, "decoder.1": 1e-2 };
+    for (const [n, e] of Object.entries(eps)) {
+      w[`${n}.weight`] = w[`${n}.weight`].map(() => 1);
+      w[`${n}.bias`] = w[`${n}.bias`].map(() => 0);
+    }
+    const buffers = Object.fromEntries(Object.entries(st.buffers!).map(([n, t]) => [n, t.map(() => (n.endsWith("running_var") ? 1 - eps[n.slice(0, n.lastIndexOf("."))] : 0))]));
+    a.importState({ weights: w, buffers });
+    const drop = (list: VAEConfig["encoder"]) => list!.filter((e) => typeof e === "number" || e.type !== "batch_norm");
+    const b = await VAE.create({ ...MLP, encoder: drop(MLP.encoder), decoder: drop(MLP.decoder) }, { build: "plain", threads: 1 });
+    const names = Object.keys(b.parameterShapes()), mine = Object.keys(w).filter((n) => !(n.slice(0, n.lastIndexOf(".")) in eps));
+    expect(mine.length).toBe(names.length);
+    b.setWeights(Object.fromEntries(names.map((n, i) => [n, w[mine[i]]])));
+    expect(a.encode(x)).toEqual(b.encode(x));
+    const z = randomArray(B * L, 56, -1, 1);
+    expect(a.decode(z)).toEqual(b.decode(z));
+    expect(a.elbo(x, { samples: 3 })).toEqual(b.elbo(x, { samples: 3 }));
+    expect(a.logLikelihood(x, { samples: 8 })).toEqual(b.logLikelihood(x, { samples: 8 }));
+    const mask = new Uint8Array(B * D).map((_, i) => (i % D < 6 ? 1 : 0));
+    expect(a.impute(x, mask, { samples: 40 })).toEqual(b.impute(x, mask, { samples: 40 }));
+    expect(a.impute(x, mask, { method: "metropolis", iterations: 5 })).toEqual(b.impute(x, mask, { method: "metropolis", iterations: 5 }));
+    expect(a.sample(4)).toEqual(b.sample(4));
+    // a training forward uses the batch's statistics instead: the losses differ
+    const noise = Float32Array.from(randomNormals(B * L, 57));
+    expect(a.computeGradients(x, { noise }).loss).not.toBe(b.computeGradients(x, { noise }).loss);
+  });
+});
+
 describe("finite differences through batch_norm (training mode: the batch statistics are differentiated too)", () => {
   it("MLP: batch_norm on x, after a dense layer, and in the decoder", async () => {
     const vae = await VAE.create(MLP, { build: "plain", threads: 1 });
