@@ -145,6 +145,18 @@ describe("the running statistics", () => {
     expect(vae.exportState().weights).toEqual(s2.weights);
   });
 
+  it("fit refuses, before any step, a batchSize that leaves a 1-row batch (nothing changes); one that does not trains", async () => {
+    const vae = await VAE.create(MLP, { build: "plain", threads: 1 });
+    const s0 = vae.exportState();
+    // B = 6 rows: batches of 5 end with 1 row; batches of 1 are all 1-row
+    await expect(vae.fit(x, { epochs: 1, batchSize: 5 })).rejects.toThrow(/^batchSize: expected a size that leaves no 1-row batch \(encoder\.0 is a batch_norm layer.*6 rows in batches of 5 end with a 1-row batch; e\.g\. batchSize 6/);
+    await expect(vae.fit(x, { epochs: 1, batchSize: 1 })).rejects.toThrow(/^batchSize: expected a size that leaves no 1-row batch/);
+    expect(vae.exportState()).toEqual(s0);
+    expect(vae.steps).toBe(0);
+    await vae.fit(x, { epochs: 1, batchSize: 4 }); // 4 + 2
+    expect(vae.steps).toBe(2);
+  });
+
   it("inference uses them: a row encodes, decodes and scores the same alone as in its batch; a training loss depends on the batch", async () => {
     const vae = await VAE.create(MLP, { build: "plain", threads: 1 });
     for (let s = 0; s < 4; s++) vae.trainStep(x);
