@@ -8,6 +8,7 @@ export {
 } from "./conv";
 export { activation_forward, activation_backward } from "./activation";
 export { dropout_apply } from "./dropout";
+export { batchnorm_stats, batchnorm_invstd, batchnorm_forward, batchnorm_backward, batchnorm_update } from "./batchnorm";
 export { rng_seed, rng_uniform, rng_normal } from "./rng";
 export {
   gaussian_sample_forward, gaussian_sample_backward,

@@ -5,9 +5,11 @@
 //   fused     encoder [400], decoder [400] (ReLU fused into the dense kernel)
 //   separate  dense 400 "identity" → { type: "activation", activation: "relu" }, both sides
 //   dropout   dense 400 → { type: "dropout", rate: 0.2 }, both sides
+//   batchnorm dense 400 "identity" → { type: "batch_norm" } → activation relu, both sides (the Keras idiom)
 // Before timing: "separate" trains bit-identically to "fused" (same weights
 // after 3 steps), and "dropout" reconstructs like "fused" with the same weights
-// (identity at inference). Also times reconstruct (B = 128).
+// (identity at inference), and "batchnorm" reconstructs a row alone as in
+// its batch (running statistics at inference). Also times reconstruct (B = 128).
 // Writes bench/results/layer-kinds.md. Flags: --rounds N (default 5), --steps N (default 20).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -21,6 +23,8 @@ const VARIANTS: Record<string, VAEConfig> = {
   separate: { ...base, encoder: [{ type: "dense", units: 400, activation: "identity" }, { type: "activation", activation: "relu" }],
     decoder: [{ type: "dense", units: 400, activation: "identity" }, { type: "activation", activation: "relu" }] },
   dropout: { ...base, encoder: [{ type: "dense", units: 400 }, { type: "dropout", rate: 0.2 }], decoder: [{ type: "dense", units: 400 }, { type: "dropout", rate: 0.2 }] },
+  batchnorm: { ...base, encoder: [{ type: "dense", units: 400, activation: "identity" }, { type: "batch_norm" }, { type: "activation", activation: "relu" }],
+    decoder: [{ type: "dense", units: 400, activation: "identity" }, { type: "batch_norm" }, { type: "activation", activation: "relu" }] },
 };
 const mnist = await loadMnist({ limit: 4096 });
 const batch = (i: number) => { const s = (i * B) % (mnist.count - B); return mnist.images.subarray(s * 784, (s + B) * 784); };
@@ -29,7 +33,7 @@ const names = Object.keys(VARIANTS);
 
 // gates
 {
-  const [fused, separate, dropout] = await make();
+  const [fused, separate, dropout, bn] = await make();
   for (let i = 0; i < 3; i++) { fused.trainStep(batch(i)); separate.trainStep(batch(i)); }
   const same = (a: Record<string, Float32Array>, b: Record<string, Float32Array>) => Object.values(a).every((t, i) => {
     const u = Object.values(b)[i];
@@ -41,7 +45,10 @@ const names = Object.keys(VARIANTS);
   dropout.setWeights(Object.fromEntries(Object.keys(dropout.parameterShapes()).map((n, i) => [n, Object.values(wf)[i]])));
   const a = fused.reconstruct(batch(9)), b = dropout.reconstruct(batch(9));
   if (!Buffer.from(a.buffer).equals(Buffer.from(b.buffer))) throw new Error("gate: dropout is not the identity at inference");
-  console.log("gates passed: separate activation layers train bit-identically to fused ones; dropout reconstructs as no dropout");
+  for (let i = 0; i < 3; i++) bn.trainStep(batch(i));
+  const all = bn.reconstruct(batch(9)), one = bn.reconstruct(batch(9).subarray(784, 2 * 784));
+  if (!Buffer.from(all.buffer, 4 * 784, 4 * 784).equals(Buffer.from(one.buffer))) throw new Error("gate: batch_norm at inference depends on the batch");
+  console.log("gates passed: separate activation layers train bit-identically to fused ones; dropout reconstructs as no dropout; batch_norm infers per row");
 }
 
 const models = await make();
@@ -64,6 +71,6 @@ for (let r = 0; r < ROUNDS; r++) {
 const med = step.map(median), imed = infer.map(median);
 const rows = names.map((n, v) => [n, med[v].toFixed(2), (med[v] / med[0]).toFixed(3), imed[v].toFixed(2), (imed[v] / imed[0]).toFixed(3)]);
 const table = mdTable(["variant", "train step (ms)", "vs fused", "reconstruct B=128 (ms)", "vs fused"], rows, ["l", "r", "r", "r", "r"]);
-const md = `# Layer kinds: activation and dropout (bench/layer-kinds.ts)\n\n784-400-20-400-784, B = ${B}, plain build, one thread, ${ROUNDS} rounds × ${STEPS} steps (medians).\n${describeMachine(machine())}\n\n${table}\n`;
+const md = `# Layer kinds: activation, dropout and batch_norm (bench/layer-kinds.ts)\n\n784-400-20-400-784, B = ${B}, plain build, one thread, ${ROUNDS} rounds × ${STEPS} steps (medians).\n${describeMachine(machine())}\n\n${table}\n`;
 writeFileSync(join(ROOT, "bench", "results", "layer-kinds.md"), md);
 console.log(md);

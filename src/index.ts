@@ -6,8 +6,8 @@ export type { VAEConfig, ResolvedConfig, Likelihood, LayerConfig, LayerEntry, Pa
 export type { Settings } from "./objectives/kinds.js";
 export { architectureOf } from "./model/architecture.js";
 export type { Architecture, LevelArch } from "./model/architecture.js";
-export type { LayerSpec, ParamSpec, ParamInit, Draw, InitScheme, LayerActivation, LayerType, ConfigOf, ActivationLayerConfig, Conv2dLayerConfig, Conv2dTransposeLayerConfig,
-  ConvLayerSettings, KernelSize, DenseLayerConfig, DropoutLayerConfig, FlattenLayerConfig, ReshapeLayerConfig } from "./layers/index.js";
+export type { LayerSpec, ParamSpec, BufferSpec, ParamInit, Draw, InitScheme, LayerActivation, LayerType, ConfigOf, ActivationLayerConfig, BatchNormLayerConfig,
+  Conv2dLayerConfig, Conv2dTransposeLayerConfig, ConvLayerSettings, KernelSize, DenseLayerConfig, DropoutLayerConfig, FlattenLayerConfig, ReshapeLayerConfig } from "./layers/index.js";
 export { LIKELIHOODS, entryLabel } from "./model/config.js";
 export { Adam } from "./optim/adam.js";
 export type { AdamOptions, AdamState } from "./optim/adam.js";

@@ -269,6 +269,7 @@ export class VAE {
       throw e;
     }
     this.opt.apply(this, lr);
+    this.net.commit(); // the step succeeded: batch_norm's running statistics move
     this.steps += 1;
     return out;
   }

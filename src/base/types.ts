@@ -101,6 +101,10 @@ export function copyCursor(c: EpochCursor): EpochCursor {
 export interface ModelState {
   /** Every parameter by name (VAE.parameterShapes), row-major. */
   weights: Record<string, Float32Array>;
+  /** Non-trainable tensors by name (batch_norm's running statistics,
+   *  "decoder.1.running_mean", …); present when the model has any. Absent on
+   *  import: the model keeps its own. */
+  buffers?: Record<string, Float32Array>;
   /** Adam's first moments per parameter (given with `v` or not at all). */
   m?: Record<string, Float32Array>;
   /** Adam's second moments per parameter (given with `m` or not at all). */

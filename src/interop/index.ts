@@ -94,7 +94,8 @@ export function makeInterop(codecs: Partial<Record<InteropFormat, Codec>>): Inte
   function exportModel(vae: VAE, format: InteropFormat): ModelFiles {
     if (!(vae instanceof VAE)) fail("vae", "a VAE", vae);
     if (vae.config.latents) throw new ArgumentError(STOCHASTIC_LAYERS("vae"));
-    return codecFor(format).write(vae.config as ResolvedConfig, vae.getWeights());
+    // batch_norm's running statistics travel with the parameters (the formats' buffers)
+    return codecFor(format).write(vae.config as ResolvedConfig, { ...vae.getWeights(), ...vae.exportState().buffers });
   }
 
   /** Reads files of `format` (detected when omitted) into config and
@@ -119,7 +120,12 @@ export function makeInterop(codecs: Partial<Record<InteropFormat, Codec>>): Inte
     for (const k of Object.keys(load)) if (!["build", "deterministic", "wasm"].includes(k)) fail(`options.${k}`, "no such option (known: config, build, deterministic, wasm)");
     const { config, weights } = readModel(input, format, { config: given });
     const vae = await VAE.create(config, load);
-    vae.setWeights(weights);
+    const bufferNames = new Set(Object.keys(vae.exportState().buffers ?? {}));
+    if (bufferNames.size === 0) vae.setWeights(weights);
+    else { // batch_norm's running statistics are buffers, not parameters
+      const split = (keep: boolean) => Object.fromEntries(Object.entries(weights).filter(([n]) => bufferNames.has(n) === keep));
+      vae.importState({ weights: split(false), buffers: split(true) });
+    }
     return vae;
   }
 

@@ -41,7 +41,8 @@ export class InteropFormatError extends ModelFormatError {
 export type ModelFiles = Record<string, Uint8Array>;
 
 /** A model as read from interchange files: its config and its parameters,
- *  with wasm-vae's names and layouts (those of VAE.getWeights). */
+ *  with wasm-vae's names and layouts (those of VAE.getWeights), batch_norm
+ *  layers' running statistics among them (those of exportState().buffers). */
 export interface ModelContents {
   /** The configuration, every default filled in. */
   config: ResolvedConfig;
@@ -166,8 +167,8 @@ export const ACTS: Record<Activation, ActivationMap> = {
 // ------------------------------------------------------------ tensors
 
 /** The parameters of one network in PyTorch names and layouts, in order. */
-export function paramsOf(net: Network): { name: string; map: ParamMap }[] {
-  return net.layers.flatMap((l) => interopOf(l).params(l).map((map) => ({ name: `${l.name}.${map.suffix}`, map })));
+export function paramsOf(net: Network, int64 = false): { name: string; map: ParamMap }[] {
+  return net.layers.flatMap((l) => interopOf(l).params(l).filter((m) => int64 || !m.int64).map((map) => ({ name: `${l.name}.${map.suffix}`, map })));
 }
 
 /** The layer list as the README's nn.Module reads it (safetensors
@@ -179,11 +180,12 @@ export function torchLayers(c: ResolvedConfig): Record<string, unknown>[] {
   })));
 }
 
-/** Every parameter of the model in PyTorch names and layouts, in order; a
+/** Every parameter (and batch_norm buffer, its int64 num_batches_tracked
+ *  included) of the model in PyTorch names and layouts, in order; a
  *  learned prior's tensors (e.g. "prior.pseudo_inputs") last, as they are. */
 export function torchParams(c: ResolvedConfig): { name: string; map: ParamMap }[] {
   const { encoder, decoder } = networksOf(c);
-  return [...paramsOf(encoder), ...paramsOf(decoder), ...priorParams(c)]; // [priors]
+  return [...paramsOf(encoder, true), ...paramsOf(decoder, true), ...priorParams(c)]; // [priors]
 }
 
 // [priors] a learned prior's tensors: no network holds them

@@ -106,14 +106,16 @@ export function readSafetensors(bytes: Uint8Array, file = "safetensors file"): S
   return { metadata, tensors };
 }
 
-/** Writes F32 tensors, in the given order, as a safetensors file. */
-export function writeSafetensors(tensors: { name: string; shape: number[]; data: Float32Array }[],
+/** Writes F32 tensors (and zero I64 ones: `int64`, e.g. BatchNorm's
+ *  num_batches_tracked), in the given order, as a safetensors file. */
+export function writeSafetensors(tensors: { name: string; shape: number[]; data: Float32Array; int64?: boolean }[],
                                  metadata: Record<string, string>): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
+  const bytesOf = (t: { shape: number[]; data: Float32Array; int64?: boolean }) => t.int64 ? 8 * t.shape.reduce((a, b) => a * b, 1) : 4 * t.data.length;
   let o = 0;
   for (const t of tensors) {
-    header[t.name] = { dtype: "F32", shape: t.shape, data_offsets: [o, o + 4 * t.data.length] };
-    o += 4 * t.data.length;
+    header[t.name] = { dtype: t.int64 ? "I64" : "F32", shape: t.shape, data_offsets: [o, o + bytesOf(t)] };
+    o += bytesOf(t);
   }
   const json = new TextEncoder().encode(JSON.stringify(header));
   const N = Math.ceil((8 + json.length) / 8) * 8 - 8;
@@ -123,7 +125,10 @@ export function writeSafetensors(tensors: { name: string; shape: number[]; data:
   out.fill(0x20, 8, 8 + N);
   out.set(json, 8);
   let p = 8 + N;
-  for (const t of tensors) for (let i = 0; i < t.data.length; i++, p += 4) dv.setFloat32(p, t.data[i], true);
+  for (const t of tensors) {
+    if (t.int64) { p += bytesOf(t); continue; } // zeros
+    for (let i = 0; i < t.data.length; i++, p += 4) dv.setFloat32(p, t.data[i], true);
+  }
   return out;
 }
 
@@ -139,7 +144,7 @@ export function f32FromBytes(b: Uint8Array): Float32Array {
 
 /** The model's parameters as a safetensors file (PyTorch names and layouts). */
 export function exportSafetensors(config: ResolvedConfig, weights: Record<string, Float32Array>): Uint8Array {
-  const tensors = torchParams(config).map(({ name, map }) => ({ name, shape: map.torchShape, data: map.toTorch(weights[name]) }));
+  const tensors = torchParams(config).map(({ name, map }) => ({ name, shape: map.torchShape, data: map.int64 ? new Float32Array(0) : map.toTorch(weights[name]), int64: map.int64 }));
   const out = writeSafetensors(tensors, {
     format: "pt", [CONFIG_KEY]: JSON.stringify({ ...config, [CRC_KEY]: "00000000" }), [LAYERS_KEY]: JSON.stringify(torchLayers(config)),
   });
@@ -184,6 +189,10 @@ export function importSafetensors(bytes: Uint8Array, given?: VAEConfig, file = "
   const weights: Record<string, Float32Array> = {};
   for (const { name, map } of expected) {
     const t = tensors.get(name);
+    if (map.int64) { // BatchNorm's num_batches_tracked: optional, not kept
+      if (t && (t.dtype !== "I64" || !sameShape(t.shape, map.torchShape))) bad(`tensor "${name}" has dtype ${t.dtype} and shape [${t.shape.join(", ")}], expected an I64 scalar`);
+      continue;
+    }
     if (!t) return bad(`tensor "${name}" is missing`);
     if (t.dtype !== "F32") bad(`tensor "${name}" has dtype ${t.dtype}; wasm-vae reads F32 only (in PyTorch: tensor.float())`);
     if (!sameShape(t.shape, map.torchShape)) bad(`tensor "${name}" has shape [${t.shape.join(", ")}], expected [${map.torchShape.join(", ")}]`);

@@ -103,15 +103,16 @@ function kerasNetwork(net: Network): { layers: KerasLayerJSON[]; parts: KerasPar
   }
   const final = (tail.length ? tail[tail.length - 1] : out).outShape;
   const headAct = (hd: Network["heads"][number]) => hd.activation === "sigmoid" ? "sigmoid" : "linear";
-  const splits = interopOf(out).params(out).length > 0; // only a layer with weights can be cut into heads
+  // only a layer with weights, each output channel from all inputs, can be cut into heads
+  const splits = interopOf(out).params(out).length > 0 && !interopOf(out).keras.perChannel;
   if (!splits) {
-    // e.g. an activation or dropout layer as the output: its Keras layers, then
+    // e.g. an activation, dropout or batch_norm layer as the output: its Keras layers, then
     // flat rows and the head's activation in a layer named as the head
     if (net.heads.length > 1) {
-      throw new ArgumentError(`vae: its output layer ${out.name} (${out.kind}) has no weights to split into ${net.heads.map((hd) => hd.name).join(" and ")} in TensorFlow.js layers; export it as safetensors or ONNX`);
+      throw new ArgumentError(`vae: its output layer ${out.name} (${out.kind}) cannot be split into ${net.heads.map((hd) => hd.name).join(" and ")} in TensorFlow.js layers; export it as safetensors or ONNX`);
     }
     const hd = net.heads[0];
-    let x = emit(out, kerasName(out), 0, 0, "linear", h);
+    let x = emit(out, kerasName(out), 0, out.outShape[out.outShape.length - 1], "linear", h);
     for (const l of tail) x = emit(l, kerasName(l), 0, 0, "linear", x);
     if (headAct(hd) === "linear") add("Reshape", hd.name, { target_shape: [hd.size] }, [x]);
     else add("Activation", hd.name, { activation: headAct(hd) }, [final.length === 1 ? x : add("Reshape", `${hd.name}_flat`, { target_shape: [hd.size] }, [x])]);

@@ -61,6 +61,12 @@ export interface RawExports {
   activation_forward(y: number, x: number, n: number, act: number, alpha: number): void;
   activation_backward(dx: number, dy: number, y: number, n: number, act: number, alpha: number): void;
   dropout_apply(out: number, inp: number, u: number, n: number, rate: number, scale: number): void;
+  batchnorm_stats(mean: number, vari: number, invstd: number, sums: number, x: number, N: number, C: number, eps: number): void;
+  batchnorm_invstd(invstd: number, vari: number, C: number, eps: number): void;
+  batchnorm_forward(y: number, x: number, gamma: number, beta: number, mean: number, invstd: number, N: number, C: number): void;
+  batchnorm_backward(dx: number, dgamma: number, dbeta: number, sums: number, dy: number, x: number, gamma: number,
+                     mean: number, invstd: number, N: number, C: number): void;
+  batchnorm_update(rmean: number, rvar: number, mean: number, vari: number, C: number, momentum: number, N: number): void;
   rng_seed(state: number, seedLo: number, seedHi: number): void;
   rng_uniform(state: number, out: number, n: number): void;
   rng_normal(state: number, out: number, n: number): void;

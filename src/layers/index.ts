@@ -4,6 +4,7 @@
 // interchange formats ask the table, and the public LayerConfig type is
 // derived from it).
 import { activation, type ActivationLayerConfig } from "./activation.js";
+import { batchNorm, type BatchNormLayerConfig } from "./batchnorm.js";
 import { condition } from "./condition.js";
 import { conv2d, conv2dTranspose, type Conv2dLayerConfig, type Conv2dTransposeLayerConfig } from "./conv.js";
 import { dense, type DenseLayerConfig } from "./dense.js";
@@ -15,7 +16,7 @@ import { reshape, type ReshapeLayerConfig } from "./reshape.js";
 
 /** Kinds a config may list, by their `type`. */
 export const LAYER_KINDS = Object.freeze({
-  dense, flatten, reshape, conv2d, conv2d_transpose: conv2dTranspose, activation, dropout,
+  dense, flatten, reshape, conv2d, conv2d_transpose: conv2dTranspose, activation, dropout, batch_norm: batchNorm,
 });
 
 /** A `type` a config's layer object may name: a key of LAYER_KINDS. */
@@ -47,9 +48,9 @@ export function kindOf(name: string): LayerKind {
   return k;
 }
 
-export type { LayerActivation, LayerKind, LayerSpec, Layer, ParamSpec, Shape, StepContext } from "./kind.js";
+export type { BufferSpec, LayerActivation, LayerKind, LayerSpec, Layer, ParamSpec, Shape, StepContext } from "./kind.js";
 export type { ConvLayerSettings, KernelSize } from "./conv.js";
 export type { Draw, InitScheme, ParamInit } from "./init.js";
 export type {
-  ActivationLayerConfig, Conv2dLayerConfig, Conv2dTransposeLayerConfig, DenseLayerConfig, DropoutLayerConfig, FlattenLayerConfig, ReshapeLayerConfig,
+  ActivationLayerConfig, BatchNormLayerConfig, Conv2dLayerConfig, Conv2dTransposeLayerConfig, DenseLayerConfig, DropoutLayerConfig, FlattenLayerConfig, ReshapeLayerConfig,
 };

@@ -52,6 +52,10 @@ export interface ParamMap {
   torchShape: number[];
   toTorch(a: Float32Array): Float32Array;
   fromTorch(a: Float32Array): Float32Array;
+  /** A PyTorch int64 scalar buffer we do not hold (BatchNorm's
+   *  num_batches_tracked): safetensors writes 0 and reads it from a
+   *  PyTorch file without keeping it; ONNX has no such initializer. */
+  int64?: true;
 }
 
 /** A Keras weight of one Keras layer: `${kerasLayer}/${suffix}`. */
@@ -104,6 +108,10 @@ export interface KerasMap {
   shapes(l: NetLayer, from: number, to: number): { suffix: string; shape: number[] }[];
   /** Keras weights for output channels [from, to), from our parameters (in `shapes` order). */
   weights(l: NetLayer, ours: Record<string, Float32Array>, from: number, to: number): KerasWeight[];
+  /** Output channel c reads input channel c alone (batch_norm): the layer
+   *  cannot be cut into heads by output channels, so as the output layer it
+   *  is emitted whole, and the heads' activation after it. */
+  perChannel?: true;
   /** Our parameters from the Keras weights of channel ranges that cover the output. */
   read(l: NetLayer, parts: { from: number; to: number; weights: KerasWeight[] }[]): Record<string, Float32Array>;
 }

@@ -28,6 +28,24 @@ export interface ParamSpec {
   init: ParamInit;
 }
 
+/** A non-trainable tensor of a layer (PyTorch's buffers, Keras'
+ *  non-trainable weights): batch_norm's running statistics. The optimizer
+ *  never sees it (it lives outside the four twin blocks); a `saved` one is
+ *  part of the model's state (model files, exportState), the others live
+ *  from a training forward to its backward and commit. */
+export interface BufferSpec {
+  /** Full name: "<layer name>.running_mean", … */
+  name: string;
+  /** Its shape. */
+  shape: number[];
+  /** Every entry's initial value. */
+  init: number;
+  /** Saved with the model (else working memory of the layer). */
+  saved: boolean;
+  /** Smallest value a loaded one may hold (a variance: 0). */
+  min?: number;
+}
+
 /** A resolved layer, pure data (no pointers): what the planner lays out. */
 export interface LayerSpec {
   /** The kind's name in the table: "dense", "flatten", … */
@@ -44,6 +62,8 @@ export interface LayerSpec {
   activation: Activation;
   /** Its parameter tensors, in arena order (none for flatten, reshape and condition). */
   params: ParamSpec[];
+  /** Its non-trainable tensors (none for most kinds), in arena order. */
+  buffers?: BufferSpec[];
   /** The output is the input itself (no buffer, no copy: flatten, reshape);
    *  its gradient is then the input's gradient too. */
   alias: boolean;
@@ -58,6 +78,8 @@ export interface Layer extends LayerSpec {
   x: number; y: number; dx: number; dy: number;
   /** Pointers of params[i] and of its gradient. */
   p: number[]; g: number[];
+  /** Pointers of buffers[i]. */
+  b: number[];
   /** Kernel code of `activation`. */
   act: number;
 }
@@ -100,6 +122,12 @@ export interface LayerKind<Config = unknown> {
   outputShape(inShape: Shape, settings: Record<string, unknown>, at: string): number[];
   /** Values the kernel calls need, computed once per layer (LayerSpec.derived). */
   derive?(inShape: Shape, settings: Record<string, unknown>, at: string): unknown;
+  /** Non-trainable tensors (name = `${layerName}.${…}`), in arena order. */
+  buffers?(layer: Omit<LayerSpec, "params" | "alias">): BufferSpec[];
+  /** Its output depends on the other rows of the batch while training
+   *  (batch statistics): refused where the rows are not one batch (the
+   *  stochastic layers above the first, an encoder that also runs a prior's rows). */
+  batchStatistics?: boolean;
   /** Parameter tensors (name = `${layerName}.${…}`), in arena order. */
   params(layer: Omit<LayerSpec, "params" | "alias">): ParamSpec[];
   alias: boolean;
@@ -111,6 +139,10 @@ export interface LayerKind<Config = unknown> {
    *  gradients of its parameters (written, not accumulated: every parameter
    *  belongs to one layer, so no zeroing pass is needed). */
   backward(c: StepContext, l: Layer, B: number): void;
+  /** After a training step succeeded (its update applied): what its training
+   *  forward changes in the model (batch_norm's running statistics). A step
+   *  that throws never commits, so it changes nothing. */
+  commit?(c: StepContext, l: Layer): void;
   /** Its PyTorch, Keras and ONNX mapping (interop-kit.ts); absent for a kind
    *  the interchange formats do not cover (the internal `params`). */
   interop?: LayerInterop;

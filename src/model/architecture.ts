@@ -104,7 +104,8 @@ function makeLayer(kindName: string, name: string, inShape: number[], settings: 
   const outShape = kind.outputShape(inShape, settings, at);
   const base = { kind: kindName, name, inShape, outShape, settings, activation: kind.activates ? activation : "identity" as Activation,
     derived: kind.derive?.(inShape, settings, at) };
-  return { ...base, params: kind.params(base), alias: kind.alias };
+  const buffers = kind.buffers?.(base);
+  return { ...base, params: kind.params(base), ...(buffers ? { buffers } : {}), alias: kind.alias };
 }
 
 const shapeText = (s: readonly number[]) => `(${s.join(", ")})`;
@@ -185,6 +186,9 @@ export function architectureOf(c: ResolvedConfig): Architecture {
   const priorParams = priorKind.params(L, D, c.prior);
   const priorRows = priorKind.encoderRows?.(c.prior) ?? 0, priorBuffers = priorKind.buffers?.(L, c.prior) ?? [];
   const priorFixed = priorKind.fixedBuffers?.(L, c.prior) ?? [];
+  // a layer with batch statistics sees one batch: not the encoder that also runs the prior's rows
+  const batchWide = encoder.findIndex((l) => kindOf(l.kind).batchStatistics);
+  if (priorRows > 0 && batchWide >= 0) fail(`config.encoder[${encoder[batchWide].name.split(".")[1]}]`, `no ${encoder[batchWide].kind} layer in the encoder with the "${c.prior.type}" prior (it runs the encoder on its learned inputs in the same pass, which would join the batch's statistics)`, encoder[batchWide].kind);
   if (priorRows > 0 && C > 0) fail("config.prior", `a prior without encoder rows of its own when conditionDim > 0 (the "${c.prior.type}" prior runs the encoder on learned inputs, which have no condition)`, c.prior.type);
   const extra: LayerSpec[] = priorParams.length === 0 ? [] : [{
     kind: "params", name: "prior", inShape: [1], outShape: [1], settings: {}, activation: "identity", params: priorParams, alias: true,
@@ -204,6 +208,7 @@ function levelsOf(c: ResolvedConfig): LevelArch[] {
       const layers: LayerSpec[] = [];
       list.forEach((e, j) => {
         const p = entryParts(e);
+        if (kindOf(p.type).batchStatistics) fail(`${at}.${side}[${j}].type`, "a layer kind without batch statistics (batch_norm goes in config.encoder and config.decoder only)", p.type);
         const l = makeLayer(p.type, `level${i + 1}.${side}.${j}`, shape, p.settings, p.activation ?? c.activation, `${at}.${side}[${j}]`);
         layers.push(l);
         shape = l.outShape;
@@ -225,6 +230,14 @@ export const levelLayers = (a: Architecture): LayerSpec[] => a.levels.flatMap((l
 export function parameterShapesOf(a: Architecture): Record<string, number[]> {
   const out: Record<string, number[]> = {};
   for (const l of [...a.encoder, ...a.decoder, ...levelLayers(a), ...a.extra]) for (const p of l.params) out[p.name] = [...p.shape];
+  return out;
+}
+
+/** Every saved buffer's (non-trainable tensor's: batch_norm's running
+ *  statistics) name and shape, in arena order; empty for most models. */
+export function bufferShapesOf(a: Architecture): Record<string, number[]> {
+  const out: Record<string, number[]> = {};
+  for (const l of [...a.encoder, ...a.decoder, ...levelLayers(a), ...a.extra]) for (const b of l.buffers ?? []) if (b.saved) out[b.name] = [...b.shape];
   return out;
 }
 

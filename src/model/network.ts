@@ -128,6 +128,7 @@ export class Network {
       out.push({
         ...s, x, dx, y, dy, act: activationCode(s.activation),
         p: s.params.map((q) => p[q.name]), g: s.params.map((q) => p[`grad:${q.name}`]),
+        b: (s.buffers ?? []).map((q) => p[q.name]),
       });
       x = y; dx = dy;
     }
@@ -192,6 +193,8 @@ export class Network {
     const base = this.kernels.base;
     for (const b of [params, grads, m, v]) k.fill(base + b.offset, b.floats, 0);
     const H = this.heap();
+    // non-trainable buffers: their constants (no draws)
+    for (const l of this.layers()) (l.buffers ?? []).forEach((q, i) => k.fill(l.b[i], size(q.shape), q.init));
     for (const l of this.layers()) {
       l.params.forEach((q, i) => {
         const d = drawOf(q.init, init), n = size(q.shape), o = l.p[i] >>> 2;
@@ -228,6 +231,30 @@ export class Network {
   /** Each layer's backward, in reverse order (the last layer's dy is set). */
   backward(layers: Layer[], B: number): void {
     for (let i = layers.length - 1; i >= 0; i--) kindOf(layers[i].kind).backward(this.ctx, layers[i], B);
+  }
+
+  /** After a training step succeeded: each layer's commit (batch_norm's
+   *  running statistics), in arena order. */
+  commit(): void {
+    for (const l of this.layers()) kindOf(l.kind).commit?.(this.ctx, l);
+  }
+
+  /** Saved buffer (non-trainable tensor) names with their shapes, in arena order. */
+  bufferShapes(): Record<string, number[]> {
+    const out: Record<string, number[]> = {};
+    for (const l of this.layers()) for (const q of l.buffers ?? []) if (q.saved) out[q.name] = [...q.shape];
+    return out;
+  }
+
+  /** Copies of every saved buffer. */
+  readBuffers(): Record<string, Float32Array> {
+    const H = this.heap(), out: Record<string, Float32Array> = {};
+    for (const l of this.layers()) {
+      (l.buffers ?? []).forEach((q, i) => {
+        if (q.saved) out[q.name] = H.slice(l.b[i] >>> 2, (l.b[i] >>> 2) + size(q.shape));
+      });
+    }
+    return out;
   }
 
   /** Parameter names with their shapes, in arena order. */

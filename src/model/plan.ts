@@ -3,6 +3,9 @@
 // shapes. It asks each layer's kind (layers/index.ts) for its parameters,
 // whether its output is a buffer of its own, and its scratch. One arena holds
 //   params | grads | adam.m | adam.v   four twin blocks with the same layout
+//   buffers                             non-trainable tensors (batch_norm's
+//                                       running statistics, saved; then its
+//                                       per-step working ones): no optimizer sees them
 //   rng                                 training and evaluation PRNG states
 //   activations, buffers                sized for `batch` rows
 //   scratch                             GEMM / im2col buffers (the largest need)
@@ -46,7 +49,8 @@ export interface TensorSpec {
  *  buffers for `batch` rows, and the scratch. */
 export interface MemoryPlan {
   /** Every tensor by name: the parameters ("encoder.0.weight", …), their
-   *  gradients and moments ("grad:", "m:", "v:" + name), "rng.train",
+   *  gradients and moments ("grad:", "m:", "v:" + name), the layers'
+   *  buffers ("encoder.1.running_mean", …), "rng.train",
    *  "rng.eval", each layer's output and its gradient ("act:", "dact:" +
    *  layer name; none for flatten / reshape, which alias their input), the
    *  PlanSpec buffers, and "scratch". */
@@ -61,6 +65,9 @@ export interface MemoryPlan {
     m: Block;
     /** Adam's second moments. */
     v: Block;
+    /** The saved non-trainable tensors (LayerSpec.buffers with `saved`),
+     *  outside the twin blocks: Adam never touches them. Empty for most models. */
+    buffers: Block;
   };
   /** Bytes of the whole arena (from its base). */
   totalBytes: number;
@@ -103,6 +110,14 @@ function checkPlanSpec(spec: PlanSpec): void {
       if (q === null || typeof q !== "object" || typeof q.name !== "string") fail(`${at}.params[${j}]`, "an object { name, shape, … } with a string name", q);
       dims(`${at}.params[${j}].shape`, q.shape);
     });
+    if (l.buffers !== undefined) {
+      if (!Array.isArray(l.buffers)) fail(`${at}.buffers`, "an array of { name, shape, init, saved } (or nothing)", l.buffers);
+      l.buffers.forEach((q, j) => {
+        if (q === null || typeof q !== "object" || typeof q.name !== "string") fail(`${at}.buffers[${j}]`, "an object { name, shape, init, saved } with a string name", q);
+        dims(`${at}.buffers[${j}].shape`, q.shape);
+        if (typeof q.init !== "number" || !Number.isFinite(q.init)) fail(`${at}.buffers[${j}].init`, "a finite number", q.init);
+      });
+    }
   });
   checkOptions("spec", spec, ["layers", "buffers", "batch", "fixed"]);
   if (!Array.isArray(spec.buffers)) fail("spec.buffers", "an array of [name, floats per row]", spec.buffers);
@@ -144,6 +159,12 @@ export function planMemory(spec: PlanSpec): MemoryPlan {
   }
   at = 4 * blockBytes;
 
+  // Non-trainable buffers: the saved ones, then the working ones.
+  const buffers = spec.layers.flatMap((l) => l.buffers ?? []);
+  for (const b of buffers) if (b.saved) put(b.name, b.shape);
+  const savedBlock = { offset: 4 * blockBytes, floats: (at - 4 * blockBytes) / 4 };
+  for (const b of buffers) if (!b.saved) put(b.name, b.shape);
+
   put("rng.train", [4]);
   put("rng.eval", [4]);
 
@@ -161,5 +182,5 @@ export function planMemory(spec: PlanSpec): MemoryPlan {
   for (const l of spec.layers) scratch = Math.max(scratch, kindOf(l.kind).scratchBytes(l, B));
   put("scratch", [scratch / 4]);
 
-  return { tensors, blocks, totalBytes: at, batch: B };
+  return { tensors, blocks: { ...blocks, buffers: savedBlock }, totalBytes: at, batch: B };
 }

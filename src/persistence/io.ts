@@ -23,6 +23,10 @@
 // activation; the heads and output layer included), which must agree with
 // what the config implies. A version-1 file has bare-number lists only and no
 // header.layers; it loads as the same MLP.
+// A model with batch_norm layers lists its non-trainable buffers (running
+// statistics, "<layer>.running_mean" / ".running_var") right after the
+// parameters, in weights-only files too; other models have none, so their
+// files are as before.
 // A weights-only file (save({ optimizer: false })) lists just the parameters
 // and carries no optimizer, random states or counters.
 // Reading checks everything (length, magic, version, header size, checksum,
@@ -30,7 +34,7 @@
 // finite values, optimizer hyperparameters, random states, counters) before
 // anything is applied to a model.
 import { checkAdamHyperparameters, checkLearningRate, type AdamState } from "../optim/adam.js";
-import { architectureOf, levelLayers, parameterShapesOf, type Architecture } from "../model/architecture.js";
+import { architectureOf, bufferShapesOf, levelLayers, parameterShapesOf, type Architecture } from "../model/architecture.js";
 import { resolveConfig, type ResolvedConfig } from "../model/config.js";
 import type { ModelState } from "../base/types.js";
 import { ArgumentError, describe, fail } from "../base/validate.js";
@@ -162,6 +166,13 @@ export function encodeModel(config: ResolvedConfig, state: ModelState, shapes: R
                             build: string, withOptimizer = true): Uint8Array {
   const tensors: { name: string; shape: number[]; data: Float32Array }[] = [];
   for (const [n, t] of Object.entries(state.weights)) tensors.push({ name: n, shape: shapes[n], data: t });
+  // batch_norm's running statistics, in weights-only files too (inference needs them)
+  const bufShapes = bufferShapesOf(architectureOf(config));
+  for (const n of Object.keys(bufShapes)) {
+    const t = state.buffers?.[n];
+    if (!t) throw new ArgumentError(`state.buffers: expected the model's buffer "${n}"`);
+    tensors.push({ name: n, shape: bufShapes[n], data: t });
+  }
   const opt = withOptimizer && state.m && state.v && state.optimizer;
   if (opt) {
     for (const [n, t] of Object.entries(state.m!)) tensors.push({ name: `m:${n}`, shape: shapes[n], data: t });
@@ -248,13 +259,15 @@ export function decodeModel(bytes: Uint8Array): {
   if (!Array.isArray(header.tensors)) bad("header.tensors is missing");
   // the tensors must be exactly the config's parameters (and, when present,
   // their two Adam moments), each with the parameter's shape, in this order
-  const shapes = parameterShapesOf(arch);
-  const names = Object.keys(shapes);
-  const withMoments = header.tensors.length === 3 * names.length;
-  if (header.tensors.length !== names.length && !withMoments) {
-    bad(`header lists ${header.tensors.length} tensors; this config has ${names.length} parameters (${3 * names.length} with the Adam moments)`);
+  const bufShapes = bufferShapesOf(arch), bufNames = Object.keys(bufShapes);
+  const shapes: Record<string, number[]> = { ...parameterShapesOf(arch), ...bufShapes };
+  const names = Object.keys(shapes).filter((n) => !Object.prototype.hasOwnProperty.call(bufShapes, n));
+  const nb = bufNames.length, withMoments = header.tensors.length === 3 * names.length + nb;
+  if (header.tensors.length !== names.length + nb && !withMoments) {
+    bad(`header lists ${header.tensors.length} tensors; this config has ${names.length} parameters${nb ? ` and ${nb} buffers` : ""} (${3 * names.length + nb} with the Adam moments)`);
   }
-  const expected = withMoments ? [...names, ...names.map((n) => `m:${n}`), ...names.map((n) => `v:${n}`)] : names;
+  // parameters, buffers (batch_norm's running statistics; none in most files), moments
+  const expected = withMoments ? [...names, ...bufNames, ...names.map((n) => `m:${n}`), ...names.map((n) => `v:${n}`)] : [...names, ...bufNames];
   header.tensors.forEach((t, i) => {
     const want = expected[i];
     const shape = shapes[want.replace(/^[mv]:/, "")];
@@ -268,6 +281,9 @@ export function decodeModel(bytes: Uint8Array): {
   const dataBytes = bytes.length - 4 - 12 - H;
   if (floats * 4 !== dataBytes) bad(`data section holds ${dataBytes} bytes but the header's tensors need ${floats * 4}`);
   const weights: Record<string, Float32Array> = {}, m: Record<string, Float32Array> = {}, v: Record<string, Float32Array> = {};
+  const buffers: Record<string, Float32Array> = {};
+  const bufMin: Record<string, number> = {};
+  for (const l of [...arch.encoder, ...arch.decoder]) for (const q of l.buffers ?? []) if (q.saved && q.min !== undefined) bufMin[q.name] = q.min;
   let o = 12 + H;
   for (const name of expected) {
     const n = shapes[name.replace(/^[mv]:/, "")].reduce((a, b) => a * b, 1);
@@ -277,7 +293,10 @@ export function decodeModel(bytes: Uint8Array): {
       if (!Number.isFinite(arr[i])) bad(`tensor ${name} holds a non-finite value at index ${i}`);
     }
     if (name.startsWith("v:") && arr.some((x) => x < 0)) bad(`tensor ${name} (a second moment) holds a negative value`);
-    if (name.startsWith("m:")) m[name.slice(2)] = arr;
+    const bmin = bufMin[name];
+    if (bmin !== undefined && arr.some((x) => x < bmin)) bad(`tensor ${name} (a variance) holds a negative value`);
+    if (Object.prototype.hasOwnProperty.call(bufShapes, name)) buffers[name] = arr;
+    else if (name.startsWith("m:")) m[name.slice(2)] = arr;
     else if (name.startsWith("v:")) v[name.slice(2)] = arr;
     else weights[name] = arr;
   }
@@ -331,9 +350,10 @@ export function decodeModel(bytes: Uint8Array): {
       }
     }
   }
+  const bufs = nb > 0 ? { buffers } : {};
   const state: ModelState = withMoments
-    ? { weights, m, v, optimizer, rngTrain: rng!.train, rngEval: rng!.eval, hostRng: rng!.host, ...(rng!.binarize ? { binarizeRng: rng!.binarize } : {}), steps, epochs, epochCursor: cursor }
-    : { weights };
+    ? { weights, ...bufs, m, v, optimizer, rngTrain: rng!.train, rngEval: rng!.eval, hostRng: rng!.host, ...(rng!.binarize ? { binarizeRng: rng!.binarize } : {}), steps, epochs, epochCursor: cursor }
+    : { weights, ...bufs };
   return { config, state, header };
 }
 

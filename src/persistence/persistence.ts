@@ -23,7 +23,8 @@ export function exportState(net: Network, c: Counters): ModelState {
   const H = net.heap();
   const u = (name: string) => new Uint32Array(H.buffer, net.ptr[name], 4).slice();
   return {
-    weights: net.readTensors(""), m: net.readTensors("m:"), v: net.readTensors("v:"),
+    weights: net.readTensors(""), ...(Object.keys(net.bufferShapes()).length > 0 ? { buffers: net.readBuffers() } : {}),
+    m: net.readTensors("m:"), v: net.readTensors("v:"),
     rngTrain: u("rng.train"), rngEval: u("rng.eval"), hostRng: c.hostRng.s.slice(),
     binarizeRng: c.binarizeRng.s.slice(),
     optimizer: c.optimizer.state(), steps: c.steps, epochs: c.epochs,
@@ -46,7 +47,7 @@ const badRng = (r: Uint32Array) => (r[0] | r[1] | r[2] | r[3]) === 0;
 /** Checks every part of `s` against the network; throws naming the part. */
 export function stageState(net: Network, s: ModelState, current: Adam, schedule?: (step: number) => number): StagedState {
   if (s === null || typeof s !== "object" || Array.isArray(s)) fail("state", "a ModelState object (from exportState())", s);
-  const known = ["weights", "m", "v", "rngTrain", "rngEval", "hostRng", "binarizeRng", "optimizer", "steps", "epochs", "epochCursor"];
+  const known = ["weights", "buffers", "m", "v", "rngTrain", "rngEval", "hostRng", "binarizeRng", "optimizer", "steps", "epochs", "epochCursor"];
   for (const k of Object.keys(s)) {
     if (!known.includes(k)) fail(`state.${k.slice(0, 40)}`, `unknown field (known: ${known.join(", ")})`);
     if (k !== "epochCursor" && (s as unknown as Record<string, unknown>)[k] === null) fail(`state.${k}`, "a value (omit it instead of null)", null);
@@ -65,6 +66,20 @@ export function stageState(net: Network, s: ModelState, current: Adam, schedule?
       staged.push([net.ptr[`${prefix}${n}`], t]);
     }
     for (const n of Object.keys(part)) if (!Object.prototype.hasOwnProperty.call(shapes, n)) fail(`state ${prefix || "weights:"}${describe(n)}`, "a parameter of this model");
+  }
+  if (s.buffers !== undefined) {
+    const bufs = s.buffers, specs = new Map(net.layers().flatMap((l) =>
+      (l.buffers ?? []).flatMap((q, i) => q.saved ? [[q.name, { q, p: l.b[i] }] as const] : [])));
+    if (bufs === null || typeof bufs !== "object") fail("state.buffers", "an object of name → Float32Array", bufs);
+    for (const [n, { q, p }] of specs) {
+      const t = Object.prototype.hasOwnProperty.call(bufs, n) ? bufs[n] : undefined, size = q.shape.reduce((a, b) => a * b, 1);
+      if (!(t instanceof Float32Array) || t.length !== size) fail(`state buffers:${n}`, `${size} floats for shape [${q.shape.join(", ")}]`, t);
+      for (let i = 0; i < size; i++) {
+        if (!Number.isFinite(t[i]) || (q.min !== undefined && t[i] < q.min)) fail(`state buffers:${n}[${i}]`, `a finite number${q.min !== undefined ? ` ≥ ${q.min}` : ""}`, t[i]);
+      }
+      staged.push([p, t]);
+    }
+    for (const n of Object.keys(bufs)) if (!specs.has(n)) fail(`state buffers:${describe(n)}`, "a buffer of this model (non-trainable tensors: batch_norm's running statistics)");
   }
   for (const k of ["rngTrain", "rngEval", "hostRng", "binarizeRng"] as const) {
     const r = s[k];

@@ -6,6 +6,8 @@
 import { Adam } from "../optim/adam.js";
 import { bernoulliRows, binarize } from "./binarize.js";
 import type { ResolvedConfig } from "../model/config.js";
+import { architectureOf } from "../model/architecture.js";
+import { kindOf } from "../layers/index.js";
 import { yieldToEventLoop, type HostRng } from "../base/random.js";
 import type { BatchInput, EpochCursor, ModelState, Rows, StepResult } from "../base/types.js";
 import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "../base/validate.js";
@@ -189,6 +191,14 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
     fail("data", "rows (Float32Array / Uint8Array / number[]), an (async) iterable of batches, or a function returning one", data);
   }
   const batchesPerEpoch = inMemory ? Math.ceil(rows / batchSize) : null;
+  // a layer with batch statistics (batch_norm) cannot train on a 1-row batch: refuse before any step
+  if (inMemory && (batchSize === 1 || rows % batchSize === 1)) {
+    const arch = architectureOf(model.config);
+    const l = [...arch.encoder, ...arch.decoder].find((x) => kindOf(x.kind).batchStatistics);
+    if (l) {
+      fail("batchSize", `a size that leaves no 1-row batch (${l.name} is a ${l.kind} layer, whose batch statistics need at least 2 rows): ${rows} rows in batches of ${batchSize} ${batchSize === 1 ? "are all 1-row batches" : "end with a 1-row batch"}; e.g. batchSize ${batchSize + 1}`, batchSize);
+    }
+  }
   let warmup = 0;
   if (options.klWarmupSteps !== undefined) warmup = checkInt("klWarmupSteps", options.klWarmupSteps, 0);
   if (options.klWarmupEpochs !== undefined) {

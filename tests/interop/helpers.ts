@@ -29,6 +29,12 @@ export async function randomModel(config: VAEConfig, seed: number): Promise<VAE>
     w[name] = randomArray(shape.reduce((a, b) => a * b, 1), seed * 101 + i, -0.6, 0.6);
   });
   vae.setWeights(w);
+  // batch_norm's running statistics: random too (means ±0.6, variances in [0.2, 2])
+  const bufs = vae.exportState().buffers;
+  if (bufs) {
+    vae.importState({ weights: w, buffers: Object.fromEntries(Object.entries(bufs).map(([n, t], i) =>
+      [n, randomArray(t.length, seed * 211 + i, n.endsWith("running_var") ? 0.2 : -0.6, n.endsWith("running_var") ? 2 : 0.6)])) });
+  }
   return vae;
 }
 
@@ -62,7 +68,7 @@ export interface TestTensor {
   end: number;
 }
 
-/** The test's own safetensors reader (F32 only): header, metadata, tensors. */
+/** The test's own safetensors reader (F32, and I64 num_batches_tracked): header, metadata, tensors. */
 export function parseSafetensors(bytes: Uint8Array): { headerLength: number; metadata: Record<string, string>; order: string[]; tensors: Map<string, TestTensor> } {
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const N = Number(dv.getBigUint64(0, true));
@@ -72,10 +78,11 @@ export function parseSafetensors(bytes: Uint8Array): { headerLength: number; met
   const order: string[] = [];
   for (const [name, e] of Object.entries<any>(header)) {
     if (name === "__metadata__") continue;
-    expect(e.dtype).toBe("F32");
-    const [begin, end] = e.data_offsets;
-    const data = new Float64Array((end - begin) / 4);
-    for (let i = 0; i < data.length; i++) data[i] = dv.getFloat32(8 + N + begin + 4 * i, true);
+    // F32, or an I64 num_batches_tracked of a BatchNorm (PyTorch's buffer)
+    expect(e.dtype === "F32" || (e.dtype === "I64" && name.endsWith(".num_batches_tracked")), `${name}: ${e.dtype}`).toBe(true);
+    const [begin, end] = e.data_offsets, w = e.dtype === "I64" ? 8 : 4;
+    const data = new Float64Array((end - begin) / w);
+    for (let i = 0; i < data.length; i++) data[i] = w === 8 ? Number(dv.getBigInt64(8 + N + begin + 8 * i, true)) : dv.getFloat32(8 + N + begin + 4 * i, true);
     tensors.set(name, { dtype: e.dtype, shape: e.shape, data, begin, end });
     order.push(name);
   }
@@ -84,7 +91,8 @@ export function parseSafetensors(bytes: Uint8Array): { headerLength: number; met
 
 /** The test's own safetensors writer, laid out as the reference (Rust)
  *  implementation writes: tensors sorted by name, header padded with spaces
- *  to 8 bytes. `dtype` overrides the stored dtype name (the bytes stay F32). */
+ *  to 8 bytes. `dtype` overrides the stored dtype name (the bytes stay F32;
+ *  I64 writes 8-byte integers). */
 export function writeSafetensorsAsTorch(tensors: Record<string, { shape: number[]; data: ArrayLike<number>; dtype?: string }>,
                                         metadata?: Record<string, string>): Uint8Array {
   const names = Object.keys(tensors).sort();
@@ -92,7 +100,7 @@ export function writeSafetensorsAsTorch(tensors: Record<string, { shape: number[
   let o = 0;
   for (const n of names) {
     const t = tensors[n];
-    const bytes = t.dtype === "F16" ? 2 * t.data.length : 4 * t.data.length;
+    const bytes = t.dtype === "F16" ? 2 * t.data.length : t.dtype === "I64" ? 8 * t.data.length : 4 * t.data.length;
     header[n] = { dtype: t.dtype ?? "F32", shape: t.shape, data_offsets: [o, o + bytes] };
     o += bytes;
   }
@@ -107,6 +115,7 @@ export function writeSafetensorsAsTorch(tensors: Record<string, { shape: number[
   for (const n of names) {
     const t = tensors[n];
     if (t.dtype === "F16") { p += 2 * t.data.length; continue; }
+    if (t.dtype === "I64") { for (let i = 0; i < t.data.length; i++, p += 8) dv.setBigInt64(p, BigInt(t.data[i]), true); continue; }
     for (let i = 0; i < t.data.length; i++, p += 4) dv.setFloat32(p, t.data[i], true);
   }
   return out;
@@ -293,9 +302,11 @@ function nhwcRows(h: T4, rows: number): Float64Array {
 export interface TorchLayer {
   name: string; kind: string; in: number[]; out: number[]; activation: string;
   kernel?: number[]; stride?: number[]; pads?: number[]; output_padding?: number[];
+  momentum?: number; eps?: number;
 }
 
 /** The README's nn.Module (WasmVAE) in float64, line by line, on the
+ *  (batch_norm: nn.BatchNorm1d / 2d in eval, on the channel axis 1)
  *  tensors (`get`) and the layer list (`layers`) of a safetensors file:
  *  conv2d = nn.Conv2d(padding=0) on F.pad(h, (left, right, top, bottom));
  *  conv2d_transpose = nn.ConvTranspose2d(padding=0, output_padding) then the
@@ -336,6 +347,12 @@ export function torchModuleForward(config: VAEConfig, layers: TorchLayer[], get:
     } else if (l.kind === "conv2d_transpose") {
       const y = convTranspose2dNchw(img!, rows, get(`${l.name}.weight`), get(`${l.name}.bias`).data, l.stride![0], l.stride![1], l.output_padding![0], l.output_padding![1]);
       img = cropNchw(y, rows, 0, y.C, top, left, l.out[0], l.out[1]);
+    } else if (l.kind === "batch_norm") {
+      // nn.BatchNorm1d / 2d in eval: (h − running_mean)/√(running_var + eps)·weight + bias, channel = axis 1
+      const [w, b, rm, rv] = ["weight", "bias", "running_mean", "running_var"].map((t) => get(`${l.name}.${t}`).data);
+      const norm = (v: number, c: number) => (v - rm[c]) / Math.sqrt(rv[c] + l.eps!) * w[c] + b[c];
+      if (img) { const I = img, hw = I.H * I.W; img = { ...I, data: I.data.map((v, i) => norm(v, Math.floor(i / hw) % I.C)) }; }
+      else { const n = flat!.length / rows; flat = flat!.map((v, i) => norm(v, i % n)); }
     } else if (l.kind === "activation" || l.kind === "dropout") {
       // the activation is applied below; dropout is the identity in eval
     } else if (l.out.length === 1) {

@@ -88,8 +88,9 @@ describe("what ships", () => {
     }
     // a budget against shipping maps or sources again (maps alone would add > 1 MB): 1.21 MB before the
     // objective, prior, latent, hierarchy, dropout and fused kernels; 1.66 MB with them (the two bundles
-    // inline four wasm builds of ~40–48 KiB each), measured with `npm pack --dry-run --json`
-    expect(lib.unpackedSize).toBeLessThan(1_800_000);
+    // inline four wasm builds of ~40–48 KiB each), measured with `npm pack --dry-run --json`; 1.81 MB with
+    // batch_norm's kernels (issue 16)
+    expect(lib.unpackedSize).toBeLessThan(1_900_000);
   });
 
   it("the CLI tarball has its launcher and compiled sources", () => {
