@@ -18,7 +18,8 @@
 // Not here: the comparison with tfjs (bench/run.ts).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadKernels, loadMnist, VAE, type Build, type VAEConfig } from "../src/index.js";
+import { loadMnist, VAE, type Build, type VAEConfig } from "../src/index.js";
+import { loadKernels } from "../src/kernels.js";
 import type { RawExports } from "../src/kernels/wasm.js";
 import { mainArch } from "./train-arch.js";
 import { describeMachine, flag, fmtNum, machine, mdTable, median, ROOT, type Machine } from "./common.js";

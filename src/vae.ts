@@ -459,7 +459,7 @@ export class VAE {
   // ------------------------------------------------------------ save/load
 
   /** The model as bytes of the versioned, checksummed model file format
-   *  (see {@link FileHeader}); with
+   *  (its header: `FileHeader` of "wasm-vae/kernels"); with
    *  `optimizer` (default true) also the Adam moments, PRNG states and
    *  counters, so training resumes bit-identically. */
   save(options: { optimizer?: boolean } = {}): Uint8Array {

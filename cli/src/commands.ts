@@ -4,7 +4,8 @@
 // Not here: training (train.ts).
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { binarize, decodeModel, entryLabel, IMPUTE_METHODS, VAE } from "wasm-vae";
+import { binarize, IMPUTE_METHODS, VAE } from "wasm-vae";
+import { decodeModel, entryLabel } from "wasm-vae/kernels";
 import { Flags, UsageError } from "./args.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset } from "./data.js";
 import { renderChart } from "./chart-render.js";

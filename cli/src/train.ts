@@ -21,7 +21,8 @@
 import type { Stats } from "node:fs";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
-import { ACTIVATIONS, Adam, ArgumentError, binarize, decodeModel, entryLabel, LIKELIHOODS, VAE, type ResolvedConfig, type VAEConfig } from "wasm-vae";
+import { ACTIVATIONS, Adam, ArgumentError, binarize, LIKELIHOODS, VAE, type ResolvedConfig, type VAEConfig } from "wasm-vae";
+import { decodeModel, entryLabel } from "wasm-vae/kernels";
 import { Flags, UsageError } from "./args.js";
 import { ARCHS, IWAE2_LATENTS, presetLayers, type Arch } from "./presets.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";

@@ -7,7 +7,8 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "no
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { decodeModel, loadMnist, VAE } from "../../src/index.js";
+import { loadMnist, VAE } from "../../src/index.js";
+import { decodeModel } from "../../src/kernels.js";
 import { encodeNpy } from "../../cli/src/npy.js";
 import { pngInfo, pngSize, runCli, tempDir, writeIdx } from "./helpers.js";
 

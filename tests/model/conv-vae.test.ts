@@ -19,7 +19,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-core/dist/register_all_gradients.js";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Adam, ArgumentError, decodeModel, loadMnist, VAE, type VAEConfig } from "../../src/index.js";
+import { Adam, ArgumentError, loadMnist, VAE, type VAEConfig } from "../../src/index.js";
+import { decodeModel } from "../../src/kernels.js";
 import { randomArray, randomNormals } from "../reference.js";
 import { finiteDifferenceCheck } from "./grad-check.js";
 

@@ -13,7 +13,8 @@
 //   models are covered in tests/interop/conv.test.ts.
 // Not here: convolutions (conv-vae.test.ts), pinned MLP results (pinned.test.ts).
 import { describe, expect, it } from "vitest";
-import { Adam, architectureOf, ArgumentError, decodeModel, exportModel, planMemory, readModel, VAE, type VAEConfig } from "../../src/index.js";
+import { Adam, architectureOf, ArgumentError, exportModel, readModel, VAE, type VAEConfig } from "../../src/index.js";
+import { decodeModel, planMemory } from "../../src/kernels.js";
 import { resolveConfig } from "../../src/model/config.js";
 import { randomArray, randomNormals } from "../reference.js";
 import { finiteDifferenceCheck } from "./grad-check.js";

@@ -5,7 +5,8 @@
 // and counters as they were, including when the error is found late (a
 // non-finite loss or result after a random draw).
 import { beforeAll, describe, expect, it } from "vitest";
-import { Adam, ArgumentError, fit, loadKernels, NonFiniteLossError, resolveBuild, VAE } from "../../src/index.js";
+import { Adam, ArgumentError, fit, NonFiniteLossError, VAE } from "../../src/index.js";
+import { loadKernels, resolveBuild } from "../../src/kernels.js";
 import { expectThrows, sameBytes } from "./harden-helpers.js";
 
 const D = 6, L = 2;

@@ -19,10 +19,8 @@
 // Each run starts from the same saved models and applies 1–4 calls in turn.
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  Adam, ArgumentError, crc32, decodeModel, fit, IdxFormatError, loadKernels, ModelFormatError, NonFiniteLossError, parseIdx,
-  parseMnist, planMemory, VAE, WasmLoadError, type VAEConfig,
-} from "../../src/index.js";
+import { Adam, ArgumentError, fit, IdxFormatError, ModelFormatError, NonFiniteLossError, parseIdx, parseMnist, VAE, WasmLoadError, type VAEConfig } from "../../src/index.js";
+import { crc32, decodeModel, loadKernels, planMemory } from "../../src/kernels.js";
 import { sameBytes } from "./harden-helpers.js";
 
 const SEED = 20261130;

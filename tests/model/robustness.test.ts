@@ -11,7 +11,8 @@
 // - a seeded run's losses equal stored values (a regression check of the whole
 //   plain-build pipeline, recorded from this code).
 import { beforeAll, describe, expect, it } from "vitest";
-import { Adam, ArgumentError, crc32, decodeModel, encodeModel, loadMnist, ModelFormatError, NonFiniteLossError, VAE, type VAEConfig } from "../../src/index.js";
+import { Adam, ArgumentError, loadMnist, ModelFormatError, NonFiniteLossError, VAE, type VAEConfig } from "../../src/index.js";
+import { crc32, decodeModel, encodeModel } from "../../src/kernels.js";
 
 const SMALL: VAEConfig = { inputDim: 784, encoder: [32], latentDim: 4, seed: 5, maxBatch: 32 };
 let data: Float32Array;
