@@ -8,7 +8,7 @@ import { fit as fitModel, type BatchSource, type FitHistory, type FitOptions } f
 
 export { VAE, NonFiniteLossError } from "./vae.js";
 export type { Rows, BatchInput, StepResult, ModelState, EpochCursor, EpochSums } from "./vae.js";
-export type { VAEConfig, ResolvedConfig, Likelihood, LayerConfig, LayerEntry, Padding, LatentLevelConfig, ResolvedLevel,
+export type { VAEConfig, ResolvedConfig, Likelihood, DeprecatedLikelihood, LayerConfig, LayerEntry, Padding, LatentLevelConfig, ResolvedLevel,
   ObjectiveConfig, PriorConfig, LatentConfig } from "./model/config.js";
 export type { Settings } from "./objectives/kinds.js";
 export { architectureOf } from "./model/architecture.js";
@@ -19,11 +19,11 @@ export { Adam } from "./optim/adam.js";
 export type { AdamOptions, AdamState } from "./optim/adam.js";
 export { binarize } from "./training/binarize.js";
 export { IMPUTE_METHODS } from "./model/imputation.js";
-export type { ImputeMethod, ImputeOptions } from "./model/imputation.js";
+export type { ImputeMethod, DeprecatedImputeMethod, ImputeOptions } from "./model/imputation.js";
 export type { FitOptions, FitHistory, BatchInfo, EpochInfo, BatchSource } from "./training/fit.js";
 export { relaxedSimdAvailable, ACTIVATIONS, WasmLoadError } from "./kernels/wasm.js";
 export type { Build, BuildRequest, LoadOptions, Activation } from "./kernels/wasm.js";
-export { ArgumentError } from "./base/validate.js";
+export { ArgumentError, OPTION_SYNONYMS } from "./base/validate.js";
 export { threadSupport, availableCores, ThreadError, MAX_THREADS, AUTO_THREADS_CAP } from "./threads/threads.js";
 export type { ThreadsRequest } from "./threads/threads.js";
 export { parseIdx, readIdxFile, loadIdxPair, IdxFormatError } from "./data/idx.js";

@@ -74,7 +74,7 @@ export class VAE {
     // [priors] room for maxBatch data rows and a learned prior's encoder rows
     this.net = new Network(kernels, arch, {
       inputDim: D, latentDim: config.latentDim, conditionDim: config.conditionDim,
-      outputDim: config.likelihood === "gaussian-learned" ? 2 * D : D,
+      outputDim: config.likelihood === "gaussian_learned" ? 2 * D : D,
       // the levels above the first draw ε_i of their own (prior-hierarchy.ts)
       noiseWidth: latentOf(config.latent.type).noiseWidth(config.latentDim, config.latent) + (config.latents ?? []).slice(1).reduce((n, l) => n + l.size, 0),
     }, config.activationAlpha, config.maxBatch + arch.priorRows, new HostRng(config.seed, 1));
@@ -444,7 +444,7 @@ export class VAE {
    *   x̂ = (x_obs, x̂_miss), then x̂_miss ~ p(x_miss|z); the result averages
    *   E[x_miss | z] over the `iterations` (default 100) after `burnIn`
    *   (default a fifth).
-   * - method "pseudo-gibbs" (Rezende et al. 2014, §5.2): z ~ q(z|x̂),
+   * - method "pseudo_gibbs" (Rezende et al. 2014, §5.2): z ~ q(z|x̂),
    *   x̂_miss = E[x_miss|z], `iterations` (default 20) times, the last
    *   decoding E[z|x̂]: one plausible completion.
    *

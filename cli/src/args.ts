@@ -3,6 +3,7 @@
 // their errors. A UsageError means exit code 2.
 // Not here: what the flags do (train.ts, commands.ts, data.ts).
 import { parseArgs } from "node:util";
+import { OPTION_SYNONYMS } from "wasm-vae";
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -48,7 +49,7 @@ export const MODEL: Group = ["Model", {
   latent: { type: "string", default: "20", value: "<n>", help: "latent dimension (--small: 2)" },
   decoder: { type: "string", value: "<sizes>", help: "decoder hidden sizes (default: the encoder reversed)" },
   activation: { type: "string", default: "relu", value: "<name>", help: "identity|relu|leaky_relu|tanh|sigmoid|softplus|elu" },
-  likelihood: { type: "string", default: "bernoulli", value: "<name>", help: "bernoulli (data in [0,1]) | gaussian (fixed --sigma) | gaussian-learned" },
+  likelihood: { type: "string", default: "bernoulli", value: "<name>", help: "bernoulli (data in [0,1]) | gaussian (fixed --sigma) | gaussian_learned" },
   sigma: { type: "string", default: "1", value: "<x>", help: "σ of the gaussian likelihood" },
   beta: { type: "string", default: "1", value: "<x>", help: "weight β on the KL term (β-VAE; 0 = autoencoder objective)" },
   conditional: { type: "boolean", help: "conditional VAE: the labels, one-hot, condition encoder and decoder" },
@@ -166,9 +167,9 @@ export const COMMANDS: Record<string, Command> = {
     groups: [MODEL_FILE, ["Imputation", {
       n: { type: "string", default: "16", value: "<n>", help: "images (the first n test images)" },
       mask: { type: "string", default: "bottom", value: "bottom|top|left|right", help: "which half is hidden" },
-      method: { type: "string", default: "miwae", value: "miwae|metropolis|pseudo-gibbs", help: "the figure's imputation method (the printed MSEs cover all three)" },
+      method: { type: "string", default: "miwae", value: "miwae|metropolis|pseudo_gibbs", help: "the figure's imputation method (the printed MSEs cover all three)" },
       samples: { type: "string", default: "1000", value: "<k>", help: "miwae: importance samples per image" },
-      iterations: { type: "string", default: "50", value: "<n>", help: "metropolis and pseudo-gibbs: iterations" },
+      iterations: { type: "string", default: "50", value: "<n>", help: "metropolis and pseudo_gibbs: iterations" },
       out: { type: "string", default: "imputation.png", value: "<file>", help: "PNG to write" },
     }], testData, HELP],
   },
@@ -377,8 +378,10 @@ export class Flags {
   }
 
   oneOf<T extends string>(name: string, choices: readonly T[]): T {
-    const v = this.required(name);
-    if (!choices.includes(v as T)) throw new UsageError(`--${name}: expected one of ${choices.join(", ")}, got ${JSON.stringify(v)}`);
+    const given = this.required(name);
+    // the library's deprecated spellings ("gaussian-learned", "pseudo-gibbs") name their snake_case value
+    const v = Object.hasOwn(OPTION_SYNONYMS, given) && choices.includes(OPTION_SYNONYMS[given] as T) ? OPTION_SYNONYMS[given] : given;
+    if (!choices.includes(v as T)) throw new UsageError(`--${name}: expected one of ${choices.join(", ")}, got ${JSON.stringify(given)}`);
     return v as T;
   }
 

@@ -31,7 +31,7 @@ export function presetLayers(arch: Exclude<Arch, "mlp" | "iwae2">, [h, w, c]: [n
   if (h % 4 !== 0 || w % 4 !== 0) {
     throw new UsageError(`--arch ${arch}: needs images whose height and width are multiples of 4 (two stride-2 layers each way), got ${h}×${w}`);
   }
-  const out = likelihood === "gaussian-learned" ? 2 * c : c;
+  const out = likelihood === "gaussian_learned" ? 2 * c : c;
   const inputShape = [h, w, c];
   if (arch === "keras-conv") {
     return {

@@ -139,7 +139,7 @@ export function networksOf(c: ResolvedConfig): { encoder: Network; decoder: Netw
     ? (a.channelSplit
       ? [{ name: "x_mean", from: 0, to: out[2] / 2, activation: "identity", size: D }, { name: "x_log_sigma", from: out[2] / 2, to: out[2], activation: "identity", size: D }]
       : [{ name: "x_mean", from: 0, to: out[2], activation: c.likelihood === "bernoulli" ? "sigmoid" : "identity", size: D }])
-    : c.likelihood === "gaussian-learned"
+    : c.likelihood === "gaussian_learned"
       ? [{ name: "x_mean", from: 0, to: D, activation: "identity", size: D }, { name: "x_log_sigma", from: D, to: 2 * D, activation: "identity", size: D }]
       : [{ name: "x_mean", from: 0, to: D, activation: c.likelihood === "bernoulli" ? "sigmoid" : "identity", size: D }];
   return {

@@ -13,7 +13,7 @@
 //
 // The output-layer rule. The likelihood's output per row is
 //   bernoulli: logits like x;  gaussian: means like x;
-//   gaussian-learned: means and log σ: twice x's values,
+//   gaussian_learned: means and log σ: twice x's values,
 // in either of two layouts: flat (D) / (2·D) as [means | log σ] (what a dense
 // layer gives), or, for image data (H, W, C), the image (H, W, C) / (H, W, 2·C)
 // with the means in channels [0, C) and log σ in channels [C, 2·C).
@@ -141,7 +141,7 @@ export function architectureOf(c: ResolvedConfig): Architecture {
   encoder.push(makeLayer("dense", `encoder.${c.encoder.length}`, shape, { units: headWidth }, "identity", headAt));
 
   // ---- decoder
-  const learned = c.likelihood === "gaussian-learned";
+  const learned = c.likelihood === "gaussian_learned";
   const flatOut = [learned ? 2 * D : D];
   const image = c.inputShape.length === 3;
   const imageOut = image ? [c.inputShape[0], c.inputShape[1], (learned ? 2 : 1) * c.inputShape[2]] : null;

@@ -6,11 +6,14 @@ import { ACTIVATIONS, type Activation } from "../kernels/wasm.js";
 import { checkF32Range, checkInt, checkOneOf, checkOptions, fail } from "../base/validate.js";
 
 /** Every decoder likelihood p(x|z) a config may name (VAEConfig.likelihood). */
-export const LIKELIHOODS = ["bernoulli", "gaussian", "gaussian-learned"] as const;
+export const LIKELIHOODS = ["bernoulli", "gaussian", "gaussian_learned"] as const;
 /** A likelihood name: one of {@link LIKELIHOODS}. "bernoulli" reads the
  *  decoder's output as logits (targets in [0, 1]); "gaussian" as means with
- *  the config's fixed σ; "gaussian-learned" as means and log σ per dimension. */
+ *  the config's fixed σ; "gaussian_learned" as means and log σ per dimension. */
 export type Likelihood = (typeof LIKELIHOODS)[number];
+/** "gaussian-learned": the spelling before issue 16, a deprecated synonym of
+ *  "gaussian_learned" (model files saved before carry it; they load as they are). */
+export type DeprecatedLikelihood = "gaussian-learned";
 
 /** Padding of a convolution: "same", "valid", p on every side, or
  *  [top, bottom, left, right]. */
@@ -101,8 +104,9 @@ export interface VAEConfig {
   /** α of leaky_relu (default 0.01) or elu (default 1). */
   activationAlpha?: number;
   /** p(x|z): "bernoulli" on logits (default), "gaussian" with fixed `sigma`,
-   *  or "gaussian-learned" (the decoder also outputs log σ per dimension). */
-  likelihood?: Likelihood;
+   *  or "gaussian_learned" (the decoder also outputs log σ per dimension;
+   *  "gaussian-learned" is a deprecated synonym). */
+  likelihood?: Likelihood | DeprecatedLikelihood;
   /** σ of the fixed-σ Gaussian likelihood. Default 1. */
   sigma?: number;
   /** Width of the condition vector of a conditional VAE. Default 0. */

@@ -88,7 +88,7 @@ export class Inference {
   private decodeLoaded(B: number, out: Float32Array, start: number): void {
     this.obj.runDecoder(B);
     const D = this.config.inputDim, outp = this.net.ptr["out"];
-    const W = this.config.likelihood === "gaussian-learned" ? 2 * D : D;
+    const W = this.config.likelihood === "gaussian_learned" ? 2 * D : D;
     if (this.config.likelihood === "bernoulli") this.net.kernels.raw.activation_forward(outp, outp, B * D, ACT_SIGMOID, 0);
     const H = this.net.heap(), y = outp >>> 2;
     if (W === D) out.set(H.subarray(y, y + B * D), start * D);

@@ -139,7 +139,7 @@ export const categorical: LatentKind = {
   },
   trainingSettings: ["temperature", "straightThrough"],
   refuses: {
-    impute: "a model with a Gaussian latent (the imputation methods, miwae, metropolis and pseudo-gibbs, draw z from a Gaussian q(z|x); they are not implemented for the categorical latent)",
+    impute: "a model with a Gaussian latent (the imputation methods, miwae, metropolis and pseudo_gibbs, draw z from a Gaussian q(z|x); they are not implemented for the categorical latent)",
     "interpolate.spherical": "false: a spherical path leaves the simplex of class probabilities (the linear path between them stays on it)",
     "sample.temperature": "1 or nothing: codes from the uniform prior are one-hot, with no scale to temper",
   },

@@ -207,7 +207,7 @@ describe.each(BUILDS)("gemm, one/two-row path (single-image encode/decode), %s b
     arena = new Arena(k, ARENA_BYTES);
   });
   // encoder 784→400 and 400→2·20, decoder 20→400 and 400→784; 400→20 and
-  // 400→1568 (gaussian-learned) have columns past the last full strip or many strips
+  // 400→1568 (gaussian_learned) have columns past the last full strip or many strips
   const SHAPES: [number, number][] = [[784, 400], [400, 40], [20, 400], [400, 784], [400, 20], [400, 1568]];
   const BIG = 7;
   const cases: [number, number, number, "zero" | "accumulate" | "bias"][] = [];

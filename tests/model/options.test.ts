@@ -149,7 +149,7 @@ describe("errors name the user's argument, and a throw changes nothing", () => {
       ["estimatorVariance", () => m.estimatorVariance(x, { samples: 2 })],
       ["impute", () => m.impute(x, new Uint8Array(D).fill(1).fill(0, 0, 2), { samples: 3 })],
       ["impute metropolis", () => m.impute(x, new Uint8Array(D).fill(1).fill(0, 0, 2), { method: "metropolis", iterations: 3 })],
-      ["impute pseudo-gibbs", () => m.impute(x, new Uint8Array(D).fill(1).fill(0, 0, 2), { method: "pseudo-gibbs", iterations: 3 })],
+      ["impute pseudo_gibbs", () => m.impute(x, new Uint8Array(D).fill(1).fill(0, 0, 2), { method: "pseudo_gibbs", iterations: 3 })],
     ] as const) {
       const e = await expectThrows(call, NonFiniteLossError, "", [m]);
       expect(e.message, name).toMatch(/non-finite|became|Infinity|NaN/);

@@ -97,7 +97,7 @@ describe.each([
     expect(s.length).toBe(7 * D);
     expect(s.every((v) => v >= 0 && v <= 1)).toBe(true);
     const mask = Uint8Array.from({ length: D }, (_, i) => (i < D / 2 ? 1 : 0));
-    for (const method of ["metropolis", "pseudo-gibbs"] as const) {
+    for (const method of ["metropolis", "pseudo_gibbs"] as const) {
       const im = vae.impute(x, mask, { method, iterations: 6 });
       for (let r = 0; r < B; r++) for (let d = 0; d < D; d++) {
         if (d < D / 2) expect(im[r * D + d]).toBe(Math.fround(x[r * D + d]));

@@ -205,7 +205,7 @@ describe("options", () => {
     const x = data.slice(0, 2 * 784);
     const mask = new Uint8Array(784).map((_, i) => (i < 392 ? 1 : 0));
     for (let i = 0; i < x.length; i++) if (!mask[i % 784]) x[i] = NaN;
-    for (const o of [{ samples: 3 }, { method: "metropolis", iterations: 3 }, { method: "pseudo-gibbs", iterations: 3 }] as const) {
+    for (const o of [{ samples: 3 }, { method: "metropolis", iterations: 3 }, { method: "pseudo_gibbs", iterations: 3 }] as const) {
       const out = vae.impute(x, mask, o);
       expect(out.every(Number.isFinite)).toBe(true);
       for (let i = 0; i < out.length; i++) if (mask[i % 784]) expect(out[i]).toBe(x[i]);
