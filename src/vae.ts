@@ -25,6 +25,7 @@ import type { BatchInput, EpochCursor, ModelState, Rows, StepResult } from "./ba
 import { loadThreadedKernels } from "./threads/threads.js";
 import type { Build, Kernels, LoadOptions } from "./kernels/wasm.js";
 import { checkBool, checkInt, checkOptions, describe, fail, finiteF32 } from "./base/validate.js";
+import { size } from "./base/shape.js";
 
 export { NonFiniteLossError } from "./base/types.js";
 export type { BatchInput, EpochCursor, EpochSums, ModelState, Rows, StepResult } from "./base/types.js";
@@ -180,7 +181,7 @@ export class VAE {
 
   /** Number of trainable parameters. */
   get parameterCount(): number {
-    return Object.values(this.parameterShapes()).reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+    return Object.values(this.parameterShapes()).reduce((n, s) => n + size(s), 0);
   }
 
   /** Copies of every parameter tensor (row-major, shapes of parameterShapes). */
@@ -203,7 +204,7 @@ export class VAE {
       const shown = `weights[${describe(name)}]`;
       if (!Object.prototype.hasOwnProperty.call(shapes, name)) fail(shown, `a parameter name (one of ${Object.keys(shapes).join(", ")})`);
       const shape = shapes[name];
-      const n = shape.reduce((a, b) => a * b, 1);
+      const n = size(shape);
       if (!(Array.isArray(arr) || (ArrayBuffer.isView(arr) && !(arr instanceof DataView)))) fail(shown, `a Float32Array (or another typed array / number[]) of ${n} numbers`, arr);
       if (arr.length !== n) fail(shown, `${n} values for shape [${shape.join(", ")}]`, arr.length);
       for (let i = 0; i < n; i++) if (!finiteF32(arr[i])) fail(`${shown}[${i}]`, "a number that is finite in float32", arr[i]);

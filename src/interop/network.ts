@@ -31,6 +31,7 @@ import type { LayerSpec } from "../layers/index.js";
 import type { Activation } from "../kernels/wasm.js";
 import { ModelFormatError } from "../persistence/io.js";
 import { ArgumentError } from "../base/validate.js";
+import { size as prod } from "../base/shape.js";
 
 /** A file in an interchange format is malformed or does not fit the model;
  *  the message names the file and the tensor or field. */
@@ -228,8 +229,6 @@ export interface LayerKind {
    *  PyTorch's layout torchOut; initializers are the PyTorch-named parameters. */
   onnx(l: NetLayer, input: string): OnnxPart;
 }
-
-const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** (R, C) row-major → (C, R). */
 export function transpose2d(a: Float32Array, R: number, C: number): Float32Array {
@@ -585,10 +584,6 @@ export function checkFiniteTensor(file: string, name: string, a: Float32Array): 
   }
 }
 
-/** Same shape? */
-export function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
 
 /** The config a file's weights are read with: the one carried in the file
  *  (`carried`, JSON text, or undefined) and/or the one the caller gives. When

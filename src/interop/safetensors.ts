@@ -23,7 +23,8 @@
 import type { ResolvedConfig, VAEConfig } from "../model/config.js";
 import { crc32 } from "../persistence/io.js";
 import { ArgumentError } from "../base/validate.js";
-import { checkFiniteTensor, configFor, InteropFormatError, sameShape, torchLayers, torchParams } from "./network.js";
+import { checkFiniteTensor, configFor, InteropFormatError, torchLayers, torchParams } from "./network.js";
+import { sameShape, size } from "../base/shape.js";
 
 export const MAX_SAFETENSORS_HEADER = 100_000_000;
 export const CONFIG_KEY = "wasm_vae_config";
@@ -89,7 +90,7 @@ export function readSafetensors(bytes: Uint8Array, file = "safetensors file"): S
       bad(`${t}: data_offsets is not [begin, end] with 0 ≤ begin ≤ end`);
     }
     const [b, e] = off as [number, number];
-    const want = (shape as number[]).reduce((a, d) => a * d, 1) * DTYPE_BYTES[dtype as string];
+    const want = size(shape as number[]) * DTYPE_BYTES[dtype as string];
     if (e - b !== want) bad(`${t}: data_offsets span ${e - b} bytes, its ${dtype} shape [${(shape as number[]).join(", ")}] needs ${want}`);
     if (e > dataBytes) bad(`truncated: ${t} ends at data byte ${e} but the data section has ${dataBytes}`);
     tensors.set(name, { dtype: dtype as string, shape: shape as number[], data: bytes.subarray(8 + N + b, 8 + N + e) });

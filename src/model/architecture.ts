@@ -38,6 +38,7 @@ import { latentOf, priorOf } from "../objectives/index.js";
 import { size } from "../layers/kind.js";
 import type { Activation } from "../kernels/wasm.js";
 import { ArgumentError, fail } from "../base/validate.js";
+import { sameShape } from "../base/shape.js";
 
 /** Stochastic layer i ≥ 2 (hierarchy.ts): q(z_i | z_{i−1}) and p(z_{i−1} | z_i). */
 export interface LevelArch {
@@ -108,7 +109,6 @@ function makeLayer(kindName: string, name: string, inShape: number[], settings: 
 }
 
 const shapeText = (s: readonly number[]) => `(${s.join(", ")})`;
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Resolves the encoder and decoder of a checked config (pure: no wasm):
  *  every layer's shapes, settings, activation and parameters. Throws an

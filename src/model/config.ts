@@ -4,6 +4,7 @@ import { LAYER_KINDS, type ActivationLayerConfig, type DropoutLayerConfig } from
 import { LATENTS, OBJECTIVES, PRIORS, type Settings } from "../objectives/index.js";
 import { ACTIVATIONS, type Activation } from "../kernels/wasm.js";
 import { checkF32Range, checkInt, checkOneOf, checkOptions, fail } from "../base/validate.js";
+import { size } from "../base/shape.js";
 
 /** Every decoder likelihood p(x|z) a config may name (VAEConfig.likelihood). */
 export const LIKELIHOODS = ["bernoulli", "gaussian", "gaussian_learned"] as const;
@@ -302,7 +303,7 @@ export function resolveConfig(c: VAEConfig): ResolvedConfig {
     const s = c.inputShape as unknown;
     if (!Array.isArray(s) || (s.length !== 1 && s.length !== 3)) fail("config.inputShape", "[D] or NHWC [H, W, C] (integers ≥ 1)", s);
     inputShape = s.map((d, i) => checkInt(`config.inputShape[${i}]`, d, 1, MAX_WIDTH));
-    inputDim = inputShape.reduce((a, b) => a * b, 1);
+    inputDim = size(inputShape);
     if (inputDim > MAX_WIDTH) fail("config.inputShape", `at most ${MAX_WIDTH} values per row`, inputDim);
     if (c.inputDim !== undefined && c.inputDim !== inputDim) fail("config.inputDim", `${inputDim} (the size of inputShape [${inputShape.join(", ")}]) or nothing`, c.inputDim);
   } else {

@@ -5,7 +5,7 @@
 // Not here: the VAE objective (step.ts), inference (inference.ts).
 import { levelLayers, type Architecture } from "./architecture.js";
 import { kindOf, type Layer, type LayerSpec, type StepContext } from "../layers/index.js";
-import { size } from "../layers/kind.js";
+import { size } from "../base/shape.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
 import type { HostRng } from "../base/random.js";
 import { activationCode, type Kernels } from "../kernels/wasm.js";
@@ -209,7 +209,7 @@ export class Network {
         }
         if (q.role === "bias" && init !== "pytorch") return;
         const a = init === "he" ? Math.sqrt(6 / q.fanIn) : init === "pytorch" ? 1 / Math.sqrt(q.fanIn) : Math.sqrt(6 / (q.fanIn + q.fanOut));
-        const n = q.shape.reduce((x, y) => x * y, 1), o = l.p[i] >>> 2;
+        const n = size(q.shape), o = l.p[i] >>> 2;
         k.rng_uniform(this.ptr["rng.train"], l.p[i], n);
         for (let j = 0; j < n; j++) H[o + j] = (2 * H[o + j] - 1) * a;
       });

@@ -7,6 +7,7 @@ import type { Network } from "../model/network.js";
 import type { HostRng } from "../base/random.js";
 import { copyCursor, type EpochCursor, type ModelState } from "../base/types.js";
 import { checkFinite, checkInt, describe, fail } from "../base/validate.js";
+import { size } from "../base/shape.js";
 
 /** The training counters a state carries besides the arena. */
 export interface Counters {
@@ -59,9 +60,9 @@ export function stageState(net: Network, s: ModelState, current: Adam, schedule?
     if (typeof part !== "object") fail(`state.${prefix ? prefix.slice(0, 1) : "weights"}`, "an object of name → Float32Array", part);
     for (const [n, shape] of Object.entries(shapes)) {
       const t = Object.prototype.hasOwnProperty.call(part, n) ? part[n] : undefined;
-      const size = shape.reduce((a, b) => a * b, 1);
-      if (!(t instanceof Float32Array) || t.length !== size) fail(`state ${prefix || "weights:"}${n}`, `${size} floats for shape [${shape.join(", ")}]`, t);
-      for (let i = 0; i < size; i++) if (!Number.isFinite(t[i])) fail(`state ${prefix || "weights:"}${n}[${i}]`, "a finite number", t[i]);
+      const count = size(shape);
+      if (!(t instanceof Float32Array) || t.length !== count) fail(`state ${prefix || "weights:"}${n}`, `${count} floats for shape [${shape.join(", ")}]`, t);
+      for (let i = 0; i < count; i++) if (!Number.isFinite(t[i])) fail(`state ${prefix || "weights:"}${n}[${i}]`, "a finite number", t[i]);
       staged.push([net.ptr[`${prefix}${n}`], t]);
     }
     for (const n of Object.keys(part)) if (!Object.prototype.hasOwnProperty.call(shapes, n)) fail(`state ${prefix || "weights:"}${describe(n)}`, "a parameter of this model");
