@@ -8,13 +8,13 @@ import { fit as fitModel, type BatchSource, type FitHistory, type FitOptions } f
 
 export { VAE, NonFiniteLossError } from "./vae.js";
 export type { Rows, BatchInput, StepResult, ModelState, EpochCursor, EpochSums } from "./vae.js";
-export type { VAEConfig, ResolvedConfig, Likelihood, DeprecatedLikelihood, LayerConfig, LayerEntry, Padding, LatentLevelConfig, ResolvedLevel,
+export type { VAEConfig, ResolvedConfig, Likelihood, DeprecatedLikelihood, Init, LayerConfig, LayerEntry, Padding, LatentLevelConfig, ResolvedLevel,
   ObjectiveConfig, PriorConfig, LatentConfig } from "./model/config.js";
 export type { Settings } from "./objectives/kinds.js";
 export { architectureOf } from "./model/architecture.js";
 export type { Architecture, LevelArch } from "./model/architecture.js";
 export type { LayerSpec, ParamSpec, ActivationLayerConfig, DropoutLayerConfig } from "./layers/index.js";
-export { LIKELIHOODS } from "./model/config.js";
+export { LIKELIHOODS, INITS } from "./model/config.js";
 export { Adam } from "./optim/adam.js";
 export type { AdamOptions, AdamState } from "./optim/adam.js";
 export { binarize } from "./training/binarize.js";

@@ -24,7 +24,7 @@
 // and a dense layer before a reshape to an image its output rows: PyTorch
 // code then uses plain torch.flatten(h, 1) and h.view(-1, C, H, W) (TorchLayout).
 // Not here: the bytes of any format (one file per format), the model itself.
-import { architectureOf as layerListsOf } from "../model/architecture.js";
+import { architectureKey, architectureOf as layerListsOf, describeArchitecture } from "../model/architecture.js";
 import { resolveConfig, type ResolvedConfig, type VAEConfig } from "../model/config.js";
 import type { ConvGeometry } from "../kernels/conv-shape.js";
 import type { LayerSpec } from "../layers/index.js";
@@ -598,8 +598,8 @@ export function configFor(file: string, carried: string | undefined, given: VAEC
       throw new InteropFormatError(`${file}: the wasm-vae config it carries is invalid (${(e as Error).message})`);
     }
   }
-  if (mine && theirs && architectureOf(mine) !== architectureOf(theirs)) {
-    throw new InteropFormatError(`${file}: its architecture ${architectureOf(theirs)} differs from options.config's ${architectureOf(mine)}`);
+  if (mine && theirs && architectureKey(mine) !== architectureKey(theirs)) {
+    throw new InteropFormatError(`${file}: its architecture (${describeArchitecture(theirs)}) differs from options.config's (${describeArchitecture(mine)})`);
   }
   const c = mine ?? theirs;
   if (!c) throw new InteropFormatError(`${file}: carries no wasm-vae config; pass options.config with the architecture (inputDim, encoder, latentDim, decoder, activation, likelihood, conditionDim, …)`);
@@ -610,13 +610,4 @@ export function configFor(file: string, carried: string | undefined, given: VAEC
 export function configForPair(parts: { file: string; carried: string | undefined }[], given: VAEConfig | undefined): ResolvedConfig {
   if (parts[0].carried !== parts[1].carried) throw new InteropFormatError(`${parts[0].file} and ${parts[1].file} carry different wasm-vae configs`);
   return configFor(parts[0].file, parts[0].carried, given);
-}
-
-/** The architecture-defining part of a config (what the weights' meaning depends on). */
-export function architectureOf(c: ResolvedConfig): string {
-  return JSON.stringify({
-    inputDim: c.inputDim, inputShape: c.inputShape, encoder: c.encoder, latentDim: c.latentDim, decoder: c.decoder,
-    activation: c.activation, activationAlpha: c.activationAlpha, likelihood: c.likelihood,
-    sigma: c.sigma, conditionDim: c.conditionDim,
-  });
 }

@@ -16,6 +16,11 @@ export type Likelihood = (typeof LIKELIHOODS)[number];
  *  "gaussian_learned" (model files saved before carry it; they load as they are). */
 export type DeprecatedLikelihood = "gaussian-learned";
 
+/** The weight initialisations a config may name (VAEConfig.init), the default first. */
+export const INITS = ["glorot", "he", "pytorch"] as const;
+/** A weight initialisation: one of {@link INITS}. */
+export type Init = (typeof INITS)[number];
+
 /** Padding of a convolution: "same", "valid", p on every side, or
  *  [top, bottom, left, right]. */
 export type Padding = "same" | "valid" | number | readonly [number, number, number, number];
@@ -118,7 +123,7 @@ export interface VAEConfig {
   seed?: number;
   /** Weight initialisation: "glorot" uniform (default), "he" uniform, or
    *  "pytorch" (torch.nn.Linear's default: weights and biases U(±1/√in)). */
-  init?: "glorot" | "he" | "pytorch";
+  init?: Init;
   /** Rows the activations are sized for (grows on demand). Default 128. */
   maxBatch?: number;
   /** The training objective: { type: "elbo" } (default) or { type: "iwae",
@@ -354,7 +359,7 @@ export function resolveConfig(c: VAEConfig): ResolvedConfig {
   const beta = checkBeta(c.beta ?? 1, "config.beta");
   const seed = c.seed ?? 0;
   if (!Number.isSafeInteger(seed) || seed < 0) fail("config.seed", "an integer in [0, 2^53)", seed);
-  const init = checkOneOf("config.init", c.init ?? "glorot", ["glorot", "he", "pytorch"] as const);
+  const init = checkOneOf("config.init", c.init ?? "glorot", INITS);
   const maxBatch = checkInt("config.maxBatch", c.maxBatch ?? 128, 1, 1 << 16);
   if (levels && levels.length > 1 && conditionDim > 0) {
     fail("config.conditionDim", "0 with two or more stochastic layers (config.latents): a conditional hierarchy is not supported", conditionDim);

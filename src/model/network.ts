@@ -7,10 +7,9 @@ import { levelLayers, type Architecture } from "./architecture.js";
 import { kindOf, type Layer, type LayerSpec, type StepContext } from "../layers/index.js";
 import { size } from "../base/shape.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
+import type { Init } from "./config.js";
 import type { HostRng } from "../base/random.js";
 import { activationCode, type Kernels } from "../kernels/wasm.js";
-
-export type Init = "glorot" | "he" | "pytorch";
 
 export interface NetworkDims {
   inputDim: number;
