@@ -31,7 +31,7 @@ import type { LayerSpec } from "../layers/index.js";
 import type { Activation } from "../kernels/wasm.js";
 import { ModelFormatError } from "../persistence/io.js";
 import { ArgumentError } from "../base/validate.js";
-import { size as prod } from "../base/shape.js";
+import { size } from "../base/shape.js";
 
 /** A file in an interchange format is malformed or does not fit the model;
  *  the message names the file and the tensor or field. */
@@ -253,7 +253,7 @@ export function permuteAxes(a: Float32Array, shape: readonly number[], axes: rea
 
 /** Indices [from, to) of `axis` of a row-major tensor. */
 function sliceAxis(a: Float32Array, shape: readonly number[], axis: number, from: number, to: number): Float32Array {
-  const outer = prod(shape.slice(0, axis)), n = shape[axis], inner = prod(shape.slice(axis + 1)), w = (to - from) * inner;
+  const outer = size(shape.slice(0, axis)), n = shape[axis], inner = size(shape.slice(axis + 1)), w = (to - from) * inner;
   const out = new Float32Array(outer * w);
   for (let o = 0; o < outer; o++) out.set(a.subarray((o * n + from) * inner, (o * n + to) * inner), o * w);
   return out;
@@ -261,7 +261,7 @@ function sliceAxis(a: Float32Array, shape: readonly number[], axis: number, from
 
 /** Writes `part` (sliceAxis's output) back at indices [from, to) of `axis`. */
 function setAxis(dst: Float32Array, shape: readonly number[], axis: number, from: number, to: number, part: Float32Array): void {
-  const outer = prod(shape.slice(0, axis)), n = shape[axis], inner = prod(shape.slice(axis + 1)), w = (to - from) * inner;
+  const outer = size(shape.slice(0, axis)), n = shape[axis], inner = size(shape.slice(axis + 1)), w = (to - from) * inner;
   for (let o = 0; o < outer; o++) dst.set(part.subarray(o * w, (o + 1) * w), (o * n + from) * inner);
 }
 
@@ -294,7 +294,7 @@ function kerasParams(axis: (l: NetLayer) => number, layers: LayerKind["keras"]["
       { suffix: "bias", shape: [to - from], data: ours[`${l.name}.bias`].slice(from, to) },
     ],
     read: (l, parts) => {
-      const shape = ourWeightShape(l), w = new Float32Array(prod(shape)), b = new Float32Array(outChannels(l));
+      const shape = ourWeightShape(l), w = new Float32Array(size(shape)), b = new Float32Array(outChannels(l));
       for (const { from, to, weights: [k, bias] } of parts) {
         setAxis(w, shape, axis(l), from, to, k.data);
         b.set(bias.data, from);
@@ -444,7 +444,7 @@ function reshapeKind(flatten: boolean): LayerKind {
       ? { className: "Flatten", name, config: { data_format: "channels_last" } }
       : { className: "Reshape", name, config: { target_shape: [...l.outShape] } }] },
     onnx: (l, input) => {
-      const n = prod(l.outShape), out = l.outShape;
+      const n = size(l.outShape), out = l.outShape;
       if (out.length === 1) {
         if (!l.torchIn.image) return { nodes: [], consts: [], output: input };
         return { nodes: [{ opType: "Flatten", name: `${l.name}/Flatten`, inputs: [input], outputs: [`${l.name}/out`], attributes: { axis: 1 } }], consts: [], output: `${l.name}/out` };
@@ -583,7 +583,6 @@ export function checkFiniteTensor(file: string, name: string, a: Float32Array): 
     if (!Number.isFinite(a[i])) throw new InteropFormatError(`${file}: tensor "${name}" holds a non-finite value (${a[i]}) at index ${i}`);
   }
 }
-
 
 /** The config a file's weights are read with: the one carried in the file
  *  (`carried`, JSON text, or undefined) and/or the one the caller gives. When

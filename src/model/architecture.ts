@@ -35,10 +35,9 @@
 import type { LayerEntry, ResolvedConfig } from "./config.js";
 import { kindOf, type LayerSpec } from "../layers/index.js";
 import { latentOf, priorOf } from "../objectives/index.js";
-import { size } from "../layers/kind.js";
 import type { Activation } from "../kernels/wasm.js";
 import { ArgumentError, fail } from "../base/validate.js";
-import { sameShape } from "../base/shape.js";
+import { sameShape, size } from "../base/shape.js";
 
 /** Stochastic layer i ≥ 2 (hierarchy.ts): q(z_i | z_{i−1}) and p(z_{i−1} | z_i). */
 export interface LevelArch {
