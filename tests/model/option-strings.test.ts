@@ -8,6 +8,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { ACTIVATIONS, Adam, ArgumentError, IMPUTE_METHODS, INITS, INTEROP_FORMATS, LIKELIHOODS, OPTION_SYNONYMS, VAE, type VAEConfig } from "../../src/index.js";
+import { crc32, decodeModel } from "../../src/kernels.js";
 import { LAYER_KINDS } from "../../src/layers/index.js";
 import { LATENTS, OBJECTIVES, PRIORS } from "../../src/objectives/index.js";
 import { randomArray } from "../reference.js";
@@ -62,6 +63,26 @@ describe("option strings: one convention", () => {
     const back = await VAE.load(old.save());
     expect(back.config.likelihood).toBe("gaussian_learned");
     expect(bits(back.decode(new Float32Array(2)))).toEqual(bits(now.decode(new Float32Array(2))));
+  });
+
+  it('a version-2 file whose config says "gaussian-learned" (as files saved before issue 16 do) loads bit-identically', async () => {
+    const vae = await VAE.create({ inputDim: 4, encoder: [3], latentDim: 2, likelihood: "gaussian_learned", seed: 6 });
+    vae.optimizer = new Adam({ lr: 1e-2 });
+    vae.trainStep(randomArray(8, 7, -1, 1));
+    const bytes = vae.save(), H = new DataView(bytes.buffer).getUint32(8, true);
+    const header = new TextDecoder().decode(bytes.subarray(12, 12 + H));
+    expect(header).toContain('"likelihood":"gaussian_learned"');
+    // the same file as the code before issue 16 wrote it: the old spelling (same length), the CRC recomputed
+    const old = bytes.slice();
+    old.set(new TextEncoder().encode(header.replace('"likelihood":"gaussian_learned"', '"likelihood":"gaussian-learned"')), 12);
+    new DataView(old.buffer).setUint32(old.length - 4, crc32(old, old.length - 4), true);
+    expect(decodeModel(old).header.config.likelihood).toBe("gaussian-learned");
+    const back = await VAE.load(old);
+    expect(back.config).toEqual(vae.config);
+    for (const [k, w] of Object.entries(vae.getWeights())) expect(bits(back.getWeights()[k]), k).toEqual(bits(w));
+    const z = randomArray(6, 8, -1, 1);
+    expect(bits(back.decode(z))).toEqual(bits(vae.decode(z)));
+    expect(back.save()).toEqual(bytes);   // saved again: the new spelling, otherwise the same bytes
   });
 
   it('impute method "pseudo-gibbs" is "pseudo_gibbs"', async () => {
