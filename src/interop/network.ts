@@ -586,9 +586,13 @@ export function checkFiniteTensor(file: string, name: string, a: Float32Array): 
 
 /** The config a file's weights are read with: the one carried in the file
  *  (`carried`, JSON text, or undefined) and/or the one the caller gives. When
- *  both are there their architectures must agree, and the given one is used. */
-export function configFor(file: string, carried: string | undefined, given: VAEConfig | undefined): ResolvedConfig {
+ *  both are there their architectures must agree, and the given one is used.
+ *  `check` refuses a config the format cannot hold (a learned prior in tfjs
+ *  or ONNX): it sees the given one before the comparison, so that refusal is
+ *  named rather than reported as a different architecture, and the result. */
+export function configFor(file: string, carried: string | undefined, given: VAEConfig | undefined, check: (c: ResolvedConfig) => void = () => {}): ResolvedConfig {
   const mine = given === undefined ? undefined : resolveConfig(given);
+  if (mine) check(mine);
   let theirs: ResolvedConfig | undefined;
   if (carried !== undefined) {
     try {
@@ -602,11 +606,12 @@ export function configFor(file: string, carried: string | undefined, given: VAEC
   }
   const c = mine ?? theirs;
   if (!c) throw new InteropFormatError(`${file}: carries no wasm-vae config; pass options.config with the architecture (inputDim, encoder, latentDim, decoder, activation, likelihood, conditionDim, …)`);
+  if (c !== mine) check(c);
   return c;
 }
 
 /** configFor over the encoder's and the decoder's files, which must carry the same config. */
-export function configForPair(parts: { file: string; carried: string | undefined }[], given: VAEConfig | undefined): ResolvedConfig {
+export function configForPair(parts: { file: string; carried: string | undefined }[], given: VAEConfig | undefined, check?: (c: ResolvedConfig) => void): ResolvedConfig {
   if (parts[0].carried !== parts[1].carried) throw new InteropFormatError(`${parts[0].file} and ${parts[1].file} carry different wasm-vae configs`);
-  return configFor(parts[0].file, parts[0].carried, given);
+  return configFor(parts[0].file, parts[0].carried, given, check);
 }

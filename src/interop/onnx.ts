@@ -189,8 +189,7 @@ export function importOnnx(files: ModelFiles, given?: VAEConfig): ModelContents 
     if (opset !== OPSET) bad(`default-domain opset is ${opset}; wasm-vae reads the opset ${OPSET} graphs it writes`);
     return { part, file, m, carried: meta.get("wasm_vae_config"), bad };
   });
-  const config = configForPair(parts, given);
-  refuseLearnedPrior(config, "onnx"); // [priors]
+  const config = configForPair(parts, given, (c) => refuseLearnedPrior(c, "onnx")); // [priors]
   const nets = networksOf(config);
   const weights: Record<string, Float32Array> = {};
   for (const { part, m, bad } of parts) {

@@ -211,8 +211,7 @@ export function importTfjs(files: ModelFiles, given?: VAEConfig): ModelContents 
     if (meta !== undefined && (meta?.part !== part || typeof meta?.config !== "string")) bad(`userDefinedMetadata.wasm_vae is not { part: "${part}", config: <JSON> }`);
     return { part, file, json, carried: meta?.config as string | undefined, bad };
   });
-  const config = configForPair(parts, given);
-  refuseLearnedPrior(config, "tfjs"); // [priors]
+  const config = configForPair(parts, given, (c) => refuseLearnedPrior(c, "tfjs")); // [priors]
   const nets = networksOf(config);
   const weights: Record<string, Float32Array> = {};
   for (const { part, json, bad } of parts) {
