@@ -21,6 +21,7 @@ export { iwae_forward, iwae_backward, rows_scale } from "./iwae";
 export {
   gumbel_from_uniform, categorical_sample_forward, categorical_sample_backward,
   categorical_kl_forward, categorical_kl_backward, categorical_logq_forward,
+  concrete_log_density_forward, concrete_log_density_backward,
 } from "./categorical";
 export { gaussian_cond_logp_forward, gaussian_cond_logp_backward, hierarchy_logp_combine } from "./hierarchy";
 export { kl_normal_forward, kl_normal_backward } from "./kl";

@@ -8,7 +8,7 @@
 // Before timing: "separate" trains bit-identically to "fused" (same weights
 // after 3 steps), and "dropout" reconstructs like "fused" with the same weights
 // (identity at inference). Also times reconstruct (B = 128).
-// Writes bench/LAYER-KINDS-RESULTS.md. Flags: --rounds N (default 5), --steps N (default 20).
+// Writes bench/results/layer-kinds.md. Flags: --rounds N (default 5), --steps N (default 20).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { loadMnist, VAE, type VAEConfig } from "../src/index.js";
@@ -65,5 +65,5 @@ const med = step.map(median), imed = infer.map(median);
 const rows = names.map((n, v) => [n, med[v].toFixed(2), (med[v] / med[0]).toFixed(3), imed[v].toFixed(2), (imed[v] / imed[0]).toFixed(3)]);
 const table = mdTable(["variant", "train step (ms)", "vs fused", "reconstruct B=128 (ms)", "vs fused"], rows, ["l", "r", "r", "r", "r"]);
 const md = `# Layer kinds: activation and dropout (bench/layer-kinds.ts)\n\n784-400-20-400-784, B = ${B}, plain build, one thread, ${ROUNDS} rounds × ${STEPS} steps (medians).\n${describeMachine(machine())}\n\n${table}\n`;
-writeFileSync(join(ROOT, "bench", "LAYER-KINDS-RESULTS.md"), md);
+writeFileSync(join(ROOT, "bench", "results", "layer-kinds.md"), md);
 console.log(md);

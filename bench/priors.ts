@@ -7,7 +7,7 @@
 // load hits all of them alike; figures are medians over rounds with the
 // ratio to the N(0, I) step of the same run. Before timing, the mixture's
 // log p kernel is checked against the float64 reference (tests/reference.ts)
-// at K = 500, L = 50. Writes bench/PRIORS-RESULTS.md.
+// at K = 500, L = 50. Writes bench/results/priors.md.
 // Flags: --rounds N (default 7), --steps N per round and model (default 20),
 // --build plain|relaxed (default plain).
 import { writeFileSync } from "node:fs";
@@ -73,6 +73,6 @@ ${table}
 
 Machine: ${describeMachine(m)}
 `;
-writeFileSync(join(ROOT, "bench", "PRIORS-RESULTS.md"), md);
+writeFileSync(join(ROOT, "bench", "results", "priors.md"), md);
 console.log(table);
 for (const v of vaes) v.dispose();

@@ -623,3 +623,34 @@ export function condLogpRef(z: ArrayLike<number>, h: ArrayLike<number>, n: numbe
   }
   return out;
 }
+
+/** The concrete density (Maddison, Mnih & Teh 2017, eq. 8) of the relaxed
+ *  samples y = softmax((l + g)/τ), straight from its definition in float64:
+ *  log p(y) = log Γ(K) + (K−1)·log τ + Σ_k log α_k − (τ+1)·Σ_k log y_k − K·log Σ_k α_k·y_k^(−τ),
+ *  summed over the N variables of each sample row (B·S rows); α = e^l (the
+ *  posterior, l the row's logits) or α = 1 (the uniform prior). */
+export function concreteLogDensityRef(h: ArrayLike<number>, g: ArrayLike<number>, B: number, S: number, N: number, K: number,
+                                      tau: number, uniform: boolean): Float64Array {
+  const W = N * K, out = new Float64Array(B * S);
+  let lgK = 0;
+  for (let i = 2; i < K; i++) lgK += Math.log(i);
+  for (let b = 0; b < B; b++) for (let s = 0; s < S; s++) {
+    const r = b * S + s;
+    let total = 0;
+    for (let n = 0; n < N; n++) {
+      const v: number[] = [], la: number[] = [];
+      for (let k = 0; k < K; k++) {
+        const l = h[b * W + n * K + k];
+        v.push((l + g[r * W + n * K + k]) / tau);
+        la.push(uniform ? 0 : l);
+      }
+      const m = Math.max(...v), lse = m + Math.log(v.reduce((a, x) => a + Math.exp(x - m), 0));
+      const logy = v.map((x) => x - lse);
+      const terms = logy.map((ly, k) => la[k] - tau * ly);
+      const m2 = Math.max(...terms), lse2 = m2 + Math.log(terms.reduce((a, x) => a + Math.exp(x - m2), 0));
+      total += lgK + (K - 1) * Math.log(tau) + la.reduce((a, x) => a + x, 0) - (tau + 1) * logy.reduce((a, x) => a + x, 0) - K * lse2;
+    }
+    out[r] = total;
+  }
+  return out;
+}

@@ -89,6 +89,8 @@ export interface RawExports {
   categorical_kl_forward(kl: number, h: number, B: number, N: number, K: number): void;
   categorical_kl_backward(dh: number, h: number, B: number, N: number, K: number, w: number): void;
   categorical_logq_forward(logq: number, h: number, z: number, B: number, S: number, N: number, K: number): void;
+  concrete_log_density_forward(out: number, h: number, eps: number, B: number, S: number, N: number, K: number, tau: number, cK: number, uniform: number): void;
+  concrete_log_density_backward(dh: number, h: number, eps: number, c: number, B: number, S: number, N: number, K: number, tau: number, uniform: number, w: number): void;
   gaussian_cond_logp_forward(logp: number, z: number, h: number, n: number, L: number): void;
   gaussian_cond_logp_backward(dz: number, dh: number, z: number, h: number, c: number, n: number, L: number): void;
   hierarchy_logp_combine(out: number, cond: number, logp: number, logq: number, n: number): void;
@@ -731,6 +733,26 @@ export class Kernels {
     this.raw.categorical_logq_forward(logq, h, z, B, S, N, K);
   }
 
+  /** Writes out (B·S) = Σ_n log density of the relaxed sample softmax((l + g)/τ) of each
+   *  sample row, from logits h (B, N·K) and Gumbel noise eps (B·S, N·K): under the
+   *  posterior concrete(e^l, τ), or with `uniform` the uniform prior's concrete(1, τ). */
+  concreteLogDensityForward(a: { out: number; h: number; eps: number; batch: number; samples: number; variables: number; classes: number; tau: number; uniform: boolean }): void {
+    const B = checkInt("batch", a.batch), S = checkInt("samples", a.samples), N = checkInt("variables", a.variables), K = checkInt("classes", a.classes, 2);
+    finite("tau", a.tau); if (!(a.tau > 0)) fail("tau", "a finite number > 0", a.tau);
+    this.span("out", a.out, B * S); this.span("h", a.h, B * N * K); this.span("eps", a.eps, B * S * N * K);
+    this.raw.concrete_log_density_forward(a.out, a.h, a.eps, B, S, N, K, a.tau, concreteConstant(K, a.tau), a.uniform ? 1 : 0);
+  }
+
+  /** dh (B, N·K) += w·Σ_s c_r·∂(log density_r)/∂l: the total derivative through the
+   *  reparameterized sample (c: B·S coefficients). */
+  concreteLogDensityBackward(a: { dh: number; h: number; eps: number; c: number; batch: number; samples: number; variables: number; classes: number; tau: number; uniform: boolean; w: number }): void {
+    const B = checkInt("batch", a.batch), S = checkInt("samples", a.samples), N = checkInt("variables", a.variables), K = checkInt("classes", a.classes, 2);
+    finite("tau", a.tau); if (!(a.tau > 0)) fail("tau", "a finite number > 0", a.tau);
+    finite("w", a.w);
+    this.span("dh", a.dh, B * N * K); this.span("h", a.h, B * N * K); this.span("eps", a.eps, B * S * N * K); this.span("c", a.c, B * S);
+    this.raw.concrete_log_density_backward(a.dh, a.h, a.eps, a.c, B, S, N, K, a.tau, a.uniform ? 1 : 0, a.w);
+  }
+
   /** Writes logp (n) = log N(z; μ, diag e^v) for z (n, L) and h (n, 2L) rows [μ | v]. */
   condLogpForward(logp: number, z: number, h: number, n: number, L: number): void {
     checkInt("n", n, 0); checkInt("latentDim", L);
@@ -875,4 +897,11 @@ function checkAlpha(activation: Activation, alpha: number): number {
 
 function positive(name: string, v: number): void {
   if (typeof v !== "number" || !Number.isFinite(v) || v <= 0) fail(name, "a finite number > 0", v);
+}
+
+/** log Γ(K) + (K−1)·log τ: the constant of the concrete density of K classes. */
+export function concreteConstant(K: number, tau: number): number {
+  let lg = 0;
+  for (let i = 2; i < K; i++) lg += Math.log(i);
+  return lg + (K - 1) * Math.log(tau);
 }

@@ -320,7 +320,7 @@ export function resolveConfig(c: VAEConfig): ResolvedConfig {
   const latentKind = LATENTS[latent.type];
   // issue 18: the default prior is the latent family's first (gaussian: normal; categorical: uniform)
   const prior = tableEntry("config.prior", c.prior, PRIORS, latentKind.priors[0]) as ResolvedConfig["prior"];
-  latentKind.checkObjective?.(objective, "config.objective");
+  latentKind.checkObjective?.(objective, "config.objective", latent);
   if (!latentKind.priors.includes(prior.type)) {
     fail("config.prior.type", `a prior the ${latent.type} latent pairs with (${latentKind.priors.map((p) => JSON.stringify(p)).join(", ")})`, prior.type);
   }

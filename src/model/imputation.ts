@@ -10,6 +10,7 @@ import type { Objective } from "./step.js";
 import { checkCondition, checkValue } from "./rows.js";
 import { NonFiniteLossError, type Rows } from "../base/types.js";
 import { checkFinite, checkInt, checkOneOf, checkOptions, fail } from "../base/validate.js";
+import type { Encoded, Proposal } from "../objectives/kinds.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -60,7 +61,7 @@ export interface ImputeHost {
   readonly obj: Objective;
   readonly net: Network;
   readonly config: Readonly<ResolvedConfig>;
-  encode(x: Float32Array, condition: Rows | undefined): { mean: Float32Array; logvar: Float32Array };
+  encode(x: Float32Array, condition: Rows | undefined): Encoded;
   decode(z: Float32Array, condition: Rows | undefined): Float32Array;
   /** Standard normals or uniforms on [0, 1) from the evaluation stream. */
   draw(out: Float32Array, kind: "normal" | "uniform"): void;
@@ -71,25 +72,6 @@ export interface ImputeHost {
    *  methods then run on (z₁, z₂) with the proposal r(z₁)·q(z₂|z₁), whose
    *  target is p(x̂, z₁, z₂). */
   priorTerms: ((z: Float32Array) => Float64Array) | null;
-}
-
-/**
- * log p(z) − log q(z) for one latent row, up to a constant, q = N(mean,
- * exp(logvar)) (the encoder's q(z|x̂), or a proposal built from it). The
- * prior is N(0, I) (the 2π terms cancel):
- *   Σ_j −½ z_j² + ½ ((z_j − μ_j)·e^{−½ logvar_j})² + ½ logvar_j,
- * or, given `logp`, that module's log p(z) (host.priorTerms) replaces the
- * −½ z_j² terms. z at z[zo … zo+L), μ and log σ² at mean[qo …], logvar[qo …].
- * Every imputation method weighs z through this one function.
- */
-export function logPriorOverPosterior(z: ArrayLike<number>, zo: number, mean: ArrayLike<number>, logvar: ArrayLike<number>, qo: number, L: number, logp?: number): number {
-  let v = logp ?? 0;
-  for (let j = 0; j < L; j++) {
-    const zz = z[zo + j], lv = logvar[qo + j], t = (zz - mean[qo + j]) * Math.exp(-0.5 * lv);
-    v += 0.5 * t * t + 0.5 * lv;
-    if (logp === undefined) v -= 0.5 * zz * zz;
-  }
-  return v;
 }
 
 /** Fills the entries of x where mask is 0; see VAE.impute. */
@@ -177,16 +159,16 @@ function miwae(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: Rows 
   return cur;
 }
 
-/** One round of miwae: K draws per row from N(μ, (s·σ)²), (μ, σ²) = q(z | x̂),
- *  cur's missing entries (x̂_miss) replaced by the estimate. */
+/** One round of miwae: K draws per row from the latent family's proposal,
+ *  q(z | x̂) widened by `scale` (Gaussian: σ·scale), cur's missing entries
+ *  (x̂_miss) replaced by the estimate. */
 function miwaeRound(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: Rows | undefined, K: number, scale: number, defensive: number): void {
   const { obj, net, config } = host;
   const D = config.inputDim, L = config.latentDim, lik = config.likelihood;
   const rows = cur.length / D;
   const W = lik === "gaussian_learned" ? 2 * D : D;
   const logSigmaFixed = Math.log(config.sigma);
-  const { mean, logvar } = host.encode(cur, cond);
-  if (scale !== 1) for (let i = 0; i < logvar.length; i++) logvar[i] += 2 * Math.log(scale);
+  const prop = proposalOf(host, cur, cond, scale);
   const cap = net.batch;
   const zc = new Float32Array(cap * L);
   const exOf = new Uint32Array(cap);
@@ -198,16 +180,15 @@ function miwaeRound(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: 
   const logA = Math.log(a), log1mA = Math.log1p(-a);
   for (let done = 0; done < total; done += cap) {
     const B = Math.min(cap, total - done);
-    k.rng_normal(net.ptr["rng.eval"], net.ptr["eps"], B * L);
+    if (prop.noise === "normal") k.rng_normal(net.ptr["rng.eval"], net.ptr["eps"], B * L);
+    else k.rng_uniform(net.ptr["rng.eval"], net.ptr["eps"], B * L);
     let H = net.heap();
     const eps = net.ptr["eps"] >>> 2;
     for (let r = 0; r < B; r++) {
       const ex = Math.floor((done + r) / K), prior = (done + r) - ex * K < fromPrior;
       exOf[r] = ex;
-      for (let j = 0; j < L; j++) {
-        const i = ex * L + j;
-        zc[r * L + j] = prior ? H[eps + r * L + j] : mean[i] + Math.exp(0.5 * logvar[i]) * H[eps + r * L + j];
-      }
+      if (prior) zc.set(H.subarray(eps + r * L, eps + (r + 1) * L), r * L); // N(0, I): defensive needs the normal prior
+      else prop.draw(ex, H, eps + r * L, zc, r * L);
     }
     const logp = host.priorTerms ? host.priorTerms(zc.subarray(0, B * L)) : null;
     obj.loadLatents(zc, B, 0);
@@ -218,7 +199,7 @@ function miwaeRound(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: 
     for (let r = 0; r < B; r++) {
       const ex = exOf[r], o = y + r * W, xo = ex * D;
       // log p(x_obs | z): the observed entries only
-      let lw = logPriorOverPosterior(zc, r * L, mean, logvar, ex * L, L, logp ? logp[r] : undefined);
+      let lw = prop.logPriorOver(zc, r * L, ex, logp ? logp[r] : undefined);
       if (fromPrior > 0) { const u = log1mA - lw; lw = -(Math.max(u, logA) + Math.log1p(Math.exp(-Math.abs(u - logA)))); }
       for (let d = 0; d < D; d++) {
         if (!obs[xo + d]) continue;
@@ -259,11 +240,11 @@ function pseudoGibbs(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond:
   const D = host.config.inputDim, L = host.config.latentDim, rows = cur.length / D;
   const eps = new Float32Array(rows * L), z = new Float32Array(rows * L);
   for (let it = 0; it < iterations; it++) {
-    const q = host.encode(cur, cond);
-    if (it === iterations - 1) z.set(q.mean);
+    const q = proposalOf(host, cur, cond, 1);
+    if (it === iterations - 1) for (let r = 0; r < rows; r++) q.centre(r, z, r * L);
     else {
-      host.draw(eps, "normal");
-      for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
+      host.draw(eps, q.noise);
+      for (let r = 0; r < rows; r++) q.draw(r, eps, r * L, z, r * L);
     }
     checkResult(z, "z"); // an overflowing σ = e^(logvar/2) is the model's, not the caller's
     const rec = host.decode(z, cond);
@@ -283,24 +264,24 @@ function metropolis(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: 
   const bern = host.config.likelihood === "bernoulli";
   const observed = cur.slice();
   const eps = new Float32Array(rows * L), z = new Float32Array(rows * L);
-  let q = host.encode(cur, cond);
-  host.draw(eps, "normal");
-  for (let i = 0; i < rows * L; i++) z[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
+  let q = proposalOf(host, cur, cond, 1);
+  host.draw(eps, q.noise);
+  for (let r = 0; r < rows; r++) q.draw(r, eps, r * L, z, r * L);
   // the current state's decoder output and log p(x̂|z)
   const state = decodeWithLogLik(host, z, cur, cond);
   const statePrior = host.priorTerms ? host.priorTerms(z) : null;
   const zp = new Float32Array(rows * L), u = new Float32Array(Math.max(rows, rows * D));
   const acc = new Float64Array(rows * D);
   for (let it = 0; it < iterations; it++) {
-    if (it > 0) q = host.encode(cur, cond);
-    host.draw(eps, "normal");
-    for (let i = 0; i < rows * L; i++) zp[i] = q.mean[i] + Math.exp(0.5 * q.logvar[i]) * eps[i];
+    if (it > 0) q = proposalOf(host, cur, cond, 1);
+    host.draw(eps, q.noise);
+    for (let r = 0; r < rows; r++) q.draw(r, eps, r * L, zp, r * L);
     const prop = decodeWithLogLik(host, zp, cur, cond);
     const propPrior = host.priorTerms ? host.priorTerms(zp) : null;
     host.draw(u.subarray(0, rows), "uniform");
     for (let r = 0; r < rows; r++) {
-      const logRatio = prop.logp[r] + logPriorOverPosterior(zp, r * L, q.mean, q.logvar, r * L, L, propPrior?.[r])
-        - (state.logp[r] + logPriorOverPosterior(z, r * L, q.mean, q.logvar, r * L, L, statePrior?.[r]));
+      const logRatio = prop.logp[r] + q.logPriorOver(zp, r * L, r, propPrior?.[r])
+        - (state.logp[r] + q.logPriorOver(z, r * L, r, statePrior?.[r]));
       if (Math.log(u[r]) < logRatio) {
         z.set(zp.subarray(r * L, (r + 1) * L), r * L);
         if (statePrior) statePrior[r] = propPrior![r];
@@ -326,6 +307,11 @@ function metropolis(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: 
   const kept = iterations - burnIn;
   for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? observed[i] : acc[i] / kept;
   return cur;
+}
+
+/** The latent family's proposal from q(z | x̂) of the rows in cur. */
+function proposalOf(host: ImputeHost, cur: Float32Array, cond: Rows | undefined, scale: number): Proposal {
+  return host.obj.latent.proposal(host.encode(cur, cond), host.config.latentDim, host.config.latent, scale);
 }
 
 /** Results must be finite: a value that overflowed float32 (inputs or

@@ -51,7 +51,7 @@ export class Objective {
     const c: LatentContext = {
       k: net.kernels.raw, get ptr() { return net.ptr; }, L: config.latentDim, latent: config.latent, prior: levels ? HIERARCHY_PRIOR : config.prior,
       priorRow: 0, likelihood: config.likelihood, inputDim: config.inputDim,
-      step: 0, training: false, // issue 18: set by forwardBackward
+      step: 0, training: false, samples: this.samples, // issue 18: step and training set by forwardBackward
     };
     this.priorRows = net.arch.priorRows;
     const outW = net.dims.outputDim;

@@ -43,6 +43,8 @@ export interface LatentContext {
   /** True inside a training step (forwardBackward); false in inference, where
    *  a relaxed latent samples its exact (discrete) posterior instead. */
   training: boolean;
+  /** Samples per row of the training step (the objective's S; 1 in inference). */
+  samples?: number;
 }
 
 /** A latent family: q(z|x) from the encoder's head and how z is sampled. */
@@ -76,8 +78,9 @@ export interface LatentKind {
   /** Writes dh = w·∂KL/∂h (only when closedKL(prior)). */
   klBackward?(c: LatentContext, B: number, w: number): void;
   // ---- categorical latent (issue 18): generic optional hooks
-  /** Throws an ArgumentError (naming `at`) for an objective it cannot train with. */
-  checkObjective?(objective: Settings, at: string): void;
+  /** Throws an ArgumentError (naming `at`) for an objective it cannot train
+   *  with (given its own settings too). */
+  checkObjective?(objective: Settings, at: string, latent: Settings): void;
   /** encode's result from the head rows h (rows × headWidth); absent: the
    *  Gaussian split [μ | log σ²]. */
   encodeRows?(h: Float32Array, rows: number, L: number, s: Settings): { mean: Float32Array; logvar: Float32Array; logits?: Float32Array };
@@ -87,10 +90,30 @@ export interface LatentKind {
   /** Settings that only drive training (not the weights' meaning): a model
    *  may load a file that differs in them (VAE.load keeps its own). */
   trainingSettings?: readonly string[];
+  /** What imputation draws z from: q(z | x̂) from encode's result for the
+   *  rows x̂ (rows × L each), widened by `scale` (imputation.ts). */
+  proposal(enc: Encoded, L: number, s: Settings, scale: number): Proposal;
   /** Public methods or options it does not support: key ("impute",
    *  "interpolate.spherical", "sample.temperature") → what is expected
    *  instead and why (the text of the ArgumentError). */
   refuses?: Readonly<Record<string, string>>;
+}
+
+/** encode's result: rows × L each (a categorical latent adds its logits). */
+export interface Encoded { mean: Float32Array; logvar: Float32Array; logits?: Float32Array }
+
+/** A proposal r(z) per data row, built from q(z | x̂) (LatentKind.proposal). */
+export interface Proposal {
+  /** The noise a draw takes, L values, from the evaluation stream. */
+  noise: "normal" | "uniform";
+  /** Writes a draw z ~ r(· | row ex) at z[zo … zo+L) from the noise at e[eo …]. */
+  draw(ex: number, e: ArrayLike<number>, eo: number, z: Float32Array, zo: number): void;
+  /** log p(z) − log r(z | row ex), up to a constant shared by every z of the
+   *  call: `logp` is the prior module's log p(z) when given, else the
+   *  family's own prior's (N(0, I); uniform) is used. */
+  logPriorOver(z: ArrayLike<number>, zo: number, ex: number, logp?: number): number;
+  /** Writes row ex's representative code at z[zo …] (Gaussian: μ; categorical: the mode). */
+  centre(ex: number, z: Float32Array, zo: number): void;
 }
 
 /** A prior p(z). */

@@ -9,10 +9,14 @@
 // one-hot argmax of l + g, the backward the relaxed sample's. Outside a
 // training step (inference) z is always an exact one-hot draw from q
 // (Gumbel-max), so elbo and logLikelihood are the discrete model's.
-// Kernels: assembly/categorical.ts. Not here: the relaxed (concrete) density,
-// hence no importance-weighted training (checkObjective refuses it).
+// Importance-weighted training (iwae, k > 1) uses the relaxed sample's own
+// density, the concrete density (Maddison et al. 2017), under q and under the
+// uniform prior at the same τ: the relaxed bound the concrete paper trains
+// with; the ELBO (and iwae with k = 1) keeps the closed-form discrete KL.
+// Kernels: assembly/categorical.ts.
 import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "../base/validate.js";
-import type { Draw, LatentContext, LatentKind, Settings } from "./kinds.js";
+import { concreteConstant } from "../kernels/wasm.js";
+import type { Draw, Encoded, LatentContext, LatentKind, Proposal, Settings } from "./kinds.js";
 
 /** Largest code (variables × classes). */
 const MAX_CODE = 1 << 20;
@@ -51,9 +55,14 @@ export const categorical: LatentKind = {
   headWidth: (L) => L,
   noiseWidth: (L) => L,
   priors: ["uniform"],
-  checkObjective(o, at) {
+  checkObjective(o, at, latent) {
     if (o.type === "elbo" || (o.type === "iwae" && o.samples === 1 && o.gradient === "iwae")) return;
-    fail(at, `{ type: "elbo" } with a categorical latent (the importance-weighted bound needs the density of the relaxed (concrete) sample, which is not implemented; the ELBO uses the KL in closed form over the class probabilities)`, describe(o));
+    if (o.gradient === "dreg") {
+      fail(`${at}.gradient`, `"iwae" with a categorical latent (DReG holds q's parameters fixed on the path through z, whose concrete-density gradient is not implemented)`, "dreg");
+    }
+    if (latent.straightThrough === true) {
+      fail(at, `{ type: "elbo" } with a straight-through categorical latent (the importance weights need the relaxed sample's density; a one-hot forward has none), or latent.straightThrough false`, describe(o));
+    }
   },
   drawNoise(c, rng, rows) {
     const n = rows * c.L;
@@ -69,14 +78,24 @@ export const categorical: LatentKind = {
     const { N, K } = shape(c.latent), p = c.ptr;
     c.k.categorical_sample_backward(p["dh"], p["dz"], p["h"], p["eps"], B, S, N, K, temperatureAt(c.latent, c.step));
   },
-  /** log q of the one-hot codes in "z" (the discrete posterior's log-mass;
-   *  inference samples one-hot codes). */
+  /** In training: log q_τ of the relaxed samples (the concrete density at
+   *  this step's τ); in inference: the discrete posterior's log-mass of the
+   *  one-hot codes in "z" (inference samples one-hot codes). */
   logq(c, B, S) {
     const { N, K } = shape(c.latent), p = c.ptr;
-    c.k.categorical_logq_forward(p["logq"], p["h"], p["z"], B, S, N, K);
+    if (c.training) {
+      const tau = temperatureAt(c.latent, c.step);
+      c.k.concrete_log_density_forward(p["logq"], p["h"], p["eps"], B, S, N, K, tau, concreteConstant(K, tau), 0);
+    } else {
+      c.k.categorical_logq_forward(p["logq"], p["h"], p["z"], B, S, N, K);
+    }
   },
-  logqBackward() {
-    throw new Error("wasm-vae: the categorical latent has no log q gradient (the config refuses objectives that need it; a bug: please report it)");
+  /** dh += Σ_s c_r·∂log q_τ/∂l through the reparameterized relaxed sample
+   *  (the objective's coefficients at "coef.c"). */
+  logqBackward(c, B, S, stopped) {
+    if (stopped || !c.training) throw new Error("wasm-vae: the categorical latent has no DReG or inference log q gradient (the config refuses it; a bug: please report it)");
+    const { N, K } = shape(c.latent), p = c.ptr;
+    c.k.concrete_log_density_backward(p["dh"], p["h"], p["eps"], p["coef.c"], B, S, N, K, temperatureAt(c.latent, c.step), 0, 1);
   },
   closedKL: (prior: Settings) => prior.type === "uniform",
   kl(c: LatentContext, B: number) {
@@ -137,10 +156,62 @@ export const categorical: LatentKind = {
     }
     return z;
   },
+  proposal: categoricalProposal,
   trainingSettings: ["temperature", "straightThrough"],
   refuses: {
-    impute: "a model with a Gaussian latent (the imputation methods, miwae, metropolis and pseudo_gibbs, draw z from a Gaussian q(z|x); they are not implemented for the categorical latent)",
     "interpolate.spherical": "false: a spherical path leaves the simplex of class probabilities (the linear path between them stays on it)",
     "sample.temperature": "1 or nothing: codes from the uniform prior are one-hot, with no scale to temper",
   },
 };
+
+/**
+ * r(z) per row: each variable's class drawn from softmax(log π / scale)
+ * (π = q(z | x̂)'s class probabilities; scale > 1 flattens it, as a wider σ
+ * does for a Gaussian) by Gumbel-max, a one-hot code. The weight of a code
+ * against the uniform prior: log p(z) − log r(z) = −N·log K − Σ_n log r_n(class_n),
+ * or, given `logp`, that module's log p(z) replaces −N·log K.
+ */
+function categoricalProposal(enc: Encoded, L: number, s: Settings, scale: number): Proposal {
+  const { N, K } = shape(s), rows = enc.mean.length / L;
+  const logits = enc.logits!;
+  // log r per row and class: log softmax(log π / scale), float64
+  const logr = new Float64Array(rows * L);
+  for (let r = 0; r < rows; r++) for (let n = 0; n < N; n++) {
+    const o = r * L + n * K;
+    let m = -Infinity;
+    for (let k = 0; k < K; k++) m = Math.max(m, logits[o + k] / scale);
+    let sum = 0;
+    for (let k = 0; k < K; k++) sum += Math.exp(logits[o + k] / scale - m);
+    const lse = m + Math.log(sum);
+    for (let k = 0; k < K; k++) logr[o + k] = logits[o + k] / scale - lse;
+  }
+  const logPrior = -N * Math.log(K);
+  return {
+    noise: "uniform",
+    draw(ex, e, eo, z, zo) {
+      z.fill(0, zo, zo + L);
+      for (let n = 0; n < N; n++) {
+        let best = -Infinity, at = 0;
+        for (let k = 0; k < K; k++) {
+          const a = logr[ex * L + n * K + k] + gumbel(e[eo + n * K + k]);
+          if (a > best) { best = a; at = k; }
+        }
+        z[zo + n * K + at] = 1;
+      }
+    },
+    logPriorOver(z, zo, ex, logp) {
+      let v = logp ?? logPrior;
+      for (let j = 0; j < L; j++) if (z[zo + j] !== 0) v -= logr[ex * L + j];
+      return v;
+    },
+    centre(ex, z, zo) {
+      z.fill(0, zo, zo + L);
+      for (let n = 0; n < N; n++) {
+        let best = -Infinity, at = 0;
+        for (let k = 0; k < K; k++) if (logr[ex * L + n * K + k] > best) { best = logr[ex * L + n * K + k]; at = k; }
+        z[zo + n * K + at] = 1;
+      }
+    },
+  };
+}
+

@@ -1,7 +1,7 @@
 // The CLI on a model with a categorical latent (issue 18; made with the
 // library, as the CLI has no flag for it): sample draws one-hot codes from the
 // prior, reconstruct and eval work, info shows the N·K-wide head, and
-// --temperature ≠ 1 and impute are refused with the library's named errors
+// --temperature ≠ 1 is refused with the library's named error; impute runs
 // (exit 1, one line, no stack trace).
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -31,13 +31,12 @@ describe("CLI with a categorical latent", () => {
     expect(i.stdout).toContain("encoder 784-32-12, decoder 12-32-784");
   }, 120_000);
 
-  it("refuses --temperature ≠ 1 and impute by name", async () => {
+  it("refuses --temperature ≠ 1 by name; impute runs", async () => {
     const t = await runCli(["sample", "--model", model, "--out", join(root, "t.png"), "--temperature", "0.5"]);
     expect(t.code).toBe(1);
     expect(t.stderr).toContain("temperature: expected 1 or nothing: codes from the uniform prior are one-hot");
     const m = await runCli(["impute", "--model", model, "--out", join(root, "i.png")]);
-    expect(m.code).toBe(1);
-    expect(m.stderr).toContain("impute: expected a model with a Gaussian latent");
-    for (const x of [t, m]) expect(x.stderr).not.toMatch(/^\s+at /m);
+    expect(m.code, m.stderr).toBe(0);
+    expect(t.stderr).not.toMatch(/^\s+at /m);
   }, 120_000);
 });

@@ -6,7 +6,7 @@
 // draw from q (Gumbel-max: class frequencies match softmax(l)).
 import { describe, expect, it } from "vitest";
 import type { Kernels } from "../../src/kernels/wasm.js";
-import { categoricalKlRef, categoricalLogqRef, gumbelRef, gumbelSoftmaxRef, randomArray, rngSeedRef, rngUniformRef } from "../reference.js";
+import { categoricalKlRef, categoricalLogqRef, concreteLogDensityRef, gumbelRef, gumbelSoftmaxRef, randomArray, rngSeedRef, rngUniformRef } from "../reference.js";
 import { Arena, BUILDS, centralDiff, dot, expectClose, sum, withKernels } from "./helpers.js";
 
 // f64 math, one f32 rounding at the end (same code in both builds)
@@ -106,6 +106,34 @@ describe.each(BUILDS)("categorical kernels, %s build", (build) => {
     const lq = arena.alloc(B * S);
     k.categoricalLogqForward(lq, arena.put(h), arena.put(z), B, S, N, K);
     expectClose(arena.get(lq, B * S), categoricalLogqRef(h, z, B, S, N, K), TOL, "log q");
+  });
+
+  it.each(SHAPES)("concrete log density (posterior and uniform prior) vs the float64 definition, N = %i, K = %i, τ = 1, 0.5, 2.3", (N, K) => {
+    for (const tau of [1, 0.5, 2.3]) for (const uniform of [false, true]) {
+      arena.reset();
+      const B = 3, S = 2, { h, g } = inputs(B, S, N, K, N * 23 + K);
+      const out = arena.alloc(B * S);
+      k.concreteLogDensityForward({ out, h: arena.put(h), eps: arena.put(g), batch: B, samples: S, variables: N, classes: K, tau, uniform });
+      // values reach ±100 and cross 0: errors relative to max(|want|, 1)
+      expectClose(arena.get(out, B * S), concreteLogDensityRef(h, g, B, S, N, K, tau, uniform), TOL, `log density, τ = ${tau}, uniform ${uniform}`, 1);
+    }
+  });
+
+  it.each(SHAPES)("concrete log density backward: dh += w·Σ_s c·∂/∂l (g fixed) vs central differences, N = %i, K = %i", (N, K) => {
+    for (const [tau, uniform, w] of [[1, false, 1], [0.6, false, 1], [1, true, -1], [0.6, true, -1], [2.3, true, 0.5]] as [number, boolean, number][]) {
+      arena.reset();
+      const B = 2, S = 3, { h, g } = inputs(B, S, N, K, N * 29 + K);
+      const c = randomArray(B * S, N + K, 0.1, 1);
+      const before = randomArray(B * N * K, 3, -1, 1); // the kernel adds to what dh holds
+      const dh = arena.put(before);
+      k.concreteLogDensityBackward({ dh, h: arena.put(h), eps: arena.put(g), c: arena.put(c), batch: B, samples: S, variables: N, classes: K, tau, uniform, w });
+      const fd = centralDiff((hs) => {
+        const d = concreteLogDensityRef(hs, g, B, S, N, K, tau, uniform);
+        return w * d.reduce((a, v, r) => a + c[r] * v, 0);
+      }, h);
+      const want = fd.map((v, i) => v + before[i]);
+      expectClose(arena.get(dh, B * N * K), want, FD_TOL, `d log density, τ = ${tau}, uniform ${uniform}`, 1);
+    }
   });
 
   it("hard samples from the kernel noise are exact draws from q (Gumbel-max): class frequencies match softmax(l)", () => {
