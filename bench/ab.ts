@@ -34,7 +34,7 @@ const rows: Row[] = [];
 const models: [string, object, number[]][] = flag("no-mlp") === true ? [] : [
   ["MLP 784-400-20-400-784", { inputDim: 784, encoder: [400], latentDim: 20, seed: 0 }, [128, 32]],
 ];
-if (withConv) models.push(["keras-conv", { ...presetLayers("keras-conv", [28, 28, 1], "bernoulli"), latentDim: 2, seed: 3 }, [128]]);
+if (withConv) models.push(["keras-conv", { ...presetLayers("keras_conv", [28, 28, 1], "bernoulli"), latentDim: 2, seed: 3 }, [128]]);
 for (const [model, cfg, Bs] of models) {
   for (const B of Bs) {
     for (const build of ["plain", "relaxed"] as const) {

@@ -8,7 +8,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describeMachine, machine, ROOT } from "./common.js";
 const mnist = await loadMnist({ limit: 2048 });
-const cfg = { ...presetLayers("keras-conv", [28, 28, 1], "bernoulli"), latentDim: 2, seed: 3, maxBatch: 128 };
+const cfg = { ...presetLayers("keras_conv", [28, 28, 1], "bernoulli"), latentDim: 2, seed: 3, maxBatch: 128 };
 const B = 128; let i = 0;
 const batch = () => { const s = (i++ * B) % (mnist.count - B); return mnist.images.subarray(s * 784, (s + B) * 784); };
 const SIZES = [1 << 16, 1 << 17, 1 << 18];

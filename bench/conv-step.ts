@@ -23,7 +23,7 @@ export interface ConvStepResult {
 }
 
 const LATENT = 2;
-const cfg = (maxBatch: number) => ({ ...presetLayers("keras-conv", [28, 28, 1], "bernoulli"), latentDim: LATENT, seed: 3, maxBatch });
+const cfg = (maxBatch: number) => ({ ...presetLayers("keras_conv", [28, 28, 1], "bernoulli"), latentDim: LATENT, seed: 3, maxBatch });
 
 function stepTimes(fn: () => void, warm: number, n: number): number[] {
   for (let i = 0; i < warm; i++) fn();

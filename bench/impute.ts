@@ -64,7 +64,7 @@ async function main(): Promise<void> {
     ["miwae", "k = 1000 from the encoder's q itself (1 round, σ × 1)", { rounds: 1, proposalScale: 1 }],
     ["miwae", "k = 1000, 1 round, σ × 1, 20% prior draws", { rounds: 1, proposalScale: 1, defensive: 0.2 }],
     ["metropolis", "100 iterations, burn-in 20", { method: "metropolis" }],
-    ["pseudo-gibbs", "20 iterations", { method: "pseudo-gibbs" }],
+    ["pseudo_gibbs", "20 iterations", { method: "pseudo_gibbs" }],
   ];
   for (const [method, setting, o] of runs) {
     const t = performance.now();
@@ -85,7 +85,7 @@ The first ${n} MNIST test images with their bottom 14 rows hidden (392 values ea
 entries start at 0 in the encoder's input); MSE over the hidden values, pixels in [0, 1].
 ${vae.build} build, ${vae.threads} thread${vae.threads === 1 ? "" : "s"}; ${describeMachine(m)}.
 Seconds are wall time on this machine at the load average above (the methods' costs: miwae decodes
-rows × k latent rows, metropolis encodes and decodes rows × iterations, pseudo-gibbs likewise).
+rows × k latent rows, metropolis encodes and decodes rows × iterations, pseudo_gibbs likewise).
 
 ${table}
 `;

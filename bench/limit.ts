@@ -309,7 +309,7 @@ async function breakdown(model: string, cfg: object, B: number, n: number): Prom
 if (ONLY.has("breakdown")) await breakdown("784-400-20-400-784", mlp(128), 128, quick ? 10 : 40);
 
 // -------------------------------------------------------------------- conv
-const convCfg = { ...presetLayers("keras-conv", [28, 28, 1], "bernoulli"), latentDim: 2, seed: 3 };
+const convCfg = { ...presetLayers("keras_conv", [28, 28, 1], "bernoulli"), latentDim: 2, seed: 3 };
 if (withConv) {
   const B = 128, vs: { v: VAE; build: CeilingBuild; threads: number }[] = [];
   for (const build of ["plain", "relaxed"] as const) for (const threads of [1, 2]) vs.push({ v: await VAE.create({ ...convCfg, maxBatch: B }, { build, threads }), build, threads });

@@ -35,7 +35,8 @@ import { writeFileSync } from "node:fs";
 import os from "node:os";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
-import { loadKernels, loadMnist, VAE, type Build, type Kernels, type VAEConfig } from "../src/index.js";
+import { loadMnist, VAE, type Build, type VAEConfig } from "../src/index.js";
+import { loadKernels, type Kernels } from "../src/kernels.js";
 import { adamRefState, bernoulliNllRef, gemmRef, klRef, randomArray, randomNormals, sampleRef } from "../tests/reference.js";
 import { buildBundles, cleanup, measureBytes, runColdStarts, type ColdResult, type SizeRow } from "./coldstart.js";
 import {

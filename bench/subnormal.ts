@@ -54,7 +54,7 @@ md.push("## GEMM 128×400·400×400 (CPU ms per call, median of 7 × 20 calls)",
 
 // 2. training: does the conv VAE reach subnormal values?
 const mnist = await loadMnist({ limit: 8192 });
-const cfg = { ...presetLayers("keras-conv", [28, 28, 1], "bernoulli"), latentDim: 2, seed: 3, maxBatch: 128 };
+const cfg = { ...presetLayers("keras_conv", [28, 28, 1], "bernoulli"), latentDim: 2, seed: 3, maxBatch: 128 };
 const vs = { plain: await VAE.create(cfg, { build: "plain", threads: 1 }), relaxed: await VAE.create(cfg, { build: "relaxed", threads: 1 }) };
 const B = 128;
 let at = 0;

@@ -1,4 +1,4 @@
-// `npm run bench:train -- --arch keras-conv|conv`: the convolutional presets of
+// `npm run bench:train -- --arch keras_conv|conv`: the convolutional presets of
 // `wasm-vae train --arch` (cli/src/presets.ts) on real MNIST, Bernoulli on
 // pixels/255, Adam 1e-3, batch 128, plain and relaxed builds on one thread,
 // and the plain build on every core (threads "auto"):
@@ -14,7 +14,7 @@
 // Writes bench/results/train-<arch>.md and bench/results/train-<arch>.json
 // (a run without --quality keeps the last quality result, marked as such).
 // Flags: --steps N (timed steps, default 30), --quality, --quality-build
-// plain|relaxed, --seed S, --latent L (default: 2 for keras-conv as the Keras
+// plain|relaxed, --seed S, --latent L (default: 2 for keras_conv as the Keras
 // example, 20 for conv).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -27,8 +27,8 @@ import type { RawExports } from "../src/kernels/wasm.js";
 import { describeMachine, flag, machine, mdTable, median, ROOT } from "./common.js";
 
 const BATCH = 128;
-const TARGET_STEP_MS: Record<string, number> = { "keras-conv": 150 };
-const PYTORCH_STEP_MS: Record<string, number> = { "keras-conv": 210 };
+const TARGET_STEP_MS: Record<string, number> = { keras_conv: 150 };
+const PYTORCH_STEP_MS: Record<string, number> = { keras_conv: 210 };
 const MLP_TEST_ELBO = 105.6;
 
 const cpuMs = () => { const u = process.cpuUsage(); return (u.user + u.system) / 1000; };
@@ -148,7 +148,7 @@ async function quality(cfg: VAEConfig, build: Build, train: Float32Array, test: 
 export async function mainArch(arch: Exclude<Arch, "mlp">): Promise<void> {
   const steps = Math.max(10, Number(flag("steps") ?? 30) || 30);
   const seed = Number(flag("seed") ?? 0) || 0;
-  const latent = Number(flag("latent") ?? (arch === "keras-conv" ? 2 : 20));
+  const latent = Number(flag("latent") ?? (arch === "keras_conv" ? 2 : 20));
   const cfg = configOf(arch, latent, seed);
   const m = machine();
   console.log(`wasm-vae training benchmark, --arch ${arch} (latent ${latent}) — ${describeMachine(m)}`);
@@ -166,7 +166,7 @@ export async function mainArch(arch: Exclude<Arch, "mlp">): Promise<void> {
     console.log(`  plain, ${threaded.threads} threads: step ${threaded.stepMs.toFixed(1)} ms wall, ${threaded.cpuMs.toFixed(1)} ms CPU (all threads)`);
     speeds.push(threaded);
   }
-  const jsonPath = join(ROOT, "bench", "results", `train-${arch}.json`);
+  const jsonPath = join(ROOT, "bench", "results", `train-${arch.replaceAll("_", "-")}.json`);
   let q: Quality | null = null, fresh = false;
   if (flag("quality") !== undefined) {
     const test = await loadMnist({ split: "test" });
@@ -201,6 +201,6 @@ export async function mainArch(arch: Exclude<Arch, "mlp">): Promise<void> {
   }
   const md = L.join("\n");
   console.log("\n" + md);
-  writeFileSync(join(ROOT, "bench", "results", `train-${arch}.md`), md + "\n");
+  writeFileSync(join(ROOT, "bench", "results", `train-${arch.replaceAll("_", "-")}.md`), md + "\n");
   writeFileSync(jsonPath, JSON.stringify({ machine: m, arch, latent, speed: speeds, quality: q, qualityFromThisRun: fresh }, null, 2) + "\n");
 }

@@ -13,12 +13,13 @@
 // Prints a table and writes bench/results/train.md and bench/results/train.json
 // (a run without --quality keeps the last quality result, marked as such).
 // Flags: --quality, --quality-build plain|relaxed, --seeds 0,1,2 (default 0),
-// --steps N (timed steps, default 200); --arch keras-conv|conv runs the
+// --steps N (timed steps, default 200); --arch keras_conv|conv runs the
 // convolutional presets instead (bench/train-arch.ts).
 // Not here: the comparison with tfjs (bench/run.ts).
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { loadKernels, loadMnist, VAE, type Build, type VAEConfig } from "../src/index.js";
+import { loadMnist, VAE, type Build, type VAEConfig } from "../src/index.js";
+import { loadKernels } from "../src/kernels.js";
 import type { RawExports } from "../src/kernels/wasm.js";
 import { mainArch } from "./train-arch.js";
 import { describeMachine, flag, fmtNum, machine, mdTable, median, ROOT, type Machine } from "./common.js";
@@ -341,9 +342,10 @@ function report(m: Machine, speeds: SpeedResult[], qs: QualityResult[], qFresh: 
 // -------------------------------------------------------------------- main
 
 async function main(): Promise<void> {
-  const arch = flag("arch");
+  const given = flag("arch");
+  const arch = given === "keras-conv" ? "keras_conv" : given;   // the CLI's spelling before issue 16
   if (arch !== undefined && arch !== "mlp") {
-    if (arch !== "keras-conv" && arch !== "conv") throw new Error(`--arch: mlp, keras-conv or conv, got ${String(arch)}`);
+    if (arch !== "keras_conv" && arch !== "conv") throw new Error(`--arch: mlp, keras_conv or conv, got ${String(arch)}`);
     return mainArch(arch);
   }
   const runQuality = flag("quality") !== undefined;

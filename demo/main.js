@@ -266,7 +266,7 @@ function convLayers(likelihood, [h, w, c] = S.shape) {
       { type: "dense", units: (h / 4) * (w / 4) * 32 },
       { type: "reshape", shape: [h / 4, w / 4, 32] },
       { type: "conv2d_transpose", filters: 16, kernel: 4, stride: 2, padding: "same" },
-      { type: "conv2d_transpose", filters: likelihood === "gaussian-learned" ? 2 * c : c, kernel: 4, stride: 2, padding: "same" },
+      { type: "conv2d_transpose", filters: likelihood === "gaussian_learned" ? 2 * c : c, kernel: 4, stride: 2, padding: "same" },
     ],
   };
 }

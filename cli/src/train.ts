@@ -21,7 +21,8 @@
 import type { Stats } from "node:fs";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
-import { ACTIVATIONS, Adam, ArgumentError, binarize, decodeModel, entryLabel, LIKELIHOODS, VAE, type ResolvedConfig, type VAEConfig } from "wasm-vae";
+import { ACTIVATIONS, Adam, ArgumentError, binarize, LIKELIHOODS, VAE, type Likelihood, type ResolvedConfig, type VAEConfig } from "wasm-vae";
+import { decodeModel, entryLabel } from "wasm-vae/kernels";
 import { Flags, UsageError } from "./args.js";
 import { ARCHS, IWAE2_LATENTS, presetLayers, type Arch } from "./presets.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
@@ -129,7 +130,7 @@ function priorFromFlags(f: Flags): Pick<VAEConfig, "prior"> {
 }
 
 /** Settings from the flags of a new run (before the data is known). */
-function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<VAEConfig, "inputDim"> } {
+function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<VAEConfig, "inputDim" | "likelihood"> & { likelihood: Likelihood } } {
   const likelihood = f.oneOf("likelihood", LIKELIHOODS);
   if (f.given("sigma") && likelihood !== "gaussian") throw new UsageError(`--sigma applies to --likelihood gaussian, not ${likelihood}`);
   const arch = f.oneOf("arch", ARCHS);
@@ -303,7 +304,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
       const arch = partial!.arch;
       const layers = arch === "mlp" ? { inputDim: data.dim }
         : arch === "iwae2" ? { inputDim: data.dim, latents: IWAE2_LATENTS }
-        : presetLayers(arch, imageShapeOf(data, arch), partial!.model.likelihood ?? "bernoulli");
+        : presetLayers(arch, imageShapeOf(data, arch), partial!.model.likelihood);
       // with stochastic layers, config.latents replaces encoder / latentDim / decoder
       const { encoder, decoder, latentDim, ...rest } = partial!.model;
       const model = arch === "iwae2" ? rest : { ...rest, encoder, decoder, latentDim };

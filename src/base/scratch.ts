@@ -3,7 +3,8 @@
 // planner can size the arena without loading wasm.
 
 /** Bytes of GEMM scratch for an (M, K) left operand; mirrors
- *  gemm_scratch_bytes in assembly/gemm.ts. */
+ *  gemm_scratch_bytes in assembly/gemm.ts (tests/kernels/codes.test.ts compares
+ *  them for every class of shape). */
 export function gemmScratchBytes(M: number, K: number): number {
   return ((M + 7) * K + K * 8 + 64) * 4;
 }

@@ -84,10 +84,24 @@ export function checkFloatArray(name: string, v: unknown, length: number,
   return v instanceof Float32Array ? v : Float32Array.from(arr);
 }
 
+/** One of `options` (or a deprecated synonym of one: {@link OPTION_SYNONYMS}),
+ *  returned in its current spelling. */
 export function checkOneOf<T extends string>(name: string, v: unknown, options: readonly T[]): T {
-  if (typeof v !== "string" || !options.includes(v as T)) fail(name, `one of ${options.map((o) => JSON.stringify(o)).join(", ")}`, v);
-  return v as T;
+  const canonical = typeof v === "string" && Object.hasOwn(OPTION_SYNONYMS, v) ? OPTION_SYNONYMS[v] : v;
+  if (typeof canonical !== "string" || !options.includes(canonical as T)) fail(name, `one of ${options.map((o) => JSON.stringify(o)).join(", ")}`, v);
+  return canonical as T;
 }
+
+/** Option values are snake_case, as Keras and PyTorch spell them
+ *  ("conv2d_transpose", "leaky_relu", "gaussian_learned", "pseudo_gibbs").
+ *  The kebab spellings of earlier releases are deprecated synonyms: they are
+ *  accepted (model files saved before carry them in their config) and
+ *  normalized to the snake_case value, which is what a resolved config, a
+ *  saved file and an export then hold. */
+export const OPTION_SYNONYMS: Readonly<Record<string, string>> = Object.freeze({
+  "gaussian-learned": "gaussian_learned",
+  "pseudo-gibbs": "pseudo_gibbs",
+});
 
 /** An options object: omitted (undefined) means {}; otherwise a plain object
  *  with only known own keys, none of them null (null is an error, not the

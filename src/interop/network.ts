@@ -22,13 +22,14 @@
 // PyTorch holds images as NCHW (TorchLayout, interop-kit.ts): each layer
 // records PyTorch's layout of its input and output, which its kind's mapping reads.
 // Not here: the bytes of any format (one file per format), the model itself.
-import { architectureOf as layerListsOf } from "../model/architecture.js";
+import { architectureKey, architectureOf as layerListsOf, describeArchitecture } from "../model/architecture.js";
 import { resolveConfig, type ResolvedConfig, type VAEConfig } from "../model/config.js";
 import { kindOf, type LayerSpec } from "../layers/index.js";
 import { FLAT, type LayerInterop, type NetLayer, type ParamMap } from "../layers/interop-kit.js";
 import type { Activation } from "../kernels/wasm.js";
 import { ModelFormatError } from "../persistence/io.js";
 import { ArgumentError } from "../base/validate.js";
+import { size } from "../base/shape.js";
 
 /** A file in an interchange format is malformed or does not fit the model;
  *  the message names the file and the tensor or field. */
@@ -119,7 +120,7 @@ export function networksOf(c: ResolvedConfig): { encoder: Network; decoder: Netw
     ? (a.channelSplit
       ? [{ name: "x_mean", from: 0, to: out[2] / 2, activation: "identity", size: D }, { name: "x_log_sigma", from: out[2] / 2, to: out[2], activation: "identity", size: D }]
       : [{ name: "x_mean", from: 0, to: out[2], activation: c.likelihood === "bernoulli" ? "sigmoid" : "identity", size: D }])
-    : c.likelihood === "gaussian-learned"
+    : c.likelihood === "gaussian_learned"
       ? [{ name: "x_mean", from: 0, to: D, activation: "identity", size: D }, { name: "x_log_sigma", from: D, to: 2 * D, activation: "identity", size: D }]
       : [{ name: "x_mean", from: 0, to: D, activation: c.likelihood === "bernoulli" ? "sigmoid" : "identity", size: D }];
   return {
@@ -212,16 +213,15 @@ export function checkFiniteTensor(file: string, name: string, a: Float32Array): 
   }
 }
 
-/** Same shape? */
-export function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
-}
-
 /** The config a file's weights are read with: the one carried in the file
  *  (`carried`, JSON text, or undefined) and/or the one the caller gives. When
- *  both are there their architectures must agree, and the given one is used. */
-export function configFor(file: string, carried: string | undefined, given: VAEConfig | undefined): ResolvedConfig {
+ *  both are there their architectures must agree, and the given one is used.
+ *  `check` refuses a config the format cannot hold (a learned prior in tfjs
+ *  or ONNX): it sees the given one before the comparison, so that refusal is
+ *  named rather than reported as a different architecture, and the result. */
+export function configFor(file: string, carried: string | undefined, given: VAEConfig | undefined, check: (c: ResolvedConfig) => void = () => {}): ResolvedConfig {
   const mine = given === undefined ? undefined : resolveConfig(given);
+  if (mine) check(mine);
   let theirs: ResolvedConfig | undefined;
   if (carried !== undefined) {
     try {
@@ -230,25 +230,17 @@ export function configFor(file: string, carried: string | undefined, given: VAEC
       throw new InteropFormatError(`${file}: the wasm-vae config it carries is invalid (${(e as Error).message})`);
     }
   }
-  if (mine && theirs && architectureOf(mine) !== architectureOf(theirs)) {
-    throw new InteropFormatError(`${file}: its architecture ${architectureOf(theirs)} differs from options.config's ${architectureOf(mine)}`);
+  if (mine && theirs && architectureKey(mine) !== architectureKey(theirs)) {
+    throw new InteropFormatError(`${file}: its architecture (${describeArchitecture(theirs)}) differs from options.config's (${describeArchitecture(mine)})`);
   }
   const c = mine ?? theirs;
   if (!c) throw new InteropFormatError(`${file}: carries no wasm-vae config; pass options.config with the architecture (inputDim, encoder, latentDim, decoder, activation, likelihood, conditionDim, …)`);
+  if (c !== mine) check(c);
   return c;
 }
 
 /** configFor over the encoder's and the decoder's files, which must carry the same config. */
-export function configForPair(parts: { file: string; carried: string | undefined }[], given: VAEConfig | undefined): ResolvedConfig {
+export function configForPair(parts: { file: string; carried: string | undefined }[], given: VAEConfig | undefined, check?: (c: ResolvedConfig) => void): ResolvedConfig {
   if (parts[0].carried !== parts[1].carried) throw new InteropFormatError(`${parts[0].file} and ${parts[1].file} carry different wasm-vae configs`);
-  return configFor(parts[0].file, parts[0].carried, given);
-}
-
-/** The architecture-defining part of a config (what the weights' meaning depends on). */
-export function architectureOf(c: ResolvedConfig): string {
-  return JSON.stringify({
-    inputDim: c.inputDim, inputShape: c.inputShape, encoder: c.encoder, latentDim: c.latentDim, decoder: c.decoder,
-    activation: c.activation, activationAlpha: c.activationAlpha, likelihood: c.likelihood,
-    sigma: c.sigma, conditionDim: c.conditionDim,
-  });
+  return configFor(parts[0].file, parts[0].carried, given, check);
 }

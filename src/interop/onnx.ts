@@ -23,11 +23,12 @@ import type protobuf from "protobufjs/light.js";
 import type { ResolvedConfig, VAEConfig } from "../model/config.js";
 import { ArgumentError } from "../base/validate.js";
 import {
-  ACTS, checkFiniteTensor, configForPair, InteropFormatError, interopOf, networksOf, refuseLearnedPrior, onnxToOurs, paramsOf, sameShape,
+  ACTS, checkFiniteTensor, configForPair, InteropFormatError, interopOf, networksOf, refuseLearnedPrior, onnxToOurs, paramsOf,
   type ModelContents, type ModelFiles, type Network, type OnnxConst, type OnnxNode, type OnnxPart,
 } from "./network.js";
 import { ONNX_SCHEMA } from "./onnx-schema.js";
 import { f32FromBytes } from "./safetensors.js";
+import { sameShape, size } from "../base/shape.js";
 
 /** The ONNX opset the exported graphs declare (ai.onnx). */
 export const OPSET = 13;
@@ -70,7 +71,7 @@ function graphOf(net: Network): { nodes: OnnxNode[]; consts: OnnxConst[] } {
   // the heads: flat rows in our (NHWC) order; an image's heads are its channel ranges
   const last = net.layers[net.layers.length - 1];
   const image = last.outShape.length === 3, t = last.torchOut;
-  const n = last.outShape.reduce((a, b) => a * b, 1);
+  const n = size(last.outShape);
   const outs: string[] = [];
   const split = (input: string, sizes: number[]): string[] => {
     const name = `${net.part}/split`, pre = net.heads.map((hd) => `${hd.name}/part`);
@@ -188,8 +189,7 @@ export function importOnnx(files: ModelFiles, given?: VAEConfig): ModelContents 
     if (opset !== OPSET) bad(`default-domain opset is ${opset}; wasm-vae reads the opset ${OPSET} graphs it writes`);
     return { part, file, m, carried: meta.get("wasm_vae_config"), bad };
   });
-  const config = configForPair(parts, given);
-  refuseLearnedPrior(config, "onnx"); // [priors]
+  const config = configForPair(parts, given, (c) => refuseLearnedPrior(c, "onnx")); // [priors]
   const nets = networksOf(config);
   const weights: Record<string, Float32Array> = {};
   for (const { part, m, bad } of parts) {
@@ -222,7 +222,7 @@ export function importOnnx(files: ModelFiles, given?: VAEConfig): ModelContents 
       if (t.data_type !== FLOAT) bad(`initializer "${name}" has data_type ${t.data_type}; wasm-vae reads FLOAT (1) only`);
       const dims = t.dims ?? [];
       if (!sameShape(dims, map.torchShape)) bad(`initializer "${name}" has dims [${dims.join(", ")}], expected [${map.torchShape.join(", ")}]`);
-      const n = map.torchShape.reduce((a, b) => a * b, 1);
+      const n = size(map.torchShape);
       if (t.data_location === 1) bad(`initializer "${name}" is stored externally; wasm-vae reads weights inside the file only`);
       let data: Float32Array;
       if (t.raw_data && t.raw_data.length > 0) {

@@ -23,7 +23,8 @@
 import type { ResolvedConfig, VAEConfig } from "../model/config.js";
 import { crc32 } from "../persistence/io.js";
 import { ArgumentError } from "../base/validate.js";
-import { checkFiniteTensor, configFor, InteropFormatError, sameShape, torchLayers, torchParams } from "./network.js";
+import { checkFiniteTensor, configFor, InteropFormatError, torchLayers, torchParams } from "./network.js";
+import { sameShape, size } from "../base/shape.js";
 
 export const MAX_SAFETENSORS_HEADER = 100_000_000;
 export const CONFIG_KEY = "wasm_vae_config";
@@ -89,7 +90,7 @@ export function readSafetensors(bytes: Uint8Array, file = "safetensors file"): S
       bad(`${t}: data_offsets is not [begin, end] with 0 ≤ begin ≤ end`);
     }
     const [b, e] = off as [number, number];
-    const want = (shape as number[]).reduce((a, d) => a * d, 1) * DTYPE_BYTES[dtype as string];
+    const want = size(shape as number[]) * DTYPE_BYTES[dtype as string];
     if (e - b !== want) bad(`${t}: data_offsets span ${e - b} bytes, its ${dtype} shape [${(shape as number[]).join(", ")}] needs ${want}`);
     if (e > dataBytes) bad(`truncated: ${t} ends at data byte ${e} but the data section has ${dataBytes}`);
     tensors.set(name, { dtype: dtype as string, shape: shape as number[], data: bytes.subarray(8 + N + b, 8 + N + e) });
@@ -111,7 +112,7 @@ export function readSafetensors(bytes: Uint8Array, file = "safetensors file"): S
 export function writeSafetensors(tensors: { name: string; shape: number[]; data: Float32Array; int64?: boolean }[],
                                  metadata: Record<string, string>): Uint8Array {
   const header: Record<string, unknown> = { __metadata__: metadata };
-  const bytesOf = (t: { shape: number[]; data: Float32Array; int64?: boolean }) => t.int64 ? 8 * t.shape.reduce((a, b) => a * b, 1) : 4 * t.data.length;
+  const bytesOf = (t: { shape: number[]; data: Float32Array; int64?: boolean }) => t.int64 ? 8 * size(t.shape) : 4 * t.data.length;
   let o = 0;
   for (const t of tensors) {
     header[t.name] = { dtype: t.int64 ? "I64" : "F32", shape: t.shape, data_offsets: [o, o + bytesOf(t)] };

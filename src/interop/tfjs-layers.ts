@@ -28,10 +28,11 @@
 import type { ResolvedConfig, VAEConfig } from "../model/config.js";
 import { ArgumentError } from "../base/validate.js";
 import {
-  ACTS, checkFiniteTensor, configForPair, InteropFormatError, interopOf, networksOf, refuseLearnedPrior, sameShape,
+  ACTS, checkFiniteTensor, configForPair, InteropFormatError, interopOf, networksOf, refuseLearnedPrior,
   type KerasWeight, type ModelContents, type ModelFiles, type NetLayer, type Network,
 } from "./network.js";
 import { f32FromBytes } from "./safetensors.js";
+import { sameShape, size } from "../base/shape.js";
 
 const SHARD_BYTES = 4 * 1024 * 1024;
 
@@ -211,8 +212,7 @@ export function importTfjs(files: ModelFiles, given?: VAEConfig): ModelContents 
     if (meta !== undefined && (meta?.part !== part || typeof meta?.config !== "string")) bad(`userDefinedMetadata.wasm_vae is not { part: "${part}", config: <JSON> }`);
     return { part, file, json, carried: meta?.config as string | undefined, bad };
   });
-  const config = configForPair(parts, given);
-  refuseLearnedPrior(config, "tfjs"); // [priors]
+  const config = configForPair(parts, given, (c) => refuseLearnedPrior(c, "tfjs")); // [priors]
   const nets = networksOf(config);
   const weights: Record<string, Float32Array> = {};
   for (const { part, json, bad } of parts) {
@@ -279,7 +279,7 @@ function readManifest(files: ModelFiles, dir: string, manifest: unknown, bad: (m
       if (w.dtype !== "float32" || "quantization" in w) bad(`weight "${name.slice(0, 80)}" is ${"quantization" in w ? "quantized" : w.dtype}; wasm-vae reads float32 weights only`);
       if (!Array.isArray(w.shape) || !w.shape.every((d) => Number.isSafeInteger(d) && d >= 0)) bad(`weight "${name.slice(0, 80)}": shape is not a list of integers ≥ 0`);
       if (out.has(name)) bad(`weight "${name.slice(0, 80)}" is listed twice`);
-      const n = 4 * w.shape.reduce((a, b) => a * b, 1);
+      const n = 4 * size(w.shape);
       if (o + n > total) bad(`the weight shards of group ${gi} hold ${total} bytes, fewer than the manifest's weights need (truncated at "${name.slice(0, 80)}")`);
       out.set(name, { shape: w.shape, data: f32FromBytes(data.subarray(o, o + n)) });
       o += n;

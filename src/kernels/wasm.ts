@@ -133,7 +133,8 @@ export interface RawExports {
 export const ACTIVATIONS = ["identity", "relu", "leaky_relu", "tanh", "sigmoid", "softplus", "elu"] as const;
 /** An activation name: one of {@link ACTIVATIONS}. */
 export type Activation = (typeof ACTIVATIONS)[number];
-/** Activation → the kernel's code (its index; assembly/activation.ts ACT_*). */
+/** Activation → the kernel's code: its index in ACTIVATIONS, the one TypeScript table
+ *  (tests/kernels/codes.test.ts compares it with assembly/activation.ts ACT_*). */
 export function activationCode(a: Activation): number {
   const i = ACTIVATIONS.indexOf(a);
   if (i < 0) fail("activation", `one of ${ACTIVATIONS.join(", ")}`, a);

@@ -51,6 +51,7 @@ export function kindOf(name: string): LayerKind {
 export type { BufferSpec, LayerActivation, LayerKind, LayerSpec, Layer, ParamSpec, Shape, StepContext } from "./kind.js";
 export type { ConvLayerSettings, KernelSize } from "./conv.js";
 export type { Draw, InitScheme, ParamInit } from "./init.js";
+export { INIT_SCHEMES } from "./init.js";
 export type {
   ActivationLayerConfig, BatchNormLayerConfig, Conv2dLayerConfig, Conv2dTransposeLayerConfig, DenseLayerConfig, DropoutLayerConfig, FlattenLayerConfig, ReshapeLayerConfig,
 };

@@ -13,6 +13,7 @@
 // Not here: the bytes of any format (src/interop/, one file per format), the
 // networks and heads (src/interop/network.ts).
 import type { Activation } from "../kernels/wasm.js";
+import { size } from "../base/shape.js";
 
 /** How PyTorch holds an activation (and the ONNX graph, which computes as the
  *  README's nn.Module does): images as NCHW; flat rows in our order, or, after
@@ -135,7 +136,6 @@ export interface LayerInterop {
 
 // ------------------------------------------------------------ tensors
 
-const prod = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** (R, C) row-major → (C, R). */
 export function transpose2d(a: Float32Array, R: number, C: number): Float32Array {
@@ -160,7 +160,7 @@ export function permuteAxes(a: Float32Array, shape: readonly number[], axes: rea
 
 /** Indices [from, to) of `axis` of a row-major tensor. */
 export function sliceAxis(a: Float32Array, shape: readonly number[], axis: number, from: number, to: number): Float32Array {
-  const outer = prod(shape.slice(0, axis)), n = shape[axis], inner = prod(shape.slice(axis + 1)), w = (to - from) * inner;
+  const outer = size(shape.slice(0, axis)), n = shape[axis], inner = size(shape.slice(axis + 1)), w = (to - from) * inner;
   const out = new Float32Array(outer * w);
   for (let o = 0; o < outer; o++) out.set(a.subarray((o * n + from) * inner, (o * n + to) * inner), o * w);
   return out;
@@ -168,7 +168,7 @@ export function sliceAxis(a: Float32Array, shape: readonly number[], axis: numbe
 
 /** Writes `part` (sliceAxis's output) back at indices [from, to) of `axis`. */
 export function setAxis(dst: Float32Array, shape: readonly number[], axis: number, from: number, to: number, part: Float32Array): void {
-  const outer = prod(shape.slice(0, axis)), n = shape[axis], inner = prod(shape.slice(axis + 1)), w = (to - from) * inner;
+  const outer = size(shape.slice(0, axis)), n = shape[axis], inner = size(shape.slice(axis + 1)), w = (to - from) * inner;
   for (let o = 0; o < outer; o++) dst.set(part.subarray(o * w, (o + 1) * w), (o * n + from) * inner);
 }
 
@@ -213,7 +213,7 @@ export function kerasKernelBias(weightShape: (l: NetLayer) => number[], axis: nu
       { suffix: "bias", shape: [to - from], data: ours[`${l.name}.bias`].slice(from, to) },
     ],
     read: (l, parts) => {
-      const shape = weightShape(l), w = new Float32Array(prod(shape)), b = new Float32Array(outChannels(l));
+      const shape = weightShape(l), w = new Float32Array(size(shape)), b = new Float32Array(outChannels(l));
       for (const { from, to, weights: [k, bias] } of parts) {
         setAxis(w, shape, axis, from, to, k.data);
         b.set(bias.data, from);

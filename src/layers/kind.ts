@@ -148,4 +148,4 @@ export interface LayerKind<Config = unknown> {
   interop?: LayerInterop;
 }
 
-export const size = (s: Shape): number => s.reduce((a, b) => a * b, 1);
+export { size } from "../base/shape.js";

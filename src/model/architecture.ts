@@ -13,7 +13,7 @@
 //
 // The output-layer rule. The likelihood's output per row is
 //   bernoulli: logits like x;  gaussian: means like x;
-//   gaussian-learned: means and log σ: twice x's values,
+//   gaussian_learned: means and log σ: twice x's values,
 // in either of two layouts: flat (D) / (2·D) as [means | log σ] (what a dense
 // layer gives), or, for image data (H, W, C), the image (H, W, C) / (H, W, 2·C)
 // with the means in channels [0, C) and log σ in channels [C, 2·C).
@@ -35,9 +35,9 @@
 import type { LayerEntry, ResolvedConfig } from "./config.js";
 import { kindOf, type LayerSpec } from "../layers/index.js";
 import { latentOf, priorOf } from "../objectives/index.js";
-import { size } from "../layers/kind.js";
 import type { Activation } from "../kernels/wasm.js";
 import { ArgumentError, fail } from "../base/validate.js";
+import { sameShape, size } from "../base/shape.js";
 
 /** Stochastic layer i ≥ 2 (hierarchy.ts): q(z_i | z_{i−1}) and p(z_{i−1} | z_i). */
 export interface LevelArch {
@@ -109,7 +109,6 @@ function makeLayer(kindName: string, name: string, inShape: number[], settings: 
 }
 
 const shapeText = (s: readonly number[]) => `(${s.join(", ")})`;
-const sameShape = (a: readonly number[], b: readonly number[]) => a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Resolves the encoder and decoder of a checked config (pure: no wasm):
  *  every layer's shapes, settings, activation and parameters. Throws an
@@ -142,7 +141,7 @@ export function architectureOf(c: ResolvedConfig): Architecture {
   encoder.push(makeLayer("dense", `encoder.${c.encoder.length}`, shape, { units: headWidth }, "identity", headAt));
 
   // ---- decoder
-  const learned = c.likelihood === "gaussian-learned";
+  const learned = c.likelihood === "gaussian_learned";
   const flatOut = [learned ? 2 * D : D];
   const image = c.inputShape.length === 3;
   const imageOut = image ? [c.inputShape[0], c.inputShape[1], (learned ? 2 : 1) * c.inputShape[2]] : null;

@@ -5,13 +5,17 @@ import { INIT_SCHEMES, type InitScheme } from "../layers/init.js";
 import { LATENTS, OBJECTIVES, PRIORS, type Settings } from "../objectives/index.js";
 import { ACTIVATIONS, type Activation } from "../kernels/wasm.js";
 import { checkF32Range, checkInt, checkOneOf, checkOptions, fail } from "../base/validate.js";
+import { size } from "../base/shape.js";
 
 /** Every decoder likelihood p(x|z) a config may name (VAEConfig.likelihood). */
-export const LIKELIHOODS = ["bernoulli", "gaussian", "gaussian-learned"] as const;
+export const LIKELIHOODS = ["bernoulli", "gaussian", "gaussian_learned"] as const;
 /** A likelihood name: one of {@link LIKELIHOODS}. "bernoulli" reads the
  *  decoder's output as logits (targets in [0, 1]); "gaussian" as means with
- *  the config's fixed σ; "gaussian-learned" as means and log σ per dimension. */
+ *  the config's fixed σ; "gaussian_learned" as means and log σ per dimension. */
 export type Likelihood = (typeof LIKELIHOODS)[number];
+/** "gaussian-learned": the spelling before issue 16, a deprecated synonym of
+ *  "gaussian_learned" (model files saved before carry it; they load as they are). */
+export type DeprecatedLikelihood = "gaussian-learned";
 
 /** Padding of a convolution: "same", "valid", p on every side, or
  *  [top, bottom, left, right]. */
@@ -49,8 +53,9 @@ export interface VAEConfig {
   /** α of leaky_relu (default 0.01) or elu (default 1). */
   activationAlpha?: number;
   /** p(x|z): "bernoulli" on logits (default), "gaussian" with fixed `sigma`,
-   *  or "gaussian-learned" (the decoder also outputs log σ per dimension). */
-  likelihood?: Likelihood;
+   *  or "gaussian_learned" (the decoder also outputs log σ per dimension;
+   *  "gaussian-learned" is a deprecated synonym). */
+  likelihood?: Likelihood | DeprecatedLikelihood;
   /** σ of the fixed-σ Gaussian likelihood. Default 1. */
   sigma?: number;
   /** Width of the condition vector of a conditional VAE. Default 0. */
@@ -247,7 +252,7 @@ export function resolveConfig(c: VAEConfig): ResolvedConfig {
     const s = c.inputShape as unknown;
     if (!Array.isArray(s) || (s.length !== 1 && s.length !== 3)) fail("config.inputShape", "[D] or NHWC [H, W, C] (integers ≥ 1)", s);
     inputShape = s.map((d, i) => checkInt(`config.inputShape[${i}]`, d, 1, MAX_WIDTH));
-    inputDim = inputShape.reduce((a, b) => a * b, 1);
+    inputDim = size(inputShape);
     if (inputDim > MAX_WIDTH) fail("config.inputShape", `at most ${MAX_WIDTH} values per row`, inputDim);
     if (c.inputDim !== undefined && c.inputDim !== inputDim) fail("config.inputDim", `${inputDim} (the size of inputShape [${inputShape.join(", ")}]) or nothing`, c.inputDim);
   } else {

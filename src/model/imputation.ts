@@ -1,7 +1,7 @@
 // Imputation of missing entries: E[x_miss | x_obs] under the model, three ways.
 //   "miwae" (default)   self-normalized importance sampling (Mattei & Frellsen 2019)
 //   "metropolis"        Metropolis-within-Gibbs (Mattei & Frellsen 2018)
-//   "pseudo-gibbs"      encode → sample → decode, repeated (Rezende et al. 2014, §5.2)
+//   "pseudo_gibbs"      encode → sample → decode, repeated (Rezende et al. 2014, §5.2)
 // Inference.impute validates nothing itself: it hands its arguments here.
 // Not here: the networks' forward passes (step.ts), the random streams (network.ts).
 import type { ResolvedConfig } from "./config.js";
@@ -9,7 +9,7 @@ import type { Network } from "./network.js";
 import type { Objective } from "./step.js";
 import { checkCondition, checkValue } from "./rows.js";
 import { NonFiniteLossError, type Rows } from "../base/types.js";
-import { checkFinite, checkInt, checkOptions, fail } from "../base/validate.js";
+import { checkFinite, checkInt, checkOneOf, checkOptions, fail } from "../base/validate.js";
 import type { Encoded, Proposal } from "../objectives/kinds.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -19,14 +19,17 @@ const LOG_2PI = Math.log(2 * Math.PI);
 export const MIWAE_DEFAULTS = { samples: 1000, rounds: 10, proposalScale: 2, defensive: 0 } as const;
 
 /** The imputation methods, the default first. */
-export const IMPUTE_METHODS = ["miwae", "metropolis", "pseudo-gibbs"] as const;
-/** An imputation method: "miwae", "metropolis" or "pseudo-gibbs". */
+export const IMPUTE_METHODS = ["miwae", "metropolis", "pseudo_gibbs"] as const;
+/** An imputation method: "miwae", "metropolis" or "pseudo_gibbs". */
 export type ImputeMethod = (typeof IMPUTE_METHODS)[number];
+/** "pseudo-gibbs": the spelling before issue 16, a deprecated synonym of "pseudo_gibbs". */
+export type DeprecatedImputeMethod = "pseudo-gibbs";
 
 /** Options of impute (every one optional). */
 export interface ImputeOptions {
-  /** "miwae" (default), "metropolis" or "pseudo-gibbs". */
-  method?: ImputeMethod;
+  /** "miwae" (default), "metropolis" or "pseudo_gibbs" ("pseudo-gibbs", the
+   *  spelling before issue 16, is a deprecated synonym). */
+  method?: ImputeMethod | DeprecatedImputeMethod;
   /** miwae: importance samples per row, over all rounds (default 1000). */
   samples?: number;
   /** miwae: rounds of adaptation (default 10, at most `samples`): round r
@@ -42,7 +45,7 @@ export interface ImputeOptions {
    *  sampling, Hesterberg 1995): it bounds the weights by p(x_obs|z)/fraction
    *  where the proposal is narrower than p(z|x_obs). Default 0. */
   defensive?: number;
-  /** metropolis / pseudo-gibbs: iterations (default 100 / 20). */
+  /** metropolis / pseudo_gibbs: iterations (default 100 / 20). */
   iterations?: number;
   /** metropolis: iterations discarded before averaging (default a fifth). */
   burnIn?: number;
@@ -89,10 +92,9 @@ export function impute(host: ImputeHost, x: Rows, mask: ArrayLike<number | boole
       const m = mask[i];
       if (!(m === 0 || m === 1 || m === true || m === false)) fail(`mask[${i}]`, "0/1 or a boolean (1 = observed)", m);
     }
-    const method = options.method ?? "miwae";
-    if (!(IMPUTE_METHODS as readonly unknown[]).includes(method)) fail("method", IMPUTE_METHODS.map((m) => `"${m}"`).join(", ").replace(/, ([^,]*)$/, " or $1"), method);
+    const method = checkOneOf("method", options.method ?? "miwae", IMPUTE_METHODS);
     if (method === "miwae") {
-      for (const k of ["iterations", "burnIn"] as const) if (options[k] !== undefined) fail(k, `no ${k} with method "miwae" (it takes samples; ${k} is for "metropolis" and "pseudo-gibbs")`, options[k]);
+      for (const k of ["iterations", "burnIn"] as const) if (options[k] !== undefined) fail(k, `no ${k} with method "miwae" (it takes samples; ${k} is for "metropolis" and "pseudo_gibbs")`, options[k]);
     } else {
       for (const k of ["samples", "rounds", "proposalScale", "defensive"] as const) if (options[k] !== undefined) fail(k, `no ${k} with method "${method}" (${k} is for "miwae"; this method takes iterations)`, options[k]);
     }
@@ -103,7 +105,7 @@ export function impute(host: ImputeHost, x: Rows, mask: ArrayLike<number | boole
     if (defensive > 0 && host.priorTerms) fail("defensive", `0 with this model's prior (${config.prior.type}): the prior draws are from N(0, I)`, defensive);
     const iterations = checkInt("iterations", options.iterations ?? (method === "metropolis" ? 100 : 20), 1, 1 << 16);
     const burnIn = method === "metropolis" ? checkInt("burnIn", options.burnIn ?? Math.floor(iterations / 5), 0, iterations - 1) : 0;
-    if (method === "pseudo-gibbs" && options.burnIn !== undefined) fail("burnIn", `no burnIn with method "pseudo-gibbs" (it is for "metropolis")`, options.burnIn);
+    if (method === "pseudo_gibbs" && options.burnIn !== undefined) fail("burnIn", `no burnIn with method "pseudo_gibbs" (it is for "metropolis")`, options.burnIn);
     const init = options.initial ?? 0;
     checkValue(config, "initial", -1, init, true);
     const xs = x instanceof Uint8Array ? 1 / 255 : 1;
@@ -120,7 +122,7 @@ export function impute(host: ImputeHost, x: Rows, mask: ArrayLike<number | boole
     const cur = new Float32Array(rows * D);
     for (let i = 0; i < rows * D; i++) cur[i] = obs[i] ? (x as ArrayLike<number>)[i] * xs : init;
     const out = method === "miwae" ? miwae(host, cur, obs, cond, { samples, rounds, proposalScale, defensive })
-      : method === "pseudo-gibbs" ? pseudoGibbs(host, cur, obs, cond, iterations)
+      : method === "pseudo_gibbs" ? pseudoGibbs(host, cur, obs, cond, iterations)
       : metropolis(host, cur, obs, cond, iterations, burnIn);
     checkResult(out);
     return out;
@@ -164,7 +166,7 @@ function miwaeRound(host: ImputeHost, cur: Float32Array, obs: Uint8Array, cond: 
   const { obj, net, config } = host;
   const D = config.inputDim, L = config.latentDim, lik = config.likelihood;
   const rows = cur.length / D;
-  const W = lik === "gaussian-learned" ? 2 * D : D;
+  const W = lik === "gaussian_learned" ? 2 * D : D;
   const logSigmaFixed = Math.log(config.sigma);
   const prop = proposalOf(host, cur, cond, scale);
   const cap = net.batch;
@@ -340,7 +342,7 @@ function decodeWithLogLik(host: ImputeHost, z: Float32Array, x: Float32Array, co
   const lik = config.likelihood;
   const out: DecodedRows = { means: new Float32Array(rows * D), raw: new Float32Array(rows * D),
     scales: lik === "bernoulli" ? null : new Float32Array(rows * D), logp: new Float64Array(rows) };
-  const W = lik === "gaussian-learned" ? 2 * D : D;
+  const W = lik === "gaussian_learned" ? 2 * D : D;
   const logSigma = Math.fround(Math.log(config.sigma));
   for (let start = 0; start < rows; start += net.batch) {
     const B = Math.min(net.batch, rows - start);

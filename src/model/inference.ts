@@ -11,8 +11,7 @@ import type { Objective } from "./step.js";
 import { checkCondition, checkRows, checkValue } from "./rows.js";
 import { NonFiniteLossError, type Rows } from "../base/types.js";
 import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "../base/validate.js";
-
-const ACT_SIGMOID = 4;
+import { activationCode } from "../kernels/wasm.js";
 
 export class Inference {
   private readonly obj: Objective;
@@ -88,8 +87,8 @@ export class Inference {
   private decodeLoaded(B: number, out: Float32Array, start: number): void {
     this.obj.runDecoder(B);
     const D = this.config.inputDim, outp = this.net.ptr["out"];
-    const W = this.config.likelihood === "gaussian-learned" ? 2 * D : D;
-    if (this.config.likelihood === "bernoulli") this.net.kernels.raw.activation_forward(outp, outp, B * D, ACT_SIGMOID, 0);
+    const W = this.config.likelihood === "gaussian_learned" ? 2 * D : D;
+    if (this.config.likelihood === "bernoulli") this.net.kernels.raw.activation_forward(outp, outp, B * D, activationCode("sigmoid"), 0);
     const H = this.net.heap(), y = outp >>> 2;
     if (W === D) out.set(H.subarray(y, y + B * D), start * D);
     else for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) out[(start + b) * D + d] = H[y + b * W + d];

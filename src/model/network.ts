@@ -5,13 +5,11 @@
 // Not here: the VAE objective (step.ts), inference (inference.ts).
 import { levelLayers, type Architecture } from "./architecture.js";
 import { kindOf, type Layer, type LayerSpec, type StepContext } from "../layers/index.js";
-import { size } from "../layers/kind.js";
+import { size } from "../base/shape.js";
 import { drawOf, type InitScheme } from "../layers/init.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
 import type { HostRng } from "../base/random.js";
 import { activationCode, type Kernels } from "../kernels/wasm.js";
-
-export type Init = InitScheme;
 
 export interface NetworkDims {
   inputDim: number;
@@ -184,7 +182,7 @@ export class Network {
   /** Seeds both streams, zeroes the four blocks, and initialises every
    *  parameter tensor, layer by layer in arena order, as its ParamSpec.init
    *  says under the config's scheme (layers/init.ts: drawOf). */
-  initialize(seed: number, init: Init): void {
+  initialize(seed: number, init: InitScheme): void {
     const k = this.kernels.raw;
     const lo = seed >>> 0, hi = Math.floor(seed / 2 ** 32) >>> 0;
     k.rng_seed(this.ptr["rng.train"], lo, hi);

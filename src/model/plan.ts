@@ -14,6 +14,7 @@
 import { kindOf, type LayerSpec } from "../layers/index.js";
 import { gemmScratchBytes } from "../base/scratch.js";
 import { checkInt, checkOptions, fail } from "../base/validate.js";
+import { size } from "../base/shape.js";
 
 export { gemmScratchBytes };
 export type { LayerSpec };
@@ -136,9 +137,9 @@ export function planMemory(spec: PlanSpec): MemoryPlan {
   const tensors: Record<string, TensorSpec> = {};
   let at = 0;
   const put = (name: string, shape: number[]) => {
-    const size = shape.reduce((a, b) => a * b, 1);
-    tensors[name] = { offset: at, shape, size };
-    at = align(at + size * 4);
+    const n = size(shape);
+    tensors[name] = { offset: at, shape, size: n };
+    at = align(at + n * 4);
   };
 
   // Parameter block; grads, m and v repeat it at fixed strides.

@@ -210,7 +210,7 @@ export class Objective {
         k.gaussian_nll_forward(nll, out, x, B, D, this.config.sigma);
         if (grad) k.gaussian_nll_backward(dout, out, x, B, D, this.config.sigma, w);
         break;
-      case "gaussian-learned":
+      case "gaussian_learned":
         k.gaussian_learned_nll_forward(nll, out, x, B, D);
         if (grad) k.gaussian_learned_nll_backward(dout, out, x, B, D, w);
         break;

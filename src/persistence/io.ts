@@ -38,6 +38,7 @@ import { architectureOf, bufferShapesOf, levelLayers, parameterShapesOf, type Ar
 import { resolveConfig, type ResolvedConfig } from "../model/config.js";
 import type { ModelState } from "../base/types.js";
 import { ArgumentError, describe, fail } from "../base/validate.js";
+import { size } from "../base/shape.js";
 
 /** The format version encodeModel (VAE.save) writes. */
 export const FORMAT_VERSION = 2;
@@ -277,7 +278,7 @@ export function decodeModel(bytes: Uint8Array): {
       bad(`tensor "${want}" has shape ${Array.isArray(t.shape) ? `[${t.shape.slice(0, 8).map(describe).join(", ")}${t.shape.length > 8 ? ", …" : ""}]` : describe(t.shape)}, expected [${shape.join(", ")}]`);
     }
   });
-  const floats = expected.reduce((a, n) => a + shapes[n.replace(/^[mv]:/, "")].reduce((x, y) => x * y, 1), 0);
+  const floats = expected.reduce((a, n) => a + size(shapes[n.replace(/^[mv]:/, "")]), 0);
   const dataBytes = bytes.length - 4 - 12 - H;
   if (floats * 4 !== dataBytes) bad(`data section holds ${dataBytes} bytes but the header's tensors need ${floats * 4}`);
   const weights: Record<string, Float32Array> = {}, m: Record<string, Float32Array> = {}, v: Record<string, Float32Array> = {};
@@ -286,7 +287,7 @@ export function decodeModel(bytes: Uint8Array): {
   for (const l of [...arch.encoder, ...arch.decoder]) for (const q of l.buffers ?? []) if (q.saved && q.min !== undefined) bufMin[q.name] = q.min;
   let o = 12 + H;
   for (const name of expected) {
-    const n = shapes[name.replace(/^[mv]:/, "")].reduce((a, b) => a * b, 1);
+    const n = size(shapes[name.replace(/^[mv]:/, "")]);
     const arr = new Float32Array(n);
     for (let i = 0; i < n; i++, o += 4) {
       arr[i] = dv.getFloat32(o, true);

@@ -7,6 +7,8 @@ import type { Network } from "../model/network.js";
 import type { HostRng } from "../base/random.js";
 import { copyCursor, type EpochCursor, type ModelState } from "../base/types.js";
 import { checkFinite, checkInt, describe, fail } from "../base/validate.js";
+import { size } from "../base/shape.js";
+import { size as shapeSize } from "../base/shape.js";
 
 /** The training counters a state carries besides the arena. */
 export interface Counters {
@@ -60,9 +62,9 @@ export function stageState(net: Network, s: ModelState, current: Adam, schedule?
     if (typeof part !== "object") fail(`state.${prefix ? prefix.slice(0, 1) : "weights"}`, "an object of name → Float32Array", part);
     for (const [n, shape] of Object.entries(shapes)) {
       const t = Object.prototype.hasOwnProperty.call(part, n) ? part[n] : undefined;
-      const size = shape.reduce((a, b) => a * b, 1);
-      if (!(t instanceof Float32Array) || t.length !== size) fail(`state ${prefix || "weights:"}${n}`, `${size} floats for shape [${shape.join(", ")}]`, t);
-      for (let i = 0; i < size; i++) if (!Number.isFinite(t[i])) fail(`state ${prefix || "weights:"}${n}[${i}]`, "a finite number", t[i]);
+      const count = size(shape);
+      if (!(t instanceof Float32Array) || t.length !== count) fail(`state ${prefix || "weights:"}${n}`, `${count} floats for shape [${shape.join(", ")}]`, t);
+      for (let i = 0; i < count; i++) if (!Number.isFinite(t[i])) fail(`state ${prefix || "weights:"}${n}[${i}]`, "a finite number", t[i]);
       staged.push([net.ptr[`${prefix}${n}`], t]);
     }
     for (const n of Object.keys(part)) if (!Object.prototype.hasOwnProperty.call(shapes, n)) fail(`state ${prefix || "weights:"}${describe(n)}`, "a parameter of this model");
@@ -72,7 +74,7 @@ export function stageState(net: Network, s: ModelState, current: Adam, schedule?
       (l.buffers ?? []).flatMap((q, i) => q.saved ? [[q.name, { q, p: l.b[i] }] as const] : [])));
     if (bufs === null || typeof bufs !== "object") fail("state.buffers", "an object of name → Float32Array", bufs);
     for (const [n, { q, p }] of specs) {
-      const t = Object.prototype.hasOwnProperty.call(bufs, n) ? bufs[n] : undefined, size = q.shape.reduce((a, b) => a * b, 1);
+      const t = Object.prototype.hasOwnProperty.call(bufs, n) ? bufs[n] : undefined, size = shapeSize(q.shape);
       if (!(t instanceof Float32Array) || t.length !== size) fail(`state buffers:${n}`, `${size} floats for shape [${q.shape.join(", ")}]`, t);
       for (let i = 0; i < size; i++) {
         if (!Number.isFinite(t[i]) || (q.min !== undefined && t[i] < q.min)) fail(`state buffers:${n}[${i}]`, `a finite number${q.min !== undefined ? ` ≥ ${q.min}` : ""}`, t[i]);

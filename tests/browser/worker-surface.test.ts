@@ -104,7 +104,7 @@ describe("the forwarded methods in a worker equal the VAE's", () => {
 
   it("impute with method, burnIn and initial (each a VAE option the worker lacked), rows and condition as DataRefs", async () => {
     expect(await trainer.getWeights()).toEqual(local.getWeights());
-    for (const o of [{ method: "pseudo-gibbs" as const, iterations: 7, initial: 0.5 }, { method: "metropolis" as const, iterations: 9, burnIn: 4, initial: 0.25 }]) {
+    for (const o of [{ method: "pseudo_gibbs" as const, iterations: 7, initial: 0.5 }, { method: "metropolis" as const, iterations: 9, burnIn: 4, initial: 0.25 }]) {
       const remote = await trainer.impute("x", mask, { ...o, condition: "c" });
       const mine = local.impute(x, mask, { ...o, condition: c });
       expect(remote).toEqual(mine);

@@ -27,7 +27,7 @@ const file = (name: string, content: string | Uint8Array) => { const p = join(ro
 
 describe("bad flags → exit code 2", () => {
   it("unknown flag, with a suggestion", () => fails(["--epoch", "3"], 2, "unknown option --epoch (did you mean --epochs?)"));
-  it("bad choice", () => fails(["--likelihood", "poisson"], 2, '--likelihood: expected one of bernoulli, gaussian, gaussian-learned, got "poisson"'));
+  it("bad choice", () => fails(["--likelihood", "poisson"], 2, '--likelihood: expected one of bernoulli, gaussian, gaussian_learned, got "poisson"'));
   it("bad number", () => fails(["--epochs", "0"], 2, '--epochs: expected an integer in [1, 1000000], got "0"'));
   it("bad layer list", () => fails(["--encoder", "400,abc"], 2, "--encoder: expected an integer"));
   it("missing value", () => fails(["--lr"], 2, "--lr"));

@@ -12,7 +12,7 @@ const model = join(dir, "m.wvae");
 let weights: Record<string, Float32Array>;
 
 beforeAll(async () => {
-  const vae = await VAE.create({ inputDim: 12, encoder: [7], latentDim: 3, conditionDim: 2, likelihood: "gaussian-learned", activation: "tanh", seed: 5 });
+  const vae = await VAE.create({ inputDim: 12, encoder: [7], latentDim: 3, conditionDim: 2, likelihood: "gaussian_learned", activation: "tanh", seed: 5 });
   for (let i = 0; i < 3; i++) vae.trainStep({ x: new Float32Array(24).map((_, j) => Math.sin(j + i)), condition: new Float32Array([1, 0, 0, 1]) });
   weights = vae.getWeights();
   writeFileSync(model, vae.save());

@@ -6,6 +6,9 @@ import { halfMask } from "../../cli/src/figures.js";
 import { encodeNpy, parseNpy } from "../../cli/src/npy.js";
 import { percentile } from "../../cli/src/charts.js";
 import { normalQuantile, pca2 } from "../../cli/src/stats.js";
+import { Flags, parse, UsageError } from "../../cli/src/args.js";
+import { ARCHS } from "../../cli/src/presets.js";
+import { IMPUTE_METHODS, LIKELIHOODS } from "../../src/index.js";
 
 /** A .npy file with a hand-written header of any version. */
 function npy(major: number, dict: string, body: Uint8Array): Uint8Array {
@@ -125,5 +128,21 @@ describe("numeric helpers", () => {
     expect(Array.from(halfMask([4, 2]))).toEqual([1, 1, 1, 1, 0, 0, 0, 0]);
     expect(Array.from(halfMask([2, 4], "left"))).toEqual([0, 0, 1, 1, 0, 0, 1, 1]);
     expect(Array.from(halfMask([1, 4]))).toEqual([1, 1, 0, 0]);
+  });
+});
+
+describe("flag values: snake_case, the kebab spellings before issue 16 as deprecated synonyms", () => {
+  const read = (argv: string[], name: string, choices: readonly string[]) => new Flags("train", parse("train", argv)).oneOf(name, choices);
+  it("--likelihood gaussian-learned, --arch keras-conv and --method pseudo-gibbs name the snake_case values", () => {
+    expect(read(["--likelihood", "gaussian-learned"], "likelihood", LIKELIHOODS)).toBe("gaussian_learned");
+    expect(read(["--likelihood", "gaussian_learned"], "likelihood", LIKELIHOODS)).toBe("gaussian_learned");
+    expect(read(["--arch", "keras-conv"], "arch", ARCHS)).toBe("keras_conv");
+    expect(read(["--arch", "keras_conv"], "arch", ARCHS)).toBe("keras_conv");
+    expect(new Flags("impute", parse("impute", ["--method", "pseudo-gibbs"])).oneOf("method", IMPUTE_METHODS)).toBe("pseudo_gibbs");
+  });
+  it("anything else is a UsageError listing the accepted values; a synonym of one flag is not accepted by another", () => {
+    expect(() => read(["--arch", "keras conv"], "arch", ARCHS)).toThrow(new UsageError('--arch: expected one of mlp, keras_conv, conv, iwae2, got "keras conv"'));
+    expect(() => read(["--likelihood", "keras-conv"], "likelihood", LIKELIHOODS)).toThrow(new UsageError('--likelihood: expected one of bernoulli, gaussian, gaussian_learned, got "keras-conv"'));
+    expect(() => read(["--arch", "gaussian-learned"], "arch", ARCHS)).toThrow(UsageError);
   });
 });

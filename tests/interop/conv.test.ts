@@ -64,8 +64,8 @@ export const CONV_CONFIGS: Record<string, VAEConfig> = {
       { type: "conv2d_transpose", filters: 1, kernel: 3, padding: "same" }, { type: "dropout", rate: 0.2 }],
   },
   "the Keras VAE example (28×28×1, 32/64 filters), bernoulli": KERAS,
-  "gaussian-learned 6×6×3 conditional: explicit pads, kernel 3×2 stride 2×1, output padding, per-layer tanh, 2·C-channel output, leaky_relu": {
-    inputShape: [6, 6, 3], latentDim: 2, conditionDim: 2, likelihood: "gaussian-learned", activation: "leaky_relu", activationAlpha: 0.2,
+  "gaussian_learned 6×6×3 conditional: explicit pads, kernel 3×2 stride 2×1, output padding, per-layer tanh, 2·C-channel output, leaky_relu": {
+    inputShape: [6, 6, 3], latentDim: 2, conditionDim: 2, likelihood: "gaussian_learned", activation: "leaky_relu", activationAlpha: 0.2,
     encoder: [{ type: "conv2d", filters: 4, kernel: [3, 2], stride: [2, 1], padding: [1, 0, 0, 1], activation: "tanh" },
       { type: "conv2d", filters: 3, kernel: 2 }, { type: "flatten" }, { type: "dense", units: 7 }],
     decoder: [{ type: "dense", units: 3 * 3 * 4 }, { type: "reshape", shape: [3, 3, 4] },
@@ -101,7 +101,7 @@ beforeAll(async () => {
 function ours(vae: VAE, x: Float32Array, c: Float32Array | undefined, z: Float32Array, torch: (part: "encoder" | "decoder", input: Float32Array) => Float64Array[]) {
   const e = vae.encode(x, { condition: c });
   const dec: ArrayLike<number>[] = [vae.decode(z, { condition: c })];
-  if (vae.config.likelihood === "gaussian-learned") dec.push(torch("decoder", z)[1]);
+  if (vae.config.likelihood === "gaussian_learned") dec.push(torch("decoder", z)[1]);
   return { enc: [e.mean, e.logvar], dec };
 }
 
@@ -286,7 +286,7 @@ describe("safetensors layouts of the Keras example", () => {
 });
 
 describe("conv models: named errors and fuzz", () => {
-  const config = CONV_CONFIGS["gaussian-learned 6×6×3 conditional: explicit pads, kernel 3×2 stride 2×1, output padding, per-layer tanh, 2·C-channel output, leaky_relu"];
+  const config = CONV_CONFIGS["gaussian_learned 6×6×3 conditional: explicit pads, kernel 3×2 stride 2×1, output padding, per-layer tanh, 2·C-channel output, leaky_relu"];
   let vae: VAE;
   beforeAll(async () => { vae = await randomModel(config, 34); });
 
@@ -321,7 +321,7 @@ describe("conv models: named errors and fuzz", () => {
   });
 
   it("tfjs: two heads after a reshape of the output layer have no TensorFlow.js form: ArgumentError", async () => {
-    const m = await randomModel({ ...CONV_CONFIGS["gaussian 4×4×2, softplus: reshape as flatten, dense output layer reshaped to the image"], likelihood: "gaussian-learned",
+    const m = await randomModel({ ...CONV_CONFIGS["gaussian 4×4×2, softplus: reshape as flatten, dense output layer reshaped to the image"], likelihood: "gaussian_learned",
       decoder: [{ type: "dense", units: 6 }, { type: "dense", units: 64 }, { type: "reshape", shape: [4, 4, 4] }] }, 35);
     expect(() => exportModel(m, "tfjs")).toThrow(ArgumentError);
     expect(() => exportModel(m, "tfjs")).toThrow(/output layer decoder\.1 is followed by decoder\.2/);

@@ -17,7 +17,7 @@ afterAll(async () => { await rm(dir, { recursive: true, force: true }); });
 describe("files on disk", () => {
   for (const format of ["safetensors", "tfjs", "onnx"] as const) {
     it(`${format}: write, read, import is bit-identical`, async () => {
-      const vae = await randomModel(CONFIGS["gaussian-learned leaky_relu conditional"], 31);
+      const vae = await randomModel(CONFIGS["gaussian_learned leaky_relu conditional"], 31);
       const out = join(dir, format);
       const paths = await writeInteropFiles(out, exportModel(vae, format));
       expect(paths.length).toBe(format === "tfjs" ? 4 : format === "onnx" ? 2 : 1);

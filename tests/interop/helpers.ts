@@ -12,7 +12,7 @@ import { randomArray } from "../reference.js";
 /** Every activation, likelihood and the condition, small enough to be quick. */
 export const CONFIGS: Record<string, VAEConfig> = {
   "bernoulli relu 2 hidden": { inputDim: 13, encoder: [11, 7], latentDim: 3, decoder: [6, 9] },
-  "gaussian-learned leaky_relu conditional": { inputDim: 9, encoder: [8], latentDim: 2, likelihood: "gaussian-learned", activation: "leaky_relu", activationAlpha: 0.2, conditionDim: 3 },
+  "gaussian_learned leaky_relu conditional": { inputDim: 9, encoder: [8], latentDim: 2, likelihood: "gaussian_learned", activation: "leaky_relu", activationAlpha: 0.2, conditionDim: 3 },
   "gaussian σ=0.5 elu α=0.7": { inputDim: 10, encoder: [6], latentDim: 4, likelihood: "gaussian", sigma: 0.5, activation: "elu", activationAlpha: 0.7 },
   "bernoulli elu α=1 conditional": { inputDim: 8, encoder: [5], latentDim: 2, activation: "elu", conditionDim: 2 },
   "bernoulli tanh": { inputDim: 12, encoder: [10, 6], latentDim: 3, activation: "tanh" },
@@ -166,7 +166,7 @@ export function torchForward(config: VAEConfig, get: (name: string) => { shape: 
   if (part === "encoder") return [cols(0, L), cols(L, 2 * L)];
   const lik = config.likelihood ?? "bernoulli";
   if (lik === "bernoulli") return [cols(0, D, (v) => 1 / (1 + Math.exp(-v)))];
-  return lik === "gaussian-learned" ? [cols(0, D), cols(D, 2 * D)] : [cols(0, D)];
+  return lik === "gaussian_learned" ? [cols(0, D), cols(D, 2 * D)] : [cols(0, D)];
 }
 
 /** Our weights as the PyTorch state_dict the README's module has, computed
@@ -371,7 +371,7 @@ export function torchModuleForward(config: VAEConfig, layers: TorchLayer[], get:
     else flat = act(flat!, l);
     prev = l.kind;
   }
-  const n = part === "decoder" && lik !== "gaussian-learned" ? 1 : 2;
+  const n = part === "decoder" && lik !== "gaussian_learned" ? 1 : 2;
   const chunks = (h: Float64Array, parts: number) => {
     const w = h.length / rows / parts;
     return Array.from({ length: parts }, (_, p) => {

@@ -54,7 +54,7 @@ async function checkAgainstOrt(vae: VAE, x: Float32Array, c: Float32Array | unde
   expectClose("z_logvar", enc.z_logvar, ours.logvar);
   const dec = await run(files["decoder.onnx"], { z: [z, config.latentDim], ...cond }, rows);
   expectClose("x_mean", dec.x_mean, vae.decode(z, { condition: c }));
-  if (config.likelihood === "gaussian-learned") {
+  if (config.likelihood === "gaussian_learned") {
     const sd = asTorchStateDict(vae);
     expectClose("x_log_sigma", dec.x_log_sigma, torchForward(config, (n) => sd[n], "decoder", z, c, rows)[1]);
   } else {
@@ -83,7 +83,7 @@ describe("the files", () => {
   const Model = protobuf.parse(readFileSync(join(ROOT, "src", "interop", "onnx.proto"), "utf8"), { keepCase: true }).root.lookupType("onnx.ModelProto");
 
   it("opset 13, PyTorch-named (out, in) initializers equal to the safetensors tensors, config in metadata", async () => {
-    const config: VAEConfig = { inputDim: 9, encoder: [8], latentDim: 2, conditionDim: 3, likelihood: "gaussian-learned" };
+    const config: VAEConfig = { inputDim: 9, encoder: [8], latentDim: 2, conditionDim: 3, likelihood: "gaussian_learned" };
     const vae = await randomModel(config, 23);
     const files = exportModel(vae, "onnx");
     const sd = asTorchStateDict(vae);
@@ -134,7 +134,7 @@ describe("round trip", () => {
 });
 
 describe("named errors", () => {
-  const config = CONFIGS["gaussian-learned leaky_relu conditional"];
+  const config = CONFIGS["gaussian_learned leaky_relu conditional"];
   const Model = protobuf.parse(readFileSync(join(ROOT, "src", "interop", "onnx.proto"), "utf8"), { keepCase: true }).root.lookupType("onnx.ModelProto");
   let files: ModelFiles;
   beforeAll(async () => { files = exportModel(await randomModel(config, 26), "onnx"); });
@@ -182,7 +182,7 @@ describe("the main entry stays free of protobufjs", () => {
 
 describe("fuzz: corrupted files", () => {
   it("each file: bit flips, truncations, extra and random bytes → InteropFormatError or the same config", async () => {
-    const vae = await randomModel(CONFIGS["gaussian-learned leaky_relu conditional"], 42);
+    const vae = await randomModel(CONFIGS["gaussian_learned leaky_relu conditional"], 42);
     const [refused, tried] = fuzzFiles(exportModel(vae, "onnx"), (f) => readModel(f, "onnx"), vae.config, 42);
     expect(refused).toBeGreaterThan(tried / 2);
   });

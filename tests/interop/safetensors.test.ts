@@ -35,7 +35,7 @@ function safetensorsOf(vae: VAE): Uint8Array {
 
 describe("the exported file", () => {
   it("has the documented names, PyTorch shapes, layout and metadata", async () => {
-    const config: VAEConfig = { inputDim: 13, encoder: [11, 7], latentDim: 3, decoder: [6, 9], conditionDim: 2, likelihood: "gaussian-learned" };
+    const config: VAEConfig = { inputDim: 13, encoder: [11, 7], latentDim: 3, decoder: [6, 9], conditionDim: 2, likelihood: "gaussian_learned" };
     const vae = await randomModel(config, 1);
     const bytes = safetensorsOf(vae);
     const f = parseSafetensors(bytes);
@@ -97,7 +97,7 @@ describe("PyTorch conventions: the README's module on the exported tensors", () 
 });
 
 describe("the reverse path: a state_dict saved by PyTorch", () => {
-  const config: VAEConfig = { inputDim: 9, encoder: [8], latentDim: 2, likelihood: "gaussian-learned", activation: "leaky_relu", activationAlpha: 0.2, conditionDim: 3 };
+  const config: VAEConfig = { inputDim: 9, encoder: [8], latentDim: 2, likelihood: "gaussian_learned", activation: "leaky_relu", activationAlpha: 0.2, conditionDim: 3 };
   /** A PyTorch model's state_dict: (out, in) weights with values of its own. */
   const stateDict = () => {
     const t: Record<string, { shape: number[]; data: Float32Array }> = {};
@@ -114,7 +114,7 @@ describe("the reverse path: a state_dict saved by PyTorch", () => {
 
   it("imports with the config in metadata (architecture keys only) and encodes as the module does", async () => {
     const sd = stateDict();
-    const arch = { inputDim: 9, encoder: [8], latentDim: 2, likelihood: "gaussian-learned", activation: "leaky_relu", activationAlpha: 0.2, conditionDim: 3 };
+    const arch = { inputDim: 9, encoder: [8], latentDim: 2, likelihood: "gaussian_learned", activation: "leaky_relu", activationAlpha: 0.2, conditionDim: 3 };
     const bytes = writeSafetensorsAsTorch(sd, { format: "pt", wasm_vae_config: JSON.stringify(arch) });
     const vae = await importModel(bytes, "safetensors");
     const { x, c, z } = inputs(config, ROWS, 7);

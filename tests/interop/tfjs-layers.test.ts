@@ -66,7 +66,7 @@ async function checkAgainstTfjs(vae: VAE, x: Float32Array, c: Float32Array | und
   expectClose("z_logvar", logvar, ours.logvar);
   const outs = predict(dec, z, config.latentDim, c, config.conditionDim, rows);
   expectClose("x_mean", outs[0], vae.decode(z, { condition: c }));
-  if (config.likelihood === "gaussian-learned") {
+  if (config.likelihood === "gaussian_learned") {
     expect(dec.outputNames).toEqual(["x_mean", "x_log_sigma"]);
     const sd = asTorchStateDict(vae);
     expectClose("x_log_sigma", outs[1], torchForward(config, (n) => sd[n], "decoder", z, c, rows)[1]);
@@ -90,7 +90,7 @@ describe("tf.loadLayersModel reproduces encode/decode", () => {
   }
 
   it("through tf.io.fromMemory too (conditional, leaky_relu)", async () => {
-    const config = CONFIGS["gaussian-learned leaky_relu conditional"];
+    const config = CONFIGS["gaussian_learned leaky_relu conditional"];
     const vae = await randomModel(config, 13);
     const { x, c, z } = inputs(config, ROWS, 14);
     await checkAgainstTfjs(vae, x, c, z, ROWS, loadViaMemory);
@@ -126,7 +126,7 @@ describe("round trip", () => {
 });
 
 describe("named errors", () => {
-  const config = CONFIGS["gaussian-learned leaky_relu conditional"];
+  const config = CONFIGS["gaussian_learned leaky_relu conditional"];
   let files: ModelFiles;
   beforeAll(async () => { files = exportModel(await randomModel(config, 18), "tfjs"); });
   const edit = (part: string, f: (j: any) => void): ModelFiles => {
@@ -163,7 +163,7 @@ describe("named errors", () => {
 
 describe("fuzz: corrupted files", () => {
   it("each file: bit flips, truncations, extra and random bytes → InteropFormatError or the same config", async () => {
-    const vae = await randomModel(CONFIGS["gaussian-learned leaky_relu conditional"], 41);
+    const vae = await randomModel(CONFIGS["gaussian_learned leaky_relu conditional"], 41);
     const [refused, tried] = fuzzFiles(exportModel(vae, "tfjs"), (f) => readModel(f, "tfjs"), vae.config, 41);
     expect(refused).toBeGreaterThan(tried / 2);
   });

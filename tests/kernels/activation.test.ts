@@ -2,10 +2,10 @@
 // large inputs for stability) and activation_backward against central
 // differences of the float64 forward.
 // Not here: activations inside the dense layer (dense.test.ts).
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIVATIONS, type Activation, type Kernels } from "../../src/kernels/wasm.js";
 import { actDerivRef, actRef, randomArray } from "../reference.js";
-import { Arena, BUILDS, SIZES, awayFromZero, centralDiff, expectClose, load } from "./helpers.js";
+import { Arena, BUILDS, SIZES, awayFromZero, centralDiff, expectClose, withKernels } from "./helpers.js";
 
 /** α for the activations that take one; the rest ignore it. */
 const ALPHA: Record<Activation, number> = {
@@ -31,11 +31,7 @@ function inputsFor(n: number, seed: number): Float32Array {
 describe.each(BUILDS)("activation_forward, %s build", (build) => {
   let k: Kernels;
   let arena: Arena;
-  beforeAll(async () => {
-    k = await load(build);
-    arena = new Arena(k, 1 << 20);
-  });
-  beforeEach(() => arena.reset());
+  withKernels(build, 1 << 20, (kk, aa) => { k = kk; arena = aa; });
 
   describe.each(ACTIVATIONS)("%s", (act) => {
     it.each(SIZES)("n = %i, out of place and in place", (n) => {
@@ -75,11 +71,7 @@ describe.each(BUILDS)("activation_forward, %s build", (build) => {
 describe.each(BUILDS)("activation_backward vs central differences, %s build", (build) => {
   let k: Kernels;
   let arena: Arena;
-  beforeAll(async () => {
-    k = await load(build);
-    arena = new Arena(k, 1 << 20);
-  });
-  beforeEach(() => arena.reset());
+  withKernels(build, 1 << 20, (kk, aa) => { k = kk; arena = aa; });
 
   describe.each(ACTIVATIONS)("%s", (act) => {
     it.each(SIZES)("n = %i", (n) => {
@@ -128,10 +120,7 @@ describe.each(BUILDS)("activation_backward vs central differences, %s build", (b
 describe.each(BUILDS)("derivatives in the saturated tail, %s build", (build) => {
   let k: Kernels;
   let arena: Arena;
-  beforeAll(async () => {
-    k = await load(build);
-    arena = new Arena(k, 1 << 16);
-  });
+  withKernels(build, 1 << 16, (kk, aa) => { k = kk; arena = aa; });
 
   // f' is computed from y; for sigmoid (y·(1−y)) and softplus (a series in y
   // for small y) that stays RELATIVELY accurate where f' is tiny. (tanh's

@@ -3,10 +3,10 @@
 // steps with changing gradients, with and without decoupled weight decay, at
 // sizes around the SIMD width. The reference itself is first checked against
 // closed forms that follow from Algorithm 1 by hand.
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Kernels } from "../../src/kernels/wasm.js";
 import { adamRef, adamRefState, randomArray } from "../reference.js";
-import { Arena, BUILDS, EDGE_SIZES, expectClose, load } from "./helpers.js";
+import { Arena, BUILDS, EDGE_SIZES, expectClose, withKernels } from "./helpers.js";
 
 interface Hyper { lr: number; beta1: number; beta2: number; eps: number; wd: number }
 const CONFIGS: Record<string, Hyper> = {
@@ -61,11 +61,7 @@ describe("adamRef is Kingma & Ba's Algorithm 1", () => {
 describe.each(BUILDS)("adam_step, %s build", (build) => {
   let k: Kernels;
   let arena: Arena;
-  beforeAll(async () => {
-    k = await load(build);
-    arena = new Arena(k, 1 << 20);
-  });
-  beforeEach(() => arena.reset());
+  withKernels(build, 1 << 20, (kk, aa) => { k = kk; arena = aa; });
 
   describe.each(Object.keys(CONFIGS))("%s", (name) => {
     const o = CONFIGS[name];

@@ -4,10 +4,10 @@
 // sampler's backward and the KL's gradient against central differences of
 // those references; log q of one-hot codes; and the hard sampler as an exact
 // draw from q (Gumbel-max: class frequencies match softmax(l)).
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Kernels } from "../../src/kernels/wasm.js";
 import { categoricalKlRef, categoricalLogqRef, concreteLogDensityRef, gumbelRef, gumbelSoftmaxRef, randomArray, rngSeedRef, rngUniformRef } from "../reference.js";
-import { Arena, BUILDS, centralDiff, dot, expectClose, load, sum } from "./helpers.js";
+import { Arena, BUILDS, centralDiff, dot, expectClose, sum, withKernels } from "./helpers.js";
 
 // f64 math, one f32 rounding at the end (same code in both builds)
 const TOL = 2e-6;
@@ -26,11 +26,7 @@ function inputs(B: number, S: number, N: number, K: number, seed: number) {
 describe.each(BUILDS)("categorical kernels, %s build", (build) => {
   let k: Kernels;
   let arena: Arena;
-  beforeAll(async () => {
-    k = await load(build);
-    arena = new Arena(k, 1 << 22);
-  });
-  beforeEach(() => arena.reset());
+  withKernels(build, 1 << 22, (kk, aa) => { k = kk; arena = aa; });
 
   it("gumbel_from_uniform: −log(−log(u + 2⁻²⁵)) of the rng_uniform stream, finite at u = 0 and at the largest u", () => {
     const n = 1001, state = arena.alloc(4), g = arena.alloc(n);

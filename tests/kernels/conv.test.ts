@@ -7,7 +7,7 @@
 // chunk; parity with tfjs-cpu's conv2d / conv2dTranspose and tf.grads at the
 // Keras MNIST VAE's shapes; bad arguments throw ArgumentError and write nothing.
 // Not here: GEMM edge cases (gemm.test.ts), activations on their own (activation.test.ts).
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-core/dist/register_all_gradients.js";
@@ -18,7 +18,7 @@ import {
   type ConvGeometry, type ConvKind, type ConvSettings,
 } from "../../src/kernels/conv-shape.js";
 import { conv2dRef, conv2dTransposeRef, convBackwardRef, randomArray } from "../reference.js";
-import { Arena, BUILDS, bitsOf, centralDiff, dot, expectClose, expectSameBits, load } from "./helpers.js";
+import { Arena, BUILDS, bitsOf, centralDiff, dot, expectClose, expectSameBits, withKernels } from "./helpers.js";
 
 // As dense.test.ts: plain is in-order f32, relaxed may fuse.
 const TOL: Record<Build, number> = { plain: 1e-5, relaxed: 1e-4 };
@@ -239,10 +239,7 @@ describe("conv-shape: output shapes and pads", () => {
 describe.each(BUILDS)("conv kernels, %s build", (build) => {
   let k: Kernels;
   let arena: Arena;
-  beforeAll(async () => {
-    k = await load(build);
-    arena = new Arena(k, 64 << 20);
-  });
+  withKernels(build, 64 << 20, (kk, aa) => { k = kk; arena = aa; });
 
   it("conv_scratch_bytes matches convScratchBytes (the planner's mirror)", () => {
     for (const c of CASES) {

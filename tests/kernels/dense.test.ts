@@ -4,10 +4,10 @@
 // float64 chain rule at the VAE's shapes; dW and db accumulate, dx is
 // overwritten or skipped, dy is replaced by dy ⊙ f'.
 // Not here: GEMM edge cases on their own (gemm.test.ts).
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import { ACTIVATIONS, type Activation, type Build, type Kernels } from "../../src/kernels/wasm.js";
 import { actDerivRef, denseBackwardRef, denseForwardRef, randomArray } from "../reference.js";
-import { Arena, BUILDS, bitsOf, centralDiff, dot, expectClose, expectSameBits, load } from "./helpers.js";
+import { Arena, BUILDS, bitsOf, centralDiff, dot, expectClose, expectSameBits, withKernels } from "./helpers.js";
 
 const ALPHA: Record<Activation, number> = {
   identity: 0, relu: 0, leaky_relu: 0.1, tanh: 0, sigmoid: 0, softplus: 0, elu: 1,
@@ -111,11 +111,7 @@ const plus = (a: ArrayLike<number>, b: ArrayLike<number>) => Float64Array.from(a
 describe.each(BUILDS)("dense, %s build", (build) => {
   let k: Kernels;
   let arena: Arena;
-  beforeAll(async () => {
-    k = await load(build);
-    arena = new Arena(k, 8 << 20);
-  });
-  beforeEach(() => arena.reset());
+  withKernels(build, 8 << 20, (kk, aa) => { k = kk; arena = aa; });
 
   describe.each(ACTIVATIONS)("%s", (act) => {
     it.each([...SMALL, ...VAE])("forward %i×%i→%i matches the float64 reference", (B, IN, OUT) => {

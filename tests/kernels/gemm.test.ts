@@ -3,10 +3,10 @@
 // tiles and the 256-deep K blocks, and the VAE's shapes; every write stays inside C; the plain build is
 // bit-exact to in-order f32 accumulation.
 // Not here: the dense layer built on it (dense.test.ts), timing (bench/gemm.ts).
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Build, Kernels } from "../../src/kernels/wasm.js";
 import { gemmF32SequentialRef, gemmRef, randomArray } from "../reference.js";
-import { Arena, BUILDS, SIZES, bitsOf, expectClose, expectSameBits, load } from "./helpers.js";
+import { Arena, BUILDS, SIZES, bitsOf, expectClose, expectSameBits, withKernels } from "./helpers.js";
 
 // Plain: f32 mul then add in k order; with the data below the f64 error of a
 // K = 784 dot product is ~1e-6, so 1e-5 of (|ref| + 1) has a 10× margin.
@@ -124,11 +124,7 @@ const ARENA_BYTES = 8 << 20;
 describe.each(BUILDS)("gemm, %s build", (build) => {
   let k: Kernels;
   let arena: Arena;
-  beforeAll(async () => {
-    k = await load(build);
-    arena = new Arena(k, ARENA_BYTES);
-  });
-  beforeEach(() => arena.reset());
+  withKernels(build, ARENA_BYTES, (kk, aa) => { k = kk; arena = aa; });
 
   it.each(cases().map((c) => [`${c.v} ${c.M}×${c.K}×${c.N}`, c] as const))("%s matches the float64 reference", (_, c) => {
     const d = inputs(c, seedOf(c));
@@ -170,10 +166,7 @@ describe.each(BUILDS)("gemm, %s build", (build) => {
 describe("gemm, plain build is in-order f32 accumulation, bit for bit", () => {
   let k: Kernels;
   let arena: Arena;
-  beforeAll(async () => {
-    k = await load("plain");
-    arena = new Arena(k, ARENA_BYTES);
-  });
+  withKernels("plain", ARENA_BYTES, (kk, aa) => { k = kk; arena = aa; });
 
   const shapes: Case[] = [
     { v: "NN", M: 1, K: 1, N: 1 }, { v: "NN", M: 7, K: 33, N: 17 }, { v: "TN", M: 11, K: 9, N: 15 },
@@ -202,12 +195,9 @@ describe.each(BUILDS)("gemm, one/two-row path (single-image encode/decode), %s b
   // inside a 7-row product (one full 5- or 6-row tile plus an edge tile).
   let k: Kernels;
   let arena: Arena;
-  beforeAll(async () => {
-    k = await load(build);
-    arena = new Arena(k, ARENA_BYTES);
-  });
+  withKernels(build, ARENA_BYTES, (kk, aa) => { k = kk; arena = aa; });
   // encoder 784→400 and 400→2·20, decoder 20→400 and 400→784; 400→20 and
-  // 400→1568 (gaussian-learned) have columns past the last full strip or many strips
+  // 400→1568 (gaussian_learned) have columns past the last full strip or many strips
   const SHAPES: [number, number][] = [[784, 400], [400, 40], [20, 400], [400, 784], [400, 20], [400, 1568]];
   const BIG = 7;
   const cases: [number, number, number, "zero" | "accumulate" | "bias"][] = [];

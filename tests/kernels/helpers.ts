@@ -1,7 +1,7 @@
 // Shared by the kernel tests: loading both builds, a bump allocator over a
 // Kernels arena, error measures, central differences and the size lists.
 // Not here: expected values (tests/reference.ts computes every one of them).
-import { expect } from "vitest";
+import { beforeAll, beforeEach, expect } from "vitest";
 import { loadKernels, type Build, type Kernels } from "../../src/kernels/wasm.js";
 
 export const BUILDS: readonly Build[] = ["plain", "relaxed"];
@@ -19,6 +19,19 @@ export async function load(build: Build): Promise<Kernels> {
   expect(k.build, `requested the ${build} build`).toBe(build);
   expect(k.tileRows, `${build} GEMM tile rows`).toBe(build === "plain" ? 5 : 6);
   return k;
+}
+
+/** The set-up of a block of kernel tests: before its tests, loads `build`
+ *  (checked, as `load`) and an Arena of `bytes` over it, and hands both to
+ *  `use`; before each test, resets the arena. */
+export function withKernels(build: Build, bytes: number, use: (k: Kernels, arena: Arena) => void): void {
+  let arena: Arena;
+  beforeAll(async () => {
+    const k = await load(build);
+    arena = new Arena(k, bytes);
+    use(k, arena);
+  });
+  beforeEach(() => arena.reset());
 }
 
 /**

@@ -3,12 +3,12 @@
 // reference, its backward (accumulates dz, writes dh) against central
 // differences of −Σ c_r·log p_r, the combination of the three terms, and the
 // same bits on 2, 3 and 4 threads with splitting forced on.
-import { beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { ThreadPool } from "../../src/threads/pool.js";
 import { loadThreadedKernels } from "../../src/threads/threads.js";
 import type { Kernels } from "../../src/kernels/wasm.js";
 import { condLogpRef, randomArray } from "../reference.js";
-import { Arena, BUILDS, EDGE_SIZES, centralDiff, expectClose, expectSameBits, load } from "./helpers.js";
+import { Arena, BUILDS, EDGE_SIZES, centralDiff, expectClose, expectSameBits, load, withKernels } from "./helpers.js";
 
 /** h (n, 2L): μ in [−2, 2], v = log σ² in [−2, 2]. */
 function head(n: number, L: number, seed: number): Float32Array {
@@ -22,7 +22,7 @@ function head(n: number, L: number, seed: number): Float32Array {
 
 describe.each(BUILDS)("hierarchy kernels, %s build", (build) => {
   let k: Kernels, a: Arena;
-  beforeAll(async () => { k = await load(build); a = new Arena(k, 4 << 20); });
+  withKernels(build, 4 << 20, (kk, aa) => { k = kk; a = aa; });
 
   it.each(EDGE_SIZES)("log N(z; μ, σ²) forward vs float64, L = %i", (L) => {
     a.reset();

@@ -4,10 +4,10 @@
 // Forward against float64 references written from the formulas; backward
 // against central differences of those references (a backward that
 // accumulates is checked on a non-zero starting gradient).
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Kernels } from "../../src/kernels/wasm.js";
 import { randomArray, randomNormals } from "../reference.js";
-import { Arena, BUILDS, centralDiff, expectClose, load } from "./helpers.js";
+import { Arena, BUILDS, centralDiff, expectClose, withKernels } from "./helpers.js";
 
 const LOG_2PI = Math.log(2 * Math.PI);
 
@@ -67,8 +67,7 @@ const CASES = [{ B: 1, S: 1, L: 1 }, { B: 3, S: 5, L: 4 }, { B: 2, S: 7, L: 9 },
 for (const build of BUILDS) {
   describe(`objective kernels, ${build} build`, () => {
     let k: Kernels, a: Arena;
-    beforeAll(async () => { k = await load(build); a = new Arena(k, 1 << 20); });
-    beforeEach(() => a.reset());
+    withKernels(build, 1 << 20, (kk, aa) => { k = kk; a = aa; });
 
     for (const { B, S, L } of CASES) {
       it(`iwae_forward B=${B} S=${S}: loss and normalized weights vs float64`, () => {

@@ -2,10 +2,10 @@
 // forward against the float64 closed form and against a Monte-Carlo estimate
 // of E_q[log q(z) − log p(z)] (an independent route to the same number),
 // backward against central differences of the float64 forward.
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Kernels } from "../../src/kernels/wasm.js";
 import { klRef, logNormalPdf, randomArray, randomNormals } from "../reference.js";
-import { Arena, BUILDS, SIZES, centralDiff, expectClose, load, sum } from "./helpers.js";
+import { Arena, BUILDS, SIZES, centralDiff, expectClose, sum, withKernels } from "./helpers.js";
 
 // Same code in both builds: f64 sums of f64 terms, one f32 rounding at the end.
 const TOL = 1e-5;
@@ -29,11 +29,7 @@ const fdCache = new Map<number, Float64Array>();
 describe.each(BUILDS)("kl_normal, %s build", (build) => {
   let k: Kernels;
   let arena: Arena;
-  beforeAll(async () => {
-    k = await load(build);
-    arena = new Arena(k, 1 << 20);
-  });
-  beforeEach(() => arena.reset());
+  withKernels(build, 1 << 20, (kk, aa) => { k = kk; arena = aa; });
 
   it.each(SIZES)("forward, L = %i", (L) => {
     const h = head(B, L, L);

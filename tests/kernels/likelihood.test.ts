@@ -4,10 +4,10 @@
 // against central differences of the float64 forward, and the fused
 // Bernoulli forward+backward against the separate kernels.
 // Not here: the KL term (kl.test.ts).
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Kernels } from "../../src/kernels/wasm.js";
 import { bernoulliNllRef, gaussianLearnedNllRef, gaussianNllRef, randomArray } from "../reference.js";
-import { Arena, BUILDS, SIZES, centralDiff, expectClose, expectSameBits, load, sum } from "./helpers.js";
+import { Arena, BUILDS, SIZES, centralDiff, expectClose, expectSameBits, sum, withKernels } from "./helpers.js";
 
 // Every kernel here is the same code in both builds (only GEMM differs), so
 // one bound for both: per-element f32 terms summed in f64.
@@ -59,11 +59,7 @@ function expectGrad(got: Float32Array, fd: Float64Array, what: string): void {
 describe.each(BUILDS)("likelihoods, %s build", (build) => {
   let k: Kernels;
   let arena: Arena;
-  beforeAll(async () => {
-    k = await load(build);
-    arena = new Arena(k, 1 << 20);
-  });
-  beforeEach(() => arena.reset());
+  withKernels(build, 1 << 20, (kk, aa) => { k = kk; arena = aa; });
 
   describe("Bernoulli on logits", () => {
     it.each(SIZES)("forward, D = %i", (D) => {

@@ -5,10 +5,10 @@
 // stride (the VampPrior's head rows [μ | log σ²]); the backward against
 // central differences of that float64 log p, for z and every parameter; the
 // pseudo-inputs' clamp and its gradient.
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Kernels } from "../../src/kernels/wasm.js";
 import { mixtureLogpRef, randomArray } from "../reference.js";
-import { Arena, BUILDS, centralDiff, expectClose, load } from "./helpers.js";
+import { Arena, BUILDS, centralDiff, expectClose, withKernels } from "./helpers.js";
 
 const TOL = 2e-5;     // f32 terms and exp4 (≈1 ulp), f64 sums; relative to |log p| + 1
 const FD_TOL = 2e-4;  // f32 backward vs f64 central differences, relative to |g| + 0.05
@@ -45,11 +45,7 @@ function data(c: Case, seed: number) {
 describe.each(BUILDS)("prior_mixture_logp, %s build", (build) => {
   let k: Kernels;
   let arena: Arena;
-  beforeAll(async () => {
-    k = await load(build);
-    arena = new Arena(k, 1 << 20);
-  });
-  beforeEach(() => arena.reset());
+  withKernels(build, 1 << 20, (kk, aa) => { k = kk; arena = aa; });
 
   function run(c: Case, d: ReturnType<typeof data>) {
     const { n, K, L, ld } = c;
@@ -113,10 +109,7 @@ describe.each(BUILDS)("prior_mixture_logp, %s build", (build) => {
 describe.each(BUILDS)("vamp_pseudo, %s build", (build) => {
   let k: Kernels;
   let arena: Arena;
-  beforeAll(async () => {
-    k = await load(build);
-    arena = new Arena(k, 1 << 16);
-  });
+  withKernels(build, 1 << 16, (kk, aa) => { k = kk; arena = aa; });
 
   it("forward clamps to [0, 1] (or copies); backward passes the gradient only inside (0, 1)", () => {
     arena.reset();

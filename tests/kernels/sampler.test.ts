@@ -5,12 +5,12 @@
 // independent JS implementation), reproducible from its seed, advancing, and
 // statistically right: mean, variance and a Kolmogorov–Smirnov test of 10⁶
 // normals and uniforms at a fixed seed.
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Kernels } from "../../src/kernels/wasm.js";
 import {
   normalCdf, randomArray, randomNormals, rngNormalRef, rngSeedRef, rngUniformRef, sampleRef, splitmix64Ref,
 } from "../reference.js";
-import { Arena, BUILDS, SIZES, centralDiff, dot, expectClose, load } from "./helpers.js";
+import { Arena, BUILDS, SIZES, centralDiff, dot, expectClose, withKernels } from "./helpers.js";
 
 const TOL = 1e-5;    // same code in both builds; f32 exp and one multiply-add
 const FD_TOL = 1e-5;
@@ -79,11 +79,7 @@ describe("statistics helpers (checked before they judge the RNG)", () => {
 describe.each(BUILDS)("sampler and RNG, %s build", (build) => {
   let k: Kernels;
   let arena: Arena;
-  beforeAll(async () => {
-    k = await load(build);
-    arena = new Arena(k, 16 << 20);
-  });
-  beforeEach(() => arena.reset());
+  withKernels(build, 16 << 20, (kk, aa) => { k = kk; arena = aa; });
 
   describe("gaussian_sample", () => {
     it.each(SIZES)("forward, L = %i", (L) => {

@@ -1,21 +1,17 @@
 // Flat-block helpers (assembly/vector.ts), both builds, at sizes around the
 // SIMD width: fill, copy (overlapping too), axpy, scale, sum_squares (f64
 // accumulation) and all_finite (a bad value at every position).
-import { beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
 import type { Kernels } from "../../src/kernels/wasm.js";
 import { randomArray } from "../reference.js";
-import { Arena, BUILDS, SIZES, expectClose, load } from "./helpers.js";
+import { Arena, BUILDS, SIZES, expectClose, withKernels } from "./helpers.js";
 
 const f = Math.fround;
 
 describe.each(BUILDS)("vector helpers, %s build", (build) => {
   let k: Kernels;
   let arena: Arena;
-  beforeAll(async () => {
-    k = await load(build);
-    arena = new Arena(k, 1 << 20);
-  });
-  beforeEach(() => arena.reset());
+  withKernels(build, 1 << 20, (kk, aa) => { k = kk; arena = aa; });
 
   it.each(SIZES)("fill, scale, axpy, n = %i, nothing past the end", (n) => {
     const x = randomArray(n, n), y0 = randomArray(n, n + 1);

@@ -379,7 +379,7 @@ describe("inference on a small code (2 variables × 3 classes: 9 codes, enumerat
     for (let i = 0; i < want.length; i++) expect(Math.abs(path[i] - want[i])).toBeLessThan(1e-6);
   });
 
-  it("impute (miwae, metropolis, pseudo-gibbs) against the exact E[x_miss | x_obs] = Σ_z p(z)·p(x_obs|z)·E[x_miss|z] / Σ_z p(z)·p(x_obs|z) over the 9 codes", async () => {
+  it("impute (miwae, metropolis, pseudo_gibbs) against the exact E[x_miss | x_obs] = Σ_z p(z)·p(x_obs|z)·E[x_miss|z] / Σ_z p(z)·p(x_obs|z) over the 9 codes", async () => {
     const { v, xr, rows, codes } = await setup();
     // a confident encoder that ignores x: q(z|x̂) is far from p(z|x_obs), so only correct weights recover the answer
     const W = v.getWeights()["encoder.1.weight"];
@@ -405,7 +405,7 @@ describe("inference on a small code (2 variables × 3 classes: 9 codes, enumerat
     for (let r = 0; r < rows; r++) for (let d = 0; d < 3; d++) expect(got[r * D + d]).toBe(xr[r * D + d]);
     const mh = v.impute(xr, mask, { method: "metropolis", iterations: 4000, burnIn: 200 });
     for (let i = 0; i < rows * D; i++) expect(Math.abs(mh[i] - exact[i]), `metropolis [${i}]: ${mh[i]} vs ${exact[i]}`).toBeLessThan(0.05);
-    const pg = v.impute(xr, mask, { method: "pseudo-gibbs", iterations: 5 });
+    const pg = v.impute(xr, mask, { method: "pseudo_gibbs", iterations: 5 });
     for (const a of pg) expect(a >= 0 && a <= 1).toBe(true);
   });
 

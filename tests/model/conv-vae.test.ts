@@ -19,7 +19,8 @@ import * as tf from "@tensorflow/tfjs-core";
 import "@tensorflow/tfjs-backend-cpu";
 import "@tensorflow/tfjs-core/dist/register_all_gradients.js";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Adam, ArgumentError, decodeModel, loadMnist, VAE, type VAEConfig } from "../../src/index.js";
+import { Adam, ArgumentError, loadMnist, VAE, type VAEConfig } from "../../src/index.js";
+import { decodeModel } from "../../src/kernels.js";
 import { randomArray, randomNormals } from "../reference.js";
 import { finiteDifferenceCheck } from "./grad-check.js";
 
@@ -58,9 +59,9 @@ describe("conv VAE: central finite differences of the whole loss", () => {
       x: randomArray(3 * 36, 11, 0, 1),
     },
     {
-      name: "gaussian-learned 5×5×2, conditional: conv2d valid + explicit pads, conv2d_transpose output padding, 2·C-channel output, softplus",
+      name: "gaussian_learned 5×5×2, conditional: conv2d valid + explicit pads, conv2d_transpose output padding, 2·C-channel output, softplus",
       config: {
-        inputShape: [5, 5, 2], latentDim: 2, activation: "softplus", likelihood: "gaussian-learned", conditionDim: 2, seed: 2,
+        inputShape: [5, 5, 2], latentDim: 2, activation: "softplus", likelihood: "gaussian_learned", conditionDim: 2, seed: 2,
         encoder: [
           { type: "conv2d", filters: 3, kernel: 2, stride: 1, padding: "valid" },              // 4×4×3
           { type: "conv2d", filters: 2, kernel: [3, 2], stride: 2, padding: [1, 0, 1, 1] },     // 2×3×2
@@ -146,10 +147,10 @@ describe("conv VAE: gradient parity with tfjs-cpu", () => {
     parity(vae, x, undefined, eps, loss);
   });
 
-  it("gaussian-learned, conditional (one-hot labels), valid + explicit pads, 2-channel output, tanh", async () => {
+  it("gaussian_learned, conditional (one-hot labels), valid + explicit pads, 2-channel output, tanh", async () => {
     const L = 3, C = 10;
     const vae = await VAE.create({
-      inputShape: [28, 28, 1], latentDim: L, seed: 23, activation: "tanh", likelihood: "gaussian-learned", conditionDim: C,
+      inputShape: [28, 28, 1], latentDim: L, seed: 23, activation: "tanh", likelihood: "gaussian_learned", conditionDim: C,
       encoder: [
         { type: "conv2d", filters: 3, kernel: 4, stride: 3, padding: "valid" },          // 9×9×3
         { type: "conv2d", filters: 5, kernel: 3, stride: 2, padding: [1, 1, 1, 1] },     // 5×5×5

@@ -17,7 +17,7 @@ const D = 6, L = 2, B = 4;
 
 const CASES: { name: string; config: VAEConfig; x: Float32Array }[] = [
   { name: "bernoulli, tanh", config: { inputDim: D, encoder: [5], latentDim: L, activation: "tanh", seed: 1 }, x: randomArray(B * D, 1, 0, 1) },
-  { name: "gaussian-learned, softplus, β = 0.5", config: { inputDim: D, encoder: [5], latentDim: L, activation: "softplus", likelihood: "gaussian-learned", beta: 0.5, seed: 2 }, x: randomArray(B * D, 2, -1, 1) },
+  { name: "gaussian_learned, softplus, β = 0.5", config: { inputDim: D, encoder: [5], latentDim: L, activation: "softplus", likelihood: "gaussian_learned", beta: 0.5, seed: 2 }, x: randomArray(B * D, 2, -1, 1) },
   { name: "gaussian σ = 0.8, tanh", config: { inputDim: D, encoder: [5], latentDim: L, activation: "tanh", likelihood: "gaussian", sigma: 0.8, seed: 3 }, x: randomArray(B * D, 3, -1, 1) },
   { name: "conditional (C = 3), softplus", config: { inputDim: D, encoder: [5], latentDim: L, activation: "softplus", conditionDim: 3, seed: 4 }, x: randomArray(B * D, 4, 0, 1) },
 ];

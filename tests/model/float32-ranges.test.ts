@@ -14,7 +14,7 @@ const base = { inputDim: D, encoder: [8], latentDim: L, seed: 5 };
 const F32_MAX = 3.4028234663852886e38;
 
 /** Zero weights and biases: the encoder outputs μ = 0, log σ² = 0 and the
- *  decoder outputs 0 (a mean of 0, log σ = 0 for gaussian-learned). */
+ *  decoder outputs 0 (a mean of 0, log σ = 0 for gaussian_learned). */
 function zeroWeights(vae: VAE): void {
   const w = vae.getWeights();
   for (const n of Object.keys(w)) w[n] = new Float32Array(w[n].length);
@@ -50,7 +50,7 @@ describe("data is checked as float32", () => {
   });
 
   it("Gaussian targets beyond ±1e8 (was NaN / −Infinity for 1e30)", async () => {
-    for (const likelihood of ["gaussian", "gaussian-learned"] as const) {
+    for (const likelihood of ["gaussian", "gaussian_learned"] as const) {
       const vae = await VAE.create({ ...base, likelihood });
       const x = new Float32Array(D); x[0] = 1e30;
       for (const [label, call] of [
@@ -69,7 +69,7 @@ describe("data is checked as float32", () => {
 
   it("at the edges (targets ±1e8, σ = 1e-6 with mean 0) the ELBO and log-likelihood are finite", async () => {
     const x = Float32Array.from({ length: D }, (_, i) => (i % 2 ? 1e8 : -1e8));
-    for (const cfg of [{ likelihood: "gaussian", sigma: 1e-6 }, { likelihood: "gaussian", sigma: 1e6 }, { likelihood: "gaussian-learned" }] as const) {
+    for (const cfg of [{ likelihood: "gaussian", sigma: 1e-6 }, { likelihood: "gaussian", sigma: 1e6 }, { likelihood: "gaussian_learned" }] as const) {
       const vae = await VAE.create({ ...base, ...cfg });
       zeroWeights(vae);
       const r = vae.elbo(x);

@@ -226,7 +226,7 @@ describe("threads, persistence, inference", () => {
       expect(e.kl[i]).toBeGreaterThan(-0.5);
     }
     const mask = new Uint8Array(5 * D).map((_, i) => (i % D < 3 ? 1 : 0));
-    for (const o of [{ samples: 50 }, { method: "metropolis", iterations: 20 }, { method: "pseudo-gibbs", iterations: 20 }] as const) {
+    for (const o of [{ samples: 50 }, { method: "metropolis", iterations: 20 }, { method: "pseudo_gibbs", iterations: 20 }] as const) {
       const done = v.impute(x, mask, o);
       expect(done.length).toBe(5 * D);
       for (let i = 0; i < 5 * D; i++) if (mask[i]) expect(done[i]).toBe(x[i]); else expect(done[i]).toBeGreaterThanOrEqual(0);

@@ -18,10 +18,10 @@ describe("impute options", () => {
       [{ iterations: 5 }, "iterations"],
       [{ method: "miwae", burnIn: 1 }, "burnIn"],
       [{ method: "metropolis", samples: 5 }, "samples"],
-      [{ method: "pseudo-gibbs", rounds: 2 }, "rounds"],
+      [{ method: "pseudo_gibbs", rounds: 2 }, "rounds"],
       [{ method: "metropolis", proposalScale: 2 }, "proposalScale"],
       [{ method: "metropolis", defensive: 0.1 }, "defensive"],
-      [{ method: "pseudo-gibbs", burnIn: 1 }, "burnIn"],
+      [{ method: "pseudo_gibbs", burnIn: 1 }, "burnIn"],
       [{ samples: 0 }, "samples"],
       [{ samples: 5, rounds: 6 }, "rounds"],
       [{ rounds: 0 }, "rounds"],
@@ -32,14 +32,14 @@ describe("impute options", () => {
       [{ method: "gibbs" }, "method"],
     ];
     for (const [o, name] of cases) await expectThrows(() => vae.impute(x, mask, o as never), ArgumentError, name, [vae]);
-    expect(IMPUTE_METHODS).toEqual(["miwae", "metropolis", "pseudo-gibbs"]);
+    expect(IMPUTE_METHODS).toEqual(["miwae", "metropolis", "pseudo_gibbs"]);
   });
 
   it("every method keeps the observed entries and fills the others with probabilities; the same call gives the same result", async () => {
     const vae = await VAE.create({ inputDim: D, encoder: [6], latentDim: 2, seed: 3 }, { build: "plain", threads: 1 });
     const x = Float32Array.from(randomArray(3 * D, 4, 0, 1));
     const mask = new Uint8Array(D).map((_, i) => (i < 5 ? 1 : 0));
-    for (const o of [{}, { samples: 7, rounds: 3, proposalScale: 1.5, defensive: 0.3 }, { method: "metropolis", iterations: 5 }, { method: "pseudo-gibbs", iterations: 3 }] as const) {
+    for (const o of [{}, { samples: 7, rounds: 3, proposalScale: 1.5, defensive: 0.3 }, { method: "metropolis", iterations: 5 }, { method: "pseudo_gibbs", iterations: 3 }] as const) {
       const before = vae.exportState().rngEval!;
       const a = vae.impute(x, mask, o);
       for (let i = 0; i < a.length; i++) {

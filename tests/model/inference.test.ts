@@ -1,7 +1,7 @@
 // Inference methods: shapes and semantics, checked against a float64 forward
 // pass of the model's weights (tests/reference.ts), not against each other only.
 // - encode = the encoder's [μ | logvar]; decode = σ(logits) (Bernoulli), the
-//   means (Gaussian) or the μ half (gaussian-learned);
+//   means (Gaussian) or the μ half (gaussian_learned);
 // - sample(n, {temperature, condition}) = decode(t·ε) with ε the next draws of
 //   the eval stream (rngNormalRef on the exported state);
 // - reconstruct = decode(E[z|x]); interpolate's endpoints are decode(E[z|xa])
@@ -43,7 +43,7 @@ function decodeRef(vae: VAE, z: ArrayLike<number>, rows: number, cond?: ArrayLik
   const out = mlpRef(vae, "decoder", C ? concatRows(z, L, cond!, C, rows) : z, rows);
   if (vae.config.likelihood === "bernoulli") return out.map((l) => 1 / (1 + Math.exp(-l)));
   if (vae.config.likelihood === "gaussian") return out;
-  const mu = new Float64Array(rows * D); // gaussian-learned: [μ | log σ] → μ
+  const mu = new Float64Array(rows * D); // gaussian_learned: [μ | log σ] → μ
   for (let r = 0; r < rows; r++) for (let d = 0; d < D; d++) mu[r * D + d] = out[r * 2 * D + d];
   return mu;
 }
@@ -105,7 +105,7 @@ describe("inference shapes and values against a float64 forward pass", () => {
   });
 
   it("decode of Gaussian models: the means (fixed σ) and the μ half (learned σ)", async () => {
-    for (const likelihood of ["gaussian", "gaussian-learned"] as const) {
+    for (const likelihood of ["gaussian", "gaussian_learned"] as const) {
       const g = await make({ ...base, likelihood });
       const z = randomArray(5 * L, 3, -2, 2);
       const m = g.decode(z);

@@ -22,7 +22,7 @@ const bitsOf = (w: Record<string, Float32Array>) => Object.fromEntries(Object.en
 
 describe("iwae with k = 1 is the ELBO, bit for bit", () => {
   const base: VAEConfig = { inputDim: 20, encoder: [16, 8], latentDim: 4, seed: 3 };
-  for (const extra of [{}, { conditionDim: 2, likelihood: "gaussian-learned" as const, activation: "tanh" as const }]) {
+  for (const extra of [{}, { conditionDim: 2, likelihood: "gaussian_learned" as const, activation: "tanh" as const }]) {
     it(`trainStep losses, gradients and weights after 12 steps and a fit ${JSON.stringify(extra)}`, async () => {
       const x = randomArray(40 * 20, 1, 0, 1), cond = randomArray(40 * 2, 2, 0, 1);
       const a = await VAE.create({ ...base, ...extra }), b = await VAE.create({ ...base, ...extra, objective: { type: "iwae", samples: 1 } });
@@ -45,7 +45,7 @@ describe("iwae with k = 1 is the ELBO, bit for bit", () => {
 describe("iwae k = 5: computeGradients is the gradient of the loss (central differences, noise fixed)", () => {
   const CASES: { name: string; config: VAEConfig; x: Float32Array }[] = [
     { name: "bernoulli, tanh", config: { inputDim: D, encoder: [5], latentDim: L, activation: "tanh", seed: 1 }, x: randomArray(B * D, 1, 0, 1) },
-    { name: "gaussian-learned, softplus, β = 0.5", config: { inputDim: D, encoder: [5], latentDim: L, activation: "softplus", likelihood: "gaussian-learned", beta: 0.5, seed: 2 }, x: randomArray(B * D, 2, -1, 1) },
+    { name: "gaussian_learned, softplus, β = 0.5", config: { inputDim: D, encoder: [5], latentDim: L, activation: "softplus", likelihood: "gaussian_learned", beta: 0.5, seed: 2 }, x: randomArray(B * D, 2, -1, 1) },
     { name: "conditional (C = 3), softplus", config: { inputDim: D, encoder: [5], latentDim: L, activation: "softplus", conditionDim: 3, seed: 4 }, x: randomArray(B * D, 4, 0, 1) },
   ];
   for (const cs of CASES) {

@@ -7,13 +7,14 @@
 // - flatten / reshape copy nothing (no activation buffers in the plan) and do
 //   not change the arithmetic: with them the losses equal the MLP's.
 // - Central finite differences on an image model with a condition (the
-//   internal condition layer) and on a gaussian-learned model whose output is
+//   internal condition layer) and on a gaussian_learned model whose output is
 //   an image of 2 channels (means in channel 0, log σ in channel 1).
 // - The interchange formats take layer lists (same weights back); conv
 //   models are covered in tests/interop/conv.test.ts.
 // Not here: convolutions (conv-vae.test.ts), pinned MLP results (pinned.test.ts).
 import { describe, expect, it } from "vitest";
-import { Adam, architectureOf, ArgumentError, decodeModel, exportModel, planMemory, readModel, VAE, type VAEConfig } from "../../src/index.js";
+import { Adam, architectureOf, ArgumentError, exportModel, readModel, VAE, type VAEConfig } from "../../src/index.js";
+import { decodeModel, planMemory } from "../../src/kernels.js";
 import { resolveConfig } from "../../src/model/config.js";
 import { randomArray, randomNormals } from "../reference.js";
 import { finiteDifferenceCheck } from "./grad-check.js";
@@ -51,8 +52,8 @@ describe("layer lists of dense and no-weight layers", () => {
     // a bare number of D units is a hidden layer: an output layer is appended
     const c = architectureOf(resolveConfig({ inputDim: D, encoder: [8], decoder: [9, D], latentDim: L }));
     expect(c.decoder.map((l) => [l.name, l.activation, l.outShape[0]])).toEqual([["decoder.0", "relu", 9], ["decoder.1", "relu", D], ["decoder.2", "identity", D]]);
-    // gaussian-learned: the output layer has 2·D units
-    const d = architectureOf(resolveConfig({ inputDim: D, encoder: [8], decoder: [{ type: "dense", units: 2 * D }], latentDim: L, likelihood: "gaussian-learned" }));
+    // gaussian_learned: the output layer has 2·D units
+    const d = architectureOf(resolveConfig({ inputDim: D, encoder: [8], decoder: [{ type: "dense", units: 2 * D }], latentDim: L, likelihood: "gaussian_learned" }));
     expect(d.decoder.map((l) => l.name)).toEqual(["decoder.0"]);
   });
 
@@ -89,9 +90,9 @@ describe("layer lists of dense and no-weight layers", () => {
     expect(l1).not.toBe(l2);
   });
 
-  it("gaussian-learned with an image output of 2·C channels: means in channels [0, C), log σ in [C, 2C) (finite differences and the layout)", async () => {
+  it("gaussian_learned with an image output of 2·C channels: means in channels [0, C), log σ in [C, 2C) (finite differences and the layout)", async () => {
     const cfg: VAEConfig = {
-      inputShape: [2, 2, 2], latentDim: 2, activation: "tanh", likelihood: "gaussian-learned", seed: 9,
+      inputShape: [2, 2, 2], latentDim: 2, activation: "tanh", likelihood: "gaussian_learned", seed: 9,
       encoder: [{ type: "flatten" }, { type: "dense", units: 5 }],
       decoder: [{ type: "dense", units: 16 }, { type: "reshape", shape: [2, 2, 4] }],
     } as VAEConfig;

@@ -54,7 +54,7 @@ describe("MNIST quality after short training", () => {
     const hidden = x.map((v, i) => (mask[i % D] ? v : 0.37));
     const out = vae.impute(hidden, mask);
     const mh = vae.impute(hidden, mask, { method: "metropolis" });
-    const chain = vae.impute(hidden, mask, { method: "pseudo-gibbs", iterations: 20 });
+    const chain = vae.impute(hidden, mask, { method: "pseudo_gibbs", iterations: 20 });
     expect(out.length).toBe(n * D);
     const prior = vae.sample(n);
     const pixelMean = new Float64Array(D);

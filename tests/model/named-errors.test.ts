@@ -5,9 +5,8 @@
 // whose message is built from bounded summaries. Nothing changes on a throw.
 import { readFile } from "node:fs/promises";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  Adam, ArgumentError, crc32, fit, loadKernels, ModelFormatError, planMemory, VAE, WasmLoadError,
-} from "../../src/index.js";
+import { Adam, ArgumentError, fit, ModelFormatError, VAE, WasmLoadError } from "../../src/index.js";
+import { crc32, loadKernels, planMemory } from "../../src/kernels.js";
 import { expectThrows } from "./harden-helpers.js";
 
 const cfg = { inputDim: 6, encoder: [4], latentDim: 2, seed: 1 };

@@ -69,7 +69,7 @@ describe("non-finite loss during fit", () => {
   });
 
   it("trainStep on its own throws NonFiniteLossError too, leaving weights and step count alone", async () => {
-    const vae = await VAE.create({ inputDim: D, encoder: [8], latentDim: 2, likelihood: "gaussian-learned", seed: 3 });
+    const vae = await VAE.create({ inputDim: D, encoder: [8], latentDim: 2, likelihood: "gaussian_learned", seed: 3 });
     // log σ of the output = −1e4 for every pixel: e^(−2s) overflows
     const w = vae.getWeights();
     w["decoder.1.bias"] = w["decoder.1.bias"].map((v, i) => (i >= D ? -1e4 : v));

@@ -13,7 +13,8 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { Adam, crc32, loadMnist, ModelFormatError, VAE, type VAEConfig } from "../../src/index.js";
+import { Adam, loadMnist, ModelFormatError, VAE, type VAEConfig } from "../../src/index.js";
+import { crc32 } from "../../src/kernels.js";
 import { loadModelFile, saveModelFile } from "../../src/node.js";
 
 const CONFIG: VAEConfig = { inputDim: 784, encoder: [64], latentDim: 8, seed: 11 };

@@ -22,7 +22,7 @@ const allBits = (w: Record<string, Float32Array>) => Object.fromEntries(Object.e
 // the same cases as make-pinned.ts (kept literal here: the test must not import the generator)
 const CASES: { name: string; config: VAEConfig; lr: number }[] = [
   { name: "bernoulli-relu-2hidden", config: { inputDim: D, encoder: [16, 8], latentDim: 4, seed: 3 }, lr: 1e-2 },
-  { name: "gaussian-learned-cond-tanh-he", config: { inputDim: D, encoder: [12], decoder: [10, 6], latentDim: 3, likelihood: "gaussian-learned", conditionDim: 2, activation: "tanh", init: "he", seed: 5 }, lr: 5e-3 },
+  { name: "gaussian-learned-cond-tanh-he", config: { inputDim: D, encoder: [12], decoder: [10, 6], latentDim: 3, likelihood: "gaussian_learned", conditionDim: 2, activation: "tanh", init: "he", seed: 5 }, lr: 5e-3 },
   { name: "gaussian-leaky-pytorch", config: { inputDim: D, encoder: [], latentDim: 2, likelihood: "gaussian", sigma: 0.5, activation: "leaky_relu", init: "pytorch", seed: 7, beta: 0.5 }, lr: 1e-2 },
 ];
 
@@ -62,6 +62,7 @@ describe("version-1 model files", () => {
     const bytes = new Uint8Array(fixture("v1-model.wvae"));
     expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true)).toBe(1);
     const vae = await VAE.load(bytes, { build: "plain" });
+    expect(vae.config.likelihood).toBe("gaussian_learned");   // the file says "gaussian-learned", the spelling before issue 16
     expect(allBits(vae.getWeights())).toEqual(want.weights);
     expect([vae.steps, vae.epochs]).toEqual([want.steps, want.epochs]);
     const z = Float32Array.from(want.z), c3 = cond.subarray(0, 6);

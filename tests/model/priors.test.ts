@@ -13,21 +13,11 @@ import { describe, expect, it } from "vitest";
 import { ArgumentError, VAE, type VAEConfig } from "../../src/index.js";
 import { randomArray } from "../reference.js";
 import { expectSameBits } from "../kernels/helpers.js";
+import { stateBits } from "../helpers.js";
 
 const D = 12, L = 3, B = 6;
 const BASE: VAEConfig = { inputDim: D, encoder: [10], latentDim: L, decoder: [10], activation: "tanh", seed: 21, maxBatch: 16 };
 const x = randomArray(B * D, 31, 0, 1);
-
-function bits(vae: VAE): Uint32Array {
-  const s = vae.exportState();
-  const parts: Uint32Array[] = [];
-  for (const rec of [s.weights, s.m, s.v]) for (const a of Object.values(rec!)) parts.push(new Uint32Array(a.buffer, a.byteOffset, a.length));
-  parts.push(s.rngTrain!, s.rngEval!);
-  const out = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
-  return out;
-}
 
 describe("config", () => {
   it("resolves the entries with their defaults and parameters", async () => {
@@ -75,7 +65,7 @@ describe.each([
     const c = await VAE.load(b.save());
     expect(c.config.prior).toEqual(a.config.prior);
     c.trainStep(x);
-    expectSameBits(bits(c), bits(a), "resumed vs in one go");
+    expectSameBits(stateBits(c), stateBits(a), "resumed vs in one go");
     // and the prior's tensors moved
     const w0 = (await VAE.create(cfg)).getWeights();
     for (const n of Object.keys(w0).filter((k) => k.startsWith("prior."))) expect(Array.from(a.getWeights()[n])).not.toEqual(Array.from(w0[n]));
@@ -97,7 +87,7 @@ describe.each([
     expect(s.length).toBe(7 * D);
     expect(s.every((v) => v >= 0 && v <= 1)).toBe(true);
     const mask = Uint8Array.from({ length: D }, (_, i) => (i < D / 2 ? 1 : 0));
-    for (const method of ["metropolis", "pseudo-gibbs"] as const) {
+    for (const method of ["metropolis", "pseudo_gibbs"] as const) {
       const im = vae.impute(x, mask, { method, iterations: 6 });
       for (let r = 0; r < B; r++) for (let d = 0; d < D; d++) {
         if (d < D / 2) expect(im[r * D + d]).toBe(Math.fround(x[r * D + d]));

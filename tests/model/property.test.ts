@@ -19,10 +19,8 @@
 // Each run starts from the same saved models and applies 1–4 calls in turn.
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
-import {
-  Adam, ArgumentError, crc32, decodeModel, fit, IdxFormatError, loadKernels, ModelFormatError, NonFiniteLossError, parseIdx,
-  parseMnist, planMemory, VAE, WasmLoadError, type VAEConfig,
-} from "../../src/index.js";
+import { Adam, ArgumentError, fit, IdxFormatError, ModelFormatError, NonFiniteLossError, parseIdx, parseMnist, VAE, WasmLoadError, type VAEConfig } from "../../src/index.js";
+import { crc32, decodeModel, loadKernels, planMemory } from "../../src/kernels.js";
 import { sameBytes } from "./harden-helpers.js";
 
 const SEED = 20261130;
@@ -32,7 +30,7 @@ interface Spec { cfg: VAEConfig; D: number; L: number; C: number }
 const specs: Spec[] = [
   { cfg: { inputDim: 5, encoder: [3], latentDim: 2, seed: 1 }, D: 5, L: 2, C: 0 },
   { cfg: { inputDim: 4, encoder: [3], latentDim: 2, conditionDim: 2, likelihood: "gaussian", sigma: 0.5, seed: 2 }, D: 4, L: 2, C: 2 },
-  { cfg: { inputDim: 3, encoder: [], latentDim: 1, likelihood: "gaussian-learned", activation: "elu", seed: 3 }, D: 3, L: 1, C: 0 },
+  { cfg: { inputDim: 3, encoder: [], latentDim: 1, likelihood: "gaussian_learned", activation: "elu", seed: 3 }, D: 3, L: 1, C: 0 },
 ];
 let models: VAE[] = [];
 let saved: Uint8Array[] = [];
@@ -60,7 +58,7 @@ const anyNumber = fc.oneof(
 /** Values of any type (shallow, bounded). */
 const anyValue: fc.Arbitrary<unknown> = fc.oneof(
   anyNumber, fc.constant(null), fc.constant(undefined), fc.boolean(), fc.string({ maxLength: 6 }),
-  fc.constantFrom("no", "false", "true", "plain", "relaxed", "auto", "score", "metropolis", "pseudo-gibbs", "__proto__"),
+  fc.constantFrom("no", "false", "true", "plain", "relaxed", "auto", "score", "metropolis", "pseudo_gibbs", "__proto__"),
   fc.array(anyNumber, { maxLength: 6 }), fc.constant({}), fc.constant([]), fc.constant(() => 0.01),
   fc.constant(new Float32Array(3)), fc.constant(new Uint8Array(2)), fc.constant(Object.create(null)),
   fc.constant({ constructor: 1 }), fc.constant(JSON.parse('{"__proto__": 1}')),
@@ -196,7 +194,7 @@ function callOn(i: number): fc.Arbitrary<Call> {
     mk("interpolate", fc.tuple(rowsOf(1, D, false), rowsOf(1, D, false), size(2), options({ spherical: fc.boolean(), condition: cond })), ([a, b, s, o]) => m().interpolate(a as never, b as never, s as never, o as never)),
     mk("elbo", withCond(D, unit).chain((b) => fc.tuple(fc.constant(b.x), options({ condition: fc.constant(b.condition), samples: size() }))), ([x, o]) => m().elbo(x as never, o as never)),
     mk("logLikelihood", withCond(D, unit).chain((b) => fc.tuple(fc.constant(b.x), options({ samples: size(), condition: fc.constant(b.condition) }))), ([x, o]) => m().logLikelihood(x as never, o as never)),
-    mk("impute", withCond(D, unit).chain((b) => fc.tuple(fc.constant(b.x), mask, options({ samples: size(), iterations: size(), burnIn: mostly(6, fc.constant(0), size(0)), method: fc.constantFrom("miwae", "metropolis", "pseudo-gibbs"), condition: fc.constant(b.condition), initial: num(0, 1) }))),
+    mk("impute", withCond(D, unit).chain((b) => fc.tuple(fc.constant(b.x), mask, options({ samples: size(), iterations: size(), burnIn: mostly(6, fc.constant(0), size(0)), method: fc.constantFrom("miwae", "metropolis", "pseudo_gibbs"), condition: fc.constant(b.condition), initial: num(0, 1) }))),
       ([x, mk_, o]) => m().impute(x as never, mk_ as never, o as never)),
     mk("trainStep", fc.tuple(withCond(D, unit).map((b) => C > 0 ? b : b.x), options({ beta: num(0, 2), out: fc.constant({ loss: 0, reconstruction: 0, kl: 0 }) })), ([b, o]) => m().trainStep(b as never, o as never)),
     mk("computeGradients", withCond(D, unit).chain((b) => fc.tuple(fc.constant(b), options({ noise: rowsOf(Math.max(1, (b.x as ArrayLike<number>)?.length / D | 0), L, false), beta: num(0, 2), estimator: fc.constantFrom("reparameterized", "score"), baseline: fc.boolean() }))),
@@ -236,7 +234,7 @@ const idxBytes = fc.oneof(
 const staticCall: fc.Arbitrary<Call> = fc.oneof(
   fc.tuple(options({ inputDim: size(), encoder: fc.array(size(), { maxLength: 2 }), latentDim: size(), decoder: fc.array(size(), { maxLength: 2 }),
     activation: mostly(12, fc.constantFrom("relu", "elu", "leaky_relu", "tanh", "sigmoid", "softplus", "identity"), fc.constant("gelu")), activationAlpha: num(0, 0.5),
-    likelihood: mostly(12, fc.constantFrom("bernoulli", "gaussian", "gaussian-learned"), fc.constant("poisson")), sigma: num(0.01, 3), conditionDim: size(0), beta: num(0, 2),
+    likelihood: mostly(12, fc.constantFrom("bernoulli", "gaussian", "gaussian_learned"), fc.constant("poisson")), sigma: num(0.01, 3), conditionDim: size(0), beta: num(0, 2),
     seed: mostly(5, fc.nat(), anyNumber), init: mostly(12, fc.constantFrom("glorot", "he", "pytorch"), fc.constant("xavier")), maxBatch: size() }, ["inputDim", "latentDim"]),
   mostly(3, fc.constant(undefined), options({ build: mostly(10, fc.constantFrom("plain", "relaxed", "auto"), fc.constant("fast")), deterministic: fc.boolean(),
     wasm: fc.constantFrom({ plain: new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0]) }, { plain: "/nonexistent/x.wasm" }, { plain: new Uint8Array([1, 2, 3]) }, { relaxed: "/nonexistent/r.wasm" }, {}) })))

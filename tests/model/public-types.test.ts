@@ -15,7 +15,10 @@ const INTERNAL = {
   VAE: ["kernels", "hostRng", "checkRows", "stepRows", "adamUpdate", "restoreState"],
   Adam: ["apply"],
   Kernels: ["raw"],
+  Trainable: ["hostRng", "binarizeRng", "checkRows", "stepRows", "restoreState", "withThreads"],
 };
+/** The low-level names "wasm-vae" exported before issue 16; they live in "wasm-vae/kernels" now. */
+const LOW_LEVEL = ["Kernels", "loadKernels", "loadThreadedKernels", "resolveBuild", "planMemory", "crc32", "entryLabel", "encodeModel", "decodeModel", "FORMAT_VERSION", "READ_VERSIONS"];
 const dts = new Map<string, string>();
 const libs = new Map<string, ts.SourceFile | undefined>();
 
@@ -30,7 +33,7 @@ beforeAll(() => {
     return libs.get(f);
   };
   // the package's entry points (package.json "exports") and what they import
-  const entries = ["index", "node", "browser", "worker/worker", "worker/host", "worker-entry"].map((n) => join(root, "src", `${n}.ts`));
+  const entries = ["index", "kernels", "node", "browser", "worker/worker", "worker/host", "worker-entry"].map((n) => join(root, "src", `${n}.ts`));
   const program = ts.createProgram(entries, options, host);
   program.emit(undefined, (name, text) => { dts.set(name.slice(name.indexOf("/dist/") + 6), text); });
 });
@@ -78,22 +81,36 @@ describe("published declarations", () => {
   });
 
   it("a user's code cannot reach the internals, and public calls type-check (the control)", () => {
-    const ok = `import { VAE, Adam, loadKernels } from "./index.js";
+    const ok = `import { VAE, Adam, fit } from "./index.js"; import { loadKernels } from "./kernels.js";
       declare const v: VAE; declare const a: Adam;
-      v.trainStep(new Float32Array(4)); v.encode(new Float32Array(4)); a.rate(1); v.resetMoments();
+      v.trainStep(new Float32Array(4)); v.encode(new Float32Array(4)); a.rate(1); v.resetMoments(); void fit(v, new Float32Array(4));
       void loadKernels().then((k) => k.denseForward);`;
     const uses = [
       ...INTERNAL.VAE.map((m) => `v.${m}`), ...INTERNAL.Adam.map((m) => `a.${m}`),
       ...INTERNAL.Kernels.map((m) => `void loadKernels().then((k) => k.${m})`),
+      // fit's model parameter: no structural Trainable with the internals to fill in
+      ...INTERNAL.Trainable.map((m) => `(m: Parameters<typeof fit>[0]) => m.${m}`),
     ];
     // one program: line 0 is the public control, line i + 1 reaches for uses[i]
-    const errs = typeErrors([ok.replace(/\n\s*/g, " "), ...uses.map((u) => `void ${u};`)].join("\n"));
+    const errs = typeErrors([ok.replace(/\n\s*/g, " "), ...uses.map((u) => `void (${u});`)].join("\n"));
     expect(errs.filter((e) => e.line === 0).map((e) => e.text)).toEqual([]);
     uses.forEach((use, i) => {
       const mine = errs.filter((e) => e.line === i + 1).map((e) => e.text).join("\n");
       expect(mine, use).toMatch(/does not exist on type/);
     });
     expect(errs.every((e) => e.line >= 1 && e.line <= uses.length)).toBe(true);
+  });
+
+  it("the main entry leaves the low-level pieces to wasm-vae/kernels, and Trainable to no entry", async () => {
+    const main = await import("../../src/index.js"), kernels = await import("../../src/kernels.js");
+    for (const name of LOW_LEVEL) {
+      expect(main, `"wasm-vae" exports ${name}`).not.toHaveProperty(name);
+      expect(kernels, `"wasm-vae/kernels" exports ${name}`).toHaveProperty(name);
+    }
+    for (const entry of ["index", "kernels", "node", "browser"]) {
+      const errs = typeErrors(`import type { Trainable } from "./${entry}.js"; export type T = Trainable;`);
+      expect(errs.map((e) => e.text).join("\n"), entry).toMatch(/has no exported member 'Trainable'/);
+    }
   });
 
   it("the package's own entry points still declare what the README uses", () => {

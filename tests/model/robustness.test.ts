@@ -11,7 +11,8 @@
 // - a seeded run's losses equal stored values (a regression check of the whole
 //   plain-build pipeline, recorded from this code).
 import { beforeAll, describe, expect, it } from "vitest";
-import { Adam, ArgumentError, crc32, decodeModel, encodeModel, loadMnist, ModelFormatError, NonFiniteLossError, VAE, type VAEConfig } from "../../src/index.js";
+import { Adam, ArgumentError, loadMnist, ModelFormatError, NonFiniteLossError, VAE, type VAEConfig } from "../../src/index.js";
+import { crc32, decodeModel, encodeModel } from "../../src/kernels.js";
 
 const SMALL: VAEConfig = { inputDim: 784, encoder: [32], latentDim: 4, seed: 5, maxBatch: 32 };
 let data: Float32Array;
@@ -204,7 +205,7 @@ describe("options", () => {
     const x = data.slice(0, 2 * 784);
     const mask = new Uint8Array(784).map((_, i) => (i < 392 ? 1 : 0));
     for (let i = 0; i < x.length; i++) if (!mask[i % 784]) x[i] = NaN;
-    for (const o of [{ samples: 3 }, { method: "metropolis", iterations: 3 }, { method: "pseudo-gibbs", iterations: 3 }] as const) {
+    for (const o of [{ samples: 3 }, { method: "metropolis", iterations: 3 }, { method: "pseudo_gibbs", iterations: 3 }] as const) {
       const out = vae.impute(x, mask, o);
       expect(out.every(Number.isFinite)).toBe(true);
       for (let i = 0; i < out.length; i++) if (mask[i % 784]) expect(out[i]).toBe(x[i]);

@@ -6,7 +6,7 @@
 //   loss = (1/B) Σ_b [ −log p(x_b | z_b) + β·KL_b ],  z = μ + exp(½·lv)·ε,
 //   KL_b = ½ Σ_j (exp(lv) + μ² − 1 − lv),
 //   Bernoulli −log p = Σ softplus(l) − l·x;  Gaussian −log p = Σ (x−μ)²/(2σ²) + log σ + ½log 2π.
-// Configurations: Bernoulli 784-64-8-64-784 relu on MNIST, gaussian-learned,
+// Configurations: Bernoulli 784-64-8-64-784 relu on MNIST, gaussian_learned,
 // gaussian fixed σ, a conditional VAE, a 2-hidden-layer tanh model, β ≠ 1.
 // Not here: finite differences of the model's own loss (finite-diff.test.ts).
 import * as tf from "@tensorflow/tfjs-core";
@@ -106,7 +106,7 @@ const gaussianData = () => images.map((v, i) => 2 * v - 1 + 0.1 * randomArray(1,
 
 const CASES: Case[] = [
   { name: "bernoulli 784-64-8-64-784 relu, MNIST", config: { inputDim: 784, encoder: [64], latentDim: 8, activation: "relu", seed: 1 }, data: () => images },
-  { name: "gaussian-learned 784-32-4-32-784 softplus", config: { inputDim: 784, encoder: [32], latentDim: 4, activation: "softplus", likelihood: "gaussian-learned", seed: 2 }, data: gaussianData },
+  { name: "gaussian_learned 784-32-4-32-784 softplus", config: { inputDim: 784, encoder: [32], latentDim: 4, activation: "softplus", likelihood: "gaussian_learned", seed: 2 }, data: gaussianData },
   { name: "gaussian fixed σ = 0.7, 784-32-4-32-784 leaky_relu", config: { inputDim: 784, encoder: [32], latentDim: 4, activation: "leaky_relu", activationAlpha: 0.2, likelihood: "gaussian", sigma: 0.7, seed: 3 }, data: gaussianData },
   { name: "conditional (C = 10, one-hot labels) 784-48-6-48-784 elu", config: { inputDim: 784, encoder: [48], latentDim: 6, activation: "elu", conditionDim: 10, seed: 4 }, data: () => images },
   { name: "2 hidden layers, tanh, 784-64-32-5-24-48-784", config: { inputDim: 784, encoder: [64, 32], latentDim: 5, decoder: [24, 48], activation: "tanh", seed: 5 }, data: () => images },

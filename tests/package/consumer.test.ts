@@ -74,7 +74,7 @@ describe("what ships", () => {
 
   it("the library tarball has dist, both wasm builds, the bundles and LICENSE; no maps, sources or CLI", () => {
     const files = lib.files.map((f) => f.path);
-    for (const f of ["dist/index.js", "dist/index.d.ts", "dist/node.js", "dist/worker/worker.js", "dist/worker-entry.js",
+    for (const f of ["dist/index.js", "dist/index.d.ts", "dist/kernels.js", "dist/kernels.d.ts", "dist/node.js", "dist/worker/worker.js", "dist/worker-entry.js",
       "build/vae.plain.wasm", "build/vae.relaxed.wasm", "build/vae.plain.shared.wasm", "build/vae.relaxed.shared.wasm", "dist/browser/wasm-vae.js", "dist/browser/wasm-vae-worker.js",
       "LICENSE", "README.md", "package.json"]) expect(files, f).toContain(f);
     expect(files.filter((f) => f.endsWith(".map") || f.startsWith("src/") || f.startsWith("assembly/") ||
@@ -120,6 +120,7 @@ describe("library consumer", () => {
     writeFileSync(join(dir, "run.mjs"), `
       import { VAE, Adam } from "wasm-vae";
       import { writeFileAtomic } from "wasm-vae/node";
+      import { loadKernels, decodeModel } from "wasm-vae/kernels";
       import { createRequire } from "node:module";
       const vae = await VAE.create({ inputDim: 6, encoder: [5], latentDim: 2, seed: 3 });
       vae.optimizer = new Adam({ lr: 1e-3 });
@@ -130,7 +131,9 @@ describe("library consumer", () => {
       const r2 = two.trainStep(new Float32Array(12).fill(0.25));
       const threads = two.threads;
       two.dispose();
-      console.log(JSON.stringify({ loss: r.loss, loss2: r2.loss, threads, atomic: typeof writeFileAtomic, cjs: typeof cjs.VAE }));
+      const k = await loadKernels();
+      const saved = decodeModel(vae.save()).config.latentDim;
+      console.log(JSON.stringify({ loss: r.loss, loss2: r2.loss, threads, atomic: typeof writeFileAtomic, cjs: typeof cjs.VAE, build: k.build, saved }));
     `);
     const out = JSON.parse(execFileSync(process.execPath, ["run.mjs"], { cwd: dir, encoding: "utf8" }));
     expect(Number.isFinite(out.loss)).toBe(true);
@@ -138,6 +141,8 @@ describe("library consumer", () => {
     expect(out.threads).toBe(2);
     expect(out.atomic).toBe("function");
     expect(out.cjs).toBe("function");
+    expect(out.build).toBe("plain");   // the "wasm-vae/kernels" entry loads
+    expect(out.saved).toBe(2);
   });
 
   const nodeSource = `
@@ -145,12 +150,14 @@ describe("library consumer", () => {
     import { saveModelFile, loadModelFile } from "wasm-vae/node";
     import { WorkerTrainer } from "wasm-vae/worker";
     import { serveTrainer } from "wasm-vae/worker/host";
+    import { loadKernels, type Kernels } from "wasm-vae/kernels";
+    const kernels: Promise<Kernels> = loadKernels();
     const config: VAEConfig = { inputDim: 4, encoder: [3], latentDim: 2, seed: 1 };
     const vae: VAE = await VAE.create(config);
     vae.optimizer = new Adam({ lr: 1e-3 });
     const loss: number = vae.trainStep(new Float32Array(8)).loss;
     const mean: Float32Array = vae.encode(new Float32Array(4)).mean;
-    export { loss, mean, saveModelFile, loadModelFile, WorkerTrainer, serveTrainer, ArgumentError };
+    export { loss, mean, saveModelFile, loadModelFile, WorkerTrainer, serveTrainer, ArgumentError, kernels };
   `;
   const configs: [string, object][] = [
     ["node16", { module: "node16", moduleResolution: "node16" }],

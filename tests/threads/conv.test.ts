@@ -15,6 +15,7 @@ import type { ThreadPool } from "../../src/threads/pool.js";
 import { loadThreadedKernels } from "../../src/threads/threads.js";
 import { randomArray } from "../reference.js";
 import { Arena, bitsOf, expectClose, expectSameBits, load } from "../kernels/helpers.js";
+import { stateBits } from "../helpers.js";
 
 const created: VAE[] = [];
 afterAll(() => created.forEach((v) => v.dispose()));
@@ -27,17 +28,6 @@ const CONV: VAEConfig = {
     { type: "conv2d_transpose", filters: 3, kernel: 3, stride: 2, padding: "same" }],
   activation: "tanh", likelihood: "bernoulli", seed: 5, maxBatch: 61,
 };
-
-function stateBits(vae: VAE): Uint32Array {
-  const s = vae.exportState();
-  const parts: Uint32Array[] = [];
-  for (const rec of [s.weights, s.m, s.v]) for (const a of Object.values(rec!)) parts.push(new Uint32Array(a.buffer, a.byteOffset, a.length));
-  parts.push(s.rngTrain!, s.rngEval!);
-  const out = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
-  return out;
-}
 
 describe("the chunks differ between one thread and several", () => {
   it("the 16×16×3 conv2d runs 37 images per chunk on one thread and 61 on threads at B = 61", () => {

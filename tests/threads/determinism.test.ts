@@ -12,6 +12,7 @@ import type { ThreadPool } from "../../src/threads/pool.js";
 import type { Build } from "../../src/kernels/wasm.js";
 import { randomArray } from "../reference.js";
 import { expectSameBits } from "../kernels/helpers.js";
+import { stateBits } from "../helpers.js";
 
 const created: VAE[] = [];
 afterAll(() => created.forEach((v) => v.dispose()));
@@ -23,21 +24,6 @@ async function model(config: VAEConfig, threads: number, build: Build, minWork?:
   expect(vae.build).toBe(build);
   if (minWork !== undefined) (vae.kernels.threadsHandle as ThreadPool | null)?.tune({ minWork });
   return vae;
-}
-
-/** Every parameter, both Adam moments and the random streams, as bits. */
-function stateBits(vae: VAE): Uint32Array {
-  const s = vae.exportState();
-  const parts: Uint32Array[] = [];
-  for (const rec of [s.weights, s.m, s.v]) {
-    expect(rec, "state block").toBeDefined();
-    for (const a of Object.values(rec!)) parts.push(new Uint32Array(a.buffer, a.byteOffset, a.length));
-  }
-  parts.push(s.rngTrain!, s.rngEval!);
-  const out = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
-  return out;
 }
 
 function train(vae: VAE, x: Float32Array, steps: number, B: number): number[] {

@@ -12,20 +12,10 @@ import { loadThreadedKernels } from "../../src/threads/threads.js";
 import type { Kernels } from "../../src/kernels/wasm.js";
 import { randomArray } from "../reference.js";
 import { Arena, expectSameBits, load } from "../kernels/helpers.js";
+import { stateBits } from "../helpers.js";
 
 const created: { dispose(): void }[] = [];
 afterAll(() => created.forEach((v) => v.dispose()));
-
-function stateBits(vae: VAE): Uint32Array {
-  const s = vae.exportState();
-  const parts: Uint32Array[] = [];
-  for (const rec of [s.weights, s.m, s.v]) for (const a of Object.values(rec!)) parts.push(new Uint32Array(a.buffer, a.byteOffset, a.length));
-  parts.push(s.rngTrain!, s.rngEval!);
-  const out = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) { out.set(p, at); at += p.length; }
-  return out;
-}
 
 const BASE: VAEConfig = { inputDim: 29, encoder: [23], latentDim: 5, decoder: [19], activation: "tanh", seed: 5, maxBatch: 37 };
 const CASES: [string, VAEConfig][] = [

@@ -1,0 +1,18 @@
+// Shared by the model and thread tests. Not here: expected values
+// (tests/reference.ts computes them) and the kernel-test helpers
+// (tests/kernels/helpers.ts).
+import type { VAE } from "../src/index.js";
+
+/** Every bit of a model's numeric state, in one array: the weights, Adam's
+ *  m and v, and the training and evaluation random streams. Two runs that
+ *  should agree bit for bit compare these. */
+export function stateBits(vae: VAE): Uint32Array {
+  const s = vae.exportState();
+  const parts: Uint32Array[] = [];
+  for (const rec of [s.weights, s.m, s.v]) for (const a of Object.values(rec!)) parts.push(new Uint32Array(a.buffer, a.byteOffset, a.length));
+  parts.push(s.rngTrain!, s.rngEval!);
+  const out = new Uint32Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) { out.set(p, at); at += p.length; }
+  return out;
+}
