@@ -97,6 +97,8 @@ export interface PaperRecord {
   loadAverage?: number[];
   code?: string;
   command?: string;
+  /** A remark on this record (shown under the table). */
+  note?: string;
   /** Timed training steps behind stepMs. */
   timedSteps?: number;
   trainRows: number;
@@ -272,6 +274,8 @@ function writeReport(out: string, all: PaperRecord[]): void {
   const measured = [...procs].map(([id, rs]) => id === "earlier"
     ? `- ${[...new Set(rs.map((r) => r.run))].join(", ")}: measured before the harness recorded the time (commit d859db7; init glorot; \`--steps 50\`), each run its own process while the machine ran other builds and tests (load average 8–30): seconds and step times inflated`
     : `- ${[...new Set(rs.map((r) => `${r.run} (init ${initOf(r)})`))].join(", ")}: started ${rs[0].measuredAt}, load average at start ${rs[0].loadAverage?.join(" / ")}, ${rs[0].code}; \`${rs[0].command}\``).join("\n");
+  const withNote = records.filter((r) => r.note);
+  const notes = withNote.length ? `\nNotes:\n${withNote.map((r) => `- ${label(r)}, ${r.epochs} epochs: ${r.note}`).join("\n")}\n` : "";
   const m = machine();
   const md = `# The IWAE paper's benchmark (\`npm run bench:paper\`)
 
@@ -296,8 +300,8 @@ ${refused ? `\nRuns this build refused (config fragments the library does not ac
 Measured (each row's process):
 ${measured}
 `;
-  writeFileSync(join(out, "paper.md"), md);
-  console.log("\n" + md);
+  writeFileSync(join(out, "paper.md"), md.replace(/\n*$/, "\n") + notes);
+  console.log("\n" + md.replace(/\n*$/, "\n") + notes);
 }
 
 main().catch((e) => { console.error(e); process.exit(1); });
