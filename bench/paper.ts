@@ -135,9 +135,10 @@ async function main(): Promise<void> {
   const init = (flag("init") as string | undefined) ?? "glorot";
   const out = typeof flag("out") === "string" ? (flag("out") as string) : join(ROOT, "bench", "results");
   const jsonPath = join(out, "paper-results.json");
-  const earlier: PaperRecord[] = flag("fresh") === true || !existsSync(jsonPath) ? [] : JSON.parse(readFileSync(jsonPath, "utf8")) as PaperRecord[];
+  // read when writing, not at the start: records another process wrote meanwhile stay
+  const earlier = (): PaperRecord[] => flag("fresh") === true || !existsSync(jsonPath) ? [] : JSON.parse(readFileSync(jsonPath, "utf8")) as PaperRecord[];
   if (flag("report-only") === true) {
-    writeReport(out, earlier);
+    writeReport(out, earlier());
     return;
   }
 
@@ -223,7 +224,7 @@ async function main(): Promise<void> {
   const key = (r: PaperRecord) => `${r.run}|${r.init ?? "glorot"}|${r.seed}|${r.epochs}|${r.trainRows}|${r.nllImages}|${r.nllSamples}|${r.elboImages}`;
   const mine = new Set(records.map(key));
   mkdirSync(out, { recursive: true });
-  writeReport(out, [...earlier.filter((r) => !mine.has(key(r))), ...records]);
+  writeReport(out, [...earlier().filter((r) => !mine.has(key(r))), ...records]);
 }
 
 const ORDER = RUNS.map((r) => r.name);
