@@ -87,3 +87,24 @@ export function all_finite(x: usize, n: i32): i32 {
 export function add_rows(s: usize, x: usize, rows: i32, n: i32): void {
   for (let r = 0; r < rows; r++) addInto(s, x + ((<usize>r * n) << 2), n);
 }
+
+/** Returns the index of the first element of x (n) outside [lo, hi] (NaN is
+ *  outside), or −1: the data-range check of a batch staged in the arena
+ *  (rows.ts), read-only. */
+export function first_outside(x: usize, n: i32, lo: f32, hi: f32): i32 {
+  const vlo = f32x4.splat(lo), vhi = f32x4.splat(hi);
+  let i = 0;
+  for (; i + 16 <= n; i += 16) {
+    const o = x + (<usize>i << 2);
+    const a = v128.load(o), b = v128.load(o, 16), c = v128.load(o, 32), d = v128.load(o, 48);
+    // lo ≤ v ≤ hi is false for NaN
+    const inA = v128.and(f32x4.ge(a, vlo), f32x4.le(a, vhi)), inB = v128.and(f32x4.ge(b, vlo), f32x4.le(b, vhi));
+    const inC = v128.and(f32x4.ge(c, vlo), f32x4.le(c, vhi)), inD = v128.and(f32x4.ge(d, vlo), f32x4.le(d, vhi));
+    if (!i32x4.all_true(v128.and(v128.and(inA, inB), v128.and(inC, inD)))) break;
+  }
+  for (; i < n; i++) {
+    const v = load<f32>(x + (<usize>i << 2));
+    if (!(v >= lo && v <= hi)) return i;
+  }
+  return -1;
+}

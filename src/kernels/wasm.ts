@@ -109,6 +109,7 @@ export interface RawExports {
   scale(x: number, n: number, s: number): void;
   sum_squares(x: number, n: number): number;
   all_finite(x: number, n: number): number;
+  first_outside(x: number, n: number, lo: number, hi: number): number;
   // threads (assembly/threads.ts; no-ops in the non-shared builds)
   thread_run(id: number): void;
   threads_configure(threads: number, canWait: number, minWork: number, deadlineMs: number, spin: number): void;
@@ -854,6 +855,12 @@ export class Kernels {
   allFinite(x: number, n: number): boolean {
     checkInt("n", n, 0); this.span("x", x, n);
     return this.raw.all_finite(x, n) === 1;
+  }
+
+  /** Index of the first element of x (n) outside [lo, hi] (NaN is outside), or −1. */
+  firstOutside(x: number, n: number, lo: number, hi: number): number {
+    checkInt("n", n, 0); finite("lo", lo); finite("hi", hi); this.span("x", x, n);
+    return this.raw.first_outside(x, n, lo, hi);
   }
 }
 
