@@ -237,14 +237,20 @@ export function gemm_act(c: usize, a: usize, b: usize, bias: usize,
                          init: i32, scratch: usize, act: i32, alpha: f32): void {
   // One or two rows of a forward product (inference on single examples): no
   // packing and no wasted tile rows; the full 8-column strips are computed
-  // straight from a and b, and what is left goes through the packed path.
+  // straight from a and b (cut by columns over the threads when it pays),
+  // and what is left goes through the packed path.
   let N0 = 0;
   if (M <= 2 && !transA && !transB) {
     N0 = N & ~7;
-    rowsTimesB(c, a, b, bias, M, K, N, N0, init);
-    if (act != ACT_IDENTITY) for (let i = 0; i < M; i++) {
-      const ci = c + ((<usize>i * N) << 2);
-      activationForwardRange(ci, ci, N0, act, alpha);
+    if (shouldSplit(<f64>M * <f64>K * <f64>N0)) {
+      setArg(0, <f64>c); setArg(1, <f64>a); setArg(2, <f64>b); setArg(3, <f64>bias);
+      setArg(4, M); setArg(5, K); setArg(6, N); setArg(7, init); setArg(8, act); setArg(9, alpha);
+      // column ranges that are multiples of 16 (the last may end on 8)
+      const per = max(16, ((N0 + 4 * threadCount() - 1) / (4 * threadCount()) + 15) & ~15);
+      setArg(10, per); setArg(11, N0);
+      parallelFor(rowsTask, (N0 + per - 1) / per);
+    } else {
+      rowsTimesB(c, a, b, bias, M, K, N, 0, N0, init, act, alpha);
     }
     if (N0 == N) return;
   }
@@ -330,16 +336,66 @@ export function gemm_pair(c1: usize, a1: usize, b1: usize, M1: i32, K1: i32, N1:
   parallelFor(gemmPairTask, n1 + n2);
 }
 
-// c[i, 0:N0] = init + a[i, :]·b[:, 0:N0] for each of the M rows, N0 a multiple
-// of 8; the same k order and the same madd as the register tile, so the bits
-// match the packed path.
-function rowsTimesB(c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N: i32, N0: i32, init: i32): void {
+// Task t of a split rowsTimesB: columns [t·per, min(N0, (t+1)·per)).
+function rowsTask(t: i32, scratch: usize): i32 {
+  const per = argInt(10), N0 = argInt(11);
+  rowsTimesB(argPtr(0), argPtr(1), argPtr(2), argPtr(3), argInt(4), argInt(5), argInt(6),
+             t * per, min(N0, (t + 1) * per), argInt(7), argInt(8), <f32>arg(9));
+  return 0;
+}
+
+// c[i, J0:J1] = act(init + a[i, :]·b[:, J0:J1]) for the M ≤ 2 rows, J0 and J1
+// multiples of 8. Each element's sum runs k = 0..K-1 with the register tile's
+// madd, so the bits match the packed path. Columns go 16 at a time (a whole
+// 64-byte line of each row of b per k) with both rows of a in the same pass,
+// so b, the large operand, is read once; then one 8-column strip if left.
+function rowsTimesB(c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N: i32, J0: i32, J1: i32,
+                    init: i32, act: i32, alpha: f32): void {
   const ldb = <usize>N << 2;
-  for (let i = 0; i < M; i++) {
-    const ar = a + ((<usize>i * K) << 2);
-    const cr = c + ((<usize>i * N) << 2);
-    for (let j = 0; j < N0; j += 8) {
-      const jo = <usize>j << 2;
+  const two = M == 2;
+  const a0 = a, a1 = a + (<usize>K << 2);
+  const c0 = c, c1 = c + ldb;
+  let j = J0;
+  for (; j + 16 <= J1; j += 16) {
+    const jo = <usize>j << 2;
+    let p0 = f32x4.splat(0), p1 = p0, p2 = p0, p3 = p0;
+    let q0 = p0, q1 = p0, q2 = p0, q3 = p0;
+    if (init == INIT_ACC) {
+      p0 = v128.load(c0 + jo); p1 = v128.load(c0 + jo, 16); p2 = v128.load(c0 + jo, 32); p3 = v128.load(c0 + jo, 48);
+      if (two) { q0 = v128.load(c1 + jo); q1 = v128.load(c1 + jo, 16); q2 = v128.load(c1 + jo, 32); q3 = v128.load(c1 + jo, 48); }
+    } else if (init == INIT_BIAS) {
+      p0 = v128.load(bias + jo); p1 = v128.load(bias + jo, 16); p2 = v128.load(bias + jo, 32); p3 = v128.load(bias + jo, 48);
+      q0 = p0; q1 = p1; q2 = p2; q3 = p3;
+    }
+    let pb = b + jo;
+    if (two) {
+      for (let k = 0; k < K; k++) {
+        const b0 = v128.load(pb), b1 = v128.load(pb, 16), b2 = v128.load(pb, 32), b3 = v128.load(pb, 48);
+        const va = v128.load32_splat(a0 + (<usize>k << 2)), vq = v128.load32_splat(a1 + (<usize>k << 2));
+        p0 = madd(va, b0, p0); p1 = madd(va, b1, p1); p2 = madd(va, b2, p2); p3 = madd(va, b3, p3);
+        q0 = madd(vq, b0, q0); q1 = madd(vq, b1, q1); q2 = madd(vq, b2, q2); q3 = madd(vq, b3, q3);
+        pb += ldb;
+      }
+    } else {
+      for (let k = 0; k < K; k++) {
+        const va = v128.load32_splat(a0 + (<usize>k << 2));
+        p0 = madd(va, v128.load(pb), p0); p1 = madd(va, v128.load(pb, 16), p1);
+        p2 = madd(va, v128.load(pb, 32), p2); p3 = madd(va, v128.load(pb, 48), p3);
+        pb += ldb;
+      }
+    }
+    v128.store(c0 + jo, p0); v128.store(c0 + jo, p1, 16); v128.store(c0 + jo, p2, 32); v128.store(c0 + jo, p3, 48);
+    if (act != ACT_IDENTITY) activationForwardRange(c0 + jo, c0 + jo, 16, act, alpha);
+    if (two) {
+      v128.store(c1 + jo, q0); v128.store(c1 + jo, q1, 16); v128.store(c1 + jo, q2, 32); v128.store(c1 + jo, q3, 48);
+      if (act != ACT_IDENTITY) activationForwardRange(c1 + jo, c1 + jo, 16, act, alpha);
+    }
+  }
+  for (; j < J1; j += 8) {
+    const jo = <usize>j << 2;
+    for (let i = 0; i < M; i++) {
+      const ar = a + ((<usize>i * K) << 2);
+      const cr = c + <usize>i * ldb;
       let vacc0123 = f32x4.splat(0), vacc4567 = f32x4.splat(0);
       if (init == INIT_ACC) { vacc0123 = v128.load(cr + jo); vacc4567 = v128.load(cr + jo, 16); }
       else if (init == INIT_BIAS) { vacc0123 = v128.load(bias + jo); vacc4567 = v128.load(bias + jo, 16); }
@@ -352,6 +408,7 @@ function rowsTimesB(c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N
       }
       v128.store(cr + jo, vacc0123);
       v128.store(cr + jo, vacc4567, 16);
+      if (act != ACT_IDENTITY) activationForwardRange(cr + jo, cr + jo, 8, act, alpha);
     }
   }
 }
