@@ -237,21 +237,13 @@ export function gemm_act(c: usize, a: usize, b: usize, bias: usize,
                          init: i32, scratch: usize, act: i32, alpha: f32): void {
   // One or two rows of a forward product (inference on single examples): no
   // packing and no wasted tile rows; the full 8-column strips are computed
-  // straight from a and b (cut by columns over the threads when it pays),
-  // and what is left goes through the packed path.
+  // straight from a and b, and what is left goes through the packed path.
+  // Not split over threads: a batch-1 layer is ~10–20 µs, the order of
+  // waking a sleeping worker (tests/threads/determinism.test.ts).
   let N0 = 0;
   if (M <= 2 && !transA && !transB) {
     N0 = N & ~7;
-    if (shouldSplit(<f64>M * <f64>K * <f64>N0)) {
-      setArg(0, <f64>c); setArg(1, <f64>a); setArg(2, <f64>b); setArg(3, <f64>bias);
-      setArg(4, M); setArg(5, K); setArg(6, N); setArg(7, init); setArg(8, act); setArg(9, alpha);
-      // column ranges that are multiples of 16 (the last may end on 8)
-      const per = max(16, ((N0 + 4 * threadCount() - 1) / (4 * threadCount()) + 15) & ~15);
-      setArg(10, per); setArg(11, N0);
-      parallelFor(rowsTask, (N0 + per - 1) / per);
-    } else {
-      rowsTimesB(c, a, b, bias, M, K, N, 0, N0, init, act, alpha);
-    }
+    rowsTimesB(c, a, b, bias, M, K, N, N0, init, act, alpha);
     if (N0 == N) return;
   }
   if (N0 == 0 && shouldSplit(<f64>M * <f64>K * <f64>N)) gemmSplit(c, a, b, bias, M, K, N, transA, transB, init, act, alpha);
@@ -336,27 +328,19 @@ export function gemm_pair(c1: usize, a1: usize, b1: usize, M1: i32, K1: i32, N1:
   parallelFor(gemmPairTask, n1 + n2);
 }
 
-// Task t of a split rowsTimesB: columns [t·per, min(N0, (t+1)·per)).
-function rowsTask(t: i32, scratch: usize): i32 {
-  const per = argInt(10), N0 = argInt(11);
-  rowsTimesB(argPtr(0), argPtr(1), argPtr(2), argPtr(3), argInt(4), argInt(5), argInt(6),
-             t * per, min(N0, (t + 1) * per), argInt(7), argInt(8), <f32>arg(9));
-  return 0;
-}
-
-// c[i, J0:J1] = act(init + a[i, :]·b[:, J0:J1]) for the M ≤ 2 rows, J0 and J1
-// multiples of 8. Each element's sum runs k = 0..K-1 with the register tile's
+// c[i, 0:N0] = act(init + a[i, :]·b[:, 0:N0]) for the M ≤ 2 rows, N0 a
+// multiple of 8. Each element's sum runs k = 0..K-1 with the register tile's
 // madd, so the bits match the packed path. Columns go 16 at a time (a whole
 // 64-byte line of each row of b per k) with both rows of a in the same pass,
 // so b, the large operand, is read once; then one 8-column strip if left.
-function rowsTimesB(c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N: i32, J0: i32, J1: i32,
+function rowsTimesB(c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N: i32, N0: i32,
                     init: i32, act: i32, alpha: f32): void {
   const ldb = <usize>N << 2;
   const two = M == 2;
   const a0 = a, a1 = a + (<usize>K << 2);
   const c0 = c, c1 = c + ldb;
-  let j = J0;
-  for (; j + 16 <= J1; j += 16) {
+  let j = 0;
+  for (; j + 16 <= N0; j += 16) {
     const jo = <usize>j << 2;
     let p0 = f32x4.splat(0), p1 = p0, p2 = p0, p3 = p0;
     let q0 = p0, q1 = p0, q2 = p0, q3 = p0;
@@ -391,7 +375,7 @@ function rowsTimesB(c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N
       if (act != ACT_IDENTITY) activationForwardRange(c1 + jo, c1 + jo, 16, act, alpha);
     }
   }
-  for (; j < J1; j += 8) {
+  for (; j < N0; j += 8) {
     const jo = <usize>j << 2;
     for (let i = 0; i < M; i++) {
       const ar = a + ((<usize>i * K) << 2);
