@@ -33,6 +33,7 @@ import { presetLayers } from "../cli/src/presets.js";
 import { loadMnist, VAE, type Build } from "../src/index.js";
 import { loadKernels, type Kernels, type RawExports } from "../src/kernels/wasm.js";
 import { loadThreadedKernels } from "../src/threads/threads.js";
+import { checkRows } from "../src/model/rows.js";
 import type { ThreadPool } from "../src/threads/pool.js";
 import { gemmRef, randomArray, randomNormals } from "../tests/reference.js";
 import { ACCUMULATORS, CeilingPool, type CeilingBuild } from "./ceiling.js";
@@ -313,7 +314,7 @@ if (ONLY.has("infer")) {
 
 // --------------------------------------------------------------- breakdown
 interface Part { key: string; ms: number; cpuMs: number; calls: number; gflops: number; ofMachine: number; perCpu: number; share: number }
-interface Breakdown { model: string; build: CeilingBuild; threads: number; B: number; stepMs: number; bareMs?: number; kernelsMs: number; splitMs: number; waitMs: number; splitCalls: number; parts: Part[]; load: string }
+interface Breakdown { model: string; build: CeilingBuild; threads: number; B: number; stepMs: number; bareMs?: number; rowCheck?: { tsMs: number; stagedMs: number }; kernelsMs: number; splitMs: number; waitMs: number; splitCalls: number; parts: Part[]; load: string }
 const breakdowns: Breakdown[] = FROM ? FROM.breakdowns : [];
 async function breakdown(model: string, cfg: object, B: number, n: number): Promise<void> {
   for (const build of ["plain", "relaxed"] as const) {
@@ -337,7 +338,16 @@ async function breakdown(model: string, cfg: object, B: number, n: number): Prom
         const perCpu = e.cpuMs > 0 ? e.flops / e.cpuMs / 1e6 : 0;
         return { key, ms: e.ms / n, cpuMs: e.cpuMs / n, calls: e.calls / n, gflops, ofMachine: ofMachine(gflops, build, threads), perCpu, share: e.ms / n / stepMs };
       }).sort((a, b) => b.ms - a.ms);
-      breakdowns.push({ model, build, threads, B, stepMs, bareMs, kernelsMs, load: l,
+      // the per-step row check, before (a TypeScript scan, then loadRows copies the batch) and now
+      // (the batch copied into the arena and scanned there by first_outside; loadRows reuses it)
+      let rowCheck: { tsMs: number; stagedMs: number } | undefined;
+      if (model.startsWith("784")) {
+        const x = batchOf(B, 7), xin = new Float32Array(x.length);
+        const scan = (v as unknown as { obj: { scanStaged: (a: Float32Array, lo: number, hi: number) => number | null } }).obj.scanStaged;
+        const [ts, st] = interleave([() => { checkRows(v.config, "batch", x, 784, true); xin.set(x); }, () => checkRows(v.config, "batch", x, 784, true, scan)], [50, 50]);
+        rowCheck = { tsMs: ts.ms, stagedMs: st.ms };
+      }
+      breakdowns.push({ model, build, threads, B, stepMs, bareMs, kernelsMs, rowCheck, load: l,
         splitMs: s0 && s1 ? (s1.splitMs - s0.splitMs) / n : 0, waitMs: s0 && s1 ? (s1.waitMs - s0.waitMs) / n : 0,
         splitCalls: s0 && s1 ? (s1.splitCalls - s0.splitCalls) / n : 0, parts });
       log(`breakdown ${model} ${build} ${threads}t: step ${f2(stepMs)} ms, kernels ${f2(kernelsMs)} ms; ${parts.slice(0, 3).map((p) => `${p.key} ${f2(p.ms)} ms`).join("; ")}`);
@@ -419,6 +429,7 @@ for (const b of breakdowns) {
   md.push(`### ${b.model}, ${b.build}, ${b.threads} thread${b.threads > 1 ? "s" : ""}, B = ${b.B} (load ${b.load})`, "",
     `Step ${f2(b.stepMs)} ms; kernels ${f2(b.kernelsMs)} ms; host ${f2(b.stepMs - b.kernelsMs)} ms` +
     (b.bareMs !== undefined ? ` (the same steps without the kernel clock: ${f2(b.bareMs)} ms, host ${f2(Math.max(0, b.bareMs - b.kernelsMs))} ms)` : "") +
+    (b.rowCheck ? `; the batch's row check + copy: ${b.rowCheck.tsMs.toFixed(3)} ms as before (TypeScript scan, then a copy), ${b.rowCheck.stagedMs.toFixed(3)} ms now (copy into the arena + first_outside)` : "") +
     (b.threads > 1 ? `; ${f1(b.splitCalls)} split calls per step, ${f2(b.splitMs)} ms in them, of which ${f2(b.waitMs)} ms waiting for the other thread; ${f2(b.stepMs - b.splitMs)} ms on one thread.` : "."), "",
     mdTable(["kernel call", "calls / step", "ms / step", "CPU ms / step", "share of step", "GFLOP/s", "of threads × ceiling", "GFLOP per CPU-second", "of ceiling"],
       b.parts.map((p) => [p.key, p.calls, p.ms.toFixed(3), p.cpuMs.toFixed(3), pct(p.share), p.gflops > 0 ? f1(p.gflops) : "", p.gflops > 0 ? pct(p.ofMachine) : "",

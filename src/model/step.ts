@@ -93,10 +93,11 @@ export class Objective {
   stageInput(x: Float32Array, lo: number, hi: number): number | null {
     this.staged = null;
     const D = this.config.inputDim;
-    if (this.config.conditionDim > 0 || this.rowsFor(x.length / D) > this.net.plan.batch) return null;
+    // (a module built before first_outside, passed as options.wasm, lacks it)
+    if (this.net.kernels.raw.first_outside === undefined || this.config.conditionDim > 0 || this.rowsFor(x.length / D) > this.net.plan.batch) return null;
     const xin = this.net.ptr["x.in"];
     this.net.heap().set(x, xin >>> 2);
-    const bad = this.net.kernels.raw.first_outside(xin, x.length, lo, hi);
+    const bad = this.net.kernels.raw.first_outside!(xin, x.length, lo, hi);
     if (bad === -1) this.staged = x;
     return bad;
   }
