@@ -99,7 +99,9 @@ const md = ["# This checkout's kernels against a base build (`tsx bench/ab.ts`)"
   "Interleaved rounds in one process (the order alternates per round); medians over rounds of the mean per step.",
   "\"CPU\" is the process's CPU time per step (all threads, spinning included), the figure least disturbed by other",
   "processes on the shared cores. \"bits\": the weights after 3 steps (reconstruct: its output) compared between the two builds.",
-  "The TypeScript is this checkout's on both sides: only the kernels differ.", "",
+  "The TypeScript is this checkout's on both sides: only the kernels differ" +
+    (WebAssembly.Module.exports(new WebAssembly.Module(base.plain)).some((e) => e.name === "first_outside") ? "." :
+      "; the base build has no `first_outside`, so its trainStep checks the batch in TypeScript and copies it again (the row check before this change): the MLP rows compare the whole step before and after it."), "",
   mdTable(["model", "build", "threads", "B", "base ms", "this ms", "base CPU ms", "this CPU ms", "CPU ratio base/this", "bits", "load"],
     rows.map((r) => [r.model, r.build, r.threads, r.B, r.base.toFixed(r.B <= 2 ? 4 : 2), r.ours.toFixed(r.B <= 2 ? 4 : 2), r.baseCpu.toFixed(r.B <= 2 ? 4 : 2), r.oursCpu.toFixed(r.B <= 2 ? 4 : 2), (r.baseCpu / r.oursCpu).toFixed(3), r.same ? "same" : "differ", r.load])), ""];
 const out = flag("no-mlp") === true ? "ab-conv.md" : "ab.md";
