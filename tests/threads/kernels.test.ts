@@ -146,6 +146,23 @@ describe.each(BUILDS)("threaded kernels, %s build", (build) => {
     }
   });
 
+  // chunks of 8192 floats (one chunk: never split), split over threads by chunk
+  it.each([7, 8191, 8192, 8193, 3 * 8192 + 5, 100_003])("sum_squares n=%i: the same f64 bits on any thread count", (n) => {
+    const x = randomArray(n, n, -3, 3);
+    let want = 0;
+    for (const v of x) want += v * v;
+    const run = (m: Mod) => {
+      const { k, arena } = m;
+      arena.reset();
+      const px = arena.put(x);
+      return n > 8192 ? split(m, () => k.sumSquares(px, n)) : k.sumSquares(px, n);
+    };
+    const one = run(mods.get(1)!);
+    // f64 sums of exact f64 squares: only the summation order differs
+    expect(Math.abs(one - want) / want).toBeLessThan(1e-13);
+    for (const t of THREADS) expect(Object.is(run(mods.get(t)!), one), `${t} threads`).toBe(true);
+  });
+
   it.each([0, 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 1000, 4099])("adam n=%i", (n) => {
     const p0 = randomArray(n, n), g = [randomArray(n, n + 1), randomArray(n, n + 2)];
     const o = { lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0.01 };
