@@ -246,7 +246,10 @@ export function gemm_act(c: usize, a: usize, b: usize, bias: usize,
     rowsTimesB(c, a, b, bias, M, K, N, N0, init, act, alpha);
     if (N0 == N) return;
   }
-  if (N0 == 0 && shouldSplit(<f64>M * <f64>K * <f64>N)) gemmSplit(c, a, b, bias, M, K, N, transA, transB, init, act, alpha);
+  if (N0 == 0 && shouldSplit(<f64>M * <f64>K * <f64>N)) {
+    if (packOnce(M, K, N)) gemmSplitPacked(c, a, b, bias, M, K, N, transA, transB, init, scratch, act, alpha);
+    else gemmSplit(c, a, b, bias, M, K, N, transA, transB, init, act, alpha);
+  }
   else gemmBlock(c, a, b, bias, M, K, N, transA, transB, init, scratch, 0, M, N0, N, act, alpha);
 }
 
@@ -272,6 +275,62 @@ function gemmPlan(o: i32, c: usize, a: usize, b: usize, bias: usize,
   setArg(o + 4, M); setArg(o + 5, K); setArg(o + 6, N); setArg(o + 7, transA); setArg(o + 8, transB); setArg(o + 9, init);
   setArg(o + 10, rb); setArg(o + 11, cb); setArg(o + 12, colBlocks); setArg(o + 13, act); setArg(o + 14, alpha);
   return rowBlocks * colBlocks;
+}
+
+/** Packed op(A) at most this many bytes: it stays in L2 (1 MiB per core here)
+ *  while every column task streams it. */
+const PACK_ONCE_BYTES: i32 = 512 << 10;
+
+// Whether a split product packs op(A) once for all tasks (gemmSplitPacked):
+// when its row panels need more than one task's scratch (so the row-block
+// plan would pack every B strip once per row block) and the packed A is small
+// and there are enough column strips for about four tasks per thread. The
+// tall, narrow products of convolutions keep the row-block plan.
+// @ts-ignore: decorator
+@inline function packOnce(M: i32, K: i32, N: i32): bool {
+  const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
+  return mb > RB_MAX && <f64>mb * <f64>MR * <f64>K * 4 <= <f64>PACK_ONCE_BYTES && nb >= 4 * threadCount();
+}
+
+// Packs op(A) whole into `scratch` (the caller's, ≥ gemm_scratch_bytes(M, K)):
+// K block after K block, each as gemmBlock lays it out, panels split over the
+// threads; then the column strips are split, each task running every panel
+// against its strips with its own scratch for the B strip and the tile. Every
+// tile sees the same packed values and the same K blocks as in gemmBlock: the
+// same bits, and each B strip is packed once in all (not once per row block).
+function gemmSplitPacked(c: usize, a: usize, b: usize, bias: usize,
+                         M: i32, K: i32, N: i32, transA: i32, transB: i32, init: i32, scratch: usize,
+                         act: i32, alpha: f32): void {
+  const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
+  setArg(0, <f64>c); setArg(1, <f64>a); setArg(2, <f64>b); setArg(3, <f64>bias);
+  setArg(4, M); setArg(5, K); setArg(6, N); setArg(7, transA); setArg(8, transB); setArg(9, init);
+  setArg(13, act); setArg(14, alpha); setArg(15, <f64>scratch);
+  parallelFor(packATask, mb);
+  const target = 4 * threadCount();
+  const cb = (nb + target - 1) / target;
+  setArg(11, cb);
+  parallelFor(gemmPackedTask, (nb + cb - 1) / cb);
+}
+
+// Panel ib of op(A), every K block, into the packed buffer at ARGS 15.
+function packATask(ib: i32, _scratch: usize): i32 {
+  const a = argPtr(1), M = argInt(4), K = argInt(5), transA = argInt(7), pa = argPtr(15);
+  const mb = (M + MR - 1) / MR;
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    const ak = transA ? a + ((<usize>k0 * M) << 2) : a + (<usize>k0 << 2);
+    packA(pa + ((<usize>mb * MR * k0 + <usize>ib * MR * kc) << 2), ak, M, K, kc, transA, ib * MR);
+  }
+  return 0;
+}
+
+// Column block t (cb strips) of the product at ARGS 0…15, every row.
+function gemmPackedTask(t: i32, scratch: usize): i32 {
+  const M = argInt(4), N = argInt(6), cb = argInt(11);
+  const j0 = t * cb * NR;
+  gemmBlock(argPtr(0), argPtr(1), argPtr(2), argPtr(3), M, argInt(5), N, argInt(7), argInt(8), argInt(9),
+            scratch, 0, M, j0, min(N, j0 + cb * NR), argInt(13), <f32>arg(14), argPtr(15));
+  return 0;
 }
 
 function gemmSplit(c: usize, a: usize, b: usize, bias: usize,
@@ -403,21 +462,23 @@ function rowsTimesB(c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N
 // same k order and the same tile code, so blocks can run on any thread.
 function gemmBlock(c: usize, a: usize, b: usize, bias: usize,
                    M: i32, K: i32, N: i32, transA: i32, transB: i32,
-                   init: i32, scratch: usize, I0: i32, I1: i32, J0: i32, J1: i32, act: i32, alpha: f32): void {
+                   init: i32, scratch: usize, I0: i32, I1: i32, J0: i32, J1: i32, act: i32, alpha: f32,
+                   packed: usize = 0): void {
   const ib0 = I0 / MR, mb = (I1 - I0 + MR - 1) / MR;
   const ldc = <usize>N << 2;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
     const panel = <usize>(MR * kc) << 2;       // bytes of one packed A panel
-    const pa = scratch;                         // (mb, kc, MR)
-    const pb = pa + <usize>mb * panel;          // (kc, 8)
+    // (mb, kc, MR): packed here, or (packed != 0, I0 = 0) already, K block after K block (packAll)
+    const pa = packed ? packed + ((<usize>mb * MR * k0) << 2) : scratch;
+    const pb = packed ? scratch : pa + <usize>mb * panel;   // (kc, 8)
     const tile = pb + (<usize>kc << 5);         // (MR, 8)
     const blockInit = k0 == 0 ? init : INIT_ACC;
     const epilogue = act != ACT_IDENTITY && k0 + kc >= K;   // the tile is final after this block
     // op(A)[:, k0:k0+kc] and op(B)[k0:k0+kc, :] as sub-matrices of a and b
     const ak = transA ? a + ((<usize>k0 * M) << 2) : a + (<usize>k0 << 2);
     const bk = transB ? b + (<usize>k0 << 2) : b + ((<usize>k0 * N) << 2);
-    for (let ib = 0; ib < mb; ib++) packA(pa + <usize>ib * panel, ak, M, K, kc, transA, (ib0 + ib) * MR);
+    if (!packed) for (let ib = 0; ib < mb; ib++) packA(pa + <usize>ib * panel, ak, M, K, kc, transA, (ib0 + ib) * MR);
     for (let j0 = J0; j0 < J1; j0 += NR) {
       const nc = min(NR, N - j0);
       packB(pb, bk, K, N, kc, j0, transB);

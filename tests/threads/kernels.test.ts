@@ -53,6 +53,8 @@ function gemmCases(): { v: Variant; M: number; K: number; N: number }[] {
     for (const N of [1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 129]) out.push({ v, M: 49, K: 37, N });
     // K blocks of 256
     for (const K of [1, 255, 256, 257]) out.push({ v, M: 41, K, N: 17 });
+    // op(A) packed once for all column tasks (more row panels than one task holds, wide N), over several K blocks
+    for (const [M, K, N] of [[97, 300, 129], [128, 513, 100], [200, 128, 97]]) out.push({ v, M, K, N });
   }
   return out;
 }
