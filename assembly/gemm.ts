@@ -284,12 +284,14 @@ const PACK_ONCE_BYTES: i32 = 512 << 10;
 // Whether a split product packs op(A) once for all tasks (gemmSplitPacked):
 // when its row panels need more than one task's scratch (so the row-block
 // plan would pack every B strip once per row block) and the packed A is small
-// and there are enough column strips for about four tasks per thread. The
-// tall, narrow products of convolutions keep the row-block plan.
+// and there are enough column strips for about four tasks per thread, and K
+// is deep enough (≥ 128) for packing to matter: at K = 20 the extra fork-join
+// cost more than it saved (bench/results/gemm-split-ab.md). The tall, narrow
+// products of convolutions keep the row-block plan.
 // @ts-ignore: decorator
 @inline function packOnce(M: i32, K: i32, N: i32): bool {
   const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
-  return mb > RB_MAX && <f64>mb * <f64>MR * <f64>K * 4 <= <f64>PACK_ONCE_BYTES && nb >= 4 * threadCount();
+  return K >= 128 && mb > RB_MAX && <f64>mb * <f64>MR * <f64>K * 4 <= <f64>PACK_ONCE_BYTES && nb >= 4 * threadCount();
 }
 
 // Packs op(A) whole into `scratch` (the caller's, ≥ gemm_scratch_bytes(M, K)):
