@@ -42,7 +42,7 @@ export function scale(x: usize, n: i32, s: f32): void {
 }
 
 /** Most chunks sum_squares cuts x into; their partial sums live here. */
-const MAX_CHUNKS: i32 = 4096;
+const MAX_CHUNKS: i32 = 256;   // 2 KiB of static data (a shared build ships its static data whole)
 const PARTIALS: usize = memory.data(MAX_CHUNKS << 3, 16);
 
 /** Floats per chunk of sum_squares: a function of n alone (never of the
