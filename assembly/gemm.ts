@@ -238,17 +238,18 @@ export function gemm_act(c: usize, a: usize, b: usize, bias: usize,
   // One or two rows of a forward product (inference on single examples): no
   // packing and no wasted tile rows; the full 8-column strips are computed
   // straight from a and b, and what is left goes through the packed path.
+  // Not split over threads: a batch-1 layer is ~10–20 µs, the order of
+  // waking a sleeping worker (tests/threads/determinism.test.ts).
   let N0 = 0;
   if (M <= 2 && !transA && !transB) {
     N0 = N & ~7;
-    rowsTimesB(c, a, b, bias, M, K, N, N0, init);
-    if (act != ACT_IDENTITY) for (let i = 0; i < M; i++) {
-      const ci = c + ((<usize>i * N) << 2);
-      activationForwardRange(ci, ci, N0, act, alpha);
-    }
+    rowsTimesB(c, a, b, bias, M, K, N, N0, init, act, alpha);
     if (N0 == N) return;
   }
-  if (N0 == 0 && shouldSplit(<f64>M * <f64>K * <f64>N)) gemmSplit(c, a, b, bias, M, K, N, transA, transB, init, act, alpha);
+  if (N0 == 0 && shouldSplit(<f64>M * <f64>K * <f64>N)) {
+    if (packOnce(M, K, N)) gemmSplitPacked(c, a, b, bias, M, K, N, transA, transB, init, scratch, act, alpha);
+    else gemmSplit(c, a, b, bias, M, K, N, transA, transB, init, act, alpha);
+  }
   else gemmBlock(c, a, b, bias, M, K, N, transA, transB, init, scratch, 0, M, N0, N, act, alpha);
 }
 
@@ -274,6 +275,64 @@ function gemmPlan(o: i32, c: usize, a: usize, b: usize, bias: usize,
   setArg(o + 4, M); setArg(o + 5, K); setArg(o + 6, N); setArg(o + 7, transA); setArg(o + 8, transB); setArg(o + 9, init);
   setArg(o + 10, rb); setArg(o + 11, cb); setArg(o + 12, colBlocks); setArg(o + 13, act); setArg(o + 14, alpha);
   return rowBlocks * colBlocks;
+}
+
+/** Packed op(A) at most this many bytes: it stays in L2 (1 MiB per core here)
+ *  while every column task streams it. */
+const PACK_ONCE_BYTES: i32 = 512 << 10;
+
+// Whether a split product packs op(A) once for all tasks (gemmSplitPacked):
+// when its row panels need more than one task's scratch (so the row-block
+// plan would pack every B strip once per row block) and the packed A is small
+// and there are enough column strips for about four tasks per thread, and K
+// is deep enough (≥ 128) for packing to matter: at K = 20 the extra fork-join
+// cost more than it saved (bench/results/gemm-split-ab.md). The tall, narrow
+// products of convolutions keep the row-block plan.
+// @ts-ignore: decorator
+@inline function packOnce(M: i32, K: i32, N: i32): bool {
+  const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
+  return K >= 128 && mb > RB_MAX && <f64>mb * <f64>MR * <f64>K * 4 <= <f64>PACK_ONCE_BYTES && nb >= 4 * threadCount();
+}
+
+// Packs op(A) whole into `scratch` (the caller's, ≥ gemm_scratch_bytes(M, K)):
+// K block after K block, each as gemmBlock lays it out, panels split over the
+// threads; then the column strips are split, each task running every panel
+// against its strips with its own scratch for the B strip and the tile. Every
+// tile sees the same packed values and the same K blocks as in gemmBlock: the
+// same bits, and each B strip is packed once in all (not once per row block).
+function gemmSplitPacked(c: usize, a: usize, b: usize, bias: usize,
+                         M: i32, K: i32, N: i32, transA: i32, transB: i32, init: i32, scratch: usize,
+                         act: i32, alpha: f32): void {
+  const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
+  setArg(0, <f64>c); setArg(1, <f64>a); setArg(2, <f64>b); setArg(3, <f64>bias);
+  setArg(4, M); setArg(5, K); setArg(6, N); setArg(7, transA); setArg(8, transB); setArg(9, init);
+  setArg(13, act); setArg(14, alpha); setArg(15, <f64>scratch);
+  parallelFor(packATask, mb);
+  const target = 4 * threadCount();
+  const cb = (nb + target - 1) / target;
+  setArg(11, cb);
+  parallelFor(gemmPackedTask, (nb + cb - 1) / cb);
+}
+
+// Panel ib of op(A), every K block, into the packed buffer at ARGS 15.
+function packATask(ib: i32, _scratch: usize): i32 {
+  const a = argPtr(1), M = argInt(4), K = argInt(5), transA = argInt(7), pa = argPtr(15);
+  const mb = (M + MR - 1) / MR;
+  for (let k0 = 0; k0 < K; k0 += KC) {
+    const kc = min(KC, K - k0);
+    const ak = transA ? a + ((<usize>k0 * M) << 2) : a + (<usize>k0 << 2);
+    packA(pa + ((<usize>mb * MR * k0 + <usize>ib * MR * kc) << 2), ak, M, K, kc, transA, ib * MR);
+  }
+  return 0;
+}
+
+// Column block t (cb strips) of the product at ARGS 0…15, every row.
+function gemmPackedTask(t: i32, scratch: usize): i32 {
+  const M = argInt(4), N = argInt(6), cb = argInt(11);
+  const j0 = t * cb * NR;
+  gemmBlock(argPtr(0), argPtr(1), argPtr(2), argPtr(3), M, argInt(5), N, argInt(7), argInt(8), argInt(9),
+            scratch, 0, M, j0, min(N, j0 + cb * NR), argInt(13), <f32>arg(14), argPtr(15));
+  return 0;
 }
 
 function gemmSplit(c: usize, a: usize, b: usize, bias: usize,
@@ -330,16 +389,58 @@ export function gemm_pair(c1: usize, a1: usize, b1: usize, M1: i32, K1: i32, N1:
   parallelFor(gemmPairTask, n1 + n2);
 }
 
-// c[i, 0:N0] = init + a[i, :]·b[:, 0:N0] for each of the M rows, N0 a multiple
-// of 8; the same k order and the same madd as the register tile, so the bits
-// match the packed path.
-function rowsTimesB(c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N: i32, N0: i32, init: i32): void {
+// c[i, 0:N0] = act(init + a[i, :]·b[:, 0:N0]) for the M ≤ 2 rows, N0 a
+// multiple of 8. Each element's sum runs k = 0..K-1 with the register tile's
+// madd, so the bits match the packed path. Columns go 16 at a time (a whole
+// 64-byte line of each row of b per k) with both rows of a in the same pass,
+// so b, the large operand, is read once; then one 8-column strip if left.
+function rowsTimesB(c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N: i32, N0: i32,
+                    init: i32, act: i32, alpha: f32): void {
   const ldb = <usize>N << 2;
-  for (let i = 0; i < M; i++) {
-    const ar = a + ((<usize>i * K) << 2);
-    const cr = c + ((<usize>i * N) << 2);
-    for (let j = 0; j < N0; j += 8) {
-      const jo = <usize>j << 2;
+  const two = M == 2;
+  const a0 = a, a1 = a + (<usize>K << 2);
+  const c0 = c, c1 = c + ldb;
+  let j = 0;
+  for (; j + 16 <= N0; j += 16) {
+    const jo = <usize>j << 2;
+    let p0 = f32x4.splat(0), p1 = p0, p2 = p0, p3 = p0;
+    let q0 = p0, q1 = p0, q2 = p0, q3 = p0;
+    if (init == INIT_ACC) {
+      p0 = v128.load(c0 + jo); p1 = v128.load(c0 + jo, 16); p2 = v128.load(c0 + jo, 32); p3 = v128.load(c0 + jo, 48);
+      if (two) { q0 = v128.load(c1 + jo); q1 = v128.load(c1 + jo, 16); q2 = v128.load(c1 + jo, 32); q3 = v128.load(c1 + jo, 48); }
+    } else if (init == INIT_BIAS) {
+      p0 = v128.load(bias + jo); p1 = v128.load(bias + jo, 16); p2 = v128.load(bias + jo, 32); p3 = v128.load(bias + jo, 48);
+      q0 = p0; q1 = p1; q2 = p2; q3 = p3;
+    }
+    let pb = b + jo;
+    if (two) {
+      for (let k = 0; k < K; k++) {
+        const b0 = v128.load(pb), b1 = v128.load(pb, 16), b2 = v128.load(pb, 32), b3 = v128.load(pb, 48);
+        const va = v128.load32_splat(a0 + (<usize>k << 2)), vq = v128.load32_splat(a1 + (<usize>k << 2));
+        p0 = madd(va, b0, p0); p1 = madd(va, b1, p1); p2 = madd(va, b2, p2); p3 = madd(va, b3, p3);
+        q0 = madd(vq, b0, q0); q1 = madd(vq, b1, q1); q2 = madd(vq, b2, q2); q3 = madd(vq, b3, q3);
+        pb += ldb;
+      }
+    } else {
+      for (let k = 0; k < K; k++) {
+        const va = v128.load32_splat(a0 + (<usize>k << 2));
+        p0 = madd(va, v128.load(pb), p0); p1 = madd(va, v128.load(pb, 16), p1);
+        p2 = madd(va, v128.load(pb, 32), p2); p3 = madd(va, v128.load(pb, 48), p3);
+        pb += ldb;
+      }
+    }
+    v128.store(c0 + jo, p0); v128.store(c0 + jo, p1, 16); v128.store(c0 + jo, p2, 32); v128.store(c0 + jo, p3, 48);
+    if (act != ACT_IDENTITY) activationForwardRange(c0 + jo, c0 + jo, 16, act, alpha);
+    if (two) {
+      v128.store(c1 + jo, q0); v128.store(c1 + jo, q1, 16); v128.store(c1 + jo, q2, 32); v128.store(c1 + jo, q3, 48);
+      if (act != ACT_IDENTITY) activationForwardRange(c1 + jo, c1 + jo, 16, act, alpha);
+    }
+  }
+  for (; j < N0; j += 8) {
+    const jo = <usize>j << 2;
+    for (let i = 0; i < M; i++) {
+      const ar = a + ((<usize>i * K) << 2);
+      const cr = c + <usize>i * ldb;
       let vacc0123 = f32x4.splat(0), vacc4567 = f32x4.splat(0);
       if (init == INIT_ACC) { vacc0123 = v128.load(cr + jo); vacc4567 = v128.load(cr + jo, 16); }
       else if (init == INIT_BIAS) { vacc0123 = v128.load(bias + jo); vacc4567 = v128.load(bias + jo, 16); }
@@ -352,6 +453,7 @@ function rowsTimesB(c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N
       }
       v128.store(cr + jo, vacc0123);
       v128.store(cr + jo, vacc4567, 16);
+      if (act != ACT_IDENTITY) activationForwardRange(cr + jo, cr + jo, 8, act, alpha);
     }
   }
 }
@@ -362,21 +464,23 @@ function rowsTimesB(c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N
 // same k order and the same tile code, so blocks can run on any thread.
 function gemmBlock(c: usize, a: usize, b: usize, bias: usize,
                    M: i32, K: i32, N: i32, transA: i32, transB: i32,
-                   init: i32, scratch: usize, I0: i32, I1: i32, J0: i32, J1: i32, act: i32, alpha: f32): void {
+                   init: i32, scratch: usize, I0: i32, I1: i32, J0: i32, J1: i32, act: i32, alpha: f32,
+                   packed: usize = 0): void {
   const ib0 = I0 / MR, mb = (I1 - I0 + MR - 1) / MR;
   const ldc = <usize>N << 2;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
     const panel = <usize>(MR * kc) << 2;       // bytes of one packed A panel
-    const pa = scratch;                         // (mb, kc, MR)
-    const pb = pa + <usize>mb * panel;          // (kc, 8)
+    // (mb, kc, MR): packed here, or (packed != 0, I0 = 0) already, K block after K block (packAll)
+    const pa = packed ? packed + ((<usize>mb * MR * k0) << 2) : scratch;
+    const pb = packed ? scratch : pa + <usize>mb * panel;   // (kc, 8)
     const tile = pb + (<usize>kc << 5);         // (MR, 8)
     const blockInit = k0 == 0 ? init : INIT_ACC;
     const epilogue = act != ACT_IDENTITY && k0 + kc >= K;   // the tile is final after this block
     // op(A)[:, k0:k0+kc] and op(B)[k0:k0+kc, :] as sub-matrices of a and b
     const ak = transA ? a + ((<usize>k0 * M) << 2) : a + (<usize>k0 << 2);
     const bk = transB ? b + (<usize>k0 << 2) : b + ((<usize>k0 * N) << 2);
-    for (let ib = 0; ib < mb; ib++) packA(pa + <usize>ib * panel, ak, M, K, kc, transA, (ib0 + ib) * MR);
+    if (!packed) for (let ib = 0; ib < mb; ib++) packA(pa + <usize>ib * panel, ak, M, K, kc, transA, (ib0 + ib) * MR);
     for (let j0 = J0; j0 < J1; j0 += NR) {
       const nc = min(NR, N - j0);
       packB(pb, bk, K, N, kc, j0, transB);

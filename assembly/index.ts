@@ -32,7 +32,7 @@ export {
   gaussian_learned_nll_forward, gaussian_learned_nll_backward,
 } from "./likelihood";
 export { adam_step } from "./adam";
-export { fill, copy, axpy, scale, sum_squares, all_finite } from "./vector";
+export { fill, copy, axpy, scale, sum_squares, all_finite, first_outside } from "./vector";
 export { thread_run, threads_configure, threads_control, threads_inject_fault, threads_reset } from "./threads";
 export { threads_count } from "./threads";
 import { threads_end } from "./threads";

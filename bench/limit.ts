@@ -10,6 +10,9 @@
 //      with ours.
 //   3. The GEMM shapes of that step, each checked against float64 first:
 //      ours (1 and 2 threads), jax-js (jit), tfjs-wasm.
+//   3b. Inference: reconstruct (encoder mean → decoder → sigmoid) at B = 1 and
+//      128, ours (plain / relaxed, 1 and 2 threads) and tfjs-wasm (one tidy,
+//      one read-back), interleaved, after checking the outputs agree.
 //   4. The Keras conv VAE step (--arch keras-conv, latent 2, B = 128), ours.
 //   5. Where our steps go: every kernel call of the step timed (the exports
 //      wrapped with a clock), with its flops and GFLOP/s, and for 2 threads
@@ -22,7 +25,7 @@
 // GFLOP/s per CPU-second figures are the ones least disturbed by them.
 // Writes bench/results/limit.md and bench/results/limit.json.
 //
-//   npm run bench:limit [-- --rounds 7] [-- --quick] [-- --no-conv] [-- --no-tfjs-cpu] [-- --only step,gemm,breakdown,conv]
+//   npm run bench:limit [-- --rounds 7] [-- --quick] [-- --no-conv] [-- --no-tfjs-cpu] [-- --only step,gemm,infer,breakdown,conv]
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
@@ -30,6 +33,7 @@ import { presetLayers } from "../cli/src/presets.js";
 import { loadMnist, VAE, type Build } from "../src/index.js";
 import { loadKernels, type Kernels, type RawExports } from "../src/kernels/wasm.js";
 import { loadThreadedKernels } from "../src/threads/threads.js";
+import { checkRows } from "../src/model/rows.js";
 import type { ThreadPool } from "../src/threads/pool.js";
 import { gemmRef, randomArray, randomNormals } from "../tests/reference.js";
 import { ACCUMULATORS, CeilingPool, type CeilingBuild } from "./ceiling.js";
@@ -41,7 +45,7 @@ const quick = flag("quick") === true;
 const ROUNDS = Number(flag("rounds") ?? (quick ? 3 : 7));
 /** --from <limit.json>: write the report again from a run's JSON, measuring nothing. */
 const FROM = flag("from") === undefined ? null : JSON.parse(readFileSync(String(flag("from")), "utf8"));
-const ONLY = new Set(FROM ? [] : String(flag("only") ?? "step,gemm,breakdown,conv").split(","));
+const ONLY = new Set(FROM ? [] : String(flag("only") ?? "step,gemm,infer,breakdown,conv").split(","));
 const withConv = flag("no-conv") !== true && ONLY.has("conv");
 const withTfCpu = flag("no-tfjs-cpu") !== true && !quick;
 const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
@@ -276,9 +280,41 @@ if (ONLY.has("gemm")) {
   kern.forEach((x) => x.k.dispose());
 }
 
+// --------------------------------------------------------------- inference
+interface InferRow { who: string; build: CeilingBuild; threads: number; B: number; ms: number; cpuMs: number; cores: number; gflops: number; err: number; load: string }
+const infers: InferRow[] = FROM ? FROM.infers ?? [] : [];
+if (ONLY.has("infer")) {
+  for (const B of [1, 128]) {
+    const ours: { v: VAE; build: CeilingBuild; threads: number }[] = [];
+    for (const build of ["plain", "relaxed"] as const) for (const threads of [1, 2]) ours.push({ v: await VAE.create(mlp(128), { build, threads }), build, threads });
+    const tw = new TfVAE(SPEC, ours[0].v.getWeights(), "transpose-free");
+    const x = batchOf(B, 2);
+    const want = ours[0].v.reconstruct(x);
+    const errs = [...ours.map((o) => o.v.reconstruct(x)), tw.reconstruct(x)].map((got) => {
+      let e = 0;
+      for (let i = 0; i < want.length; i++) e = Math.max(e, Math.abs(got[i] - want[i]));
+      return e;
+    });
+    if (!errs.every((e) => e < 1e-4)) throw new Error(`reconstruct B=${B}: outputs disagree (${errs.join(", ")})`);
+    // flops: the four dense layers' multiply-adds (encoder 784→400→40, decoder 20→400→784)
+    const flops = 2 * B * (784 * 400 + 400 * 40 + 20 * 400 + 400 * 784);
+    const fns = [...ours.map((o) => () => o.v.reconstruct(x)), () => tw.reconstruct(x)];
+    const per = B === 1 ? 400 : 10;
+    const l = load();
+    const ts = interleave(fns, fns.map(() => per), Math.max(ROUNDS, 7));
+    const who = [...ours.map((o) => ({ who: "wasm-vae", build: o.build, threads: o.threads })), { who: "tfjs-wasm", build: "plain" as const, threads: 1 }];
+    ts.forEach((t, j) => {
+      infers.push({ ...who[j], B, ...t, gflops: flops / t.ms / 1e6, err: errs[j], load: l });
+      log(`reconstruct B=${B} ${who[j].who} ${who[j].build} ${who[j].threads}t: ${t.ms.toFixed(4)} ms (cpu ${t.cpuMs.toFixed(4)}, ${f2(t.cores)} cores); load ${l}`);
+    });
+    tw.dispose();
+    ours.forEach((o) => o.v.dispose());
+  }
+}
+
 // --------------------------------------------------------------- breakdown
 interface Part { key: string; ms: number; cpuMs: number; calls: number; gflops: number; ofMachine: number; perCpu: number; share: number }
-interface Breakdown { model: string; build: CeilingBuild; threads: number; B: number; stepMs: number; kernelsMs: number; splitMs: number; waitMs: number; splitCalls: number; parts: Part[]; load: string }
+interface Breakdown { model: string; build: CeilingBuild; threads: number; B: number; stepMs: number; bareMs?: number; rowCheck?: { tsMs: number; stagedMs: number }; kernelsMs: number; splitMs: number; waitMs: number; splitCalls: number; parts: Part[]; load: string }
 const breakdowns: Breakdown[] = FROM ? FROM.breakdowns : [];
 async function breakdown(model: string, cfg: object, B: number, n: number): Promise<void> {
   for (const build of ["plain", "relaxed"] as const) {
@@ -287,6 +323,10 @@ async function breakdown(model: string, cfg: object, B: number, n: number): Prom
       for (let i = 0; i < 3; i++) v.trainStep(batchOf(B, i));
       const pool = v.kernels.threadsHandle as ThreadPool | null;
       const l = load();
+      // the same steps without the clock (its process.cpuUsage calls would count as host time)
+      const tb = performance.now();
+      for (let i = 0; i < n; i++) v.trainStep(batchOf(B, i));
+      const bareMs = (performance.now() - tb) / n;
       const { table, undo } = clockKernels(v.kernels);
       const s0 = pool?.stats(), t0 = performance.now();
       for (let i = 0; i < n; i++) v.trainStep(batchOf(B, i));
@@ -298,7 +338,16 @@ async function breakdown(model: string, cfg: object, B: number, n: number): Prom
         const perCpu = e.cpuMs > 0 ? e.flops / e.cpuMs / 1e6 : 0;
         return { key, ms: e.ms / n, cpuMs: e.cpuMs / n, calls: e.calls / n, gflops, ofMachine: ofMachine(gflops, build, threads), perCpu, share: e.ms / n / stepMs };
       }).sort((a, b) => b.ms - a.ms);
-      breakdowns.push({ model, build, threads, B, stepMs, kernelsMs, load: l,
+      // the per-step row check, before (a TypeScript scan, then loadRows copies the batch) and now
+      // (the batch copied into the arena and scanned there by first_outside; loadRows reuses it)
+      let rowCheck: { tsMs: number; stagedMs: number } | undefined;
+      if (model.startsWith("784")) {
+        const x = batchOf(B, 7), xin = new Float32Array(x.length);
+        const scan = (v as unknown as { obj: { scanStaged: (a: Float32Array, lo: number, hi: number) => number | null } }).obj.scanStaged;
+        const [ts, st] = interleave([() => { checkRows(v.config, "batch", x, 784, true); xin.set(x); }, () => checkRows(v.config, "batch", x, 784, true, scan)], [50, 50]);
+        rowCheck = { tsMs: ts.ms, stagedMs: st.ms };
+      }
+      breakdowns.push({ model, build, threads, B, stepMs, bareMs, kernelsMs, rowCheck, load: l,
         splitMs: s0 && s1 ? (s1.splitMs - s0.splitMs) / n : 0, waitMs: s0 && s1 ? (s1.waitMs - s0.waitMs) / n : 0,
         splitCalls: s0 && s1 ? (s1.splitCalls - s0.splitCalls) / n : 0, parts });
       log(`breakdown ${model} ${build} ${threads}t: step ${f2(stepMs)} ms, kernels ${f2(kernelsMs)} ms; ${parts.slice(0, 3).map((p) => `${p.key} ${f2(p.ms)} ms`).join("; ")}`);
@@ -359,14 +408,28 @@ const md: string[] = [
   mdTable(["shape", "use", "who", "build", "threads", "ms", "GFLOP/s", "of threads × ceiling", "GFLOP per CPU-second", "max err", "load"],
     gemms.map((g) => [g.shape, g.use, g.who, g.build, g.threads, g.ms.toFixed(3), f1(g.gflops), pct(g.ofMachine),
       g.cpuMs ? f1(g.gflops * g.ms / g.cpuMs) : "", g.err.toExponential(1), g.load])), "",
+  "## Inference: reconstruct", "",
+  "`VAE.reconstruct` (encoder mean → decoder → sigmoid, a new Float32Array out) against tfjs-wasm's encoder and decoder",
+  "in one `tf.tidy` with one read-back (bench/tfjs-vae.ts `reconstruct`), same weights, outputs checked (max abs",
+  "difference from ours, plain, 1 thread) before timing; interleaved rounds. jax-js has no inference path in bench/.",
+  "Targets (issue 19): B = 1 ≤ 0.06 ms; B = 128 ≥ 2× tfjs-wasm.", "",
+  mdTable(["B", "who", "build", "threads", "ms", "CPU ms", "cores", "GFLOP/s", "tfjs-wasm ms / ours", "max diff", "load"],
+    infers.map((r) => {
+      const peer = infers.find((p) => p.B === r.B && p.who === "tfjs-wasm")!;
+      return [r.B, r.who, r.build, r.threads, r.ms.toFixed(4), r.cpuMs.toFixed(4), f2(r.cores), f1(r.gflops), r.who === "tfjs-wasm" ? "" : `${(peer.ms / r.ms).toFixed(2)}×`, r.err.toExponential(1), r.load];
+    })), "",
   "## Where our steps go", "",
   "Every kernel export called during the step timed with performance.now() around the call (the calling thread's view:",
   "a split kernel's time includes its wait for the other thread). \"host\" = step − kernels: the TypeScript between",
-  "calls. GFLOP/s only for the kernels with multiply-adds; the rest are memory-bound passes.", "",
+  "calls, plus the clock's own process.cpuUsage calls (two per kernel call); the same steps timed without the clock",
+  "just before give the host figure in parentheses. GFLOP/s only for the kernels with multiply-adds; the rest are",
+  "memory-bound passes.", "",
 ];
 for (const b of breakdowns) {
   md.push(`### ${b.model}, ${b.build}, ${b.threads} thread${b.threads > 1 ? "s" : ""}, B = ${b.B} (load ${b.load})`, "",
     `Step ${f2(b.stepMs)} ms; kernels ${f2(b.kernelsMs)} ms; host ${f2(b.stepMs - b.kernelsMs)} ms` +
+    (b.bareMs !== undefined ? ` (the same steps without the kernel clock: ${f2(b.bareMs)} ms, host ${f2(Math.max(0, b.bareMs - b.kernelsMs))} ms)` : "") +
+    (b.rowCheck ? `; the batch's row check + copy: ${b.rowCheck.tsMs.toFixed(3)} ms as before (TypeScript scan, then a copy), ${b.rowCheck.stagedMs.toFixed(3)} ms now (copy into the arena + first_outside)` : "") +
     (b.threads > 1 ? `; ${f1(b.splitCalls)} split calls per step, ${f2(b.splitMs)} ms in them, of which ${f2(b.waitMs)} ms waiting for the other thread; ${f2(b.stepMs - b.splitMs)} ms on one thread.` : "."), "",
     mdTable(["kernel call", "calls / step", "ms / step", "CPU ms / step", "share of step", "GFLOP/s", "of threads × ceiling", "GFLOP per CPU-second", "of ceiling"],
       b.parts.map((p) => [p.key, p.calls, p.ms.toFixed(3), p.cpuMs.toFixed(3), pct(p.share), p.gflops > 0 ? f1(p.gflops) : "", p.gflops > 0 ? pct(p.ofMachine) : "",
@@ -375,8 +438,8 @@ for (const b of breakdowns) {
 const loadEnd = FROM ? FROM.loadEnd ?? "not recorded" : load();
 md.push(`Load at the end: ${loadEnd}`, "");
 // a partial run (--only) keeps the full run's files and writes its own
-const partial = FROM || ["step", "gemm", "breakdown", "conv"].every((x) => ONLY.has(x)) ? "" : `-${[...ONLY].join("-")}`;
+const partial = FROM || ["step", "gemm", "infer", "breakdown", "conv"].every((x) => ONLY.has(x)) ? "" : `-${[...ONLY].join("-")}`;
 writeFileSync(join(ROOT, "bench", "results", `limit${partial}.md`), md.join("\n"));
-writeFileSync(join(ROOT, "bench", "results", `limit${partial}.json`), JSON.stringify({ machine: m0, ceilings, core: CORE, steps, gemms, breakdowns, gates, loadEnd }, null, 2) + "\n");
+writeFileSync(join(ROOT, "bench", "results", `limit${partial}.json`), JSON.stringify({ machine: m0, ceilings, core: CORE, steps, gemms, infers, breakdowns, gates, loadEnd }, null, 2) + "\n");
 log(`wrote bench/results/limit${partial}.md and .json`);
 process.exit(0);

@@ -225,6 +225,19 @@ export class TfVAE {
     return out;
   }
 
+  /** reconstruct: rows → Bernoulli probabilities of decode(encoder mean), in
+   *  one tidy with one read-back (like VAE.reconstruct). */
+  reconstruct(x: Float32Array): Float32Array {
+    const D = this.spec.inputDim, L = this.spec.latentDim, B = x.length / D;
+    const p = tf.tidy(() => {
+      const h = this.encoderForward(tf.tensor2d(x, [B, D]), true);
+      return tf.sigmoid(this.decoderForward(tf.slice(h, [0, 0], [B, L]) as tf.Tensor2D, true));
+    });
+    const out = p.dataSync() as Float32Array;
+    p.dispose();
+    return out;
+  }
+
   /** sample: n draws z ~ N(0, I), decoded (like VAE.sample). */
   sample(n: number): Float32Array {
     const p = tf.tidy(() => tf.sigmoid(this.decoderForward(tf.randomNormal([n, this.spec.latentDim]), true)));

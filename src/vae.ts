@@ -233,12 +233,13 @@ export class VAE {
    */
   trainStep(batch: Rows | BatchInput, options: { beta?: number; out?: StepResult } = {}): StepResult {
     checkOptions("options", options, ["beta", "out"]);
-    const { x, c, rows } = normBatch(this.config, batch, "batch");
+    // a Float32Array batch is checked by a SIMD scan of its copy in the arena (step.ts stageInput)
+    const { x, c, rows } = normBatch(this.config, batch, "batch", this.obj.scanStaged);
     const beta = options.beta === undefined ? this.config.beta : checkBeta(options.beta);
     const out = options.out ?? { loss: 0, reconstruction: 0, kl: 0 };
     if (out === null || typeof out !== "object" || Object.isFrozen(out)) fail("options.out", "a writable object to fill with {loss, reconstruction, kl}", out);
     this.net.ensureBatch(this.obj.rowsFor(rows));
-    this.obj.loadRows(x, c, rows, 0, null);
+    this.obj.loadRows(x, c, rows, 0, null, this.obj.takeStaged(x));
     return this.stepLoaded(rows, beta, out, c, 0, null);
   }
 

@@ -117,6 +117,8 @@ export interface RawExports {
   scale(x: number, n: number, s: number): void;
   sum_squares(x: number, n: number): number;
   all_finite(x: number, n: number): number;
+  /** Absent from builds before it was added (trainStep then checks rows in TypeScript). */
+  first_outside?(x: number, n: number, lo: number, hi: number): number;
   // threads (assembly/threads.ts; no-ops in the non-shared builds)
   thread_run(id: number): void;
   threads_configure(threads: number, canWait: number, minWork: number, deadlineMs: number, spin: number): void;
@@ -883,6 +885,13 @@ export class Kernels {
   allFinite(x: number, n: number): boolean {
     checkInt("n", n, 0); this.span("x", x, n);
     return this.raw.all_finite(x, n) === 1;
+  }
+
+  /** Index of the first element of x (n) outside [lo, hi] (NaN is outside), or −1. */
+  firstOutside(x: number, n: number, lo: number, hi: number): number {
+    checkInt("n", n, 0); finite("lo", lo); finite("hi", hi); this.span("x", x, n);
+    if (!this.raw.first_outside) throw new Error("this wasm build has no first_outside kernel");
+    return this.raw.first_outside(x, n, lo, hi);
   }
 }
 

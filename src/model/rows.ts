@@ -4,10 +4,17 @@ import { GAUSSIAN_TARGET_MAX, type ResolvedConfig } from "./config.js";
 import type { BatchInput, Rows } from "../base/types.js";
 import { F32_LIMIT, fail, finiteF32 } from "../base/validate.js";
 
+/** A read-only range scan of a Float32Array (the training step stages the
+ *  batch in the arena and scans it with a SIMD kernel, step.ts): the index of
+ *  the first value outside [lo, hi] (NaN included), or −1; null when it
+ *  cannot scan this array (then the TypeScript loop runs). */
+export type RangeScan = (x: Float32Array, lo: number, hi: number) => number | null;
+
 /** Validates rows of data for this model; returns the row count. Values are
  *  checked as the float32 numbers the kernels use: Bernoulli targets in
  *  [0, 1], Gaussian targets within ±GAUSSIAN_TARGET_MAX, others finite in float32. */
-export function checkRows(config: Readonly<ResolvedConfig>, name: string, x: unknown, dim: number, targets: boolean): number {
+export function checkRows(config: Readonly<ResolvedConfig>, name: string, x: unknown, dim: number, targets: boolean,
+                          scan?: RangeScan): number {
   if (!(x instanceof Float32Array || x instanceof Float64Array || x instanceof Uint8Array || Array.isArray(x))) {
     fail(name, `a Float32Array, Uint8Array or number[] of rows × ${dim} values`, x);
   }
@@ -17,6 +24,11 @@ export function checkRows(config: Readonly<ResolvedConfig>, name: string, x: unk
   const bern = targets && config.likelihood === "bernoulli";
   const lim = bern ? 1 : targets ? GAUSSIAN_TARGET_MAX : F32_LIMIT;
   const lo = bern ? 0 : -lim;
+  if (scan && x instanceof Float32Array) {
+    // on a failure, fall through to the scan that names the value
+    const bad = scan(x, lo, lim);
+    if (bad === -1) return arr.length / dim;
+  }
   if (x instanceof Float32Array || x instanceof Float64Array) {
     // fast scan; on a failure, fall through to the scan that names the value
     let ok = true;
@@ -53,11 +65,12 @@ export function checkCondition(config: Readonly<ResolvedConfig>, name: string, c
 }
 
 /** A batch given as rows or { x, condition }, checked. */
-export function normBatch(config: Readonly<ResolvedConfig>, batch: Rows | BatchInput, name: string): { x: Rows; c?: Rows; rows: number } {
+export function normBatch(config: Readonly<ResolvedConfig>, batch: Rows | BatchInput, name: string,
+                          scan?: RangeScan): { x: Rows; c?: Rows; rows: number } {
   const isInput = batch !== null && typeof batch === "object" && !ArrayBuffer.isView(batch) && !Array.isArray(batch);
   const x = isInput ? (batch as BatchInput).x : (batch as Rows);
   const c = isInput ? (batch as BatchInput).condition : undefined;
-  const rows = checkRows(config, isInput ? `${name}.x` : name, x, config.inputDim, true);
+  const rows = checkRows(config, isInput ? `${name}.x` : name, x, config.inputDim, true, scan);
   checkCondition(config, `${name}.condition`, c, rows);
   return { x, c, rows };
 }

@@ -38,6 +38,10 @@ export class Objective {
   /** Where the training step's likelihood reads its targets: x.target, or
    *  (S > 1) x.rep. Inference always reads x.target. */
   private stepTarget = "x.target";
+  /** The batch stageInput copied into "x.in" (loadRows then skips its copy), or null. */
+  private staged: Float32Array | null = null;
+  /** stageInput bound once (trainStep passes it to the row check without allocating). */
+  readonly scanStaged: (x: Float32Array, lo: number, hi: number) => number | null = (x, lo, hi) => this.stageInput(x, lo, hi);
 
   constructor(net: Network, config: Readonly<ResolvedConfig>) {
     this.net = net;
@@ -80,10 +84,37 @@ export class Objective {
     this.runEncoder(B + this.priorRows);
   }
 
+  /** The training step's range check (rows.ts RangeScan): copies a whole
+   *  unconditional batch into "x.in" when the arena already holds its rows
+   *  (no re-layout follows), then scans the copy with a read-only SIMD kernel;
+   *  loadRows reuses the copy (takeStaged). "x.in" is scratch every pass writes before it
+   *  reads it, so a batch that fails the check changes no state. Returns
+   *  null (the caller scans in TypeScript) when it cannot stage. */
+  stageInput(x: Float32Array, lo: number, hi: number): number | null {
+    this.staged = null;
+    const D = this.config.inputDim;
+    // (a module built before first_outside, passed as options.wasm, lacks it)
+    if (this.net.kernels.raw.first_outside === undefined || this.config.conditionDim > 0 || this.rowsFor(x.length / D) > this.net.plan.batch) return null;
+    const xin = this.net.ptr["x.in"];
+    this.net.heap().set(x, xin >>> 2);
+    const bad = this.net.kernels.raw.first_outside!(xin, x.length, lo, hi);
+    if (bad === -1) this.staged = x;
+    return bad;
+  }
+
+  /** Whether x is the batch the last stageInput copied into "x.in" (and
+   *  forgets it): trainStep asks right after its row check. */
+  takeStaged(x: unknown): boolean {
+    const s = this.staged === x;
+    this.staged = null;
+    return s;
+  }
+
   /** Writes rows [start, start+B) (or rows perm[start..]) of x and c into the
-   *  encoder input, target and condition buffers. Allocation-free. */
+   *  encoder input, target and condition buffers (`staged`: the whole batch is
+   *  already in "x.in", stageInput). Allocation-free. */
   loadRows(x: ArrayLike<number>, c: ArrayLike<number> | undefined, B: number, start: number,
-           perm: Uint32Array | null): void {
+           perm: Uint32Array | null, staged = false): void {
     const net = this.net, H = net.heap(), p = net.ptr;
     const D = this.config.inputDim, C = this.config.conditionDim;
     const atInput = net.arch.conditionAtInput, W = atInput ? D + C : D;
@@ -91,7 +122,7 @@ export class Objective {
     const cw = atInput ? W : C;
     const s = x instanceof Uint8Array ? 1 / 255 : 1;
     if (!perm && C === 0 && start === 0 && x.length === B * D && (x instanceof Float32Array || x instanceof Float64Array)) {
-      H.set(x, xin); // the whole batch in one copy
+      if (!staged) H.set(x, xin); // the whole batch in one copy (unless stageInput made it)
       return;
     }
     for (let b = 0; b < B; b++) {

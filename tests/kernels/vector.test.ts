@@ -1,6 +1,7 @@
 // Flat-block helpers (assembly/vector.ts), both builds, at sizes around the
 // SIMD width: fill, copy (overlapping too), axpy, scale, sum_squares (f64
-// accumulation) and all_finite (a bad value at every position).
+// accumulation), all_finite (a bad value at every position) and first_outside
+// (the batch range check: the first bad index, wherever the bad values are).
 import { describe, expect, it } from "vitest";
 import type { Kernels } from "../../src/kernels/wasm.js";
 import { randomArray } from "../reference.js";
@@ -62,5 +63,30 @@ describe.each(BUILDS)("vector helpers, %s build", (build) => {
     const yp = arena.put([...randomArray(n, 1), NaN]);
     expect(k.allFinite(yp, n)).toBe(true);
     expect(k.allFinite(yp, 0)).toBe(true);
+  });
+
+  it.each([1, 3, 4, 15, 16, 17, 31, 33, 64, 70])("first_outside, n = %i: the first index outside [lo, hi], at every position", (n) => {
+    // the reference: a plain loop over the float32 values
+    const ref = (a: ArrayLike<number>, lo: number, hi: number) => { for (let i = 0; i < a.length; i++) if (!(a[i] >= lo && a[i] <= hi)) return i; return -1; };
+    const x = randomArray(n, n + 7, 0, 1);
+    const xp = arena.put([...x, NaN, 2]);   // past the end: never looked at
+    expect(k.firstOutside(xp, n, 0, 1)).toBe(-1);
+    expect(k.firstOutside(xp, 0, 0, 1)).toBe(-1);
+    for (const bad of [NaN, Infinity, -Infinity, 1.0000001, -1e-30, 2]) {
+      for (let i = 0; i < n; i++) {
+        const view = k.f32(xp, n), keep = view[i];
+        view[i] = bad;
+        expect(k.firstOutside(xp, n, 0, 1), `${bad} at ${i}`).toBe(ref(k.f32(xp, n), 0, 1));
+        expect(k.firstOutside(xp, n, 0, 1), `${bad} at ${i}`).toBe(i);
+        // a second bad value later does not move the answer
+        if (i + 5 < n) { k.f32(xp, n)[i + 5] = NaN; expect(k.firstOutside(xp, n, 0, 1)).toBe(i); k.f32(xp, n)[i + 5] = x[i + 5]; }
+        k.f32(xp, n)[i] = keep;
+      }
+    }
+    // the bounds are inclusive, in float32
+    const edges = arena.put(Array.from({ length: n }, (_, i) => (i % 2 ? 1 : 0)));
+    expect(k.firstOutside(edges, n, 0, 1)).toBe(-1);
+    expect(k.firstOutside(edges, n, -3.4028234663852886e38, 3.4028234663852886e38)).toBe(-1);
+    expect(k.firstOutside(edges, n, 0.5, 1)).toBe(0);
   });
 });

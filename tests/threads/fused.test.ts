@@ -18,7 +18,8 @@ import { actDerivRef, denseForwardRef, gemmRef, randomArray } from "../reference
 import { Arena, BUILDS, bitsOf, expectClose, expectSameBits, load } from "../kernels/helpers.js";
 
 const THREADS = [2, 3] as const;
-const SHAPES: [number, number, number][] = [[7, 9, 17], [13, 33, 41], [61, 300, 129], [128, 20, 400]];
+// [1, …] and [2, …]: the one/two-row path (rowsTimesB, on the calling thread) with the activation in its strip stores
+const SHAPES: [number, number, number][] = [[7, 9, 17], [13, 33, 41], [61, 300, 129], [128, 20, 400], [1, 37, 129], [2, 20, 400]];
 const ALPHA: Partial<Record<Activation, number>> = { leaky_relu: 0.1, elu: 0.7 };
 
 interface Mod { k: Kernels; arena: Arena; pool: ThreadPool | null }

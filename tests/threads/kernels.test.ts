@@ -53,6 +53,8 @@ function gemmCases(): { v: Variant; M: number; K: number; N: number }[] {
     for (const N of [1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 129]) out.push({ v, M: 49, K: 37, N });
     // K blocks of 256
     for (const K of [1, 255, 256, 257]) out.push({ v, M: 41, K, N: 17 });
+    // op(A) packed once for all column tasks (more row panels than one task holds, wide N), over several K blocks
+    for (const [M, K, N] of [[97, 300, 129], [128, 513, 100], [200, 128, 97]]) out.push({ v, M, K, N });
   }
   return out;
 }
@@ -144,6 +146,23 @@ describe.each(BUILDS)("threaded kernels, %s build", (build) => {
       const got = run(mods.get(t)!);
       got.forEach((g, i) => expectSameBits(bitsOf(g), bitsOf(one[i]), `output ${i}, ${t} threads`));
     }
+  });
+
+  // chunks of 8192 floats (one chunk: never split), split over threads by chunk
+  it.each([7, 8191, 8192, 8193, 3 * 8192 + 5, 100_003])("sum_squares n=%i: the same f64 bits on any thread count", (n) => {
+    const x = randomArray(n, n, -3, 3);
+    let want = 0;
+    for (const v of x) want += v * v;
+    const run = (m: Mod) => {
+      const { k, arena } = m;
+      arena.reset();
+      const px = arena.put(x);
+      return n > 8192 ? split(m, () => k.sumSquares(px, n)) : k.sumSquares(px, n);
+    };
+    const one = run(mods.get(1)!);
+    // f64 sums of exact f64 squares: only the summation order differs
+    expect(Math.abs(one - want) / want).toBeLessThan(1e-13);
+    for (const t of THREADS) expect(Object.is(run(mods.get(t)!), one), `${t} threads`).toBe(true);
   });
 
   it.each([0, 1, 15, 16, 17, 63, 64, 65, 127, 128, 129, 1000, 4099])("adam n=%i", (n) => {

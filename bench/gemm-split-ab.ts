@@ -1,0 +1,52 @@
+// `tsx bench/gemm-split-ab.ts --base <dir>`: the split GEMMs of the MLP step on
+// 2 threads, this checkout's kernels against a base build's (the four
+// build/vae.*.wasm of, say, main, in <dir>), in interleaved rounds, in CPU time
+// per call with the workers sleeping between jobs (spin 0), so the figure is
+// the work both threads did (packing included) and the least disturbed by
+// other processes on shared cores. Written for issue 19's "pack op(A) once"
+// split plan (assembly/gemm.ts gemmSplitPacked). Writes bench/results/gemm-split-ab.md.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { describeMachine, flag, machine, mdTable, ROOT } from "./common.js";
+import { loadThreadedKernels } from "../src/threads/threads.js";
+import type { ThreadPool } from "../src/threads/pool.js";
+const baseDir = String(flag("base") ?? "");
+if (!baseDir) throw new Error("usage: tsx bench/gemm-split-ab.ts --base <dir with the four vae.*.wasm>");
+const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+const m0 = machine();
+const rows: (string | number)[][] = [];
+const med = (a: number[]) => a.sort((p, q) => p - q)[a.length >> 1];
+const SH = [["NN 128×784×400", 128, 784, 400, 0], ["NN 128×400×784", 128, 400, 784, 0], ["NN 128×20×400", 128, 20, 400, 0], ["TN 784×128×400", 784, 128, 400, 1]] as const;
+for (const build of ["plain", "relaxed"] as const) {
+  const base = await loadThreadedKernels({ build, threads: 2, wasm: { [`${build}.shared`]: readFileSync(`${baseDir}/vae.${build}.shared.wasm`), [build]: readFileSync(`${baseDir}/vae.${build}.wasm`) } as never });
+  const ours = await loadThreadedKernels({ build, threads: 2 });
+  for (const k of [base, ours]) (k.threadsHandle as ThreadPool).tune({ spin: 0 });
+  for (const [name, M, K, N, tA] of SH) {
+    const run = [base, ours].map((k) => {
+      let p = k.base; const take = (n: number) => { const q = p; p += (4 * n + 63) & ~63; return q; };
+      const pa = take(M * K), pb = take(K * N), pbias = take(N), pc = take(M * N), ps = take(k.gemmScratchBytes(M, K) / 4);
+      k.reserve(p - k.base + 64);
+      k.f32(pa, M * K).set(Float32Array.from({ length: M * K }, (_, i) => Math.sin(i)));
+      k.f32(pb, K * N).set(Float32Array.from({ length: K * N }, (_, i) => Math.cos(i) * 0.05));
+      return () => k.raw.gemm(pc, pa, pb, pbias, M, K, N, tA, 0, tA ? 0 : 2, ps);
+    });
+    const cpu = [[], []] as number[][], wall = [[], []] as number[][], l = load();
+    for (const f of run) for (let i = 0; i < 5; i++) f();
+    for (let r = 0; r < 15; r++) for (const j of r % 2 ? [1, 0] : [0, 1]) {
+      const c0 = process.cpuUsage(), t0 = performance.now(); for (let i = 0; i < 20; i++) run[j](); const c = process.cpuUsage(c0);
+      cpu[j].push((c.user + c.system) / 1e3 / 20); wall[j].push((performance.now() - t0) / 20);
+    }
+    const [cb, co, wb, wo] = [med(cpu[0]), med(cpu[1]), med(wall[0]), med(wall[1])];
+    rows.push([build, name, cb.toFixed(3), co.toFixed(3), (cb / co).toFixed(3), wb.toFixed(3), wo.toFixed(3), l]);
+    console.log(`${build} ${name}: CPU ms per call base ${cb.toFixed(3)}, this ${co.toFixed(3)} (ratio ${(cb / co).toFixed(3)}); wall ${wb.toFixed(3)} / ${wo.toFixed(3)}; load ${l}`);
+  }
+  base.dispose(); ours.dispose();
+}
+writeFileSync(join(ROOT, "bench", "results", "gemm-split-ab.md"), [
+  "# Split GEMMs of the MLP step on 2 threads, against a base build (`tsx bench/gemm-split-ab.ts`)", "",
+  `Base: the wasm files in \`${baseDir}\`. Machine: ${describeMachine(m0)}`, "",
+  "Medians over 15 interleaved rounds (order alternating) of 20 calls; workers sleep between jobs (spin 0), so CPU ms",
+  "is the work of both threads, packing included. Ratio = base CPU / this CPU (> 1: this does less work).", "",
+  mdTable(["build", "product", "base CPU ms", "this CPU ms", "ratio", "base wall ms", "this wall ms", "load"], rows), ""].join("\n"));
+console.log("wrote bench/results/gemm-split-ab.md");
+process.exit(0);
