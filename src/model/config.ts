@@ -1,6 +1,6 @@
 // The VAE's configuration: defaults and validation. The networks it implies
 // are built by architecture.ts.
-import { LAYER_KINDS, listedKind, type LayerConfig } from "../layers/index.js";
+import { LAYER_KINDS, listedKind, type LayerActivation, type LayerConfig } from "../layers/index.js";
 import { INIT_SCHEMES, type InitScheme } from "../layers/init.js";
 import { LATENTS, OBJECTIVES, PRIORS, type Settings } from "../objectives/index.js";
 import { ACTIVATIONS, type Activation } from "../kernels/wasm.js";
@@ -48,8 +48,8 @@ export interface VAEConfig {
   /** Decoder layers, latent to output. Default: the encoder reversed (bare
    *  numbers only; required when the encoder lists layer objects). */
   decoder?: LayerEntry[];
-  /** Hidden activation. Default "relu". */
-  activation?: Activation;
+  /** Hidden activation. Default "relu" ("linear", Keras' name, is "identity"). */
+  activation?: LayerActivation;
   /** α of leaky_relu (default 0.01) or elu (default 1). */
   activationAlpha?: number;
   /** p(x|z): "bernoulli" on logits (default), "gaussian" with fixed `sigma`,
@@ -180,7 +180,9 @@ export type LatentConfig =
 
 /** A VAEConfig with every default filled in and every value checked
  *  (VAE.config; what a model file stores). */
-export type ResolvedConfig = Required<Omit<VAEConfig, "objective" | "prior" | "latent" | "latents">> & {
+export type ResolvedConfig = Required<Omit<VAEConfig, "objective" | "prior" | "latent" | "latents" | "activation">> & {
+  /** The hidden activation (Keras' "linear" resolved to "identity"). */
+  activation: Activation;
   /** The objective's settings, `type` included, defaults filled in. */
   objective: ObjectiveConfig & Settings;
   /** The prior's settings. */
@@ -290,7 +292,7 @@ export function resolveConfig(c: VAEConfig): ResolvedConfig {
     }
     decoder = layerList("config.decoder", c.decoder ?? [...encoder].reverse());
   }
-  const activation = checkOneOf("config.activation", c.activation ?? "relu", ACTIVATIONS);
+  const activation = c.activation === "linear" ? "identity" : checkOneOf("config.activation", c.activation ?? "relu", ACTIVATIONS);
   const defaultAlpha = activation === "elu" ? 1 : 0.01;
   const activationAlpha = checkF32Range("config.activationAlpha", c.activationAlpha ?? defaultAlpha, 0, ALPHA_MAX);
   if (activation === "leaky_relu" && activationAlpha >= 1) fail("config.activationAlpha", "a number in [0, 1) for leaky_relu", activationAlpha);

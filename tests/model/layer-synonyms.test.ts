@@ -37,6 +37,13 @@ describe("Keras spellings are accepted and normalized", () => {
     expect(architectureOf(c).encoder.slice(0, 4).map((l) => l.activation)).toEqual(["identity", "identity", "identity", "identity"]);
   });
 
+  it("the model-wide hidden activation takes \"linear\" too (config.activation)", () => {
+    const c = resolveConfig({ inputDim: 6, encoder: [4], latentDim: 2, activation: "linear" });
+    expect(c.activation).toBe("identity");
+    expect(architectureOf(c).encoder[0].activation).toBe("identity");
+    expect(() => resolveConfig({ inputDim: 6, encoder: [4], latentDim: 2, activation: "lineal" as never })).toThrow(/^config\.activation: expected /);
+  });
+
   it("a model written with Keras' names trains bit-identically to one written with ours", async () => {
     const ours = image([{ type: "conv2d", filters: 2, kernel: 3, stride: 1 }, { type: "flatten" }, { type: "dense", units: 4, activation: "identity" }]);
     const keras = image([{ type: "conv2d", filters: 2, kernelSize: 3, strides: 1 }, { type: "flatten" }, { type: "dense", units: 4, activation: "linear" }]);
