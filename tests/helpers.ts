@@ -1,6 +1,7 @@
 // Shared by the model and thread tests. Not here: expected values
 // (tests/reference.ts computes them) and the kernel-test helpers
 // (tests/kernels/helpers.ts).
+import { Worker } from "node:worker_threads";
 import type { VAE } from "../src/index.js";
 
 /** Every bit of a model's numeric state, in one array: the weights, Adam's
@@ -15,4 +16,13 @@ export function stateBits(vae: VAE): Uint32Array {
   let at = 0;
   for (const p of parts) { out.set(p, at); at += p.length; }
   return out;
+}
+
+/** A WorkerTrainer's worker running src/worker-entry.ts through tsx (the
+ *  tests run the sources, not dist/). */
+export function sourceWorker(): Worker {
+  const entry = new URL("../src/worker-entry.ts", import.meta.url).href;
+  const tsx = import.meta.resolve("tsx/esm/api");
+  const boot = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
+  return new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`));
 }

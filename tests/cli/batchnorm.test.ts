@@ -4,11 +4,11 @@
 // statistics: the CLI's −ELBO equals the library's on the same images),
 // sampled, exported in the three formats and imported back with the same
 // weights and statistics.
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { loadMnist, VAE, type VAEConfig } from "../../src/index.js";
-import { runCli, tempDir } from "./helpers.js";
+import { runCli, savedModel } from "./helpers.js";
 
 const CONFIG: VAEConfig = {
   inputDim: 784, latentDim: 4, seed: 3,
@@ -18,12 +18,7 @@ const CONFIG: VAEConfig = {
 
 describe("wasm-vae on a model with batch_norm layers", () => {
   it("info, eval, sample, export (safetensors, tfjs, onnx) and import", async () => {
-    const dir = tempDir("wvae-cli-bn-");
-    const train = await loadMnist({ split: "train", limit: 256 });
-    const vae = await VAE.create(CONFIG, { build: "plain", threads: 1 });
-    await vae.fit(train.images, { epochs: 1, batchSize: 64 });
-    const model = join(dir, "model.wvae");
-    writeFileSync(model, vae.save());
+    const { dir, model, vae } = await savedModel(CONFIG, "wvae-cli-bn-");
 
     const info = await runCli(["info", "--model", model, "--json"]);
     expect(info.stderr).toBe("");

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pngjs from "pngjs";
+import { loadMnist, VAE, type VAEConfig } from "../../src/index.js";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -63,4 +64,17 @@ export function bytes(n: number, seed = 1): Uint8Array {
   let s = seed >>> 0 || 1;
   for (let i = 0; i < n; i++) { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; out[i] = s & 0xff; }
   return out;
+}
+
+/** A model the library trained one epoch on 256 MNIST images (batch 64,
+ *  plain build, one thread), saved as model.wvae in a new temporary folder:
+ *  how the CLI tests get a model whose layer list the CLI has no flag for. */
+export async function savedModel(config: VAEConfig, prefix: string): Promise<{ dir: string; model: string; vae: VAE }> {
+  const dir = tempDir(prefix);
+  const train = await loadMnist({ split: "train", limit: 256 });
+  const vae = await VAE.create(config, { build: "plain", threads: 1 });
+  await vae.fit(train.images, { epochs: 1, batchSize: 64 });
+  const model = join(dir, "model.wvae");
+  writeFileSync(model, vae.save());
+  return { dir, model, vae };
 }

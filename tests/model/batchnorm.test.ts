@@ -14,7 +14,7 @@
 //   save → load (the statistics in the file, weights-only files too) and
 //   resume bit-identically, give the same bits on 1, 2 and 4 threads, and
 //   train in a WorkerTrainer as in-process.
-import { Worker } from "node:worker_threads";
+import { sourceWorker } from "../helpers.js";
 import { describe, expect, it } from "vitest";
 import { Adam, ArgumentError, VAE, type VAEConfig } from "../../src/index.js";
 import { ModelFormatError } from "../../src/persistence/io.js";
@@ -285,10 +285,7 @@ describe.each([["MLP", MLP, x, 3], ["conv", CONV, xImg, 5]] as const)("%s with b
   });
 
   it("a WorkerTrainer trains it as in-process, bit for bit", async () => {
-    const entry = new URL("../../src/worker-entry.ts", import.meta.url).href;
-    const tsx = import.meta.resolve("tsx/esm/api");
-    const boot = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
-    const t = new WorkerTrainer(new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`)));
+    const t = new WorkerTrainer(sourceWorker());
     try {
       await t.create(config, { build: "plain", threads: 1 });
       await t.fit(data, { epochs: 3, batchSize: rows });

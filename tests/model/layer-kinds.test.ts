@@ -17,7 +17,7 @@
 // - training is bit-identical on 1 and 2 threads (calls forced to split), and
 //   save → load continues bit-identically (the stream is saved);
 // - in a WorkerTrainer, training equals training in-process.
-import { Worker } from "node:worker_threads";
+import { sourceWorker } from "../helpers.js";
 import { describe, expect, it } from "vitest";
 import { architectureOf, ArgumentError, VAE, type VAEConfig } from "../../src/index.js";
 import { resolveConfig } from "../../src/model/config.js";
@@ -190,10 +190,7 @@ describe("threads, save/load and the worker", () => {
   });
 
   it("a WorkerTrainer trains it as in-process, bit for bit", async () => {
-    const entry = new URL("../../src/worker-entry.ts", import.meta.url).href;
-    const tsx = import.meta.resolve("tsx/esm/api");
-    const boot = `import { register } from ${JSON.stringify(tsx)}; register(); await import(${JSON.stringify(entry)});`;
-    const t = new WorkerTrainer(new Worker(new URL(`data:text/javascript,${encodeURIComponent(boot)}`)));
+    const t = new WorkerTrainer(sourceWorker());
     try {
       await t.create(WITH, { build: "plain", threads: 1 });
       await t.fit(x, { epochs: 3, batchSize: 3, condition: cond });
