@@ -31,12 +31,13 @@ import { join } from "node:path";
 import * as tf from "@tensorflow/tfjs-core";
 import { presetLayers } from "../cli/src/presets.js";
 import { loadMnist, VAE, type Build } from "../src/index.js";
-import { loadKernels, type Kernels, type RawExports } from "../src/kernels/wasm.js";
+import { loadKernels, type Kernels } from "../src/kernels/wasm.js";
 import { loadThreadedKernels } from "../src/threads/threads.js";
 import { checkRows } from "../src/model/rows.js";
 import type { ThreadPool } from "../src/threads/pool.js";
 import { gemmRef, randomArray, randomNormals } from "../tests/reference.js";
 import { ACCUMULATORS, CeilingPool, type CeilingBuild } from "./ceiling.js";
+import { clockKernels, type KernelTime } from "./clock.js";
 import { describeMachine, flag, machine, mdTable, median, relError, ROOT, useBackend } from "./common.js";
 import { initJax, JaxVAE, jaxThreads } from "./jax-vae.js";
 import { TfVAE } from "./tfjs-vae.js";
@@ -84,44 +85,6 @@ const CORE: Record<CeilingBuild, number> = {
   relaxed: ceilings.find((c) => c.build === "relaxed" && c.threads === 1)!.perCpuSecond,
 };
 const ofMachine = (gflops: number, build: CeilingBuild, threads: number) => gflops / (threads * CORE[build]);
-
-// ------------------------------------------------------- kernel call clock
-interface KernelTime { ms: number; cpuMs: number; calls: number; flops: number }
-const FLOP_COUNTERS: Partial<Record<keyof RawExports, (a: number[]) => { key: string; flops: number }>> = {
-  gemm: (a) => ({ key: `gemm ${a[4]}×${a[5]}×${a[6]}`, flops: 2 * a[4] * a[5] * a[6] }),
-  dense_forward: (a) => ({ key: `dense_forward ${a[4]}×${a[5]}→${a[6]}`, flops: 2 * a[4] * a[5] * a[6] }),
-  dense_backward: (a) => ({ key: `dense_backward ${a[7]}×${a[8]}→${a[9]}${a[0] ? "" : " (no dx)"}`, flops: 2 * a[7] * a[8] * a[9] * (a[0] ? 2 : 1) }),
-  conv2d_forward: (a) => ({ key: `conv2d_forward ${a[5]}×${a[6]}×${a[7]}→${a[8]}×${a[9]}×${a[10]}`, flops: 2 * a[4] * a[8] * a[9] * a[10] * a[11] * a[12] * a[7] }),
-  conv2d_backward: (a) => ({ key: `conv2d_backward ${a[8]}×${a[9]}×${a[10]}→${a[11]}×${a[12]}×${a[13]}${a[0] ? "" : " (no dx)"}`, flops: 2 * a[7] * a[11] * a[12] * a[13] * a[14] * a[15] * a[10] * (a[0] ? 2 : 1) }),
-  conv2d_transpose_forward: (a) => ({ key: `conv2d_transpose_forward ${a[5]}×${a[6]}×${a[7]}→${a[8]}×${a[9]}×${a[10]}`, flops: 2 * a[4] * a[5] * a[6] * a[7] * a[11] * a[12] * a[10] }),
-  conv2d_transpose_backward: (a) => ({ key: `conv2d_transpose_backward ${a[8]}×${a[9]}×${a[10]}→${a[11]}×${a[12]}×${a[13]}${a[0] ? "" : " (no dx)"}`, flops: 2 * a[7] * a[8] * a[9] * a[10] * a[14] * a[15] * a[13] * (a[0] ? 2 : 1) }),
-};
-const UNTIMED = new Set(["memory", "heap_base", "threads_configure", "threads_control", "thread_run", "threads_inject_fault", "threads_reset", "gemm_scratch_bytes", "gemm_tile_rows", "conv_scratch_bytes"]);
-
-/** Wraps every kernel export of k with a clock; returns the table it fills
- *  and a function that removes the wrappers. */
-function clockKernels(k: Kernels): { table: Map<string, KernelTime>; undo: () => void } {
-  const raw = k.raw as unknown as Record<string, unknown>;
-  const table = new Map<string, KernelTime>();
-  const saved: [string, unknown][] = [];
-  for (const name of Object.keys(raw)) {
-    const fn = raw[name];
-    if (typeof fn !== "function" || UNTIMED.has(name)) continue;
-    const count = FLOP_COUNTERS[name as keyof RawExports];
-    saved.push([name, fn]);
-    raw[name] = (...a: number[]) => {
-      const c = process.cpuUsage(), t = performance.now();
-      const r = (fn as (...x: number[]) => unknown)(...a);
-      const ms = performance.now() - t, cu = process.cpuUsage(c);
-      const { key, flops } = count ? count(a) : { key: name, flops: 0 };
-      const e = table.get(key) ?? { ms: 0, cpuMs: 0, calls: 0, flops: 0 };
-      e.ms += ms; e.cpuMs += (cu.user + cu.system) / 1e3; e.calls++; e.flops += flops;
-      table.set(key, e);
-      return r;
-    };
-  }
-  return { table, undo: () => { for (const [n, f] of saved) raw[n] = f; } };
-}
 
 // ------------------------------------------------------------------ timing
 interface Timed { ms: number; cpuMs: number; cores: number }
