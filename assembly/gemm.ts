@@ -282,16 +282,19 @@ function gemmPlan(o: i32, c: usize, a: usize, b: usize, bias: usize,
 const PACK_ONCE_BYTES: i32 = 512 << 10;
 
 // Whether a split product packs op(A) once for all tasks (gemmSplitPacked):
-// when its row panels need more than one task's scratch (so the row-block
-// plan would pack every B strip once per row block) and the packed A is small
-// and there are enough column strips for about four tasks per thread, and K
-// is deep enough (≥ 128) for packing to matter: at K = 20 the extra fork-join
-// cost more than it saved (bench/results/gemm-split-ab.md). The tall, narrow
-// products of convolutions keep the row-block plan.
+// when the packed A is small and there are enough column strips for about
+// four tasks per thread, and K is deep enough (≥ 128) for packing to matter:
+// at K = 20 the extra fork-join cost more than it saved
+// (bench/results/gemm-split-ab.md). With more row panels than one task's
+// scratch holds, the row-block plan would pack every B strip once per row
+// block; with fewer (≤ 8 panels: M ≤ 40 plain, 48 relaxed, as in a B = 32
+// step) it would pack all of op(A) once per column task (8 times on 2
+// threads), so here it is packed once, on the calling thread (no extra
+// fork-join). The tall, narrow products of convolutions keep the row-block plan.
 // @ts-ignore: decorator
 @inline function packOnce(M: i32, K: i32, N: i32): bool {
   const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
-  return K >= 128 && mb > RB_MAX && <f64>mb * <f64>MR * <f64>K * 4 <= <f64>PACK_ONCE_BYTES && nb >= 4 * threadCount();
+  return K >= 128 && <f64>mb * <f64>MR * <f64>K * 4 <= <f64>PACK_ONCE_BYTES && nb >= 4 * threadCount();
 }
 
 // Packs op(A) whole into `scratch` (the caller's, ≥ gemm_scratch_bytes(M, K)):
@@ -307,7 +310,8 @@ function gemmSplitPacked(c: usize, a: usize, b: usize, bias: usize,
   setArg(0, <f64>c); setArg(1, <f64>a); setArg(2, <f64>b); setArg(3, <f64>bias);
   setArg(4, M); setArg(5, K); setArg(6, N); setArg(7, transA); setArg(8, transB); setArg(9, init);
   setArg(13, act); setArg(14, alpha); setArg(15, <f64>scratch);
-  parallelFor(packATask, mb);
+  if (mb > RB_MAX) parallelFor(packATask, mb);
+  else for (let ib = 0; ib < mb; ib++) packATask(ib, 0);
   const target = 4 * threadCount();
   const cb = (nb + target - 1) / target;
   setArg(11, cb);
