@@ -259,7 +259,7 @@ const RB_MAX: i32 = 8;
 
 // Splits C into rowBlocks × colBlocks tasks of rb panels × cb strips, about
 // four per thread so threads that started late or run slower even out.
-// Publishes the product's arguments at ARGS o … o+14; returns its task count.
+// Publishes the product's arguments at ARGS o … o+15; returns its task count.
 function gemmPlan(o: i32, c: usize, a: usize, b: usize, bias: usize,
                   M: i32, K: i32, N: i32, transA: i32, transB: i32, init: i32, act: i32, alpha: f32): i32 {
   const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
@@ -274,6 +274,7 @@ function gemmPlan(o: i32, c: usize, a: usize, b: usize, bias: usize,
   setArg(o, <f64>c); setArg(o + 1, <f64>a); setArg(o + 2, <f64>b); setArg(o + 3, <f64>bias);
   setArg(o + 4, M); setArg(o + 5, K); setArg(o + 6, N); setArg(o + 7, transA); setArg(o + 8, transB); setArg(o + 9, init);
   setArg(o + 10, rb); setArg(o + 11, cb); setArg(o + 12, colBlocks); setArg(o + 13, act); setArg(o + 14, alpha);
+  setArg(o + 15, 0); // op(A) not packed yet (see gemm_pair)
   return rowBlocks * colBlocks;
 }
 
@@ -311,22 +312,28 @@ function gemmSplitPacked(c: usize, a: usize, b: usize, bias: usize,
   setArg(4, M); setArg(5, K); setArg(6, N); setArg(7, transA); setArg(8, transB); setArg(9, init);
   setArg(13, act); setArg(14, alpha); setArg(15, <f64>scratch);
   if (mb > RB_MAX) parallelFor(packATask, mb);
-  else for (let ib = 0; ib < mb; ib++) packATask(ib, 0);
+  else for (let ib = 0; ib < mb; ib++) packPanel(0, ib);
   const target = 4 * threadCount();
   const cb = (nb + target - 1) / target;
   setArg(11, cb);
   parallelFor(gemmPackedTask, (nb + cb - 1) / cb);
 }
 
-// Panel ib of op(A), every K block, into the packed buffer at ARGS 15.
-function packATask(ib: i32, _scratch: usize): i32 {
-  const a = argPtr(1), M = argInt(4), K = argInt(5), transA = argInt(7), pa = argPtr(15);
+// Panel ib of op(A) of the product at ARGS o, every K block, into the packed
+// buffer at ARGS o+15 (the layout gemmBlock reads when given `packed`).
+// @ts-ignore: decorator
+@inline function packPanel(o: i32, ib: i32): void {
+  const a = argPtr(o + 1), M = argInt(o + 4), K = argInt(o + 5), transA = argInt(o + 7), pa = argPtr(o + 15);
   const mb = (M + MR - 1) / MR;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
     const ak = transA ? a + ((<usize>k0 * M) << 2) : a + (<usize>k0 << 2);
     packA(pa + ((<usize>mb * MR * k0 + <usize>ib * MR * kc) << 2), ak, M, K, kc, transA, ib * MR);
   }
+}
+
+function packATask(ib: i32, _scratch: usize): i32 {
+  packPanel(0, ib);
   return 0;
 }
 
@@ -351,7 +358,7 @@ function gemmSplit(c: usize, a: usize, b: usize, bias: usize,
   const rb = argInt(o + 10), cb = argInt(o + 11), colBlocks = argInt(o + 12);
   const i0 = (t / colBlocks) * rb * MR, j0 = (t % colBlocks) * cb * NR;
   gemmBlock(argPtr(o), argPtr(o + 1), argPtr(o + 2), argPtr(o + 3), M, argInt(o + 5), N, argInt(o + 7), argInt(o + 8), argInt(o + 9),
-            scratch, i0, min(M, i0 + rb * MR), j0, min(N, j0 + cb * NR), argInt(o + 13), <f32>arg(o + 14));
+            scratch, i0, min(M, i0 + rb * MR), j0, min(N, j0 + cb * NR), argInt(o + 13), <f32>arg(o + 14), argPtr(o + 15));
 }
 
 function gemmTask(t: i32, scratch: usize): i32 {
@@ -362,6 +369,20 @@ function gemmTask(t: i32, scratch: usize): i32 {
 /** ARGS slot of the second product of a pair, and of its task count. */
 const PAIR: i32 = 24;
 const PAIR_TASKS: i32 = 40;
+
+// Whether a split product's op(A) is packed once on the calling thread: the
+// packOnce products with at most one task's panels (gemmPlan then makes one
+// row block, each task all rows of its columns).
+// @ts-ignore: decorator
+@inline function fewPanels(M: i32, K: i32, N: i32): bool {
+  return packOnce(M, K, N) && (M + MR - 1) / MR <= RB_MAX;
+}
+
+function prePack(o: i32, M: i32, scratch: usize): void {
+  setArg(o + 15, <f64>scratch);
+  const mb = (M + MR - 1) / MR;
+  for (let ib = 0; ib < mb; ib++) packPanel(o, ib);
+}
 
 function gemmPairTask(t: i32, scratch: usize): i32 {
   const n1 = argInt(PAIR_TASKS);
@@ -389,6 +410,11 @@ export function gemm_pair(c1: usize, a1: usize, b1: usize, M1: i32, K1: i32, N1:
   }
   const n1 = gemmPlan(0, c1, a1, b1, 0, M1, K1, N1, transA1, transB1, init1, ACT_IDENTITY, 0);
   const n2 = gemmPlan(PAIR, c2, a2, b2, 0, M2, K2, N2, transA2, transB2, init2, ACT_IDENTITY, 0);
+  // A product with few row panels (one row block, so every task starts at row
+  // 0) would have each of its column tasks pack all of op(A): pack it once
+  // here, in the scratch the pair does not otherwise use (as gemmSplitPacked).
+  if (fewPanels(M1, K1, N1)) prePack(0, M1, scratch);
+  else if (fewPanels(M2, K2, N2)) prePack(PAIR, M2, scratch);
   setArg(PAIR_TASKS, n1);
   parallelFor(gemmPairTask, n1 + n2);
 }
