@@ -257,23 +257,22 @@ export function gemm_act(c: usize, a: usize, b: usize, bias: usize,
  *  and a tile fit THREAD_SCRATCH (8·6·256 + 256·8 + 64 floats < 64 KiB). */
 const RB_MAX: i32 = 8;
 
-// Splits C into rowBlocks × colBlocks tasks of rb panels × cb strips, about
-// four per thread so threads that started late or run slower even out.
+// Splits C into rowBlocks × colBlocks tasks, about four per thread so threads
+// that started late or run slower even out. Block r of n holds panels (or
+// strips) [r·mb/n, (r+1)·mb/n): sizes differ by at most one, so the threads'
+// shares do too (ceil-sized blocks left one short last block: 50 strips in
+// 8 tasks were 7 × 7 + 1, one thread's 4 tasks 28 strips against 22).
 // Publishes the product's arguments at ARGS o … o+15; returns its task count.
 function gemmPlan(o: i32, c: usize, a: usize, b: usize, bias: usize,
                   M: i32, K: i32, N: i32, transA: i32, transB: i32, init: i32, act: i32, alpha: f32): i32 {
   const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
   const target = 4 * threadCount();
   let rowBlocks = (mb + RB_MAX - 1) / RB_MAX;
-  let colBlocks = min(nb, (target + rowBlocks - 1) / rowBlocks);
+  const colBlocks = min(nb, (target + rowBlocks - 1) / rowBlocks);
   if (rowBlocks * colBlocks < target) rowBlocks = min(mb, (target + colBlocks - 1) / colBlocks);
-  const rb = (mb + rowBlocks - 1) / rowBlocks;
-  const cb = (nb + colBlocks - 1) / colBlocks;
-  rowBlocks = (mb + rb - 1) / rb;
-  colBlocks = (nb + cb - 1) / cb;
   setArg(o, <f64>c); setArg(o + 1, <f64>a); setArg(o + 2, <f64>b); setArg(o + 3, <f64>bias);
   setArg(o + 4, M); setArg(o + 5, K); setArg(o + 6, N); setArg(o + 7, transA); setArg(o + 8, transB); setArg(o + 9, init);
-  setArg(o + 10, rb); setArg(o + 11, cb); setArg(o + 12, colBlocks); setArg(o + 13, act); setArg(o + 14, alpha);
+  setArg(o + 10, rowBlocks); setArg(o + 12, colBlocks); setArg(o + 13, act); setArg(o + 14, alpha);
   setArg(o + 15, 0); // op(A) not packed yet (see gemm_pair)
   return rowBlocks * colBlocks;
 }
@@ -313,10 +312,9 @@ function gemmSplitPacked(c: usize, a: usize, b: usize, bias: usize,
   setArg(13, act); setArg(14, alpha); setArg(15, <f64>scratch);
   if (mb > RB_MAX) parallelFor(packATask, mb);
   else for (let ib = 0; ib < mb; ib++) packPanel(0, ib);
-  const target = 4 * threadCount();
-  const cb = (nb + target - 1) / target;
-  setArg(11, cb);
-  parallelFor(gemmPackedTask, (nb + cb - 1) / cb);
+  const tasks = min(nb, 4 * threadCount());
+  setArg(11, tasks);
+  parallelFor(gemmPackedTask, tasks);
 }
 
 // Panel ib of op(A) of the product at ARGS o, every K block, into the packed
@@ -337,12 +335,12 @@ function packATask(ib: i32, _scratch: usize): i32 {
   return 0;
 }
 
-// Column block t (cb strips) of the product at ARGS 0…15, every row.
+// Column block t of `tasks` (ARGS 11; strips [t·nb/tasks, (t+1)·nb/tasks)) of the product at ARGS 0…15, every row.
 function gemmPackedTask(t: i32, scratch: usize): i32 {
-  const M = argInt(4), N = argInt(6), cb = argInt(11);
-  const j0 = t * cb * NR;
+  const M = argInt(4), N = argInt(6), tasks = argInt(11);
+  const nb = (N + NR - 1) / NR;
   gemmBlock(argPtr(0), argPtr(1), argPtr(2), argPtr(3), M, argInt(5), N, argInt(7), argInt(8), argInt(9),
-            scratch, 0, M, j0, min(N, j0 + cb * NR), argInt(13), <f32>arg(14), argPtr(15));
+            scratch, 0, M, t * nb / tasks * NR, min(N, (t + 1) * nb / tasks * NR), argInt(13), <f32>arg(14), argPtr(15));
   return 0;
 }
 
@@ -355,10 +353,12 @@ function gemmSplit(c: usize, a: usize, b: usize, bias: usize,
 // @ts-ignore: decorator
 @inline function gemmTaskAt(o: i32, t: i32, scratch: usize): void {
   const M = argInt(o + 4), N = argInt(o + 6);
-  const rb = argInt(o + 10), cb = argInt(o + 11), colBlocks = argInt(o + 12);
-  const i0 = (t / colBlocks) * rb * MR, j0 = (t % colBlocks) * cb * NR;
+  const rowBlocks = argInt(o + 10), colBlocks = argInt(o + 12);
+  const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
+  const r = t / colBlocks, q = t % colBlocks;
   gemmBlock(argPtr(o), argPtr(o + 1), argPtr(o + 2), argPtr(o + 3), M, argInt(o + 5), N, argInt(o + 7), argInt(o + 8), argInt(o + 9),
-            scratch, i0, min(M, i0 + rb * MR), j0, min(N, j0 + cb * NR), argInt(o + 13), <f32>arg(o + 14), argPtr(o + 15));
+            scratch, r * mb / rowBlocks * MR, min(M, (r + 1) * mb / rowBlocks * MR), q * nb / colBlocks * NR, min(N, (q + 1) * nb / colBlocks * NR),
+            argInt(o + 13), <f32>arg(o + 14), argPtr(o + 15));
 }
 
 function gemmTask(t: i32, scratch: usize): i32 {
