@@ -144,6 +144,13 @@ const md = ["# Where the relaxed GEMM's time goes (`tsx bench/gemm-tile.ts`)", "
   "K-block accumulation are not in it. \"library gemm\": the raw `gemm` export, all of it.", "",
   mdTable(["what", "variant / shape", "GFLOP per CPU-s", "of ceiling"], rows), "",
   ...(baseEx ? [`"base gemm": the gemm of \`${BASE_ASM}\` (another copy of assembly/), same operands; its C compared with this checkout's bit for bit: ${bitsSame.join("; ")}.`, ""] : [])];
-writeFileSync(join(ROOT, "bench", "results", "gemm-tile.md"), md.join("\n"));
+// earlier runs kept below the latest (the figures move with the machine's load)
+const file = join(ROOT, "bench", "results", "gemm-tile.md");
+let earlier = "";
+try {
+  const old = readFileSync(file, "utf8"), at = old.indexOf("\n## Earlier runs");
+  earlier = at >= 0 ? old.slice(at + 1) : "";
+} catch { /* first run */ }
+writeFileSync(file, md.join("\n") + (earlier ? "\n" + earlier : ""));
 console.log(md.join("\n"));
 process.exit(0);
