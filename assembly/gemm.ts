@@ -257,23 +257,23 @@ export function gemm_act(c: usize, a: usize, b: usize, bias: usize,
  *  and a tile fit THREAD_SCRATCH (8·6·256 + 256·8 + 64 floats < 64 KiB). */
 const RB_MAX: i32 = 8;
 
-// Splits C into rowBlocks × colBlocks tasks of rb panels × cb strips, about
-// four per thread so threads that started late or run slower even out.
-// Publishes the product's arguments at ARGS o … o+14; returns its task count.
+// Splits C into rowBlocks × colBlocks tasks, about four per thread so threads
+// that started late or run slower even out. Block r of n holds panels (or
+// strips) [r·mb/n, (r+1)·mb/n): sizes differ by at most one, so the threads'
+// shares do too (ceil-sized blocks left one short last block: 50 strips in
+// 8 tasks were 7 × 7 + 1, one thread's 4 tasks 28 strips against 22).
+// Publishes the product's arguments at ARGS o … o+15; returns its task count.
 function gemmPlan(o: i32, c: usize, a: usize, b: usize, bias: usize,
                   M: i32, K: i32, N: i32, transA: i32, transB: i32, init: i32, act: i32, alpha: f32): i32 {
   const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
   const target = 4 * threadCount();
   let rowBlocks = (mb + RB_MAX - 1) / RB_MAX;
-  let colBlocks = min(nb, (target + rowBlocks - 1) / rowBlocks);
+  const colBlocks = min(nb, (target + rowBlocks - 1) / rowBlocks);
   if (rowBlocks * colBlocks < target) rowBlocks = min(mb, (target + colBlocks - 1) / colBlocks);
-  const rb = (mb + rowBlocks - 1) / rowBlocks;
-  const cb = (nb + colBlocks - 1) / colBlocks;
-  rowBlocks = (mb + rb - 1) / rb;
-  colBlocks = (nb + cb - 1) / cb;
   setArg(o, <f64>c); setArg(o + 1, <f64>a); setArg(o + 2, <f64>b); setArg(o + 3, <f64>bias);
   setArg(o + 4, M); setArg(o + 5, K); setArg(o + 6, N); setArg(o + 7, transA); setArg(o + 8, transB); setArg(o + 9, init);
-  setArg(o + 10, rb); setArg(o + 11, cb); setArg(o + 12, colBlocks); setArg(o + 13, act); setArg(o + 14, alpha);
+  setArg(o + 10, rowBlocks); setArg(o + 12, colBlocks); setArg(o + 13, act); setArg(o + 14, alpha);
+  setArg(o + 15, 0); // op(A) not packed yet (see gemm_pair)
   return rowBlocks * colBlocks;
 }
 
@@ -282,16 +282,19 @@ function gemmPlan(o: i32, c: usize, a: usize, b: usize, bias: usize,
 const PACK_ONCE_BYTES: i32 = 512 << 10;
 
 // Whether a split product packs op(A) once for all tasks (gemmSplitPacked):
-// when its row panels need more than one task's scratch (so the row-block
-// plan would pack every B strip once per row block) and the packed A is small
-// and there are enough column strips for about four tasks per thread, and K
-// is deep enough (≥ 128) for packing to matter: at K = 20 the extra fork-join
-// cost more than it saved (bench/results/gemm-split-ab.md). The tall, narrow
-// products of convolutions keep the row-block plan.
+// when the packed A is small and there are enough column strips for about
+// four tasks per thread, and K is deep enough (≥ 128) for packing to matter:
+// at K = 20 the extra fork-join cost more than it saved
+// (bench/results/gemm-split-ab.md). With more row panels than one task's
+// scratch holds, the row-block plan would pack every B strip once per row
+// block; with fewer (≤ 8 panels: M ≤ 40 plain, 48 relaxed, as in a B = 32
+// step) it would pack all of op(A) once per column task (8 times on 2
+// threads), so here it is packed once, on the calling thread (no extra
+// fork-join). The tall, narrow products of convolutions keep the row-block plan.
 // @ts-ignore: decorator
 @inline function packOnce(M: i32, K: i32, N: i32): bool {
   const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
-  return K >= 128 && mb > RB_MAX && <f64>mb * <f64>MR * <f64>K * 4 <= <f64>PACK_ONCE_BYTES && nb >= 4 * threadCount();
+  return K >= 128 && <f64>mb * <f64>MR * <f64>K * 4 <= <f64>PACK_ONCE_BYTES && nb >= 4 * threadCount();
 }
 
 // Packs op(A) whole into `scratch` (the caller's, ≥ gemm_scratch_bytes(M, K)):
@@ -307,31 +310,37 @@ function gemmSplitPacked(c: usize, a: usize, b: usize, bias: usize,
   setArg(0, <f64>c); setArg(1, <f64>a); setArg(2, <f64>b); setArg(3, <f64>bias);
   setArg(4, M); setArg(5, K); setArg(6, N); setArg(7, transA); setArg(8, transB); setArg(9, init);
   setArg(13, act); setArg(14, alpha); setArg(15, <f64>scratch);
-  parallelFor(packATask, mb);
-  const target = 4 * threadCount();
-  const cb = (nb + target - 1) / target;
-  setArg(11, cb);
-  parallelFor(gemmPackedTask, (nb + cb - 1) / cb);
+  if (mb > RB_MAX) parallelFor(packATask, mb);
+  else for (let ib = 0; ib < mb; ib++) packPanel(0, ib);
+  const tasks = min(nb, 4 * threadCount());
+  setArg(11, tasks);
+  parallelFor(gemmPackedTask, tasks);
 }
 
-// Panel ib of op(A), every K block, into the packed buffer at ARGS 15.
-function packATask(ib: i32, _scratch: usize): i32 {
-  const a = argPtr(1), M = argInt(4), K = argInt(5), transA = argInt(7), pa = argPtr(15);
+// Panel ib of op(A) of the product at ARGS o, every K block, into the packed
+// buffer at ARGS o+15 (the layout gemmBlock reads when given `packed`).
+// @ts-ignore: decorator
+@inline function packPanel(o: i32, ib: i32): void {
+  const a = argPtr(o + 1), M = argInt(o + 4), K = argInt(o + 5), transA = argInt(o + 7), pa = argPtr(o + 15);
   const mb = (M + MR - 1) / MR;
   for (let k0 = 0; k0 < K; k0 += KC) {
     const kc = min(KC, K - k0);
     const ak = transA ? a + ((<usize>k0 * M) << 2) : a + (<usize>k0 << 2);
     packA(pa + ((<usize>mb * MR * k0 + <usize>ib * MR * kc) << 2), ak, M, K, kc, transA, ib * MR);
   }
+}
+
+function packATask(ib: i32, _scratch: usize): i32 {
+  packPanel(0, ib);
   return 0;
 }
 
-// Column block t (cb strips) of the product at ARGS 0…15, every row.
+// Column block t of `tasks` (ARGS 11; strips [t·nb/tasks, (t+1)·nb/tasks)) of the product at ARGS 0…15, every row.
 function gemmPackedTask(t: i32, scratch: usize): i32 {
-  const M = argInt(4), N = argInt(6), cb = argInt(11);
-  const j0 = t * cb * NR;
+  const M = argInt(4), N = argInt(6), tasks = argInt(11);
+  const nb = (N + NR - 1) / NR;
   gemmBlock(argPtr(0), argPtr(1), argPtr(2), argPtr(3), M, argInt(5), N, argInt(7), argInt(8), argInt(9),
-            scratch, 0, M, j0, min(N, j0 + cb * NR), argInt(13), <f32>arg(14), argPtr(15));
+            scratch, 0, M, t * nb / tasks * NR, min(N, (t + 1) * nb / tasks * NR), argInt(13), <f32>arg(14), argPtr(15));
   return 0;
 }
 
@@ -344,10 +353,12 @@ function gemmSplit(c: usize, a: usize, b: usize, bias: usize,
 // @ts-ignore: decorator
 @inline function gemmTaskAt(o: i32, t: i32, scratch: usize): void {
   const M = argInt(o + 4), N = argInt(o + 6);
-  const rb = argInt(o + 10), cb = argInt(o + 11), colBlocks = argInt(o + 12);
-  const i0 = (t / colBlocks) * rb * MR, j0 = (t % colBlocks) * cb * NR;
+  const rowBlocks = argInt(o + 10), colBlocks = argInt(o + 12);
+  const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
+  const r = t / colBlocks, q = t % colBlocks;
   gemmBlock(argPtr(o), argPtr(o + 1), argPtr(o + 2), argPtr(o + 3), M, argInt(o + 5), N, argInt(o + 7), argInt(o + 8), argInt(o + 9),
-            scratch, i0, min(M, i0 + rb * MR), j0, min(N, j0 + cb * NR), argInt(o + 13), <f32>arg(o + 14));
+            scratch, r * mb / rowBlocks * MR, min(M, (r + 1) * mb / rowBlocks * MR), q * nb / colBlocks * NR, min(N, (q + 1) * nb / colBlocks * NR),
+            argInt(o + 13), <f32>arg(o + 14), argPtr(o + 15));
 }
 
 function gemmTask(t: i32, scratch: usize): i32 {
@@ -358,6 +369,20 @@ function gemmTask(t: i32, scratch: usize): i32 {
 /** ARGS slot of the second product of a pair, and of its task count. */
 const PAIR: i32 = 24;
 const PAIR_TASKS: i32 = 40;
+
+// Whether a split product's op(A) is packed once on the calling thread: the
+// packOnce products with at most one task's panels (gemmPlan then makes one
+// row block, each task all rows of its columns).
+// @ts-ignore: decorator
+@inline function fewPanels(M: i32, K: i32, N: i32): bool {
+  return packOnce(M, K, N) && (M + MR - 1) / MR <= RB_MAX;
+}
+
+function prePack(o: i32, M: i32, scratch: usize): void {
+  setArg(o + 15, <f64>scratch);
+  const mb = (M + MR - 1) / MR;
+  for (let ib = 0; ib < mb; ib++) packPanel(o, ib);
+}
 
 function gemmPairTask(t: i32, scratch: usize): i32 {
   const n1 = argInt(PAIR_TASKS);
@@ -385,6 +410,11 @@ export function gemm_pair(c1: usize, a1: usize, b1: usize, M1: i32, K1: i32, N1:
   }
   const n1 = gemmPlan(0, c1, a1, b1, 0, M1, K1, N1, transA1, transB1, init1, ACT_IDENTITY, 0);
   const n2 = gemmPlan(PAIR, c2, a2, b2, 0, M2, K2, N2, transA2, transB2, init2, ACT_IDENTITY, 0);
+  // A product with few row panels (one row block, so every task starts at row
+  // 0) would have each of its column tasks pack all of op(A): pack it once
+  // here, in the scratch the pair does not otherwise use (as gemmSplitPacked).
+  if (fewPanels(M1, K1, N1)) prePack(0, M1, scratch);
+  else if (fewPanels(M2, K2, N2)) prePack(PAIR, M2, scratch);
   setArg(PAIR_TASKS, n1);
   parallelFor(gemmPairTask, n1 + n2);
 }

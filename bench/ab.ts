@@ -6,17 +6,24 @@
 // --conv) the Keras conv VAE. Before timing, the weights after 3 steps are
 // compared bit for bit between the two builds (a change that should keep
 // the bits must show "same bits"). Prints a Markdown table; writes
-// bench/results/ab.md (with --no-mlp: bench/results/ab-conv.md).
+// bench/results/ab.md (with --no-mlp: ab-conv.md; --spin N: ab-spinN.md). --spin N: workers spin N
+// times before sleeping (0: 2-thread CPU time is work, not spinning); --batches
+// 32,128; --no-infer: no reconstruct rows.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { presetLayers } from "../cli/src/presets.js";
 import { loadMnist, VAE, type Build } from "../src/index.js";
+import type { ThreadPool } from "../src/threads/pool.js";
 import { describeMachine, flag, machine, mdTable, median, ROOT } from "./common.js";
 
 const baseDir = String(flag("base") ?? "");
 if (!baseDir) throw new Error("usage: tsx bench/ab.ts --base <dir with vae.plain.wasm, vae.relaxed.wasm, vae.plain.shared.wasm, vae.relaxed.shared.wasm>");
 const ROUNDS = Number(flag("rounds") ?? 9);
 const withConv = flag("conv") === true;
+// --spin 0: workers sleep as soon as they find no task, so 2-thread CPU time is the work both threads did (plus
+// wakes), not spinning: the split's efficiency, readable when other processes hold the cores. --batches 32,128
+const SPIN = flag("spin") === undefined ? undefined : Number(flag("spin"));
+const BATCHES = flag("batches") ? String(flag("batches")).split(",").map(Number) : [128, 32];
 const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 const base = {
   plain: readFileSync(join(baseDir, "vae.plain.wasm")), relaxed: readFileSync(join(baseDir, "vae.relaxed.wasm")),
@@ -32,7 +39,7 @@ const bits = (v: VAE) => Object.values(v.getWeights()).flatMap((a) => Array.from
 interface Row { model: string; build: Build; threads: number; B: number; base: number; ours: number; baseCpu: number; oursCpu: number; same: boolean; load: string }
 const rows: Row[] = [];
 const models: [string, object, number[]][] = flag("no-mlp") === true ? [] : [
-  ["MLP 784-400-20-400-784", { inputDim: 784, encoder: [400], latentDim: 20, seed: 0 }, [128, 32]],
+  ["MLP 784-400-20-400-784", { inputDim: 784, encoder: [400], latentDim: 20, seed: 0 }, BATCHES],
 ];
 if (withConv) models.push(["keras-conv", { ...presetLayers("keras_conv", [28, 28, 1], "bernoulli"), latentDim: 2, seed: 3 }, [128]]);
 for (const [model, cfg, Bs] of models) {
@@ -41,6 +48,7 @@ for (const [model, cfg, Bs] of models) {
       for (const threads of [1, 2]) {
         const a = await VAE.create({ ...cfg, maxBatch: B } as never, { build, threads, wasm: base });
         const b = await VAE.create({ ...cfg, maxBatch: B } as never, { build, threads });
+        if (SPIN !== undefined) for (const v of [a, b]) (v.kernels.threadsHandle as ThreadPool | null)?.tune({ spin: SPIN });
         for (let i = 0; i < 3; i++) { a.trainStep(batchOf(B, i)); b.trainStep(batchOf(B, i)); }
         const ba = bits(a), bb = bits(b);
         const same = ba.length === bb.length && ba.every((x, i) => x === bb[i]);
@@ -69,7 +77,7 @@ for (const [model, cfg, Bs] of models) {
   }
 }
 // batch-1 and batch-2 inference (reconstruct: the one/two-row GEMM path), outputs compared bit for bit
-if (flag("no-mlp") !== true) {
+if (flag("no-mlp") !== true && flag("no-infer") !== true) {
   for (const B of [1, 2]) {
     for (const build of ["plain", "relaxed"] as const) {
       const cfg = { inputDim: 784, encoder: [400], latentDim: 20, seed: 0, maxBatch: 128 };
@@ -98,13 +106,14 @@ const md = ["# This checkout's kernels against a base build (`tsx bench/ab.ts`)"
   `Base: the wasm files in \`${baseDir}\`. Machine: ${describeMachine(machine())}`, "",
   "Interleaved rounds in one process (the order alternates per round); medians over rounds of the mean per step.",
   "\"CPU\" is the process's CPU time per step (all threads, spinning included), the figure least disturbed by other",
-  "processes on the shared cores. \"bits\": the weights after 3 steps (reconstruct: its output) compared between the two builds.",
+  "processes on the shared cores. \"bits\": the weights after 3 steps (reconstruct: its output) compared between the two builds." +
+    (SPIN !== undefined ? ` Workers spin ${SPIN} times before they sleep (--spin; default 20,000), so 2-thread CPU time counts ${SPIN === 0 ? "no" : "less"} spinning.` : ""),
   "The TypeScript is this checkout's on both sides: only the kernels differ" +
     (WebAssembly.Module.exports(new WebAssembly.Module(base.plain)).some((e) => e.name === "first_outside") ? "." :
       "; the base build has no `first_outside`, so its trainStep checks the batch in TypeScript and copies it again (the row check before this change): the MLP rows compare the whole step before and after it."), "",
   mdTable(["model", "build", "threads", "B", "base ms", "this ms", "base CPU ms", "this CPU ms", "CPU ratio base/this", "bits", "load"],
     rows.map((r) => [r.model, r.build, r.threads, r.B, r.base.toFixed(r.B <= 2 ? 4 : 2), r.ours.toFixed(r.B <= 2 ? 4 : 2), r.baseCpu.toFixed(r.B <= 2 ? 4 : 2), r.oursCpu.toFixed(r.B <= 2 ? 4 : 2), (r.baseCpu / r.oursCpu).toFixed(3), r.same ? "same" : "differ", r.load])), ""];
-const out = flag("no-mlp") === true ? "ab-conv.md" : "ab.md";
+const out = flag("no-mlp") === true ? "ab-conv.md" : SPIN !== undefined ? `ab-spin${SPIN}.md` : "ab.md";
 writeFileSync(join(ROOT, "bench", "results", out), md.join("\n"));
 console.log(`wrote bench/results/${out}`);
 process.exit(0);

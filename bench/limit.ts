@@ -318,7 +318,8 @@ async function breakdown(model: string, cfg: object, B: number, n: number): Prom
     }
   }
 }
-if (ONLY.has("breakdown")) await breakdown("784-400-20-400-784", mlp(128), 128, quick ? 10 : 40);
+// B = 32 as well: its 2-thread speedup (issue 19 target ≥ 1.6×) is read off the two tables side by side
+if (ONLY.has("breakdown")) for (const B of [128, 32]) await breakdown("784-400-20-400-784", mlp(B), B, quick ? 10 : B === 32 ? 120 : 40);
 
 // -------------------------------------------------------------------- conv
 const convCfg = { ...presetLayers("keras_conv", [28, 28, 1], "bernoulli"), latentDim: 2, seed: 3 };

@@ -19,7 +19,9 @@ import { Arena, BUILDS, bitsOf, expectClose, expectSameBits, load } from "../ker
 
 const THREADS = [2, 3] as const;
 // [1, …] and [2, …]: the one/two-row path (rowsTimesB, on the calling thread) with the activation in its strip stores
-const SHAPES: [number, number, number][] = [[7, 9, 17], [13, 33, 41], [61, 300, 129], [128, 20, 400], [1, 37, 129], [2, 20, 400]];
+// [32, 136, 300]: dx = g·Wᵀ has few row panels and K ≥ 128, so the pair packs its g once on the calling thread;
+// [130, 30, 100]: the same for dW = xᵀ·g, the pair's first product
+const SHAPES: [number, number, number][] = [[7, 9, 17], [13, 33, 41], [61, 300, 129], [128, 20, 400], [1, 37, 129], [2, 20, 400], [32, 136, 300], [130, 30, 100]];
 const ALPHA: Partial<Record<Activation, number>> = { leaky_relu: 0.1, elu: 0.7 };
 
 interface Mod { k: Kernels; arena: Arena; pool: ThreadPool | null }

@@ -55,6 +55,8 @@ function gemmCases(): { v: Variant; M: number; K: number; N: number }[] {
     for (const K of [1, 255, 256, 257]) out.push({ v, M: 41, K, N: 17 });
     // op(A) packed once for all column tasks (more row panels than one task holds, wide N), over several K blocks
     for (const [M, K, N] of [[97, 300, 129], [128, 513, 100], [200, 128, 97]]) out.push({ v, M, K, N });
+    // the same with few row panels (≤ 8: packed on the calling thread), as in a B = 32 step, over several K blocks
+    for (const [M, K, N] of [[3, 128, 200], [32, 300, 136], [41, 520, 129], [48, 784, 400]]) out.push({ v, M, K, N });
   }
   return out;
 }
