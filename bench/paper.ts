@@ -29,6 +29,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Adam, binarize, loadMnist, VAE, type VAEConfig } from "../src/index.js";
 import { flag, machine, mdTable, median, ROOT } from "./common.js";
+import { setOutputBiasAtDataMean } from "./output-bias.js";
 
 const fmtNum = (x: number, digits: number) => x.toFixed(digits);
 
@@ -127,17 +128,6 @@ function configOf(spec: RunSpec, seed: number, init: string): VAEConfig {
 }
 
 const adam = () => new Adam({ lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-4 });
-
-/** Sets the decoder's last bias to log(p/(1 − p)), p the training images' mean pixel clipped
- *  to [0.001, 0.999] (RunSpec.outputBiasAtDataMean). */
-function setOutputBiasAtDataMean(vae: VAE, train: ArrayLike<number>): void {
-  const rows = train.length / D, scale = train instanceof Uint8Array ? 1 / 255 : 1, mean = new Float64Array(D);
-  for (let r = 0; r < rows; r++) for (let d = 0; d < D; d++) mean[d] += train[r * D + d] * scale;
-  const shapes = vae.parameterShapes();
-  let last = 0;
-  while (shapes[`decoder.${last + 1}.bias`]) last++;
-  vae.setWeights({ [`decoder.${last}.bias`]: Float32Array.from(mean, (s) => { const p = Math.min(0.999, Math.max(0.001, s / rows)); return Math.log(p / (1 - p)); }) });
-}
 
 async function main(): Promise<void> {
   const names = typeof flag("runs") === "string" ? (flag("runs") as string).split(",").map((s) => s.trim()).filter(Boolean) : RUNS.map((r) => r.name);
