@@ -45,8 +45,7 @@ const names = typeof flag("models") === "string" ? (flag("models") as string).sp
 
 const m = machine();
 const command = `npm run bench:hierarchy-gap -- ${process.argv.slice(2).join(" ")}`;
-const trainRaw = (await loadMnist({ split: "train", limit: rows })).images;
-const gray = trainRaw instanceof Uint8Array ? Float32Array.from(trainRaw, (v) => v / 255) : Float32Array.from(trainRaw);
+const gray = (await loadMnist({ split: "train", limit: rows })).images; // gray levels in [0, 1]
 const test = binarize((await loadMnist({ split: "test", limit: testN })).images, 0);
 const configOf = (model: string) => ({ inputDim: D, activation: "tanh", likelihood: "bernoulli", seed: 0, maxBatch: 500, ...MODELS[model] }) as unknown as VAEConfig;
 
