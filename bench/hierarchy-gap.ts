@@ -30,7 +30,6 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Adam, binarize, loadMnist, VAE, type VAEConfig } from "../src/index.js";
 import { describeMachine, flag, machine, mdTable, ROOT } from "./common.js";
-import { dataMeanLogOdds } from "./output-bias.js";
 
 const D = 784, BATCH = 20, LOG2PI = Math.log(2 * Math.PI);
 const epochs = Number(flag("epochs") ?? 5), rows = Number(flag("rows") ?? 60000), testN = Number(flag("test") ?? 2000);
@@ -129,7 +128,7 @@ const results: Row[] = [];
 for (const model of names) {
   for (const bias of ["zero", "data mean"] as const) {
     const vae = await VAE.create(configOf(model), { threads: 1 });
-    if (bias === "data mean") vae.setWeights({ [`decoder.${lastIndex(vae.parameterShapes(), "decoder")}.bias`]: dataMeanLogOdds(gray, D) });
+    if (bias === "data mean") vae.initOutputBias(gray);
     vae.optimizer = new Adam({ lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-4 });
     for (let epoch = 1; epoch <= epochs; epoch++) {
       const h = await vae.fit(gray, { epochs: 1, batchSize: BATCH, binarize: "dynamic", yieldEvery: 0 });
@@ -158,7 +157,7 @@ if (sigmaRows > 0 && sigmaEpochs > 0) {
       for (let i = 0; i < out.length; i++) if (i % OUT >= OUT / 2) out[i] *= f;
       return out;
     };
-    vae.setWeights({ [`decoder.${lastIndex(shapes, "decoder")}.bias`]: dataMeanLogOdds(gray.subarray(0, sigmaRows * D), D) });
+    vae.initOutputBias(gray.subarray(0, sigmaRows * D));
     // θ: what Adam moves; the model's weights are θ, log-variance columns × 2 under log σ = linear
     const theta: Record<string, Float64Array> = {}, mo: Record<string, Float64Array> = {}, vo: Record<string, Float64Array> = {};
     for (const [n, a] of Object.entries(vae.getWeights())) {

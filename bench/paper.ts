@@ -29,7 +29,6 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { Adam, binarize, loadMnist, VAE, type VAEConfig } from "../src/index.js";
 import { flag, machine, mdTable, median, ROOT } from "./common.js";
-import { setOutputBiasAtDataMean } from "./output-bias.js";
 
 const fmtNum = (x: number, digits: number) => x.toFixed(digits);
 
@@ -199,7 +198,7 @@ async function main(): Promise<void> {
       records.push({ ...common, epochs: 0, nll: null, elbo: null, secondsPerEpoch: null, threads: null, status: "not available in this build", error: msg });
       continue;
     }
-    if (spec.outputBiasAtDataMean) setOutputBiasAtDataMean(vae, train);
+    if (spec.outputBiasAtDataMean) vae.initOutputBias(train);
     vae.optimizer = adam();
     const epochSeconds: number[] = [];
     const t0 = performance.now();

@@ -73,6 +73,7 @@ export const TRAINING: Group = ["Training", {
   "clip-norm": { type: "string", default: "none", value: "<x>", help: "clip the global gradient norm to this" },
   "kl-warmup": { type: "string", default: "0", value: "<epochs>", help: "ramp β linearly from 0 over this many epochs" },
   binarize: { type: "string", default: "none", value: "none|dynamic|static", help: "Bernoulli data as the papers do: dynamic draws x ~ Bernoulli(pixel) afresh every batch, static once (--seed); the test images are binarized once with seed 0" },
+  "output-bias": { type: "string", default: "zero", value: "zero|data_mean", help: "start the output layer's bias at 0, or at the training data's mean (log-odds for Bernoulli, per channel for a conv output), as Burda et al.'s IWAE code does" },
   seed: { type: "string", default: "0", value: "<n>", help: "seed of initialisation, noise and shuffling" },
   build: { type: "string", default: "plain", value: "plain|relaxed|auto", help: "kernel build (plain: deterministic SIMD; relaxed: relaxed-SIMD FMA)" },
   threads: { type: "string", default: "auto", value: "<n>|auto", help: "threads for the kernels (auto: the cores, at most 8); results are bit-identical for any count" },

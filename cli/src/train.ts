@@ -56,6 +56,8 @@ export interface Settings {
   imputeImages?: number;
   /** --binarize (absent in runs from before it: "none"). */
   binarize?: "none" | "dynamic" | "static";
+  /** --output-bias (absent in runs from before it: "zero"). */
+  outputBias?: "zero" | "data_mean";
 }
 
 /** The seed the test images of a --binarize run are binarized with, once (train and eval). */
@@ -167,6 +169,7 @@ function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<V
     data: dataSpecFromFlags(f, true),
     latentView: f.oneOf("latent-view", LATENT_VIEWS),
     binarize: f.oneOf("binarize", ["none", "dynamic", "static"] as const),
+    outputBias: f.oneOf("output-bias", ["zero", "data_mean"] as const),
     imputeImages: f.int("impute-images", 1),
   };
 }
@@ -319,6 +322,8 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     settings = { ...rest, config: { ...vae.config } as ResolvedConfig };
   }
   if (vae.config.likelihood === "bernoulli") checkUnitRange(data);
+  // a new run's output bias at the training data's mean (Burda et al.'s init); a resumed run has its weights
+  if (!resume && settings.outputBias === "data_mean") vae.initOutputBias(train.x);
   const bin = settings.binarize ?? "none";
   if (bin !== "none") {
     if (vae.config.likelihood !== "bernoulli") throw new UsageError(`--binarize ${bin} needs --likelihood bernoulli (binarized data is 0/1), not ${vae.config.likelihood}`);

@@ -86,6 +86,7 @@ export const VAE_SURFACE = {
   getWeights: { serve: "call" },
   getGradients: { serve: "call" },
   setWeights: { serve: "call", transfer: 1, mutates: true },
+  initOutputBias: { serve: "call", rows: { 0: "input" }, mutates: true },
   exportState: { serve: "call" },
   importState: { serve: "call", mutates: true },
   save: { serve: "call" },
