@@ -67,6 +67,8 @@ export const RUNS: RunSpec[] = [
   // the VampPrior collapses in this recipe (KL → 0 within ~100 steps, bench/results/prior-collapse.md); with a
   // KL warm-up over 10 epochs (the VampPrior paper warms up over 100 of its 2,000) it trains
   { name: "vamp-warmup10", label: "VAE, VampPrior K = 500, KL warm-up 10 epochs", fragment: { prior: { type: "vamp", components: 500 } }, objective: "elbo", k: 1, gradient: "reparameterized", prior: "vamp(500)", latent: "gaussian", model: ONE, klWarmupEpochs: 10 },
+  // its control: the N(0, I) VAE with the same warm-up (what the warm-up alone does)
+  { name: "vae-warmup10", label: "VAE (k = 1), KL warm-up 10 epochs", fragment: {}, objective: "elbo", k: 1, gradient: "reparameterized", prior: "normal", latent: "gaussian", model: ONE, klWarmupEpochs: 10 },
   { name: "gumbel", label: "VAE, Gumbel-softmax 20 × 10", fragment: { latent: { type: "categorical", variables: 20, classes: 10 } }, drop: ["latentDim"], objective: "elbo", k: 1, gradient: "reparameterized", prior: "uniform categorical", latent: "categorical 20×10", model: "784-200-200-(20×10)" },
   { name: "two-layer", label: "VAE, two stochastic layers", fragment: TWO_LAYERS, drop: ["encoder", "latentDim", "decoder"], objective: "elbo", k: 1, gradient: "reparameterized", prior: "normal", latent: "gaussian", model: TWO, paper: 85.33 },
   { name: "two-layer-iwae50", label: "IWAE k = 50, two stochastic layers", fragment: { ...TWO_LAYERS, objective: { type: "iwae", samples: 50 } }, drop: ["encoder", "latentDim", "decoder"], objective: "iwae", k: 50, gradient: "reparameterized", prior: "normal", latent: "gaussian", model: TWO, paper: 82.90 },
