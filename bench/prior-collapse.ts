@@ -113,7 +113,7 @@ the components' means.
 ${mdTable(["prior", "activation", "variant", "epoch loss", "−ELBO", "KL", "active units", "sd μ(x)", "log σ² (x)", "log σ² (u)", "sd μ(u)"], rows,
   ["l", "l", "l", "r", "r", "r", "r", "r", "r", "r", "r"])}
 
-Trace within the epoch (epoch loss: the mean training loss of the steps since the previous row, β-weighted; the
+Trace within the epoch (train loss: the mean training loss of the steps since the previous row, β-weighted; the
 other columns on the probe images after that step):
 
 ${mdTable(["prior", "activation", "variant", "step", "β", "train loss", "−ELBO", "KL", "active units", "sd μ(x)", "log σ² (x)", "log σ² (u)", "sd μ(u)"], traces,
