@@ -55,6 +55,9 @@ interface RunSpec {
    *  clipped to [0.001, 0.999], before training (Burda et al.'s code, yburda/iwae iwae.py
    *  random_iwae / datasets.py get_train_bias_np; the library's default bias is 0). */
   outputBiasAtDataMean?: boolean;
+  /** A KL warm-up (fit's klWarmupEpochs: β ramps linearly from 0 to 1 over this many epochs): the only
+   *  departure from the IWAE recipe, for a run that collapses without it (bench/prior-collapse.ts). */
+  klWarmupEpochs?: number;
 }
 
 const ONE = "one stochastic layer, 784-200-200-50";
@@ -67,6 +70,11 @@ export const RUNS: RunSpec[] = [
   { name: "iwae5-dreg", label: "IWAE k = 5, DReG", fragment: { objective: { type: "iwae", samples: 5, gradient: "dreg" } }, objective: "iwae", k: 5, gradient: "dreg", prior: "normal", latent: "gaussian", model: ONE },
   { name: "iwae50", label: "IWAE k = 50", fragment: { objective: { type: "iwae", samples: 50 } }, objective: "iwae", k: 50, gradient: "reparameterized", prior: "normal", latent: "gaussian", model: ONE, paper: 84.78 },
   { name: "vamp", label: "VAE, VampPrior K = 500", fragment: { prior: { type: "vamp", components: 500 } }, objective: "elbo", k: 1, gradient: "reparameterized", prior: "vamp(500)", latent: "gaussian", model: ONE },
+  // the VampPrior collapses in this recipe (KL → 0 within ~100 steps, bench/results/prior-collapse.md); with a
+  // KL warm-up over 10 epochs (the VampPrior paper warms up over 100 of its 2,000) it trains
+  { name: "vamp-warmup10", label: "VAE, VampPrior K = 500, KL warm-up 10 epochs", fragment: { prior: { type: "vamp", components: 500 } }, objective: "elbo", k: 1, gradient: "reparameterized", prior: "vamp(500)", latent: "gaussian", model: ONE, klWarmupEpochs: 10 },
+  // its control: the N(0, I) VAE with the same warm-up (what the warm-up alone does)
+  { name: "vae-warmup10", label: "VAE (k = 1), KL warm-up 10 epochs", fragment: {}, objective: "elbo", k: 1, gradient: "reparameterized", prior: "normal", latent: "gaussian", model: ONE, klWarmupEpochs: 10 },
   { name: "gumbel", label: "VAE, Gumbel-softmax 20 × 10", fragment: { latent: { type: "categorical", variables: 20, classes: 10 } }, drop: ["latentDim"], objective: "elbo", k: 1, gradient: "reparameterized", prior: "uniform categorical", latent: "categorical 20×10", model: "784-200-200-(20×10)" },
   { name: "two-layer", label: "VAE, two stochastic layers", fragment: TWO_LAYERS, drop: ["encoder", "latentDim", "decoder"], objective: "elbo", k: 1, gradient: "reparameterized", prior: "normal", latent: "gaussian", model: TWO, paper: 85.33 },
   { name: "vae-databias", label: "VAE (k = 1), output bias at data mean", fragment: {}, objective: "elbo", k: 1, gradient: "reparameterized", prior: "normal", latent: "gaussian", model: ONE, paper: 86.76, pytorch: { 10: 96.46, 30: 93.45 }, outputBiasAtDataMean: true },
@@ -216,7 +224,7 @@ async function main(): Promise<void> {
         `(${elboX.length / D} images; ${elboOnNllImages.toFixed(2)} on the NLL's ${nllX.length / D}), ${median(epochSeconds).toFixed(1)} s per epoch (evaluation ${((performance.now() - te) / 1000).toFixed(0)} s)`);
     };
     for (;;) {
-      const h = await vae.fit(train, { epochs: 1, batchSize: BATCH, binarize: "dynamic", yieldEvery: 0 });
+      const h = await vae.fit(train, { epochs: 1, batchSize: BATCH, binarize: "dynamic", yieldEvery: 0, ...(spec.klWarmupEpochs ? { klWarmupEpochs: spec.klWarmupEpochs } : {}) });
       epochSeconds.push(h.epochs[0].seconds);
       const e = vae.epochs;
       console.log(`${spec.name} epoch ${e}: train loss ${h.epochs[0].loss.toFixed(2)} (${spec.objective === "iwae" ? `−L_${spec.k}` : "−ELBO"}), ${h.epochs[0].seconds.toFixed(1)} s`);
