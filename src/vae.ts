@@ -50,10 +50,25 @@ export class VAE {
   /** @internal The kernel module (raw pointers: not a supported API). */
   readonly kernels: Kernels;
   private opt: Adam;
-  /** Training steps taken (one per batch). */
-  steps = 0;
-  /** Completed epochs of `fit`. */
-  epochs = 0;
+  private stepCount = 0;
+  private epochCount = 0;
+  /** Training steps taken (one per batch; saved with the model). Setting it
+   *  (an integer ≥ 0) moves what depends on the step, such as the categorical
+   *  latent's temperature schedule. */
+  get steps(): number {
+    return this.stepCount;
+  }
+  set steps(v: number) {
+    // a non-integer count would be saved into a file that load refuses
+    this.stepCount = checkInt("steps", v, 0);
+  }
+  /** Completed epochs of `fit` (saved with the model; an integer ≥ 0). */
+  get epochs(): number {
+    return this.epochCount;
+  }
+  set epochs(v: number) {
+    this.epochCount = checkInt("epochs", v, 0);
+  }
   /** Where an in-memory fit epoch stopped when it was aborted (null between
    *  epochs): the next fit redoes that epoch's shuffle and continues after
    *  the batches already done. Saved with the optimizer state. */
