@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { binarize, IMPUTE_METHODS, VAE } from "wasm-vae";
 import { decodeModel, entryLabel } from "wasm-vae/kernels";
 import { Flags, UsageError } from "./args.js";
+import { choicesText, networkText, objectiveText } from "./describe.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset } from "./data.js";
 import { renderChart } from "./chart-render.js";
 import { gridFigureSpec, imputationError, imputationFigure, imputationLines, reconstructionsFigure, samplesFigure, type FigureContext, type GridFigure } from "./figures.js";
@@ -169,6 +170,8 @@ export async function infoCommand(f: Flags, log: Log): Promise<number> {
   if (f.bool("json")) { log(JSON.stringify(info, null, 2)); return 0; }
   log(`${l.path}: wasm-vae model, format version ${h.version}, ${l.bytes.toLocaleString("en-US")} bytes`);
   log(`architecture: encoder ${info.architecture.split(" | ")[0]}, decoder ${info.architecture.split(" | ")[1]}`);
+  // the objective, prior, latent family and stochastic layers (the line above shows the first level only)
+  log(`  network ${networkText(c)}; trained on the ${objectiveText(c)}${choicesText(c)}`);
   log(`  activation ${c.activation}${c.activation === "leaky_relu" || c.activation === "elu" ? ` (α ${c.activationAlpha})` : ""}, likelihood ${c.likelihood}${c.likelihood === "gaussian" ? ` (σ ${c.sigma})` : ""}, β ${c.beta}` +
     `${c.conditionDim ? `, conditional on ${c.conditionDim} classes` : ""}, init ${c.init}, seed ${c.seed}`);
   log(`parameters: ${l.vae.parameterCount.toLocaleString("en-US")}`);

@@ -22,7 +22,8 @@ import type { Stats } from "node:fs";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { ACTIVATIONS, Adam, ArgumentError, binarize, LIKELIHOODS, VAE, type Likelihood, type ResolvedConfig, type VAEConfig } from "wasm-vae";
-import { decodeModel, entryLabel } from "wasm-vae/kernels";
+import { decodeModel } from "wasm-vae/kernels";
+import { choicesText, networkText, objectiveText } from "./describe.js";
 import { Flags, UsageError } from "./args.js";
 import { ARCHS, IWAE2_LATENTS, presetLayers, type Arch } from "./presets.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
@@ -129,6 +130,20 @@ function priorFromFlags(f: Flags): Pick<VAEConfig, "prior"> {
   return { prior: f.given("components") ? { type, components: f.int("components", 1, 16384) } : { type } };
 }
 
+/** Flag combinations the library refuses, refused here by the flags' names
+ *  (the library's errors name config keys the user never typed). */
+function refuseCombinations(f: Flags, arch: Arch): void {
+  const dreg = f.oneOf("gradient", ["iwae", "dreg"] as const) === "dreg";
+  const prior = f.oneOf("prior", ["normal", "mixture", "vamp"] as const);
+  if (dreg && (prior === "mixture" || prior === "vamp")) {
+    throw new UsageError(`--gradient dreg cannot be combined with --prior ${prior} (DReG weighs the encoder's path only; a learned prior's parameters need the plain IWAE gradient: --gradient iwae)`);
+  }
+  if (arch !== "iwae2") return;
+  if (dreg) throw new UsageError("--gradient dreg cannot be combined with --arch iwae2 (DReG is not implemented for two stochastic layers: --gradient iwae)");
+  if (prior !== "normal") throw new UsageError(`--prior ${prior} cannot be combined with --arch iwae2 (the top level's prior is N(0, I))`);
+  if (f.bool("conditional")) throw new UsageError("--conditional cannot be combined with --arch iwae2 (a conditional hierarchy is not supported)");
+}
+
 /** Settings from the flags of a new run (before the data is known). */
 function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<VAEConfig, "inputDim" | "likelihood"> & { likelihood: Likelihood } } {
   const likelihood = f.oneOf("likelihood", LIKELIHOODS);
@@ -138,6 +153,7 @@ function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<V
     if (arch !== "mlp" && f.given(flag)) throw new UsageError(`--${flag} sets the layers of --arch mlp; --arch ${arch} is a fixed preset`);
   }
   if (arch === "iwae2" && f.given("latent")) throw new UsageError("--latent sets the latent width of one stochastic layer; --arch iwae2 is a fixed preset (z₁ 100, z₂ 50)");
+  refuseCombinations(f, arch);
   return {
     arch,
     model: {
@@ -375,14 +391,12 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
   const check = () => { if (ac.signal.aborted) throw new Interrupted(); };
   try {
     const c = vae.config;
-    log(`${resume ? "resuming" : "run"} ${shown}: ${[c.inputDim, ...c.encoder.map(entryLabel), c.latentDim, ...c.decoder.map(entryLabel), c.inputDim].join("-")} ${c.activation}, ${c.likelihood}` +
+    log(`${resume ? "resuming" : "run"} ${shown}: ${networkText(c)} ${c.activation}, ${c.likelihood}` +
       `${classes ? `, conditional on ${classes} classes` : ""}, β ${c.beta}, ${vae.parameterCount.toLocaleString("en-US")} parameters, ${vae.build} build, ${vae.threads} thread${vae.threads === 1 ? "" : "s"}${vae.threadsNote ? ` (${vae.threadsNote})` : ""}`);
     log(`data: ${data.description}: ${train.n} train, ${data.test.n} test (${data.testSource})` +
       (bin === "dynamic" ? `; binarized: training x ~ Bernoulli(pixel) drawn afresh every batch, test images once with seed ${TEST_BINARIZE_SEED}`
         : bin === "static" ? `; binarized once: training with seed ${vae.config.seed}, test images with seed ${TEST_BINARIZE_SEED}` : ""));
-    const o = c.objective;
-    const pr = c.prior as { type: string; components?: number }; // [priors]
-    log(`training: ${o.type === "iwae" ? `IWAE bound, k = ${o.samples}${o.gradient === "dreg" ? ", DReG gradient" : ""}` : "ELBO"}${pr.type === "normal" ? "" : `, ${pr.type} prior (K = ${pr.components})`}, epochs ${vae.epochs + 1}..${settings.epochs}, batch ${settings.batchSize}, Adam lr ${settings.lr}` +
+    log(`training: ${objectiveText(c)}${choicesText(c)}, epochs ${vae.epochs + 1}..${settings.epochs}, batch ${settings.batchSize}, Adam lr ${settings.lr}` +
       `${settings.weightDecay ? `, weight decay ${settings.weightDecay}` : ""}${settings.clipNorm ? `, clip ${settings.clipNorm}` : ""}${settings.klWarmup ? `, KL warm-up ${settings.klWarmup} epochs` : ""}`);
     let epochLosses: number[] = [], epochBetas: number[] = [];
     let batchesSeen = 0;

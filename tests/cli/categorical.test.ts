@@ -29,6 +29,8 @@ describe("CLI with a categorical latent", () => {
     expect(e.stdout).toMatch(/test −ELBO [\d.]+ nats/);
     const i = await runCli(["info", "--model", model]);
     expect(i.stdout).toContain("encoder 784-32-12, decoder 12-32-784");
+    // the latent family is named (the line above reads like a 12-wide Gaussian code)
+    expect(i.stdout).toContain("trained on the ELBO, categorical latent 4 × 3 (Gumbel-softmax, τ 1 → 0.5; uniform prior)");
   }, 120_000);
 
   it("refuses --temperature ≠ 1 by name; impute runs", async () => {

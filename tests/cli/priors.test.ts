@@ -40,4 +40,10 @@ describe("bad prior flags → exit code 2", () => {
   it("unknown prior", () => fails(["--prior", "laplace"], '--prior: expected one of normal, mixture, vamp, got "laplace"'));
   it("--components 0", () => fails(["--prior", "vamp", "--components", "0"], '--components: expected an integer in [1, 16384], got "0"'));
   it("vamp with --conditional", () => fails(["--prior", "vamp", "--conditional"], "--prior vamp cannot be combined with --conditional"));
+  // review of issue 18: this reached the user as "config.objective.gradient: expected …"
+  it("--gradient dreg with a learned prior, named by its flags", async () => {
+    for (const prior of ["mixture", "vamp"]) {
+      await fails(["--objective", "iwae", "--gradient", "dreg", "--prior", prior], `--gradient dreg cannot be combined with --prior ${prior}`);
+    }
+  });
 });
