@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { binarize, IMPUTE_METHODS, VAE } from "wasm-vae";
 import { decodeModel, entryLabel } from "wasm-vae/kernels";
 import { Flags, UsageError } from "./args.js";
-import { choicesText, networkText, objectiveText } from "./describe.js";
+import { choicesText, discreteNote, networkText, objectiveText } from "./describe.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset } from "./data.js";
 import { renderChart } from "./chart-render.js";
 import { gridFigureSpec, imputationError, imputationFigure, imputationLines, reconstructionsFigure, samplesFigure, type FigureContext, type GridFigure } from "./figures.js";
@@ -113,7 +113,7 @@ export async function evalCommand(f: Flags, log: Log): Promise<number> {
   log(`model ${l.path} (${l.vae.build} build), data: ${data.description}, test: ${data.testSource}` +
     (bseed !== null ? `, binarized once with seed ${bseed} (x ~ Bernoulli(pixel))` : ""));
   log(`test −ELBO ${fmt(loss)} nats per image (reconstruction ${fmt(rec)} + KL ${fmt(kl)}) on ${data.test.n} images`);
-  log(`test log p(x) ≈ ${fmt(mean)} nats (IWAE, k = ${K}, first ${M} images, ${fmt((performance.now() - t0) / 1000, 1)} s; −log p(x) ${fmt(-mean)})`);
+  log(`test log p(x) ≈ ${fmt(mean)} nats (IWAE, k = ${K}, first ${M} images, ${fmt((performance.now() - t0) / 1000, 1)} s; −log p(x) ${fmt(-mean)}${discreteNote(l.vae.config)})`);
   return 0;
 }
 

@@ -40,3 +40,8 @@ export function choicesText(c: ResolvedConfig): string {
 }
 
 const subscript = (n: number) => String(n).replace(/\d/g, (d) => "₀₁₂₃₄₅₆₇₈₉"[Number(d)]);
+
+/** What the log-likelihood estimate of a categorical latent is (issue 18: "say so"). */
+export function discreteNote(c: ResolvedConfig): string {
+  return c.latent.type === "categorical" ? "; categorical latent: the importance-weighted bound with one-hot codes drawn from the discrete posterior" : "";
+}

@@ -88,7 +88,8 @@ export async function writeRunFigures(r: RunFigureInput): Promise<{ files: Recor
     grids.reconstructions = await timed("grids", () => reconstructionsFigure(ctx));
     grids.interpolation = await timed("grids", () => interpolationFigure(ctx));
     grids.imputation = await timed("grids", () => imputationFigure(ctx));
-    if (c.latentDim === 2) grids.manifold = await timed("grids", () => manifoldFigure(ctx));
+    // normal quantiles of a Gaussian code; a categorical one lives on the simplex
+    if (c.latentDim === 2 && c.latent.type === "gaussian") grids.manifold = await timed("grids", () => manifoldFigure(ctx));
     for (const [name, g] of Object.entries(grids)) await timed("grids", () => writeGrid(runDir, name, g, files));
     images = await timed("latent images", () => latentImages(ctx, lat));
   } else {

@@ -23,7 +23,7 @@ import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { ACTIVATIONS, Adam, ArgumentError, binarize, LIKELIHOODS, VAE, type Likelihood, type ResolvedConfig, type VAEConfig } from "wasm-vae";
 import { decodeModel } from "wasm-vae/kernels";
-import { choicesText, networkText, objectiveText } from "./describe.js";
+import { choicesText, discreteNote, networkText, objectiveText } from "./describe.js";
 import { Flags, UsageError } from "./args.js";
 import { ARCHS, IWAE2_LATENTS, presetLayers, type Arch } from "./presets.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
@@ -130,6 +130,33 @@ function priorFromFlags(f: Flags): Pick<VAEConfig, "prior"> {
   return { prior: f.given("components") ? { type, components: f.int("components", 1, 16384) } : { type } };
 }
 
+/** config.latent from --categorical and --straight-through (absent: the
+ *  Gaussian latent of --latent dimensions). */
+function latentFromFlags(f: Flags, arch: Arch): Pick<VAEConfig, "latent"> {
+  if (!f.given("categorical")) {
+    if (f.bool("straight-through")) throw new UsageError("--straight-through applies to --categorical <n>x<k>");
+    return {};
+  }
+  const text = f.str("categorical")!, m = /^(\d{1,7})x(\d{1,7})$/.exec(text);
+  const variables = m ? Number(m[1]) : 0, classes = m ? Number(m[2]) : 0;
+  if (variables < 1 || classes < 2 || variables * classes > 1 << 16) {
+    throw new UsageError(`--categorical: expected <variables>x<classes>, variables ≥ 1, classes ≥ 2 and variables × classes ≤ 65536 (e.g. 20x10), got ${JSON.stringify(text)}`);
+  }
+  if (f.given("latent")) throw new UsageError("--latent sets the width of a Gaussian latent; with --categorical the code is variables × classes wide");
+  if (arch === "iwae2") throw new UsageError("--categorical cannot be combined with --arch iwae2 (every stochastic layer is a diagonal Gaussian)");
+  const prior = f.oneOf("prior", ["normal", "mixture", "vamp"] as const);
+  if (prior !== "normal") throw new UsageError(`--categorical cannot be combined with --prior ${prior} (the categorical latent's prior is uniform over the classes)`);
+  const iwae = f.oneOf("objective", ["elbo", "iwae"] as const) === "iwae";
+  if (iwae && f.oneOf("gradient", ["iwae", "dreg"] as const) === "dreg") {
+    throw new UsageError("--gradient dreg cannot be combined with --categorical (DReG's gradient through the concrete density is not implemented: --gradient iwae)");
+  }
+  const straightThrough = f.bool("straight-through");
+  if (straightThrough && iwae && f.int("k", 1, 4096) > 1) {
+    throw new UsageError("--straight-through cannot be combined with --objective iwae and --k > 1 (the importance weights need the relaxed sample's density)");
+  }
+  return { latent: { type: "categorical", variables, classes, straightThrough } };
+}
+
 /** Flag combinations the library refuses, refused here by the flags' names
  *  (the library's errors name config keys the user never typed). */
 function refuseCombinations(f: Flags, arch: Arch): void {
@@ -168,6 +195,7 @@ function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<V
       init: f.oneOf("init", ["glorot", "he"] as const),
       ...objectiveFromFlags(f),
       ...priorFromFlags(f),
+      ...latentFromFlags(f, arch),
     },
     epochs: f.int("epochs", 1, 1e6),
     batchSize: f.int("batch-size", 1, 1 << 16),
@@ -323,7 +351,8 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
         : presetLayers(arch, imageShapeOf(data, arch), partial!.model.likelihood);
       // with stochastic layers, config.latents replaces encoder / latentDim / decoder
       const { encoder, decoder, latentDim, ...rest } = partial!.model;
-      const model = arch === "iwae2" ? rest : { ...rest, encoder, decoder, latentDim };
+      // a categorical latent's width is variables × classes: no latentDim
+      const model = arch === "iwae2" ? rest : rest.latent?.type === "categorical" ? { ...rest, encoder, decoder } : { ...rest, encoder, decoder, latentDim };
       vae = await VAE.create({ ...model, ...layers, conditionDim: classes, maxBatch: partial!.batchSize }, { build: partial!.build, threads: f.threads() });
       vae.optimizer = new Adam({ lr: partial!.lr, weightDecay: partial!.weightDecay, clipNorm: partial!.clipNorm ?? undefined });
     } catch (e) {
@@ -493,7 +522,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     log(`done: ${m.epochs.length} epoch${m.epochs.length === 1 ? "" : "s"}, ${fmt(m.final.trainingSeconds, 1)} s of training (${fmt(secondsPerEpoch, 1)} s per epoch), ${vae.build} build`);
     const binNote = bin === "none" ? "" : ` (binarized once with seed ${TEST_BINARIZE_SEED})`;
     log(`test −ELBO ${fmt(last.test.loss)} nats per image (reconstruction ${fmt(last.test.reconstruction)} + KL ${fmt(last.test.kl)}) on ${data.test.n} test images${binNote}`);
-    log(`test log p(x) ≈ ${fmt(llMean)} nats (IWAE, k = ${settings.iwaeSamples}, first ${nIw} test images${binNote}; −log p(x) ${fmt(-llMean)})`);
+    log(`test log p(x) ≈ ${fmt(llMean)} nats (IWAE, k = ${settings.iwaeSamples}, first ${nIw} test images${binNote}; −log p(x) ${fmt(-llMean)}${discreteNote(vae.config)})`);
     for (const line of imputationLines(imputation)) log(line);
     log(`files in ${shown}/:`);
     for (const name of [...Object.keys(files), "metrics.json"].sort()) log(`  ${name}`);
