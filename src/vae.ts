@@ -344,7 +344,8 @@ export class VAE {
       checkOptions("options", options, ["samples", "baseline"]);
       const S = checkInt("samples", options.samples ?? 16, 2, 100000);
       checkBool("baseline", options.baseline, false);
-      if (!this.obj.scoreFunctionAvailable) fail("estimatorVariance", "a model trained with the ELBO, a Gaussian latent and the N(0, I) prior (the score-function estimator is implemented for those)", `objective ${this.config.objective.type}, latent ${this.config.latent.type}, prior ${this.obj.parts.c.prior.type}`);
+      if (!this.obj.scoreFunctionAvailable) fail("estimatorVariance", "a model trained with the ELBO, a Gaussian latent and the N(0, I) prior (the score-function estimator is implemented for those)" +
+        `, got objective ${this.config.objective.type}, latent ${this.config.latent.type}, prior ${this.obj.parts.c.prior.type}`);
       const { x, c, rows } = normBatch(this.config, batch, "batch");
       const L = this.config.latentDim;
       const noises: Float32Array[] = [];

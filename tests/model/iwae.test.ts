@@ -204,6 +204,8 @@ describe("iwae: threads, save/load, errors", () => {
     const x = randomArray(8, 1, 0, 1);
     expect(() => vae.computeGradients(x, { estimator: "score" })).toThrow(/estimator: expected "reparameterized"/);
     expect(() => vae.estimatorVariance(x)).toThrow(ArgumentError);
+    // the model's choices in full (they were cut to 40 characters: "objective iwae, latent gaussian, prior n…")
+    expect(() => vae.estimatorVariance(x)).toThrow(/, got objective iwae, latent gaussian, prior normal$/);
     expect(() => vae.computeGradients(x, { noise: new Float32Array(4) })).toThrow(/noise: expected 6 rows × 2 values/);
   });
 });
