@@ -463,7 +463,10 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
         epochStart = performance.now();
         await writeMetrics();
         const kl = lastBeta === 1 ? "KL" : `${fmt(lastBeta)}·KL`;
-        progress.line(`epoch ${e.epoch}/${settings.epochs}  train ${settings.klWarmup > 0 ? "loss" : "−ELBO"} ${fmt(e.loss)} (rec ${fmt(e.reconstruction)} + ${kl} ${fmt(e.kl)})  ` +
+        // an IWAE step's loss is −L_k, not rec + KL (those are means over the k samples)
+        const iw = c.objective.type === "iwae" && (c.objective as { samples: number }).samples > 1 ? (c.objective as { samples: number }).samples : 0;
+        const trainTerms = iw ? `${fmt(e.loss)} (per sample: rec ${fmt(e.reconstruction)}, ${kl} ${fmt(e.kl)})` : `${fmt(e.loss)} (rec ${fmt(e.reconstruction)} + ${kl} ${fmt(e.kl)})`;
+        progress.line(`epoch ${e.epoch}/${settings.epochs}  train ${settings.klWarmup > 0 ? "loss" : iw ? `−L_${iw}` : "−ELBO"} ${trainTerms}  ` +
           `test −ELBO ${fmt(e.validation!.loss)} (rec ${fmt(e.validation!.reconstruction)} + KL ${fmt(e.validation!.kl)})  ` +
           `${fmt(e.seconds, 1)} s  ${Math.round(e.samplesPerSecond).toLocaleString("en-US")} samples/s`);
       },
