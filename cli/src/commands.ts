@@ -124,8 +124,12 @@ export async function sampleCommand(f: Flags, log: Log): Promise<number> {
   const label = f.optInt("label", 0, 255);
   if (label !== null && C === 0) throw new UsageError("--label applies to conditional models; this one has no condition");
   if (label !== null && label >= C) throw new UsageError(`--label: expected a class in [0, ${C - 1}], got ${label}`);
+  const temperature = f.num("temperature", { min: 0 });
+  if (temperature !== 1 && l.vae.config.latent.type === "categorical") {
+    throw new UsageError(`--temperature applies to a Gaussian latent; this model's is categorical (codes from the uniform prior are one-hot, with no scale to temper), got ${temperature}`);
+  }
   const ctx = context(f, l, null);
-  const g = await samplesFigure(ctx, { n, cols, temperature: f.num("temperature", { min: 0 }), seed: f.int("seed", 0, 2 ** 32 - 1), label: label ?? undefined });
+  const g = await samplesFigure(ctx, { n, cols, temperature, seed: f.int("seed", 0, 2 ** 32 - 1), label: label ?? undefined });
   await writePng(f.str("out")!, g, log, `${n} samples`);
   return 0;
 }

@@ -1,7 +1,7 @@
 // The CLI on a model with a categorical latent (issue 18; made with the
 // library, and trained with --categorical): sample draws one-hot codes from the
 // prior, reconstruct and eval work, info shows the N·K-wide head, and
-// --temperature ≠ 1 is refused with the library's named error; impute runs
+// --temperature ≠ 1 is refused as a usage error naming the flag; impute runs
 // (exit 1, one line, no stack trace).
 import { existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -37,8 +37,9 @@ describe("CLI with a categorical latent", () => {
 
   it("refuses --temperature ≠ 1 by name; impute runs", async () => {
     const t = await runCli(["sample", "--model", model, "--out", join(root, "t.png"), "--temperature", "0.5"]);
-    expect(t.code).toBe(1);
-    expect(t.stderr).toContain("temperature: expected 1 or nothing: codes from the uniform prior are one-hot");
+    // a usage error naming the flag (was exit 1 with the library's "temperature: expected 1 or nothing")
+    expect(t.code).toBe(2);
+    expect(t.stderr).toContain("--temperature applies to a Gaussian latent; this model's is categorical (codes from the uniform prior are one-hot");
     const m = await runCli(["impute", "--model", model, "--out", join(root, "i.png")]);
     expect(m.code, m.stderr).toBe(0);
     expect(t.stderr).not.toMatch(/^\s+at /m);
