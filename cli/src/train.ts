@@ -165,6 +165,14 @@ function refuseCombinations(f: Flags, arch: Arch): void {
   if (dreg && (prior === "mixture" || prior === "vamp")) {
     throw new UsageError(`--gradient dreg cannot be combined with --prior ${prior} (DReG weighs the encoder's path only; a learned prior's parameters need the plain IWAE gradient: --gradient iwae)`);
   }
+  // a training step holds batch × k rows (batch + K with the VampPrior) in the arena, at most 65536
+  const batch = f.int("batch-size", 1, 1 << 16);
+  if (f.oneOf("objective", ["elbo", "iwae"] as const) === "iwae" && batch * f.int("k", 1, 4096) > 1 << 16) {
+    throw new UsageError(`--batch-size ${batch} × --k ${f.int("k", 1, 4096)} is more than the 65536 rows a training step can hold (the decoder runs on batch × k rows): lower one of them`);
+  }
+  if (prior === "vamp" && f.given("components") && batch + f.int("components", 1, 16384) > 1 << 16) {
+    throw new UsageError(`--batch-size ${batch} + --components ${f.int("components", 1, 16384)} is more than the 65536 rows a training step can hold (the encoder runs on the batch and the pseudo-inputs): lower one of them`);
+  }
   if (arch !== "iwae2") return;
   if (dreg) throw new UsageError("--gradient dreg cannot be combined with --arch iwae2 (DReG is not implemented for two stochastic layers: --gradient iwae)");
   if (prior !== "normal") throw new UsageError(`--prior ${prior} cannot be combined with --arch iwae2 (the top level's prior is N(0, I))`);

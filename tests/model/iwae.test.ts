@@ -14,6 +14,7 @@ import { describe, expect, it } from "vitest";
 import { ArgumentError, Adam, VAE, type VAEConfig } from "../../src/index.js";
 import { randomArray, randomNormals } from "../reference.js";
 import { finiteDifferenceCheck } from "./grad-check.js";
+import { expectThrows } from "./harden-helpers.js";
 
 const D = 6, L = 2, B = 4;
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -207,6 +208,25 @@ describe("iwae: threads, save/load, errors", () => {
     // the model's choices in full (they were cut to 40 characters: "objective iwae, latent gaussian, prior n…")
     expect(() => vae.estimatorVariance(x)).toThrow(/, got objective iwae, latent gaussian, prior normal$/);
     expect(() => vae.computeGradients(x, { noise: new Float32Array(4) })).toThrow(/noise: expected 6 rows × 2 values/);
+  });
+});
+
+// review of issue 18: a step whose rows × k exceeded the arena's 65,536 rows
+// threw "spec.batch: expected an integer in [1, 65536], got 524288", naming
+// the memory planner's field instead of the batch the user passed
+describe("a training step larger than the arena allows", () => {
+  it("is refused by the batch's name (batch, batchSize), with the largest batch that fits, and changes nothing", async () => {
+    const D = 4, x = randomArray(17 * D, 9, 0, 1);
+    const vae = await VAE.create({ inputDim: D, encoder: [3], latentDim: 2, objective: { type: "iwae", samples: 4096 }, seed: 1 }, { threads: 1 });
+    const why = "at most 16 rows per training step (its decoder runs on rows × 4096 importance samples, at most 65536 rows in all), got 17";
+    await expectThrows(() => vae.trainStep(x), ArgumentError, `batch: expected ${why}`, [vae]);
+    await expectThrows(() => vae.computeGradients(x), ArgumentError, `batch: expected ${why}`, [vae]);
+    await expectThrows(() => vae.fit(x, { epochs: 1, batchSize: 17 }), ArgumentError, `batchSize: expected ${why}`, [vae]);
+    expect(Number.isFinite(vae.trainStep(x.subarray(0, 16 * D)).loss)).toBe(true); // the control: 16 rows fit
+    const vamp = await VAE.create({ inputDim: D, encoder: [3], latentDim: 2, prior: { type: "vamp", components: 16384 }, seed: 1 }, { threads: 1 });
+    const big = randomArray(49153 * D, 10, 0, 1);
+    await expectThrows(() => vamp.trainStep(big), ArgumentError,
+      "batch: expected at most 49152 rows per training step (its encoder runs on the rows and the prior's 16384 pseudo-inputs, at most 65536 rows in all), got 49153", [vamp]);
   });
 });
 
