@@ -253,7 +253,7 @@ export class VAE {
     const beta = options.beta === undefined ? this.config.beta : checkBeta(options.beta);
     const out = options.out ?? { loss: 0, reconstruction: 0, kl: 0 };
     if (out === null || typeof out !== "object" || Object.isFrozen(out)) fail("options.out", "a writable object to fill with {loss, reconstruction, kl}", out);
-    this.net.ensureBatch(this.obj.stepRowsFor(rows, "batch"));
+    this.net.ensureBatch(this.obj.stepRowsFor(rows, "batch"), "batch", rows);
     this.obj.loadRows(x, c, rows, 0, null, this.obj.takeStaged(x));
     return this.stepLoaded(rows, beta, out, c, 0, null);
   }
@@ -269,7 +269,7 @@ export class VAE {
     if (perm && perm.length !== total) fail("perm", `a permutation of ${total} rows`, perm.length);
     if (!Number.isFinite(beta) || beta < 0) fail("beta", "a finite number ≥ 0", beta);
     if (out === null || typeof out !== "object" || Object.isFrozen(out)) fail("out", "a writable object to fill with {loss, reconstruction, kl}", out);
-    this.net.ensureBatch(this.obj.stepRowsFor(B, "batchSize"));
+    this.net.ensureBatch(this.obj.stepRowsFor(B, "batchSize"), "batchSize", B);
     this.obj.loadRows(x, c, B, start, perm);
     return this.stepLoaded(B, beta, out, c, start, perm);
   }
@@ -314,7 +314,7 @@ export class VAE {
       if (est !== "reparameterized" && est !== "score") fail("estimator", `"reparameterized" or "score"`, est);
       if (est === "score" && !this.obj.scoreFunctionAvailable) fail("estimator", `"reparameterized" (the score-function estimator is implemented for the ELBO with a Gaussian latent and the N(0, I) prior)`, est);
       const S = this.obj.samples, NW = this.net.dims.noiseWidth;
-      this.net.ensureBatch(this.obj.stepRowsFor(rows, "batch"));
+      this.net.ensureBatch(this.obj.stepRowsFor(rows, "batch"), "batch", rows);
       if (options.noise !== undefined) {
         const n = checkRows(this.config, "noise", options.noise, NW, false);
         if (n !== rows * S) fail("noise", `${rows * S} rows × ${NW} values (one noise row per sample row: ${rows} rows × ${S} samples)`, `${n} rows`);
@@ -349,7 +349,7 @@ export class VAE {
       const { x, c, rows } = normBatch(this.config, batch, "batch");
       const L = this.config.latentDim;
       const noises: Float32Array[] = [];
-      this.net.ensureBatch(rows);
+      this.net.ensureBatch(this.obj.stepRowsFor(rows, "batch"), "batch", rows);
       const eps = this.net.ptr["eps"];
       for (let s = 0; s < S; s++) {
         this.kernels.raw.rng_normal(this.net.ptr["rng.eval"], eps, rows * L);

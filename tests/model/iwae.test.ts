@@ -228,6 +228,15 @@ describe("a training step larger than the arena allows", () => {
     await expectThrows(() => vamp.trainStep(big), ArgumentError,
       "batch: expected at most 49152 rows per training step (its encoder runs on the rows and the prior's 16384 pseudo-inputs, at most 65536 rows in all), got 49153", [vamp]);
   });
+
+  it("a step whose arena would pass 4 GiB is refused by the batch's name (was \"bytes: the arena needs …\"), and changes nothing", async () => {
+    const D = 784, vae = await VAE.create({ inputDim: D, encoder: [2048, 2048], latentDim: 2, objective: { type: "iwae", samples: 64 }, seed: 1 }, { threads: 1 });
+    const x = new Float32Array(1024 * D).fill(0.5);
+    const e = await expectThrows(() => vae.trainStep(x), ArgumentError, "batch: expected fewer rows: 65536 rows of this network's activations need", [vae]);
+    expect(e.message).toMatch(/bytes, more than the 4 GiB a wasm32 memory can hold, got 1024$/);
+    await expectThrows(() => vae.fit(x, { epochs: 1, batchSize: 1024 }), ArgumentError, "batchSize: expected fewer rows", [vae]);
+    await expectThrows(() => VAE.create({ inputDim: D, encoder: [16384, 16384], latentDim: 2, maxBatch: 65536 }, { threads: 1 }), ArgumentError, "config.maxBatch: expected fewer rows");
+  });
 });
 
 describe("inference after IWAE training steps", () => {
