@@ -58,14 +58,16 @@ export class VAE {
   get steps(): number {
     return this.stepCount;
   }
+  /** Sets the step count (an integer ≥ 0, else an ArgumentError: a bad
+   *  count would be saved into a file that load refuses). */
   set steps(v: number) {
-    // a non-integer count would be saved into a file that load refuses
     this.stepCount = checkInt("steps", v, 0);
   }
   /** Completed epochs of `fit` (saved with the model; an integer ≥ 0). */
   get epochs(): number {
     return this.epochCount;
   }
+  /** Sets the epoch count (an integer ≥ 0, else an ArgumentError). */
   set epochs(v: number) {
     this.epochCount = checkInt("epochs", v, 0);
   }
