@@ -51,10 +51,27 @@ export class VAE {
   /** @internal The kernel module (raw pointers: not a supported API). */
   readonly kernels: Kernels;
   private opt: Adam;
-  /** Training steps taken (one per batch). */
-  steps = 0;
-  /** Completed epochs of `fit`. */
-  epochs = 0;
+  private stepCount = 0;
+  private epochCount = 0;
+  /** Training steps taken (one per batch; saved with the model). Setting it
+   *  (an integer ≥ 0) moves what depends on the step, such as the categorical
+   *  latent's temperature schedule. */
+  get steps(): number {
+    return this.stepCount;
+  }
+  /** Sets the step count (an integer ≥ 0, else an ArgumentError: a bad
+   *  count would be saved into a file that load refuses). */
+  set steps(v: number) {
+    this.stepCount = checkInt("steps", v, 0);
+  }
+  /** Completed epochs of `fit` (saved with the model; an integer ≥ 0). */
+  get epochs(): number {
+    return this.epochCount;
+  }
+  /** Sets the epoch count (an integer ≥ 0, else an ArgumentError). */
+  set epochs(v: number) {
+    this.epochCount = checkInt("epochs", v, 0);
+  }
   /** Where an in-memory fit epoch stopped when it was aborted (null between
    *  epochs): the next fit redoes that epoch's shuffle and continues after
    *  the batches already done. Saved with the optimizer state. */
@@ -256,7 +273,7 @@ export class VAE {
     const beta = options.beta === undefined ? this.config.beta : checkBeta(options.beta);
     const out = options.out ?? { loss: 0, reconstruction: 0, kl: 0 };
     if (out === null || typeof out !== "object" || Object.isFrozen(out)) fail("options.out", "a writable object to fill with {loss, reconstruction, kl}", out);
-    this.net.ensureBatch(this.obj.rowsFor(rows));
+    this.net.ensureBatch(this.obj.stepRowsFor(rows, "batch"), "batch", rows);
     this.obj.loadRows(x, c, rows, 0, null, this.obj.takeStaged(x));
     return this.stepLoaded(rows, beta, out, c, 0, null);
   }
@@ -272,7 +289,7 @@ export class VAE {
     if (perm && perm.length !== total) fail("perm", `a permutation of ${total} rows`, perm.length);
     if (!Number.isFinite(beta) || beta < 0) fail("beta", "a finite number ≥ 0", beta);
     if (out === null || typeof out !== "object" || Object.isFrozen(out)) fail("out", "a writable object to fill with {loss, reconstruction, kl}", out);
-    this.net.ensureBatch(this.obj.rowsFor(B));
+    this.net.ensureBatch(this.obj.stepRowsFor(B, "batchSize"), "batchSize", B);
     this.obj.loadRows(x, c, B, start, perm);
     return this.stepLoaded(B, beta, out, c, start, perm);
   }
@@ -317,7 +334,7 @@ export class VAE {
       if (est !== "reparameterized" && est !== "score") fail("estimator", `"reparameterized" or "score"`, est);
       if (est === "score" && !this.obj.scoreFunctionAvailable) fail("estimator", `"reparameterized" (the score-function estimator is implemented for the ELBO with a Gaussian latent and the N(0, I) prior)`, est);
       const S = this.obj.samples, NW = this.net.dims.noiseWidth;
-      this.net.ensureBatch(this.obj.rowsFor(rows));
+      this.net.ensureBatch(this.obj.stepRowsFor(rows, "batch"), "batch", rows);
       if (options.noise !== undefined) {
         const n = checkRows(this.config, "noise", options.noise, NW, false);
         if (n !== rows * S) fail("noise", `${rows * S} rows × ${NW} values (one noise row per sample row: ${rows} rows × ${S} samples)`, `${n} rows`);
@@ -347,11 +364,12 @@ export class VAE {
       checkOptions("options", options, ["samples", "baseline"]);
       const S = checkInt("samples", options.samples ?? 16, 2, 100000);
       checkBool("baseline", options.baseline, false);
-      if (!this.obj.scoreFunctionAvailable) fail("estimatorVariance", "a model trained with the ELBO, a Gaussian latent and the N(0, I) prior (the score-function estimator is implemented for those)", `objective ${this.config.objective.type}, latent ${this.config.latent.type}, prior ${this.obj.parts.c.prior.type}`);
+      if (!this.obj.scoreFunctionAvailable) fail("estimatorVariance", "a model trained with the ELBO, a Gaussian latent and the N(0, I) prior (the score-function estimator is implemented for those)" +
+        `, got objective ${this.config.objective.type}, latent ${this.config.latent.type}, prior ${this.obj.parts.c.prior.type}`);
       const { x, c, rows } = normBatch(this.config, batch, "batch");
       const L = this.config.latentDim;
       const noises: Float32Array[] = [];
-      this.net.ensureBatch(rows);
+      this.net.ensureBatch(this.obj.stepRowsFor(rows, "batch"), "batch", rows);
       const eps = this.net.ptr["eps"];
       for (let s = 0; s < S; s++) {
         this.kernels.raw.rng_normal(this.net.ptr["rng.eval"], eps, rows * L);

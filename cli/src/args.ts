@@ -63,6 +63,8 @@ export const MODEL: Group = ["Model", {
   gradient: { type: "string", default: "iwae", value: "iwae|dreg", help: "--objective iwae: gradient estimator (dreg: doubly reparameterized, Tucker et al. 2018)" },
   prior: { type: "string", default: "normal", value: "normal|mixture|vamp", help: "prior p(z): N(0, I), a learned mixture of --components Gaussians, or the VampPrior (--components pseudo-inputs)" },
   components: { type: "string", value: "<n>", help: "--prior mixture|vamp: components K (default 10 for mixture, 500 for vamp)" },
+  categorical: { type: "string", value: "<n>x<k>", help: "a discrete latent instead of the Gaussian: n categorical variables of k classes (Gumbel-softmax, Jang et al. 2017; uniform prior, τ from 1 down to 0.5); the code is n·k wide, so no --latent" },
+  "straight-through": { type: "boolean", help: "--categorical: the decoder sees the one-hot argmax, the gradient goes through the relaxed sample" },
 }];
 
 export const TRAINING: Group = ["Training", {

@@ -109,10 +109,24 @@ export function lossSpec(epochs: EpochPoint[], batchLoss: number[], batchesPerEp
   });
 }
 
-/** Reconstruction −E_q[log p(x|z)] and KL(q(z|x) ‖ N(0, I)) per epoch, train
+/** The run's config, as much of it as names the KL term. */
+export interface KlConfig { prior?: { type: string }; latent?: { type: string }; latents?: unknown[] }
+
+/** What the KL panel shows: KL(q ‖ N(0, I)) for the default prior; a learned
+ *  prior, the categorical latent's uniform prior and stochastic layers above
+ *  the first are named (the term is against them, sampled where it has no
+ *  closed form). */
+export function klLabel(c: KlConfig | undefined): string {
+  if (c?.latents && c.latents.length > 1) return "log q(z|x) − log p(z), sampled (all levels)";
+  if (c?.latent?.type === "categorical") return "KL(q(z|x) ‖ uniform)";
+  const prior = c?.prior?.type ?? "normal";
+  return prior === "normal" ? "KL(q(z|x) ‖ N(0, I))" : `KL(q(z|x) ‖ ${prior} prior), sampled`;
+}
+
+/** Reconstruction −E_q[log p(x|z)] and the KL term (klLabel) per epoch, train
  *  (epoch mean, at e − ½) and test (after the epoch, at e), side by side. */
-export function termsSpec(epochs: EpochPoint[], o: { interactive?: boolean } = {}): Spec {
-  const rec = "reconstruction −E[log p(x|z)]", kl = "KL(q(z|x) ‖ N(0, I))";
+export function termsSpec(epochs: EpochPoint[], o: { interactive?: boolean; config?: KlConfig } = {}): Spec {
+  const rec = "reconstruction −E[log p(x|z)]", kl = klLabel(o.config);
   const values = epochs.flatMap((e) => [
     { x: e.epoch - 0.5, value: e.train.reconstruction, term: rec, split: "train, epoch mean", epoch: e.epoch },
     { x: e.epoch, value: e.test.reconstruction, term: rec, split: "test, after the epoch", epoch: e.epoch },

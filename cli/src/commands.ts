@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { binarize, IMPUTE_METHODS, VAE } from "wasm-vae";
 import { decodeModel, entryLabel } from "wasm-vae/kernels";
 import { Flags, UsageError } from "./args.js";
+import { choicesText, discreteNote, networkText, objectiveText } from "./describe.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset } from "./data.js";
 import { renderChart } from "./chart-render.js";
 import { gridFigureSpec, imputationError, imputationFigure, imputationLines, reconstructionsFigure, samplesFigure, type FigureContext, type GridFigure } from "./figures.js";
@@ -112,7 +113,7 @@ export async function evalCommand(f: Flags, log: Log): Promise<number> {
   log(`model ${l.path} (${l.vae.build} build), data: ${data.description}, test: ${data.testSource}` +
     (bseed !== null ? `, binarized once with seed ${bseed} (x ~ Bernoulli(pixel))` : ""));
   log(`test −ELBO ${fmt(loss)} nats per image (reconstruction ${fmt(rec)} + KL ${fmt(kl)}) on ${data.test.n} images`);
-  log(`test log p(x) ≈ ${fmt(mean)} nats (IWAE, k = ${K}, first ${M} images, ${fmt((performance.now() - t0) / 1000, 1)} s; −log p(x) ${fmt(-mean)})`);
+  log(`test log p(x) ≈ ${fmt(mean)} nats (IWAE, k = ${K}, first ${M} images, ${fmt((performance.now() - t0) / 1000, 1)} s; −log p(x) ${fmt(-mean)}${discreteNote(l.vae.config)})`);
   return 0;
 }
 
@@ -123,8 +124,12 @@ export async function sampleCommand(f: Flags, log: Log): Promise<number> {
   const label = f.optInt("label", 0, 255);
   if (label !== null && C === 0) throw new UsageError("--label applies to conditional models; this one has no condition");
   if (label !== null && label >= C) throw new UsageError(`--label: expected a class in [0, ${C - 1}], got ${label}`);
+  const temperature = f.num("temperature", { min: 0 });
+  if (temperature !== 1 && l.vae.config.latent.type === "categorical") {
+    throw new UsageError(`--temperature applies to a Gaussian latent; this model's is categorical (codes from the uniform prior are one-hot, with no scale to temper), got ${temperature}`);
+  }
   const ctx = context(f, l, null);
-  const g = await samplesFigure(ctx, { n, cols, temperature: f.num("temperature", { min: 0 }), seed: f.int("seed", 0, 2 ** 32 - 1), label: label ?? undefined });
+  const g = await samplesFigure(ctx, { n, cols, temperature, seed: f.int("seed", 0, 2 ** 32 - 1), label: label ?? undefined });
   await writePng(f.str("out")!, g, log, `${n} samples`);
   return 0;
 }
@@ -169,6 +174,8 @@ export async function infoCommand(f: Flags, log: Log): Promise<number> {
   if (f.bool("json")) { log(JSON.stringify(info, null, 2)); return 0; }
   log(`${l.path}: wasm-vae model, format version ${h.version}, ${l.bytes.toLocaleString("en-US")} bytes`);
   log(`architecture: encoder ${info.architecture.split(" | ")[0]}, decoder ${info.architecture.split(" | ")[1]}`);
+  // the objective, prior, latent family and stochastic layers (the line above shows the first level only)
+  log(`  network ${networkText(c)}; trained on the ${objectiveText(c)}${choicesText(c)}`);
   log(`  activation ${c.activation}${c.activation === "leaky_relu" || c.activation === "elu" ? ` (α ${c.activationAlpha})` : ""}, likelihood ${c.likelihood}${c.likelihood === "gaussian" ? ` (σ ${c.sigma})` : ""}, β ${c.beta}` +
     `${c.conditionDim ? `, conditional on ${c.conditionDim} classes` : ""}, init ${c.init}, seed ${c.seed}`);
   log(`parameters: ${l.vae.parameterCount.toLocaleString("en-US")}`);

@@ -13,7 +13,7 @@ import { dirname, join, resolve } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import type { Flags } from "./args.js";
 import { UsageError } from "./args.js";
-import { imputationErrorSpec, latentSpec, lossSpec, scheduleSpec, termsSpec, type EpochPoint, type ImputationErrorData, type LatentView } from "./charts.js";
+import { imputationErrorSpec, latentSpec, lossSpec, scheduleSpec, termsSpec, type EpochPoint, type KlConfig, type ImputationErrorData, type LatentView } from "./charts.js";
 import { MissingDependencyError } from "./chart-render.js";
 import { DataError } from "./data.js";
 import { gridFigureSpec, type GridFigure } from "./figures.js";
@@ -83,7 +83,7 @@ export function reportCharts(m: ReportMetrics, d: ReportData | null): [string, s
   if (m.batchLoss.length > 0 || E > 0) {
     out.push(["loss", "Loss", lossSpec(m.epochs, m.batchLoss, m.batchesPerEpoch, { interactive: true, warmup: m.settings.klWarmup > 0, objective: (m.settings.config as { objective?: { type: string; samples?: number } }).objective })]);
   }
-  if (E > 0) out.push(["terms", "Reconstruction and KL", termsSpec(m.epochs, { interactive: true })]);
+  if (E > 0) out.push(["terms", "Reconstruction and KL", termsSpec(m.epochs, { interactive: true, config: m.settings.config as KlConfig })]);
   if (E > 0 || (m.batchBeta?.length ?? 0) > 0) {
     out.push(["schedule", "Learning rate and β", scheduleSpec({ lr: m.settings.lr, batchesPerEpoch: m.batchesPerEpoch, epochs: Math.max(E, m.settings.epochs),
       batchBeta: m.batchBeta, epochBeta: m.epochs.map((e) => ({ epoch: e.epoch, beta: e.beta })), warmupEpochs: m.settings.klWarmup, interactive: true })]);

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import type { VAE } from "wasm-vae";
-import { imputationErrorSpec, lossSpec, scheduleSpec, termsSpec } from "./charts.js";
+import { imputationErrorSpec, lossSpec, scheduleSpec, termsSpec, type KlConfig } from "./charts.js";
 import { renderChart } from "./chart-render.js";
 import type { Dataset } from "./data.js";
 import {
@@ -66,7 +66,7 @@ export async function writeRunFigures(r: RunFigureInput): Promise<{ files: Recor
 
   await timed("charts", async () => {
     await writeChart(runDir, "loss", lossSpec(m.epochs, m.batchLoss, m.batchesPerEpoch, { warmup: m.settings.klWarmup > 0, objective: (m.settings.config as { objective?: { type: string; samples?: number } }).objective }), files, { svg: true });
-    await writeChart(runDir, "terms", termsSpec(m.epochs), files, { svg: true });
+    await writeChart(runDir, "terms", termsSpec(m.epochs, { config: m.settings.config as KlConfig }), files, { svg: true });
     await writeChart(runDir, "schedule", scheduleSpec({ lr: m.settings.lr, batchesPerEpoch: m.batchesPerEpoch, epochs: m.epochs.length,
       batchBeta: m.batchBeta, epochBeta: m.epochs.map((e) => ({ epoch: e.epoch, beta: e.beta })), warmupEpochs: m.settings.klWarmup }), files, { svg: true });
   });
@@ -88,7 +88,8 @@ export async function writeRunFigures(r: RunFigureInput): Promise<{ files: Recor
     grids.reconstructions = await timed("grids", () => reconstructionsFigure(ctx));
     grids.interpolation = await timed("grids", () => interpolationFigure(ctx));
     grids.imputation = await timed("grids", () => imputationFigure(ctx));
-    if (c.latentDim === 2) grids.manifold = await timed("grids", () => manifoldFigure(ctx));
+    // normal quantiles of a Gaussian code; a categorical one lives on the simplex
+    if (c.latentDim === 2 && c.latent.type === "gaussian") grids.manifold = await timed("grids", () => manifoldFigure(ctx));
     for (const [name, g] of Object.entries(grids)) await timed("grids", () => writeGrid(runDir, name, g, files));
     images = await timed("latent images", () => latentImages(ctx, lat));
   } else {

@@ -22,7 +22,8 @@ import type { Stats } from "node:fs";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
 import { ACTIVATIONS, Adam, ArgumentError, binarize, LIKELIHOODS, VAE, type Likelihood, type ResolvedConfig, type VAEConfig } from "wasm-vae";
-import { decodeModel, entryLabel } from "wasm-vae/kernels";
+import { decodeModel } from "wasm-vae/kernels";
+import { choicesText, discreteNote, networkText, objectiveText } from "./describe.js";
 import { Flags, UsageError } from "./args.js";
 import { ARCHS, IWAE2_LATENTS, presetLayers, type Arch } from "./presets.js";
 import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
@@ -131,6 +132,55 @@ function priorFromFlags(f: Flags): Pick<VAEConfig, "prior"> {
   return { prior: f.given("components") ? { type, components: f.int("components", 1, 16384) } : { type } };
 }
 
+/** config.latent from --categorical and --straight-through (absent: the
+ *  Gaussian latent of --latent dimensions). */
+function latentFromFlags(f: Flags, arch: Arch): Pick<VAEConfig, "latent"> {
+  if (!f.given("categorical")) {
+    if (f.bool("straight-through")) throw new UsageError("--straight-through applies to --categorical <n>x<k>");
+    return {};
+  }
+  const text = f.str("categorical")!, m = /^(\d{1,7})x(\d{1,7})$/.exec(text);
+  const variables = m ? Number(m[1]) : 0, classes = m ? Number(m[2]) : 0;
+  if (variables < 1 || classes < 2 || variables * classes > 1 << 16) {
+    throw new UsageError(`--categorical: expected <variables>x<classes>, variables ≥ 1, classes ≥ 2 and variables × classes ≤ 65536 (e.g. 20x10), got ${JSON.stringify(text)}`);
+  }
+  if (f.given("latent")) throw new UsageError("--latent sets the width of a Gaussian latent; with --categorical the code is variables × classes wide");
+  if (arch === "iwae2") throw new UsageError("--categorical cannot be combined with --arch iwae2 (every stochastic layer is a diagonal Gaussian)");
+  const prior = f.oneOf("prior", ["normal", "mixture", "vamp"] as const);
+  if (prior !== "normal") throw new UsageError(`--categorical cannot be combined with --prior ${prior} (the categorical latent's prior is uniform over the classes)`);
+  const iwae = f.oneOf("objective", ["elbo", "iwae"] as const) === "iwae";
+  if (iwae && f.oneOf("gradient", ["iwae", "dreg"] as const) === "dreg") {
+    throw new UsageError("--gradient dreg cannot be combined with --categorical (DReG's gradient through the concrete density is not implemented: --gradient iwae)");
+  }
+  const straightThrough = f.bool("straight-through");
+  if (straightThrough && iwae && f.int("k", 1, 4096) > 1) {
+    throw new UsageError("--straight-through cannot be combined with --objective iwae and --k > 1 (the importance weights need the relaxed sample's density)");
+  }
+  return { latent: { type: "categorical", variables, classes, straightThrough } };
+}
+
+/** Flag combinations the library refuses, refused here by the flags' names
+ *  (the library's errors name config keys the user never typed). */
+function refuseCombinations(f: Flags, arch: Arch): void {
+  const dreg = f.oneOf("gradient", ["iwae", "dreg"] as const) === "dreg";
+  const prior = f.oneOf("prior", ["normal", "mixture", "vamp"] as const);
+  if (dreg && (prior === "mixture" || prior === "vamp")) {
+    throw new UsageError(`--gradient dreg cannot be combined with --prior ${prior} (DReG weighs the encoder's path only; a learned prior's parameters need the plain IWAE gradient: --gradient iwae)`);
+  }
+  // a training step holds batch × k rows (batch + K with the VampPrior) in the arena, at most 65536
+  const batch = f.int("batch-size", 1, 1 << 16);
+  if (f.oneOf("objective", ["elbo", "iwae"] as const) === "iwae" && batch * f.int("k", 1, 4096) > 1 << 16) {
+    throw new UsageError(`--batch-size ${batch} × --k ${f.int("k", 1, 4096)} is more than the 65536 rows a training step can hold (the decoder runs on batch × k rows): lower one of them`);
+  }
+  if (prior === "vamp" && f.given("components") && batch + f.int("components", 1, 16384) > 1 << 16) {
+    throw new UsageError(`--batch-size ${batch} + --components ${f.int("components", 1, 16384)} is more than the 65536 rows a training step can hold (the encoder runs on the batch and the pseudo-inputs): lower one of them`);
+  }
+  if (arch !== "iwae2") return;
+  if (dreg) throw new UsageError("--gradient dreg cannot be combined with --arch iwae2 (DReG is not implemented for two stochastic layers: --gradient iwae)");
+  if (prior !== "normal") throw new UsageError(`--prior ${prior} cannot be combined with --arch iwae2 (the top level's prior is N(0, I))`);
+  if (f.bool("conditional")) throw new UsageError("--conditional cannot be combined with --arch iwae2 (a conditional hierarchy is not supported)");
+}
+
 /** Settings from the flags of a new run (before the data is known). */
 function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<VAEConfig, "inputDim" | "likelihood"> & { likelihood: Likelihood } } {
   const likelihood = f.oneOf("likelihood", LIKELIHOODS);
@@ -140,6 +190,7 @@ function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<V
     if (arch !== "mlp" && f.given(flag)) throw new UsageError(`--${flag} sets the layers of --arch mlp; --arch ${arch} is a fixed preset`);
   }
   if (arch === "iwae2" && f.given("latent")) throw new UsageError("--latent sets the latent width of one stochastic layer; --arch iwae2 is a fixed preset (z₁ 100, z₂ 50)");
+  refuseCombinations(f, arch);
   return {
     arch,
     model: {
@@ -154,6 +205,7 @@ function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<V
       init: f.oneOf("init", ["glorot", "he"] as const),
       ...objectiveFromFlags(f),
       ...priorFromFlags(f),
+      ...latentFromFlags(f, arch),
     },
     epochs: f.int("epochs", 1, 1e6),
     batchSize: f.int("batch-size", 1, 1 << 16),
@@ -310,7 +362,8 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
         : presetLayers(arch, imageShapeOf(data, arch), partial!.model.likelihood);
       // with stochastic layers, config.latents replaces encoder / latentDim / decoder
       const { encoder, decoder, latentDim, ...rest } = partial!.model;
-      const model = arch === "iwae2" ? rest : { ...rest, encoder, decoder, latentDim };
+      // a categorical latent's width is variables × classes: no latentDim
+      const model = arch === "iwae2" ? rest : rest.latent?.type === "categorical" ? { ...rest, encoder, decoder } : { ...rest, encoder, decoder, latentDim };
       vae = await VAE.create({ ...model, ...layers, conditionDim: classes, maxBatch: partial!.batchSize }, { build: partial!.build, threads: f.threads() });
       vae.optimizer = new Adam({ lr: partial!.lr, weightDecay: partial!.weightDecay, clipNorm: partial!.clipNorm ?? undefined });
     } catch (e) {
@@ -380,14 +433,12 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
   const check = () => { if (ac.signal.aborted) throw new Interrupted(); };
   try {
     const c = vae.config;
-    log(`${resume ? "resuming" : "run"} ${shown}: ${[c.inputDim, ...c.encoder.map(entryLabel), c.latentDim, ...c.decoder.map(entryLabel), c.inputDim].join("-")} ${c.activation}, ${c.likelihood}` +
+    log(`${resume ? "resuming" : "run"} ${shown}: ${networkText(c)} ${c.activation}, ${c.likelihood}` +
       `${classes ? `, conditional on ${classes} classes` : ""}, β ${c.beta}, ${vae.parameterCount.toLocaleString("en-US")} parameters, ${vae.build} build, ${vae.threads} thread${vae.threads === 1 ? "" : "s"}${vae.threadsNote ? ` (${vae.threadsNote})` : ""}`);
     log(`data: ${data.description}: ${train.n} train, ${data.test.n} test (${data.testSource})` +
       (bin === "dynamic" ? `; binarized: training x ~ Bernoulli(pixel) drawn afresh every batch, test images once with seed ${TEST_BINARIZE_SEED}`
         : bin === "static" ? `; binarized once: training with seed ${vae.config.seed}, test images with seed ${TEST_BINARIZE_SEED}` : ""));
-    const o = c.objective;
-    const pr = c.prior as { type: string; components?: number }; // [priors]
-    log(`training: ${o.type === "iwae" ? `IWAE bound, k = ${o.samples}${o.gradient === "dreg" ? ", DReG gradient" : ""}` : "ELBO"}${pr.type === "normal" ? "" : `, ${pr.type} prior (K = ${pr.components})`}, epochs ${vae.epochs + 1}..${settings.epochs}, batch ${settings.batchSize}, Adam lr ${settings.lr}` +
+    log(`training: ${objectiveText(c)}${choicesText(c)}, epochs ${vae.epochs + 1}..${settings.epochs}, batch ${settings.batchSize}, Adam lr ${settings.lr}` +
       `${settings.weightDecay ? `, weight decay ${settings.weightDecay}` : ""}${settings.clipNorm ? `, clip ${settings.clipNorm}` : ""}${settings.klWarmup ? `, KL warm-up ${settings.klWarmup} epochs` : ""}`);
     let epochLosses: number[] = [], epochBetas: number[] = [];
     let batchesSeen = 0;
@@ -425,7 +476,10 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
         epochStart = performance.now();
         await writeMetrics();
         const kl = lastBeta === 1 ? "KL" : `${fmt(lastBeta)}·KL`;
-        progress.line(`epoch ${e.epoch}/${settings.epochs}  train ${settings.klWarmup > 0 ? "loss" : "−ELBO"} ${fmt(e.loss)} (rec ${fmt(e.reconstruction)} + ${kl} ${fmt(e.kl)})  ` +
+        // an IWAE step's loss is −L_k, not rec + KL (those are means over the k samples)
+        const iw = c.objective.type === "iwae" && (c.objective as { samples: number }).samples > 1 ? (c.objective as { samples: number }).samples : 0;
+        const trainTerms = iw ? `${fmt(e.loss)} (per sample: rec ${fmt(e.reconstruction)}, ${kl} ${fmt(e.kl)})` : `${fmt(e.loss)} (rec ${fmt(e.reconstruction)} + ${kl} ${fmt(e.kl)})`;
+        progress.line(`epoch ${e.epoch}/${settings.epochs}  train ${settings.klWarmup > 0 ? "loss" : iw ? `−L_${iw}` : "−ELBO"} ${trainTerms}  ` +
           `test −ELBO ${fmt(e.validation!.loss)} (rec ${fmt(e.validation!.reconstruction)} + KL ${fmt(e.validation!.kl)})  ` +
           `${fmt(e.seconds, 1)} s  ${Math.round(e.samplesPerSecond).toLocaleString("en-US")} samples/s`);
       },
@@ -484,7 +538,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     log(`done: ${m.epochs.length} epoch${m.epochs.length === 1 ? "" : "s"}, ${fmt(m.final.trainingSeconds, 1)} s of training (${fmt(secondsPerEpoch, 1)} s per epoch), ${vae.build} build`);
     const binNote = bin === "none" ? "" : ` (binarized once with seed ${TEST_BINARIZE_SEED})`;
     log(`test −ELBO ${fmt(last.test.loss)} nats per image (reconstruction ${fmt(last.test.reconstruction)} + KL ${fmt(last.test.kl)}) on ${data.test.n} test images${binNote}`);
-    log(`test log p(x) ≈ ${fmt(llMean)} nats (IWAE, k = ${settings.iwaeSamples}, first ${nIw} test images${binNote}; −log p(x) ${fmt(-llMean)})`);
+    log(`test log p(x) ≈ ${fmt(llMean)} nats (IWAE, k = ${settings.iwaeSamples}, first ${nIw} test images${binNote}; −log p(x) ${fmt(-llMean)}${discreteNote(vae.config)})`);
     for (const line of imputationLines(imputation)) log(line);
     log(`files in ${shown}/:`);
     for (const name of [...Object.keys(files), "metrics.json"].sort()) log(`  ${name}`);

@@ -255,11 +255,22 @@ export function architectureKey(c: ResolvedConfig): string {
   return JSON.stringify(key);
 }
 
-/** "784-400-8×2 | 8-400-784, bernoulli" for an MLP; layer lists name kinds. */
+/** "784-400-8×2 | 8-400-784, relu, bernoulli" for an MLP; layer lists name
+ *  kinds; then whatever else architectureKey compares (σ, the condition, a
+ *  non-default latent family or prior), so two different keys never read alike. */
 export function describeArchitecture(c: ResolvedConfig): string {
   const a = architectureOf(c);
   const net = (ls: LayerSpec[]) => ls.filter((l) => l.kind !== "condition").map((l) => l.kind === "dense" ? String(l.outShape[0]) : `${l.kind}${shapeText(l.outShape)}`).join("-");
   const up = a.levels.map((l) => ` → ${net(l.encoder)}`).join(""), down = [...a.levels].reverse().map((l) => `${l.size}-${net(l.decoder)} → `).join("");
-  return `${size(a.encoder[0].inShape)}-${net(a.encoder)}${up} | ${down}${L(c)}-${net(a.decoder)}, ${c.likelihood}`;
+  const act = c.activation === "leaky_relu" || c.activation === "elu" ? `${c.activation} (α ${c.activationAlpha})` : c.activation;
+  const lt = c.latent as { type: string; variables?: number; classes?: number };
+  const pr = c.prior as { type: string; components?: number };
+  const extras = [
+    c.likelihood === "gaussian" ? `σ ${c.sigma}` : "",
+    c.conditionDim ? `condition ${c.conditionDim}` : "",
+    lt.type === "categorical" ? `categorical latent ${lt.variables} × ${lt.classes}` : "",
+    pr.type !== "normal" && pr.type !== "uniform" ? `${pr.type} prior (K = ${pr.components})` : "",
+  ].filter((t) => t !== "");
+  return `${size(a.encoder[0].inShape)}-${net(a.encoder)}${up} | ${down}${L(c)}-${net(a.decoder)}, ${act}, ${c.likelihood}${extras.map((t) => `, ${t}`).join("")}`;
 }
 const L = (c: ResolvedConfig) => c.latentDim + c.conditionDim;

@@ -102,7 +102,12 @@ export function impute(host: ImputeHost, x: Rows, mask: ArrayLike<number | boole
     const rounds = checkInt("rounds", options.rounds ?? Math.min(MIWAE_DEFAULTS.rounds, samples), 1, samples);
     const proposalScale = checkFinite("proposalScale", options.proposalScale ?? MIWAE_DEFAULTS.proposalScale, { min: 0.01, max: 100 });
     const defensive = checkFinite("defensive", options.defensive ?? MIWAE_DEFAULTS.defensive, { min: 0, max: 1, maxExclusive: true });
-    if (defensive > 0 && host.priorTerms) fail("defensive", `0 with this model's prior (${config.prior.type}): the prior draws are from N(0, I)`, defensive);
+    if (defensive > 0 && host.priorTerms) {
+      // the defensive draws come from N(0, I); a two-level model's prior type reads "normal" but z₁'s prior is p(z₁ | z₂)
+      fail("defensive", config.latents
+        ? "0 with stochastic layers above the first (config.latents): the defensive draws come from N(0, I), and z₁'s prior is p(z₁ | z₂)"
+        : `0 with this model's prior (${config.prior.type}): the defensive draws come from N(0, I), which is the prior only for { type: "normal" }`, defensive);
+    }
     const iterations = checkInt("iterations", options.iterations ?? (method === "metropolis" ? 100 : 20), 1, 1 << 16);
     const burnIn = method === "metropolis" ? checkInt("burnIn", options.burnIn ?? Math.floor(iterations / 5), 0, iterations - 1) : 0;
     if (method === "pseudo_gibbs" && options.burnIn !== undefined) fail("burnIn", `no burnIn with method "pseudo_gibbs" (it is for "metropolis")`, options.burnIn);

@@ -99,8 +99,9 @@ export class Inference {
     return this.net.keepStreams(() => {
       checkOptions("options", options, ["temperature", "condition"]);
       checkInt("n", n, 1, 1 << 24);
+      // issue 18: a latent that takes no temperature says so first (not "expected ≥ 0" for −1, then "expected 1" for 0.5)
+      if (options.temperature !== undefined && options.temperature !== 1) this.refused("sample.temperature", "temperature", options.temperature);
       const t = checkFinite("temperature", options.temperature ?? 1, { min: 0, max: TEMPERATURE_MAX, why: "so z = temperature·ε stays well inside float32" });
-      if (t !== 1) this.refused("sample.temperature", "temperature", t); // issue 18
       checkCondition(this.config, "condition", options.condition, n); // before drawing: a bad call leaves rng.eval untouched
       const z = this.obj.prior.sample(n, this.config.latentDim, this.config.prior, t, (out, kind) => this.draw(out, kind), () => this.net.readTensors(""),
         () => this.priorHeads()!, this.config.latent); // [priors] heads of the prior's own rows; the latent's settings (a structured code)

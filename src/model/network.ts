@@ -10,6 +10,10 @@ import { drawOf, type InitScheme } from "../layers/init.js";
 import { planMemory, type MemoryPlan } from "./plan.js";
 import type { HostRng } from "../base/random.js";
 import { activationCode, type Kernels } from "../kernels/wasm.js";
+import { fail } from "../base/validate.js";
+
+/** The most bytes a wasm32 memory holds. */
+const WASM32_BYTES = 4 * 1024 ** 3;
 
 export interface NetworkDims {
   inputDim: number;
@@ -88,10 +92,16 @@ export class Network {
     return b;
   }
 
-  /** Plans the arena for `batch` rows and grows memory once to hold it. */
-  layout(batch: number): void {
+  /** Plans the arena for `batch` rows and grows memory once to hold it. An
+   *  arena past the 4 GiB of a wasm32 memory is refused by the caller's
+   *  argument (`name`, which had the value `got`), before anything changes. */
+  layout(batch: number, name = "config.maxBatch", got: unknown = batch): void {
     const a = this.arch, { conditionDim: C } = this.dims;
     const plan = planMemory({ layers: [...a.encoder, ...a.decoder, ...levelLayers(a), ...a.extra], buffers: this.buffers(), batch, fixed: a.priorFixed });
+    const need = this.kernels.base + plan.totalBytes;
+    if (need > WASM32_BYTES) {
+      fail(name, `fewer rows: ${batch} rows of this network's activations need ${need} bytes, more than the 4 GiB a wasm32 memory can hold`, got);
+    }
     this.kernels.reserve(plan.totalBytes);
     this.plan = plan;
     const base = this.kernels.base;
@@ -138,9 +148,10 @@ export class Network {
     return this.plan.batch;
   }
 
-  /** Makes room for `rows` rows of activations (grows memory; parameters stay put). */
-  ensureBatch(rows: number): void {
-    if (rows > this.plan.batch) this.layout(rows);
+  /** Makes room for `rows` rows of activations (grows memory; parameters
+   *  stay put); `name` and `got` name the caller's argument in an error. */
+  ensureBatch(rows: number, name = "rows", got: unknown = rows): void {
+    if (rows > this.plan.batch) this.layout(rows, name, got);
   }
 
   /** A Float32Array over all of memory, re-created whenever memory grew. */

@@ -126,8 +126,11 @@ function checkPlanSpec(spec: PlanSpec): void {
     if (!Array.isArray(b) || b.length !== 2 || typeof b[0] !== "string") fail(`spec.buffers[${i}]`, "a pair [name, floats per row]", b);
     checkInt(`spec.buffers[${i}][1]`, b[1], 1, MAX_DIM);
   });
-  checkInt("spec.batch", spec.batch, 1, 1 << 16);
+  checkInt("spec.batch", spec.batch, 1, MAX_ARENA_ROWS);
 }
+
+/** The most rows the arena's activations are planned for. */
+export const MAX_ARENA_ROWS = 1 << 16;
 
 /** Lays out the arena for `spec` (pure: no wasm). Parameter offsets depend
  *  only on the layers, never on the batch. Throws an ArgumentError naming

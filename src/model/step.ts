@@ -16,6 +16,7 @@
 import { Adam, checkLearningRate } from "../optim/adam.js";
 import type { ResolvedConfig } from "./config.js";
 import type { Network } from "./network.js";
+import { MAX_ARENA_ROWS } from "./plan.js";
 import { latentOf, objectiveOf, priorOf, type LatentContext, type LatentKind, type ObjectiveKind, type PriorKind, type StepParts } from "../objectives/index.js";
 import { HIERARCHY_PRIOR, hierarchyPrior } from "../objectives/prior-hierarchy.js";
 import { NonFiniteLossError, type StepResult } from "../base/types.js";
@@ -72,6 +73,20 @@ export class Objective {
    *  encoder B + the prior's rows). */
   rowsFor(B: number): number {
     return Math.max(B * this.samples, B + this.priorRows); // [priors] B + priorRows
+  }
+
+  /** rowsFor(B), or an ArgumentError naming the caller's batch (`name`) when
+   *  a step on B rows needs more arena rows than the planner allows (the
+   *  planner's own error would name its internal spec.batch). */
+  stepRowsFor(B: number, name: string): number {
+    const rows = this.rowsFor(B);
+    if (rows > MAX_ARENA_ROWS) {
+      const most = Math.min(Math.floor(MAX_ARENA_ROWS / this.samples), MAX_ARENA_ROWS - this.priorRows);
+      const why = B * this.samples >= B + this.priorRows ? `its decoder runs on rows × ${this.samples} importance samples`
+        : `its encoder runs on the rows and the prior's ${this.priorRows} pseudo-inputs`;
+      fail(name, `at most ${most} rows per training step (${why}, at most ${MAX_ARENA_ROWS} rows in all)`, B);
+    }
+    return rows;
   }
 
   // [priors] a learned prior's own encoder rows after the B data rows

@@ -14,7 +14,7 @@
 // uniform prior at the same τ: the relaxed bound the concrete paper trains
 // with; the ELBO (and iwae with k = 1) keeps the closed-form discrete KL.
 // Kernels: assembly/categorical.ts.
-import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "../base/validate.js";
+import { checkBool, checkFinite, checkInt, checkOptions, fail } from "../base/validate.js";
 import { concreteConstant } from "../kernels/wasm.js";
 import type { Draw, Encoded, LatentContext, LatentKind, Proposal, Settings } from "./kinds.js";
 
@@ -61,7 +61,7 @@ export const categorical: LatentKind = {
       fail(`${at}.gradient`, `"iwae" with a categorical latent (DReG holds q's parameters fixed on the path through z, whose concrete-density gradient is not implemented)`, "dreg");
     }
     if (latent.straightThrough === true) {
-      fail(at, `{ type: "elbo" } with a straight-through categorical latent (the importance weights need the relaxed sample's density; a one-hot forward has none), or latent.straightThrough false`, describe(o));
+      fail(at, `{ type: "elbo" } with a straight-through categorical latent (the importance weights need the relaxed sample's density; a one-hot forward has none), or latent.straightThrough false, got { type: "iwae", samples: ${o.samples} }`);
     }
   },
   drawNoise(c, rng, rows) {

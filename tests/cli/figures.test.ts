@@ -81,6 +81,24 @@ describe("headless rendering (vega → SVG, resvg → PNG)", () => {
     expect(inked(written)).toBeGreaterThan(300);
   });
 
+  // review of issue 18: every run's KL panel said "KL(q(z|x) ‖ N(0, I))", also
+  // for a learned prior, a categorical latent and stochastic layers
+  it("the KL panel names the prior the term is against", async () => {
+    const cases: [object | undefined, string][] = [
+      [undefined, "KL(q(z|x) ‖ N(0, I))"],
+      [{ prior: { type: "normal" }, latent: { type: "gaussian" } }, "KL(q(z|x) ‖ N(0, I))"],
+      [{ prior: { type: "vamp" }, latent: { type: "gaussian" } }, "KL(q(z|x) ‖ vamp prior), sampled"],
+      [{ prior: { type: "mixture" }, latent: { type: "gaussian" } }, "KL(q(z|x) ‖ mixture prior), sampled"],
+      [{ prior: { type: "uniform" }, latent: { type: "categorical" } }, "KL(q(z|x) ‖ uniform)"],
+      [{ prior: { type: "normal" }, latent: { type: "gaussian" }, latents: [{}, {}] }, "log q(z|x) − log p(z), sampled (all levels)"],
+    ];
+    for (const [config, label] of cases) {
+      const svg = await renderSvg(termsSpec(epochs, { config: config as never }));
+      expect(svg, label).toContain(label);
+      if (label !== "KL(q(z|x) ‖ N(0, I))") expect(svg).not.toContain("N(0, I)");
+    }
+  });
+
   it("the terms, schedule, latent and imputation-error charts render with their titles", async () => {
     const terms = await renderSvg(termsSpec(epochs));
     expect(terms).toContain("reconstruction −E[log p(x|z)]");

@@ -40,4 +40,15 @@ describe("bad prior flags → exit code 2", () => {
   it("unknown prior", () => fails(["--prior", "laplace"], '--prior: expected one of normal, mixture, vamp, got "laplace"'));
   it("--components 0", () => fails(["--prior", "vamp", "--components", "0"], '--components: expected an integer in [1, 16384], got "0"'));
   it("vamp with --conditional", () => fails(["--prior", "vamp", "--conditional"], "--prior vamp cannot be combined with --conditional"));
+  // review of issue 18: these failed at the first training step (exit 1, error.log)
+  it("a step larger than the arena: --batch-size × --k, --batch-size + --components", async () => {
+    await fails(["--objective", "iwae", "--k", "4096"], "--batch-size 128 × --k 4096 is more than the 65536 rows a training step can hold");
+    await fails(["--prior", "vamp", "--components", "16384", "--batch-size", "60000"], "--batch-size 60000 + --components 16384 is more than the 65536 rows");
+  });
+  // review of issue 18: this reached the user as "config.objective.gradient: expected …"
+  it("--gradient dreg with a learned prior, named by its flags", async () => {
+    for (const prior of ["mixture", "vamp"]) {
+      await fails(["--objective", "iwae", "--gradient", "dreg", "--prior", prior], `--gradient dreg cannot be combined with --prior ${prior}`);
+    }
+  });
 });

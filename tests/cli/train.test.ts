@@ -267,6 +267,21 @@ describe("wasm-vae train --binarize", () => {
   });
 });
 
+// review of issue 18: an IWAE run's epoch line read "train −ELBO 533.90 (rec
+// 535.10 + KL 0.49)": the loss is −L_k, and rec + KL does not add up to it
+describe("wasm-vae train --objective iwae", () => {
+  it("the epoch line names −L_k and gives rec and KL as per-sample means, not as its sum", async () => {
+    const out = temp();
+    const r = await runCli(["train", "--limit-train", "128", "--limit-test", "32", "--batch-size", "32", "--encoder", "16", "--latent", "2",
+      "--iwae-images", "4", "--iwae-samples", "4", "--impute-images", "2", "--latent-view", "pca", "--threads", "1",
+      "--objective", "iwae", "--k", "3", "--gradient", "dreg", "--epochs", "1", "--out", out, "--name", "iw"], { timeoutMs: 120_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain("training: IWAE bound, k = 3, DReG gradient, epochs 1..1");
+    expect(r.stdout).toMatch(/epoch 1\/1 {2}train −L_3 \d+\.\d+ \(per sample: rec \d+\.\d+, KL -?\d+\.\d+\) {2}test −ELBO/);
+    expect(r.stdout).not.toContain("train −ELBO");
+  }, 150_000);
+});
+
 describe("a run that fails during training", () => {
   it("keeps only error.log in its folder and exits 1", async () => {
     const out = temp();

@@ -70,7 +70,7 @@ describe("config", () => {
       [{ inputDim: D, latent: { ...cat, temperature: { rate: -1 } } }, /^config\.latent\.temperature\.rate/],
       [{ inputDim: D, latent: { ...cat, temperature: { tau: 1 } as never } }, /^config\.latent\.temperature\.tau: unknown option/],
       [{ inputDim: D, latent: { ...cat, straightThrough: 1 as never } }, /^config\.latent\.straightThrough: expected true or false/],
-      [{ inputDim: D, latent: { ...cat, straightThrough: true }, objective: { type: "iwae", samples: 5 } }, /^config\.objective: expected \{ type: "elbo" \} with a straight-through categorical latent \(the importance weights need the relaxed sample's density/],
+      [{ inputDim: D, latent: { ...cat, straightThrough: true }, objective: { type: "iwae", samples: 5 } }, /^config\.objective: expected \{ type: "elbo" \} with a straight-through categorical latent \(the importance weights need the relaxed sample's density.*, got \{ type: "iwae", samples: 5 \}$/], // was: got "object"
       [{ inputDim: D, latent: cat, objective: { type: "iwae", samples: 5, gradient: "dreg" } }, /^config\.objective\.gradient: expected "iwae" with a categorical latent \(DReG/],
       [{ inputDim: D, latent: cat, objective: { type: "iwae", samples: 1, gradient: "dreg" } }, /^config\.objective\.gradient: expected "iwae" with a categorical latent/],
     ];
@@ -414,6 +414,8 @@ describe("inference on a small code (2 variables × 3 classes: 9 codes, enumerat
     const before = v.exportState();
     expect(() => v.interpolate(xr.subarray(0, D), xr.subarray(D, 2 * D), 3, { spherical: true })).toThrow(/^spherical: expected false: a spherical path leaves the simplex/);
     expect(() => v.sample(2, { temperature: 0.5 })).toThrow(/^temperature: expected 1 or nothing: codes from the uniform prior are one-hot/);
+    // out of the Gaussian range too: the same reason, not "expected a finite number ≥ 0" (review of issue 18)
+    for (const t of [-1, 1e7, NaN]) expect(() => v.sample(2, { temperature: t })).toThrow(/^temperature: expected 1 or nothing: codes from the uniform prior are one-hot/);
     await expect((async () => exportModel(v, "safetensors"))()).rejects.toThrow(/^model: expected a model with a Gaussian latent/);
     expect(v.exportState()).toEqual(before);
   });

@@ -35,6 +35,19 @@ describe("impute options", () => {
     expect(IMPUTE_METHODS).toEqual(["miwae", "metropolis", "pseudo_gibbs"]);
   });
 
+  // review of issue 18: a two-level model was told "expected 0 with this model's
+  // prior (normal): the prior draws are from N(0, I)", which contradicts itself
+  it("defensive > 0 is refused with a prior other than N(0, I), saying which and why", async () => {
+    const x = Float32Array.from(randomArray(2 * D, 5, 0, 1));
+    const mask = new Uint8Array(D).map((_, i) => (i < 5 ? 1 : 0));
+    const two = await VAE.create({ inputDim: D, latents: [{ encoder: [6], size: 3 }, { encoder: [4], size: 2 }], seed: 1 }, { threads: 1 });
+    const e = await expectThrows(() => two.impute(x, mask, { defensive: 0.3 }), ArgumentError, "defensive", [two]);
+    expect(e.message).toBe("defensive: expected 0 with stochastic layers above the first (config.latents): the defensive draws come from N(0, I), and z₁'s prior is p(z₁ | z₂), got 0.3");
+    const mix = await VAE.create({ inputDim: D, encoder: [6], latentDim: 2, prior: { type: "mixture", components: 3 }, seed: 1 }, { threads: 1 });
+    const m = await expectThrows(() => mix.impute(x, mask, { defensive: 0.3 }), ArgumentError, "defensive", [mix]);
+    expect(m.message).toContain('with this model\'s prior (mixture): the defensive draws come from N(0, I), which is the prior only for { type: "normal" }');
+  });
+
   it("every method keeps the observed entries and fills the others with probabilities; the same call gives the same result", async () => {
     const vae = await VAE.create({ inputDim: D, encoder: [6], latentDim: 2, seed: 3 }, { build: "plain", threads: 1 });
     const x = Float32Array.from(randomArray(3 * D, 4, 0, 1));

@@ -14,6 +14,7 @@ import { describe, expect, it } from "vitest";
 import { ArgumentError, Adam, VAE, type VAEConfig } from "../../src/index.js";
 import { randomArray, randomNormals } from "../reference.js";
 import { finiteDifferenceCheck } from "./grad-check.js";
+import { expectThrows } from "./harden-helpers.js";
 
 const D = 6, L = 2, B = 4;
 const LOG_2PI = Math.log(2 * Math.PI);
@@ -204,7 +205,37 @@ describe("iwae: threads, save/load, errors", () => {
     const x = randomArray(8, 1, 0, 1);
     expect(() => vae.computeGradients(x, { estimator: "score" })).toThrow(/estimator: expected "reparameterized"/);
     expect(() => vae.estimatorVariance(x)).toThrow(ArgumentError);
+    // the model's choices in full (they were cut to 40 characters: "objective iwae, latent gaussian, prior n…")
+    expect(() => vae.estimatorVariance(x)).toThrow(/, got objective iwae, latent gaussian, prior normal$/);
     expect(() => vae.computeGradients(x, { noise: new Float32Array(4) })).toThrow(/noise: expected 6 rows × 2 values/);
+  });
+});
+
+// review of issue 18: a step whose rows × k exceeded the arena's 65,536 rows
+// threw "spec.batch: expected an integer in [1, 65536], got 524288", naming
+// the memory planner's field instead of the batch the user passed
+describe("a training step larger than the arena allows", () => {
+  it("is refused by the batch's name (batch, batchSize), with the largest batch that fits, and changes nothing", async () => {
+    const D = 4, x = randomArray(17 * D, 9, 0, 1);
+    const vae = await VAE.create({ inputDim: D, encoder: [3], latentDim: 2, objective: { type: "iwae", samples: 4096 }, seed: 1 }, { threads: 1 });
+    const why = "at most 16 rows per training step (its decoder runs on rows × 4096 importance samples, at most 65536 rows in all), got 17";
+    await expectThrows(() => vae.trainStep(x), ArgumentError, `batch: expected ${why}`, [vae]);
+    await expectThrows(() => vae.computeGradients(x), ArgumentError, `batch: expected ${why}`, [vae]);
+    await expectThrows(() => vae.fit(x, { epochs: 1, batchSize: 17 }), ArgumentError, `batchSize: expected ${why}`, [vae]);
+    expect(Number.isFinite(vae.trainStep(x.subarray(0, 16 * D)).loss)).toBe(true); // the control: 16 rows fit
+    const vamp = await VAE.create({ inputDim: D, encoder: [3], latentDim: 2, prior: { type: "vamp", components: 16384 }, seed: 1 }, { threads: 1 });
+    const big = randomArray(49153 * D, 10, 0, 1);
+    await expectThrows(() => vamp.trainStep(big), ArgumentError,
+      "batch: expected at most 49152 rows per training step (its encoder runs on the rows and the prior's 16384 pseudo-inputs, at most 65536 rows in all), got 49153", [vamp]);
+  });
+
+  it("a step whose arena would pass 4 GiB is refused by the batch's name (was \"bytes: the arena needs …\"), and changes nothing", async () => {
+    const D = 784, vae = await VAE.create({ inputDim: D, encoder: [2048, 2048], latentDim: 2, objective: { type: "iwae", samples: 64 }, seed: 1 }, { threads: 1 });
+    const x = new Float32Array(1024 * D).fill(0.5);
+    const e = await expectThrows(() => vae.trainStep(x), ArgumentError, "batch: expected fewer rows: 65536 rows of this network's activations need", [vae]);
+    expect(e.message).toMatch(/bytes, more than the 4 GiB a wasm32 memory can hold, got 1024$/);
+    await expectThrows(() => vae.fit(x, { epochs: 1, batchSize: 1024 }), ArgumentError, "batchSize: expected fewer rows", [vae]);
+    await expectThrows(() => VAE.create({ inputDim: D, encoder: [16384, 16384], latentDim: 2, maxBatch: 65536 }, { threads: 1 }), ArgumentError, "config.maxBatch: expected fewer rows");
   });
 });
 

@@ -151,3 +151,25 @@ describe("WorkerTrainer argument errors are ArgumentErrors (were TypeErrors)", (
     port1.close(); port2.close();
   });
 });
+
+// review of issue 18: README says "setting `vae.steps` moves" the categorical
+// latent's τ schedule; a bad value used to be accepted, then saved into a file
+// that load refused ("header.steps must be an integer ≥ 0"), or made the next
+// step's loss NaN.
+describe("the step and epoch counters take integers ≥ 0 only", () => {
+  it("vae.steps and vae.epochs refuse negative, fractional, NaN and string values, and change nothing", async () => {
+    for (const key of ["steps", "epochs"] as const) {
+      for (const bad of [-1, 1.5, NaN, Infinity, "7"]) {
+        await expectThrows(() => { (vae as unknown as Record<string, unknown>)[key] = bad; }, ArgumentError, `${key}: expected an integer ≥ 0`, [vae]);
+      }
+    }
+  });
+
+  it("a valid value is kept, saved and loaded (the control)", async () => {
+    const v = await VAE.create(cfg);
+    v.steps = 12345;
+    v.epochs = 3;
+    const back = await VAE.load(v.save());
+    expect([back.steps, back.epochs]).toEqual([12345, 3]);
+  });
+});

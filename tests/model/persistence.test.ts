@@ -249,6 +249,31 @@ describe("corrupted files: ModelFormatError, model unchanged", () => {
     expect(sameBytes(vae.save(), before)).toBe(true);
   });
 
+  // review of issue 18: files that differ only in activation, prior or latent
+  // family were refused with two identical descriptions ("its architecture
+  // (16-8-6 | 3-8-16, bernoulli) differs from this model's (16-8-6 | 3-8-16, bernoulli)")
+  it("the refusal of another architecture shows what differs", async () => {
+    const base = { inputDim: 16, encoder: [8], latentDim: 3, seed: 1 };
+    const cases: [VAEConfig, VAEConfig, string, string][] = [
+      [{ ...base, prior: { type: "vamp", components: 3 } }, { ...base, prior: { type: "mixture", components: 3 } }, "vamp prior (K = 3)", "mixture prior (K = 3)"],
+      [{ ...base, prior: { type: "vamp", components: 3 } }, base, "vamp prior (K = 3)", "16-8-6 | 3-8-16, relu, bernoulli)"],
+      [{ ...base, activation: "tanh" }, base, "tanh, bernoulli", "relu, bernoulli"],
+      [{ ...base, latentDim: undefined, latent: { type: "categorical", variables: 1, classes: 3 } }, base, "categorical latent 1 × 3", "relu, bernoulli)"],
+    ];
+    for (const [file, target, theirs, mine] of cases) {
+      const t = await VAE.create(target), saved = t.save();
+      let err: unknown;
+      try { t.load((await VAE.create(file)).save()); } catch (e) { err = e; }
+      expect(err).toBeInstanceOf(ModelFormatError);
+      const m = /its architecture \((.*)\) differs from this model's \((.*)\)$/.exec((err as Error).message);
+      expect(m, (err as Error).message).not.toBeNull();
+      expect(m![1]).not.toBe(m![2]);
+      expect(m![1]).toContain(theirs);
+      expect(`${m![2]})`).toContain(mine);
+      expect(sameBytes(t.save(), saved)).toBe(true);
+    }
+  });
+
   it("a non-finite value in the data (CRC fixed)", async () => {
     for (const v of [NaN, Infinity, -Infinity]) {
       await rejects(fixCrc(corrupt((_b, dv, H) => dv.setFloat32(12 + H + 4 * 77, v, true))), /non-finite/);
