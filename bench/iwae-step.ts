@@ -134,7 +134,10 @@ batch 20, dynamically binarized MNIST batches, one thread, seed 0. Step times: m
 (the order rotates each round) of the mean over ${STEPS} steps, every run in the same process; "CPU" is the process's
 CPU time per step, the figure least disturbed by other processes. Arithmetic: the multiply-add flops of one step
 counted from its kernel calls (2 per multiply-add). Ceiling: one thread's f32x4 multiply-add loop per CPU-second,
-measured in this run (plain ${f(CORE.plain, 1)}, relaxed ${f(CORE.relaxed, 1)} GFLOP/s).
+measured in this run (plain ${f(CORE.plain, 1)}, relaxed ${f(CORE.relaxed, 1)} GFLOP/s). The plain loop (a multiply, then a
+dependent add) has measured 20–38 GFLOP/s on this machine from run to run while the relaxed one stays near 52–54;
+where a plain GEMM row shows more than 100%, the plain loop measured low in that run: read the ratios, and the
+relaxed percentages.
 
 Machine: ${describeMachine(m0)}.
 
