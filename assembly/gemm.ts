@@ -159,7 +159,9 @@ function kernel5x8(pa: usize, pb: usize, K: i32, c: usize, ldc: usize, init: i32
 }
 
 // Register tile, relaxed build: c (6,8) [+]= pa (K,6)ᵀ · pb (K,8), fused madd.
-function kernel6x8(pa: usize, pb: usize, K: i32, c: usize, ldc: usize, init: i32, bias: usize): void {
+// (Exported for bench/gemm-tile/tiles.ts, which times it on packed operands;
+// assembly/index.ts does not export it from the library.)
+export function kernel6x8(pa: usize, pb: usize, K: i32, c: usize, ldc: usize, init: i32, bias: usize): void {
   let vacc0x0123 = f32x4.splat(0), vacc0x4567 = f32x4.splat(0);
   let vacc1x0123 = f32x4.splat(0), vacc1x4567 = f32x4.splat(0);
   let vacc2x0123 = f32x4.splat(0), vacc2x4567 = f32x4.splat(0);

@@ -3,41 +3,11 @@
 // operands with nothing else in the loop, beside the library's own gemm.
 // Every variant keeps each output's sum over k in order (k = 0..K-1).
 export { gemm } from "../../assembly/gemm";
+import { INIT_ACC, kernel6x8 } from "../../assembly/gemm";
 import { madd } from "../../assembly/simd";
 
-// c (6,8) += pa (K,6)ᵀ · pb (K,8): the library's kernel6x8 loop.
-function s6x8(pa: usize, pb: usize, K: i32, c: usize, ldc: usize): void {
-  let a0 = v128.load(c), b0 = v128.load(c, 16);
-  let a1 = v128.load(c + ldc), b1 = v128.load(c + ldc, 16);
-  let a2 = v128.load(c + 2 * ldc), b2 = v128.load(c + 2 * ldc, 16);
-  let a3 = v128.load(c + 3 * ldc), b3 = v128.load(c + 3 * ldc, 16);
-  let a4 = v128.load(c + 4 * ldc), b4 = v128.load(c + 4 * ldc, 16);
-  let a5 = v128.load(c + 5 * ldc), b5 = v128.load(c + 5 * ldc, 16);
-  for (let k = 0; k < K; k++) {
-    const x = v128.load(pb), y = v128.load(pb, 16);
-    let va = v128.load32_splat(pa);
-    a0 = madd(va, x, a0); b0 = madd(va, y, b0);
-    va = v128.load32_splat(pa, 4);
-    a1 = madd(va, x, a1); b1 = madd(va, y, b1);
-    va = v128.load32_splat(pa, 8);
-    a2 = madd(va, x, a2); b2 = madd(va, y, b2);
-    va = v128.load32_splat(pa, 12);
-    a3 = madd(va, x, a3); b3 = madd(va, y, b3);
-    va = v128.load32_splat(pa, 16);
-    a4 = madd(va, x, a4); b4 = madd(va, y, b4);
-    va = v128.load32_splat(pa, 20);
-    a5 = madd(va, x, a5); b5 = madd(va, y, b5);
-    pa += 24; pb += 32;
-  }
-  v128.store(c, a0); v128.store(c, b0, 16);
-  v128.store(c + ldc, a1); v128.store(c + ldc, b1, 16);
-  v128.store(c + 2 * ldc, a2); v128.store(c + 2 * ldc, b2, 16);
-  v128.store(c + 3 * ldc, a3); v128.store(c + 3 * ldc, b3, 16);
-  v128.store(c + 4 * ldc, a4); v128.store(c + 4 * ldc, b4, 16);
-  v128.store(c + 5 * ldc, a5); v128.store(c + 5 * ldc, b5, 16);
-}
-
-// The same, two k per loop trip (K even), one pointer: fewer loop branches,
+// The library's kernel6x8 (timed directly, v = 0), two k per loop trip (K
+// even), one pointer: fewer loop branches,
 // stack checks and address updates per multiply-add.
 function s6x8u2(pa: usize, pb: usize, K: i32, c: usize, ldc: usize): void {
   let a0 = v128.load(c), b0 = v128.load(c, 16);
@@ -237,7 +207,7 @@ export function compute(v: i32, pa: usize, pb: usize, c: usize, mb: i32, nb: i32
       for (let i = 0; i < mb; i++) {
         const a = pa + <usize>i * panel, b = pb + <usize>j * strip;
         const cij = c + <usize>(i * mr) * ldc + (<usize>(j * nr) << 2);
-        if (v == 0) s6x8(a, b, kc, cij, ldc);
+        if (v == 0) kernel6x8(a, b, kc, cij, ldc, INIT_ACC, 0);   // the library's own tile
         else if (v == 1) s6x8u2(a, b, kc, cij, ldc);
         else if (v == 2) s6x8sw(a, b, kc, cij, ldc);
         else if (v == 3) s5x8(a, b, kc, cij, ldc);
