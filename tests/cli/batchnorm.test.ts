@@ -7,8 +7,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadMnist, VAE, type VAEConfig } from "../../src/index.js";
-import { runCli, savedModel } from "./helpers.js";
+import { VAE, type VAEConfig } from "../../src/index.js";
+import { expectEvalAndSample, runCli, savedModel } from "./helpers.js";
 
 const CONFIG: VAEConfig = {
   inputDim: 784, latentDim: 4, seed: 3,
@@ -29,18 +29,7 @@ describe("wasm-vae on a model with batch_norm layers", () => {
     expect(Object.keys(j.parameterShapes)).toEqual(["encoder.0.weight", "encoder.0.bias", "encoder.1.weight", "encoder.1.bias", "encoder.3.weight", "encoder.3.bias",
       "decoder.0.weight", "decoder.0.bias", "decoder.1.weight", "decoder.1.bias", "decoder.2.weight", "decoder.2.bias"]);
 
-    const ev = await runCli(["eval", "--model", model, "--limit-test", "64", "--iwae-images", "8", "--iwae-samples", "4", "--build", "plain", "--threads", "1"]);
-    expect(ev.stderr).toBe("");
-    expect(ev.code).toBe(0);
-    const test = await loadMnist({ split: "test", limit: 64 });
-    const mine = vae.elbo(test.images).elbo.reduce((a, b) => a + b, 0) / 64;
-    const printed = Number(/−ELBO[^0-9]*([0-9.]+)/.exec(ev.stdout)?.[1]);
-    expect(printed, ev.stdout).toBeCloseTo(-mine, 1);
-
-    const png = join(dir, "s.png");
-    const s = await runCli(["sample", "--model", model, "--n", "4", "--out", png]);
-    expect(s.code, s.stderr).toBe(0);
-    expect(readFileSync(png).subarray(1, 4).toString()).toBe("PNG");
+    await expectEvalAndSample(model, vae, dir);
 
     const stats = vae.exportState().buffers!;
     expect(Object.keys(stats)).toEqual(["encoder.1.running_mean", "encoder.1.running_var", "decoder.1.running_mean", "decoder.1.running_var"]);

@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import pngjs from "pngjs";
+import { expect } from "vitest";
 import { loadMnist, VAE, type VAEConfig } from "../../src/index.js";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
@@ -77,4 +78,21 @@ export async function savedModel(config: VAEConfig, prefix: string): Promise<{ d
   const model = join(dir, "model.wvae");
   writeFileSync(model, vae.save());
   return { dir, model, vae };
+}
+
+/** `eval` on the saved model prints the −ELBO the library computes on the
+ *  first 64 test images, and `sample` writes a PNG into `dir`. */
+export async function expectEvalAndSample(model: string, vae: VAE, dir: string): Promise<void> {
+  const ev = await runCli(["eval", "--model", model, "--limit-test", "64", "--iwae-images", "8", "--iwae-samples", "4", "--build", "plain", "--threads", "1"]);
+  expect(ev.stderr).toBe("");
+  expect(ev.code).toBe(0);
+  const test = await loadMnist({ split: "test", limit: 64 });
+  const mine = vae.elbo(test.images).elbo.reduce((a, b) => a + b, 0) / 64;
+  const printed = Number(/−ELBO[^0-9]*([0-9.]+)/.exec(ev.stdout)?.[1]);
+  expect(printed, ev.stdout).toBeCloseTo(-mine, 1);
+
+  const png = join(dir, "s.png");
+  const s = await runCli(["sample", "--model", model, "--n", "4", "--out", png]);
+  expect(s.code, s.stderr).toBe(0);
+  expect(readFileSync(png).subarray(1, 4).toString()).toBe("PNG");
 }
