@@ -1,0 +1,39 @@
+// `tsx bench/infer-host.ts [--build plain|relaxed] [--threads 1|2] [--batches 1,128]`:
+// where VAE.reconstruct's time goes on the MLP VAE (784-400-20-400-784):
+// one call is recorded (every kernel export called, with its arguments),
+// then, in interleaved rounds, the whole call and a replay of the recorded
+// kernel calls alone (the same exports, arguments and memory, no TypeScript
+// between them) are timed; host = call − replay: validation, copies, the
+// output allocation and the TypeScript between kernels. Per kernel, the
+// replay's own time (CPU time per call, medians over rounds).
+import { loadMnist, VAE, type Build } from "../src/index.js";
+import { flag, median } from "./common.js";
+import { recordKernelCalls } from "./replay.js";
+
+const build = String(flag("build") ?? "plain") as Build, threads = Number(flag("threads") ?? 1);
+const BATCHES = String(flag("batches") ?? "1,128").split(",").map(Number);
+const ROUNDS = Number(flag("rounds") ?? 15);
+const mnist = await loadMnist({ limit: 1024 });
+const cpu = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e3; };
+for (const B of BATCHES) {
+  const v = await VAE.create({ inputDim: 784, encoder: [400], latentDim: 20, seed: 0, maxBatch: 128 }, { build, threads });
+  const x = mnist.images.subarray(0, B * 784);
+  const calls = recordKernelCalls(v.kernels, () => v.reconstruct(x));
+  const replay = () => { for (const c of calls) c.run(); };
+  const per = Math.max(4, Math.round(2000 / B));
+  const call: number[] = [], rep: number[] = [], each: number[][] = calls.map(() => []);
+  for (let r = 0; r < ROUNDS; r++) {
+    let c0 = cpu();
+    for (let i = 0; i < per; i++) v.reconstruct(x);
+    call.push((cpu() - c0) / per);
+    c0 = cpu();
+    for (let i = 0; i < per; i++) replay();
+    rep.push((cpu() - c0) / per);
+    calls.forEach((c, j) => { const c1 = cpu(); for (let i = 0; i < per; i++) c.run(); each[j].push((cpu() - c1) / per); });
+  }
+  const d = B <= 2 ? 4 : 3;
+  console.log(`B=${B} ${build} ${threads}t: call ${median(call).toFixed(d)} ms, kernels replayed ${median(rep).toFixed(d)} ms, host ${(median(call) - median(rep)).toFixed(d)} ms (CPU per call)`);
+  calls.forEach((c, j) => console.log(`  ${c.name}(${c.args.slice(4, 7).join(", ")}…): ${median(each[j]).toFixed(d)} ms`));
+  v.dispose();
+}
+process.exit(0);
