@@ -82,22 +82,28 @@ export class Inference {
     const rows = checkRows(this.config, "z", z, L, false);
     checkCondition(this.config, "condition", options.condition, rows);
     const out = new Float32Array(rows * D);
+    let finite = true;
     this.chunks(rows, (start, B) => {
       this.obj.loadLatents(z, B, start);
       this.obj.loadDecoderCondition(options.condition, B, start, null);
-      this.decodeLoaded(B, out, start);
+      if (!this.decodeLoaded(B, out, start)) finite = false;
     });
-    checkOutput("decode", "result", out);
+    if (!finite) checkOutput("decode", "result", out); // names the value
     return out;
   }
 
-  /** Decoder forward of B rows in "z.in"; writes means into out rows [start, start+B). */
-  private decodeLoaded(B: number, out: Float32Array, start: number): void {
+  /** Decoder forward of B rows in "z.in"; writes means into out rows
+   *  [start, start+B). Returns false unless a SIMD scan found every value at
+   *  "out" finite (then the caller's TypeScript check names the first that is not). */
+  private decodeLoaded(B: number, out: Float32Array, start: number): boolean {
     this.runDecoderMeans(B);
-    const D = this.config.inputDim, y = this.net.ptr["out"] >>> 2, W = this.outputWidth();
+    const D = this.config.inputDim, outp = this.net.ptr["out"], y = outp >>> 2, W = this.outputWidth();
+    const scan = this.net.kernels.raw.first_outside;
+    const finite = scan !== undefined && scan(outp, B * W, -F32_MAX, F32_MAX) === -1;
     const H = this.net.heap();
     if (W === D) out.set(H.subarray(y, y + B * D), start * D);
     else for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) out[(start + b) * D + d] = H[y + b * W + d];
+    return finite;
   }
 
   /** Floats per row at "out" (gaussian_learned: [means | log σ]). */

@@ -10,7 +10,8 @@
 //   row-by-row results; Float64Array, Uint8Array and number[] inputs equal
 //   the Float32Array of the same values;
 // - bad input: a named ArgumentError (x[i]), nothing changed; a non-finite
-//   head or output: the general path's NonFiniteLossError message.
+//   head or output: the general path's NonFiniteLossError message; decode's
+//   and sample's output scan names the first non-finite value it returns.
 // Not here: sample: true and categorical latents (inference.test.ts,
 // categorical.test.ts), which take the general path.
 import { describe, expect, it } from "vitest";
@@ -209,5 +210,22 @@ describe("inputs and errors", () => {
       expect(() => dec.reconstruct(x)).toThrow(/^decode: result\[0\] became Infinity/);
       enc.dispose(); dec.dispose();
     }
+  });
+
+  it("decode and sample (their output scanned in the arena): the first non-finite value is named; a learned σ past float32 is not returned, so no error", async () => {
+    const col = (W: number, j: number) => { const w = new Float32Array(19 * W); for (let i = 0; i < 19; i++) w[i * W + j] = 3e38; return w; };
+    const g = await VAE.create(dense({ likelihood: "gaussian" }));
+    g.setWeights({ "decoder.1.weight": col(D, 5), "decoder.0.bias": new Float32Array(19).fill(5) });
+    const z = randomArray(3 * 5, 80, -1, 1);
+    expect(() => g.decode(z)).toThrow(NonFiniteLossError);
+    expect(() => g.decode(z)).toThrow(/^decode: result\[5\] became Infinity/);
+    expect(() => g.sample(2)).toThrow(/^decode: result\[5\] became Infinity/);
+    const learned = await VAE.create(dense({ likelihood: "gaussian_learned" }));
+    learned.setWeights({ "decoder.1.weight": col(2 * D, D + 3), "decoder.0.bias": new Float32Array(19).fill(5) });
+    const means = learned.decode(z);
+    expect(means.length).toBe(3 * D);
+    expect(means.every(Number.isFinite)).toBe(true);
+    expectClose(learned.reconstruct(randomArray(3 * D, 81, 0, 1)), reconstructRef(learned, randomArray(3 * D, 81, 0, 1), 3), 2e-6, "σ half past float32");
+    g.dispose(); learned.dispose();
   });
 });
