@@ -16,6 +16,7 @@ import { pathToFileURL } from "node:url";
 import { loadMnist, VAE, type Build } from "../src/index.js";
 import { flag, median } from "./common.js";
 import { recordKernelCalls } from "./replay.js";
+import type { ThreadPool } from "../src/threads/pool.js";
 
 const build = String(flag("build") ?? "plain") as Build, threads = Number(flag("threads") ?? 1);
 const BATCHES = String(flag("batches") ?? "1,128").split(",").map(Number);
@@ -41,6 +42,16 @@ for (const B of BATCHES) {
     for (let i = 0; i < per; i++) replay();
     rep.push((cpu() - c0) / per);
     calls.forEach((c, j) => { const c1 = cpu(); for (let i = 0; i < per; i++) c.run(); each[j].push((cpu() - c1) / per); });
+  }
+  // on 2+ threads: the split calls (the pool's counters) against the call's wall time
+  const pool = v.kernels.threadsHandle as ThreadPool | null;
+  if (pool) {
+    const s0 = pool.stats(), t0 = performance.now();
+    for (let i = 0; i < per * 3; i++) v.reconstruct(x);
+    const wall = (performance.now() - t0) / (per * 3), s1 = pool.stats(), n = per * 3;
+    const splitMs = (s1.splitMs - s0.splitMs) / n;
+    console.log(`B=${B} ${build} ${threads}t: wall ${wall.toFixed(4)} ms per call; ${((s1.splitCalls - s0.splitCalls) / n).toFixed(1)} split calls, ${splitMs.toFixed(4)} ms in them ` +
+      `(${((s1.waitMs - s0.waitMs) / n).toFixed(4)} ms waiting for the other thread), ${(wall - splitMs).toFixed(4)} ms on one thread`);
   }
   // the host part on its own: the call with every kernel a no-op (first_outside: "all in range")
   const raw = v.kernels.raw as unknown as Record<string, unknown>;
