@@ -1,7 +1,20 @@
+// `tsx bench/gemv-ab.ts --base <dir> [--build plain|relaxed] [--rounds 31]`: the
+// batch-1 dense forward (one-row GEMM, gemm.ts rowTimesB) of this checkout's
+// kernels against another build's (<dir>/vae.<build>.wasm), at the MLP VAE's
+// four layer shapes, in one process: each round times 400 calls of each
+// shape on each build (the order alternates per round), the weights hot in
+// L3 (1.25 MB for the two large layers: more than this CPU's 1 MiB L2 per
+// core). Prints CPU µs per call (medians), the median of the per-round ratios
+// base/this, and this build's weight bytes per second.
 import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { loadKernels } from "../src/kernels/wasm.js";
-const build = (process.argv[2] ?? "plain") as "plain";
-const ks = [await loadKernels({ build, wasm: { [build]: readFileSync(`/tmp/base19/vae.${build}.wasm`) } }), await loadKernels({ build })];
+import { flag } from "./common.js";
+const build = String(flag("build") ?? "plain") as "plain" | "relaxed";
+const baseDir = String(flag("base") ?? "");
+if (!baseDir) throw new Error("usage: tsx bench/gemv-ab.ts --base <dir with vae.plain.wasm, vae.relaxed.wasm> [--build plain|relaxed]");
+const ROUNDS = Number(flag("rounds") ?? 31);
+const ks = [await loadKernels({ build, wasm: { [build]: readFileSync(join(baseDir, `vae.${build}.wasm`)) } }), await loadKernels({ build })];
 const shapes = [[784, 400], [400, 784], [400, 40], [20, 400]];
 const ptrs = ks.map((k) => {
   k.reserve(8 << 20);
@@ -18,7 +31,7 @@ const ptrs = ks.map((k) => {
 });
 const cpu = () => { const c = process.cpuUsage(); return (c.user + c.system) / 1e3; };
 const res: number[][][] = shapes.map(() => [[], []]);
-for (let r = 0; r < 31; r++) {
+for (let r = 0; r < ROUNDS; r++) {
   for (const j of r % 2 ? [1, 0] : [0, 1]) {
     const k = ks[j];
     ptrs[j].forEach((p, si) => {
