@@ -7,7 +7,8 @@
 // without --base-src this checkout's TypeScript runs on both sides and only
 // the kernels differ, as in bench/ab.ts). Before timing, both outputs are
 // compared bit for bit. Reports wall and CPU time per call (medians over
-// rounds of the mean); writes bench/results/infer-ab.md.
+// rounds of the mean); writes bench/results/infer-ab.md (with --base-src) or
+// infer-ab-kernels.md (without).
 //   --batches 1,128   --threads 1,2   --rounds 9   --builds plain,relaxed
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -69,6 +70,7 @@ const md = ["# VAE.reconstruct: this checkout against a base (`tsx bench/infer-a
   "included), the figure least disturbed by other processes on the shared cores. \"bits\": the two outputs compared.", "",
   mdTable(["build", "threads", "B", "base ms", "this ms", "base CPU ms", "this CPU ms", "wall ratio base/this", "CPU ratio base/this", "bits", "load"],
     rows.map((r) => [r.build, r.threads, r.B, d(r, r.base), d(r, r.ours), d(r, r.baseCpu), d(r, r.oursCpu), (r.base / r.ours).toFixed(3), (r.baseCpu / r.oursCpu).toFixed(3), r.same ? "same" : "differ", r.load])), ""];
-writeFileSync(join(ROOT, "bench", "results", "infer-ab.md"), md.join("\n"));
-console.log("wrote bench/results/infer-ab.md");
+const out = baseSrc ? "infer-ab.md" : "infer-ab-kernels.md";
+writeFileSync(join(ROOT, "bench", "results", out), md.join("\n"));
+console.log(`wrote bench/results/${out}`);
 process.exit(0);
