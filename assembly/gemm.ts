@@ -246,7 +246,7 @@ export function gemm_act(c: usize, a: usize, b: usize, bias: usize,
   if (M <= 2 && !transA && !transB) {
     N0 = N & ~7;
     if (M == 1) rowTimesB(c, a, b, bias, K, N, N0, init, act, alpha);
-    else rowsTimesB(c, a, b, bias, M, K, N, N0, init, act, alpha);
+    else rowsTimesB(c, a, b, bias, K, N, N0, init, act, alpha);
     if (N0 == N) return;
   }
   if (N0 == 0 && shouldSplit(<f64>M * <f64>K * <f64>N)) {
@@ -422,15 +422,15 @@ export function gemm_pair(c1: usize, a1: usize, b1: usize, M1: i32, K1: i32, N1:
   parallelFor(gemmPairTask, n1 + n2);
 }
 
-// c[i, 0:N0] = act(init + a[i, :]·b[:, 0:N0]) for the M ≤ 2 rows, N0 a
-// multiple of 8. Each element's sum runs k = 0..K-1 with the register tile's
-// madd, so the bits match the packed path. Columns go 16 at a time (a whole
-// 64-byte line of each row of b per k) with both rows of a in the same pass,
-// so b, the large operand, is read once; then one 8-column strip if left.
-function rowsTimesB(c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N: i32, N0: i32,
+// c[i, 0:N0] = act(init + a[i, :]·b[:, 0:N0]) for the two rows of a
+// two-row product (one row: rowTimesB), N0 a multiple of 8. Each element's
+// sum runs k = 0..K-1 with the register tile's madd, so the bits match the
+// packed path. Columns go 16 at a time (a whole 64-byte line of each row of
+// b per k) with both rows of a in the same pass, so b, the large operand, is
+// read once; then one 8-column strip if left.
+function rowsTimesB(c: usize, a: usize, b: usize, bias: usize, K: i32, N: i32, N0: i32,
                     init: i32, act: i32, alpha: f32): void {
   const ldb = <usize>N << 2;
-  const two = M == 2;
   const a0 = a, a1 = a + (<usize>K << 2);
   const c0 = c, c1 = c + ldb;
   let j = 0;
@@ -440,38 +440,27 @@ function rowsTimesB(c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N
     let q0 = p0, q1 = p0, q2 = p0, q3 = p0;
     if (init == INIT_ACC) {
       p0 = v128.load(c0 + jo); p1 = v128.load(c0 + jo, 16); p2 = v128.load(c0 + jo, 32); p3 = v128.load(c0 + jo, 48);
-      if (two) { q0 = v128.load(c1 + jo); q1 = v128.load(c1 + jo, 16); q2 = v128.load(c1 + jo, 32); q3 = v128.load(c1 + jo, 48); }
+      q0 = v128.load(c1 + jo); q1 = v128.load(c1 + jo, 16); q2 = v128.load(c1 + jo, 32); q3 = v128.load(c1 + jo, 48);
     } else if (init == INIT_BIAS) {
       p0 = v128.load(bias + jo); p1 = v128.load(bias + jo, 16); p2 = v128.load(bias + jo, 32); p3 = v128.load(bias + jo, 48);
       q0 = p0; q1 = p1; q2 = p2; q3 = p3;
     }
     let pb = b + jo;
-    if (two) {
-      for (let k = 0; k < K; k++) {
-        const b0 = v128.load(pb), b1 = v128.load(pb, 16), b2 = v128.load(pb, 32), b3 = v128.load(pb, 48);
-        const va = v128.load32_splat(a0 + (<usize>k << 2)), vq = v128.load32_splat(a1 + (<usize>k << 2));
-        p0 = madd(va, b0, p0); p1 = madd(va, b1, p1); p2 = madd(va, b2, p2); p3 = madd(va, b3, p3);
-        q0 = madd(vq, b0, q0); q1 = madd(vq, b1, q1); q2 = madd(vq, b2, q2); q3 = madd(vq, b3, q3);
-        pb += ldb;
-      }
-    } else {
-      for (let k = 0; k < K; k++) {
-        const va = v128.load32_splat(a0 + (<usize>k << 2));
-        p0 = madd(va, v128.load(pb), p0); p1 = madd(va, v128.load(pb, 16), p1);
-        p2 = madd(va, v128.load(pb, 32), p2); p3 = madd(va, v128.load(pb, 48), p3);
-        pb += ldb;
-      }
+    for (let k = 0; k < K; k++) {
+      const b0 = v128.load(pb), b1 = v128.load(pb, 16), b2 = v128.load(pb, 32), b3 = v128.load(pb, 48);
+      const va = v128.load32_splat(a0 + (<usize>k << 2)), vq = v128.load32_splat(a1 + (<usize>k << 2));
+      p0 = madd(va, b0, p0); p1 = madd(va, b1, p1); p2 = madd(va, b2, p2); p3 = madd(va, b3, p3);
+      q0 = madd(vq, b0, q0); q1 = madd(vq, b1, q1); q2 = madd(vq, b2, q2); q3 = madd(vq, b3, q3);
+      pb += ldb;
     }
     v128.store(c0 + jo, p0); v128.store(c0 + jo, p1, 16); v128.store(c0 + jo, p2, 32); v128.store(c0 + jo, p3, 48);
     if (act != ACT_IDENTITY) activationForwardRange(c0 + jo, c0 + jo, 16, act, alpha);
-    if (two) {
-      v128.store(c1 + jo, q0); v128.store(c1 + jo, q1, 16); v128.store(c1 + jo, q2, 32); v128.store(c1 + jo, q3, 48);
-      if (act != ACT_IDENTITY) activationForwardRange(c1 + jo, c1 + jo, 16, act, alpha);
-    }
+    v128.store(c1 + jo, q0); v128.store(c1 + jo, q1, 16); v128.store(c1 + jo, q2, 32); v128.store(c1 + jo, q3, 48);
+    if (act != ACT_IDENTITY) activationForwardRange(c1 + jo, c1 + jo, 16, act, alpha);
   }
   for (; j < N0; j += 8) {
     const jo = <usize>j << 2;
-    for (let i = 0; i < M; i++) {
+    for (let i = 0; i < 2; i++) {
       const ar = a + ((<usize>i * K) << 2);
       const cr = c + <usize>i * ldb;
       let vacc0123 = f32x4.splat(0), vacc4567 = f32x4.splat(0);
