@@ -504,11 +504,25 @@ export function conv_scratch_bytes(transpose: i32, H: i32, W: i32, C: i32, Ho: i
   const rows = transpose ? nb * H * W : nb * Ho * Wo;
   const kc = transpose ? kh * kw * Co : kh * kw * C;
   const colsBytes = (((<usize>rows * kc) << 2) + 63) & ~<usize>63;
-  // conv2d:    forward (rows, kc)·w, dw: colsᵀ (kc, rows)·g, dx: g (rows, Co)·wᵀ
-  // transpose: forward x (rows, C)·wᵀ, dw: colsᵀ (kc, rows)·x, dx: cols (rows, kc)·w
+  // dwᵀ (n, kc), n = the channels on the other side (conv2d Co, transpose C)
+  const n = transpose ? C : Co;
+  const dwtBytes = (((<usize>n * kc) << 2) + 63) & ~<usize>63;
+  // conv2d:    forward (rows, kc)·w, dwᵀ: gᵀ (Co, rows)·cols, dx: g (rows, Co)·wᵀ
+  // transpose: forward x (rows, C)·wᵀ, dwᵀ: xᵀ (C, rows)·cols, dx: cols (rows, kc)·w
   const first = gemm_scratch_bytes(rows, transpose ? C : kc);
   const last = gemm_scratch_bytes(rows, transpose ? kc : Co);
-  return colsBytes + max(max(first, gemm_scratch_bytes(kc, rows)), last);
+  return colsBytes + dwtBytes + max(max(first, gemm_scratch_bytes(n, rows)), last);
+}
+
+// dwᵀ (n, kc) = dw (kc, n) transposed (toT = 1), or dw = dwᵀ transposed (toT = 0).
+function transposeDw(dw: usize, dwt: usize, kc: i32, n: i32, toT: i32): void {
+  for (let t = 0; t < kc; t++) {
+    for (let j = 0; j < n; j++) {
+      const a = dw + ((<usize>t * n + j) << 2), b = dwt + ((<usize>j * kc + t) << 2);
+      if (toT) store<f32>(b, load<f32>(a));
+      else store<f32>(a, load<f32>(b));
+    }
+  }
 }
 
 // g = dy ⊙ act'(y) in place over (rows, Co); db (Co) [+]= Σ_rows g.
@@ -528,6 +542,16 @@ function gradBias(db: usize, dy: usize, y: usize, rows: i32, Co: i32, act: i32, 
 // @ts-ignore: decorator
 @inline function gemmScratch(scratch: usize, rows: i32, kc: i32): usize {
   return scratch + ((((<usize>rows * kc) << 2) + 63) & ~<usize>63);
+}
+
+// The backward's dwᵀ (n, kc) after cols; the GEMM scratch after it.
+// @ts-ignore: decorator
+@inline function dwtScratch(scratch: usize, rows: i32, kc: i32): usize {
+  return gemmScratch(scratch, rows, kc);
+}
+// @ts-ignore: decorator
+@inline function backwardGemmScratch(scratch: usize, rows: i32, kc: i32, n: i32): usize {
+  return dwtScratch(scratch, rows, kc) + ((((<usize>n * kc) << 2) + 63) & ~<usize>63);
 }
 
 /** Writes y (B, Ho, Wo, Co) = act(conv2d(x (B, H, W, C), w (kh, kw, C, Co)) + b (Co));
@@ -568,7 +592,9 @@ export function conv2d_backward(dx: usize, dw: usize, db: usize, dy: usize, x: u
     return;
   }
   const kc = kh * kw * C;
-  const gs = gemmScratch(scratch, nb * Ho * Wo, kc);
+  const dwt = dwtScratch(scratch, nb * Ho * Wo, kc);
+  const gs = backwardGemmScratch(scratch, nb * Ho * Wo, kc, Co);
+  if (accumulate) transposeDw(dw, dwt, kc, Co, 1);
   for (let n0 = 0; n0 < B; n0 += nb) {
     const m = min(nb, B - n0);
     const rows = m * Ho * Wo;
@@ -576,15 +602,18 @@ export function conv2d_backward(dx: usize, dw: usize, db: usize, dy: usize, x: u
     const gn = dy + ((<usize>n0 * Ho * Wo * Co) << 2);
     // g and db chunk by chunk (db sums rows in order either way)
     gradBias(db, gn, y + ((<usize>n0 * Ho * Wo * Co) << 2), rows, Co, act, alpha, accumulate || n0 > 0);
-    // dw (kc, Co) [+]= colsᵀ (kc, rows) · g (rows, Co)
+    // dwᵀ (Co, kc) [+]= gᵀ (Co, rows) · cols (rows, kc): dw = colsᵀ·g with the
+    // same products in the same k order, but A is the narrow g (packed panels
+    // stay in L1) and cols streams as B strips by vector loads
     conv_im2col(scratch, xn, m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl);
-    gemm(dw, scratch, gn, 0, kc, rows, Co, 1, 0, accumulate || n0 > 0 ? INIT_ACC : INIT_ZERO, gs);
+    gemm(dwt, gn, scratch, 0, Co, rows, kc, 1, 0, accumulate || n0 > 0 ? INIT_ACC : INIT_ZERO, gs);
     if (dx == 0) continue;
     // dcols (rows, kc) = g (rows, Co) · wᵀ (Co, kc); dx = col2im(dcols)
     gemm(scratch, gn, w, 0, rows, Co, kc, 0, 1, INIT_ZERO, gs);
     const dxn = dx + ((<usize>n0 * H * W * C) << 2);
     col2im(dxn, scratch, m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl, COL2IM_ZERO, 0, ACT_IDENTITY, 0);   // dx = 0, then +=
   }
+  transposeDw(dw, dwt, kc, Co, 0);
 }
 
 /** Writes y (B, Ho, Wo, Co) = act(conv2d_transpose(x (B, H, W, C), w (kh, kw, Co, C)) + b (Co)),
@@ -628,7 +657,9 @@ export function conv2d_transpose_backward(dx: usize, dw: usize, db: usize, dy: u
     return;
   }
   const kc = kh * kw * Co;
-  const gs = gemmScratch(scratch, nb * H * W, kc);
+  const dwt = dwtScratch(scratch, nb * H * W, kc);
+  const gs = backwardGemmScratch(scratch, nb * H * W, kc, C);
+  if (accumulate) transposeDw(dw, dwt, kc, C, 1);
   for (let n0 = 0; n0 < B; n0 += nb) {
     const m = min(nb, B - n0);
     const rows = m * H * W;
@@ -638,10 +669,12 @@ export function conv2d_transpose_backward(dx: usize, dw: usize, db: usize, dy: u
     gradBias(db, dy + on, y + on, pixels, Co, act, alpha, accumulate || n0 > 0);
     // cols (rows, kc) = im2col(g): the patches the conv2d (Ho, Wo) → (H, W) reads
     conv_im2col(scratch, dy + on, m, Ho, Wo, Co, H, W, kh, kw, sh, sw, pt, pl);
-    // dw (kc, C) [+]= colsᵀ (kc, rows) · x (rows, C)
+    // dwᵀ (C, kc) [+]= xᵀ (C, rows) · cols (rows, kc), i.e. dw = colsᵀ·x with
+    // the same products in the same k order (see conv2d_backward)
     const initW = accumulate || n0 > 0 ? INIT_ACC : INIT_ZERO;
     // dx (rows, C) = cols (rows, kc) · w (kc, C): both only read cols, so on threads one job
-    if (dx != 0) gemm_pair(dw, scratch, xn, kc, rows, C, 1, 0, initW, dx + ((<usize>n0 * H * W * C) << 2), scratch, w, rows, kc, C, 0, 0, INIT_ZERO, gs);
-    else gemm(dw, scratch, xn, 0, kc, rows, C, 1, 0, initW, gs);
+    if (dx != 0) gemm_pair(dwt, xn, scratch, C, rows, kc, 1, 0, initW, dx + ((<usize>n0 * H * W * C) << 2), scratch, w, rows, kc, C, 0, 0, INIT_ZERO, gs);
+    else gemm(dwt, xn, scratch, 0, C, rows, kc, 1, 0, initW, gs);
   }
+  transposeDw(dw, dwt, kc, C, 0);
 }

@@ -241,6 +241,9 @@ export function convScratchBytes(g: ConvGeometry, chunk: number): number {
   const rows = chunk * (t ? g.inH * g.inW : g.outH * g.outW);
   const kc = g.kh * g.kw * (t ? g.outC : g.inC);
   const colsBytes = Math.ceil((rows * kc * 4) / 64) * 64;
-  return colsBytes + Math.max(
-    gemmScratchBytes(rows, t ? g.inC : kc), gemmScratchBytes(kc, rows), gemmScratchBytes(rows, t ? kc : g.outC));
+  // the backward's dwᵀ (n, kc), n = conv2d filters / conv2d_transpose input channels
+  const n = t ? g.inC : g.outC;
+  const dwtBytes = Math.ceil((n * kc * 4) / 64) * 64;
+  return colsBytes + dwtBytes + Math.max(
+    gemmScratchBytes(rows, t ? g.inC : kc), gemmScratchBytes(n, rows), gemmScratchBytes(rows, t ? kc : g.outC));
 }
