@@ -33,7 +33,7 @@ import { gemm, gemm_act, gemm_pair, gemm_scratch_bytes, INIT_ACC, INIT_BIAS, INI
 import { ACT_IDENTITY, activation_backward_bias, activation_forward, activationForwardRange } from "./activation";
 import { addInto } from "./vector";
 import { hsum, madd } from "./simd";
-import { arg, argInt, argPtr, parallelFor, rangeEnd, rangeStart, rangeTasks, setArg, shouldSplit } from "./threads";
+import { arg, argInt, argPtr, parallelFor, rangeEnd, rangeStart, rangeTasks, setArg, shouldSplit, taskScratchBytes, threadCount } from "./threads";
 
 // @ts-ignore: decorator
 @inline function zeroF(dst: usize, n: i32): void {
@@ -252,10 +252,17 @@ function patch1_rows(buf: usize, ldr: i32, ldt: i32, img: usize, p0: i32, pc: i3
 export function conv1_patch_mul(out: usize, img: usize, w: usize, bias: usize, nb: i32, Hi: i32, Wi: i32,
                                 Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
                                 N: i32, buf: usize): void {
-  const kc = kh * kw, rows = nb * Hp * Wp;
+  patchMulRows(out, img, w, bias, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, buf, 0, nb * Hp * Wp);
+}
+
+// conv1_patch_mul's rows [r0, r1) (each row on its own: any split, same bits).
+function patchMulRows(out: usize, img: usize, w: usize, bias: usize, Hi: i32, Wi: i32,
+                      Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+                      N: i32, buf: usize, r0: i32, r1: i32): void {
+  const kc = kh * kw;
   const ldw = <usize>N << 2;
-  for (let p0 = 0; p0 < rows; p0 += 4) {
-    const pc = min(4, rows - p0);
+  for (let p0 = r0; p0 < r1; p0 += 4) {
+    const pc = min(4, r1 - p0);
     if (pc < 4) memory.fill(buf, 0, <usize>kc << 4);
     patch1_rows(buf, 1, 4, img, p0, pc, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl);
     const o = out + <usize>p0 * ldw;
@@ -324,15 +331,25 @@ export function conv1_patch_mul(out: usize, img: usize, w: usize, bias: usize, n
 export function conv1_patch_t_mul(dw: usize, img: usize, G: usize, nb: i32, Hi: i32, Wi: i32,
                                   Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
                                   N: i32, accumulate: i32, buf: usize, R: i32): void {
+  if (!accumulate) memory.fill(dw, 0, (<usize>(kh * kw) * N) << 2);
+  patchTMulCols(dw, img, G, nb, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, buf, R, 0, N);
+}
+
+// conv1_patch_t_mul onto dw's columns [J0, J1) (J0 a multiple of 8, J1 one
+// too or N): each column has its own sums over all rows in order, and the
+// same loop (8-, 4-wide or scalar) as in the whole call, so any split by
+// such column ranges gives the same bits.
+function patchTMulCols(dw: usize, img: usize, G: usize, nb: i32, Hi: i32, Wi: i32,
+                       Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+                       N: i32, buf: usize, R: i32, J0: i32, J1: i32): void {
   const kc = kh * kw, rows = nb * Hp * Wp;
-  if (!accumulate) memory.fill(dw, 0, (<usize>kc * N) << 2);
   const ldg = <usize>N << 2, ldb = <usize>kc << 2;
   for (let p0 = 0; p0 < rows; p0 += R) {
     const rc = min(R, rows - p0);
     patch1_rows(buf, kc, 1, img, p0, rc, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl);
     const g0 = G + <usize>p0 * ldg;
-    let j = 0;
-    for (; j + 8 <= N; j += 8) {
+    let j = J0;
+    for (; j + 8 <= J1; j += 8) {
       const jo = <usize>j << 2;
       let t = 0;
       for (; t + 4 <= kc; t += 4) {
@@ -371,7 +388,7 @@ export function conv1_patch_t_mul(dw: usize, img: usize, G: usize, nb: i32, Hi: 
         v128.store(d, vacc0123); v128.store(d, vacc4567, 16);
       }
     }
-    for (; j + 4 <= N; j += 4) {
+    for (; j + 4 <= J1; j += 4) {
       const jo = <usize>j << 2;
       for (let t = 0; t < kc; t++) {
         const d = dw + <usize>t * ldg + jo;
@@ -384,7 +401,7 @@ export function conv1_patch_t_mul(dw: usize, img: usize, G: usize, nb: i32, Hi: 
         v128.store(d, vacc);
       }
     }
-    for (; j < N; j++) {
+    for (; j < J1; j++) {
       const jo = <usize>j << 2;
       for (let t = 0; t < kc; t++) {
         const d = dw + <usize>t * ldg + jo;
@@ -493,6 +510,118 @@ export function conv1_col2im_dot(out: usize, src: usize, w: usize, bias: usize, 
   }
 }
 
+// ---- The one-channel kernels on threads. Each task runs the code of the
+// whole call on its own part of the output, so no bit depends on the split:
+// conv1_col2im_dot by images, conv1_patch_mul by rows (ranges of 4),
+// conv1_patch_t_mul by dw's columns (8-wide strips; the last range ends at
+// N, so every column keeps its loop). A dw task rebuilds the patches it
+// reads in its own buffer, so there are at most as many as threads. Buffers
+// are the tasks' scratch (THREAD_SCRATCH), not the caller's.
+// ARGS: 0 out, 1 img (patched), 2 w, 3 bias, 4 Hi, 5 Wi, 6 Hp, 7 Wp, 8 kh,
+// 9 kw, 10 sh, 11 sw, 12 pt, 13 pl, 14 N, 15 act, 16 alpha, 17 rows per row
+// task, 18 rows, 19 dw tasks, 20 dw, 21 G, 22 R, 23 columns per dw task,
+// 24 nb; col2im_dot: 25 C, 26 images per task, 27 nb.
+
+// Whether a one-channel job of `madds` multiply-adds splits (the patch
+// buffers must fit a task's scratch).
+// @ts-ignore: decorator
+@inline function conv1Split(madds: f64, kc: i32): bool {
+  return kc <= 1024 && shouldSplit(madds);
+}
+
+function setConv1Args(out: usize, img: usize, w: usize, bias: usize, Hi: i32, Wi: i32, Hp: i32, Wp: i32,
+                      kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, N: i32, act: i32, alpha: f32): void {
+  setArg(0, <f64>out); setArg(1, <f64>img); setArg(2, <f64>w); setArg(3, <f64>bias); setArg(4, Hi); setArg(5, Wi);
+  setArg(6, Hp); setArg(7, Wp); setArg(8, kh); setArg(9, kw); setArg(10, sh); setArg(11, sw); setArg(12, pt);
+  setArg(13, pl); setArg(14, N); setArg(15, act); setArg(16, alpha);
+}
+
+// Tasks [0, dwTasks): dw columns; then the out rows (none when out == 0).
+function conv1Task(t: i32, scratch: usize): i32 {
+  const dwTasks = argInt(19), N = argInt(14), kc = argInt(8) * argInt(9);
+  if (t < dwTasks) {
+    const J0 = t * argInt(23), J1 = t == dwTasks - 1 ? N : J0 + argInt(23);
+    const R = min(argInt(22), <i32>(taskScratchBytes() / (<usize>kc << 2)));
+    patchTMulCols(argPtr(20), argPtr(1), argPtr(21), argInt(24), argInt(4), argInt(5), argInt(6), argInt(7),
+                  argInt(8), argInt(9), argInt(10), argInt(11), argInt(12), argInt(13), N, scratch, R, J0, J1);
+    return 0;
+  }
+  const r0 = (t - dwTasks) * argInt(17), r1 = min(argInt(18), r0 + argInt(17));
+  const out = argPtr(0);
+  patchMulRows(out, argPtr(1), argPtr(2), argPtr(3), argInt(4), argInt(5), argInt(6), argInt(7), argInt(8), argInt(9),
+               argInt(10), argInt(11), argInt(12), argInt(13), N, scratch, r0, r1);
+  const act = argInt(15);
+  if (act != ACT_IDENTITY) {
+    const o = out + ((<usize>r0 * N) << 2);
+    activationForwardRange(o, o, (r1 - r0) * N, act, <f32>arg(16));
+  }
+  return 0;
+}
+
+// out (nb·Hp·Wp, N) = act(patch₁(img)·w [+ bias]) when out != 0, and
+// dw (kh·kw, N) [+]= patch₁(img)ᵀ·G when dw != 0, on the calling thread or as
+// one split job (dw first: the larger tasks, then the rows even out).
+// scratch: the caller's (conv1_patch_mul and conv1_patch_t_mul's buf).
+function conv1Patch(out: usize, w: usize, bias: usize, act: i32, alpha: f32, dw: usize, G: usize, accumulate: i32, R: i32,
+                    img: usize, nb: i32, Hi: i32, Wi: i32, Hp: i32, Wp: i32, kh: i32, kw: i32,
+                    sh: i32, sw: i32, pt: i32, pl: i32, N: i32, scratch: usize): void {
+  const kc = kh * kw, rows = nb * Hp * Wp;
+  const madds = <f64>rows * <f64>kc * <f64>N * <f64>((out != 0 ? 1 : 0) + (dw != 0 ? 1 : 0));
+  if (!conv1Split(madds, kc)) {
+    if (dw != 0) conv1_patch_t_mul(dw, img, G, nb, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, accumulate, scratch, R);
+    if (out != 0) {
+      conv1_patch_mul(out, img, w, bias, nb, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, scratch);
+      if (act != ACT_IDENTITY) activation_forward(out, out, rows * N, act, alpha);
+    }
+    return;
+  }
+  const threads = threadCount();
+  let dwTasks = 0, colChunk = 8;
+  if (dw != 0) {
+    if (!accumulate) memory.fill(dw, 0, (<usize>kc * N) << 2);
+    dwTasks = max(1, min(threads, N >> 3));
+    colChunk = max(8, ((N >> 3) + dwTasks - 1) / dwTasks * 8);
+    dwTasks = (N + colChunk - 1) / colChunk;
+  }
+  let rowChunk = 4, rowTasks = 0;
+  if (out != 0) {
+    rowChunk = max(4, ((rows + 4 * threads - 1) / (4 * threads) + 3) & ~3);
+    rowTasks = (rows + rowChunk - 1) / rowChunk;
+  }
+  setConv1Args(out, img, w, bias, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, act, alpha);
+  setArg(17, rowChunk); setArg(18, rows); setArg(19, dwTasks); setArg(20, <f64>dw); setArg(21, <f64>G);
+  setArg(22, R); setArg(23, colChunk); setArg(24, nb);
+  parallelFor(conv1Task, dwTasks + rowTasks);
+}
+
+function col2imDotTask(t: i32, _scratch: usize): i32 {
+  const per = argInt(26), nb = argInt(27), C = argInt(25);
+  const n0 = t * per, m = min(per, nb - n0);
+  const Ho = argInt(4), Wo = argInt(5), Hs = argInt(6), Ws = argInt(7);
+  const out = argPtr(0) + ((<usize>n0 * Ho * Wo) << 2);
+  conv1_col2im_dot(out, argPtr(1) + ((<usize>n0 * Hs * Ws * C) << 2), argPtr(2), argPtr(3), m, Ho, Wo, Hs, Ws, C,
+                   argInt(8), argInt(9), argInt(10), argInt(11), argInt(12), argInt(13));
+  const act = argInt(15);
+  if (act != ACT_IDENTITY) activationForwardRange(out, out, m * Ho * Wo, act, <f32>arg(16));
+  return 0;
+}
+
+// out (nb, Ho, Wo, 1) = act(conv1_col2im_dot(…)), split by images.
+function conv1Col2imDot(out: usize, src: usize, w: usize, bias: usize, nb: i32, Ho: i32, Wo: i32,
+                        Hs: i32, Ws: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+                        act: i32, alpha: f32): void {
+  if (nb < 2 || !shouldSplit(<f64>nb * <f64>Hs * <f64>Ws * <f64>(kh * kw) * <f64>C)) {
+    conv1_col2im_dot(out, src, w, bias, nb, Ho, Wo, Hs, Ws, C, kh, kw, sh, sw, pt, pl);
+    if (act != ACT_IDENTITY) activation_forward(out, out, nb * Ho * Wo, act, alpha);
+    return;
+  }
+  const threads = threadCount();
+  const per = max(1, (nb + 4 * threads - 1) / (4 * threads));
+  setConv1Args(out, src, w, bias, Ho, Wo, Hs, Ws, kh, kw, sh, sw, pt, pl, 1, act, alpha);
+  setArg(25, C); setArg(26, per); setArg(27, nb);
+  parallelFor(col2imDotTask, (nb + per - 1) / per);
+}
+
 /**
  * Bytes of scratch the four kernels below need at chunk size nb, for the
  * conv2d (transpose = 0) or conv2d_transpose (1) from (H, W, C) to
@@ -562,8 +691,7 @@ export function conv2d_forward(y: usize, x: usize, w: usize, b: usize,
                                act: i32, alpha: f32, nb: i32, scratch: usize): void {
   if (C == 1) {
     // y (B·Ho·Wo, Co) = patch₁(x)·w + b, no cols
-    conv1_patch_mul(y, x, w, b, B, H, W, Ho, Wo, kh, kw, sh, sw, pt, pl, Co, scratch);
-    activation_forward(y, y, B * Ho * Wo * Co, act, alpha);
+    conv1Patch(y, w, b, act, alpha, 0, 0, 0, 0, x, B, H, W, Ho, Wo, kh, kw, sh, sw, pt, pl, Co, scratch);
     return;
   }
   const kc = kh * kw * C;
@@ -587,8 +715,8 @@ export function conv2d_backward(dx: usize, dw: usize, db: usize, dy: usize, x: u
   if (C == 1) {
     gradBias(db, dy, y, B * Ho * Wo, Co, act, alpha, accumulate);
     // dw (kh·kw, Co) [+]= patch₁(x)ᵀ·g;  dx (B, H, W, 1) = col2im(g·wᵀ), gathered
-    conv1_patch_t_mul(dw, x, dy, B, H, W, Ho, Wo, kh, kw, sh, sw, pt, pl, Co, accumulate, scratch, patchRows(nb * Ho * Wo));
-    if (dx != 0) conv1_col2im_dot(dx, dy, w, 0, B, H, W, Ho, Wo, Co, kh, kw, sh, sw, pt, pl);
+    conv1Patch(0, 0, 0, ACT_IDENTITY, 0, dw, dy, accumulate, patchRows(nb * Ho * Wo), x, B, H, W, Ho, Wo, kh, kw, sh, sw, pt, pl, Co, scratch);
+    if (dx != 0) conv1Col2imDot(dx, dy, w, 0, B, H, W, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, ACT_IDENTITY, 0);
     return;
   }
   const kc = kh * kw * C;
@@ -625,8 +753,7 @@ export function conv2d_transpose_forward(y: usize, x: usize, w: usize, b: usize,
                                          act: i32, alpha: f32, nb: i32, scratch: usize): void {
   if (Co == 1) {
     // y (B, Ho, Wo, 1) = col2im(x·wᵀ) + b, gathered per output pixel, no cols
-    conv1_col2im_dot(y, x, w, b, B, Ho, Wo, H, W, C, kh, kw, sh, sw, pt, pl);
-    activation_forward(y, y, B * Ho * Wo, act, alpha);
+    conv1Col2imDot(y, x, w, b, B, Ho, Wo, H, W, C, kh, kw, sh, sw, pt, pl, act, alpha);
     return;
   }
   const kc = kh * kw * Co;
@@ -652,8 +779,8 @@ export function conv2d_transpose_backward(dx: usize, dw: usize, db: usize, dy: u
   if (Co == 1) {
     gradBias(db, dy, y, B * Ho * Wo, Co, act, alpha, accumulate);
     // dw (kh·kw, C) [+]= patch₁(g)ᵀ·x;  dx (B·H·W, C) = patch₁(g)·w
-    conv1_patch_t_mul(dw, dy, x, B, Ho, Wo, H, W, kh, kw, sh, sw, pt, pl, C, accumulate, scratch, patchRows(nb * H * W));
-    if (dx != 0) conv1_patch_mul(dx, dy, w, 0, B, Ho, Wo, H, W, kh, kw, sh, sw, pt, pl, C, scratch);
+    // one job on threads: dw by columns, dx by rows
+    conv1Patch(dx, w, 0, ACT_IDENTITY, 0, dw, x, accumulate, patchRows(nb * H * W), dy, B, Ho, Wo, H, W, kh, kw, sh, sw, pt, pl, C, scratch);
     return;
   }
   const kc = kh * kw * Co;
