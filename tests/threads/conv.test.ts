@@ -3,7 +3,7 @@
 // (minWork 0): the conv layers' GEMMs, the paired dW/dx job of the
 // transposed convolution's backward, the fused activation/bias backward,
 // and a batch chunk that differs between one thread (256 KiB of im2col) and
-// several (512 KiB): at B = 61 the 16×16×3 layers run in chunks of 37 images
+// several (1 MiB): at B = 61 the 16×16×3 layers run in chunks of 37 images
 // on one thread and of 61 on threads. Both builds. And im2col / col2im
 // themselves, split by patch rows / image rows, against float64.
 // Not here: MLPs (determinism.test.ts), single kernels (kernels.test.ts).
