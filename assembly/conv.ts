@@ -331,25 +331,15 @@ function patchMulRows(out: usize, img: usize, w: usize, bias: usize, Hi: i32, Wi
 export function conv1_patch_t_mul(dw: usize, img: usize, G: usize, nb: i32, Hi: i32, Wi: i32,
                                   Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
                                   N: i32, accumulate: i32, buf: usize, R: i32): void {
-  if (!accumulate) memory.fill(dw, 0, (<usize>(kh * kw) * N) << 2);
-  patchTMulCols(dw, img, G, nb, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, buf, R, 0, N);
-}
-
-// conv1_patch_t_mul onto dw's columns [J0, J1) (J0 a multiple of 8, J1 one
-// too or N): each column has its own sums over all rows in order, and the
-// same loop (8-, 4-wide or scalar) as in the whole call, so any split by
-// such column ranges gives the same bits.
-function patchTMulCols(dw: usize, img: usize, G: usize, nb: i32, Hi: i32, Wi: i32,
-                       Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
-                       N: i32, buf: usize, R: i32, J0: i32, J1: i32): void {
   const kc = kh * kw, rows = nb * Hp * Wp;
+  if (!accumulate) memory.fill(dw, 0, (<usize>kc * N) << 2);
   const ldg = <usize>N << 2, ldb = <usize>kc << 2;
   for (let p0 = 0; p0 < rows; p0 += R) {
     const rc = min(R, rows - p0);
     patch1_rows(buf, kc, 1, img, p0, rc, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl);
     const g0 = G + <usize>p0 * ldg;
-    let j = J0;
-    for (; j + 8 <= J1; j += 8) {
+    let j = 0;
+    for (; j + 8 <= N; j += 8) {
       const jo = <usize>j << 2;
       let t = 0;
       for (; t + 4 <= kc; t += 4) {
@@ -388,7 +378,7 @@ function patchTMulCols(dw: usize, img: usize, G: usize, nb: i32, Hi: i32, Wi: i3
         v128.store(d, vacc0123); v128.store(d, vacc4567, 16);
       }
     }
-    for (; j + 4 <= J1; j += 4) {
+    for (; j + 4 <= N; j += 4) {
       const jo = <usize>j << 2;
       for (let t = 0; t < kc; t++) {
         const d = dw + <usize>t * ldg + jo;
@@ -401,7 +391,7 @@ function patchTMulCols(dw: usize, img: usize, G: usize, nb: i32, Hi: i32, Wi: i3
         v128.store(d, vacc);
       }
     }
-    for (; j < J1; j++) {
+    for (; j < N; j++) {
       const jo = <usize>j << 2;
       for (let t = 0; t < kc; t++) {
         const d = dw + <usize>t * ldg + jo;
@@ -512,22 +502,15 @@ export function conv1_col2im_dot(out: usize, src: usize, w: usize, bias: usize, 
 
 // ---- The one-channel kernels on threads. Each task runs the code of the
 // whole call on its own part of the output, so no bit depends on the split:
-// conv1_col2im_dot by images, conv1_patch_mul by rows (ranges of 4),
-// conv1_patch_t_mul by dw's columns (8-wide strips; the last range ends at
-// N, so every column keeps its loop). A dw task rebuilds the patches it
-// reads in its own buffer, so there are at most as many as threads. Buffers
-// are the tasks' scratch (THREAD_SCRATCH), not the caller's.
+// conv1_col2im_dot by images, conv1_patch_mul by rows (ranges of 4). dw, a
+// sum over every row, is one task (the whole conv1_patch_t_mul) beside the
+// row tasks of the same job: split by its columns, every task rebuilt the
+// patches, for 30–60% more CPU time than one task (bench/conv-one-ab.ts).
+// Buffers are the tasks' scratch (THREAD_SCRATCH), not the caller's.
 // ARGS: 0 out, 1 img (patched), 2 w, 3 bias, 4 Hi, 5 Wi, 6 Hp, 7 Wp, 8 kh,
 // 9 kw, 10 sh, 11 sw, 12 pt, 13 pl, 14 N, 15 act, 16 alpha, 17 rows per row
-// task, 18 rows, 19 dw tasks, 20 dw, 21 G, 22 R, 23 columns per dw task,
+// task, 18 rows, 19 dw tasks (0 or 1), 20 dw, 21 G, 22 R, 23 accumulate,
 // 24 nb; col2im_dot: 25 C, 26 images per task, 27 nb.
-
-// Whether a one-channel job of `madds` multiply-adds splits (the patch
-// buffers must fit a task's scratch).
-// @ts-ignore: decorator
-@inline function conv1Split(madds: f64, kc: i32): bool {
-  return kc <= 1024 && shouldSplit(madds);
-}
 
 function setConv1Args(out: usize, img: usize, w: usize, bias: usize, Hi: i32, Wi: i32, Hp: i32, Wp: i32,
                       kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, N: i32, act: i32, alpha: f32): void {
@@ -536,14 +519,13 @@ function setConv1Args(out: usize, img: usize, w: usize, bias: usize, Hi: i32, Wi
   setArg(13, pl); setArg(14, N); setArg(15, act); setArg(16, alpha);
 }
 
-// Tasks [0, dwTasks): dw columns; then the out rows (none when out == 0).
+// Task 0 when there is a dw: all of it; then the out rows.
 function conv1Task(t: i32, scratch: usize): i32 {
   const dwTasks = argInt(19), N = argInt(14), kc = argInt(8) * argInt(9);
   if (t < dwTasks) {
-    const J0 = t * argInt(23), J1 = t == dwTasks - 1 ? N : J0 + argInt(23);
     const R = min(argInt(22), <i32>(taskScratchBytes() / (<usize>kc << 2)));
-    patchTMulCols(argPtr(20), argPtr(1), argPtr(21), argInt(24), argInt(4), argInt(5), argInt(6), argInt(7),
-                  argInt(8), argInt(9), argInt(10), argInt(11), argInt(12), argInt(13), N, scratch, R, J0, J1);
+    conv1_patch_t_mul(argPtr(20), argPtr(1), argPtr(21), argInt(24), argInt(4), argInt(5), argInt(6), argInt(7),
+                      argInt(8), argInt(9), argInt(10), argInt(11), argInt(12), argInt(13), N, argInt(23), scratch, R);
     return 0;
   }
   const r0 = (t - dwTasks) * argInt(17), r1 = min(argInt(18), r0 + argInt(17));
@@ -559,15 +541,15 @@ function conv1Task(t: i32, scratch: usize): i32 {
 }
 
 // out (nb·Hp·Wp, N) = act(patch₁(img)·w [+ bias]) when out != 0, and
-// dw (kh·kw, N) [+]= patch₁(img)ᵀ·G when dw != 0, on the calling thread or as
-// one split job (dw first: the larger tasks, then the rows even out).
-// scratch: the caller's (conv1_patch_mul and conv1_patch_t_mul's buf).
+// dw (kh·kw, N) [+]= patch₁(img)ᵀ·G when dw != 0: on threads one job, dw
+// first (the longest task), then the rows even out; dw alone does not split.
+// scratch: the caller's (conv1_patch_mul's and conv1_patch_t_mul's buf).
 function conv1Patch(out: usize, w: usize, bias: usize, act: i32, alpha: f32, dw: usize, G: usize, accumulate: i32, R: i32,
                     img: usize, nb: i32, Hi: i32, Wi: i32, Hp: i32, Wp: i32, kh: i32, kw: i32,
                     sh: i32, sw: i32, pt: i32, pl: i32, N: i32, scratch: usize): void {
   const kc = kh * kw, rows = nb * Hp * Wp;
-  const madds = <f64>rows * <f64>kc * <f64>N * <f64>((out != 0 ? 1 : 0) + (dw != 0 ? 1 : 0));
-  if (!conv1Split(madds, kc)) {
+  // the patch buffers must fit a task's scratch: 16·kc bytes (rows), 4·kc per dw row
+  if (out == 0 || kc > 1024 || !shouldSplit(<f64>rows * <f64>kc * <f64>N * (dw != 0 ? 2 : 1))) {
     if (dw != 0) conv1_patch_t_mul(dw, img, G, nb, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, accumulate, scratch, R);
     if (out != 0) {
       conv1_patch_mul(out, img, w, bias, nb, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, scratch);
@@ -576,21 +558,11 @@ function conv1Patch(out: usize, w: usize, bias: usize, act: i32, alpha: f32, dw:
     return;
   }
   const threads = threadCount();
-  let dwTasks = 0, colChunk = 8;
-  if (dw != 0) {
-    if (!accumulate) memory.fill(dw, 0, (<usize>kc * N) << 2);
-    dwTasks = max(1, min(threads, N >> 3));
-    colChunk = max(8, ((N >> 3) + dwTasks - 1) / dwTasks * 8);
-    dwTasks = (N + colChunk - 1) / colChunk;
-  }
-  let rowChunk = 4, rowTasks = 0;
-  if (out != 0) {
-    rowChunk = max(4, ((rows + 4 * threads - 1) / (4 * threads) + 3) & ~3);
-    rowTasks = (rows + rowChunk - 1) / rowChunk;
-  }
+  const rowChunk = max(4, ((rows + 4 * threads - 1) / (4 * threads) + 3) & ~3);
+  const rowTasks = (rows + rowChunk - 1) / rowChunk, dwTasks = dw != 0 ? 1 : 0;
   setConv1Args(out, img, w, bias, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, act, alpha);
   setArg(17, rowChunk); setArg(18, rows); setArg(19, dwTasks); setArg(20, <f64>dw); setArg(21, <f64>G);
-  setArg(22, R); setArg(23, colChunk); setArg(24, nb);
+  setArg(22, R); setArg(23, accumulate); setArg(24, nb);
   parallelFor(conv1Task, dwTasks + rowTasks);
 }
 

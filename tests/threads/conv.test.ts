@@ -124,10 +124,9 @@ describe.each(["plain", "relaxed"] as const)("im2col and col2im on threads, %s b
 
 // The one-channel kernels (conv2d Cin = 1, conv2d_transpose Cout = 1) split
 // over threads: the transposed forward by images, its backward as one job
-// (dw by column ranges, dx by rows), the Cin = 1 conv2d forward by rows and
-// its dw by columns, its dx by images. Channel counts cross the 8-wide
-// column ranges' tails (4-wide and scalar columns: 13, 37) and give one, two
-// or more dw tasks; against float64 and bit for bit on 1, 2 and 3 threads,
+// (dw one task beside dx's row tasks), the Cin = 1 conv2d forward by rows,
+// its dx by images. Channel counts cross the kernels' 8-, 4-wide and scalar
+// columns (13, 37); against float64 and bit for bit on 1, 2 and 3 threads,
 // dw accumulated onto dw0 and written (accumulate: false).
 type OneCase = { kind: "conv2d" | "conv2d_transpose"; B: number; inShape: [number, number, number]; s: { filters: number; kernel: number; stride: number; padding: "same" | "valid" } };
 const ONE: OneCase[] = [
