@@ -5,15 +5,17 @@
 //   dwᵀ (C, kc) = xᵀ·cols  (A = x: M = C rows; B = cols packed by vector loads)
 //   dx (rows, C) = cols·w  (A = cols packed by scalar strided stores)
 //   dxᵀ (C, rows) = wᵀ·colsᵀ (A = w; B = cols by 4×4 register transposes)
-//   npx tsx bench/conv-gemm-orient.ts [--reps 15] [--layer 0|1]
+// Each product timed alone (16 calls per sample, medians of --reps samples), one after the other:
+// compare GFLOP/s within a run. ms/step = the calls of one B = 128 step (1-thread chunks).
+//   npx tsx bench/conv-gemm-orient.ts [--reps 15]
 import { loadKernels } from "../src/kernels/wasm.js";
 import { flag } from "./common.js";
 
 const REPS = Number(flag("reps") ?? 15);
 // per chunk: rows = nb·H·W, kc = 9·Co, C = Cin (the Keras conv VAE's two decoder layers, 1-thread chunks)
 const LAYERS = [
-  { name: "convT 14²×64→28²×32, 1 image", rows: 196, kc: 288, C: 64 },
-  { name: "convT 7²×64→14²×64, 2 images", rows: 98, kc: 576, C: 64 },
+  { name: "convT 14²×64→28²×32, 1 image", rows: 196, kc: 288, C: 64, pixels: 196 },
+  { name: "convT 7²×64→14²×64, 2 images", rows: 98, kc: 576, C: 64, pixels: 49 },
 ];
 const cpuMed = (f: () => void) => {
   for (let i = 0; i < 3; i++) f();
@@ -26,7 +28,7 @@ for (const build of ["plain", "relaxed"] as const) {
   const r = k.raw as unknown as Record<string, (...a: number[]) => number>;
   for (const L of LAYERS) {
     const { rows, kc, C } = L;
-    const chunks = 128 * 196 / rows / (L.rows === 98 ? 0.5 : 1);
+    const chunks = 128 * L.pixels / rows;   // calls per B = 128 step
     let p = k.base;
     const al = (n: number) => { const q = p; p += Math.ceil(n * 4 / 64) * 64; return q; };
     const cols = al(rows * kc), x = al(rows * C), w = al(kc * C), o1 = al(Math.max(rows, kc) * C), o2 = al(Math.max(rows, kc) * C);
