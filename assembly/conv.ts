@@ -27,7 +27,12 @@
 // the chunk is in cache. With one channel on the patch side (conv2d Cin = 1,
 // conv2d_transpose Cout = 1) the GEMMs would be thin (kh·kw wide): those
 // shapes take the direct conv1_* kernels below instead, over the whole batch.
-// Threads: the GEMMs split by tiles, im2col by patch rows, col2im by image rows.
+// Threads: the GEMMs split by tiles, im2col by patch rows, col2im by image rows,
+// the one-channel kernels by images or rows (conv1Patch, conv1Col2imDot).
+// dw is computed as dwᵀ (the other side's channels, kc) = (g or x)ᵀ·cols in
+// scratch and transposed once per call: each entry the same sum in the same
+// order as colsᵀ·(g or x), with the narrow operand packed as A (small panels
+// that stay in L1) instead of colsᵀ gathered column by column.
 // Not here: dilation, groups; shapes, pads and "same" (src/kernels/conv-shape.ts).
 import { gemm, gemm_act, gemm_pair, gemm_scratch_bytes, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
 import { ACT_IDENTITY, activation_backward_bias, activation_forward, activationForwardRange } from "./activation";
@@ -751,7 +756,7 @@ export function conv2d_transpose_backward(dx: usize, dw: usize, db: usize, dy: u
   if (Co == 1) {
     gradBias(db, dy, y, B * Ho * Wo, Co, act, alpha, accumulate);
     // dw (kh·kw, C) [+]= patch₁(g)ᵀ·x;  dx (B·H·W, C) = patch₁(g)·w
-    // one job on threads: dw by columns, dx by rows
+    // one job on threads: dw one task, dx by rows
     conv1Patch(dx, w, 0, ACT_IDENTITY, 0, dw, x, accumulate, patchRows(nb * H * W), dy, B, Ho, Wo, H, W, kh, kw, sh, sw, pt, pl, C, scratch);
     return;
   }
