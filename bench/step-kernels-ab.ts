@@ -52,6 +52,18 @@ cases.push({ name: `adam_step ${P}`, setup: (k) => {
     out: () => { const o = new Uint32Array(k.f32(p, 4 * P).slice().buffer); k.f32(p, 4 * P).set(init); return o; } };
 } });
 
+// the same update on 16,384 parameters (256 KiB for p, g, m, v: in L2), called 40 times (655,360 updates): if
+// Adam were memory-bound, this would cost much less than one call on the step's 652,824 (10.4 MB)
+const S = 16_384;
+cases.push({ name: `adam_step ${S} × 40 (in L2)`, setup: (k) => {
+  const p = k.base, g = p + 4 * S, m = g + 4 * S, v = m + 4 * S;
+  k.reserve(16 * S);
+  fill(k, p, S, -0.1, 0.1); fill(k, g, S, -0.01, 0.01); fill(k, m, S, -0.001, 0.001); fill(k, v, S, 1e-6, 1e-5);
+  const init = new Float32Array(k.f32(p, 4 * S));
+  return { run: () => { for (let i = 0; i < 40; i++) k.raw.adam_step(p, g, m, v, S, 1e-3, 0.9, 0.1, 0.999, 0.001, 1e-8, 1, 10, 1000); },
+    out: () => { const o = new Uint32Array(k.f32(p, 4 * S).slice().buffer); k.f32(p, 4 * S).set(init); return o; } };
+} });
+
 for (const build of ["plain", "relaxed"] as const) {
   const wasm = { [build]: readFileSync(join(baseDir, `vae.${build}.wasm`)), [`${build}.shared`]: readFileSync(join(baseDir, `vae.${build}.shared.wasm`)) } as never;
   for (const threads of [1, 2]) {
