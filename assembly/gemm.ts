@@ -245,7 +245,8 @@ export function gemm_act(c: usize, a: usize, b: usize, bias: usize,
   let N0 = 0;
   if (M <= 2 && !transA && !transB) {
     N0 = N & ~7;
-    rowsTimesB(c, a, b, bias, M, K, N, N0, init, act, alpha);
+    if (M == 1) rowTimesB(c, a, b, bias, K, N, N0, init, act, alpha);
+    else rowsTimesB(c, a, b, bias, M, K, N, N0, init, act, alpha);
     if (N0 == N) return;
   }
   if (N0 == 0 && shouldSplit(<f64>M * <f64>K * <f64>N)) {
@@ -504,6 +505,55 @@ function rowsTimesB(c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N
       if (act != ACT_IDENTITY) activationForwardRange(cr + jo, cr + jo, 8, act, alpha);
     }
   }
+}
+
+/** Rows of b one pass of rowTimesB reads together. */
+const ROW_KB: i32 = 8;
+
+// c[0, 0:N0] = act(init + a[0, :]·b[:, 0:N0]) for one row (batch-1
+// inference), N0 a multiple of 8. b (K, N) is read in row order, ROW_KB rows
+// at a time, each row's columns left to right (ROW_KB sequential streams,
+// which the prefetcher follows; column strips of all K rows, as rowsTimesB
+// reads them, jump N floats per k and barely train it within a page): c's
+// 16 columns are loaded, take the ROW_KB rows' madds in k order, and are
+// stored back (c stays in L1). Each element's sum still runs k = 0..K-1
+// with the tile's madd from init: the bits of rowsTimesB and the packed path.
+function rowTimesB(c: usize, a: usize, b: usize, bias: usize, K: i32, N: i32, N0: i32,
+                   init: i32, act: i32, alpha: f32): void {
+  const ldb = <usize>N << 2;
+  for (let k0 = 0; k0 < K; k0 += ROW_KB) {
+    const kb = min(ROW_KB, K - k0);
+    // the first block starts from init; later ones from c
+    const from = k0 > 0 || init == INIT_ACC ? c : init == INIT_BIAS ? bias : 0;
+    const ak = a + (<usize>k0 << 2), bk = b + <usize>k0 * ldb;
+    let j = 0;
+    for (; j + 16 <= N0; j += 16) {
+      const jo = <usize>j << 2;
+      let p0 = f32x4.splat(0), p1 = p0, p2 = p0, p3 = p0;
+      if (from) { p0 = v128.load(from + jo); p1 = v128.load(from + jo, 16); p2 = v128.load(from + jo, 32); p3 = v128.load(from + jo, 48); }
+      let pb = bk + jo;
+      for (let k = 0; k < kb; k++) {
+        const va = v128.load32_splat(ak + (<usize>k << 2));
+        p0 = madd(va, v128.load(pb), p0); p1 = madd(va, v128.load(pb, 16), p1);
+        p2 = madd(va, v128.load(pb, 32), p2); p3 = madd(va, v128.load(pb, 48), p3);
+        pb += ldb;
+      }
+      v128.store(c + jo, p0); v128.store(c + jo, p1, 16); v128.store(c + jo, p2, 32); v128.store(c + jo, p3, 48);
+    }
+    if (j < N0) { // one 8-column strip left
+      const jo = <usize>j << 2;
+      let p0 = f32x4.splat(0), p1 = p0;
+      if (from) { p0 = v128.load(from + jo); p1 = v128.load(from + jo, 16); }
+      let pb = bk + jo;
+      for (let k = 0; k < kb; k++) {
+        const va = v128.load32_splat(ak + (<usize>k << 2));
+        p0 = madd(va, v128.load(pb), p0); p1 = madd(va, v128.load(pb, 16), p1);
+        pb += ldb;
+      }
+      v128.store(c + jo, p0); v128.store(c + jo, p1, 16);
+    }
+  }
+  if (act != ACT_IDENTITY) activationForwardRange(c, c, N0, act, alpha);
 }
 
 // The packed, register-tiled path over rows [I0, I1) and columns [J0, J1)

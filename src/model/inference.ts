@@ -12,11 +12,19 @@ import { checkCondition, checkRows, checkValue } from "./rows.js";
 import { NonFiniteLossError, type Rows } from "../base/types.js";
 import { checkBool, checkFinite, checkInt, checkOptions, describe, fail } from "../base/validate.js";
 import { activationCode } from "../kernels/wasm.js";
+import { kindOf, type Layer } from "../layers/index.js";
+
+/** The largest finite float32: a SIMD scan's bounds for "finite in float32". */
+const F32_MAX = 3.4028234663852886e38;
 
 export class Inference {
   private readonly obj: Objective;
   private readonly net: Network;
   private readonly config: Readonly<ResolvedConfig>;
+  /** outputLayer's result and the decoder list it was made for (a new
+   *  arena layout binds new layers). */
+  private fused: Layer | null = null;
+  private fusedFor: Layer[] | null = null;
 
   constructor(obj: Objective) {
     this.obj = obj;
@@ -74,24 +82,63 @@ export class Inference {
     const rows = checkRows(this.config, "z", z, L, false);
     checkCondition(this.config, "condition", options.condition, rows);
     const out = new Float32Array(rows * D);
+    let finite = true;
     this.chunks(rows, (start, B) => {
       this.obj.loadLatents(z, B, start);
       this.obj.loadDecoderCondition(options.condition, B, start, null);
-      this.decodeLoaded(B, out, start);
+      if (!this.decodeLoaded(B, out, start)) finite = false;
     });
-    checkOutput("decode", "result", out);
+    if (!finite) checkOutput("decode", "result", out); // names the value
     return out;
   }
 
-  /** Decoder forward of B rows in "z.in"; writes means into out rows [start, start+B). */
-  private decodeLoaded(B: number, out: Float32Array, start: number): void {
-    this.obj.runDecoder(B);
-    const D = this.config.inputDim, outp = this.net.ptr["out"];
-    const W = this.config.likelihood === "gaussian_learned" ? 2 * D : D;
-    if (this.config.likelihood === "bernoulli") this.net.kernels.raw.activation_forward(outp, outp, B * D, activationCode("sigmoid"), 0);
-    const H = this.net.heap(), y = outp >>> 2;
+  /** Decoder forward of B rows in "z.in"; writes means into out rows
+   *  [start, start+B). Returns false unless a SIMD scan found every value at
+   *  "out" finite (then the caller's TypeScript check names the first that is not). */
+  private decodeLoaded(B: number, out: Float32Array, start: number): boolean {
+    this.runDecoderMeans(B);
+    const D = this.config.inputDim, outp = this.net.ptr["out"], y = outp >>> 2, W = this.outputWidth();
+    const scan = this.net.kernels.raw.first_outside;
+    const finite = scan !== undefined && scan(outp, B * W, -F32_MAX, F32_MAX) === -1;
+    const H = this.net.heap();
     if (W === D) out.set(H.subarray(y, y + B * D), start * D);
     else for (let b = 0; b < B; b++) for (let d = 0; d < D; d++) out[(start + b) * D + d] = H[y + b * W + d];
+    return finite;
+  }
+
+  /** Floats per row at "out" (gaussian_learned: [means | log σ]). */
+  private outputWidth(): number {
+    return this.config.likelihood === "gaussian_learned" ? 2 * this.config.inputDim : this.config.inputDim;
+  }
+
+  /** Decoder forward of B rows in "z.in"; leaves the means (Bernoulli: the
+   *  sigmoid of the logits) at "out". */
+  private runDecoderMeans(B: number): void {
+    const last = this.outputLayer();
+    if (last) { this.net.forward(this.net.dec, B, last); return; }
+    this.obj.runDecoder(B);
+    if (this.config.likelihood === "bernoulli") {
+      const outp = this.net.ptr["out"];
+      this.net.kernels.raw.activation_forward(outp, outp, B * this.config.inputDim, activationCode("sigmoid"), 0);
+    }
+  }
+
+  /** A Bernoulli decoder's last layer with the sigmoid as its fused
+   *  activation, when that layer fuses one and its own is the identity (the
+   *  logits): one pass over the output instead of two, and a split product's
+   *  sigmoid on every thread. The bits are those of the separate pass (an
+   *  activation's value never depends on its position, assembly/activation.ts).
+   *  Otherwise null (runDecoderMeans runs the sigmoid as its own pass). */
+  private outputLayer(): Layer | null {
+    const dec = this.net.dec;
+    if (this.fusedFor !== dec) {
+      const last = dec[dec.length - 1];
+      const fuses = this.config.likelihood === "bernoulli" && !this.net.arch.channelSplit &&
+        kindOf(last.kind).activates && last.act === activationCode("identity");
+      this.fused = fuses ? { ...last, act: activationCode("sigmoid") } : null;
+      this.fusedFor = dec;
+    }
+    return this.fused;
   }
 
   /** n draws from the model: z ~ N(0, temperature²·I), then decode. */
@@ -115,6 +162,10 @@ export class Inference {
       checkOptions("options", options, ["condition", "sample"]);
       const sample = checkBool("sample", options.sample, false);
       const codeOf = this.obj.latent.codeOf; // issue 18: the family's mode or draw (categorical: one-hot)
+      if (!sample && !codeOf) {
+        const r = this.reconstructMean(x, options.condition);
+        if (r) return r;
+      }
       if (codeOf) {
         const rows = checkRows(this.config, "x", x, this.config.inputDim, false);
         checkCondition(this.config, "condition", options.condition, rows);
@@ -130,6 +181,55 @@ export class Inference {
       }
       return this.decode(mean, { condition: options.condition });
     });
+  }
+
+  /**
+   * decode(E[z|x]) for a latent whose head is [μ | log σ²] (the path of
+   * encode without encodeRows), bit for bit, with less around the kernels:
+   * μ goes from the head to the decoder input inside the arena (no
+   * mean/logvar arrays, no second check of z), the sigmoid is fused into the
+   * output layer, and the result is the one allocation. A float32 batch that
+   * fits one chunk is copied into "x.in" (scratch) and range-checked there
+   * by a SIMD scan (first_outside), as trainStep does; a bad value falls
+   * through to checkRows, which names it. The head and the output are
+   * checked finite by the same scan; when either is not, null is returned
+   * and the general path runs again and throws its named error. Null too
+   * when the build has no first_outside (options.wasm of an older build).
+   */
+  private reconstructMean(x: Rows, condition: Rows | undefined): Float32Array | null {
+    const scan = this.net.kernels.raw.first_outside;
+    if (scan === undefined || this.obj.latent.encodeRows) return null;
+    const D = this.config.inputDim, L = this.config.latentDim, C = this.config.conditionDim;
+    const cap = this.net.batch - this.obj.priorRows, p = this.net.ptr;
+    let staged = false;
+    const rows = checkRows(this.config, "x", x, D, false, (v) => {
+      if (C > 0 || v.length > cap * D) return null;
+      this.net.heap().set(v, p["x.in"] >>> 2);
+      const bad = scan(p["x.in"], v.length, -F32_MAX, F32_MAX);
+      staged = bad === -1;
+      return bad;
+    });
+    checkCondition(this.config, "condition", condition, rows);
+    const W = this.outputWidth();
+    let out: Float32Array | null = null;
+    for (let start = 0; start < rows; start += cap) {
+      const B = Math.min(cap, rows - start);
+      this.obj.loadRows(x, condition, B, start, null, staged);
+      this.obj.runEncoder(B);
+      const h = this.obj.head;
+      if (scan(h, B * 2 * L, -F32_MAX, F32_MAX) !== -1) return null;
+      this.net.copyColumns(h, 2 * L, p["z.in"], L + C, B, L);
+      this.obj.loadDecoderCondition(condition, B, start, null);
+      this.runDecoderMeans(B);
+      const y = p["out"];
+      if (scan(y, B * W, -F32_MAX, F32_MAX) !== -1) return null;
+      const H = this.net.heap(), o = y >>> 2;
+      if (W === D && B === rows) return H.slice(o, o + B * D); // one chunk: allocate and copy at once
+      out ??= new Float32Array(rows * D);
+      if (W === D) out.set(H.subarray(o, o + B * D), start * D);
+      else for (let b = 0; b < B; b++) out.set(H.subarray(o + b * W, o + b * W + D), (start + b) * D);
+    }
+    return out;
   }
 
   /** Decodes `steps` points from E[z|xa] to E[z|xb], linear or spherical. */

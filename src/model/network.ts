@@ -232,9 +232,13 @@ export class Network {
     return [...this.enc, ...this.dec, ...this.levels.flatMap((l) => [...l.enc, ...l.dec]), ...this.extra];
   }
 
-  /** Each layer's forward, in order. */
-  forward(layers: Layer[], B: number): void {
-    for (const l of layers) kindOf(l.kind).forward(this.ctx, l, B);
+  /** Each layer's forward, in order (`last`, when given, runs in place of
+   *  the list's last layer: inference's output layer with the likelihood's
+   *  link fused into its activation, Inference.outputLayer). */
+  forward(layers: Layer[], B: number, last?: Layer): void {
+    const n = layers.length - (last ? 1 : 0);
+    for (let i = 0; i < n; i++) kindOf(layers[i].kind).forward(this.ctx, layers[i], B);
+    if (last) kindOf(last.kind).forward(this.ctx, last, B);
   }
 
   /** Each layer's backward, in reverse order (the last layer's dy is set). */

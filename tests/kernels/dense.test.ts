@@ -18,7 +18,10 @@ const TOL: Record<Build, number> = { plain: 1e-5, relaxed: 1e-4 };
 
 type Shape = [B: number, IN: number, OUT: number];
 const SMALL: Shape[] = [[1, 1, 1], [2, 3, 5], [3, 9, 17], [5, 16, 8], [4, 33, 7], [6, 5, 16], [7, 4, 9],
-  [8, 15, 2], [9, 2, 15], [17, 8, 33]];
+  [8, 15, 2], [9, 2, 15], [17, 8, 33],
+  // one row (gemm.ts rowTimesB, the activation after the last row block): K
+  // past a multiple of 8 rows, 16- and 8-column strips, columns past them
+  [1, 13, 24], [1, 20, 40], [1, 9, 41], [2, 13, 24]];
 // Batch 16 through the VAE's layers: 784→400, 400→2·20, 20→400, 400→784.
 const VAE: Shape[] = [[16, 784, 400], [16, 400, 40], [16, 20, 400], [16, 400, 784]];
 

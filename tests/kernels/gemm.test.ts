@@ -197,8 +197,9 @@ describe.each(BUILDS)("gemm, one/two-row path (single-image encode/decode), %s b
   let arena: Arena;
   withKernels(build, ARENA_BYTES, (kk, aa) => { k = kk; arena = aa; });
   // encoder 784→400 and 400→2·20, decoder 20→400 and 400→784; 400→20 and
-  // 400→1568 (gaussian_learned) have columns past the last full strip or many strips
-  const SHAPES: [number, number][] = [[784, 400], [400, 40], [20, 400], [400, 784], [400, 20], [400, 1568]];
+  // 400→1568 (gaussian_learned) have columns past the last full strip or many strips;
+  // K = 1, 13, 9: row blocks of rowTimesB (8 rows of b) with a short last one
+  const SHAPES: [number, number][] = [[784, 400], [400, 40], [20, 400], [400, 784], [400, 20], [400, 1568], [1, 8], [13, 24], [9, 41]];
   const BIG = 7;
   const cases: [number, number, number, "zero" | "accumulate" | "bias"][] = [];
   for (const M of [1, 2]) for (const [K, N] of SHAPES) for (const init of ["zero", "accumulate", "bias"] as const) cases.push([M, K, N, init]);
