@@ -91,6 +91,7 @@ export const RUN: Group = ["Run", {
   "latent-view": { type: "string", default: "umap", value: "umap|pca", help: "latents above 2-d: latent.png and the report show UMAP beside PCA (umap), or PCA alone (pca, faster)" },
   "impute-images": { type: "string", default: "100", value: "<n>", help: "test images whose hidden bottom half every imputation method completes (the first n)" },
   "signal-after-batches": { type: "string", hidden: true, value: "<n>", help: "test hook: send this process SIGINT after n batches" },
+  "kill-before-model-write": { type: "boolean", hidden: true, help: "test hook: SIGKILL this process after the last checkpoint, before model.wvae is written" },
 }];
 
 const MODEL_FILE: Group = ["Model file", {

@@ -223,6 +223,55 @@ describe("wasm-vae train --resume", () => {
     expect(left).toEqual([live]);
   });
 
+  it("a --resume killed between the checkpoint and model.wvae: the next --resume writes model.wvae from the checkpoint and finishes, without training", async () => {
+    const k1 = await runCli(args("k", 1));
+    expect(k1.code).toBe(0);
+    const epoch1 = bytes("k", "model.wvae");
+    // SIGKILL after epoch 2's checkpoint (metrics.json first, then checkpoint.wvae), before model.wvae
+    const k2 = await runCli(["train", "--resume", join(out, "k"), "--epochs", "2", "--kill-before-model-write"]);
+    expect(k2.signal).toBe("SIGKILL");
+    expect(bytes("k", "checkpoint.wvae").equals(bytes("a", "checkpoint.wvae"))).toBe(true);
+    expect(bytes("k", "model.wvae").equals(epoch1)).toBe(true);   // one epoch stale
+    const killed = JSON.parse(bytes("k", "metrics.json").toString());
+    expect(killed.status).toBe("running");
+    expect(killed.epochs).toHaveLength(2);
+    const k3 = await runCli(["train", "--resume", join(out, "k")]);
+    expect(k3.stderr).toBe("");
+    expect(k3.code).toBe(0);
+    expect(k3.stdout).toContain("training had finished (2 of 2 epochs in ");
+    expect(k3.stdout).not.toMatch(/epoch \d\/2 {2}train/);   // no epoch was trained again
+    // the same files as the uninterrupted 2-epoch run
+    expect(bytes("k", "model.wvae").equals(bytes("a", "model.wvae"))).toBe(true);
+    expect(bytes("k", "checkpoint.wvae").equals(bytes("a", "checkpoint.wvae"))).toBe(true);
+    const mk = JSON.parse(bytes("k", "metrics.json").toString()), ma = JSON.parse(bytes("a", "metrics.json").toString());
+    expect(mk.status).toBe("complete");
+    expect(mk.batchLoss).toEqual(ma.batchLoss);
+    expect(mk.epochs.map((e: { test: unknown }) => e.test)).toEqual(ma.epochs.map((e: { test: unknown }) => e.test));
+    expect(mk.final.test).toEqual(ma.final.test);
+    expect(existsSync(join(out, "k", "report.html"))).toBe(true);
+    // now it is complete: a further --resume without more epochs is refused
+    const k4 = await runCli(["train", "--resume", join(out, "k")]);
+    expect(k4.code).toBe(2);
+    expect(k4.stderr).toMatch(/already has 2 epoch\(s\) and is complete/);
+  }, 300_000);
+
+  it("metrics.json an epoch ahead of the checkpoint (a kill between the two writes, metrics first): --resume trims it and trains that epoch again, bit for bit", async () => {
+    // the state such a kill leaves now: metrics.json one epoch ahead of the checkpoint
+    const dir = join(out, "t");
+    const t1 = await runCli(args("t", 1));
+    expect(t1.code).toBe(0);
+    const m = JSON.parse(bytes("a", "metrics.json").toString());
+    m.name = "t"; m.status = "running"; delete m.final; delete m.files;
+    writeFileSync(join(dir, "metrics.json"), JSON.stringify(m));   // epochs 1 and 2 recorded, checkpoint at 1
+    const t2 = await runCli(["train", "--resume", dir]);
+    expect(t2.code, t2.stderr).toBe(0);
+    expect(t2.stdout).toMatch(/resuming .*epochs 2\.\.2/s);
+    expect(bytes("t", "model.wvae").equals(bytes("a", "model.wvae"))).toBe(true);
+    const mt = JSON.parse(bytes("t", "metrics.json").toString());
+    expect(mt.batchLoss).toEqual(m.batchLoss);
+    expect(mt.epochs.map((e: { epoch: number }) => e.epoch)).toEqual([1, 2]);
+  }, 300_000);
+
   it("refuses to change settings or to train a finished run without more epochs", async () => {
     const r = await runCli(["train", "--resume", join(out, "a"), "--lr", "0.01"]);
     expect(r.code).toBe(2);
