@@ -119,6 +119,11 @@ const iwae = (defK: string, defN: string): Group => ["Evaluation", {
   "iwae-images": { type: "string", default: defN, value: "<n>", help: "test images for log p(x) (the first n)" },
 }];
 
+/** eval, reconstruct and impute see the test images as train does. */
+const BINARIZATION: Group = ["Binarization", {
+  "binarize-seed": { type: "string", value: "<n>|none", help: "binarize the test images once with this seed (x ~ Bernoulli(pixel)), or not (none); default: seed 0 when the model's run (its folder's metrics.json) trained with --binarize, as train does, else none" },
+}];
+
 const testData: Group = [DATA[0].replace("Data", "Test data"), Object.fromEntries(Object.entries(DATA[1]).filter(([k]) =>
   !["train-images", "train-labels", "train", "limit-train", "test-fraction"].includes(k)).map(([k, o]) =>
   [k, k === "test" ? { ...o, help: "csv/npy: the test examples; images: a folder of test images (give the --size and --channels of the training run)" } : o]))];
@@ -144,9 +149,7 @@ export const COMMANDS: Record<string, Command> = {
   eval: {
     summary: "test −ELBO and the importance-weighted log-likelihood of a model file",
     usage: "wasm-vae eval --model <file> [options]",
-    groups: [MODEL_FILE, iwae("100", "1000"), ["Binarization", {
-      "binarize-seed": { type: "string", value: "<n>", help: "binarize the test images once with this seed (x ~ Bernoulli(pixel)); default: seed 0 when the model's run trained on binarized data, else none" },
-    }], testData, HELP],
+    groups: [MODEL_FILE, iwae("100", "1000"), BINARIZATION, testData, HELP],
   },
   sample: {
     summary: "draw images from the prior and write them as a PNG grid",
@@ -167,7 +170,7 @@ export const COMMANDS: Record<string, Command> = {
     groups: [MODEL_FILE, ["Output", {
       n: { type: "string", default: "16", value: "<n>", help: "images (the first n test images)" },
       out: { type: "string", default: "reconstructions.png", value: "<file>", help: "PNG to write" },
-    }], testData, HELP],
+    }], BINARIZATION, testData, HELP],
   },
   impute: {
     summary: "hide part of test images and complete them with the model (vae.impute)",
@@ -179,7 +182,7 @@ export const COMMANDS: Record<string, Command> = {
       samples: { type: "string", default: "1000", value: "<k>", help: "miwae: importance samples per image" },
       iterations: { type: "string", default: "50", value: "<n>", help: "metropolis and pseudo_gibbs: iterations" },
       out: { type: "string", default: "imputation.png", value: "<file>", help: "PNG to write" },
-    }], testData, HELP],
+    }], BINARIZATION, testData, HELP],
   },
   export: {
     summary: "write a model file as safetensors (PyTorch), TensorFlow.js layers or ONNX files",

@@ -4,11 +4,11 @@
 // Not here: training (train.ts).
 import { readFile, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { binarize, IMPUTE_METHODS, VAE } from "wasm-vae";
+import { IMPUTE_METHODS, VAE } from "wasm-vae";
 import { decodeModel, entryLabel } from "wasm-vae/kernels";
 import { Flags, UsageError } from "./args.js";
 import { choicesText, discreteNote, networkText, objectiveText } from "./describe.js";
-import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset } from "./data.js";
+import { binarizedNote, binarizeTest, checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset } from "./data.js";
 import { renderChart } from "./chart-render.js";
 import { gridFigureSpec, imputationError, imputationFigure, imputationLines, reconstructionsFigure, samplesFigure, type FigureContext, type GridFigure } from "./figures.js";
 import { writeOutput } from "./files.js";
@@ -46,14 +46,29 @@ export async function loadModel(f: Flags): Promise<Loaded> {
   return { vae, path, header, bytes: bytes.length, run };
 }
 
-/** The test split, checked against the model. */
-async function testData(f: Flags, vae: VAE): Promise<Dataset> {
+/** The test split, checked against the model, as train saw it: a model
+ *  whose run trained on binarized data (--binarize, in its folder's
+ *  metrics.json) gets its test images binarized once with seed 0, as train
+ *  and its figures do; --binarize-seed N picks the seed (or binarizes for any
+ *  Bernoulli model), --binarize-seed none keeps the grey values. */
+async function testData(f: Flags, l: Loaded): Promise<Dataset> {
   const data = await loadData(dataSpecFromFlags(f, false), false);
-  const c = vae.config;
+  const c = l.vae.config;
   if (data.dim !== c.inputDim) throw new DataError(`the test data has ${data.dim} values per row, the model expects ${c.inputDim}`);
   if (c.likelihood === "bernoulli") checkUnitRange(data);
   if (c.conditionDim > 0) classCount(data, "this conditional model");
+  const runBinarized = l.run?.settings?.binarize !== undefined && l.run.settings.binarize !== "none";
+  const seed = f.given("binarize-seed") ? f.optInt("binarize-seed", 0, 2 ** 53 - 1) : runBinarized ? TEST_BINARIZE_SEED : null;
+  if (seed !== null) {
+    if (c.likelihood !== "bernoulli") throw new UsageError(`--binarize-seed applies to models with the bernoulli likelihood; this one's is ${c.likelihood}`);
+    binarizeTest(data, seed);
+  }
   return data;
+}
+
+/** "test images: MNIST test set, binarized once with seed 0 (x ~ Bernoulli(pixel))". */
+function testLine(data: Dataset): string {
+  return `test images: ${data.testSource}${binarizedNote(data)}`;
 }
 
 function imageShape(f: Flags, l: Loaded, data: Dataset | null): [number, number] {
@@ -91,18 +106,11 @@ async function writePng(path: string, g: GridFigure, log: Log, what: string): Pr
 
 export async function evalCommand(f: Flags, log: Log): Promise<number> {
   const l = await loadModel(f);
-  const data = await testData(f, l.vae);
+  const data = await testData(f, l);
   const K = f.int("iwae-samples", 1, 1 << 20);
   const M = Math.min(f.int("iwae-images", 1), data.test.n);
   const C = l.vae.config.conditionDim;
   const cond = C > 0 ? oneHot(data.test.labels!, C, "test labels") : undefined;
-  // a model trained on binarized data is evaluated on test images binarized once with a fixed seed
-  const runBinarized = l.run?.settings?.binarize !== undefined && l.run.settings.binarize !== "none";
-  const bseed = f.given("binarize-seed") ? f.int("binarize-seed", 0, 2 ** 53 - 1) : runBinarized ? TEST_BINARIZE_SEED : null;
-  if (bseed !== null) {
-    if (l.vae.config.likelihood !== "bernoulli") throw new UsageError(`--binarize-seed applies to models with the bernoulli likelihood; this one's is ${l.vae.config.likelihood}`);
-    data.test.x = binarize(data.test.x, bseed);
-  }
   const r = l.vae.elbo(data.test.x, { condition: cond });
   let loss = 0, rec = 0, kl = 0;
   for (let i = 0; i < data.test.n; i++) { loss -= r.elbo[i] / data.test.n; rec += r.reconstruction[i] / data.test.n; kl += r.kl[i] / data.test.n; }
@@ -110,8 +118,7 @@ export async function evalCommand(f: Flags, log: Log): Promise<number> {
   const ll = l.vae.logLikelihood(data.test.x.subarray(0, M * data.dim), { samples: K, condition: cond?.subarray(0, M * C) });
   let mean = 0;
   for (const v of ll) mean += v / ll.length;
-  log(`model ${l.path} (${l.vae.build} build), data: ${data.description}, test: ${data.testSource}` +
-    (bseed !== null ? `, binarized once with seed ${bseed} (x ~ Bernoulli(pixel))` : ""));
+  log(`model ${l.path} (${l.vae.build} build), data: ${data.description}, test: ${data.testSource}${binarizedNote(data)}`);
   log(`test −ELBO ${fmt(loss)} nats per image (reconstruction ${fmt(rec)} + KL ${fmt(kl)}) on ${data.test.n} images`);
   log(`test log p(x) ≈ ${fmt(mean)} nats (IWAE, k = ${K}, first ${M} images, ${fmt((performance.now() - t0) / 1000, 1)} s; −log p(x) ${fmt(-mean)}${discreteNote(l.vae.config)})`);
   return 0;
@@ -136,16 +143,17 @@ export async function sampleCommand(f: Flags, log: Log): Promise<number> {
 
 export async function reconstructCommand(f: Flags, log: Log): Promise<number> {
   const l = await loadModel(f);
-  const data = await testData(f, l.vae);
+  const data = await testData(f, l);
   const n = f.int("n", 1, 1 << 12);
   const g = await reconstructionsFigure(context(f, l, data), { n, cols: Math.min(16, n) });
   await writePng(f.str("out")!, g, log, `${Math.min(n, data.test.n)} test images above their reconstructions`);
+  log(testLine(data));
   return 0;
 }
 
 export async function imputeCommand(f: Flags, log: Log): Promise<number> {
   const l = await loadModel(f);
-  const data = await testData(f, l.vae);
+  const data = await testData(f, l);
   const n = f.int("n", 1, 1 << 12), iterations = f.int("iterations", 1, 1 << 16), samples = f.int("samples", 1, 1 << 20);
   const mask = f.oneOf("mask", ["bottom", "top", "left", "right"] as const);
   const method = f.oneOf("method", IMPUTE_METHODS);

@@ -7,7 +7,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
-import { loadIdxPair, loadMnist } from "wasm-vae";
+import { binarize, loadIdxPair, loadMnist } from "wasm-vae";
 import { Flags, UsageError } from "./args.js";
 import { parseCsv } from "./csv.js";
 import { holdOutImages, interleaveClasses, readImageFolder } from "./images.js";
@@ -62,6 +62,20 @@ export interface Dataset {
   description: string;
   /** Where the test split came from. */
   testSource: string;
+  /** The seed the test split was binarized with, once (binarizeTest), or absent. */
+  testBinarizeSeed?: number;
+}
+
+/** Binarizes the test split once, x ~ Bernoulli(pixel) with `seed` (the
+ *  library's binarize: the same bits on every platform), and records the seed. */
+export function binarizeTest(d: Dataset, seed: number): void {
+  d.test.x = binarize(d.test.x, seed);
+  d.testBinarizeSeed = seed;
+}
+
+/** How the test images were binarized, for the output: "" or ", binarized once with seed 0 (x ~ Bernoulli(pixel))". */
+export function binarizedNote(d: Dataset): string {
+  return d.testBinarizeSeed === undefined ? "" : `, binarized once with seed ${d.testBinarizeSeed} (x ~ Bernoulli(pixel))`;
 }
 
 const FLAGS_OF: Record<DataKind, string[]> = {

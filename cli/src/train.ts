@@ -24,12 +24,12 @@
 import type { Stats } from "node:fs";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
-import { ACTIVATIONS, Adam, ArgumentError, binarize, LIKELIHOODS, VAE, type Likelihood, type ResolvedConfig, type VAEConfig } from "wasm-vae";
+import { ACTIVATIONS, Adam, ArgumentError, LIKELIHOODS, VAE, type Likelihood, type ResolvedConfig, type VAEConfig } from "wasm-vae";
 import { decodeModel } from "wasm-vae/kernels";
 import { choicesText, discreteNote, networkText, objectiveText } from "./describe.js";
 import { Flags, UsageError } from "./args.js";
 import { ARCHS, IWAE2_LATENTS, presetLayers, type Arch } from "./presets.js";
-import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
+import { binarizeTest, checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
 import { imputationLines, type EpochRecord, type imputationError } from "./figures.js";
 import { describeFsError, FileError, isFsError, makeFolder, removeStaleTemporaries, writeOutput } from "./files.js";
 import { fmt, Progress } from "./progress.js";
@@ -394,7 +394,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
   const bin = settings.binarize ?? "none";
   if (bin !== "none") {
     if (vae.config.likelihood !== "bernoulli") throw new UsageError(`--binarize ${bin} needs --likelihood bernoulli (binarized data is 0/1), not ${vae.config.likelihood}`);
-    data.test.x = binarize(data.test.x, TEST_BINARIZE_SEED);
+    binarizeTest(data, TEST_BINARIZE_SEED);
   }
   const trainCond = classes > 0 ? oneHot(train.labels!, classes, "training labels") : undefined;
   const testCond = classes > 0 ? oneHot(data.test.labels!, classes, "test labels") : undefined;
