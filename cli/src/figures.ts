@@ -135,7 +135,7 @@ export async function reconstructionsFigure(ctx: FigureContext, o: { n?: number;
   const rec = ctx.vae.reconstruct(x, { condition: conditionOf(ctx, test, idx) });
   const orig = chunk(split(x, D), cols), recs = chunk(split(rec, D), cols);
   const cells = orig.flatMap((row, i) => [row, recs[i]]);
-  return grid(ctx, cells, { title: "Reconstructions", subtitle: `the first ${n} test images (input rows) above the decoder means at E[z|x] (reconstruction rows)`,
+  return grid(ctx, cells, { title: "Reconstructions", subtitle: `the first ${n} test images${binarizedCaption(ctx)} (input rows) above the decoder means at E[z|x] (reconstruction rows)`,
     rowLabels: cells.map((_, r) => (r % 2 === 0 ? "input" : "reconstruction")) });
 }
 
@@ -200,6 +200,11 @@ export function describeMask(shape: ImageShape, which: MaskSide = "bottom"): str
   return `${kind} half (${band})`;
 }
 
+/** " (binarized once with seed 0)" when the test images were, else "". */
+function binarizedCaption(ctx: FigureContext): string {
+  return ctx.data.testBinarizeSeed === undefined ? "" : ` (binarized once with seed ${ctx.data.testBinarizeSeed})`;
+}
+
 /** Three rows per group of `cols`: the test images, the same with the masked
  *  half hidden (blue), and vae.impute's completion. */
 export async function imputationFigure(ctx: FigureContext, o: { n?: number; cols?: number; iterations?: number; samples?: number; method?: ImputeMethod; mask?: MaskSide } = {}): Promise<GridFigure> {
@@ -222,7 +227,7 @@ export async function imputationFigure(ctx: FigureContext, o: { n?: number; cols
   return grid(ctx, cells, {
     title: "Imputation",
     subtitle: [`hidden: the ${describeMask(shapeOf(ctx), o.mask)}, drawn in blue; imputed by vae.impute (${method === "miwae" ? `miwae, k = ${o.samples ?? 1000}` : `${method}, ${o.iterations ?? (method === "metropolis" ? 100 : 20)} iterations`})`,
-      "each group: the input row, the observed part, the completion"],
+      `each group: the input row${binarizedCaption(ctx)}, the observed part, the completion`],
     rowLabels,
   }, 2, hidden);
 }
