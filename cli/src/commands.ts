@@ -11,7 +11,7 @@ import { choicesText, discreteNote, networkText, objectiveText } from "./describ
 import { binarizedNote, binarizeTest, checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset } from "./data.js";
 import { renderChart } from "./chart-render.js";
 import { gridFigureSpec, imputationError, imputationFigure, imputationLines, reconstructionsFigure, samplesFigure, type FigureContext, type GridFigure } from "./figures.js";
-import { writeOutput } from "./files.js";
+import { readingModel, writeOutput } from "./files.js";
 import { fmt } from "./progress.js";
 import { TEST_BINARIZE_SEED } from "./train.js";
 
@@ -37,10 +37,10 @@ export async function loadModel(f: Flags): Promise<Loaded> {
     throw new DataError((e as NodeJS.ErrnoException).code === "ENOENT" ? `${path}: no such file` : `${path}: cannot read (${(e as Error).message})`);
   }
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  const { header } = decodeModel(bytes);
   const build = f.commandHas("build") ? f.oneOf("build", ["plain", "relaxed", "auto"] as const) : "plain";
   const threads = f.commandHas("threads") ? f.threads() : "auto";
-  const vae = await VAE.load(bytes, { build, threads });
+  const { header } = await readingModel(path, () => decodeModel(bytes));
+  const vae = await readingModel(path, () => VAE.load(bytes, { build, threads }));
   let run: Loaded["run"] = null;
   try { run = JSON.parse(await readFile(join(dirname(path), "metrics.json"), "utf8")); } catch { /* not in a run folder */ }
   return { vae, path, header, bytes: bytes.length, run };

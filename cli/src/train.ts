@@ -24,14 +24,14 @@
 import type { Stats } from "node:fs";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
-import { ACTIVATIONS, Adam, ArgumentError, LIKELIHOODS, VAE, type Likelihood, type ResolvedConfig, type VAEConfig } from "wasm-vae";
+import { ACTIVATIONS, Adam, ArgumentError, INIT_SCHEMES, LIKELIHOODS, VAE, type Likelihood, type ResolvedConfig, type VAEConfig } from "wasm-vae";
 import { decodeModel } from "wasm-vae/kernels";
 import { choicesText, discreteNote, networkText, objectiveText } from "./describe.js";
 import { Flags, UsageError } from "./args.js";
 import { ARCHS, IWAE2_LATENTS, presetLayers, type Arch } from "./presets.js";
 import { binarizeTest, checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
 import { imputationLines, type EpochRecord, type imputationError } from "./figures.js";
-import { describeFsError, FileError, isFsError, makeFolder, removeStaleTemporaries, writeOutput } from "./files.js";
+import { describeFsError, FileError, isFsError, makeFolder, readingModel, removeStaleTemporaries, writeOutput } from "./files.js";
 import { fmt, Progress } from "./progress.js";
 import { chartModules } from "./chart-render.js";
 import { LATENT_VIEWS, type LatentViewChoice } from "./latent-view.js";
@@ -205,7 +205,7 @@ function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<V
       sigma: f.num("sigma", { min: 0, minExclusive: true }),
       beta: f.num("beta", { min: 0 }),
       seed: f.int("seed", 0, 2 ** 53 - 1),
-      init: f.oneOf("init", ["glorot", "he"] as const),
+      init: f.oneOf("init", INIT_SCHEMES),
       ...objectiveFromFlags(f),
       ...priorFromFlags(f),
       ...latentFromFlags(f, arch),
@@ -355,8 +355,9 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
   let vae: VAE;
   let classes = 0;
   if (resume) {
-    const { header } = decodeModel(checkpointBytes!); // ModelFormatError names the problem
-    vae = await VAE.load(checkpointBytes!, { build: settings.build, threads: f.threads() });
+    const cp = join(dir!, "checkpoint.wvae");
+    const { header } = await readingModel(cp, () => decodeModel(checkpointBytes!)); // names the file and the problem
+    vae = await readingModel(cp, () => VAE.load(checkpointBytes!, { build: settings.build, threads: f.threads() }));
     if (vae.build !== header.build) log(`note: the checkpoint was written by the ${header.build} build, this run uses ${vae.build}`);
     if (vae.config.inputDim !== data.dim) throw new DataError(`the data has ${data.dim} values per row, the checkpoint's model expects ${vae.config.inputDim}`);
     classes = vae.config.conditionDim;

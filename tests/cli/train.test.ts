@@ -415,11 +415,14 @@ describe("wasm-vae train on IDX, CSV and .npy files", async () => {
       lines.push(row.join(","));
     }
     writeFileSync(join(d, "x.csv"), lines.join("\r\n") + "\r\n");
-    const r = await runCli(["train", "--data", "csv", "--train", join(d, "x.csv"), "--header", "--label-column", "0", "--scale", "255", ...tiny, "--out", d, "--name", "run"]);
+    const r = await runCli(["train", "--data", "csv", "--train", join(d, "x.csv"), "--header", "--label-column", "0", "--scale", "255", ...tiny, "--init", "pytorch", "--out", d, "--name", "run"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const m = JSON.parse(readFileSync(join(d, "run", "metrics.json"), "utf8"));
     expect(m.data).toMatchObject({ train: 108, test: 12, dim: 64, imageShape: [8, 8] });
+    // --init pytorch (review of issue 19: the CLI offered glorot and he only) reaches the model
+    expect(m.settings.config.init).toBe("pytorch");
+    expect((await VAE.load(new Uint8Array(readFileSync(join(d, "run", "model.wvae"))))).config.init).toBe("pytorch");
     // 8 × 8 images are drawn 8× (64 px tiles, 2 px apart)
     expectGrid(join(d, "run", "samples.png"), { width: 8 * 66, height: 8 * 66 });
   });
