@@ -126,7 +126,7 @@ const BINARIZATION: Group = ["Binarization", {
 
 const testData: Group = [DATA[0].replace("Data", "Test data"), Object.fromEntries(Object.entries(DATA[1]).filter(([k]) =>
   !["train-images", "train-labels", "train", "limit-train", "test-fraction"].includes(k)).map(([k, o]) =>
-  [k, k === "test" ? { ...o, help: "csv/npy: the test examples; images: a folder of test images (give the --size and --channels of the training run)" } : o]))];
+  [k, k === "test" ? { ...o, help: "csv/npy: the test examples; images: a folder of test images (--size and --channels default to the model's; the folder its run trained on gives that run's held-out test split)" } : o]))];
 
 export const COMMANDS: Record<string, Command> = {
   train: {

@@ -3,12 +3,12 @@
 // test split of the data flags where it needs data, and prints or draws.
 // Not here: training (train.ts).
 import { readFile, stat } from "node:fs/promises";
-import { dirname, join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 import { IMPUTE_METHODS, VAE } from "wasm-vae";
 import { decodeModel, entryLabel } from "wasm-vae/kernels";
 import { Flags, UsageError } from "./args.js";
 import { choicesText, discreteNote, networkText, objectiveText } from "./describe.js";
-import { binarizedNote, binarizeTest, checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset } from "./data.js";
+import { binarizedNote, binarizeTest, checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
 import { renderChart } from "./chart-render.js";
 import { gridFigureSpec, imputationError, imputationFigure, imputationLines, reconstructionsFigure, samplesFigure, type FigureContext, type GridFigure } from "./figures.js";
 import { readingModel, writeOutput } from "./files.js";
@@ -23,7 +23,7 @@ export interface Loaded {
   header: ReturnType<typeof decodeModel>["header"];
   bytes: number;
   /** metrics.json of the run folder holding the model, when there is one. */
-  run: { data?: { imageShape?: [number, number] | null; range?: [number, number]; shape?: [number, number, number] | null }; settings?: { binarize?: string }; status?: string; final?: { test?: { loss: number }; iwae?: { logLikelihood: number; samples: number; images: number } } } | null;
+  run: { data?: { imageShape?: [number, number] | null; range?: [number, number]; shape?: [number, number, number] | null }; settings?: { binarize?: string; data?: DataSpec }; status?: string; final?: { test?: { loss: number }; iwae?: { logLikelihood: number; samples: number; images: number } } } | null;
 }
 
 export async function loadModel(f: Flags): Promise<Loaded> {
@@ -52,9 +52,15 @@ export async function loadModel(f: Flags): Promise<Loaded> {
  *  and its figures do; --binarize-seed N picks the seed (or binarizes for any
  *  Bernoulli model), --binarize-seed none keeps the grey values. */
 async function testData(f: Flags, l: Loaded): Promise<Dataset> {
-  const data = await loadData(dataSpecFromFlags(f, false), false);
+  const spec = dataSpecFromFlags(f, false);
   const c = l.vae.config;
-  if (data.dim !== c.inputDim) throw new DataError(`the test data has ${data.dim} values per row, the model expects ${c.inputDim}`);
+  const heldOut = spec.kind === "images" ? imageSpec(spec, l) : null;
+  const data = heldOut ? await loadData(heldOut, true) : await loadData(spec, false);
+  data.train = null;   // a held-out split's training rows are not used
+  if (data.dim !== c.inputDim) {
+    const hint = spec.kind === "images" && data.shape ? ` (its images are ${data.shape.join("×")}: give the model's --size <h>x<w> and --channels)` : "";
+    throw new DataError(`the test data has ${data.dim} values per row, the model expects ${c.inputDim}${hint}`);
+  }
   if (c.likelihood === "bernoulli") checkUnitRange(data);
   if (c.conditionDim > 0) classCount(data, "this conditional model");
   const runBinarized = l.run?.settings?.binarize !== undefined && l.run.settings.binarize !== "none";
@@ -64,6 +70,24 @@ async function testData(f: Flags, l: Loaded): Promise<Dataset> {
     binarizeTest(data, seed);
   }
   return data;
+}
+
+/** --data images for a model: the size and channels default to the model's
+ *  images (its run folder's metrics.json, or a 3-d inputShape), and the
+ *  folder the model's run trained on gives the same held-out test split as
+ *  train took, skipping the files it skipped (returned as a spec to load
+ *  with its training part; null otherwise). */
+function imageSpec(spec: DataSpec, l: Loaded): DataSpec | null {
+  const shape = l.run?.data?.shape ?? (l.vae.config.inputShape.length === 3 ? l.vae.config.inputShape as [number, number, number] : null);
+  if (shape && shape[0] * shape[1] * shape[2] === l.vae.config.inputDim) {
+    spec.size ??= [shape[0], shape[1]];
+    spec.channels ??= shape[2] as 1 | 3;
+  }
+  const ran = l.run?.settings?.data;
+  if (!ran || ran.kind !== "images" || ran.test || !ran.train || !spec.test || resolve(ran.train) !== resolve(spec.test)) return null;
+  // the split is taken after the files that do not decode are skipped: skip them as the run did
+  return { ...spec, train: spec.test, test: undefined, testFraction: ran.testFraction, limitTrain: null,
+    skipBad: spec.skipBad || (ran.skipBad ?? false) };
 }
 
 /** "test images: MNIST test set, binarized once with seed 0 (x ~ Bernoulli(pixel))". */

@@ -271,7 +271,7 @@ export async function loadData(spec: DataSpec, needTrain: boolean): Promise<Data
     dim = shape3[0] * shape3[1] * shape3[2]; shape = [shape3[0], shape3[1]];
     classNames = ref.classNames;
     const skipped = (tr?.skipped.length ?? 0) + (te?.skipped.length ?? 0);
-    const classes = classNames ? `, ${classNames.length} classes from its subfolders` : ", no labels";
+    const classes = classNames ? `, ${classNames.length} class${classNames.length === 1 ? "" : "es"} from its subfolders` : ", no labels";
     description = `images ${tr ? spec.train : spec.test} (${shape3.join("×")}${shape3[2] === 3 ? " RGB" : " grey"}${classes}` +
       `${skipped ? `; skipped ${skipped} file${skipped === 1 ? "" : "s"} that did not decode (--skip-bad), e.g. ${(tr?.skipped[0] ?? te!.skipped[0]).file}` : ""})`;
     if (te) {
