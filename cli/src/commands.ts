@@ -201,7 +201,7 @@ export async function infoCommand(f: Flags, log: Log): Promise<number> {
     steps: h.steps, epochs: h.epochs,
     optimizer: h.optimizer,
     resumable: h.optimizer !== null && h.rng !== null,
-    run: l.run ? { status: l.run.status, testNegElbo: l.run.final?.test?.loss, iwae: l.run.final?.iwae } : null,
+    run: l.run ? { status: l.run.status, testNegElbo: l.run.final?.test?.loss, iwae: l.run.final?.iwae, binarize: l.run.settings?.binarize ?? "none" } : null,
   };
   if (f.bool("json")) { log(JSON.stringify(info, null, 2)); return 0; }
   log(`${l.path}: wasm-vae model, format version ${h.version}, ${l.bytes.toLocaleString("en-US")} bytes`);
@@ -215,6 +215,8 @@ export async function infoCommand(f: Flags, log: Log): Promise<number> {
   log(`build: saved by ${h.build}, running on ${l.vae.build}`);
   log(`training: ${h.steps} steps, ${h.epochs} epochs` + (h.optimizer ? `; Adam lr ${h.optimizer.lr ?? "schedule"}, step ${h.optimizer.step}${h.optimizer.weightDecay ? `, weight decay ${h.optimizer.weightDecay}` : ""}${h.optimizer.clipNorm ? `, clip ${h.optimizer.clipNorm}` : ""}` : "; no optimizer state (weights only)"));
   log(`resumable: ${info.resumable ? "yes (Adam moments, RNG states and counters included)" : "no"}`);
-  if (l.run?.final?.test) log(`run: status ${l.run.status}, test −ELBO ${fmt(l.run.final.test.loss)}` + (l.run.final.iwae ? `, IWAE log p(x) ${fmt(l.run.final.iwae.logLikelihood)} (k = ${l.run.final.iwae.samples}, ${l.run.final.iwae.images} images)` : ""));
+  const bin = l.run?.settings?.binarize;
+  if (l.run?.final?.test) log(`run: status ${l.run.status}, test −ELBO ${fmt(l.run.final.test.loss)}` + (l.run.final.iwae ? `, IWAE log p(x) ${fmt(l.run.final.iwae.logLikelihood)} (k = ${l.run.final.iwae.samples}, ${l.run.final.iwae.images} images)` : "") +
+    (bin && bin !== "none" ? `; trained with --binarize ${bin}, test images binarized once with seed ${TEST_BINARIZE_SEED}` : ""));
   return 0;
 }

@@ -344,6 +344,10 @@ describe("wasm-vae train --binarize", () => {
     expect(readFileSync(join(out, "rec.png")).equals(readFileSync(join(out, "rec-grey.png")))).toBe(false);
     const rc7 = await runCli(["reconstruct", "--model", model, "--n", "8", "--limit-test", "8", "--binarize-seed", "7", "--out", join(out, "rec7.png")]);
     expect(rc7.stdout).toContain("binarized once with seed 7");
+    // info says the run's figures are on binarized test images
+    const info = await runCli(["info", "--model", model]);
+    expect(info.stdout).toMatch(/run: status complete, test −ELBO [\d.]+, IWAE .*; trained with --binarize dynamic, test images binarized once with seed 0\n/);
+    expect(JSON.parse((await runCli(["info", "--model", model, "--json"])).stdout).run.binarize).toBe("dynamic");
   }, 300_000);
 
   it("refuses a non-Bernoulli likelihood and an unknown mode before creating anything", async () => {
