@@ -126,7 +126,9 @@ const BINARIZATION: Group = ["Binarization", {
 
 const testData: Group = [DATA[0].replace("Data", "Test data"), Object.fromEntries(Object.entries(DATA[1]).filter(([k]) =>
   !["train-images", "train-labels", "train", "limit-train", "test-fraction"].includes(k)).map(([k, o]) =>
-  [k, k === "test" ? { ...o, help: "csv/npy: the test examples; images: a folder of test images (--size and --channels default to the model's; the folder its run trained on gives that run's held-out test split)" } : o]))];
+  [k, k === "test" ? { ...o, help: "csv/npy: the test examples; images: a folder of test images (the folder the model's run trained on gives that run's held-out test split)" }
+    : k === "size" ? { ...o, help: "images: scale to cover h×w and centre-crop (default: the model's image size)" }
+    : k === "channels" ? { ...o, help: "images: 1 = grey, 3 = RGB (default: the model's)" } : o]))];
 
 export const COMMANDS: Record<string, Command> = {
   train: {
@@ -180,7 +182,7 @@ export const COMMANDS: Record<string, Command> = {
       mask: { type: "string", default: "bottom", value: "bottom|top|left|right", help: "which half is hidden" },
       method: { type: "string", default: "miwae", value: "miwae|metropolis|pseudo_gibbs", help: "the figure's imputation method (the printed MSEs cover all three)" },
       samples: { type: "string", default: "1000", value: "<k>", help: "miwae: importance samples per image" },
-      iterations: { type: "string", default: "50", value: "<n>", help: "metropolis and pseudo_gibbs: iterations" },
+      iterations: { type: "string", default: "100", value: "<n>", help: "metropolis and pseudo_gibbs: iterations (100, as in train's imputation figures)" },
       out: { type: "string", default: "imputation.png", value: "<file>", help: "PNG to write" },
     }], BINARIZATION, testData, HELP],
   },

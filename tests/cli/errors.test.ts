@@ -55,6 +55,10 @@ describe("bad flags → exit code 2", () => {
     expect(r.stdout).toContain("Ctrl-C stops after the current batch and writes the checkpoint there; --resume <run dir> continues bit-identically from that batch.");
     expect(r.stdout).toContain("only --epochs, --iwae-samples, --iwae-images, --impute-images, --build, --threads and --latent-view may change");
     expect(r.stdout).toContain("--init glorot|he|pytorch");
+    const ev = await runCli(["eval", "--help"]);
+    expect(ev.stdout).toMatch(/--size <h>x<w> +images: scale to cover h×w and centre-crop \(default: the model's image size\)/);
+    expect(ev.stdout).toMatch(/--binarize-seed <n>\|none +binarize the test images once/);
+    expect((await runCli(["impute", "--help"])).stdout).toMatch(/--iterations <n> .*\[default: 100\]/);
     for (const cmd of ["eval", "sample", "reconstruct", "impute", "info"]) {
       const h = await runCli([cmd, "--help"]);
       expect(h.code, cmd).toBe(0);

@@ -152,6 +152,7 @@ describe("wasm-vae train (MNIST subset, 1 epoch)", () => {
     const im2 = await runCli(["impute", "--model", model, "--n", "4", "--method", "pseudo-gibbs", "--limit-test", "4", "--out", join(out, "i2.png")]);
     expect(im2.code).toBe(0);
     expect(im2.stdout).toMatch(/pseudo_gibbs completion/);   // the deprecated spelling of the flag value names the new one
+    expect(im2.stdout).toMatch(/metropolis +0\.\d{4} .*100 iterations/);   // train's setting by default, so the numbers compare
     expectGrid(join(out, "i.png"), tiles(4, 3));
   });
 });
