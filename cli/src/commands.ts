@@ -46,19 +46,29 @@ export async function loadModel(f: Flags): Promise<Loaded> {
   return { vae, path, header, bytes: bytes.length, run };
 }
 
-/** The test split, checked against the model, as train saw it: a model
- *  whose run trained on binarized data (--binarize, in its folder's
+/** The test split, checked against the model, as train saw it: the run's
+ *  own (its data spec in metrics.json) when no data flag is given (so its
+ *  --limit-test too, unless given here); a model whose run trained on binarized data (--binarize, in its folder's
  *  metrics.json) gets its test images binarized once with seed 0, as train
  *  and its figures do; --binarize-seed N picks the seed (or binarizes for any
  *  Bernoulli model), --binarize-seed none keeps the grey values. */
 async function testData(f: Flags, l: Loaded): Promise<Dataset> {
-  const spec = dataSpecFromFlags(f, false);
   const c = l.vae.config;
-  const heldOut = spec.kind === "images" ? imageSpec(spec, l) : null;
-  const data = heldOut ? await loadData(heldOut, true) : await loadData(spec, false);
+  const ran = l.run?.settings?.data;
+  let data: Dataset;
+  if (ran && !SOURCE_FLAGS.some((k) => f.given(k))) {
+    // no data flags: the run's own test split (metrics.json), held out again when it was
+    const spec: DataSpec = { ...ran, limitTrain: null, limitTest: f.given("limit-test") ? f.optInt("limit-test", 1) : ran.limitTest };
+    data = await loadData(spec, !(spec.kind === "mnist" || spec.testImages || spec.test));
+    data.description += " (the run's data, from its metrics.json)";
+  } else {
+    const spec = dataSpecFromFlags(f, false);
+    const heldOut = spec.kind === "images" ? imageSpec(spec, l) : null;
+    data = heldOut ? await loadData(heldOut, true) : await loadData(spec, false);
+  }
   data.train = null;   // a held-out split's training rows are not used
   if (data.dim !== c.inputDim) {
-    const hint = spec.kind === "images" && data.shape ? ` (its images are ${data.shape.join("×")}: give the model's --size <h>x<w> and --channels)` : "";
+    const hint = f.str("data") === "images" && data.shape ? ` (its images are ${data.shape.join("×")}: give the model's --size <h>x<w> and --channels)` : "";
     throw new DataError(`the test data has ${data.dim} values per row, the model expects ${c.inputDim}${hint}`);
   }
   if (c.likelihood === "bernoulli") checkUnitRange(data);
@@ -71,6 +81,10 @@ async function testData(f: Flags, l: Loaded): Promise<Dataset> {
   }
   return data;
 }
+
+/** The flags that name a data source or how to read it: given none, the
+ *  model commands read the test split of the model's run (its metrics.json). */
+const SOURCE_FLAGS = ["data", "test-images", "test-labels", "test", "label-column", "header", "scale", "image-shape", "size", "channels", "skip-bad"];
 
 /** --data images for a model: the size and channels default to the model's
  *  images (its run folder's metrics.json, or a 3-d inputShape), and the

