@@ -5,6 +5,8 @@
 //   θ ← θ − lr·wd·θ                          (AdamW; wd = 0 gives Adam)
 //   θ ← θ − lr·(m·bc1) / (√(v·bc2) + ε)     bc1 = 1/(1−β1ᵗ), bc2 = 1/(1−β2ᵗ)
 // The host computes 1−β1, 1−β2, 1−lr·wd, bc1 and bc2 once per step (in f64).
+// Four vectors per trip (each one's sqrt → div chain is long latency; one per
+// trip ran 1.3–1.4× the CPU time, bench/results/step-kernels-ab.md; eight spilled).
 // Threads: split into ranges of 16 parameters (each element's update is
 // independent); the "kept" flags are ORed.
 // Not here: clipping (see vector.ts: sum_squares, scale), schedules (host).
@@ -41,6 +43,35 @@ function adamRange(p: usize, g: usize, m: usize, v: usize, n: i32,
   const zero = f32x4.splat(0);
   let allFinite = i32x4.splat(-1);
   let i = 0;
+  // four vectors per trip, independent chains in flight
+  for (; i + 16 <= n; i += 16) {
+    const o = <usize>i << 2;
+    const g0 = v128.load(g + o), g1 = v128.load(g + o, 16), g2 = v128.load(g + o, 32), g3 = v128.load(g + o, 48);
+    const m0 = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(vb1c, g0));
+    const m1 = f32x4.add(f32x4.mul(vb1, v128.load(m + o, 16)), f32x4.mul(vb1c, g1));
+    const m2 = f32x4.add(f32x4.mul(vb1, v128.load(m + o, 32)), f32x4.mul(vb1c, g2));
+    const m3 = f32x4.add(f32x4.mul(vb1, v128.load(m + o, 48)), f32x4.mul(vb1c, g3));
+    const v0 = f32x4.add(f32x4.mul(vb2, v128.load(v + o)), f32x4.mul(vb2c, f32x4.mul(g0, g0)));
+    const v1 = f32x4.add(f32x4.mul(vb2, v128.load(v + o, 16)), f32x4.mul(vb2c, f32x4.mul(g1, g1)));
+    const v2 = f32x4.add(f32x4.mul(vb2, v128.load(v + o, 32)), f32x4.mul(vb2c, f32x4.mul(g2, g2)));
+    const v3 = f32x4.add(f32x4.mul(vb2, v128.load(v + o, 48)), f32x4.mul(vb2c, f32x4.mul(g3, g3)));
+    v128.store(m + o, m0); v128.store(m + o, m1, 16); v128.store(m + o, m2, 32); v128.store(m + o, m3, 48);
+    v128.store(v + o, v0); v128.store(v + o, v1, 16); v128.store(v + o, v2, 32); v128.store(v + o, v3, 48);
+    const s0 = f32x4.div(f32x4.mul(m0, vbc1), f32x4.add(f32x4.sqrt(f32x4.mul(v0, vbc2)), veps));
+    const s1 = f32x4.div(f32x4.mul(m1, vbc1), f32x4.add(f32x4.sqrt(f32x4.mul(v1, vbc2)), veps));
+    const s2 = f32x4.div(f32x4.mul(m2, vbc1), f32x4.add(f32x4.sqrt(f32x4.mul(v2, vbc2)), veps));
+    const s3 = f32x4.div(f32x4.mul(m3, vbc1), f32x4.add(f32x4.sqrt(f32x4.mul(v3, vbc2)), veps));
+    const p0 = v128.load(p + o), p1 = v128.load(p + o, 16), p2 = v128.load(p + o, 32), p3 = v128.load(p + o, 48);
+    const u0 = f32x4.sub(f32x4.mul(p0, vdecay), f32x4.mul(vlr, s0));
+    const u1 = f32x4.sub(f32x4.mul(p1, vdecay), f32x4.mul(vlr, s1));
+    const u2 = f32x4.sub(f32x4.mul(p2, vdecay), f32x4.mul(vlr, s2));
+    const u3 = f32x4.sub(f32x4.mul(p3, vdecay), f32x4.mul(vlr, s3));
+    const f0 = f32x4.eq(f32x4.sub(u0, u0), zero), f1 = f32x4.eq(f32x4.sub(u1, u1), zero);
+    const f2 = f32x4.eq(f32x4.sub(u2, u2), zero), f3 = f32x4.eq(f32x4.sub(u3, u3), zero);
+    allFinite = v128.and(allFinite, v128.and(v128.and(f0, f1), v128.and(f2, f3)));
+    v128.store(p + o, v128.bitselect(u0, p0, f0)); v128.store(p + o, v128.bitselect(u1, p1, f1), 16);
+    v128.store(p + o, v128.bitselect(u2, p2, f2), 32); v128.store(p + o, v128.bitselect(u3, p3, f3), 48);
+  }
   for (; i + 4 <= n; i += 4) {
     const o = <usize>i << 2;
     const vg = v128.load(g + o);

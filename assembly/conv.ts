@@ -27,13 +27,18 @@
 // the chunk is in cache. With one channel on the patch side (conv2d Cin = 1,
 // conv2d_transpose Cout = 1) the GEMMs would be thin (kh·kw wide): those
 // shapes take the direct conv1_* kernels below instead, over the whole batch.
-// Threads: the GEMMs split by tiles, im2col by patch rows, col2im by image rows.
+// Threads: the GEMMs split by tiles, im2col by patch rows, col2im by image rows,
+// the one-channel kernels by images or rows (conv1Patch, conv1Col2imDot).
+// dw is computed as dwᵀ (the other side's channels, kc) = (g or x)ᵀ·cols in
+// scratch and transposed once per call: each entry the same sum in the same
+// order as colsᵀ·(g or x), with the narrow operand packed as A (small panels
+// that stay in L1) instead of colsᵀ gathered column by column.
 // Not here: dilation, groups; shapes, pads and "same" (src/kernels/conv-shape.ts).
 import { gemm, gemm_act, gemm_pair, gemm_scratch_bytes, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
 import { ACT_IDENTITY, activation_backward_bias, activation_forward, activationForwardRange } from "./activation";
 import { addInto } from "./vector";
 import { hsum, madd } from "./simd";
-import { arg, argInt, argPtr, parallelFor, rangeEnd, rangeStart, rangeTasks, setArg, shouldSplit } from "./threads";
+import { arg, argInt, argPtr, parallelFor, rangeEnd, rangeStart, rangeTasks, setArg, shouldSplit, taskScratchBytes, threadCount } from "./threads";
 
 // @ts-ignore: decorator
 @inline function zeroF(dst: usize, n: i32): void {
@@ -252,10 +257,17 @@ function patch1_rows(buf: usize, ldr: i32, ldt: i32, img: usize, p0: i32, pc: i3
 export function conv1_patch_mul(out: usize, img: usize, w: usize, bias: usize, nb: i32, Hi: i32, Wi: i32,
                                 Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
                                 N: i32, buf: usize): void {
-  const kc = kh * kw, rows = nb * Hp * Wp;
+  patchMulRows(out, img, w, bias, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, buf, 0, nb * Hp * Wp);
+}
+
+// conv1_patch_mul's rows [r0, r1) (each row on its own: any split, same bits).
+function patchMulRows(out: usize, img: usize, w: usize, bias: usize, Hi: i32, Wi: i32,
+                      Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+                      N: i32, buf: usize, r0: i32, r1: i32): void {
+  const kc = kh * kw;
   const ldw = <usize>N << 2;
-  for (let p0 = 0; p0 < rows; p0 += 4) {
-    const pc = min(4, rows - p0);
+  for (let p0 = r0; p0 < r1; p0 += 4) {
+    const pc = min(4, r1 - p0);
     if (pc < 4) memory.fill(buf, 0, <usize>kc << 4);
     patch1_rows(buf, 1, 4, img, p0, pc, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl);
     const o = out + <usize>p0 * ldw;
@@ -493,6 +505,100 @@ export function conv1_col2im_dot(out: usize, src: usize, w: usize, bias: usize, 
   }
 }
 
+// ---- The one-channel kernels on threads. Each task runs the code of the
+// whole call on its own part of the output, so no bit depends on the split:
+// conv1_col2im_dot by images, conv1_patch_mul by rows (ranges of 4). dw, a
+// sum over every row, is one task (the whole conv1_patch_t_mul) beside the
+// row tasks of the same job: split by its columns, every task rebuilt the
+// patches, for 30–60% more CPU time than one task (bench/conv-one-ab.ts).
+// Buffers are the tasks' scratch (THREAD_SCRATCH), not the caller's.
+// ARGS: 0 out, 1 img (patched), 2 w, 3 bias, 4 Hi, 5 Wi, 6 Hp, 7 Wp, 8 kh,
+// 9 kw, 10 sh, 11 sw, 12 pt, 13 pl, 14 N, 15 act, 16 alpha, 17 rows per row
+// task, 18 rows, 19 dw tasks (0 or 1), 20 dw, 21 G, 22 R, 23 accumulate,
+// 24 nb; col2im_dot: 25 C, 26 images per task, 27 nb.
+
+function setConv1Args(out: usize, img: usize, w: usize, bias: usize, Hi: i32, Wi: i32, Hp: i32, Wp: i32,
+                      kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, N: i32, act: i32, alpha: f32): void {
+  setArg(0, <f64>out); setArg(1, <f64>img); setArg(2, <f64>w); setArg(3, <f64>bias); setArg(4, Hi); setArg(5, Wi);
+  setArg(6, Hp); setArg(7, Wp); setArg(8, kh); setArg(9, kw); setArg(10, sh); setArg(11, sw); setArg(12, pt);
+  setArg(13, pl); setArg(14, N); setArg(15, act); setArg(16, alpha);
+}
+
+// Task 0 when there is a dw: all of it; then the out rows.
+function conv1Task(t: i32, scratch: usize): i32 {
+  const dwTasks = argInt(19), N = argInt(14), kc = argInt(8) * argInt(9);
+  if (t < dwTasks) {
+    const R = min(argInt(22), <i32>(taskScratchBytes() / (<usize>kc << 2)));
+    conv1_patch_t_mul(argPtr(20), argPtr(1), argPtr(21), argInt(24), argInt(4), argInt(5), argInt(6), argInt(7),
+                      argInt(8), argInt(9), argInt(10), argInt(11), argInt(12), argInt(13), N, argInt(23), scratch, R);
+    return 0;
+  }
+  const r0 = (t - dwTasks) * argInt(17), r1 = min(argInt(18), r0 + argInt(17));
+  const out = argPtr(0);
+  patchMulRows(out, argPtr(1), argPtr(2), argPtr(3), argInt(4), argInt(5), argInt(6), argInt(7), argInt(8), argInt(9),
+               argInt(10), argInt(11), argInt(12), argInt(13), N, scratch, r0, r1);
+  const act = argInt(15);
+  if (act != ACT_IDENTITY) {
+    const o = out + ((<usize>r0 * N) << 2);
+    activationForwardRange(o, o, (r1 - r0) * N, act, <f32>arg(16));
+  }
+  return 0;
+}
+
+// out (nb·Hp·Wp, N) = act(patch₁(img)·w [+ bias]) when out != 0, and
+// dw (kh·kw, N) [+]= patch₁(img)ᵀ·G when dw != 0: on threads one job, dw
+// first (the longest task), then the rows even out; dw alone does not split.
+// scratch: the caller's (conv1_patch_mul's and conv1_patch_t_mul's buf).
+function conv1Patch(out: usize, w: usize, bias: usize, act: i32, alpha: f32, dw: usize, G: usize, accumulate: i32, R: i32,
+                    img: usize, nb: i32, Hi: i32, Wi: i32, Hp: i32, Wp: i32, kh: i32, kw: i32,
+                    sh: i32, sw: i32, pt: i32, pl: i32, N: i32, scratch: usize): void {
+  const kc = kh * kw, rows = nb * Hp * Wp;
+  // the patch buffers must fit a task's scratch: 16·kc bytes (rows), 4·kc per dw row
+  if (out == 0 || kc > 1024 || !shouldSplit(<f64>rows * <f64>kc * <f64>N * (dw != 0 ? 2 : 1))) {
+    if (dw != 0) conv1_patch_t_mul(dw, img, G, nb, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, accumulate, scratch, R);
+    if (out != 0) {
+      conv1_patch_mul(out, img, w, bias, nb, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, scratch);
+      if (act != ACT_IDENTITY) activation_forward(out, out, rows * N, act, alpha);
+    }
+    return;
+  }
+  const threads = threadCount();
+  const rowChunk = max(4, ((rows + 4 * threads - 1) / (4 * threads) + 3) & ~3);
+  const rowTasks = (rows + rowChunk - 1) / rowChunk, dwTasks = dw != 0 ? 1 : 0;
+  setConv1Args(out, img, w, bias, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, act, alpha);
+  setArg(17, rowChunk); setArg(18, rows); setArg(19, dwTasks); setArg(20, <f64>dw); setArg(21, <f64>G);
+  setArg(22, R); setArg(23, accumulate); setArg(24, nb);
+  parallelFor(conv1Task, dwTasks + rowTasks);
+}
+
+function col2imDotTask(t: i32, _scratch: usize): i32 {
+  const per = argInt(26), nb = argInt(27), C = argInt(25);
+  const n0 = t * per, m = min(per, nb - n0);
+  const Ho = argInt(4), Wo = argInt(5), Hs = argInt(6), Ws = argInt(7);
+  const out = argPtr(0) + ((<usize>n0 * Ho * Wo) << 2);
+  conv1_col2im_dot(out, argPtr(1) + ((<usize>n0 * Hs * Ws * C) << 2), argPtr(2), argPtr(3), m, Ho, Wo, Hs, Ws, C,
+                   argInt(8), argInt(9), argInt(10), argInt(11), argInt(12), argInt(13));
+  const act = argInt(15);
+  if (act != ACT_IDENTITY) activationForwardRange(out, out, m * Ho * Wo, act, <f32>arg(16));
+  return 0;
+}
+
+// out (nb, Ho, Wo, 1) = act(conv1_col2im_dot(…)), split by images.
+function conv1Col2imDot(out: usize, src: usize, w: usize, bias: usize, nb: i32, Ho: i32, Wo: i32,
+                        Hs: i32, Ws: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+                        act: i32, alpha: f32): void {
+  if (nb < 2 || !shouldSplit(<f64>nb * <f64>Hs * <f64>Ws * <f64>(kh * kw) * <f64>C)) {
+    conv1_col2im_dot(out, src, w, bias, nb, Ho, Wo, Hs, Ws, C, kh, kw, sh, sw, pt, pl);
+    if (act != ACT_IDENTITY) activation_forward(out, out, nb * Ho * Wo, act, alpha);
+    return;
+  }
+  const threads = threadCount();
+  const per = max(1, (nb + 4 * threads - 1) / (4 * threads));
+  setConv1Args(out, src, w, bias, Ho, Wo, Hs, Ws, kh, kw, sh, sw, pt, pl, 1, act, alpha);
+  setArg(25, C); setArg(26, per); setArg(27, nb);
+  parallelFor(col2imDotTask, (nb + per - 1) / per);
+}
+
 /**
  * Bytes of scratch the four kernels below need at chunk size nb, for the
  * conv2d (transpose = 0) or conv2d_transpose (1) from (H, W, C) to
@@ -504,11 +610,25 @@ export function conv_scratch_bytes(transpose: i32, H: i32, W: i32, C: i32, Ho: i
   const rows = transpose ? nb * H * W : nb * Ho * Wo;
   const kc = transpose ? kh * kw * Co : kh * kw * C;
   const colsBytes = (((<usize>rows * kc) << 2) + 63) & ~<usize>63;
-  // conv2d:    forward (rows, kc)·w, dw: colsᵀ (kc, rows)·g, dx: g (rows, Co)·wᵀ
-  // transpose: forward x (rows, C)·wᵀ, dw: colsᵀ (kc, rows)·x, dx: cols (rows, kc)·w
+  // dwᵀ (n, kc), n = the channels on the other side (conv2d Co, transpose C)
+  const n = transpose ? C : Co;
+  const dwtBytes = (((<usize>n * kc) << 2) + 63) & ~<usize>63;
+  // conv2d:    forward (rows, kc)·w, dwᵀ: gᵀ (Co, rows)·cols, dx: g (rows, Co)·wᵀ
+  // transpose: forward x (rows, C)·wᵀ, dwᵀ: xᵀ (C, rows)·cols, dx: cols (rows, kc)·w
   const first = gemm_scratch_bytes(rows, transpose ? C : kc);
   const last = gemm_scratch_bytes(rows, transpose ? kc : Co);
-  return colsBytes + max(max(first, gemm_scratch_bytes(kc, rows)), last);
+  return colsBytes + dwtBytes + max(max(first, gemm_scratch_bytes(n, rows)), last);
+}
+
+// dwᵀ (n, kc) = dw (kc, n) transposed (toT = 1), or dw = dwᵀ transposed (toT = 0).
+function transposeDw(dw: usize, dwt: usize, kc: i32, n: i32, toT: i32): void {
+  for (let t = 0; t < kc; t++) {
+    for (let j = 0; j < n; j++) {
+      const a = dw + ((<usize>t * n + j) << 2), b = dwt + ((<usize>j * kc + t) << 2);
+      if (toT) store<f32>(b, load<f32>(a));
+      else store<f32>(a, load<f32>(b));
+    }
+  }
 }
 
 // g = dy ⊙ act'(y) in place over (rows, Co); db (Co) [+]= Σ_rows g.
@@ -530,6 +650,16 @@ function gradBias(db: usize, dy: usize, y: usize, rows: i32, Co: i32, act: i32, 
   return scratch + ((((<usize>rows * kc) << 2) + 63) & ~<usize>63);
 }
 
+// The backward's dwᵀ (n, kc) after cols; the GEMM scratch after it.
+// @ts-ignore: decorator
+@inline function dwtScratch(scratch: usize, rows: i32, kc: i32): usize {
+  return gemmScratch(scratch, rows, kc);
+}
+// @ts-ignore: decorator
+@inline function backwardGemmScratch(scratch: usize, rows: i32, kc: i32, n: i32): usize {
+  return dwtScratch(scratch, rows, kc) + ((((<usize>n * kc) << 2) + 63) & ~<usize>63);
+}
+
 /** Writes y (B, Ho, Wo, Co) = act(conv2d(x (B, H, W, C), w (kh, kw, C, Co)) + b (Co));
  *  clobbers scratch (conv_scratch_bytes(0, …, nb)). */
 export function conv2d_forward(y: usize, x: usize, w: usize, b: usize,
@@ -538,8 +668,7 @@ export function conv2d_forward(y: usize, x: usize, w: usize, b: usize,
                                act: i32, alpha: f32, nb: i32, scratch: usize): void {
   if (C == 1) {
     // y (B·Ho·Wo, Co) = patch₁(x)·w + b, no cols
-    conv1_patch_mul(y, x, w, b, B, H, W, Ho, Wo, kh, kw, sh, sw, pt, pl, Co, scratch);
-    activation_forward(y, y, B * Ho * Wo * Co, act, alpha);
+    conv1Patch(y, w, b, act, alpha, 0, 0, 0, 0, x, B, H, W, Ho, Wo, kh, kw, sh, sw, pt, pl, Co, scratch);
     return;
   }
   const kc = kh * kw * C;
@@ -563,12 +692,14 @@ export function conv2d_backward(dx: usize, dw: usize, db: usize, dy: usize, x: u
   if (C == 1) {
     gradBias(db, dy, y, B * Ho * Wo, Co, act, alpha, accumulate);
     // dw (kh·kw, Co) [+]= patch₁(x)ᵀ·g;  dx (B, H, W, 1) = col2im(g·wᵀ), gathered
-    conv1_patch_t_mul(dw, x, dy, B, H, W, Ho, Wo, kh, kw, sh, sw, pt, pl, Co, accumulate, scratch, patchRows(nb * Ho * Wo));
-    if (dx != 0) conv1_col2im_dot(dx, dy, w, 0, B, H, W, Ho, Wo, Co, kh, kw, sh, sw, pt, pl);
+    conv1Patch(0, 0, 0, ACT_IDENTITY, 0, dw, dy, accumulate, patchRows(nb * Ho * Wo), x, B, H, W, Ho, Wo, kh, kw, sh, sw, pt, pl, Co, scratch);
+    if (dx != 0) conv1Col2imDot(dx, dy, w, 0, B, H, W, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, ACT_IDENTITY, 0);
     return;
   }
   const kc = kh * kw * C;
-  const gs = gemmScratch(scratch, nb * Ho * Wo, kc);
+  const dwt = dwtScratch(scratch, nb * Ho * Wo, kc);
+  const gs = backwardGemmScratch(scratch, nb * Ho * Wo, kc, Co);
+  if (accumulate) transposeDw(dw, dwt, kc, Co, 1);
   for (let n0 = 0; n0 < B; n0 += nb) {
     const m = min(nb, B - n0);
     const rows = m * Ho * Wo;
@@ -576,15 +707,18 @@ export function conv2d_backward(dx: usize, dw: usize, db: usize, dy: usize, x: u
     const gn = dy + ((<usize>n0 * Ho * Wo * Co) << 2);
     // g and db chunk by chunk (db sums rows in order either way)
     gradBias(db, gn, y + ((<usize>n0 * Ho * Wo * Co) << 2), rows, Co, act, alpha, accumulate || n0 > 0);
-    // dw (kc, Co) [+]= colsᵀ (kc, rows) · g (rows, Co)
+    // dwᵀ (Co, kc) [+]= gᵀ (Co, rows) · cols (rows, kc): dw = colsᵀ·g with the
+    // same products in the same k order, but A is the narrow g (packed panels
+    // stay in L1) and cols streams as B strips by vector loads
     conv_im2col(scratch, xn, m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl);
-    gemm(dw, scratch, gn, 0, kc, rows, Co, 1, 0, accumulate || n0 > 0 ? INIT_ACC : INIT_ZERO, gs);
+    gemm(dwt, gn, scratch, 0, Co, rows, kc, 1, 0, accumulate || n0 > 0 ? INIT_ACC : INIT_ZERO, gs);
     if (dx == 0) continue;
     // dcols (rows, kc) = g (rows, Co) · wᵀ (Co, kc); dx = col2im(dcols)
     gemm(scratch, gn, w, 0, rows, Co, kc, 0, 1, INIT_ZERO, gs);
     const dxn = dx + ((<usize>n0 * H * W * C) << 2);
     col2im(dxn, scratch, m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl, COL2IM_ZERO, 0, ACT_IDENTITY, 0);   // dx = 0, then +=
   }
+  transposeDw(dw, dwt, kc, Co, 0);
 }
 
 /** Writes y (B, Ho, Wo, Co) = act(conv2d_transpose(x (B, H, W, C), w (kh, kw, Co, C)) + b (Co)),
@@ -596,8 +730,7 @@ export function conv2d_transpose_forward(y: usize, x: usize, w: usize, b: usize,
                                          act: i32, alpha: f32, nb: i32, scratch: usize): void {
   if (Co == 1) {
     // y (B, Ho, Wo, 1) = col2im(x·wᵀ) + b, gathered per output pixel, no cols
-    conv1_col2im_dot(y, x, w, b, B, Ho, Wo, H, W, C, kh, kw, sh, sw, pt, pl);
-    activation_forward(y, y, B * Ho * Wo, act, alpha);
+    conv1Col2imDot(y, x, w, b, B, Ho, Wo, H, W, C, kh, kw, sh, sw, pt, pl, act, alpha);
     return;
   }
   const kc = kh * kw * Co;
@@ -623,12 +756,14 @@ export function conv2d_transpose_backward(dx: usize, dw: usize, db: usize, dy: u
   if (Co == 1) {
     gradBias(db, dy, y, B * Ho * Wo, Co, act, alpha, accumulate);
     // dw (kh·kw, C) [+]= patch₁(g)ᵀ·x;  dx (B·H·W, C) = patch₁(g)·w
-    conv1_patch_t_mul(dw, dy, x, B, Ho, Wo, H, W, kh, kw, sh, sw, pt, pl, C, accumulate, scratch, patchRows(nb * H * W));
-    if (dx != 0) conv1_patch_mul(dx, dy, w, 0, B, Ho, Wo, H, W, kh, kw, sh, sw, pt, pl, C, scratch);
+    // one job on threads: dw one task, dx by rows
+    conv1Patch(dx, w, 0, ACT_IDENTITY, 0, dw, x, accumulate, patchRows(nb * H * W), dy, B, Ho, Wo, H, W, kh, kw, sh, sw, pt, pl, C, scratch);
     return;
   }
   const kc = kh * kw * Co;
-  const gs = gemmScratch(scratch, nb * H * W, kc);
+  const dwt = dwtScratch(scratch, nb * H * W, kc);
+  const gs = backwardGemmScratch(scratch, nb * H * W, kc, C);
+  if (accumulate) transposeDw(dw, dwt, kc, C, 1);
   for (let n0 = 0; n0 < B; n0 += nb) {
     const m = min(nb, B - n0);
     const rows = m * H * W;
@@ -638,10 +773,12 @@ export function conv2d_transpose_backward(dx: usize, dw: usize, db: usize, dy: u
     gradBias(db, dy + on, y + on, pixels, Co, act, alpha, accumulate || n0 > 0);
     // cols (rows, kc) = im2col(g): the patches the conv2d (Ho, Wo) → (H, W) reads
     conv_im2col(scratch, dy + on, m, Ho, Wo, Co, H, W, kh, kw, sh, sw, pt, pl);
-    // dw (kc, C) [+]= colsᵀ (kc, rows) · x (rows, C)
+    // dwᵀ (C, kc) [+]= xᵀ (C, rows) · cols (rows, kc), i.e. dw = colsᵀ·x with
+    // the same products in the same k order (see conv2d_backward)
     const initW = accumulate || n0 > 0 ? INIT_ACC : INIT_ZERO;
     // dx (rows, C) = cols (rows, kc) · w (kc, C): both only read cols, so on threads one job
-    if (dx != 0) gemm_pair(dw, scratch, xn, kc, rows, C, 1, 0, initW, dx + ((<usize>n0 * H * W * C) << 2), scratch, w, rows, kc, C, 0, 0, INIT_ZERO, gs);
-    else gemm(dw, scratch, xn, 0, kc, rows, C, 1, 0, initW, gs);
+    if (dx != 0) gemm_pair(dwt, xn, scratch, C, rows, kc, 1, 0, initW, dx + ((<usize>n0 * H * W * C) << 2), scratch, w, rows, kc, C, 0, 0, INIT_ZERO, gs);
+    else gemm(dwt, xn, scratch, 0, C, rows, kc, 1, 0, initW, gs);
   }
+  transposeDw(dw, dwt, kc, C, 0);
 }

@@ -271,8 +271,24 @@ function gemmPlan(o: i32, c: usize, a: usize, b: usize, bias: usize,
   const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
   const target = 4 * threadCount();
   let rowBlocks = (mb + RB_MAX - 1) / RB_MAX;
-  const colBlocks = min(nb, (target + rowBlocks - 1) / rowBlocks);
+  let colBlocks = min(nb, (target + rowBlocks - 1) / rowBlocks);
   if (rowBlocks * colBlocks < target) rowBlocks = min(mb, (target + colBlocks - 1) / colBlocks);
+  if (nb < target) {
+    // Narrow C (fewer strips than tasks: a 20- or 40-wide layer): each column
+    // block repacks all of op(A) (cb·M·K floats in all), each row block all of
+    // op(B) (rb·N·K); pick the blocks with at least `target` tasks (or as many
+    // as there are tiles) that pack least, an A float counted twice (packA
+    // gathers MR rows, packB copies 8 contiguous floats). At 128×400→40 this is
+    // 8 × 1 blocks instead of 3 × 3 (op(A), 51K floats, packed once, not 3 times).
+    const tasks = min(target, mb * nb);
+    let best = <f64>Infinity;
+    for (let rb = (mb + RB_MAX - 1) / RB_MAX; rb <= mb; rb++) {
+      const cb = min(nb, (tasks + rb - 1) / rb);
+      if (rb * cb < tasks) continue;
+      const cost = 2 * <f64>cb * <f64>M + <f64>rb * <f64>N;
+      if (cost < best) { best = cost; rowBlocks = rb; colBlocks = cb; }
+    }
+  }
   setArg(o, <f64>c); setArg(o + 1, <f64>a); setArg(o + 2, <f64>b); setArg(o + 3, <f64>bias);
   setArg(o + 4, M); setArg(o + 5, K); setArg(o + 6, N); setArg(o + 7, transA); setArg(o + 8, transB); setArg(o + 9, init);
   setArg(o + 10, rowBlocks); setArg(o + 12, colBlocks); setArg(o + 13, act); setArg(o + 14, alpha);

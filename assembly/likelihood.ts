@@ -15,27 +15,77 @@ import { arg, argInt, argPtr, parallelFor, rangeEnd, rangeStart, rangeTasks, set
 
 const HALF_LOG_2PI: f64 = 0.9189385332046727;
 
+// The Bernoulli term of four logits vl with targets vx (e = e^(−|l|)).
+// @ts-ignore: decorator
+@inline function bernoulliTerm(vl: v128, vx: v128, e: v128): v128 {
+  return f32x4.add(f32x4.sub(f32x4.max(vl, f32x4.splat(0)), f32x4.mul(vl, vx)), log1p01x4(e));
+}
+
+// dl = w·(σ(l) − x) for four logits (e = e^(−|l|)).
+// @ts-ignore: decorator
+@inline function bernoulliGrad(vl: v128, vx: v128, e: v128, vw: v128): v128 {
+  const one = f32x4.splat(1);
+  const r = f32x4.div(one, f32x4.add(one, e));
+  const p = v128.bitselect(r, f32x4.mul(e, r), f32x4.ge(vl, f32x4.splat(0)));
+  return f32x4.mul(vw, f32x4.sub(p, vx));
+}
+
 // One row of the Bernoulli term: returns Σ_d nll and, when `grad`, writes
 // dl = w·(σ(l) − x). With e = e^(−|l|): softplus part log1p(e),
-// σ(l) = 1/(1+e) for l ≥ 0 and e/(1+e) otherwise.
+// σ(l) = 1/(1+e) for l ≥ 0 and e/(1+e) otherwise. The sum runs in two f64x2
+// accumulators (lo: d ≡ 0, 1 mod 4; hi: d ≡ 2, 3) that take the vectors in d
+// order. The main loop takes eight vectors per trip: the exp/log1p chain of
+// one vector is ~40 dependent operations, so one vector per trip left the
+// core waiting on latency (2.0–2.3× the CPU time, bench/results/step-kernels-ab.md);
+// it adds the eight terms in d order, so the bits are those of one vector per trip.
 // @ts-ignore: decorator
 @inline function bernoulliRow(dl: usize, l: usize, x: usize, D: i32, w: f32, grad: bool): f64 {
   let lo = f64x2.splat(0), hi = f64x2.splat(0);
-  const zero = f32x4.splat(0), one = f32x4.splat(1), vw = f32x4.splat(w);
+  const vw = f32x4.splat(w);
   let d = 0;
+  for (; d + 32 <= D; d += 32) {
+    const o = <usize>d << 2;
+    const vl0 = v128.load(l + o, 0), vl1 = v128.load(l + o, 16);
+    const vl2 = v128.load(l + o, 32), vl3 = v128.load(l + o, 48);
+    const vl4 = v128.load(l + o, 64), vl5 = v128.load(l + o, 80);
+    const vl6 = v128.load(l + o, 96), vl7 = v128.load(l + o, 112);
+    const vx0 = v128.load(x + o, 0), vx1 = v128.load(x + o, 16);
+    const vx2 = v128.load(x + o, 32), vx3 = v128.load(x + o, 48);
+    const vx4 = v128.load(x + o, 64), vx5 = v128.load(x + o, 80);
+    const vx6 = v128.load(x + o, 96), vx7 = v128.load(x + o, 112);
+    const e0 = exp4(f32x4.neg(f32x4.abs(vl0))), e1 = exp4(f32x4.neg(f32x4.abs(vl1)));
+    const e2 = exp4(f32x4.neg(f32x4.abs(vl2))), e3 = exp4(f32x4.neg(f32x4.abs(vl3)));
+    const e4 = exp4(f32x4.neg(f32x4.abs(vl4))), e5 = exp4(f32x4.neg(f32x4.abs(vl5)));
+    const e6 = exp4(f32x4.neg(f32x4.abs(vl6))), e7 = exp4(f32x4.neg(f32x4.abs(vl7)));
+    const t0 = bernoulliTerm(vl0, vx0, e0), t1 = bernoulliTerm(vl1, vx1, e1);
+    const t2 = bernoulliTerm(vl2, vx2, e2), t3 = bernoulliTerm(vl3, vx3, e3);
+    const t4 = bernoulliTerm(vl4, vx4, e4), t5 = bernoulliTerm(vl5, vx5, e5);
+    const t6 = bernoulliTerm(vl6, vx6, e6), t7 = bernoulliTerm(vl7, vx7, e7);
+    // in d order, as the one-vector loop adds them
+    lo = f64x2.add(lo, f64x2.promote_low_f32x4(t0)); hi = f64x2.add(hi, f64x2.promote_low_f32x4(i32x4.shuffle(t0, t0, 2, 3, 0, 1)));
+    lo = f64x2.add(lo, f64x2.promote_low_f32x4(t1)); hi = f64x2.add(hi, f64x2.promote_low_f32x4(i32x4.shuffle(t1, t1, 2, 3, 0, 1)));
+    lo = f64x2.add(lo, f64x2.promote_low_f32x4(t2)); hi = f64x2.add(hi, f64x2.promote_low_f32x4(i32x4.shuffle(t2, t2, 2, 3, 0, 1)));
+    lo = f64x2.add(lo, f64x2.promote_low_f32x4(t3)); hi = f64x2.add(hi, f64x2.promote_low_f32x4(i32x4.shuffle(t3, t3, 2, 3, 0, 1)));
+    lo = f64x2.add(lo, f64x2.promote_low_f32x4(t4)); hi = f64x2.add(hi, f64x2.promote_low_f32x4(i32x4.shuffle(t4, t4, 2, 3, 0, 1)));
+    lo = f64x2.add(lo, f64x2.promote_low_f32x4(t5)); hi = f64x2.add(hi, f64x2.promote_low_f32x4(i32x4.shuffle(t5, t5, 2, 3, 0, 1)));
+    lo = f64x2.add(lo, f64x2.promote_low_f32x4(t6)); hi = f64x2.add(hi, f64x2.promote_low_f32x4(i32x4.shuffle(t6, t6, 2, 3, 0, 1)));
+    lo = f64x2.add(lo, f64x2.promote_low_f32x4(t7)); hi = f64x2.add(hi, f64x2.promote_low_f32x4(i32x4.shuffle(t7, t7, 2, 3, 0, 1)));
+    if (grad) {
+      v128.store(dl + o, bernoulliGrad(vl0, vx0, e0, vw), 0); v128.store(dl + o, bernoulliGrad(vl1, vx1, e1, vw), 16);
+      v128.store(dl + o, bernoulliGrad(vl2, vx2, e2, vw), 32); v128.store(dl + o, bernoulliGrad(vl3, vx3, e3, vw), 48);
+      v128.store(dl + o, bernoulliGrad(vl4, vx4, e4, vw), 64); v128.store(dl + o, bernoulliGrad(vl5, vx5, e5, vw), 80);
+      v128.store(dl + o, bernoulliGrad(vl6, vx6, e6, vw), 96); v128.store(dl + o, bernoulliGrad(vl7, vx7, e7, vw), 112);
+    }
+  }
   for (; d + 4 <= D; d += 4) {
     const o = <usize>d << 2;
     const vl = v128.load(l + o);
     const vx = v128.load(x + o);
     const e = exp4(f32x4.neg(f32x4.abs(vl)));
-    const term = f32x4.add(f32x4.sub(f32x4.max(vl, zero), f32x4.mul(vl, vx)), log1p01x4(e));
+    const term = bernoulliTerm(vl, vx, e);
     lo = f64x2.add(lo, f64x2.promote_low_f32x4(term));
     hi = f64x2.add(hi, f64x2.promote_low_f32x4(i32x4.shuffle(term, term, 2, 3, 0, 1)));
-    if (grad) {
-      const r = f32x4.div(one, f32x4.add(one, e));
-      const p = v128.bitselect(r, f32x4.mul(e, r), f32x4.ge(vl, zero));
-      v128.store(dl + o, f32x4.mul(vw, f32x4.sub(p, vx)));
-    }
+    if (grad) v128.store(dl + o, bernoulliGrad(vl, vx, e, vw));
   }
   let s = (f64x2.extract_lane(lo, 0) + f64x2.extract_lane(lo, 1)) +
           (f64x2.extract_lane(hi, 0) + f64x2.extract_lane(hi, 1));

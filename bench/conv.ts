@@ -179,27 +179,30 @@ function measureKernel(k: Kernels, g: ConvGeometry, d: Data, want: Grads, ref: F
     bwd: () => bwd(dx, dw, db, dy, x, w, y, B, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, 0, 0, 1, nb, scratch) };
   // The parts, chunk by chunk as in assembly/conv.ts: cols at scratch, the GEMM's scratch after it.
   const P = t ? H * W : Ho * Wo, kc = kh * kw * (t ? Co : C);
-  const gs = scratch + Math.ceil((nb * P * kc * 4) / 64) * 64;
+  // cols, then (backward) dwᵀ (n, kc), n = the transpose's C / the conv2d's Co, then the GEMM's scratch
+  const dwt = scratch + Math.ceil((nb * P * kc * 4) / 64) * 64;
+  const gsFwd = dwt, gs = dwt + Math.ceil(((t ? C : Co) * kc * 4) / 64) * 64;
   const chunks = (f: (n0: number, m: number) => void) => () => { for (let n0 = 0; n0 < B; n0 += nb) f(n0, Math.min(nb, B - n0)); };
   const xAt = (n0: number) => x + 4 * n0 * H * W * C, yAt = (n0: number) => y + 4 * n0 * Ho * Wo * Co;
   const dyAt = (n0: number) => dy + 4 * n0 * Ho * Wo * Co, dxAt = (n0: number) => dx + 4 * n0 * H * W * C;
   const parts = t ? {
     fwdCols: chunks((n0, m) => r.conv_col2im_acc(yAt(n0), scratch, m, Ho, Wo, Co, H, W, kh, kw, sh, sw, pt, pl)),
-    fwdGemm: chunks((n0, m) => r.gemm(scratch, xAt(n0), w, 0, m * P, C, kc, 0, 1, 0, gs)),
+    fwdGemm: chunks((n0, m) => r.gemm(scratch, xAt(n0), w, 0, m * P, C, kc, 0, 1, 0, gsFwd)),
     bwdCols: chunks((n0, m) => r.conv_im2col(scratch, dyAt(n0), m, Ho, Wo, Co, H, W, kh, kw, sh, sw, pt, pl)),
     bwdGemm: chunks((n0, m) => {
-      r.gemm(dw, scratch, xAt(n0), 0, kc, m * P, C, 1, 0, 1, gs);
+      // dwᵀ (C, kc) += xᵀ·cols (the kernel transposes dwᵀ into dw once per call: not timed here)
+      r.gemm(dwt, xAt(n0), scratch, 0, C, m * P, kc, 1, 0, 1, gs);
       r.gemm(dxAt(n0), scratch, w, 0, m * P, kc, C, 0, 0, 0, gs);
     }),
   } : {
     fwdCols: chunks((n0, m) => r.conv_im2col(scratch, xAt(n0), m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl)),
-    fwdGemm: chunks((n0, m) => r.gemm(yAt(n0), scratch, w, b, m * P, kc, Co, 0, 0, 2, gs)),
+    fwdGemm: chunks((n0, m) => r.gemm(yAt(n0), scratch, w, b, m * P, kc, Co, 0, 0, 2, gsFwd)),
     bwdCols: chunks((n0, m) => {
       r.conv_im2col(scratch, xAt(n0), m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl);
       r.conv_col2im_acc(dxAt(n0), scratch, m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl);
     }),
     bwdGemm: chunks((n0, m) => {
-      r.gemm(dw, scratch, dyAt(n0), 0, kc, m * P, Co, 1, 0, 1, gs);
+      r.gemm(dwt, dyAt(n0), scratch, 0, Co, m * P, kc, 1, 0, 1, gs);
       r.gemm(scratch, dyAt(n0), w, 0, m * P, Co, kc, 0, 1, 0, gs);
     }),
   };

@@ -1,7 +1,6 @@
 // Node-only helpers (kept out of the browser entry): atomic file writes and
 // model files on disk.
-import { readFile } from "node:fs/promises";
-import { checkPath, writeFileAtomic } from "./persistence/atomic-file.js";
+import { checkPath, readFileNamed, writeFileAtomic } from "./persistence/atomic-file.js";
 import { VAE } from "./vae.js";
 import type { LoadOptions } from "./kernels/wasm.js";
 import { fail } from "./base/validate.js";
@@ -18,6 +17,5 @@ export async function saveModelFile(model: VAE, path: string, options: { optimiz
 
 /** Loads a model file into a new model. */
 export async function loadModelFile(path: string, options: LoadOptions & { schedule?: (step: number) => number } = {}): Promise<VAE> {
-  checkPath(path);
-  return VAE.load(new Uint8Array(await readFile(path)), options);
+  return VAE.load(await readFileNamed(path), options);
 }

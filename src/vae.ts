@@ -519,12 +519,22 @@ export class VAE {
     return vae;
   }
 
-  /** Loads saved bytes into this model. The file must have this model's
+  /** Loads the weights and training state of saved bytes into this model
+   *  (Adam moments and step, random streams, step and epoch counters, an
+   *  interrupted epoch's cursor). The file must have this model's
    *  architecture (layers and their shapes, settings and activations, α,
-   *  likelihood and σ, condition); β, seed, init and maxBatch stay this
-   *  model's. Everything is validated first, so on error the model is
-   *  unchanged. A weights-only file resets the Adam moments, the optimizer's
-   *  step and the step/epoch counters. */
+   *  likelihood and σ, condition, latent family and prior).
+   *
+   *  The file's training settings are NOT adopted: `vae.config` stays this
+   *  model's, and with it the objective (`elbo` or `iwae`, its k and
+   *  gradient), β, seed (e.g. the default `binarizeSeed`), init, maxBatch
+   *  and a categorical latent's temperature schedule; training after `load`
+   *  uses them, and `save()` writes them. So `elbo.load(iwaeFile)` gives an
+   *  ELBO model with the IWAE model's weights (fine-tuning under other
+   *  settings); use `VAE.load(bytes)` for the model exactly as saved.
+   *  Everything is validated first, so on error the model is unchanged. A
+   *  weights-only file resets the Adam moments, the optimizer's step and the
+   *  step/epoch counters. */
   load(bytes: Uint8Array, options: { schedule?: (step: number) => number } = {}): void {
     checkOptions("options", options, ["schedule"]);
     const { config, state } = decodeModel(bytes);

@@ -57,7 +57,7 @@ export const MODEL: Group = ["Model", {
   sigma: { type: "string", default: "1", value: "<x>", help: "σ of the gaussian likelihood" },
   beta: { type: "string", default: "1", value: "<x>", help: "weight β on the KL term (β-VAE; 0 = autoencoder objective)" },
   conditional: { type: "boolean", help: "conditional VAE: the labels, one-hot, condition encoder and decoder" },
-  init: { type: "string", default: "glorot", value: "glorot|he", help: "weight initialisation" },
+  init: { type: "string", default: "glorot", value: "glorot|he|pytorch", help: "weight initialisation (pytorch: torch.nn.Linear's, U(±1/√fan_in) for weights and biases)" },
   objective: { type: "string", default: "elbo", value: "elbo|iwae", help: "training objective: the ELBO, or the importance-weighted bound with --k samples" },
   k: { type: "string", default: "5", value: "<n>", help: "--objective iwae: importance samples per example (a step's decoder runs on batch × k rows)" },
   gradient: { type: "string", default: "iwae", value: "iwae|dreg", help: "--objective iwae: gradient estimator (dreg: doubly reparameterized, Tucker et al. 2018)" },
@@ -85,12 +85,13 @@ export const RUN: Group = ["Run", {
   out: { type: "string", default: "runs", value: "<dir>", help: "folder that holds the run folders" },
   name: { type: "string", value: "<name>", help: "run folder name (default: a timestamp)" },
   small: { type: "boolean", help: "quick demo: 10000 training images, 5 epochs, latent 2 (explicit flags win)" },
-  resume: { type: "string", value: "<run dir>", help: "continue a run from its checkpoint (only --epochs, --iwae-samples, --iwae-images, --build, --threads and --latent-view may change)" },
+  resume: { type: "string", value: "<run dir>", help: "continue a run from its checkpoint (only --epochs, --iwae-samples, --iwae-images, --impute-images, --build, --threads and --latent-view may change); without --epochs it finishes a run killed after training" },
   "iwae-samples": { type: "string", default: "100", value: "<k>", help: "importance samples for the final log-likelihood estimate" },
   "iwae-images": { type: "string", default: "1000", value: "<n>", help: "test images for the final log-likelihood estimate (the first n)" },
   "latent-view": { type: "string", default: "umap", value: "umap|pca", help: "latents above 2-d: latent.png and the report show UMAP beside PCA (umap), or PCA alone (pca, faster)" },
   "impute-images": { type: "string", default: "100", value: "<n>", help: "test images whose hidden bottom half every imputation method completes (the first n)" },
   "signal-after-batches": { type: "string", hidden: true, value: "<n>", help: "test hook: send this process SIGINT after n batches" },
+  "kill-before-model-write": { type: "boolean", hidden: true, help: "test hook: SIGKILL this process after the last checkpoint, before model.wvae is written" },
 }];
 
 const MODEL_FILE: Group = ["Model file", {
@@ -118,9 +119,16 @@ const iwae = (defK: string, defN: string): Group => ["Evaluation", {
   "iwae-images": { type: "string", default: defN, value: "<n>", help: "test images for log p(x) (the first n)" },
 }];
 
+/** eval, reconstruct and impute see the test images as train does. */
+const BINARIZATION: Group = ["Binarization", {
+  "binarize-seed": { type: "string", value: "<n>|none", help: "binarize the test images once with this seed (x ~ Bernoulli(pixel)), or not (none); default: seed 0 when the model's run (its folder's metrics.json) trained with --binarize, as train does, else none" },
+}];
+
 const testData: Group = [DATA[0].replace("Data", "Test data"), Object.fromEntries(Object.entries(DATA[1]).filter(([k]) =>
   !["train-images", "train-labels", "train", "limit-train", "test-fraction"].includes(k)).map(([k, o]) =>
-  [k, k === "test" ? { ...o, help: "csv/npy: the test examples; images: a folder of test images (give the --size and --channels of the training run)" } : o]))];
+  [k, k === "test" ? { ...o, help: "csv/npy: the test examples; images: a folder of test images (the folder the model's run trained on gives that run's held-out test split)" }
+    : k === "size" ? { ...o, help: "images: scale to cover h×w and centre-crop (default: the model's image size)" }
+    : k === "channels" ? { ...o, help: "images: 1 = grey, 3 = RGB (default: the model's)" } : o]))];
 
 export const COMMANDS: Record<string, Command> = {
   train: {
@@ -129,7 +137,7 @@ export const COMMANDS: Record<string, Command> = {
     groups: [MODEL, TRAINING, RUN, DATA, HELP],
     notes: [
       "Defaults are the PyTorch-example recipe: 784-400-20-400-784, relu, Bernoulli, Adam 1e-3, batch 128, 10 epochs.",
-      "Ctrl-C stops after the current batch and keeps the checkpoint of the last finished epoch; --resume <run dir> continues bit-identically.",
+      "Ctrl-C stops after the current batch and writes the checkpoint there; --resume <run dir> continues bit-identically from that batch.",
       "Examples:",
       "  wasm-vae train --small",
       "  wasm-vae train --data idx --train-images f/train-images-idx3-ubyte --train-labels f/train-labels-idx1-ubyte \\",
@@ -143,9 +151,7 @@ export const COMMANDS: Record<string, Command> = {
   eval: {
     summary: "test −ELBO and the importance-weighted log-likelihood of a model file",
     usage: "wasm-vae eval --model <file> [options]",
-    groups: [MODEL_FILE, iwae("100", "1000"), ["Binarization", {
-      "binarize-seed": { type: "string", value: "<n>", help: "binarize the test images once with this seed (x ~ Bernoulli(pixel)); default: seed 0 when the model's run trained on binarized data, else none" },
-    }], testData, HELP],
+    groups: [MODEL_FILE, iwae("100", "1000"), BINARIZATION, testData, HELP],
   },
   sample: {
     summary: "draw images from the prior and write them as a PNG grid",
@@ -166,7 +172,7 @@ export const COMMANDS: Record<string, Command> = {
     groups: [MODEL_FILE, ["Output", {
       n: { type: "string", default: "16", value: "<n>", help: "images (the first n test images)" },
       out: { type: "string", default: "reconstructions.png", value: "<file>", help: "PNG to write" },
-    }], testData, HELP],
+    }], BINARIZATION, testData, HELP],
   },
   impute: {
     summary: "hide part of test images and complete them with the model (vae.impute)",
@@ -176,9 +182,9 @@ export const COMMANDS: Record<string, Command> = {
       mask: { type: "string", default: "bottom", value: "bottom|top|left|right", help: "which half is hidden" },
       method: { type: "string", default: "miwae", value: "miwae|metropolis|pseudo_gibbs", help: "the figure's imputation method (the printed MSEs cover all three)" },
       samples: { type: "string", default: "1000", value: "<k>", help: "miwae: importance samples per image" },
-      iterations: { type: "string", default: "50", value: "<n>", help: "metropolis and pseudo_gibbs: iterations" },
+      iterations: { type: "string", default: "100", value: "<n>", help: "metropolis and pseudo_gibbs: iterations (100, as in train's imputation figures)" },
       out: { type: "string", default: "imputation.png", value: "<file>", help: "PNG to write" },
-    }], testData, HELP],
+    }], BINARIZATION, testData, HELP],
   },
   export: {
     summary: "write a model file as safetensors (PyTorch), TensorFlow.js layers or ONNX files",

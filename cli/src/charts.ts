@@ -275,13 +275,17 @@ export interface ImputationErrorData {
   mseImputed: number;
   msePriorSample: number;
   mseMeanFill: number;
+  /** The per-pixel mean's rows: "test" (the split evaluated), or "training" in runs before that; absent: training. */
+  meanOf?: "training" | "test";
+  /** The test images and how they were binarized (absent in older runs). */
+  testData?: string;
   /** Every vae.impute method's MSE and setting (NaN: refused by the model). */
   methods?: Record<string, { mse: number; setting: string }>;
 }
 
-/** MSE on the hidden half of each method, the per-pixel training mean (the
- *  best constant fill) as the baseline: a bar per method and a dashed rule
- *  at the baseline's value. */
+/** MSE on the hidden half of each method, the per-pixel mean of the test
+ *  split (a constant fill) as the baseline: a bar per method and a dashed
+ *  rule at the baseline's value. */
 export function imputationErrorSpec(e: ImputationErrorData, o: { interactive?: boolean } = {}): Spec {
   const methods = e.methods
     ? Object.entries(e.methods).filter(([, v]) => Number.isFinite(v.mse)).map(([k, v]) => ({ method: `vae.impute ${k}${k === "miwae" ? " (default)" : ""}, ${v.setting}`, mse: v.mse, kind: "model" }))
@@ -289,11 +293,12 @@ export function imputationErrorSpec(e: ImputationErrorData, o: { interactive?: b
   const values = [
     ...methods,
     { method: "a sample from the prior", mse: e.msePriorSample, kind: "model" },
-    { method: "per-pixel training mean (baseline)", mse: e.mseMeanFill, kind: "baseline" },
+    { method: `per-pixel ${e.meanOf ?? "training"} mean (baseline)`, mse: e.mseMeanFill, kind: "baseline" },
   ];
   const y = { field: "method", type: "nominal", title: null, sort: null, axis: { labelLimit: 260 } };
   return top({
-    title: { text: "Imputation error", subtitle: `mean squared error on the hidden values of ${e.images} test images (${e.mask}); lower is better` },
+    title: { text: "Imputation error", subtitle: [`mean squared error on the hidden values of ${e.images} test images (${e.mask}); lower is better`,
+      ...(e.testData ? [`test images: ${e.testData}; baseline: their split's per-pixel mean`] : [])] },
     width: 420, height: 30 * values.length,
     data: { values },
     layer: [

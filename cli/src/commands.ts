@@ -3,15 +3,15 @@
 // test split of the data flags where it needs data, and prints or draws.
 // Not here: training (train.ts).
 import { readFile, stat } from "node:fs/promises";
-import { dirname, join } from "node:path";
-import { binarize, IMPUTE_METHODS, VAE } from "wasm-vae";
+import { dirname, join, resolve } from "node:path";
+import { IMPUTE_METHODS, VAE } from "wasm-vae";
 import { decodeModel, entryLabel } from "wasm-vae/kernels";
 import { Flags, UsageError } from "./args.js";
 import { choicesText, discreteNote, networkText, objectiveText } from "./describe.js";
-import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset } from "./data.js";
+import { binarizedNote, binarizeTest, checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
 import { renderChart } from "./chart-render.js";
 import { gridFigureSpec, imputationError, imputationFigure, imputationLines, reconstructionsFigure, samplesFigure, type FigureContext, type GridFigure } from "./figures.js";
-import { writeOutput } from "./files.js";
+import { readingModel, writeOutput } from "./files.js";
 import { fmt } from "./progress.js";
 import { TEST_BINARIZE_SEED } from "./train.js";
 
@@ -23,7 +23,7 @@ export interface Loaded {
   header: ReturnType<typeof decodeModel>["header"];
   bytes: number;
   /** metrics.json of the run folder holding the model, when there is one. */
-  run: { data?: { imageShape?: [number, number] | null; range?: [number, number]; shape?: [number, number, number] | null }; settings?: { binarize?: string }; status?: string; final?: { test?: { loss: number }; iwae?: { logLikelihood: number; samples: number; images: number } } } | null;
+  run: { data?: { imageShape?: [number, number] | null; range?: [number, number]; shape?: [number, number, number] | null }; settings?: { binarize?: string; data?: DataSpec }; status?: string; final?: { test?: { loss: number }; iwae?: { logLikelihood: number; samples: number; images: number } } } | null;
 }
 
 export async function loadModel(f: Flags): Promise<Loaded> {
@@ -37,23 +37,76 @@ export async function loadModel(f: Flags): Promise<Loaded> {
     throw new DataError((e as NodeJS.ErrnoException).code === "ENOENT" ? `${path}: no such file` : `${path}: cannot read (${(e as Error).message})`);
   }
   const bytes = new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
-  const { header } = decodeModel(bytes);
   const build = f.commandHas("build") ? f.oneOf("build", ["plain", "relaxed", "auto"] as const) : "plain";
   const threads = f.commandHas("threads") ? f.threads() : "auto";
-  const vae = await VAE.load(bytes, { build, threads });
+  const { header } = await readingModel(path, () => decodeModel(bytes));
+  const vae = await readingModel(path, () => VAE.load(bytes, { build, threads }));
   let run: Loaded["run"] = null;
   try { run = JSON.parse(await readFile(join(dirname(path), "metrics.json"), "utf8")); } catch { /* not in a run folder */ }
   return { vae, path, header, bytes: bytes.length, run };
 }
 
-/** The test split, checked against the model. */
-async function testData(f: Flags, vae: VAE): Promise<Dataset> {
-  const data = await loadData(dataSpecFromFlags(f, false), false);
-  const c = vae.config;
-  if (data.dim !== c.inputDim) throw new DataError(`the test data has ${data.dim} values per row, the model expects ${c.inputDim}`);
+/** The test split, checked against the model, as train saw it: the run's
+ *  own (its data spec in metrics.json) when no data flag is given (so its
+ *  --limit-test too, unless given here); a model whose run trained on binarized data (--binarize, in its folder's
+ *  metrics.json) gets its test images binarized once with seed 0, as train
+ *  and its figures do; --binarize-seed N picks the seed (or binarizes for any
+ *  Bernoulli model), --binarize-seed none keeps the grey values. */
+async function testData(f: Flags, l: Loaded): Promise<Dataset> {
+  const c = l.vae.config;
+  const ran = l.run?.settings?.data;
+  let data: Dataset;
+  if (ran && !SOURCE_FLAGS.some((k) => f.given(k))) {
+    // no data flags: the run's own test split (metrics.json), held out again when it was
+    const spec: DataSpec = { ...ran, limitTrain: null, limitTest: f.given("limit-test") ? f.optInt("limit-test", 1) : ran.limitTest };
+    data = await loadData(spec, !(spec.kind === "mnist" || spec.testImages || spec.test));
+    data.description += " (the run's data, from its metrics.json)";
+  } else {
+    const spec = dataSpecFromFlags(f, false);
+    const heldOut = spec.kind === "images" ? imageSpec(spec, l) : null;
+    data = heldOut ? await loadData(heldOut, true) : await loadData(spec, false);
+  }
+  data.train = null;   // a held-out split's training rows are not used
+  if (data.dim !== c.inputDim) {
+    const hint = f.str("data") === "images" && data.shape ? ` (its images are ${data.shape.join("×")}: give the model's --size <h>x<w> and --channels)` : "";
+    throw new DataError(`the test data has ${data.dim} values per row, the model expects ${c.inputDim}${hint}`);
+  }
   if (c.likelihood === "bernoulli") checkUnitRange(data);
   if (c.conditionDim > 0) classCount(data, "this conditional model");
+  const runBinarized = l.run?.settings?.binarize !== undefined && l.run.settings.binarize !== "none";
+  const seed = f.given("binarize-seed") ? f.optInt("binarize-seed", 0, 2 ** 53 - 1) : runBinarized ? TEST_BINARIZE_SEED : null;
+  if (seed !== null) {
+    if (c.likelihood !== "bernoulli") throw new UsageError(`--binarize-seed applies to models with the bernoulli likelihood; this one's is ${c.likelihood}`);
+    binarizeTest(data, seed);
+  }
   return data;
+}
+
+/** The flags that name a data source or how to read it: given none, the
+ *  model commands read the test split of the model's run (its metrics.json). */
+const SOURCE_FLAGS = ["data", "test-images", "test-labels", "test", "label-column", "header", "scale", "image-shape", "size", "channels", "skip-bad"];
+
+/** --data images for a model: the size and channels default to the model's
+ *  images (its run folder's metrics.json, or a 3-d inputShape), and the
+ *  folder the model's run trained on gives the same held-out test split as
+ *  train took, skipping the files it skipped (returned as a spec to load
+ *  with its training part; null otherwise). */
+function imageSpec(spec: DataSpec, l: Loaded): DataSpec | null {
+  const shape = l.run?.data?.shape ?? (l.vae.config.inputShape.length === 3 ? l.vae.config.inputShape as [number, number, number] : null);
+  if (shape && shape[0] * shape[1] * shape[2] === l.vae.config.inputDim) {
+    spec.size ??= [shape[0], shape[1]];
+    spec.channels ??= shape[2] as 1 | 3;
+  }
+  const ran = l.run?.settings?.data;
+  if (!ran || ran.kind !== "images" || ran.test || !ran.train || !spec.test || resolve(ran.train) !== resolve(spec.test)) return null;
+  // the split is taken after the files that do not decode are skipped: skip them as the run did
+  return { ...spec, train: spec.test, test: undefined, testFraction: ran.testFraction, limitTrain: null,
+    skipBad: spec.skipBad || (ran.skipBad ?? false) };
+}
+
+/** "test images: MNIST test set, binarized once with seed 0 (x ~ Bernoulli(pixel))". */
+function testLine(data: Dataset): string {
+  return `test images: ${data.testSource}${binarizedNote(data)}`;
 }
 
 function imageShape(f: Flags, l: Loaded, data: Dataset | null): [number, number] {
@@ -91,18 +144,11 @@ async function writePng(path: string, g: GridFigure, log: Log, what: string): Pr
 
 export async function evalCommand(f: Flags, log: Log): Promise<number> {
   const l = await loadModel(f);
-  const data = await testData(f, l.vae);
+  const data = await testData(f, l);
   const K = f.int("iwae-samples", 1, 1 << 20);
   const M = Math.min(f.int("iwae-images", 1), data.test.n);
   const C = l.vae.config.conditionDim;
   const cond = C > 0 ? oneHot(data.test.labels!, C, "test labels") : undefined;
-  // a model trained on binarized data is evaluated on test images binarized once with a fixed seed
-  const runBinarized = l.run?.settings?.binarize !== undefined && l.run.settings.binarize !== "none";
-  const bseed = f.given("binarize-seed") ? f.int("binarize-seed", 0, 2 ** 53 - 1) : runBinarized ? TEST_BINARIZE_SEED : null;
-  if (bseed !== null) {
-    if (l.vae.config.likelihood !== "bernoulli") throw new UsageError(`--binarize-seed applies to models with the bernoulli likelihood; this one's is ${l.vae.config.likelihood}`);
-    data.test.x = binarize(data.test.x, bseed);
-  }
   const r = l.vae.elbo(data.test.x, { condition: cond });
   let loss = 0, rec = 0, kl = 0;
   for (let i = 0; i < data.test.n; i++) { loss -= r.elbo[i] / data.test.n; rec += r.reconstruction[i] / data.test.n; kl += r.kl[i] / data.test.n; }
@@ -110,8 +156,7 @@ export async function evalCommand(f: Flags, log: Log): Promise<number> {
   const ll = l.vae.logLikelihood(data.test.x.subarray(0, M * data.dim), { samples: K, condition: cond?.subarray(0, M * C) });
   let mean = 0;
   for (const v of ll) mean += v / ll.length;
-  log(`model ${l.path} (${l.vae.build} build), data: ${data.description}, test: ${data.testSource}` +
-    (bseed !== null ? `, binarized once with seed ${bseed} (x ~ Bernoulli(pixel))` : ""));
+  log(`model ${l.path} (${l.vae.build} build), data: ${data.description}, test: ${data.testSource}${binarizedNote(data)}`);
   log(`test −ELBO ${fmt(loss)} nats per image (reconstruction ${fmt(rec)} + KL ${fmt(kl)}) on ${data.test.n} images`);
   log(`test log p(x) ≈ ${fmt(mean)} nats (IWAE, k = ${K}, first ${M} images, ${fmt((performance.now() - t0) / 1000, 1)} s; −log p(x) ${fmt(-mean)}${discreteNote(l.vae.config)})`);
   return 0;
@@ -136,16 +181,17 @@ export async function sampleCommand(f: Flags, log: Log): Promise<number> {
 
 export async function reconstructCommand(f: Flags, log: Log): Promise<number> {
   const l = await loadModel(f);
-  const data = await testData(f, l.vae);
+  const data = await testData(f, l);
   const n = f.int("n", 1, 1 << 12);
   const g = await reconstructionsFigure(context(f, l, data), { n, cols: Math.min(16, n) });
   await writePng(f.str("out")!, g, log, `${Math.min(n, data.test.n)} test images above their reconstructions`);
+  log(testLine(data));
   return 0;
 }
 
 export async function imputeCommand(f: Flags, log: Log): Promise<number> {
   const l = await loadModel(f);
-  const data = await testData(f, l.vae);
+  const data = await testData(f, l);
   const n = f.int("n", 1, 1 << 12), iterations = f.int("iterations", 1, 1 << 16), samples = f.int("samples", 1, 1 << 20);
   const mask = f.oneOf("mask", ["bottom", "top", "left", "right"] as const);
   const method = f.oneOf("method", IMPUTE_METHODS);
@@ -169,7 +215,7 @@ export async function infoCommand(f: Flags, log: Log): Promise<number> {
     steps: h.steps, epochs: h.epochs,
     optimizer: h.optimizer,
     resumable: h.optimizer !== null && h.rng !== null,
-    run: l.run ? { status: l.run.status, testNegElbo: l.run.final?.test?.loss, iwae: l.run.final?.iwae } : null,
+    run: l.run ? { status: l.run.status, testNegElbo: l.run.final?.test?.loss, iwae: l.run.final?.iwae, binarize: l.run.settings?.binarize ?? "none" } : null,
   };
   if (f.bool("json")) { log(JSON.stringify(info, null, 2)); return 0; }
   log(`${l.path}: wasm-vae model, format version ${h.version}, ${l.bytes.toLocaleString("en-US")} bytes`);
@@ -183,6 +229,8 @@ export async function infoCommand(f: Flags, log: Log): Promise<number> {
   log(`build: saved by ${h.build}, running on ${l.vae.build}`);
   log(`training: ${h.steps} steps, ${h.epochs} epochs` + (h.optimizer ? `; Adam lr ${h.optimizer.lr ?? "schedule"}, step ${h.optimizer.step}${h.optimizer.weightDecay ? `, weight decay ${h.optimizer.weightDecay}` : ""}${h.optimizer.clipNorm ? `, clip ${h.optimizer.clipNorm}` : ""}` : "; no optimizer state (weights only)"));
   log(`resumable: ${info.resumable ? "yes (Adam moments, RNG states and counters included)" : "no"}`);
-  if (l.run?.final?.test) log(`run: status ${l.run.status}, test −ELBO ${fmt(l.run.final.test.loss)}` + (l.run.final.iwae ? `, IWAE log p(x) ${fmt(l.run.final.iwae.logLikelihood)} (k = ${l.run.final.iwae.samples}, ${l.run.final.iwae.images} images)` : ""));
+  const bin = l.run?.settings?.binarize;
+  if (l.run?.final?.test) log(`run: status ${l.run.status}, test −ELBO ${fmt(l.run.final.test.loss)}` + (l.run.final.iwae ? `, IWAE log p(x) ${fmt(l.run.final.iwae.logLikelihood)} (k = ${l.run.final.iwae.samples}, ${l.run.final.iwae.images} images)` : "") +
+    (bin && bin !== "none" ? `; trained with --binarize ${bin}, test images binarized once with seed ${TEST_BINARIZE_SEED}` : ""));
   return 0;
 }

@@ -7,7 +7,7 @@
 import { readFile, stat } from "node:fs/promises";
 import { createRequire } from "node:module";
 import { dirname, join, resolve } from "node:path";
-import { loadIdxPair, loadMnist } from "wasm-vae";
+import { binarize, loadIdxPair, loadMnist } from "wasm-vae";
 import { Flags, UsageError } from "./args.js";
 import { parseCsv } from "./csv.js";
 import { holdOutImages, interleaveClasses, readImageFolder } from "./images.js";
@@ -62,6 +62,20 @@ export interface Dataset {
   description: string;
   /** Where the test split came from. */
   testSource: string;
+  /** The seed the test split was binarized with, once (binarizeTest), or absent. */
+  testBinarizeSeed?: number;
+}
+
+/** Binarizes the test split once, x ~ Bernoulli(pixel) with `seed` (the
+ *  library's binarize: the same bits on every platform), and records the seed. */
+export function binarizeTest(d: Dataset, seed: number): void {
+  d.test.x = binarize(d.test.x, seed);
+  d.testBinarizeSeed = seed;
+}
+
+/** How the test images were binarized, for the output: "" or ", binarized once with seed 0 (x ~ Bernoulli(pixel))". */
+export function binarizedNote(d: Dataset): string {
+  return d.testBinarizeSeed === undefined ? "" : `, binarized once with seed ${d.testBinarizeSeed} (x ~ Bernoulli(pixel))`;
 }
 
 const FLAGS_OF: Record<DataKind, string[]> = {
@@ -257,7 +271,7 @@ export async function loadData(spec: DataSpec, needTrain: boolean): Promise<Data
     dim = shape3[0] * shape3[1] * shape3[2]; shape = [shape3[0], shape3[1]];
     classNames = ref.classNames;
     const skipped = (tr?.skipped.length ?? 0) + (te?.skipped.length ?? 0);
-    const classes = classNames ? `, ${classNames.length} classes from its subfolders` : ", no labels";
+    const classes = classNames ? `, ${classNames.length} class${classNames.length === 1 ? "" : "es"} from its subfolders` : ", no labels";
     description = `images ${tr ? spec.train : spec.test} (${shape3.join("×")}${shape3[2] === 3 ? " RGB" : " grey"}${classes}` +
       `${skipped ? `; skipped ${skipped} file${skipped === 1 ? "" : "s"} that did not decode (--skip-bad), e.g. ${(tr?.skipped[0] ?? te!.skipped[0]).file}` : ""})`;
     if (te) {

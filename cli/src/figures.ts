@@ -7,7 +7,7 @@
 // Not here: rendering (chart-render.ts), file writing (run-figures.ts, commands.ts).
 import { IMPUTE_METHODS, type ImputeMethod, type VAE } from "wasm-vae";
 import { gridSpec, latentSpec, type GridOptions, type LatentView, type Tile } from "./charts.js";
-import { oneHot, type Dataset, type Split } from "./data.js";
+import { binarizedNote, oneHot, type Dataset, type Split } from "./data.js";
 import { latentViews, type LatentViewChoice } from "./latent-view.js";
 import { fmt } from "./progress.js";
 import { normalQuantile, seededNormals } from "./stats.js";
@@ -135,7 +135,7 @@ export async function reconstructionsFigure(ctx: FigureContext, o: { n?: number;
   const rec = ctx.vae.reconstruct(x, { condition: conditionOf(ctx, test, idx) });
   const orig = chunk(split(x, D), cols), recs = chunk(split(rec, D), cols);
   const cells = orig.flatMap((row, i) => [row, recs[i]]);
-  return grid(ctx, cells, { title: "Reconstructions", subtitle: `the first ${n} test images (input rows) above the decoder means at E[z|x] (reconstruction rows)`,
+  return grid(ctx, cells, { title: "Reconstructions", subtitle: `the first ${n} test images${binarizedCaption(ctx)} (input rows) above the decoder means at E[z|x] (reconstruction rows)`,
     rowLabels: cells.map((_, r) => (r % 2 === 0 ? "input" : "reconstruction")) });
 }
 
@@ -200,6 +200,11 @@ export function describeMask(shape: ImageShape, which: MaskSide = "bottom"): str
   return `${kind} half (${band})`;
 }
 
+/** " (binarized once with seed 0)" when the test images were, else "". */
+function binarizedCaption(ctx: FigureContext): string {
+  return ctx.data.testBinarizeSeed === undefined ? "" : ` (binarized once with seed ${ctx.data.testBinarizeSeed})`;
+}
+
 /** Three rows per group of `cols`: the test images, the same with the masked
  *  half hidden (blue), and vae.impute's completion. */
 export async function imputationFigure(ctx: FigureContext, o: { n?: number; cols?: number; iterations?: number; samples?: number; method?: ImputeMethod; mask?: MaskSide } = {}): Promise<GridFigure> {
@@ -222,14 +227,19 @@ export async function imputationFigure(ctx: FigureContext, o: { n?: number; cols
   return grid(ctx, cells, {
     title: "Imputation",
     subtitle: [`hidden: the ${describeMask(shapeOf(ctx), o.mask)}, drawn in blue; imputed by vae.impute (${method === "miwae" ? `miwae, k = ${o.samples ?? 1000}` : `${method}, ${o.iterations ?? (method === "metropolis" ? 100 : 20)} iterations`})`,
-      "each group: the input row, the observed part, the completion"],
+      `each group: the input row${binarizedCaption(ctx)}, the observed part, the completion`],
     rowLabels,
   }, 2, hidden);
 }
 
 export type ImputationError = {
   images: number; iterations: number; samples: number; mask: string; hiddenValues: number; mseImputed: number; msePriorSample: number; mseMeanFill: number;
+  /** The rows of the per-pixel mean: the test split (in train and in the impute command alike; runs before it: "training"). */
   meanOf: "training" | "test";
+  /** How many rows the per-pixel mean is over (absent in older runs). */
+  meanRows?: number;
+  /** The test images: where they came from and how they were binarized (absent in older runs). */
+  testData?: string;
   /** Every vae.impute method's MSE, time and setting (mseImputed is the default's, "miwae"). */
   methods: Record<ImputeMethod, { mse: number; seconds: number; setting: string }>;
 };
@@ -237,8 +247,11 @@ export type ImputationError = {
 /** Mean squared error on the hidden half of the first n test images of
  *  every vae.impute method (mseImputed: the default, "miwae", the
  *  importance-weighted posterior mean), against two baselines: an
- *  unconditional sample of the model and the per-pixel mean of the training
- *  data (the best constant fill in MSE). */
+ *  unconditional sample of the model and the per-pixel mean of the whole
+ *  test split, the images as evaluated (binarized when the run trained on
+ *  binarized data). `wasm-vae train` and `wasm-vae impute` both call this on
+ *  the test split they loaded, so their baselines are the same computation
+ *  on the same data (the training split is not at hand in the latter). */
 export function imputationError(ctx: FigureContext, o: { n?: number; iterations?: number; samples?: number; mask?: MaskSide } = {}): ImputationError {
   const D = ctx.data.dim, test = ctx.data.test;
   const n = Math.min(o.n ?? 100, test.n), iterations = o.iterations ?? 100, samples = o.samples ?? 1000;
@@ -264,7 +277,7 @@ export function imputationError(ctx: FigureContext, o: { n?: number; iterations?
     }
   }
   const prior = ctx.vae.sample(n, { condition: cond });
-  const ref = ctx.data.train ?? test;
+  const ref = test;
   const mean = new Float64Array(D);
   for (let r = 0; r < ref.n; r++) for (let d = 0; d < D; d++) mean[d] += ref.x[r * D + d] / ref.n;
   const meanFill = new Float32Array(n * D);
@@ -272,14 +285,17 @@ export function imputationError(ctx: FigureContext, o: { n?: number; iterations?
   let count = 0;
   for (let d = 0; d < D; d++) if (!mask[d]) count += n;
   return { images: n, iterations, samples, mask: `${o.mask ?? "bottom"} half hidden`, hiddenValues: count, mseImputed: methods.miwae.mse,
-    msePriorSample: mseOf(prior), mseMeanFill: mseOf(meanFill), meanOf: ctx.data.train ? "training" : "test", methods };
+    msePriorSample: mseOf(prior), mseMeanFill: mseOf(meanFill), meanOf: "test", meanRows: ref.n,
+    testData: `${ctx.data.testSource}${binarizedNote(ctx.data)}`, methods };
 }
 
-/** The lines that print imputationError's figures, every method beside the per-pixel mean. */
+/** The lines that print imputationError's figures: which test images, the
+ *  two baselines (and what the per-pixel mean is over), every method beside the mean. */
 export function imputationLines(e: ReturnType<typeof imputationError>): string[] {
   const rel = (v: number) => `${v <= e.mseMeanFill ? "" : "+"}${fmt(100 * (v / e.mseMeanFill - 1), 1)}% vs mean`;
   return [
-    `imputation, MSE on the hidden ${e.mask.replace(" hidden", "")} of ${e.images} test images (per-pixel ${e.meanOf} mean ${fmt(e.mseMeanFill, 4)}, prior sample ${fmt(e.msePriorSample, 4)}):`,
+    `imputation, MSE on the hidden ${e.mask.replace(" hidden", "")} of the first ${e.images} test images (${e.testData ?? "test split"}):`,
+    `  baselines: per-pixel mean of the ${e.meanRows ?? "?"} ${e.meanOf} images ${fmt(e.mseMeanFill, 4)}, a sample from the prior ${fmt(e.msePriorSample, 4)}`,
     ...IMPUTE_METHODS.map((k) => `  ${(k + (k === "miwae" ? " (default)" : "")).padEnd(18)} ` + (Number.isNaN(e.methods[k].mse) ? e.methods[k].setting
       : `${fmt(e.methods[k].mse, 4)}  (${rel(e.methods[k].mse)}; ${e.methods[k].setting}, ${fmt(e.methods[k].seconds, 1)} s)`)),
   ];

@@ -5,6 +5,7 @@
 // Not here: the atomic write itself (src/node.ts).
 import { mkdir, readdir, unlink } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { ModelFormatError } from "wasm-vae";
 import { writeFileAtomic } from "wasm-vae/node";
 
 export class FileError extends Error {
@@ -32,6 +33,17 @@ export function describeFsError(e: unknown, path: string, action: "write" | "cre
     : code === "EEXIST" ? "exists and is not a folder"
     : REASONS[code] ?? `${code || "error"}: ${String((e as Error)?.message ?? e).split("\n")[0]}`;
   return `${path}: cannot ${action}: ${why}`;
+}
+
+/** Runs `fn` on the bytes of the model file at `path`; the library's
+ *  ModelFormatError ("model file: …") becomes a FileError naming `path`. */
+export async function readingModel<T>(path: string, fn: () => T | Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof ModelFormatError) throw new FileError(`${path}: ${e.message.replace(/^model file: /, "")}`);
+    throw e;
+  }
 }
 
 export function isFsError(e: unknown): e is NodeJS.ErrnoException {

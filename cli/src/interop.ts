@@ -29,7 +29,14 @@ export async function exportCommand(f: Flags, log: Log): Promise<number> {
   const format = f.oneOf("format", INTEROP_FORMATS);
   const out = f.required("out", "(a folder for the exported files)");
   const { vae, path } = await loadModel(f);
-  const files = exportModel(vae, format);            // throws a named error (e.g. an activation tfjs lacks) before any write
+  // a model the format cannot hold is refused before any write; the library names its argument (vae:), the CLI the file
+  let files: Record<string, Uint8Array>;
+  try {
+    files = exportModel(vae, format);
+  } catch (e) {
+    if (!(e instanceof ArgumentError) || !e.message.startsWith("vae: ")) throw e;
+    throw new DataError(`--model ${path}: ${e.message.slice(5).replace(/\b(save it with vae\.save\(\)|VAE\.save)/, "keep the .wvae model file")}`);
+  }
   await makeFolder(out);
   const written = await asFlag("out", () => writeInteropFiles(out, files));
   log(`${path} → ${format}: ${written.length} file${written.length === 1 ? "" : "s"} in ${out.replace(/[\\/]+$/, "") || "/"}/`);

@@ -4,10 +4,13 @@
 //
 // Run folder runs/<name>/:
 //   checkpoint.wvae  model + Adam moments + RNG states + counters, written
-//                    atomically at the end of every epoch (--resume reads it)
+//                    atomically at the end of every epoch, after metrics.json
+//                    (--resume reads it and trims the metrics to it)
 //   metrics.json     settings, data, build, per-epoch train/test −ELBO and
 //                    times, per-batch train loss, final figures, status
-//   model.wvae       the trained model (written once training finished)
+//   model.wvae       the trained model (written once training finished; a
+//                    --resume of a run killed before this write, or during
+//                    the figures, writes it from the checkpoint and finishes)
 //   loss, terms, schedule, latent, imputation-error (.png and .svg),
 //   samples.png reconstructions.png interpolation.png imputation.png
 //   [manifold.png when the latent is 2-d] (run-figures.ts)
@@ -21,14 +24,14 @@
 import type { Stats } from "node:fs";
 import { mkdir, readFile, stat, writeFile } from "node:fs/promises";
 import { basename, join, relative, resolve } from "node:path";
-import { ACTIVATIONS, Adam, ArgumentError, binarize, LIKELIHOODS, VAE, type Likelihood, type ResolvedConfig, type VAEConfig } from "wasm-vae";
+import { ACTIVATIONS, Adam, ArgumentError, INIT_SCHEMES, LIKELIHOODS, VAE, type Likelihood, type ResolvedConfig, type VAEConfig } from "wasm-vae";
 import { decodeModel } from "wasm-vae/kernels";
 import { choicesText, discreteNote, networkText, objectiveText } from "./describe.js";
 import { Flags, UsageError } from "./args.js";
 import { ARCHS, IWAE2_LATENTS, presetLayers, type Arch } from "./presets.js";
-import { checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
+import { binarizeTest, checkUnitRange, classCount, dataSpecFromFlags, DataError, displayRange, loadData, oneHot, type Dataset, type DataSpec } from "./data.js";
 import { imputationLines, type EpochRecord, type imputationError } from "./figures.js";
-import { describeFsError, FileError, isFsError, makeFolder, removeStaleTemporaries, writeOutput } from "./files.js";
+import { describeFsError, FileError, isFsError, makeFolder, readingModel, removeStaleTemporaries, writeOutput } from "./files.js";
 import { fmt, Progress } from "./progress.js";
 import { chartModules } from "./chart-render.js";
 import { LATENT_VIEWS, type LatentViewChoice } from "./latent-view.js";
@@ -68,7 +71,7 @@ export interface EpochMetrics extends EpochRecord {
   beta: number;
   /** Training time of the epoch (fit's measure). */
   seconds: number;
-  /** Including the test −ELBO and the checkpoint. */
+  /** Including the test −ELBO (not the checkpoint's write, which follows the metrics'). */
   wallSeconds: number;
   samplesPerSecond: number;
 }
@@ -107,7 +110,7 @@ export interface RunMetrics {
   error?: string;
 }
 
-const RESUME_FLAGS = new Set(["resume", "epochs", "iwae-samples", "iwae-images", "impute-images", "build", "threads", "signal-after-batches", "latent-view"]);
+const RESUME_FLAGS = new Set(["resume", "epochs", "iwae-samples", "iwae-images", "impute-images", "build", "threads", "signal-after-batches", "kill-before-model-write", "latent-view"]);
 
 class Interrupted extends Error {}
 
@@ -202,7 +205,7 @@ function settingsFromFlags(f: Flags): Omit<Settings, "config"> & { model: Omit<V
       sigma: f.num("sigma", { min: 0, minExclusive: true }),
       beta: f.num("beta", { min: 0 }),
       seed: f.int("seed", 0, 2 ** 53 - 1),
-      init: f.oneOf("init", ["glorot", "he"] as const),
+      init: f.oneOf("init", INIT_SCHEMES),
       ...objectiveFromFlags(f),
       ...priorFromFlags(f),
       ...latentFromFlags(f, arch),
@@ -262,6 +265,12 @@ async function exists(path: string): Promise<boolean> {
   return stat(path).then(() => true, () => false);
 }
 
+/** Whether the file at `path` holds exactly `bytes` (false when it is missing). */
+async function sameFile(path: string, bytes: Uint8Array): Promise<boolean> {
+  const b = await readFile(path).catch(() => null);
+  return b !== null && Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).equals(b);
+}
+
 /** Creates a fresh run folder: `name` exactly when given, else a timestamp
  *  with -2, -3, … appended until the name is free (mkdir is the lock). */
 async function createRunDir(out: string, name: string | undefined): Promise<string> {
@@ -292,6 +301,8 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
   let dir: string | null = null;
   let metrics: RunMetrics | null = null;
   let checkpointBytes: Uint8Array | null = null;
+  /** --resume of a run whose checkpoint has all its epochs: model.wvae, the figures and the report only. */
+  let finishOnly = false;
   let partial: ReturnType<typeof settingsFromFlags> | null = null;
   const resume = f.given("resume");
   if (resume) {
@@ -344,13 +355,17 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
   let vae: VAE;
   let classes = 0;
   if (resume) {
-    const { header } = decodeModel(checkpointBytes!); // ModelFormatError names the problem
-    vae = await VAE.load(checkpointBytes!, { build: settings.build, threads: f.threads() });
+    const cp = join(dir!, "checkpoint.wvae");
+    const { header } = await readingModel(cp, () => decodeModel(checkpointBytes!)); // names the file and the problem
+    vae = await readingModel(cp, () => VAE.load(checkpointBytes!, { build: settings.build, threads: f.threads() }));
     if (vae.build !== header.build) log(`note: the checkpoint was written by the ${header.build} build, this run uses ${vae.build}`);
     if (vae.config.inputDim !== data.dim) throw new DataError(`the data has ${data.dim} values per row, the checkpoint's model expects ${vae.config.inputDim}`);
     classes = vae.config.conditionDim;
     if (classes > 0) classCount(data);
-    if (settings.epochs <= vae.epochs) {
+    // training finished but the run did not (killed between the last checkpoint and
+    // model.wvae, or during the figures): finish it from the checkpoint, without training
+    finishOnly = settings.epochs === vae.epochs && !vae.epochCursor && (metrics!.status !== "complete" || !(await sameFile(join(dir!, "model.wvae"), checkpointBytes!)));
+    if (settings.epochs <= vae.epochs && !finishOnly) {
       throw new UsageError(`run ${dir} already has ${vae.epochs} epoch(s)${metrics!.status === "complete" ? " and is complete" : ""}; pass --epochs N with N > ${vae.epochs} to train further`);
     }
   } else {
@@ -380,7 +395,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
   const bin = settings.binarize ?? "none";
   if (bin !== "none") {
     if (vae.config.likelihood !== "bernoulli") throw new UsageError(`--binarize ${bin} needs --likelihood bernoulli (binarized data is 0/1), not ${vae.config.likelihood}`);
-    data.test.x = binarize(data.test.x, TEST_BINARIZE_SEED);
+    binarizeTest(data, TEST_BINARIZE_SEED);
   }
   const trainCond = classes > 0 ? oneHot(train.labels!, classes, "training labels") : undefined;
   const testCond = classes > 0 ? oneHot(data.test.labels!, classes, "test labels") : undefined;
@@ -444,7 +459,8 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     let batchesSeen = 0;
     let lastBeta = c.beta;
     let epochStart = performance.now();
-    const history = await vae.fit(train.x, {
+    if (finishOnly) log(`training had finished (${vae.epochs} of ${settings.epochs} epochs in ${nice(ckpt)}); writing model.wvae from the checkpoint, then the figures and the report`);
+    const history = finishOnly ? { aborted: false } : await vae.fit(train.x, {
       epochs: settings.epochs - vae.epochs,
       batchSize: settings.batchSize,
       condition: trainCond,
@@ -470,11 +486,14 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
         m.batchLoss.push(...epochLosses);
         m.batchBeta?.push(...epochBetas);
         epochLosses = []; epochBetas = [];
+        rec.wallSeconds = (performance.now() - epochStart) / 1000;
+        // metrics.json before the checkpoint: a process killed between the two leaves the
+        // metrics an epoch ahead, which --resume trims to the checkpoint's epochs (behind,
+        // the epoch's record and batch losses would be lost)
+        await writeMetrics();
         await writeOutput(ckpt, vae.save({ optimizer: true }));
         epochsDone = e.epoch;
-        rec.wallSeconds = (performance.now() - epochStart) / 1000;
         epochStart = performance.now();
-        await writeMetrics();
         const kl = lastBeta === 1 ? "KL" : `${fmt(lastBeta)}·KL`;
         // an IWAE step's loss is −L_k, not rec + KL (those are means over the k samples)
         const iw = c.objective.type === "iwae" && (c.objective as { samples: number }).samples > 1 ? (c.objective as { samples: number }).samples : 0;
@@ -502,6 +521,9 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     // -------------------------------------------------- model and figures
     const modelPath = join(runDir, "model.wvae");
     const modelBytes = vae.save({ optimizer: true });
+    if (f.bool("kill-before-model-write")) process.kill(process.pid, "SIGKILL");
+    // the checkpoint holds the same state: a process killed before this write leaves
+    // model.wvae missing or older, and --resume finishes the run from the checkpoint
     await writeOutput(modelPath, modelBytes);
     const files: NonNullable<RunMetrics["files"]> = { "model.wvae": { bytes: modelBytes.length }, "checkpoint.wvae": { bytes: modelBytes.length } };
     const last = m.epochs[m.epochs.length - 1];
@@ -549,7 +571,7 @@ export async function train(f: Flags, argv: string[], log: (s: string) => void =
     if (e instanceof Interrupted) {
       m.status = "interrupted";
       await writeMetrics().catch(() => {});
-      log(`interrupted after training: ${join(shown, "model.wvae")} is written; some figures were skipped (resume with --resume ${shown} --epochs N to train further)`);
+      log(`interrupted after training: ${join(shown, "model.wvae")} is written; some figures were skipped (write them with --resume ${shown}; train further with --resume ${shown} --epochs N)`);
       return 130;
     }
     const err = e as Error;

@@ -8,11 +8,11 @@
 //                  through "wasm-vae/onnx" (it needs protobufjs, an optional peer)
 // makeInterop builds the pair over a table of codecs, so the main entry and
 // the ONNX entry share the code and the main entry never imports protobufjs.
-import type { ResolvedConfig, VAEConfig } from "../model/config.js";
+import { resolveConfig, type ResolvedConfig, type VAEConfig } from "../model/config.js";
 import { VAE } from "../vae.js";
 import { ArgumentError, fail } from "../base/validate.js";
 import type { LoadOptions } from "../kernels/wasm.js";
-import type { ModelFiles } from "./network.js";
+import { CONFIG_OPTION, networksOf, VAE_ARGUMENT, type ModelFiles, type Subject } from "./network.js";
 import { exportSafetensors, importSafetensors } from "./safetensors.js";
 import { exportTfjs, importTfjs } from "./tfjs-layers.js";
 
@@ -34,8 +34,9 @@ export interface ImportOptions extends LoadOptions {
 
 /** One format's writer and reader. */
 export interface Codec {
-  /** The files of a model in this format. */
-  write(config: ResolvedConfig, weights: Record<string, Float32Array>): ModelFiles;
+  /** The files of a model in this format; a model it cannot hold is
+   *  refused naming `who` (exportModel's `vae`). */
+  write(config: ResolvedConfig, weights: Record<string, Float32Array>, who: Subject): ModelFiles;
   /** Config and parameters from files in this format, checked throughout. */
   read(files: ModelFiles, given?: VAEConfig): ModelContents;
 }
@@ -56,7 +57,7 @@ const SAFETENSORS_FILE = "model.safetensors";
 
 /** safetensors: model.safetensors, PyTorch names and layouts. */
 export const safetensorsCodec: Codec = {
-  write: (config, weights) => ({ [SAFETENSORS_FILE]: exportSafetensors(config, weights) }),
+  write: (config, weights, who) => ({ [SAFETENSORS_FILE]: exportSafetensors(config, weights, who) }),
   read: (files, given) => {
     const names = Object.keys(files).filter((n) => n.endsWith(".safetensors"));
     if (names.length !== 1) fail("files", `one *.safetensors file (or its bytes as a Uint8Array)`, `${names.length} .safetensors files`);
@@ -87,15 +88,14 @@ export function makeInterop(codecs: Partial<Record<InteropFormat, Codec>>): Inte
     return c;
   };
 
-  /** The model's parameters and config as the files of `format`. */
-  /** Interchange formats hold one encoder and one decoder network. */
-  const STOCHASTIC_LAYERS = (name: string) => `${name}: a model with stochastic layers above the first (config.latents) has networks the interchange formats do not carry (they hold one encoder and one decoder); save it with vae.save()`;
-
+  /** The model's parameters and config as the files of `format`. A model
+   *  the format cannot hold is refused by the argument's name, `vae:`. */
   function exportModel(vae: VAE, format: InteropFormat): ModelFiles {
     if (!(vae instanceof VAE)) fail("vae", "a VAE", vae);
-    if (vae.config.latents) throw new ArgumentError(STOCHASTIC_LAYERS("vae"));
+    networksOf(vae.config as ResolvedConfig, VAE_ARGUMENT); // what no format holds, before the format's own refusals
+    const codec = codecFor(format);
     // batch_norm's running statistics travel with the parameters (the formats' buffers)
-    return codecFor(format).write(vae.config as ResolvedConfig, { ...vae.getWeights(), ...vae.exportState().buffers });
+    return codec.write(vae.config as ResolvedConfig, { ...vae.getWeights(), ...vae.exportState().buffers }, VAE_ARGUMENT);
   }
 
   /** Reads files of `format` (detected when omitted) into config and
@@ -106,9 +106,7 @@ export function makeInterop(codecs: Partial<Record<InteropFormat, Codec>>): Inte
     const files = input instanceof Uint8Array ? { [SAFETENSORS_FILE]: input } : input;
     if (input instanceof Uint8Array && f !== "safetensors") fail("files", `an object of file name → Uint8Array for format "${f}"`, input);
     if (files === null || typeof files !== "object") fail("files", "a Uint8Array or an object of file name → Uint8Array", files);
-    if (options.config && (options.config as VAEConfig).latents !== undefined && (options.config as VAEConfig).latents!.length > 1) {
-      throw new ArgumentError(STOCHASTIC_LAYERS("options.config"));
-    }
+    if (options.config !== undefined) networksOf(resolveConfig(options.config), CONFIG_OPTION); // what no format holds, before the files' errors
     return codec.read(files, options.config);
   }
 

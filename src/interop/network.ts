@@ -56,10 +56,31 @@ export type {
 } from "../layers/interop-kit.js";
 export { onnxToOurs, permuteAxes, transpose2d } from "../layers/interop-kit.js";
 
-/** The interchange mapping of a layer's kind (its module's `interop`). */
+/** Whom a refusal names: the argument the caller passed (exportModel's
+ *  `vae`, readModel's and importModel's `options.config`: an ArgumentError),
+ *  or the file whose carried config is refused (an InteropFormatError). */
+export interface Subject {
+  name: string;
+  file?: boolean;
+}
+
+/** exportModel's model argument. */
+export const VAE_ARGUMENT: Subject = { name: "vae" };
+/** The config argument of exportOnnx (called directly, not through exportModel). */
+export const CONFIG_ARGUMENT: Subject = { name: "config" };
+/** readModel's and importModel's config option. */
+export const CONFIG_OPTION: Subject = { name: "options.config" };
+
+/** Throws the refusal of `who`'s model: "<argument>: <msg>". */
+export function refuse(who: Subject, msg: string): never {
+  throw who.file ? new InteropFormatError(`${who.name}: ${msg}`) : new ArgumentError(`${who.name}: ${msg}`);
+}
+
+/** The interchange mapping of a layer's kind (its module's `interop`);
+ *  networksOf has refused, by the caller's argument, a kind without one. */
 export function interopOf(l: NetLayer): LayerInterop {
   const m = kindOf(l.kind).interop;
-  if (!m) throw new ArgumentError(`model: layer ${l.name} is a ${l.kind}, which the interchange formats do not cover`);
+  if (!m) throw new Error(`interop: layer ${l.name} (${l.kind}) has no interchange mapping (networksOf checks this first)`);
   return m;
 }
 
@@ -91,11 +112,17 @@ export interface Network {
 
 /** The two networks of a model, layer by layer. The encoder of an image
  *  model starts with a reshape "encoder.image" of the flat rows (x is always
- *  (rows, H·W·C)); the heads split the final output. */
-export function networksOf(c: ResolvedConfig): { encoder: Network; decoder: Network } {
+ *  (rows, H·W·C)); the heads split the final output. A model the formats
+ *  cannot hold (stochastic layers above the first, a non-Gaussian latent, a
+ *  layer kind without an interchange mapping) is refused naming `who`. */
+export function networksOf(c: ResolvedConfig, who: Subject): { encoder: Network; decoder: Network } {
+  if (c.latents) refuse(who, "a model with stochastic layers above the first (config.latents) has networks the interchange formats do not carry (they hold one encoder and one decoder); save it with vae.save()");
   // issue 18: the formats' encoder outputs are [z_mean, z_logvar]; a categorical head (logits) is not covered yet
-  if (c.latent.type !== "gaussian") throw new ArgumentError(`model: expected a model with a Gaussian latent (the interchange formats write the encoder's outputs as z_mean and z_logvar; a ${c.latent.type} latent's head is not covered), got a ${c.latent.type} latent`);
+  if (c.latent.type !== "gaussian") refuse(who, `expected a model with a Gaussian latent (the interchange formats write the encoder's outputs as z_mean and z_logvar; a ${c.latent.type} latent's head is not covered), got a ${c.latent.type} latent`);
   const a = layerListsOf(c);
+  for (const l of [...a.encoder, ...a.decoder]) {
+    if (!kindOf(l.kind).interop) refuse(who, `its layer ${l.name} is a ${l.kind}, which the interchange formats do not cover`);
+  }
   const cond = c.conditionDim > 0 ? [{ name: "c", dim: c.conditionDim }] : [];
   const L = c.latentDim, D = c.inputDim;
   const mk = (specs: LayerSpec[], first: NetLayer[]): NetLayer[] => {
@@ -175,8 +202,8 @@ export function paramsOf(net: Network, int64 = false): { name: string; map: Para
 /** The layer list as the README's nn.Module reads it (safetensors
  *  __metadata__.wasm_vae_layers): per layer its name, kind, per-row shapes
  *  in and out ((D) or (H, W, C)), activation and its kind's interop.torch. */
-export function torchLayers(c: ResolvedConfig): Record<string, unknown>[] {
-  return Object.values(networksOf(c)).flatMap((net) => net.layers.map((l) => ({
+export function torchLayers(c: ResolvedConfig, who: Subject): Record<string, unknown>[] {
+  return Object.values(networksOf(c, who)).flatMap((net) => net.layers.map((l) => ({
     name: l.name, kind: l.kind, in: l.inShape, out: l.outShape, activation: l.activation, ...interopOf(l).torch(l),
   })));
 }
@@ -184,8 +211,8 @@ export function torchLayers(c: ResolvedConfig): Record<string, unknown>[] {
 /** Every parameter (and batch_norm buffer, its int64 num_batches_tracked
  *  included) of the model in PyTorch names and layouts, in order; a
  *  learned prior's tensors (e.g. "prior.pseudo_inputs") last, as they are. */
-export function torchParams(c: ResolvedConfig): { name: string; map: ParamMap }[] {
-  const { encoder, decoder } = networksOf(c);
+export function torchParams(c: ResolvedConfig, who: Subject): { name: string; map: ParamMap }[] {
+  const { encoder, decoder } = networksOf(c, who);
   return [...paramsOf(encoder, true), ...paramsOf(decoder, true), ...priorParams(c)]; // [priors]
 }
 
@@ -199,11 +226,11 @@ export function priorParams(c: ResolvedConfig): { name: string; map: ParamMap }[
 }
 
 /** Formats that hold the encoder and decoder networks only refuse a model
- *  whose prior has learned tensors (they would be lost). */
-export function refuseLearnedPrior(c: ResolvedConfig, format: string): void {
+ *  whose prior has learned tensors (they would be lost), naming `who`. */
+export function refuseLearnedPrior(c: ResolvedConfig, format: string, who: Subject): void {
   const names = priorParams(c).map((p) => p.name);
   if (names.length === 0) return;
-  throw new ArgumentError(`config.prior: the "${format}" format holds the encoder and decoder networks only, and this model's "${c.prior.type}" prior has learned tensors (${names.join(", ")}) it cannot express: use the "safetensors" format (it carries them) or VAE.save`);
+  refuse(who, `the "${format}" format holds the encoder and decoder networks only, and the model's "${c.prior.type}" prior (config.prior) has learned tensors (${names.join(", ")}) it cannot express: use the "safetensors" format (it carries them) or VAE.save`);
 }
 
 /** Checks a tensor's float values are finite; names the tensor and index. */
@@ -217,11 +244,15 @@ export function checkFiniteTensor(file: string, name: string, a: Float32Array): 
  *  (`carried`, JSON text, or undefined) and/or the one the caller gives. When
  *  both are there their architectures must agree, and the given one is used.
  *  `check` refuses a config the format cannot hold (a learned prior in tfjs
- *  or ONNX): it sees the given one before the comparison, so that refusal is
- *  named rather than reported as a different architecture, and the result. */
-export function configFor(file: string, carried: string | undefined, given: VAEConfig | undefined, check: (c: ResolvedConfig) => void = () => {}): ResolvedConfig {
+ *  or ONNX), after networksOf's checks, naming `who`: options.config when it
+ *  was given (checked before the comparison, so that the refusal is named
+ *  rather than reported as a different architecture), else the file. Returns
+ *  the config and whom a later refusal of it names. */
+export function configFor(file: string, carried: string | undefined, given: VAEConfig | undefined,
+                          check: (c: ResolvedConfig, who: Subject) => void = () => {}): { config: ResolvedConfig; who: Subject } {
+  const covered = (c: ResolvedConfig, who: Subject) => { networksOf(c, who); check(c, who); };
   const mine = given === undefined ? undefined : resolveConfig(given);
-  if (mine) check(mine);
+  if (mine) covered(mine, CONFIG_OPTION);
   let theirs: ResolvedConfig | undefined;
   if (carried !== undefined) {
     try {
@@ -233,14 +264,16 @@ export function configFor(file: string, carried: string | undefined, given: VAEC
   if (mine && theirs && architectureKey(mine) !== architectureKey(theirs)) {
     throw new InteropFormatError(`${file}: its architecture (${describeArchitecture(theirs)}) differs from options.config's (${describeArchitecture(mine)})`);
   }
-  const c = mine ?? theirs;
-  if (!c) throw new InteropFormatError(`${file}: carries no wasm-vae config; pass options.config with the architecture (inputDim, encoder, latentDim, decoder, activation, likelihood, conditionDim, …)`);
-  if (c !== mine) check(c);
-  return c;
+  if (mine) return { config: mine, who: CONFIG_OPTION };
+  if (!theirs) throw new InteropFormatError(`${file}: carries no wasm-vae config; pass options.config with the architecture (inputDim, encoder, latentDim, decoder, activation, likelihood, conditionDim, …)`);
+  const who: Subject = { name: `${file}: its wasm-vae config`, file: true };
+  covered(theirs, who);
+  return { config: theirs, who };
 }
 
 /** configFor over the encoder's and the decoder's files, which must carry the same config. */
-export function configForPair(parts: { file: string; carried: string | undefined }[], given: VAEConfig | undefined, check?: (c: ResolvedConfig) => void): ResolvedConfig {
+export function configForPair(parts: { file: string; carried: string | undefined }[], given: VAEConfig | undefined,
+                              check?: (c: ResolvedConfig, who: Subject) => void): { config: ResolvedConfig; who: Subject } {
   if (parts[0].carried !== parts[1].carried) throw new InteropFormatError(`${parts[0].file} and ${parts[1].file} carry different wasm-vae configs`);
   return configFor(parts[0].file, parts[0].carried, given, check);
 }

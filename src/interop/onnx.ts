@@ -23,7 +23,7 @@ import type protobuf from "protobufjs/light.js";
 import type { ResolvedConfig, VAEConfig } from "../model/config.js";
 import { ArgumentError } from "../base/validate.js";
 import {
-  ACTS, checkFiniteTensor, configForPair, InteropFormatError, interopOf, networksOf, refuseLearnedPrior, onnxToOurs, paramsOf,
+  ACTS, checkFiniteTensor, configForPair, InteropFormatError, interopOf, networksOf, refuseLearnedPrior, onnxToOurs, paramsOf, CONFIG_ARGUMENT, type Subject,
   type ModelContents, type ModelFiles, type Network, type OnnxConst, type OnnxNode, type OnnxPart,
 } from "./network.js";
 import { ONNX_SCHEMA } from "./onnx-schema.js";
@@ -142,11 +142,12 @@ function leBytes(a: Float32Array): Uint8Array {
 }
 
 /** The model as encoder.onnx and decoder.onnx. */
-export function exportOnnx(config: ResolvedConfig, weights: Record<string, Float32Array>): ModelFiles {
-  refuseLearnedPrior(config, "onnx"); // [priors]
+export function exportOnnx(config: ResolvedConfig, weights: Record<string, Float32Array>, who: Subject = CONFIG_ARGUMENT): ModelFiles {
+  refuseLearnedPrior(config, "onnx", who); // [priors]
+  const nets = networksOf(config, who);
   const { Model } = onnxTypes();
   const files: ModelFiles = {};
-  for (const net of Object.values(networksOf(config))) {
+  for (const net of Object.values(nets)) {
     files[`${net.part}.onnx`] = Model.encode(Model.fromObject(modelObject(net, config, weights))).finish();
   }
   return files;
@@ -189,8 +190,8 @@ export function importOnnx(files: ModelFiles, given?: VAEConfig): ModelContents 
     if (opset !== OPSET) bad(`default-domain opset is ${opset}; wasm-vae reads the opset ${OPSET} graphs it writes`);
     return { part, file, m, carried: meta.get("wasm_vae_config"), bad };
   });
-  const config = configForPair(parts, given, (c) => refuseLearnedPrior(c, "onnx")); // [priors]
-  const nets = networksOf(config);
+  const { config, who } = configForPair(parts, given, (c, w) => refuseLearnedPrior(c, "onnx", w)); // [priors]
+  const nets = networksOf(config, who);
   const weights: Record<string, Float32Array> = {};
   for (const { part, m, bad } of parts) {
     const net = nets[part];

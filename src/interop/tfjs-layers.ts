@@ -28,7 +28,7 @@
 import type { ResolvedConfig, VAEConfig } from "../model/config.js";
 import { ArgumentError } from "../base/validate.js";
 import {
-  ACTS, checkFiniteTensor, configForPair, InteropFormatError, interopOf, networksOf, refuseLearnedPrior,
+  ACTS, checkFiniteTensor, configForPair, InteropFormatError, interopOf, networksOf, refuse, refuseLearnedPrior, CONFIG_ARGUMENT, type Subject,
   type KerasWeight, type ModelContents, type ModelFiles, type NetLayer, type Network,
 } from "./network.js";
 import { f32FromBytes } from "./safetensors.js";
@@ -65,7 +65,7 @@ interface KerasPart {
 }
 
 /** The Keras topology of one network and where its weights go, in manifest order. */
-function kerasNetwork(net: Network): { layers: KerasLayerJSON[]; parts: KerasPart[] } {
+function kerasNetwork(net: Network, who: Subject): { layers: KerasLayerJSON[]; parts: KerasPart[] } {
   const layers: KerasLayerJSON[] = [];
   const parts: KerasPart[] = [];
   const add = (class_name: string, name: string, config: Record<string, unknown>, inputs: string[]) => {
@@ -96,7 +96,7 @@ function kerasNetwork(net: Network): { layers: KerasLayerJSON[]; parts: KerasPar
   for (const l of net.layers.slice(0, P)) {
     const act = ACTS[l.activation].keras(l.alpha);
     if (!act) {
-      throw new ArgumentError(`vae: its activation ${l.activation} with α = ${l.alpha} has no TensorFlow.js layers form (tfjs-layers supports ELU with α = 1 only); export it as safetensors or ONNX`);
+      refuse(who, `its activation ${l.activation} with α = ${l.alpha} has no TensorFlow.js layers form (tfjs-layers supports ELU with α = 1 only); export it as safetensors or ONNX`);
     }
     const name = kerasName(l);
     h = emit(l, name, 0, l.outShape[l.outShape.length - 1], "activation" in act ? act.activation : "linear", h);
@@ -110,7 +110,7 @@ function kerasNetwork(net: Network): { layers: KerasLayerJSON[]; parts: KerasPar
     // e.g. an activation, dropout or batch_norm layer as the output: its Keras layers, then
     // flat rows and the head's activation in a layer named as the head
     if (net.heads.length > 1) {
-      throw new ArgumentError(`vae: its output layer ${out.name} (${out.kind}) cannot be split into ${net.heads.map((hd) => hd.name).join(" and ")} in TensorFlow.js layers; export it as safetensors or ONNX`);
+      refuse(who, `its output layer ${out.name} (${out.kind}) cannot be split into ${net.heads.map((hd) => hd.name).join(" and ")} in TensorFlow.js layers; export it as safetensors or ONNX`);
     }
     const hd = net.heads[0];
     let x = emit(out, kerasName(out), 0, out.outShape[out.outShape.length - 1], "linear", h);
@@ -126,7 +126,7 @@ function kerasNetwork(net: Network): { layers: KerasLayerJSON[]; parts: KerasPar
     add("Reshape", net.heads[0].name, { target_shape: [net.heads[0].size] }, [x]);
   } else {
     if (tail.length > 0) {
-      throw new ArgumentError(`vae: its output layer ${out.name} is followed by ${tail.map((l) => l.name).join(", ")}, which TensorFlow.js layers cannot split into ${net.heads.map((hd) => hd.name).join(" and ")}; export it as safetensors or ONNX`);
+      refuse(who, `its output layer ${out.name} is followed by ${tail.map((l) => l.name).join(", ")}, which TensorFlow.js layers cannot split into ${net.heads.map((hd) => hd.name).join(" and ")}; export it as safetensors or ONNX`);
     }
     for (const hd of net.heads) {
       if (final.length === 1) emit(out, hd.name, hd.from, hd.to, headAct(hd), h);
@@ -150,11 +150,11 @@ function topology(net: Network, layers: KerasLayerJSON[]) {
 }
 
 /** The model as TensorFlow.js layers files (two model.json + shards). */
-export function exportTfjs(config: ResolvedConfig, weights: Record<string, Float32Array>): ModelFiles {
-  refuseLearnedPrior(config, "tfjs"); // [priors]
+export function exportTfjs(config: ResolvedConfig, weights: Record<string, Float32Array>, who: Subject = CONFIG_ARGUMENT): ModelFiles {
+  checkTfjs(config, who);
   const files: ModelFiles = {};
-  for (const net of Object.values(networksOf(config))) {
-    const { layers, parts } = kerasNetwork(net);
+  for (const net of Object.values(networksOf(config, who))) {
+    const { layers, parts } = kerasNetwork(net, who);
     const tensors = parts.flatMap((p) => interopOf(p.layer).keras.weights(p.layer, weights, p.from, p.to)
       .map((w) => ({ ...w, suffix: `${p.prefix}/${w.suffix}` })));
     const floats = tensors.reduce((a, t) => a + t.data.length, 0);
@@ -180,6 +180,13 @@ export function exportTfjs(config: ResolvedConfig, weights: Record<string, Float
     files[`${net.part}/model.json`] = new TextEncoder().encode(JSON.stringify(json));
   }
   return files;
+}
+
+/** Refuses, naming `who`, a model TensorFlow.js layers cannot hold: a learned
+ *  prior's tensors, an activation or an output layer without a Keras form. */
+function checkTfjs(config: ResolvedConfig, who: Subject): void {
+  refuseLearnedPrior(config, "tfjs", who); // [priors]
+  for (const net of Object.values(networksOf(config, who))) kerasNetwork(net, who);
 }
 
 /** The fields of a Keras layer that decide what it computes. */
@@ -212,17 +219,12 @@ export function importTfjs(files: ModelFiles, given?: VAEConfig): ModelContents 
     if (meta !== undefined && (meta?.part !== part || typeof meta?.config !== "string")) bad(`userDefinedMetadata.wasm_vae is not { part: "${part}", config: <JSON> }`);
     return { part, file, json, carried: meta?.config as string | undefined, bad };
   });
-  const config = configForPair(parts, given, (c) => refuseLearnedPrior(c, "tfjs")); // [priors]
-  const nets = networksOf(config);
+  const { config, who } = configForPair(parts, given, checkTfjs);
+  const nets = networksOf(config, who);
   const weights: Record<string, Float32Array> = {};
   for (const { part, json, bad } of parts) {
     const net = nets[part];
-    let want: ReturnType<typeof kerasNetwork>;
-    try {
-      want = kerasNetwork(net);
-    } catch (e) {
-      return bad(`its config has no TensorFlow.js form (${(e as Error).message})`);
-    }
+    const want = kerasNetwork(net, who);
     const got = json.modelTopology?.config;
     if (!got || !Array.isArray(got.layers)) bad("modelTopology.config.layers is missing");
     const expected = topology(net, want.layers).config;

@@ -206,16 +206,17 @@ export function convChunkImages(g: ConvGeometry, batch: number, floats = CONV_CH
 }
 
 /** Floats of im2col per batch chunk in a layer's kernels: 256 KiB on one
- *  thread, 512 KiB (so a chunk's cols and the GEMM's packed panels still fit
- *  one core's L2, 1 MiB here) when the kernels split over threads, where a
- *  chunk twice as large halves the fork-joins of a Keras conv step (683 → 344
- *  per step) and cut its CPU time by 17% (plain) and 3% (relaxed), while on
- *  one thread it was 10% slower for the plain build (relaxed: no difference;
- *  bench/conv-chunk.ts, bench/results/conv-chunk.md, measured at load 15–19).
+ *  thread, 1 MiB when the kernels split over threads (each thread works on
+ *  part of the chunk's rows, so a core sees about half of it), where every
+ *  doubling of the chunk halves the fork-joins of a Keras conv step
+ *  (1,037 → 513 → 254 per step at 256 KiB, 512 KiB, 1 MiB). From 512 KiB to
+ *  1 MiB the 2-thread CPU time per step fell 3% / 3% (plain) and 17% / 20%
+ *  (relaxed) in two runs, while on one thread a larger chunk was no faster
+ *  (bench/conv-chunk.ts, bench/results/conv-chunk.md, load 6–8).
  *  No result depends on the chunk. */
 export const LAYER_CHUNK_FLOATS = 1 << 16;
 /** The threaded budget (see LAYER_CHUNK_FLOATS). */
-export const THREADED_CHUNK_FLOATS = 1 << 17;
+export const THREADED_CHUNK_FLOATS = 1 << 18;
 let chunkFloats: number | null = null;
 /** @internal For bench/conv-chunk.ts: one budget for every thread count from
  *  now on (null: the defaults). A model's scratch is planned with the budget
@@ -241,6 +242,9 @@ export function convScratchBytes(g: ConvGeometry, chunk: number): number {
   const rows = chunk * (t ? g.inH * g.inW : g.outH * g.outW);
   const kc = g.kh * g.kw * (t ? g.outC : g.inC);
   const colsBytes = Math.ceil((rows * kc * 4) / 64) * 64;
-  return colsBytes + Math.max(
-    gemmScratchBytes(rows, t ? g.inC : kc), gemmScratchBytes(kc, rows), gemmScratchBytes(rows, t ? kc : g.outC));
+  // the backward's dwᵀ (n, kc), n = conv2d filters / conv2d_transpose input channels
+  const n = t ? g.inC : g.outC;
+  const dwtBytes = Math.ceil((n * kc * 4) / 64) * 64;
+  return colsBytes + dwtBytes + Math.max(
+    gemmScratchBytes(rows, t ? g.inC : kc), gemmScratchBytes(n, rows), gemmScratchBytes(rows, t ? kc : g.outC));
 }

@@ -51,6 +51,14 @@ describe("bad flags → exit code 2", () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain("--batch-size <n>");
     expect(r.stdout).toContain("[default: 128]");
+    // review of issue 19: the help said Ctrl-C keeps the last finished epoch (it writes the checkpoint at the batch), and left --impute-images out of what --resume may change
+    expect(r.stdout).toContain("Ctrl-C stops after the current batch and writes the checkpoint there; --resume <run dir> continues bit-identically from that batch.");
+    expect(r.stdout).toContain("only --epochs, --iwae-samples, --iwae-images, --impute-images, --build, --threads and --latent-view may change");
+    expect(r.stdout).toContain("--init glorot|he|pytorch");
+    const ev = await runCli(["eval", "--help"]);
+    expect(ev.stdout).toMatch(/--size <h>x<w> +images: scale to cover h×w and centre-crop \(default: the model's image size\)/);
+    expect(ev.stdout).toMatch(/--binarize-seed <n>\|none +binarize the test images once/);
+    expect((await runCli(["impute", "--help"])).stdout).toMatch(/--iterations <n> .*\[default: 100\]/);
     for (const cmd of ["eval", "sample", "reconstruct", "impute", "info"]) {
       const h = await runCli([cmd, "--help"]);
       expect(h.code, cmd).toBe(0);
@@ -111,7 +119,24 @@ describe("bad data files → exit code 1", () => {
     const p = file("bad.wvae", new Uint8Array(64).fill(7));
     const r = await runCli(["eval", "--model", p]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('not a wasm-vae model (magic bytes are not "WVAE")');
+    expect(r.stderr).toBe(`wasm-vae eval: error: ${p}: not a wasm-vae model (magic bytes are not "WVAE")\n`);   // the path, not "model file"
+  });
+  it("a model file of another architecture for --resume names the checkpoint", async () => {
+    const run = join(root, "run-arch");
+    mkdirSync(run);
+    writeFileSync(join(run, "metrics.json"), JSON.stringify({ format: "wasm-vae-run", version: 1, settings: { data: { kind: "mnist" } } }));
+    writeFileSync(join(run, "checkpoint.wvae"), new Uint8Array(40).fill(3));
+    const r = await runCli(["train", "--resume", run]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`wasm-vae train: error: ${join(run, "checkpoint.wvae")}: not a wasm-vae model (magic bytes are not "WVAE")\n`);
+  });
+  it("info and sample name the file too", async () => {
+    const p = file("bad2.wvae", new Uint8Array(64).fill(9));
+    for (const cmd of ["info", "sample"]) {
+      const r = await runCli([cmd, "--model", p]);
+      expect(r.code, cmd).toBe(1);
+      expect(r.stderr, cmd).toBe(`wasm-vae ${cmd}: error: ${p}: not a wasm-vae model (magic bytes are not "WVAE")\n`);
+    }
   });
 });
 

@@ -176,6 +176,20 @@ describe("image grids", () => {
     vae.dispose();
   });
 
+  it("the reconstruction and imputation captions say when the test images were binarized (and with which seed), and only then", async () => {
+    const D = 16, n = 2;
+    const vae = await VAE.create({ inputDim: D, encoder: [8], latentDim: 2, seed: 3 }, { threads: 1 });
+    const data = { train: null, test: { x: new Float32Array(n * D).map((_, i) => (i % 3) / 2), labels: null, n }, dim: D, imageShape: [4, 4] as [number, number], description: "", testSource: "" };
+    const text = (o: { subtitle?: string | string[] }) => [o.subtitle ?? ""].flat().join(" | ");
+    const grey: FigureContext = { vae, classes: 0, shape: [4, 4], range: [0, 1], data };
+    const bits: FigureContext = { ...grey, data: { ...data, testBinarizeSeed: 3 } };
+    expect(text((await reconstructionsFigure(grey, { n })).options)).not.toContain("binarized");
+    expect(text((await reconstructionsFigure(bits, { n })).options)).toContain("the first 2 test images (binarized once with seed 3) (input rows)");
+    expect(text((await imputationFigure(grey, { n, iterations: 1, method: "pseudo_gibbs" })).options)).not.toContain("binarized");
+    expect(text((await imputationFigure(bits, { n, iterations: 1, method: "pseudo_gibbs" })).options)).toContain("each group: the input row (binarized once with seed 3)");
+    vae.dispose();
+  });
+
   it("the half mask covers every channel of a pixel, and is described in words", () => {
     expect(Array.from(halfMask([2, 2, 3]))).toEqual([1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0]);
     expect(Array.from(halfMask([1, 2, 3], "left"))).toEqual([0, 0, 0, 1, 1, 1]);

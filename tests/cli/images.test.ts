@@ -5,7 +5,7 @@
 // figures come out in colour; the cover-and-crop resize; the held-out split;
 // bad files stop with one line naming the file, or are skipped and counted
 // with --skip-bad.
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import pngjs from "pngjs";
 import sharp from "sharp";
@@ -187,6 +187,31 @@ describe("wasm-vae train --data images", () => {
       "--n", "4", "--out", join(out, "rec.png")]);
     expect(rec.stderr).toBe("");
     expect(rec.code).toBe(0);
+    // review of issue 19: without --size and --channels the model's are used, and the folder the run
+    // trained on gives the run's held-out test split (not all 48 files, 44 of which it trained on)
+    const held = `test: 4 images held out of ${photos}: 1 in 10 files of each class`;
+    expect(r.stdout).toContain(`4 test (${held.slice(6)}`);
+    const ev = await runCli(["eval", "--model", join(run, "model.wvae"), "--data", "images", photos, "--iwae-samples", "4"]);
+    expect(ev.stderr).toBe("");
+    expect(ev.code).toBe(0);
+    expect(ev.stdout).toContain(held);
+    expect(ev.stdout).toMatch(/test −ELBO [\d.]+ nats per image .* on 4 images/);
+    const rec2 = await runCli(["reconstruct", "--model", join(run, "model.wvae"), "--data", "images", photos, "--out", join(out, "rec2.png")]);
+    expect(rec2.code, rec2.stderr).toBe(0);
+    expect(rec2.stdout).toContain(`test images: ${held.slice(6)}`);
+    expect(rec2.stdout).toContain("wrote " + join(out, "rec2.png") + " (4 test images above their reconstructions");
+    // another folder is read whole, at the model's size and channels
+    const other = join(out, "other");
+    mkdirSync(join(other, "sea"), { recursive: true });
+    const first = readdirSync(join(photos, "sea")).sort()[0];
+    copyFileSync(join(photos, "sea", first), join(other, "sea", first));
+    const ev2 = await runCli(["eval", "--model", join(run, "model.wvae"), "--data", "images", other, "--iwae-samples", "4"]);
+    expect(ev2.code, ev2.stderr).toBe(0);
+    expect(ev2.stdout).toContain(`(32×32×3 RGB, 1 class from its subfolders), test: ${other}`);
+    // a size that does not fit the model: the hint names the flags
+    const bad = await runCli(["eval", "--model", join(run, "model.wvae"), "--data", "images", other, "--size", "16x16"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("the test data has 768 values per row, the model expects 3072 (its images are 16×16×3: give the model's --size <h>x<w> and --channels)");
   }, 300_000);
 
   it("an unreadable file stops with one line naming it; --skip-bad skips and counts it; hidden files are ignored", async () => {

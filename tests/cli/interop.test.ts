@@ -4,7 +4,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { VAE } from "../../src/index.js";
+import { VAE, type VAEConfig } from "../../src/index.js";
 import { runCli, tempDir } from "./helpers.js";
 
 const dir = tempDir("wvae-cli-interop-");
@@ -83,6 +83,26 @@ describe("errors", () => {
       expect(r.stderr).not.toMatch(/\n\s+at /);
     }
     expect(existsSync(join(dir, "o.wvae"))).toBe(false);
+  });
+
+  it("a model the format cannot hold: the message names --model and the file, not the library's argument, and writes nothing", async () => {
+    const cases: [string, VAEConfig, string, RegExp][] = [
+      ["vamp", { inputDim: 12, encoder: [7], latentDim: 3, prior: { type: "vamp", components: 4 }, seed: 1 }, "tfjs",
+        /^wasm-vae export: error: --model \S*vamp\.wvae: the "tfjs" format holds the encoder and decoder networks only, .*use the "safetensors" format \(it carries them\) or keep the \.wvae model file\n$/],
+      ["categorical", { inputDim: 12, encoder: [7], latent: { type: "categorical", variables: 2, classes: 3 }, seed: 1 }, "onnx",
+        /^wasm-vae export: error: --model \S*categorical\.wvae: expected a model with a Gaussian latent .*got a categorical latent\n$/],
+      ["two-levels", { inputDim: 12, seed: 1, latents: [{ encoder: [7], size: 3, decoder: [7] }, { encoder: [5], size: 2, decoder: [5] }] }, "safetensors",
+        /^wasm-vae export: error: --model \S*two-levels\.wvae: a model with stochastic layers above the first .*; keep the \.wvae model file\n$/],
+    ];
+    for (const [name, cfg, format, msg] of cases) {
+      const path = join(dir, `${name}.wvae`);
+      writeFileSync(path, (await VAE.create(cfg)).save());
+      const r = await runCli(["export", "--model", path, "--format", format, "--out", join(dir, `out-${name}`)]);
+      expect(r.code, name).toBe(1);
+      expect(r.stderr, name).toMatch(msg);
+      expect(r.stderr).not.toMatch(/\bvae: /);
+      expect(existsSync(join(dir, `out-${name}`)), name).toBe(false);
+    }
   });
 });
 

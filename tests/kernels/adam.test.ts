@@ -90,6 +90,23 @@ describe.each(BUILDS)("adam_step, %s build", (build) => {
     });
   });
 
+  it("a parameter whose update is not finite keeps its value and the call returns 1, wherever it sits", () => {
+    // n = 37: the 16-element main loop twice, one 4-wide vector, a scalar tail of 1
+    const n = 37, o = CONFIGS.adam;
+    for (const i of [0, 3, 15, 16, 17, 31, 32, 35, 36]) {
+      const theta0 = randomArray(n, i + 50, -1, 1), g0 = randomArray(n, i + 60, -1, 1);
+      const g = g0.slice();
+      g[i] = i % 2 ? Infinity : NaN;
+      const p = arena.put(theta0), pg = arena.put(g), m = arena.put(new Float32Array(n)), v = arena.put(new Float32Array(n));
+      expect(k.adamStep({ p, g: pg, m, v, n, t: 1, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.wd }), `g[${i}] non-finite`).toBe(1);
+      const got = arena.get(p, n), want = adamRefState(theta0, [g0], o).theta;
+      expect(got[i], `θ[${i}] kept`).toBe(theta0[i]);
+      expectClose(got.filter((_, j) => j !== i), want.filter((_, j) => j !== i), 1e-6, `the others updated (g[${i}] non-finite)`);
+    }
+    const p = arena.put(randomArray(n, 1)), pg = arena.put(randomArray(n, 2)), m = arena.put(new Float32Array(n)), v = arena.put(new Float32Array(n));
+    expect(k.adamStep({ p, g: pg, m, v, n, t: 1, lr: o.lr, beta1: o.beta1, beta2: o.beta2, eps: o.eps, weightDecay: o.wd }), "all finite").toBe(0);
+  });
+
   it("n = 0 is a no-op", () => {
     const p = arena.put([1, 2, 3]);
     k.adamStep({ p, g: p, m: p, v: p, n: 0, t: 1, lr: 0.1, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 });

@@ -16,6 +16,8 @@ const TOL = 1e-5;
 // to |∂| + |w| since the kernel's error scales with the weight w.
 const FD_TOL = 1e-5;
 const B = 3;
+// around the Bernoulli row's eight-vector (32-element) main loop: 0, 1 and 2 trips and the tails after them
+const BERNOULLI_SIZES = [...SIZES, 31, 32, 35, 36, 63, 64, 65, 100] as const;
 const W = 0.37; // a weight like 1/B, not 1, so a missing or doubled w shows
 
 /** Logits in [−8, 8] with ±50, ±30 and 0 mixed in (overflow of e^|l| in a
@@ -62,7 +64,7 @@ describe.each(BUILDS)("likelihoods, %s build", (build) => {
   withKernels(build, 1 << 20, (kk, aa) => { k = kk; arena = aa; });
 
   describe("Bernoulli on logits", () => {
-    it.each(SIZES)("forward, D = %i", (D) => {
+    it.each(BERNOULLI_SIZES)("forward, D = %i", (D) => {
       const { l, x } = bernoulliData(B * D, D);
       const nll = arena.alloc(B);
       k.bernoulliForward(nll, arena.put(l), arena.put(x), B, D);
@@ -113,7 +115,27 @@ describe.each(BUILDS)("likelihoods, %s build", (build) => {
       expectClose(arena.get(dl, rows * D), Array.from(l, (v, i) => W * (sigma(v) - x[i])), 1e-6, "dlogits", W);
     });
 
-    it.each(SIZES)("forward_backward equals forward and backward, D = %i", (D) => {
+    it.each([32, 36, 64, 100])("the eight-vector main loop, D = %i: each element as the one-vector loop gives it, and the row sums", (D) => {
+      // Each element's f32 term t from rows of 4 equal logits and targets (the
+      // one-vector loop: nll = f32((t + t) + (t + t)) = 4t exactly, so t = nll / 4).
+      const { l, x } = bernoulliData(B * D, D + 4000);
+      const n = B * D, l4 = new Float32Array(4 * n), x4 = new Float32Array(4 * n);
+      for (let i = 0; i < n; i++) { l4.fill(l[i], 4 * i, 4 * i + 4); x4.fill(x[i], 4 * i, 4 * i + 4); }
+      const nll4 = arena.alloc(n), dl4 = arena.alloc(4 * n);
+      k.bernoulliForwardBackward(nll4, dl4, arena.put(l4), arena.put(x4), n, 4, W);
+      const term = arena.get(nll4, n).map((v) => v / 4), g4 = arena.get(dl4, 4 * n);
+      const nll = arena.alloc(B), dl = arena.alloc(n);
+      k.bernoulliForwardBackward(nll, dl, arena.put(l), arena.put(x), B, D, W);
+      // dl is elementwise: the same bits whichever loop computed it
+      expectSameBits(arena.bits(dl, n), new Uint32Array(Float32Array.from({ length: n }, (_, i) => g4[4 * i]).buffer), "dlogits");
+      // nll: those terms summed in float64 (a dropped, repeated or misplaced vector shows; the order of
+      // float64 adds of f32 terms almost never shows after the rounding to f32, so it is not what this checks)
+      const want = Float32Array.from({ length: B }, (_, b) => sum(term.subarray(b * D, (b + 1) * D)));
+      expectClose(arena.get(nll, B), want, 1e-7, "nll = Σ of the one-vector terms");
+      expectClose(arena.get(nll, B), bernoulliNllRef(l, x, B, D), TOL, "nll vs float64");
+    });
+
+    it.each(BERNOULLI_SIZES)("forward_backward equals forward and backward, D = %i", (D) => {
       const { l, x } = bernoulliData(B * D, D + 2000);
       const lp = arena.put(l), xp = arena.put(x);
       const nll1 = arena.alloc(B), dl1 = arena.alloc(B * D), nll2 = arena.alloc(B), dl2 = arena.alloc(B * D);

@@ -416,7 +416,7 @@ describe("inference on a small code (2 variables × 3 classes: 9 codes, enumerat
     expect(() => v.sample(2, { temperature: 0.5 })).toThrow(/^temperature: expected 1 or nothing: codes from the uniform prior are one-hot/);
     // out of the Gaussian range too: the same reason, not "expected a finite number ≥ 0" (review of issue 18)
     for (const t of [-1, 1e7, NaN]) expect(() => v.sample(2, { temperature: t })).toThrow(/^temperature: expected 1 or nothing: codes from the uniform prior are one-hot/);
-    await expect((async () => exportModel(v, "safetensors"))()).rejects.toThrow(/^model: expected a model with a Gaussian latent/);
+    await expect((async () => exportModel(v, "safetensors"))()).rejects.toThrow(/^vae: expected a model with a Gaussian latent/);
     expect(v.exportState()).toEqual(before);
   });
 });

@@ -3,6 +3,7 @@
 // - save → VAE.load is exact (weights, moments, RNG states, counters), and a
 //   continued training run of the copy matches the original bit for bit.
 // - Resume: 2 epochs in one go == 1 epoch, save, VAE.load, 1 more epoch.
+// - vae.load(bytes) takes the file's weights and state but keeps the instance's config.
 // - Every corruption of a file (truncation, flipped bytes, wrong magic/version,
 //   oversized header length, wrong architecture, non-finite data, garbage JSON)
 //   is rejected with ModelFormatError and leaves the target model unchanged.
@@ -142,6 +143,46 @@ describe("save / load", () => {
     cold.optimizer = new Adam({ lr: 2e-3 });
     await cold.fit(data, { ...FIT, epochs: 1 });
     expect(bitDiff(cold.getWeights(), full.getWeights()).length).toBeGreaterThan(0);
+  });
+
+  it("instance load takes the file's weights and training state but keeps the instance's config (objective, β, seed); VAE.load takes the file's", async () => {
+    const D = 784, x = data.subarray(0, 16 * D);
+    const iwaeCfg: VAEConfig = { ...CONFIG, objective: { type: "iwae", samples: 5 }, beta: 1, seed: 3 };
+    const elboCfg: VAEConfig = { ...CONFIG, beta: 0, seed: 21 };
+    const src = await VAE.create(iwaeCfg, { build: "plain" });
+    for (let i = 0; i < 3; i++) src.trainStep(x);
+    const bytes = src.save();
+    const inst = await VAE.create(elboCfg, { build: "plain" });
+    const own = inst.config;
+    inst.load(bytes);
+    // the file's numeric state…
+    expect(bitDiff(inst.getWeights(), src.getWeights())).toEqual([]);
+    expect(inst.steps).toBe(3);
+    expect(inst.optimizer.step).toBe(3);
+    // …under the instance's settings, which save() writes
+    expect(inst.config).toEqual(own);
+    expect(inst.config.objective.type).toBe("elbo");
+    expect(inst.config.beta).toBe(0);
+    expect(inst.config.seed).toBe(21);
+    const again = await VAE.load(inst.save());
+    expect(again.config.objective.type).toBe("elbo");
+    expect(again.config.beta).toBe(0);
+    // training uses them: with β = 0 the ELBO step's loss is its reconstruction term alone…
+    const a = inst.trainStep(x);
+    expect(a.loss).toBe(a.reconstruction);
+    expect(a.kl).toBeGreaterThan(0);
+    // …while the file's own model (VAE.load) trains on −L_5 with β = 1: not rec + KL, not rec
+    const whole = await VAE.load(bytes, { build: "plain" });
+    expect(whole.config.objective).toEqual(src.config.objective);
+    expect(whole.config.seed).toBe(3);
+    const b = whole.trainStep(x);
+    expect(Math.abs(b.loss - b.reconstruction)).toBeGreaterThan(1e-3);
+    expect(Math.abs(b.loss - (b.reconstruction + b.kl))).toBeGreaterThan(1e-3);
+    // an architecture that differs (the latent width) is still refused, leaving the model as it was
+    const other = await VAE.create({ ...elboCfg, latentDim: 9 }, { build: "plain" });
+    const before = other.getWeights();
+    expect(() => other.load(bytes)).toThrow(ModelFormatError);
+    expect(bitDiff(other.getWeights(), before)).toEqual([]);
   });
 
   it("saveModelFile / loadModelFile round trip through a file", async () => {

@@ -3,7 +3,7 @@
 // (minWork 0): the conv layers' GEMMs, the paired dW/dx job of the
 // transposed convolution's backward, the fused activation/bias backward,
 // and a batch chunk that differs between one thread (256 KiB of im2col) and
-// several (512 KiB): at B = 61 the 16×16×3 layers run in chunks of 37 images
+// several (1 MiB): at B = 61 the 16×16×3 layers run in chunks of 37 images
 // on one thread and of 61 on threads. Both builds. And im2col / col2im
 // themselves, split by patch rows / image rows, against float64.
 // Not here: MLPs (determinism.test.ts), single kernels (kernels.test.ts).
@@ -13,7 +13,7 @@ import { convChunkImages, convGeometry } from "../../src/kernels/conv-shape.js";
 import { LAYER_CHUNK_FLOATS, THREADED_CHUNK_FLOATS } from "../../src/layers/conv.js";
 import type { ThreadPool } from "../../src/threads/pool.js";
 import { loadThreadedKernels } from "../../src/threads/threads.js";
-import { randomArray } from "../reference.js";
+import { conv2dRef, conv2dTransposeRef, convBackwardRef, randomArray } from "../reference.js";
 import { Arena, bitsOf, expectClose, expectSameBits, load } from "../kernels/helpers.js";
 import { stateBits } from "../helpers.js";
 
@@ -118,6 +118,75 @@ describe.each(["plain", "relaxed"] as const)("im2col and col2im on threads, %s b
     for (const [i, r] of results.slice(1).entries()) {
       expectSameBits(bitsOf(r.cols), bitsOf(results[0].cols), `im2col, ${i + 2} threads vs one`);
       expectSameBits(bitsOf(r.img), bitsOf(results[0].img), `col2im, ${i + 2} threads vs one`);
+    }
+  });
+});
+
+// The one-channel kernels (conv2d Cin = 1, conv2d_transpose Cout = 1) split
+// over threads: the transposed forward by images, its backward as one job
+// (dw one task beside dx's row tasks), the Cin = 1 conv2d forward by rows,
+// its dx by images. Channel counts cross the kernels' 8-, 4-wide and scalar
+// columns (13, 37); against float64 and bit for bit on 1, 2 and 3 threads,
+// dw accumulated onto dw0 and written (accumulate: false).
+type OneCase = { kind: "conv2d" | "conv2d_transpose"; B: number; inShape: [number, number, number]; s: { filters: number; kernel: number; stride: number; padding: "same" | "valid" } };
+const ONE: OneCase[] = [
+  { kind: "conv2d_transpose", B: 3, inShape: [28, 28, 32], s: { filters: 1, kernel: 3, stride: 1, padding: "same" } },
+  { kind: "conv2d_transpose", B: 5, inShape: [6, 7, 13], s: { filters: 1, kernel: 3, stride: 2, padding: "same" } },
+  { kind: "conv2d_transpose", B: 2, inShape: [5, 4, 37], s: { filters: 1, kernel: 2, stride: 1, padding: "valid" } },
+  { kind: "conv2d", B: 3, inShape: [28, 28, 1], s: { filters: 32, kernel: 3, stride: 2, padding: "same" } },
+  { kind: "conv2d", B: 5, inShape: [9, 8, 1], s: { filters: 13, kernel: 3, stride: 1, padding: "same" } },
+];
+describe.each(["plain", "relaxed"] as const)("one-channel conv kernels on threads, %s build", (build) => {
+  it("against float64, and the bits of one thread on 2 and 3 threads (sigmoid forward, dw accumulated and written)", async () => {
+    const tol = build === "plain" ? 1e-5 : 1e-4;
+    const results = new Map<OneCase, Float32Array[][]>();
+    for (const t of [1, 2, 3]) {
+      const k = t === 1 ? await load(build) : await loadThreadedKernels({ build, threads: t });
+      const pool = k.threadsHandle as ThreadPool | null;
+      pool?.tune({ minWork: 0 });
+      const arena = new Arena(k, 16 << 20);
+      for (const [i, c] of ONE.entries()) {
+        const g = convGeometry(c.kind, c.inShape, c.s);
+        const nx = c.B * g.inH * g.inW * g.inC, ny = c.B * g.outH * g.outW * g.outC, nw = g.kh * g.kw * g.inC * g.outC;
+        const xs = randomArray(nx, 40 + i), ws = randomArray(nw, 50 + i, -0.3, 0.3), bs = randomArray(g.outC, 60 + i);
+        const dys = randomArray(ny, 70 + i), dw0 = randomArray(nw, 80 + i), db0 = randomArray(g.outC, 90 + i);
+        arena.reset();
+        const x = arena.put(xs), w = arena.put(ws), b = arena.put(bs), y = arena.alloc(ny);
+        const dy = arena.put(dys), dx = arena.alloc(nx), dw = arena.put(dw0), db = arena.put(db0);
+        const chunk = convChunkImages(g, c.B);
+        const scratch = arena.scratch(k.convScratchBytes(g, chunk));
+        const before = pool?.stats().splitCalls ?? 0;
+        k.convForward({ y, x, w, b, batch: c.B, geometry: g, activation: "sigmoid", chunk, scratch });
+        const ySig = arena.get(y, ny);
+        k.convForward({ y, x, w, b, batch: c.B, geometry: g, chunk, scratch });
+        const yId = arena.get(y, ny);
+        k.convBackward({ dx, dw, db, dy, x, w, y, batch: c.B, geometry: g, chunk, scratch });
+        const got = [ySig, yId, arena.get(dx, nx), arena.get(dw, nw), arena.get(db, g.outC)];
+        // written, not accumulated
+        k.f32(dy, ny).set(dys);
+        k.convBackward({ dx, dw, db, dy, x, w, y, batch: c.B, geometry: g, accumulate: false, chunk, scratch });
+        got.push(arena.get(dw, nw));
+        if (pool) expect(pool.stats().splitCalls, `${c.kind} ${c.inShape}: split`).toBeGreaterThan(before + 3);
+        if (t === 1) {
+          const ref = (c.kind === "conv2d" ? conv2dRef : conv2dTransposeRef)(xs, ws, bs, c.B, g, "sigmoid");
+          expectClose(got[0], ref.y, tol, `${c.kind} y (sigmoid)`);
+          expectClose(got[1], ref.pre, tol, `${c.kind} y`);
+          const want = convBackwardRef(c.kind === "conv2d_transpose", dys, xs, ws, c.B, g);
+          expectClose(got[2], want.dx, tol, `${c.kind} dx`);
+          // dw and db sum one term per patch row in f32 (2,352 at 3 × 28 × 28): n·2⁻²⁴ relative at worst
+          const rows = c.B * (c.kind === "conv2d" ? g.outH * g.outW : g.inH * g.inW), tolSum = Math.max(tol, rows * 2 ** -24);
+          expectClose(got[3], Float64Array.from(want.dw, (v, j) => v + dw0[j]), tolSum, `${c.kind} dw = dw0 + ∂L/∂w`);
+          expectClose(got[4], Float64Array.from(want.db, (v, j) => v + db0[j]), tolSum, `${c.kind} db = db0 + ∂L/∂b`);
+          expectClose(got[5], want.dw, tolSum, `${c.kind} dw (accumulate: false)`);
+          results.set(c, [got]);
+        } else {
+          const one = results.get(c)![0];
+          for (const [j, what] of ["y sigmoid", "y", "dx", "dw", "db", "dw written"].entries()) {
+            expectSameBits(bitsOf(got[j]), bitsOf(one[j]), `${c.kind} ${c.inShape} ${what}: ${t} threads vs one`);
+          }
+        }
+      }
+      if (t > 1) k.dispose();
     }
   });
 });

@@ -57,6 +57,8 @@ function gemmCases(): { v: Variant; M: number; K: number; N: number }[] {
     for (const [M, K, N] of [[97, 300, 129], [128, 513, 100], [200, 128, 97]]) out.push({ v, M, K, N });
     // the same with few row panels (≤ 8: packed on the calling thread), as in a B = 32 step, over several K blocks
     for (const [M, K, N] of [[3, 128, 200], [32, 300, 136], [41, 520, 129], [48, 784, 400]]) out.push({ v, M, K, N });
+    // narrow C (fewer column strips than tasks: the 20- and 40-wide layers), split mostly by rows
+    for (const [M, K, N] of [[128, 400, 40], [128, 400, 20], [32, 400, 40], [32, 400, 20], [97, 260, 9], [400, 37, 24], [7, 300, 17]]) out.push({ v, M, K, N });
   }
   return out;
 }
