@@ -121,7 +121,7 @@ const iwae = (defK: string, defN: string): Group => ["Evaluation", {
 
 /** eval, reconstruct and impute see the test images as train does. */
 const BINARIZATION: Group = ["Binarization", {
-  "binarize-seed": { type: "string", value: "<n>|none", help: "binarize the test images once with this seed (x ~ Bernoulli(pixel)), or not (none); default: seed 0 when the model's run (its folder's metrics.json) trained with --binarize, as train does, else none" },
+  "binarize-seed": { type: "string", value: "<n>|none", help: "binarize the test images once with this seed (x ~ Bernoulli(pixel)), or not (none); default: seed 0 when the model's run (its folder's metrics.json) trained on binarized data, as train does, else none" },
 }];
 
 const testData: Group = [DATA[0].replace("Data", "Test data"), Object.fromEntries(Object.entries(DATA[1]).filter(([k]) =>
