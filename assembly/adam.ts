@@ -6,7 +6,7 @@
 //   θ ← θ − lr·(m·bc1) / (√(v·bc2) + ε)     bc1 = 1/(1−β1ᵗ), bc2 = 1/(1−β2ᵗ)
 // The host computes 1−β1, 1−β2, 1−lr·wd, bc1 and bc2 once per step (in f64).
 // Four vectors per trip (each one's sqrt → div chain is long latency; one per
-// trip ran 1.3–1.4× the CPU time, bench/results/step-kernels-ab.md; eight spilled).
+// trip ran 1.3–1.5× the CPU time, bench/results/step-kernels-ab.md; eight spilled).
 // Threads: split into ranges of 16 parameters (each element's update is
 // independent); the "kept" flags are ORed.
 // Not here: clipping (see vector.ts: sum_squares, scale), schedules (host).

@@ -36,10 +36,11 @@ const HALF_LOG_2PI: f64 = 0.9189385332046727;
 // accumulators (lo: d ≡ 0, 1 mod 4; hi: d ≡ 2, 3) that take the vectors in d
 // order. The main loop takes eight vectors per trip: the exp/log1p chain of
 // one vector is ~40 dependent operations, so one vector per trip left the
-// core waiting on latency (2.0–2.3× the CPU time, bench/results/step-kernels-ab.md);
+// core waiting on latency (1.7–2.4× the CPU time, bench/results/step-kernels-ab.md);
 // it adds the eight terms in d order, so the bits are those of one vector per trip.
-// @ts-ignore: decorator
-@inline function bernoulliRow(dl: usize, l: usize, x: usize, D: i32, w: f32, grad: bool): f64 {
+// One copy of this loop in the module (called from one place: eight vectors
+// of exp and log1p inlined twice would add ~6 KB to each build).
+function bernoulliRow(dl: usize, l: usize, x: usize, D: i32, w: f32, grad: bool): f64 {
   let lo = f64x2.splat(0), hi = f64x2.splat(0);
   const vw = f32x4.splat(w);
   let d = 0;
@@ -114,8 +115,7 @@ function bernoulliTask(t: i32, _scratch: usize): i32 {
 function bernoulliRows(nll: usize, dlogits: usize, logits: usize, x: usize, b0: i32, b1: i32, D: i32, w: f32, grad: i32): void {
   for (let b = b0; b < b1; b++) {
     const o = (<usize>b * D) << 2;
-    const s = grad ? <f32>bernoulliRow(dlogits + o, logits + o, x + o, D, w, true)
-                   : <f32>bernoulliRow(0, logits + o, x + o, D, w, false);
+    const s = <f32>bernoulliRow(grad ? dlogits + o : 0, logits + o, x + o, D, w, grad != 0);
     if (nll) store<f32>(nll + (<usize>b << 2), s);
   }
 }
