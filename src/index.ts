@@ -34,7 +34,7 @@ export { loadMnist, parseMnist, mnistFilePaths } from "./data/mnist.js";
 export type { Mnist, MnistFilePaths, MnistSplit } from "./data/mnist.js";
 export type { WasmBytes, WasmMemory, TransferList } from "./base/host-types.js";
 export { ModelFormatError } from "./persistence/io.js";
-export { exportModel, importModel, readModel, detectFormat, InteropFormatError, INTEROP_FORMATS, type InteropFormat, type ModelFiles, type ImportOptions, type ModelContents, type Interop, type Codec } from "./interop/index.js";
+export { exportModel, importModel, readModel, detectFormat, InteropFormatError, INTEROP_FORMATS, type InteropFormat, type ModelFiles, type ImportOptions, type ModelContents, type Interop, type Codec, type InteropSubject } from "./interop/index.js";
 
 /**
  * Trains `model`: epochs over in-memory rows (Float32Array, Float64Array,

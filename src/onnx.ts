@@ -17,7 +17,7 @@ try {
 
 export { exportOnnx, importOnnx, OPSET } from "./interop/onnx.js";
 export { detectFormat, InteropFormatError, INTEROP_FORMATS } from "./interop/index.js";
-export type { Codec, ImportOptions, Interop, InteropFormat, ModelContents, ModelFiles } from "./interop/index.js";
+export type { Codec, ImportOptions, Interop, InteropFormat, InteropSubject, ModelContents, ModelFiles } from "./interop/index.js";
 
 /** ONNX: encoder.onnx and decoder.onnx (opset 13). */
 export const onnxCodec: Codec = { write: exportOnnx, read: importOnnx };

@@ -12,11 +12,11 @@ import { resolveConfig, type ResolvedConfig, type VAEConfig } from "../model/con
 import { VAE } from "../vae.js";
 import { ArgumentError, fail } from "../base/validate.js";
 import type { LoadOptions } from "../kernels/wasm.js";
-import { CONFIG_OPTION, networksOf, VAE_ARGUMENT, type ModelFiles, type Subject } from "./network.js";
+import { CONFIG_OPTION, networksOf, VAE_ARGUMENT, type ModelFiles, type InteropSubject } from "./network.js";
 import { exportSafetensors, importSafetensors } from "./safetensors.js";
 import { exportTfjs, importTfjs } from "./tfjs-layers.js";
 
-export { InteropFormatError, type ModelContents, type ModelFiles } from "./network.js";
+export { InteropFormatError, type InteropSubject, type ModelContents, type ModelFiles } from "./network.js";
 import type { ModelContents } from "./network.js";
 
 /** The interchange formats: safetensors (PyTorch), TensorFlow.js layers, ONNX. */
@@ -36,7 +36,7 @@ export interface ImportOptions extends LoadOptions {
 export interface Codec {
   /** The files of a model in this format; a model it cannot hold is
    *  refused naming `who` (exportModel's `vae`). */
-  write(config: ResolvedConfig, weights: Record<string, Float32Array>, who: Subject): ModelFiles;
+  write(config: ResolvedConfig, weights: Record<string, Float32Array>, who: InteropSubject): ModelFiles;
   /** Config and parameters from files in this format, checked throughout. */
   read(files: ModelFiles, given?: VAEConfig): ModelContents;
 }

@@ -59,20 +59,22 @@ export { onnxToOurs, permuteAxes, transpose2d } from "../layers/interop-kit.js";
 /** Whom a refusal names: the argument the caller passed (exportModel's
  *  `vae`, readModel's and importModel's `options.config`: an ArgumentError),
  *  or the file whose carried config is refused (an InteropFormatError). */
-export interface Subject {
+export interface InteropSubject {
+  /** What the message starts with: "vae", "options.config", "config", or a file name. */
   name: string;
+  /** A file's carried config (an InteropFormatError), not an argument (an ArgumentError). */
   file?: boolean;
 }
 
 /** exportModel's model argument. */
-export const VAE_ARGUMENT: Subject = { name: "vae" };
+export const VAE_ARGUMENT: InteropSubject = { name: "vae" };
 /** The config argument of exportOnnx (called directly, not through exportModel). */
-export const CONFIG_ARGUMENT: Subject = { name: "config" };
+export const CONFIG_ARGUMENT: InteropSubject = { name: "config" };
 /** readModel's and importModel's config option. */
-export const CONFIG_OPTION: Subject = { name: "options.config" };
+export const CONFIG_OPTION: InteropSubject = { name: "options.config" };
 
 /** Throws the refusal of `who`'s model: "<argument>: <msg>". */
-export function refuse(who: Subject, msg: string): never {
+export function refuse(who: InteropSubject, msg: string): never {
   throw who.file ? new InteropFormatError(`${who.name}: ${msg}`) : new ArgumentError(`${who.name}: ${msg}`);
 }
 
@@ -115,7 +117,7 @@ export interface Network {
  *  (rows, H·W·C)); the heads split the final output. A model the formats
  *  cannot hold (stochastic layers above the first, a non-Gaussian latent, a
  *  layer kind without an interchange mapping) is refused naming `who`. */
-export function networksOf(c: ResolvedConfig, who: Subject): { encoder: Network; decoder: Network } {
+export function networksOf(c: ResolvedConfig, who: InteropSubject): { encoder: Network; decoder: Network } {
   if (c.latents) refuse(who, "a model with stochastic layers above the first (config.latents) has networks the interchange formats do not carry (they hold one encoder and one decoder); save it with vae.save()");
   // issue 18: the formats' encoder outputs are [z_mean, z_logvar]; a categorical head (logits) is not covered yet
   if (c.latent.type !== "gaussian") refuse(who, `expected a model with a Gaussian latent (the interchange formats write the encoder's outputs as z_mean and z_logvar; a ${c.latent.type} latent's head is not covered), got a ${c.latent.type} latent`);
@@ -202,7 +204,7 @@ export function paramsOf(net: Network, int64 = false): { name: string; map: Para
 /** The layer list as the README's nn.Module reads it (safetensors
  *  __metadata__.wasm_vae_layers): per layer its name, kind, per-row shapes
  *  in and out ((D) or (H, W, C)), activation and its kind's interop.torch. */
-export function torchLayers(c: ResolvedConfig, who: Subject): Record<string, unknown>[] {
+export function torchLayers(c: ResolvedConfig, who: InteropSubject): Record<string, unknown>[] {
   return Object.values(networksOf(c, who)).flatMap((net) => net.layers.map((l) => ({
     name: l.name, kind: l.kind, in: l.inShape, out: l.outShape, activation: l.activation, ...interopOf(l).torch(l),
   })));
@@ -211,7 +213,7 @@ export function torchLayers(c: ResolvedConfig, who: Subject): Record<string, unk
 /** Every parameter (and batch_norm buffer, its int64 num_batches_tracked
  *  included) of the model in PyTorch names and layouts, in order; a
  *  learned prior's tensors (e.g. "prior.pseudo_inputs") last, as they are. */
-export function torchParams(c: ResolvedConfig, who: Subject): { name: string; map: ParamMap }[] {
+export function torchParams(c: ResolvedConfig, who: InteropSubject): { name: string; map: ParamMap }[] {
   const { encoder, decoder } = networksOf(c, who);
   return [...paramsOf(encoder, true), ...paramsOf(decoder, true), ...priorParams(c)]; // [priors]
 }
@@ -227,7 +229,7 @@ export function priorParams(c: ResolvedConfig): { name: string; map: ParamMap }[
 
 /** Formats that hold the encoder and decoder networks only refuse a model
  *  whose prior has learned tensors (they would be lost), naming `who`. */
-export function refuseLearnedPrior(c: ResolvedConfig, format: string, who: Subject): void {
+export function refuseLearnedPrior(c: ResolvedConfig, format: string, who: InteropSubject): void {
   const names = priorParams(c).map((p) => p.name);
   if (names.length === 0) return;
   refuse(who, `the "${format}" format holds the encoder and decoder networks only, and the model's "${c.prior.type}" prior (config.prior) has learned tensors (${names.join(", ")}) it cannot express: use the "safetensors" format (it carries them) or VAE.save`);
@@ -249,8 +251,8 @@ export function checkFiniteTensor(file: string, name: string, a: Float32Array): 
  *  rather than reported as a different architecture), else the file. Returns
  *  the config and whom a later refusal of it names. */
 export function configFor(file: string, carried: string | undefined, given: VAEConfig | undefined,
-                          check: (c: ResolvedConfig, who: Subject) => void = () => {}): { config: ResolvedConfig; who: Subject } {
-  const covered = (c: ResolvedConfig, who: Subject) => { networksOf(c, who); check(c, who); };
+                          check: (c: ResolvedConfig, who: InteropSubject) => void = () => {}): { config: ResolvedConfig; who: InteropSubject } {
+  const covered = (c: ResolvedConfig, who: InteropSubject) => { networksOf(c, who); check(c, who); };
   const mine = given === undefined ? undefined : resolveConfig(given);
   if (mine) covered(mine, CONFIG_OPTION);
   let theirs: ResolvedConfig | undefined;
@@ -266,14 +268,14 @@ export function configFor(file: string, carried: string | undefined, given: VAEC
   }
   if (mine) return { config: mine, who: CONFIG_OPTION };
   if (!theirs) throw new InteropFormatError(`${file}: carries no wasm-vae config; pass options.config with the architecture (inputDim, encoder, latentDim, decoder, activation, likelihood, conditionDim, …)`);
-  const who: Subject = { name: `${file}: its wasm-vae config`, file: true };
+  const who: InteropSubject = { name: `${file}: its wasm-vae config`, file: true };
   covered(theirs, who);
   return { config: theirs, who };
 }
 
 /** configFor over the encoder's and the decoder's files, which must carry the same config. */
 export function configForPair(parts: { file: string; carried: string | undefined }[], given: VAEConfig | undefined,
-                              check?: (c: ResolvedConfig, who: Subject) => void): { config: ResolvedConfig; who: Subject } {
+                              check?: (c: ResolvedConfig, who: InteropSubject) => void): { config: ResolvedConfig; who: InteropSubject } {
   if (parts[0].carried !== parts[1].carried) throw new InteropFormatError(`${parts[0].file} and ${parts[1].file} carry different wasm-vae configs`);
   return configFor(parts[0].file, parts[0].carried, given, check);
 }

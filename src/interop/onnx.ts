@@ -23,7 +23,7 @@ import type protobuf from "protobufjs/light.js";
 import type { ResolvedConfig, VAEConfig } from "../model/config.js";
 import { ArgumentError } from "../base/validate.js";
 import {
-  ACTS, checkFiniteTensor, configForPair, InteropFormatError, interopOf, networksOf, refuseLearnedPrior, onnxToOurs, paramsOf, CONFIG_ARGUMENT, type Subject,
+  ACTS, checkFiniteTensor, configForPair, InteropFormatError, interopOf, networksOf, refuseLearnedPrior, onnxToOurs, paramsOf, CONFIG_ARGUMENT, type InteropSubject,
   type ModelContents, type ModelFiles, type Network, type OnnxConst, type OnnxNode, type OnnxPart,
 } from "./network.js";
 import { ONNX_SCHEMA } from "./onnx-schema.js";
@@ -142,7 +142,7 @@ function leBytes(a: Float32Array): Uint8Array {
 }
 
 /** The model as encoder.onnx and decoder.onnx. */
-export function exportOnnx(config: ResolvedConfig, weights: Record<string, Float32Array>, who: Subject = CONFIG_ARGUMENT): ModelFiles {
+export function exportOnnx(config: ResolvedConfig, weights: Record<string, Float32Array>, who: InteropSubject = CONFIG_ARGUMENT): ModelFiles {
   refuseLearnedPrior(config, "onnx", who); // [priors]
   const nets = networksOf(config, who);
   const { Model } = onnxTypes();

@@ -23,7 +23,7 @@
 import type { ResolvedConfig, VAEConfig } from "../model/config.js";
 import { crc32 } from "../persistence/io.js";
 import { ArgumentError } from "../base/validate.js";
-import { checkFiniteTensor, configFor, InteropFormatError, torchLayers, torchParams, CONFIG_ARGUMENT, type Subject } from "./network.js";
+import { checkFiniteTensor, configFor, InteropFormatError, torchLayers, torchParams, CONFIG_ARGUMENT, type InteropSubject } from "./network.js";
 import { sameShape, size } from "../base/shape.js";
 
 export const MAX_SAFETENSORS_HEADER = 100_000_000;
@@ -144,7 +144,7 @@ export function f32FromBytes(b: Uint8Array): Float32Array {
 // ------------------------------------------------------------ the model
 
 /** The model's parameters as a safetensors file (PyTorch names and layouts). */
-export function exportSafetensors(config: ResolvedConfig, weights: Record<string, Float32Array>, who: Subject = CONFIG_ARGUMENT): Uint8Array {
+export function exportSafetensors(config: ResolvedConfig, weights: Record<string, Float32Array>, who: InteropSubject = CONFIG_ARGUMENT): Uint8Array {
   const tensors = torchParams(config, who).map(({ name, map }) => ({ name, shape: map.torchShape, data: map.int64 ? new Float32Array(0) : map.toTorch(weights[name]), int64: map.int64 }));
   const out = writeSafetensors(tensors, {
     format: "pt", [CONFIG_KEY]: JSON.stringify({ ...config, [CRC_KEY]: "00000000" }), [LAYERS_KEY]: JSON.stringify(torchLayers(config, who)),

@@ -28,7 +28,7 @@
 import type { ResolvedConfig, VAEConfig } from "../model/config.js";
 import { ArgumentError } from "../base/validate.js";
 import {
-  ACTS, checkFiniteTensor, configForPair, InteropFormatError, interopOf, networksOf, refuse, refuseLearnedPrior, CONFIG_ARGUMENT, type Subject,
+  ACTS, checkFiniteTensor, configForPair, InteropFormatError, interopOf, networksOf, refuse, refuseLearnedPrior, CONFIG_ARGUMENT, type InteropSubject,
   type KerasWeight, type ModelContents, type ModelFiles, type NetLayer, type Network,
 } from "./network.js";
 import { f32FromBytes } from "./safetensors.js";
@@ -65,7 +65,7 @@ interface KerasPart {
 }
 
 /** The Keras topology of one network and where its weights go, in manifest order. */
-function kerasNetwork(net: Network, who: Subject): { layers: KerasLayerJSON[]; parts: KerasPart[] } {
+function kerasNetwork(net: Network, who: InteropSubject): { layers: KerasLayerJSON[]; parts: KerasPart[] } {
   const layers: KerasLayerJSON[] = [];
   const parts: KerasPart[] = [];
   const add = (class_name: string, name: string, config: Record<string, unknown>, inputs: string[]) => {
@@ -150,7 +150,7 @@ function topology(net: Network, layers: KerasLayerJSON[]) {
 }
 
 /** The model as TensorFlow.js layers files (two model.json + shards). */
-export function exportTfjs(config: ResolvedConfig, weights: Record<string, Float32Array>, who: Subject = CONFIG_ARGUMENT): ModelFiles {
+export function exportTfjs(config: ResolvedConfig, weights: Record<string, Float32Array>, who: InteropSubject = CONFIG_ARGUMENT): ModelFiles {
   checkTfjs(config, who);
   const files: ModelFiles = {};
   for (const net of Object.values(networksOf(config, who))) {
@@ -184,7 +184,7 @@ export function exportTfjs(config: ResolvedConfig, weights: Record<string, Float
 
 /** Refuses, naming `who`, a model TensorFlow.js layers cannot hold: a learned
  *  prior's tensors, an activation or an output layer without a Keras form. */
-function checkTfjs(config: ResolvedConfig, who: Subject): void {
+function checkTfjs(config: ResolvedConfig, who: InteropSubject): void {
   refuseLearnedPrior(config, "tfjs", who); // [priors]
   for (const net of Object.values(networksOf(config, who))) kerasNetwork(net, who);
 }
