@@ -11,6 +11,9 @@ import binaryen from "binaryen";
 import { Worker } from "node:worker_threads";
 
 export type CeilingBuild = "plain" | "relaxed";
+/** The loop's operation: a build's multiply-add, or one of plain's two halves
+ *  alone (acc ← acc·m, acc ← acc + c), to see which one limits plain. */
+export type CeilingOp = CeilingBuild | "mul" | "add";
 
 /** Flops per loop iteration per accumulator: one f32x4 multiply-add. */
 const FLOPS_PER_MADD = 8;
@@ -20,10 +23,12 @@ export const ACCUMULATORS = [8, 12, 14];
 /** Multiply-adds unrolled per loop trip, per accumulator. */
 const UNROLL = 4;
 
-function wat(build: CeilingBuild, A: number): string {
+function wat(op: CeilingOp, A: number): string {
   const acc = Array.from({ length: A }, (_, i) => `$a${i}`);
-  const madd = (a: string) => build === "relaxed"
+  const madd = (a: string) => op === "relaxed"
     ? `(local.set ${a} (f32x4.relaxed_madd (local.get ${a}) (local.get $m) (local.get $c)))`
+    : op === "mul" ? `(local.set ${a} (f32x4.mul (local.get ${a}) (local.get $m)))`
+    : op === "add" ? `(local.set ${a} (f32x4.add (local.get ${a}) (local.get $c)))`
     : `(local.set ${a} (f32x4.add (f32x4.mul (local.get ${a}) (local.get $m)) (local.get $c)))`;
   const body: string[] = [];
   for (let u = 0; u < UNROLL; u++) for (const a of acc) body.push(madd(a));
@@ -44,13 +49,14 @@ function wat(build: CeilingBuild, A: number): string {
 }
 
 /** The ceiling loop as wasm bytes; `flopsPerTrip` flops per trip of its loop. */
-export function ceilingWasm(build: CeilingBuild, A: number): { bytes: Uint8Array; flopsPerTrip: number } {
-  const mod = binaryen.parseText(wat(build, A));
-  mod.setFeatures(binaryen.Features.SIMD128 | (build === "relaxed" ? binaryen.Features.RelaxedSIMD : 0));
-  if (!mod.validate()) throw new Error(`ceiling ${build} A=${A}: binaryen rejected the module`);
+export function ceilingWasm(op: CeilingOp, A: number): { bytes: Uint8Array; flopsPerTrip: number } {
+  const mod = binaryen.parseText(wat(op, A));
+  mod.setFeatures(binaryen.Features.SIMD128 | (op === "relaxed" ? binaryen.Features.RelaxedSIMD : 0));
+  if (!mod.validate()) throw new Error(`ceiling ${op} A=${A}: binaryen rejected the module`);
   const bytes = mod.emitBinary();
   mod.dispose();
-  return { bytes, flopsPerTrip: A * UNROLL * FLOPS_PER_MADD };
+  // mul or add alone: 4 flops per f32x4 operation
+  return { bytes, flopsPerTrip: A * UNROLL * (op === "mul" || op === "add" ? FLOPS_PER_MADD / 2 : FLOPS_PER_MADD) };
 }
 
 const WORKER = `
@@ -77,7 +83,7 @@ parentPort.on("message", async (m) => {
   parentPort.postMessage({ ms: performance.now() - t, r });
 });`;
 
-export interface CeilingRun { build: CeilingBuild; threads: number; accumulators: number; gflops: number; gflopsPerCpuSecond: number; cores: number }
+export interface CeilingRun { build: CeilingOp; threads: number; accumulators: number; gflops: number; gflopsPerCpuSecond: number; cores: number }
 
 /** A pool of `n` workers that run the ceiling loops. */
 export class CeilingPool {
@@ -99,7 +105,7 @@ export class CeilingPool {
 
   /** One measurement: `threads` workers each run `trips` loop trips at once;
    *  GFLOP/s over the wall time of the slowest, and per CPU-second of the process. */
-  async run(build: CeilingBuild, A: number, threads: number, trips: number): Promise<CeilingRun> {
+  async run(build: CeilingOp, A: number, threads: number, trips: number): Promise<CeilingRun> {
     const key = `${build}:${A}`;
     const { bytes, flopsPerTrip } = ceilingWasm(build, A);
     if (!this.loaded.has(key)) {
