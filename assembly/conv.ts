@@ -620,14 +620,10 @@ export function conv_scratch_bytes(transpose: i32, H: i32, W: i32, C: i32, Ho: i
   return colsBytes + dwtBytes + max(max(first, gemm_scratch_bytes(n, rows)), last);
 }
 
-// dwᵀ (n, kc) = dw (kc, n) transposed (toT = 1), or dw = dwᵀ transposed (toT = 0).
-function transposeDw(dw: usize, dwt: usize, kc: i32, n: i32, toT: i32): void {
-  for (let t = 0; t < kc; t++) {
-    for (let j = 0; j < n; j++) {
-      const a = dw + ((<usize>t * n + j) << 2), b = dwt + ((<usize>j * kc + t) << 2);
-      if (toT) store<f32>(b, load<f32>(a));
-      else store<f32>(a, load<f32>(b));
-    }
+// dst (C, R) = src (R, C)ᵀ: dw (kc, n) ↔ dwᵀ (n, kc), once per backward call.
+function transpose(dst: usize, src: usize, R: i32, C: i32): void {
+  for (let r = 0; r < R; r++) {
+    for (let c = 0; c < C; c++) store<f32>(dst + ((<usize>c * R + r) << 2), load<f32>(src + ((<usize>r * C + c) << 2)));
   }
 }
 
@@ -699,7 +695,7 @@ export function conv2d_backward(dx: usize, dw: usize, db: usize, dy: usize, x: u
   const kc = kh * kw * C;
   const dwt = dwtScratch(scratch, nb * Ho * Wo, kc);
   const gs = backwardGemmScratch(scratch, nb * Ho * Wo, kc, Co);
-  if (accumulate) transposeDw(dw, dwt, kc, Co, 1);
+  if (accumulate) transpose(dwt, dw, kc, Co);
   for (let n0 = 0; n0 < B; n0 += nb) {
     const m = min(nb, B - n0);
     const rows = m * Ho * Wo;
@@ -718,7 +714,7 @@ export function conv2d_backward(dx: usize, dw: usize, db: usize, dy: usize, x: u
     const dxn = dx + ((<usize>n0 * H * W * C) << 2);
     col2im(dxn, scratch, m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl, COL2IM_ZERO, 0, ACT_IDENTITY, 0);   // dx = 0, then +=
   }
-  transposeDw(dw, dwt, kc, Co, 0);
+  transpose(dw, dwt, Co, kc);
 }
 
 /** Writes y (B, Ho, Wo, Co) = act(conv2d_transpose(x (B, H, W, C), w (kh, kw, Co, C)) + b (Co)),
@@ -763,7 +759,7 @@ export function conv2d_transpose_backward(dx: usize, dw: usize, db: usize, dy: u
   const kc = kh * kw * Co;
   const dwt = dwtScratch(scratch, nb * H * W, kc);
   const gs = backwardGemmScratch(scratch, nb * H * W, kc, C);
-  if (accumulate) transposeDw(dw, dwt, kc, C, 1);
+  if (accumulate) transpose(dwt, dw, kc, C);
   for (let n0 = 0; n0 < B; n0 += nb) {
     const m = min(nb, B - n0);
     const rows = m * H * W;
@@ -780,5 +776,5 @@ export function conv2d_transpose_backward(dx: usize, dw: usize, db: usize, dy: u
     if (dx != 0) gemm_pair(dwt, xn, scratch, C, rows, kc, 1, 0, initW, dx + ((<usize>n0 * H * W * C) << 2), scratch, w, rows, kc, C, 0, 0, INIT_ZERO, gs);
     else gemm(dwt, xn, scratch, 0, C, rows, kc, 1, 0, initW, gs);
   }
-  transposeDw(dw, dwt, kc, C, 0);
+  transpose(dw, dwt, C, kc);
 }

@@ -9,7 +9,7 @@
 // Not here: MLPs (determinism.test.ts), single kernels (kernels.test.ts).
 import { afterAll, describe, expect, it } from "vitest";
 import { VAE, type VAEConfig } from "../../src/index.js";
-import { convChunkImages, convGeometry } from "../../src/kernels/conv-shape.js";
+import { convChunkImages, convGeometry, type ConvKind, type ConvSettings } from "../../src/kernels/conv-shape.js";
 import { LAYER_CHUNK_FLOATS, THREADED_CHUNK_FLOATS } from "../../src/layers/conv.js";
 import type { ThreadPool } from "../../src/threads/pool.js";
 import { loadThreadedKernels } from "../../src/threads/threads.js";
@@ -128,7 +128,7 @@ describe.each(["plain", "relaxed"] as const)("im2col and col2im on threads, %s b
 // its dx by images. Channel counts cross the kernels' 8-, 4-wide and scalar
 // columns (13, 37); against float64 and bit for bit on 1, 2 and 3 threads,
 // dw accumulated onto dw0 and written (accumulate: false).
-type OneCase = { kind: "conv2d" | "conv2d_transpose"; B: number; inShape: [number, number, number]; s: { filters: number; kernel: number; stride: number; padding: "same" | "valid" } };
+type OneCase = { kind: ConvKind; B: number; inShape: [number, number, number]; s: ConvSettings };
 const ONE: OneCase[] = [
   { kind: "conv2d_transpose", B: 3, inShape: [28, 28, 32], s: { filters: 1, kernel: 3, stride: 1, padding: "same" } },
   { kind: "conv2d_transpose", B: 5, inShape: [6, 7, 13], s: { filters: 1, kernel: 3, stride: 2, padding: "same" } },
