@@ -4,7 +4,7 @@
 //   dW += xᵀ·g      (IN, OUT)
 //   db += Σ_b g     (OUT)
 //   dx  = g·Wᵀ      (B, IN)   skipped when dx == 0 (the first layer)
-import { gemm, gemm_act, gemm_pair, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
+import { gemm, gemm_act, gemm_pair, gemm_pair_scratch_bytes, gemm_scratch_bytes, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
 import { activation_backward_bias } from "./activation";
 
 /** Writes y (B, OUT) = act(x (B, IN) · w (IN, OUT) + b (OUT)); clobbers scratch. */
@@ -15,9 +15,16 @@ export function dense_forward(y: usize, x: usize, w: usize, b: usize,
   gemm_act(y, x, w, b, B, IN, OUT, 0, 0, INIT_BIAS, scratch, act, alpha);
 }
 
+/** Bytes of scratch dense_backward needs (its two products, packed side by
+ *  side when they split over threads: gemm_pair's packBoth). */
+export function dense_backward_scratch_bytes(B: i32, IN: i32, OUT: i32): usize {
+  return max(max(gemm_scratch_bytes(IN, B), gemm_scratch_bytes(B, OUT)), gemm_pair_scratch_bytes(IN, B, B, OUT));
+}
+
 /** Writes dy ← dy ⊙ act'(y) in place and dx (B, IN) (unless dx == 0);
  *  accumulates into dw (IN, OUT) and db (OUT) when `accumulate`, else writes
- *  them (one backward per step needs no zeroing pass); clobbers scratch. */
+ *  them (one backward per step needs no zeroing pass); clobbers scratch
+ *  (dense_backward_scratch_bytes(B, IN, OUT) bytes). */
 export function dense_backward(dx: usize, dw: usize, db: usize, dy: usize,
                                x: usize, w: usize, y: usize,
                                B: i32, IN: i32, OUT: i32, act: i32, alpha: f32,
@@ -28,7 +35,7 @@ export function dense_backward(dx: usize, dw: usize, db: usize, dy: usize,
   const initW = accumulate ? INIT_ACC : INIT_ZERO;
   // dx (B, IN) = g (B, OUT) · Wᵀ (OUT, IN): with dW, one job on threads
   if (dx != 0) {
-    gemm_pair(dw, x, dy, IN, B, OUT, 1, 0, initW, dx, dy, w, B, OUT, IN, 0, 1, INIT_ZERO, scratch);
+    gemm_pair(dw, x, dy, IN, B, OUT, 1, 0, initW, dx, dy, w, B, OUT, IN, 0, 1, INIT_ZERO, scratch, 1);
     return;
   }
   gemm(dw, x, dy, 0, IN, B, OUT, 1, 0, initW, scratch);

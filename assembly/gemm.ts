@@ -289,11 +289,25 @@ function gemmPlan(o: i32, c: usize, a: usize, b: usize, bias: usize,
       if (cost < best) { best = cost; rowBlocks = rb; colBlocks = cb; }
     }
   }
+  return publish(o, c, a, b, bias, M, K, N, transA, transB, init, rowBlocks, colBlocks, act, alpha, 0);
+}
+
+// Publishes a product's arguments at ARGS o … o+15 for gemmTaskAt: C cut into
+// rowBlocks × colBlocks blocks; packed: its op(A) packed whole there (then
+// rowBlocks is 1), or 0 (each task packs its own panels). Returns the task count.
+function publish(o: i32, c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N: i32, transA: i32, transB: i32,
+                 init: i32, rowBlocks: i32, colBlocks: i32, act: i32, alpha: f32, packed: usize): i32 {
   setArg(o, <f64>c); setArg(o + 1, <f64>a); setArg(o + 2, <f64>b); setArg(o + 3, <f64>bias);
   setArg(o + 4, M); setArg(o + 5, K); setArg(o + 6, N); setArg(o + 7, transA); setArg(o + 8, transB); setArg(o + 9, init);
   setArg(o + 10, rowBlocks); setArg(o + 12, colBlocks); setArg(o + 13, act); setArg(o + 14, alpha);
-  setArg(o + 15, 0); // op(A) not packed yet (see gemm_pair)
+  setArg(o + 15, <f64>packed);
   return rowBlocks * colBlocks;
+}
+
+/** Column tasks of a packed-once product N wide. */
+// @ts-ignore: decorator
+@inline function packedTasks(N: i32): i32 {
+  return min((N + NR - 1) / NR, PACKED_TASKS_PER_THREAD * threadCount());
 }
 
 /** Packed op(A) at most this many bytes: it stays in L2 (1 MiB per core here)
@@ -316,6 +330,11 @@ const PACK_ONCE_BYTES: i32 = 512 << 10;
   return K >= 128 && <f64>mb * <f64>MR * <f64>K * 4 <= <f64>PACK_ONCE_BYTES && nb >= 4 * threadCount();
 }
 
+/** Column tasks per thread of a packed-once product: each task streams the
+ *  packed op(A) once per K block whatever its width, so narrow tasks cost
+ *  only their claims, and the last task ends sooner after the others. */
+const PACKED_TASKS_PER_THREAD: i32 = 12;
+
 // Packs op(A) whole into `scratch` (the caller's, ≥ gemm_scratch_bytes(M, K)):
 // K block after K block, each as gemmBlock lays it out, panels split over the
 // threads; then the column strips are split, each task running every panel
@@ -331,7 +350,7 @@ function gemmSplitPacked(c: usize, a: usize, b: usize, bias: usize,
   setArg(13, act); setArg(14, alpha); setArg(15, <f64>scratch);
   if (mb > RB_MAX) parallelFor(packATask, mb);
   else for (let ib = 0; ib < mb; ib++) packPanel(0, ib);
-  const tasks = min(nb, 4 * threadCount());
+  const tasks = packedTasks(N);
   setArg(11, tasks);
   parallelFor(gemmPackedTask, tasks);
 }
@@ -410,21 +429,44 @@ function gemmPairTask(t: i32, scratch: usize): i32 {
   return 0;
 }
 
+/** Bytes of scratch gemm_pair needs with packBoth (both products' op(A)
+ *  packed side by side, 64-aligned); without it, the larger of the two
+ *  gemm_scratch_bytes. */
+export function gemm_pair_scratch_bytes(M1: i32, K1: i32, M2: i32, K2: i32): usize {
+  return ((<usize>(M1 + 7) * <usize>K1 + <usize>(M2 + 7) * <usize>K2) << 2) + 64;
+}
+
 /**
  * Two independent products (neither reads what the other writes), e.g. a
  * layer's dW and dx: the same as gemm(first) then gemm(second), but when both
  * split, their tiles are one job (one fork-join instead of two, and one
  * product's tail overlaps the other's start). Each tile is computed by the
  * same code as in gemm, so the bits do not change.
+ * packBoth (the caller's scratch holds gemm_pair_scratch_bytes too): when
+ * both products would pack op(A) once (packOnce), both are packed in one job
+ * and their column strips split in a second, instead of every row-block task
+ * packing its own panels and every B strip it meets (dense_backward: each B
+ * strip was packed once per row block, 3–17 times).
  */
 export function gemm_pair(c1: usize, a1: usize, b1: usize, M1: i32, K1: i32, N1: i32, transA1: i32, transB1: i32, init1: i32,
                           c2: usize, a2: usize, b2: usize, M2: i32, K2: i32, N2: i32, transA2: i32, transB2: i32, init2: i32,
-                          scratch: usize): void {
+                          scratch: usize, packBoth: i32 = 0): void {
   const both = shouldSplit(<f64>M1 * <f64>K1 * <f64>N1) && shouldSplit(<f64>M2 * <f64>K2 * <f64>N2) &&
                !(M1 <= 2 && !transA1 && !transB1) && !(M2 <= 2 && !transA2 && !transB2);
   if (!both) {
     gemm(c1, a1, b1, 0, M1, K1, N1, transA1, transB1, init1, scratch);
     gemm(c2, a2, b2, 0, M2, K2, N2, transA2, transB2, init2, scratch);
+    return;
+  }
+  if (packBoth && packOnce(M1, K1, N1) && packOnce(M2, K2, N2)) {
+    const mb1 = (M1 + MR - 1) / MR, mb2 = (M2 + MR - 1) / MR;
+    const packed2 = (scratch + ((<usize>mb1 * MR * K1) << 2) + 63) & ~<usize>63;
+    const n1 = publish(0, c1, a1, b1, 0, M1, K1, N1, transA1, transB1, init1, 1, packedTasks(N1), ACT_IDENTITY, 0, scratch);
+    const n2 = publish(PAIR, c2, a2, b2, 0, M2, K2, N2, transA2, transB2, init2, 1, packedTasks(N2), ACT_IDENTITY, 0, packed2);
+    setArg(PAIR_TASKS, mb1);
+    parallelFor(packPairTask, mb1 + mb2);
+    setArg(PAIR_TASKS, n1);
+    parallelFor(gemmPairTask, n1 + n2);
     return;
   }
   const n1 = gemmPlan(0, c1, a1, b1, 0, M1, K1, N1, transA1, transB1, init1, ACT_IDENTITY, 0);
@@ -436,6 +478,15 @@ export function gemm_pair(c1: usize, a1: usize, b1: usize, M1: i32, K1: i32, N1:
   else if (fewPanels(M2, K2, N2)) prePack(PAIR, M2, scratch);
   setArg(PAIR_TASKS, n1);
   parallelFor(gemmPairTask, n1 + n2);
+}
+
+// Panel t of the pair's two packed op(A)s (the first product's mb1 = ARGS
+// PAIR_TASKS panels, then the second's).
+function packPairTask(t: i32, _scratch: usize): i32 {
+  const mb1 = argInt(PAIR_TASKS);
+  if (t < mb1) packPanel(0, t);
+  else packPanel(PAIR, t - mb1);
+  return 0;
 }
 
 // c[i, 0:N0] = act(init + a[i, :]·b[:, 0:N0]) for the two rows of a

@@ -1,7 +1,7 @@
 // Re-exports every kernel. Pointers are usize byte offsets into this module's
 // memory, counts are element counts; no kernel allocates or grows memory.
 export { gemm, gemm_scratch_bytes, gemm_tile_rows } from "./gemm";
-export { dense_forward, dense_backward } from "./dense";
+export { dense_forward, dense_backward, dense_backward_scratch_bytes } from "./dense";
 export {
   conv2d_forward, conv2d_backward, conv2d_transpose_forward, conv2d_transpose_backward,
   conv_scratch_bytes, conv_im2col, conv_col2im_acc,
@@ -34,7 +34,7 @@ export {
 export { adam_step } from "./adam";
 export { fill, copy, axpy, scale, sum_squares, all_finite, first_outside } from "./vector";
 export { thread_run, threads_configure, threads_control, threads_inject_fault, threads_reset } from "./threads";
-export { threads_count } from "./threads";
+export { threads_count, threads_profile } from "./threads";
 import { threads_end } from "./threads";
 
 /** First byte free for the host's arena (64-aligned), after static data and

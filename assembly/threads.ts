@@ -24,13 +24,24 @@
 //                 browser's main thread: it spins for the tail instead)
 //   i32 MINWORK   below this many multiply-adds (or elements ×16), run inline
 //   i32 DEADLINE  ms without progress after which the caller gives up
-//   i32 SPIN      iterations a thread spins before it sleeps
+//   i32 SPIN      µs a thread spins (polls) before it sleeps: a worker after
+//                 its last task, the caller waiting for the others' last
 //   i32 FAULT, FAULTMODE  test hook: worker FAULT-1 traps (1) or hangs (2)
 //   i32 SHUTDOWN  workers return from thread_run
 //   i32 JOBS, WORKER_TASKS  counters: split calls, tasks run by workers
 //   f64 SPLIT_MS, WAIT_MS  the caller's time in split calls, and the part of
 //                 it spent waiting for other threads after its own tasks
+//   i32 PROFILE   1: each thread adds its tasks' time to BUSY_MS[id] (two
+//                 clock reads per task, so off unless a bench asks)
 //   f64 ARGS[48]  the job's arguments (pointers, counts, scalars)
+//   f64 JOB_AT    when the current job was published (PROFILE on)
+//   f64 BUSY_MS[MAX_THREADS], i32 BUSY_TASKS[MAX_THREADS]  per thread (0 =
+//                 the calling thread): ms inside tasks and tasks run, while
+//                 PROFILE is on
+//   f64 WAKE_MS[MAX_THREADS], i32 JOINED[MAX_THREADS], SLEEPS[MAX_THREADS]
+//                 per worker, PROFILE on: ms from a job's publication to the
+//                 worker seeing it, jobs seen, and sleeps (futex waits) taken
+//                 between jobs (the host's clock is epoch ms on every thread)
 // Per-thread scratch: THREAD_SCRATCH bytes per thread after the block.
 
 // @ts-ignore: decorator
@@ -38,7 +49,7 @@
 // @ts-ignore: decorator
 @inline export const THREAD_SCRATCH: usize = 64 << 10;
 // @ts-ignore: decorator
-@inline const CTRL_BYTES: usize = 512;
+@inline const CTRL_BYTES: usize = 1024;
 
 // @ts-ignore: decorator
 @inline const SEQ: usize = 0;
@@ -79,7 +90,21 @@
 // @ts-ignore: decorator
 @inline const WAIT_MS: usize = 88;
 // @ts-ignore: decorator
+@inline const PROFILE: usize = 96;
+// @ts-ignore: decorator
+@inline const JOB_AT: usize = 104;
+// @ts-ignore: decorator
 @inline const ARGS: usize = 128;
+// @ts-ignore: decorator
+@inline const BUSY_MS: usize = 512;
+// @ts-ignore: decorator
+@inline const BUSY_TASKS: usize = 640;
+// @ts-ignore: decorator
+@inline const WAKE_MS: usize = 704;
+// @ts-ignore: decorator
+@inline const JOINED: usize = 832;
+// @ts-ignore: decorator
+@inline const SLEEPS: usize = 896;
 
 /** Host clock in ms (performance.now) and the host's error for a dead worker
  *  (throws; code 1: a worker died, 2: no progress within the deadline). */
@@ -186,12 +211,33 @@ function claim(c: usize, seq: i32, ntasks: i32): i32 {
   return -1;
 }
 
+// Task t on thread `id`, timed into BUSY_MS[id] when PROFILE is on.
+// @ts-ignore: decorator
+@inline function runTask(c: usize, id: i32, task: Task, t: i32, scratch: usize): i32 {
+  if (!load<i32>(c + PROFILE)) return task(t, scratch);
+  const t0 = thread_now();
+  const f = task(t, scratch);
+  const at = c + BUSY_MS + (<usize>id << 3);
+  store<f64>(at, load<f64>(at) + (thread_now() - t0));
+  addI32(c + BUSY_TASKS + (<usize>id << 2), 1);
+  return f;
+}
+
+// @ts-ignore: decorator
+@inline function addI32(at: usize, v: i32): void {
+  store<i32>(at, load<i32>(at) + v);
+}
+
 /** Runs tasks 0..ntasks-1 of `task`, split over the threads when they are on;
  *  returns the OR of the tasks' results. Args must be set (setArg) first. */
 export function parallelFor(task: Task, ntasks: i32): i32 {
   if (!ASC_FEATURE_THREADS || ntasks <= 1 || isWorker || load<i32>(ctrl() + THREADS) <= 1) {
     let flag = 0;
     const s = ASC_FEATURE_THREADS ? scratchOf(0) : 0;
+    if (ASC_FEATURE_THREADS && !isWorker && load<i32>(ctrl() + PROFILE)) {
+      for (let t = 0; t < ntasks; t++) flag |= runTask(ctrl(), 0, task, t, s);
+      return flag;
+    }
     for (let t = 0; t < ntasks; t++) flag |= task(t, s);
     return flag;
   }
@@ -205,6 +251,7 @@ export function parallelFor(task: Task, ntasks: i32): i32 {
   atomic.store<i32>(c + FLAG, 0);
   atomic.store<i32>(c + DONE, 0);
   atomic.store<i64>(c + NEXT, <i64>seq << 32);
+  if (load<i32>(c + PROFILE)) store<f64>(c + JOB_AT, thread_now());
   atomic.store<i32>(c + SEQ, seq);
   atomic.notify(c + SEQ); // all: with fewer THREADS than workers, a count could wake only idle ones
   atomic.add<i32>(c + JOBS, 1);
@@ -213,7 +260,7 @@ export function parallelFor(task: Task, ntasks: i32): i32 {
   for (;;) {
     const t = claim(c, seq, ntasks);
     if (t < 0) break;
-    const f = task(t, s0);
+    const f = runTask(c, 0, task, t, s0);
     if (f) atomic.or<i32>(c + FLAG, f);
     atomic.add<i32>(c + DONE, 1);
   }
@@ -225,14 +272,15 @@ export function parallelFor(task: Task, ntasks: i32): i32 {
   return atomic.load<i32>(c + FLAG);
 }
 
-// Waits until every task of job `seq` is done: spins SPIN times, then sleeps
-// in 5 ms waits (or keeps spinning where the thread may not wait). A worker
+// Waits until every task of job `seq` is done: polls for SPIN µs, then sleeps
+// in 5 ms waits (or keeps polling where the thread may not wait). A worker
 // that died (DEAD) or no progress for DEADLINE ms ends the job with
 // thread_fail, after making sure no further task of it can be claimed.
+// The clock (a host call) is read every POLLS polls.
 function waitDone(c: usize, seq: i32, ntasks: i32): void {
   if (!ASC_FEATURE_THREADS) return;
-  const spin = load<i32>(c + SPIN);
   const canWait = load<i32>(c + CANWAIT);
+  const start = thread_now(), spinMs = <f64>load<i32>(c + SPIN) / 1000;
   let n = 0;
   let last = -1;
   let since: f64 = 0;
@@ -245,17 +293,22 @@ function waitDone(c: usize, seq: i32, ntasks: i32): void {
       thread_fail(1, dead - 1);
       return;
     }
-    if (n < spin) { n++; continue; }
-    if (d != last) { last = d; since = thread_now(); }
-    else if (thread_now() - since > <f64>load<i32>(c + DEADLINE)) {
+    if (++n < POLLS) continue;
+    n = 0;
+    const now = thread_now();
+    if (d != last) { last = d; since = now; }
+    else if (now - since > <f64>load<i32>(c + DEADLINE)) {
       atomic.store<i64>(c + NEXT, (<i64>seq << 32) | 0x7fffffff);
       thread_fail(2, -1);
       return;
     }
-    if (canWait) atomic.wait<i32>(c + DONE, d, 5_000_000);
-    else n = spin - 1000; // keep spinning; look at the clock every 1000 spins
+    if (canWait && now - start >= spinMs) atomic.wait<i32>(c + DONE, d, 5_000_000);
   }
 }
+
+/** Polls between two looks at the clock while spinning (about a µs). */
+// @ts-ignore: decorator
+@inline const POLLS: i32 = 1024;
 
 /** The worker loop of thread `id` (1 … MAX_THREADS-1): sleeps until a job is
  *  published, claims and runs its tasks, and returns only at shutdown. */
@@ -269,15 +322,29 @@ export function thread_run(id: i32): void {
     if (atomic.load<i32>(c + SHUTDOWN)) return;
     let s = atomic.load<i32>(c + SEQ);
     if (s == seen) {
-      const spin = load<i32>(c + SPIN);
-      for (let i = 0; i < spin && s == seen; i++) s = atomic.load<i32>(c + SEQ);
+      // poll for SPIN µs (the next job of a step usually comes sooner than a
+      // sleeping thread wakes: bench/results/spin-ab.md), then sleep
+      const spinMs = <f64>load<i32>(c + SPIN) / 1000;
+      if (spinMs > 0) {
+        const until = thread_now() + spinMs;
+        for (let i = 1; s == seen; i++) {
+          s = atomic.load<i32>(c + SEQ);
+          if ((i & (POLLS - 1)) == 0 && thread_now() > until) break;
+        }
+      }
       if (s == seen) {
+        if (load<i32>(c + PROFILE)) addI32(c + SLEEPS + (<usize>id << 2), 1);
         atomic.wait<i32>(c + SEQ, seen, -1);
         continue;
       }
     }
     seen = s;
     if (id >= load<i32>(c + THREADS)) continue;
+    if (load<i32>(c + PROFILE)) {
+      const at = c + WAKE_MS + (<usize>id << 3);
+      store<f64>(at, load<f64>(at) + (thread_now() - load<f64>(c + JOB_AT)));
+      addI32(c + JOINED + (<usize>id << 2), 1);
+    }
     const ntasks = load<i32>(c + NTASKS);
     const task = changetype<Task>(<usize>load<i32>(c + TASK));
     for (;;) {
@@ -288,7 +355,7 @@ export function thread_run(id: i32): void {
         atomic.wait<i32>(c + FAULT, id + 1, -1); // hang until woken by a shutdown
         return;
       }
-      const f = task(t, myScratch);
+      const f = runTask(c, id, task, t, myScratch);
       if (f) atomic.or<i32>(c + FLAG, f);
       atomic.add<i32>(c + WORKER_TASKS, 1);
       if (atomic.add<i32>(c + DONE, 1) + 1 == ntasks) atomic.notify(c + DONE, 1);
@@ -297,13 +364,13 @@ export function thread_run(id: i32): void {
 }
 
 /** Host settings (see the control block). threads ≤ 1 turns splitting off. */
-export function threads_configure(threads: i32, canWait: i32, minWork: i32, deadlineMs: i32, spin: i32): void {
+export function threads_configure(threads: i32, canWait: i32, minWork: i32, deadlineMs: i32, spinUs: i32): void {
   if (!ASC_FEATURE_THREADS) return;
   const c = ctrl();
   atomic.store<i32>(c + CANWAIT, canWait);
   atomic.store<i32>(c + MINWORK, minWork);
   atomic.store<i32>(c + DEADLINE, deadlineMs);
-  atomic.store<i32>(c + SPIN, spin);
+  atomic.store<i32>(c + SPIN, spinUs);
   atomic.store<i32>(c + THREADS, min(threads, MAX_THREADS));
 }
 
@@ -325,6 +392,21 @@ export function threads_inject_fault(id: i32, mode: i32): void {
   const c = ctrl();
   atomic.store<i32>(c + FAULTMODE, mode);
   atomic.store<i32>(c + FAULT, mode ? id + 1 : 0);
+}
+
+/** Turns per-thread timing (BUSY_*, WAKE_MS, JOINED, SLEEPS) on (1) or off (0);
+ *  turning it on clears the sums. */
+export function threads_profile(on: i32): void {
+  if (!ASC_FEATURE_THREADS) return;
+  const c = ctrl();
+  if (on) for (let i = 0; i < MAX_THREADS; i++) {
+    store<f64>(c + BUSY_MS + (<usize>i << 3), 0);
+    store<f64>(c + WAKE_MS + (<usize>i << 3), 0);
+    store<i32>(c + BUSY_TASKS + (<usize>i << 2), 0);
+    store<i32>(c + JOINED + (<usize>i << 2), 0);
+    store<i32>(c + SLEEPS + (<usize>i << 2), 0);
+  }
+  atomic.store<i32>(c + PROFILE, on);
 }
 
 /** Clears a dead mark and the job state after the host replaced its workers. */

@@ -5,6 +5,7 @@
 // gates, and Markdown table formatting.
 // Not here: any timing policy (each script picks its own options).
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import os from "node:os";
 import { dirname, join } from "node:path";
@@ -59,6 +60,42 @@ export function machine(): Machine {
 export function describeMachine(m: Machine): string {
   return `${m.cpu}, ${m.cores} cores, ${m.memoryGiB} GiB, Node ${m.node} (V8 ${m.v8}), ${m.platform}; ` +
     `load average at start ${m.loadAverage.join(" / ")}; ${m.date}; code: ${m.code}`;
+}
+
+// ------------------------------------------------- who else used the CPUs
+
+/** A point in time: wall ms, this process's CPU ms, and (Linux, /proc/stat)
+ *  the whole machine's busy and stolen CPU ms (steal: time the hypervisor gave
+ *  our virtual CPUs to someone else). */
+export interface CpuSnap { wall: number; own: number; busy?: number; steal?: number }
+
+function procStat(): { busy: number; steal: number } | undefined {
+  try {
+    const f = readFileSync("/proc/stat", "utf8").split("\n")[0].trim().split(/\s+/).slice(1).map(Number);
+    const tick = 1000 / 100; // USER_HZ: 100 on every Linux ABI Node runs on
+    // user nice system idle iowait irq softirq steal
+    return { busy: (f[0] + f[1] + f[2] + f[5] + f[6]) * tick, steal: f[7] * tick };
+  } catch {
+    return undefined;
+  }
+}
+
+export function cpuSnap(): CpuSnap {
+  const c = process.cpuUsage(), p = procStat();
+  return { wall: performance.now(), own: (c.user + c.system) / 1e3, busy: p?.busy, steal: p?.steal };
+}
+
+/** Since `s`: wall ms, this process's cores (CPU / wall), other processes'
+ *  cores and stolen cores (NaN where /proc/stat is missing; /proc/stat
+ *  counts in 10 ms ticks, so intervals under ~0.5 s are coarse); busy: the
+ *  interval was disturbed (others + stolen over 0.15 of a core beyond the
+ *  ticks' error). */
+export function cpuSince(s: CpuSnap): { wall: number; cores: number; others: number; stolen: number; busy: boolean } {
+  const e = cpuSnap(), wall = e.wall - s.wall;
+  const others = e.busy !== undefined && s.busy !== undefined ? Math.max(0, e.busy - s.busy - (e.own - s.own)) / wall : NaN;
+  const stolen = e.steal !== undefined && s.steal !== undefined ? (e.steal - s.steal) / wall : NaN;
+  // busy: others + stolen above 0.15 of a core, beyond what the ticks can misread (two 10 ms ticks per CPU)
+  return { wall, cores: (e.own - s.own) / wall, others, stolen, busy: others + stolen > 0.15 + 40 / wall };
 }
 
 // --------------------------------------------------------------- statistics

@@ -37,12 +37,12 @@ const md: string[] = ["# Conv kernels of the Keras conv VAE step, this checkout 
   `Interleaved rounds in one process (${ROUNDS} rounds × ${STEPS} steps each, the order alternating), every kernel export clocked`,
   "(bench/clock.ts: the calling thread's wall time and the process's CPU time around each call); medians over rounds",
   "of the per-step sums. GFLOP/s = the call's multiply-adds × 2 / CPU ms (per CPU-second)." +
-    (SPIN !== undefined ? ` Workers spin ${SPIN} times before sleeping (--spin).` : ""), ""];
+    (SPIN !== undefined ? ` Workers poll ${SPIN} µs before sleeping (--spin).` : ""), ""];
 for (const build of BUILDS) {
   for (const threads of THREADS) {
     const a = await VAE.create(cfg as never, { build, threads, wasm: base });
     const b = await VAE.create(cfg as never, { build, threads });
-    if (SPIN !== undefined) for (const v of [a, b]) (v.kernels.threadsHandle as ThreadPool | null)?.tune({ spin: SPIN });
+    if (SPIN !== undefined) for (const v of [a, b]) (v.kernels.threadsHandle as ThreadPool | null)?.tune({ spinUs: SPIN });
     for (let i = 0; i < 3; i++) { a.trainStep(batchOf(i)); b.trainStep(batchOf(i)); }
     const ba = bits(a), bb = bits(b);
     const same = ba.length === bb.length && ba.every((x, i) => x === bb[i]);

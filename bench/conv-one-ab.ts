@@ -24,7 +24,7 @@ for (const build of ["plain", "relaxed"] as const) {
   const base = await loadKernels({ build, wasm: { [build]: readFileSync(join(baseDir, `vae.${build}.wasm`)) } });
   const ours = await loadKernels({ build });
   const two = await loadThreadedKernels({ build, threads: 2 });
-  (two.threadsHandle as ThreadPool).tune({ spin: Number(flag("spin") ?? 0) });
+  (two.threadsHandle as ThreadPool).tune({ spinUs: Number(flag("spin") ?? 0) });
   const ks: [string, Kernels][] = [["base 1t", base], ["this 1t", ours], ["this 2t", two]];
   const setups = ks.map(([, k]) => {
     let p = k.base;

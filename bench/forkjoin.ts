@@ -6,7 +6,7 @@
 // worker still spinning from the previous call) and with the calling thread
 // busy for 50 µs … 2 ms between calls (as in a training step, where unsplit
 // kernels and TypeScript run between split calls; the worker sleeps after
-// its 20,000 spins). Wall and CPU time per call, medians over interleaved
+// its default polling time, DEFAULT_SPIN_US). Wall and CPU time per call, medians over interleaved
 // rounds, the load with each row. Writes bench/results/forkjoin.md.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -68,7 +68,7 @@ for (const B of [32, 128]) {
     const cfg = { inputDim: 784, encoder: [400], latentDim: 20, seed: 0, maxBatch: B };
     const one = await VAE.create(cfg, { build, threads: 1 }), two = await VAE.create(cfg, { build, threads: 2 });
     const pool = two.kernels.threadsHandle as ThreadPool;
-    pool.tune({ spin: 0 });
+    pool.tune({ spinUs: 0 });
     for (let i = 0; i < 5; i++) { one.trainStep(batchOf(B, i)); two.trainStep(batchOf(B, i)); }
     const per = Math.round(600 / B), c = [[], []] as number[][], w = [[], []] as number[][];
     let step = 5, calls = 0;
@@ -96,7 +96,7 @@ const md = ["# What a split call costs (`tsx bench/forkjoin.ts`)", "",
   "\"gap\": the calling thread busy (a JavaScript spin) for that long before each call, as between a step's split calls.",
   "Wall: the call alone (performance.now around it). Fork-join cost of one split call = wall(2 threads) − wall(1 thread)/2",
   "(what it takes beyond a perfect halving of the work). CPU: the process's CPU time per call and its gap, all threads:",
-  "on 2 threads it includes the worker's spinning (up to 20,000 atomic loads after each job, then it sleeps).", "",
+  "on 2 threads it includes the worker's spinning (polling up to the default µs after each job, then it sleeps).", "",
   mdTable(["build", "gap µs", "1 thread µs", "2 threads µs", "fork-join µs", "CPU µs per call + gap, 1 thread", "2 threads", "load"],
     rows.map((r) => [r.build, r.gap, r.wall1.toFixed(1), r.wall2.toFixed(1), (r.wall2 - r.wall1 / 2).toFixed(1), r.cpu1.toFixed(1), r.cpu2.toFixed(1), r.load])), "",
   "## The MLP step's work on 2 threads", "",

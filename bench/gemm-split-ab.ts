@@ -32,7 +32,7 @@ const OUT = DW ? "gemm-dw-ab.md" : NARROW ? "gemm-narrow-ab.md" : "gemm-split-ab
 for (const build of ["plain", "relaxed"] as const) {
   const base = await loadThreadedKernels({ build, threads: 2, wasm: { [`${build}.shared`]: readFileSync(`${baseDir}/vae.${build}.shared.wasm`), [build]: readFileSync(`${baseDir}/vae.${build}.wasm`) } as never });
   const ours = await loadThreadedKernels({ build, threads: 2 });
-  for (const k of [base, ours]) (k.threadsHandle as ThreadPool).tune({ spin: 0 });
+  for (const k of [base, ours]) (k.threadsHandle as ThreadPool).tune({ spinUs: 0 });
   for (const [name, M, K, N, tA, tB] of SH) {
     const run = [base, ours].map((k) => {
       let p = k.base; const take = (n: number) => { const q = p; p += (4 * n + 63) & ~63; return q; };

@@ -48,7 +48,7 @@ for (const build of ["relaxed", "plain"] as const) {
   const one = await loadThreadedKernels({ build, threads: 1 });
   const spin = await loadThreadedKernels({ build, threads: 2 });
   const sleep = await loadThreadedKernels({ build, threads: 2 });
-  (sleep.threadsHandle as ThreadPool).tune({ spin: 0 });
+  (sleep.threadsHandle as ThreadPool).tune({ spinUs: 0 });
   for (const sh of SHAPES) {
     const fs = [one, spin, sleep].map((k) => sh.call(k));
     for (const f of fs) for (let i = 0; i < 30; i++) f();

@@ -69,7 +69,7 @@ for (const build of ["plain", "relaxed"] as const) {
   for (const threads of [1, 2]) {
     const mk = (w?: never) => threads === 1 ? loadKernels({ build, wasm: w }) : loadThreadedKernels({ build, threads, wasm: w });
     const ks = [await mk(wasm), await mk()];
-    for (const k of ks) (k.threadsHandle as ThreadPool | null)?.tune({ spin: 0 });
+    for (const k of ks) (k.threadsHandle as ThreadPool | null)?.tune({ spinUs: 0 });
     for (const c of cases) {
       const s = ks.map((k) => c.setup(k));
       for (const x of s) x.run();

@@ -16,7 +16,7 @@ import os from "node:os";
 import { join } from "node:path";
 import { loadMnist, VAE, type Build, type VAEConfig } from "../src/index.js";
 import type { ThreadPool } from "../src/threads/pool.js";
-import { DEFAULT_MIN_WORK, DEFAULT_SPIN } from "../src/threads/threads.js";
+import { DEFAULT_MIN_WORK, DEFAULT_SPIN_US } from "../src/threads/threads.js";
 import { describeMachine, flag, machine, mdTable, median, ROOT } from "./common.js";
 
 const quick = flag("quick") === true;
@@ -177,8 +177,8 @@ if (!quick) {
 // Where a 2-thread step's time goes (the calling thread's view): inside split
 // calls (its own tasks + waiting for the others' last tasks) and outside them
 // (the serial kernels and the host), at the default settings and with the
-// workers spinning 0 / 20,000 / 100,000 times before they sleep.
-const SPINS = [0, 2000, 20000, 100000];
+// workers polling 0 / 50 / 500 / 2,000 µs before they sleep.
+const SPINS = [0, 50, 500, 2000];
 const breakdown: { build: Build; spin: number; step: number; split: number; wait: number; calls: number }[] = [];
 for (const build of BUILDS) {
   const [two] = await models(SMALL, build, 128, [2]);
@@ -186,7 +186,7 @@ for (const build of BUILDS) {
   let step = 0;
   for (let i = 0; i < 20; i++) two.trainStep(batchOf(128, step++));
   for (const spin of SPINS) {
-    pool.tune({ spin });
+    pool.tune({ spinUs: spin });
     const rounds: { step: number; split: number; wait: number; calls: number }[] = [];
     for (let r = 0; r < ROUNDS; r++) {
       const n = 20, s0 = pool.stats(), t0 = performance.now();
@@ -196,7 +196,7 @@ for (const build of BUILDS) {
     }
     const mid = rounds.sort((a, b) => a.step - b.step)[rounds.length >> 1];
     breakdown.push({ build, spin, ...mid });
-    console.log(`breakdown ${build} B=128 2 threads spin ${spin}: step ${mid.step.toFixed(2)} ms, in ${mid.calls} split calls ${mid.split.toFixed(2)} ms (waiting ${mid.wait.toFixed(2)}), outside ${(mid.step - mid.split).toFixed(2)} ms`);
+    console.log(`breakdown ${build} B=128 2 threads spin ${spin} µs: step ${mid.step.toFixed(2)} ms, in ${mid.calls} split calls ${mid.split.toFixed(2)} ms (waiting ${mid.wait.toFixed(2)}), outside ${(mid.step - mid.split).toFixed(2)} ms`);
   }
   two.dispose();
 }
@@ -241,7 +241,7 @@ const md = [
 md.push(`## Where a 2-thread step goes, ${SMALL}, B = 128 (the calling thread's view, median round)`, "",
   "In split calls: the calling thread's own tasks plus its wait for the other thread's last tasks (barrier wait and",
   "imbalance); outside: the kernels that stay on one thread (KL, sampler, ReLU, bias sums, gradient norm) and the host.",
-  "`spin`: atomic loads a thread makes before it sleeps (default " + DEFAULT_SPIN + ").", "",
+  "`spin`: µs a thread polls before it sleeps (default " + DEFAULT_SPIN_US + ").", "",
   mdTable(["build", "spin", "step (ms)", "split calls", "in split calls (ms)", "of which waiting (ms)", "outside (ms)"],
     breakdown.map((b) => [b.build, b.spin, f2(b.step), b.calls, f2(b.split), f2(b.wait), f2(b.step - b.split)])), "");
 if (sweep.length) {

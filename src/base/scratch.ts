@@ -8,3 +8,11 @@
 export function gemmScratchBytes(M: number, K: number): number {
   return ((M + 7) * K + K * 8 + 64) * 4;
 }
+
+/** Bytes of scratch dense_backward needs for a (B, IN) → (B, OUT) layer;
+ *  mirrors dense_backward_scratch_bytes in assembly/dense.ts (its two
+ *  products' op(A) packed side by side when they split over threads). */
+export function denseBackwardScratchBytes(B: number, IN: number, OUT: number): number {
+  const pair = ((IN + 7) * B + (B + 7) * OUT) * 4 + 64;
+  return Math.max(gemmScratchBytes(IN, B), gemmScratchBytes(B, OUT), pair);
+}

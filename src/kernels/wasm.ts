@@ -31,6 +31,7 @@ export interface RawExports {
   memory: WasmMemory;
   heap_base(): number;
   gemm_scratch_bytes(M: number, K: number): number;
+  dense_backward_scratch_bytes(B: number, IN: number, OUT: number): number;
   gemm_tile_rows(): number;
   gemm(c: number, a: number, b: number, bias: number, M: number, K: number, N: number,
        transA: number, transB: number, init: number, scratch: number): void;
@@ -121,12 +122,14 @@ export interface RawExports {
   first_outside?(x: number, n: number, lo: number, hi: number): number;
   // threads (assembly/threads.ts; no-ops in the non-shared builds)
   thread_run(id: number): void;
-  threads_configure(threads: number, canWait: number, minWork: number, deadlineMs: number, spin: number): void;
+  threads_configure(threads: number, canWait: number, minWork: number, deadlineMs: number, spinUs: number): void;
   threads_control(): number;
   threads_inject_fault(id: number, mode: number): void;
   threads_reset(): void;
   /** Threads taking part (absent from builds before it was added: 1). */
   threads_count?(): number;
+  /** Per-thread task timing on (1, sums cleared) or off (0): bench/ only. */
+  threads_profile(on: number): void;
 }
 
 /** Every activation the kernels implement, in the order of their kernel
@@ -422,6 +425,13 @@ export class Kernels {
     return this.raw.gemm_scratch_bytes(M, K) >>> 0;   // u32 from wasm: unsigned past 2 GiB
   }
 
+  /** Bytes of scratch `denseBackward` needs for a batch × inDim → outDim
+   *  layer (its two products packed side by side when they split over threads). */
+  denseBackwardScratchBytes(batch: number, inDim: number, outDim: number): number {
+    checkInt("batch", batch); checkInt("inDim", inDim); checkInt("outDim", outDim);
+    return this.raw.dense_backward_scratch_bytes(batch, inDim, outDim) >>> 0;
+  }
+
   /** C (M,N) = op(A)·op(B), overwritten, accumulated or with bias (N) added. */
   gemm(a: {
     c: number; a: number; b: number; bias?: number; M: number; K: number; N: number;
@@ -451,7 +461,8 @@ export class Kernels {
   }
 
   /** dy ← dy ⊙ act'(y); dw += xᵀ·dy; db += Σ dy (or written, with
-   *  `accumulate: false`); dx = dy·wᵀ (unless dx is null). */
+   *  `accumulate: false`); dx = dy·wᵀ (unless dx is null); scratch:
+   *  denseBackwardScratchBytes(batch, inDim, outDim) bytes. */
   denseBackward(a: { dx: number | null; dw: number; db: number; dy: number; x: number; w: number; y: number;
     batch: number; inDim: number; outDim: number; activation?: Activation; alpha?: number; accumulate?: boolean; scratch: number }): void {
     const B = checkInt("batch", a.batch), IN = checkInt("inDim", a.inDim), OUT = checkInt("outDim", a.outDim);
@@ -460,8 +471,7 @@ export class Kernels {
     if (a.dx !== null) this.span("dx", a.dx, B * IN);
     this.span("dw", a.dw, IN * OUT); this.span("db", a.db, OUT); this.span("dy", a.dy, B * OUT);
     this.span("x", a.x, B * IN); this.span("w", a.w, IN * OUT); this.span("y", a.y, B * OUT);
-    const scratch = Math.max(this.raw.gemm_scratch_bytes(IN, B), this.raw.gemm_scratch_bytes(B, OUT));
-    this.span("scratch", a.scratch, scratch / 4);
+    this.span("scratch", a.scratch, (this.raw.dense_backward_scratch_bytes(B, IN, OUT) >>> 0) / 4);
     this.raw.dense_backward(a.dx ?? 0, a.dw, a.db, a.dy, a.x, a.w, a.y, B, IN, OUT, act, alpha, a.accumulate === false ? 0 : 1, a.scratch);
   }
 

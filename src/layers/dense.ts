@@ -1,6 +1,6 @@
 // dense: y (B, OUT) = act(x (B, IN)·w (IN, OUT) + b (OUT)), on a flat input.
 // Kernels: assembly/dense.ts (the activation is fused).
-import { gemmScratchBytes } from "../base/scratch.js";
+import { denseBackwardScratchBytes, gemmScratchBytes } from "../base/scratch.js";
 import { checkInt, fail } from "../base/validate.js";
 import { FLAT, kerasKernelBias, KERAS_PARAM_CONFIG, onnxNode, torchBias, torchOrder, type NetLayer } from "./interop-kit.js";
 import { fanInit } from "./init.js";
@@ -38,7 +38,7 @@ export const dense: LayerKind<DenseLayerConfig> = {
   },
   scratchBytes(l, B) {
     const IN = l.inShape[0], OUT = l.outShape[0];
-    return Math.max(gemmScratchBytes(B, IN), gemmScratchBytes(IN, B), gemmScratchBytes(B, OUT));
+    return Math.max(gemmScratchBytes(B, IN), denseBackwardScratchBytes(B, IN, OUT));
   },
   forward(c, l, B) {
     c.k.dense_forward(l.y, l.x, l.p[0], l.p[1], B, l.inShape[0], l.outShape[0], l.act, c.alpha, c.scratch);

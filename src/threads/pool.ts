@@ -23,6 +23,7 @@ import type { RawExports } from "../kernels/wasm.js";
 
 // Byte offsets of control words (assembly/threads.ts).
 const DEAD = 32, SHUTDOWN = 64, SEQ = 0, DONE = 16, JOBS = 68, WORKER_TASKS = 72, SPLIT_MS = 80, WAIT_MS = 88;
+const BUSY_MS = 512, BUSY_TASKS = 640, WAKE_MS = 704, JOINED = 832, SLEEPS = 896;
 
 /** The worker script, plain JS (no bundler helpers): instantiate, say ready,
  *  run thread_run(id); on a trap mark DEAD (id + 1) and wake the caller. */
@@ -31,7 +32,7 @@ function threadMain(post, data) {
   var memory = data.memory, id = data.id, ctrl = data.ctrl;
   var env = {
     memory: memory,
-    thread_now: function () { return performance.now(); },
+    thread_now: function () { return performance.timeOrigin + performance.now(); },
     thread_fail: function () { throw new Error("thread_fail on a worker"); },
     abort: function () { throw new Error("kernel assertion failed on a worker"); }
   };
@@ -92,7 +93,8 @@ export interface PoolSettings {
   canWait: boolean;
   minWork: number;
   deadlineMs: number;
-  spin: number;
+  /** µs a thread polls before it sleeps (0: sleep at once). */
+  spinUs: number;
 }
 
 /** @internal */
@@ -109,7 +111,7 @@ export class ThreadPool {
   static readonly MAX_RESTARTS = 8;
 
   constructor(private readonly module: WebAssembly.Module, private readonly memory: WebAssembly.Memory,
-              private readonly raw: Pick<RawExports, "threads_configure" | "threads_control" | "threads_reset" | "threads_inject_fault">,
+              private readonly raw: Pick<RawExports, "threads_configure" | "threads_control" | "threads_reset" | "threads_inject_fault" | "threads_profile">,
               readonly size: number, private readonly settings: PoolSettings) {
   }
 
@@ -149,10 +151,10 @@ export class ThreadPool {
   configure(threads: number): void {
     this.threads = Math.max(1, Math.min(threads, this.size));
     const s = this.settings;
-    this.raw.threads_configure(this.threads, s.canWait ? 1 : 0, s.minWork, s.deadlineMs, s.spin);
+    this.raw.threads_configure(this.threads, s.canWait ? 1 : 0, s.minWork, s.deadlineMs, s.spinUs);
   }
 
-  /** Changes minWork, deadlineMs or spin (bench and tests). */
+  /** Changes minWork, deadlineMs or spinUs (bench and tests). */
   tune(s: Partial<PoolSettings>): void {
     Object.assign(this.settings, s);
     this.configure(this.threads);
@@ -215,6 +217,24 @@ export class ThreadPool {
     const f = new Float64Array(this.memory.buffer, this.raw.threads_control(), 16);
     return { splitCalls: Atomics.load(c, JOBS / 4), workerTasks: Atomics.load(c, WORKER_TASKS / 4),
       splitMs: f[SPLIT_MS / 8], waitMs: f[WAIT_MS / 8] };
+  }
+
+  /** Starts (clearing the sums) or stops timing each task on each thread:
+   *  two clock reads per task, for bench/ (bench/thread-profile.ts). */
+  profile(on: boolean): void {
+    this.raw.threads_profile(on ? 1 : 0);
+  }
+
+  /** Per thread (0 = the calling thread, then the workers), since
+   *  profile(true): ms inside tasks and tasks run (the calling thread's count
+   *  tasks it ran inline: a call too small to split, or one thread); per
+   *  worker, ms from each job's publication until it saw the job, jobs seen,
+   *  and sleeps taken between jobs. */
+  busy(): { ms: number[]; tasks: number[]; wakeMs: number[]; joined: number[]; sleeps: number[] } {
+    const base = this.raw.threads_control(), buf = this.memory.buffer, n = this.size;
+    const f64 = (at: number) => Array.from(new Float64Array(buf, base + at, n));
+    const i32 = (at: number) => Array.from(new Int32Array(buf, base + at, n));
+    return { ms: f64(BUSY_MS), tasks: i32(BUSY_TASKS), wakeMs: f64(WAKE_MS), joined: i32(JOINED), sleeps: i32(SLEEPS) };
   }
 
   /** Test hook: terminates worker `id` as an outside kill would (between

@@ -28,8 +28,11 @@ export const AUTO_THREADS_CAP = 8;
 /** Splitting starts at this many multiply-adds (an exp counts 8): measured
  *  with bench/threads.ts (see bench/results/threads.md). */
 export const DEFAULT_MIN_WORK = 1 << 18;
-/** Spins before a thread sleeps between jobs / before the caller sleeps. */
-export const DEFAULT_SPIN = 20_000;
+/** µs a worker polls for the next job before it sleeps, and the caller for
+ *  the others' last tasks: a sleeping worker takes ~0.1 ms to wake here, and
+ *  the gaps between a training step's split calls are mostly shorter
+ *  (bench/thread-profile.ts, bench/results/spin-ab.md). */
+export const DEFAULT_SPIN_US = 500;
 /** No progress for this long during a kernel call means a thread died. */
 export const DEFAULT_DEADLINE_MS = 10_000;
 
@@ -111,12 +114,12 @@ export async function loadThreadedKernels(opts?: LoadOptions): Promise<Kernels> 
   let pool: ThreadPool | undefined;
   const kernels = await instantiateKernels(variant, build, options.wasm?.[variant], {
     memory,
-    thread_now: () => performance.now(),
+    thread_now: () => performance.timeOrigin + performance.now(), // one clock on every thread (profile's wake times)
     thread_fail: (code: number, worker: number) => pool!.fail(code, worker),
   });
   kernels.reserve(0); // the control block and per-thread scratch lie below base
   pool = new ThreadPool(module, memory, kernels.raw, n, {
-    canWait: canWaitHere(), minWork: DEFAULT_MIN_WORK, deadlineMs: DEFAULT_DEADLINE_MS, spin: DEFAULT_SPIN,
+    canWait: canWaitHere(), minWork: DEFAULT_MIN_WORK, deadlineMs: DEFAULT_DEADLINE_MS, spinUs: DEFAULT_SPIN_US,
   });
   kernels.threadsHandle = pool;
   // a model dropped without dispose(): its workers (which hold the memory)

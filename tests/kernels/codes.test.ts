@@ -8,7 +8,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { ACTIVATIONS, activationCode, GEMM_INIT, type Kernels } from "../../src/kernels/wasm.js";
-import { gemmScratchBytes } from "../../src/base/scratch.js";
+import { denseBackwardScratchBytes, gemmScratchBytes } from "../../src/base/scratch.js";
 import { actRef } from "../reference.js";
 import { Arena, BUILDS, withKernels } from "./helpers.js";
 
@@ -70,6 +70,12 @@ describe.each(BUILDS)("GEMM scratch: the planner's gemmScratchBytes is the wasm'
   const K = [1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 20, 400, 784, 4096];
   it("every M × K of the edge and layer sizes", () => {
     for (const m of M) for (const kk of K) expect(k.gemmScratchBytes(m, kk), `M ${m}, K ${kk}`).toBe(gemmScratchBytes(m, kk));
+  });
+  it("dense_backward's (its two products' packed op(A) side by side, or either product's gemm scratch)", () => {
+    const D = [1, 2, 5, 6, 7, 8, 9, 20, 40, 128, 130, 400, 784];
+    for (const b of D) for (const i of D) for (const o of D) {
+      expect(k.denseBackwardScratchBytes(b, i, o), `B ${b}, IN ${i}, OUT ${o}`).toBe(denseBackwardScratchBytes(b, i, o));
+    }
   });
   it("past 2 GiB", () => {
     for (const [m, kk] of [[32768, 16384], [65536, 8192], [1 << 20, 600]]) {

@@ -178,7 +178,7 @@ describe.each(BUILDS)("dense, %s build", (build) => {
       const x = arena.put(d.x), w = arena.put(d.w), b = arena.put(d.b), y = arena.alloc(B * OUT);
       const dy = arena.put(d.dy), dx = arena.alloc(B * IN);
       const dw = arena.put(new Float32Array(IN * OUT).fill(NaN)), db = arena.put(new Float32Array(OUT).fill(NaN));
-      const scratch = arena.scratch(Math.max(k.gemmScratchBytes(B, IN), k.gemmScratchBytes(IN, B), k.gemmScratchBytes(B, OUT)));
+      const scratch = arena.scratch(Math.max(k.gemmScratchBytes(B, IN), k.denseBackwardScratchBytes(B, IN, OUT)));
       k.denseForward({ y, x, w, b, batch: B, inDim: IN, outDim: OUT, activation: "tanh", scratch });
       k.denseBackward({ dx, dw, db, dy, x, w, y, batch: B, inDim: IN, outDim: OUT, activation: "tanh", accumulate: false, scratch });
       const { pre } = denseForwardRef(d.x, d.w, d.b, B, IN, OUT, "tanh");
@@ -197,7 +197,7 @@ describe.each(BUILDS)("dense, %s build", (build) => {
     d2.w = d1.w; d2.b = d1.b;
     const x = arena.put(d1.x), w = arena.put(d1.w), b = arena.put(d1.b), y = arena.alloc(B * OUT);
     const dy = arena.alloc(B * OUT), dw = arena.put(new Float32Array(IN * OUT)), db = arena.put(new Float32Array(OUT));
-    const scratch = arena.scratch(Math.max(k.gemmScratchBytes(B, IN), k.gemmScratchBytes(IN, B), k.gemmScratchBytes(B, OUT)));
+    const scratch = arena.scratch(Math.max(k.gemmScratchBytes(B, IN), k.denseBackwardScratchBytes(B, IN, OUT)));
     const wantW = new Float64Array(IN * OUT), wantB = new Float64Array(OUT);
     for (const d of [d1, d2]) {
       k.f32(x, B * IN).set(d.x);

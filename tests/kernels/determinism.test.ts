@@ -24,7 +24,7 @@ function runAll(k: Kernels, shift: number, garbage: number): Outputs {
   const h = arena.alloc(128 * 400), y = arena.alloc(128 * 784), g = arena.alloc(128 * 400);
   const dw = arena.put(randomArray(784 * 400, 5, -1, 1)), db = arena.put(new Float32Array(400));
   const dx = arena.alloc(128 * 784);
-  const scratch = arena.scratch(Math.max(k.gemmScratchBytes(784, 128), k.gemmScratchBytes(128, 784)));
+  const scratch = arena.scratch(Math.max(k.gemmScratchBytes(784, 128), k.gemmScratchBytes(128, 784), k.denseBackwardScratchBytes(128, 784, 400)));
   const fillScratch = () => k.f32(scratch, k.gemmScratchBytes(784, 128) / 4).fill(garbage);
 
   fillScratch();

@@ -21,7 +21,9 @@ const THREADS = [2, 3] as const;
 // [1, …] and [2, …]: the one/two-row path (rowsTimesB, on the calling thread) with the activation in its strip stores
 // [32, 136, 300]: dx = g·Wᵀ has few row panels and K ≥ 128, so the pair packs its g once on the calling thread;
 // [130, 30, 100]: the same for dW = xᵀ·g, the pair's first product
-const SHAPES: [number, number, number][] = [[7, 9, 17], [13, 33, 41], [61, 300, 129], [128, 20, 400], [1, 37, 129], [2, 20, 400], [32, 136, 300], [130, 30, 100]];
+// [130, 260, 300]: both products pack op(A) once (K ≥ 128, wide enough), so the pair packs both in one job and
+//   splits their column strips in a second (packBoth; dx's K = 300 spans two K blocks, 130 rows end in a part tile)
+const SHAPES: [number, number, number][] = [[7, 9, 17], [13, 33, 41], [61, 300, 129], [128, 20, 400], [1, 37, 129], [2, 20, 400], [32, 136, 300], [130, 30, 100], [130, 260, 300]];
 const ALPHA: Partial<Record<Activation, number>> = { leaky_relu: 0.1, elu: 0.7 };
 
 interface Mod { k: Kernels; arena: Arena; pool: ThreadPool | null }
@@ -50,7 +52,7 @@ describe.each(BUILDS)("fused dense kernels on threads, %s build", (build: Build)
     const alpha = ALPHA[act] ?? 0;
     const x = arena.put(d.x), w = arena.put(d.w), b = arena.put(d.b), y = arena.alloc(B * OUT);
     const dy = arena.put(d.dy), dx = arena.alloc(B * IN), dw = arena.alloc(IN * OUT), db = arena.alloc(OUT);
-    const scratch = arena.scratch(Math.max(k.gemmScratchBytes(B, IN), k.gemmScratchBytes(IN, B), k.gemmScratchBytes(B, OUT)));
+    const scratch = arena.scratch(Math.max(k.gemmScratchBytes(B, IN), k.denseBackwardScratchBytes(B, IN, OUT)));
     const before = m.pool?.stats().splitCalls ?? 0;
     k.denseForward({ y, x, w, b, batch: B, inDim: IN, outDim: OUT, activation: act, alpha, scratch });
     const yOut = arena.get(y, B * OUT);
