@@ -34,7 +34,7 @@
 //   i32 PROFILE   1: each thread adds its tasks' time to BUSY_MS[id] (two
 //                 clock reads per task, so off unless a bench asks)
 //   f64 ARGS[48]  the job's arguments (pointers, counts, scalars)
-//   f64 JOB_AT    when the current job was published (PROFILE on)
+//   f64 JOB_AT    when the current job was published
 //   f64 BUSY_MS[MAX_THREADS], i32 BUSY_TASKS[MAX_THREADS]  per thread (0 =
 //                 the calling thread): ms inside tasks and tasks run, while
 //                 PROFILE is on
@@ -251,11 +251,11 @@ export function parallelFor(task: Task, ntasks: i32): i32 {
   atomic.store<i32>(c + FLAG, 0);
   atomic.store<i32>(c + DONE, 0);
   atomic.store<i64>(c + NEXT, <i64>seq << 32);
-  if (load<i32>(c + PROFILE)) store<f64>(c + JOB_AT, thread_now());
+  const t0 = thread_now();
+  store<f64>(c + JOB_AT, t0);
   atomic.store<i32>(c + SEQ, seq);
   atomic.notify(c + SEQ); // all: with fewer THREADS than workers, a count could wake only idle ones
   atomic.add<i32>(c + JOBS, 1);
-  const t0 = thread_now();
   const s0 = scratchOf(0);
   for (;;) {
     const t = claim(c, seq, ntasks);

@@ -5,6 +5,7 @@
 // library's code) while worker 1 is idle, runs the same product on its own
 // operands, runs a small product whose operands stay in its L1, or runs the
 // ceiling loop (multiply-adds on registers, no memory; bench/ceiling.ts).
+// The step's Adam update (18 MB streamed) is timed the same way.
 // Nothing is split and no memory is shared, so any slowdown is the machine's
 // (caches, memory or clocks shared by the cores), not the split's: it bounds
 // what a split product can gain on two threads (bench/split-efficiency.ts).
@@ -19,14 +20,16 @@ const m0 = machine();
 const ROUNDS = Number(flag("rounds") ?? 9);
 const CALLS = 20;
 
-/** C (M,N) = op(A)·op(B) as the step calls it; init 2 = + bias, 1 = accumulate. */
-interface Shape { name: string; use: string; M: number; K: number; N: number; transA: 0 | 1; transB: 0 | 1; init: 0 | 1 | 2 }
+/** C (M,N) = op(A)·op(B) as the step calls it; init 2 = + bias, 1 = accumulate; adam: instead an Adam
+ *  update of M parameters (the step's 652,824: w, g, m, v read, w, m, v written, 18 MB). */
+interface Shape { name: string; use: string; M: number; K: number; N: number; transA: 0 | 1; transB: 0 | 1; init: 0 | 1 | 2; adam?: boolean }
 const SHAPES: Shape[] = [
   { name: "128×784×400 NN", use: "encoder forward x·W+b", M: 128, K: 784, N: 400, transA: 0, transB: 0, init: 2 },
   { name: "128×400×784 NN", use: "decoder forward h·W+b", M: 128, K: 400, N: 784, transA: 0, transB: 0, init: 2 },
   { name: "784×128×400 TN", use: "dW = xᵀ·g", M: 784, K: 128, N: 400, transA: 1, transB: 0, init: 1 },
   { name: "128×400×784 NT", use: "dx = g·Wᵀ", M: 128, K: 400, N: 784, transA: 0, transB: 1, init: 0 },
   { name: "32×784×400 NN", use: "encoder forward, B = 32", M: 32, K: 784, N: 400, transA: 0, transB: 0, init: 2 },
+  { name: "adam_step 652,824", use: "the step's Adam update", M: 652824, K: 0, N: 0, transA: 0, transB: 0, init: 0, adam: true },
 ];
 /** The partner's small product: A 30×96, B 96×32 (12 KiB each), C 4 KiB: all in L1. */
 const SMALL: Shape = { name: "30×96×32 NN", use: "", M: 30, K: 96, N: 32, transA: 0, transB: 0, init: 0 };
@@ -40,6 +43,7 @@ function setup(ex, shapes) {
   let p = (Number(ex.heap_base.value ?? ex.heap_base) + 63) & ~63;
   const take = (n) => { const q = p; p += (4 * n + 63) & ~63; return q; };
   const plan = shapes.map((s) => {
+    if (s.adam) return { s, a: take(s.M), b: take(s.M), c: take(s.M), bias: take(s.M), scratch: 0 };
     const a = take(s.M * s.K), b = take(s.K * s.N), c = take(s.M * s.N), bias = take(s.N);
     const scratch = take(ex.gemm_scratch_bytes(s.M, s.K) / 4);
     return { s, a, b, c, bias, scratch };
@@ -48,13 +52,18 @@ function setup(ex, shapes) {
   if (need > 0) mem.grow(Math.ceil(need / 65536));
   const f = new Float32Array(mem.buffer);
   for (const { s, a, b, c, bias } of plan) {
+    if (s.adam) {
+      for (let i = 0; i < s.M; i++) { f[a / 4 + i] = Math.sin(i) * 0.05; f[b / 4 + i] = Math.cos(i) * 0.01; f[c / 4 + i] = 0; f[bias / 4 + i] = 0; }
+      continue;
+    }
     for (let i = 0; i < s.M * s.K; i++) f[a / 4 + i] = Math.sin(i);
     for (let i = 0; i < s.K * s.N; i++) f[b / 4 + i] = Math.cos(i) * 0.05;
     for (let i = 0; i < s.N; i++) f[bias / 4 + i] = 0.01 * i;
     f.fill(0, c / 4, c / 4 + s.M * s.N);
   }
-  return plan.map(({ s, a, b, c, bias, scratch }) => () =>
-    ex.gemm(c, a, b, bias, s.M, s.K, s.N, s.transA, s.transB, s.init, scratch));
+  return plan.map(({ s, a, b, c, bias, scratch }) => s.adam
+    ? () => ex.adam_step(a, b, c, bias, s.M, 1e-3, 0.9, 0.1, 0.999, 0.001, 1e-8, 1, 1.5, 1.7)
+    : () => ex.gemm(c, a, b, bias, s.M, s.K, s.N, s.transA, s.transB, s.init, scratch));
 }
 parentPort.on("message", async (m) => {
   if (m.kernels) {

@@ -1,5 +1,6 @@
-// `tsx bench/thread-profile.ts [--rounds N] [--batches 128,32] [--builds relaxed,plain]`:
-// where the MLP step's second thread goes. Every kernel call of a 1-thread
+// `tsx bench/thread-profile.ts [--rounds N] [--batches 128,32] [--builds relaxed,plain] [--conv] [--infer] [--spin µs]`:
+// where the MLP step's second thread goes (--conv: the Keras conv VAE's;
+// --infer: reconstruct's). Every kernel call of a 1-thread
 // and a 2-thread step is clocked (bench/clock.ts), and on 2 threads each
 // thread's time inside tasks is read around the call (ThreadPool.profile:
 // two clock reads per task). Per kernel and step:
@@ -12,6 +13,7 @@
 // Writes bench/results/thread-profile.md.
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { presetLayers } from "../cli/src/presets.js";
 import { VAE } from "../src/index.js";
 import { mlpConfig, mnistBatches } from "./mlp.js";
 import type { ThreadPool } from "../src/threads/pool.js";
@@ -20,33 +22,40 @@ import { describeMachine, flag, machine, mdTable, median, ROOT } from "./common.
 
 const m0 = machine();
 const ROUNDS = Number(flag("rounds") ?? 9);
-const BATCHES = String(flag("batches") ?? "128,32").split(",").map(Number);
+const BATCHES = String(flag("batches") ?? (flag("conv") === true ? "128" : "128,32")).split(",").map(Number);
 const BUILDS = String(flag("builds") ?? "relaxed,plain").split(",") as ("relaxed" | "plain")[];
 const batchOf = await mnistBatches();
-const mlp = mlpConfig;
+// --conv: the Keras convolutional VAE (B = 128) instead of the MLP
+const CONV = flag("conv") === true;
+const config = (B: number) => CONV ? { ...presetLayers("keras_conv", [28, 28, 1], "bernoulli"), latentDim: 2, seed: 3, maxBatch: B } : mlpConfig(B);
+const MODEL = CONV ? "Keras conv VAE" : "MLP";
+// --infer: VAE.reconstruct calls (the encoder mean through the decoder) instead of training steps
+const INFER = flag("infer") === true;
+const WHAT = INFER ? "reconstruct call" : "step";
+const work = (v: VAE, x: Float32Array) => { if (INFER) v.reconstruct(x); else v.trainStep(x); };
 
 const f2 = (x: number) => x.toFixed(2), f3 = (x: number) => x.toFixed(3);
-let md = `# Where the MLP step's second thread goes (\`tsx bench/thread-profile.ts\`)
+let md = `# Where the ${MODEL} ${WHAT}'s second thread goes (\`tsx bench/thread-profile.ts\`)
 
 Machine: ${describeMachine(m0)}
 
-Every kernel call of the step clocked on 1 thread and on 2 (the library's default pool, workers spinning
+Every kernel call of the ${WHAT} clocked on 1 thread and on 2 (the library's default pool, workers spinning
 between jobs), ${ROUNDS} interleaved rounds; on 2 threads each thread's time inside the kernel's tasks is read
-around the call (ThreadPool.profile). Per step: **in tasks** = both threads' ms inside the kernel's tasks;
+around the call (ThreadPool.profile). Per ${WHAT}: **in tasks** = both threads' ms inside the kernel's tasks;
 **task inflation** = in tasks / the 1-thread kernel's ms (work the split adds: blocks packed twice, operands
 crossing cores, smaller blocks); **outside tasks** = 2 × the 2-thread ms − in tasks (thread time spent
-publishing, waking, waiting for the last task, or in parts the calling thread runs alone). The step ms in the
+publishing, waking, waiting for the last task, or in parts the calling thread runs alone). The ${WHAT} ms in the
 last rows are unclocked medians; the clocked sums are a little higher (two clock reads per call, and per task).
 `;
 for (const B of BATCHES) for (const build of BUILDS) {
-  const one = await VAE.create(mlp(B), { build, threads: 1 });
-  const two = await VAE.create(mlp(B), { build, threads: 2 });
+  const one = await VAE.create(config(B) as never, { build, threads: 1 });
+  const two = await VAE.create(config(B) as never, { build, threads: 2 });
   const pool = two.kernels.threadsHandle as ThreadPool | null;
   if (!pool || two.threads !== 2) throw new Error(`asked for 2 threads, got ${two.threads}`);
   if (flag("spin") !== undefined) pool.tune({ spinUs: Number(flag("spin")) });
-  const n = B === 32 ? 60 : 20;
+  const n = (CONV ? 2 : B === 32 ? 60 : 20) * (INFER ? 3 : 1);
   let i = 0;
-  for (let w = 0; w < 3 * n; w++) { one.trainStep(batchOf(B, i++)); two.trainStep(batchOf(B, i++)); }
+  for (let w = 0; w < 3 * n; w++) { work(one, batchOf(B, i++)); work(two, batchOf(B, i++)); }
   const tables = [new Map<string, KernelTime>(), new Map<string, KernelTime>()];
   const plainMs: number[][] = [[], []];
   pool.profile(true);
@@ -56,11 +65,11 @@ for (const B of BATCHES) for (const build of BUILDS) {
       const v = j ? two : one;
       // unclocked
       const t0 = performance.now();
-      for (let s = 0; s < n; s++) v.trainStep(batchOf(B, i++));
+      for (let s = 0; s < n; s++) work(v, batchOf(B, i++));
       plainMs[j].push((performance.now() - t0) / n);
       // clocked
       const { table, undo } = clockKernels(v.kernels, j ? () => pool.busy().ms : undefined);
-      for (let s = 0; s < n; s++) v.trainStep(batchOf(B, i++));
+      for (let s = 0; s < n; s++) work(v, batchOf(B, i++));
       undo();
       for (const [k, e] of table) {
         const a = tables[j].get(k) ?? { ms: 0, cpuMs: 0, calls: 0, flops: 0, busyMs: [0, 0] };
@@ -88,16 +97,17 @@ for (const B of BATCHES) for (const build of BUILDS) {
   rows.push(["**all kernels (clocked)**", "", f3(tot.one), f3(tot.two), f2(tot.one / tot.two) + "×", f3(tot.busy[0]), f3(tot.busy[1]),
              f2(inTasks / tot.one), f3(2 * tot.two - inTasks)]);
   const s1 = median(plainMs[0]), s2 = median(plainMs[1]);
-  rows.push(["**step (unclocked median)**", "", f3(s1), f3(s2), f2(s1 / s2) + "×", "", "", "", ""]);
-  const wake = `Per step: ${f2(jobs / steps)} split jobs; the worker saw ${f2(prof.joined[1] / steps)}, slept ${f2(prof.sleeps[1] / steps)} ` +
+  rows.push([`**${WHAT} (unclocked median)**`, "", f3(s1), f3(s2), f2(s1 / s2) + "×", "", "", "", ""]);
+  const wake = `Per ${WHAT}: ${f2(jobs / steps)} split jobs; the worker saw ${f2(prof.joined[1] / steps)}, slept ${f2(prof.sleeps[1] / steps)} ` +
     `times between jobs, and saw a job ${(1e3 * prof.wakeMs[1] / Math.max(1, prof.joined[1])).toFixed(1)} µs after its publication on average ` +
-    `(${f3(prof.wakeMs[1] / steps)} ms per step).`;
+    `(${f3(prof.wakeMs[1] / steps)} ms per ${WHAT}).`;
   console.log(wake);
-  md += `\n## ${build}, B = ${B}\n\n${wake}\n\n` + mdTable(["kernel (ms per step)", "calls", "1t ms", "2t ms", "speedup", "2t caller in tasks", "2t worker in tasks",
+  md += `\n## ${build}, B = ${B}\n\n${wake}\n\n` + mdTable([`kernel (ms per ${WHAT})`, "calls", "1t ms", "2t ms", "speedup", "2t caller in tasks", "2t worker in tasks",
     "task inflation", "2t outside tasks (both threads)"], rows) + "\n";
-  console.log(`${build} B=${B}: step ${f3(s1)} / ${f3(s2)} ms; in tasks ${f3(inTasks)} vs 1t kernels ${f3(tot.one)}; outside ${f3(2 * tot.two - inTasks)}`);
+  console.log(`${build} B=${B}: ${WHAT} ${f3(s1)} / ${f3(s2)} ms; in tasks ${f3(inTasks)} vs 1t kernels ${f3(tot.one)}; outside ${f3(2 * tot.two - inTasks)}`);
   one.dispose(); two.dispose();
 }
-writeFileSync(join(ROOT, "bench/results/thread-profile.md"), md);
-console.log("wrote bench/results/thread-profile.md");
+const out = `thread-profile${CONV ? "-conv" : ""}${INFER ? "-infer" : ""}.md`;
+writeFileSync(join(ROOT, "bench/results", out), md);
+console.log(`wrote bench/results/${out}`);
 process.exit(0);
