@@ -39,9 +39,9 @@ export class Inference {
   }
 
   /** Runs `fn(start, B)` over rows in chunks that fit the activations (with
-   *  room for a learned prior's own encoder rows after them). */
-  private chunks(rows: number, fn: (start: number, B: number) => void): void {
-    const cap = this.net.batch - this.obj.priorRows; // [priors]
+   *  room for a learned prior's own encoder rows after them), or in chunks of
+   *  `cap` rows. */
+  private chunks(rows: number, fn: (start: number, B: number) => void, cap = this.net.batch - this.obj.priorRows /* [priors] */): void {
     for (let start = 0; start < rows; start += cap) fn(start, Math.min(cap, rows - start));
   }
 
@@ -266,9 +266,19 @@ export class Inference {
     return this.decode(z, { condition: condRep });
   }
 
+  /** Rows per chunk of elbo and logLikelihood: the config's maxBatch, not
+   *  the arena's rows (which a larger training batch grows), so the order of
+   *  their draws depends on the saved config alone. */
+  private evalChunk(): number {
+    return Math.min(this.net.batch - this.obj.priorRows, this.config.maxBatch); // [priors]
+  }
+
   /** Per-row ELBO = −(reconstruction + KL) with one (or `samples`) z ~ q(z|x).
    *  The KL is in closed form where the latent family has one for the prior,
-   *  else the average over the samples of log q(z|x) − log p(z). */
+   *  else the average over the samples of log q(z|x) − log p(z). ε comes from
+   *  the evaluation stream started afresh from the seed on every call
+   *  (Network.withFreshEvalStream): the same weights, seed and maxBatch give
+   *  the same bits, whatever ran before, and the running stream stays put. */
   elbo(x: Rows, options: { condition?: Rows; samples?: number } = {}): {
     elbo: Float32Array; reconstruction: Float32Array; kl: Float32Array;
   } {
@@ -280,7 +290,7 @@ export class Inference {
       const { latent, prior, parts } = this.obj, c = parts.c;
       const closed = latent.closedKL?.(c.prior) === true;
       const elbo = new Float32Array(rows), rec = new Float32Array(rows), kl = new Float32Array(rows);
-      this.chunks(rows, (start, B) => {
+      this.net.withFreshEvalStream(this.config.seed, () => this.chunks(rows, (start, B) => {
         this.obj.loadRows(x, options.condition, B, start, null);
         this.obj.runEncoderWithPrior(B); // [priors] the components of a VampPrior after the B rows
         if (closed) latent.kl!(c, B);
@@ -302,7 +312,7 @@ export class Inference {
           if (closed) kl[start + b] = H[(p["kl"] >>> 2) + b];
           elbo[start + b] = -(rec[start + b] + kl[start + b]);
         }
-      });
+      }, this.evalChunk()));
       checkOutput("elbo", "elbo", elbo);
       return { elbo, reconstruction: rec, kl };
     });
@@ -336,7 +346,7 @@ export class Inference {
       const heads = this.heads(x, options.condition, rows);
       const W = this.net.arch.headWidth;
       const { latent, prior, parts } = this.obj, c = parts.c;
-      const cap = this.net.batch - this.obj.priorRows, ph = this.priorHeads(); // [priors]
+      const cap = this.evalChunk(), ph = this.priorHeads(); // [priors]
       const lseMax = new Float64Array(rows).fill(-Infinity), lseSum = new Float64Array(rows);
       const exOf = new Int32Array(cap);
       const total = rows * K;
@@ -344,8 +354,9 @@ export class Inference {
       const cScale = options.condition instanceof Uint8Array ? 1 / 255 : 1;
       const xScale = x instanceof Uint8Array ? 1 / 255 : 1;
       // sample rows in chunks the arena holds: each is a copy of its row's
-      // head, target and condition, so every module runs with S = 1
-      for (let done = 0; done < total; done += cap) {
+      // head, target and condition, so every module runs with S = 1; ε from
+      // the evaluation stream started afresh from the seed (as elbo)
+      this.net.withFreshEvalStream(this.config.seed, () => { for (let done = 0; done < total; done += cap) {
         const B = Math.min(cap, total - done);
         let H = this.net.heap();
         const p = this.net.ptr, ho = p["h"] >>> 2, tgt = p["x.target"] >>> 2, zin = p["z.in"] >>> 2;
@@ -386,7 +397,7 @@ export class Inference {
             lseSum[ex] += Math.exp(lw - lseMax[ex]);
           }
         }
-      }
+      } });
       const out = new Float64Array(rows);
       for (let i = 0; i < rows; i++) out[i] = lseMax[i] + Math.log(lseSum[i]) - Math.log(K);
       checkOutput("logLikelihood", "result", out);
