@@ -2,7 +2,9 @@
 // interpolate, the ELBO, the importance-weighted log-likelihood (IWAE) and
 // imputation of missing values. Every method validates its arguments before
 // touching the arena, draws only from the evaluation stream, and puts the
-// random streams back when it throws (Network.keepStreams).
+// random streams back when it throws (Network.keepStreams). elbo and
+// logLikelihood start that stream afresh from the seed on every call and
+// leave the running one (sample, reconstruct, impute) where it was.
 // Not here: training (step.ts), the arena (network.ts).
 import { TEMPERATURE_MAX, type ResolvedConfig } from "./config.js";
 import type { Network } from "./network.js";
