@@ -355,51 +355,53 @@ export class Inference {
       const cArr = options.condition as ArrayLike<number> | undefined;
       const cScale = options.condition instanceof Uint8Array ? 1 / 255 : 1;
       const xScale = x instanceof Uint8Array ? 1 / 255 : 1;
-      // sample rows in chunks the arena holds: each is a copy of its row's
+      // sample rows in chunks of maxBatch (evalChunk): each is a copy of its row's
       // head, target and condition, so every module runs with S = 1; ε from
       // the evaluation stream started afresh from the seed (as elbo)
-      this.net.withFreshEvalStream(this.config.seed, () => { for (let done = 0; done < total; done += cap) {
-        const B = Math.min(cap, total - done);
-        let H = this.net.heap();
-        const p = this.net.ptr, ho = p["h"] >>> 2, tgt = p["x.target"] >>> 2, zin = p["z.in"] >>> 2;
-        for (let r = 0; r < B; r++) {
-          const ex = Math.floor((done + r) / K);
-          exOf[r] = ex;
-          H.set(heads.subarray(ex * W, (ex + 1) * W), ho + r * W);
-          // target row (x.target may alias x.in; either way it is the likelihood's x)
-          for (let d = 0; d < D; d++) H[tgt + r * D + d] = (x as ArrayLike<number>)[ex * D + d] * xScale;
-          if (C > 0) for (let j = 0; j < C; j++) H[zin + r * (L + C) + L + j] = cArr![ex * C + j] * cScale;
-        }
-        if (ph) this.placePriorHeads(ph, B); // [priors]
-        this.obj.drawNoise(B, "rng.eval");
-        this.obj.runSampler(B);
-        this.obj.runDecoder(B);
-        this.obj.runLikelihood(B, false, 0);
-        // Gaussian q with N(0, I): log p(z) − log q(z|x) in float64 from ε, z
-        // and log σ² (the constants cancel); otherwise the modules' kernels
-        // issue 18: the float64 path is the Gaussian's (a categorical latent's closed-form KL does not apply here)
-        const exact = this.config.latent.type === "gaussian" && latent.closedKL?.(c.prior) === true;
-        if (!exact) { latent.logq(c, B, 1); prior.logp(c, B); }
-        H = this.net.heap();
-        const nll = p["nll"] >>> 2, lq = p["logq"] >>> 2, lp = p["logp"] >>> 2, eps = p["eps"] >>> 2, z = p["z"] >>> 2;
-        for (let r = 0; r < B; r++) {
-          const ex = exOf[r];
-          // log w = log p(x|z) + log p(z) − log q(z|x)
-          let lw = -H[nll + r];
-          if (exact) {
-            for (let j = 0; j < L; j++) {
-              const e = H[eps + r * L + j], zz = H[z + r * L + j], lv = heads[ex * W + L + j];
-              lw += -0.5 * zz * zz + 0.5 * e * e + 0.5 * lv;
+      this.net.withFreshEvalStream(this.config.seed, () => {
+        for (let done = 0; done < total; done += cap) {
+          const B = Math.min(cap, total - done);
+          let H = this.net.heap();
+          const p = this.net.ptr, ho = p["h"] >>> 2, tgt = p["x.target"] >>> 2, zin = p["z.in"] >>> 2;
+          for (let r = 0; r < B; r++) {
+            const ex = Math.floor((done + r) / K);
+            exOf[r] = ex;
+            H.set(heads.subarray(ex * W, (ex + 1) * W), ho + r * W);
+            // target row (x.target may alias x.in; either way it is the likelihood's x)
+            for (let d = 0; d < D; d++) H[tgt + r * D + d] = (x as ArrayLike<number>)[ex * D + d] * xScale;
+            if (C > 0) for (let j = 0; j < C; j++) H[zin + r * (L + C) + L + j] = cArr![ex * C + j] * cScale;
+          }
+          if (ph) this.placePriorHeads(ph, B); // [priors]
+          this.obj.drawNoise(B, "rng.eval");
+          this.obj.runSampler(B);
+          this.obj.runDecoder(B);
+          this.obj.runLikelihood(B, false, 0);
+          // Gaussian q with N(0, I): log p(z) − log q(z|x) in float64 from ε, z
+          // and log σ² (the constants cancel); otherwise the modules' kernels
+          // issue 18: the float64 path is the Gaussian's (a categorical latent's closed-form KL does not apply here)
+          const exact = this.config.latent.type === "gaussian" && latent.closedKL?.(c.prior) === true;
+          if (!exact) { latent.logq(c, B, 1); prior.logp(c, B); }
+          H = this.net.heap();
+          const nll = p["nll"] >>> 2, lq = p["logq"] >>> 2, lp = p["logp"] >>> 2, eps = p["eps"] >>> 2, z = p["z"] >>> 2;
+          for (let r = 0; r < B; r++) {
+            const ex = exOf[r];
+            // log w = log p(x|z) + log p(z) − log q(z|x)
+            let lw = -H[nll + r];
+            if (exact) {
+              for (let j = 0; j < L; j++) {
+                const e = H[eps + r * L + j], zz = H[z + r * L + j], lv = heads[ex * W + L + j];
+                lw += -0.5 * zz * zz + 0.5 * e * e + 0.5 * lv;
+              }
+            } else lw += H[lp + r] - H[lq + r];
+            if (lw > lseMax[ex]) {
+              lseSum[ex] = lseSum[ex] * Math.exp(lseMax[ex] - lw) + 1;
+              lseMax[ex] = lw;
+            } else {
+              lseSum[ex] += Math.exp(lw - lseMax[ex]);
             }
-          } else lw += H[lp + r] - H[lq + r];
-          if (lw > lseMax[ex]) {
-            lseSum[ex] = lseSum[ex] * Math.exp(lseMax[ex] - lw) + 1;
-            lseMax[ex] = lw;
-          } else {
-            lseSum[ex] += Math.exp(lw - lseMax[ex]);
           }
         }
-      } });
+      });
       const out = new Float64Array(rows);
       for (let i = 0; i < rows; i++) out[i] = lseMax[i] + Math.log(lseSum[i]) - Math.log(K);
       checkOutput("logLikelihood", "result", out);
