@@ -447,7 +447,11 @@ export class VAE {
 
   /** Per-row ELBO = −(reconstruction + KL) with one (or `samples`) z ~ q(z|x)
    *  (a categorical latent: one-hot z drawn from q, the closed-form KL to
-   *  the uniform prior: the discrete model's ELBO, not the relaxed one). */
+   *  the uniform prior: the discrete model's ELBO, not the relaxed one).
+   *  The draws come from the evaluation stream as `config.seed` starts it,
+   *  afresh on every call, in chunks of `config.maxBatch` rows: the same
+   *  weights, seed and maxBatch give the same bits whatever ran before, also
+   *  after `save` and `VAE.load` (fit's validation figures are this call's). */
   elbo(x: Rows, options: { condition?: Rows; samples?: number } = {}): {
     /** −(reconstruction + kl) per row (nats). */
     elbo: Float32Array;
@@ -462,7 +466,8 @@ export class VAE {
   /** Importance-weighted estimate of log p(x) per row (Burda et al. 2015).
    *  With a categorical latent the bound is under the discrete posterior:
    *  one-hot z ~ q(z|x), log w = log p(x|z) + log p(z) − log q(z|x), with
-   *  p(z) = K^−N. */
+   *  p(z) = K^−N. The draws, as elbo's: from the evaluation stream as the
+   *  seed starts it, on every call. */
   logLikelihood(x: Rows, options: { samples?: number; condition?: Rows } = {}): Float64Array {
     return this.inf.logLikelihood(x, options);
   }

@@ -237,6 +237,13 @@ export function rngSeedRef(seed: bigint): Uint32Array {
   return s;
 }
 
+/** The state elbo and logLikelihood start their draws from on every call:
+ *  the evaluation stream of a new model with this seed (the 64-bit seed with
+ *  its top bit flipped, expanded by rngSeedRef). */
+export function evalStreamRef(seed: number): Uint32Array {
+  return rngSeedRef(BigInt(seed) ^ (1n << 63n));
+}
+
 /** First outputs of splitmix64 from x = seed (for checking rngSeedRef itself). */
 export function splitmix64Ref(seed: bigint, n: number): bigint[] {
   const out: bigint[] = [];
@@ -415,6 +422,36 @@ export function vaeElboRef(w: Record<string, ArrayLike<number>>, c: VaeRefConfig
     for (let r = 0; r < rows; r++) rec[r] += nll[r] / S;
   }
   return { elbo: rec.map((v, r) => -(v + kl[r])), reconstruction: rec, kl };
+}
+
+/** The IWAE estimate of log p(x|c) per row (Burda et al. 2015) with a
+ *  Gaussian q and the N(0, I) prior, from K draws per row in eps (rows × K ×
+ *  L, row-major): log (1/K) Σ_s p(x|z_s)·N(z_s; 0, I)/q(z_s|x), z_s = μ + σ·ε_s,
+ *  where log N(z; 0, I) − log q(z|x) = Σ_j −z_j²/2 + ε_j²/2 + log σ²_j/2. */
+export function vaeIwaeRef(w: Record<string, ArrayLike<number>>, c: VaeRefConfig, x: ArrayLike<number>,
+  cond: ArrayLike<number> | undefined, eps: ArrayLike<number>, rows: number, K: number): Float64Array {
+  const L = c.latentDim, D = c.inputDim, C = c.conditionDim;
+  const h = vaeEncodeRef(w, c, x, cond, rows), out = new Float64Array(rows);
+  for (let r = 0; r < rows; r++) {
+    // the row repeated K times: its head, target and condition
+    const hr = new Float64Array(K * 2 * L), xr = new Float64Array(K * D), cr = C ? new Float64Array(K * C) : undefined;
+    for (let s = 0; s < K; s++) {
+      for (let j = 0; j < 2 * L; j++) hr[s * 2 * L + j] = h[r * 2 * L + j];
+      for (let d = 0; d < D; d++) xr[s * D + d] = x[r * D + d];
+      for (let j = 0; j < C; j++) cr![s * C + j] = cond![r * C + j];
+    }
+    const e = Array.prototype.slice.call(eps, r * K * L, (r + 1) * K * L) as number[];
+    const z = sampleRef(hr, e, K, L);
+    const nll = vaeNllRef(c, vaeDecodeRef(w, c, z, cr, K), xr, K);
+    const lw = new Float64Array(K);
+    for (let s = 0; s < K; s++) {
+      lw[s] = -nll[s];
+      for (let j = 0; j < L; j++) lw[s] += -0.5 * z[s * L + j] ** 2 + 0.5 * e[s * L + j] ** 2 + 0.5 * h[r * 2 * L + L + j];
+    }
+    const m = Math.max(...lw);
+    out[r] = m + Math.log(lw.reduce((a, v) => a + Math.exp(v - m), 0) / K);
+  }
+  return out;
 }
 
 /** One convolution layer's sizes per image, with the pads of its conv2d side

@@ -9,7 +9,7 @@ import { IMPUTE_METHODS, type ImputeMethod, type VAE } from "wasm-vae";
 import { gridSpec, latentSpec, type GridOptions, type LatentView, type Tile } from "./charts.js";
 import { binarizedNote, oneHot, type Dataset, type Split } from "./data.js";
 import { latentViews, type LatentViewChoice } from "./latent-view.js";
-import { fmt } from "./progress.js";
+import { fmt, fmtSigned } from "./progress.js";
 import { normalQuantile, seededNormals } from "./stats.js";
 import { channelsOf, pngModule, tileUrl, type ImageShape } from "./tiles.js";
 
@@ -292,7 +292,7 @@ export function imputationError(ctx: FigureContext, o: { n?: number; iterations?
 /** The lines that print imputationError's figures: which test images, the
  *  two baselines (and what the per-pixel mean is over), every method beside the mean. */
 export function imputationLines(e: ReturnType<typeof imputationError>): string[] {
-  const rel = (v: number) => `${v <= e.mseMeanFill ? "" : "+"}${fmt(100 * (v / e.mseMeanFill - 1), 1)}% vs mean`;
+  const rel = (v: number) => `${fmtSigned(100 * (v / e.mseMeanFill - 1), 1)}% vs mean`;
   return [
     `imputation, MSE on the hidden ${e.mask.replace(" hidden", "")} of the first ${e.images} test images (${e.testData ?? "test split"}):`,
     `  baselines: per-pixel mean of the ${e.meanRows ?? "?"} ${e.meanOf} images ${fmt(e.mseMeanFill, 4)}, a sample from the prior ${fmt(e.msePriorSample, 4)}`,
@@ -312,10 +312,10 @@ export async function manifoldFigure(ctx: FigureContext, o: { n?: number; label?
   const label = o.label ?? (ctx.data.test.labels ? ctx.data.test.labels[0] : 0);
   const x = ctx.vae.decode(z, { condition: classRows(ctx, new Array(n * n).fill(label)) });
   const every = Math.max(1, Math.ceil(n / 7));
-  const mark = (v: number, i: number) => (i % every === 0 ? v.toFixed(2) : "");
+  const mark = (v: number, i: number) => (i % every === 0 ? fmt(v) : "");
   return grid(ctx, chunk(split(x, ctx.data.dim), n), {
     title: "The decoder over the 2-d latent",
-    subtitle: `z₁ and z₂ from ${q[0].toFixed(2)} to ${q[n - 1].toFixed(2)}: the N(0, 1) quantiles (i + ½)/${n}${ctx.classes > 0 ? `, class ${label}` : ""}`,
+    subtitle: `z₁ and z₂ from ${fmt(q[0])} to ${fmt(q[n - 1])}: the N(0, 1) quantiles (i + ½)/${n}${ctx.classes > 0 ? `, class ${label}` : ""}`,
     colLabels: q.map(mark), rowLabels: q.map((_, r) => mark(q[n - 1 - r], n - 1 - r)), xTitle: "z₁", yTitle: "z₂",
   }, 1);
 }

@@ -11,8 +11,19 @@ export function formatDuration(seconds: number): string {
   return h > 0 ? `${h}:${String(m).padStart(2, "0")}:${String(r).padStart(2, "0")}` : `${m}:${String(r).padStart(2, "0")}`;
 }
 
+/** v to `digits` decimals with the minus sign "−" (U+2212) that the rest of
+ *  the output uses ("test −ELBO"), not the hyphen-minus; a value that rounds
+ *  to zero has no sign ("0.00", not "−0.00"). */
 export function fmt(v: number, digits = 2): string {
-  return Number.isFinite(v) ? v.toFixed(digits) : String(v);
+  const s = Number.isFinite(v) ? v.toFixed(digits) : String(v);
+  if (!s.startsWith("-")) return s;
+  return /^-[0.]*$/.test(s) ? s.slice(1) : `−${s.slice(1)}`;
+}
+
+/** fmt with an explicit sign: "+13.2", "−13.2", and "0.0" for what rounds to zero. */
+export function fmtSigned(v: number, digits = 2): string {
+  const s = fmt(v, digits);
+  return s.startsWith("−") || /^[0.]*$/.test(s) || Number.isNaN(v) ? s : `+${s}`;
 }
 
 export class Progress {

@@ -18,6 +18,7 @@ import { MissingDependencyError } from "./chart-render.js";
 import { DataError } from "./data.js";
 import { gridFigureSpec, type GridFigure } from "./figures.js";
 import { writeOutput } from "./files.js";
+import { fmt } from "./progress.js";
 
 /** What the report reads from metrics.json (train.ts's RunMetrics has it all). */
 export interface ReportMetrics {
@@ -74,7 +75,7 @@ async function browserBuild(pkg: string, file: string): Promise<string> {
 const escapeHtml = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" })[c]!);
 /** JSON inside <script>: no "</script>" or "<!--" can end the element early. */
 const scriptJson = (v: unknown) => JSON.stringify(v).replace(/</g, "\\u003c");
-const n2 = (v: number | undefined, d = 2) => (v === undefined || !Number.isFinite(v) ? "–" : v.toFixed(d));
+const n2 = (v: number | undefined, d = 2) => (v === undefined || !Number.isFinite(v) ? "–" : fmt(v, d));
 
 /** Every chart of the report, in page order: [id, heading, spec]. */
 export function reportCharts(m: ReportMetrics, d: ReportData | null): [string, string, TopLevelSpec][] {

@@ -111,7 +111,9 @@ export interface ModelState {
   v?: Record<string, Float32Array>;
   /** State of the kernels' training random stream (ε of training steps). */
   rngTrain?: Uint32Array;
-  /** State of the kernels' evaluation random stream (inference sampling). */
+  /** State of the kernels' running evaluation random stream (sample,
+   *  reconstruct with sampling, impute; elbo and logLikelihood start their
+   *  own from the seed on every call and leave this one as it is). */
   rngEval?: Uint32Array;
   /** State of the host random stream (fit's epoch shuffles). */
   hostRng?: Uint32Array;

@@ -2,7 +2,9 @@
 // interpolate, the ELBO, the importance-weighted log-likelihood (IWAE) and
 // imputation of missing values. Every method validates its arguments before
 // touching the arena, draws only from the evaluation stream, and puts the
-// random streams back when it throws (Network.keepStreams).
+// random streams back when it throws (Network.keepStreams). elbo and
+// logLikelihood start that stream afresh from the seed on every call and
+// leave the running one (sample, reconstruct, impute) where it was.
 // Not here: training (step.ts), the arena (network.ts).
 import { TEMPERATURE_MAX, type ResolvedConfig } from "./config.js";
 import type { Network } from "./network.js";
@@ -39,9 +41,9 @@ export class Inference {
   }
 
   /** Runs `fn(start, B)` over rows in chunks that fit the activations (with
-   *  room for a learned prior's own encoder rows after them). */
-  private chunks(rows: number, fn: (start: number, B: number) => void): void {
-    const cap = this.net.batch - this.obj.priorRows; // [priors]
+   *  room for a learned prior's own encoder rows after them), or in chunks of
+   *  `cap` rows. */
+  private chunks(rows: number, fn: (start: number, B: number) => void, cap = this.net.batch - this.obj.priorRows /* [priors] */): void {
     for (let start = 0; start < rows; start += cap) fn(start, Math.min(cap, rows - start));
   }
 
@@ -266,9 +268,19 @@ export class Inference {
     return this.decode(z, { condition: condRep });
   }
 
+  /** Rows per chunk of elbo and logLikelihood: the config's maxBatch, not
+   *  the arena's rows (which a larger training batch grows), so the order of
+   *  their draws depends on the saved config alone. */
+  private evalChunk(): number {
+    return Math.min(this.net.batch - this.obj.priorRows, this.config.maxBatch); // [priors]
+  }
+
   /** Per-row ELBO = −(reconstruction + KL) with one (or `samples`) z ~ q(z|x).
    *  The KL is in closed form where the latent family has one for the prior,
-   *  else the average over the samples of log q(z|x) − log p(z). */
+   *  else the average over the samples of log q(z|x) − log p(z). ε comes from
+   *  the evaluation stream started afresh from the seed on every call
+   *  (Network.withFreshEvalStream): the same weights, seed and maxBatch give
+   *  the same bits, whatever ran before, and the running stream stays put. */
   elbo(x: Rows, options: { condition?: Rows; samples?: number } = {}): {
     elbo: Float32Array; reconstruction: Float32Array; kl: Float32Array;
   } {
@@ -280,7 +292,7 @@ export class Inference {
       const { latent, prior, parts } = this.obj, c = parts.c;
       const closed = latent.closedKL?.(c.prior) === true;
       const elbo = new Float32Array(rows), rec = new Float32Array(rows), kl = new Float32Array(rows);
-      this.chunks(rows, (start, B) => {
+      this.net.withFreshEvalStream(this.config.seed, () => this.chunks(rows, (start, B) => {
         this.obj.loadRows(x, options.condition, B, start, null);
         this.obj.runEncoderWithPrior(B); // [priors] the components of a VampPrior after the B rows
         if (closed) latent.kl!(c, B);
@@ -302,7 +314,7 @@ export class Inference {
           if (closed) kl[start + b] = H[(p["kl"] >>> 2) + b];
           elbo[start + b] = -(rec[start + b] + kl[start + b]);
         }
-      });
+      }, this.evalChunk()));
       checkOutput("elbo", "elbo", elbo);
       return { elbo, reconstruction: rec, kl };
     });
@@ -336,57 +348,60 @@ export class Inference {
       const heads = this.heads(x, options.condition, rows);
       const W = this.net.arch.headWidth;
       const { latent, prior, parts } = this.obj, c = parts.c;
-      const cap = this.net.batch - this.obj.priorRows, ph = this.priorHeads(); // [priors]
+      const cap = this.evalChunk(), ph = this.priorHeads(); // [priors]
       const lseMax = new Float64Array(rows).fill(-Infinity), lseSum = new Float64Array(rows);
       const exOf = new Int32Array(cap);
       const total = rows * K;
       const cArr = options.condition as ArrayLike<number> | undefined;
       const cScale = options.condition instanceof Uint8Array ? 1 / 255 : 1;
       const xScale = x instanceof Uint8Array ? 1 / 255 : 1;
-      // sample rows in chunks the arena holds: each is a copy of its row's
-      // head, target and condition, so every module runs with S = 1
-      for (let done = 0; done < total; done += cap) {
-        const B = Math.min(cap, total - done);
-        let H = this.net.heap();
-        const p = this.net.ptr, ho = p["h"] >>> 2, tgt = p["x.target"] >>> 2, zin = p["z.in"] >>> 2;
-        for (let r = 0; r < B; r++) {
-          const ex = Math.floor((done + r) / K);
-          exOf[r] = ex;
-          H.set(heads.subarray(ex * W, (ex + 1) * W), ho + r * W);
-          // target row (x.target may alias x.in; either way it is the likelihood's x)
-          for (let d = 0; d < D; d++) H[tgt + r * D + d] = (x as ArrayLike<number>)[ex * D + d] * xScale;
-          if (C > 0) for (let j = 0; j < C; j++) H[zin + r * (L + C) + L + j] = cArr![ex * C + j] * cScale;
-        }
-        if (ph) this.placePriorHeads(ph, B); // [priors]
-        this.obj.drawNoise(B, "rng.eval");
-        this.obj.runSampler(B);
-        this.obj.runDecoder(B);
-        this.obj.runLikelihood(B, false, 0);
-        // Gaussian q with N(0, I): log p(z) − log q(z|x) in float64 from ε, z
-        // and log σ² (the constants cancel); otherwise the modules' kernels
-        // issue 18: the float64 path is the Gaussian's (a categorical latent's closed-form KL does not apply here)
-        const exact = this.config.latent.type === "gaussian" && latent.closedKL?.(c.prior) === true;
-        if (!exact) { latent.logq(c, B, 1); prior.logp(c, B); }
-        H = this.net.heap();
-        const nll = p["nll"] >>> 2, lq = p["logq"] >>> 2, lp = p["logp"] >>> 2, eps = p["eps"] >>> 2, z = p["z"] >>> 2;
-        for (let r = 0; r < B; r++) {
-          const ex = exOf[r];
-          // log w = log p(x|z) + log p(z) − log q(z|x)
-          let lw = -H[nll + r];
-          if (exact) {
-            for (let j = 0; j < L; j++) {
-              const e = H[eps + r * L + j], zz = H[z + r * L + j], lv = heads[ex * W + L + j];
-              lw += -0.5 * zz * zz + 0.5 * e * e + 0.5 * lv;
+      // sample rows in chunks of maxBatch (evalChunk): each is a copy of its row's
+      // head, target and condition, so every module runs with S = 1; ε from
+      // the evaluation stream started afresh from the seed (as elbo)
+      this.net.withFreshEvalStream(this.config.seed, () => {
+        for (let done = 0; done < total; done += cap) {
+          const B = Math.min(cap, total - done);
+          let H = this.net.heap();
+          const p = this.net.ptr, ho = p["h"] >>> 2, tgt = p["x.target"] >>> 2, zin = p["z.in"] >>> 2;
+          for (let r = 0; r < B; r++) {
+            const ex = Math.floor((done + r) / K);
+            exOf[r] = ex;
+            H.set(heads.subarray(ex * W, (ex + 1) * W), ho + r * W);
+            // target row (x.target may alias x.in; either way it is the likelihood's x)
+            for (let d = 0; d < D; d++) H[tgt + r * D + d] = (x as ArrayLike<number>)[ex * D + d] * xScale;
+            if (C > 0) for (let j = 0; j < C; j++) H[zin + r * (L + C) + L + j] = cArr![ex * C + j] * cScale;
+          }
+          if (ph) this.placePriorHeads(ph, B); // [priors]
+          this.obj.drawNoise(B, "rng.eval");
+          this.obj.runSampler(B);
+          this.obj.runDecoder(B);
+          this.obj.runLikelihood(B, false, 0);
+          // Gaussian q with N(0, I): log p(z) − log q(z|x) in float64 from ε, z
+          // and log σ² (the constants cancel); otherwise the modules' kernels
+          // issue 18: the float64 path is the Gaussian's (a categorical latent's closed-form KL does not apply here)
+          const exact = this.config.latent.type === "gaussian" && latent.closedKL?.(c.prior) === true;
+          if (!exact) { latent.logq(c, B, 1); prior.logp(c, B); }
+          H = this.net.heap();
+          const nll = p["nll"] >>> 2, lq = p["logq"] >>> 2, lp = p["logp"] >>> 2, eps = p["eps"] >>> 2, z = p["z"] >>> 2;
+          for (let r = 0; r < B; r++) {
+            const ex = exOf[r];
+            // log w = log p(x|z) + log p(z) − log q(z|x)
+            let lw = -H[nll + r];
+            if (exact) {
+              for (let j = 0; j < L; j++) {
+                const e = H[eps + r * L + j], zz = H[z + r * L + j], lv = heads[ex * W + L + j];
+                lw += -0.5 * zz * zz + 0.5 * e * e + 0.5 * lv;
+              }
+            } else lw += H[lp + r] - H[lq + r];
+            if (lw > lseMax[ex]) {
+              lseSum[ex] = lseSum[ex] * Math.exp(lseMax[ex] - lw) + 1;
+              lseMax[ex] = lw;
+            } else {
+              lseSum[ex] += Math.exp(lw - lseMax[ex]);
             }
-          } else lw += H[lp + r] - H[lq + r];
-          if (lw > lseMax[ex]) {
-            lseSum[ex] = lseSum[ex] * Math.exp(lseMax[ex] - lw) + 1;
-            lseMax[ex] = lw;
-          } else {
-            lseSum[ex] += Math.exp(lw - lseMax[ex]);
           }
         }
-      }
+      });
       const out = new Float64Array(rows);
       for (let i = 0; i < rows; i++) out[i] = lseMax[i] + Math.log(lseSum[i]) - Math.log(K);
       checkOutput("logLikelihood", "result", out);

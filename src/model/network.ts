@@ -190,6 +190,29 @@ export class Network {
     }
   }
 
+  /** Seeds rng.eval from `seed` as a new model's is seeded: the 64-bit seed
+   *  with its top bit flipped (rng.train gets the seed itself). */
+  private seedEval(seed: number): void {
+    const lo = seed >>> 0, hi = Math.floor(seed / 2 ** 32) >>> 0;
+    this.kernels.raw.rng_seed(this.ptr["rng.eval"], lo, (hi ^ 0x80000000) >>> 0);
+  }
+
+  /** Runs fn with rng.eval started afresh from `seed` (the state a new model
+   *  with that seed has), then puts the running rng.eval back, also when fn
+   *  throws: what fn draws depends on the seed alone, not on the draws of
+   *  earlier calls, and the running stream does not move. */
+  withFreshEvalStream<T>(seed: number, fn: () => T): T {
+    this.heap();
+    const saved = this.heapU.slice(this.ptr["rng.eval"] >>> 2, (this.ptr["rng.eval"] >>> 2) + 4);
+    this.seedEval(seed);
+    try {
+      return fn();
+    } finally {
+      this.heap(); // fn may have grown memory
+      this.heapU.set(saved, this.ptr["rng.eval"] >>> 2);
+    }
+  }
+
   /** Seeds both streams, zeroes the four blocks, and initialises every
    *  parameter tensor, layer by layer in arena order, as its ParamSpec.init
    *  says under the config's scheme (layers/init.ts: drawOf). */
@@ -197,7 +220,7 @@ export class Network {
     const k = this.kernels.raw;
     const lo = seed >>> 0, hi = Math.floor(seed / 2 ** 32) >>> 0;
     k.rng_seed(this.ptr["rng.train"], lo, hi);
-    k.rng_seed(this.ptr["rng.eval"], lo, (hi ^ 0x80000000) >>> 0);
+    this.seedEval(seed);
     const { params, grads, m, v } = this.plan.blocks;
     const base = this.kernels.base;
     for (const b of [params, grads, m, v]) k.fill(base + b.offset, b.floats, 0);

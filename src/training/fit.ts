@@ -358,8 +358,8 @@ export async function fit(model: Trainable, data: Rows | BatchSource | (() => Ba
       }
       if (!any && !history.aborted) fail("data", `batches in epoch ${epoch} (the iterable yielded none; pass a function that returns a fresh iterable for several epochs)`);
     }
-    // an aborted epoch is not finished: no epoch info, no validation (whose
-    // draws would move the evaluation stream), and its cursor stays for resuming
+    // an aborted epoch is not finished: no epoch info, no validation (of
+    // weights in mid-epoch), and its cursor stays for resuming
     if (history.aborted) break;
     const seconds = (now() - t0) / 1000;
     const info: EpochInfo = { epoch, loss: sumLoss / seen, reconstruction: sumRec / seen, kl: sumKl / seen, rows: seen, seconds, samplesPerSecond: trained / seconds };

@@ -48,10 +48,10 @@ describe("wasm-vae train (MNIST subset, 1 epoch)", () => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/test −ELBO \d+\.\d+ nats per image/);
-    expect(r.stdout).toMatch(/test log p\(x\) ≈ -\d+\.\d+ nats \(IWAE, k = 8, first 32 test images/);
+    expect(r.stdout).toMatch(/test log p\(x\) ≈ −\d+\.\d+ nats \(IWAE, k = 8, first 32 test images/);   // "−", as in "−ELBO"
     // every imputation method beside the per-pixel mean
     expect(r.stdout).toMatch(/imputation, MSE on the hidden bottom half of the first 10 test images \(MNIST test set\):\n  baselines: per-pixel mean of the 256 test images 0\.\d{4}, a sample from the prior 0\.\d{4}\n/);
-    for (const m of ["miwae \\(default\\)", "metropolis", "pseudo_gibbs"]) expect(r.stdout).toMatch(new RegExp(`\\n  ${m} +0\\.\\d{4}  \\([+-]?\\d+\\.\\d% vs mean; `));
+    for (const m of ["miwae \\(default\\)", "metropolis", "pseudo_gibbs"]) expect(r.stdout).toMatch(new RegExp(`\\n  ${m} +0\\.\\d{4}  \\([+−]?\\d+\\.\\d% vs mean; `));
     expect(readdirSync(run).sort()).toEqual(["checkpoint.wvae", "imputation-error.png", "imputation-error.svg", "imputation.png", "interpolation.png",
       "latent.png", "latent.svg", "loss.png", "loss.svg", "metrics.json", "model.wvae", "reconstructions.png", "report-data.json", "report.html",
       "samples.png", "schedule.png", "schedule.svg", "terms.png", "terms.svg"]);

@@ -6,7 +6,7 @@
 // Not here: the step's numerics (tfjs-parity.test.ts), divergence (nonfinite.test.ts).
 import { describe, expect, it } from "vitest";
 import { Adam, VAE, type BatchInfo, type EpochInfo, type VAEConfig } from "../../src/index.js";
-import { randomArray, rngNormalRef, vaeElboRef } from "../reference.js";
+import { evalStreamRef, randomArray, rngNormalRef, vaeElboRef } from "../reference.js";
 
 const D = 32, ROWS = 200, BS = 32; // 7 batches per epoch, the last of 8 rows
 const data = randomArray(ROWS * D, 1, 0, 1);
@@ -172,24 +172,28 @@ describe("fit: AbortSignal, validation, event loop", () => {
 
   it("validation figures are the −ELBO of the validation rows at the epoch's weights (float64 reference outside fit)", async () => {
     // fit evaluates vae.elbo(validation) after each epoch with ε from the
-    // evaluation stream; training draws only from the training and shuffle
-    // streams. A twin trained one epoch per fit call, without validation, has
-    // the same weights, and its evaluation stream is where fit's was: the
-    // reference recomputes that ELBO in float64 from the twin's weights and
-    // the stream's state (tests/reference.ts), then advances the stream as fit did.
+    // evaluation stream as the seed starts it (every elbo call starts it
+    // afresh and leaves the running stream where it was); training draws only
+    // from the training and shuffle streams. A twin trained one epoch per fit
+    // call, without validation, has the same weights and a running stream
+    // still at its seed: the reference recomputes that ELBO in float64 from
+    // the twin's weights and ε drawn from the seed's evaluation stream (tests/reference.ts).
     const val = randomArray(40 * D, 9, 0, 1), V = 40, L = CONFIG.latentDim!;
     const vae = await model({ ...CONFIG, beta: 3 }), twin = await model({ ...CONFIG, beta: 3 });
     const h = await vae.fit(data, { epochs: 3, batchSize: BS, validation: val });
     for (let e = 0; e < 3; e++) {
       await twin.fit(data, { epochs: 1, batchSize: BS });
-      const eps = rngNormalRef(twin.exportState().rngEval!, V * L);
+      expect(twin.exportState().rngEval, "the running stream never moved").toEqual(evalStreamRef(CONFIG.seed ?? 0));
+      const eps = rngNormalRef(evalStreamRef(CONFIG.seed ?? 0), V * L);
       const ref = vaeElboRef(twin.getWeights(), twin.config, val, undefined, eps, V);
       const mean = (a: ArrayLike<number>) => Array.from(a).reduce((s, v) => s + v, 0) / a.length;
       const v = h.epochs[e].validation!;
       expect(v.loss, `epoch ${e + 1} loss`).toBeCloseTo(-mean(ref.elbo), 3);
       expect(v.reconstruction, `epoch ${e + 1} reconstruction`).toBeCloseTo(mean(ref.reconstruction), 3);
       expect(v.kl, `epoch ${e + 1} KL`).toBeCloseTo(mean(ref.kl), 4);
-      twin.elbo(val); // the draw fit made
+      const before = twin.exportState().rngEval!;
+      expect(twin.elbo(val).elbo).toEqual(twin.elbo(val).elbo); // the same draws every call
+      expect(twin.exportState().rngEval).toEqual(before);
     }
     // the validation figures moved with training (so the match is not of constants)
     expect(h.epochs[2].validation!.loss).not.toBeCloseTo(h.epochs[0].validation!.loss, 1);

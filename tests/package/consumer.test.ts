@@ -91,8 +91,10 @@ describe("what ships", () => {
     // inline four wasm builds of ~40–48 KiB each), measured with `npm pack --dry-run --json`; 1.81 MB with
     // batch_norm's kernels (issue 16); 1.94 MB with the concrete densities, first_outside, the threaded
     // gradient norm and the pack-once GEMM path (issues 18, 19): the two bundles are 0.92 MB of it; 2.08 MB with
-    // the Bernoulli loss eight vectors and Adam four vectors per trip (issue 19: +6 KB raw, +0.8 KB gzip per build)
-    expect(lib.unpackedSize).toBeLessThan(2_150_000);
+    // the Bernoulli loss eight vectors and Adam four vectors per trip (issue 19: +6 KB raw, +0.8 KB gzip per build);
+    // 2.147 MB at 22c33ab, 2.153 MB with evaluation's fresh stream from the seed (+6.0 KB: README +0.9 KB, the
+    // rest doc comments and code in dist/, +0.5 KB per bundle)
+    expect(lib.unpackedSize).toBeLessThan(2_160_000);
   });
 
   it("the CLI tarball has its launcher and compiled sources", () => {
