@@ -373,13 +373,24 @@ function packATask(ib: i32, _scratch: usize): i32 {
   return 0;
 }
 
-// Column block t of `tasks` (ARGS 11; strips [t·nb/tasks, (t+1)·nb/tasks)) of the product at ARGS 0…15, every row.
+// Column block t of `tasks` (ARGS 11; colStart) of the product at ARGS 0…15, every row.
 function gemmPackedTask(t: i32, scratch: usize): i32 {
   const M = argInt(4), N = argInt(6), tasks = argInt(11);
-  const nb = (N + NR - 1) / NR;
   gemmBlock(argPtr(0), argPtr(1), argPtr(2), argPtr(3), M, argInt(5), N, argInt(7), argInt(8), argInt(9),
-            scratch, 0, M, t * nb / tasks * NR, min(N, (t + 1) * nb / tasks * NR), argInt(13), <f32>arg(14), argPtr(15));
+            scratch, 0, M, colStart(t, tasks, N), colStart(t + 1, tasks, N), argInt(13), <f32>arg(14), argPtr(15));
   return 0;
+}
+
+// First column of column block q of n over N columns (colStart(n, n, N) = N).
+// In whole pairs of strips (16 floats, a 64-byte line of a C row whose stride
+// is a multiple of 64 bytes) when every block gets one: then no line of C is
+// written by two tasks, which run at once on different cores and would pass
+// the line back and forth at every K block; else in whole strips.
+// @ts-ignore: decorator
+@inline function colStart(q: i32, n: i32, N: i32): i32 {
+  const nb = (N + NR - 1) / NR;
+  if (nb >= 2 * n) return min(N, q * ((nb + 1) >> 1) / n * 2 * NR);
+  return min(N, q * nb / n * NR);
 }
 
 function gemmSplit(c: usize, a: usize, b: usize, bias: usize,
@@ -392,10 +403,10 @@ function gemmSplit(c: usize, a: usize, b: usize, bias: usize,
 @inline function gemmTaskAt(o: i32, t: i32, scratch: usize): void {
   const M = argInt(o + 4), N = argInt(o + 6);
   const rowBlocks = argInt(o + 10), colBlocks = argInt(o + 12);
-  const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
+  const mb = (M + MR - 1) / MR;
   const r = t / colBlocks, q = t % colBlocks;
   gemmBlock(argPtr(o), argPtr(o + 1), argPtr(o + 2), argPtr(o + 3), M, argInt(o + 5), N, argInt(o + 7), argInt(o + 8), argInt(o + 9),
-            scratch, r * mb / rowBlocks * MR, min(M, (r + 1) * mb / rowBlocks * MR), q * nb / colBlocks * NR, min(N, (q + 1) * nb / colBlocks * NR),
+            scratch, r * mb / rowBlocks * MR, min(M, (r + 1) * mb / rowBlocks * MR), colStart(q, colBlocks, N), colStart(q + 1, colBlocks, N),
             argInt(o + 13), <f32>arg(o + 14), argPtr(o + 15));
 }
 
