@@ -80,6 +80,27 @@ if (!FROM) {
   }
   await pool.dispose();
 }
+// The memory side of the machine in the same run: one thread copying a
+// Float32Array (read + write counted) that stays in L2 (256 KiB) and one far
+// past L3 (64 MiB). The ceiling loop touches no memory, so a slow hour that
+// leaves it alone (other tenants on the host's caches and memory) shows here.
+interface Copy { what: string; gbps: number }
+const copies: Copy[] = FROM ? FROM.copies ?? [] : [];
+if (!FROM) {
+  for (const [what, bytes] of [["256 KiB (in L2)", 256 << 10], ["64 MiB (past L3)", 64 << 20]] as const) {
+    const src = new Float32Array(bytes / 4).fill(1), dst = new Float32Array(bytes / 4);
+    const reps = Math.max(3, Math.round((256 << 20) / bytes));
+    for (let i = 0; i < reps; i++) dst.set(src);
+    const rs = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const t0 = performance.now();
+      for (let i = 0; i < reps; i++) dst.set(src);
+      rs.push((2 * bytes * reps) / ((performance.now() - t0) / 1e3) / 1e9);
+    }
+    copies.push({ what, gbps: median(rs) });
+    log(`copy ${what}: ${f1(median(rs))} GB/s (read + write, one thread)`);
+  }
+}
 /** Per-core ceiling of a build: its one-thread loop per CPU-second. */
 const CORE: Record<CeilingBuild, number> = {
   plain: ceilings.find((c) => c.build === "plain" && c.threads === 1)!.perCpuSecond,
@@ -377,6 +398,8 @@ const md: string[] = [
   mdTable(["build", "threads", "GFLOP/s (wall)", "GFLOP/s per CPU-second", "cores", "accumulators", "load"],
     ceilings.map((c) => [c.build, c.threads, f1(c.gflops), f1(c.perCpuSecond), f2(c.cores), c.accumulators, c.load])), "",
   `Per-core ceiling used below (one thread, per CPU-second): plain ${f1(CORE.plain)}, relaxed ${f1(CORE.relaxed)} GFLOP/s.`, "",
+  `Memory in the same run (one thread, \`Float32Array.set\`, read + write): ${copies.map((c) => `${c.what} ${f1(c.gbps)} GB/s`).join(", ") || "not measured"}. ` +
+    "The ceiling loop touches no memory: an hour in which the kernels run slower at the same ceiling shows here.", "",
   "## Training steps", "",
   "MLP: 784-400-20-400-784, ReLU, Bernoulli, Adam, real MNIST; the step's flops are its GEMMs' (2 per multiply-add,",
   "counted from the kernel calls of one step). jax-js: `@jax-js/jax` " + JSON.parse(readFileSync(join(ROOT, "node_modules/@jax-js/jax/package.json"), "utf8")).version +
@@ -439,6 +462,6 @@ md.push(`Load at the end: ${loadEnd}`, "");
 // a partial run (--only) keeps the full run's files and writes its own
 const partial = FROM || ["step", "gemm", "infer", "breakdown", "conv"].every((x) => ONLY.has(x)) ? "" : `-${[...ONLY].join("-")}`;
 writeFileSync(join(ROOT, "bench", "results", `limit${partial}.md`), md.join("\n"));
-writeFileSync(join(ROOT, "bench", "results", `limit${partial}.json`), JSON.stringify({ machine: m0, ceilings, core: CORE, steps, gemms, infers, inferSplits, breakdowns, gates, loadEnd }, null, 2) + "\n");
+writeFileSync(join(ROOT, "bench", "results", `limit${partial}.json`), JSON.stringify({ machine: m0, ceilings, core: CORE, steps, gemms, infers, inferSplits, breakdowns, gates, loadEnd, copies }, null, 2) + "\n");
 log(`wrote bench/results/limit${partial}.md and .json`);
 process.exit(0);
