@@ -14,7 +14,11 @@
 // Control block at CTRL (64-aligned, after static data; never in a data
 // segment, so a worker instantiating later cannot clobber it):
 //   i32 SEQ       job generation; workers sleep on it
-//   i64 NEXT      (seq << 32) | next unclaimed task; claims CAS it, so a
+//   i64 NEXT      (seq << 32) | (back << 16) | front: the unclaimed tasks
+//                 are [front, back); the calling thread claims from the front,
+//                 workers from the back (so with two threads each keeps the
+//                 same half of a job's output from call to call, and the data
+//                 it last wrote stays in its own caches); claims CAS it, so a
 //                 claim made with a stale seq always fails
 //   i32 DONE      tasks finished in the current job
 //   i32 NTASKS, TASK (function pointer of the job), FLAG (OR of task results)
@@ -34,6 +38,8 @@
 //   i32 PROFILE   1: each thread adds its tasks' time to BUSY_MS[id] (two
 //                 clock reads per task, so off unless a bench asks)
 //   f64 ARGS[48]  the job's arguments (pointers, counts, scalars)
+//   i32 JOB_BASE  the first task number of the current job (a parallelFor of
+//                 more than MAX_JOB tasks runs as several jobs)
 //   f64 JOB_AT    when the current job was published
 //   f64 BUSY_MS[MAX_THREADS], i32 BUSY_TASKS[MAX_THREADS]  per thread (0 =
 //                 the calling thread): ms inside tasks and tasks run, while
@@ -93,6 +99,8 @@
 @inline const PROFILE: usize = 96;
 // @ts-ignore: decorator
 @inline const JOB_AT: usize = 104;
+// @ts-ignore: decorator
+@inline const JOB_BASE: usize = 100;
 // @ts-ignore: decorator
 @inline const ARGS: usize = 128;
 // @ts-ignore: decorator
@@ -196,20 +204,29 @@ export function rangeTasks(n: i32, align: i32): i32 {
   return min(argInt(22), (t + 1) * argInt(23));
 }
 
-/** Claims the next task of job `seq`, or returns −1 when none is left (or the
- *  job is no longer `seq`). */
-function claim(c: usize, seq: i32, ntasks: i32): i32 {
+/** Claims a task of job `seq` (the calling thread from the front of the
+ *  unclaimed range, workers from the back), or returns −1 when none is left
+ *  (or the job is no longer `seq`). Task numbers are within the job's piece
+ *  (parallelFor adds JOB_BASE). */
+function claim(c: usize, seq: i32, fromBack: bool): i32 {
   if (ASC_FEATURE_THREADS) {
     for (;;) {
       const v = atomic.load<i64>(c + NEXT);
       if (<i32>(v >>> 32) != seq) return -1;
-      const t = <i32>(v & 0xffffffff);
-      if (t >= ntasks) return -1;
-      if (atomic.cmpxchg<i64>(c + NEXT, v, v + 1) == v) return t;
+      const front = <i32>(v & 0xffff), back = <i32>((v >>> 16) & 0xffff);
+      if (front >= back) return -1;
+      if (fromBack) {
+        if (atomic.cmpxchg<i64>(c + NEXT, v, v - 0x10000) == v) return back - 1;
+      } else if (atomic.cmpxchg<i64>(c + NEXT, v, v + 1) == v) return front;
     }
   }
   return -1;
 }
+
+/** Tasks one published job holds at most (NEXT's 16-bit fields); parallelFor
+ *  runs a larger count as consecutive jobs of at most this many. */
+// @ts-ignore: decorator
+@inline const MAX_JOB: i32 = 0xffff;
 
 // Task t on thread `id`, timed into BUSY_MS[id] when PROFILE is on.
 // @ts-ignore: decorator
@@ -241,16 +258,24 @@ export function parallelFor(task: Task, ntasks: i32): i32 {
     for (let t = 0; t < ntasks; t++) flag |= task(t, s);
     return flag;
   }
+  let flag = 0;
+  for (let base = 0; base < ntasks; base += MAX_JOB) flag |= runJob(task, base, min(MAX_JOB, ntasks - base));
+  return flag;
+}
+
+// Tasks base … base+count-1 of `task` as one job on the threads.
+function runJob(task: Task, base: i32, count: i32): i32 {
   const c = ctrl();
   // Publish: invalidate the old job's counter first, so that a worker still
   // holding the old seq cannot claim a task of this one.
   const seq = atomic.load<i32>(c + SEQ) + 1;
-  atomic.store<i64>(c + NEXT, (<i64>(seq - 1) << 32) | 0x7fffffff);
-  store<i32>(c + NTASKS, ntasks);
+  atomic.store<i64>(c + NEXT, <i64>(seq - 1) << 32); // front = back = 0: nothing to claim
+  store<i32>(c + NTASKS, count);
+  store<i32>(c + JOB_BASE, base);
   store<i32>(c + TASK, <i32>changetype<usize>(task));
   atomic.store<i32>(c + FLAG, 0);
   atomic.store<i32>(c + DONE, 0);
-  atomic.store<i64>(c + NEXT, <i64>seq << 32);
+  atomic.store<i64>(c + NEXT, (<i64>seq << 32) | (<i64>count << 16));
   const t0 = thread_now();
   store<f64>(c + JOB_AT, t0);
   atomic.store<i32>(c + SEQ, seq);
@@ -258,14 +283,14 @@ export function parallelFor(task: Task, ntasks: i32): i32 {
   atomic.add<i32>(c + JOBS, 1);
   const s0 = scratchOf(0);
   for (;;) {
-    const t = claim(c, seq, ntasks);
+    const t = claim(c, seq, false);
     if (t < 0) break;
-    const f = runTask(c, 0, task, t, s0);
+    const f = runTask(c, 0, task, base + t, s0);
     if (f) atomic.or<i32>(c + FLAG, f);
     atomic.add<i32>(c + DONE, 1);
   }
   const t1 = thread_now();
-  waitDone(c, seq, ntasks);
+  waitDone(c, seq, count);
   const t2 = thread_now();
   store<f64>(c + SPLIT_MS, load<f64>(c + SPLIT_MS) + (t2 - t0));
   store<f64>(c + WAIT_MS, load<f64>(c + WAIT_MS) + (t2 - t1));
@@ -289,7 +314,7 @@ function waitDone(c: usize, seq: i32, ntasks: i32): void {
     if (d >= ntasks) return;
     const dead = atomic.load<i32>(c + DEAD);
     if (dead) {
-      atomic.store<i64>(c + NEXT, (<i64>seq << 32) | 0x7fffffff);
+      atomic.store<i64>(c + NEXT, <i64>seq << 32); // nothing left to claim
       thread_fail(1, dead - 1);
       return;
     }
@@ -298,7 +323,7 @@ function waitDone(c: usize, seq: i32, ntasks: i32): void {
     const now = thread_now();
     if (d != last) { last = d; since = now; }
     else if (now - since > <f64>load<i32>(c + DEADLINE)) {
-      atomic.store<i64>(c + NEXT, (<i64>seq << 32) | 0x7fffffff);
+      atomic.store<i64>(c + NEXT, <i64>seq << 32); // nothing left to claim
       thread_fail(2, -1);
       return;
     }
@@ -345,17 +370,17 @@ export function thread_run(id: i32): void {
       store<f64>(at, load<f64>(at) + (thread_now() - load<f64>(c + JOB_AT)));
       addI32(c + JOINED + (<usize>id << 2), 1);
     }
-    const ntasks = load<i32>(c + NTASKS);
+    const ntasks = load<i32>(c + NTASKS), base = load<i32>(c + JOB_BASE);
     const task = changetype<Task>(<usize>load<i32>(c + TASK));
     for (;;) {
-      const t = claim(c, s, ntasks);
+      const t = claim(c, s, true);
       if (t < 0) break;
       if (atomic.load<i32>(c + FAULT) == id + 1) {
         if (atomic.load<i32>(c + FAULTMODE) == 1) unreachable();
         atomic.wait<i32>(c + FAULT, id + 1, -1); // hang until woken by a shutdown
         return;
       }
-      const f = runTask(c, id, task, t, myScratch);
+      const f = runTask(c, id, task, base + t, myScratch);
       if (f) atomic.or<i32>(c + FLAG, f);
       atomic.add<i32>(c + WORKER_TASKS, 1);
       if (atomic.add<i32>(c + DONE, 1) + 1 == ntasks) atomic.notify(c + DONE, 1);

@@ -24,6 +24,9 @@ const withConv = flag("conv") === true;
 // --spin 0: workers sleep as soon as they find no task, so 2-thread CPU time is the work both threads did (plus
 // wakes), not spinning: the split's efficiency, readable when other processes hold the cores. --batches 32,128
 const SPIN = flag("spin") === undefined ? undefined : Number(flag("spin"));
+// --base-spin N: the base pool's spin setting alone (a base built before the setting became µs reads it as
+// atomic loads: --base-spin 20000 gives such a base its own default)
+const BASE_SPIN = flag("base-spin") === undefined ? undefined : Number(flag("base-spin"));
 const BATCHES = flag("batches") ? String(flag("batches")).split(",").map(Number) : [128, 32];
 const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 const base = {
@@ -51,6 +54,7 @@ for (const [model, cfg, Bs] of models) {
         const a = await VAE.create({ ...cfg, maxBatch: B } as never, { build, threads, wasm: base });
         const b = await VAE.create({ ...cfg, maxBatch: B } as never, { build, threads });
         if (SPIN !== undefined) for (const v of [a, b]) (v.kernels.threadsHandle as ThreadPool | null)?.tune({ spinUs: SPIN });
+        if (BASE_SPIN !== undefined) (a.kernels.threadsHandle as ThreadPool | null)?.tune({ spinUs: BASE_SPIN });
         for (let i = 0; i < 3; i++) { a.trainStep(batchOf(B, i)); b.trainStep(batchOf(B, i)); }
         const ba = bits(a), bb = bits(b);
         const same = ba.length === bb.length && ba.every((x, i) => x === bb[i]);
@@ -116,6 +120,7 @@ const md = ["# This checkout's kernels against a base build (`tsx bench/ab.ts`)"
   "\"CPU\" is the process's CPU time per step (all threads, spinning included), the figure least disturbed by other",
   `processes on the shared cores. Training rounds during which other processes or the hypervisor (steal) took more than 0.15 of a core (beyond /proc/stat's 10 ms ticks) were measured again, up to 3 times (${redone} were).`,
   "\"bits\": the weights after 3 steps (reconstruct: its output) compared between the two builds." +
+    (BASE_SPIN !== undefined ? ` The base's pool ran with spin setting ${BASE_SPIN} (--base-spin).` : "") +
     (SPIN !== undefined ? ` Workers poll ${SPIN} µs before they sleep (--spin; default ${DEFAULT_SPIN_US}), so 2-thread CPU time counts ${SPIN === 0 ? "no" : "less"} spinning.` : ""),
   "The TypeScript is this checkout's on both sides: only the kernels differ" +
     (WebAssembly.Module.exports(new WebAssembly.Module(base.plain)).some((e) => e.name === "first_outside") ? "." :
