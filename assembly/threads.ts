@@ -40,6 +40,7 @@
 //   f64 ARGS[48]  the job's arguments (pointers, counts, scalars)
 //   i32 JOB_BASE  the first task number of the current job (a parallelFor of
 //                 more than MAX_JOB tasks runs as several jobs)
+//   i32 JOB_CAP   test hook: jobs of at most this many tasks (0: MAX_JOB)
 //   f64 JOB_AT    when the current job was published
 //   f64 BUSY_MS[MAX_THREADS], i32 BUSY_TASKS[MAX_THREADS]  per thread (0 =
 //                 the calling thread): ms inside tasks and tasks run, while
@@ -224,9 +225,12 @@ function claim(c: usize, seq: i32, fromBack: bool): i32 {
 }
 
 /** Tasks one published job holds at most (NEXT's 16-bit fields); parallelFor
- *  runs a larger count as consecutive jobs of at most this many. */
+ *  runs a larger count as consecutive jobs of at most this many (or of
+ *  JOB_CAP, a test hook's smaller cap, when set). */
 // @ts-ignore: decorator
 @inline const MAX_JOB: i32 = 0xffff;
+// @ts-ignore: decorator
+@inline const JOB_CAP: usize = 112;
 
 // Task t on thread `id`, timed into BUSY_MS[id] when PROFILE is on.
 // @ts-ignore: decorator
@@ -259,7 +263,9 @@ export function parallelFor(task: Task, ntasks: i32): i32 {
     return flag;
   }
   let flag = 0;
-  for (let base = 0; base < ntasks; base += MAX_JOB) flag |= runJob(task, base, min(MAX_JOB, ntasks - base));
+  const c0 = ctrl();
+  const cap = load<i32>(c0 + JOB_CAP) > 0 ? min(MAX_JOB, load<i32>(c0 + JOB_CAP)) : MAX_JOB;
+  for (let base = 0; base < ntasks; base += cap) flag |= runJob(task, base, min(cap, ntasks - base));
   return flag;
 }
 
@@ -432,6 +438,13 @@ export function threads_profile(on: i32): void {
     store<i32>(c + SLEEPS + (<usize>i << 2), 0);
   }
   atomic.store<i32>(c + PROFILE, on);
+}
+
+/** Test hook: a parallelFor of more than `n` tasks runs as consecutive jobs
+ *  of at most n (0: the normal cap, 65,535), so tests reach that path. */
+export function threads_job_cap(n: i32): void {
+  if (!ASC_FEATURE_THREADS) return;
+  store<i32>(ctrl() + JOB_CAP, n);
 }
 
 /** Clears a dead mark and the job state after the host replaced its workers. */

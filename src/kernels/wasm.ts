@@ -130,6 +130,8 @@ export interface RawExports {
   threads_count?(): number;
   /** Per-thread task timing on (1, sums cleared) or off (0): bench/ only. */
   threads_profile(on: number): void;
+  /** Test hook: split calls of more than n tasks run as jobs of at most n (0: 65,535). */
+  threads_job_cap(n: number): void;
 }
 
 /** Every activation the kernels implement, in the order of their kernel
