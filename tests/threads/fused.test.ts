@@ -10,12 +10,11 @@
 //            db, dW, dx against float64 sums and products of the kernel's g.
 // Every result has the bits of the one-thread module.
 // Not here: the unfused kernels (kernels.test.ts), whole models (determinism.test.ts, conv.test.ts).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ThreadPool } from "../../src/threads/pool.js";
-import { loadThreadedKernels } from "../../src/threads/threads.js";
-import { ACTIVATIONS, type Activation, type Build, type Kernels } from "../../src/kernels/wasm.js";
+import { describe, expect, it } from "vitest";
+import { ACTIVATIONS, type Activation, type Build } from "../../src/kernels/wasm.js";
 import { actDerivRef, denseForwardRef, gemmRef, randomArray } from "../reference.js";
-import { Arena, BUILDS, bitsOf, expectClose, expectSameBits, load } from "../kernels/helpers.js";
+import { BUILDS, bitsOf, expectClose, expectSameBits } from "../kernels/helpers.js";
+import { threadedMods, type Mod } from "./mods.js";
 
 const THREADS = [2, 3] as const;
 // [1, …] and [2, …]: the one/two-row path (rowsTimesB, on the calling thread) with the activation in its strip stores
@@ -26,25 +25,9 @@ const THREADS = [2, 3] as const;
 const SHAPES: [number, number, number][] = [[7, 9, 17], [13, 33, 41], [61, 300, 129], [128, 20, 400], [1, 37, 129], [2, 20, 400], [32, 136, 300], [130, 30, 100], [130, 260, 300]];
 const ALPHA: Partial<Record<Activation, number>> = { leaky_relu: 0.1, elu: 0.7 };
 
-interface Mod { k: Kernels; arena: Arena; pool: ThreadPool | null }
-
 describe.each(BUILDS)("fused dense kernels on threads, %s build", (build: Build) => {
-  const mods = new Map<number, Mod>();
-  beforeAll(async () => {
-    for (const t of [1, ...THREADS]) {
-      const k = t === 1 ? await load(build) : await loadThreadedKernels({ build, threads: t });
-      const pool = k.threadsHandle as ThreadPool | null;
-      pool?.tune({ minWork: 0 });
-      mods.set(t, { k, arena: new Arena(k, 8 << 20), pool });
-    }
-  });
-  afterAll(() => {
-    for (const t of THREADS) {
-      const m = mods.get(t)!;
-      expect(m.pool!.stats().workerTasks, `${t} threads: workers ran tasks`).toBeGreaterThan(0);
-      m.k.dispose();
-    }
-  });
+  const mods = threadedMods(build, THREADS, 8 << 20, (t, m) =>
+    expect(m.pool!.stats().workerTasks, `${t} threads: workers ran tasks`).toBeGreaterThan(0));
 
   function run(m: Mod, act: Activation, B: number, IN: number, OUT: number, d: Record<string, Float32Array>) {
     const { k, arena } = m;

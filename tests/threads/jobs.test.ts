@@ -9,28 +9,16 @@
 // GEMM matches float64. Which thread runs which task is timing, so it is not
 // asserted: the bits must not depend on it.
 // Not here: whole training runs (determinism.test.ts), failures (failure.test.ts).
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import type { ThreadPool } from "../../src/threads/pool.js";
-import { loadThreadedKernels } from "../../src/threads/threads.js";
-import type { Build, Kernels } from "../../src/kernels/wasm.js";
+import { describe, expect, it } from "vitest";
+import type { Build } from "../../src/kernels/wasm.js";
 import { gemmRef, randomArray } from "../reference.js";
-import { Arena, BUILDS, expectClose, expectSameBits, load } from "../kernels/helpers.js";
+import { BUILDS, expectClose, expectSameBits } from "../kernels/helpers.js";
+import { threadedMods, type Mod } from "./mods.js";
 
 const THREADS = [2, 3] as const;
 
-interface Mod { k: Kernels; arena: Arena; pool: ThreadPool | null }
-
 describe.each(BUILDS)("split calls as jobs, %s build", (build: Build) => {
-  const mods = new Map<number, Mod>();
-  beforeAll(async () => {
-    for (const t of [1, ...THREADS]) {
-      const k = t === 1 ? await load(build) : await loadThreadedKernels({ build, threads: t });
-      const pool = k.threadsHandle as ThreadPool | null;
-      pool?.tune({ minWork: 0 });
-      mods.set(t, { k, arena: new Arena(k, 16 << 20), pool });
-    }
-  });
-  afterAll(() => { for (const t of THREADS) mods.get(t)!.k.dispose(); });
+  const mods = threadedMods(build, THREADS, 16 << 20);
 
   const M = 130, K = 300, N = 260;
   const data = { a: randomArray(M * K, 1, -1, 1), b: randomArray(K * N, 2, -1, 1), g: randomArray(M * N, 3, -1, 1),
