@@ -6,10 +6,11 @@
 // writes one disjoint part of the output with exactly the loop it would run on
 // one thread, so the result does not depend on which thread ran which task or
 // on how many threads there are. The calling thread publishes the job in the
-// control block, wakes the workers (memory.atomic.notify), claims tasks like
-// every worker does, then waits for the last one to finish. Workers (host
-// Web Workers / worker_threads, one instance each of this module on the same
-// memory) sleep in memory.atomic.wait32 in thread_run between jobs.
+// control block, wakes the workers (memory.atomic.notify), claims tasks from
+// the front while the workers claim from the back, then waits for the last one
+// to finish. Workers (host Web Workers / worker_threads, one instance each of
+// this module on the same memory) poll for the next job for SPIN µs after
+// their last task, then sleep in memory.atomic.wait32 in thread_run.
 //
 // Control block at CTRL (64-aligned, after static data; never in a data
 // segment, so a worker instantiating later cannot clobber it):

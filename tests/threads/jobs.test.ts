@@ -7,7 +7,8 @@
 // the bits of one thread with jobs of at most 1, 2 and 3 tasks as with the
 // normal cap (jobs counted: a cap of n tasks publishes many more), and the
 // GEMM matches float64. Which thread runs which task is timing, so it is not
-// asserted: the bits must not depend on it.
+// asserted: the bits must not depend on it. ThreadPool.profile counts every
+// task once, on the thread that ran it.
 // Not here: whole training runs (determinism.test.ts), failures (failure.test.ts).
 import { describe, expect, it } from "vitest";
 import type { Build } from "../../src/kernels/wasm.js";
@@ -54,11 +55,21 @@ describe.each(BUILDS)("split calls as jobs, %s build", (build: Build) => {
       const m = mods.get(t)!, pool = m.pool!;
       m.k.raw.threads_job_cap(cap);
       const jobs0 = pool.stats().splitCalls;
+      pool.profile(true);
       let got: Record<string, Uint32Array>;
       try { got = run(m); } finally { m.k.raw.threads_job_cap(0); }
+      const busy = pool.busy();
+      pool.profile(false);
       for (const key of Object.keys(want)) expectSameBits(got[key], want[key], `${key}, ${t} threads, cap ${cap}`);
       const jobs = pool.stats().splitCalls - jobs0;
       // the four calls publish at least 4 jobs; a cap of 1–3 tasks turns each into many
       if (cap > 0) expect(jobs, "jobs published").toBeGreaterThan(40 / cap);
+      // profiling: every task of every job is counted on the thread that ran it (one task per job at cap 1),
+      // and no worker saw more jobs than were published (+1: a worker may see the job before profile(true) late)
+      const tasks = busy.tasks.reduce((x, y) => x + y, 0);
+      if (cap === 1) expect(tasks, "tasks counted, one per job").toBe(jobs);
+      else expect(tasks, "tasks counted").toBeGreaterThanOrEqual(jobs);
+      for (let w = 1; w < t; w++) expect(busy.joined[w], `jobs worker ${w} saw`).toBeLessThanOrEqual(jobs + 1);
+      expect(busy.ms.every((x) => x >= 0), "ms inside tasks").toBe(true);
     });
 });
