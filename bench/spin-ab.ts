@@ -1,6 +1,6 @@
 // `tsx bench/spin-ab.ts [--rounds N] [--batches 128,32] [--builds relaxed,plain] [--spins 0,50,200,500,2000]` (µs):
 // the MLP step on 1 thread and on 2 threads with the workers spinning each
-// given amount before they sleep between jobs (PoolSettings.spin), in
+// given amount before they sleep between jobs (PoolSettings.spinUs), in
 // interleaved rounds in one process: wall and CPU per step, and the worker's
 // sleeps and wake delay per step (ThreadPool.profile). Writes
 // bench/results/spin-ab.md.
@@ -72,7 +72,7 @@ writeFileSync(join(ROOT, "bench/results/spin-ab.md"), `# How long the workers sp
 Machine: ${describeMachine(m0)}; load at end ${(await import("node:os")).loadavg().map(f2).join(" / ")}
 
 MLP step (784-400-20-400-784, Bernoulli, Adam, real MNIST), ${ROUNDS} interleaved rounds, medians; spin = the
-PoolSettings.spin the 2-thread pool ran with; sleeps and wake delay: the worker's per step, and the mean time
+PoolSettings.spinUs the 2-thread pool ran with; sleeps and wake delay: the worker's per step, and the mean time
 from a job's publication until the worker saw it (ThreadPool.profile). "others": cores used by other processes
 plus cores the hypervisor took (steal, /proc/stat) during the batch, median; a batch with more than ${QUIET} of them
 (beyond the error of /proc/stat's 10 ms ticks)

@@ -226,8 +226,8 @@ export class ThreadPool {
   }
 
   /** Per thread (0 = the calling thread, then the workers), since
-   *  profile(true): ms inside tasks and tasks run (the calling thread's count
-   *  tasks it ran inline: a call too small to split, or one thread); per
+   *  profile(true): ms inside the tasks of split calls and tasks run (a
+   *  kernel call below minWork runs without tasks and counts nowhere); per
    *  worker, ms from each job's publication until it saw the job, jobs seen,
    *  and sleeps taken between jobs. */
   busy(): { ms: number[]; tasks: number[]; wakeMs: number[]; joined: number[]; sleeps: number[] } {

@@ -83,5 +83,14 @@ describe.each(BUILDS)("GEMM scratch: the planner's gemmScratchBytes is the wasm'
       expect(gemmScratchBytes(m, kk)).toBeLessThan(2 ** 32);
       expect(k.gemmScratchBytes(m, kk), `M ${m}, K ${kk}`).toBe(gemmScratchBytes(m, kk));
     }
+    // dense_backward's, where the two packed blocks side by side pass 2 GiB
+    for (const [b, i, o] of [[16384, 16384, 16384], [8192, 65536, 8192]]) {
+      const pair = ((i + 7) * b + (b + 7) * o) * 4 + 64;
+      expect(pair).toBeGreaterThan(Math.max(gemmScratchBytes(i, b), gemmScratchBytes(b, o)));
+      expect(denseBackwardScratchBytes(b, i, o)).toBe(pair);
+      expect(pair).toBeGreaterThan(2 ** 31);
+      expect(pair).toBeLessThan(2 ** 32);
+      expect(k.denseBackwardScratchBytes(b, i, o), `B ${b}, IN ${i}, OUT ${o}`).toBe(pair);
+    }
   });
 });

@@ -5,10 +5,14 @@
 // bit-identical to one thread, after reloading the checkpoint the error
 // message asks for. A worker killed between calls held no task: training
 // goes on without an error and without a changed bit.
+// Both failures end the call whatever the spin (a caller polling longer
+// than the deadline still looks at it) and on a calling thread that may not
+// wait (a browser page's main thread: canWait false, it only polls).
 // Not here: process exit (exit.test.ts).
 import { afterAll, describe, expect, it } from "vitest";
 import { ThreadError, VAE, type VAEConfig } from "../../src/index.js";
 import type { ThreadPool } from "../../src/threads/pool.js";
+import { DEFAULT_SPIN_US } from "../../src/threads/threads.js";
 import { randomArray } from "../reference.js";
 import { bitsOf, expectSameBits } from "../kernels/helpers.js";
 
@@ -63,6 +67,32 @@ describe.each([[1, "traps"], [2, "hangs"]] as const)("a worker that %s mid-step"
     stepUntilWorkersRun(pool, vae, ref);
     expectSameBits(weightBits(vae), weightBits(ref), "weights after recovery vs one thread");
   });
+});
+
+describe.each([
+  ["traps", "polls for 60 s before it sleeps", 1, { spinUs: 60_000_000 }],
+  ["hangs", "polls for 60 s before it sleeps", 2, { spinUs: 60_000_000 }],
+  ["traps", "may not wait", 1, { canWait: false }],
+  ["hangs", "may not wait", 2, { canWait: false }],
+] as const)("a worker that %s while the calling thread %s", (_what, _how, mode, settings) => {
+  it("gives a ThreadError within seconds", async () => {
+    const { vae, pool } = await make(3);
+    for (let i = 0; i < 3; i++) vae.trainStep(X);
+    pool.tune({ ...settings, deadlineMs: 300 });
+    pool.injectFault(2, mode);
+    const t0 = performance.now();
+    let error: unknown = null;
+    for (let i = 0; i < 200 && !error; i++) {
+      try { vae.trainStep(X); } catch (e) { error = e; }
+    }
+    const ms = performance.now() - t0;
+    pool.tune({ spinUs: DEFAULT_SPIN_US, canWait: true }); // for the workers the pool starts next
+    expect(error).toBeInstanceOf(ThreadError);
+    expect((error as Error).message).toMatch(mode === 1 ? /thread 2 died during a kernel call/ : /no progress for 300 ms/);
+    expect(ms, "ended long before the spin").toBeLessThan(15_000);
+    await pool.settled();
+    expect(vae.threads).toBe(3);
+  }, 120_000);
 });
 
 describe("a worker killed between steps", () => {
