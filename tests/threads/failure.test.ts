@@ -40,7 +40,7 @@ function stepUntilWorkersRun(pool: ThreadPool, vae: VAE, ref: VAE): void {
 
 const weightBits = (v: VAE) => bitsOf(Float32Array.from(Object.values(v.getWeights()).flatMap((a) => Array.from(a))));
 
-describe.each([[1, "traps"], [2, "hangs"]] as const)("a worker that %s mid-step", (mode, what) => {
+describe.each([["traps", 1], ["hangs", 2]] as const)("a worker that %s mid-step", (what, mode) => {
   it(`gives a ThreadError, then the model trains on (threaded, same bits as one thread) after reloading (${what})`, async () => {
     const { vae, pool } = await make(3);
     const { vae: ref } = await make(1);
