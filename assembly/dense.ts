@@ -4,7 +4,7 @@
 //   dW += xᵀ·g      (IN, OUT)
 //   db += Σ_b g     (OUT)
 //   dx  = g·Wᵀ      (B, IN)   skipped when dx == 0 (the first layer)
-import { gemm, gemm_act, gemm_pair, gemm_pair_scratch_bytes, gemm_scratch_bytes, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
+import { gemm, gemm_act, gemm_pair, gemm_pair_scratch_bytes, gemm_scratch_bytes, INIT_ACC, INIT_BIAS, INIT_ZERO, PACK_MIN_K } from "./gemm";
 import { activation_backward_bias } from "./activation";
 
 /** Writes y (B, OUT) = act(x (B, IN) · w (IN, OUT) + b (OUT)); clobbers scratch. */
@@ -16,9 +16,11 @@ export function dense_forward(y: usize, x: usize, w: usize, b: usize,
 }
 
 /** Bytes of scratch dense_backward needs (its two products, packed side by
- *  side when they split over threads: gemm_pair's packBoth). */
+ *  side when they split over threads: gemm_pair's packBoth, which needs both
+ *  products' K, B and OUT, to be at least PACK_MIN_K). */
 export function dense_backward_scratch_bytes(B: i32, IN: i32, OUT: i32): usize {
-  return max(max(gemm_scratch_bytes(IN, B), gemm_scratch_bytes(B, OUT)), gemm_pair_scratch_bytes(IN, B, B, OUT));
+  const one = max(gemm_scratch_bytes(IN, B), gemm_scratch_bytes(B, OUT));
+  return B >= PACK_MIN_K && OUT >= PACK_MIN_K ? max(one, gemm_pair_scratch_bytes(IN, B, B, OUT)) : one;
 }
 
 /** Writes dy ← dy ⊙ act'(y) in place and dx (B, IN) (unless dx == 0);

@@ -327,8 +327,11 @@ const PACK_ONCE_BYTES: i32 = 512 << 10;
 // @ts-ignore: decorator
 @inline function packOnce(M: i32, K: i32, N: i32): bool {
   const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
-  return K >= 128 && <f64>mb * <f64>MR * <f64>K * 4 <= <f64>PACK_ONCE_BYTES && nb >= 4 * threadCount();
+  return K >= PACK_MIN_K && <f64>mb * <f64>MR * <f64>K * 4 <= <f64>PACK_ONCE_BYTES && nb >= 4 * threadCount();
 }
+
+/** The shallowest product whose op(A) is packed once when split (packOnce). */
+export const PACK_MIN_K: i32 = 128;
 
 /** Column tasks per thread of a packed-once product: each task streams the
  *  packed op(A) once per K block whatever its width, so narrow tasks cost

@@ -13,6 +13,7 @@ export function gemmScratchBytes(M: number, K: number): number {
  *  mirrors dense_backward_scratch_bytes in assembly/dense.ts (its two
  *  products' op(A) packed side by side when they split over threads). */
 export function denseBackwardScratchBytes(B: number, IN: number, OUT: number): number {
-  const pair = ((IN + 7) * B + (B + 7) * OUT) * 4 + 64;
-  return Math.max(gemmScratchBytes(IN, B), gemmScratchBytes(B, OUT), pair);
+  const one = Math.max(gemmScratchBytes(IN, B), gemmScratchBytes(B, OUT));
+  // the pair packs both products only when both are at least 128 deep (B and OUT: PACK_MIN_K in assembly/gemm.ts)
+  return B >= 128 && OUT >= 128 ? Math.max(one, ((IN + 7) * B + (B + 7) * OUT) * 4 + 64) : one;
 }
