@@ -61,8 +61,13 @@ async function trainSteps(page: Page, steps: number): Promise<void> {
   await page.waitForFunction((n) => (window as any).wasmVaeDemo.state.chart.step.length >= n, steps, { timeout: 30_000 });
 }
 
+// Training may end on its own before the click (36 images at batch 8: 10 epochs are 50 short steps, done in
+// well under a second on threads): then Stop is disabled and there is nothing to stop.
 async function stop(page: Page): Promise<void> {
-  await page.click("#stop");
+  const training = () => page.evaluate(() => document.body.dataset.training === "1");
+  if (await training()) {
+    await page.click("#stop", { timeout: 10_000 }).catch(async (e: Error) => { if (await training()) throw e; });
+  }
   await page.waitForFunction(() => document.body.dataset.training === "0", null, { timeout: 10_000 });
 }
 
