@@ -347,15 +347,11 @@ const PACKED_TASKS_PER_THREAD: i32 = 12;
 function gemmSplitPacked(c: usize, a: usize, b: usize, bias: usize,
                          M: i32, K: i32, N: i32, transA: i32, transB: i32, init: i32, scratch: usize,
                          act: i32, alpha: f32): void {
-  const mb = (M + MR - 1) / MR, nb = (N + NR - 1) / NR;
-  setArg(0, <f64>c); setArg(1, <f64>a); setArg(2, <f64>b); setArg(3, <f64>bias);
-  setArg(4, M); setArg(5, K); setArg(6, N); setArg(7, transA); setArg(8, transB); setArg(9, init);
-  setArg(13, act); setArg(14, alpha); setArg(15, <f64>scratch);
+  const mb = (M + MR - 1) / MR;
+  const tasks = publish(0, c, a, b, bias, M, K, N, transA, transB, init, 1, packedTasks(N), act, alpha, scratch);
   if (mb > RB_MAX) parallelFor(packATask, mb);
   else for (let ib = 0; ib < mb; ib++) packPanel(0, ib);
-  const tasks = packedTasks(N);
-  setArg(11, tasks);
-  parallelFor(gemmPackedTask, tasks);
+  parallelFor(gemmTask, tasks);
 }
 
 // Panel ib of op(A) of the product at ARGS o, every K block, into the packed
@@ -373,14 +369,6 @@ function gemmSplitPacked(c: usize, a: usize, b: usize, bias: usize,
 
 function packATask(ib: i32, _scratch: usize): i32 {
   packPanel(0, ib);
-  return 0;
-}
-
-// Column block t of `tasks` (ARGS 11; colStart) of the product at ARGS 0…15, every row.
-function gemmPackedTask(t: i32, scratch: usize): i32 {
-  const M = argInt(4), N = argInt(6), tasks = argInt(11);
-  gemmBlock(argPtr(0), argPtr(1), argPtr(2), argPtr(3), M, argInt(5), N, argInt(7), argInt(8), argInt(9),
-            scratch, 0, M, colStart(t, tasks, N), colStart(t + 1, tasks, N), argInt(13), <f32>arg(14), argPtr(15));
   return 0;
 }
 

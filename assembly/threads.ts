@@ -256,11 +256,8 @@ export function parallelFor(task: Task, ntasks: i32): i32 {
   if (!ASC_FEATURE_THREADS || ntasks <= 1 || isWorker || load<i32>(ctrl() + THREADS) <= 1) {
     let flag = 0;
     const s = ASC_FEATURE_THREADS ? scratchOf(0) : 0;
-    if (ASC_FEATURE_THREADS && !isWorker && load<i32>(ctrl() + PROFILE)) {
-      for (let t = 0; t < ntasks; t++) flag |= runTask(ctrl(), 0, task, t, s);
-      return flag;
-    }
-    for (let t = 0; t < ntasks; t++) flag |= task(t, s);
+    // the calling thread's inline tasks count in its profile; a worker's (nested calls) do not
+    for (let t = 0; t < ntasks; t++) flag |= ASC_FEATURE_THREADS && !isWorker ? runTask(ctrl(), 0, task, t, s) : task(t, s);
     return flag;
   }
   let flag = 0;
