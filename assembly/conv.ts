@@ -19,26 +19,30 @@
 //   db [+]= Σ g                   (Cout)
 //   dx  = cols·w                  (B, H, W, Cin)   skipped when dx == 0
 //
-// The batch runs in chunks of nb images, so the cols buffer is nb images
-// (scratch = cols + GEMM scratch, conv_scratch_bytes). No result depends on
-// nb: each output row is one GEMM row, every GEMM sums over k in order and
-// the chunks' dw products accumulate in batch order onto dw.
+// The batch runs in chunks of nb images, so the cols buffer is nb images.
+// No result depends on nb: each output row is one GEMM row, every GEMM sums
+// over k in order, and the backward's dw and db sum over fixed batch groups
+// (see "The four layer kernels" below), chunk after chunk within a group.
 // The activation (forward) and g, db (backward) run chunk by chunk too, while
 // the chunk is in cache. With one channel on the patch side (conv2d Cin = 1,
 // conv2d_transpose Cout = 1) the GEMMs would be thin (kh·kw wide): those
 // shapes take the direct conv1_* kernels below instead, over the whole batch.
-// Threads: the GEMMs split by tiles, im2col by patch rows, col2im by image rows,
-// the one-channel kernels by images or rows (conv1Patch, conv1Col2imDot).
-// dw is computed as dwᵀ (the other side's channels, kc) = (g or x)ᵀ·cols in
-// scratch and transposed once per call: each entry the same sum in the same
-// order as colsᵀ·(g or x), with the narrow operand packed as A (small panels
-// that stay in L1) instead of colsᵀ gathered column by column.
+// Threads: a layer call is one job, its tasks taking whole chunks (forward)
+// or batch groups (backward) in turn, each in its own slot of the scratch;
+// the one-channel kernels split by images or rows (conv1Patch,
+// conv1Col2imDot); im2col by patch rows, col2im by image rows, where called
+// on their own.
+// Each group's dw is computed as dwᵀ (the other side's channels, kc) =
+// (g or x)ᵀ·cols in scratch, and the groups' sum transposed once per call:
+// each entry the same sum in the same order as colsᵀ·(g or x), with the
+// narrow operand packed as A (small panels that stay in L1) instead of colsᵀ
+// gathered column by column.
 // Not here: dilation, groups; shapes, pads and "same" (src/kernels/conv-shape.ts).
 import { gemm, gemm_act, gemm_pair, gemm_scratch_bytes, INIT_ACC, INIT_BIAS, INIT_ZERO } from "./gemm";
 import { ACT_IDENTITY, activation_backward_bias, activation_forward, activationForwardRange } from "./activation";
 import { addInto } from "./vector";
 import { hsum, madd } from "./simd";
-import { arg, argInt, argPtr, parallelFor, rangeEnd, rangeStart, rangeTasks, setArg, shouldSplit, taskScratchBytes, threadCount } from "./threads";
+import { arg, argInt, argPtr, parallelFor, rangeEnd, rangeStart, rangeTasks, setArg, shouldSplit, taskScratchBytes, threadCount, workNext, workReset, Task } from "./threads";
 
 // @ts-ignore: decorator
 @inline function zeroF(dst: usize, n: i32): void {
@@ -599,32 +603,231 @@ function conv1Col2imDot(out: usize, src: usize, w: usize, bias: usize, nb: i32, 
   parallelFor(col2imDotTask, (nb + per - 1) / per);
 }
 
+
+// ---- The four layer kernels: one job per call on threads.
+// Scratch (conv_scratch_bytes at nb images per chunk): CONV_SLOTS slots, each
+//   cols (nb images' rows, kc) then the largest GEMM's scratch at nb images,
+// then GROUPS_MAX groups' partials, each dwᵀ (n, kc) then db (Co), 64-aligned
+// (n = the channels on the other side of dw: conv2d Co, transpose C).
+// A call runs S = min(threads, CONV_SLOTS, units) tasks; task s works in slot s
+// and takes the call's units in turn (workNext): forward, chunks of nb images;
+// backward, the batch groups. Everything a unit does runs on its task's
+// thread (a task never splits again), so each core keeps its own chunk in its
+// own L2 and a call is one fork-join, not three or four per chunk. One task
+// (one thread, or a small call) takes every unit in order in slot 0; with a
+// single unit, that task's kernels split as usual.
+// Forward: each output row is one GEMM row summing k in order: no result
+// depends on nb or on which task ran the chunk.
+// Backward: dw and db sum over the batch. The batch is cut into G =
+// conv_groups(B, …) groups of consecutive images (sizes differ by at most
+// one); group g sums its rows in order, chunk after chunk (one GEMM k loop,
+// INIT_ZERO then INIT_ACC), into its own partial; after the job
+//   dw [+]= (Σ_g dwᵀ_g)ᵀ,  db [+]= Σ_g db_g     (g in order, on the calling thread).
+// G depends on B and the layer only: the bits do not depend on the thread
+// count, the slots or nb.
+
+/** Slots of a call's scratch: tasks of one call at most (threads past it sit the call out). */
+// @ts-ignore: decorator
+@inline const CONV_SLOTS: i32 = 4;
+/** Batch groups of a backward at most. */
+// @ts-ignore: decorator
+@inline const GROUPS_MAX: i32 = 16;
+/** Floats of all groups' partials at most (fewer groups for a large dw). */
+// @ts-ignore: decorator
+@inline const PARTIAL_FLOATS: i32 = 1 << 20;
+
+// @ts-ignore: decorator
+@inline function align64(bytes: usize): usize {
+  return (bytes + 63) & ~<usize>63;
+}
+
+// Groups planned for a layer whose dwᵀ is (n, kc) and db (Co).
+function groupsMax(n: i32, kc: i32, Co: i32): i32 {
+  return max(1, min(GROUPS_MAX, PARTIAL_FLOATS / (n * kc + Co)));
+}
+
+/** Batch groups of a backward on B images (see above): min(B, groupsMax). */
+export function conv_groups(B: i32, n: i32, kc: i32, Co: i32): i32 {
+  return max(1, min(B, groupsMax(n, kc, Co)));
+}
+
+// First image of group g of G over B images.
+// @ts-ignore: decorator
+@inline function groupStart(g: i32, G: i32, B: i32): i32 {
+  return <i32>(<i64>g * B / G);
+}
+
+// Bytes of one group's partials: dwᵀ (n, kc), then db (Co).
+// @ts-ignore: decorator
+@inline function partBytes(n: i32, kc: i32, Co: i32): usize {
+  return align64((<usize>n * kc) << 2) + align64(<usize>Co << 2);
+}
+
+// Bytes of one slot at nb images: cols, then the largest GEMM's scratch
+//   conv2d:    forward (rows, kc)·w, dwᵀ: gᵀ (Co, rows)·cols, dx: g (rows, Co)·wᵀ
+//   transpose: forward x (rows, C)·wᵀ, dwᵀ: xᵀ (C, rows)·cols, dx: cols (rows, kc)·w
+function slotBytes(transpose: i32, H: i32, W: i32, C: i32, Ho: i32, Wo: i32, Co: i32, kh: i32, kw: i32, nb: i32): usize {
+  const rows = transpose ? nb * H * W : nb * Ho * Wo;
+  const kc = transpose ? kh * kw * Co : kh * kw * C;
+  const n = transpose ? C : Co;
+  const first = gemm_scratch_bytes(rows, transpose ? C : kc);
+  const last = gemm_scratch_bytes(rows, transpose ? kc : Co);
+  return align64((<usize>rows * kc) << 2) + max(max(first, gemm_scratch_bytes(n, rows)), last);
+}
+
 /**
  * Bytes of scratch the four kernels below need at chunk size nb, for the
  * conv2d (transpose = 0) or conv2d_transpose (1) from (H, W, C) to
- * (Ho, Wo, Co): cols rounded up to 64 bytes, then the largest GEMM's scratch.
+ * (Ho, Wo, Co): CONV_SLOTS slots, then the groups' partials (see above).
  */
 export function conv_scratch_bytes(transpose: i32, H: i32, W: i32, C: i32, Ho: i32, Wo: i32, Co: i32,
                                    kh: i32, kw: i32, nb: i32): usize {
-  // conv2d: rows (n, oy, ox), patches of x; transpose: rows (n, iy, ix), patches of y
-  const rows = transpose ? nb * H * W : nb * Ho * Wo;
   const kc = transpose ? kh * kw * Co : kh * kw * C;
-  const colsBytes = (((<usize>rows * kc) << 2) + 63) & ~<usize>63;
-  // dwᵀ (n, kc), n = the channels on the other side (conv2d Co, transpose C)
   const n = transpose ? C : Co;
-  const dwtBytes = (((<usize>n * kc) << 2) + 63) & ~<usize>63;
-  // conv2d:    forward (rows, kc)·w, dwᵀ: gᵀ (Co, rows)·cols, dx: g (rows, Co)·wᵀ
-  // transpose: forward x (rows, C)·wᵀ, dwᵀ: xᵀ (C, rows)·cols, dx: cols (rows, kc)·w
-  const first = gemm_scratch_bytes(rows, transpose ? C : kc);
-  const last = gemm_scratch_bytes(rows, transpose ? kc : Co);
-  return colsBytes + dwtBytes + max(max(first, gemm_scratch_bytes(n, rows)), last);
+  return <usize>CONV_SLOTS * slotBytes(transpose, H, W, C, Ho, Wo, Co, kh, kw, nb) +
+         <usize>groupsMax(n, kc, Co) * partBytes(n, kc, Co);
 }
 
-// dst (C, R) = src (R, C)ᵀ: dw (kc, n) ↔ dwᵀ (n, kc), once per backward call.
-function transpose(dst: usize, src: usize, R: i32, C: i32): void {
-  for (let r = 0; r < R; r++) {
-    for (let c = 0; c < C; c++) store<f32>(dst + ((<usize>c * R + r) << 2), load<f32>(src + ((<usize>r * C + c) << 2)));
+// ARGS of a layer call: 0 y (forward) or dx (backward; 0: none), 1 x, 2 w,
+// 3 b (forward) or db, 4 B, 5 H, 6 W, 7 C, 8 Ho, 9 Wo, 10 Co, 11 kh, 12 kw,
+// 13 sh, 14 sw, 15 pt, 16 pl, 17 act, 18 alpha, 19 nb, 20 scratch,
+// 21 slot bytes; backward: 22 dy, 23 y, 24 groups.
+function setLayerArgs(transpose: i32, out: usize, x: usize, w: usize, b: usize, B: i32, H: i32, W: i32, C: i32,
+                      Ho: i32, Wo: i32, Co: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+                      act: i32, alpha: f32, nb: i32, scratch: usize): void {
+  setArg(0, <f64>out); setArg(1, <f64>x); setArg(2, <f64>w); setArg(3, <f64>b); setArg(4, B); setArg(5, H);
+  setArg(6, W); setArg(7, C); setArg(8, Ho); setArg(9, Wo); setArg(10, Co); setArg(11, kh); setArg(12, kw);
+  setArg(13, sh); setArg(14, sw); setArg(15, pt); setArg(16, pl); setArg(17, act); setArg(18, alpha);
+  setArg(19, nb); setArg(20, <f64>scratch);
+  setArg(21, <f64>slotBytes(transpose, H, W, C, Ho, Wo, Co, kh, kw, nb));
+}
+
+// The call's arguments in this thread's instance (wasm globals are per
+// instance), read from ARGS by each task before it calls anything that may
+// set ARGS itself (a single unit's kernels split as usual).
+let lOut: usize = 0, lX: usize = 0, lW: usize = 0, lB: usize = 0, lDy: usize = 0, lY: usize = 0, lScratch: usize = 0, lSlot: usize = 0;
+let lBatch = 0, lH = 0, lWd = 0, lC = 0, lHo = 0, lWo = 0, lCo = 0, lKh = 0, lKw = 0, lSh = 0, lSw = 0, lPt = 0, lPl = 0;
+let lAct = 0, lNb = 0, lGroups = 0;
+let lAlpha: f32 = 0;
+function readLayerArgs(): void {
+  lOut = argPtr(0); lX = argPtr(1); lW = argPtr(2); lB = argPtr(3); lBatch = argInt(4); lH = argInt(5); lWd = argInt(6);
+  lC = argInt(7); lHo = argInt(8); lWo = argInt(9); lCo = argInt(10); lKh = argInt(11); lKw = argInt(12);
+  lSh = argInt(13); lSw = argInt(14); lPt = argInt(15); lPl = argInt(16); lAct = argInt(17); lAlpha = <f32>arg(18);
+  lNb = argInt(19); lScratch = argPtr(20); lSlot = argPtr(21); lDy = argPtr(22); lY = argPtr(23); lGroups = argInt(24);
+}
+
+// Runs `task` as S tasks over `units` units (see above); `work` in multiply-adds.
+function runSlots(task: Task, units: i32, work: f64): void {
+  const tasks = shouldSplit(work) ? min(min(threadCount(), CONV_SLOTS), units) : 1;
+  workReset();
+  parallelFor(task, tasks);
+}
+
+// dw (kc, n) [+]= (Σ_g dwᵀ_g)ᵀ and db (Co) [+]= Σ_g db_g over the G groups'
+// partials at `parts`, summed in group order into group 0's.
+function reduceGroups(dw: usize, db: usize, parts: usize, G: i32, n: i32, kc: i32, Co: i32, accumulate: i32): void {
+  const pb = partBytes(n, kc, Co), dbAt = align64((<usize>n * kc) << 2);
+  for (let g = 1; g < G; g++) {
+    addInto(parts, parts + <usize>g * pb, n * kc);
+    addInto(parts + dbAt, parts + <usize>g * pb + dbAt, Co);
   }
+  for (let r = 0; r < n; r++) {
+    for (let c = 0; c < kc; c++) {
+      const d = dw + ((<usize>c * n + r) << 2);
+      const v = load<f32>(parts + ((<usize>r * kc + c) << 2));
+      store<f32>(d, accumulate ? load<f32>(d) + v : v);
+    }
+  }
+  if (accumulate) addInto(db, parts + dbAt, Co);
+  else copyF(db, parts + dbAt, Co);
+}
+
+// Task s of either forward: takes chunks of nb images in turn, in slot s.
+function forwardTask(s: i32, transpose: bool): i32 {
+  readLayerArgs();
+  const kc = lKh * lKw * (transpose ? lCo : lC), nb = lNb;
+  const cols = lScratch + <usize>s * lSlot;
+  const gs = gemmScratch(cols, nb * (transpose ? lH * lWd : lHo * lWo), kc);
+  for (let u = workNext(); <i64>u * nb < lBatch; u = workNext()) {
+    const n0 = u * nb, m = min(nb, lBatch - n0);
+    const xn = lX + ((<usize>n0 * lH * lWd * lC) << 2), yn = lOut + ((<usize>n0 * lHo * lWo * lCo) << 2);
+    if (transpose) {
+      // cols (rows, kc) = x (rows, C) · wᵀ (C, kc); y = act(b + col2im(cols)) over the chunk's images
+      gemm(cols, xn, lW, 0, m * lH * lWd, lC, kc, 0, 1, INIT_ZERO, gs);
+      col2im(yn, cols, m, lHo, lWo, lCo, lH, lWd, lKh, lKw, lSh, lSw, lPt, lPl, COL2IM_BIAS, lB, lAct, lAlpha);
+    } else {
+      // cols = im2col(x); y = act(cols·w + b) (bias and activation in the tile stores)
+      conv_im2col(cols, xn, m, lH, lWd, lC, lHo, lWo, lKh, lKw, lSh, lSw, lPt, lPl);
+      gemm_act(yn, cols, lW, lB, m * lHo * lWo, kc, lCo, 0, 0, INIT_BIAS, gs, lAct, lAlpha);
+    }
+  }
+  return 0;
+}
+
+function conv2dForwardTask(s: i32, _scratch: usize): i32 {
+  return forwardTask(s, false);
+}
+
+function convTransposeForwardTask(s: i32, _scratch: usize): i32 {
+  return forwardTask(s, true);
+}
+
+// Task s of either backward: takes groups in turn; for each chunk of the
+// group (first: its sums start from zero) g = dy ⊙ act'(y) in place and
+// db_g [+]= Σ g, then the kind's products in slot s.
+function backwardTask(s: i32, transpose: bool): i32 {
+  readLayerArgs();
+  const kc = lKh * lKw * (transpose ? lCo : lC), n = transpose ? lC : lCo, nb = lNb;
+  const cols = lScratch + <usize>s * lSlot;
+  const gs = gemmScratch(cols, nb * (transpose ? lH * lWd : lHo * lWo), kc);
+  const parts = lScratch + <usize>CONV_SLOTS * lSlot, pb = partBytes(n, kc, lCo);
+  for (let g = workNext(); g < lGroups; g = workNext()) {
+    const g0 = groupStart(g, lGroups, lBatch), g1 = groupStart(g + 1, lGroups, lBatch);
+    const dwt = parts + <usize>g * pb, dbg = dwt + align64((<usize>n * kc) << 2);
+    for (let n0 = g0; n0 < g1; n0 += nb) {
+      const m = min(nb, g1 - n0), on = (<usize>n0 * lHo * lWo * lCo) << 2, init = n0 == g0 ? INIT_ZERO : INIT_ACC;
+      gradBias(dbg, lDy + on, lY + on, m * lHo * lWo, lCo, lAct, lAlpha, n0 == g0 ? 0 : 1);
+      const xn = lX + ((<usize>n0 * lH * lWd * lC) << 2), dxn = lOut == 0 ? 0 : lOut + ((<usize>n0 * lH * lWd * lC) << 2);
+      if (transpose) convTransposeBackwardChunk(cols, lDy + on, xn, dxn, dwt, m, kc, init, gs);
+      else conv2dBackwardChunk(cols, lDy + on, xn, dxn, dwt, m, kc, init, gs);
+    }
+  }
+  return 0;
+}
+
+function conv2dBackwardTask(s: i32, _scratch: usize): i32 {
+  return backwardTask(s, false);
+}
+
+function convTransposeBackwardTask(s: i32, _scratch: usize): i32 {
+  return backwardTask(s, true);
+}
+
+// One chunk of m images of conv2d_backward: cols = im2col(x);
+// dwᵀ (Co, kc) [+]= gᵀ (Co, rows) · cols (rows, kc) (dw = colsᵀ·g with the
+// same products in the same k order, but A is the narrow g, whose packed
+// panels stay in L1, and cols streams as B strips by vector loads); then,
+// unless dxn == 0, dcols (rows, kc) = g (rows, Co) · wᵀ (Co, kc) into cols
+// and dx = col2im(dcols).
+function conv2dBackwardChunk(cols: usize, gn: usize, xn: usize, dxn: usize, dwt: usize, m: i32, kc: i32, init: i32, gs: usize): void {
+  const rows = m * lHo * lWo;
+  conv_im2col(cols, xn, m, lH, lWd, lC, lHo, lWo, lKh, lKw, lSh, lSw, lPt, lPl);
+  gemm(dwt, gn, cols, 0, lCo, rows, kc, 1, 0, init, gs);
+  if (dxn == 0) return;
+  gemm(cols, gn, lW, 0, rows, lCo, kc, 0, 1, INIT_ZERO, gs);
+  col2im(dxn, cols, m, lH, lWd, lC, lHo, lWo, lKh, lKw, lSh, lSw, lPt, lPl, COL2IM_ZERO, 0, ACT_IDENTITY, 0);
+}
+
+// One chunk of m images of conv2d_transpose_backward: cols = im2col(g) (the
+// patches the conv2d (Ho, Wo) → (H, W) reads); dwᵀ (C, kc) [+]= xᵀ (C, rows)
+// · cols (rows, kc) (dw = colsᵀ·x, as in conv2dBackwardChunk); unless
+// dxn == 0, dx (rows, C) = cols (rows, kc) · w (kc, C) (both only read cols:
+// one job when they split).
+function convTransposeBackwardChunk(cols: usize, gn: usize, xn: usize, dxn: usize, dwt: usize, m: i32, kc: i32, init: i32, gs: usize): void {
+  const rows = m * lH * lWd;
+  conv_im2col(cols, gn, m, lHo, lWo, lCo, lH, lWd, lKh, lKw, lSh, lSw, lPt, lPl);
+  if (dxn != 0) gemm_pair(dwt, xn, cols, lC, rows, kc, 1, 0, init, dxn, cols, lW, rows, kc, lC, 0, 0, INIT_ZERO, gs);
+  else gemm(dwt, xn, cols, 0, lC, rows, kc, 1, 0, init, gs);
 }
 
 // g = dy ⊙ act'(y) in place over (rows, Co); db (Co) [+]= Σ_rows g.
@@ -641,19 +844,27 @@ function gradBias(db: usize, dy: usize, y: usize, rows: i32, Co: i32, act: i32, 
   return min(64, 2 * rows + 15);
 }
 
+// GEMM scratch of a slot: after its cols (rows, kc).
 // @ts-ignore: decorator
-@inline function gemmScratch(scratch: usize, rows: i32, kc: i32): usize {
-  return scratch + ((((<usize>rows * kc) << 2) + 63) & ~<usize>63);
+@inline function gemmScratch(cols: usize, rows: i32, kc: i32): usize {
+  return cols + align64((<usize>rows * kc) << 2);
 }
 
-// The backward's dwᵀ (n, kc) after cols; the GEMM scratch after it.
-// @ts-ignore: decorator
-@inline function dwtScratch(scratch: usize, rows: i32, kc: i32): usize {
-  return gemmScratch(scratch, rows, kc);
-}
-// @ts-ignore: decorator
-@inline function backwardGemmScratch(scratch: usize, rows: i32, kc: i32, n: i32): usize {
-  return dwtScratch(scratch, rows, kc) + ((((<usize>n * kc) << 2) + 63) & ~<usize>63);
+// Either backward with more than one channel on the patch side: one job over
+// the batch groups, then the groups' sums into dw and db.
+function layerBackward(transpose: i32, dx: usize, dw: usize, db: usize, dy: usize, x: usize, w: usize, y: usize,
+                       B: i32, H: i32, W: i32, C: i32, Ho: i32, Wo: i32, Co: i32,
+                       kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
+                       act: i32, alpha: f32, accumulate: i32, nb: i32, scratch: usize): void {
+  const kc = kh * kw * (transpose ? Co : C), n = transpose ? C : Co, G = conv_groups(B, n, kc, Co);
+  setLayerArgs(transpose, dx, x, w, db, B, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, act, alpha, nb, scratch);
+  setArg(22, <f64>dy); setArg(23, <f64>y); setArg(24, G);
+  // multiply-adds: the conv2d side's pixels × kh·kw·C·Co, per product
+  const pixels = transpose ? H * W : Ho * Wo;
+  runSlots(transpose ? convTransposeBackwardTask : conv2dBackwardTask, G,
+           <f64>B * <f64>pixels * <f64>(kh * kw) * <f64>C * <f64>Co * (dx != 0 ? 2 : 1));
+  const parts = scratch + <usize>CONV_SLOTS * slotBytes(transpose, H, W, C, Ho, Wo, Co, kh, kw, nb);
+  reduceGroups(dw, db, parts, G, n, kc, Co, accumulate);
 }
 
 /** Writes y (B, Ho, Wo, Co) = act(conv2d(x (B, H, W, C), w (kh, kw, C, Co)) + b (Co));
@@ -667,15 +878,8 @@ export function conv2d_forward(y: usize, x: usize, w: usize, b: usize,
     conv1Patch(y, w, b, act, alpha, 0, 0, 0, 0, x, B, H, W, Ho, Wo, kh, kw, sh, sw, pt, pl, Co, scratch);
     return;
   }
-  const kc = kh * kw * C;
-  const gs = gemmScratch(scratch, nb * Ho * Wo, kc);
-  for (let n0 = 0; n0 < B; n0 += nb) {
-    const m = min(nb, B - n0);
-    const rows = m * Ho * Wo;
-    conv_im2col(scratch, x + ((<usize>n0 * H * W * C) << 2), m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl);
-    const yn = y + ((<usize>n0 * Ho * Wo * Co) << 2);
-    gemm_act(yn, scratch, w, b, rows, kc, Co, 0, 0, INIT_BIAS, gs, act, alpha);   // bias, activation in the tile stores
-  }
+  setLayerArgs(0, y, x, w, b, B, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, act, alpha, nb, scratch);
+  runSlots(conv2dForwardTask, (B + nb - 1) / nb, <f64>B * <f64>(Ho * Wo) * <f64>(kh * kw * C) * <f64>Co);
 }
 
 /** Writes dy ← dy ⊙ act'(y) in place and dx (B, H, W, C) (unless dx == 0);
@@ -692,29 +896,7 @@ export function conv2d_backward(dx: usize, dw: usize, db: usize, dy: usize, x: u
     if (dx != 0) conv1Col2imDot(dx, dy, w, 0, B, H, W, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, ACT_IDENTITY, 0);
     return;
   }
-  const kc = kh * kw * C;
-  const dwt = dwtScratch(scratch, nb * Ho * Wo, kc);
-  const gs = backwardGemmScratch(scratch, nb * Ho * Wo, kc, Co);
-  if (accumulate) transpose(dwt, dw, kc, Co);
-  for (let n0 = 0; n0 < B; n0 += nb) {
-    const m = min(nb, B - n0);
-    const rows = m * Ho * Wo;
-    const xn = x + ((<usize>n0 * H * W * C) << 2);
-    const gn = dy + ((<usize>n0 * Ho * Wo * Co) << 2);
-    // g and db chunk by chunk (db sums rows in order either way)
-    gradBias(db, gn, y + ((<usize>n0 * Ho * Wo * Co) << 2), rows, Co, act, alpha, accumulate || n0 > 0);
-    // dwᵀ (Co, kc) [+]= gᵀ (Co, rows) · cols (rows, kc): dw = colsᵀ·g with the
-    // same products in the same k order, but A is the narrow g (packed panels
-    // stay in L1) and cols streams as B strips by vector loads
-    conv_im2col(scratch, xn, m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl);
-    gemm(dwt, gn, scratch, 0, Co, rows, kc, 1, 0, accumulate || n0 > 0 ? INIT_ACC : INIT_ZERO, gs);
-    if (dx == 0) continue;
-    // dcols (rows, kc) = g (rows, Co) · wᵀ (Co, kc); dx = col2im(dcols)
-    gemm(scratch, gn, w, 0, rows, Co, kc, 0, 1, INIT_ZERO, gs);
-    const dxn = dx + ((<usize>n0 * H * W * C) << 2);
-    col2im(dxn, scratch, m, H, W, C, Ho, Wo, kh, kw, sh, sw, pt, pl, COL2IM_ZERO, 0, ACT_IDENTITY, 0);   // dx = 0, then +=
-  }
-  transpose(dw, dwt, Co, kc);
+  layerBackward(0, dx, dw, db, dy, x, w, y, B, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, act, alpha, accumulate, nb, scratch);
 }
 
 /** Writes y (B, Ho, Wo, Co) = act(conv2d_transpose(x (B, H, W, C), w (kh, kw, Co, C)) + b (Co)),
@@ -729,17 +911,8 @@ export function conv2d_transpose_forward(y: usize, x: usize, w: usize, b: usize,
     conv1Col2imDot(y, x, w, b, B, Ho, Wo, H, W, C, kh, kw, sh, sw, pt, pl, act, alpha);
     return;
   }
-  const kc = kh * kw * Co;
-  const gs = gemmScratch(scratch, nb * H * W, kc);
-  for (let n0 = 0; n0 < B; n0 += nb) {
-    const m = min(nb, B - n0);
-    const rows = m * H * W;
-    // cols (rows, kc) = x (rows, C) · wᵀ (C, kc)
-    gemm(scratch, x + ((<usize>n0 * H * W * C) << 2), w, 0, rows, C, kc, 0, 1, INIT_ZERO, gs);
-    // y = act(b + col2im(cols)), row by row in one pass (split over threads by rows)
-    const yn = y + ((<usize>n0 * Ho * Wo * Co) << 2);
-    col2im(yn, scratch, m, Ho, Wo, Co, H, W, kh, kw, sh, sw, pt, pl, COL2IM_BIAS, b, act, alpha);
-  }
+  setLayerArgs(1, y, x, w, b, B, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, act, alpha, nb, scratch);
+  runSlots(convTransposeForwardTask, (B + nb - 1) / nb, <f64>B * <f64>(H * W) * <f64>C * <f64>(kh * kw * Co));
 }
 
 /** Writes dy ← dy ⊙ act'(y) in place and dx (B, H, W, C) (unless dx == 0);
@@ -756,25 +929,5 @@ export function conv2d_transpose_backward(dx: usize, dw: usize, db: usize, dy: u
     conv1Patch(dx, w, 0, ACT_IDENTITY, 0, dw, x, accumulate, patchRows(nb * H * W), dy, B, Ho, Wo, H, W, kh, kw, sh, sw, pt, pl, C, scratch);
     return;
   }
-  const kc = kh * kw * Co;
-  const dwt = dwtScratch(scratch, nb * H * W, kc);
-  const gs = backwardGemmScratch(scratch, nb * H * W, kc, C);
-  if (accumulate) transpose(dwt, dw, kc, C);
-  for (let n0 = 0; n0 < B; n0 += nb) {
-    const m = min(nb, B - n0);
-    const rows = m * H * W;
-    const xn = x + ((<usize>n0 * H * W * C) << 2);
-    const pixels = m * Ho * Wo;
-    const on = (<usize>n0 * Ho * Wo * Co) << 2;
-    gradBias(db, dy + on, y + on, pixels, Co, act, alpha, accumulate || n0 > 0);
-    // cols (rows, kc) = im2col(g): the patches the conv2d (Ho, Wo) → (H, W) reads
-    conv_im2col(scratch, dy + on, m, Ho, Wo, Co, H, W, kh, kw, sh, sw, pt, pl);
-    // dwᵀ (C, kc) [+]= xᵀ (C, rows) · cols (rows, kc), i.e. dw = colsᵀ·x with
-    // the same products in the same k order (see conv2d_backward)
-    const initW = accumulate || n0 > 0 ? INIT_ACC : INIT_ZERO;
-    // dx (rows, C) = cols (rows, kc) · w (kc, C): both only read cols, so on threads one job
-    if (dx != 0) gemm_pair(dwt, xn, scratch, C, rows, kc, 1, 0, initW, dx + ((<usize>n0 * H * W * C) << 2), scratch, w, rows, kc, C, 0, 0, INIT_ZERO, gs);
-    else gemm(dwt, xn, scratch, 0, C, rows, kc, 1, 0, initW, gs);
-  }
-  transpose(dw, dwt, C, kc);
+  layerBackward(1, dx, dw, db, dy, x, w, y, B, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, act, alpha, accumulate, nb, scratch);
 }

@@ -42,6 +42,8 @@
 //   i32 JOB_BASE  the first task number of the current job (a parallelFor of
 //                 more than MAX_JOB tasks runs as several jobs)
 //   i32 JOB_CAP   test hook: jobs of at most this many tasks (0: MAX_JOB)
+//   i32 WORK      a job's own work counter (workReset / workNext): tasks that
+//                 claim units of work in turn (conv.ts: one task per slot)
 //   f64 JOB_AT    when the current job was published
 //   f64 BUSY_MS[MAX_THREADS], i32 BUSY_TASKS[MAX_THREADS]  per thread (0 =
 //                 the calling thread): ms inside tasks and tasks run, while
@@ -129,6 +131,11 @@ export type Task = (t: i32, scratch: usize) => i32;
 // Per instance (so per thread): wasm globals are not shared.
 let isWorker = false;
 let myScratch: usize = 0;
+// The calling thread is running tasks of a job it published: a kernel called
+// from one of them runs on this thread alone (as on a worker).
+let inJob = false;
+// workNext's counter where there is no control block (unshared builds).
+let workLocal: i32 = 0;
 
 // @ts-ignore: decorator
 @inline function ctrl(): usize {
@@ -149,7 +156,7 @@ function scratchOf(id: i32): usize {
  *  calling thread (a task never splits again) and the work is big enough. */
 export function shouldSplit(work: f64): bool {
   if (!ASC_FEATURE_THREADS) return false;
-  if (isWorker) return false;
+  if (isWorker || inJob) return false;
   const c = ctrl();
   return load<i32>(c + THREADS) > 1 && work >= <f64>load<i32>(c + MINWORK);
 }
@@ -166,23 +173,45 @@ export function taskScratchBytes(): usize {
   return THREAD_SCRATCH;
 }
 
+// Where a job's arguments live: the control block's ARGS, or (unshared
+// builds, which have no control block: threads_end() is the heap's start)
+// 48 words of static data.
+const LOCAL_ARGS: usize = ASC_FEATURE_THREADS ? 0 : memory.data(48 << 3, 8);
+// @ts-ignore: decorator
+@inline function args(): usize {
+  return ASC_FEATURE_THREADS ? ctrl() + ARGS : LOCAL_ARGS;
+}
+
 export function setArg(i: i32, v: f64): void {
-  store<f64>(ctrl() + ARGS + (<usize>i << 3), v);
+  store<f64>(args() + (<usize>i << 3), v);
 }
 
 // @ts-ignore: decorator
 @inline export function arg(i: i32): f64 {
-  return load<f64>(ctrl() + ARGS + (<usize>i << 3));
+  return load<f64>(args() + (<usize>i << 3));
 }
 
 // @ts-ignore: decorator
 @inline export function argPtr(i: i32): usize {
-  return <usize>load<f64>(ctrl() + ARGS + (<usize>i << 3));
+  return <usize>load<f64>(args() + (<usize>i << 3));
 }
 
 // @ts-ignore: decorator
 @inline export function argInt(i: i32): i32 {
-  return <i32>load<f64>(ctrl() + ARGS + (<usize>i << 3));
+  return <i32>load<f64>(args() + (<usize>i << 3));
+}
+
+/** Sets the job's work counter to 0: call before parallelFor, whose tasks
+ *  then take units of work in turn with workNext. */
+export function workReset(): void {
+  if (ASC_FEATURE_THREADS) atomic.store<i32>(ctrl() + WORK, 0);
+  else workLocal = 0;
+}
+
+/** The next unit of work of the job (0, 1, 2, … across all its tasks). */
+export function workNext(): i32 {
+  if (ASC_FEATURE_THREADS) return atomic.add<i32>(ctrl() + WORK, 1);
+  return workLocal++;
 }
 
 /** Cuts [0, n) into about four ranges per thread, each a multiple of `align`
@@ -232,6 +261,8 @@ function claim(c: usize, seq: i32, fromBack: bool): i32 {
 @inline const MAX_JOB: i32 = 0xffff;
 // @ts-ignore: decorator
 @inline const JOB_CAP: usize = 112;
+// @ts-ignore: decorator
+@inline const WORK: usize = 116;
 
 // Task t on thread `id`, timed into BUSY_MS[id] when PROFILE is on.
 // @ts-ignore: decorator
@@ -253,11 +284,12 @@ function claim(c: usize, seq: i32, fromBack: bool): i32 {
 /** Runs tasks 0..ntasks-1 of `task`, split over the threads when they are on;
  *  returns the OR of the tasks' results. Args must be set (setArg) first. */
 export function parallelFor(task: Task, ntasks: i32): i32 {
-  if (!ASC_FEATURE_THREADS || ntasks <= 1 || isWorker || load<i32>(ctrl() + THREADS) <= 1) {
+  if (!ASC_FEATURE_THREADS || ntasks <= 1 || isWorker || inJob || load<i32>(ctrl() + THREADS) <= 1) {
     let flag = 0;
-    const s = ASC_FEATURE_THREADS ? scratchOf(0) : 0;
-    // the calling thread's inline tasks count in its profile; a worker's (nested calls) do not
-    for (let t = 0; t < ntasks; t++) flag |= ASC_FEATURE_THREADS && !isWorker ? runTask(ctrl(), 0, task, t, s) : task(t, s);
+    const s = !ASC_FEATURE_THREADS ? 0 : isWorker ? myScratch : scratchOf(0);
+    // the calling thread's inline tasks count in its profile; nested calls (inside a task) do not
+    const timed = ASC_FEATURE_THREADS && !isWorker && !inJob;
+    for (let t = 0; t < ntasks; t++) flag |= timed ? runTask(ctrl(), 0, task, t, s) : task(t, s);
     return flag;
   }
   let flag = 0;
@@ -286,6 +318,7 @@ function runJob(task: Task, base: i32, count: i32): i32 {
   atomic.notify(c + SEQ); // all: with fewer THREADS than workers, a count could wake only idle ones
   atomic.add<i32>(c + JOBS, 1);
   const s0 = scratchOf(0);
+  inJob = true;
   for (;;) {
     const t = claim(c, seq, false);
     if (t < 0) break;
@@ -293,6 +326,7 @@ function runJob(task: Task, base: i32, count: i32): i32 {
     if (f) atomic.or<i32>(c + FLAG, f);
     atomic.add<i32>(c + DONE, 1);
   }
+  inJob = false;
   const t1 = thread_now();
   waitDone(c, seq, count);
   const t2 = thread_now();
@@ -452,4 +486,5 @@ export function threads_reset(): void {
   atomic.store<i32>(c + DEAD, 0);
   atomic.store<i32>(c + FAULT, 0);
   atomic.store<i32>(c + SHUTDOWN, 0);
+  inJob = false; // a job that ended in thread_fail (or a trap in the caller's task) left it set
 }

@@ -14,6 +14,7 @@ import { join } from "node:path";
 import { presetLayers } from "../cli/src/presets.js";
 import { loadMnist, VAE, type Build } from "../src/index.js";
 import type { ThreadPool } from "../src/threads/pool.js";
+import { setChunkFloats } from "../src/kernels/conv-shape.js";
 import { DEFAULT_SPIN_US } from "../src/threads/threads.js";
 import { cpuSince, cpuSnap, describeMachine, flag, machine, mdTable, median, ROOT } from "./common.js";
 
@@ -27,6 +28,9 @@ const SPIN = flag("spin") === undefined ? undefined : Number(flag("spin"));
 // --base-spin N: the base pool's spin setting alone (a base built before the setting became µs reads it as
 // atomic loads: --base-spin 20000 gives such a base its own default)
 const BASE_SPIN = flag("base-spin") === undefined ? undefined : Number(flag("base-spin"));
+// --base-threaded-chunk N: the base's conv layers run chunks of N floats of im2col on 2 threads (its own
+// default before conv calls became one job per call: 262144; this checkout's TypeScript plans one chunk size)
+const BASE_THREADED_CHUNK = flag("base-threaded-chunk") === undefined ? null : Number(flag("base-threaded-chunk"));
 const BATCHES = flag("batches") ? String(flag("batches")).split(",").map(Number) : [128, 32];
 const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
 const base = {
@@ -51,11 +55,16 @@ for (const [model, cfg, Bs] of models) {
   for (const B of Bs) {
     for (const build of ["plain", "relaxed"] as const) {
       for (const threads of [1, 2]) {
+        // the base's chunk is read when its scratch is planned (create) and at each call
+        const baseChunk = threads > 1 ? BASE_THREADED_CHUNK : null;
+        const chunkFor = (v: VAE) => setChunkFloats(v === a ? baseChunk : null);
+        setChunkFloats(baseChunk);
         const a = await VAE.create({ ...cfg, maxBatch: B } as never, { build, threads, wasm: base });
+        setChunkFloats(null);
         const b = await VAE.create({ ...cfg, maxBatch: B } as never, { build, threads });
         if (SPIN !== undefined) for (const v of [a, b]) (v.kernels.threadsHandle as ThreadPool | null)?.tune({ spinUs: SPIN });
         if (BASE_SPIN !== undefined) (a.kernels.threadsHandle as ThreadPool | null)?.tune({ spinUs: BASE_SPIN });
-        for (let i = 0; i < 3; i++) { a.trainStep(batchOf(B, i)); b.trainStep(batchOf(B, i)); }
+        for (let i = 0; i < 3; i++) { chunkFor(a); a.trainStep(batchOf(B, i)); chunkFor(b); b.trainStep(batchOf(B, i)); }
         const ba = bits(a), bb = bits(b);
         const same = ba.length === bb.length && ba.every((x, i) => x === bb[i]);
         const per = model === "keras-conv" ? 1 : Math.max(3, Math.round(600 / B));
@@ -67,6 +76,7 @@ for (const [model, cfg, Bs] of models) {
           const order = r % 2 ? [1, 0] : [0, 1];
           for (const j of order) {
             const v = j === 0 ? a : b;
+            chunkFor(v);
             // measured again (up to 4 times) while other processes or the
             // hypervisor took more than 0.15 of a core (/proc/stat)
             for (let tries = 0; ; tries++) {
@@ -84,6 +94,7 @@ for (const [model, cfg, Bs] of models) {
         rows.push(row);
         console.log(`${model} ${build} ${threads}t B=${B}: base ${row.base.toFixed(2)} ms (cpu ${row.baseCpu.toFixed(2)}), this ${row.ours.toFixed(2)} ms (cpu ${row.oursCpu.toFixed(2)}), ${same ? "same bits" : "BITS DIFFER"}; load ${l}`);
         a.dispose(); b.dispose();
+        setChunkFloats(null);
       }
     }
   }
@@ -120,6 +131,7 @@ const md = ["# This checkout's kernels against a base build (`tsx bench/ab.ts`)"
   "\"CPU\" is the process's CPU time per step (all threads, spinning included), the figure least disturbed by other",
   `processes on the shared cores. Training rounds during which other processes or the hypervisor (steal) took more than 0.15 of a core (beyond /proc/stat's 10 ms ticks) were measured again, up to 3 times (${redone} were).`,
   "\"bits\": the weights after 3 steps (reconstruct: its output) compared between the two builds." +
+    (BASE_THREADED_CHUNK !== null ? ` The base's conv layers ran chunks of ${BASE_THREADED_CHUNK} floats of im2col on 2 threads (--base-threaded-chunk).` : "") +
     (BASE_SPIN !== undefined ? ` The base's pool ran with spin setting ${BASE_SPIN} (--base-spin).` : "") +
     (SPIN !== undefined ? ` Workers poll ${SPIN} µs before they sleep (--spin; default ${DEFAULT_SPIN_US}), so 2-thread CPU time counts ${SPIN === 0 ? "no" : "less"} spinning.` : ""),
   "The TypeScript is this checkout's on both sides: only the kernels differ" +

@@ -205,34 +205,36 @@ export function convChunkImages(g: ConvGeometry, batch: number, floats = CONV_CH
   return Math.max(1, Math.min(batch, Math.floor(floats / colsPerImage(g))));
 }
 
-/** Floats of im2col per batch chunk in a layer's kernels: 256 KiB on one
- *  thread, 1 MiB when the kernels split over threads (each thread works on
- *  part of the chunk's rows, so a core sees about half of it), where every
- *  doubling of the chunk halves the fork-joins of a Keras conv step
- *  (1,037 → 513 → 254 per step at 256 KiB, 512 KiB, 1 MiB). From 512 KiB to
- *  1 MiB the 2-thread CPU time per step fell 3% / 3% (plain) and 17% / 20%
- *  (relaxed) in two runs, while on one thread a larger chunk was no faster
- *  (bench/conv-chunk.ts, bench/results/conv-chunk.md, load 6–8).
- *  No result depends on the chunk. */
-export const LAYER_CHUNK_FLOATS = 1 << 16;
-/** The threaded budget (see LAYER_CHUNK_FLOATS). */
-export const THREADED_CHUNK_FLOATS = 1 << 18;
+/** Floats of im2col per batch chunk in a layer's kernels, on any thread
+ *  count: 512 KiB. On threads each task runs whole chunks in a slot of its
+ *  own (assembly/conv.ts), so the chunk no longer sets the fork-joins; from
+ *  128 KiB to 1 MiB the 2-thread Keras conv step moved within ±5%, 512 KiB and
+ *  1 MiB fastest (`tsx bench/conv-chunk.ts --sizes 32768,65536,131072,262144
+ *  --threads 2`, bench/results/conv-chunk.md). No result depends on the chunk. */
+export const LAYER_CHUNK_FLOATS = 1 << 17;
 let chunkFloats: number | null = null;
-/** @internal For bench/conv-chunk.ts: one budget for every thread count from
- *  now on (null: the defaults). A model's scratch is planned with the budget
- *  at its creation, so it must run with that same budget. */
+/** @internal For bench/conv-chunk.ts: this budget from now on (null: the
+ *  default). A model's scratch is planned with the budget at its creation,
+ *  so it must run with that same budget. */
 export function setChunkFloats(n: number | null): void { chunkFloats = n; }
-/** Images per chunk of a conv layer's kernel calls on B rows, for kernels
- *  that split over `k.threads_count()` threads (1 without): the layer asks
- *  for the chunk and knows nothing of threads. */
-export function convLayerChunk(g: ConvGeometry, B: number, k: { threads_count?(): number }): number {
-  const threads = k.threads_count?.() ?? 1;
-  return convChunkImages(g, B, chunkFloats ?? (threads > 1 ? THREADED_CHUNK_FLOATS : LAYER_CHUNK_FLOATS));
+/** Images per chunk of a conv layer's kernel calls on B rows. */
+export function convLayerChunk(g: ConvGeometry, B: number): number {
+  return convChunkImages(g, B, chunkFloats ?? LAYER_CHUNK_FLOATS);
 }
 
-/** The larger of convLayerChunk's two chunks (what a layer's scratch is planned for). */
-export function convLayerChunkMax(g: ConvGeometry, B: number): number {
-  return convLayerChunk(g, B, { threads_count: () => 2 });
+/** Slots of a conv call's scratch (assembly/conv.ts CONV_SLOTS): tasks of one call at most. */
+export const CONV_SLOTS = 4;
+/** Batch groups of a conv backward at most, and floats of all their partials at most (assembly/conv.ts). */
+const GROUPS_MAX = 16, PARTIAL_FLOATS = 1 << 20;
+const align64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
+
+/** Batch groups a conv backward cuts B images into (its dw and db are summed
+ *  per group, then over the groups in order): depends on B and the layer
+ *  only; mirrors conv_groups in assembly/conv.ts. */
+export function convGroups(g: ConvGeometry, B: number): number {
+  const t = g.kind === "conv2d_transpose";
+  const kc = g.kh * g.kw * (t ? g.outC : g.inC), n = t ? g.inC : g.outC;
+  return Math.max(1, Math.min(B, GROUPS_MAX, Math.floor(PARTIAL_FLOATS / (n * kc + g.outC))));
 }
 
 /** Bytes of scratch for forward and backward at `chunk` images per chunk;
@@ -241,10 +243,12 @@ export function convScratchBytes(g: ConvGeometry, chunk: number): number {
   const t = g.kind === "conv2d_transpose";
   const rows = chunk * (t ? g.inH * g.inW : g.outH * g.outW);
   const kc = g.kh * g.kw * (t ? g.outC : g.inC);
-  const colsBytes = Math.ceil((rows * kc * 4) / 64) * 64;
   // the backward's dwᵀ (n, kc), n = conv2d filters / conv2d_transpose input channels
   const n = t ? g.inC : g.outC;
-  const dwtBytes = Math.ceil((n * kc * 4) / 64) * 64;
-  return colsBytes + dwtBytes + Math.max(
+  // a slot: cols (rows, kc), then the largest GEMM's scratch
+  const slot = align64(rows * kc * 4) + Math.max(
     gemmScratchBytes(rows, t ? g.inC : kc), gemmScratchBytes(n, rows), gemmScratchBytes(rows, t ? kc : g.outC));
+  // each group's partials: dwᵀ, then db (outC)
+  const groups = convGroups(g, Infinity);
+  return CONV_SLOTS * slot + groups * (align64(n * kc * 4) + align64(g.outC * 4));
 }

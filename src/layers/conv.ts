@@ -1,12 +1,12 @@
 // conv2d and conv2d_transpose layers on NHWC images: settings, shapes and
 // parameters from src/kernels/conv-shape.ts (Keras / TF conventions), kernels from
 // assembly/conv.ts (activation fused, the batch run in chunks that fit the
-// planned scratch; the chunk, and everything else about threads, is the
-// kernels' business: conv-shape.ts convLayerChunk). The two kinds differ only in their geometry's `kind`.
+// planned scratch, conv-shape.ts convLayerChunk; threads are the kernels'
+// business). The two kinds differ only in their geometry's `kind`.
 //   conv2d           x (B, H, W, C) → y (B, Ho, Wo, filters), w (kh, kw, C, filters)
 //   conv2d_transpose x (B, H, W, C) → y (B, Ho, Wo, filters), w (kh, kw, filters, C)
 import {
-  convGeometry, convLayerChunk, convLayerChunkMax, convParamShapes, convScratchBytes, type ConvGeometry, type ConvKind, type ConvSettings, type Padding,
+  convGeometry, convLayerChunk, convParamShapes, convScratchBytes, type ConvGeometry, type ConvKind, type ConvSettings, type Padding,
 } from "../kernels/conv-shape.js";
 import { ArgumentError, fail } from "../base/validate.js";
 import { IMAGE, kerasKernelBias, KERAS_PARAM_CONFIG, permuteAxes, torchBias, type KerasLayer, type LayerInterop, type NetLayer } from "./interop-kit.js";
@@ -53,18 +53,18 @@ function convKind<Config>(kind: ConvKind): LayerKind<Config> {
     },
     scratchBytes(l, B) {
       const g = geometry(l);
-      return convScratchBytes(g, convLayerChunkMax(g, B));
+      return convScratchBytes(g, convLayerChunk(g, B));
     },
     forward(c, l, B) {
       const g = geometry(l), f = kind === "conv2d" ? c.k.conv2d_forward : c.k.conv2d_transpose_forward;
       f(l.y, l.x, l.p[0], l.p[1], B, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kh, g.kw,
-        g.strideH, g.strideW, g.padTop, g.padLeft, l.act, c.alpha, convLayerChunk(g, B, c.k), c.scratch);
+        g.strideH, g.strideW, g.padTop, g.padLeft, l.act, c.alpha, convLayerChunk(g, B), c.scratch);
     },
     // g = dy ⊙ act'(y); dw = (conv: colsᵀ·g | transpose: im2col(g)ᵀ·x); db = Σ g; dx = the adjoint of forward (unless 0)
     backward(c, l, B) {
       const g = geometry(l), f = kind === "conv2d" ? c.k.conv2d_backward : c.k.conv2d_transpose_backward;
       f(l.dx, l.g[0], l.g[1], l.dy, l.x, l.p[0], l.y, B, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kh, g.kw,
-        g.strideH, g.strideW, g.padTop, g.padLeft, l.act, c.alpha, 0, convLayerChunk(g, B, c.k), c.scratch);
+        g.strideH, g.strideW, g.padTop, g.padLeft, l.act, c.alpha, 0, convLayerChunk(g, B), c.scratch);
     },
     interop: convInterop(kind === "conv2d_transpose"),
   };
@@ -135,7 +135,7 @@ function convInterop(transpose: boolean): LayerInterop {
 }
 
 // the batch-chunk budget is the kernels' (src/kernels/conv-shape.ts); its constants re-exported for the tests
-export { LAYER_CHUNK_FLOATS, THREADED_CHUNK_FLOATS } from "../kernels/conv-shape.js";
+export { LAYER_CHUNK_FLOATS } from "../kernels/conv-shape.js";
 
 /** The kernel size of a convolution, by either name (Keras / tfjs: kernelSize). */
 export type KernelSize =

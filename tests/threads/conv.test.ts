@@ -1,16 +1,17 @@
 // A convolutional VAE trains to bit-identical weights, Adam moments and
-// random streams on 1, 2 and 3 threads, with every kernel call split
-// (minWork 0): the conv layers' GEMMs, the paired dW/dx job of the
-// transposed convolution's backward, the fused activation/bias backward,
-// and a batch chunk that differs between one thread (256 KiB of im2col) and
-// several (1 MiB): at B = 61 the 16×16×3 layers run in chunks of 37 images
-// on one thread and of 61 on threads. Both builds. And im2col / col2im
-// themselves, split by patch rows / image rows, against float64.
+// random streams on 1, 2, 3 and 5 threads, with every kernel call split
+// (minWork 0): a conv layer's call is one job whose tasks (at most CONV_SLOTS,
+// so the fifth thread sits conv calls out) take batch chunks (forward) or
+// batch groups (backward: dw and db summed per group, then over the groups in
+// order) in turn, each in its own slot of the scratch. Both builds. The
+// multi-channel layer kernels themselves on 1, 2, 3 and 5 threads against
+// float64 and bit for bit, at several chunks, a single unit (the task's
+// kernels then split as usual) and dw / db accumulated and written. And
+// im2col / col2im, split by patch rows / image rows, against float64.
 // Not here: MLPs (determinism.test.ts), single kernels (kernels.test.ts).
 import { afterAll, describe, expect, it } from "vitest";
 import { VAE, type VAEConfig } from "../../src/index.js";
-import { convChunkImages, convGeometry, type ConvKind, type ConvSettings } from "../../src/kernels/conv-shape.js";
-import { LAYER_CHUNK_FLOATS, THREADED_CHUNK_FLOATS } from "../../src/layers/conv.js";
+import { convChunkImages, convGeometry, convGroups, type ConvKind, type ConvSettings } from "../../src/kernels/conv-shape.js";
 import type { ThreadPool } from "../../src/threads/pool.js";
 import { loadThreadedKernels } from "../../src/threads/threads.js";
 import { conv2dRef, conv2dTransposeRef, convBackwardRef, randomArray } from "../reference.js";
@@ -29,19 +30,26 @@ const CONV: VAEConfig = {
   activation: "tanh", likelihood: "bernoulli", seed: 5, maxBatch: 61,
 };
 
-describe("the chunks differ between one thread and several", () => {
-  it("the 16×16×3 conv2d runs 37 images per chunk on one thread and 61 on threads at B = 61", () => {
+describe("batch groups of a conv backward", () => {
+  it("depend on B and the layer only: min(B, 16), fewer when the partials would pass 2²⁰ floats", () => {
     const g = convGeometry("conv2d", [16, 16, 3], { filters: 8, kernel: 3, stride: 2, padding: "same" });
-    expect(convChunkImages(g, 61, LAYER_CHUNK_FLOATS)).toBe(37);
-    expect(convChunkImages(g, 61, THREADED_CHUNK_FLOATS)).toBe(61);
+    expect(convGroups(g, 61)).toBe(16);
+    expect(convGroups(g, 3)).toBe(3);
+    expect(convGroups(g, 1)).toBe(1);
+    // dwᵀ 256 × (3·3·256) = 589,824 floats + db 256: one group's partials, so ⌊2²⁰ / 590,080⌋ = 1
+    const big = convGeometry("conv2d", [8, 8, 256], { filters: 256, kernel: 3, stride: 1, padding: "same" });
+    expect(convGroups(big, 61)).toBe(1);
+    // 64 × (3·3·32) + 32 = 18,464 floats: 56 would fit, 16 at most
+    const t = convGeometry("conv2d_transpose", [14, 14, 64], { filters: 32, kernel: 3, stride: 2, padding: "same" });
+    expect(convGroups(t, 128)).toBe(16);
   });
 });
 
 describe.each(["plain", "relaxed"] as const)("%s build", (build) => {
-  it("20 steps of a conv VAE, every call split: same bits on 1, 2 and 3 threads", async () => {
+  it("20 steps of a conv VAE, every call split: same bits on 1, 2, 3 and 5 threads", async () => {
     const x = randomArray(150 * 768, 3, 0, 1);
     let ref: { bits: Uint32Array; losses: number[] } | null = null;
-    for (const t of [1, 2, 3]) {
+    for (const t of [1, 2, 3, 5]) {
       const vae = await VAE.create(CONV, { threads: t, build });
       created.push(vae);
       expect(vae.threads).toBe(t);
@@ -122,6 +130,24 @@ describe.each(["plain", "relaxed"] as const)("im2col and col2im on threads, %s b
   });
 });
 
+// Kernels on t threads (1: the unshared build), every call split, and an arena.
+async function kernelsOn(build: "plain" | "relaxed", t: number) {
+  const k = t === 1 ? await load(build) : await loadThreadedKernels({ build, threads: t });
+  const pool = k.threadsHandle as ThreadPool | null;
+  pool?.tune({ minWork: 0 });
+  return { k, pool, arena: new Arena(k, 16 << 20) };
+}
+
+// A layer case's geometry, sizes and random operands (seeds from `seed` up).
+function caseData(c: { kind: ConvKind; B: number; inShape: [number, number, number]; s: ConvSettings }, seed: number) {
+  const g = convGeometry(c.kind, c.inShape, c.s);
+  const nx = c.B * g.inH * g.inW * g.inC, ny = c.B * g.outH * g.outW * g.outC, nw = g.kh * g.kw * g.inC * g.outC;
+  return {
+    g, nx, ny, nw, xs: randomArray(nx, seed), ws: randomArray(nw, seed + 10, -0.3, 0.3), bs: randomArray(g.outC, seed + 20),
+    dys: randomArray(ny, seed + 30), dw0: randomArray(nw, seed + 40), db0: randomArray(g.outC, seed + 50),
+  };
+}
+
 // The one-channel kernels (conv2d Cin = 1, conv2d_transpose Cout = 1) split
 // over threads: the transposed forward by images, its backward as one job
 // (dw one task beside dx's row tasks), the Cin = 1 conv2d forward by rows,
@@ -141,15 +167,9 @@ describe.each(["plain", "relaxed"] as const)("one-channel conv kernels on thread
     const tol = build === "plain" ? 1e-5 : 1e-4;
     const results = new Map<OneCase, Float32Array[][]>();
     for (const t of [1, 2, 3]) {
-      const k = t === 1 ? await load(build) : await loadThreadedKernels({ build, threads: t });
-      const pool = k.threadsHandle as ThreadPool | null;
-      pool?.tune({ minWork: 0 });
-      const arena = new Arena(k, 16 << 20);
+      const { k, pool, arena } = await kernelsOn(build, t);
       for (const [i, c] of ONE.entries()) {
-        const g = convGeometry(c.kind, c.inShape, c.s);
-        const nx = c.B * g.inH * g.inW * g.inC, ny = c.B * g.outH * g.outW * g.outC, nw = g.kh * g.kw * g.inC * g.outC;
-        const xs = randomArray(nx, 40 + i), ws = randomArray(nw, 50 + i, -0.3, 0.3), bs = randomArray(g.outC, 60 + i);
-        const dys = randomArray(ny, 70 + i), dw0 = randomArray(nw, 80 + i), db0 = randomArray(g.outC, 90 + i);
+        const { g, nx, ny, nw, xs, ws, bs, dys, dw0, db0 } = caseData(c, 40 + i);
         arena.reset();
         const x = arena.put(xs), w = arena.put(ws), b = arena.put(bs), y = arena.alloc(ny);
         const dy = arena.put(dys), dx = arena.alloc(nx), dw = arena.put(dw0), db = arena.put(db0);
@@ -183,6 +203,68 @@ describe.each(["plain", "relaxed"] as const)("one-channel conv kernels on thread
           const one = results.get(c)![0];
           for (const [j, what] of ["y sigmoid", "y", "dx", "dw", "db", "dw written"].entries()) {
             expectSameBits(bitsOf(got[j]), bitsOf(one[j]), `${c.kind} ${c.inShape} ${what}: ${t} threads vs one`);
+          }
+        }
+      }
+      if (t > 1) k.dispose();
+    }
+  });
+});
+
+// The multi-channel layer kernels on threads: one job per call (tasks take
+// chunks or batch groups in turn, each in its own slot). Shapes with groups
+// of unequal size (B = 7 over 7 groups of one image; B = 21 over 16 groups of
+// one or two), a batch of one (one unit: its task's kernels split as usual)
+// and dx skipped; each at the default chunk and at 1 image per chunk, on 1,
+// 2, 3 and 5 threads (more threads than slots); against float64 on one
+// thread, then bit for bit. dw / db accumulated onto dw0 / db0, then written.
+type MultiCase = { kind: ConvKind; B: number; inShape: [number, number, number]; s: ConvSettings; noDx?: boolean };
+const MULTI: MultiCase[] = [
+  { kind: "conv2d", B: 7, inShape: [9, 8, 5], s: { filters: 12, kernel: 3, stride: 2, padding: "same" } },
+  { kind: "conv2d_transpose", B: 21, inShape: [5, 4, 7], s: { filters: 9, kernel: 3, stride: 2, padding: "same" } },
+  { kind: "conv2d", B: 1, inShape: [10, 10, 6], s: { filters: 8, kernel: 3, stride: 1, padding: "same" } },
+  { kind: "conv2d_transpose", B: 1, inShape: [6, 6, 8], s: { filters: 6, kernel: 3, stride: 2, padding: "same" } },
+  { kind: "conv2d", B: 9, inShape: [8, 8, 3], s: { filters: 16, kernel: 3, stride: 1, padding: "valid" }, noDx: true },
+];
+describe.each(["plain", "relaxed"] as const)("multi-channel conv layer kernels on threads, %s build", (build) => {
+  it("against float64, and the bits of one thread at every chunk on 2, 3 and 5 threads", async () => {
+    const tol = build === "plain" ? 1e-5 : 1e-4;
+    const first = new Map<MultiCase, Float32Array[]>();
+    for (const t of [1, 2, 3, 5]) {
+      const { k, pool, arena } = await kernelsOn(build, t);
+      for (const [i, c] of MULTI.entries()) {
+        const { g, nx, ny, nw, xs, ws, bs, dys, dw0, db0 } = caseData(c, 140 + i);
+        for (const chunk of [convChunkImages(g, c.B), 1]) {
+          arena.reset();
+          const x = arena.put(xs), w = arena.put(ws), b = arena.put(bs), y = arena.alloc(ny);
+          const dy = arena.put(dys), dx = c.noDx ? null : arena.alloc(nx), dw = arena.put(dw0), db = arena.put(db0);
+          const scratch = arena.scratch(k.convScratchBytes(g, chunk));
+          const before = pool?.stats().splitCalls ?? 0;
+          k.convForward({ y, x, w, b, batch: c.B, geometry: g, chunk, scratch });
+          const yId = arena.get(y, ny);
+          k.convBackward({ dx, dw, db, dy, x, w, y, batch: c.B, geometry: g, chunk, scratch });
+          const got = [yId, dx === null ? new Float32Array(0) : arena.get(dx, nx), arena.get(dw, nw), arena.get(db, g.outC)];
+          k.f32(dy, ny).set(dys);
+          k.convBackward({ dx, dw, db, dy, x, w, y, batch: c.B, geometry: g, accumulate: false, chunk, scratch });
+          got.push(arena.get(dw, nw), arena.get(db, g.outC));
+          const what = `${c.kind} B=${c.B} ${c.inShape} chunk ${chunk}, ${t} threads`;
+          if (pool) expect(pool.stats().splitCalls, `${what}: split`).toBeGreaterThan(before + 2);
+          const one = first.get(c);
+          if (!one) {
+            const ref = (c.kind === "conv2d" ? conv2dRef : conv2dTransposeRef)(xs, ws, bs, c.B, g, "identity");
+            expectClose(got[0], ref.pre, tol, `${what}: y`);
+            const want = convBackwardRef(c.kind === "conv2d_transpose", dys, xs, ws, c.B, g);
+            if (!c.noDx) expectClose(got[1], want.dx, tol, `${what}: dx`);
+            const rows = c.B * (c.kind === "conv2d" ? g.outH * g.outW : g.inH * g.inW), tolSum = Math.max(tol, rows * 2 ** -24);
+            expectClose(got[2], Float64Array.from(want.dw, (v, j) => v + dw0[j]), tolSum, `${what}: dw = dw0 + ∂L/∂w`);
+            expectClose(got[3], Float64Array.from(want.db, (v, j) => v + db0[j]), tolSum, `${what}: db = db0 + ∂L/∂b`);
+            expectClose(got[4], want.dw, tolSum, `${what}: dw (accumulate: false)`);
+            expectClose(got[5], want.db, tolSum, `${what}: db (accumulate: false)`);
+            first.set(c, got);
+          } else {
+            for (const [j, name] of ["y", "dx", "dw", "db", "dw written", "db written"].entries()) {
+              expectSameBits(bitsOf(got[j]), bitsOf(one[j]), `${what}: ${name} vs one thread at the default chunk`);
+            }
           }
         }
       }
