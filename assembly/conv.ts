@@ -724,18 +724,24 @@ function runSlots(task: Task, units: i32, work: f64): void {
 }
 
 // dw (kc, n) [+]= (Σ_g dwᵀ_g)ᵀ and db (Co) [+]= Σ_g db_g over the G groups'
-// partials at `parts`, summed in group order into group 0's.
-function reduceGroups(dw: usize, db: usize, parts: usize, G: i32, n: i32, kc: i32, Co: i32, accumulate: i32): void {
+// partials at `parts`, summed in group order into group 0's. `transposed`
+// false: the partials are dw_g (kc, n) themselves (conv1BackwardTask's).
+function reduceGroups(dw: usize, db: usize, parts: usize, G: i32, n: i32, kc: i32, Co: i32, accumulate: i32, transposed: bool): void {
   const pb = partBytes(n, kc, Co), dbAt = align64((<usize>n * kc) << 2);
   for (let g = 1; g < G; g++) {
     addInto(parts, parts + <usize>g * pb, n * kc);
     addInto(parts + dbAt, parts + <usize>g * pb + dbAt, Co);
   }
-  for (let r = 0; r < n; r++) {
-    for (let c = 0; c < kc; c++) {
-      const d = dw + ((<usize>c * n + r) << 2);
-      const v = load<f32>(parts + ((<usize>r * kc + c) << 2));
-      store<f32>(d, accumulate ? load<f32>(d) + v : v);
+  if (!transposed) {
+    if (accumulate) addInto(dw, parts, n * kc);
+    else copyF(dw, parts, n * kc);
+  } else {
+    for (let r = 0; r < n; r++) {
+      for (let c = 0; c < kc; c++) {
+        const d = dw + ((<usize>c * n + r) << 2);
+        const v = load<f32>(parts + ((<usize>r * kc + c) << 2));
+        store<f32>(d, accumulate ? load<f32>(d) + v : v);
+      }
     }
   }
   if (accumulate) addInto(db, parts + dbAt, Co);
@@ -803,6 +809,26 @@ function convTransposeBackwardTask(s: i32, _scratch: usize): i32 {
   return backwardTask(s, true);
 }
 
+// Task s of conv2d_backward with C = 1: takes groups in turn; per group
+// g = dy ⊙ act'(y) in place with db_g = Σ g, and dw_g (kh·kw, Co) =
+// patch₁(x)ᵀ·g over the group's rows (conv1_patch_t_mul, its patch buffer
+// in slot s).
+function conv1BackwardTask(s: i32, _scratch: usize): i32 {
+  readLayerArgs();
+  const kc = lKh * lKw, pixels = lHo * lWo;
+  const buf = lScratch + <usize>s * lSlot, R = patchRows(lNb * pixels);
+  const parts = lScratch + <usize>CONV_SLOTS * lSlot, pb = partBytes(lCo, kc, lCo);
+  for (let g = workNext(); g < lGroups; g = workNext()) {
+    const g0 = groupStart(g, lGroups, lBatch), g1 = groupStart(g + 1, lGroups, lBatch);
+    const dwg = parts + <usize>g * pb, dbg = dwg + align64((<usize>lCo * kc) << 2);
+    const on = (<usize>g0 * pixels * lCo) << 2;
+    gradBias(dbg, lDy + on, lY + on, (g1 - g0) * pixels, lCo, lAct, lAlpha, 0);
+    conv1_patch_t_mul(dwg, lX + ((<usize>g0 * lH * lWd) << 2), lDy + on, g1 - g0, lH, lWd, lHo, lWo,
+                      lKh, lKw, lSh, lSw, lPt, lPl, lCo, 0, buf, R);
+  }
+  return 0;
+}
+
 // One chunk of m images of conv2d_backward: cols = im2col(x);
 // dwᵀ (Co, kc) [+]= gᵀ (Co, rows) · cols (rows, kc) (dw = colsᵀ·g with the
 // same products in the same k order, but A is the narrow g, whose packed
@@ -864,7 +890,7 @@ function layerBackward(transpose: i32, dx: usize, dw: usize, db: usize, dy: usiz
   runSlots(transpose ? convTransposeBackwardTask : conv2dBackwardTask, G,
            <f64>B * <f64>pixels * <f64>(kh * kw) * <f64>C * <f64>Co * (dx != 0 ? 2 : 1));
   const parts = scratch + <usize>CONV_SLOTS * slotBytes(transpose, H, W, C, Ho, Wo, Co, kh, kw, nb);
-  reduceGroups(dw, db, parts, G, n, kc, Co, accumulate);
+  reduceGroups(dw, db, parts, G, n, kc, Co, accumulate, true);
 }
 
 /** Writes y (B, Ho, Wo, Co) = act(conv2d(x (B, H, W, C), w (kh, kw, C, Co)) + b (Co));
@@ -890,9 +916,13 @@ export function conv2d_backward(dx: usize, dw: usize, db: usize, dy: usize, x: u
                                 kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
                                 act: i32, alpha: f32, accumulate: i32, nb: i32, scratch: usize): void {
   if (C == 1) {
-    gradBias(db, dy, y, B * Ho * Wo, Co, act, alpha, accumulate);
-    // dw (kh·kw, Co) [+]= patch₁(x)ᵀ·g;  dx (B, H, W, 1) = col2im(g·wᵀ), gathered
-    conv1Patch(0, 0, 0, ACT_IDENTITY, 0, dw, dy, accumulate, patchRows(nb * Ho * Wo), x, B, H, W, Ho, Wo, kh, kw, sh, sw, pt, pl, Co, scratch);
+    // g, db and dw (kh·kw, Co) [+]= patch₁(x)ᵀ·g by batch groups (one job), then
+    // dx (B, H, W, 1) = col2im(g·wᵀ), gathered
+    const kc = kh * kw, G = conv_groups(B, Co, kc, Co);
+    setLayerArgs(0, dx, x, w, db, B, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, act, alpha, nb, scratch);
+    setArg(22, <f64>dy); setArg(23, <f64>y); setArg(24, G);
+    runSlots(conv1BackwardTask, G, <f64>B * <f64>(Ho * Wo) * <f64>kc * <f64>Co);
+    reduceGroups(dw, db, scratch + <usize>CONV_SLOTS * slotBytes(0, H, W, C, Ho, Wo, Co, kh, kw, nb), G, Co, kc, Co, accumulate, false);
     if (dx != 0) conv1Col2imDot(dx, dy, w, 0, B, H, W, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, ACT_IDENTITY, 0);
     return;
   }
