@@ -605,11 +605,11 @@ function conv1Col2imDot(out: usize, src: usize, w: usize, bias: usize, nb: i32, 
 
 
 // ---- The four layer kernels: one job per call on threads.
-// Scratch (conv_scratch_bytes at nb images per chunk): CONV_SLOTS slots, each
+// Scratch (conv_scratch_bytes at nb images per chunk): convSlots slots, each
 //   cols (nb images' rows, kc) then the largest GEMM's scratch at nb images,
 // then GROUPS_MAX groups' partials, each dwᵀ (n, kc) then db (Co), 64-aligned
 // (n = the channels on the other side of dw: conv2d Co, transpose C).
-// A call runs S = min(threads, CONV_SLOTS, units) tasks; task s works in slot s
+// A call runs S = min(threads, slots, units) tasks; task s works in slot s
 // and takes the call's units in turn (workNext): forward, chunks of nb images;
 // backward, the batch groups. Everything a unit does runs on its task's
 // thread (a task never splits again), so each core keeps its own chunk in its
@@ -626,9 +626,13 @@ function conv1Col2imDot(out: usize, src: usize, w: usize, bias: usize, nb: i32, 
 // G depends on B and the layer only: the bits do not depend on the thread
 // count, the slots or nb.
 
-/** Slots of a call's scratch: tasks of one call at most (threads past it sit the call out). */
+/** Slots of a call's scratch at most: tasks of one call at most (threads past it sit the call out). */
 // @ts-ignore: decorator
 @inline const CONV_SLOTS: i32 = 4;
+/** Bytes the slots take at most: a layer whose slot is larger gets fewer (at
+ *  least one: then its call is one task, whose kernels split as before). */
+// @ts-ignore: decorator
+@inline const SLOTS_BYTES: usize = 8 << 20;
 /** Batch groups of a backward at most. */
 // @ts-ignore: decorator
 @inline const GROUPS_MAX: i32 = 16;
@@ -675,31 +679,39 @@ function slotBytes(transpose: i32, H: i32, W: i32, C: i32, Ho: i32, Wo: i32, Co:
   return align64((<usize>rows * kc) << 2) + max(max(first, gemm_scratch_bytes(n, rows)), last);
 }
 
+// Slots of a layer's scratch whose slot is `slot` bytes.
+function convSlots(slot: usize): i32 {
+  return <i32>max<usize>(1, min<usize>(<usize>CONV_SLOTS, SLOTS_BYTES / slot));
+}
+
 /**
  * Bytes of scratch the four kernels below need at chunk size nb, for the
  * conv2d (transpose = 0) or conv2d_transpose (1) from (H, W, C) to
- * (Ho, Wo, Co): CONV_SLOTS slots, then the groups' partials (see above).
+ * (Ho, Wo, Co): convSlots slots, then the groups' partials (see above).
  */
 export function conv_scratch_bytes(transpose: i32, H: i32, W: i32, C: i32, Ho: i32, Wo: i32, Co: i32,
                                    kh: i32, kw: i32, nb: i32): usize {
   const kc = transpose ? kh * kw * Co : kh * kw * C;
   const n = transpose ? C : Co;
-  return <usize>CONV_SLOTS * slotBytes(transpose, H, W, C, Ho, Wo, Co, kh, kw, nb) +
-         <usize>groupsMax(n, kc, Co) * partBytes(n, kc, Co);
+  const slot = slotBytes(transpose, H, W, C, Ho, Wo, Co, kh, kw, nb);
+  return <usize>convSlots(slot) * slot + <usize>groupsMax(n, kc, Co) * partBytes(n, kc, Co);
 }
 
 // ARGS of a layer call: 0 y (forward) or dx (backward; 0: none), 1 x, 2 w,
 // 3 b (forward) or db, 4 B, 5 H, 6 W, 7 C, 8 Ho, 9 Wo, 10 Co, 11 kh, 12 kw,
 // 13 sh, 14 sw, 15 pt, 16 pl, 17 act, 18 alpha, 19 nb, 20 scratch,
-// 21 slot bytes; backward: 22 dy, 23 y, 24 groups.
+// 21 slot bytes, 25 slots; backward: 22 dy, 23 y, 24 groups. Returns the
+// groups' partials (after the slots).
 function setLayerArgs(transpose: i32, out: usize, x: usize, w: usize, b: usize, B: i32, H: i32, W: i32, C: i32,
                       Ho: i32, Wo: i32, Co: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
-                      act: i32, alpha: f32, nb: i32, scratch: usize): void {
+                      act: i32, alpha: f32, nb: i32, scratch: usize): usize {
   setArg(0, <f64>out); setArg(1, <f64>x); setArg(2, <f64>w); setArg(3, <f64>b); setArg(4, B); setArg(5, H);
   setArg(6, W); setArg(7, C); setArg(8, Ho); setArg(9, Wo); setArg(10, Co); setArg(11, kh); setArg(12, kw);
   setArg(13, sh); setArg(14, sw); setArg(15, pt); setArg(16, pl); setArg(17, act); setArg(18, alpha);
   setArg(19, nb); setArg(20, <f64>scratch);
-  setArg(21, <f64>slotBytes(transpose, H, W, C, Ho, Wo, Co, kh, kw, nb));
+  const slot = slotBytes(transpose, H, W, C, Ho, Wo, Co, kh, kw, nb), slots = convSlots(slot);
+  setArg(21, <f64>slot); setArg(25, slots);
+  return scratch + <usize>slots * slot;
 }
 
 // The call's arguments in this thread's instance (wasm globals are per
@@ -707,18 +719,19 @@ function setLayerArgs(transpose: i32, out: usize, x: usize, w: usize, b: usize, 
 // set ARGS itself (a single unit's kernels split as usual).
 let lOut: usize = 0, lX: usize = 0, lW: usize = 0, lB: usize = 0, lDy: usize = 0, lY: usize = 0, lScratch: usize = 0, lSlot: usize = 0;
 let lBatch = 0, lH = 0, lWd = 0, lC = 0, lHo = 0, lWo = 0, lCo = 0, lKh = 0, lKw = 0, lSh = 0, lSw = 0, lPt = 0, lPl = 0;
-let lAct = 0, lNb = 0, lGroups = 0;
+let lAct = 0, lNb = 0, lGroups = 0, lSlots = 0;
 let lAlpha: f32 = 0;
 function readLayerArgs(): void {
   lOut = argPtr(0); lX = argPtr(1); lW = argPtr(2); lB = argPtr(3); lBatch = argInt(4); lH = argInt(5); lWd = argInt(6);
   lC = argInt(7); lHo = argInt(8); lWo = argInt(9); lCo = argInt(10); lKh = argInt(11); lKw = argInt(12);
   lSh = argInt(13); lSw = argInt(14); lPt = argInt(15); lPl = argInt(16); lAct = argInt(17); lAlpha = <f32>arg(18);
   lNb = argInt(19); lScratch = argPtr(20); lSlot = argPtr(21); lDy = argPtr(22); lY = argPtr(23); lGroups = argInt(24);
+  lSlots = argInt(25);
 }
 
 // Runs `task` as S tasks over `units` units (see above); `work` in multiply-adds.
 function runSlots(task: Task, units: i32, work: f64): void {
-  const tasks = shouldSplit(work) ? min(min(threadCount(), CONV_SLOTS), units) : 1;
+  const tasks = shouldSplit(work) ? min(min(threadCount(), argInt(25)), units) : 1;
   workReset();
   parallelFor(task, tasks);
 }
@@ -786,14 +799,14 @@ function backwardTask(s: i32, transpose: bool): i32 {
   const kc = lKh * lKw * (transpose ? lCo : lC), n = transpose ? lC : lCo, nb = lNb;
   const cols = lScratch + <usize>s * lSlot;
   const gs = gemmScratch(cols, nb * (transpose ? lH * lWd : lHo * lWo), kc);
-  const parts = lScratch + <usize>CONV_SLOTS * lSlot, pb = partBytes(n, kc, lCo);
+  const parts = lScratch + <usize>lSlots * lSlot, pb = partBytes(n, kc, lCo);
   for (let g = workNext(); g < lGroups; g = workNext()) {
     const g0 = groupStart(g, lGroups, lBatch), g1 = groupStart(g + 1, lGroups, lBatch);
     const dwt = parts + <usize>g * pb, dbg = dwt + align64((<usize>n * kc) << 2);
     for (let n0 = g0; n0 < g1; n0 += nb) {
       const m = min(nb, g1 - n0), on = (<usize>n0 * lHo * lWo * lCo) << 2, init = n0 == g0 ? INIT_ZERO : INIT_ACC;
       gradBias(dbg, lDy + on, lY + on, m * lHo * lWo, lCo, lAct, lAlpha, n0 == g0 ? 0 : 1);
-      const xn = lX + ((<usize>n0 * lH * lWd * lC) << 2), dxn = lOut == 0 ? 0 : lOut + ((<usize>n0 * lH * lWd * lC) << 2);
+      const xn = lX + ((<usize>n0 * lH * lWd * lC) << 2), dxn = lOut == 0 ? <usize>0 : lOut + ((<usize>n0 * lH * lWd * lC) << 2);
       if (transpose) convTransposeBackwardChunk(cols, lDy + on, xn, dxn, dwt, m, kc, init, gs);
       else conv2dBackwardChunk(cols, lDy + on, xn, dxn, dwt, m, kc, init, gs);
     }
@@ -817,7 +830,7 @@ function conv1BackwardTask(s: i32, _scratch: usize): i32 {
   readLayerArgs();
   const kc = lKh * lKw, pixels = lHo * lWo;
   const buf = lScratch + <usize>s * lSlot, R = patchRows(lNb * pixels);
-  const parts = lScratch + <usize>CONV_SLOTS * lSlot, pb = partBytes(lCo, kc, lCo);
+  const parts = lScratch + <usize>lSlots * lSlot, pb = partBytes(lCo, kc, lCo);
   for (let g = workNext(); g < lGroups; g = workNext()) {
     const g0 = groupStart(g, lGroups, lBatch), g1 = groupStart(g + 1, lGroups, lBatch);
     const dwg = parts + <usize>g * pb, dbg = dwg + align64((<usize>lCo * kc) << 2);
@@ -883,13 +896,12 @@ function layerBackward(transpose: i32, dx: usize, dw: usize, db: usize, dy: usiz
                        kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
                        act: i32, alpha: f32, accumulate: i32, nb: i32, scratch: usize): void {
   const kc = kh * kw * (transpose ? Co : C), n = transpose ? C : Co, G = conv_groups(B, n, kc, Co);
-  setLayerArgs(transpose, dx, x, w, db, B, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, act, alpha, nb, scratch);
+  const parts = setLayerArgs(transpose, dx, x, w, db, B, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, act, alpha, nb, scratch);
   setArg(22, <f64>dy); setArg(23, <f64>y); setArg(24, G);
   // multiply-adds: the conv2d side's pixels × kh·kw·C·Co, per product
   const pixels = transpose ? H * W : Ho * Wo;
   runSlots(transpose ? convTransposeBackwardTask : conv2dBackwardTask, G,
            <f64>B * <f64>pixels * <f64>(kh * kw) * <f64>C * <f64>Co * (dx != 0 ? 2 : 1));
-  const parts = scratch + <usize>CONV_SLOTS * slotBytes(transpose, H, W, C, Ho, Wo, Co, kh, kw, nb);
   reduceGroups(dw, db, parts, G, n, kc, Co, accumulate, true);
 }
 
@@ -919,10 +931,10 @@ export function conv2d_backward(dx: usize, dw: usize, db: usize, dy: usize, x: u
     // g, db and dw (kh·kw, Co) [+]= patch₁(x)ᵀ·g by batch groups (one job), then
     // dx (B, H, W, 1) = col2im(g·wᵀ), gathered
     const kc = kh * kw, G = conv_groups(B, Co, kc, Co);
-    setLayerArgs(0, dx, x, w, db, B, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, act, alpha, nb, scratch);
+    const parts = setLayerArgs(0, dx, x, w, db, B, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, act, alpha, nb, scratch);
     setArg(22, <f64>dy); setArg(23, <f64>y); setArg(24, G);
     runSlots(conv1BackwardTask, G, <f64>B * <f64>(Ho * Wo) * <f64>kc * <f64>Co);
-    reduceGroups(dw, db, scratch + <usize>CONV_SLOTS * slotBytes(0, H, W, C, Ho, Wo, Co, kh, kw, nb), G, Co, kc, Co, accumulate, false);
+    reduceGroups(dw, db, parts, G, Co, kc, Co, accumulate, false);
     if (dx != 0) conv1Col2imDot(dx, dy, w, 0, B, H, W, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, ACT_IDENTITY, 0);
     return;
   }

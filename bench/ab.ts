@@ -22,6 +22,8 @@ const baseDir = String(flag("base") ?? "");
 if (!baseDir) throw new Error("usage: tsx bench/ab.ts --base <dir with vae.plain.wasm, vae.relaxed.wasm, vae.plain.shared.wasm, vae.relaxed.shared.wasm>");
 const ROUNDS = Number(flag("rounds") ?? 9);
 const withConv = flag("conv") === true;
+// --conv-rounds N: rounds of the conv model (one step each; default min(rounds, 5))
+const CONV_ROUNDS = Number(flag("conv-rounds") ?? Math.min(ROUNDS, 5));
 // --spin 0: workers sleep as soon as they find no task, so 2-thread CPU time is the work both threads did (plus
 // wakes), not spinning: the split's efficiency, readable when other processes hold the cores. --batches 32,128
 const SPIN = flag("spin") === undefined ? undefined : Number(flag("spin"));
@@ -71,7 +73,7 @@ for (const [model, cfg, Bs] of models) {
         const wall = [[], []] as number[][], cpu = [[], []] as number[][];
         let step = 3;
         const l = load();
-        for (let r = 0; r < (model === "keras-conv" ? Math.min(ROUNDS, 5) : ROUNDS); r++) {
+        for (let r = 0; r < (model === "keras-conv" ? CONV_ROUNDS : ROUNDS); r++) {
           // alternate which goes first, so a load change mid-round hits both alike
           const order = r % 2 ? [1, 0] : [0, 1];
           for (const j of order) {

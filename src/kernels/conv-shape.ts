@@ -194,8 +194,14 @@ function colsPerImage(g: ConvGeometry): number {
   return g.kind === "conv2d" ? g.outH * g.outW * g.kh * g.kw * g.inC : g.inH * g.inW * g.kh * g.kw * g.outC;
 }
 
-/** Target size of the im2col buffer (floats): 256 KiB, L2-sized. */
-export const CONV_CHUNK_FLOATS = 1 << 16;
+/** Floats of im2col per batch chunk (a layer's, and the kernels' default), on
+ *  any thread count: 512 KiB. On threads each task runs whole chunks in a slot
+ *  of its own (assembly/conv.ts), so the chunk no longer sets the fork-joins;
+ *  from 128 KiB to 1 MiB the 2-thread Keras conv step moved within ±5%,
+ *  512 KiB and 1 MiB fastest (`tsx bench/conv-chunk.ts --sizes
+ *  32768,65536,131072,262144 --threads 2`, bench/results/conv-chunk.md). No
+ *  result depends on the chunk. */
+export const CONV_CHUNK_FLOATS = 1 << 17;
 
 /** Images per chunk for a batch: as many as fit `floats` (default
  *  CONV_CHUNK_FLOATS) of im2col, at least 1, at most `batch`. Results do not
@@ -205,13 +211,6 @@ export function convChunkImages(g: ConvGeometry, batch: number, floats = CONV_CH
   return Math.max(1, Math.min(batch, Math.floor(floats / colsPerImage(g))));
 }
 
-/** Floats of im2col per batch chunk in a layer's kernels, on any thread
- *  count: 512 KiB. On threads each task runs whole chunks in a slot of its
- *  own (assembly/conv.ts), so the chunk no longer sets the fork-joins; from
- *  128 KiB to 1 MiB the 2-thread Keras conv step moved within ±5%, 512 KiB and
- *  1 MiB fastest (`tsx bench/conv-chunk.ts --sizes 32768,65536,131072,262144
- *  --threads 2`, bench/results/conv-chunk.md). No result depends on the chunk. */
-export const LAYER_CHUNK_FLOATS = 1 << 17;
 let chunkFloats: number | null = null;
 /** @internal For bench/conv-chunk.ts: this budget from now on (null: the
  *  default). A model's scratch is planned with the budget at its creation,
@@ -219,11 +218,17 @@ let chunkFloats: number | null = null;
 export function setChunkFloats(n: number | null): void { chunkFloats = n; }
 /** Images per chunk of a conv layer's kernel calls on B rows. */
 export function convLayerChunk(g: ConvGeometry, B: number): number {
-  return convChunkImages(g, B, chunkFloats ?? LAYER_CHUNK_FLOATS);
+  return convChunkImages(g, B, chunkFloats ?? CONV_CHUNK_FLOATS);
 }
 
-/** Slots of a conv call's scratch (assembly/conv.ts CONV_SLOTS): tasks of one call at most. */
+/** Slots of a conv call's scratch at most (assembly/conv.ts CONV_SLOTS): tasks of one call at most;
+ *  fewer where the slots would pass SLOTS_BYTES (at least one: the call is then one task, whose kernels split). */
 export const CONV_SLOTS = 4;
+const SLOTS_BYTES = 8 << 20;
+/** Slots of a layer's scratch whose slot is `slot` bytes (assembly/conv.ts convSlots). */
+export function convSlots(slot: number): number {
+  return Math.max(1, Math.min(CONV_SLOTS, Math.floor(SLOTS_BYTES / slot)));
+}
 /** Batch groups of a conv backward at most, and floats of all their partials at most (assembly/conv.ts). */
 const GROUPS_MAX = 16, PARTIAL_FLOATS = 1 << 20;
 const align64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
@@ -250,5 +255,5 @@ export function convScratchBytes(g: ConvGeometry, chunk: number): number {
     gemmScratchBytes(rows, t ? g.inC : kc), gemmScratchBytes(n, rows), gemmScratchBytes(rows, t ? kc : g.outC));
   // each group's partials: dwᵀ, then db (outC)
   const groups = convGroups(g, Infinity);
-  return CONV_SLOTS * slot + groups * (align64(n * kc * 4) + align64(g.outC * 4));
+  return convSlots(slot) * slot + groups * (align64(n * kc * 4) + align64(g.outC * 4));
 }

@@ -134,9 +134,6 @@ function convInterop(transpose: boolean): LayerInterop {
   };
 }
 
-// the batch-chunk budget is the kernels' (src/kernels/conv-shape.ts); its constants re-exported for the tests
-export { LAYER_CHUNK_FLOATS } from "../kernels/conv-shape.js";
-
 /** The kernel size of a convolution, by either name (Keras / tfjs: kernelSize). */
 export type KernelSize =
   | {

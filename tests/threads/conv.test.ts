@@ -5,13 +5,14 @@
 // batch groups (backward: dw and db summed per group, then over the groups in
 // order) in turn, each in its own slot of the scratch. Both builds. The
 // multi-channel layer kernels themselves on 1, 2, 3 and 5 threads against
-// float64 and bit for bit, at several chunks, a single unit (the task's
-// kernels then split as usual) and dw / db accumulated and written. And
+// float64 and bit for bit, at several chunks, a single unit or a single slot
+// (the call is one task, whose kernels split as usual) and dw / db
+// accumulated and written. And
 // im2col / col2im, split by patch rows / image rows, against float64.
 // Not here: MLPs (determinism.test.ts), single kernels (kernels.test.ts).
 import { afterAll, describe, expect, it } from "vitest";
 import { VAE, type VAEConfig } from "../../src/index.js";
-import { convChunkImages, convGeometry, convGroups, type ConvKind, type ConvSettings } from "../../src/kernels/conv-shape.js";
+import { convChunkImages, convGeometry, convGroups, convScratchBytes, convSlots, type ConvKind, type ConvSettings } from "../../src/kernels/conv-shape.js";
 import type { ThreadPool } from "../../src/threads/pool.js";
 import { loadThreadedKernels } from "../../src/threads/threads.js";
 import { conv2dRef, conv2dTransposeRef, convBackwardRef, randomArray } from "../reference.js";
@@ -42,6 +43,20 @@ describe("batch groups of a conv backward", () => {
     // 64 × (3·3·32) + 32 = 18,464 floats: 56 would fit, 16 at most
     const t = convGeometry("conv2d_transpose", [14, 14, 64], { filters: 32, kernel: 3, stride: 2, padding: "same" });
     expect(convGroups(t, 128)).toBe(16);
+  });
+});
+
+describe("slots of a conv call", () => {
+  it("four where they fit 8 MiB, fewer for a larger slot, at least one; the scratch is slots × slot + the groups' partials", () => {
+    expect(convSlots(1 << 20)).toBe(4);
+    expect(convSlots(3 << 20)).toBe(2);
+    expect(convSlots(5 << 20)).toBe(1);
+    expect(convSlots(64 << 20)).toBe(1);
+    // the Keras conv's largest layer at B = 128: 2 images per chunk, four slots of 0.9 MB
+    const t = convGeometry("conv2d_transpose", [14, 14, 64], { filters: 32, kernel: 3, stride: 2, padding: "same" });
+    expect(convChunkImages(t, 128)).toBe(2);
+    const slot = 392 * 288 * 4 + (399 * 288 + 8 * 288 + 64) * 4; // cols, then the GEMM scratch of dx = cols·w
+    expect(convScratchBytes(t, 2)).toBe(4 * slot + 16 * (Math.ceil(64 * 288 * 4 / 64) * 64 + 128));
   });
 });
 
@@ -225,6 +240,8 @@ const MULTI: MultiCase[] = [
   { kind: "conv2d", B: 1, inShape: [10, 10, 6], s: { filters: 8, kernel: 3, stride: 1, padding: "same" } },
   { kind: "conv2d_transpose", B: 1, inShape: [6, 6, 8], s: { filters: 6, kernel: 3, stride: 2, padding: "same" } },
   { kind: "conv2d", B: 9, inShape: [8, 8, 3], s: { filters: 16, kernel: 3, stride: 1, padding: "valid" }, noDx: true },
+  // one image's cols is 2.4 MB: a 4.7 MB slot, so one slot (the call is one task, its kernels split by tiles)
+  { kind: "conv2d", B: 2, inShape: [64, 64, 16], s: { filters: 8, kernel: 3, stride: 1, padding: "same" } },
 ];
 describe.each(["plain", "relaxed"] as const)("multi-channel conv layer kernels on threads, %s build", (build) => {
   it("against float64, and the bits of one thread at every chunk on 2, 3 and 5 threads", async () => {
@@ -238,6 +255,7 @@ describe.each(["plain", "relaxed"] as const)("multi-channel conv layer kernels o
           arena.reset();
           const x = arena.put(xs), w = arena.put(ws), b = arena.put(bs), y = arena.alloc(ny);
           const dy = arena.put(dys), dx = c.noDx ? null : arena.alloc(nx), dw = arena.put(dw0), db = arena.put(db0);
+          expect(k.convScratchBytes(g, chunk), "the planner's mirror").toBe(convScratchBytes(g, chunk));
           const scratch = arena.scratch(k.convScratchBytes(g, chunk));
           const before = pool?.stats().splitCalls ?? 0;
           k.convForward({ y, x, w, b, batch: c.B, geometry: g, chunk, scratch });
