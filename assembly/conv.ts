@@ -42,7 +42,7 @@ import { gemm, gemm_act, gemm_pair, gemm_scratch_bytes, INIT_ACC, INIT_BIAS, INI
 import { ACT_IDENTITY, activation_backward_bias, activation_forward, activationForwardRange } from "./activation";
 import { addInto } from "./vector";
 import { hsum, madd } from "./simd";
-import { arg, argInt, argPtr, parallelFor, rangeEnd, rangeStart, rangeTasks, setArg, shouldSplit, taskScratchBytes, threadCount, workNext, workReset, Task } from "./threads";
+import { arg, argInt, argPtr, parallelFor, rangeEnd, rangeStart, rangeTasks, setArg, shouldSplit, threadCount, workNext, workReset, Task } from "./threads";
 
 // @ts-ignore: decorator
 @inline function zeroF(dst: usize, n: i32): void {
@@ -509,17 +509,15 @@ export function conv1_col2im_dot(out: usize, src: usize, w: usize, bias: usize, 
   }
 }
 
-// ---- The one-channel kernels on threads. Each task runs the code of the
+// ---- The one-channel forwards on threads. Each task runs the code of the
 // whole call on its own part of the output, so no bit depends on the split:
-// conv1_col2im_dot by images, conv1_patch_mul by rows (ranges of 4). dw, a
-// sum over every row, is one task (the whole conv1_patch_t_mul) beside the
-// row tasks of the same job: split by its columns, every task rebuilt the
-// patches, for 30–60% more CPU time than one task (bench/conv-one-ab.ts).
+// conv1_col2im_dot by images, conv1_patch_mul by rows (ranges of 4). Their
+// backwards (dw, a sum over every row) run by batch groups with the layer
+// kernels below (conv1BackwardTask, conv1TransposeBackwardTask).
 // Buffers are the tasks' scratch (THREAD_SCRATCH), not the caller's.
 // ARGS: 0 out, 1 img (patched), 2 w, 3 bias, 4 Hi, 5 Wi, 6 Hp, 7 Wp, 8 kh,
 // 9 kw, 10 sh, 11 sw, 12 pt, 13 pl, 14 N, 15 act, 16 alpha, 17 rows per row
-// task, 18 rows, 19 dw tasks (0 or 1), 20 dw, 21 G, 22 R, 23 accumulate,
-// 24 nb; col2im_dot: 25 C, 26 images per task, 27 nb.
+// task, 18 rows; col2im_dot: 25 C, 26 images per task, 27 nb.
 
 function setConv1Args(out: usize, img: usize, w: usize, bias: usize, Hi: i32, Wi: i32, Hp: i32, Wp: i32,
                       kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, N: i32, act: i32, alpha: f32): void {
@@ -528,16 +526,10 @@ function setConv1Args(out: usize, img: usize, w: usize, bias: usize, Hi: i32, Wi
   setArg(13, pl); setArg(14, N); setArg(15, act); setArg(16, alpha);
 }
 
-// Task 0 when there is a dw: all of it; then the out rows.
+// Rows [t·rowChunk, …) of conv1Patch's out.
 function conv1Task(t: i32, scratch: usize): i32 {
-  const dwTasks = argInt(19), N = argInt(14), kc = argInt(8) * argInt(9);
-  if (t < dwTasks) {
-    const R = min(argInt(22), <i32>(taskScratchBytes() / (<usize>kc << 2)));
-    conv1_patch_t_mul(argPtr(20), argPtr(1), argPtr(21), argInt(24), argInt(4), argInt(5), argInt(6), argInt(7),
-                      argInt(8), argInt(9), argInt(10), argInt(11), argInt(12), argInt(13), N, argInt(23), scratch, R);
-    return 0;
-  }
-  const r0 = (t - dwTasks) * argInt(17), r1 = min(argInt(18), r0 + argInt(17));
+  const N = argInt(14);
+  const r0 = t * argInt(17), r1 = min(argInt(18), r0 + argInt(17));
   const out = argPtr(0);
   patchMulRows(out, argPtr(1), argPtr(2), argPtr(3), argInt(4), argInt(5), argInt(6), argInt(7), argInt(8), argInt(9),
                argInt(10), argInt(11), argInt(12), argInt(13), N, scratch, r0, r1);
@@ -549,30 +541,23 @@ function conv1Task(t: i32, scratch: usize): i32 {
   return 0;
 }
 
-// out (nb·Hp·Wp, N) = act(patch₁(img)·w [+ bias]) when out != 0, and
-// dw (kh·kw, N) [+]= patch₁(img)ᵀ·G when dw != 0: on threads one job, dw
-// first (the longest task), then the rows even out; dw alone does not split.
-// scratch: the caller's (conv1_patch_mul's and conv1_patch_t_mul's buf).
-function conv1Patch(out: usize, w: usize, bias: usize, act: i32, alpha: f32, dw: usize, G: usize, accumulate: i32, R: i32,
+// out (nb·Hp·Wp, N) = act(patch₁(img)·w [+ bias]), split by rows on threads.
+// scratch: the caller's (conv1_patch_mul's buf).
+function conv1Patch(out: usize, w: usize, bias: usize, act: i32, alpha: f32,
                     img: usize, nb: i32, Hi: i32, Wi: i32, Hp: i32, Wp: i32, kh: i32, kw: i32,
                     sh: i32, sw: i32, pt: i32, pl: i32, N: i32, scratch: usize): void {
   const kc = kh * kw, rows = nb * Hp * Wp;
-  // the patch buffers must fit a task's scratch: 16·kc bytes (rows), 4·kc per dw row
-  if (out == 0 || kc > 1024 || !shouldSplit(<f64>rows * <f64>kc * <f64>N * (dw != 0 ? 2 : 1))) {
-    if (dw != 0) conv1_patch_t_mul(dw, img, G, nb, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, accumulate, scratch, R);
-    if (out != 0) {
-      conv1_patch_mul(out, img, w, bias, nb, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, scratch);
-      if (act != ACT_IDENTITY) activation_forward(out, out, rows * N, act, alpha);
-    }
+  // the patch buffer must fit a task's scratch: 16·kc bytes
+  if (kc > 1024 || !shouldSplit(<f64>rows * <f64>kc * <f64>N)) {
+    conv1_patch_mul(out, img, w, bias, nb, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, scratch);
+    if (act != ACT_IDENTITY) activation_forward(out, out, rows * N, act, alpha);
     return;
   }
   const threads = threadCount();
   const rowChunk = max(4, ((rows + 4 * threads - 1) / (4 * threads) + 3) & ~3);
-  const rowTasks = (rows + rowChunk - 1) / rowChunk, dwTasks = dw != 0 ? 1 : 0;
   setConv1Args(out, img, w, bias, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, act, alpha);
-  setArg(17, rowChunk); setArg(18, rows); setArg(19, dwTasks); setArg(20, <f64>dw); setArg(21, <f64>G);
-  setArg(22, R); setArg(23, accumulate); setArg(24, nb);
-  parallelFor(conv1Task, dwTasks + rowTasks);
+  setArg(17, rowChunk); setArg(18, rows);
+  parallelFor(conv1Task, (rows + rowChunk - 1) / rowChunk);
 }
 
 function col2imDotTask(t: i32, _scratch: usize): i32 {
@@ -842,6 +827,29 @@ function conv1BackwardTask(s: i32, _scratch: usize): i32 {
   return 0;
 }
 
+// Task s of conv2d_transpose_backward with Co = 1: takes groups in turn; per
+// group g = dy ⊙ act'(y) in place with db_g = Σ g, dw_g (kh·kw, C) =
+// patch₁(g)ᵀ·x over the group's rows (conv1_patch_t_mul) and the group's
+// rows of dx = patch₁(g)·w (patchMulRows), patch buffers in slot s.
+function conv1TransposeBackwardTask(s: i32, _scratch: usize): i32 {
+  readLayerArgs();
+  const kc = lKh * lKw, pixels = lHo * lWo, rows = lH * lWd;
+  const buf = lScratch + <usize>s * lSlot, R = patchRows(lNb * rows);
+  const parts = lScratch + <usize>lSlots * lSlot, pb = partBytes(lC, kc, 1);
+  for (let g = workNext(); g < lGroups; g = workNext()) {
+    const g0 = groupStart(g, lGroups, lBatch), g1 = groupStart(g + 1, lGroups, lBatch);
+    const dwg = parts + <usize>g * pb, dbg = dwg + align64((<usize>lC * kc) << 2);
+    const gn = lDy + ((<usize>g0 * pixels) << 2), xn = lX + ((<usize>g0 * rows * lC) << 2);
+    gradBias(dbg, gn, lY + ((<usize>g0 * pixels) << 2), (g1 - g0) * pixels, 1, lAct, lAlpha, 0);
+    conv1_patch_t_mul(dwg, gn, xn, g1 - g0, lHo, lWo, lH, lWd, lKh, lKw, lSh, lSw, lPt, lPl, lC, 0, buf, R);
+    if (lOut != 0) {
+      patchMulRows(lOut + ((<usize>g0 * rows * lC) << 2), gn, lW, 0, lHo, lWo, lH, lWd, lKh, lKw, lSh, lSw, lPt, lPl,
+                   lC, buf, 0, (g1 - g0) * rows);
+    }
+  }
+  return 0;
+}
+
 // One chunk of m images of conv2d_backward: cols = im2col(x);
 // dwᵀ (Co, kc) [+]= gᵀ (Co, rows) · cols (rows, kc) (dw = colsᵀ·g with the
 // same products in the same k order, but A is the narrow g, whose packed
@@ -913,7 +921,7 @@ export function conv2d_forward(y: usize, x: usize, w: usize, b: usize,
                                act: i32, alpha: f32, nb: i32, scratch: usize): void {
   if (C == 1) {
     // y (B·Ho·Wo, Co) = patch₁(x)·w + b, no cols
-    conv1Patch(y, w, b, act, alpha, 0, 0, 0, 0, x, B, H, W, Ho, Wo, kh, kw, sh, sw, pt, pl, Co, scratch);
+    conv1Patch(y, w, b, act, alpha, x, B, H, W, Ho, Wo, kh, kw, sh, sw, pt, pl, Co, scratch);
     return;
   }
   setLayerArgs(0, y, x, w, b, B, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, act, alpha, nb, scratch);
@@ -965,10 +973,12 @@ export function conv2d_transpose_backward(dx: usize, dw: usize, db: usize, dy: u
                                           kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
                                           act: i32, alpha: f32, accumulate: i32, nb: i32, scratch: usize): void {
   if (Co == 1) {
-    gradBias(db, dy, y, B * Ho * Wo, Co, act, alpha, accumulate);
-    // dw (kh·kw, C) [+]= patch₁(g)ᵀ·x;  dx (B·H·W, C) = patch₁(g)·w
-    // one job on threads: dw one task, dx by rows
-    conv1Patch(dx, w, 0, ACT_IDENTITY, 0, dw, x, accumulate, patchRows(nb * H * W), dy, B, Ho, Wo, H, W, kh, kw, sh, sw, pt, pl, C, scratch);
+    // g, db, dw (kh·kw, C) [+]= patch₁(g)ᵀ·x and dx (B·H·W, C) = patch₁(g)·w by batch groups, one job
+    const kc = kh * kw, G = conv_groups(B, C, kc, 1);
+    const parts = setLayerArgs(1, dx, x, w, db, B, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, act, alpha, nb, scratch);
+    setArg(22, <f64>dy); setArg(23, <f64>y); setArg(24, G);
+    runSlots(conv1TransposeBackwardTask, G, <f64>B * <f64>(H * W) * <f64>kc * <f64>C * (dx != 0 ? 2 : 1));
+    reduceGroups(dw, db, parts, G, C, kc, 1, accumulate, false);
     return;
   }
   layerBackward(1, dx, dw, db, dy, x, w, y, B, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, act, alpha, accumulate, nb, scratch);

@@ -164,11 +164,12 @@ function caseData(c: { kind: ConvKind; B: number; inShape: [number, number, numb
 }
 
 // The one-channel kernels (conv2d Cin = 1, conv2d_transpose Cout = 1) split
-// over threads: the transposed forward by images, its backward as one job
-// (dw one task beside dx's row tasks), the Cin = 1 conv2d forward by rows,
-// its dx by images. Channel counts cross the kernels' 8-, 4-wide and scalar
-// columns (13, 37); against float64 and bit for bit on 1, 2 and 3 threads,
-// dw accumulated onto dw0 and written (accumulate: false).
+// over threads: the transposed forward by images, its backward by batch
+// groups (g, db, dw and the group's dx rows in one task), the Cin = 1 conv2d
+// forward by rows, its backward's dw by groups and its dx by images. Channel
+// counts cross the kernels' 8-, 4-wide and scalar columns (13, 37); against
+// float64 and bit for bit on 1, 2 and 3 threads, dw accumulated onto dw0 and
+// written (accumulate: false).
 type OneCase = { kind: ConvKind; B: number; inShape: [number, number, number]; s: ConvSettings };
 const ONE: OneCase[] = [
   { kind: "conv2d_transpose", B: 3, inShape: [28, 28, 32], s: { filters: 1, kernel: 3, stride: 1, padding: "same" } },
@@ -240,6 +241,9 @@ const MULTI: MultiCase[] = [
   { kind: "conv2d", B: 1, inShape: [10, 10, 6], s: { filters: 8, kernel: 3, stride: 1, padding: "same" } },
   { kind: "conv2d_transpose", B: 1, inShape: [6, 6, 8], s: { filters: 6, kernel: 3, stride: 2, padding: "same" } },
   { kind: "conv2d", B: 9, inShape: [8, 8, 3], s: { filters: 16, kernel: 3, stride: 1, padding: "valid" }, noDx: true },
+  // one channel on the patch side, backward by groups too: without dx, and conv2d with C = 1 with it
+  { kind: "conv2d_transpose", B: 4, inShape: [7, 6, 5], s: { filters: 1, kernel: 3, stride: 2, padding: "same" }, noDx: true },
+  { kind: "conv2d", B: 6, inShape: [9, 9, 1], s: { filters: 5, kernel: 3, stride: 2, padding: "same" } },
   // one image's cols is 2.4 MB: a 4.7 MB slot, so one slot (the call is one task, its kernels split by tiles)
   { kind: "conv2d", B: 2, inShape: [64, 64, 16], s: { filters: 8, kernel: 3, stride: 1, padding: "same" } },
 ];
