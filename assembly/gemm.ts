@@ -13,7 +13,7 @@
 // those of gemm followed by activation_forward.
 import { madd, MR, NR } from "./simd";
 import { activationForwardRange, ACT_IDENTITY } from "./activation";
-import { arg, argInt, argPtr, parallelFor, setArg, shouldSplit, threadCount } from "./threads";
+import { arg, argInt, argPtr, parallelFor, rangeEnd, rangeStart, rangeTasks, setArg, shouldSplit, threadCount } from "./threads";
 
 /** C = op(A)·op(B) */
 export const INIT_ZERO: i32 = 0;
@@ -248,12 +248,52 @@ export function gemm_act(c: usize, a: usize, b: usize, bias: usize,
     if (M == 1) rowTimesB(c, a, b, bias, K, N, N0, init, act, alpha);
     else rowsTimesB(c, a, b, bias, K, N, N0, init, act, alpha);
     if (N0 == N) return;
+  } else if (K <= ROWS_K_MAX && !transA && !transB && N >= 8) {
+    // Few k (a layer after a small latent): a tile would pack, store and
+    // reload for a handful of multiply-adds; rows two at a time straight from
+    // a and b instead, the same k order and madd per element as in a tile,
+    // so the same bits. Split by row pairs on threads; the last N mod 8
+    // columns take the packed path below.
+    N0 = N & ~7;
+    fewK(c, a, b, bias, M, K, N, N0, init, act, alpha);
+    if (N0 == N) return;
   }
   if (N0 == 0 && shouldSplit(<f64>M * <f64>K * <f64>N)) {
     if (packOnce(M, K, N)) gemmSplitPacked(c, a, b, bias, M, K, N, transA, transB, init, scratch, act, alpha);
     else gemmSplit(c, a, b, bias, M, K, N, transA, transB, init, act, alpha);
   }
   else gemmBlock(c, a, b, bias, M, K, N, transA, transB, init, scratch, 0, M, N0, N, act, alpha);
+}
+
+/** Largest K of gemm_act's few-k path (rows straight from a and b). */
+const ROWS_K_MAX: i32 = 8;
+
+// Rows of C (M, N), columns [0, N0), by row pairs (rowsTimesB; an odd last
+// row rowTimesB), split over threads by ranges of pairs.
+function fewK(c: usize, a: usize, b: usize, bias: usize, M: i32, K: i32, N: i32, N0: i32,
+              init: i32, act: i32, alpha: f32): void {
+  if (!shouldSplit(<f64>M * <f64>K * <f64>N)) {
+    fewKRows(c, a, b, bias, K, N, N0, init, act, alpha, 0, M);
+    return;
+  }
+  setArg(0, <f64>c); setArg(1, <f64>a); setArg(2, <f64>b); setArg(3, <f64>bias); setArg(4, K); setArg(5, N);
+  setArg(6, N0); setArg(7, init); setArg(8, act); setArg(9, alpha);
+  parallelFor(fewKTask, rangeTasks(M, 2));
+}
+
+function fewKTask(t: i32, _scratch: usize): i32 {
+  fewKRows(argPtr(0), argPtr(1), argPtr(2), argPtr(3), argInt(4), argInt(5), argInt(6), argInt(7), argInt(8),
+           <f32>arg(9), rangeStart(t), rangeEnd(t));
+  return 0;
+}
+
+// Rows [r0, r1) of fewK (r0 even).
+function fewKRows(c: usize, a: usize, b: usize, bias: usize, K: i32, N: i32, N0: i32,
+                  init: i32, act: i32, alpha: f32, r0: i32, r1: i32): void {
+  const ldc = <usize>N << 2, lda = <usize>K << 2;
+  let i = r0;
+  for (; i + 2 <= r1; i += 2) rowsTimesB(c + <usize>i * ldc, a + <usize>i * lda, b, bias, K, N, N0, init, act, alpha);
+  if (i < r1) rowTimesB(c + <usize>i * ldc, a + <usize>i * lda, b, bias, K, N, N0, init, act, alpha);
 }
 
 /** Row panels per task at most: a task's packed panels, one packed B strip

@@ -207,7 +207,8 @@ describe.each(BUILDS)("gemm, one/two-row path (single-image encode/decode), %s b
     const big: Case = { v: "NN", M: BIG, K, N };
     const d = inputs(big, seedOf(big) + M);
     const o = { transA: false, transB: false, init };
-    const tiled = runGuarded(k, arena, big, d, o);
+    // the tiled path: A given transposed (op(A) packed), since a 7-row NN product with K ≤ 8 takes the few-k rows
+    const tiled = runGuarded(k, arena, big, { ...d, a: transposed(d.a, BIG, K) }, { ...o, transA: true });
     const small: Case = { v: "NN", M, K, N };
     const ds = { a: d.a.slice(0, M * K), b: d.b, bias: d.bias, c0: d.c0.slice(0, M * N) };
     const rows = runGuarded(k, arena, small, ds, o);
@@ -216,6 +217,41 @@ describe.each(BUILDS)("gemm, one/two-row path (single-image encode/decode), %s b
     if (build === "plain") {
       const want = gemmF32SequentialRef(ds.a, ds.b, M, K, N, { c0: init === "accumulate" ? ds.c0 : undefined, bias: init === "bias" ? ds.bias : undefined });
       expectSameBits(bitsOf(rows), bitsOf(want), `plain M=${M} ${K}×${N} ${init} vs in-order f32`);
+    }
+  });
+});
+
+// a (R, C) row-major → aᵀ (C, R)
+function transposed(a: Float32Array, R: number, C: number): Float32Array {
+  const out = new Float32Array(R * C);
+  for (let r = 0; r < R; r++) for (let c = 0; c < C; c++) out[c * R + r] = a[r * C + c];
+  return out;
+}
+
+describe.each(BUILDS)("gemm, few-k path (K ≤ 8, rows straight from a and b), %s build", (build) => {
+  // An NN product with K ≤ 8 and N ≥ 8 (a layer after a small latent) skips
+  // packing for its full 8-column strips; each element must come out bit for
+  // bit as the register-tiled path gives it (the same product with A given
+  // transposed, whose op(A) is packed), columns past the last full strip
+  // included, and close to float64.
+  let k: Kernels;
+  let arena: Arena;
+  withKernels(build, ARENA_BYTES, (kk, aa) => { k = kk; arena = aa; });
+  const cases: [number, number, number, "zero" | "accumulate" | "bias"][] = [];
+  for (const [M, K, N] of [[3, 1, 8], [7, 2, 3136], [128, 2, 3136], [13, 5, 9], [41, 8, 17], [6, 8, 40], [5, 3, 23]]) {
+    for (const init of ["zero", "accumulate", "bias"] as const) cases.push([M, K, N, init]);
+  }
+  it.each(cases)("M = %i, K = %i, N = %i, init %s", (M, K, N, init) => {
+    const c: Case = { v: "NN", M, K, N };
+    const d = inputs(c, seedOf(c) + 3);
+    const o = { transA: false, transB: false, init };
+    const rows = runGuarded(k, arena, c, d, o);
+    const tiled = runGuarded(k, arena, c, { ...d, a: transposed(d.a, M, K) }, { ...o, transA: true });
+    expectSameBits(bitsOf(rows), bitsOf(tiled), `${build} ${M}×${K}×${N} ${init}: few-k rows vs tiles`);
+    expectClose(rows, expected(c, d, o), TOL[build], `${build} ${M}×${K}×${N} ${init} vs float64`);
+    if (build === "plain") {
+      const want = gemmF32SequentialRef(d.a, d.b, M, K, N, { c0: init === "accumulate" ? d.c0 : undefined, bias: init === "bias" ? d.bias : undefined });
+      expectSameBits(bitsOf(rows), bitsOf(want), `plain ${M}×${K}×${N} ${init} vs in-order f32`);
     }
   });
 });

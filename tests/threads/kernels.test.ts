@@ -59,6 +59,8 @@ function gemmCases(): { v: Variant; M: number; K: number; N: number }[] {
     for (const [M, K, N] of [[3, 128, 200], [32, 300, 136], [41, 520, 129], [48, 784, 400]]) out.push({ v, M, K, N });
     // narrow C (fewer column strips than tasks: the 20- and 40-wide layers), split mostly by rows
     for (const [M, K, N] of [[128, 400, 40], [128, 400, 20], [32, 400, 40], [32, 400, 20], [97, 260, 9], [400, 37, 24], [7, 300, 17]]) out.push({ v, M, K, N });
+    // few k (K ≤ 8: NN rows straight from a and b, split by row pairs), as after a 2-wide latent
+    for (const [M, K, N] of [[128, 2, 3136], [41, 8, 17], [13, 5, 9]]) out.push({ v, M, K, N });
   }
   return out;
 }
