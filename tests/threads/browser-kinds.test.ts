@@ -1,14 +1,14 @@
-// Activation, dropout and batch_norm layers in real Chromium (the
+// Activation, dropout, batch_norm and conv layers in real Chromium (the
 // single-file bundle, a cross-origin-isolated page): training on 2 threads
 // gives Node's one-thread weights (and batch_norm's running statistics) bit
-// for bit, so dropout's masks and the batch statistics do not depend on the
-// runtime or the thread count.
+// for bit, so dropout's masks, the batch statistics and the conv layers'
+// batch groups do not depend on the runtime or the thread count.
 import type { Browser } from "playwright-core";
 import { join } from "node:path";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import * as lib from "../../src/index.js";
 // @ts-expect-error: plain .js fixtures shared with the pages
-import { BN_CONFIG, KINDS_CONFIG, kindsRun } from "./fixtures/kinds-run.js";
+import { BN_CONFIG, CONV_CONFIG, KINDS_CONFIG, kindsRun } from "./fixtures/kinds-run.js";
 // @ts-expect-error: plain .js fixtures shared with the pages
 import { toBase64 } from "./fixtures/threaded-run.js";
 import { launchChromium, requireBuilt, root, serve, watchProblems, type Served } from "../browser/helpers.js";
@@ -26,7 +26,7 @@ afterAll(async () => {
   await server?.close();
 });
 
-for (const [label, config, key] of [["activation and dropout", KINDS_CONFIG, "KINDS_CONFIG"], ["batch_norm", BN_CONFIG, "BN_CONFIG"]] as const) {
+for (const [label, config, key] of [["activation and dropout", KINDS_CONFIG, "KINDS_CONFIG"], ["batch_norm", BN_CONFIG, "BN_CONFIG"], ["conv2d and conv2d_transpose", CONV_CONFIG, "CONV_CONFIG"]] as const) {
 test(`${label}: Chromium on 2 threads = Node on 1 and 2 threads, bit for bit`, async () => {
   const one = await kindsRun(lib, 1, config), two = await kindsRun(lib, 2, config);
   expect(two.workerTasks).toBeGreaterThan(0);
