@@ -28,10 +28,10 @@
 // conv2d_transpose Cout = 1) the GEMMs would be thin (kh·kw wide): those
 // shapes take the direct conv1_* kernels below instead, over the whole batch.
 // Threads: a layer call is one job, its tasks taking whole chunks (forward)
-// or batch groups (backward) in turn, each in its own slot of the scratch;
-// the one-channel kernels split by images or rows (conv1Patch,
-// conv1Col2imDot); im2col by patch rows, col2im by image rows, where called
-// on their own.
+// or batch groups (backward, the one-channel ones included) in turn, each in
+// its own slot of the scratch; the one-channel forwards split by rows or
+// images (conv1Patch, conv1Col2imDot); im2col by patch rows, col2im by image
+// rows, where called on their own (a single unit's kernels).
 // Each group's dw is computed as dwᵀ (the other side's channels, kc) =
 // (g or x)ᵀ·cols in scratch, and the groups' sum transposed once per call:
 // each entry the same sum in the same order as colsᵀ·(g or x), with the
