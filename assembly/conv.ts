@@ -591,7 +591,8 @@ function conv1Col2imDot(out: usize, src: usize, w: usize, bias: usize, nb: i32, 
 
 // ---- The four layer kernels: one job per call on threads.
 // Scratch (conv_scratch_bytes at nb images per chunk): convSlots slots, each
-//   cols (nb images' rows, kc) then the largest GEMM's scratch at nb images,
+//   cols (nb images' rows, kc) then the largest GEMM's scratch at nb images
+//   (one channel on the patch side: a patch buffer of PATCH_ROWS rows),
 // then GROUPS_MAX groups' partials, each dwᵀ (n, kc) then db (Co), 64-aligned
 // (n = the channels on the other side of dw: conv2d Co, transpose C).
 // A call runs S = min(threads, slots, units) tasks; task s works in slot s
@@ -618,6 +619,10 @@ function conv1Col2imDot(out: usize, src: usize, w: usize, bias: usize, nb: i32, 
  *  least one: then its call is one task, whose kernels split as before). */
 // @ts-ignore: decorator
 @inline const SLOTS_BYTES: usize = 8 << 20;
+// Rows per block of conv1_patch_t_mul (its G block stays in L1): a one-channel
+// layer's slot holds PATCH_ROWS rows of kh·kw floats (slotBytes).
+// @ts-ignore: decorator
+@inline const PATCH_ROWS: i32 = 64;
 /** Batch groups of a backward at most. */
 // @ts-ignore: decorator
 @inline const GROUPS_MAX: i32 = 16;
@@ -655,7 +660,11 @@ export function conv_groups(B: i32, n: i32, kc: i32, Co: i32): i32 {
 // Bytes of one slot at nb images: cols, then the largest GEMM's scratch
 //   conv2d:    forward (rows, kc)·w, dwᵀ: gᵀ (Co, rows)·cols, dx: g (rows, Co)·wᵀ
 //   transpose: forward x (rows, C)·wᵀ, dwᵀ: xᵀ (C, rows)·cols, dx: cols (rows, kc)·w
+// One channel on the patch side (conv2d C = 1, transpose Co = 1): no cols and
+// no GEMM, a slot is the conv1 kernels' patch buffer, PATCH_ROWS rows of
+// kh·kw floats at any nb (conv1Patch's 4 rows on one thread fit it too).
 function slotBytes(transpose: i32, H: i32, W: i32, C: i32, Ho: i32, Wo: i32, Co: i32, kh: i32, kw: i32, nb: i32): usize {
+  if (transpose ? Co == 1 : C == 1) return align64((<usize>PATCH_ROWS * kh * kw) << 2);
   const rows = transpose ? nb * H * W : nb * Ho * Wo;
   const kc = transpose ? kh * kw * Co : kh * kw * C;
   const n = transpose ? C : Co;
@@ -718,7 +727,10 @@ function readLayerArgs(): void {
 function runSlots(task: Task, units: i32, work: f64): void {
   const tasks = shouldSplit(work) ? min(min(threadCount(), argInt(25)), units) : 1;
   workReset();
-  parallelFor(task, tasks);
+  // one task is a plain call: its kernels split (and count in the profile)
+  // as usual; parallelFor(task, 1) would also time it as an inline task
+  if (tasks <= 1) task(0, 0);
+  else parallelFor(task, tasks);
 }
 
 // dw (kc, n) [+]= (Σ_g dwᵀ_g)ᵀ and db (Co) [+]= Σ_g db_g over the G groups'
@@ -814,7 +826,7 @@ function convTransposeBackwardTask(s: i32, _scratch: usize): i32 {
 function conv1BackwardTask(s: i32, _scratch: usize): i32 {
   readLayerArgs();
   const kc = lKh * lKw, pixels = lHo * lWo;
-  const buf = lScratch + <usize>s * lSlot, R = patchRows(lNb * pixels);
+  const buf = lScratch + <usize>s * lSlot, R = PATCH_ROWS;
   const parts = lScratch + <usize>lSlots * lSlot, pb = partBytes(lCo, kc, lCo);
   for (let g = workNext(); g < lGroups; g = workNext()) {
     const g0 = groupStart(g, lGroups, lBatch), g1 = groupStart(g + 1, lGroups, lBatch);
@@ -834,7 +846,7 @@ function conv1BackwardTask(s: i32, _scratch: usize): i32 {
 function conv1TransposeBackwardTask(s: i32, _scratch: usize): i32 {
   readLayerArgs();
   const kc = lKh * lKw, pixels = lHo * lWo, rows = lH * lWd;
-  const buf = lScratch + <usize>s * lSlot, R = patchRows(lNb * rows);
+  const buf = lScratch + <usize>s * lSlot, R = PATCH_ROWS;
   const parts = lScratch + <usize>lSlots * lSlot, pb = partBytes(lC, kc, 1);
   for (let g = workNext(); g < lGroups; g = workNext()) {
     const g0 = groupStart(g, lGroups, lBatch), g1 = groupStart(g + 1, lGroups, lBatch);
@@ -882,14 +894,6 @@ function gradBias(db: usize, dy: usize, y: usize, rows: i32, Co: i32, act: i32, 
   activation_backward_bias(db, dy, y, rows, Co, act, alpha, accumulate);
 }
 
-// Rows per block of conv1_patch_t_mul: 64 (its G block stays in L1), at most
-// what the scratch holds for a chunk of `rows` rows. With one channel on the
-// patch side (kc = kh·kw), conv_scratch_bytes ≥ cols (rows·kc floats) + the
-// GEMM scratch over rows × kc ((rows + 15)·kc floats), so ≥ (2·rows + 15)·kc floats.
-// @ts-ignore: decorator
-@inline function patchRows(rows: i32): i32 {
-  return min(64, 2 * rows + 15);
-}
 
 // GEMM scratch of a slot: after its cols (rows, kc).
 // @ts-ignore: decorator

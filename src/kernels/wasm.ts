@@ -11,7 +11,7 @@ import * as loader from "@assemblyscript/loader";
 import { checkAdamHyperparameters, checkLearningRate } from "../optim/adam.js";
 import type { WasmBytes, WasmMemory } from "../base/host-types.js";
 import { ArgumentError, checkBool, checkInt, checkOptions, describe, fail } from "../base/validate.js";
-import { checkConvGeometry, convChunkImages, type ConvGeometry } from "./conv-shape.js";
+import { checkConvGeometry, convChunkImages, convScratchBytes as planScratchBytes, type ConvGeometry } from "./conv-shape.js";
 
 /** A kernel build: "plain" (f32x4 multiply then add: bit-reproducible across
  *  runtimes, the default) or "relaxed" (f32x4.relaxed_madd: fused, faster,
@@ -482,7 +482,13 @@ export class Kernels {
   convScratchBytes(geometry: ConvGeometry, chunk: number): number {
     checkConvGeometry(geometry, "geometry"); checkInt("chunk", chunk);
     const g = geometry;
-    return this.raw.conv_scratch_bytes(g.kind === "conv2d_transpose" ? 1 : 0, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kh, g.kw, chunk);
+    // the kernel's figure is a u32: past 4 GiB it would wrap
+    const bytes = planScratchBytes(g, chunk);
+    if (bytes > 2 ** 32 - 1) {
+      throw new ArgumentError(`chunk: ${chunk} images of a ${g.kind} ${g.inH}×${g.inW}×${g.inC} → ${g.outH}×${g.outW}×${g.outC} ` +
+        `(kernel ${g.kh}×${g.kw}) need ${bytes} bytes of scratch, more than the 4 GiB a wasm32 memory can hold; use a smaller chunk or geometry`);
+    }
+    return this.raw.conv_scratch_bytes(g.kind === "conv2d_transpose" ? 1 : 0, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kh, g.kw, chunk) >>> 0;
   }
 
   /** Checks a conv call's shared arguments; returns the chunk and the

@@ -248,6 +248,29 @@ describe.each(BUILDS)("conv kernels, %s build", (build) => {
     }
   });
 
+  it("conv_scratch_bytes past 2 GiB is the mirror's figure, not negative; past 4 GiB it throws an ArgumentError naming the chunk", () => {
+    // a 256×256×128 image, 5×5 kernel, 64 filters: one image's cols is 65,536 × 3,200 floats (839 MB)
+    const g = convGeometry("conv2d", [256, 256, 128], { filters: 64, kernel: 5, stride: 1, padding: "same" });
+    const two = k.convScratchBytes(g, 2);
+    expect(two).toBeGreaterThan(2 ** 31);
+    expect(two).toBeLessThan(2 ** 32);
+    expect(two).toBe(convScratchBytes(g, 2));
+    expect(convScratchBytes(g, 3)).toBeGreaterThan(2 ** 32);
+    expect(() => k.convScratchBytes(g, 3)).toThrow(ArgumentError);
+    expect(() => k.convScratchBytes(g, 3)).toThrow(/^chunk: 3 images of a conv2d 256×256×128 → 256×256×64 .* more than the 4 GiB/);
+  });
+
+  it("a one-channel layer's scratch: four slots of 64 patch rows of kh·kw floats at any chunk, then 16 groups' partials", () => {
+    // conv2d 28×28×1 → 32, 3×3: a slot 64·9·4 = 2,304 bytes; a group's dwᵀ 32·9·4 = 1,152 and db 32·4 = 128 bytes
+    const c1 = convGeometry("conv2d", [28, 28, 1], { filters: 32, kernel: 3, stride: 2, padding: "same" });
+    // conv2d_transpose 28×28×32 → 1, 3×3: the same slot; dwᵀ 32·9·4 = 1,152 and db 4 → 64 bytes
+    const t1 = convGeometry("conv2d_transpose", [28, 28, 32], { filters: 1, kernel: 3, stride: 1, padding: "same" });
+    for (const chunk of [1, 18, 128]) {
+      expect(k.convScratchBytes(c1, chunk), `conv2d, chunk ${chunk}`).toBe(4 * 2304 + 16 * (1152 + 128));
+      expect(k.convScratchBytes(t1, chunk), `conv2d_transpose, chunk ${chunk}`).toBe(4 * 2304 + 16 * (1152 + 64));
+    }
+  });
+
   // forward, dx and dw, db accumulated onto dw0, db0 against the float64 references
   function checkFloat64(c: Case, seed: number, dwSeed: number): void {
     const d = data(c, seed);

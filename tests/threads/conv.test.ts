@@ -7,8 +7,10 @@
 // multi-channel layer kernels themselves on 1, 2, 3 and 5 threads against
 // float64 and bit for bit, at several chunks, a single unit or a single slot
 // (the call is one task, whose kernels split as usual) and dw / db
-// accumulated and written. And
-// im2col / col2im, split by patch rows / image rows, against float64.
+// accumulated and written. A call's job and task counts from the profile
+// (one job of min(threads, 4, units) tasks; below minWork, or one slot, a
+// plain call); dw and db against a float32 model of the group sums' order.
+// And im2col / col2im, split by patch rows / image rows, against float64.
 // Not here: MLPs (determinism.test.ts), single kernels (kernels.test.ts).
 import { afterAll, describe, expect, it } from "vitest";
 import { VAE, type VAEConfig } from "../../src/index.js";
@@ -81,6 +83,128 @@ describe.each(["plain", "relaxed"] as const)("%s build", (build) => {
       else {
         expect(losses, `${t} threads: losses`).toEqual(ref.losses);
         expectSameBits(bits, ref.bits, `${t} threads: weights, moments and streams`);
+      }
+    }
+  });
+});
+
+// How a layer call runs, from the pool's counters (profile on): one job of
+// min(threads, CONV_SLOTS = 4, units) tasks, counted once each (a task's
+// own kernels run inline in it and count nowhere); a call below minWork is a
+// plain call: no job, no task in the profile; a layer with one slot is one
+// task, a plain call whose kernels split as usual, or, each below minWork,
+// count nowhere.
+describe("a conv layer call on threads", () => {
+  it("is one job of min(threads, 4, units) tasks; below minWork, or with one slot, a plain call", async () => {
+    // 7 images at one image per chunk: 7 forward units; 7 batch groups
+    const c: MultiCase = { kind: "conv2d", B: 7, inShape: [9, 8, 5], s: { filters: 12, kernel: 3, stride: 2, padding: "same" } };
+    // one image's cols is 2.4 MB: one slot (as in MULTI below)
+    const big: MultiCase = { kind: "conv2d", B: 2, inShape: [64, 64, 16], s: { filters: 8, kernel: 3, stride: 1, padding: "same" } };
+    for (const t of [2, 3, 5]) {
+      const { k, pool, arena } = await kernelsOn("plain", t);
+      const p = pool!;
+      const calls = (cc: MultiCase, chunk: number) => {
+        const { g, nx, ny, nw, xs, ws, bs, dys } = caseData(cc, 7);
+        arena.reset();
+        const x = arena.put(xs), w = arena.put(ws), b = arena.put(bs), y = arena.alloc(ny);
+        const dy = arena.put(dys), dx = arena.alloc(nx), dw = arena.alloc(nw), db = arena.alloc(g.outC);
+        const scratch = arena.scratch(k.convScratchBytes(g, chunk));
+        return [
+          () => k.convForward({ y, x, w, b, batch: cc.B, geometry: g, chunk, scratch }),
+          () => k.convBackward({ dx, dw, db, dy, x, w, y, batch: cc.B, geometry: g, chunk, scratch }),
+        ];
+      };
+      const counted = (f: () => void) => {
+        p.profile(true);
+        const jobs = p.stats().splitCalls;
+        f();
+        const r = { jobs: p.stats().splitCalls - jobs, tasks: p.busy().tasks.reduce((a, v) => a + v, 0), ms0: p.busy().ms[0] };
+        p.profile(false);
+        return r;
+      };
+      for (const [i, f] of calls(c, 1).entries()) {
+        expect(counted(f), `${t} threads, ${i ? "backward" : "forward"}`).toMatchObject({ jobs: 1, tasks: Math.min(t, 4) });
+      }
+      p.tune({ minWork: 2 ** 30 });
+      for (const [i, f] of calls(c, 1).entries()) {
+        expect(counted(f), `${t} threads, ${i ? "backward" : "forward"} below minWork`).toEqual({ jobs: 0, tasks: 0, ms0: 0 });
+      }
+      p.tune({ minWork: 0 });
+      // one slot: the call is one task, a plain call. At minWork = the forward's
+      // multiply-adds (2·64·64·3·3·16·8) the call would split, a chunk's kernels
+      // (one image: half of it) do not: nothing is a task, nothing is counted
+      p.tune({ minWork: 2 * 64 * 64 * 9 * 16 * 8 });
+      for (const [i, f] of calls(big, 1).entries()) {
+        expect(counted(f), `${t} threads, one slot, ${i ? "backward" : "forward"}`).toEqual({ jobs: 0, tasks: 0, ms0: 0 });
+      }
+      p.tune({ minWork: 0 });
+      for (const [i, f] of calls(big, 1).entries()) {
+        expect(counted(f).jobs, `${t} threads, one slot, ${i ? "backward" : "forward"}: its kernels split`).toBeGreaterThan(1);
+      }
+      k.dispose();
+    }
+  });
+});
+
+// The backward's summation order, modelled in float32 (plain build: products
+// rounded, then added in order): for a conv2d, group g of G = convGroups(B)
+// holds images ⌊g·B/G⌋ … ⌊(g+1)·B/G⌋ − 1; its partials sum their patch rows
+// in order from zero, dwᵀ_g[co, j] = Σ_rows g[row, co]·cols[row, j] and
+// db_g[co] = Σ_rows g[row, co]; then p = ((p_0 + p_1) + p_2) + … in group order
+// and dw = dw0 + pᵀ, db = db0 + p. The kernel's dw and db on 1 and 2 threads,
+// at the default chunk and at 1, are these bits exactly; the same sums taken
+// in one pass over the batch differ in some bits (so the model pins the order).
+describe("the conv backward's group sums, modelled in float32", () => {
+  it("dw and db are the model's bits for B = 7 (7 groups of one image) and B = 21 (16 groups of one or two)", async () => {
+    const f = Math.fround;
+    for (const B of [7, 21]) {
+      const c: MultiCase = { kind: "conv2d", B, inShape: [9, 8, 5], s: { filters: 12, kernel: 3, stride: 2, padding: "same" } };
+      const { g, nx, ny, nw, xs, ws, bs, dys, dw0, db0 } = caseData(c, 300 + B);
+      const P = g.outH * g.outW, kc = g.kh * g.kw * g.inC, Co = g.outC, G = convGroups(g, B);
+      // cols (B·P, kc) = im2col(x)
+      const cols = new Float32Array(B * P * kc);
+      for (let n = 0; n < B; n++) for (let oy = 0; oy < g.outH; oy++) for (let ox = 0; ox < g.outW; ox++) {
+        for (let ty = 0; ty < g.kh; ty++) for (let tx = 0; tx < g.kw; tx++) for (let ci = 0; ci < g.inC; ci++) {
+          const iy = oy * g.strideH - g.padTop + ty, ix = ox * g.strideW - g.padLeft + tx;
+          if (iy < 0 || iy >= g.inH || ix < 0 || ix >= g.inW) continue;
+          cols[((n * g.outH + oy) * g.outW + ox) * kc + (ty * g.kw + tx) * g.inC + ci] = xs[((n * g.inH + iy) * g.inW + ix) * g.inC + ci];
+        }
+      }
+      // in-order f32 sums of rows [r0, r1): dwᵀ (Co, kc) and db (Co)
+      const sums = (r0: number, r1: number) => {
+        const dwt = new Float32Array(Co * kc), db = new Float32Array(Co);
+        for (let r = r0; r < r1; r++) for (let co = 0; co < Co; co++) {
+          const gv = dys[r * Co + co];
+          db[co] = f(db[co] + gv);
+          for (let j = 0; j < kc; j++) dwt[co * kc + j] = f(dwt[co * kc + j] + f(gv * cols[r * kc + j]));
+        }
+        return { dwt, db };
+      };
+      const parts = Array.from({ length: G }, (_, q) => sums(Math.floor(q * B / G) * P, Math.floor((q + 1) * B / G) * P));
+      const p = parts[0];
+      for (const q of parts.slice(1)) {
+        for (let i = 0; i < p.dwt.length; i++) p.dwt[i] = f(p.dwt[i] + q.dwt[i]);
+        for (let i = 0; i < Co; i++) p.db[i] = f(p.db[i] + q.db[i]);
+      }
+      const finish = (s: { dwt: Float32Array; db: Float32Array }) => ({
+        dw: Float32Array.from({ length: nw }, (_, i) => f(dw0[i] + s.dwt[(i % Co) * kc + Math.floor(i / Co)])),
+        db: Float32Array.from({ length: Co }, (_, i) => f(db0[i] + s.db[i])),
+      });
+      const want = finish(p), onePass = finish(sums(0, B * P));
+      expect(bitsOf(onePass.dw).some((v, i) => v !== bitsOf(want.dw)[i]), `B = ${B}: one pass differs from the groups in some bit`).toBe(true);
+      for (const t of [1, 2]) {
+        const { k, arena } = await kernelsOn("plain", t);
+        for (const chunk of [convChunkImages(g, B), 1]) {
+          arena.reset();
+          const x = arena.put(xs), w = arena.put(ws), b = arena.put(bs), y = arena.alloc(ny);
+          const dy = arena.put(dys), dx = arena.alloc(nx), dw = arena.put(dw0), db = arena.put(db0);
+          const scratch = arena.scratch(k.convScratchBytes(g, chunk));
+          k.convForward({ y, x, w, b, batch: B, geometry: g, chunk, scratch });
+          k.convBackward({ dx, dw, db, dy, x, w, y, batch: B, geometry: g, chunk, scratch });
+          expectSameBits(bitsOf(arena.get(dw, nw)), bitsOf(want.dw), `B = ${B}, ${t} threads, chunk ${chunk}: dw`);
+          expectSameBits(bitsOf(arena.get(db, Co)), bitsOf(want.db), `B = ${B}, ${t} threads, chunk ${chunk}: db`);
+        }
+        if (t > 1) k.dispose();
       }
     }
   });
