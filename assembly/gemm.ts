@@ -28,11 +28,32 @@ export function gemm_scratch_bytes(M: i32, K: i32): usize {
   return (<usize>(M + 7) * <usize>K + <usize>K * 8 + 64) << 2;
 }
 
+// Stores the 4×4 transpose of rows v0..v3: column q, (v0[q], v1[q], v2[q],
+// v3[q]), at dst + q·step.
+// @ts-ignore: decorator
+@inline function storeTransposed4(dst: usize, step: usize, v0: v128, v1: v128, v2: v128, v3: v128): void {
+  const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
+  const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5), t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
+  v128.store(dst, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
+  v128.store(dst + step, i32x4.shuffle(t0, t2, 2, 3, 6, 7));
+  v128.store(dst + 2 * step, i32x4.shuffle(t1, t3, 0, 1, 4, 5));
+  v128.store(dst + 3 * step, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
+}
+
 // pa (kc, MR): rows i0..i0+MR of op(A)[:, 0:kc], k-major; rows ≥ M are zero.
 // a points at op(A)[0, 0] of the block; K is the full row length of a (transA=0).
 function packA(pa: usize, a: usize, M: i32, K: i32, kc: i32, transA: i32, i0: i32): void {
   const mc = min(MR, M - i0);
-  if (transA) {
+  if (transA && mc == MR) {
+    // a is (K, M): row k of a holds op(A)[:, k]; a full panel copies MR
+    // consecutive floats per k (a vector, then the last one or two)
+    for (let k = 0; k < kc; k++) {
+      const src = a + ((<usize>k * M + i0) << 2), dst = pa + (<usize>(k * MR) << 2);
+      v128.store(dst, v128.load(src));
+      if (MR == 6) store<u64>(dst + 16, load<u64>(src + 16));
+      else store<f32>(dst + 16, load<f32>(src + 16));
+    }
+  } else if (transA) {
     // a is (K, M): row k of a holds op(A)[:, k]
     for (let k = 0; k < kc; k++) {
       const src = a + ((<usize>k * M + i0) << 2);
@@ -40,8 +61,35 @@ function packA(pa: usize, a: usize, M: i32, K: i32, kc: i32, transA: i32, i0: i3
       for (let r = 0; r < mc; r++) store<f32>(dst + (<usize>r << 2), load<f32>(src + (<usize>r << 2)));
       for (let r = mc; r < MR; r++) store<f32>(dst + (<usize>r << 2), 0);
     }
+  } else if (mc == MR) {
+    // a is (M, K), a full panel: four k at a time, rows 0–3 loaded as vectors
+    // and transposed 4×4 into each k's first four floats, rows 4 (and 5) by
+    // lanes; the scalar copy below for the last kc mod 4. A copy either way:
+    // the same packed values (a conv's cols·w, N = 64, spent about one
+    // scalar load and store per 64 multiply-adds here).
+    const ldk = <usize>K << 2, s = <usize>MR << 2;
+    const row0 = a + ((<usize>i0 * K) << 2);
+    let k = 0;
+    for (; k + 4 <= kc; k += 4) {
+      const src = row0 + (<usize>k << 2), dst = pa + (<usize>(k * MR) << 2);
+      storeTransposed4(dst, s, v128.load(src), v128.load(src + ldk), v128.load(src + 2 * ldk), v128.load(src + 3 * ldk));
+      const v4 = v128.load(src + 4 * ldk);
+      if (MR == 6) {
+        const v5 = v128.load(src + 5 * ldk);
+        const u01 = i32x4.shuffle(v4, v5, 0, 4, 1, 5), u23 = i32x4.shuffle(v4, v5, 2, 6, 3, 7);
+        v128.store64_lane(dst + 16, u01, 0); v128.store64_lane(dst + s + 16, u01, 1);
+        v128.store64_lane(dst + 2 * s + 16, u23, 0); v128.store64_lane(dst + 3 * s + 16, u23, 1);
+      } else {
+        store<f32>(dst + 16, f32x4.extract_lane(v4, 0)); store<f32>(dst + s + 16, f32x4.extract_lane(v4, 1));
+        store<f32>(dst + 2 * s + 16, f32x4.extract_lane(v4, 2)); store<f32>(dst + 3 * s + 16, f32x4.extract_lane(v4, 3));
+      }
+    }
+    for (; k < kc; k++) {
+      const dst = pa + (<usize>(k * MR) << 2);
+      for (let r = 0; r < MR; r++) store<f32>(dst + (<usize>r << 2), load<f32>(row0 + <usize>r * ldk + (<usize>k << 2)));
+    }
   } else {
-    // a is (M, K)
+    // a is (M, K), the last panel's mc < MR rows
     for (let r = 0; r < MR; r++) {
       const dst = pa + (<usize>r << 2);
       const stride = <usize>MR << 2;
@@ -68,15 +116,8 @@ function packB(pb: usize, b: usize, K: i32, N: i32, kc: i32, j0: i32, transB: i3
         for (let c = 0; c < NR; c += 4) {
           const src = b + ((<usize>(j0 + c) * K + k) << 2);
           const ld = <usize>K << 2;
-          const v0 = v128.load(src), v1 = v128.load(src + ld);
-          const v2 = v128.load(src + 2 * ld), v3 = v128.load(src + 3 * ld);
-          const t0 = i32x4.shuffle(v0, v1, 0, 4, 1, 5), t1 = i32x4.shuffle(v0, v1, 2, 6, 3, 7);
-          const t2 = i32x4.shuffle(v2, v3, 0, 4, 1, 5), t3 = i32x4.shuffle(v2, v3, 2, 6, 3, 7);
-          const dst = pb + (<usize>k << 5) + (<usize>c << 2);
-          v128.store(dst, i32x4.shuffle(t0, t2, 0, 1, 4, 5));
-          v128.store(dst + 32, i32x4.shuffle(t0, t2, 2, 3, 6, 7));
-          v128.store(dst + 64, i32x4.shuffle(t1, t3, 0, 1, 4, 5));
-          v128.store(dst + 96, i32x4.shuffle(t1, t3, 2, 3, 6, 7));
+          storeTransposed4(pb + (<usize>k << 5) + (<usize>c << 2), 32,
+                           v128.load(src), v128.load(src + ld), v128.load(src + 2 * ld), v128.load(src + 3 * ld));
         }
       }
       for (; k < kc; k++) {
