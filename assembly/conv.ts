@@ -434,14 +434,6 @@ export function conv1_patch_t_mul(dw: usize, img: usize, G: usize, nb: i32, Hi: 
   }
 }
 
-// a·b + c rounded twice, in both builds: in conv1_col2im_dot's pair loop the
-// relaxed build's fused madd ran 1.15× slower than this (`tsx
-// bench/conv-one-ab.ts`, forward 4.46 against 3.34 ms per B = 128 call).
-// @ts-ignore: decorator
-@inline function maddSep(a: v128, b: v128, c: v128): v128 {
-  return f32x4.add(f32x4.mul(a, b), c);
-}
-
 // wf (kh, kw, C) = w (kh, kw, C) with each tap row's taps reversed:
 // wf[ty, i, :] = w[ty, kw−1−i, :] (conv1_col2im_dot's stride-1 runs).
 function flipTaps(wf: usize, w: usize, kh: i32, kw: i32, C: i32): void {
@@ -462,11 +454,12 @@ function flipTaps(wf: usize, w: usize, kh: i32, kw: i32, C: i32): void {
  * right edges, two pixels at a time sharing the w loads, and each tap row ty
  * as one run: its taps tx = kw−1 … 0 read src at px = ox+pl−kw+1 … ox+pl,
  * kw·C consecutive floats, against wf (kh, kw, C) = w with each tap row's
- * taps reversed (flipTaps), so one loop of kw·C per ty (16 floats in four
- * accumulators, then 4, then a scalar tail) instead of kw loops of C and
- * their tails (C = 32: 6 trips where there were 3 × (2 + 2 exits)), its
- * 16-float blocks multiplied and added apart (maddSep) in both builds. At
- * B = 128, 28×28×32 → 1: 3.9 → 3.3 ms plain, 3.8 → 3.3 relaxed.
+ * taps reversed (flipTaps), so one loop of kw·C per ty (8 floats in two
+ * accumulators per pixel, then 4, then a scalar tail) instead of kw loops
+ * of C and their tails. Two accumulators, not four: with four per pixel V8
+ * (TurboFan, x64) kept some of them on the stack across iterations (`node
+ * --no-liftoff --print-wasm-code`). At B = 128, 28×28×32 → 1 (`tsx
+ * bench/conv-one-ab.ts`): 3.3–3.9 → 2.7 ms in both builds.
  */
 export function conv1_col2im_dot(out: usize, src: usize, w: usize, wf: usize, bias: usize, nb: i32, Ho: i32, Wo: i32,
                                  Hs: i32, Ws: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
@@ -482,8 +475,7 @@ export function conv1_col2im_dot(out: usize, src: usize, w: usize, wf: usize, bi
         if (sw == 1 && ox + 1 < Wo && ox + pl - kw + 1 >= 0 && ox + 1 + pl < Ws) {
           // pixels ox, ox+1 with every tx inside src: per tap row, one run of
           // L floats from px = ox+pl−kw+1 (and px+1) against wf's row ty
-          let vacc0 = f32x4.splat(0), vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0;
-          let vbcc0 = vacc0, vbcc1 = vacc0, vbcc2 = vacc0, vbcc3 = vacc0;
+          let vacc0 = f32x4.splat(0), vacc1 = vacc0, vbcc0 = vacc0, vbcc1 = vacc0;
           let acc: f32 = 0, bcc: f32 = 0;
           const L = kw * C;
           for (let ty = ty0, py = py0; ty < kh && py >= 0; ty += sh, py--) {
@@ -491,16 +483,11 @@ export function conv1_col2im_dot(out: usize, src: usize, w: usize, wf: usize, bi
             const sp = src + <usize>((n * Hs + py) * Ws + ox + pl - kw + 1) * ldc;
             const wp = wf + <usize>(ty * kw) * ldc;
             let j = 0;
-            for (; j + 16 <= L; j += 16) {
+            for (; j + 8 <= L; j += 8) {
               const a = sp + (<usize>j << 2), bb = a + ldc, wc = wp + (<usize>j << 2);
-              let vw = v128.load(wc);
-              vacc0 = maddSep(v128.load(a), vw, vacc0); vbcc0 = maddSep(v128.load(bb), vw, vbcc0);
-              vw = v128.load(wc, 16);
-              vacc1 = maddSep(v128.load(a, 16), vw, vacc1); vbcc1 = maddSep(v128.load(bb, 16), vw, vbcc1);
-              vw = v128.load(wc, 32);
-              vacc2 = maddSep(v128.load(a, 32), vw, vacc2); vbcc2 = maddSep(v128.load(bb, 32), vw, vbcc2);
-              vw = v128.load(wc, 48);
-              vacc3 = maddSep(v128.load(a, 48), vw, vacc3); vbcc3 = maddSep(v128.load(bb, 48), vw, vbcc3);
+              const vw0 = v128.load(wc), vw1 = v128.load(wc, 16);
+              vacc0 = madd(v128.load(a), vw0, vacc0); vbcc0 = madd(v128.load(bb), vw0, vbcc0);
+              vacc1 = madd(v128.load(a, 16), vw1, vacc1); vbcc1 = madd(v128.load(bb, 16), vw1, vbcc1);
             }
             for (; j + 4 <= L; j += 4) {
               const a = sp + (<usize>j << 2);
@@ -513,8 +500,8 @@ export function conv1_col2im_dot(out: usize, src: usize, w: usize, wf: usize, bi
               bcc += load<f32>(sp + ldc + (<usize>j << 2)) * wc;
             }
           }
-          store<f32>(o, b + (hsum(f32x4.add(f32x4.add(vacc0, vacc1), f32x4.add(vacc2, vacc3))) + acc));
-          store<f32>(o, b + (hsum(f32x4.add(f32x4.add(vbcc0, vbcc1), f32x4.add(vbcc2, vbcc3))) + bcc), 4);
+          store<f32>(o, b + (hsum(f32x4.add(vacc0, vacc1)) + acc));
+          store<f32>(o, b + (hsum(f32x4.add(vbcc0, vbcc1)) + bcc), 4);
           o += 8; ox++; px0 += 2;
           continue;
         }
