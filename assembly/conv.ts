@@ -210,7 +210,9 @@ function col2imRows(img: usize, cols: usize, Hi: i32, Wi: i32, Ci: i32, Hp: i32,
 // Cout = 1 conv2d_transpose). There the GEMMs above are thin (K or N =
 // kh·kw, e.g. 9): they spend their time packing, on edge tiles and, for dw,
 // streaming a (rows, 8) strip far larger than the cache. These read the
-// one-channel image through a small patch buffer and keep w or dw in place.
+// one-channel image through a small patch buffer (the forward's
+// conv1_patch_mul) or a padded copy of each image (the backwards' padTMul
+// and padMulRows, below) and keep w or dw in place.
 // patch₁(img) (nb·Hp·Wp, kh·kw) is im2col of a one-channel img (nb, Hi, Wi):
 //   patch₁(img)[p, t] = img[n, py·sh−pt+ty, px·sw−pl+tx] (0 outside),
 //   p = (n, py, px), t = (ty, tx).
@@ -330,105 +332,226 @@ function patchMulRows(out: usize, img: usize, w: usize, bias: usize, Hi: i32, Wi
   }
 }
 
+// ---- One-channel kernels on a padded image. P (Hq, Wq) is image n of a
+// one-channel img (Hi, Wi) as its patches read it, P[y, x] = img[y − pt,
+// x − pl] (0 outside), Hq = (Hp−1)·sh + kh, Wq = (Wp−1)·sw + kw, so
+//   patch₁[p = (py, px), t = (ty, tx)] = P[py·sh + ty, px·sw + tx]:
+// a patch row is P at py·sh·Wq + px·sw plus each tap's offset ty·Wq + tx,
+// read straight from P (no gathered patch buffer; P is Hq·Wq floats where
+// the buffer held kh·kw per patch row).
+
+/** Floats of P for a one-channel layer whose patch grid is (Hp, Wp). */
+// @ts-ignore: decorator
+@inline function paddedFloats(Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32): usize {
+  return <usize>((Hp - 1) * sh + kh) * <usize>((Wp - 1) * sw + kw);
+}
+
+// P (Hq, Wq) from image img (Hi, Wi), as above.
+function pad1(P: usize, img: usize, Hi: i32, Wi: i32, Hq: i32, Wq: i32, pt: i32, pl: i32): void {
+  // columns x in [x0, x1) read img (x − pl in [0, Wi))
+  const x0 = min(Wq, pl), x1 = max(x0, min(Wq, Wi + pl));
+  for (let y = 0; y < Hq; y++) {
+    const row = P + ((<usize>y * Wq) << 2), iy = y - pt;
+    if (iy < 0 || iy >= Hi) { zeroF(row, Wq); continue; }
+    zeroF(row, x0);
+    copyF(row + (<usize>x0 << 2), img + ((<usize>iy * Wi + x0 - pl) << 2), x1 - x0);
+    zeroF(row + (<usize>x1 << 2), Wq - x1);
+  }
+}
+
+// offs[t] = bytes from a patch row's start in P to tap t = (ty, tx): (ty·Wq + tx)·4.
+function tapOffsets(offs: usize, kh: i32, kw: i32, Wq: i32): void {
+  for (let ty = 0; ty < kh; ty++) {
+    for (let tx = 0; tx < kw; tx++) store<i32>(offs + (<usize>(ty * kw + tx) << 2), (ty * Wq + tx) << 2);
+  }
+}
+
 /**
- * dw (kh·kw, N) [+]= patch₁(img)ᵀ · G (nb·Hp·Wp, N); accumulates onto dw
- * when `accumulate`, else writes it. Rows run in blocks of R: their patches
- * go to buf (R, kh·kw), then for each 4 taps × 8 columns of dw a register
- * tile sums the block's rows in order (G's block stays in L1), so each dw
- * entry is dw (or 0) + Σ_p in row order, whatever R is. buf: 4·R·kh·kw bytes.
+ * dw (kh·kw, N) += patch₁(P)ᵀ · G (Hp·Wp, N) over one image's patch rows in
+ * order: for each 4 taps × 8 columns a register tile (the last kc mod 4
+ * taps 16 columns, then 8, at a time; then 4 columns, then single ones)
+ * sums every row of the image onto what dw holds, so each entry is its
+ * value + Σ_p in row order (image after image: the batch's row order).
  */
-export function conv1_patch_t_mul(dw: usize, img: usize, G: usize, nb: i32, Hi: i32, Wi: i32,
-                                  Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
-                                  N: i32, accumulate: i32, buf: usize, R: i32): void {
-  const kc = kh * kw, rows = nb * Hp * Wp;
-  if (!accumulate) memory.fill(dw, 0, (<usize>kc * N) << 2);
-  const ldg = <usize>N << 2, ldb = <usize>kc << 2;
-  for (let p0 = 0; p0 < rows; p0 += R) {
-    const rc = min(R, rows - p0);
-    patch1_rows(buf, kc, 1, img, p0, rc, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl);
-    const g0 = G + <usize>p0 * ldg;
-    let j = 0;
-    for (; j + 8 <= N; j += 8) {
-      const jo = <usize>j << 2;
-      for (let t = 0; t + 4 <= kc; t += 4) {
-        const d = dw + <usize>t * ldg + jo;
-        let vacc0x0123 = v128.load(d), vacc0x4567 = v128.load(d, 16);
-        let vacc1x0123 = v128.load(d + ldg), vacc1x4567 = v128.load(d + ldg, 16);
-        let vacc2x0123 = v128.load(d + 2 * ldg), vacc2x4567 = v128.load(d + 2 * ldg, 16);
-        let vacc3x0123 = v128.load(d + 3 * ldg), vacc3x4567 = v128.load(d + 3 * ldg, 16);
-        let gp = g0 + jo, bp = buf + (<usize>t << 2);
-        for (let r = 0; r < rc; r++) {
+function padTMul(dw: usize, P: usize, G: usize, Hp: i32, Wp: i32, Wq: i32, sh: i32, sw: i32,
+                 kc: i32, N: i32, offs: usize): void {
+  const ldg = <usize>N << 2, rowStep = <usize>(sh * Wq) << 2, colStep = <usize>sw << 2;
+  const N8 = N & ~7;
+  for (let j = 0; j < N8; j += 8) {
+    const jo = <usize>j << 2;
+    for (let t = 0; t + 4 <= kc; t += 4) {
+      const d = dw + <usize>t * ldg + jo;
+      const o0 = <usize>load<i32>(offs + (<usize>t << 2)), o1 = <usize>load<i32>(offs + (<usize>t << 2), 4);
+      const o2 = <usize>load<i32>(offs + (<usize>t << 2), 8), o3 = <usize>load<i32>(offs + (<usize>t << 2), 12);
+      let vacc0x0123 = v128.load(d), vacc0x4567 = v128.load(d, 16);
+      let vacc1x0123 = v128.load(d + ldg), vacc1x4567 = v128.load(d + ldg, 16);
+      let vacc2x0123 = v128.load(d + 2 * ldg), vacc2x4567 = v128.load(d + 2 * ldg, 16);
+      let vacc3x0123 = v128.load(d + 3 * ldg), vacc3x4567 = v128.load(d + 3 * ldg, 16);
+      let gp = G + jo;
+      for (let py = 0; py < Hp; py++) {
+        let bp = P + <usize>py * rowStep;
+        for (let px = 0; px < Wp; px++) {
           const vg0123 = v128.load(gp), vg4567 = v128.load(gp, 16);
-          let vx = v128.load32_splat(bp);
+          let vx = v128.load32_splat(bp + o0);
           vacc0x0123 = madd(vx, vg0123, vacc0x0123); vacc0x4567 = madd(vx, vg4567, vacc0x4567);
-          vx = v128.load32_splat(bp, 4);
+          vx = v128.load32_splat(bp + o1);
           vacc1x0123 = madd(vx, vg0123, vacc1x0123); vacc1x4567 = madd(vx, vg4567, vacc1x4567);
-          vx = v128.load32_splat(bp, 8);
+          vx = v128.load32_splat(bp + o2);
           vacc2x0123 = madd(vx, vg0123, vacc2x0123); vacc2x4567 = madd(vx, vg4567, vacc2x4567);
-          vx = v128.load32_splat(bp, 12);
+          vx = v128.load32_splat(bp + o3);
           vacc3x0123 = madd(vx, vg0123, vacc3x0123); vacc3x4567 = madd(vx, vg4567, vacc3x4567);
-          gp += ldg; bp += ldb;
+          gp += ldg; bp += colStep;
         }
-        v128.store(d, vacc0x0123); v128.store(d, vacc0x4567, 16);
-        v128.store(d + ldg, vacc1x0123); v128.store(d + ldg, vacc1x4567, 16);
-        v128.store(d + 2 * ldg, vacc2x0123); v128.store(d + 2 * ldg, vacc2x4567, 16);
-        v128.store(d + 3 * ldg, vacc3x0123); v128.store(d + 3 * ldg, vacc3x4567, 16);
       }
+      v128.store(d, vacc0x0123); v128.store(d, vacc0x4567, 16);
+      v128.store(d + ldg, vacc1x0123); v128.store(d + ldg, vacc1x4567, 16);
+      v128.store(d + 2 * ldg, vacc2x0123); v128.store(d + 2 * ldg, vacc2x4567, 16);
+      v128.store(d + 3 * ldg, vacc3x0123); v128.store(d + 3 * ldg, vacc3x4567, 16);
     }
-    // the last kc mod 4 taps (one of 3×3's nine): 16 columns at a time, four
-    // accumulator chains, not two (8 columns per tap were bound by the madd's
-    // latency); then 8. Each entry's sum is the same.
-    const N8 = N & ~7;
-    for (let t = kc & ~3; t < kc; t++) {
-      let q = 0;
-      for (; q + 16 <= N8; q += 16) {
-        const d = dw + <usize>t * ldg + (<usize>q << 2);
-        let vacc0 = v128.load(d), vacc1 = v128.load(d, 16), vacc2 = v128.load(d, 32), vacc3 = v128.load(d, 48);
-        let gp = g0 + (<usize>q << 2), bp = buf + (<usize>t << 2);
-        for (let r = 0; r < rc; r++) {
+  }
+  // the last kc mod 4 taps (one of 3×3's nine): 16 columns at a time (four
+  // accumulator chains, not two), then 8
+  for (let t = kc & ~3; t < kc; t++) {
+    const ot = <usize>load<i32>(offs + (<usize>t << 2));
+    let q = 0;
+    for (; q + 16 <= N8; q += 16) {
+      const d = dw + <usize>t * ldg + (<usize>q << 2);
+      let vacc0 = v128.load(d), vacc1 = v128.load(d, 16), vacc2 = v128.load(d, 32), vacc3 = v128.load(d, 48);
+      let gp = G + (<usize>q << 2);
+      for (let py = 0; py < Hp; py++) {
+        let bp = P + <usize>py * rowStep + ot;
+        for (let px = 0; px < Wp; px++) {
           const vx = v128.load32_splat(bp);
           vacc0 = madd(vx, v128.load(gp), vacc0); vacc1 = madd(vx, v128.load(gp, 16), vacc1);
           vacc2 = madd(vx, v128.load(gp, 32), vacc2); vacc3 = madd(vx, v128.load(gp, 48), vacc3);
-          gp += ldg; bp += ldb;
+          gp += ldg; bp += colStep;
         }
-        v128.store(d, vacc0); v128.store(d, vacc1, 16); v128.store(d, vacc2, 32); v128.store(d, vacc3, 48);
       }
-      for (; q < N8; q += 8) {
-        const d = dw + <usize>t * ldg + (<usize>q << 2);
-        let vacc0123 = v128.load(d), vacc4567 = v128.load(d, 16);
-        let gp = g0 + (<usize>q << 2), bp = buf + (<usize>t << 2);
-        for (let r = 0; r < rc; r++) {
+      v128.store(d, vacc0); v128.store(d, vacc1, 16); v128.store(d, vacc2, 32); v128.store(d, vacc3, 48);
+    }
+    for (; q < N8; q += 8) {
+      const d = dw + <usize>t * ldg + (<usize>q << 2);
+      let vacc0123 = v128.load(d), vacc4567 = v128.load(d, 16);
+      let gp = G + (<usize>q << 2);
+      for (let py = 0; py < Hp; py++) {
+        let bp = P + <usize>py * rowStep + ot;
+        for (let px = 0; px < Wp; px++) {
           const vx = v128.load32_splat(bp);
           vacc0123 = madd(vx, v128.load(gp), vacc0123); vacc4567 = madd(vx, v128.load(gp, 16), vacc4567);
-          gp += ldg; bp += ldb;
+          gp += ldg; bp += colStep;
         }
-        v128.store(d, vacc0123); v128.store(d, vacc4567, 16);
       }
+      v128.store(d, vacc0123); v128.store(d, vacc4567, 16);
+    }
+  }
+  let j = N8;
+  for (; j + 4 <= N; j += 4) {
+    const jo = <usize>j << 2;
+    for (let t = 0; t < kc; t++) {
+      const d = dw + <usize>t * ldg + jo, ot = <usize>load<i32>(offs + (<usize>t << 2));
+      let vacc = v128.load(d);
+      let gp = G + jo;
+      for (let py = 0; py < Hp; py++) {
+        let bp = P + <usize>py * rowStep + ot;
+        for (let px = 0; px < Wp; px++) {
+          vacc = madd(v128.load32_splat(bp), v128.load(gp), vacc);
+          gp += ldg; bp += colStep;
+        }
+      }
+      v128.store(d, vacc);
+    }
+  }
+  for (; j < N; j++) {
+    const jo = <usize>j << 2;
+    for (let t = 0; t < kc; t++) {
+      const d = dw + <usize>t * ldg + jo, ot = <usize>load<i32>(offs + (<usize>t << 2));
+      let acc = load<f32>(d);
+      let gp = G + jo;
+      for (let py = 0; py < Hp; py++) {
+        let bp = P + <usize>py * rowStep + ot;
+        for (let px = 0; px < Wp; px++) {
+          acc += load<f32>(bp) * load<f32>(gp);
+          gp += ldg; bp += colStep;
+        }
+      }
+      store<f32>(d, acc);
+    }
+  }
+}
+
+/**
+ * out (Hp·Wp, N) = patch₁(P) · w (kh·kw, N) for one image: four patch rows
+ * at a time (in order, across image rows), a 4×8 register tile per 8
+ * columns, taps in order from zero, as conv1_patch_mul (same sums); then 4
+ * columns, then single ones.
+ */
+function padMulRows(out: usize, P: usize, w: usize, Hp: i32, Wp: i32, Wq: i32, sh: i32, sw: i32,
+                    kc: i32, N: i32, offs: usize): void {
+  const ldw = <usize>N << 2, rows = Hp * Wp;
+  let py = 0, px = 0;
+  for (let p0 = 0; p0 < rows; p0 += 4) {
+    const pc = min(4, rows - p0);
+    // the four rows' starts in P (a missing row repeats the last: computed, not stored)
+    const b0 = P + ((<usize>(py * sh) * Wq + <usize>(px * sw)) << 2);
+    if (++px == Wp) { px = 0; py++; }
+    const b1 = pc > 1 ? P + ((<usize>(py * sh) * Wq + <usize>(px * sw)) << 2) : b0;
+    if (pc > 1 && ++px == Wp) { px = 0; py++; }
+    const b2 = pc > 2 ? P + ((<usize>(py * sh) * Wq + <usize>(px * sw)) << 2) : b1;
+    if (pc > 2 && ++px == Wp) { px = 0; py++; }
+    const b3 = pc > 3 ? P + ((<usize>(py * sh) * Wq + <usize>(px * sw)) << 2) : b2;
+    if (pc > 3 && ++px == Wp) { px = 0; py++; }
+    const o = out + <usize>p0 * ldw;
+    let j = 0;
+    for (; j + 8 <= N; j += 8) {
+      const jo = <usize>j << 2;
+      let vacc0x0123 = f32x4.splat(0), vacc0x4567 = vacc0x0123;
+      let vacc1x0123 = vacc0x0123, vacc1x4567 = vacc0x0123;
+      let vacc2x0123 = vacc0x0123, vacc2x4567 = vacc0x0123;
+      let vacc3x0123 = vacc0x0123, vacc3x4567 = vacc0x0123;
+      let wp = w + jo;
+      for (let t = 0; t < kc; t++) {
+        const ot = <usize>load<i32>(offs + (<usize>t << 2));
+        const vw0123 = v128.load(wp), vw4567 = v128.load(wp, 16);
+        let vx = v128.load32_splat(b0 + ot);
+        vacc0x0123 = madd(vx, vw0123, vacc0x0123); vacc0x4567 = madd(vx, vw4567, vacc0x4567);
+        vx = v128.load32_splat(b1 + ot);
+        vacc1x0123 = madd(vx, vw0123, vacc1x0123); vacc1x4567 = madd(vx, vw4567, vacc1x4567);
+        vx = v128.load32_splat(b2 + ot);
+        vacc2x0123 = madd(vx, vw0123, vacc2x0123); vacc2x4567 = madd(vx, vw4567, vacc2x4567);
+        vx = v128.load32_splat(b3 + ot);
+        vacc3x0123 = madd(vx, vw0123, vacc3x0123); vacc3x4567 = madd(vx, vw4567, vacc3x4567);
+        wp += ldw;
+      }
+      v128.store(o + jo, vacc0x0123); v128.store(o + jo, vacc0x4567, 16);
+      if (pc > 1) { v128.store(o + ldw + jo, vacc1x0123); v128.store(o + ldw + jo, vacc1x4567, 16); }
+      if (pc > 2) { v128.store(o + 2 * ldw + jo, vacc2x0123); v128.store(o + 2 * ldw + jo, vacc2x4567, 16); }
+      if (pc > 3) { v128.store(o + 3 * ldw + jo, vacc3x0123); v128.store(o + 3 * ldw + jo, vacc3x4567, 16); }
     }
     for (; j + 4 <= N; j += 4) {
       const jo = <usize>j << 2;
+      let vacc0 = f32x4.splat(0), vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0;
+      let wp = w + jo;
       for (let t = 0; t < kc; t++) {
-        const d = dw + <usize>t * ldg + jo;
-        let vacc = v128.load(d);
-        let gp = g0 + jo, bp = buf + (<usize>t << 2);
-        for (let r = 0; r < rc; r++) {
-          vacc = madd(v128.load32_splat(bp), v128.load(gp), vacc);
-          gp += ldg; bp += ldb;
-        }
-        v128.store(d, vacc);
+        const ot = <usize>load<i32>(offs + (<usize>t << 2));
+        const vw = v128.load(wp);
+        vacc0 = madd(v128.load32_splat(b0 + ot), vw, vacc0);
+        vacc1 = madd(v128.load32_splat(b1 + ot), vw, vacc1);
+        vacc2 = madd(v128.load32_splat(b2 + ot), vw, vacc2);
+        vacc3 = madd(v128.load32_splat(b3 + ot), vw, vacc3);
+        wp += ldw;
       }
+      v128.store(o + jo, vacc0);
+      if (pc > 1) v128.store(o + ldw + jo, vacc1);
+      if (pc > 2) v128.store(o + 2 * ldw + jo, vacc2);
+      if (pc > 3) v128.store(o + 3 * ldw + jo, vacc3);
     }
     for (; j < N; j++) {
       const jo = <usize>j << 2;
-      for (let t = 0; t < kc; t++) {
-        const d = dw + <usize>t * ldg + jo;
-        let acc = load<f32>(d);
-        let gp = g0 + jo, bp = buf + (<usize>t << 2);
-        for (let r = 0; r < rc; r++) {
-          acc += load<f32>(bp) * load<f32>(gp);
-          gp += ldg; bp += ldb;
-        }
-        store<f32>(d, acc);
+      for (let i = 0; i < pc; i++) {
+        const bi = i == 0 ? b0 : i == 1 ? b1 : i == 2 ? b2 : b3;
+        let acc: f32 = 0;
+        for (let t = 0; t < kc; t++) acc += load<f32>(bi + <usize>load<i32>(offs + (<usize>t << 2))) * load<f32>(w + <usize>t * ldw + jo);
+        store<f32>(o + <usize>i * ldw + jo, acc);
       }
     }
   }
@@ -621,7 +744,7 @@ function conv1Col2imDot(out: usize, src: usize, w: usize, wf: usize, bias: usize
 // ---- The four layer kernels: one job per call on threads.
 // Scratch (conv_scratch_bytes at nb images per chunk): convSlots slots, each
 //   cols (nb images' rows, kc) then the largest GEMM's scratch at nb images
-//   (one channel on the patch side: a patch buffer of PATCH_ROWS rows),
+//   (one channel on the patch side: a padded image and its tap offsets),
 // then GROUPS_MAX groups' partials, each dwᵀ (n, kc) then db (Co), 64-aligned
 // (n = the channels on the other side of dw: conv2d Co, transpose C).
 // A call runs S = min(threads, slots, units) tasks; task s works in slot s
@@ -648,10 +771,6 @@ function conv1Col2imDot(out: usize, src: usize, w: usize, wf: usize, bias: usize
  *  least one: then its call is one task, whose kernels split as before). */
 // @ts-ignore: decorator
 @inline const SLOTS_BYTES: usize = 8 << 20;
-// Rows per block of conv1_patch_t_mul (its G block stays in L1): a one-channel
-// layer's slot holds PATCH_ROWS rows of kh·kw floats (slotBytes).
-// @ts-ignore: decorator
-@inline const PATCH_ROWS: i32 = 64;
 /** Batch groups of a backward at most. */
 // @ts-ignore: decorator
 @inline const GROUPS_MAX: i32 = 16;
@@ -690,10 +809,16 @@ export function conv_groups(B: i32, n: i32, kc: i32, Co: i32): i32 {
 //   conv2d:    forward (rows, kc)·w, dwᵀ: gᵀ (Co, rows)·cols, dx: g (rows, Co)·wᵀ
 //   transpose: forward x (rows, C)·wᵀ, dwᵀ: xᵀ (C, rows)·cols, dx: cols (rows, kc)·w
 // One channel on the patch side (conv2d C = 1, transpose Co = 1): no cols and
-// no GEMM, a slot is the conv1 kernels' patch buffer, PATCH_ROWS rows of
-// kh·kw floats at any nb (conv1Patch's 4 rows on one thread fit it too).
-function slotBytes(transpose: i32, H: i32, W: i32, C: i32, Ho: i32, Wo: i32, Co: i32, kh: i32, kw: i32, nb: i32): usize {
-  if (transpose ? Co == 1 : C == 1) return align64((<usize>PATCH_ROWS * kh * kw) << 2);
+// no GEMM, a slot is one padded image P and its tap offsets (padTMul,
+// padMulRows; the patch grid is (Ho, Wo) for conv2d, (H, W) for the
+// transpose) at any nb, and at least conv1_patch_mul's 4-row buffer (the
+// unsplit conv1Patch uses the scratch's start).
+function slotBytes(transpose: i32, H: i32, W: i32, C: i32, Ho: i32, Wo: i32, Co: i32, kh: i32, kw: i32,
+                   sh: i32, sw: i32, nb: i32): usize {
+  if (transpose ? Co == 1 : C == 1) {
+    const P = paddedFloats(transpose ? H : Ho, transpose ? W : Wo, kh, kw, sh, sw);
+    return max(align64(P << 2) + align64(<usize>(kh * kw) << 2), align64(<usize>(16 * kh * kw)));
+  }
   const rows = transpose ? nb * H * W : nb * Ho * Wo;
   const kc = transpose ? kh * kw * Co : kh * kw * C;
   const n = transpose ? C : Co;
@@ -713,10 +838,10 @@ function convSlots(slot: usize): i32 {
  * (Ho, Wo, Co): convSlots slots, then the groups' partials (see above).
  */
 export function conv_scratch_bytes(transpose: i32, H: i32, W: i32, C: i32, Ho: i32, Wo: i32, Co: i32,
-                                   kh: i32, kw: i32, nb: i32): usize {
+                                   kh: i32, kw: i32, sh: i32, sw: i32, nb: i32): usize {
   const kc = transpose ? kh * kw * Co : kh * kw * C;
   const n = transpose ? C : Co;
-  const slot = slotBytes(transpose, H, W, C, Ho, Wo, Co, kh, kw, nb);
+  const slot = slotBytes(transpose, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, nb);
   return <usize>convSlots(slot) * slot + <usize>groupsMax(n, kc, Co) * partBytes(n, kc, Co);
 }
 
@@ -732,7 +857,7 @@ function setLayerArgs(transpose: i32, out: usize, x: usize, w: usize, b: usize, 
   setArg(6, W); setArg(7, C); setArg(8, Ho); setArg(9, Wo); setArg(10, Co); setArg(11, kh); setArg(12, kw);
   setArg(13, sh); setArg(14, sw); setArg(15, pt); setArg(16, pl); setArg(17, act); setArg(18, alpha);
   setArg(19, nb); setArg(20, <f64>scratch);
-  const slot = slotBytes(transpose, H, W, C, Ho, Wo, Co, kh, kw, nb), slots = convSlots(slot);
+  const slot = slotBytes(transpose, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, nb), slots = convSlots(slot);
   setArg(21, <f64>slot); setArg(25, slots);
   return scratch + <usize>slots * slot;
 }
@@ -849,43 +974,51 @@ function convTransposeBackwardTask(s: i32, _scratch: usize): i32 {
 }
 
 // Task s of conv2d_backward with C = 1: takes groups in turn; per group
-// g = dy ⊙ act'(y) in place with db_g = Σ g, and dw_g (kh·kw, Co) =
-// patch₁(x)ᵀ·g over the group's rows (conv1_patch_t_mul, its patch buffer
-// in slot s).
+// g = dy ⊙ act'(y) in place with db_g = Σ g, and dw_g (kh·kw, Co) = 0 +
+// patch₁(x)ᵀ·g over the group's images in order (padTMul on each image's
+// padded copy, in slot s).
 function conv1BackwardTask(s: i32, _scratch: usize): i32 {
   readLayerArgs();
   const kc = lKh * lKw, pixels = lHo * lWo;
-  const buf = lScratch + <usize>s * lSlot, R = PATCH_ROWS;
+  const Hq = (lHo - 1) * lSh + lKh, Wq = (lWo - 1) * lSw + lKw;
+  const P = lScratch + <usize>s * lSlot, offs = P + align64((<usize>Hq * Wq) << 2);
+  tapOffsets(offs, lKh, lKw, Wq);
   const parts = lScratch + <usize>lSlots * lSlot, pb = partBytes(lCo, kc, lCo);
   for (let g = workNext(); g < lGroups; g = workNext()) {
     const g0 = groupStart(g, lGroups, lBatch), g1 = groupStart(g + 1, lGroups, lBatch);
     const dwg = parts + <usize>g * pb, dbg = dwg + align64((<usize>lCo * kc) << 2);
     const on = (<usize>g0 * pixels * lCo) << 2;
     gradBias(dbg, lDy + on, lY + on, (g1 - g0) * pixels, lCo, lAct, lAlpha, 0);
-    conv1_patch_t_mul(dwg, lX + ((<usize>g0 * lH * lWd) << 2), lDy + on, g1 - g0, lH, lWd, lHo, lWo,
-                      lKh, lKw, lSh, lSw, lPt, lPl, lCo, 0, buf, R);
+    zeroF(dwg, kc * lCo);
+    for (let n = g0; n < g1; n++) {
+      pad1(P, lX + ((<usize>n * lH * lWd) << 2), lH, lWd, Hq, Wq, lPt, lPl);
+      padTMul(dwg, P, lDy + ((<usize>n * pixels * lCo) << 2), lHo, lWo, Wq, lSh, lSw, kc, lCo, offs);
+    }
   }
   return 0;
 }
 
 // Task s of conv2d_transpose_backward with Co = 1: takes groups in turn; per
-// group g = dy ⊙ act'(y) in place with db_g = Σ g, dw_g (kh·kw, C) =
-// patch₁(g)ᵀ·x over the group's rows (conv1_patch_t_mul) and the group's
-// rows of dx = patch₁(g)·w (patchMulRows), patch buffers in slot s.
+// group g = dy ⊙ act'(y) in place with db_g = Σ g, then image by image the
+// padded g (slot s) gives dw_g (kh·kw, C) += patch₁(g)ᵀ·x (padTMul, from 0)
+// and the image's rows of dx = patch₁(g)·w (padMulRows).
 function conv1TransposeBackwardTask(s: i32, _scratch: usize): i32 {
   readLayerArgs();
   const kc = lKh * lKw, pixels = lHo * lWo, rows = lH * lWd;
-  const buf = lScratch + <usize>s * lSlot, R = PATCH_ROWS;
+  const Hq = (lH - 1) * lSh + lKh, Wq = (lWd - 1) * lSw + lKw;
+  const P = lScratch + <usize>s * lSlot, offs = P + align64((<usize>Hq * Wq) << 2);
+  tapOffsets(offs, lKh, lKw, Wq);
   const parts = lScratch + <usize>lSlots * lSlot, pb = partBytes(lC, kc, 1);
   for (let g = workNext(); g < lGroups; g = workNext()) {
     const g0 = groupStart(g, lGroups, lBatch), g1 = groupStart(g + 1, lGroups, lBatch);
     const dwg = parts + <usize>g * pb, dbg = dwg + align64((<usize>lC * kc) << 2);
-    const gn = lDy + ((<usize>g0 * pixels) << 2), xn = lX + ((<usize>g0 * rows * lC) << 2);
-    gradBias(dbg, gn, lY + ((<usize>g0 * pixels) << 2), (g1 - g0) * pixels, 1, lAct, lAlpha, 0);
-    conv1_patch_t_mul(dwg, gn, xn, g1 - g0, lHo, lWo, lH, lWd, lKh, lKw, lSh, lSw, lPt, lPl, lC, 0, buf, R);
-    if (lOut != 0) {
-      patchMulRows(lOut + ((<usize>g0 * rows * lC) << 2), gn, lW, 0, lHo, lWo, lH, lWd, lKh, lKw, lSh, lSw, lPt, lPl,
-                   lC, buf, 0, (g1 - g0) * rows);
+    gradBias(dbg, lDy + ((<usize>g0 * pixels) << 2), lY + ((<usize>g0 * pixels) << 2), (g1 - g0) * pixels, 1, lAct, lAlpha, 0);
+    zeroF(dwg, kc * lC);
+    for (let n = g0; n < g1; n++) {
+      pad1(P, lDy + ((<usize>n * pixels) << 2), lHo, lWo, Hq, Wq, lPt, lPl);
+      const xn = (<usize>n * rows * lC) << 2;
+      padTMul(dwg, P, lX + xn, lH, lWd, Wq, lSh, lSw, kc, lC, offs);
+      if (lOut != 0) padMulRows(lOut + xn, P, lW, lH, lWd, Wq, lSh, lSw, kc, lC, offs);
     }
   }
   return 0;
@@ -993,7 +1126,8 @@ export function conv2d_transpose_forward(y: usize, x: usize, w: usize, b: usize,
   if (Co == 1) {
     // y (B, Ho, Wo, 1) = col2im(x·wᵀ) + b, gathered per output pixel, no cols
     // w's flipped taps (kh·kw·C floats) where the backward's group partials go
-    const parts = scratch + <usize>convSlots(slotBytes(1, H, W, C, Ho, Wo, Co, kh, kw, nb)) * slotBytes(1, H, W, C, Ho, Wo, Co, kh, kw, nb);
+    const slot = slotBytes(1, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, nb);
+    const parts = scratch + <usize>convSlots(slot) * slot;
     conv1Col2imDot(y, x, w, parts, b, B, Ho, Wo, H, W, C, kh, kw, sh, sw, pt, pl, act, alpha);
     return;
   }

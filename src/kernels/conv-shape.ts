@@ -231,8 +231,7 @@ export function convSlots(slot: number): number {
 }
 /** Batch groups of a conv backward at most, and floats of all their partials at most (assembly/conv.ts). */
 const GROUPS_MAX = 16, PARTIAL_FLOATS = 1 << 20;
-/** Rows of a one-channel layer's patch buffer (assembly/conv.ts PATCH_ROWS). */
-const PATCH_ROWS = 64;
+
 const align64 = (bytes: number) => Math.ceil(bytes / 64) * 64;
 
 /** Batch groups a conv backward cuts B images into (its dw and db are summed
@@ -253,10 +252,13 @@ export function convScratchBytes(g: ConvGeometry, chunk: number): number {
   // the backward's dwᵀ (n, kc), n = conv2d filters / conv2d_transpose input channels
   const n = t ? g.inC : g.outC;
   // a slot: cols (rows, kc), then the largest GEMM's scratch; one channel on
-  // the patch side (conv2d inC = 1, conv2d_transpose outC = 1): the conv1
-  // kernels' patch buffer, PATCH_ROWS rows of kh·kw, at any chunk
-  const slot = (t ? g.outC : g.inC) === 1 ? align64(PATCH_ROWS * g.kh * g.kw * 4) : align64(rows * kc * 4) + Math.max(
-    gemmScratchBytes(rows, t ? g.inC : kc), gemmScratchBytes(n, rows), gemmScratchBytes(rows, t ? kc : g.outC));
+  // the patch side (conv2d inC = 1, conv2d_transpose outC = 1): one padded
+  // image ((Hp−1)·sh + kh) × ((Wp−1)·sw + kw) over the patch grid (Hp, Wp)
+  // and kh·kw tap offsets, at any chunk, and at least a 4-row patch buffer
+  const [Hp, Wp] = t ? [g.inH, g.inW] : [g.outH, g.outW], taps = g.kh * g.kw;
+  const padded = ((Hp - 1) * g.strideH + g.kh) * ((Wp - 1) * g.strideW + g.kw);
+  const slot = (t ? g.outC : g.inC) === 1 ? Math.max(align64(padded * 4) + align64(taps * 4), align64(16 * taps))
+    : align64(rows * kc * 4) + Math.max(gemmScratchBytes(rows, t ? g.inC : kc), gemmScratchBytes(n, rows), gemmScratchBytes(rows, t ? kc : g.outC));
   // each group's partials: dwᵀ, then db (outC)
   const groups = convGroups(g, Infinity);
   return convSlots(slot) * slot + groups * (align64(n * kc * 4) + align64(g.outC * 4));

@@ -40,7 +40,7 @@ export interface RawExports {
   dense_backward(dx: number, dw: number, db: number, dy: number, x: number, w: number, y: number,
                  B: number, IN: number, OUT: number, act: number, alpha: number, accumulate: number, scratch: number): void;
   conv_scratch_bytes(transpose: number, H: number, W: number, C: number, Ho: number, Wo: number, Co: number,
-                     kh: number, kw: number, nb: number): number;
+                     kh: number, kw: number, sh: number, sw: number, nb: number): number;
   conv2d_forward(y: number, x: number, w: number, b: number, B: number, H: number, W: number, C: number,
                  Ho: number, Wo: number, Co: number, kh: number, kw: number, sh: number, sw: number, pt: number, pl: number,
                  act: number, alpha: number, nb: number, scratch: number): void;
@@ -488,7 +488,7 @@ export class Kernels {
       throw new ArgumentError(`chunk: ${chunk} images of a ${g.kind} ${g.inH}×${g.inW}×${g.inC} → ${g.outH}×${g.outW}×${g.outC} ` +
         `(kernel ${g.kh}×${g.kw}) need ${bytes} bytes of scratch, more than the 4 GiB a wasm32 memory can hold; use a smaller chunk or geometry`);
     }
-    return this.raw.conv_scratch_bytes(g.kind === "conv2d_transpose" ? 1 : 0, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kh, g.kw, chunk) >>> 0;
+    return this.raw.conv_scratch_bytes(g.kind === "conv2d_transpose" ? 1 : 0, g.inH, g.inW, g.inC, g.outH, g.outW, g.outC, g.kh, g.kw, g.strideH, g.strideW, chunk) >>> 0;
   }
 
   /** Checks a conv call's shared arguments; returns the chunk and the

@@ -260,14 +260,15 @@ describe.each(BUILDS)("conv kernels, %s build", (build) => {
     expect(() => k.convScratchBytes(g, 3)).toThrow(/^chunk: 3 images of a conv2d 256×256×128 → 256×256×64 .* more than the 4 GiB/);
   });
 
-  it("a one-channel layer's scratch: four slots of 64 patch rows of kh·kw floats at any chunk, then 16 groups' partials", () => {
-    // conv2d 28×28×1 → 32, 3×3: a slot 64·9·4 = 2,304 bytes; a group's dwᵀ 32·9·4 = 1,152 and db 32·4 = 128 bytes
+  it("a one-channel layer's scratch: four slots of one padded image and its tap offsets at any chunk, then 16 groups' partials", () => {
+    // conv2d 28×28×1 → 32, 3×3, stride 2: patch grid 14×14, padded image 29×29 (3,364 → 3,392 bytes) + 9 offsets
+    // (36 → 64); a group's dwᵀ 32·9·4 = 1,152 and db 32·4 = 128 bytes
     const c1 = convGeometry("conv2d", [28, 28, 1], { filters: 32, kernel: 3, stride: 2, padding: "same" });
-    // conv2d_transpose 28×28×32 → 1, 3×3: the same slot; dwᵀ 32·9·4 = 1,152 and db 4 → 64 bytes
+    // conv2d_transpose 28×28×32 → 1, 3×3, stride 1: grid 28×28, padded 30×30 (3,600 → 3,648) + 64; dwᵀ 1,152, db 4 → 64
     const t1 = convGeometry("conv2d_transpose", [28, 28, 32], { filters: 1, kernel: 3, stride: 1, padding: "same" });
     for (const chunk of [1, 18, 128]) {
-      expect(k.convScratchBytes(c1, chunk), `conv2d, chunk ${chunk}`).toBe(4 * 2304 + 16 * (1152 + 128));
-      expect(k.convScratchBytes(t1, chunk), `conv2d_transpose, chunk ${chunk}`).toBe(4 * 2304 + 16 * (1152 + 64));
+      expect(k.convScratchBytes(c1, chunk), `conv2d, chunk ${chunk}`).toBe(4 * (3392 + 64) + 16 * (1152 + 128));
+      expect(k.convScratchBytes(t1, chunk), `conv2d_transpose, chunk ${chunk}`).toBe(4 * (3648 + 64) + 16 * (1152 + 64));
     }
   });
 
