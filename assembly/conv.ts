@@ -29,9 +29,10 @@
 // shapes take the direct conv1_* kernels below instead, over the whole batch.
 // Threads: a layer call is one job, its tasks taking whole chunks (forward)
 // or batch groups (backward, the one-channel ones included) in turn, each in
-// its own slot of the scratch; the one-channel forwards split by rows or
-// images (conv1Patch, conv1Col2imDot); im2col by patch rows, col2im by image
-// rows, where called on their own (a single unit's kernels).
+// its own slot of the scratch (the one-channel conv2d forward takes images);
+// the one-channel transposed forward splits by images (conv1Col2imDot);
+// im2col by patch rows, col2im by image rows, where called on their own (a
+// single unit's kernels).
 // Each group's dw is computed as dwᵀ (the other side's channels, kc) =
 // (g or x)ᵀ·cols in scratch, and the groups' sum transposed once per call:
 // each entry the same sum in the same order as colsᵀ·(g or x), with the
@@ -210,127 +211,14 @@ function col2imRows(img: usize, cols: usize, Hi: i32, Wi: i32, Ci: i32, Hp: i32,
 // Cout = 1 conv2d_transpose). There the GEMMs above are thin (K or N =
 // kh·kw, e.g. 9): they spend their time packing, on edge tiles and, for dw,
 // streaming a (rows, 8) strip far larger than the cache. These read the
-// one-channel image through a small patch buffer (the forward's
-// conv1_patch_mul) or a padded copy of each image (the backwards' padTMul
-// and padMulRows, below) and keep w or dw in place.
+// one-channel image through a padded copy of each image (pad1; padTMul,
+// padMulRows) or, for the transposed forward, gather per output pixel
+// (conv1_col2im_dot), and keep w or dw in place.
 // patch₁(img) (nb·Hp·Wp, kh·kw) is im2col of a one-channel img (nb, Hi, Wi):
 //   patch₁(img)[p, t] = img[n, py·sh−pt+ty, px·sw−pl+tx] (0 outside),
 //   p = (n, py, px), t = (ty, tx).
 // Each kernel sums in a fixed order that does not depend on the batch chunk,
 // so the plain build stays deterministic.
-
-// buf[i·ldr + t·ldt] = patch₁(img)[p0 + i, t] for i < pc (ldr, ldt in floats).
-function patch1_rows(buf: usize, ldr: i32, ldt: i32, img: usize, p0: i32, pc: i32, Hi: i32, Wi: i32,
-                     Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32): void {
-  const P = Hp * Wp;
-  let n = p0 / P;
-  let py = (p0 - n * P) / Wp;
-  let px = p0 - n * P - py * Wp;
-  for (let i = 0; i < pc; i++) {
-    const iy0 = py * sh - pt, ix0 = px * sw - pl;
-    const dst = buf + (<usize>(i * ldr) << 2);
-    let t = 0;
-    if (iy0 >= 0 && iy0 + kh <= Hi && ix0 >= 0 && ix0 + kw <= Wi) {
-      // the whole patch inside img: no per-tap checks
-      let row = img + ((<usize>(n * Hi + iy0) * Wi + ix0) << 2);
-      for (let ty = 0; ty < kh; ty++) {
-        for (let tx = 0; tx < kw; tx++, t++) store<f32>(dst + (<usize>(t * ldt) << 2), load<f32>(row + (<usize>tx << 2)));
-        row += <usize>Wi << 2;
-      }
-    } else for (let ty = 0; ty < kh; ty++) {
-      const iy = iy0 + ty;
-      if (iy < 0 || iy >= Hi) {
-        for (let tx = 0; tx < kw; tx++, t++) store<f32>(dst + (<usize>(t * ldt) << 2), 0);
-      } else {
-        const row = img + ((<usize>(n * Hi + iy) * Wi) << 2);
-        for (let tx = 0; tx < kw; tx++, t++) {
-          const ix = ix0 + tx;
-          store<f32>(dst + (<usize>(t * ldt) << 2), ix >= 0 && ix < Wi ? load<f32>(row + (<usize>ix << 2)) : 0);
-        }
-      }
-    }
-    if (++px == Wp) { px = 0; if (++py == Hp) { py = 0; n++; } }
-  }
-}
-
-/**
- * Writes out (nb·Hp·Wp, N) = patch₁(img) · w (kh·kw, N) [+ bias (N) when
- * bias != 0]. Four rows at a time: their patches go to buf (kh·kw, 4), then
- * a 4×8 register tile per 8 columns (each tap value broadcast by
- * load32_splat, multiply-added into two f32x4 per row), taps in order from
- * the bias, as the GEMM. buf: 16·kh·kw bytes.
- */
-export function conv1_patch_mul(out: usize, img: usize, w: usize, bias: usize, nb: i32, Hi: i32, Wi: i32,
-                                Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
-                                N: i32, buf: usize): void {
-  patchMulRows(out, img, w, bias, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, buf, 0, nb * Hp * Wp);
-}
-
-// conv1_patch_mul's rows [r0, r1) (each row on its own: any split, same bits).
-function patchMulRows(out: usize, img: usize, w: usize, bias: usize, Hi: i32, Wi: i32,
-                      Hp: i32, Wp: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
-                      N: i32, buf: usize, r0: i32, r1: i32): void {
-  const kc = kh * kw;
-  const ldw = <usize>N << 2;
-  for (let p0 = r0; p0 < r1; p0 += 4) {
-    const pc = min(4, r1 - p0);
-    if (pc < 4) memory.fill(buf, 0, <usize>kc << 4);
-    patch1_rows(buf, 1, 4, img, p0, pc, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl);
-    const o = out + <usize>p0 * ldw;
-    let j = 0;
-    for (; j + 8 <= N; j += 8) {
-      const jo = <usize>j << 2;
-      let vacc0x0123 = f32x4.splat(0), vacc0x4567 = vacc0x0123;
-      if (bias != 0) { vacc0x0123 = v128.load(bias + jo); vacc0x4567 = v128.load(bias + jo, 16); }
-      let vacc1x0123 = vacc0x0123, vacc1x4567 = vacc0x4567;
-      let vacc2x0123 = vacc0x0123, vacc2x4567 = vacc0x4567;
-      let vacc3x0123 = vacc0x0123, vacc3x4567 = vacc0x4567;
-      let wp = w + jo, bp = buf;
-      for (let t = 0; t < kc; t++) {
-        const vw0123 = v128.load(wp), vw4567 = v128.load(wp, 16);
-        let vx = v128.load32_splat(bp);
-        vacc0x0123 = madd(vx, vw0123, vacc0x0123); vacc0x4567 = madd(vx, vw4567, vacc0x4567);
-        vx = v128.load32_splat(bp, 4);
-        vacc1x0123 = madd(vx, vw0123, vacc1x0123); vacc1x4567 = madd(vx, vw4567, vacc1x4567);
-        vx = v128.load32_splat(bp, 8);
-        vacc2x0123 = madd(vx, vw0123, vacc2x0123); vacc2x4567 = madd(vx, vw4567, vacc2x4567);
-        vx = v128.load32_splat(bp, 12);
-        vacc3x0123 = madd(vx, vw0123, vacc3x0123); vacc3x4567 = madd(vx, vw4567, vacc3x4567);
-        wp += ldw; bp += 16;
-      }
-      v128.store(o + jo, vacc0x0123); v128.store(o + jo, vacc0x4567, 16);
-      if (pc > 1) { v128.store(o + ldw + jo, vacc1x0123); v128.store(o + ldw + jo, vacc1x4567, 16); }
-      if (pc > 2) { v128.store(o + 2 * ldw + jo, vacc2x0123); v128.store(o + 2 * ldw + jo, vacc2x4567, 16); }
-      if (pc > 3) { v128.store(o + 3 * ldw + jo, vacc3x0123); v128.store(o + 3 * ldw + jo, vacc3x4567, 16); }
-    }
-    for (; j + 4 <= N; j += 4) {
-      const jo = <usize>j << 2;
-      let vacc0 = bias != 0 ? v128.load(bias + jo) : f32x4.splat(0);
-      let vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0;
-      let wp = w + jo, bp = buf;
-      for (let t = 0; t < kc; t++) {
-        const vw = v128.load(wp);
-        vacc0 = madd(v128.load32_splat(bp), vw, vacc0);
-        vacc1 = madd(v128.load32_splat(bp, 4), vw, vacc1);
-        vacc2 = madd(v128.load32_splat(bp, 8), vw, vacc2);
-        vacc3 = madd(v128.load32_splat(bp, 12), vw, vacc3);
-        wp += ldw; bp += 16;
-      }
-      v128.store(o + jo, vacc0);
-      if (pc > 1) v128.store(o + ldw + jo, vacc1);
-      if (pc > 2) v128.store(o + 2 * ldw + jo, vacc2);
-      if (pc > 3) v128.store(o + 3 * ldw + jo, vacc3);
-    }
-    for (; j < N; j++) {
-      const jo = <usize>j << 2;
-      for (let i = 0; i < pc; i++) {
-        let acc: f32 = bias != 0 ? load<f32>(bias + jo) : 0;
-        for (let t = 0; t < kc; t++) acc += load<f32>(buf + (<usize>(t * 4 + i) << 2)) * load<f32>(w + <usize>t * ldw + jo);
-        store<f32>(o + <usize>i * ldw + jo, acc);
-      }
-    }
-  }
-}
 
 // ---- One-channel kernels on a padded image. P (Hq, Wq) is image n of a
 // one-channel img (Hi, Wi) as its patches read it, P[y, x] = img[y − pt,
@@ -480,12 +368,13 @@ function padTMul(dw: usize, P: usize, G: usize, Hp: i32, Wp: i32, Wq: i32, sh: i
 }
 
 /**
- * out (Hp·Wp, N) = patch₁(P) · w (kh·kw, N) for one image: four patch rows
- * at a time (in order, across image rows), a 4×8 register tile per 8
- * columns, taps in order from zero, as conv1_patch_mul (same sums); then 4
- * columns, then single ones.
+ * out (Hp·Wp, N) = patch₁(P) · w (kh·kw, N) [+ bias (N) when bias != 0] for
+ * one image: four patch rows at a time (in order, across image rows), a 4×8
+ * register tile per 8 columns (each tap value broadcast, multiply-added
+ * into two f32x4 per row), taps in order from the bias or zero, as the GEMM;
+ * then 4 columns, then single ones.
  */
-function padMulRows(out: usize, P: usize, w: usize, Hp: i32, Wp: i32, Wq: i32, sh: i32, sw: i32,
+function padMulRows(out: usize, P: usize, w: usize, bias: usize, Hp: i32, Wp: i32, Wq: i32, sh: i32, sw: i32,
                     kc: i32, N: i32, offs: usize): void {
   const ldw = <usize>N << 2, rows = Hp * Wp;
   let py = 0, px = 0;
@@ -505,9 +394,10 @@ function padMulRows(out: usize, P: usize, w: usize, Hp: i32, Wp: i32, Wq: i32, s
     for (; j + 8 <= N; j += 8) {
       const jo = <usize>j << 2;
       let vacc0x0123 = f32x4.splat(0), vacc0x4567 = vacc0x0123;
-      let vacc1x0123 = vacc0x0123, vacc1x4567 = vacc0x0123;
-      let vacc2x0123 = vacc0x0123, vacc2x4567 = vacc0x0123;
-      let vacc3x0123 = vacc0x0123, vacc3x4567 = vacc0x0123;
+      if (bias != 0) { vacc0x0123 = v128.load(bias + jo); vacc0x4567 = v128.load(bias + jo, 16); }
+      let vacc1x0123 = vacc0x0123, vacc1x4567 = vacc0x4567;
+      let vacc2x0123 = vacc0x0123, vacc2x4567 = vacc0x4567;
+      let vacc3x0123 = vacc0x0123, vacc3x4567 = vacc0x4567;
       let wp = w + jo;
       for (let t = 0; t < kc; t++) {
         const ot = <usize>load<i32>(offs + (<usize>t << 2));
@@ -529,7 +419,8 @@ function padMulRows(out: usize, P: usize, w: usize, Hp: i32, Wp: i32, Wq: i32, s
     }
     for (; j + 4 <= N; j += 4) {
       const jo = <usize>j << 2;
-      let vacc0 = f32x4.splat(0), vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0;
+      let vacc0 = bias != 0 ? v128.load(bias + jo) : f32x4.splat(0);
+      let vacc1 = vacc0, vacc2 = vacc0, vacc3 = vacc0;
       let wp = w + jo;
       for (let t = 0; t < kc; t++) {
         const ot = <usize>load<i32>(offs + (<usize>t << 2));
@@ -549,7 +440,7 @@ function padMulRows(out: usize, P: usize, w: usize, Hp: i32, Wp: i32, Wq: i32, s
       const jo = <usize>j << 2;
       for (let i = 0; i < pc; i++) {
         const bi = i == 0 ? b0 : i == 1 ? b1 : i == 2 ? b2 : b3;
-        let acc: f32 = 0;
+        let acc: f32 = bias != 0 ? load<f32>(bias + jo) : 0;
         for (let t = 0; t < kc; t++) acc += load<f32>(bi + <usize>load<i32>(offs + (<usize>t << 2))) * load<f32>(w + <usize>t * ldw + jo);
         store<f32>(o + <usize>i * ldw + jo, acc);
       }
@@ -659,55 +550,19 @@ export function conv1_col2im_dot(out: usize, src: usize, w: usize, wf: usize, bi
   }
 }
 
-// ---- The one-channel forwards on threads. Each task runs the code of the
-// whole call on its own part of the output, so no bit depends on the split:
-// conv1_col2im_dot by images, conv1_patch_mul by rows (ranges of 4). Their
-// backwards (dw, a sum over every row) run by batch groups with the layer
-// kernels below (conv1BackwardTask, conv1TransposeBackwardTask).
-// Buffers are the tasks' scratch (THREAD_SCRATCH), not the caller's.
-// ARGS: 0 out, 1 img (patched), 2 w, 3 bias, 4 Hi, 5 Wi, 6 Hp, 7 Wp, 8 kh,
-// 9 kw, 10 sh, 11 sw, 12 pt, 13 pl, 14 N, 15 act, 16 alpha, 17 rows per row
-// task, 18 rows; col2im_dot: 25 C, 26 images per task, 27 nb, 28 wf.
+// ---- The one-channel transposed forward on threads: each task runs
+// conv1_col2im_dot on its own images, so no bit depends on the split. (The
+// one-channel conv2d forward and both one-channel backwards run as layer
+// jobs below: conv1ForwardTask, conv1BackwardTask, conv1TransposeBackwardTask.)
+// ARGS: 0 out, 1 src, 2 w, 3 bias, 4 Ho, 5 Wo, 6 Hs, 7 Ws, 8 kh, 9 kw,
+// 10 sh, 11 sw, 12 pt, 13 pl, 14 N, 15 act, 16 alpha, 25 C, 26 images per
+// task, 27 nb, 28 wf.
 
 function setConv1Args(out: usize, img: usize, w: usize, bias: usize, Hi: i32, Wi: i32, Hp: i32, Wp: i32,
                       kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32, N: i32, act: i32, alpha: f32): void {
   setArg(0, <f64>out); setArg(1, <f64>img); setArg(2, <f64>w); setArg(3, <f64>bias); setArg(4, Hi); setArg(5, Wi);
   setArg(6, Hp); setArg(7, Wp); setArg(8, kh); setArg(9, kw); setArg(10, sh); setArg(11, sw); setArg(12, pt);
   setArg(13, pl); setArg(14, N); setArg(15, act); setArg(16, alpha);
-}
-
-// Rows [t·rowChunk, …) of conv1Patch's out.
-function conv1Task(t: i32, scratch: usize): i32 {
-  const N = argInt(14);
-  const r0 = t * argInt(17), r1 = min(argInt(18), r0 + argInt(17));
-  const out = argPtr(0);
-  patchMulRows(out, argPtr(1), argPtr(2), argPtr(3), argInt(4), argInt(5), argInt(6), argInt(7), argInt(8), argInt(9),
-               argInt(10), argInt(11), argInt(12), argInt(13), N, scratch, r0, r1);
-  const act = argInt(15);
-  if (act != ACT_IDENTITY) {
-    const o = out + ((<usize>r0 * N) << 2);
-    activationForwardRange(o, o, (r1 - r0) * N, act, <f32>arg(16));
-  }
-  return 0;
-}
-
-// out (nb·Hp·Wp, N) = act(patch₁(img)·w [+ bias]), split by rows on threads.
-// scratch: the caller's (conv1_patch_mul's buf).
-function conv1Patch(out: usize, w: usize, bias: usize, act: i32, alpha: f32,
-                    img: usize, nb: i32, Hi: i32, Wi: i32, Hp: i32, Wp: i32, kh: i32, kw: i32,
-                    sh: i32, sw: i32, pt: i32, pl: i32, N: i32, scratch: usize): void {
-  const kc = kh * kw, rows = nb * Hp * Wp;
-  // the patch buffer must fit a task's scratch: 16·kc bytes
-  if (kc > 1024 || !shouldSplit(<f64>rows * <f64>kc * <f64>N)) {
-    conv1_patch_mul(out, img, w, bias, nb, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, scratch);
-    if (act != ACT_IDENTITY) activation_forward(out, out, rows * N, act, alpha);
-    return;
-  }
-  const threads = threadCount();
-  const rowChunk = max(4, ((rows + 4 * threads - 1) / (4 * threads) + 3) & ~3);
-  setConv1Args(out, img, w, bias, Hi, Wi, Hp, Wp, kh, kw, sh, sw, pt, pl, N, act, alpha);
-  setArg(17, rowChunk); setArg(18, rows);
-  parallelFor(conv1Task, (rows + rowChunk - 1) / rowChunk);
 }
 
 function col2imDotTask(t: i32, _scratch: usize): i32 {
@@ -727,7 +582,7 @@ function col2imDotTask(t: i32, _scratch: usize): i32 {
 function conv1Col2imDot(out: usize, src: usize, w: usize, wf: usize, bias: usize, nb: i32, Ho: i32, Wo: i32,
                         Hs: i32, Ws: i32, C: i32, kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
                         act: i32, alpha: f32): void {
-  flipTaps(wf, w, kh, kw, C);
+  if (sw == 1) flipTaps(wf, w, kh, kw, C);   // read by the stride-1 pair path only
   if (nb < 2 || !shouldSplit(<f64>nb * <f64>Hs * <f64>Ws * <f64>(kh * kw) * <f64>C)) {
     conv1_col2im_dot(out, src, w, wf, bias, nb, Ho, Wo, Hs, Ws, C, kh, kw, sh, sw, pt, pl);
     if (act != ACT_IDENTITY) activation_forward(out, out, nb * Ho * Wo, act, alpha);
@@ -740,13 +595,15 @@ function conv1Col2imDot(out: usize, src: usize, w: usize, wf: usize, bias: usize
   parallelFor(col2imDotTask, (nb + per - 1) / per);
 }
 
-
 // ---- The four layer kernels: one job per call on threads.
 // Scratch (conv_scratch_bytes at nb images per chunk): convSlots slots, each
 //   cols (nb images' rows, kc) then the largest GEMM's scratch at nb images
 //   (one channel on the patch side: a padded image and its tap offsets),
 // then GROUPS_MAX groups' partials, each dwᵀ (n, kc) then db (Co), 64-aligned
-// (n = the channels on the other side of dw: conv2d Co, transpose C).
+// (n = the channels on the other side of dw: conv2d Co, transpose C). The
+// one-channel conv1_col2im_dot keeps w's flipped taps (n·kh·kw floats, one
+// group's dwᵀ) at the partials' start: in the Co = 1 transposed forward,
+// and in the C = 1 conv2d backward's dx, after its groups are summed.
 // A call runs S = min(threads, slots, units) tasks; task s works in slot s
 // and takes the call's units in turn (workNext): forward, chunks of nb images;
 // backward, the batch groups. Everything a unit does runs on its task's
@@ -811,13 +668,11 @@ export function conv_groups(B: i32, n: i32, kc: i32, Co: i32): i32 {
 // One channel on the patch side (conv2d C = 1, transpose Co = 1): no cols and
 // no GEMM, a slot is one padded image P and its tap offsets (padTMul,
 // padMulRows; the patch grid is (Ho, Wo) for conv2d, (H, W) for the
-// transpose) at any nb, and at least conv1_patch_mul's 4-row buffer (the
-// unsplit conv1Patch uses the scratch's start).
+// transpose) at any nb.
 function slotBytes(transpose: i32, H: i32, W: i32, C: i32, Ho: i32, Wo: i32, Co: i32, kh: i32, kw: i32,
                    sh: i32, sw: i32, nb: i32): usize {
   if (transpose ? Co == 1 : C == 1) {
-    const P = paddedFloats(transpose ? H : Ho, transpose ? W : Wo, kh, kw, sh, sw);
-    return max(align64(P << 2) + align64(<usize>(kh * kw) << 2), align64(<usize>(16 * kh * kw)));
+    return align64(paddedFloats(transpose ? H : Ho, transpose ? W : Wo, kh, kw, sh, sw) << 2) + align64(<usize>(kh * kw) << 2);
   }
   const rows = transpose ? nb * H * W : nb * Ho * Wo;
   const kc = transpose ? kh * kw * Co : kh * kw * C;
@@ -973,6 +828,33 @@ function convTransposeBackwardTask(s: i32, _scratch: usize): i32 {
   return backwardTask(s, true);
 }
 
+// Slot s of a one-channel layer task over the patch grid (Hp, Wp): the padded
+// image P (pHq, pWq) at its start (returned), then the tap offsets at pOffs,
+// written here.
+let pHq = 0, pWq = 0, pOffs: usize = 0;
+function paddedSlot(s: i32, Hp: i32, Wp: i32): usize {
+  pHq = (Hp - 1) * lSh + lKh; pWq = (Wp - 1) * lSw + lKw;
+  const P = lScratch + <usize>s * lSlot;
+  pOffs = P + align64((<usize>pHq * pWq) << 2);
+  tapOffsets(pOffs, lKh, lKw, pWq);
+  return P;
+}
+
+// Task s of conv2d_forward with C = 1: takes images in turn; per image its
+// padded copy (slot s), then its rows of y = act(patch₁(x)·w + b) (padMulRows).
+function conv1ForwardTask(s: i32, _scratch: usize): i32 {
+  readLayerArgs();
+  const kc = lKh * lKw, pixels = lHo * lWo;
+  const P = paddedSlot(s, lHo, lWo), Hq = pHq, Wq = pWq, offs = pOffs;
+  for (let n = workNext(); n < lBatch; n = workNext()) {
+    pad1(P, lX + ((<usize>n * lH * lWd) << 2), lH, lWd, Hq, Wq, lPt, lPl);
+    const yn = lOut + ((<usize>n * pixels * lCo) << 2);
+    padMulRows(yn, P, lW, lB, lHo, lWo, Wq, lSh, lSw, kc, lCo, offs);
+    if (lAct != ACT_IDENTITY) activationForwardRange(yn, yn, pixels * lCo, lAct, lAlpha);
+  }
+  return 0;
+}
+
 // Task s of conv2d_backward with C = 1: takes groups in turn; per group
 // g = dy ⊙ act'(y) in place with db_g = Σ g, and dw_g (kh·kw, Co) = 0 +
 // patch₁(x)ᵀ·g over the group's images in order (padTMul on each image's
@@ -980,9 +862,7 @@ function convTransposeBackwardTask(s: i32, _scratch: usize): i32 {
 function conv1BackwardTask(s: i32, _scratch: usize): i32 {
   readLayerArgs();
   const kc = lKh * lKw, pixels = lHo * lWo;
-  const Hq = (lHo - 1) * lSh + lKh, Wq = (lWo - 1) * lSw + lKw;
-  const P = lScratch + <usize>s * lSlot, offs = P + align64((<usize>Hq * Wq) << 2);
-  tapOffsets(offs, lKh, lKw, Wq);
+  const P = paddedSlot(s, lHo, lWo), Hq = pHq, Wq = pWq, offs = pOffs;
   const parts = lScratch + <usize>lSlots * lSlot, pb = partBytes(lCo, kc, lCo);
   for (let g = workNext(); g < lGroups; g = workNext()) {
     const g0 = groupStart(g, lGroups, lBatch), g1 = groupStart(g + 1, lGroups, lBatch);
@@ -1005,9 +885,7 @@ function conv1BackwardTask(s: i32, _scratch: usize): i32 {
 function conv1TransposeBackwardTask(s: i32, _scratch: usize): i32 {
   readLayerArgs();
   const kc = lKh * lKw, pixels = lHo * lWo, rows = lH * lWd;
-  const Hq = (lH - 1) * lSh + lKh, Wq = (lWd - 1) * lSw + lKw;
-  const P = lScratch + <usize>s * lSlot, offs = P + align64((<usize>Hq * Wq) << 2);
-  tapOffsets(offs, lKh, lKw, Wq);
+  const P = paddedSlot(s, lH, lWd), Hq = pHq, Wq = pWq, offs = pOffs;
   const parts = lScratch + <usize>lSlots * lSlot, pb = partBytes(lC, kc, 1);
   for (let g = workNext(); g < lGroups; g = workNext()) {
     const g0 = groupStart(g, lGroups, lBatch), g1 = groupStart(g + 1, lGroups, lBatch);
@@ -1018,7 +896,7 @@ function conv1TransposeBackwardTask(s: i32, _scratch: usize): i32 {
       pad1(P, lDy + ((<usize>n * pixels) << 2), lHo, lWo, Hq, Wq, lPt, lPl);
       const xn = (<usize>n * rows * lC) << 2;
       padTMul(dwg, P, lX + xn, lH, lWd, Wq, lSh, lSw, kc, lC, offs);
-      if (lOut != 0) padMulRows(lOut + xn, P, lW, lH, lWd, Wq, lSh, lSw, kc, lC, offs);
+      if (lOut != 0) padMulRows(lOut + xn, P, lW, 0, lH, lWd, Wq, lSh, lSw, kc, lC, offs);
     }
   }
   return 0;
@@ -1056,7 +934,6 @@ function gradBias(db: usize, dy: usize, y: usize, rows: i32, Co: i32, act: i32, 
   activation_backward_bias(db, dy, y, rows, Co, act, alpha, accumulate);
 }
 
-
 // GEMM scratch of a slot: after its cols (rows, kc).
 // @ts-ignore: decorator
 @inline function gemmScratch(cols: usize, rows: i32, kc: i32): usize {
@@ -1086,8 +963,9 @@ export function conv2d_forward(y: usize, x: usize, w: usize, b: usize,
                                kh: i32, kw: i32, sh: i32, sw: i32, pt: i32, pl: i32,
                                act: i32, alpha: f32, nb: i32, scratch: usize): void {
   if (C == 1) {
-    // y (B·Ho·Wo, Co) = patch₁(x)·w + b, no cols
-    conv1Patch(y, w, b, act, alpha, x, B, H, W, Ho, Wo, kh, kw, sh, sw, pt, pl, Co, scratch);
+    // y (B·Ho·Wo, Co) = act(patch₁(x)·w + b) image by image, no cols (one job)
+    setLayerArgs(0, y, x, w, b, B, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, act, alpha, nb, scratch);
+    runSlots(conv1ForwardTask, B, <f64>B * <f64>(Ho * Wo) * <f64>(kh * kw) * <f64>Co);
     return;
   }
   setLayerArgs(0, y, x, w, b, B, H, W, C, Ho, Wo, Co, kh, kw, sh, sw, pt, pl, act, alpha, nb, scratch);

@@ -254,10 +254,10 @@ export function convScratchBytes(g: ConvGeometry, chunk: number): number {
   // a slot: cols (rows, kc), then the largest GEMM's scratch; one channel on
   // the patch side (conv2d inC = 1, conv2d_transpose outC = 1): one padded
   // image ((Hp−1)·sh + kh) × ((Wp−1)·sw + kw) over the patch grid (Hp, Wp)
-  // and kh·kw tap offsets, at any chunk, and at least a 4-row patch buffer
-  const [Hp, Wp] = t ? [g.inH, g.inW] : [g.outH, g.outW], taps = g.kh * g.kw;
+  // and kh·kw tap offsets, at any chunk
+  const [Hp, Wp] = t ? [g.inH, g.inW] : [g.outH, g.outW];
   const padded = ((Hp - 1) * g.strideH + g.kh) * ((Wp - 1) * g.strideW + g.kw);
-  const slot = (t ? g.outC : g.inC) === 1 ? Math.max(align64(padded * 4) + align64(taps * 4), align64(16 * taps))
+  const slot = (t ? g.outC : g.inC) === 1 ? align64(padded * 4) + align64(g.kh * g.kw * 4)
     : align64(rows * kc * 4) + Math.max(gemmScratchBytes(rows, t ? g.inC : kc), gemmScratchBytes(n, rows), gemmScratchBytes(rows, t ? kc : g.outC));
   // each group's partials: dwᵀ, then db (outC)
   const groups = convGroups(g, Infinity);

@@ -1,7 +1,7 @@
 // GEMM (assembly/gemm.ts) in both builds against the float64 reference, over
 // sizes around the SIMD width (4), the NR = 8 column strip, the 5 / 6 row
 // tiles and the 256-deep K blocks, and the VAE's shapes; every write stays inside C; the plain build is
-// bit-exact to in-order f32 accumulation.
+// bit-exact to in-order f32 accumulation; op(A) packs the same from (M, K) and (K, M).
 // Not here: the dense layer built on it (dense.test.ts), timing (bench/gemm.ts).
 import { describe, expect, it } from "vitest";
 import type { Build, Kernels } from "../../src/kernels/wasm.js";
@@ -252,6 +252,26 @@ describe.each(BUILDS)("gemm, few-k path (K ≤ 8, rows straight from a and b), %
     if (build === "plain") {
       const want = gemmF32SequentialRef(d.a, d.b, M, K, N, { c0: init === "accumulate" ? d.c0 : undefined, bias: init === "bias" ? d.bias : undefined });
       expectSameBits(bitsOf(rows), bitsOf(want), `plain ${M}×${K}×${N} ${init} vs in-order f32`);
+    }
+  });
+});
+
+describe.each(BUILDS)("packA: op(A) given as (M, K) and as (K, M) packs the same panels, %s build", (build) => {
+  // A full panel packs by vectors either way (rows transposed 4×4 from
+  // (M, K), MR consecutive floats from (K, M)), the last kc mod 4 and an edge
+  // panel (M mod MR rows) by scalars: the products must agree bit for bit in
+  // both builds, across row-tile edges (MR = 5, 6), kc mod 4 and K blocks.
+  let k: Kernels;
+  let arena: Arena;
+  withKernels(build, ARENA_BYTES, (kk, aa) => { k = kk; arena = aa; });
+  it("the same bits with transA = false and with A transposed, transA = true", () => {
+    for (const M of [5, 6, 7, 10, 11, 12, 13, 17, 18]) for (const K of [9, 33, 255, 256, 257, 259, 513]) for (const N of [3, 17]) {
+      const c: Case = { v: "NN", M, K, N };
+      const d = inputs(c, seedOf(c) + 11);
+      const o = { transA: false, transB: false, init: "accumulate" as const };
+      const nn = runGuarded(k, arena, c, d, o);
+      const tn = runGuarded(k, arena, c, { ...d, a: transposed(d.a, M, K) }, { ...o, transA: true });
+      expectSameBits(bitsOf(nn), bitsOf(tn), `${build} ${M}×${K}×${N}`);
     }
   });
 });

@@ -151,16 +151,19 @@ describe("a conv layer call on threads", () => {
 // holds images ⌊g·B/G⌋ … ⌊(g+1)·B/G⌋ − 1; its partials sum their patch rows
 // in order from zero, dwᵀ_g[co, j] = Σ_rows g[row, co]·cols[row, j] and
 // db_g[co] = Σ_rows g[row, co]; then p = ((p_0 + p_1) + p_2) + … in group order
-// and dw = dw0 + pᵀ, db = db0 + p. The kernel's dw and db on 1 and 2 threads,
+// and dw = dw0 + pᵀ, db = db0 + p; with one input channel (the one-channel
+// backward, on padded images) the same sums. The kernel's dw and db on 1 and 2 threads,
 // at the default chunk and at 1, are these bits exactly; the same sums taken
 // in one pass over the batch differ in some bits (so the model pins the order).
 describe("the conv backward's group sums, modelled in float32", () => {
-  it("dw and db are the model's bits for B = 7 (7 groups of one image) and B = 21 (16 groups of one or two)", async () => {
+  it("dw and db are the model's bits for B = 7 (7 groups of one image) and B = 21 (16 groups of one or two), 5 channels and one", async () => {
     const f = Math.fround;
-    for (const B of [7, 21]) {
-      const c: MultiCase = { kind: "conv2d", B, inShape: [9, 8, 5], s: { filters: 12, kernel: 3, stride: 2, padding: "same" } };
-      const { g, nx, ny, nw, xs, ws, bs, dys, dw0, db0 } = caseData(c, 300 + B);
+    for (const [B, C] of [[7, 5], [21, 5], [7, 1], [21, 1]]) {
+      // C = 1: the one-channel backward (padded images, dw_g (kh·kw, Co) itself, not transposed): the same sums
+      const c: MultiCase = { kind: "conv2d", B, inShape: [9, 8, C], s: { filters: 12, kernel: 3, stride: 2, padding: "same" } };
+      const { g, nx, ny, nw, xs, ws, bs, dys, dw0, db0 } = caseData(c, 300 + B + C);
       const P = g.outH * g.outW, kc = g.kh * g.kw * g.inC, Co = g.outC, G = convGroups(g, B);
+      expect(G, "groups").toBe(B === 7 ? 7 : 16);
       // cols (B·P, kc) = im2col(x)
       const cols = new Float32Array(B * P * kc);
       for (let n = 0; n < B; n++) for (let oy = 0; oy < g.outH; oy++) for (let ox = 0; ox < g.outW; ox++) {
@@ -191,7 +194,7 @@ describe("the conv backward's group sums, modelled in float32", () => {
         db: Float32Array.from({ length: Co }, (_, i) => f(db0[i] + s.db[i])),
       });
       const want = finish(p), onePass = finish(sums(0, B * P));
-      expect(bitsOf(onePass.dw).some((v, i) => v !== bitsOf(want.dw)[i]), `B = ${B}: one pass differs from the groups in some bit`).toBe(true);
+      expect(bitsOf(onePass.dw).some((v, i) => v !== bitsOf(want.dw)[i]), `B = ${B}, C = ${C}: one pass differs from the groups in some bit`).toBe(true);
       for (const t of [1, 2]) {
         const { k, arena } = await kernelsOn("plain", t);
         for (const chunk of [convChunkImages(g, B), 1]) {
@@ -201,8 +204,8 @@ describe("the conv backward's group sums, modelled in float32", () => {
           const scratch = arena.scratch(k.convScratchBytes(g, chunk));
           k.convForward({ y, x, w, b, batch: B, geometry: g, chunk, scratch });
           k.convBackward({ dx, dw, db, dy, x, w, y, batch: B, geometry: g, chunk, scratch });
-          expectSameBits(bitsOf(arena.get(dw, nw)), bitsOf(want.dw), `B = ${B}, ${t} threads, chunk ${chunk}: dw`);
-          expectSameBits(bitsOf(arena.get(db, Co)), bitsOf(want.db), `B = ${B}, ${t} threads, chunk ${chunk}: db`);
+          expectSameBits(bitsOf(arena.get(dw, nw)), bitsOf(want.dw), `B = ${B}, C = ${C}, ${t} threads, chunk ${chunk}: dw`);
+          expectSameBits(bitsOf(arena.get(db, Co)), bitsOf(want.db), `B = ${B}, C = ${C}, ${t} threads, chunk ${chunk}: db`);
         }
         if (t > 1) k.dispose();
       }
