@@ -258,6 +258,10 @@ describe.each(BUILDS)("conv kernels, %s build", (build) => {
     expect(convScratchBytes(g, 3)).toBeGreaterThan(2 ** 32);
     expect(() => k.convScratchBytes(g, 3)).toThrow(ArgumentError);
     expect(() => k.convScratchBytes(g, 3)).toThrow(/^chunk: 3 images of a conv2d 256×256×128 → 256×256×64 .* more than the 4 GiB/);
+    // a call with the default chunk (one image here) names the geometry, not a chunk the caller did not pass
+    const huge = convGeometry("conv2d", [1024, 1024, 128], { filters: 64, kernel: 5, stride: 1, padding: "same" });
+    expect(() => k.convForward({ y: 0, x: 0, w: 0, b: 0, batch: 2, geometry: huge, scratch: 0 }))
+      .toThrow(/^geometry: a conv2d 1024×1024×128 → 1024×1024×64 .* more than the 4 GiB/);
   });
 
   it("a one-channel layer's scratch: four slots of one padded image and its tap offsets at any chunk, then 16 groups' partials", () => {
