@@ -501,9 +501,10 @@ export class Kernels {
     const B = checkInt("batch", a.batch);
     const nb = a.chunk === undefined ? convChunkImages(g, B) : checkInt("chunk", a.chunk, 1, B);
     // the default chunk is one image when one image's im2col passes its budget: then the geometry is too large
-    if (a.chunk === undefined && planScratchBytes(g, nb) > 2 ** 32 - 1) {
+    const need = a.chunk === undefined ? planScratchBytes(g, nb) : 0;
+    if (need > 2 ** 32 - 1) {
       throw new ArgumentError(`geometry: a ${g.kind} ${g.inH}×${g.inW}×${g.inC} → ${g.outH}×${g.outW}×${g.outC} (kernel ` +
-        `${g.kh}×${g.kw}) needs ${planScratchBytes(g, nb)} bytes of scratch for ${nb} image(s), more than the 4 GiB a wasm32 memory can hold`);
+        `${g.kh}×${g.kw}) needs ${need} bytes of scratch for ${nb} image(s), more than the 4 GiB a wasm32 memory can hold`);
     }
     const act = activationCode(a.activation ?? "identity");
     const alpha = checkAlpha(a.activation ?? "identity", a.alpha ?? 0);
