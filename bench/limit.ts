@@ -58,6 +58,10 @@ import { TorchPeer, type TorchInfo, type TorchTimes } from "./torch-peer.js";
 
 const quick = flag("quick") === true;
 const ROUNDS = Number(flag("rounds") ?? (quick ? 3 : 7));
+// a failed gate or a peer that stopped: its message, not a stack trace (TORCH_PEER_TRACE=1 prints the child's)
+for (const ev of ["uncaughtException", "unhandledRejection"] as const) {
+  process.on(ev, (e) => { console.error(`bench/limit.ts: stopping: ${e instanceof Error ? e.message : String(e)}`); process.exit(1); });
+}
 /** --from <limit.json>: write the report again from a run's JSON, measuring nothing. */
 const FROM = flag("from") === undefined ? null : JSON.parse(readFileSync(String(flag("from")), "utf8"));
 const ONLY = new Set(FROM ? [] : String(flag("only") ?? "step,gemm,infer,breakdown,conv").split(","));
@@ -162,9 +166,10 @@ const TORCH_THREADS = [1, 2];
 // OpenMP's wait policy, per section, PyTorch's faster one where it leaves our rows alone (measured here,
 // bench/results/limit-*-omp-*.md): libgomp's default (spin a while after each parallel region, then sleep) for
 // the MLP step, GEMMs and inference, whose many short regions follow each other (MLP step on 2 threads 5.54 ms,
-// 8.57 with PASSIVE); PASSIVE for the conv step, where the default's spinning made PyTorch's own 2-thread step
-// slower (160–188 ms against 118) and ours in the same rounds 10–48% slower than without PyTorch. A policy set in
-// the environment is used everywhere.
+// 8.57 with PASSIVE: limit-step-omp-default.md, -passive.md); PASSIVE for the conv step, where the default's
+// spinning made PyTorch's own 2-thread step slower (160 and 188 ms against 118: limit-conv-omp-default-0428.md,
+// -default.md, -passive.md) and ours in the same rounds 12–70% slower than without PyTorch (-none.md). A policy
+// set in the environment is used everywhere.
 const OMP_ENV = process.env.OMP_WAIT_POLICY;
 function startTorch(ompWait?: "PASSIVE"): TorchPeer[] {
   const peers: TorchPeer[] = [];
@@ -191,8 +196,12 @@ const torchInfo: TorchInfo | null = FROM ? FROM.torch ?? null : (torchPeers[0] ?
 /** A PyTorch peer of a section: its child (thread count), its model or call (checked against ours) and its rounds' own timings. */
 interface TorchRun { peer: TorchPeer; id: string; threads: number; times: TorchTimes[] }
 /** A PyTorch row's timing: medians over the last `rounds` commands of the child's per-step (per-call) means. */
-const torchTimed = (r: TorchRun, rounds: number) => {
-  const xs = r.times.slice(-rounds), ms = median(xs.map((t) => t.wallMs)), cpuMs = median(xs.map((t) => t.cpuMs));
+/** Its CPU ms include what the child used after the command, until the next (OpenMP's spin after the last
+ *  parallel region: as our 2-thread rows' CPU includes their workers' spin), spread over the command's n steps. */
+const torchTimed = (r: TorchRun, rounds: number, n: number) => {
+  const at = r.times.length - rounds, xs = r.times.slice(at);
+  const cpu = xs.map((t, k) => t.cpuMs + (r.times[at + k + 1]?.idleCpuMs ?? median(xs.slice(1).map((u) => u.idleCpuMs ?? 0))) / n);
+  const ms = median(xs.map((t) => t.wallMs)), cpuMs = median(cpu);
   return { ms, cpuMs, cores: cpuMs / ms };
 };
 /** Per PyTorch row: the CPU its child used between its rounds (while ours and the other peers ran). */
@@ -215,6 +224,38 @@ function gateCheck(label: string, r: { loss: number; gradients: Record<string, F
   gates.push(`${label}: loss ${r.loss.toFixed(4)} vs ours ${g.loss.toFixed(4)} (rel ${lossRel.toExponential(1)}), worst gradient ${at} rel ${worst.toExponential(1)}`);
   log(`gate ${gates.at(-1)}`);
   if (!(lossRel <= 1e-4) || !(worst <= 1e-3)) throw new Error(`gate failed: ${gates.at(-1)}`);
+}
+/** The optimizer's gate: ours' weights after one Adam step (ref.optimizer, fresh, on the gradients its
+ *  computeGradients left) against a peer's after its own first step from the same weights, batch and ε. The
+ *  first step moves each weight by lr·g/(|g| + ε) ≈ ±lr, so where a gradient is tiny (|g| ≤ 1e-5 × its
+ *  tensor's RMS gradient, or near Adam's ε) the peer's float order can give it another sign or size and the
+ *  weight another move: such elements are counted, not failed; any other difference above 1e-3·lr fails. */
+function adamGate(label: string, g: Record<string, Float32Array>, ours: Record<string, Float32Array>,
+                  theirs: Record<string, Float32Array>, lr = 1e-3): void {
+  let worst = 0, at = "", flips = 0, n = 0;
+  for (const [name, a] of Object.entries(ours)) {
+    const b = theirs[name], gr = g[name];
+    if (!b || b.length !== a.length) throw new Error(`gate failed: ${label} has no weights ${name} of ${a.length} values`);
+    let ss = 0;
+    for (const v of gr) ss += v * v;
+    const tiny = 1e-5 * Math.sqrt(ss / gr.length);
+    for (let i = 0; i < a.length; i++) {
+      const d = Math.abs(a[i] - b[i]) / lr;
+      n++;
+      if (!(d <= 1e-3)) {
+        if (Math.abs(gr[i]) <= tiny) { flips++; continue; }
+        if (!(d <= worst)) { worst = d; at = `${name}[${i}]`; }
+      }
+    }
+  }
+  gates.push(`${label}, one Adam step: worst weight difference ${at ? `${at} ${worst.toExponential(1)}` : "≤ 1e-3"}·lr, ${flips} of ${n} weights differ more on a gradient ≤ 1e-5 × its tensor's RMS`);
+  log(`gate ${gates.at(-1)}`);
+  if (at) throw new Error(`gate failed: ${gates.at(-1)}`);
+}
+/** ours' weights after one Adam step on the gradients `ref` holds (computeGradients just ran); ref is spent. */
+function oursAfterAdam(ref: VAE): Record<string, Float32Array> {
+  ref.optimizer.apply(ref);
+  return ref.getWeights();
 }
 const mlp = (B: number) => ({ ...SPEC, activation: "relu" as const, likelihood: "bernoulli" as const, seed: 0, maxBatch: B });
 
@@ -255,11 +296,16 @@ for (const B of !ONLY.has("step") ? [] : quick ? [128] : [128, 32]) {
   for (const [who, r] of [["jax-js", jx.computeGradients(x0, eps)], ["tfjs-wasm", tw.computeGradients(x0, eps)]] as const) gateCheck(`B=${B} ${who}`, r, g);
   // PyTorch: its own model per thread count (its own Adam state, as each of ours), same weights and ε
   const pts: TorchRun[] = [];
+  const w0 = ref.getWeights();
   for (const peer of torchPeers) {
     const id = `mlp-B${B}`, threads = peer.threads;
-    peer.create(id, { arch: "mlp", spec: SPEC }, B, ref.getWeights(), eps);
+    peer.create(id, { arch: "mlp", spec: SPEC }, B, w0, eps);
     gateCheck(`B=${B} pytorch ${threads} thread${threads > 1 ? "s" : ""}`, peer.grad(id, x0), g);
     pts.push({ peer, id, threads, times: [] });
+  }
+  if (pts.length) {
+    const w1 = oursAfterAdam(ref);
+    for (const p of pts) adamGate(`B=${B} pytorch ${p.threads} thread${p.threads > 1 ? "s" : ""}`, g.gradients, w1, p.peer.grad(p.id, x0, true).gradients);
   }
   peers.push({ who: "jax-js", step: (i) => jx.trainStep(batchOf(B, i), eps) });
   peers.push({ who: "tfjs-wasm", step: (i) => { tw.trainStep(batchOf(B, i), eps); } });
@@ -271,7 +317,7 @@ for (const B of !ONLY.has("step") ? [] : quick ? [128] : [128, 32]) {
     ...pts.map((p) => () => p.times.push(p.peer.steps(p.id, per)))];
   const l = load();
   const ts = interleave(fns, fns.map((_, j) => (j < ours.length + peers.length ? per : 1)));
-  pts.forEach((p, k) => { ts[ours.length + peers.length + k] = torchTimed(p, ROUNDS); noteIdle(`MLP B = ${B}`, p, ROUNDS); p.peer.drop(p.id); });
+  pts.forEach((p, k) => { ts[ours.length + peers.length + k] = torchTimed(p, ROUNDS, per); noteIdle(`MLP B = ${B}`, p, ROUNDS); p.peer.drop(p.id); });
   const who: { who: string; build: StepBuild; threads: number }[] = [...ours.map((o) => ({ who: "wasm-vae", build: o.build as CeilingBuild, threads: o.threads })),
     { who: "jax-js", build: "plain" as const, threads: jaxThreads() }, { who: "tfjs-wasm", build: "plain" as const, threads: 1 },
     ...pts.map((p) => ({ who: "pytorch", build: "native" as const, threads: p.threads }))];
@@ -353,7 +399,7 @@ if (ONLY.has("gemm")) {
     fns.push(...pts.map((p) => () => p.times.push(p.peer.calls(p.id, per))));
     const l = load();
     const ts = interleave(fns, fns.map((_, j) => (j < nNode ? per : 1)));
-    pts.forEach((p, k) => { ts[nNode + k] = torchTimed(p, ROUNDS); noteIdle(`GEMM ${M}×${K}×${N} ${s.v}`, p, ROUNDS); p.peer.drop(p.id); });
+    pts.forEach((p, k) => { ts[nNode + k] = torchTimed(p, ROUNDS, per); noteIdle(`GEMM ${M}×${K}×${N} ${s.v}`, p, ROUNDS); p.peer.drop(p.id); });
     const who: { who: string; build: StepBuild; threads: number }[] = [...kern.map((x) => ({ who: x.who, build: x.build as StepBuild, threads: x.threads })),
       { who: "jax-js", build: "plain" as const, threads: jaxThreads() }, { who: "tfjs-wasm", build: "plain" as const, threads: 1 },
       ...pts.map((p) => ({ who: "pytorch", build: "native" as const, threads: p.threads }))];
@@ -399,7 +445,7 @@ if (ONLY.has("infer")) {
     fns.push(...pts.map((p) => () => p.times.push(p.peer.calls(p.id, per))));
     const l = load();
     const ts = interleave(fns, fns.map((_, j) => (j < nNode ? per : 1)), rounds);
-    pts.forEach((p, k) => { ts[nNode + k] = torchTimed(p, rounds); noteIdle(`reconstruct B = ${B}`, p, rounds); p.peer.drop(p.id); });
+    pts.forEach((p, k) => { ts[nNode + k] = torchTimed(p, rounds, per); noteIdle(`reconstruct B = ${B}`, p, rounds); p.peer.drop(p.id); });
     const who: { who: string; build: StepBuild; threads: number }[] = [...ours.map((o) => ({ who: "wasm-vae", build: o.build as StepBuild, threads: o.threads })),
       { who: "tfjs-wasm", build: "plain" as const, threads: 1 }, ...pts.map((p) => ({ who: "pytorch", build: "native" as const, threads: p.threads }))];
     ts.forEach((t, j) => {
@@ -428,6 +474,9 @@ if (ONLY.has("infer")) {
     ours.forEach((o) => o.v.dispose());
   }
 }
+
+// the MLP children are done: the breakdown and conv sections run without them (conv has its own)
+for (const p of torchPeers) p.close();
 
 // --------------------------------------------------------------- breakdown
 interface Part { key: string; ms: number; cpuMs: number; calls: number; gflops: number; ofMachine: number; perCpu: number; share: number }
@@ -487,12 +536,15 @@ if (withConv) {
     const ref = await VAE.create({ ...convCfg, maxBatch: B }, { build: "plain", threads: 1 });
     const x0 = batchOf(B, 1), eps = Float32Array.from(randomNormals(B * convCfg.latentDim, 7));
     const g = ref.computeGradients(x0, { noise: eps });
+    const w0 = ref.getWeights();
     for (const peer of torchConvPeers) {
       const id = `conv-B${B}`, threads = peer.threads;
-      peer.create(id, { arch: "keras_conv", latent: convCfg.latentDim }, B, ref.getWeights(), eps);
+      peer.create(id, { arch: "keras_conv", latent: convCfg.latentDim }, B, w0, eps);
       gateCheck(`keras-conv B=${B} pytorch ${threads} thread${threads > 1 ? "s" : ""}`, peer.grad(id, x0), g);
       pts.push({ peer, id, threads, times: [] });
     }
+    const w1 = oursAfterAdam(ref);
+    for (const p of pts) adamGate(`keras-conv B=${B} pytorch ${p.threads} thread${p.threads > 1 ? "s" : ""}`, g.gradients, w1, p.peer.grad(p.id, x0, true).gradients);
     ref.dispose();
   }
   let i = 0;
@@ -500,7 +552,7 @@ if (withConv) {
   const fns = [...vs.map((o) => () => o.v.trainStep(batchOf(B, i++))), ...pts.map((p) => () => p.times.push(p.peer.steps(p.id, per)))];
   const l = load();
   const ts = interleave(fns, fns.map((_, j) => (j < vs.length ? per : 1)), rounds);
-  pts.forEach((p, k) => { ts[vs.length + k] = torchTimed(p, rounds); noteIdle(`keras-conv B = ${B}`, p, rounds); p.peer.drop(p.id); });
+  pts.forEach((p, k) => { ts[vs.length + k] = torchTimed(p, rounds, per); noteIdle(`keras-conv B = ${B}`, p, rounds); p.peer.drop(p.id); });
   const who: { who: string; build: StepBuild; threads: number }[] = [...vs.map((o) => ({ who: "wasm-vae (keras-conv)", build: o.build as StepBuild, threads: o.threads })),
     ...pts.map((p) => ({ who: "pytorch (keras-conv)", build: "native" as const, threads: p.threads }))];
   ts.forEach((t, j) => {
@@ -517,11 +569,12 @@ if (withConv) {
 function torchReport(): { intro: string; lines: string[] } {
   if (!torchInfo) {
     return FROM && !FROM.torch
-      ? { intro: "Native PyTorch cannot be installed here (no PyPI); its figures are the issue's (issue 19), not this run's.", lines: [] }
+      ? { intro: "Native PyTorch did not run in this run (bench/limit.ts had no PyTorch peer then).", lines: [] }
       : { intro: `Native PyTorch did not run (${flag("no-torch") === true ? "--no-torch" : "this run has none of the step, GEMM, inference and conv sections"}).`, lines: [] };
   }
   const t = torchInfo, ob = t.blas.openblas;
-  const blas = ob ? `OpenBLAS (${ob.config}; kernels for core ${ob.core}${t.env.OPENBLAS_CORETYPE ? `, set by OPENBLAS_CORETYPE=${t.env.OPENBLAS_CORETYPE} in the environment` : ""})`
+  const obEnv = Object.entries(t.env).filter(([k]) => k.startsWith("OPENBLAS_") && k !== "OPENBLAS_NUM_THREADS").map(([k, v]) => `${k}=${v}`);
+  const blas = ob ? `OpenBLAS (${ob.config}; kernels for core ${ob.core}${obEnv.length ? `; from the environment: ${obEnv.join(" ")}` : ""})`
     : t.blas.libraries.join(", ") || "no BLAS library mapped";
   const build = t.config.find((l) => l.includes("CPU capability")) ?? "";
   const calls = gemms.some((g) => g.who === "pytorch") || infers.some((r) => r.who === "pytorch");
@@ -536,13 +589,10 @@ function torchReport(): { intro: string; lines: string[] } {
     'ε from our side (fixed, as jax-js and tfjs); Keras\' asymmetric "same" padding as F.pad before the conv and a crop after the',
     "conv-transpose, NCHW. The children are driven over named pipes in the same interleaved rounds as ours; each round",
     `is one command running the round's steps${calls ? " (or calls: GEMM shapes, inference)" : ""}, **timed by the child itself** (\`time.perf_counter\` for wall, \`time.process_time\` for`,
-    "CPU: all its threads), so the pipe is not in its figures; its CPU time is the child's. The child's glibc malloc keeps freed memory",
-    `(${mallocEnv}): with glibc's defaults each step's larger tensors are mapped and unmapped again, and PyTorch's MLP step was`,
-    "1.7–3× slower on this VM, its conv step 1.6× (the fix PyTorch's performance guides make with jemalloc / tcmalloc).",
-    ...(ompPolicy ? [`OpenMP wait policy: MLP step, GEMMs and inference ${ompPolicy.mlp}; conv step ${ompPolicy.conv} (PyTorch's faster policy in each`,
-      "where it leaves our rows alone: on 2 threads the default's spin-then-sleep ran the MLP step in 5.54 ms against 8.57 with PASSIVE,",
-      "while in the conv rounds its spinning made PyTorch's own 2-thread step slower, 160–188 ms against 118, and our rows 10–48% slower",
-      "than without PyTorch; bench/results/limit-step-omp-*.md, limit-conv-omp-*.md)."] : []),
+    "CPU: all its threads, plus what it used after the command until the next, spread over the command's steps), so the pipe is",
+    "not in its figures. The child's glibc malloc " + (t.env.MALLOC_MMAP_THRESHOLD_ ? `keeps freed memory (${mallocEnv}), as PyTorch's performance guides do with jemalloc or tcmalloc` : "has glibc's defaults") + ".",
+    ...(ompPolicy ? [`OpenMP wait policy: MLP step, GEMMs and inference ${ompPolicy.mlp}; conv step ${ompPolicy.conv}: PyTorch's faster policy in each`,
+      "section that leaves our rows alone (measured: README, \"Eighth round\"; bench/results/limit-step-omp-*.md, limit-conv-omp-*.md)."] : []),
     'PyTorch rows (build "native") give their GFLOP/s as a percentage of threads × the **wasm plain** ceiling, marked †: native',
     "code has 256-bit FMA (OpenBLAS's Haswell kernels, oneDNN's AVX2), about 2× the wasm f32x4 ceiling per core, so 100% is not its roof.",
   ];
@@ -629,10 +679,8 @@ const md: string[] = [
       pct(s.ofMachine) + (s.build === "native" ? " †" : ""),
       f1(s.gflops * s.ms / s.cpuMs), pct(s.gflops * s.ms / s.cpuMs / CORE[ceilingOf(s.build)]) + (s.build === "native" ? " †" : ""), s.load])), "",
   ...(steps.some((s) => s.build === "native") ? ["† native code (PyTorch) against the wasm plain ceiling; its own per-core roof (256-bit FMA) is about twice that.", ""] : []),
-  ...(idleOf("step").length ? ["CPU the PyTorch children used between their rounds, i.e. while the other rows ran: the 2-thread child's is",
-    "mostly OpenMP's spin-wait after its last parallel region (about 6.5 ms per round measured alone), on the core the next row",
-    "(ours, plain, one thread) leaves free; the 1-thread child's is charged while it sleeps in read(2) on its pipe (its wake-up on",
-    "this VM; strace shows no work):", "", ...idleOf("step").map((x) => `- ${x}`), ""] : []),
+  ...(idleOf("step").length ? ["CPU the PyTorch children used between their rounds, i.e. while the other rows ran (counted in their CPU ms",
+    "above; with libgomp's default policy mostly its spin after the last parallel region):", "", ...idleOf("step").map((x) => `- ${x}`), ""] : []),
   "\"GFLOP per CPU-second\" divides the step's flops by the CPU time the process used (all its threads, spinning",
   "included): the efficiency of the CPU time it got, the figure least disturbed by other processes.", "",
   "## GEMM shapes of the MLP step", "",
@@ -659,9 +707,7 @@ const md: string[] = [
     "which ours and tfjs' calls make from and to a Float32Array). Checked like tfjs (max abs difference from ours) before timing;",
     "each round is one command of as many calls as our rows make, timed by the child (wall and CPU ms per call, medians over",
     "rounds). At B = 1 its figure includes PyTorch's per-call overhead (Python, the module calls, the dispatcher, entering and",
-    "leaving inference_mode) around four one-row products: what a PyTorch user gets per call. Measured apart on this VM (one",
-    "thread), the four `torch.addmm` and activations called bare took 0.20 ms of the module's 0.22 ms: most of it is OpenBLAS's",
-    "one-row products (2.6 MB of weights read per call), not the Python around them.", ""] : []),
+    "leaving inference_mode) around four one-row products: what a PyTorch user gets per call.", ""] : []),
   "Targets (issue 19): B = 1 ≤ 0.06 ms; B = 128 ≥ 2× tfjs-wasm.", "",
   mdTable(["B", "who", "build", "threads", "ms", "CPU ms", "cores", "GFLOP/s", "tfjs-wasm ms / ours", "max diff", "load"],
     infers.map((r) => {

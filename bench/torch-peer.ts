@@ -4,7 +4,8 @@
 // inside limit.ts's interleave() between ours, jax-js's and tfjs's. One child
 // per thread count (OMP_NUM_THREADS and torch.set_num_threads fixed for its
 // life): one process switching OpenMP's team between 1 and 2 threads every
-// round ran its 2-thread steps 15–30% slower here.
+// round ran its 2-thread steps slower here (seen while this was written; no
+// file kept).
 //
 // IPC: two named pipes (mkfifo) in a temporary directory. Commands go to the
 // child as one JSON line each (fs.writeSync on the command FIFO, opened
@@ -25,17 +26,23 @@
 // then times n of it the same way (one command per round).
 //
 // The child's glibc malloc is told to keep freed memory (MALLOC_MMAP_THRESHOLD_
-// 32 MiB, MALLOC_TRIM_THRESHOLD_ 1 GiB, unless set in the environment): with
-// glibc's defaults every step's larger tensors are mmapped and unmapped again,
-// and the page faults and unmaps make PyTorch's MLP step about 2.5–3× slower
-// on this VM (what PyTorch's performance guides fix with jemalloc / tcmalloc).
+// 32 MiB, MALLOC_TRIM_THRESHOLD_ 1 GiB, unless set in the environment;
+// TORCH_GLIBC_MALLOC=1 leaves glibc's defaults): with the defaults every step's
+// larger tensors are mapped and unmapped again, and the page faults and unmaps
+// slowed PyTorch's steps on this VM (bench/results/limit-torch-malloc-glibc.md
+// against limit-eighth.md; what PyTorch's performance guides fix with jemalloc
+// or tcmalloc).
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
-import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ROOT } from "./common.js";
 
 export const TORCH_PYTHON = process.env.TORCH_PYTHON || "/usr/bin/python3";
+/** Debian's OpenMP build of OpenBLAS (libopenblas0-openmp): first on the child's library path, so its libblas.so.3
+ *  is the one torch loads even where the system's BLAS alternative is another (the pthread build keeps its own
+ *  thread count, which torch.set_num_threads does not change). scripts/ensure-torch.mjs probes with the same path. */
+export const OPENMP_BLAS_DIR = `/usr/lib/${process.arch === "arm64" ? "aarch64" : "x86_64"}-linux-gnu/openblas-openmp`;
 const SCRIPT = join(ROOT, "bench", "torch-vae.py");
 
 export interface TorchInfo {
@@ -68,7 +75,11 @@ export class TorchPeer {
   private replyFd: number;
   private pending = "";
   private files = 0;
+  /** Array files of the command being sent: removed once the child has answered (it reads them into memory). */
+  private sent: string[] = [];
   private closed = false;
+  /** Every live peer, for the exit and signal handlers. */
+  private static live = new Set<TorchPeer>();
 
   private constructor(readonly threads: number, timeoutMs: number, readonly ompWait: string | undefined) {
     this.dir = mkdtempSync(join(tmpdir(), "wasm-vae-torch-"));
@@ -81,9 +92,18 @@ export class TorchPeer {
     this.replyFd = nb;
     this.child = spawn(TORCH_PYTHON, [SCRIPT, cmdPath, replyPath], {
       stdio: ["ignore", "inherit", "inherit"],
-      env: { ...process.env, OMP_NUM_THREADS: String(threads), ...(ompWait ? { OMP_WAIT_POLICY: ompWait } : {}), MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? String(32 << 20), MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? String(1 << 30) },
+      env: { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads),
+        ...(existsSync(OPENMP_BLAS_DIR) ? { LD_LIBRARY_PATH: [OPENMP_BLAS_DIR, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":") } : {}), ...(ompWait ? { OMP_WAIT_POLICY: ompWait } : {}), ...(process.env.TORCH_GLIBC_MALLOC ? {} : {
+        MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? String(32 << 20), MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? String(1 << 30) }) },
     });
-    process.on("exit", () => this.cleanup());
+    TorchPeer.live.add(this);
+    if (TorchPeer.live.size === 1 && !TorchPeer.handlers) {
+      TorchPeer.handlers = true;
+      process.on("exit", () => { for (const p of TorchPeer.live) p.cleanup(); });
+      for (const sig of ["SIGINT", "SIGTERM"] as const) {
+        process.once(sig, () => { for (const p of TorchPeer.live) p.cleanup(); process.exit(sig === "SIGINT" ? 130 : 143); });
+      }
+    }
     this.send({ cmd: "hello", threads });
     const t0 = Date.now();
     let line: string | null = null;
@@ -110,10 +130,16 @@ export class TorchPeer {
     closeSync(nb);
     this.info = this.parse(line) as unknown as TorchInfo;
     if (this.info.threads !== threads) throw new Error(`the PyTorch peer runs on ${this.info.threads} threads, asked for ${threads}`);
+    // the BLAS must follow the thread count too: OpenBLAS's OpenMP build on `threads` (the pthread build keeps its own)
+    const ob = this.info.blas.openblas;
+    if (ob && (!/USE_OPENMP/.test(ob.config) || ob.threads !== threads)) {
+      throw new Error(`the PyTorch peer's OpenBLAS (${ob.config}) runs on ${ob.threads} threads, asked for ${threads} (libopenblas0-openmp is the build that follows torch.set_num_threads)`);
+    }
   }
+  private static handlers = false;
 
-  /** Starts a child running PyTorch on `threads` threads and waits for its `hello` (torch imported). */
-  /** ompWait: the child's OMP_WAIT_POLICY (libgomp reads it once, at start), or the environment's / libgomp's default. */
+  /** Starts a child running PyTorch on `threads` threads and waits for its `hello` (torch imported). ompWait: the
+   *  child's OMP_WAIT_POLICY (libgomp reads it once, at start), or the environment's / libgomp's default. */
   static start(threads: number, ompWait?: "ACTIVE" | "PASSIVE", timeoutMs = 180_000): TorchPeer {
     return new TorchPeer(threads, timeoutMs, ompWait);
   }
@@ -149,6 +175,7 @@ export class TorchPeer {
       if (at >= 0) {
         const line = this.pending.slice(0, at);
         this.pending = this.pending.slice(at + 1);
+        for (const f of this.sent.splice(0)) rmSync(f, { force: true });
         return this.parse(line);
       }
       const n = readSync(this.replyFd, buf, 0, buf.length, null);
@@ -160,6 +187,7 @@ export class TorchPeer {
   private file(a: Float32Array): string {
     const p = join(this.dir, `a${this.files++}.f32`);
     writeFileSync(p, new Uint8Array(a.buffer, a.byteOffset, a.byteLength));
+    this.sent.push(p);
     return p;
   }
 
@@ -181,7 +209,9 @@ export class TorchPeer {
   private result(cmd: Record<string, unknown>): Float32Array {
     const out = join(this.dir, `r${this.files++}.f32`);
     this.call({ ...cmd, out });
-    return new Float32Array(new Uint8Array(readFileSync(out)).buffer);
+    const r = new Float32Array(new Uint8Array(readFileSync(out)).buffer);
+    unlinkSync(out);
+    return r;
   }
 
   /** A model with our weights (VAE.getWeights names and layouts), its Adam, and ε (B, L) for every step. */
@@ -207,11 +237,13 @@ export class TorchPeer {
     return this.call({ cmd: "calls", id, n }) as unknown as TorchTimes;
   }
 
-  /** Loss and gradients (our names and layouts) of batch x with the model's ε, without a step. */
-  grad(id: string, x: Float32Array): { loss: number; gradients: Record<string, Float32Array> } {
+  /** Loss and gradients (our names and layouts) of batch x with the model's ε, without a step; with `step`, one
+   *  Adam step on them and the weights after it (in `gradients`). */
+  grad(id: string, x: Float32Array, step = false): { loss: number; gradients: Record<string, Float32Array> } {
     const out = join(this.dir, `g${this.files++}.f32`);
-    const r = this.call({ cmd: "grad", id, x: this.file(x), out }) as { loss: number; entries: [string, number][] };
+    const r = this.call({ cmd: "grad", id, x: this.file(x), out, step }) as { loss: number; entries: [string, number][] };
     const all = new Float32Array(new Uint8Array(readFileSync(out)).buffer);
+    unlinkSync(out);
     const gradients: Record<string, Float32Array> = {};
     let at = 0;
     for (const [n, len] of r.entries) { gradients[n] = all.subarray(at, at + len); at += len; }
@@ -232,6 +264,9 @@ export class TorchPeer {
       this.closed = true;
       try { this.send({ cmd: "quit" }); } catch { /* the child is gone */ }
       try { closeSync(this.cmdFd); closeSync(this.replyFd); } catch { /* closed */ }
+      // a child that hangs (or has not read `quit` yet) does not outlive us
+      if (this.alive()) this.child.kill("SIGKILL");
+      TorchPeer.live.delete(this);
     }
     rmSync(this.dir, { recursive: true, force: true });
   }

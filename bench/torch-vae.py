@@ -28,7 +28,8 @@
 # Keras' "same" padding with stride 2 is asymmetric (TensorFlow pads bottom /
 # right): conv2d is F.pad then a padding-0 conv; conv2d_transpose is a
 # padding-0 ConvTranspose2d then the crop [top, top + out) of its rows and
-# columns (the pads of cli/src/presets.ts's keras_conv, as torchLayers reports).
+# columns (the pads of cli/src/presets.ts's keras_conv, as torchLayers reports);
+# the stride-1 output layer pads 1 on every side: ConvTranspose2d(padding=1).
 import ctypes
 import json
 import os
@@ -106,7 +107,7 @@ class KerasConvVAE(nn.Module):
         self.dec0 = nn.Linear(latent, q * q * 64)
         self.dec2 = nn.ConvTranspose2d(64, 64, 3, stride=2)
         self.dec3 = nn.ConvTranspose2d(64, 32, 3, stride=2)
-        self.dec4 = nn.ConvTranspose2d(32, 1, 3, stride=1)
+        self.dec4 = nn.ConvTranspose2d(32, 1, 3, stride=1, padding=1)  # stride 1: 'same' is symmetric, as a user writes it
         self.hw = hw
 
     @staticmethod
@@ -135,7 +136,7 @@ class KerasConvVAE(nn.Module):
         h = F.relu(self.dec0(z)).view(B, 64, self.q, self.q)
         h = F.relu(self.deconv_same(self.dec2, h))
         h = F.relu(self.deconv_same(self.dec3, h))
-        h = self.deconv_same(self.dec4, h)
+        h = self.dec4(h)
         return h.reshape(B, -1), mu, logvar
 
     def maps(self):
@@ -256,25 +257,30 @@ class Peer:
         arch = cmd["arch"]
         model = MLPVAE(cmd["spec"]) if arch == "mlp" else KerasConvVAE(cmd["latent"])
         load_weights(model, cmd["weights"], cmd["entries"])
-        B, L = cmd["B"], cmd["latent"] if arch != "mlp" else cmd["spec"]["latentDim"]
+        B, L = cmd["B"], (cmd["latent"] if arch != "mlp" else cmd["spec"]["latentDim"])
         eps = torch.from_numpy(read_f32(cmd["eps"]).copy()).view(B, L)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         self.models[cmd["id"]] = {"model": model, "opt": opt, "eps": eps, "B": B, "i": 0}
         return {"parameters": sum(p.numel() for p in model.parameters())}
 
     def grad(self, cmd):
+        """Loss and gradients of batch x (ours' names and layouts); with "step", also one Adam step on them,
+        returning the updated weights instead (the gate of the optimizer)."""
         m = self.models[cmd["id"]]
         model = m["model"]
         x = torch.from_numpy(read_f32(cmd["x"]).copy()).view(m["B"], -1)
-        model.zero_grad(set_to_none=True)
+        m["opt"].zero_grad(set_to_none=True)
         loss = vae_loss(model, x, m["eps"])
         loss.backward()
+        if cmd.get("step"):
+            m["opt"].step()
         parts, entries = [], []
         for name, p, _, from_torch in model.maps():
-            g = np.ascontiguousarray(from_torch(p.grad.detach().numpy()), dtype=np.float32).reshape(-1)
-            parts.append(g)
-            entries.append([name, int(g.size)])
-        model.zero_grad(set_to_none=True)
+            t = p.detach() if cmd.get("step") else p.grad.detach()
+            a = np.ascontiguousarray(from_torch(t.numpy()), dtype=np.float32).reshape(-1)
+            parts.append(a)
+            entries.append([name, int(a.size)])
+        m["opt"].zero_grad(set_to_none=True)
         np.concatenate(parts).astype("<f4").tofile(cmd["out"])
         return {"loss": float(loss.item()), "entries": entries}
 
