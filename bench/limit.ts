@@ -564,6 +564,21 @@ if (withConv) {
   await breakdown("keras-conv", convCfg, 128, quick ? 2 : 4);
 }
 
+// The one-thread ceiling again after every section, at the accumulator counts chosen at the start: the machine's
+// speed moves within an hour here (README, fifth and eighth rounds), and a run whose ceiling moved says so.
+const ceilingEnd: { build: CeilingBuild; perCpuSecond: number }[] = FROM ? FROM.ceilingEnd ?? [] : [];
+if (!FROM) {
+  const pool = new CeilingPool(1);
+  for (const c of ceilings.filter((x) => x.threads === 1)) {
+    const rs = [];
+    for (let r = 0; r < ROUNDS; r++) rs.push(await pool.run(c.build, c.accumulators, 1, quick ? 2_000_000 : 6_000_000));
+    ceilingEnd.push({ build: c.build, perCpuSecond: median(rs.map((r) => r.gflopsPerCpuSecond)) });
+    log(`ceiling ${c.build} 1t at the end: ${f1(ceilingEnd.at(-1)!.perCpuSecond)} per CPU-second (start ${f1(c.perCpuSecond)})`);
+  }
+  await pool.dispose();
+}
+const ceilingMoved = ceilingEnd.some((e) => Math.abs(e.perCpuSecond / CORE[e.build] - 1) > 0.05);
+
 // ------------------------------------------------------------------ report
 /** What the report says about PyTorch: how it ran, and issue 19's target (MLP, B = 128: ours on 2 threads ≥ 1.25× PyTorch's best of 1 and 2 threads). */
 function torchReport(): { intro: string; lines: string[] } {
@@ -664,7 +679,9 @@ const md: string[] = [
   "## The ceiling", "",
   mdTable(["build", "threads", "GFLOP/s (wall)", "GFLOP/s per CPU-second", "cores", "accumulators", "load"],
     ceilings.map((c) => [c.build, c.threads, f1(c.gflops), f1(c.perCpuSecond), f2(c.cores), c.accumulators, c.load])), "",
-  `Per-core ceiling used below (one thread, per CPU-second): plain ${f1(CORE.plain)}, relaxed ${f1(CORE.relaxed)} GFLOP/s.`, "",
+  `Per-core ceiling used below (one thread, per CPU-second): plain ${f1(CORE.plain)}, relaxed ${f1(CORE.relaxed)} GFLOP/s.` +
+    (ceilingEnd.length ? ` Measured again after the last section: ${ceilingEnd.map((e) => `${e.build} ${f1(e.perCpuSecond)}`).join(", ")}` +
+      (ceilingMoved ? " — **the machine's speed moved by more than 5% during this run: its percentages are not comparable with other runs'.**" : " (within 5%).") : ""), "",
   `Memory in the same run (one thread, \`Float32Array.set\`, read + write): ${copies.map((c) => `${c.what} ${f1(c.gbps)} GB/s`).join(", ") || "not measured"}. ` +
     "The ceiling loop touches no memory: an hour in which the kernels run slower at the same ceiling shows here.", "",
   "## Training steps", "",
@@ -752,6 +769,6 @@ const partial = FROM || ["step", "gemm", "infer", "breakdown", "conv"].every((x)
 // --out <path prefix>: write <prefix>.md and <prefix>.json instead (a trial run that leaves bench/results/ alone)
 const OUT = flag("out") === undefined ? join(ROOT, "bench", "results", `limit${partial}`) : String(flag("out")).replace(/\.(md|json)$/, "");
 writeFileSync(`${OUT}.md`, md.join("\n"));
-writeFileSync(`${OUT}.json`, JSON.stringify({ machine: m0, ceilings, core: CORE, steps, gemms, infers, inferSplits, breakdowns, gates, loadEnd, copies, torch: torchInfo, torchIdle, ompPolicy }, null, 2) + "\n");
+writeFileSync(`${OUT}.json`, JSON.stringify({ machine: m0, ceilings, core: CORE, steps, gemms, infers, inferSplits, breakdowns, gates, loadEnd, copies, torch: torchInfo, torchIdle, ompPolicy, ceilingEnd }, null, 2) + "\n");
 log(`wrote ${OUT}.md and .json`);
 process.exit(0);
