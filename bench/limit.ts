@@ -201,8 +201,9 @@ interface TorchRun { peer: TorchPeer; id: string; threads: number; times: TorchT
 const torchTimed = (r: TorchRun, rounds: number, n: number) => {
   const at = r.times.length - rounds, xs = r.times.slice(at);
   const cpu = xs.map((t, k) => t.cpuMs + (r.times[at + k + 1]?.idleCpuMs ?? median(xs.slice(1).map((u) => u.idleCpuMs ?? 0))) / n);
+  // cores: inside the command only (the spin after it is outside its wall time)
   const ms = median(xs.map((t) => t.wallMs)), cpuMs = median(cpu);
-  return { ms, cpuMs, cores: cpuMs / ms };
+  return { ms, cpuMs, cores: median(xs.map((t) => t.cpuMs)) / ms };
 };
 /** Per PyTorch row: the CPU its child used between its rounds (while ours and the other peers ran). */
 const torchIdle: string[] = FROM ? FROM.torchIdle ?? [] : [];
