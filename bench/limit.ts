@@ -213,6 +213,19 @@ function noteIdle(what: string, r: TorchRun, rounds: number): void {
   torchIdle.push(`${what}, PyTorch ${r.threads} thread${r.threads > 1 ? "s" : ""}: ${median(xs).toFixed(2)} ms CPU per round (median; max ${Math.max(...xs).toFixed(2)})`);
   log(`pytorch idle ${torchIdle.at(-1)}`);
 }
+/** interleave() with PyTorch's rows after ours: each of `nodeFns` runs `per` times a round in this process; each
+ *  PyTorch run is one command a round of `per` steps or calls, timed by its child (its interleave figure is
+ *  replaced by the child's medians: torchTimed), then its model or call is dropped. Returns the timings in the
+ *  order of nodeFns, then pts. */
+function interleaveWithTorch(nodeFns: (() => unknown)[], pts: TorchRun[], per: number, what: "steps" | "calls", label: string,
+                             rounds = ROUNDS): Timed[] {
+  const fns = [...nodeFns, ...pts.map((p) => () => p.times.push(what === "steps" ? p.peer.steps(p.id, per) : p.peer.calls(p.id, per)))];
+  const ts = interleave(fns, fns.map((_, j) => (j < nodeFns.length ? per : 1)), rounds);
+  pts.forEach((p, k) => { ts[nodeFns.length + k] = torchTimed(p, rounds, per); noteIdle(label, p, rounds); p.peer.drop(p.id); });
+  return ts;
+}
+/** The PyTorch rows' labels, in the order of pts. */
+const torchWho = (pts: TorchRun[], who: string) => pts.map((p) => ({ who, build: "native" as const, threads: p.threads }));
 /** The gate's check of a peer's loss and gradients against ours; throws when they disagree. */
 function gateCheck(label: string, r: { loss: number; gradients: Record<string, Float32Array> }, g: { loss: number; gradients: Record<string, Float32Array> }): void {
   let worst = 0, at = "";
@@ -313,15 +326,12 @@ for (const B of !ONLY.has("step") ? [] : quick ? [128] : [128, 32]) {
   ref.dispose();
   let i = 0;
   const per = Math.max(2, Math.round(1200 / B));
-  // PyTorch's function is one command: `per` steps in the child, timed there (its interleave figure is not used)
-  const fns = [...ours.map((o) => () => o.v.trainStep(batchOf(B, i++))), ...peers.map((p) => () => p.step(i++)),
-    ...pts.map((p) => () => p.times.push(p.peer.steps(p.id, per)))];
   const l = load();
-  const ts = interleave(fns, fns.map((_, j) => (j < ours.length + peers.length ? per : 1)));
-  pts.forEach((p, k) => { ts[ours.length + peers.length + k] = torchTimed(p, ROUNDS, per); noteIdle(`MLP B = ${B}`, p, ROUNDS); p.peer.drop(p.id); });
+  const ts = interleaveWithTorch([...ours.map((o) => () => o.v.trainStep(batchOf(B, i++))), ...peers.map((p) => () => p.step(i++))],
+    pts, per, "steps", `MLP B = ${B}`);
   const who: { who: string; build: StepBuild; threads: number }[] = [...ours.map((o) => ({ who: "wasm-vae", build: o.build as CeilingBuild, threads: o.threads })),
     { who: "jax-js", build: "plain" as const, threads: jaxThreads() }, { who: "tfjs-wasm", build: "plain" as const, threads: 1 },
-    ...pts.map((p) => ({ who: "pytorch", build: "native" as const, threads: p.threads }))];
+    ...torchWho(pts, "pytorch")];
   ts.forEach((t, j) => {
     const gflops = flops / t.ms / 1e6;
     steps.push({ ...who[j], B, ...t, gflops, ofMachine: ofMachine(gflops, ceilingOf(who[j].build), who[j].threads), load: l });
@@ -395,15 +405,11 @@ if (ONLY.has("gemm")) {
       pts.push({ peer, id, threads: peer.threads, times: [] });
     }
     for (const e of errs) if (!(e < 1e-4)) throw new Error(`GEMM ${s.v} ${M}×${K}×${N}: an implementation is off by ${e} against float64`);
-    // PyTorch's function is one command: `per` calls in the child, timed there (its interleave figure is not used)
-    const per = 20, nNode = fns.length; // the rows timed in this process (ours, jax-js, tfjs) come first
-    fns.push(...pts.map((p) => () => p.times.push(p.peer.calls(p.id, per))));
     const l = load();
-    const ts = interleave(fns, fns.map((_, j) => (j < nNode ? per : 1)));
-    pts.forEach((p, k) => { ts[nNode + k] = torchTimed(p, ROUNDS, per); noteIdle(`GEMM ${M}×${K}×${N} ${s.v}`, p, ROUNDS); p.peer.drop(p.id); });
+    const ts = interleaveWithTorch(fns, pts, 20, "calls", `GEMM ${M}×${K}×${N} ${s.v}`);
     const who: { who: string; build: StepBuild; threads: number }[] = [...kern.map((x) => ({ who: x.who, build: x.build as StepBuild, threads: x.threads })),
       { who: "jax-js", build: "plain" as const, threads: jaxThreads() }, { who: "tfjs-wasm", build: "plain" as const, threads: 1 },
-      ...pts.map((p) => ({ who: "pytorch", build: "native" as const, threads: p.threads }))];
+      ...torchWho(pts, "pytorch")];
     ts.forEach((t, j) => {
       const gflops = 2 * M * K * N / t.ms / 1e6;
       gemms.push({ shape: `${M}×${K}×${N} ${s.v}`, use: s.use, ...who[j], ms: t.ms, cpuMs: t.cpuMs, gflops, ofMachine: ofMachine(gflops, ceilingOf(who[j].build), who[j].threads), err: errs[j], load: l });
@@ -441,14 +447,11 @@ if (ONLY.has("infer")) {
     // flops: the four dense layers' multiply-adds (encoder 784→400→40, decoder 20→400→784)
     const flops = 2 * B * (784 * 400 + 400 * 40 + 20 * 400 + 400 * 784);
     const fns: (() => unknown)[] = [...ours.map((o) => () => o.v.reconstruct(x)), () => tw.reconstruct(x)];
-    const per = B === 1 ? 400 : 10, nNode = fns.length, rounds = Math.max(ROUNDS, 7); // nNode: the rows timed in this process
-    // PyTorch's function is one command: `per` calls in the child, timed there (its interleave figure is not used)
-    fns.push(...pts.map((p) => () => p.times.push(p.peer.calls(p.id, per))));
+    const per = B === 1 ? 400 : 10;
     const l = load();
-    const ts = interleave(fns, fns.map((_, j) => (j < nNode ? per : 1)), rounds);
-    pts.forEach((p, k) => { ts[nNode + k] = torchTimed(p, rounds, per); noteIdle(`reconstruct B = ${B}`, p, rounds); p.peer.drop(p.id); });
+    const ts = interleaveWithTorch(fns, pts, per, "calls", `reconstruct B = ${B}`, Math.max(ROUNDS, 7));
     const who: { who: string; build: StepBuild; threads: number }[] = [...ours.map((o) => ({ who: "wasm-vae", build: o.build as StepBuild, threads: o.threads })),
-      { who: "tfjs-wasm", build: "plain" as const, threads: 1 }, ...pts.map((p) => ({ who: "pytorch", build: "native" as const, threads: p.threads }))];
+      { who: "tfjs-wasm", build: "plain" as const, threads: 1 }, ...torchWho(pts, "pytorch")];
     ts.forEach((t, j) => {
       infers.push({ ...who[j], B, ...t, gflops: flops / t.ms / 1e6, err: errs[j], load: l });
       log(`reconstruct B=${B} ${who[j].who} ${who[j].build} ${who[j].threads}t: ${t.ms.toFixed(4)} ms (cpu ${t.cpuMs.toFixed(4)}, ${f2(t.cores)} cores), max diff ${errs[j].toExponential(1)}; load ${l}`);
@@ -550,12 +553,10 @@ if (withConv) {
   }
   let i = 0;
   const rounds = quick ? 2 : Math.min(ROUNDS, 5), per = 2;
-  const fns = [...vs.map((o) => () => o.v.trainStep(batchOf(B, i++))), ...pts.map((p) => () => p.times.push(p.peer.steps(p.id, per)))];
   const l = load();
-  const ts = interleave(fns, fns.map((_, j) => (j < vs.length ? per : 1)), rounds);
-  pts.forEach((p, k) => { ts[vs.length + k] = torchTimed(p, rounds, per); noteIdle(`keras-conv B = ${B}`, p, rounds); p.peer.drop(p.id); });
+  const ts = interleaveWithTorch(vs.map((o) => () => o.v.trainStep(batchOf(B, i++))), pts, per, "steps", `keras-conv B = ${B}`, rounds);
   const who: { who: string; build: StepBuild; threads: number }[] = [...vs.map((o) => ({ who: "wasm-vae (keras-conv)", build: o.build as StepBuild, threads: o.threads })),
-    ...pts.map((p) => ({ who: "pytorch (keras-conv)", build: "native" as const, threads: p.threads }))];
+    ...torchWho(pts, "pytorch (keras-conv)")];
   ts.forEach((t, j) => {
     const gflops = flops / t.ms / 1e6;
     steps.push({ ...who[j], B, ...t, gflops, ofMachine: ofMachine(gflops, ceilingOf(who[j].build), who[j].threads), load: l });
