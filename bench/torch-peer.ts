@@ -64,6 +64,19 @@ export interface TorchTimes { wallMs: number; cpuMs: number; idleCpuMs: number |
 /** One `steps` command: as TorchTimes, per training step, and the last step's loss. */
 export interface TorchStep extends TorchTimes { loss: number }
 
+/** The child's environment: the thread counts; the OpenMP OpenBLAS first on the library path; OpenMP's wait policy
+ *  when given; glibc's malloc keeping freed memory (above) unless TORCH_GLIBC_MALLOC or the variables are set. */
+function childEnv(threads: number, ompWait: string | undefined): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads) };
+  if (existsSync(OPENMP_BLAS_DIR)) env.LD_LIBRARY_PATH = [OPENMP_BLAS_DIR, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":");
+  if (ompWait) env.OMP_WAIT_POLICY = ompWait;
+  if (!process.env.TORCH_GLIBC_MALLOC) {
+    env.MALLOC_MMAP_THRESHOLD_ ??= String(32 << 20);
+    env.MALLOC_TRIM_THRESHOLD_ ??= String(1 << 30);
+  }
+  return env;
+}
+
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 const sleep = (ms: number) => Atomics.wait(sleeper, 0, 0, ms);
 
@@ -78,10 +91,11 @@ export class TorchPeer {
   /** Array files of the command being sent: removed once the child has answered (it reads them into memory). */
   private sent: string[] = [];
   private closed = false;
-  /** Every live peer, for the exit and signal handlers. */
+  /** Every live peer, for the exit and signal handlers (installed with the first peer). */
   private static live = new Set<TorchPeer>();
+  private static handlers = false;
 
-  private constructor(readonly threads: number, timeoutMs: number, readonly ompWait: string | undefined) {
+  private constructor(readonly threads: number, timeoutMs: number, ompWait: string | undefined) {
     this.dir = mkdtempSync(join(tmpdir(), "wasm-vae-torch-"));
     const cmdPath = join(this.dir, "cmd"), replyPath = join(this.dir, "reply");
     const mk = spawnSync("mkfifo", [cmdPath, replyPath], { encoding: "utf8" });
@@ -92,12 +106,10 @@ export class TorchPeer {
     this.replyFd = nb;
     this.child = spawn(TORCH_PYTHON, [SCRIPT, cmdPath, replyPath], {
       stdio: ["ignore", "inherit", "inherit"],
-      env: { ...process.env, OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads),
-        ...(existsSync(OPENMP_BLAS_DIR) ? { LD_LIBRARY_PATH: [OPENMP_BLAS_DIR, process.env.LD_LIBRARY_PATH].filter(Boolean).join(":") } : {}), ...(ompWait ? { OMP_WAIT_POLICY: ompWait } : {}), ...(process.env.TORCH_GLIBC_MALLOC ? {} : {
-        MALLOC_MMAP_THRESHOLD_: process.env.MALLOC_MMAP_THRESHOLD_ ?? String(32 << 20), MALLOC_TRIM_THRESHOLD_: process.env.MALLOC_TRIM_THRESHOLD_ ?? String(1 << 30) }) },
+      env: childEnv(threads, ompWait),
     });
     TorchPeer.live.add(this);
-    if (TorchPeer.live.size === 1 && !TorchPeer.handlers) {
+    if (!TorchPeer.handlers) {
       TorchPeer.handlers = true;
       process.on("exit", () => { for (const p of TorchPeer.live) p.cleanup(); });
       for (const sig of ["SIGINT", "SIGTERM"] as const) {
@@ -136,7 +148,6 @@ export class TorchPeer {
       throw new Error(`the PyTorch peer's OpenBLAS (${ob.config}) runs on ${ob.threads} threads, asked for ${threads} (libopenblas0-openmp is the build that follows torch.set_num_threads)`);
     }
   }
-  private static handlers = false;
 
   /** Starts a child running PyTorch on `threads` threads and waits for its `hello` (torch imported). ompWait: the
    *  child's OMP_WAIT_POLICY (libgomp reads it once, at start), or the environment's / libgomp's default. */

@@ -248,8 +248,7 @@ class Peer:
         }
 
     def images_(self, cmd):
-        a = read_f32(cmd["path"])
-        self.images = torch.from_numpy(a).view(cmd["count"], cmd["dim"])
+        self.images = tensor_f32(cmd["path"], cmd["count"], cmd["dim"])
         return {"count": self.images.shape[0]}
 
     def create(self, cmd):
@@ -258,7 +257,7 @@ class Peer:
         model = MLPVAE(cmd["spec"]) if arch == "mlp" else KerasConvVAE(cmd["latent"])
         load_weights(model, cmd["weights"], cmd["entries"])
         B, L = cmd["B"], (cmd["latent"] if arch != "mlp" else cmd["spec"]["latentDim"])
-        eps = torch.from_numpy(read_f32(cmd["eps"]).copy()).view(B, L)
+        eps = tensor_f32(cmd["eps"], B, L)
         opt = torch.optim.Adam(model.parameters(), lr=1e-3)
         self.models[cmd["id"]] = {"model": model, "opt": opt, "eps": eps, "B": B, "i": 0}
         return {"parameters": sum(p.numel() for p in model.parameters())}
@@ -268,7 +267,7 @@ class Peer:
         returning the updated weights instead (the gate of the optimizer)."""
         m = self.models[cmd["id"]]
         model = m["model"]
-        x = torch.from_numpy(read_f32(cmd["x"]).copy()).view(m["B"], -1)
+        x = tensor_f32(cmd["x"], m["B"], -1)
         m["opt"].zero_grad(set_to_none=True)
         loss = vae_loss(model, x, m["eps"])
         loss.backward()
@@ -284,26 +283,35 @@ class Peer:
         np.concatenate(parts).astype("<f4").tofile(cmd["out"])
         return {"loss": float(loss.item()), "entries": entries}
 
+    def timed(self, n, body):
+        """body() n times, timed here: wall and CPU ms per run (time.process_time: all threads), and idleCpuMs, the CPU
+        the process used since its last timed command ended, while it waited for this one (OpenMP's workers
+        spin-wait after a parallel region before they sleep, and that CPU lands in the caller's other rounds).
+        Returns the times and body's last result."""
+        t0, c0 = time.perf_counter(), time.process_time()
+        idle = None if self.idle_from is None else 1e3 * (c0 - self.idle_from)
+        for _ in range(n):
+            r = body()
+        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+        self.idle_from = time.process_time()
+        return {"wallMs": 1e3 * wall / n, "cpuMs": 1e3 * cpu / n, "idleCpuMs": idle, "threads": torch.get_num_threads()}, r
+
     def steps(self, cmd):
         m = self.models[cmd["id"]]
         model, opt, eps, B = m["model"], m["opt"], m["eps"], m["B"]
         images, count = self.images, self.images.shape[0]
-        n = cmd["n"]
-        t0, c0 = time.perf_counter(), time.process_time()
-        # CPU the process used since its last `steps` ended, while it waited for this command: OpenMP's workers
-        # spin-wait after a parallel region before they sleep, and that CPU lands in the caller's other rounds
-        idle = None if self.idle_from is None else 1e3 * (c0 - self.idle_from)
-        for _ in range(n):
+
+        def step():
             s = (m["i"] * B) % (count - B)
             m["i"] += 1
-            x = images[s : s + B]
             opt.zero_grad(set_to_none=True)
-            loss = vae_loss(model, x, eps)
+            loss = vae_loss(model, images[s : s + B], eps)
             loss.backward()
             opt.step()
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        self.idle_from = time.process_time()
-        return {"wallMs": 1e3 * wall / n, "cpuMs": 1e3 * cpu / n, "idleCpuMs": idle, "loss": float(loss.item()), "threads": torch.get_num_threads()}
+            return loss
+
+        times, loss = self.timed(cmd["n"], step)
+        return {**times, "loss": float(loss.item())}
 
     def setup(self, cmd, fn):
         """Keep fn for `calls`, run it once and write its result (float32, row-major) to cmd["out"] for the caller's check."""
@@ -341,15 +349,9 @@ class Peer:
         return self.setup(cmd, lambda: model.reconstruct(x))
 
     def calls(self, cmd):
-        """n calls of a set-up call, timed here: wall and CPU ms per call, and the idle CPU as in `steps`."""
-        fn, n = self.calls_[cmd["id"]], cmd["n"]
-        t0, c0 = time.perf_counter(), time.process_time()
-        idle = None if self.idle_from is None else 1e3 * (c0 - self.idle_from)
-        for _ in range(n):
-            fn()
-        wall, cpu = time.perf_counter() - t0, time.process_time() - c0
-        self.idle_from = time.process_time()
-        return {"wallMs": 1e3 * wall / n, "cpuMs": 1e3 * cpu / n, "idleCpuMs": idle, "threads": torch.get_num_threads()}
+        """n calls of a set-up call, timed as `steps`."""
+        times, _ = self.timed(cmd["n"], self.calls_[cmd["id"]])
+        return times
 
     def drop(self, cmd):
         self.models.pop(cmd["id"], None)
