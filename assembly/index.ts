@@ -34,7 +34,7 @@ export {
 export { adam_step } from "./adam";
 export { fill, copy, axpy, scale, sum_squares, all_finite, first_outside } from "./vector";
 export { thread_run, threads_configure, threads_control, threads_inject_fault, threads_reset } from "./threads";
-export { threads_count, threads_job_cap, threads_profile } from "./threads";
+export { threads_count, threads_job_cap, threads_leave_last, threads_profile } from "./threads";
 import { threads_end } from "./threads";
 
 /** First byte free for the host's arena (64-aligned), after static data and

@@ -34,6 +34,9 @@
 //   i32 FAULT, FAULTMODE  test hook: worker FAULT-1 traps (1) or hangs (2)
 //   i32 SHUTDOWN  workers return from thread_run
 //   i32 JOBS, WORKER_TASKS  counters: split calls, tasks run by workers
+//   i32 LEAVE     test hook: 1 = the calling thread leaves each job's last
+//                 task to the workers, so workers run tasks in every split
+//                 call however the OS schedules the threads
 //   f64 SPLIT_MS, WAIT_MS  the caller's time in split calls, and the part of
 //                 it spent waiting for other threads after its own tasks
 //   i32 PROFILE   1: each thread adds its tasks' time to BUSY_MS[id] (two
@@ -95,6 +98,8 @@
 @inline const JOBS: usize = 68;
 // @ts-ignore: decorator
 @inline const WORKER_TASKS: usize = 72;
+// @ts-ignore: decorator
+@inline const LEAVE: usize = 76;
 // @ts-ignore: decorator
 @inline const SPLIT_MS: usize = 80;
 // @ts-ignore: decorator
@@ -237,15 +242,16 @@ export function rangeTasks(n: i32, align: i32): i32 {
 
 /** Claims a task of job `seq` (the calling thread from the front of the
  *  unclaimed range, workers from the back), or returns −1 when none is left
- *  (or the job is no longer `seq`). Task numbers are within the job's piece
- *  (parallelFor adds JOB_BASE). */
-function claim(c: usize, seq: i32, fromBack: bool): i32 {
+ *  (or the job is no longer `seq`; or, for the calling thread, only `keep`
+ *  are left). Task numbers are within the job's piece (parallelFor adds
+ *  JOB_BASE). */
+function claim(c: usize, seq: i32, fromBack: bool, keep: i32 = 0): i32 {
   if (ASC_FEATURE_THREADS) {
     for (;;) {
       const v = atomic.load<i64>(c + NEXT);
       if (<i32>(v >>> 32) != seq) return -1;
       const front = <i32>(v & 0xffff), back = <i32>((v >>> 16) & 0xffff);
-      if (front >= back) return -1;
+      if (front >= back - keep) return -1;
       if (fromBack) {
         if (atomic.cmpxchg<i64>(c + NEXT, v, v - 0x10000) == v) return back - 1;
       } else if (atomic.cmpxchg<i64>(c + NEXT, v, v + 1) == v) return front;
@@ -318,9 +324,10 @@ function runJob(task: Task, base: i32, count: i32): i32 {
   atomic.notify(c + SEQ); // all: with fewer THREADS than workers, a count could wake only idle ones
   atomic.add<i32>(c + JOBS, 1);
   const s0 = scratchOf(0);
+  const keep = load<i32>(c + LEAVE);
   inJob = true;
   for (;;) {
-    const t = claim(c, seq, false);
+    const t = claim(c, seq, false, keep);
     if (t < 0) break;
     const f = runTask(c, 0, task, base + t, s0);
     if (f) atomic.or<i32>(c + FLAG, f);
@@ -380,7 +387,11 @@ export function thread_run(id: i32): void {
   const c = ctrl();
   isWorker = true;
   myScratch = scratchOf(id);
-  let seen = atomic.load<i32>(c + SEQ);
+  // The host hears "ready" before this line runs, so a job may already be
+  // out: take it as unseen (claims carry its seq, so joining a job that has
+  // ended claims nothing), or with LEAVE on its caller would wait forever.
+  const first = atomic.load<i32>(c + SEQ);
+  let seen = first - 1;
   for (;;) {
     if (atomic.load<i32>(c + SHUTDOWN)) return;
     let s = atomic.load<i32>(c + SEQ);
@@ -403,7 +414,7 @@ export function thread_run(id: i32): void {
     }
     seen = s;
     if (id >= load<i32>(c + THREADS)) continue;
-    if (load<i32>(c + PROFILE)) {
+    if (load<i32>(c + PROFILE) && s != first) { // the job out at the start was published before this thread ran
       const at = c + WAKE_MS + (<usize>id << 3);
       store<f64>(at, load<f64>(at) + (thread_now() - load<f64>(c + JOB_AT)));
       addI32(c + JOINED + (<usize>id << 2), 1);
@@ -477,6 +488,14 @@ export function threads_profile(on: i32): void {
 export function threads_job_cap(n: i32): void {
   if (!ASC_FEATURE_THREADS) return;
   store<i32>(ctrl() + JOB_CAP, n);
+}
+
+/** Test hook: 1 = the calling thread leaves the last task of every split
+ *  job to the workers (and waits for it), so a test that asks whether the
+ *  workers ran tasks does not depend on how busy the machine is; 0 = off. */
+export function threads_leave_last(on: i32): void {
+  if (!ASC_FEATURE_THREADS) return;
+  atomic.store<i32>(ctrl() + LEAVE, on ? 1 : 0);
 }
 
 /** Clears a dead mark and the job state after the host replaced its workers. */

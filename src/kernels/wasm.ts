@@ -132,6 +132,8 @@ export interface RawExports {
   threads_profile(on: number): void;
   /** Test hook: split calls of more than n tasks run as jobs of at most n (0: 65,535). */
   threads_job_cap(n: number): void;
+  /** Test hook: 1 = the calling thread leaves each split job's last task to the workers (0: off). */
+  threads_leave_last(n: number): void;
 }
 
 /** Every activation the kernels implement, in the order of their kernel

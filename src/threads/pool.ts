@@ -111,7 +111,7 @@ export class ThreadPool {
   static readonly MAX_RESTARTS = 8;
 
   constructor(private readonly module: WebAssembly.Module, private readonly memory: WebAssembly.Memory,
-              private readonly raw: Pick<RawExports, "threads_configure" | "threads_control" | "threads_reset" | "threads_inject_fault" | "threads_profile">,
+              private readonly raw: Pick<RawExports, "threads_configure" | "threads_control" | "threads_reset" | "threads_inject_fault" | "threads_profile" | "threads_leave_last">,
               readonly size: number, private readonly settings: PoolSettings) {
   }
 
@@ -247,6 +247,13 @@ export class ThreadPool {
   /** Test hook: the worker `id` traps (mode 1) or hangs (mode 2) at its next task. */
   injectFault(id: number, mode: 1 | 2): void {
     this.raw.threads_inject_fault(id, mode);
+  }
+
+  /** Test hook: the calling thread leaves the last task of every split job
+   *  to the workers and waits for it (on) or claims every task it can (off),
+   *  so tests that ask whether workers ran tasks hold on a busy machine. */
+  leaveLastTask(on: boolean): void {
+    this.raw.threads_leave_last(on ? 1 : 0);
   }
 
   /** Stops every worker; the kernels keep running on the calling thread. */

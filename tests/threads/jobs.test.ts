@@ -8,7 +8,9 @@
 // normal cap (jobs counted: a cap of n tasks publishes many more), and the
 // GEMM matches float64. Which thread runs which task is timing, so it is not
 // asserted: the bits must not depend on it. ThreadPool.profile counts every
-// task once, on the thread that ran it.
+// task once, on the thread that ran it. The test hook leaveLastTask (on in
+// these modules) hands every job's last task to a worker, and with it off
+// the bits are the same.
 // Not here: whole training runs (determinism.test.ts), failures (failure.test.ts).
 import { describe, expect, it } from "vitest";
 import type { Build } from "../../src/kernels/wasm.js";
@@ -70,6 +72,16 @@ describe.each(BUILDS)("split calls as jobs, %s build", (build: Build) => {
       if (cap === 1) expect(tasks, "tasks counted, one per job").toBe(jobs);
       else expect(tasks, "tasks counted").toBeGreaterThanOrEqual(jobs);
       for (let w = 1; w < t; w++) expect(busy.joined[w], `jobs worker ${w} saw`).toBeLessThanOrEqual(jobs + 1);
+      expect(busy.tasks.slice(1).reduce((x, y) => x + y, 0), "tasks on workers: at least each job's last (leaveLastTask)").toBeGreaterThanOrEqual(jobs);
       expect(busy.ms.every((x) => x >= 0), "ms inside tasks").toBe(true);
     });
+
+  it.each(THREADS)("%i threads, leaveLastTask off (the calling thread may run every task): the bits of one thread", (t) => {
+    const want = run(mods.get(1)!);
+    const m = mods.get(t)!;
+    m.pool!.leaveLastTask(false);
+    let got: Record<string, Uint32Array>;
+    try { got = run(m); } finally { m.pool!.leaveLastTask(true); }
+    for (const key of Object.keys(want)) expectSameBits(got[key], want[key], `${key}, ${t} threads, hook off`);
+  });
 });

@@ -1,6 +1,7 @@
 // The thread tests' kernel modules: one-thread (the ordinary build) and the
-// shared build on each given thread count, every call split (minWork 0), each
-// with an arena; loaded before the suite's tests, disposed after them.
+// shared build on each given thread count, every call split (minWork 0) and
+// each job's last task left to the workers (so they run tasks however busy
+// the machine is), each with an arena; loaded before the suite's tests, disposed after them.
 import { afterAll, beforeAll } from "vitest";
 import type { ThreadPool } from "../../src/threads/pool.js";
 import { loadThreadedKernels } from "../../src/threads/threads.js";
@@ -19,6 +20,7 @@ export function threadedMods(build: Build, threads: readonly number[], arenaByte
       const k = t === 1 ? await load(build) : await loadThreadedKernels({ build, threads: t });
       const pool = k.threadsHandle as ThreadPool | null;
       pool?.tune({ minWork: 0 });
+      pool?.leaveLastTask(true);
       mods.set(t, { k, arena: new Arena(k, arenaBytes), pool });
     }
   });
