@@ -1,4 +1,4 @@
-// `tsx bench/thread-profile.ts [--rounds N] [--batches 128,32] [--builds relaxed,plain] [--conv] [--infer] [--spin µs]`:
+// `tsx bench/thread-profile.ts [--rounds N] [--batches 128,32] [--builds relaxed,plain] [--conv] [--infer] [--spin µs] [--out name]`:
 // where the MLP step's second thread goes (--conv: the Keras conv VAE's;
 // --infer: reconstruct's). Every kernel call of a 1-thread
 // and a 2-thread step is clocked (bench/clock.ts), and on 2 threads each
@@ -10,7 +10,7 @@
 //   outside tasks = 2 × the 2-thread kernel's ms − in tasks: thread time
 //     spent publishing, waking, waiting for the last task, or in the parts
 //     the calling thread runs alone (a kernel that never splits: all of it).
-// Writes bench/results/thread-profile.md.
+// Writes bench/results/thread-profile.md (-conv, -infer; --out: bench/results/<name>.md instead).
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { presetLayers } from "../cli/src/presets.js";
@@ -107,7 +107,7 @@ for (const B of BATCHES) for (const build of BUILDS) {
   console.log(`${build} B=${B}: ${WHAT} ${f3(s1)} / ${f3(s2)} ms; in tasks ${f3(inTasks)} vs 1t kernels ${f3(tot.one)}; outside ${f3(2 * tot.two - inTasks)}`);
   one.dispose(); two.dispose();
 }
-const out = `thread-profile${CONV ? "-conv" : ""}${INFER ? "-infer" : ""}.md`;
+const out = typeof flag("out") === "string" ? `${flag("out")}.md` : `thread-profile${CONV ? "-conv" : ""}${INFER ? "-infer" : ""}.md`;
 writeFileSync(join(ROOT, "bench/results", out), md);
 console.log(`wrote bench/results/${out}`);
 process.exit(0);
