@@ -414,9 +414,12 @@ export function thread_run(id: i32): void {
     }
     seen = s;
     if (id >= load<i32>(c + THREADS)) continue;
-    if (load<i32>(c + PROFILE) && s != first) { // the job out at the start was published before this thread ran
-      const at = c + WAKE_MS + (<usize>id << 3);
-      store<f64>(at, load<f64>(at) + (thread_now() - load<f64>(c + JOB_AT)));
+    if (load<i32>(c + PROFILE)) {
+      // the job out at the start was published before this thread ran: no wake time
+      if (s != first) {
+        const at = c + WAKE_MS + (<usize>id << 3);
+        store<f64>(at, load<f64>(at) + (thread_now() - load<f64>(c + JOB_AT)));
+      }
       addI32(c + JOINED + (<usize>id << 2), 1);
     }
     const ntasks = load<i32>(c + NTASKS), base = load<i32>(c + JOB_BASE);

@@ -80,9 +80,8 @@ describe("report.html in Chromium", () => {
     const box = (await page.locator("#chart-loss svg .mark-line path").first().boundingBox())!;
     await page.mouse.move(box.x + box.width / 2, box.y + box.height / 2);
     await page.mouse.wheel(0, -400);                          // zoom in
-    await page.waitForTimeout(300);
-    const after = await xDomain();
-    expect(after[1] - after[0]).toBeLessThan(0.9 * (before[1] - before[0]));
+    await expect.poll(async () => { const after = await xDomain(); return after[1] - after[0]; }, { timeout: 10_000 })
+      .toBeLessThan(0.9 * (before[1] - before[0]));
 
     const point = page.locator("#chart-latent svg .mark-symbol path").nth(7);
     await point.scrollIntoViewIfNeeded();

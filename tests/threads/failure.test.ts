@@ -16,7 +16,7 @@
 import { afterAll, describe, expect, it } from "vitest";
 import { ThreadError, VAE, type VAEConfig } from "../../src/index.js";
 import type { ThreadPool } from "../../src/threads/pool.js";
-import { DEFAULT_SPIN_US } from "../../src/threads/threads.js";
+import { DEFAULT_DEADLINE_MS, DEFAULT_SPIN_US } from "../../src/threads/threads.js";
 import { randomArray } from "../reference.js";
 import { bitsOf, expectSameBits } from "../kernels/helpers.js";
 
@@ -57,6 +57,7 @@ describe.each([["traps", 1], ["hangs", 2]] as const)("a worker that %s mid-step"
     for (let i = 0; i < 200 && !error; i++) {
       try { vae.trainStep(X); } catch (e) { error = e; }
     }
+    pool.tune({ deadlineMs: DEFAULT_DEADLINE_MS }); // the restarted workers keep the settings: no short deadline while recovering
     expect(error).toBeInstanceOf(ThreadError);
     expect((error as Error).name).toBe("ThreadError");
     expect((error as Error).message).toMatch(mode === 1 ? /thread 1 died during a kernel call/ : /no progress for 300 ms/);
@@ -82,7 +83,7 @@ describe.each([
   it("gives a ThreadError within seconds", async () => {
     const { vae, pool } = await make(2);
     for (let i = 0; i < 3; i++) vae.trainStep(X);
-    pool.tune({ ...settings, deadlineMs: 300 });
+    pool.tune({ ...settings, deadlineMs: mode === 2 ? 300 : DEFAULT_DEADLINE_MS }); // a trap is seen at once: no short deadline to misname it
     pool.injectFault(1, mode);
     const t0 = performance.now();
     let error: unknown = null;
@@ -90,7 +91,7 @@ describe.each([
       try { vae.trainStep(X); } catch (e) { error = e; }
     }
     const ms = performance.now() - t0;
-    pool.tune({ spinUs: DEFAULT_SPIN_US, canWait: true }); // for the workers the pool starts next
+    pool.tune({ spinUs: DEFAULT_SPIN_US, canWait: true, deadlineMs: DEFAULT_DEADLINE_MS }); // for the workers the pool starts next
     expect(error).toBeInstanceOf(ThreadError);
     expect((error as Error).message).toMatch(mode === 1 ? /thread 1 died during a kernel call/ : /no progress for 300 ms/);
     expect(ms, "ended long before the spin").toBeLessThan(15_000);
