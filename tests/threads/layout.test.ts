@@ -32,7 +32,7 @@ function poolConstants(): Map<string, number> {
 
 // Bytes of each field: one word, or one per thread
 const I32 = ["SEQ", "DONE", "NTASKS", "TASK", "FLAG", "DEAD", "THREADS", "CANWAIT", "MINWORK", "DEADLINE", "SPIN", "FAULT",
-  "FAULTMODE", "SHUTDOWN", "JOBS", "WORKER_TASKS", "PROFILE", "JOB_BASE", "JOB_CAP", "WORK"];
+  "FAULTMODE", "SHUTDOWN", "JOBS", "WORKER_TASKS", "LEAVE", "PROFILE", "JOB_BASE", "JOB_CAP", "WORK"];
 const WORD8 = ["NEXT", "SPLIT_MS", "WAIT_MS", "JOB_AT"];
 const ARGS = 48;
 const PER_THREAD8 = ["BUSY_MS", "WAKE_MS"], PER_THREAD4 = ["BUSY_TASKS", "JOINED", "SLEEPS"];
